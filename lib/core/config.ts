@@ -1,0 +1,290 @@
+import { parseConfigChecks, type ConfigCheck } from './config-checks';
+import { DEFAULT_POLICY } from './evaluate';
+import { parseProbes, type ProbeSpec } from './probes';
+import type { InsufficientAction, LayerSpec, MetricRef, Policy, SignalSpec, Stage } from './types';
+import { BUILT_IN_LAYERS, STAGES } from './types';
+import { InputError, num, obj, oneOf, onlyKeys, optArr, optNum, str, unique } from './validate';
+
+/** Custom metrics the runtime publishes (namespace configurable, default below). */
+export const DEFAULT_NAMESPACE = 'CanaryWatchdog';
+export const METRIC = {
+  /** 0 or 1 per probe invocation, per function and version, 1-second storage resolution. */
+  probeFailure: 'ProbeFailure',
+  probeLatency: 'ProbeLatency',
+  /** 0 or 1 per configuration check, per function and version. */
+  configCheckFailure: 'ConfigCheckFailure',
+  /** 1 per completed watchdog run. */
+  heartbeat: 'WatchdogHeartbeat',
+} as const;
+
+/** Thresholds of the built-in layers; each has a default, documented in the README. */
+export interface Thresholds {
+  /** New version's error rate that fails the release when significantly exceeded. @default 0.05 */
+  readonly maxErrorRate: number;
+  /** Invocations of the new version needed before its error rate is judged. @default 20 */
+  readonly minInvocations: number;
+  /** Relative tolerance against the old version's error rate. @default 0.25 */
+  readonly baselineTolerance: number;
+  /** Significance level of each statistical test per evaluation. @default 0.001 */
+  readonly alpha: number;
+  /** New version's throttle rate that fails the release. @default 0.05 */
+  readonly maxThrottleRate: number;
+  /** Absolute p99 latency limit of the new version, ms. @default none */
+  readonly maxP99LatencyMs?: number;
+  /** The new version's p99 may be at most this multiple of the old version's. @default 1.5 */
+  readonly maxLatencyRatio: number;
+  /** ... and is a regression only when also at least this many ms slower. @default 100 */
+  readonly minLatencyExcessMs: number;
+  /** Duration samples needed before p99 is judged. @default 50 */
+  readonly minLatencySamples: number;
+  /** Share of probe invocations of the new version that must succeed. @default 0.95 */
+  readonly minProbeSuccess: number;
+  /** Probe invocations needed before the probes layer is judged. @default 3 */
+  readonly minProbeSamples: number;
+}
+
+export const DEFAULT_THRESHOLDS: Thresholds = {
+  maxErrorRate: 0.05,
+  minInvocations: 20,
+  baselineTolerance: 0.25,
+  alpha: 0.001,
+  maxThrottleRate: 0.05,
+  maxLatencyRatio: 1.5,
+  minLatencyExcessMs: 100,
+  minLatencySamples: 50,
+  minProbeSuccess: 0.95,
+  minProbeSamples: 3,
+};
+
+/** One guarded function: its deployment group, alias, checks, probes, alarms and thresholds. */
+export interface GuardConfig {
+  readonly application: string;
+  readonly deploymentGroup: string;
+  readonly functionName: string;
+  readonly alias: string;
+  /** @default 10 */
+  readonly bakeMinutes: number;
+  readonly thresholds: Thresholds;
+  /** Alarm names per built-in layer (`config`, `probes`, `new-version`, `service`). */
+  readonly alarms: Readonly<Record<string, readonly string[]>>;
+  /** Layers the user declares, evaluated after the built-in ones, in order. */
+  readonly customLayers: readonly { readonly name: string; readonly alarms: readonly string[] }[];
+  readonly configChecks: readonly ConfigCheck[];
+  readonly probes: readonly ProbeSpec[];
+}
+
+export interface WatchdogConfig {
+  /** `enforce` stops bad releases; `shadow` only records what it would have done. */
+  readonly mode: 'enforce' | 'shadow';
+  readonly namespace: string;
+  /** Name of the heartbeat's `Watchdog` dimension. */
+  readonly name: string;
+  readonly policy: Policy;
+  readonly guards: readonly GuardConfig[];
+}
+
+const AWS_NAME = { pattern: /^[\w.+=,@/:-]{1,140}$/, patternText: 'a name of 1-140 characters [A-Za-z0-9_.+=,@/:-]' };
+/** Bake time limit: the AfterAllowTraffic hook must report within one hour.
+ * https://docs.aws.amazon.com/codedeploy/latest/userguide/reference-appspec-file-structure-hooks.html */
+export const MAX_BAKE_MINUTES = 60;
+
+export function parseWatchdogConfig(v: unknown, path = 'config'): WatchdogConfig {
+  const o = obj(v, path);
+  onlyKeys(o, path, ['mode', 'namespace', 'name', 'policy', 'guards']);
+  const guards = optArr(o.guards, `${path}.guards`, parseGuard);
+  unique(guards.map((g) => `${g.application}/${g.deploymentGroup}`), `${path}.guards`, 'deployment group');
+  return {
+    mode: o.mode === undefined ? 'enforce' : oneOf(o.mode, `${path}.mode`, ['enforce', 'shadow'] as const),
+    namespace: o.namespace === undefined ? DEFAULT_NAMESPACE : str(o.namespace, `${path}.namespace`),
+    name: o.name === undefined ? 'canary-watchdog' : str(o.name, `${path}.name`),
+    policy: parsePolicy(o.policy, `${path}.policy`),
+    guards,
+  };
+}
+
+export function parsePolicy(v: unknown, path: string): Policy {
+  if (v === undefined) return DEFAULT_POLICY;
+  const o = obj(v, path);
+  onlyKeys(o, path, ['blindAfter', 'minSecondsBetweenCountedEvaluations', 'finalShiftGuardSeconds', 'insufficient', 'preexistingAlarms']);
+  let insufficient = DEFAULT_POLICY.insufficient;
+  if (o.insufficient !== undefined) {
+    const ins = obj(o.insufficient, `${path}.insufficient`);
+    onlyKeys(ins, `${path}.insufficient`, STAGES);
+    const out: Partial<Record<Stage, Record<string, InsufficientAction>>> = {};
+    for (const [stage, byLayer] of Object.entries(ins)) {
+      const m = obj(byLayer, `${path}.insufficient.${stage}`);
+      out[stage as Stage] = Object.fromEntries(
+        Object.entries(m).map(([layer, a]) => [layer, oneOf(a, `${path}.insufficient.${stage}.${layer}`, ['proceed', 'rollback'] as const)]),
+      );
+    }
+    insufficient = out;
+  }
+  return {
+    blindAfter: optNum(o.blindAfter, `${path}.blindAfter`, { min: 1, max: 60, integer: true }) ?? DEFAULT_POLICY.blindAfter,
+    minSecondsBetweenCountedEvaluations:
+      optNum(o.minSecondsBetweenCountedEvaluations, `${path}.minSecondsBetweenCountedEvaluations`, { min: 0, max: 600 }) ??
+      DEFAULT_POLICY.minSecondsBetweenCountedEvaluations,
+    finalShiftGuardSeconds:
+      optNum(o.finalShiftGuardSeconds, `${path}.finalShiftGuardSeconds`, { min: 0, max: 3600 }) ?? DEFAULT_POLICY.finalShiftGuardSeconds,
+    insufficient,
+    preexistingAlarms:
+      o.preexistingAlarms === undefined
+        ? DEFAULT_POLICY.preexistingAlarms
+        : oneOf(o.preexistingAlarms, `${path}.preexistingAlarms`, ['ignore', 'rollback'] as const),
+  };
+}
+
+function parseThresholds(v: unknown, path: string): Thresholds {
+  if (v === undefined) return DEFAULT_THRESHOLDS;
+  const o = obj(v, path);
+  onlyKeys(o, path, Object.keys(DEFAULT_THRESHOLDS).concat('maxP99LatencyMs'));
+  const rate = { min: 0, max: 1 };
+  const count = { min: 1, integer: true };
+  const d = DEFAULT_THRESHOLDS;
+  const maxP99 = optNum(o.maxP99LatencyMs, `${path}.maxP99LatencyMs`, { min: 1 });
+  return {
+    maxErrorRate: optNum(o.maxErrorRate, `${path}.maxErrorRate`, rate) ?? d.maxErrorRate,
+    minInvocations: optNum(o.minInvocations, `${path}.minInvocations`, count) ?? d.minInvocations,
+    baselineTolerance: optNum(o.baselineTolerance, `${path}.baselineTolerance`, { min: 0, max: 100 }) ?? d.baselineTolerance,
+    alpha: optNum(o.alpha, `${path}.alpha`, { min: 1e-9, max: 0.5 }) ?? d.alpha,
+    maxThrottleRate: optNum(o.maxThrottleRate, `${path}.maxThrottleRate`, rate) ?? d.maxThrottleRate,
+    ...(maxP99 !== undefined ? { maxP99LatencyMs: maxP99 } : {}),
+    maxLatencyRatio: optNum(o.maxLatencyRatio, `${path}.maxLatencyRatio`, { min: 1 }) ?? d.maxLatencyRatio,
+    minLatencyExcessMs: optNum(o.minLatencyExcessMs, `${path}.minLatencyExcessMs`, { min: 0 }) ?? d.minLatencyExcessMs,
+    minLatencySamples: optNum(o.minLatencySamples, `${path}.minLatencySamples`, count) ?? d.minLatencySamples,
+    minProbeSuccess: optNum(o.minProbeSuccess, `${path}.minProbeSuccess`, rate) ?? d.minProbeSuccess,
+    minProbeSamples: optNum(o.minProbeSamples, `${path}.minProbeSamples`, count) ?? d.minProbeSamples,
+  };
+}
+
+function parseGuard(v: unknown, path: string): GuardConfig {
+  const o = obj(v, path);
+  onlyKeys(o, path, [
+    'application', 'deploymentGroup', 'functionName', 'alias', 'bakeMinutes', 'thresholds', 'alarms', 'customLayers', 'configChecks', 'probes',
+  ]);
+  const alarms: Record<string, string[]> = {};
+  if (o.alarms !== undefined) {
+    const a = obj(o.alarms, `${path}.alarms`);
+    onlyKeys(a, `${path}.alarms`, BUILT_IN_LAYERS);
+    for (const [layer, names] of Object.entries(a)) alarms[layer] = optArr(names, `${path}.alarms.${layer}`, (x, p) => str(x, p));
+  }
+  const customLayers = optArr(o.customLayers, `${path}.customLayers`, (x, p) => {
+    const l = obj(x, p);
+    onlyKeys(l, p, ['name', 'alarms']);
+    const name = str(l.name, `${p}.name`, { pattern: /^[a-z][a-z0-9-]{0,39}$/, patternText: 'a layer name of lowercase letters, digits and dashes' });
+    if ((BUILT_IN_LAYERS as readonly string[]).includes(name)) {
+      throw new InputError(`${p}.name: ${name} is a built-in layer; custom layers need another name`, `${p}.name`);
+    }
+    return { name, alarms: optArr(l.alarms, `${p}.alarms`, (y, q) => str(y, q)) };
+  });
+  unique(customLayers.map((l) => l.name), `${path}.customLayers`, 'layer name');
+  return {
+    application: str(o.application, `${path}.application`, AWS_NAME),
+    deploymentGroup: str(o.deploymentGroup, `${path}.deploymentGroup`, AWS_NAME),
+    functionName: str(o.functionName, `${path}.functionName`, AWS_NAME),
+    alias: str(o.alias, `${path}.alias`, { pattern: /^(?!^\d+$)[a-zA-Z0-9-_]{1,128}$/, patternText: 'an alias name (letters, digits, - and _, not only digits)' }),
+    bakeMinutes: o.bakeMinutes === undefined ? 10 : num(o.bakeMinutes, `${path}.bakeMinutes`, { min: 0, max: MAX_BAKE_MINUTES }),
+    thresholds: parseThresholds(o.thresholds, `${path}.thresholds`),
+    alarms,
+    customLayers,
+    configChecks: parseConfigChecks(o.configChecks, `${path}.configChecks`),
+    probes: parseProbes(o.probes, `${path}.probes`),
+  };
+}
+
+/** The `{version}` placeholder in a metric dimension, replaced by the version observed. */
+export const VERSION = '{version}';
+
+function lambdaMetric(g: GuardConfig, metricName: string, stat: string): MetricRef {
+  // Through an alias, AWS/Lambda metrics carry FunctionName, Resource (fn:alias) and
+  // ExecutedVersion: the only way to tell the new version's errors from the old one's.
+  // https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html
+  return {
+    namespace: 'AWS/Lambda',
+    metricName,
+    stat,
+    dimensions: { FunctionName: g.functionName, Resource: `${g.functionName}:${g.alias}`, ExecutedVersion: VERSION },
+  };
+}
+
+function ownMetric(ns: string, g: GuardConfig, metricName: string, stat: string): MetricRef {
+  return { namespace: ns, metricName, stat, dimensions: { FunctionName: g.functionName, Version: VERSION } };
+}
+
+function alarmSignals(names: readonly string[] | undefined): SignalSpec[] {
+  return (names ?? []).map((alarmName) => ({ kind: 'alarm', name: `alarm:${alarmName}`, alarmName }));
+}
+
+/** The layers guarding one function, in evaluation order. Pure. */
+export function buildLayers(g: GuardConfig, namespace: string): LayerSpec[] {
+  const t = g.thresholds;
+  const baseline = { tolerance: t.baselineTolerance, alpha: t.alpha };
+  const config: SignalSpec[] = g.configChecks.length
+    ? [
+        {
+          kind: 'rate',
+          name: 'config-checks',
+          events: ownMetric(namespace, g, METRIC.configCheckFailure, 'Sum'),
+          total: ownMetric(namespace, g, METRIC.configCheckFailure, 'SampleCount'),
+          maxRate: 0,
+          minSamples: 1,
+          alpha: t.alpha,
+        },
+      ]
+    : [];
+  const probes: SignalSpec[] = g.probes.length
+    ? [
+        {
+          kind: 'rate',
+          name: 'probe-failures',
+          events: ownMetric(namespace, g, METRIC.probeFailure, 'Sum'),
+          total: ownMetric(namespace, g, METRIC.probeFailure, 'SampleCount'),
+          maxRate: 1 - t.minProbeSuccess,
+          minSamples: t.minProbeSamples,
+          alpha: t.alpha,
+          baseline,
+        },
+      ]
+    : [];
+  const newVersion: SignalSpec[] = [
+    {
+      kind: 'rate',
+      name: 'errors',
+      events: lambdaMetric(g, 'Errors', 'Sum'),
+      total: lambdaMetric(g, 'Invocations', 'Sum'),
+      maxRate: t.maxErrorRate,
+      minSamples: t.minInvocations,
+      alpha: t.alpha,
+      baseline,
+    },
+    {
+      kind: 'rate',
+      name: 'throttles',
+      events: lambdaMetric(g, 'Throttles', 'Sum'),
+      // Invocations does not count throttled requests, so the total adds them back.
+      total: lambdaMetric(g, 'Invocations', 'Sum'),
+      addEventsToTotal: true,
+      maxRate: t.maxThrottleRate,
+      minSamples: t.minInvocations,
+      alpha: t.alpha,
+      baseline,
+    },
+    {
+      kind: 'value',
+      name: 'p99-duration',
+      value: lambdaMetric(g, 'Duration', 'p99'),
+      samples: lambdaMetric(g, 'Duration', 'SampleCount'),
+      unit: 'ms',
+      ...(t.maxP99LatencyMs !== undefined ? { max: t.maxP99LatencyMs } : {}),
+      minSamples: t.minLatencySamples,
+      baseline: { maxRatio: t.maxLatencyRatio, minExcess: t.minLatencyExcessMs },
+    },
+  ];
+  return [
+    { name: 'config', signals: [...config, ...alarmSignals(g.alarms.config)] },
+    { name: 'probes', signals: [...probes, ...alarmSignals(g.alarms.probes)] },
+    { name: 'new-version', signals: [...newVersion, ...alarmSignals(g.alarms['new-version'])] },
+    { name: 'service', signals: alarmSignals(g.alarms.service) },
+    ...g.customLayers.map((l) => ({ name: l.name, signals: alarmSignals(l.alarms) })),
+  ];
+}

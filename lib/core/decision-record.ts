@@ -1,0 +1,79 @@
+import type { DeploymentSnapshot, Verdict } from './types';
+
+export const DECISION_RECORD_TYPE = 'canary-watchdog.decision';
+export const DECISION_SCHEMA_VERSION = 1;
+
+/** What the watchdog did about a verdict. */
+export type ActionTaken =
+  | 'none'
+  | 'stop-deployment'
+  | 'fail-bake'
+  | 'succeed-bake'
+  /** Shadow mode: the action the watchdog would have taken. */
+  | 'shadow';
+
+/**
+ * One decision, as written to the log and to EventBridge: enough for an operator to see which
+ * layer and signal decided, with what value against what threshold on how many samples.
+ */
+export interface DecisionRecord {
+  readonly type: typeof DECISION_RECORD_TYPE;
+  readonly schemaVersion: typeof DECISION_SCHEMA_VERSION;
+  readonly at: string;
+  readonly trigger: string;
+  readonly deploymentId: string;
+  readonly application: string;
+  readonly deploymentGroup: string;
+  readonly functionName: string;
+  readonly alias: string;
+  readonly currentVersion: string;
+  readonly targetVersion: string;
+  readonly trafficPercent: number;
+  readonly stage: Verdict['stage'];
+  readonly action: Verdict['action'];
+  readonly layer: string | null;
+  readonly reasons: Verdict['reasons'];
+  readonly layers: Verdict['layers'];
+  readonly evidence: Verdict['evidence'];
+  readonly actionTaken: ActionTaken;
+  /** `ok`, `already-ended` (a repeated stop is harmless) or `error: ...`. */
+  readonly actionResult: string;
+}
+
+export function decisionRecord(
+  snapshot: DeploymentSnapshot,
+  verdict: Verdict,
+  now: number,
+  trigger: string,
+  actionTaken: ActionTaken,
+  actionResult: string,
+): DecisionRecord {
+  return {
+    type: DECISION_RECORD_TYPE,
+    schemaVersion: DECISION_SCHEMA_VERSION,
+    at: new Date(now).toISOString(),
+    trigger,
+    deploymentId: snapshot.deploymentId,
+    application: snapshot.application,
+    deploymentGroup: snapshot.deploymentGroup,
+    functionName: snapshot.functionName,
+    alias: snapshot.alias,
+    currentVersion: snapshot.currentVersion,
+    targetVersion: snapshot.targetVersion,
+    trafficPercent: Math.round(snapshot.newVersionWeight * 10000) / 100,
+    stage: verdict.stage,
+    action: verdict.action,
+    layer: verdict.layer,
+    reasons: verdict.reasons,
+    layers: verdict.layers,
+    evidence: verdict.evidence,
+    actionTaken,
+    actionResult,
+  };
+}
+
+/** One line for humans: "rollback by new-version: errors failed: 9 of 40 (22.50 %) ...". */
+export function summarize(r: DecisionRecord): string {
+  return `${r.deploymentId} ${r.functionName}:${r.alias} v${r.currentVersion}->v${r.targetVersion} at ${r.trafficPercent} % ` +
+    `[${r.stage}] ${r.action}${r.layer ? ` by ${r.layer}` : ''}: ${r.reasons[0] ?? ''}`;
+}

@@ -1,0 +1,147 @@
+import { minutesToFinalShift } from './rollout';
+import { judgeSignal } from './signals';
+import type {
+  DeploymentSnapshot,
+  EvaluationState,
+  Evidence,
+  InsufficientAction,
+  LayerResult,
+  LayerSpec,
+  Observations,
+  Policy,
+  Stage,
+  Verdict,
+} from './types';
+import { signalKey, worstOutcome } from './types';
+
+/**
+ * The default policy, and why:
+ * - blindAfter 3: three one-minute evaluations without a layer's signals is longer than any
+ *   single CloudWatch hiccup we have seen reported, yet short of a 5-minute canary's end.
+ *   Argo Rollouts' consecutiveErrorLimit default is 4 measurements; CodeDeploy itself stops a
+ *   deployment at the first failed alarm poll unless ignorePollAlarmFailure is set.
+ * - finalShiftGuardSeconds 120: the watchdog runs every minute, so at least one evaluation
+ *   falls inside the two minutes before the final shift, with a minute of slack for delays.
+ * - insufficient evidence: proceed while the new version takes little traffic (the blast
+ *   radius is small and the evidence is still arriving), but never let the final shift happen,
+ *   nor the bake end, on insufficient evidence from the probes layer: probes are the one
+ *   signal the watchdog controls the volume of, so having none means something is broken.
+ * - preexistingAlarms ignore: an alarm that was already in ALARM before the release began is
+ *   not evidence against the release (it would block the fix for that very alarm); the
+ *   version-scoped layers still judge the release.
+ */
+export const DEFAULT_POLICY: Policy = {
+  blindAfter: 3,
+  minSecondsBetweenCountedEvaluations: 30,
+  finalShiftGuardSeconds: 120,
+  insufficient: {
+    'final-shift': { probes: 'rollback' },
+    'bake-end': { probes: 'rollback' },
+  },
+  preexistingAlarms: 'ignore',
+};
+
+export const INITIAL_STATE: EvaluationState = { consecutiveUnreadable: {} };
+
+/** Where the deployment stands at `now`. */
+export function deriveStage(snapshot: DeploymentSnapshot, policy: Policy, now: number): Stage {
+  const w = snapshot.newVersionWeight;
+  if (w >= 1) {
+    if (snapshot.bake) return now >= snapshot.bake.until ? 'bake-end' : 'bake';
+    return 'complete';
+  }
+  if (w <= 0 && snapshot.trafficShiftStartedAt === undefined) return 'pre-traffic';
+  const start = snapshot.trafficShiftStartedAt ?? snapshot.createdAt;
+  const finalAt = start + minutesToFinalShift(snapshot.rollout) * 60_000;
+  return finalAt - now <= policy.finalShiftGuardSeconds * 1000 ? 'final-shift' : 'shifting';
+}
+
+export function insufficientAction(policy: Policy, stage: Stage, layer: string): InsufficientAction {
+  const byLayer = policy.insufficient[stage];
+  return byLayer?.[layer] ?? byLayer?.['*'] ?? 'proceed';
+}
+
+export interface EvaluationInput {
+  readonly snapshot: DeploymentSnapshot;
+  readonly layers: readonly LayerSpec[];
+  readonly observations: Observations;
+  readonly state: EvaluationState;
+}
+
+export interface EvaluationResult {
+  readonly verdict: Verdict;
+  readonly state: EvaluationState;
+}
+
+/**
+ * Judge every layer, in order, and decide. A layer asks for rollback when one of its signals
+ * failed, when it has been unreadable for `blindAfter` consecutive evaluations ("blind"), or
+ * when its evidence is insufficient at a stage where the policy says that means rollback.
+ * The first such layer in order decides; every layer's evidence is kept in the verdict.
+ */
+export function evaluate(input: EvaluationInput, policy: Policy, now: number): EvaluationResult {
+  const { snapshot, layers, observations, state } = input;
+  const stage = deriveStage(snapshot, policy, now);
+  const sameMoment =
+    state.lastEvaluatedAt !== undefined && now - state.lastEvaluatedAt < policy.minSecondsBetweenCountedEvaluations * 1000;
+
+  const evidence: Evidence[] = [];
+  const layerResults: LayerResult[] = [];
+  const reasons: string[] = [];
+  const nextUnreadable: Record<string, number> = {};
+  let decidingLayer: string | null = null;
+
+  for (const layer of layers) {
+    const items = layer.signals.map((s) =>
+      judgeSignal(s, observations[signalKey(layer.name, s.name)], {
+        layer: layer.name,
+        deploymentCreatedAt: snapshot.createdAt,
+        preexistingAlarms: policy.preexistingAlarms,
+      }),
+    );
+    evidence.push(...items);
+    const outcome = worstOutcome(items.map((e) => e.outcome));
+    const previous = state.consecutiveUnreadable[layer.name] ?? 0;
+    // A second evaluation within the same moment (an alarm event next to the schedule) does
+    // not count twice towards blindness.
+    const unreadable = outcome === 'unreadable' ? (sameMoment ? Math.max(previous, 1) : previous + 1) : 0;
+    nextUnreadable[layer.name] = unreadable;
+    layerResults.push({ name: layer.name, outcome, consecutiveUnreadable: unreadable });
+
+    const layerReasons: string[] = [];
+    if (outcome === 'failed') {
+      for (const e of items.filter((i) => i.outcome === 'failed')) layerReasons.push(`${layer.name}/${e.signal} failed: ${e.note}`);
+    } else if (outcome === 'unreadable' && unreadable >= policy.blindAfter) {
+      const what = items.filter((i) => i.outcome === 'unreadable').map((i) => `${i.signal} (${i.note})`);
+      layerReasons.push(
+        `blind: ${layer.name} unreadable for ${unreadable} consecutive evaluations (limit ${policy.blindAfter}): ${what.join('; ')}`,
+      );
+    } else if (outcome === 'insufficient' && insufficientAction(policy, stage, layer.name) === 'rollback') {
+      const what = items.filter((i) => i.outcome === 'insufficient').map((i) => `${i.signal} (${i.note})`);
+      layerReasons.push(`insufficient evidence from ${layer.name} at stage ${stage}, which the policy does not accept: ${what.join('; ')}`);
+    }
+    if (layerReasons.length) {
+      decidingLayer ??= layer.name;
+      reasons.push(...layerReasons);
+    }
+  }
+
+  const action = decidingLayer === null ? 'proceed' : 'rollback';
+  if (action === 'proceed') reasons.push(proceedReason(layerResults, stage));
+  return {
+    verdict: { action, layer: decidingLayer, stage, reasons, evidence, layers: layerResults },
+    state: { lastEvaluatedAt: sameMoment ? state.lastEvaluatedAt : now, consecutiveUnreadable: nextUnreadable },
+  };
+}
+
+function proceedReason(layers: readonly LayerResult[], stage: Stage): string {
+  const by = (o: string) => layers.filter((l) => l.outcome === o).map((l) => l.name);
+  const parts = [`stage ${stage}`];
+  const healthy = by('healthy');
+  if (healthy.length) parts.push(`healthy: ${healthy.join(', ')}`);
+  const insufficient = by('insufficient');
+  if (insufficient.length) parts.push(`insufficient evidence, accepted at this stage: ${insufficient.join(', ')}`);
+  const unreadable = layers.filter((l) => l.outcome === 'unreadable');
+  if (unreadable.length) parts.push(`unreadable, not yet blind: ${unreadable.map((l) => `${l.name} (${l.consecutiveUnreadable})`).join(', ')}`);
+  return `proceed: ${parts.join('; ')}`;
+}

@@ -1,0 +1,224 @@
+/**
+ * The vocabulary of the decision core. Everything here is plain data: the handlers, the CLI
+ * and the lab build these values and hand them to `evaluate`.
+ */
+
+/**
+ * How one signal or layer looks, ranked from best to worst. A layer's outcome is the worst of
+ * its signals' outcomes ("worst wins"). `insufficient` (too few samples to judge) and
+ * `unreadable` (the watchdog could not read the signal) are kept apart from `failed`.
+ */
+export type Outcome = 'not-applicable' | 'healthy' | 'insufficient' | 'unreadable' | 'failed';
+
+export const OUTCOME_RANK: Readonly<Record<Outcome, number>> = {
+  'not-applicable': 0,
+  healthy: 1,
+  insufficient: 2,
+  unreadable: 3,
+  failed: 4,
+};
+
+export function worstOutcome(outcomes: readonly Outcome[]): Outcome {
+  let worst: Outcome = 'not-applicable';
+  for (const o of outcomes) if (OUTCOME_RANK[o] > OUTCOME_RANK[worst]) worst = o;
+  return worst;
+}
+
+/** The built-in layers, in the order they are evaluated. Custom layers follow them. */
+export const BUILT_IN_LAYERS = ['config', 'probes', 'new-version', 'service'] as const;
+
+/** Where a release stands, as far as the watchdog's choices go. */
+export type Stage =
+  /** The BeforeAllowTraffic hook is running: no user traffic reaches the new version. */
+  | 'pre-traffic'
+  /** The new version takes part of the traffic and the final shift is not due soon. */
+  | 'shifting'
+  /** The final shift to 100 % is due within the policy's guard window. */
+  | 'final-shift'
+  /** The new version takes all traffic and the AfterAllowTraffic bake is running. */
+  | 'bake'
+  /** The bake's time is up: the watchdog decides whether the bake hook succeeds. */
+  | 'bake-end'
+  /** The new version takes all traffic and no bake is running. */
+  | 'complete';
+
+export const STAGES: readonly Stage[] = ['pre-traffic', 'shifting', 'final-shift', 'bake', 'bake-end', 'complete'];
+
+/** A CloudWatch metric, with `{version}` in a dimension value standing for the version observed. */
+export interface MetricRef {
+  readonly namespace: string;
+  readonly metricName: string;
+  readonly dimensions: Readonly<Record<string, string>>;
+  /** CloudWatch statistic: Sum, Average, SampleCount, Minimum, Maximum or pNN. */
+  readonly stat: string;
+}
+
+/** A CloudWatch alarm's state, as a signal: ALARM fails, OK is healthy, INSUFFICIENT_DATA is insufficient. */
+export interface AlarmSignal {
+  readonly kind: 'alarm';
+  readonly name: string;
+  readonly alarmName: string;
+}
+
+/** A rate of events (errors, failures, throttles) among a total, for the new version. */
+export interface RateSignal {
+  readonly kind: 'rate';
+  readonly name: string;
+  readonly events: MetricRef;
+  readonly total: MetricRef;
+  /** The total metric does not include the events (Invocations excludes Throttles): add them. */
+  readonly addEventsToTotal?: boolean;
+  /** Fail when the rate is significantly above this (0-1). */
+  readonly maxRate: number;
+  /** Fewer samples than this is `insufficient`. */
+  readonly minSamples: number;
+  /** Significance level of the one-sided exact binomial test against `maxRate`. */
+  readonly alpha: number;
+  /** Also fail when significantly worse than the old version under the same alias. */
+  readonly baseline?: {
+    /** Relative tolerance: 0.25 accepts up to 25 % above the old version's rate. */
+    readonly tolerance: number;
+    readonly alpha: number;
+  };
+}
+
+/** A value (latency percentile, count) with the number of samples behind it. */
+export interface ValueSignal {
+  readonly kind: 'value';
+  readonly name: string;
+  readonly value: MetricRef;
+  readonly samples: MetricRef;
+  readonly unit: string;
+  /** Fail when the value is above this. */
+  readonly max?: number;
+  readonly minSamples: number;
+  /** Fail when above `maxRatio` times the old version's value and at least `minExcess` above it. */
+  readonly baseline?: { readonly maxRatio: number; readonly minExcess: number };
+}
+
+export type SignalSpec = AlarmSignal | RateSignal | ValueSignal;
+
+export interface LayerSpec {
+  readonly name: string;
+  readonly signals: readonly SignalSpec[];
+}
+
+/** A time window, epoch milliseconds. */
+export interface Window {
+  readonly start: number;
+  readonly end: number;
+}
+
+export interface Counts {
+  readonly events: number;
+  readonly total: number;
+}
+
+export interface ValueSample {
+  /** null when there were no samples. */
+  readonly value: number | null;
+  readonly samples: number;
+}
+
+/** What the watchdog read for one signal. A failed read is data, not an exception. */
+export type Observation =
+  | {
+      readonly kind: 'alarm';
+      readonly state: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
+      readonly reason: string;
+      /** When the alarm entered its current state, epoch ms. */
+      readonly since: number;
+    }
+  | { readonly kind: 'counts'; readonly new: Counts; readonly old?: Counts; readonly window: Window }
+  | { readonly kind: 'value'; readonly new: ValueSample; readonly old?: ValueSample; readonly window: Window }
+  | { readonly kind: 'unreadable'; readonly error: string };
+
+/** Observations keyed by `signalKey(layer, signal)`. */
+export type Observations = Readonly<Record<string, Observation>>;
+
+export function signalKey(layer: string, signal: string): string {
+  return `${layer}/${signal}`;
+}
+
+export type RolloutShape =
+  | { readonly type: 'all-at-once' }
+  | { readonly type: 'canary'; readonly percent: number; readonly intervalMinutes: number }
+  | { readonly type: 'linear'; readonly percent: number; readonly intervalMinutes: number };
+
+/** One deployment, as the watchdog sees it at one moment. */
+export interface DeploymentSnapshot {
+  readonly deploymentId: string;
+  readonly application: string;
+  readonly deploymentGroup: string;
+  readonly functionName: string;
+  readonly alias: string;
+  /** CodeDeploy status: Created, Queued, InProgress, Baking, Ready, Succeeded, Failed, Stopped. */
+  readonly status: string;
+  readonly currentVersion: string;
+  readonly targetVersion: string;
+  /** When the deployment was created, epoch ms. */
+  readonly createdAt: number;
+  /** Share of the alias's traffic routed to the target version, 0-1. */
+  readonly newVersionWeight: number;
+  readonly rollout: RolloutShape;
+  /**
+   * When traffic shifting began (the BeforeAllowTraffic hook succeeded), epoch ms.
+   * Unknown means the earliest possible time, `createdAt`, is assumed.
+   */
+  readonly trafficShiftStartedAt?: number;
+  /** The AfterAllowTraffic bake, once its hook has been invoked. */
+  readonly bake?: { readonly until: number };
+}
+
+export type InsufficientAction = 'proceed' | 'rollback';
+
+export interface Policy {
+  /** Consecutive unreadable evaluations of one layer after which the verdict is rollback ("blind"). */
+  readonly blindAfter: number;
+  /** Evaluations closer together than this count once towards `blindAfter` (concurrent triggers). */
+  readonly minSecondsBetweenCountedEvaluations: number;
+  /** The stage is `final-shift` when the final shift is due within this many seconds. */
+  readonly finalShiftGuardSeconds: number;
+  /** What an `insufficient` layer means, per stage and layer; `*` is the fallback for a stage. */
+  readonly insufficient: Readonly<Partial<Record<Stage, Readonly<Record<string, InsufficientAction>>>>>;
+  /** An alarm already in ALARM before the deployment began: `ignore` counts it as insufficient evidence. */
+  readonly preexistingAlarms: 'ignore' | 'rollback';
+}
+
+/** State carried from one evaluation of a deployment to the next. */
+export interface EvaluationState {
+  readonly lastEvaluatedAt?: number;
+  readonly consecutiveUnreadable: Readonly<Record<string, number>>;
+}
+
+export interface Evidence {
+  readonly layer: string;
+  readonly signal: string;
+  readonly outcome: Outcome;
+  /** The observed value: a rate (0-1), a value in `unit`, or an alarm state. */
+  readonly observed: number | string | null;
+  /** What the value was held against, in words a human reads: "> 0.05 (p < 0.001)". */
+  readonly threshold: string | null;
+  readonly unit?: string;
+  readonly sampleSize: number | null;
+  readonly window: { readonly start: string; readonly end: string } | null;
+  readonly pValue?: number;
+  readonly baseline?: { readonly observed: number | null; readonly sampleSize: number; readonly pValue?: number };
+  readonly note: string;
+}
+
+export interface LayerResult {
+  readonly name: string;
+  readonly outcome: Outcome;
+  readonly consecutiveUnreadable: number;
+}
+
+export interface Verdict {
+  readonly action: 'proceed' | 'rollback';
+  /** The layer that decided a rollback (the first in order), or null on proceed. */
+  readonly layer: string | null;
+  readonly stage: Stage;
+  readonly reasons: readonly string[];
+  readonly evidence: readonly Evidence[];
+  readonly layers: readonly LayerResult[];
+}
