@@ -1,0 +1,95 @@
+/**
+ * The narrow interfaces the runtime talks to AWS through. The SDK v3 implementations live next
+ * to this file; tests of the runtime drive the real SDK clients with aws-sdk-client-mock, and
+ * the lab serves the same clients over loopback.
+ */
+import type { RolloutShape } from '../core/types';
+import type { AlarmReading, MetricQuery, MetricReading } from '../core/observe';
+import type { DecisionRecord } from '../core/decision-record';
+import type { EvaluationState } from '../core/types';
+import type { ProbeResult } from '../core/probes';
+
+/** A CodeDeploy deployment, as BatchGetDeployments describes it. */
+export interface DeploymentInfo {
+  readonly deploymentId: string;
+  readonly application: string;
+  readonly deploymentGroup: string;
+  /** Created, Queued, InProgress, Baking, Ready, Succeeded, Failed, Stopped. */
+  readonly status: string;
+  readonly createdAt: number;
+  readonly deploymentConfigName: string;
+  /** The AppSpec content (YAML or JSON); undefined when the revision is not an AppSpec string. */
+  readonly appSpec?: string;
+  /** True for the deployments CodeDeploy creates to roll back another one. */
+  readonly isRollback: boolean;
+}
+
+export interface DeploymentPort {
+  /** Ids of the group's deployments that have not ended. */
+  listActive(application: string, deploymentGroup: string): Promise<string[]>;
+  /** Describe deployments, batched (BatchGetDeployments takes up to 25 ids). */
+  describe(ids: readonly string[]): Promise<DeploymentInfo[]>;
+  /** The traffic shape of a deployment config, predefined or custom (cached). */
+  rollout(configName: string): Promise<RolloutShape>;
+}
+
+export interface ActionPort {
+  /** StopDeployment with autoRollbackEnabled. `already-ended` when it had already stopped or completed. */
+  stopAndRollBack(deploymentId: string): Promise<'ok' | 'already-ended'>;
+  /** PutLifecycleEventHookExecutionStatus. `already-reported` when that hook execution was already reported. */
+  reportHook(deploymentId: string, hookExecutionId: string, status: 'Succeeded' | 'Failed'): Promise<'ok' | 'already-reported'>;
+}
+
+export interface AliasPort {
+  /** Share of the alias's traffic going to `version` (0-1). */
+  weightOf(functionName: string, alias: string, version: string): Promise<number>;
+}
+
+export interface FunctionPort {
+  /** Environment variables of one published version. */
+  environment(functionName: string, version: string): Promise<Record<string, string>>;
+  /** Invoke one version synchronously with a JSON event. */
+  invoke(functionName: string, version: string, event: unknown): Promise<ProbeResult>;
+}
+
+export interface SignalPort {
+  /** DescribeAlarms in batches of 100 names; a failed batch reads as errors, never throws. */
+  readAlarms(names: readonly string[]): Promise<Record<string, AlarmReading>>;
+  /** GetMetricData in batches of 500 queries; a failed batch reads as errors, never throws. */
+  readMetrics(queries: readonly MetricQuery[]): Promise<Record<string, MetricReading>>;
+}
+
+/** One custom datapoint: probe result, config check result or heartbeat. */
+export interface Datapoint {
+  readonly metricName: string;
+  readonly dimensions: Readonly<Record<string, string>>;
+  readonly value: number;
+  readonly unit: 'Count' | 'Milliseconds';
+  readonly timestamp: number;
+  /** 1 for high-resolution (1-second) storage, 60 for standard. */
+  readonly storageResolution: 1 | 60;
+}
+
+export interface MetricsPort {
+  publish(namespace: string, points: readonly Datapoint[]): Promise<void>;
+}
+
+/** What is remembered about a deployment between invocations. */
+export interface DeploymentState {
+  readonly deploymentId: string;
+  /** When the BeforeAllowTraffic hook reported Succeeded, epoch ms. */
+  readonly trafficShiftStartedAt?: number;
+  /** The AfterAllowTraffic bake: its hook execution, its deadline, and whether it was reported. */
+  readonly bake?: { readonly hookExecutionId: string; readonly until: number; readonly reported?: 'Succeeded' | 'Failed' };
+  readonly evaluation?: EvaluationState;
+}
+
+export interface StatePort {
+  get(ids: readonly string[]): Promise<Map<string, DeploymentState>>;
+  /** Set the given top-level fields, leaving the others as they are. */
+  update(deploymentId: string, fields: Partial<Omit<DeploymentState, 'deploymentId'>>): Promise<void>;
+}
+
+export interface DecisionPort {
+  publish(records: readonly DecisionRecord[]): Promise<void>;
+}

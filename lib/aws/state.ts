@@ -1,0 +1,62 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { DeploymentState, StatePort } from './ports';
+import { chunk } from './util';
+
+/** BatchGetItem reads up to 100 items per call.
+ * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html */
+export const BATCH_GET_ITEM_MAX = 100;
+/** Items expire (DynamoDB TTL) a week after their last write: longer than any deployment (50 hours). */
+export const STATE_TTL_SECONDS = 7 * 24 * 3600;
+
+/**
+ * Deployment state in a DynamoDB table keyed by `deploymentId`. Writers touch only their own
+ * fields (UpdateItem SET), so the hooks and the watchdog never overwrite each other.
+ */
+export class DynamoStateStore implements StatePort {
+  private readonly doc: DynamoDBDocumentClient;
+
+  constructor(
+    client: DynamoDBClient,
+    private readonly tableName: string,
+    private readonly clock: () => number = Date.now,
+  ) {
+    this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  }
+
+  async get(ids: readonly string[]): Promise<Map<string, DeploymentState>> {
+    const out = new Map<string, DeploymentState>();
+    for (const batch of chunk([...new Set(ids)], BATCH_GET_ITEM_MAX)) {
+      let keys: Record<string, unknown>[] | undefined = batch.map((deploymentId) => ({ deploymentId }));
+      // Unprocessed keys are retried a few times; what is still unread is treated as no state.
+      for (let attempt = 0; keys && keys.length && attempt < 4; attempt++) {
+        const res = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }));
+        for (const item of res.Responses?.[this.tableName] ?? []) out.set(item.deploymentId as string, item as DeploymentState);
+        keys = res.UnprocessedKeys?.[this.tableName]?.Keys as Record<string, unknown>[] | undefined;
+      }
+    }
+    return out;
+  }
+
+  async update(deploymentId: string, fields: Partial<Omit<DeploymentState, 'deploymentId'>>): Promise<void> {
+    const entries = Object.entries({ ...fields, expiresAt: Math.floor(this.clock() / 1000) + STATE_TTL_SECONDS }).filter(
+      ([, v]) => v !== undefined,
+    );
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    const sets = entries.map(([k, v], i) => {
+      names[`#f${i}`] = k;
+      values[`:v${i}`] = v;
+      return `#f${i} = :v${i}`;
+    });
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { deploymentId },
+        UpdateExpression: `SET ${sets.join(', ')}`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      }),
+    );
+  }
+}

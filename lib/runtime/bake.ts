@@ -1,0 +1,68 @@
+import type { WatchdogConfig } from '../core/config';
+import type { ActionPort, DeploymentPort, StatePort } from '../aws/ports';
+import { errorText } from '../aws/util';
+import { parseHookEvent } from './hook-event';
+import { findGuard } from './pre-traffic';
+import type { Log } from './watchdog';
+
+/**
+ * The hook must report within one hour or CodeDeploy fails the deployment; the watchdog ends a
+ * bake on its next run after the deadline (within a minute) and may need a retry, so a bake is
+ * cut to 57 minutes.
+ * https://docs.aws.amazon.com/codedeploy/latest/userguide/reference-appspec-file-structure-hooks.html
+ */
+export const MAX_EFFECTIVE_BAKE_MINUTES = 57;
+
+export interface BakeDeps {
+  readonly config: WatchdogConfig;
+  readonly deployments: DeploymentPort;
+  readonly actions: ActionPort;
+  readonly state: StatePort;
+  readonly log: Log;
+  readonly now: () => number;
+}
+
+export interface BakeStart {
+  readonly deploymentId?: string;
+  readonly status: 'baking' | 'Failed' | 'unreported';
+  readonly until?: number;
+  readonly reason?: string;
+}
+
+/**
+ * AfterAllowTraffic: start the bake and return at once. The deadline and the hook execution id
+ * are stored durably; the watchdog, which runs every minute anyway, reports Succeeded once the
+ * deadline passes with every layer healthy, or Failed as soon as a layer fails. No function sits
+ * idle for the bake, and if the watchdog is dead the hook times out and the deployment fails.
+ */
+export async function runBakeStart(event: unknown, deps: BakeDeps): Promise<BakeStart> {
+  const parsed = parseHookEvent(event);
+  if ('error' in parsed) {
+    deps.log.error('post-traffic hook: malformed event, cannot report', { error: parsed.error });
+    return { status: 'unreported', reason: parsed.error };
+  }
+  const { deploymentId, hookExecutionId } = parsed;
+  try {
+    const [info] = await deps.deployments.describe([deploymentId]);
+    if (!info) throw new Error(`deployment ${deploymentId} not found`);
+    const guard = findGuard(deps.config, info.application, info.deploymentGroup);
+    const minutes = Math.min(guard.bakeMinutes, MAX_EFFECTIVE_BAKE_MINUTES);
+    if (minutes < guard.bakeMinutes) {
+      deps.log.warn('bake shortened to fit the one-hour hook limit', { deploymentId, bakeMinutes: guard.bakeMinutes, effective: minutes });
+    }
+    const until = deps.now() + minutes * 60_000;
+    await deps.state.update(deploymentId, { bake: { hookExecutionId, until } });
+    deps.log.info('bake started', { deploymentId, hookExecutionId, until: new Date(until).toISOString() });
+    return { deploymentId, status: 'baking', until };
+  } catch (err) {
+    const reason = `post-traffic hook error: ${errorText(err)}`;
+    try {
+      await deps.actions.reportHook(deploymentId, hookExecutionId, 'Failed');
+    } catch (err2) {
+      deps.log.error('post-traffic hook: could not report Failed', { deploymentId, error: errorText(err2), reason });
+      return { deploymentId, status: 'unreported', reason: `${reason}; report failed: ${errorText(err2)}` };
+    }
+    deps.log.error('post-traffic hook failed', { deploymentId, reason });
+    return { deploymentId, status: 'Failed', reason };
+  }
+}

@@ -1,0 +1,69 @@
+import type { GuardConfig } from '../core/config';
+
+/** Why the watchdog runs. Anything it does not recognise triggers a full sweep: safe, never a crash. */
+export type Trigger =
+  | { readonly kind: 'schedule' }
+  | { readonly kind: 'alarm'; readonly alarmName: string; readonly state: string }
+  | { readonly kind: 'deployment'; readonly deploymentId: string; readonly application: string; readonly deploymentGroup: string; readonly state: string }
+  | { readonly kind: 'unrecognised'; readonly why: string };
+
+const str = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
+
+/**
+ * Classify an EventBridge event.
+ * Alarm events: https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-and-eventbridge.html
+ * CodeDeploy events: https://docs.aws.amazon.com/codedeploy/latest/userguide/monitoring-cloudwatch-events.html
+ */
+export function parseTrigger(event: unknown): Trigger {
+  if (typeof event !== 'object' || event === null) return { kind: 'unrecognised', why: `event is ${event === null ? 'null' : typeof event}` };
+  const e = event as Record<string, unknown>;
+  const type = e['detail-type'];
+  const detail = (typeof e.detail === 'object' && e.detail !== null ? e.detail : {}) as Record<string, unknown>;
+  if (e.source === 'aws.events' && type === 'Scheduled Event') return { kind: 'schedule' };
+  if (e.source === 'aws.cloudwatch' && type === 'CloudWatch Alarm State Change') {
+    const state = (detail.state as Record<string, unknown> | undefined)?.value;
+    if (str(detail.alarmName)) return { kind: 'alarm', alarmName: detail.alarmName, state: str(state) ? state : 'unknown' };
+    return { kind: 'unrecognised', why: 'alarm state change without detail.alarmName' };
+  }
+  if (e.source === 'aws.codedeploy' && type === 'CodeDeploy Deployment State-change Notification') {
+    if (str(detail.deploymentId) && str(detail.application) && str(detail.deploymentGroup)) {
+      return {
+        kind: 'deployment',
+        deploymentId: detail.deploymentId,
+        application: detail.application,
+        deploymentGroup: detail.deploymentGroup,
+        state: str(detail.state) ? detail.state : 'unknown',
+      };
+    }
+    return { kind: 'unrecognised', why: 'deployment state change without deploymentId, application and deploymentGroup' };
+  }
+  return { kind: 'unrecognised', why: `source ${JSON.stringify(e.source)}, detail-type ${JSON.stringify(type)}` };
+}
+
+/** The guards a trigger concerns: an alarm's guards, a deployment's group, or all of them. */
+export function guardsFor(trigger: Trigger, guards: readonly GuardConfig[]): GuardConfig[] {
+  if (trigger.kind === 'deployment') {
+    return guards.filter((g) => g.application === trigger.application && g.deploymentGroup === trigger.deploymentGroup);
+  }
+  if (trigger.kind === 'alarm') {
+    const mine = guards.filter(
+      (g) => Object.values(g.alarms).some((names) => names.includes(trigger.alarmName)) || g.customLayers.some((l) => l.alarms.includes(trigger.alarmName)),
+    );
+    // An alarm the config does not name (a composite built over the layers, say) still deserves a look.
+    return mine.length ? mine : [...guards];
+  }
+  return [...guards];
+}
+
+export function describeTrigger(t: Trigger): string {
+  switch (t.kind) {
+    case 'schedule':
+      return 'schedule';
+    case 'alarm':
+      return `alarm ${t.alarmName} -> ${t.state}`;
+    case 'deployment':
+      return `deployment ${t.deploymentId} -> ${t.state}`;
+    case 'unrecognised':
+      return `unrecognised event (${t.why})`;
+  }
+}
