@@ -59,11 +59,20 @@ export class CloudWatchSignals implements SignalPort {
 
   async readMetrics(queries: readonly MetricQuery[]): Promise<Record<string, MetricReading>> {
     const out: Record<string, MetricReading> = {};
-    // Queries of one call share one time range, so group by window first.
+    // The same metric over the same window is read once, whoever asked for it.
+    const keysOf = new Map<string, string[]>();
     const byWindow = new Map<string, MetricQuery[]>();
     for (const q of queries) {
+      const sig = JSON.stringify([q.window.start, q.window.end, q.periodSeconds, q.metric.namespace, q.metric.metricName, q.metric.stat, q.metric.dimensions]);
+      const seen = keysOf.get(sig);
+      if (seen) {
+        seen.push(q.key);
+        continue;
+      }
+      keysOf.set(sig, [q.key]);
+      // Queries of one call share one time range, so group by window.
       const k = `${q.window.start}-${q.window.end}`;
-      byWindow.set(k, [...(byWindow.get(k) ?? []), q]);
+      byWindow.set(k, [...(byWindow.get(k) ?? []), { ...q, key: sig }]);
     }
     const batches = [...byWindow.values()].flatMap((qs) => chunk(qs, GET_METRIC_DATA_MAX_QUERIES));
     await Promise.all(
@@ -108,12 +117,12 @@ export class CloudWatchSignals implements SignalPort {
             }
             nextToken = res.NextToken;
           } while (nextToken);
-          for (const [id, key] of ids) {
+          for (const [id, sig] of ids) {
             const err = failed.get(id);
-            out[key] = err ? { error: err } : { values: values.get(id) ?? [] };
+            for (const key of keysOf.get(sig)!) out[key] = err ? { error: err } : { values: values.get(id) ?? [] };
           }
         } catch (err) {
-          for (const key of ids.values()) out[key] = { error: `GetMetricData failed: ${errorText(err)}` };
+          for (const sig of ids.values()) for (const key of keysOf.get(sig)!) out[key] = { error: `GetMetricData failed: ${errorText(err)}` };
         }
       }),
     );

@@ -239,7 +239,7 @@ export function buildLayers(g: GuardConfig, namespace: string): LayerSpec[] {
           name: 'probe-failures',
           events: ownMetric(namespace, g, METRIC.probeFailure, 'Sum'),
           total: ownMetric(namespace, g, METRIC.probeFailure, 'SampleCount'),
-          maxRate: 1 - t.minProbeSuccess,
+          maxRate: Math.round((1 - t.minProbeSuccess) * 1e9) / 1e9,
           minSamples: t.minProbeSamples,
           alpha: t.alpha,
           baseline,

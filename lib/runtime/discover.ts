@@ -57,10 +57,16 @@ export async function discover(guards: readonly GuardConfig[], deployments: Depl
     }
     try {
       const appSpec = parseLambdaAppSpec(info.appSpec);
+      if (appSpec.functionName !== guard.functionName || appSpec.alias !== guard.alias) {
+        // Its metrics would be read for the wrong function: refuse rather than judge blindly.
+        throw new Error(
+          `moves ${appSpec.functionName}:${appSpec.alias}, but its group ${guard.application}/${guard.deploymentGroup} guards ${guard.functionName}:${guard.alias}`,
+        );
+      }
       const rollout = await deployments.rollout(info.deploymentConfigName);
       active.push({ guard, info, appSpec, rollout });
     } catch (err) {
-      errors.push(`deployment ${info.deploymentId}: ${errorText(err)}`);
+      errors.push(`deployment ${info.deploymentId} ${err instanceof Error && err.name === 'Error' ? err.message : errorText(err)}`);
     }
   }
   return { active, errors };

@@ -1,0 +1,102 @@
+/**
+ * aws-sdk-client-mock set-ups that answer like AWS for one deployment: metric values per
+ * metric and version, alarm states, and a DynamoDB state table kept in memory so that state
+ * carries from one invocation to the next.
+ */
+import { DescribeAlarmsCommand, GetMetricDataCommand, type GetMetricDataCommandInput } from '@aws-sdk/client-cloudwatch';
+import { BatchGetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { AwsStub } from 'aws-sdk-client-mock';
+
+export interface VersionTraffic {
+  invocations: number;
+  errors: number;
+  throttles?: number;
+  p99?: number;
+  probeRuns?: number;
+  probeFailures?: number;
+  configRuns?: number;
+  configFailures?: number;
+}
+
+export type Traffic = Record<string, VersionTraffic>;
+
+export const GOOD: Traffic = {
+  '1': { invocations: 5400, errors: 27, p99: 120, probeRuns: 30, probeFailures: 0 },
+  '2': { invocations: 600, errors: 3, p99: 125, probeRuns: 30, probeFailures: 0, configRuns: 2, configFailures: 0 },
+};
+
+export const BAD_CODE: Traffic = {
+  '1': { invocations: 5400, errors: 27, p99: 120, probeRuns: 30, probeFailures: 0 },
+  '2': { invocations: 600, errors: 120, p99: 125, probeRuns: 30, probeFailures: 0, configRuns: 2, configFailures: 0 },
+};
+
+function valueFor(traffic: Traffic, metricName: string, stat: string, dims: Record<string, string>): number[] {
+  const v = traffic[dims.ExecutedVersion ?? dims.Version ?? ''];
+  if (!v) return [];
+  switch (`${metricName}/${stat}`) {
+    case 'Invocations/Sum':
+      return [v.invocations];
+    case 'Errors/Sum':
+      return [v.errors];
+    case 'Throttles/Sum':
+      return [v.throttles ?? 0];
+    case 'Duration/p99':
+      return v.p99 === undefined ? [] : [v.p99];
+    case 'Duration/SampleCount':
+      return [v.invocations];
+    case 'ProbeFailure/Sum':
+      return v.probeRuns ? [v.probeFailures ?? 0] : [];
+    case 'ProbeFailure/SampleCount':
+      return v.probeRuns ? [v.probeRuns] : [];
+    case 'ConfigCheckFailure/Sum':
+      return v.configRuns ? [v.configFailures ?? 0] : [];
+    case 'ConfigCheckFailure/SampleCount':
+      return v.configRuns ? [v.configRuns] : [];
+    default:
+      return [];
+  }
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Stub = AwsStub<any, any, any>;
+
+export function answerMetrics(cw: Stub, traffic: Traffic): void {
+  cw.on(GetMetricDataCommand).callsFake((input: GetMetricDataCommandInput) => ({
+    MetricDataResults: (input.MetricDataQueries ?? []).map((q) => {
+      const m = q.MetricStat!.Metric!;
+      const dims = Object.fromEntries((m.Dimensions ?? []).map((d) => [d.Name!, d.Value!]));
+      return { Id: q.Id, StatusCode: 'Complete', Values: valueFor(traffic, m.MetricName!, q.MetricStat!.Stat!, dims) };
+    }),
+  }));
+}
+
+export function answerAlarms(cw: Stub, states: Record<string, 'OK' | 'ALARM' | 'INSUFFICIENT_DATA'> = {}, since = new Date('2026-11-28T09:00:00Z')): void {
+  cw.on(DescribeAlarmsCommand).callsFake((input: { AlarmNames?: string[] }) => ({
+    MetricAlarms: (input.AlarmNames ?? []).map((name) => ({
+      AlarmName: name,
+      StateValue: states[name] ?? 'OK',
+      StateReason: `Threshold Crossed: test state ${states[name] ?? 'OK'}`,
+      StateUpdatedTimestamp: since,
+    })),
+    CompositeAlarms: [],
+  }));
+}
+
+/** A DynamoDB table in memory behind the document client. */
+export function stateTable(ddb: Stub) {
+  const items = new Map<string, Record<string, unknown>>();
+  const stub = ddb;
+  stub.on(BatchGetCommand).callsFake((input: { RequestItems: Record<string, { Keys: { deploymentId: string }[] }> }) => {
+    const [table, req] = Object.entries(input.RequestItems)[0];
+    return { Responses: { [table]: req.Keys.map((k) => items.get(k.deploymentId)).filter(Boolean) } };
+  });
+  stub.on(UpdateCommand).callsFake((input: { Key: { deploymentId: string }; ExpressionAttributeNames: Record<string, string>; ExpressionAttributeValues: Record<string, unknown> }) => {
+    const item = { ...(items.get(input.Key.deploymentId) ?? { deploymentId: input.Key.deploymentId }) };
+    for (const [ph, name] of Object.entries(input.ExpressionAttributeNames)) {
+      item[name] = input.ExpressionAttributeValues[`:v${ph.slice(2)}`];
+    }
+    items.set(input.Key.deploymentId, item);
+    return {};
+  });
+  return items;
+}

@@ -1,0 +1,310 @@
+import 'aws-sdk-client-mock-jest';
+import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import {
+  BatchGetDeploymentsCommand,
+  CodeDeployClient,
+  ListDeploymentsCommand,
+  PutLifecycleEventHookExecutionStatusCommand,
+  StopDeploymentCommand,
+} from '@aws-sdk/client-codedeploy';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { GetAliasCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { handler } from '../../lambda/watchdog';
+import type { DecisionRecord } from '../../lib/core/decision-record';
+import { answerAlarms, answerMetrics, BAD_CODE, GOOD, stateTable, type Traffic } from './aws-fakes';
+import { appSpec, deploymentInfo, guard, MIN, setEnv, T0 } from './env';
+
+const cd = mockClient(CodeDeployClient);
+const cw = mockClient(CloudWatchClient);
+const lambda = mockClient(LambdaClient);
+const ddb = mockClient(DynamoDBDocumentClient);
+const eb = mockClient(EventBridgeClient);
+
+const schedule = { source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} };
+let items: Map<string, Record<string, unknown>>;
+let clock = T0 + 5 * MIN;
+
+function world(opts: { traffic?: Traffic; alarms?: Record<string, 'OK' | 'ALARM' | 'INSUFFICIENT_DATA'>; weight?: number; deployments?: ReturnType<typeof deploymentInfo>[] } = {}) {
+  const deployments = opts.deployments ?? [deploymentInfo('d-BAD1')];
+  cd.on(ListDeploymentsCommand).resolves({ deployments: deployments.map((d) => d.deploymentId) });
+  cd.on(BatchGetDeploymentsCommand).callsFake((input: { deploymentIds: string[] }) => ({
+    deploymentsInfo: deployments.filter((d) => input.deploymentIds.includes(d.deploymentId)),
+  }));
+  cd.on(StopDeploymentCommand).resolves({ status: 'Pending' });
+  cd.on(PutLifecycleEventHookExecutionStatusCommand).resolves({});
+  lambda.on(GetAliasCommand).resolves({ FunctionVersion: '1', RoutingConfig: { AdditionalVersionWeights: { '2': opts.weight ?? 0.1 } } });
+  answerMetrics(cw, opts.traffic ?? GOOD);
+  answerAlarms(cw, opts.alarms);
+  cw.on(PutMetricDataCommand).resolves({});
+  eb.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [] });
+}
+
+const decisions = (r: Awaited<ReturnType<typeof handler>>): DecisionRecord[] => ('decisions' in r ? [...r.decisions] : []);
+const heartbeats = () => cw.commandCalls(PutMetricDataCommand).filter((c) => c.args[0].input.MetricData?.[0]?.MetricName === 'WatchdogHeartbeat');
+
+beforeEach(() => {
+  for (const m of [cd, cw, lambda, ddb, eb]) m.reset();
+  setEnv();
+  items = stateTable(ddb);
+  clock = T0 + 5 * MIN;
+  jest.spyOn(Date, 'now').mockImplementation(() => clock);
+});
+
+afterEach(() => jest.restoreAllMocks());
+
+describe('watchdog handler', () => {
+  it("stops the deployment with auto-rollback when the new version's error rate is far above the old one's", async () => {
+    // Prepare
+    world({ traffic: BAD_CODE });
+    // Act
+    const run = await handler(schedule);
+    // Assess
+    expect(cd).toHaveReceivedCommandTimes(StopDeploymentCommand, 1);
+    expect(cd).toHaveReceivedCommandWith(StopDeploymentCommand, { deploymentId: 'd-BAD1', autoRollbackEnabled: true });
+    const [d] = decisions(run);
+    expect(d).toMatchObject({ action: 'rollback', layer: 'new-version', actionTaken: 'stop-deployment', actionResult: 'ok', trafficPercent: 10 });
+    const errors = d.evidence.find((e) => e.signal === 'errors');
+    expect(errors).toMatchObject({ observed: 0.2, sampleSize: 600, outcome: 'failed' });
+  });
+
+  it('lets a healthy release proceed, publishes the decision and a heartbeat', async () => {
+    world();
+    const run = await handler(schedule);
+    expect(cd).not.toHaveReceivedCommand(StopDeploymentCommand);
+    expect(decisions(run)[0]).toMatchObject({ action: 'proceed', layer: null, stage: 'shifting', actionTaken: 'none' });
+    expect(eb).toHaveReceivedCommandTimes(PutEventsCommand, 1);
+    const entry = eb.commandCalls(PutEventsCommand)[0].args[0].input.Entries![0];
+    expect(entry).toMatchObject({ Source: 'canary-watchdog', DetailType: 'Canary Watchdog Decision' });
+    expect(JSON.parse(entry.Detail!)).toMatchObject({ type: 'canary-watchdog.decision', deploymentId: 'd-BAD1', action: 'proceed' });
+    expect(heartbeats()).toHaveLength(1);
+    expect(heartbeats()[0].args[0].input).toMatchObject({
+      Namespace: 'CanaryWatchdog',
+      MetricData: [{ MetricName: 'WatchdogHeartbeat', Value: 1, Dimensions: [{ Name: 'Watchdog', Value: 'canary-watchdog' }] }],
+    });
+  });
+
+  it('reads both versions of every metric in one GetMetricData call, scoped by ExecutedVersion', async () => {
+    world();
+    await handler(schedule);
+    expect(cw).toHaveReceivedCommandTimes(GetMetricDataCommand, 1);
+    const queries = cw.commandCalls(GetMetricDataCommand)[0].args[0].input.MetricDataQueries!;
+    const errors = queries.filter((q) => q.MetricStat?.Metric?.MetricName === 'Errors');
+    expect(errors.map((q) => q.MetricStat!.Metric!.Dimensions)).toEqual([
+      [{ Name: 'FunctionName', Value: 'orders' }, { Name: 'Resource', Value: 'orders:live' }, { Name: 'ExecutedVersion', Value: '2' }],
+      [{ Name: 'FunctionName', Value: 'orders' }, { Name: 'Resource', Value: 'orders:live' }, { Name: 'ExecutedVersion', Value: '1' }],
+    ]);
+  });
+
+  it('reads a metric several deployments share once', async () => {
+    world({ deployments: [deploymentInfo('d-1'), deploymentInfo('d-2')] });
+    const run = await handler(schedule);
+    expect(cw).toHaveReceivedCommandTimes(GetMetricDataCommand, 1);
+    // Invocations serves both the error and the throttle rate: 16 distinct queries, not 18.
+    expect(cw.commandCalls(GetMetricDataCommand)[0].args[0].input.MetricDataQueries).toHaveLength(16);
+    expect(decisions(run).map((d) => d.action)).toEqual(['proceed', 'proceed']);
+  });
+
+  it.each([
+    { alarms: 1, calls: 1 },
+    { alarms: 100, calls: 1 },
+    { alarms: 250, calls: 3 },
+  ])('reads $alarms alarms in $calls DescribeAlarms call(s) of at most 100 names', async ({ alarms, calls }) => {
+    const names = Array.from({ length: alarms }, (_, i) => `svc-alarm-${i}`);
+    setEnv({ guards: [guard({ alarms: { service: names } })] });
+    world();
+    await handler(schedule);
+    expect(cw).toHaveReceivedCommandTimes(DescribeAlarmsCommand, calls);
+    const sent = cw.commandCalls(DescribeAlarmsCommand).map((c) => c.args[0].input.AlarmNames!);
+    expect(sent.every((n) => n.length <= 100)).toBe(true);
+    expect(sent.flat().sort()).toEqual([...names].sort());
+  });
+
+  it('batches 250 guarded deployments into BatchGetDeployments calls of 25 and GetMetricData calls of 500 queries', async () => {
+    const n = 250;
+    setEnv({ guards: Array.from({ length: n }, (_, i) => guard({ deploymentGroup: `dg-${i}`, functionName: `fn-${i}`, alarms: { service: [`fn-${i}-5xx`] } })) });
+    const deployments = Array.from({ length: n }, (_, i) =>
+      deploymentInfo(`d-${i}`, {
+        deploymentGroupName: `dg-${i}`,
+        revision: { revisionType: 'AppSpecContent', appSpecContent: { content: appSpec('1', '2').replace(/orders/g, `fn-${i}`) } },
+      }),
+    );
+    world({ deployments });
+    cd.on(ListDeploymentsCommand).callsFake((input: { deploymentGroupName: string }) => ({ deployments: [`d-${input.deploymentGroupName.slice(3)}`] }));
+    const run = await handler(schedule);
+    expect(cd).toHaveReceivedCommandTimes(BatchGetDeploymentsCommand, 10);
+    const queries = cw.commandCalls(GetMetricDataCommand).map((c) => c.args[0].input.MetricDataQueries!.length);
+    // 16 distinct queries a deployment (config checks 2, probes 4, errors 4, throttles 2 more, p99 4): 4,000 in 8 calls.
+    expect(queries).toEqual([500, 500, 500, 500, 500, 500, 500, 500]);
+    expect(cw).toHaveReceivedCommandTimes(DescribeAlarmsCommand, 3);
+    expect(decisions(run)).toHaveLength(n);
+    expect(eb).toHaveReceivedCommandTimes(PutEventsCommand, 25);
+  });
+
+  it('refuses to judge a deployment whose AppSpec names another function than its guard, and withholds the heartbeat', async () => {
+    world({ deployments: [deploymentInfo('d-X', { revision: { revisionType: 'AppSpecContent', appSpecContent: { content: appSpec().replace(/orders/g, 'billing') } } })] });
+    const run = await handler(schedule);
+    expect(decisions(run)).toHaveLength(0);
+    expect('errors' in run && run.errors.join()).toMatch(/deployment d-X moves billing:live, but its group orders-app\/orders-dg guards orders:live/);
+    expect(heartbeats()).toHaveLength(0);
+  });
+
+  it('is harmless when run again on a deployment that is already stopping', async () => {
+    world({ traffic: BAD_CODE });
+    await handler(schedule);
+    cd.on(StopDeploymentCommand).rejects(Object.assign(new Error('The deployment is already completed.'), { name: 'DeploymentAlreadyCompletedException' }));
+    clock += 20_000;
+    const second = await handler(schedule);
+    expect(decisions(second)[0]).toMatchObject({ action: 'rollback', actionTaken: 'stop-deployment', actionResult: 'already-ended' });
+    expect('heartbeat' in second && second.heartbeat).toBe(true);
+  });
+
+  it('runs concurrently triggered invocations without double counting or crashing', async () => {
+    world({ traffic: BAD_CODE });
+    const alarmEvent = {
+      source: 'aws.cloudwatch',
+      'detail-type': 'CloudWatch Alarm State Change',
+      detail: { alarmName: 'orders-5xx', state: { value: 'ALARM' } },
+    };
+    const runs = await Promise.all([handler(schedule), handler(alarmEvent)]);
+    expect(runs.every((r) => 'decisions' in r)).toBe(true);
+    expect(cd.commandCalls(StopDeploymentCommand).every((c) => c.args[0].input.autoRollbackEnabled === true)).toBe(true);
+  });
+
+  it('never stops a rollback deployment', async () => {
+    world({ traffic: BAD_CODE, deployments: [deploymentInfo('d-RB', { creator: 'codeDeployRollback', rollbackInfo: { rollbackTriggeringDeploymentId: 'd-BAD1' } })] });
+    const run = await handler(schedule);
+    expect(cd).not.toHaveReceivedCommand(StopDeploymentCommand);
+    expect(decisions(run)).toHaveLength(0);
+  });
+
+  it('evaluates only the group of a CodeDeploy state-change event', async () => {
+    setEnv({ guards: [guard(), guard({ application: 'other-app', deploymentGroup: 'other-dg', functionName: 'other' })] });
+    world();
+    await handler({
+      source: 'aws.codedeploy',
+      'detail-type': 'CodeDeploy Deployment State-change Notification',
+      detail: { deploymentId: 'd-BAD1', application: 'orders-app', deploymentGroup: 'orders-dg', state: 'START' },
+    });
+    expect(cd).toHaveReceivedCommandTimes(ListDeploymentsCommand, 1);
+    expect(cd).toHaveReceivedCommandWith(ListDeploymentsCommand, { applicationName: 'orders-app', deploymentGroupName: 'orders-dg' });
+  });
+
+  it.each([null, 'garbage', { source: 'aws.cloudwatch', 'detail-type': 'CloudWatch Alarm State Change' }, { foo: 1 }])(
+    'treats a malformed event (%p) as a full sweep instead of crashing',
+    async (event) => {
+      world({ traffic: BAD_CODE });
+      const run = await handler(event);
+      expect(decisions(run)[0]).toMatchObject({ action: 'rollback', trigger: expect.stringMatching(/^unrecognised event/) });
+    },
+  );
+
+  describe('when AWS APIs fail', () => {
+    const throttled = () => Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } });
+    const serverError = () => Object.assign(new Error('Internal failure'), { name: 'InternalFailure', $metadata: { httpStatusCode: 500 } });
+
+    it('reads throttled alarms as unreadable and rolls back only after 3 consecutive blind evaluations', async () => {
+      world();
+      cw.on(DescribeAlarmsCommand).rejects(throttled());
+      const actions: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const run = await handler(schedule);
+        actions.push(decisions(run)[0].action);
+        clock += MIN;
+      }
+      expect(actions).toEqual(['proceed', 'proceed', 'rollback']);
+      expect(cd).toHaveReceivedCommandTimes(StopDeploymentCommand, 1);
+      expect(items.get('d-BAD1')?.evaluation).toMatchObject({ consecutiveUnreadable: { service: 3 } });
+    });
+
+    it('treats GetMetricData 5xx as unreadable signals, not as healthy', async () => {
+      world();
+      cw.on(GetMetricDataCommand).rejects(serverError());
+      const run = await handler(schedule);
+      const d = decisions(run)[0];
+      expect(d.action).toBe('proceed');
+      expect(d.layers.find((l) => l.name === 'new-version')).toMatchObject({ outcome: 'unreadable', consecutiveUnreadable: 1 });
+      expect(d.evidence.find((e) => e.signal === 'errors')?.note).toMatch(/GetMetricData failed: InternalFailure: Internal failure/);
+    });
+
+    it('withholds the heartbeat when it cannot list deployments, so CodeDeploy stops the release itself', async () => {
+      world();
+      cd.on(ListDeploymentsCommand).rejects(serverError());
+      const run = await handler(schedule);
+      expect('heartbeat' in run && run.heartbeat).toBe(false);
+      expect(heartbeats()).toHaveLength(0);
+    });
+
+    it('withholds the heartbeat when StopDeployment fails', async () => {
+      world({ traffic: BAD_CODE });
+      cd.on(StopDeploymentCommand).rejects(throttled());
+      const run = await handler(schedule);
+      expect(decisions(run)[0].actionResult).toBe('error: ThrottlingException: Rate exceeded');
+      expect(heartbeats()).toHaveLength(0);
+    });
+
+    it('still evaluates when the state table cannot be read', async () => {
+      world({ traffic: BAD_CODE });
+      ddb.reset();
+      ddb.rejects(serverError());
+      const run = await handler(schedule);
+      expect(decisions(run)[0].action).toBe('rollback');
+      expect(cd).toHaveReceivedCommandTimes(StopDeploymentCommand, 1);
+    });
+  });
+
+  describe('bake', () => {
+    const baking = (until: number) => items.set('d-BAD1', { deploymentId: 'd-BAD1', bake: { hookExecutionId: 'hook-1', until } });
+
+    it('reports the AfterAllowTraffic hook Succeeded once the bake time is up and every layer is healthy', async () => {
+      world({ weight: 1 });
+      lambda.on(GetAliasCommand).resolves({ FunctionVersion: '2' });
+      baking(clock - 1000);
+      const run = await handler(schedule);
+      expect(cd).toHaveReceivedCommandWith(PutLifecycleEventHookExecutionStatusCommand, {
+        deploymentId: 'd-BAD1',
+        lifecycleEventHookExecutionId: 'hook-1',
+        status: 'Succeeded',
+      });
+      expect(decisions(run)[0]).toMatchObject({ stage: 'bake-end', actionTaken: 'succeed-bake' });
+      expect(items.get('d-BAD1')?.bake).toMatchObject({ reported: 'Succeeded' });
+    });
+
+    it('keeps baking before the deadline', async () => {
+      world();
+      lambda.on(GetAliasCommand).resolves({ FunctionVersion: '2' });
+      baking(clock + 5 * MIN);
+      await handler(schedule);
+      expect(cd).not.toHaveReceivedCommand(PutLifecycleEventHookExecutionStatusCommand);
+      expect(cd).not.toHaveReceivedCommand(StopDeploymentCommand);
+    });
+
+    it('reports the hook Failed as soon as a layer fails during the bake, instead of stopping', async () => {
+      world({ traffic: BAD_CODE });
+      lambda.on(GetAliasCommand).resolves({ FunctionVersion: '2' });
+      baking(clock + 5 * MIN);
+      const run = await handler(schedule);
+      expect(cd).toHaveReceivedCommandWith(PutLifecycleEventHookExecutionStatusCommand, { status: 'Failed', lifecycleEventHookExecutionId: 'hook-1' });
+      expect(cd).not.toHaveReceivedCommand(StopDeploymentCommand);
+      expect(decisions(run)[0]).toMatchObject({ stage: 'bake', action: 'rollback', actionTaken: 'fail-bake' });
+    });
+  });
+
+  it('only records what it would do in shadow mode', async () => {
+    setEnv({ mode: 'shadow', guards: [guard()] });
+    world({ traffic: BAD_CODE });
+    const run = await handler(schedule);
+    expect(cd).not.toHaveReceivedCommand(StopDeploymentCommand);
+    expect(decisions(run)[0]).toMatchObject({ action: 'rollback', actionTaken: 'shadow', actionResult: 'would stop-deployment' });
+  });
+
+  it('reports a bad configuration without calling AWS or publishing a heartbeat', async () => {
+    setEnv({ guards: [guard({ bakeMinutes: 90 })] });
+    world();
+    const run = await handler(schedule);
+    expect(run).toEqual({ error: 'InputError: CANARY_WATCHDOG_CONFIG.guards[0].bakeMinutes: expected a number from 0 to 60, got 90' });
+    expect(cd.calls()).toHaveLength(0);
+    expect(cw.calls()).toHaveLength(0);
+  });
+});
