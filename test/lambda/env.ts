@@ -52,3 +52,6 @@ export function deploymentInfo(id: string, over: Record<string, unknown> = {}) {
     ...over,
   };
 }
+
+/** An Invoke response payload as the SDK types it (a Uint8Array with helpers the runtime does not use). */
+export const payload = (text: string) => Buffer.from(text) as unknown as import('@aws-sdk/client-lambda').InvokeCommandOutput['Payload'];

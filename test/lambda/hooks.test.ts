@@ -1,0 +1,186 @@
+import 'aws-sdk-client-mock-jest';
+import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { BatchGetDeploymentsCommand, CodeDeployClient, PutLifecycleEventHookExecutionStatusCommand } from '@aws-sdk/client-codedeploy';
+import { GetFunctionConfigurationCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { handler as postTraffic } from '../../lambda/post-traffic';
+import { handler as preTraffic } from '../../lambda/pre-traffic';
+import { stateTable } from './aws-fakes';
+import { deploymentInfo, guard, MIN, payload, setEnv, T0 } from './env';
+
+const cd = mockClient(CodeDeployClient);
+const cw = mockClient(CloudWatchClient);
+const lambda = mockClient(LambdaClient);
+const ddb = mockClient(DynamoDBDocumentClient);
+
+const hookEvent = { DeploymentId: 'd-NEW1', LifecycleEventHookExecutionId: 'hook-exec-1' };
+const GOOD_ENV = { TABLE_NAME: 'orders', PRICING_URL: 'https://pricing.example.com/v1' };
+const ok = (body: unknown) => ({ StatusCode: 200, Payload: payload(JSON.stringify(body)) });
+let items: Map<string, Record<string, unknown>>;
+
+function world(env: Record<string, string | undefined> = GOOD_ENV) {
+  cd.on(BatchGetDeploymentsCommand).resolves({ deploymentsInfo: [deploymentInfo('d-NEW1')] });
+  cd.on(PutLifecycleEventHookExecutionStatusCommand).resolves({ lifecycleEventHookExecutionId: 'hook-exec-1' });
+  lambda.on(GetFunctionConfigurationCommand).resolves({ Environment: { Variables: env as Record<string, string> } });
+  lambda.on(InvokeCommand).resolves(ok({ statusCode: 200, body: '{"orders":[]}' }));
+  cw.on(PutMetricDataCommand).resolves({});
+}
+
+const reported = () => cd.commandCalls(PutLifecycleEventHookExecutionStatusCommand).map((c) => c.args[0].input.status);
+
+beforeEach(() => {
+  for (const m of [cd, cw, lambda, ddb]) m.reset();
+  setEnv();
+  items = stateTable(ddb);
+  jest.spyOn(Date, 'now').mockImplementation(() => T0);
+});
+afterEach(() => jest.restoreAllMocks());
+
+describe('pre-traffic hook', () => {
+  it('reports Succeeded when every config check and probe passes against the target version', async () => {
+    world();
+    const r = await preTraffic(hookEvent);
+    expect(r.status).toBe('Succeeded');
+    expect(lambda).toHaveReceivedCommandWith(GetFunctionConfigurationCommand, { FunctionName: 'orders', Qualifier: '2' });
+    expect(lambda).toHaveReceivedCommandWith(InvokeCommand, { FunctionName: 'orders', Qualifier: '2', InvocationType: 'RequestResponse' });
+    expect(cd).toHaveReceivedCommandWith(PutLifecycleEventHookExecutionStatusCommand, {
+      deploymentId: 'd-NEW1',
+      lifecycleEventHookExecutionId: 'hook-exec-1',
+      status: 'Succeeded',
+    });
+    expect(items.get('d-NEW1')).toMatchObject({ trafficShiftStartedAt: T0 });
+  });
+
+  it('publishes config check and probe results as 1-second metrics of the target version', async () => {
+    world();
+    await preTraffic(hookEvent);
+    const data = cw.commandCalls(PutMetricDataCommand)[0].args[0].input;
+    expect(data.Namespace).toBe('CanaryWatchdog');
+    expect(data.MetricData!.map((m) => `${m.MetricName}=${m.Value}`)).toEqual([
+      'ConfigCheckFailure=0',
+      'ConfigCheckFailure=0',
+      'ProbeFailure=0',
+      `ProbeLatency=0`,
+    ]);
+    expect(data.MetricData![0]).toMatchObject({ StorageResolution: 1, Dimensions: [{ Name: 'FunctionName', Value: 'orders' }, { Name: 'Version', Value: '2' }] });
+  });
+
+  it.each([
+    { name: 'a required key is missing', env: { PRICING_URL: 'https://p.example.com' }, reason: /config: TABLE_NAME is required but not set/ },
+    { name: 'a URL is malformed', env: { TABLE_NAME: 't', PRICING_URL: 'htp//nope' }, reason: /config: PRICING_URL: not a valid URL: "htp\/\/nope"/ },
+  ])('reports Failed when $name, before any user traffic', async ({ env, reason }) => {
+    world(env);
+    const r = await preTraffic(hookEvent);
+    expect(r.status).toBe('Failed');
+    expect(r.reasons.join('\n')).toMatch(reason);
+    expect(reported()).toEqual(['Failed']);
+    expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
+  });
+
+  it('reports Failed when a probe gets a function error from the new version', async () => {
+    world();
+    lambda.on(InvokeCommand).resolves({ StatusCode: 200, FunctionError: 'Unhandled', Payload: payload('{"errorType":"TypeError","errorMessage":"x is undefined"}') });
+    const r = await preTraffic(hookEvent);
+    expect(r.status).toBe('Failed');
+    expect(r.reasons[0]).toMatch(/^probe list: expected success, got error \(Unhandled: .*TypeError/);
+  });
+
+  it('reports Failed when a probe response body does not match', async () => {
+    world();
+    lambda.on(InvokeCommand).resolves(ok({ statusCode: 500, body: 'oops' }));
+    const r = await preTraffic(hookEvent);
+    expect(r.reasons).toEqual(['probe list: $.statusCode is 500, expected 200']);
+  });
+
+  it.each([
+    { name: 'GetFunctionConfiguration is throttled', prep: () => lambda.on(GetFunctionConfigurationCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'TooManyRequestsException' })), reason: /pre-traffic hook error: TooManyRequestsException: Rate exceeded/ },
+    { name: 'the deployment is not found', prep: () => cd.on(BatchGetDeploymentsCommand).resolves({ deploymentsInfo: [] }), reason: /deployment d-NEW1 not found/ },
+    { name: 'the group is not guarded', prep: () => cd.on(BatchGetDeploymentsCommand).resolves({ deploymentsInfo: [deploymentInfo('d-NEW1', { deploymentGroupName: 'other' })] }), reason: /deployment group orders-app\/other is not in the watchdog's configuration \(guarded: orders-app\/orders-dg\)/ },
+    { name: 'the invoke API fails', prep: () => lambda.on(InvokeCommand).rejects(Object.assign(new Error('boom'), { name: 'ServiceException' })), reason: /probe list: invoke failed: ServiceException: boom/ },
+  ])('fails closed when $name', async ({ prep, reason }) => {
+    world();
+    prep();
+    const r = await preTraffic(hookEvent);
+    expect(r.status).toBe('Failed');
+    expect(r.reasons.join('\n')).toMatch(reason);
+    expect(reported()).toEqual(['Failed']);
+  });
+
+  it.each([null, {}, { DeploymentId: 'd-1' }, 'text'])('does not crash on a malformed event (%p) and reports nothing it cannot address', async (event) => {
+    world();
+    const r = await preTraffic(event);
+    expect(r.status).toBe('unreported');
+    expect(cd).not.toHaveReceivedCommand(PutLifecycleEventHookExecutionStatusCommand);
+  });
+
+  it('reports Failed when its own configuration is invalid', async () => {
+    process.env.CANARY_WATCHDOG_CONFIG = '{not json';
+    const { resetSettings } = await import('../../lambda/shared');
+    resetSettings();
+    world();
+    const r = await preTraffic(hookEvent);
+    expect(r.status).toBe('Failed');
+    expect(r.reasons[0]).toMatch(/^InputError: CANARY_WATCHDOG_CONFIG is not valid JSON/);
+  });
+
+  describe('reachability of configured URLs', () => {
+    let server: Server;
+    let base: string;
+    beforeAll(async () => {
+      server = createServer((req, res) => {
+        if (req.url === '/slow') return void setTimeout(() => res.end('late'), 500);
+        res.statusCode = req.url === '/broken' ? 503 : 200;
+        res.end('ok');
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    });
+    afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+    it.each([
+      { path: '/up', status: 'Succeeded', reason: null },
+      { path: '/broken', status: 'Failed', reason: /answered HTTP 503 \(server error\)/ },
+      { path: '/slow', status: 'Failed', reason: /did not answer within 100 ms/ },
+    ])('$path: $status', async ({ path, status, reason }) => {
+      jest.restoreAllMocks();
+      setEnv({ guards: [guard({ configChecks: [{ key: 'PRICING_URL', format: 'url', reachableWithinMs: 100 }] })] });
+      world({ PRICING_URL: `${base}${path}` });
+      const r = await preTraffic(hookEvent);
+      expect(r.status).toBe(status);
+      if (reason) expect(r.reasons.join('\n')).toMatch(reason);
+    });
+  });
+});
+
+describe('post-traffic hook (bake)', () => {
+  it('records the bake deadline and returns without reporting, so no function idles through the bake', async () => {
+    world();
+    const r = await postTraffic(hookEvent);
+    expect(r).toEqual({ deploymentId: 'd-NEW1', status: 'baking', until: T0 + 10 * MIN });
+    expect(items.get('d-NEW1')).toMatchObject({ bake: { hookExecutionId: 'hook-exec-1', until: T0 + 10 * MIN } });
+    expect(cd).not.toHaveReceivedCommand(PutLifecycleEventHookExecutionStatusCommand);
+  });
+
+  it('cuts a 60-minute bake to 57 minutes to stay inside the one-hour hook limit', async () => {
+    setEnv({ guards: [guard({ bakeMinutes: 60 })] });
+    world();
+    const r = await postTraffic(hookEvent);
+    expect(r.until).toBe(T0 + 57 * MIN);
+  });
+
+  it('reports Failed when it cannot store the bake', async () => {
+    world();
+    ddb.on(UpdateCommand).rejects(Object.assign(new Error('down'), { name: 'InternalServerError' }));
+    const r = await postTraffic(hookEvent);
+    expect(r.status).toBe('Failed');
+    expect(reported()).toEqual(['Failed']);
+  });
+
+  it('does not crash on a malformed event', async () => {
+    world();
+    expect(await postTraffic({ hello: 'world' })).toMatchObject({ status: 'unreported' });
+  });
+});

@@ -1,0 +1,89 @@
+import 'aws-sdk-client-mock-jest';
+import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { BatchGetDeploymentsCommand, CodeDeployClient, ListDeploymentsCommand } from '@aws-sdk/client-codedeploy';
+import { InvokeCommand, LambdaClient, type InvokeCommandInput } from '@aws-sdk/client-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { handler } from '../../lambda/prober';
+import { deploymentInfo, guard, payload, setEnv, T0 } from './env';
+
+const cd = mockClient(CodeDeployClient);
+const cw = mockClient(CloudWatchClient);
+const lambda = mockClient(LambdaClient);
+
+function world(newVersionFails = false) {
+  cd.on(ListDeploymentsCommand).resolves({ deployments: ['d-1'] });
+  cd.on(BatchGetDeploymentsCommand).resolves({ deploymentsInfo: [deploymentInfo('d-1')] });
+  lambda.on(InvokeCommand).callsFake((input: InvokeCommandInput) =>
+    newVersionFails && input.Qualifier === '2'
+      ? { StatusCode: 200, FunctionError: 'Unhandled', Payload: payload('{"errorMessage":"boom"}') }
+      : { StatusCode: 200, Payload: payload('{"statusCode":200}') },
+  );
+  cw.on(PutMetricDataCommand).resolves({});
+}
+
+beforeEach(() => {
+  for (const m of [cd, cw, lambda]) m.reset();
+  setEnv();
+  process.env.CANARY_WATCHDOG_PROBER_ROUNDS = '3';
+  process.env.CANARY_WATCHDOG_PROBER_INTERVAL_MS = '0';
+  let t = T0;
+  jest.spyOn(Date, 'now').mockImplementation(() => (t += 5));
+});
+afterEach(() => {
+  jest.restoreAllMocks();
+  delete process.env.CANARY_WATCHDOG_PROBER_ROUNDS;
+  delete process.env.CANARY_WATCHDOG_PROBER_INTERVAL_MS;
+});
+
+const published = () => cw.commandCalls(PutMetricDataCommand).flatMap((c) => c.args[0].input.MetricData ?? []);
+
+describe('prober', () => {
+  it('probes the new and the old version every round and publishes high-resolution results per version', async () => {
+    world();
+    const run = await handler();
+    expect(run).toMatchObject({ rounds: 3, invocations: 6, failures: 0, errors: [] });
+    expect(lambda.commandCalls(InvokeCommand).map((c) => c.args[0].input.Qualifier).sort()).toEqual(['1', '1', '1', '2', '2', '2']);
+    expect(cw).toHaveReceivedCommandTimes(PutMetricDataCommand, 3);
+    const failures = published().filter((m) => m.MetricName === 'ProbeFailure');
+    expect(failures).toHaveLength(6);
+    expect(failures.every((m) => m.StorageResolution === 1 && m.Value === 0)).toBe(true);
+    expect(failures[0].Dimensions).toEqual([{ Name: 'FunctionName', Value: 'orders' }, { Name: 'Version', Value: '2' }]);
+  });
+
+  it('records failures of the new version only against the new version', async () => {
+    world(true);
+    const run = await handler();
+    expect(run).toMatchObject({ failures: 3 });
+    const byVersion = (v: string) =>
+      published().filter((m) => m.MetricName === 'ProbeFailure' && m.Dimensions?.some((d) => d.Name === 'Version' && d.Value === v)).map((m) => m.Value);
+    expect(byVersion('2')).toEqual([1, 1, 1]);
+    expect(byVersion('1')).toEqual([0, 0, 0]);
+  });
+
+  it('does nothing when no deployment is in progress', async () => {
+    world();
+    cd.on(ListDeploymentsCommand).resolves({ deployments: [] });
+    expect(await handler()).toMatchObject({ rounds: 0, invocations: 0 });
+    expect(lambda).not.toHaveReceivedCommand(InvokeCommand);
+  });
+
+  it('skips guards without probes', async () => {
+    setEnv({ guards: [guard({ probes: [] })] });
+    world();
+    await handler();
+    expect(cd).not.toHaveReceivedCommand(ListDeploymentsCommand);
+  });
+
+  it('keeps probing when publishing fails, and reports the error', async () => {
+    world();
+    cw.on(PutMetricDataCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+    const run = await handler();
+    expect(run).toMatchObject({ rounds: 3, errors: ['PutMetricData: ThrottlingException: Rate exceeded', 'PutMetricData: ThrottlingException: Rate exceeded', 'PutMetricData: ThrottlingException: Rate exceeded'] });
+  });
+
+  it('rejects an out-of-range round count with a message naming the variable', async () => {
+    world();
+    process.env.CANARY_WATCHDOG_PROBER_ROUNDS = '99';
+    expect(await handler()).toEqual({ error: 'InputError: CANARY_WATCHDOG_PROBER_ROUNDS: expected an integer from 1 to 12, got 99' });
+  });
+});
