@@ -1,0 +1,93 @@
+import { buildLayers, parseWatchdogConfig } from '../core/config';
+import { DECISION_RECORD_TYPE, type DecisionRecord } from '../core/decision-record';
+import type { SignalSpec } from '../core/types';
+import { InputError } from '../core/validate';
+
+function describeSignal(s: SignalSpec): string {
+  switch (s.kind) {
+    case 'alarm':
+      return `alarm ${s.alarmName} (fails in ALARM; INSUFFICIENT_DATA is insufficient evidence)`;
+    case 'rate': {
+      const dims = Object.entries(s.events.dimensions).map(([k, v]) => `${k}=${v}`).join(',');
+      const base = s.baseline ? `; or worse than the old version by > ${s.baseline.tolerance * 100} % (p < ${s.baseline.alpha})` : '';
+      return `${s.name}: ${s.events.namespace} ${s.events.metricName}/${s.total.metricName} [${dims}] fails above ${s.maxRate} (p < ${s.alpha}) after ${s.minSamples} samples${base}`;
+    }
+    case 'value': {
+      const limits = [s.max !== undefined ? `> ${s.max} ${s.unit}` : '', s.baseline ? `> ${s.baseline.maxRatio}x old and +${s.baseline.minExcess} ${s.unit}` : '']
+        .filter(Boolean)
+        .join(' or ');
+      return `${s.name}: ${s.value.namespace} ${s.value.metricName} ${s.value.stat} fails ${limits} after ${s.minSamples} samples`;
+    }
+  }
+}
+
+/** Validate a configuration and describe what it guards, layer by layer. */
+export function checkConfigReport(text: string): string {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new InputError(`configuration is not valid JSON: ${(err as Error).message}`, 'config');
+  }
+  const config = parseWatchdogConfig(json);
+  const lines = [
+    `configuration is valid: ${config.guards.length} guarded function(s), mode ${config.mode}, namespace ${config.namespace}`,
+    `policy: blind after ${config.policy.blindAfter} unreadable evaluations; final-shift guard ${config.policy.finalShiftGuardSeconds} s; pre-existing alarms ${config.policy.preexistingAlarms}`,
+  ];
+  for (const g of config.guards) {
+    lines.push('', `${g.functionName}:${g.alias}  (CodeDeploy ${g.application}/${g.deploymentGroup}, bake ${g.bakeMinutes} min)`);
+    for (const layer of buildLayers(g, config.namespace)) {
+      lines.push(`  ${layer.name}${layer.signals.length ? '' : ': no signals (not applicable)'}`);
+      for (const s of layer.signals) lines.push(`    - ${describeSignal(s)}`);
+    }
+    if (g.configChecks.length) lines.push(`  pre-traffic config checks: ${g.configChecks.map((c) => `${c.key} (${c.format}${c.required ? '' : ', optional'})`).join(', ')}`);
+    if (g.probes.length) lines.push(`  probes: ${g.probes.map((p) => p.name).join(', ')}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** Find decision records in JSON lines: bare records, log lines with `decision`, or EventBridge events. */
+export function parseDecisionLines(text: string): DecisionRecord[] {
+  const out: DecisionRecord[] = [];
+  for (const line of text.split('\n')) {
+    const t = line.trim();
+    if (!t.startsWith('{')) continue;
+    let v: unknown;
+    try {
+      v = JSON.parse(t);
+    } catch {
+      continue;
+    }
+    const o = v as Record<string, unknown>;
+    const candidate = (o.decision ?? o.detail ?? o) as Record<string, unknown>;
+    if (candidate && candidate.type === DECISION_RECORD_TYPE) out.push(candidate as unknown as DecisionRecord);
+  }
+  return out;
+}
+
+function fmt(v: number | string | null | undefined, unit?: string): string {
+  if (v === null || v === undefined) return '-';
+  if (typeof v === 'number') return unit ? `${Math.round(v * 100) / 100} ${unit}` : v <= 1 && v >= 0 && !Number.isInteger(v) ? `${(v * 100).toFixed(2)} %` : String(v);
+  return v;
+}
+
+export function explainRecords(text: string, opts: { rollbacksOnly?: boolean } = {}): string {
+  const records = parseDecisionLines(text).filter((r) => !opts.rollbacksOnly || r.action === 'rollback');
+  if (!records.length) return 'no decision records found\n';
+  const lines: string[] = [];
+  for (const r of records) {
+    lines.push(
+      `${r.at}  ${r.deploymentId}  ${r.functionName}:${r.alias} v${r.currentVersion} -> v${r.targetVersion}  ${r.trafficPercent} % new  [${r.stage}]`,
+      `  ${r.action.toUpperCase()}${r.layer ? ` by layer ${r.layer}` : ''}; action ${r.actionTaken} (${r.actionResult}); trigger ${r.trigger}`,
+    );
+    for (const reason of r.reasons) lines.push(`  why: ${reason}`);
+    lines.push('  layer         signal                     outcome       observed        threshold                                   samples');
+    for (const e of r.evidence) {
+      lines.push(
+        `  ${e.layer.padEnd(13)} ${e.signal.slice(0, 26).padEnd(26)} ${e.outcome.padEnd(13)} ${fmt(e.observed, e.unit).padEnd(15)} ${(e.threshold ?? '-').slice(0, 43).padEnd(43)} ${e.sampleSize ?? '-'}`,
+      );
+    }
+    lines.push('');
+  }
+  return `${lines.join('\n')}`;
+}
