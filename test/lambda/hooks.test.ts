@@ -131,22 +131,25 @@ describe('pre-traffic hook', () => {
     let base: string;
     beforeAll(async () => {
       server = createServer((req, res) => {
-        if (req.url === '/slow') return void setTimeout(() => res.end('late'), 500);
+        if (req.url === '/slow') return void setTimeout(() => res.end('late'), 3000);
         res.statusCode = req.url === '/broken' ? 503 : 200;
         res.end('ok');
       });
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
       base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     });
-    afterAll(() => new Promise<void>((r) => server.close(() => r())));
+    afterAll(() => {
+      server.closeAllConnections();
+      return new Promise<void>((r) => server.close(() => r()));
+    });
 
     it.each([
-      { path: '/up', status: 'Succeeded', reason: null },
-      { path: '/broken', status: 'Failed', reason: /answered HTTP 503 \(server error\)/ },
-      { path: '/slow', status: 'Failed', reason: /did not answer within 100 ms/ },
-    ])('$path: $status', async ({ path, status, reason }) => {
+      { path: '/up', within: 5000, status: 'Succeeded', reason: null },
+      { path: '/broken', within: 5000, status: 'Failed', reason: /answered HTTP 503 \(server error\)/ },
+      { path: '/slow', within: 300, status: 'Failed', reason: /did not answer within 300 ms/ },
+    ])('$path: $status', async ({ path, within, status, reason }) => {
       jest.restoreAllMocks();
-      setEnv({ guards: [guard({ configChecks: [{ key: 'PRICING_URL', format: 'url', reachableWithinMs: 100 }] })] });
+      setEnv({ guards: [guard({ configChecks: [{ key: 'PRICING_URL', format: 'url', reachableWithinMs: within }] })] });
       world({ PRICING_URL: `${base}${path}` });
       const r = await preTraffic(hookEvent);
       expect(r.status).toBe(status);
