@@ -1,0 +1,290 @@
+import { Aws, Duration, Lazy, Names, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { DEFAULT_NAMESPACE, METRIC } from '../core/config';
+import type { Policy } from '../core/types';
+import { ENV } from '../runtime/env';
+import { GuardValidationError } from './errors';
+import { runtimeBundleDir, type RuntimeHandler } from './runtime-bundle';
+
+/** Lambda limits the environment variables of one function to 4 KB in all.
+ * https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html */
+export const ENVIRONMENT_LIMIT_BYTES = 4096;
+
+export interface ReleaseWatchdogProps {
+  /**
+   * Name of the heartbeat's `Watchdog` dimension; unique per account and region.
+   * @default a name derived from the construct path
+   */
+  readonly watchdogName?: string;
+  /**
+   * `enforce` stops bad releases; `shadow` only records what it would have done.
+   * @default 'enforce'
+   */
+  readonly mode?: 'enforce' | 'shadow';
+  /**
+   * Overrides of the decision policy (blindAfter, finalShiftGuardSeconds, insufficient, preexistingAlarms).
+   * @default the README's defaults
+   */
+  readonly policy?: Partial<Policy>;
+  /**
+   * Probe rounds per prober invocation (1-12); the prober runs every minute.
+   * @default 6
+   */
+  readonly proberRounds?: number;
+  /**
+   * Retention of the runtime functions' logs, which hold the decision records.
+   * @default logs.RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Event bus the decision events go to.
+   * @default the account's default bus
+   */
+  readonly eventBus?: events.IEventBus;
+}
+
+/** What a guarded function hands its watchdog. */
+export interface GuardRegistration {
+  /** The guard's entry of the runtime configuration; may hold tokens. */
+  readonly config: Record<string, unknown>;
+  readonly applicationName: string;
+  readonly deploymentGroup: codedeploy.ILambdaDeploymentGroup;
+  readonly function: lambda.IFunction;
+  /** Every alarm the watchdog reads for this guard. */
+  readonly alarms: readonly cloudwatch.IAlarm[];
+  /** Their names, as plain strings where known. */
+  readonly alarmNames: readonly string[];
+  /** A custom deployment config the guard uses, if any. */
+  readonly customDeploymentConfigName?: string;
+}
+
+
+/**
+ * The release watchdog of one stack: the watchdog function and its triggers (alarm state
+ * changes of the guarded alarms, CodeDeploy deployment state changes, a one-minute schedule),
+ * the pre-traffic and post-traffic hooks, the prober, the durable state, and the heartbeat alarm
+ * that CodeDeploy checks itself, so that a dead watchdog still stops the release.
+ */
+export class ReleaseWatchdog extends Construct {
+  /** ALARM when no heartbeat arrived for 3 minutes; missing data is breaching. */
+  readonly heartbeatAlarm: cloudwatch.Alarm;
+  readonly heartbeatMetric: cloudwatch.Metric;
+  readonly watchdogFunction: lambda.Function;
+  /** BeforeAllowTraffic hook; its name starts with `CodeDeployHook_`. */
+  readonly preTrafficHook: lambda.Function;
+  /** AfterAllowTraffic hook; its name starts with `CodeDeployHook_`. */
+  readonly postTrafficHook: lambda.Function;
+  readonly prober: lambda.Function;
+  readonly stateTable: dynamodb.Table;
+  readonly watchdogName: string;
+  readonly namespace = DEFAULT_NAMESPACE;
+
+  private readonly guards: GuardRegistration[] = [];
+  private readonly props: ReleaseWatchdogProps;
+  private readonly eventBus: events.IEventBus;
+
+  constructor(scope: Construct, id: string, props: ReleaseWatchdogProps = {}) {
+    super(scope, id);
+    this.props = props;
+    if (props.proberRounds !== undefined && !(Number.isInteger(props.proberRounds) && props.proberRounds >= 1 && props.proberRounds <= 12)) {
+      throw new GuardValidationError(this, 'proberRounds', `must be an integer from 1 to 12, got ${props.proberRounds}`);
+    }
+    this.watchdogName = props.watchdogName ?? Names.uniqueResourceName(this, { maxLength: 64, separator: '-' });
+    this.eventBus = props.eventBus ?? events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
+
+    this.stateTable = new dynamodb.Table(this, 'State', {
+      partitionKey: { name: 'deploymentId', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: 'expiresAt',
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      // Deployment state expires within a week; nothing in it outlives a deployment.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    const stackName = Stack.of(this).stackName;
+    const hookName = (suffix: string) => `CodeDeployHook_${`${stackName}-${this.node.id}`.replace(/[^a-zA-Z0-9-_]/g, '').slice(0, 64 - 15 - suffix.length)}-${suffix}`;
+    this.watchdogFunction = this.runtimeFunction('Watchdog', 'watchdog', { timeout: Duration.seconds(50) });
+    this.preTrafficHook = this.runtimeFunction('PreTrafficHook', 'pre-traffic', {
+      timeout: Duration.minutes(5),
+      // The managed policy AWSCodeDeployRoleForLambdaLimited invokes only CodeDeployHook_* functions.
+      // https://docs.aws.amazon.com/codedeploy/latest/userguide/getting-started-create-service-role.html
+      functionName: hookName('pre'),
+    });
+    this.postTrafficHook = this.runtimeFunction('PostTrafficHook', 'post-traffic', { timeout: Duration.seconds(30), functionName: hookName('post') });
+    this.prober = this.runtimeFunction('Prober', 'prober', { timeout: Duration.seconds(90) });
+    this.prober.addEnvironment(ENV.proberRounds, String(props.proberRounds ?? 6));
+
+    // Heartbeat: one datapoint a minute while the watchdog runs well. No datapoint for 3
+    // minutes (missing = breaching) puts the alarm in ALARM, which stops the deployment.
+    this.heartbeatMetric = new cloudwatch.Metric({
+      namespace: this.namespace,
+      metricName: METRIC.heartbeat,
+      dimensionsMap: { Watchdog: this.watchdogName },
+      statistic: 'SampleCount',
+      period: Duration.minutes(1),
+    });
+    this.heartbeatAlarm = new cloudwatch.Alarm(this, 'HeartbeatAlarm', {
+      alarmName: `${this.watchdogName}-heartbeat`,
+      alarmDescription: 'canary-watchdog: no watchdog heartbeat for 3 minutes. In every guarded deployment group, so CodeDeploy stops releases itself.',
+      metric: this.heartbeatMetric,
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 3,
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    });
+
+    const everyMinute = new events.Rule(this, 'EveryMinute', {
+      description: 'canary-watchdog: evaluate every guarded deployment and probe new versions once a minute',
+      schedule: events.Schedule.rate(Duration.minutes(1)),
+    });
+    everyMinute.addTarget(new targets.LambdaFunction(this.watchdogFunction, { retryAttempts: 0 }));
+    everyMinute.addTarget(new targets.LambdaFunction(this.prober, { retryAttempts: 0 }));
+
+    new events.Rule(this, 'DeploymentStateChange', {
+      description: 'canary-watchdog: evaluate a guarded deployment when its state changes',
+      eventPattern: {
+        source: ['aws.codedeploy'],
+        detailType: ['CodeDeploy Deployment State-change Notification'],
+        detail: { application: Lazy.list({ produce: () => [...new Set(this.guards.map((g) => g.applicationName))] }) },
+      },
+      targets: [new targets.LambdaFunction(this.watchdogFunction, { retryAttempts: 2 })],
+    });
+    new events.Rule(this, 'AlarmStateChange', {
+      description: 'canary-watchdog: evaluate at once when a guarded alarm changes state',
+      eventPattern: {
+        source: ['aws.cloudwatch'],
+        detailType: ['CloudWatch Alarm State Change'],
+        detail: { alarmName: Lazy.list({ produce: () => [...new Set(this.guards.flatMap((g) => g.alarmNames))] }) },
+      },
+      targets: [new targets.LambdaFunction(this.watchdogFunction, { retryAttempts: 2 })],
+    });
+
+    const config = Lazy.string({
+      produce: () =>
+        Stack.of(this).toJsonString({
+          ...(props.mode ? { mode: props.mode } : {}),
+          name: this.watchdogName,
+          ...(props.policy ? { policy: props.policy } : {}),
+          guards: this.guards.map((g) => g.config),
+        }),
+    });
+    for (const fn of this.functions()) {
+      fn.addEnvironment(ENV.config, config);
+      fn.addEnvironment(ENV.stateTable, this.stateTable.tableName);
+      fn.addEnvironment(ENV.eventBus, this.eventBus.eventBusName);
+    }
+    this.grantBase();
+    Validations.of(this).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'cloudwatch:GetMetricData and cloudwatch:PutMetricData support no resource-level permissions; PutMetricData is limited to the CanaryWatchdog namespace by a condition.',
+    });
+    this.node.addValidation({ validate: () => this.validateSize() });
+  }
+
+  /** The four runtime functions. */
+  functions(): lambda.Function[] {
+    return [this.watchdogFunction, this.preTrafficHook, this.postTrafficHook, this.prober];
+  }
+
+  /** Register a guarded function: its configuration and the least-privilege grants it needs. */
+  addGuard(reg: GuardRegistration): void {
+    this.guards.push(reg);
+    const dg = reg.deploymentGroup;
+    const versions = `${reg.function.functionArn}:*`;
+    const policy = (fn: lambda.Function, actions: string[], resources: string[]) =>
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources }));
+
+    // Reading and stopping deployments is scoped to the guarded deployment groups.
+    policy(this.watchdogFunction, ['codedeploy:ListDeployments', 'codedeploy:BatchGetDeployments', 'codedeploy:StopDeployment'], [dg.deploymentGroupArn]);
+    policy(this.prober, ['codedeploy:ListDeployments', 'codedeploy:BatchGetDeployments'], [dg.deploymentGroupArn]);
+    policy(this.preTrafficHook, ['codedeploy:BatchGetDeployments'], [dg.deploymentGroupArn]);
+    policy(this.postTrafficHook, ['codedeploy:BatchGetDeployments'], [dg.deploymentGroupArn]);
+    if (reg.customDeploymentConfigName) {
+      const cfgArn = `arn:${Aws.PARTITION}:codedeploy:${Aws.REGION}:${Aws.ACCOUNT_ID}:deploymentconfig:${reg.customDeploymentConfigName}`;
+      policy(this.watchdogFunction, ['codedeploy:GetDeploymentConfig'], [cfgArn]);
+      policy(this.prober, ['codedeploy:GetDeploymentConfig'], [cfgArn]);
+    }
+    // The watchdog ends the bake by reporting the AfterAllowTraffic hook.
+    if (dg instanceof codedeploy.LambdaDeploymentGroup) dg.grantPutLifecycleEventHookExecutionStatus(this.watchdogFunction);
+
+    // Lambda: the alias weight, the new version's configuration, and invoking versions only.
+    policy(this.watchdogFunction, ['lambda:GetAlias'], [reg.function.functionArn, versions]);
+    policy(this.preTrafficHook, ['lambda:GetFunctionConfiguration', 'lambda:InvokeFunction'], [versions]);
+    policy(this.prober, ['lambda:InvokeFunction'], [versions]);
+
+    // Invoking is granted on the function's versions (`arn:...:function:name:*`), the narrowest
+    // resource that covers every version a release can publish.
+    const fnId = reg.function.node.defaultChild instanceof lambda.CfnFunction ? Stack.of(this).getLogicalId(reg.function.node.defaultChild) : undefined;
+    if (fnId) {
+      Validations.of(this).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${fnId}.Arn>:*]`,
+        reason: `Access to ${reg.function.node.path}'s versions only: each release publishes a new version, so the version wildcard is the narrowest resource.`,
+      });
+    }
+
+    const alarmArns = reg.alarms.map((a) => a.alarmArn);
+    if (alarmArns.length) policy(this.watchdogFunction, ['cloudwatch:DescribeAlarms'], alarmArns);
+  }
+
+  private runtimeFunction(id: string, handler: RuntimeHandler, opts: { timeout: Duration; functionName?: string }): lambda.Function {
+    const fn = new lambda.Function(this, id, {
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      code: lambda.Code.fromAsset(`${runtimeBundleDir()}/${handler}`),
+      handler: 'index.handler',
+      memorySize: 256,
+      timeout: opts.timeout,
+      ...(opts.functionName ? { functionName: opts.functionName } : {}),
+      description: `canary-watchdog ${handler}`,
+      logGroup: new logs.LogGroup(this, `${id}Logs`, {
+        retention: this.props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+        removalPolicy: RemovalPolicy.DESTROY,
+      }),
+      environment: { POWERTOOLS_SERVICE_NAME: 'canary-watchdog', NODE_OPTIONS: '--enable-source-maps' },
+    });
+    return fn;
+  }
+
+  private grantBase(): void {
+    // GetMetricData and PutMetricData have no resource-level permissions: `*` is the narrowest.
+    // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html
+    this.watchdogFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricData'], resources: ['*'] }));
+    for (const fn of [this.watchdogFunction, this.preTrafficHook, this.prober]) {
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['cloudwatch:PutMetricData'],
+          resources: ['*'],
+          conditions: { StringEquals: { 'cloudwatch:namespace': this.namespace } },
+        }),
+      );
+    }
+    this.stateTable.grant(this.watchdogFunction, 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem');
+    this.stateTable.grant(this.preTrafficHook, 'dynamodb:UpdateItem');
+    this.stateTable.grant(this.postTrafficHook, 'dynamodb:UpdateItem');
+    this.watchdogFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['events:PutEvents'], resources: [this.eventBus.eventBusArn] }));
+  }
+
+  /** The configuration must fit Lambda's 4 KB environment, with tokens counted at 64 characters. */
+  private validateSize(): string[] {
+    const stack = Stack.of(this);
+    const cfn = this.watchdogFunction.node.defaultChild as lambda.CfnFunction;
+    const rendered = JSON.stringify(stack.resolve(cfn.environment) ?? {});
+    const estimate = rendered.replace(/\{"Ref":"[^"]+"\}|\{"Fn::[^{}]*\}/g, 'x'.repeat(64)).length;
+    if (estimate > ENVIRONMENT_LIMIT_BYTES - 256) {
+      return [
+        `${this.node.path}: guards: the watchdog configuration of ${this.guards.length} guarded function(s) takes about ${estimate} bytes, ` +
+          `over Lambda's ${ENVIRONMENT_LIMIT_BYTES}-byte environment limit less a 256-byte margin; split the guarded functions over several ReleaseWatchdogs (one per stack) or declare fewer probes and checks per function`,
+      ];
+    }
+    return [];
+  }
+}
