@@ -45,8 +45,9 @@ function parseConfigCheck(v: unknown, path: string): ConfigCheck {
   onlyKeys(o, path, ['key', 'required', 'format', 'pattern', 'oneOf', 'reachableWithinMs']);
   const format = o.format === undefined ? 'string' : oneOf(o.format, `${path}.format`, CONFIG_FORMATS);
   if (o.pattern !== undefined) {
+    const source = str(o.pattern, `${path}.pattern`);
     try {
-      new RegExp(str(o.pattern, `${path}.pattern`));
+      new RegExp(source);
     } catch (err) {
       throw new InputError(`${path}.pattern: not a valid regular expression: ${(err as Error).message}`, `${path}.pattern`);
     }

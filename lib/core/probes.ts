@@ -70,8 +70,9 @@ function parseBodyExpectation(v: unknown, path: string): BodyExpectation {
     throw new InputError(`${path}: a body expectation needs one of equals, matches, exists`, path);
   }
   if (o.matches !== undefined) {
+    const source = str(o.matches, `${path}.matches`);
     try {
-      new RegExp(str(o.matches, `${path}.matches`));
+      new RegExp(source);
     } catch (err) {
       throw new InputError(`${path}.matches: not a valid regular expression: ${(err as Error).message}`, `${path}.matches`);
     }

@@ -1,0 +1,160 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { GuardedFunction, ReleaseWatchdog } from '../../lib';
+import { parseWatchdogConfig } from '../../lib/core/config';
+import { build, inlineFunction, joinToText, resourcesOfType } from './helpers';
+
+describe('ReleaseWatchdog', () => {
+  const { template: tpl } = build();
+  const template = tpl();
+  const functions = resourcesOfType(template, 'AWS::Lambda::Function');
+  const byDescription = (d: string) => functions.find(([, f]) => f.Properties.Description === `canary-watchdog ${d}`)!;
+
+  it('creates the watchdog, both hooks and the prober on a current Node.js runtime', () => {
+    for (const d of ['watchdog', 'pre-traffic', 'post-traffic', 'prober']) {
+      expect(byDescription(d)[1].Properties).toMatchObject({ Runtime: 'nodejs24.x', Handler: 'index.handler' });
+    }
+  });
+
+  it('names the hooks CodeDeployHook_*, the only functions AWSCodeDeployRoleForLambdaLimited may invoke', () => {
+    expect(byDescription('pre-traffic')[1].Properties.FunctionName).toMatch(/^CodeDeployHook_Shop-Watchdog-pre$/);
+    expect(byDescription('post-traffic')[1].Properties.FunctionName).toMatch(/^CodeDeployHook_Shop-Watchdog-post$/);
+  });
+
+  it('raises the heartbeat alarm after 3 minutes without a heartbeat, missing data breaching', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'CanaryWatchdog',
+      MetricName: 'WatchdogHeartbeat',
+      Dimensions: [{ Name: 'Watchdog', Value: 'Shop-Watchdog-00DD11F1' }],
+      Statistic: 'SampleCount',
+      Period: 60,
+      ComparisonOperator: 'LessThanThreshold',
+      Threshold: 1,
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 3,
+      TreatMissingData: 'breaching',
+    });
+  });
+
+  it('runs the watchdog and the prober every minute', () => {
+    const [, rule] = resourcesOfType(template, 'AWS::Events::Rule').find(([, r]) => r.Properties.ScheduleExpression)!;
+    expect(rule.Properties.ScheduleExpression).toBe('rate(1 minute)');
+    expect((rule.Properties.Targets as unknown[]).length).toBe(2);
+  });
+
+  it('triggers on state changes of the guarded deployments and alarms', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { source: ['aws.codedeploy'], 'detail-type': ['CodeDeploy Deployment State-change Notification'], detail: { application: ['Shop-Orders-A8B1F509'] } },
+    });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.cloudwatch'],
+        'detail-type': ['CloudWatch Alarm State Change'],
+        detail: { alarmName: Match.arrayWith(['Shop-Orders-A8B1F509-probe-failures', 'Shop-Orders-A8B1F509-new-version-error-rate']) },
+      },
+    });
+  });
+
+  it('keeps deployment state in a DynamoDB table keyed by deploymentId with a TTL', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'deploymentId', KeyType: 'HASH' }],
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      BillingMode: 'PAY_PER_REQUEST',
+    });
+  });
+
+  it('hands every runtime function a configuration the runtime parser accepts', () => {
+    for (const d of ['watchdog', 'pre-traffic', 'post-traffic', 'prober']) {
+      const env = (byDescription(d)[1].Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      const config = parseWatchdogConfig(JSON.parse(joinToText(env.CANARY_WATCHDOG_CONFIG)));
+      expect(config.guards).toHaveLength(1);
+      expect(config.guards[0]).toMatchObject({
+        application: 'Shop-Orders-A8B1F509',
+        deploymentGroup: 'Shop-Orders-A8B1F509',
+        functionName: 'ref-Fn9270CBC0',
+        alias: 'live',
+        alarms: {
+          probes: ['Shop-Orders-A8B1F509-probe-failures'],
+          'new-version': ['Shop-Orders-A8B1F509-new-version-error-rate', 'Shop-Orders-A8B1F509-new-version-throttle-rate', 'Shop-Orders-A8B1F509-new-version-p99duration'],
+          service: ['Shop-Orders-A8B1F509-alias-error-rate'],
+        },
+      });
+      expect(env.CANARY_WATCHDOG_STATE_TABLE).toEqual({ Ref: expect.stringMatching(/^WatchdogState/) });
+    }
+  });
+
+  describe('least privilege', () => {
+    const statements = (desc: string) => {
+      const roleRef = (byDescription(desc)[1].Properties.Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
+      return resourcesOfType(template, 'AWS::IAM::Policy')
+        .filter(([, p]) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === roleRef))
+        .flatMap(([, p]) => (p.Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown; Condition?: unknown }[] }).Statement);
+    };
+    const withAction = (desc: string, action: string) => statements(desc).filter((s) => [s.Action].flat().includes(action));
+
+    it('never grants a * action', () => {
+      for (const d of ['watchdog', 'pre-traffic', 'post-traffic', 'prober']) {
+        expect(statements(d).flatMap((s) => [s.Action].flat()).filter((a) => a.includes('*'))).toEqual([]);
+      }
+    });
+
+    it('lets the watchdog stop only the guarded deployment groups', () => {
+      const [s] = withAction('watchdog', 'codedeploy:StopDeployment');
+      expect(JSON.stringify(s.Resource)).toContain('deploymentgroup:');
+      expect(JSON.stringify(s.Resource)).toContain('OrdersApplication');
+      expect(s.Resource).not.toEqual('*');
+    });
+
+    it('lets the prober and the pre-traffic hook invoke only the guarded function versions', () => {
+      for (const d of ['prober', 'pre-traffic']) {
+        const [s] = withAction(d, 'lambda:InvokeFunction');
+        expect(s.Resource).toEqual({ 'Fn::Join': ['', [{ 'Fn::GetAtt': ['Fn9270CBC0', 'Arn'] }, ':*']] });
+      }
+      expect(withAction('watchdog', 'lambda:InvokeFunction')).toEqual([]);
+    });
+
+    it('limits PutMetricData to the CanaryWatchdog namespace', () => {
+      for (const d of ['watchdog', 'pre-traffic', 'prober']) {
+        const [s] = withAction(d, 'cloudwatch:PutMetricData');
+        expect(s.Condition).toEqual({ StringEquals: { 'cloudwatch:namespace': 'CanaryWatchdog' } });
+      }
+    });
+
+    it('lets the watchdog describe only the guarded alarms', () => {
+      const [s] = withAction('watchdog', 'cloudwatch:DescribeAlarms');
+      expect([s.Resource].flat()).toHaveLength(5);
+      expect(JSON.stringify(s.Resource)).not.toContain('"*"');
+    });
+
+    it('lets the watchdog report the bake hook of the guarded groups', () => {
+      expect(withAction('watchdog', 'codedeploy:PutLifecycleEventHookExecutionStatus')).toHaveLength(1);
+    });
+  });
+
+  it('rejects an out-of-range prober round count', () => {
+    const stack = new Stack(new App(), 'S');
+    expect(() => new ReleaseWatchdog(stack, 'W', { proberRounds: 0 })).toThrow('S/W: proberRounds: must be an integer from 1 to 12, got 0');
+  });
+
+  it("fails synth when the configuration would not fit Lambda's 4 KB environment", () => {
+    const app = new App();
+    const stack = new Stack(app, 'Big');
+    const watchdog = new ReleaseWatchdog(stack, 'W');
+    for (let i = 0; i < 12; i++) {
+      new GuardedFunction(stack, `F${i}`, { watchdog, function: inlineFunction(stack, `Fn${i}`), dashboard: false });
+    }
+    expect(() => app.synth()).toThrow(/Big\/W: guards: the watchdog configuration of 12 guarded function\(s\) takes about \d+ bytes, over Lambda's 4096-byte environment limit/);
+  });
+
+  it('shares one watchdog between guarded functions of one stack', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Two');
+    const watchdog = new ReleaseWatchdog(stack, 'W');
+    new GuardedFunction(stack, 'A', { watchdog, function: inlineFunction(stack, 'FnA') });
+    new GuardedFunction(stack, 'B', { watchdog, function: inlineFunction(stack, 'FnB') });
+    const t = Template.fromStack(stack);
+    t.resourceCountIs('AWS::CloudWatch::Alarm', 1 + 2 * 4);
+    t.resourceCountIs('AWS::CodeDeploy::DeploymentGroup', 2);
+    t.resourceCountIs('AWS::Lambda::Function', 4 + 2);
+  });
+});
