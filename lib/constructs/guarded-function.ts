@@ -1,4 +1,4 @@
-import { Duration, Names, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, Names, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -7,6 +7,7 @@ import { Construct } from 'constructs';
 import { parseConfigChecks, type ConfigCheck } from '../core/config-checks';
 import { DEFAULT_THRESHOLDS, MAX_BAKE_MINUTES } from '../core/config';
 import { parseProbes, type ProbeSpec } from '../core/probes';
+import { describeRollout } from '../core/rollout';
 import { InputError } from '../core/validate';
 import { buildLayerAlarms, GuardMetrics, type LayerAlarmSpec } from './alarm-layers';
 import { GuardValidationError } from './errors';
@@ -231,6 +232,19 @@ export class GuardedFunction extends Construct {
         ...(this.probes.length ? { probes: props.probes } : {}),
       },
     });
+
+    // `cdk synth` prints this, so the layers guarding each release are visible at a glance.
+    Annotations.of(this).addInfo(
+      `canary-watchdog guards ${aliasName} with ${describeRollout(rollout.shape)}, bake ${bakeMinutes} min. Layers: ` +
+        [
+          `config (${this.configChecks.length} checks: ${this.configChecks.map((c) => c.key).join(', ') || 'none'})`,
+          `probes (${this.probes.length}: ${this.probes.map((p) => p.name).join(', ') || 'none'}; alarm below ${t.minProbeSuccess * 100} % success)`,
+          `new-version (ExecutedVersion: errors > ${t.maxErrorRate * 100} %, throttles > ${t.maxThrottleRate * 100} %, p99 > ${t.maxP99LatencyMs} ms, after ${t.minInvocations} invocations; and versus the old version)`,
+          `service (alias error rate${extra.length ? ` + ${extra.length} of your alarms` : ''})`,
+          ...custom.map((l) => `${l.name} (${l.alarms.length} alarms)`),
+        ].join('; ') +
+        `. CodeDeploy's own alarms: ${this.nativeAlarms.length} (heartbeat first).`,
+    );
 
     if (props.dashboard ?? true) this.dashboard = this.buildDashboard(fnName, aliasName, watchdog, namePrefix);
     this.node.addValidation({ validate: () => this.validateEnvironment() });

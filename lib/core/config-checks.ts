@@ -60,11 +60,16 @@ function parseConfigCheck(v: unknown, path: string): ConfigCheck {
     required: o.required === undefined ? true : bool(o.required, `${path}.required`),
     format,
     ...(o.pattern !== undefined ? { pattern: o.pattern as string } : {}),
-    ...(o.oneOf !== undefined ? { oneOf: optArr(o.oneOf, `${path}.oneOf`, (x, p) => str(x, p)) } : {}),
+    ...(o.oneOf !== undefined ? { oneOf: nonEmpty(optArr(o.oneOf, `${path}.oneOf`, (x, p) => str(x, p)), `${path}.oneOf`) } : {}),
     ...(o.reachableWithinMs !== undefined
       ? { reachableWithinMs: num(o.reachableWithinMs, `${path}.reachableWithinMs`, { min: 1, max: 60_000, integer: true }) }
       : {}),
   };
+}
+
+function nonEmpty<T>(xs: T[], path: string): T[] {
+  if (xs.length === 0) throw new InputError(`${path}: expected at least one allowed value, got an empty list`, path);
+  return xs;
 }
 
 /**
@@ -149,7 +154,13 @@ export function judgeReachability(
   if (answer.error !== undefined) {
     return { key: test.key, passed: false, message: `${test.key}: ${test.url} did not answer within ${test.timeoutMs} ms: ${answer.error}` };
   }
-  if (answer.status === undefined || answer.status >= 500) {
+  if (answer.status === undefined) {
+    return { key: test.key, passed: false, message: `${test.key}: ${test.url} gave no HTTP status` };
+  }
+  if (answer.elapsedMs > test.timeoutMs) {
+    return { key: test.key, passed: false, message: `${test.key}: ${test.url} answered HTTP ${answer.status} after ${answer.elapsedMs} ms, later than ${test.timeoutMs} ms` };
+  }
+  if (answer.status >= 500) {
     return { key: test.key, passed: false, message: `${test.key}: ${test.url} answered HTTP ${answer.status} (server error)` };
   }
   return { key: test.key, passed: true, message: `${test.key}: ${test.url} answered HTTP ${answer.status} in ${answer.elapsedMs} ms` };

@@ -114,10 +114,16 @@ export function parsePolicy(v: unknown, path: string): Policy {
     for (const [stage, byLayer] of Object.entries(ins)) {
       const m = obj(byLayer, `${path}.insufficient.${stage}`);
       out[stage as Stage] = Object.fromEntries(
-        Object.entries(m).map(([layer, a]) => [layer, oneOf(a, `${path}.insufficient.${stage}.${layer}`, ['proceed', 'rollback'] as const)]),
+        Object.entries(m).map(([layer, a]) => {
+          if (layer !== '*' && !/^[a-z][a-z0-9-]{0,39}$/.test(layer)) {
+            throw new InputError(`${path}.insufficient.${stage}.${layer}: not a layer name; use a layer (config, probes, new-version, service or a custom one) or *`, `${path}.insufficient.${stage}.${layer}`);
+          }
+          return [layer, oneOf(a, `${path}.insufficient.${stage}.${layer}`, ['proceed', 'rollback'] as const)];
+        }),
       );
     }
-    insufficient = out;
+    // Stages given replace the default table's entry for that stage; the others keep theirs.
+    insufficient = { ...DEFAULT_POLICY.insufficient, ...out };
   }
   return {
     blindAfter: optNum(o.blindAfter, `${path}.blindAfter`, { min: 1, max: 60, integer: true }) ?? DEFAULT_POLICY.blindAfter,

@@ -102,6 +102,8 @@ export function resolvePath(root: unknown, path: string): unknown {
     if (cur === null || typeof cur !== 'object') return MISSING;
     const key = t.startsWith('[') ? Number(t.slice(1, -1)) : t.slice(1);
     if (Array.isArray(cur) && typeof key !== 'number') return MISSING;
+    // Own properties only: `$.constructor` is not part of any response.
+    if (!Object.prototype.hasOwnProperty.call(cur, key)) return MISSING;
     const next = (cur as Record<string | number, unknown>)[key];
     if (next === undefined) return MISSING;
     cur = next;

@@ -1,5 +1,5 @@
 import { App, Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { GuardedFunction, ReleaseWatchdog, Rollout } from '../../lib';
 import { findCycle } from './cycles';
@@ -170,5 +170,17 @@ describe('GuardedFunction', () => {
       const [, dg] = resourcesOfType(t, 'AWS::CodeDeploy::DeploymentGroup')[0];
       expect((dg.Properties.AlarmConfiguration as { Alarms: unknown[] }).Alarms).toHaveLength(2);
     });
+  });
+});
+
+describe('synth output', () => {
+  it('announces the layers guarding each release', () => {
+    const { stack } = build({ maxErrorRate: 0.02 });
+    Annotations.fromStack(stack).hasInfo(
+      '/Shop/Orders',
+      'canary-watchdog guards live with canary 10 % for 5 min, bake 10 min. Layers: config (1 checks: TABLE_NAME); probes (1: health; alarm below 95 % success); ' +
+        'new-version (ExecutedVersion: errors > 2 %, throttles > 5 %, p99 > 2400 ms, after 20 invocations; and versus the old version); service (alias error rate). ' +
+        "CodeDeploy's own alarms: 6 (heartbeat first).",
+    );
   });
 });

@@ -44,6 +44,11 @@ describe('parseConfigChecks', () => {
       message: 'checks[0].format: expected one of string, json, url, number, integer, boolean, got "email"',
     },
     {
+      name: 'rejects an empty oneOf, which no value could satisfy',
+      input: [{ key: 'A', oneOf: [] }],
+      message: 'checks[0].oneOf: expected at least one allowed value, got an empty list',
+    },
+    {
       name: 'rejects reachableWithinMs on a check that is not a url',
       input: [{ key: 'A', reachableWithinMs: 1000 }],
       message: 'checks[0].reachableWithinMs: only a check with format "url" can test reachability (format is string)',
@@ -281,6 +286,16 @@ describe('judgeReachability', () => {
         passed: false,
         message: 'PAYMENTS_URL: https://payments.example.com/health did not answer within 2000 ms: The operation was aborted due to timeout',
       },
+    },
+    {
+      name: 'fails an answer that came later than the limit',
+      answer: { status: 200, elapsedMs: 2500 },
+      expected: { key: 'PAYMENTS_URL', passed: false, message: 'PAYMENTS_URL: https://payments.example.com/health answered HTTP 200 after 2500 ms, later than 2000 ms' },
+    },
+    {
+      name: 'fails when no status came back',
+      answer: { elapsedMs: 10 },
+      expected: { key: 'PAYMENTS_URL', passed: false, message: 'PAYMENTS_URL: https://payments.example.com/health gave no HTTP status' },
     },
     {
       name: 'fails on a connection error even with a status',

@@ -38,10 +38,10 @@ describe('parseWatchdogConfig', () => {
       expected: { ...DEFAULT_POLICY, blindAfter: 5 },
     },
     {
-      name: 'replaces the insufficient-evidence table as a whole',
+      name: 'overrides the insufficient-evidence table stage by stage, keeping the defaults of other stages',
       input: oneGuard({}, { policy: { insufficient: { shifting: { '*': 'rollback' } } } }),
       pick: (c) => c.policy.insufficient,
-      expected: { shifting: { '*': 'rollback' } },
+      expected: { ...DEFAULT_POLICY.insufficient, shifting: { '*': 'rollback' } },
     },
     {
       name: 'keeps default thresholds that are not given',
@@ -129,6 +129,11 @@ describe('parseWatchdogConfig', () => {
       name: 'rejects an unknown stage in policy.insufficient',
       input: oneGuard({}, { policy: { insufficient: { baking: { probes: 'rollback' } } } }),
       message: 'config.policy.insufficient.baking: unknown field; allowed fields are pre-traffic, shifting, final-shift, bake, bake-end, complete',
+    },
+    {
+      name: 'rejects a layer name that cannot be a layer in policy.insufficient',
+      input: oneGuard({}, { policy: { insufficient: { 'bake-end': { 'Probes!': 'rollback' } } } }),
+      message: 'config.policy.insufficient.bake-end.Probes!: not a layer name; use a layer (config, probes, new-version, service or a custom one) or *',
     },
     {
       name: 'rejects an unknown action in policy.insufficient',

@@ -293,6 +293,7 @@ describe('judgeProbe', () => {
       failures: ['$.error exists but should not'],
     },
     { name: 'passes when a field expected to be absent is', expect: { body: [{ path: '$.error', exists: false }] }, result: ok({}), failures: [] },
+    { name: 'does not mistake inherited properties for fields of the response', expect: { body: [{ path: '$.constructor', exists: false }] }, result: ok({}), failures: [] },
     {
       name: 'fails a body check on a payload that is not JSON',
       expect: { body: [{ path: '$.id', exists: true }] },
