@@ -5,20 +5,11 @@
  * Run: npx tsx bench/comparison-test.ts
  */
 import { DEFAULT_THRESHOLDS as T } from '../lib/core/config';
+import { binomialDraw, seededRandom } from '../lib/core/random';
 import { rateAboveThresholdPValue, rateWorseThanBaselinePValue } from '../lib/core/stats';
 
-let seed = 42;
-const rand = () => {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
-const draw = (n: number, p: number) => {
-  let x = 0;
-  for (let i = 0; i < n; i++) if (rand() < p) x++;
-  return x;
-};
+const rand = seededRandom(42);
+const draw = (n: number, p: number) => binomialDraw(rand, n, p);
 
 function simulate(rps: number, oldRate: number, newRate: number, trials: number) {
   let evals = 0;

@@ -1,4 +1,4 @@
-import { bool, InputError, num, obj, onlyKeys, oneOf, optArr, str, unique } from './validate';
+import { bool, InputError, num, obj, onlyKeys, oneOf, optArr, regex, str, unique } from './validate';
 
 export const CONFIG_FORMATS = ['string', 'json', 'url', 'number', 'integer', 'boolean'] as const;
 export type ConfigFormat = (typeof CONFIG_FORMATS)[number];
@@ -44,14 +44,7 @@ function parseConfigCheck(v: unknown, path: string): ConfigCheck {
   const o = obj(v, path);
   onlyKeys(o, path, ['key', 'required', 'format', 'pattern', 'oneOf', 'reachableWithinMs']);
   const format = o.format === undefined ? 'string' : oneOf(o.format, `${path}.format`, CONFIG_FORMATS);
-  if (o.pattern !== undefined) {
-    const source = str(o.pattern, `${path}.pattern`);
-    try {
-      new RegExp(source);
-    } catch (err) {
-      throw new InputError(`${path}.pattern: not a valid regular expression: ${(err as Error).message}`, `${path}.pattern`);
-    }
-  }
+  if (o.pattern !== undefined) regex(o.pattern, `${path}.pattern`);
   if (o.reachableWithinMs !== undefined && format !== 'url') {
     throw new InputError(`${path}.reachableWithinMs: only a check with format "url" can test reachability (format is ${format})`, `${path}.reachableWithinMs`);
   }

@@ -1,4 +1,4 @@
-import { arr, bool, InputError, obj, onlyKeys, oneOf, optArr, optNum, str, unique } from './validate';
+import { arr, bool, InputError, obj, onlyKeys, oneOf, optArr, optNum, regex, str, unique } from './validate';
 
 /** An expectation on a JSON value found at `path` in the probe's response. */
 export interface BodyExpectation {
@@ -69,14 +69,7 @@ function parseBodyExpectation(v: unknown, path: string): BodyExpectation {
   if (o.equals === undefined && o.matches === undefined && o.exists === undefined) {
     throw new InputError(`${path}: a body expectation needs one of equals, matches, exists`, path);
   }
-  if (o.matches !== undefined) {
-    const source = str(o.matches, `${path}.matches`);
-    try {
-      new RegExp(source);
-    } catch (err) {
-      throw new InputError(`${path}.matches: not a valid regular expression: ${(err as Error).message}`, `${path}.matches`);
-    }
-  }
+  if (o.matches !== undefined) regex(o.matches, `${path}.matches`);
   return {
     path: p,
     ...(o.equals !== undefined ? { equals: o.equals } : {}),

@@ -99,3 +99,14 @@ export function unique(values: readonly string[], path: string, what: string): v
     seen.add(v);
   }
 }
+
+/** A string that must compile as a regular expression. */
+export function regex(v: unknown, path: string): string {
+  const source = str(v, path);
+  try {
+    new RegExp(source);
+  } catch (err) {
+    throw new InputError(`${path}: not a valid regular expression: ${(err as Error).message}`, path);
+  }
+  return source;
+}

@@ -1,3 +1,4 @@
+import { binomialDraw, seededRandom } from '../../lib/core/random';
 import { binomialUpperTail, logGamma, rateAboveThresholdPValue, rateWorseThanBaselinePValue } from '../../lib/core/stats';
 
 describe('logGamma', () => {
@@ -53,19 +54,9 @@ describe('rateWorseThanBaselinePValue', () => {
   });
 
   it('keeps its false-positive rate at or below alpha when both versions share one error rate', () => {
-    // Monte Carlo with a seeded mulberry32 generator: deterministic, no Math.random.
-    let seed = 12345;
-    const rand = () => {
-      seed = (seed + 0x6d2b79f5) | 0;
-      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-    const draw = (n: number, p: number) => {
-      let x = 0;
-      for (let i = 0; i < n; i++) if (rand() < p) x++;
-      return x;
-    };
+    // Monte Carlo with a seeded generator: deterministic, no Math.random.
+    const rand = seededRandom(12345);
+    const draw = (n: number, p: number) => binomialDraw(rand, n, p);
     const trials = 2000;
     const alpha = 0.01;
     let falsePositives = 0;
