@@ -1,0 +1,163 @@
+/**
+ * The lab's kernel: its clock and scheduler, its error type, its service interface and its
+ * internal event bus. Every emulated service is built on these, and nothing here knows HTTP.
+ */
+
+/** An error in AWS's shape: a code (`__type`), a message and an HTTP status. */
+export class LabError extends Error {
+  constructor(
+    public readonly code: string,
+    message: string,
+    public readonly status = 400,
+  ) {
+    super(message);
+    this.name = code;
+  }
+}
+
+export const validation = (message: string) => new LabError('ValidationException', message);
+export const notFound = (code: string, message: string) => new LabError(code, message, code === 'ResourceNotFoundException' ? 404 : 400);
+
+interface Task {
+  readonly id: number;
+  readonly at: number;
+  readonly label: string;
+  readonly run: () => void | Promise<void>;
+}
+
+/**
+ * Time for the whole lab. In virtual mode time moves only through `advance`, and every task
+ * that falls due runs in time order (ties in the order they were scheduled), so a run is
+ * deterministic. In real mode a timer drives the same queue from the wall clock.
+ */
+export class Scheduler {
+  private current: number;
+  private seq = 0;
+  private queue: Task[] = [];
+  private running = false;
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    public readonly mode: 'virtual' | 'real',
+    start: number = Date.UTC(2026, 0, 1, 0, 0, 0),
+  ) {
+    this.current = mode === 'real' ? Date.now() : start;
+    if (mode === 'real') this.timer = setInterval(() => void this.advanceTo(Date.now()), 250);
+  }
+
+  now(): number {
+    return this.mode === 'real' ? Math.max(this.current, Date.now()) : this.current;
+  }
+
+  /** Run `run` at `at` (epoch ms); returns an id for `cancel`. */
+  at(at: number, label: string, run: () => void | Promise<void>): number {
+    const id = ++this.seq;
+    const task = { id, at: Math.max(at, this.current), label, run };
+    // Keep the queue sorted by time, then by scheduling order.
+    let i = this.queue.length;
+    while (i > 0 && this.queue[i - 1].at > task.at) i--;
+    this.queue.splice(i, 0, task);
+    return id;
+  }
+
+  after(ms: number, label: string, run: () => void | Promise<void>): number {
+    return this.at(this.now() + ms, label, run);
+  }
+
+  /** Run `run` at every multiple of `intervalMs` of the epoch from now on (aligned ticks). */
+  every(intervalMs: number, label: string, run: (at: number) => void | Promise<void>, offsetMs = 0): { cancel(): void } {
+    let cancelled = false;
+    let id = 0;
+    const next = (from: number) => {
+      const at = Math.floor((from - offsetMs) / intervalMs) * intervalMs + intervalMs + offsetMs;
+      id = this.at(at, label, async () => {
+        if (cancelled) return;
+        next(at);
+        await run(at);
+      });
+    };
+    next(this.now());
+    return {
+      cancel: () => {
+        cancelled = true;
+        this.cancel(id);
+      },
+    };
+  }
+
+  cancel(id: number): void {
+    this.queue = this.queue.filter((t) => t.id !== id);
+  }
+
+  pending(): number {
+    return this.queue.length;
+  }
+
+  /** Move virtual time forward, running everything that falls due, in order. */
+  async advance(ms: number): Promise<number> {
+    if (this.mode === 'real') throw new LabError('InvalidClockOperation', 'the clock is real: time flows by itself and cannot be advanced');
+    if (!(ms >= 0) || !Number.isFinite(ms)) throw validation(`seconds must be a number >= 0, got ${ms / 1000}`);
+    await this.advanceTo(this.current + ms);
+    return this.current;
+  }
+
+  private async advanceTo(target: number): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      while (this.queue.length && this.queue[0].at <= target) {
+        const task = this.queue.shift()!;
+        this.current = Math.max(this.current, task.at);
+        await task.run();
+      }
+      this.current = Math.max(this.current, target);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.queue = [];
+  }
+}
+
+/** An event as EventBridge carries it. */
+export interface LabEvent {
+  readonly source: string;
+  readonly detailType: string;
+  readonly detail: Record<string, unknown>;
+  readonly resources?: readonly string[];
+}
+
+/** The lab's internal bus: alarm and deployment state changes go here, rules take them from here. */
+export class LabEventBus {
+  private readonly listeners: ((e: LabEvent, at: number) => void | Promise<void>)[] = [];
+  readonly log: { at: number; event: LabEvent }[] = [];
+
+  constructor(private readonly clock: { now(): number }) {}
+
+  subscribe(fn: (e: LabEvent, at: number) => void | Promise<void>): void {
+    this.listeners.push(fn);
+  }
+
+  async publish(e: LabEvent): Promise<void> {
+    const at = this.clock.now();
+    this.log.push({ at, event: e });
+    for (const l of this.listeners) await l(e, at);
+  }
+}
+
+/** An operation of a JSON-protocol service: takes the parsed input, returns the output. */
+export type Operation = (input: Record<string, unknown>) => unknown | Promise<unknown>;
+
+/** A service spoken over awsJson1_0 / awsJson1_1: its X-Amz-Target prefix and its operations. */
+export interface JsonService {
+  readonly name: string;
+  readonly targetPrefix: string;
+  readonly operations: Readonly<Record<string, Operation>>;
+}
+
+/** Account and region the lab answers for. */
+export const LAB_ACCOUNT = '123456789012';
+export const LAB_REGION = 'us-east-1';

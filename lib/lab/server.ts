@@ -1,0 +1,157 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { LabError, type JsonService } from './kernel';
+
+/** A REST route (Lambda's restJson1, the lab's control API). */
+export interface RestRoute {
+  readonly method: string;
+  /** Path pattern with `:name` segments. */
+  readonly pattern: string;
+  readonly handle: (req: RestRequest) => Promise<RestReply> | RestReply;
+}
+
+export interface RestRequest {
+  readonly params: Record<string, string>;
+  readonly query: URLSearchParams;
+  readonly headers: IncomingMessage['headers'];
+  readonly body: Buffer;
+  json<T = Record<string, unknown>>(): T;
+}
+
+export interface RestReply {
+  readonly status?: number;
+  readonly headers?: Record<string, string>;
+  readonly body?: unknown;
+}
+
+/** Faults injected per API operation (`Service.Operation`): answered before the operation runs. */
+export interface FaultInjector {
+  fault(service: string, operation: string): LabError | undefined;
+}
+
+const JSON_CONTENT = { '1.0': 'application/x-amz-json-1.0', '1.1': 'application/x-amz-json-1.1' } as const;
+
+/**
+ * One HTTP server on 127.0.0.1 for every emulated service. JSON-protocol services are told
+ * apart by `X-Amz-Target` (`<prefix>.<Operation>`); everything else is matched against the REST
+ * routes. Errors come back in AWS's JSON error shape.
+ * https://smithy.io/2.0/aws/protocols/aws-json-1_0-protocol.html
+ */
+export class LabServer {
+  private server?: Server;
+  readonly requests = new Map<string, number>();
+
+  constructor(
+    private readonly services: readonly JsonService[],
+    private readonly routes: readonly RestRoute[],
+    private readonly faults?: FaultInjector,
+  ) {}
+
+  async listen(port = 0, host = '127.0.0.1'): Promise<string> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(port, host, resolve);
+    });
+    const addr = this.server.address() as AddressInfo;
+    return `http://${host}:${addr.port}`;
+  }
+
+  async close(): Promise<void> {
+    if (!this.server) return;
+    this.server.closeAllConnections();
+    await new Promise<void>((r) => this.server!.close(() => r()));
+  }
+
+  private count(key: string): void {
+    this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const body = Buffer.concat(chunks);
+    const target = req.headers['x-amz-target'];
+    try {
+      if (typeof target === 'string') return await this.handleJson(target, req, body, res);
+      return await this.handleRest(req, body, res);
+    } catch (err) {
+      const e = err instanceof LabError ? err : new LabError('InternalFailure', `lab internal error: ${(err as Error).message}`, 500);
+      const version = (req.headers['content-type'] ?? '').includes('1.1') ? '1.1' : '1.0';
+      res.writeHead(e.status, {
+        'content-type': typeof target === 'string' ? JSON_CONTENT[version] : 'application/json',
+        'x-amzn-errortype': e.code,
+        // awsQuery-compatible services (CloudWatch) read the code from this header.
+        'x-amzn-query-error': `${e.code};${e.status >= 500 ? 'Receiver' : 'Sender'}`,
+        'x-amzn-requestid': `lab-${Date.now().toString(36)}`,
+      });
+      res.end(JSON.stringify({ __type: e.code, message: e.message, Message: e.message }));
+    }
+  }
+
+  private async handleJson(target: string, req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<void> {
+    const dot = target.lastIndexOf('.');
+    const prefix = target.slice(0, dot);
+    const op = target.slice(dot + 1);
+    const service = this.services.find((s) => s.targetPrefix === prefix);
+    if (!service) throw new LabError('UnknownOperationException', `the lab does not emulate the service of ${target}`);
+    const operation = service.operations[op];
+    this.count(`${service.name}.${op}`);
+    if (!operation) throw new LabError('UnknownOperationException', `${service.name}.${op} is not supported by the lab`);
+    const fault = this.faults?.fault(service.name, op);
+    if (fault) throw fault;
+    let input: Record<string, unknown>;
+    try {
+      input = body.length ? (JSON.parse(body.toString('utf8')) as Record<string, unknown>) : {};
+    } catch (err) {
+      throw new LabError('SerializationException', `request body is not JSON: ${(err as Error).message}`);
+    }
+    if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new LabError('SerializationException', 'request body must be a JSON object');
+    const output = await operation(input);
+    const version = (req.headers['content-type'] ?? '').includes('1.1') ? '1.1' : '1.0';
+    res.writeHead(200, { 'content-type': JSON_CONTENT[version], 'x-amzn-requestid': `lab-${Date.now().toString(36)}` });
+    res.end(JSON.stringify(output ?? {}));
+  }
+
+  private async handleRest(req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://lab');
+    const path = decodeURIComponent(url.pathname);
+    for (const route of this.routes) {
+      if (route.method !== req.method) continue;
+      const params = match(route.pattern, path);
+      if (!params) continue;
+      this.count(`${route.method} ${route.pattern}`);
+      const reply = await route.handle({
+        params,
+        query: url.searchParams,
+        headers: req.headers,
+        body,
+        json: <T>() => {
+          if (!body.length) return {} as T;
+          try {
+            return JSON.parse(body.toString('utf8')) as T;
+          } catch (err) {
+            throw new LabError('InvalidRequestContentException', `request body is not JSON: ${(err as Error).message}`);
+          }
+        },
+      });
+      const raw = reply.body instanceof Buffer;
+      res.writeHead(reply.status ?? 200, { 'content-type': 'application/json', ...(reply.headers ?? {}) });
+      res.end(raw ? reply.body : reply.body === undefined ? '' : JSON.stringify(reply.body));
+      return;
+    }
+    throw new LabError('UnknownOperationException', `${req.method} ${path} is not supported by the lab`, 404);
+  }
+}
+
+function match(pattern: string, path: string): Record<string, string> | undefined {
+  const p = pattern.split('/');
+  const a = path.split('/');
+  if (p.length !== a.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < p.length; i++) {
+    if (p[i].startsWith(':')) params[p[i].slice(1)] = a[i];
+    else if (p[i] !== a[i]) return undefined;
+  }
+  return params;
+}
