@@ -1,0 +1,538 @@
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { seededRandom } from '../../core/random';
+import { LAB_ACCOUNT, LAB_REGION, LabError } from '../kernel';
+import type { AliasRouting, CloudWatchPort, Datum, LabContext, LambdaPort } from '../ports';
+import type { RestRequest, RestRoute } from '../server';
+
+/** How a version misbehaves on purpose (rehearsals): applied to every invocation of it. */
+export interface Behaviour {
+  /** Share of invocations that fail with a function error (0-1). */
+  readonly errorRate?: number;
+  /** Milliseconds added to every invocation's duration. */
+  readonly latencyMs?: number;
+  /** Every invocation fails during init, as a module that throws at load. */
+  readonly crashOnInit?: boolean;
+  /** Share of invocations that time out (0-1). */
+  readonly timeoutRate?: number;
+  /** Failures start only this many minutes after the version first took traffic (slow burn). */
+  readonly startsFailingAfterMinutes?: number;
+}
+
+export interface FunctionSpec {
+  readonly name: string;
+  readonly handler: string;
+  /** Folder of the bundled code (the CDK asset). */
+  readonly codeDir: string;
+  readonly runtime?: string;
+  readonly timeoutSeconds?: number;
+  readonly memorySize?: number;
+  readonly environment?: Readonly<Record<string, string>>;
+  readonly description?: string;
+}
+
+interface Version {
+  readonly version: string;
+  readonly env: Record<string, string>;
+  readonly codeSha256: string;
+  readonly publishedAt: number;
+  behaviour: Behaviour;
+  worker?: VersionWorker;
+}
+
+interface LabFunction {
+  readonly spec: FunctionSpec;
+  readonly arn: string;
+  env: Record<string, string>;
+  description: string;
+  readonly versions: Map<string, Version>;
+  readonly aliases: Map<string, AliasRouting & { revisionId: string; description?: string }>;
+  nextVersion: number;
+}
+
+export interface InvokeResult {
+  readonly statusCode: number;
+  readonly executedVersion: string;
+  readonly functionError?: 'Handled' | 'Unhandled';
+  readonly payload: unknown;
+  readonly durationMs: number;
+}
+
+/** A version's worker thread, invoked by message. */
+class VersionWorker {
+  private readonly worker: Worker;
+  private seq = 0;
+  private readonly pending = new Map<number, (r: { ok: boolean; payload: unknown; durationMs: number; init?: boolean }) => void>();
+
+  constructor(fn: LabFunction, v: Version, clock: SharedArrayBuffer, endpoint: string, onLog: (line: string) => void) {
+    this.worker = new Worker(join(__dirname, 'worker.js'), {
+      workerData: {
+        clock,
+        codeDir: fn.spec.codeDir,
+        handler: fn.spec.handler,
+        functionName: fn.spec.name,
+        version: v.version,
+        timeoutMs: (fn.spec.timeoutSeconds ?? 3) * 1000,
+      },
+      // Lambda's reserved variables, the lab's endpoint, then the function's own environment.
+      // https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime
+      env: {
+        PATH: process.env.PATH ?? '',
+        AWS_REGION: LAB_REGION,
+        AWS_DEFAULT_REGION: LAB_REGION,
+        AWS_ACCESS_KEY_ID: 'lab',
+        AWS_SECRET_ACCESS_KEY: 'lab',
+        AWS_ENDPOINT_URL: endpoint,
+        AWS_LAMBDA_FUNCTION_NAME: fn.spec.name,
+        AWS_LAMBDA_FUNCTION_VERSION: v.version,
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.spec.memorySize ?? 128),
+        AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING: '1',
+        ...v.env,
+      },
+      stdout: true,
+      stderr: true,
+    });
+    for (const stream of [this.worker.stdout, this.worker.stderr]) {
+      let buf = '';
+      stream.setEncoding('utf8');
+      stream.on('data', (chunk: string) => {
+        buf += chunk;
+        let nl: number;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          onLog(buf.slice(0, nl));
+          buf = buf.slice(nl + 1);
+        }
+      });
+    }
+    this.worker.on('message', (m: { type: string; id: number; ok: boolean; payload: unknown; durationMs: number; init?: boolean }) => {
+      if (m.type === 'result') {
+        this.pending.get(m.id)?.(m);
+        this.pending.delete(m.id);
+      }
+    });
+    this.worker.on('error', (err) => {
+      for (const resolve of this.pending.values()) resolve({ ok: false, payload: { errorType: 'Runtime.ExitError', errorMessage: String(err) }, durationMs: 0 });
+      this.pending.clear();
+    });
+    this.worker.unref();
+  }
+
+  invoke(event: unknown, arn: string): Promise<{ ok: boolean; payload: unknown; durationMs: number; init?: boolean }> {
+    const id = ++this.seq;
+    return new Promise((resolve) => {
+      this.pending.set(id, resolve);
+      this.worker.postMessage({ type: 'invoke', id, event, arn, requestId: `lab-${id}` });
+    });
+  }
+
+  terminate(): Promise<number> {
+    return this.worker.terminate();
+  }
+}
+
+const FN_ARN = (name: string) => `arn:aws:lambda:${LAB_REGION}:${LAB_ACCOUNT}:function:${name}`;
+
+/**
+ * Lambda: functions running their real bundled code in worker threads, published versions,
+ * weighted aliases, Invoke with `X-Amz-Executed-Version`, and AWS/Lambda metrics with the
+ * FunctionName, Resource and ExecutedVersion dimensions.
+ * https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html
+ */
+export class LambdaLab implements LambdaPort {
+  private readonly functions = new Map<string, LabFunction>();
+  private readonly rand: () => number;
+  readonly logs: { at: number; functionName: string; version: string; line: string }[] = [];
+  /** Real invocations, for rehearsal accounting. */
+  readonly invocations: { at: number; functionName: string; qualifier?: string; executedVersion: string; ok: boolean; source: string }[] = [];
+  endpoint = 'http://127.0.0.1:0';
+
+  constructor(
+    private readonly ctx: LabContext,
+    private readonly cloudwatch: CloudWatchPort,
+    private readonly clock: SharedArrayBuffer,
+    private readonly opts: { seed?: number; metricDelaySeconds?: number } = {},
+  ) {
+    this.rand = seededRandom(opts.seed ?? 1);
+  }
+
+  createFunction(spec: FunctionSpec): void {
+    if (this.functions.has(spec.name)) throw new LabError('ResourceConflictException', `Function already exist: ${spec.name}`, 409);
+    this.functions.set(spec.name, {
+      spec,
+      arn: FN_ARN(spec.name),
+      env: { ...(spec.environment ?? {}) },
+      description: spec.description ?? '',
+      versions: new Map(),
+      aliases: new Map(),
+      nextVersion: 1,
+    });
+  }
+
+  functionExists(name: string): boolean {
+    return this.functions.has(parseName(name).name);
+  }
+
+  versionExists(name: string, version: string): boolean {
+    return this.fn(name).versions.has(version);
+  }
+
+  functionNames(): string[] {
+    return [...this.functions.keys()];
+  }
+
+  private fn(nameOrArn: string): LabFunction {
+    const { name } = parseName(nameOrArn);
+    const f = this.functions.get(name);
+    if (!f) throw new LabError('ResourceNotFoundException', `Function not found: ${FN_ARN(name)}`, 404);
+    return f;
+  }
+
+  updateConfiguration(name: string, env: Record<string, string> | undefined, description?: string): void {
+    const f = this.fn(name);
+    if (env) f.env = { ...env };
+    if (description !== undefined) f.description = description;
+  }
+
+  /** Publish $LATEST as a new version; an unchanged $LATEST returns the last version, as AWS does. */
+  publishVersion(name: string, behaviour: Behaviour = {}): string {
+    const f = this.fn(name);
+    const sha = createHash('sha256').update(f.spec.codeDir).update(JSON.stringify(f.env)).update(JSON.stringify(behaviour)).digest('base64');
+    const last = [...f.versions.values()].filter((v) => v.version !== '$LATEST').at(-1);
+    if (last && last.codeSha256 === sha) return last.version;
+    const version = String(f.nextVersion++);
+    f.versions.set(version, { version, env: { ...f.env }, codeSha256: sha, publishedAt: this.ctx.scheduler.now(), behaviour });
+    return version;
+  }
+
+  setBehaviour(name: string, version: string, behaviour: Behaviour): void {
+    const v = this.fn(name).versions.get(version);
+    if (!v) throw new LabError('ResourceNotFoundException', `Function not found: ${FN_ARN(name)}:${version}`, 404);
+    v.behaviour = behaviour;
+  }
+
+  behaviourOf(name: string, version: string): Behaviour {
+    return this.fn(name).versions.get(version)?.behaviour ?? {};
+  }
+
+  createAlias(name: string, alias: string, routing: AliasRouting): void {
+    const f = this.fn(name);
+    if (f.aliases.has(alias)) throw new LabError('ResourceConflictException', `Alias already exists: ${f.arn}:${alias}`, 409);
+    this.checkRouting(f, routing);
+    f.aliases.set(alias, { ...routing, revisionId: `r${this.ctx.scheduler.now()}` });
+  }
+
+  getAlias(name: string, alias: string): AliasRouting | undefined {
+    const a = this.fn(name).aliases.get(alias);
+    return a ? { functionVersion: a.functionVersion, ...(a.additional ? { additional: a.additional } : {}) } : undefined;
+  }
+
+  setAliasRouting(name: string, alias: string, routing: AliasRouting): void {
+    const f = this.fn(name);
+    const a = f.aliases.get(alias);
+    if (!a) throw new LabError('ResourceNotFoundException', `Alias not found: ${f.arn}:${alias}`, 404);
+    this.checkRouting(f, routing);
+    f.aliases.set(alias, { ...routing, revisionId: `r${this.ctx.scheduler.now()}`, ...(a.description ? { description: a.description } : {}) });
+  }
+
+  /**
+   * An alias routes to one version plus at most one more with a weight from 0 to 1; both must
+   * be published versions.
+   * https://docs.aws.amazon.com/lambda/latest/dg/configuring-alias-routing.html
+   */
+  private checkRouting(f: LabFunction, r: AliasRouting): void {
+    if (!f.versions.has(r.functionVersion)) throw new LabError('ResourceNotFoundException', `Function not found: ${f.arn}:${r.functionVersion}`, 404);
+    if (r.additional) {
+      if (!f.versions.has(r.additional.version)) throw new LabError('ResourceNotFoundException', `Function not found: ${f.arn}:${r.additional.version}`, 404);
+      if (!(r.additional.weight >= 0 && r.additional.weight <= 1)) {
+        throw new LabError('InvalidParameterValueException', `AdditionalVersionWeights: weight must be from 0.0 to 1.0, got ${r.additional.weight}`);
+      }
+      if (r.additional.version === r.functionVersion) throw new LabError('InvalidParameterValueException', 'AdditionalVersionWeights: the additional version must differ from FunctionVersion');
+    }
+  }
+
+  /** The version an alias sends one request to, drawn by weight. */
+  route(name: string, alias: string, draw: number = this.rand()): string {
+    const a = this.fn(name).aliases.get(alias);
+    if (!a) throw new LabError('ResourceNotFoundException', `Alias not found: ${FN_ARN(name)}:${alias}`, 404);
+    return a.additional && draw < a.additional.weight ? a.additional.version : a.functionVersion;
+  }
+
+  invokeAsync(name: string, payload: unknown): void {
+    this.ctx.scheduler.at(this.ctx.scheduler.now(), `invoke ${name} (Event)`, async () => {
+      await this.invoke(name, payload, 'event');
+    });
+  }
+
+  /** Invoke a function, a version or an alias with the real code, applying the version's behaviour. */
+  async invoke(nameOrArn: string, event: unknown, source: string, qualifier?: string): Promise<InvokeResult> {
+    const parsed = parseName(nameOrArn);
+    const f = this.fn(parsed.name);
+    const q = qualifier ?? parsed.qualifier;
+    let version: string;
+    let alias: string | undefined;
+    if (q === undefined || q === '$LATEST') {
+      version = this.publishLatestShadow(f);
+    } else if (f.versions.has(q)) {
+      version = q;
+    } else if (f.aliases.has(q)) {
+      alias = q;
+      version = this.route(f.spec.name, q);
+    } else {
+      throw new LabError('ResourceNotFoundException', `Function not found: ${f.arn}:${q}`, 404);
+    }
+    const v = f.versions.get(version)!;
+    const at = this.ctx.scheduler.now();
+    const b = v.behaviour;
+    const failing = b.startsFailingAfterMinutes === undefined || at - this.firstTrafficAt(f, version) >= b.startsFailingAfterMinutes * 60_000;
+    let result: InvokeResult;
+    if (b.crashOnInit) {
+      result = { statusCode: 200, executedVersion: version, functionError: 'Unhandled', payload: { errorType: 'Runtime.ExitError', errorMessage: 'RequestId: lab Error: Runtime exited with error: exit status 1' }, durationMs: 50 };
+    } else if (failing && b.timeoutRate && this.rand() < b.timeoutRate) {
+      const t = (f.spec.timeoutSeconds ?? 3) * 1000;
+      result = { statusCode: 200, executedVersion: version, functionError: 'Unhandled', payload: { errorType: 'Sandbox.Timedout', errorMessage: `Task timed out after ${t / 1000}.00 seconds` }, durationMs: t };
+    } else if (failing && b.errorRate && this.rand() < b.errorRate) {
+      result = { statusCode: 200, executedVersion: version, functionError: 'Unhandled', payload: { errorType: 'LabInjectedError', errorMessage: 'error injected by the lab (behaviour.errorRate)' }, durationMs: 20 + (b.latencyMs ?? 0) };
+    } else {
+      v.worker ??= new VersionWorker(f, v, this.clock, this.endpoint, (line) => this.logs.push({ at: this.ctx.scheduler.now(), functionName: f.spec.name, version, line }));
+      const r = await v.worker.invoke(event, alias ? `${f.arn}:${alias}` : `${f.arn}:${version}`);
+      result = {
+        statusCode: 200,
+        executedVersion: version,
+        ...(r.ok ? {} : { functionError: 'Unhandled' as const }),
+        payload: r.payload,
+        durationMs: Math.max(1, Math.round(r.durationMs)) + (b.latencyMs ?? 0),
+      };
+    }
+    this.invocations.push({ at, functionName: f.spec.name, ...(q ? { qualifier: q } : {}), executedVersion: version, ok: !result.functionError, source });
+    this.recordMetrics(f.spec.name, alias, version, at, [{ error: Boolean(result.functionError), durationMs: result.durationMs }], 0);
+    return result;
+  }
+
+  private readonly firstTraffic = new Map<string, number>();
+
+  /** When a version first took traffic (its publication if never routed), for slow-burn bugs. */
+  firstTrafficAt(f: LabFunction | string, version: string): number {
+    const fn = typeof f === 'string' ? this.fn(f) : f;
+    const key = `${fn.spec.name}:${version}`;
+    return this.firstTraffic.get(key) ?? fn.versions.get(version)?.publishedAt ?? 0;
+  }
+
+  markTraffic(name: string, version: string, at: number): void {
+    const key = `${name}:${version}`;
+    if (!this.firstTraffic.has(key)) this.firstTraffic.set(key, at);
+  }
+
+  /** $LATEST runs as a version record that follows the function's current environment. */
+  private publishLatestShadow(f: LabFunction): string {
+    const cur = f.versions.get('$LATEST');
+    if (!cur || JSON.stringify(cur.env) !== JSON.stringify(f.env)) {
+      void cur?.worker?.terminate();
+      f.versions.set('$LATEST', { version: '$LATEST', env: { ...f.env }, codeSha256: '', publishedAt: this.ctx.scheduler.now(), behaviour: {} });
+    }
+    return '$LATEST';
+  }
+
+  /**
+   * Publish AWS/Lambda metrics for invocations that started at `at`: per function, per
+   * resource (alias or version) and, through an alias, per executed version. They become visible
+   * after the publishing delay, timestamped at the invocation's start.
+   */
+  recordMetrics(name: string, alias: string | undefined, version: string, at: number, calls: readonly { error: boolean; durationMs: number }[], throttles: number): void {
+    if (!calls.length && !throttles) return;
+    const dimsets: Record<string, string>[] = [{ FunctionName: name }, { FunctionName: name, Resource: alias ? `${name}:${alias}` : `${name}:${version}` }];
+    if (alias) dimsets.push({ FunctionName: name, Resource: `${name}:${alias}`, ExecutedVersion: version });
+    const errors = calls.filter((c) => c.error).length;
+    const durations = new Map<number, number>();
+    for (const c of calls) durations.set(c.durationMs, (durations.get(c.durationMs) ?? 0) + 1);
+    const data: Datum[] = [];
+    for (const dimensions of dimsets) {
+      const base = { namespace: 'AWS/Lambda', dimensions, timestamp: at, storageResolution: 60 as const };
+      if (calls.length) {
+        data.push({ ...base, metricName: 'Invocations', values: [{ value: calls.length, count: 1 }], unit: 'Count' });
+        data.push({ ...base, metricName: 'Errors', values: [{ value: errors, count: 1 }], unit: 'Count' });
+        data.push({ ...base, metricName: 'Duration', values: [...durations].map(([value, count]) => ({ value, count })), unit: 'Milliseconds' });
+      }
+      if (throttles) data.push({ ...base, metricName: 'Throttles', values: [{ value: throttles, count: 1 }], unit: 'Count' });
+    }
+    const delay = (this.opts.metricDelaySeconds ?? 60) * 1000;
+    this.ctx.scheduler.at(this.ctx.scheduler.now() + delay, `publish AWS/Lambda metrics of ${name}`, () => this.cloudwatch.put(data));
+  }
+
+  async close(): Promise<void> {
+    for (const f of this.functions.values()) for (const v of f.versions.values()) await v.worker?.terminate();
+  }
+
+  /** Lambda's REST API (restJson1), the operations the runtime and the SDK tests use. */
+  routes(): RestRoute[] {
+    const base = '/2015-03-31/functions';
+    const config = (f: LabFunction, v?: Version) => ({
+      FunctionName: f.spec.name,
+      FunctionArn: v ? `${f.arn}:${v.version}` : f.arn,
+      Runtime: f.spec.runtime ?? 'nodejs24.x',
+      Handler: f.spec.handler,
+      Timeout: f.spec.timeoutSeconds ?? 3,
+      MemorySize: f.spec.memorySize ?? 128,
+      Version: v?.version ?? '$LATEST',
+      Description: f.description,
+      Environment: { Variables: v ? v.env : f.env },
+      CodeSha256: v?.codeSha256 ?? '',
+      State: 'Active',
+      LastUpdateStatus: 'Successful',
+    });
+    const aliasOut = (f: LabFunction, name: string) => {
+      const a = f.aliases.get(name)!;
+      return {
+        AliasArn: `${f.arn}:${name}`,
+        Name: name,
+        FunctionVersion: a.functionVersion,
+        Description: a.description ?? '',
+        RevisionId: a.revisionId,
+        ...(a.additional ? { RoutingConfig: { AdditionalVersionWeights: { [a.additional.version]: a.additional.weight } } } : {}),
+      };
+    };
+    const qualified = (req: RestRequest) => {
+      const p = parseName(req.params.fn);
+      return { f: this.fn(p.name), q: req.query.get('Qualifier') ?? p.qualifier };
+    };
+    const versionOf = (f: LabFunction, q: string | undefined): Version | undefined => {
+      if (q === undefined || q === '$LATEST') return undefined;
+      const v = f.versions.get(q) ?? (f.aliases.has(q) ? f.versions.get(f.aliases.get(q)!.functionVersion) : undefined);
+      if (!v) throw new LabError('ResourceNotFoundException', `Function not found: ${f.arn}:${q}`, 404);
+      return v;
+    };
+    const routingIn = (body: Record<string, unknown>, current?: AliasRouting): AliasRouting => {
+      const fv = body.FunctionVersion === undefined ? current?.functionVersion : body.FunctionVersion;
+      if (typeof fv !== 'string') throw new LabError('InvalidParameterValueException', 'FunctionVersion: expected a published version number');
+      const rc = body.RoutingConfig as { AdditionalVersionWeights?: Record<string, number> } | undefined;
+      if (rc === undefined) return { functionVersion: fv, ...(current?.additional && body.FunctionVersion === undefined ? { additional: current.additional } : {}) };
+      const entries = Object.entries(rc.AdditionalVersionWeights ?? {});
+      if (entries.length > 1) throw new LabError('InvalidParameterValueException', 'RoutingConfig.AdditionalVersionWeights: at most one additional version');
+      return entries.length ? { functionVersion: fv, additional: { version: entries[0][0], weight: Number(entries[0][1]) } } : { functionVersion: fv };
+    };
+    return [
+      { method: 'GET', pattern: `${base}/`, handle: () => ({ body: { Functions: [...this.functions.values()].map((f) => config(f)) } }) },
+      { method: 'GET', pattern: `${base}`, handle: () => ({ body: { Functions: [...this.functions.values()].map((f) => config(f)) } }) },
+      {
+        method: 'GET',
+        pattern: `${base}/:fn`,
+        handle: (req) => {
+          const { f, q } = qualified(req);
+          return { body: { Configuration: config(f, versionOf(f, q)), Code: { RepositoryType: 'Lab', Location: f.spec.codeDir } } };
+        },
+      },
+      {
+        method: 'GET',
+        pattern: `${base}/:fn/configuration`,
+        handle: (req) => {
+          const { f, q } = qualified(req);
+          return { body: config(f, versionOf(f, q)) };
+        },
+      },
+      {
+        method: 'PUT',
+        pattern: `${base}/:fn/configuration`,
+        handle: (req) => {
+          const { f } = qualified(req);
+          const body = req.json<{ Environment?: { Variables?: Record<string, unknown> }; Description?: unknown }>();
+          const vars = body.Environment?.Variables;
+          if (vars !== undefined && (typeof vars !== 'object' || vars === null || Object.values(vars).some((x) => typeof x !== 'string'))) {
+            throw new LabError('InvalidParameterValueException', 'Environment.Variables: expected a map of strings');
+          }
+          this.updateConfiguration(f.spec.name, vars as Record<string, string> | undefined, typeof body.Description === 'string' ? body.Description : undefined);
+          return { body: config(f) };
+        },
+      },
+      {
+        method: 'POST',
+        pattern: `${base}/:fn/versions`,
+        handle: (req) => {
+          const { f } = qualified(req);
+          const v = this.publishVersion(f.spec.name);
+          return { status: 201, body: config(f, f.versions.get(v)) };
+        },
+      },
+      {
+        method: 'GET',
+        pattern: `${base}/:fn/versions`,
+        handle: (req) => {
+          const { f } = qualified(req);
+          return { body: { Versions: [config(f), ...[...f.versions.values()].filter((v) => v.version !== '$LATEST').map((v) => config(f, v))] } };
+        },
+      },
+      {
+        method: 'POST',
+        pattern: `${base}/:fn/aliases`,
+        handle: (req) => {
+          const { f } = qualified(req);
+          const body = req.json();
+          if (typeof body.Name !== 'string' || !/^(?!^\d+$)[a-zA-Z0-9-_]{1,128}$/.test(body.Name)) {
+            throw new LabError('InvalidParameterValueException', 'Name: expected an alias name (letters, digits, - and _, not only digits)');
+          }
+          this.createAlias(f.spec.name, body.Name, routingIn(body));
+          return { status: 201, body: aliasOut(f, body.Name) };
+        },
+      },
+      {
+        method: 'GET',
+        pattern: `${base}/:fn/aliases/:alias`,
+        handle: (req) => {
+          const { f } = qualified(req);
+          if (!f.aliases.has(req.params.alias)) throw new LabError('ResourceNotFoundException', `Alias not found: ${f.arn}:${req.params.alias}`, 404);
+          return { body: aliasOut(f, req.params.alias) };
+        },
+      },
+      {
+        method: 'PUT',
+        pattern: `${base}/:fn/aliases/:alias`,
+        handle: (req) => {
+          const { f } = qualified(req);
+          const current = this.getAlias(f.spec.name, req.params.alias);
+          if (!current) throw new LabError('ResourceNotFoundException', `Alias not found: ${f.arn}:${req.params.alias}`, 404);
+          this.setAliasRouting(f.spec.name, req.params.alias, routingIn(req.json(), current));
+          return { body: aliasOut(f, req.params.alias) };
+        },
+      },
+      {
+        method: 'POST',
+        pattern: '/2015-03-31/functions/:fn/invocations',
+        handle: async (req) => {
+          const { f, q } = qualified(req);
+          const type = String(req.headers['x-amz-invocation-type'] ?? 'RequestResponse');
+          if (!['RequestResponse', 'Event', 'DryRun'].includes(type)) {
+            throw new LabError('InvalidParameterValueException', `X-Amz-Invocation-Type: expected RequestResponse, Event or DryRun, got ${type}`);
+          }
+          let event: unknown = {};
+          if (req.body.length) {
+            try {
+              event = JSON.parse(req.body.toString('utf8'));
+            } catch {
+              throw new LabError('InvalidRequestContentException', 'Could not parse request body into json');
+            }
+          }
+          if (type === 'DryRun') return { status: 204 };
+          if (type === 'Event') {
+            this.ctx.scheduler.at(this.ctx.scheduler.now(), `invoke ${f.spec.name} (Event)`, async () => {
+              await this.invoke(f.spec.name, event, 'api-event', q);
+            });
+            return { status: 202 };
+          }
+          const r = await this.invoke(f.spec.name, event, 'api', q);
+          return {
+            status: 200,
+            headers: { 'x-amz-executed-version': r.executedVersion, ...(r.functionError ? { 'x-amz-function-error': r.functionError } : {}) },
+            body: Buffer.from(JSON.stringify(r.payload)),
+          };
+        },
+      },
+    ];
+  }
+}
+
+/** `name`, `name:qualifier`, or an ARN with or without qualifier. */
+export function parseName(s: string): { name: string; qualifier?: string } {
+  const arn = /^arn:[^:]+:lambda:[^:]+:\d+:function:([^:]+)(?::(.+))?$/.exec(s);
+  if (arn) return { name: arn[1], ...(arn[2] ? { qualifier: arn[2] } : {}) };
+  const [name, qualifier] = s.split(':');
+  return { name, ...(qualifier ? { qualifier } : {}) };
+}

@@ -1,0 +1,82 @@
+// One published Lambda version, run in its own worker thread so that it has its own
+// process.env (the template's environment) and its own module scope, as in Lambda.
+//
+// Time: the lab's clock is shared through a SharedArrayBuffer. Date.now() and new Date() read
+// it. A timer set inside an invocation (a prober's sleep between rounds) completes at once and
+// moves that invocation's own clock forward by its delay, so virtual time never waits for wall
+// time; the offset lives in AsyncLocalStorage and ends with the invocation.
+'use strict';
+const { parentPort, workerData } = require('node:worker_threads');
+const { AsyncLocalStorage } = require('node:async_hooks');
+const path = require('node:path');
+
+const shared = new Float64Array(workerData.clock);
+const local = new AsyncLocalStorage();
+const RealDate = Date;
+const realSetTimeout = setTimeout;
+const now = () => shared[0] + (local.getStore()?.offset ?? 0);
+
+class LabDate extends RealDate {
+  constructor(...args) {
+    if (args.length === 0) super(now());
+    else super(...args);
+  }
+  static now() {
+    return now();
+  }
+}
+globalThis.Date = LabDate;
+globalThis.setTimeout = function labSetTimeout(fn, ms, ...args) {
+  const store = local.getStore();
+  if (!store) return realSetTimeout(fn, ms, ...args);
+  store.offset += Math.max(0, Number(ms) || 0);
+  return realSetTimeout(fn, 0, ...args);
+};
+
+let handler;
+let initError;
+function load() {
+  if (handler || initError) return;
+  try {
+    const [file, name] = splitHandler(workerData.handler);
+    const mod = require(path.join(workerData.codeDir, file));
+    handler = mod[name];
+    if (typeof handler !== 'function') throw new Error(`Handler '${name}' missing on module '${file}'`);
+  } catch (err) {
+    initError = err;
+  }
+}
+
+function splitHandler(h) {
+  const dot = h.lastIndexOf('.');
+  return [h.slice(0, dot), h.slice(dot + 1)];
+}
+
+function errorPayload(err) {
+  const e = err instanceof Error ? err : new Error(String(err));
+  return { errorType: e.name || 'Error', errorMessage: e.message, trace: (e.stack || '').split('\n').slice(0, 5) };
+}
+
+parentPort.on('message', (msg) => {
+  if (msg.type !== 'invoke') return;
+  const started = now();
+  const context = {
+    functionName: workerData.functionName,
+    functionVersion: workerData.version,
+    invokedFunctionArn: msg.arn,
+    awsRequestId: msg.requestId,
+    getRemainingTimeInMillis: () => Math.max(0, workerData.timeoutMs - (now() - started)),
+  };
+  local.run({ offset: 0 }, async () => {
+    let reply;
+    try {
+      load();
+      if (initError) throw Object.assign(initError, { lambdaInit: true });
+      const result = await handler(msg.event, context);
+      reply = { ok: true, payload: result === undefined ? null : result };
+    } catch (err) {
+      reply = { ok: false, payload: errorPayload(err), init: Boolean(err && err.lambdaInit) };
+    }
+    parentPort.postMessage({ type: 'result', id: msg.id, durationMs: now() - started, ...reply });
+  });
+});
