@@ -40,8 +40,11 @@ export class Scheduler {
   constructor(
     public readonly mode: 'virtual' | 'real',
     start: number = Date.UTC(2026, 0, 1, 0, 0, 0),
+    /** Told every time the clock moves (the lab mirrors it into the functions' shared clock). */
+    private readonly onTime?: (now: number) => void,
   ) {
     this.current = mode === 'real' ? Date.now() : start;
+    this.onTime?.(this.current);
     if (mode === 'real') this.timer = setInterval(() => void this.advanceTo(Date.now()), 250);
   }
 
@@ -108,9 +111,11 @@ export class Scheduler {
       while (this.queue.length && this.queue[0].at <= target) {
         const task = this.queue.shift()!;
         this.current = Math.max(this.current, task.at);
+        this.onTime?.(this.current);
         await task.run();
       }
       this.current = Math.max(this.current, target);
+      this.onTime?.(this.current);
     } finally {
       this.running = false;
     }

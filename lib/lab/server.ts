@@ -4,6 +4,8 @@ import { LabError, type JsonService } from './kernel';
 
 /** A REST route (Lambda's restJson1, the lab's control API). */
 export interface RestRoute {
+  /** `Service.Operation`, for request counts and fault injection. */
+  readonly name?: string;
   readonly method: string;
   /** Path pattern with `:name` segments. */
   readonly pattern: string;
@@ -120,7 +122,12 @@ export class LabServer {
       if (route.method !== req.method) continue;
       const params = match(route.pattern, path);
       if (!params) continue;
-      this.count(`${route.method} ${route.pattern}`);
+      this.count(route.name ?? `${route.method} ${route.pattern}`);
+      if (route.name) {
+        const [service, op] = route.name.split('.');
+        const fault = this.faults?.fault(service, op);
+        if (fault) throw fault;
+      }
       const reply = await route.handle({
         params,
         query: url.searchParams,

@@ -194,10 +194,13 @@ export class LambdaLab implements LambdaPort {
     if (description !== undefined) f.description = description;
   }
 
-  /** Publish $LATEST as a new version; an unchanged $LATEST returns the last version, as AWS does. */
-  publishVersion(name: string, behaviour: Behaviour = {}): string {
+  /**
+   * Publish $LATEST as a new version; an unchanged $LATEST returns the last version, as AWS does.
+   * `codeRevision` stands for new code (a rehearsed release changes code without a new asset).
+   */
+  publishVersion(name: string, behaviour: Behaviour = {}, codeRevision = ''): string {
     const f = this.fn(name);
-    const sha = createHash('sha256').update(f.spec.codeDir).update(JSON.stringify(f.env)).update(JSON.stringify(behaviour)).digest('base64');
+    const sha = createHash('sha256').update(f.spec.codeDir).update(codeRevision).update(JSON.stringify(f.env)).digest('base64');
     const last = [...f.versions.values()].filter((v) => v.version !== '$LATEST').at(-1);
     if (last && last.codeSha256 === sha) return last.version;
     const version = String(f.nextVersion++);
@@ -411,10 +414,10 @@ export class LambdaLab implements LambdaPort {
       return entries.length ? { functionVersion: fv, additional: { version: entries[0][0], weight: Number(entries[0][1]) } } : { functionVersion: fv };
     };
     return [
-      { method: 'GET', pattern: `${base}/`, handle: () => ({ body: { Functions: [...this.functions.values()].map((f) => config(f)) } }) },
-      { method: 'GET', pattern: `${base}`, handle: () => ({ body: { Functions: [...this.functions.values()].map((f) => config(f)) } }) },
+      { name: 'Lambda.ListFunctions', method: 'GET', pattern: `${base}/`, handle: () => ({ body: { Functions: [...this.functions.values()].map((f) => config(f)) } }) },
+      { name: 'Lambda.ListFunctions', method: 'GET', pattern: `${base}`, handle: () => ({ body: { Functions: [...this.functions.values()].map((f) => config(f)) } }) },
       {
-        method: 'GET',
+        name: 'Lambda.GetFunction', method: 'GET',
         pattern: `${base}/:fn`,
         handle: (req) => {
           const { f, q } = qualified(req);
@@ -422,7 +425,7 @@ export class LambdaLab implements LambdaPort {
         },
       },
       {
-        method: 'GET',
+        name: 'Lambda.GetFunctionConfiguration', method: 'GET',
         pattern: `${base}/:fn/configuration`,
         handle: (req) => {
           const { f, q } = qualified(req);
@@ -430,7 +433,7 @@ export class LambdaLab implements LambdaPort {
         },
       },
       {
-        method: 'PUT',
+        name: 'Lambda.UpdateFunctionConfiguration', method: 'PUT',
         pattern: `${base}/:fn/configuration`,
         handle: (req) => {
           const { f } = qualified(req);
@@ -444,7 +447,7 @@ export class LambdaLab implements LambdaPort {
         },
       },
       {
-        method: 'POST',
+        name: 'Lambda.PublishVersion', method: 'POST',
         pattern: `${base}/:fn/versions`,
         handle: (req) => {
           const { f } = qualified(req);
@@ -453,7 +456,7 @@ export class LambdaLab implements LambdaPort {
         },
       },
       {
-        method: 'GET',
+        name: 'Lambda.ListVersionsByFunction', method: 'GET',
         pattern: `${base}/:fn/versions`,
         handle: (req) => {
           const { f } = qualified(req);
@@ -461,7 +464,7 @@ export class LambdaLab implements LambdaPort {
         },
       },
       {
-        method: 'POST',
+        name: 'Lambda.CreateAlias', method: 'POST',
         pattern: `${base}/:fn/aliases`,
         handle: (req) => {
           const { f } = qualified(req);
@@ -474,7 +477,7 @@ export class LambdaLab implements LambdaPort {
         },
       },
       {
-        method: 'GET',
+        name: 'Lambda.GetAlias', method: 'GET',
         pattern: `${base}/:fn/aliases/:alias`,
         handle: (req) => {
           const { f } = qualified(req);
@@ -483,7 +486,7 @@ export class LambdaLab implements LambdaPort {
         },
       },
       {
-        method: 'PUT',
+        name: 'Lambda.UpdateAlias', method: 'PUT',
         pattern: `${base}/:fn/aliases/:alias`,
         handle: (req) => {
           const { f } = qualified(req);
@@ -494,7 +497,7 @@ export class LambdaLab implements LambdaPort {
         },
       },
       {
-        method: 'POST',
+        name: 'Lambda.Invoke', method: 'POST',
         pattern: '/2015-03-31/functions/:fn/invocations',
         handle: async (req) => {
           const { f, q } = qualified(req);

@@ -1,0 +1,24 @@
+import { App } from 'aws-cdk-lib';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { OrdersServiceStack } from '../../sample/orders-service-stack';
+
+/**
+ * Synthesize the project's sample app into a fresh cloud assembly, as `npx cdk synth` would
+ * (same context from cdk.json, asset paths recorded), without spawning the CDK CLI.
+ */
+export function synthSampleApp(outdir = mkdtempSync(join(tmpdir(), 'canary-watchdog-app-'))): string {
+  const cdkJson = JSON.parse(readFileSync(resolve(__dirname, '..', '..', 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
+  const app = new App({ outdir, context: { ...cdkJson.context, 'aws:cdk:enable-asset-metadata': true } });
+  const ctx = (k: string) => app.node.tryGetContext(`orders-service:${k}`);
+  new OrdersServiceStack(app, String(ctx('stackName') ?? 'OrdersService'), {
+    prices: ctx('prices'),
+    currency: ctx('currency'),
+    taxRate: Number(ctx('taxRate')),
+    maxItemsPerOrder: Number(ctx('maxItemsPerOrder')),
+    paymentMode: ctx('paymentMode'),
+  });
+  app.synth();
+  return outdir;
+}

@@ -1,0 +1,95 @@
+import { binomialDraw } from '../core/random';
+import type { Scheduler } from './kernel';
+import type { LambdaLab } from './lambda';
+
+/** Per version of one stream: what users sent and what failed. */
+export interface VersionTally {
+  requests: number;
+  failures: number;
+  firstFailureAt?: number;
+}
+
+interface Stream {
+  readonly functionName: string;
+  readonly alias: string;
+  rps: number;
+  carry: number;
+  /** The minute being accumulated, per version. */
+  minute: number;
+  readonly calls: Map<string, { error: boolean; durationMs: number }[]>;
+  readonly tally: Map<string, VersionTally>;
+}
+
+/** Base latency of a simulated request, ms, before a version's `latencyMs`. */
+const BASE_LATENCY_MS = 40;
+
+/**
+ * Steady user traffic through an alias, simulated in aggregate: every second, `rps` requests
+ * are split between the alias's versions by weight, fail and take time as each version's
+ * behaviour says, and are published as AWS/Lambda metrics per whole minute (as Lambda sends them,
+ * timestamped at the start of the minute, after the publishing delay).
+ * https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics.html
+ */
+export class Traffic {
+  private readonly streams = new Map<string, Stream>();
+  private ticking?: { cancel(): void };
+
+  constructor(
+    private readonly scheduler: Scheduler,
+    private readonly lambda: LambdaLab,
+    private readonly rand: () => number,
+  ) {}
+
+  set(functionName: string, alias: string, rps: number): void {
+    const key = `${functionName}:${alias}`;
+    const s = this.streams.get(key);
+    if (s) s.rps = rps;
+    else this.streams.set(key, { functionName, alias, rps, carry: 0, minute: Math.floor(this.scheduler.now() / 60_000), calls: new Map(), tally: new Map() });
+    this.ticking ??= this.scheduler.every(1000, 'user traffic', (at) => this.tick(at));
+  }
+
+  tally(functionName: string, alias: string): ReadonlyMap<string, VersionTally> {
+    return this.streams.get(`${functionName}:${alias}`)?.tally ?? new Map();
+  }
+
+  private tick(at: number): void {
+    for (const s of this.streams.values()) {
+      const minute = Math.floor((at - 1) / 60_000);
+      if (minute !== s.minute) this.flush(s);
+      s.minute = minute;
+      s.carry += s.rps;
+      const n = Math.floor(s.carry);
+      s.carry -= n;
+      if (!n) continue;
+      const routing = this.lambda.getAlias(s.functionName, s.alias);
+      if (!routing) continue;
+      const extra = routing.additional ? binomialDraw(this.rand, n, routing.additional.weight) : 0;
+      const split: [string, number][] = [[routing.functionVersion, n - extra]];
+      if (routing.additional && extra) split.push([routing.additional.version, extra]);
+      for (const [version, count] of split) {
+        if (!count) continue;
+        this.lambda.markTraffic(s.functionName, version, at);
+        const b = this.lambda.behaviourOf(s.functionName, version);
+        const failing = b.startsFailingAfterMinutes === undefined || at - this.lambda.firstTrafficAt(s.functionName, version) >= b.startsFailingAfterMinutes * 60_000;
+        const rate = b.crashOnInit ? 1 : failing ? Math.min(1, (b.errorRate ?? 0) + (b.timeoutRate ?? 0)) : 0;
+        const errors = rate >= 1 ? count : binomialDraw(this.rand, count, rate);
+        const list = s.calls.get(version) ?? [];
+        for (let i = 0; i < count; i++) {
+          const jitter = Math.round(this.rand() * 20);
+          list.push({ error: i < errors, durationMs: BASE_LATENCY_MS + jitter + (b.latencyMs ?? 0) });
+        }
+        s.calls.set(version, list);
+        const t = s.tally.get(version) ?? { requests: 0, failures: 0 };
+        t.requests += count;
+        t.failures += errors;
+        if (errors && t.firstFailureAt === undefined) t.firstFailureAt = at;
+        s.tally.set(version, t);
+      }
+    }
+  }
+
+  private flush(s: Stream): void {
+    for (const [version, calls] of s.calls) this.lambda.recordMetrics(s.functionName, s.alias, version, s.minute * 60_000, calls, 0);
+    s.calls.clear();
+  }
+}
