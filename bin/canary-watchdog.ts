@@ -1,9 +1,9 @@
 /**
  * The canary-watchdog CLI. Commands stay thin: read input, call lib/, print.
  */
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { checkConfigReport, explainRecords } from '../lib/cli/commands';
+import { checkConfigReport, explainRecords, runLab } from '../lib/cli/commands';
 
 function readInput(file: string): string {
   try {
@@ -36,12 +36,35 @@ export function program(): Command {
       process.stdout.write(explainRecords(readInput(file), opts));
     });
 
+  cli
+    .command('lab')
+    .description('start the embedded AWS lab (Lambda, CloudWatch, CodeDeploy, DynamoDB, EventBridge) on 127.0.0.1 with an app loaded')
+    .option('--port <n>', 'port to listen on (0: any free port)', parsePort, 4577)
+    .addOption(new Option('--clock <mode>', 'virtual: time moves only through POST /_lab/clock/advance; real: time flows').choices(['virtual', 'real']).default('virtual'))
+    .option('--app <dir>', 'a synthesized cloud assembly (cdk.out) to load (default: synthesize the sample app)')
+    .option('--seed <n>', 'seed of every random draw (traffic, injected errors, faults)', parseSeed, 1)
+    .action(async (opts: { port: number; clock: 'virtual' | 'real'; app?: string; seed: number }) => {
+      await runLab(opts);
+    });
+
   return cli;
 }
 
-function main(argv: string[]): number {
+function parsePort(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`expected a port from 0 to 65535, got ${v}`);
+  return n;
+}
+
+function parseSeed(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError(`expected an integer, got ${v}`);
+  return n;
+}
+
+async function main(argv: string[]): Promise<number> {
   try {
-    program().parse(argv);
+    await program().parseAsync(argv);
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) {
@@ -55,5 +78,7 @@ function main(argv: string[]): number {
 }
 
 if (require.main === module || process.argv[1]?.endsWith('canary-watchdog.js')) {
-  process.exitCode = main(process.argv);
+  void main(process.argv).then((code) => {
+    process.exitCode = code;
+  });
 }

@@ -2,6 +2,8 @@ import { buildLayers, parseWatchdogConfig } from '../core/config';
 import { DECISION_RECORD_TYPE, type DecisionRecord } from '../core/decision-record';
 import type { SignalSpec } from '../core/types';
 import { InputError } from '../core/validate';
+import { Lab } from '../lab/lab';
+import { synthSampleApp } from '../lab/sample-app';
 
 function describeSignal(s: SignalSpec): string {
   switch (s.kind) {
@@ -90,4 +92,38 @@ export function explainRecords(text: string, opts: { rollbacksOnly?: boolean } =
     lines.push('');
   }
   return `${lines.join('\n')}`;
+}
+
+/** Start the lab, load an app, print how to reach it, and run until Ctrl-C. */
+export async function runLab(opts: { port: number; clock: 'virtual' | 'real'; app?: string; seed: number }, out: (s: string) => void = (s) => process.stdout.write(s)): Promise<Lab> {
+  const lab = new Lab({ clock: opts.clock, seed: opts.seed, port: opts.port });
+  const endpoint = await lab.start();
+  const dir = opts.app ?? synthSampleApp();
+  const report = await lab.loadAssembly(dir);
+  const lines = [
+    `canary-watchdog lab listening on ${endpoint} (clock: ${opts.clock}, now ${new Date(lab.now()).toISOString()}, seed ${opts.seed})`,
+    `loaded ${report.stacks.join(', ')} from ${dir}: ${report.functions.length} functions, ${report.releases.length} guarded releases`,
+    ...report.releases.map((r) => `  guarded: ${r.functionName}:${r.alias} (CodeDeploy ${r.application}/${r.deploymentGroup})`),
+    `not modelled (no behaviour to emulate or not supported): ${Object.entries(report.unmodelled).map(([t, n]) => `${t} x${n}`).join(', ') || 'none'}`,
+    '',
+    'point the AWS SDK or CLI at it:',
+    `  export AWS_ENDPOINT_URL=${endpoint} AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=lab AWS_SECRET_ACCESS_KEY=lab`,
+    'control it:',
+    `  curl -s ${endpoint}/_lab/clock`,
+    `  curl -s -XPOST ${endpoint}/_lab/traffic -d '{"rps": 20}'`,
+    `  curl -s -XPOST ${endpoint}/_lab/release -d '{"behaviour": {"errorRate": 0.2}}'`,
+    `  curl -s -XPOST ${endpoint}/_lab/clock/advance -d '{"seconds": 300}'`,
+    `  curl -s ${endpoint}/_lab/state`,
+    'Ctrl-C stops it.',
+    '',
+  ];
+  out(lines.join('\n'));
+  const stop = async () => {
+    await lab.stop();
+    out('lab stopped\n');
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+  return lab;
 }

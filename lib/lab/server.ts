@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gunzipSync } from 'node:zlib';
 import { LabError, type JsonService } from './kernel';
 
 /** A REST route (Lambda's restJson1, the lab's control API). */
@@ -72,7 +73,9 @@ export class LabServer {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
-    const body = Buffer.concat(chunks);
+    let body = Buffer.concat(chunks);
+    // The SDK gzips large request bodies (PutMetricData over 10 KB).
+    if (String(req.headers['content-encoding'] ?? '').includes('gzip')) body = gunzipSync(body);
     const target = req.headers['x-amz-target'];
     try {
       if (typeof target === 'string') return await this.handleJson(target, req, body, res);

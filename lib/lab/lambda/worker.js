@@ -28,10 +28,34 @@ class LabDate extends RealDate {
 globalThis.Date = LabDate;
 globalThis.setTimeout = function labSetTimeout(fn, ms, ...args) {
   const store = local.getStore();
-  if (!store) return realSetTimeout(fn, ms, ...args);
+  // Only the function's own sleeps are virtual; library timers (the SDK's socket and retry
+  // timers, loaded from node_modules) keep real time and their own meaning.
+  if (!store || !ownCaller()) return realSetTimeout(fn, ms, ...args);
   store.offset += Math.max(0, Number(ms) || 0);
   return realSetTimeout(fn, 0, ...args);
 };
+
+// The Lambda Node.js runtime ships the AWS SDK v3 (/var/runtime/node_modules), so bundles leave
+// it out. The lab plays that part: '@aws-sdk/*' the bundle cannot find comes from the lab's own
+// node_modules. https://docs.aws.amazon.com/lambda/latest/dg/lambda-nodejs.html
+const Module = require('node:module');
+const originalResolve = Module._resolveFilename;
+Module._resolveFilename = function resolveWithRuntimeSdk(request, parent, ...rest) {
+  try {
+    return originalResolve.call(this, request, parent, ...rest);
+  } catch (err) {
+    if (typeof request === 'string' && (request.startsWith('@aws-sdk/') || request.startsWith('@smithy/'))) {
+      return originalResolve.call(this, request, { ...parent, paths: Module._nodeModulePaths(__dirname) }, ...rest);
+    }
+    throw err;
+  }
+};
+
+function ownCaller() {
+  const frames = (new Error().stack || '').split('\n');
+  const caller = frames[3] || '';
+  return !caller.includes('node_modules') && !caller.includes('node:');
+}
 
 let handler;
 let initError;
