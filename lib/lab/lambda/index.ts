@@ -188,6 +188,12 @@ export class LambdaLab implements LambdaPort {
     return f;
   }
 
+  /** The function's current ($LATEST) configuration. */
+  getConfiguration(name: string): { env: Record<string, string>; description: string } {
+    const f = this.fn(name);
+    return { env: { ...f.env }, description: f.description };
+  }
+
   updateConfiguration(name: string, env: Record<string, string> | undefined, description?: string): void {
     const f = this.fn(name);
     if (env) f.env = { ...env };

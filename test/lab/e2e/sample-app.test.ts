@@ -1,0 +1,109 @@
+import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { CodeDeployClient, GetDeploymentCommand } from '@aws-sdk/client-codedeploy';
+import { GetAliasCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { Lab } from '../../../lib/lab/lab';
+import { synthSampleApp } from '../../../lib/lab/sample-app';
+
+// The sample app synthesized once, as `cdk synth` would, then loaded into fresh labs.
+let assembly: string;
+beforeAll(() => {
+  assembly = synthSampleApp();
+}, 60_000);
+
+async function labWith(seed = 3): Promise<Lab> {
+  const lab = new Lab({ seed });
+  await lab.start();
+  await lab.loadAssembly(assembly);
+  return lab;
+}
+
+const sdk = (lab: Lab) => ({ endpoint: lab.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'lab', secretAccessKey: 'lab' } });
+const decisionsOf = (lab: Lab, id: string) =>
+  lab.lambda.logs.filter((l) => l.line.includes('"message":"decision"')).map((l) => JSON.parse(l.line).decision).filter((d) => d.deploymentId === id);
+
+describe('the lab running the sample app', () => {
+  let lab: Lab;
+  afterEach(async () => lab?.stop());
+
+  it('loads every function, guarded alias and rule, and lists what it does not model', async () => {
+    lab = new Lab({ seed: 1 });
+    await lab.start();
+    const report = await lab.loadAssembly(assembly);
+    expect(report.functions).toHaveLength(6);
+    expect(report.releases.map((r) => r.alias)).toEqual(['live', 'live']);
+    expect(report.releases[0].beforeAllowTraffic).toMatch(/^CodeDeployHook_/);
+    expect(Object.keys(report.unmodelled).sort()).toEqual(['AWS::CloudWatch::Dashboard', 'AWS::IAM::Policy', 'AWS::IAM::Role', 'AWS::Lambda::Permission', 'AWS::Lambda::Url', 'AWS::Logs::LogGroup']);
+  });
+
+  it('serves the loaded app to the real SDK clients: alias, invoke with the executed version, alarms', async () => {
+    lab = await labWith();
+    const r = lab.release('PricingApi');
+    const lambda = new LambdaClient(sdk(lab));
+    expect(await lambda.send(new GetAliasCommand({ FunctionName: r.functionName, Name: 'live' }))).toMatchObject({ FunctionVersion: '1' });
+    const out = await lambda.send(
+      new InvokeCommand({ FunctionName: r.functionName, Qualifier: 'live', Payload: Buffer.from(JSON.stringify({ rawPath: '/price', queryStringParameters: { sku: 'sku-1', qty: '2' } })) }),
+    );
+    expect(out.ExecutedVersion).toBe('1');
+    expect(JSON.parse(JSON.parse(Buffer.from(out.Payload!).toString()).body)).toEqual({ sku: 'sku-1', qty: 2, unitPrice: 1299, tax: 208, total: 2806, currency: 'USD' });
+    const alarms = await new CloudWatchClient(sdk(lab)).send(new DescribeAlarmsCommand({ AlarmNamePrefix: 'OrdersService-Watchdog' }));
+    expect(alarms.MetricAlarms?.map((a) => a.AlarmName)).toEqual([expect.stringMatching(/^OrdersService-Watchdog-[0-9A-F]{8}-heartbeat$/)]);
+  }, 30_000);
+
+  it('completes a good release: canary, final shift, bake, and the watchdog ends the bake', async () => {
+    lab = await labWith();
+    const r = lab.release('OrdersApi');
+    lab.traffic.set(r.functionName, r.alias, 20);
+    await lab.advance(120);
+    const { version, deploymentId } = await lab.deploy(r.functionName);
+    await lab.advance(60);
+    expect(lab.lambda.getAlias(r.functionName, 'live')).toEqual({ functionVersion: '1', additional: { version, weight: 0.1 } });
+    await lab.advance(20 * 60);
+    const cd = new CodeDeployClient(sdk(lab));
+    expect((await cd.send(new GetDeploymentCommand({ deploymentId }))).deploymentInfo?.status).toBe('Succeeded');
+    expect(lab.lambda.getAlias(r.functionName, 'live')).toEqual({ functionVersion: version });
+    expect(decisionsOf(lab, deploymentId).find((d) => d.actionTaken === 'succeed-bake')).toMatchObject({ stage: 'bake-end', action: 'proceed' });
+  }, 60_000);
+
+  it('rolls back a release whose errors start after the pre-traffic checks, before it takes full traffic', async () => {
+    lab = await labWith();
+    const r = lab.release('OrdersApi');
+    lab.traffic.set(r.functionName, r.alias, 20);
+    await lab.advance(120);
+    const { version, deploymentId } = await lab.deploy(r.functionName, { behaviour: { errorRate: 0.1, startsFailingAfterMinutes: 1 } });
+    await lab.advance(15 * 60);
+    const stop = decisionsOf(lab, deploymentId).find((d) => d.actionTaken === 'stop-deployment');
+    expect(stop).toMatchObject({ action: 'rollback', layer: 'new-version', trafficPercent: 10 });
+    expect(lab.lambda.getAlias(r.functionName, 'live')).toEqual({ functionVersion: '1' });
+    expect(lab.traffic.tally(r.functionName, 'live').get(version)!.requests).toBeLessThan(1000);
+  }, 60_000);
+
+  it('stops a configuration mistake in the pre-traffic hook, before any user request reaches it', async () => {
+    lab = await labWith();
+    const r = lab.release('PricingApi');
+    lab.traffic.set(r.functionName, r.alias, 20);
+    await lab.advance(60);
+    const env = { ...lab.lambda.getConfiguration(r.functionName).env, PRICE_LIST: '{"sku-1": 1299,' };
+    const { version, deploymentId } = await lab.deploy(r.functionName, { env });
+    await lab.advance(5 * 60);
+    const d = lab.codedeploy.deployments().find((x) => x.deploymentId === deploymentId) as { status: string };
+    expect(d.status).toBe('Failed');
+    expect(lab.traffic.tally(r.functionName, 'live').get(version)).toBeUndefined();
+    const hookLog = lab.lambda.logs.find((l) => l.line.includes('canary-watchdog.pre-traffic'));
+    expect(hookLog?.line).toMatch(/PRICE_LIST: not valid JSON/);
+  }, 60_000);
+
+  it('lets CodeDeploy roll back on its own when the watchdog is down: the heartbeat alarm', async () => {
+    lab = await labWith();
+    const r = lab.release('OrdersApi');
+    lab.traffic.set(r.functionName, r.alias, 20);
+    await lab.advance(120);
+    const watchdogFn = lab.lambda.functionNames().find((n) => /^OrdersService-Watchdog[0-9A-F]{8}$/.test(n))!;
+    lab.eventbridge.disabledTargets.add(watchdogFn);
+    const { deploymentId } = await lab.deploy(r.functionName);
+    await lab.advance(10 * 60);
+    const d = lab.codedeploy.deployments().find((x) => x.deploymentId === deploymentId) as { status: string; errorInformation?: { code: string } };
+    expect(d.status).toBe('Stopped');
+    expect(d.errorInformation?.code).toBe('ALARM_ACTIVE');
+    expect(lab.lambda.getAlias(r.functionName, 'live')).toEqual({ functionVersion: '1' });
+  }, 60_000);
+});
