@@ -4,6 +4,8 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { checkConfigReport, explainRecords, runLab } from '../lib/cli/commands';
+import { rehearse } from '../lib/rehearsal/rehearse';
+import { loadScenarios } from '../lib/rehearsal/scenario';
 
 function readInput(file: string): string {
   try {
@@ -47,6 +49,25 @@ export function program(): Command {
       await runLab(opts);
     });
 
+  cli
+    .command('rehearse')
+    .description('rehearse releases on the lab: each scenario with the watchdog and with native CodeDeploy alarm rollback, side by side')
+    .option('--scenario <ref...>', 'scenario file, folder or built-in name (repeatable; default: every built-in scenario)')
+    .option('--json <file>', 'write the results as JSON')
+    .option('--report <file.html>', 'write a self-contained HTML report')
+    .option('--app <dir>', 'a synthesized cloud assembly (default: synthesize the sample app)')
+    .option('--seed <n>', 'override every scenario\'s seed', parseSeed)
+    .action(async (opts: { scenario?: string[]; json?: string; report?: string; app?: string; seed?: number }) => {
+      let scenarios;
+      try {
+        scenarios = loadScenarios(opts.scenario ?? []);
+      } catch (err) {
+        throw new CommanderError(2, 'canary-watchdog.input', (err as Error).message);
+      }
+      const results = await rehearse({ scenarios, ...opts });
+      if (results.some((r) => !r.passed)) throw new CommanderError(1, 'canary-watchdog.expectations', 'some scenarios did not meet their expectations');
+    });
+
   return cli;
 }
 
@@ -70,6 +91,7 @@ async function main(argv: string[]): Promise<number> {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) return 0;
       if (err.code === 'canary-watchdog.input') process.stderr.write(`error: ${err.message}\n`);
+      if (err.code === 'canary-watchdog.expectations') process.stderr.write(`${err.message}\n`);
       return err.exitCode || 2;
     }
     process.stderr.write(`error: ${(err as Error).message}\n`);

@@ -116,6 +116,10 @@ export function evaluate(input: EvaluationInput, policy: Policy, now: number): E
       layerReasons.push(
         `blind: ${layer.name} unreadable for ${unreadable} consecutive evaluations (limit ${policy.blindAfter}): ${what.join('; ')}`,
       );
+    } else if (outcome === 'unreadable' && insufficientAction(policy, stage, layer.name) === 'rollback') {
+      // Where the policy demands evidence, a layer that cannot be read has none either.
+      const what = items.filter((i) => i.outcome === 'unreadable').map((i) => `${i.signal} (${i.note})`);
+      layerReasons.push(`no evidence from ${layer.name} at stage ${stage}, which requires it: unreadable: ${what.join('; ')}`);
     } else if (outcome === 'insufficient' && insufficientAction(policy, stage, layer.name) === 'rollback') {
       const what = items.filter((i) => i.outcome === 'insufficient').map((i) => `${i.signal} (${i.note})`);
       layerReasons.push(`insufficient evidence from ${layer.name} at stage ${stage}, which the policy does not accept: ${what.join('; ')}`);

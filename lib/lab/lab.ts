@@ -72,6 +72,8 @@ export class Lab implements FaultInjector {
   private faults: FaultSpec[] = [];
   private readonly faultRand: () => number;
   private loaded: StackArtifact[] = [];
+  /** Alarms whose dimensions name a function's published version (ExecutedVersion, Version). */
+  private readonly versionBoundAlarms: { functionName: string; versionId: string; alarmId: string; stack: StackArtifact; versions: Map<string, string> }[] = [];
 
   constructor(private readonly opts: LabOptions = {}) {
     const shared = new Float64Array(this.clockBuffer);
@@ -189,6 +191,13 @@ export class Lab implements FaultInjector {
     }
     const cw = this.cloudwatch.service.operations;
     for (const [id, r] of byType('AWS::CloudWatch::Alarm')) {
+      const text = JSON.stringify(r.Properties ?? {});
+      for (const [versionId] of versions) {
+        if (text.includes(JSON.stringify({ 'Fn::GetAtt': [versionId, 'Version'] }))) {
+          const functionName = resolver.resolve(res[versionId].Properties?.FunctionName) as string;
+          this.versionBoundAlarms.push({ functionName, versionId, alarmId: id, stack, versions });
+        }
+      }
       await cw.PutMetricAlarm({ ...(resolver.resolve(r.Properties ?? {}) as Record<string, unknown>), AlarmName: resolver.ref(id) });
     }
     for (const [id, r] of byType('AWS::CloudWatch::CompositeAlarm')) {
@@ -259,12 +268,27 @@ export class Lab implements FaultInjector {
    * What `cdk deploy` does for a code or configuration change of a guarded function: update its
    * configuration, publish a version, and start the CodeDeploy deployment of the alias.
    */
-  async deploy(fn: string | undefined, change: { env?: Record<string, string>; behaviour?: Behaviour } = {}): Promise<{ version: string; deploymentId: string }> {
-    const r = this.release(fn);
+  async deploy(
+    fn: string | undefined,
+    change: { env?: Record<string, string>; behaviour?: Behaviour } = {},
+    /** Deploy through another group, without the hooks (the native strategy of a rehearsal). */
+    via?: { application: string; deploymentGroup: string },
+  ): Promise<{ version: string; deploymentId: string }> {
+    const guarded = this.release(fn);
+    const r: GuardedRelease = via ? { functionName: guarded.functionName, logicalId: guarded.logicalId, alias: guarded.alias, ...via } : guarded;
     const current = this.lambda.getAlias(r.functionName, r.alias);
     if (!current) throw new LabError('ResourceNotFoundException', `alias ${r.functionName}:${r.alias} does not exist`);
     if (change.env) this.lambda.updateConfiguration(r.functionName, change.env);
     const version = this.lambda.publishVersion(r.functionName, change.behaviour ?? {}, `release@${this.scheduler.now()}`);
+    // CloudFormation updates the version-scoped alarms to the new version before the alias
+    // update starts the deployment (the constructs make the alias depend on them).
+    for (const b of this.versionBoundAlarms.filter((x) => x.functionName === r.functionName)) {
+      const resolver = new Resolver(b.stack, new Map([...b.versions, [b.versionId, version]]));
+      await this.cloudwatch.service.operations.PutMetricAlarm({
+        ...(resolver.resolve(b.stack.template.Resources[b.alarmId].Properties ?? {}) as Record<string, unknown>),
+        AlarmName: resolver.ref(b.alarmId),
+      });
+    }
     const appSpec = JSON.stringify({
       version: 0.0,
       Resources: [{ [r.functionName]: { Type: 'AWS::Lambda::Function', Properties: { Name: r.functionName, Alias: r.alias, CurrentVersion: current.functionVersion, TargetVersion: version } } }],

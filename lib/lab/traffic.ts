@@ -18,6 +18,16 @@ interface Stream {
   minute: number;
   readonly calls: Map<string, { error: boolean; durationMs: number }[]>;
   readonly tally: Map<string, VersionTally>;
+  readonly minutes: MinuteStat[];
+}
+
+/** One minute of one version's user traffic. */
+export interface MinuteStat {
+  readonly minute: number;
+  readonly version: string;
+  readonly requests: number;
+  readonly errors: number;
+  readonly p99: number | null;
 }
 
 /** Base latency of a simulated request, ms, before a version's `latencyMs`. */
@@ -44,8 +54,12 @@ export class Traffic {
     const key = `${functionName}:${alias}`;
     const s = this.streams.get(key);
     if (s) s.rps = rps;
-    else this.streams.set(key, { functionName, alias, rps, carry: 0, minute: Math.floor(this.scheduler.now() / 60_000), calls: new Map(), tally: new Map() });
+    else this.streams.set(key, { functionName, alias, rps, carry: 0, minute: Math.floor(this.scheduler.now() / 60_000), calls: new Map(), tally: new Map(), minutes: [] });
     this.ticking ??= this.scheduler.every(1000, 'user traffic', (at) => this.tick(at));
+  }
+
+  minuteStats(functionName: string, alias: string): readonly MinuteStat[] {
+    return this.streams.get(`${functionName}:${alias}`)?.minutes ?? [];
   }
 
   tally(functionName: string, alias: string): ReadonlyMap<string, VersionTally> {
@@ -89,7 +103,11 @@ export class Traffic {
   }
 
   private flush(s: Stream): void {
-    for (const [version, calls] of s.calls) this.lambda.recordMetrics(s.functionName, s.alias, version, s.minute * 60_000, calls, 0);
+    for (const [version, calls] of s.calls) {
+      this.lambda.recordMetrics(s.functionName, s.alias, version, s.minute * 60_000, calls, 0);
+      const d = calls.map((c) => c.durationMs).sort((a, b) => a - b);
+      s.minutes.push({ minute: s.minute, version, requests: calls.length, errors: calls.filter((c) => c.error).length, p99: d.length ? d[Math.min(d.length - 1, Math.ceil(d.length * 0.99) - 1)] : null });
+    }
     s.calls.clear();
   }
 }

@@ -65,6 +65,15 @@ const rows: Row[] = [
     reason: /insufficient evidence from probes at stage final-shift/,
   },
   {
+    name: 'rolls back before the final shift when the probes layer cannot be read, even once',
+    over: { 'probes/probe-failures': unreadable },
+    now: T0 + 10 * MIN,
+    action: 'rollback',
+    layer: 'probes',
+    stage: 'final-shift',
+    reason: /no evidence from probes at stage final-shift, which requires it: unreadable/,
+  },
+  {
     name: 'lets the final shift happen on insufficient new-version evidence when probes are healthy',
     over: { 'new-version/errors': lowTraffic },
     now: T0 + 10 * MIN,

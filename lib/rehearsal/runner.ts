@@ -1,0 +1,259 @@
+import { parseWatchdogConfig } from '../core/config';
+import type { DecisionRecord } from '../core/decision-record';
+import { Lab, type FaultSpec, type GuardedRelease } from '../lab/lab';
+import type { Scenario } from './scenario';
+
+export type Strategy = 'watchdog' | 'native';
+export const STRATEGIES: readonly Strategy[] = ['watchdog', 'native'];
+
+export interface TimelineEvent {
+  /** Seconds since the deployment began. */
+  readonly t: number;
+  readonly what: string;
+}
+
+export interface StrategyResult {
+  readonly outcome: 'completed' | 'rolled-back' | 'unfinished';
+  readonly maxTrafficPercent: number;
+  /** From the first failed user or probe request of the new version to the stop or failed hook. */
+  readonly detectionSeconds: number | null;
+  readonly userRequestsToNewVersion: number;
+  readonly failedUserRequests: number;
+  readonly decidedBy: { readonly layer: string; readonly signal: string } | null;
+  readonly deploymentIds: readonly string[];
+  readonly timeline: readonly TimelineEvent[];
+  /** Per 10 s: new version's traffic share, and per minute error rates and p99 by version. */
+  readonly series: {
+    readonly t: number[];
+    readonly weight: number[];
+    readonly minutes: { t: number; version: string; requests: number; errors: number; p99: number | null }[];
+  };
+  /** Layer outcomes of the watchdog's decisions over time. */
+  readonly layers: { t: number; layers: Record<string, string> }[];
+  readonly virtualMinutes: number;
+  readonly wallMs: number;
+}
+
+export interface Progress {
+  (p: { scenario: string; strategy: Strategy; minute: number; of: number; weight: number; status: string; layers: string }): void;
+}
+
+const WARM_UP_SECONDS = 120;
+const STEP_SECONDS = 10;
+
+/** Run one scenario with one strategy on a fresh lab loaded from `assembly`. */
+export async function runStrategy(scenario: Scenario, strategy: Strategy, assembly: string, progress?: Progress): Promise<StrategyResult> {
+  const started = Date.now();
+  const lab = new Lab({ seed: scenario.seed });
+  await lab.start();
+  try {
+    await lab.loadAssembly(assembly);
+    const guarded = lab.release(scenario.function);
+    const fn = guarded.functionName;
+    const functions = lab.lambda.functionNames();
+    const watchdogFn = functions.find((n) => isRuntime(lab, n, 'watchdog'));
+    const proberFn = functions.find((n) => isRuntime(lab, n, 'prober'));
+
+    // The old version behaves as the scenario says from the start.
+    lab.lambda.setBehaviour(fn, lab.lambda.getAlias(fn, guarded.alias)!.functionVersion, scenario.current);
+    let via: { application: string; deploymentGroup: string } | undefined;
+    if (strategy === 'native') {
+      via = await nativeGroup(lab, guarded, watchdogFn);
+      for (const f of [watchdogFn, proberFn]) if (f) lab.eventbridge.disabledTargets.add(f);
+    } else if (scenario.faults.watchdog === 'down' && watchdogFn) {
+      lab.eventbridge.disabledTargets.add(watchdogFn);
+    }
+    lab.traffic.set(fn, guarded.alias, scenario.traffic.rps);
+    await lab.advance(WARM_UP_SECONDS);
+
+    const faults: FaultSpec[] = [];
+    for (const [key, service] of [['cloudwatch', 'CloudWatch'], ['codedeploy', 'CodeDeploy'], ['lambda', 'Lambda']] as const) {
+      const f = scenario.faults[key];
+      if (f) faults.push({ service, ...f });
+    }
+    lab.setFaults(faults);
+
+    const env = scenario.release.env ? { ...lab.lambda.getConfiguration(fn).env, ...scenario.release.env } : undefined;
+    const { env: _e, ...behaviour } = scenario.release;
+    const t0 = lab.now();
+    const { version, deploymentId } = await lab.deploy(fn, { ...(env ? { env } : {}), behaviour }, via);
+
+    const series: StrategyResult['series'] = { t: [], weight: [], minutes: [] };
+    const end = t0 + scenario.traffic.minutes * 60_000;
+    let finishedAt: number | undefined;
+    while (lab.now() < end) {
+      await lab.advance(STEP_SECONDS);
+      const routing = lab.lambda.getAlias(fn, guarded.alias)!;
+      const w = routing.functionVersion === version ? 1 - (routing.additional?.weight ?? 0) : routing.additional?.version === version ? routing.additional.weight : 0;
+      series.t.push((lab.now() - t0) / 1000);
+      series.weight.push(w);
+      const d = deployment(lab, deploymentId);
+      const layers = lastDecision(lab, deploymentId)?.layers.map((l) => `${l.name}=${l.outcome}`).join(' ') ?? '';
+      progress?.({ scenario: scenario.name, strategy, minute: (lab.now() - t0) / 60_000, of: scenario.traffic.minutes, weight: w, status: d.status, layers });
+      if (finishedAt === undefined && ['Succeeded', 'Failed', 'Stopped'].includes(d.status)) finishedAt = lab.now();
+      // Once it ended (and any rollback finished), two more minutes let the last metrics land.
+      if (finishedAt !== undefined && lab.now() - finishedAt >= 120_000 && !inProgress(lab)) break;
+    }
+    lab.setFaults([]);
+    return summarize(lab, guarded, version, deploymentId, t0, series, started);
+  } finally {
+    await lab.stop();
+  }
+}
+
+function isRuntime(lab: Lab, name: string, handler: string): boolean {
+  return lab.lambda.getConfiguration(name).description === `canary-watchdog ${handler}`;
+}
+
+interface DeploymentView {
+  deploymentId: string;
+  status: string;
+  creator?: string;
+  completeTime?: number;
+  errorInformation?: { code: string; message: string };
+  rollbackInfo?: { rollbackDeploymentId?: string };
+}
+
+function deployment(lab: Lab, id: string): DeploymentView {
+  return lab.codedeploy.deployments().find((d) => d.deploymentId === id) as unknown as DeploymentView;
+}
+
+function inProgress(lab: Lab): boolean {
+  return lab.codedeploy.deployments().some((d) => ['Created', 'InProgress'].includes(String(d.status)));
+}
+
+function decisions(lab: Lab, deploymentId: string): DecisionRecord[] {
+  const out: DecisionRecord[] = [];
+  for (const l of lab.lambda.logs) {
+    if (!l.line.includes('"message":"decision"')) continue;
+    try {
+      const d = (JSON.parse(l.line) as { decision?: DecisionRecord }).decision;
+      if (d?.deploymentId === deploymentId) out.push(d);
+    } catch {
+      // A log line that is not JSON is not a decision.
+    }
+  }
+  return out;
+}
+
+function lastDecision(lab: Lab, deploymentId: string): DecisionRecord | undefined {
+  const all = decisions(lab, deploymentId);
+  return all[all.length - 1];
+}
+
+/**
+ * The native strategy: what a careful user sets up today following the CDK documentation. The
+ * same function, rollout config and error-rate threshold, guarded only by CodeDeploy's own alarm
+ * rollback on one alias-level error-rate alarm (1-minute period, 1 datapoint); no hooks, no
+ * probes, no watchdog.
+ */
+async function nativeGroup(lab: Lab, guarded: GuardedRelease, watchdogFn: string | undefined): Promise<{ application: string; deploymentGroup: string }> {
+  let maxErrorRate = 0.05;
+  if (watchdogFn) {
+    const raw = lab.lambda.getConfiguration(watchdogFn).env.CANARY_WATCHDOG_CONFIG;
+    const guard = raw ? parseWatchdogConfig(JSON.parse(raw)).guards.find((g) => g.functionName === guarded.functionName) : undefined;
+    if (guard) maxErrorRate = guard.thresholds.maxErrorRate;
+  }
+  const fn = guarded.functionName;
+  const alarmName = `native-${fn}-alias-error-rate`;
+  const dims = [
+    { Name: 'FunctionName', Value: fn },
+    { Name: 'Resource', Value: `${fn}:${guarded.alias}` },
+  ];
+  await lab.cloudwatch.service.operations.PutMetricAlarm({
+    AlarmName: alarmName,
+    Metrics: [
+      { Id: 'e', MetricStat: { Metric: { Namespace: 'AWS/Lambda', MetricName: 'Errors', Dimensions: dims }, Period: 60, Stat: 'Sum' }, ReturnData: false },
+      { Id: 't', MetricStat: { Metric: { Namespace: 'AWS/Lambda', MetricName: 'Invocations', Dimensions: dims }, Period: 60, Stat: 'Sum' }, ReturnData: false },
+      { Id: 'rate', Expression: 'IF(t > 0, e / t, 0)', ReturnData: true },
+    ],
+    Threshold: maxErrorRate,
+    ComparisonOperator: 'GreaterThanThreshold',
+    EvaluationPeriods: 1,
+    DatapointsToAlarm: 1,
+    TreatMissingData: 'notBreaching',
+  });
+  const group = (await lab.codedeploy.service.operations.GetDeploymentGroup({ applicationName: guarded.application, deploymentGroupName: guarded.deploymentGroup })) as {
+    deploymentGroupInfo: { deploymentConfigName: string };
+  };
+  const application = `native-${guarded.application}`.slice(0, 100);
+  await lab.codedeploy.service.operations.CreateApplication({ applicationName: application, computePlatform: 'Lambda' });
+  await lab.codedeploy.service.operations.CreateDeploymentGroup({
+    applicationName: application,
+    deploymentGroupName: application,
+    deploymentConfigName: group.deploymentGroupInfo.deploymentConfigName,
+    alarmConfiguration: { enabled: true, ignorePollAlarmFailure: false, alarms: [{ name: alarmName }] },
+    autoRollbackConfiguration: { enabled: true, events: ['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_ALARM', 'DEPLOYMENT_STOP_ON_REQUEST'] },
+  });
+  return { application, deploymentGroup: application };
+}
+
+function summarize(
+  lab: Lab,
+  guarded: GuardedRelease,
+  version: string,
+  deploymentId: string,
+  t0: number,
+  series: StrategyResult['series'],
+  started: number,
+): StrategyResult {
+  const fn = guarded.functionName;
+  const d = deployment(lab, deploymentId);
+  const tl = lab.codedeploy.timeline(deploymentId);
+  const rel = (at: number) => Math.round((at - t0) / 100) / 10;
+  const weights = tl.filter((e) => e.type === 'traffic').map((e) => (e as { targetWeight: number }).targetWeight);
+  const maxTrafficPercent = Math.round(Math.max(0, ...weights, ...series.weight) * 1000) / 10;
+  const tally = lab.traffic.tally(fn, guarded.alias).get(version) ?? { requests: 0, failures: 0 };
+  const failedInvocation = lab.lambda.invocations.find((i) => i.functionName === fn && i.executedVersion === version && !i.ok);
+  const firstFailure = Math.min(tally.firstFailureAt ?? Infinity, failedInvocation?.at ?? Infinity);
+  const stopEntry = tl.find((e) => e.type === 'stop' || (e.type === 'hook' && (e.result === 'Failed' || e.result === 'TimedOut')));
+  const records = decisions(lab, deploymentId);
+  const acting = records.find((r) => r.actionTaken === 'stop-deployment' || r.actionTaken === 'fail-bake');
+  const stopAt = acting ? Date.parse(acting.at) : stopEntry?.at;
+  const detectionSeconds = stopAt !== undefined && Number.isFinite(firstFailure) ? Math.max(0, Math.round((stopAt - firstFailure) / 1000)) : null;
+
+  let decidedBy: StrategyResult['decidedBy'] = null;
+  if (acting) {
+    const signal = acting.evidence.find((e) => e.layer === acting.layer && e.outcome !== 'healthy' && e.outcome !== 'not-applicable');
+    decidedBy = { layer: acting.layer ?? 'unknown', signal: signal?.signal ?? acting.reasons[0] ?? '' };
+  } else if (stopEntry?.type === 'hook') {
+    const hookLog = lab.lambda.logs.find((l) => l.line.includes('canary-watchdog.pre-traffic') && l.line.includes(deploymentId) && l.line.includes('"Failed"'));
+    const reason = hookLog ? ((JSON.parse(hookLog.line) as { record: { reasons: string[] } }).record.reasons[0] ?? '') : `${stopEntry.hook} ${stopEntry.result}`;
+    decidedBy = { layer: reason.startsWith('config') ? 'config' : reason.startsWith('probe') ? 'probes' : 'hook', signal: reason };
+  } else if (stopEntry?.type === 'stop') {
+    const polled = [...tl].reverse().find((e) => e.type === 'alarms') as { states: Record<string, string> } | undefined;
+    const inAlarm = polled ? Object.entries(polled.states).filter(([, s]) => s === 'ALARM').map(([n]) => n) : [];
+    decidedBy = { layer: 'codedeploy-alarm', signal: inAlarm.join(', ') || stopEntry.code };
+  }
+
+  const timeline: TimelineEvent[] = [];
+  for (const e of tl) {
+    if (e.type === 'traffic') timeline.push({ t: rel(e.at), what: `traffic ${Math.round(e.targetWeight * 100)} % to v${version}` });
+    else if (e.type === 'hook' && e.result !== 'Invoked') timeline.push({ t: rel(e.at), what: `${e.hook} hook ${e.result}` });
+    else if (e.type === 'stop') timeline.push({ t: rel(e.at), what: `stopped: ${e.code}${e.rollback ? ', rolling back' : ''}` });
+    else if (e.type === 'status') timeline.push({ t: rel(e.at), what: `deployment ${e.status}` });
+  }
+  for (const r of records.filter((x) => x.actionTaken !== 'none')) timeline.push({ t: rel(Date.parse(r.at)), what: `watchdog ${r.actionTaken} (${r.layer ?? r.stage}): ${(r.reasons[0] ?? '').slice(0, 160)}` });
+  if (Number.isFinite(firstFailure)) timeline.push({ t: rel(firstFailure), what: `first failed request to v${version}` });
+  timeline.sort((a, b) => a.t - b.t);
+
+  const rollbackIds = lab.codedeploy.deployments().filter((x) => (x.rollbackInfo as { rollbackTriggeringDeploymentId?: string } | undefined)?.rollbackTriggeringDeploymentId === deploymentId).map((x) => String(x.deploymentId));
+  const outcome: StrategyResult['outcome'] = d.status === 'Succeeded' ? 'completed' : ['Stopped', 'Failed'].includes(d.status) ? 'rolled-back' : 'unfinished';
+
+  // Per-minute user-visible error rates and p99 by version, from the lab's own tallies.
+  const minutes = lab.traffic.minuteStats(fn, guarded.alias).filter((m) => m.minute * 60_000 >= t0 - 60_000).map((m) => ({ ...m, t: (m.minute * 60_000 - t0) / 1000 }));
+  return {
+    outcome,
+    maxTrafficPercent,
+    detectionSeconds,
+    userRequestsToNewVersion: tally.requests,
+    failedUserRequests: tally.failures,
+    decidedBy,
+    deploymentIds: [deploymentId, ...rollbackIds],
+    timeline,
+    series: { ...series, minutes: minutes.map(({ t, version: v, requests, errors, p99 }) => ({ t, version: v, requests, errors, p99 })) },
+    layers: records.map((r) => ({ t: rel(Date.parse(r.at)), layers: Object.fromEntries(r.layers.map((l) => [l.name, l.outcome])) })),
+    virtualMinutes: Math.round((lab.now() - t0) / 6000) / 10,
+    wallMs: Date.now() - started,
+  };
+}

@@ -1,0 +1,152 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, extname, join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { bool, InputError, num, obj, oneOf, onlyKeys, optNum, str } from '../core/validate';
+
+export interface VersionBehaviour {
+  readonly errorRate?: number;
+  readonly latencyMs?: number;
+  readonly crashOnInit?: boolean;
+  readonly timeoutRate?: number;
+  readonly startsFailingAfterMinutes?: number;
+}
+
+export interface ApiFaults {
+  readonly errorRate?: number;
+  readonly throttleRate?: number;
+}
+
+/** A release rehearsal: what users send, how the old and new versions behave, what breaks. */
+export interface Scenario {
+  readonly name: string;
+  readonly description: string;
+  /** Guarded function (name or construct id); default the app's first. */
+  readonly function?: string;
+  readonly traffic: { readonly rps: number; readonly minutes: number };
+  readonly seed: number;
+  readonly current: VersionBehaviour;
+  readonly release: VersionBehaviour & { readonly env?: Readonly<Record<string, string>> };
+  readonly faults: {
+    readonly watchdog?: 'down';
+    readonly cloudwatch?: ApiFaults;
+    readonly codedeploy?: ApiFaults;
+    readonly lambda?: ApiFaults;
+  };
+  readonly expect: {
+    readonly outcome: 'completed' | 'rolled-back';
+    readonly maxTrafficPercent?: number;
+    readonly maxFailedUserRequests?: number;
+  };
+  /** Where it was read from. */
+  readonly source: string;
+}
+
+function behaviour(v: unknown, path: string, allowEnv: boolean): VersionBehaviour & { env?: Record<string, string> } {
+  if (v === undefined) return {};
+  const o = obj(v, path);
+  onlyKeys(o, path, ['errorRate', 'latencyMs', 'crashOnInit', 'timeoutRate', 'startsFailingAfterMinutes', ...(allowEnv ? ['env'] : [])]);
+  const rate = { min: 0, max: 1 };
+  const out: VersionBehaviour & { env?: Record<string, string> } = {
+    ...(o.errorRate !== undefined ? { errorRate: num(o.errorRate, `${path}.errorRate`, rate) } : {}),
+    ...(o.timeoutRate !== undefined ? { timeoutRate: num(o.timeoutRate, `${path}.timeoutRate`, rate) } : {}),
+    ...(o.latencyMs !== undefined ? { latencyMs: num(o.latencyMs, `${path}.latencyMs`, { min: 0, max: 900_000 }) } : {}),
+    ...(o.crashOnInit !== undefined ? { crashOnInit: bool(o.crashOnInit, `${path}.crashOnInit`) } : {}),
+    ...(o.startsFailingAfterMinutes !== undefined ? { startsFailingAfterMinutes: num(o.startsFailingAfterMinutes, `${path}.startsFailingAfterMinutes`, { min: 0 }) } : {}),
+  };
+  if (o.env !== undefined) {
+    const env = obj(o.env, `${path}.env`);
+    for (const [k, x] of Object.entries(env)) {
+      if (!/^[a-zA-Z]\w*$/.test(k)) throw new InputError(`${path}.env.${k}: not an environment variable name ([a-zA-Z][a-zA-Z0-9_]*)`, `${path}.env.${k}`);
+      if (typeof x !== 'string') throw new InputError(`${path}.env.${k}: expected a string value, got ${JSON.stringify(x)}`, `${path}.env.${k}`);
+    }
+    out.env = env as Record<string, string>;
+  }
+  return out;
+}
+
+function apiFaults(v: unknown, path: string): ApiFaults | undefined {
+  if (v === undefined) return undefined;
+  const o = obj(v, path);
+  onlyKeys(o, path, ['errorRate', 'throttleRate']);
+  return {
+    ...(o.errorRate !== undefined ? { errorRate: num(o.errorRate, `${path}.errorRate`, { min: 0, max: 1 }) } : {}),
+    ...(o.throttleRate !== undefined ? { throttleRate: num(o.throttleRate, `${path}.throttleRate`, { min: 0, max: 1 }) } : {}),
+  };
+}
+
+/** Validate one scenario; every error names the field and what it allows. */
+export function parseScenario(v: unknown, source: string): Scenario {
+  const path = basename(source);
+  const o = obj(v, path);
+  onlyKeys(o, path, ['name', 'description', 'function', 'traffic', 'seed', 'current', 'release', 'faults', 'expect']);
+  const traffic = obj(o.traffic ?? {}, `${path}.traffic`);
+  onlyKeys(traffic, `${path}.traffic`, ['rps', 'minutes']);
+  const faults = obj(o.faults ?? {}, `${path}.faults`);
+  onlyKeys(faults, `${path}.faults`, ['watchdog', 'cloudwatch', 'codedeploy', 'lambda']);
+  const expect = obj(o.expect, `${path}.expect`);
+  onlyKeys(expect, `${path}.expect`, ['outcome', 'maxTrafficPercent', 'maxFailedUserRequests']);
+  const cw = apiFaults(faults.cloudwatch, `${path}.faults.cloudwatch`);
+  const cd = apiFaults(faults.codedeploy, `${path}.faults.codedeploy`);
+  const lf = apiFaults(faults.lambda, `${path}.faults.lambda`);
+  const maxTraffic = optNum(expect.maxTrafficPercent, `${path}.expect.maxTrafficPercent`, { min: 0, max: 100 });
+  const maxFailed = optNum(expect.maxFailedUserRequests, `${path}.expect.maxFailedUserRequests`, { min: 0, integer: true });
+  return {
+    name: str(o.name, `${path}.name`, { pattern: /^[a-z0-9][a-z0-9-]{0,62}$/, patternText: 'a name of lowercase letters, digits and dashes' }),
+    description: o.description === undefined ? '' : str(o.description, `${path}.description`),
+    ...(o.function !== undefined ? { function: str(o.function, `${path}.function`) } : {}),
+    traffic: {
+      rps: traffic.rps === undefined ? 20 : num(traffic.rps, `${path}.traffic.rps`, { min: 0, max: 10_000 }),
+      minutes: traffic.minutes === undefined ? 30 : num(traffic.minutes, `${path}.traffic.minutes`, { min: 1, max: 3000 }),
+    },
+    seed: o.seed === undefined ? 1 : num(o.seed, `${path}.seed`, { integer: true }),
+    current: behaviour(o.current, `${path}.current`, false),
+    release: behaviour(o.release, `${path}.release`, true),
+    faults: {
+      ...(faults.watchdog !== undefined ? { watchdog: oneOf(faults.watchdog, `${path}.faults.watchdog`, ['down'] as const) } : {}),
+      ...(cw ? { cloudwatch: cw } : {}),
+      ...(cd ? { codedeploy: cd } : {}),
+      ...(lf ? { lambda: lf } : {}),
+    },
+    expect: {
+      outcome: oneOf(expect.outcome, `${path}.expect.outcome`, ['completed', 'rolled-back'] as const),
+      ...(maxTraffic !== undefined ? { maxTrafficPercent: maxTraffic } : {}),
+      ...(maxFailed !== undefined ? { maxFailedUserRequests: maxFailed } : {}),
+    },
+    source,
+  };
+}
+
+export const BUILT_IN_DIR = resolve(__dirname, '..', '..', 'scenarios');
+
+/** Read scenarios from files, folders (every .yaml/.yml/.json in it) or built-in names. */
+export function loadScenarios(refs: readonly string[]): Scenario[] {
+  const files: string[] = [];
+  for (const ref of refs.length ? refs : [BUILT_IN_DIR]) {
+    const builtIn = readdirSync(BUILT_IN_DIR).find((f) => f.replace(/^\d+-/, '') === `${ref}.yaml`);
+    const path = existsSync(ref) ? ref : builtIn ? join(BUILT_IN_DIR, builtIn) : undefined;
+    if (!path) {
+      const names = readdirSync(BUILT_IN_DIR).filter((f) => f.endsWith('.yaml')).map((f) => f.replace(/^\d+-/, '').replace(/\.yaml$/, ''));
+      throw new InputError(`--scenario ${ref}: no such file or folder, nor a built-in scenario; built-in: ${names.join(', ')}`, 'scenario');
+    }
+    if (statSync(path).isDirectory()) {
+      files.push(...readdirSync(path).filter((f) => ['.yaml', '.yml', '.json'].includes(extname(f))).sort().map((f) => join(path, f)));
+    } else {
+      files.push(path);
+    }
+  }
+  const scenarios = files.map((f) => {
+    let doc: unknown;
+    try {
+      doc = parseYaml(readFileSync(f, 'utf8'));
+    } catch (err) {
+      throw new InputError(`${basename(f)}: not valid YAML or JSON: ${(err as Error).message}`, f);
+    }
+    return parseScenario(doc, f);
+  });
+  const seen = new Set<string>();
+  for (const s of scenarios) {
+    if (seen.has(s.name)) throw new InputError(`${basename(s.source)}: name ${s.name} is used by another scenario; names must be unique`, s.source);
+    seen.add(s.name);
+  }
+  return scenarios;
+}
