@@ -91,8 +91,10 @@ export async function runStrategy(scenario: Scenario, strategy: Strategy, assemb
       const layers = lastDecision(lab, deploymentId)?.layers.map((l) => `${l.name}=${l.outcome}`).join(' ') ?? '';
       progress?.({ scenario: scenario.name, strategy, minute: (lab.now() - t0) / 60_000, of: scenario.traffic.minutes, weight: w, status: d.status, layers });
       if (finishedAt === undefined && ['Succeeded', 'Failed', 'Stopped'].includes(d.status)) finishedAt = lab.now();
-      // Once it ended (and any rollback finished), two more minutes let the last metrics land.
-      if (finishedAt !== undefined && lab.now() - finishedAt >= 120_000 && !inProgress(lab)) break;
+      // Once it ended, any rollback finished and the new version takes no more traffic, two more
+      // minutes let the last metrics land. A release left serving traffic runs to the end, so
+      // both strategies count failed requests over the same time.
+      if (finishedAt !== undefined && w === 0 && lab.now() - finishedAt >= 120_000 && !inProgress(lab)) break;
     }
     lab.setFaults([]);
     return summarize(lab, guarded, version, deploymentId, t0, series, started);
@@ -219,7 +221,7 @@ function summarize(
   } else if (stopEntry?.type === 'hook') {
     const hookLog = lab.lambda.logs.find((l) => l.line.includes('canary-watchdog.pre-traffic') && l.line.includes(deploymentId) && l.line.includes('"Failed"'));
     const reason = hookLog ? ((JSON.parse(hookLog.line) as { record: { reasons: string[] } }).record.reasons[0] ?? '') : `${stopEntry.hook} ${stopEntry.result}`;
-    decidedBy = { layer: reason.startsWith('config') ? 'config' : reason.startsWith('probe') ? 'probes' : 'hook', signal: reason };
+    decidedBy = { layer: reason.startsWith('config') ? 'config' : reason.startsWith('probe') ? 'probes' : 'hook', signal: reason.replace(/^config: /, '') };
   } else if (stopEntry?.type === 'stop') {
     const polled = [...tl].reverse().find((e) => e.type === 'alarms') as { states: Record<string, string> } | undefined;
     const inAlarm = polled ? Object.entries(polled.states).filter(([, s]) => s === 'ALARM').map(([n]) => n) : [];
