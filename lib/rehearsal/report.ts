@@ -15,6 +15,8 @@ export function svgChart(title: string, series: readonly Series[], yLabel: strin
   const H = 170;
   const L = 46;
   const B = 26;
+  // The chart starts at the release; the warm-up before it is left out.
+  series = series.map((s) => ({ ...s, points: s.points.filter(([t]) => t >= 0) }));
   const all = series.flatMap((s) => s.points);
   const xMax = Math.max(60, ...all.map((p) => p[0]));
   const top = yMax ?? Math.max(1e-9, ...all.map((p) => p[1])) * 1.1;

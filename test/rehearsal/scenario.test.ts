@@ -1,0 +1,93 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { check, summaryTable, type ScenarioResult } from '../../lib/rehearsal/rehearse';
+import type { StrategyResult } from '../../lib/rehearsal/runner';
+import { loadScenarios, parseScenario } from '../../lib/rehearsal/scenario';
+
+const base = { name: 'x', expect: { outcome: 'completed' } };
+
+describe('scenario files', () => {
+  it('loads every built-in scenario with unique names', () => {
+    const all = loadScenarios([]);
+    expect(all.map((s) => s.name)).toEqual([
+      'good-release', 'noisy-low-traffic', 'bad-code', 'config-mistake', 'latency-regression',
+      'crash-on-init', 'low-traffic-probe-bug', 'slow-burn', 'watchdog-down', 'cloudwatch-faults',
+    ]);
+  });
+
+  it('finds a built-in scenario by name', () => {
+    expect(loadScenarios(['bad-code'])[0]).toMatchObject({ name: 'bad-code', release: { errorRate: 0.2 }, expect: { outcome: 'rolled-back', maxTrafficPercent: 10 } });
+  });
+
+  it('applies defaults: 20 requests/s for 30 minutes, seed 1, no faults', () => {
+    expect(parseScenario(base, 'x.yaml')).toMatchObject({ traffic: { rps: 20, minutes: 30 }, seed: 1, faults: {}, current: {}, release: {} });
+  });
+
+  it.each<[string, unknown, string]>([
+    ['an unknown field', { ...base, trafic: {} }, 'x.yaml.trafic: unknown field; allowed fields are name, description, function, traffic, seed, current, release, faults, expect'],
+    ['a rate above 1', { ...base, release: { errorRate: 1.5 } }, 'x.yaml.release.errorRate: expected a number from 0 to 1, got 1.5'],
+    ['an unknown outcome', { ...base, expect: { outcome: 'passed' } }, 'x.yaml.expect.outcome: expected one of completed, rolled-back, got "passed"'],
+    ['a missing expectation', { name: 'x' }, 'x.yaml.expect: expected an object, got nothing'],
+    ['a non-string env value', { ...base, release: { env: { TAX_RATE: 0.2 } } }, 'x.yaml.release.env.TAX_RATE: expected a string value, got 0.2'],
+    ['env on the current version', { ...base, current: { env: {} } }, 'x.yaml.current.env: unknown field; allowed fields are errorRate, latencyMs, crashOnInit, timeoutRate, startsFailingAfterMinutes'],
+    ['an unknown watchdog fault', { ...base, faults: { watchdog: 'slow' } }, 'x.yaml.faults.watchdog: expected one of down, got "slow"'],
+    ['a bad name', { ...base, name: 'Bad Name' }, 'x.yaml.name: expected a name of lowercase letters, digits and dashes, got "Bad Name"'],
+  ])('rejects %s, naming the field', (_n, doc, message) => {
+    expect(() => parseScenario(doc, '/somewhere/x.yaml')).toThrow(message);
+  });
+
+  it('names the built-in scenarios when a reference matches nothing', () => {
+    expect(() => loadScenarios(['no-such'])).toThrow(/^--scenario no-such: no such file or folder, nor a built-in scenario; built-in: good-release, /);
+  });
+
+  it('reads a folder of YAML and JSON files and rejects duplicate names', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'scenarios-'));
+    writeFileSync(join(dir, 'a.yaml'), 'name: a\nexpect: { outcome: completed }\n');
+    writeFileSync(join(dir, 'b.json'), JSON.stringify({ name: 'a', expect: { outcome: 'rolled-back' } }));
+    expect(() => loadScenarios([dir])).toThrow('b.json: name a is used by another scenario; names must be unique');
+  });
+
+  it('reports a file that is not YAML', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'scenarios-'));
+    writeFileSync(join(dir, 'bad.yaml'), 'name: [unclosed\n');
+    expect(() => loadScenarios([join(dir, 'bad.yaml')])).toThrow(/^bad.yaml: not valid YAML or JSON/);
+  });
+});
+
+const result = (over: Partial<StrategyResult>): StrategyResult => ({
+  outcome: 'rolled-back',
+  maxTrafficPercent: 10,
+  detectionSeconds: 60,
+  userRequestsToNewVersion: 100,
+  failedUserRequests: 20,
+  decidedBy: { layer: 'new-version', signal: 'errors' },
+  deploymentIds: ['d-1', 'd-2'],
+  timeline: [],
+  series: { t: [], weight: [], minutes: [] },
+  layers: [],
+  virtualMinutes: 10,
+  wallMs: 100,
+  ...over,
+});
+
+describe('expectations', () => {
+  const scenario = parseScenario({ name: 's', expect: { outcome: 'rolled-back', maxTrafficPercent: 10, maxFailedUserRequests: 10 } }, 's.yaml');
+  it.each<[string, Partial<StrategyResult>, string[]]>([
+    ['met', { failedUserRequests: 5 }, []],
+    ['wrong outcome', { outcome: 'completed', failedUserRequests: 0 }, ['outcome completed, expected rolled-back']],
+    ['too much traffic', { maxTrafficPercent: 100, failedUserRequests: 0 }, ['the new version reached 100 % of traffic, expected at most 10 %']],
+    ['too many failures', { failedUserRequests: 11 }, ['11 failed user requests, expected at most 10']],
+  ])('%s', (_n, over, failures) => {
+    expect(check(scenario, result(over))).toEqual(failures);
+  });
+
+  it('prints both strategies side by side', () => {
+    const rows: ScenarioResult[] = [
+      { name: 'bad-code', description: '', passed: true, failures: [], expect: scenario.expect, strategies: { watchdog: result({}), native: result({ outcome: 'completed', maxTrafficPercent: 100, failedUserRequests: 900, detectionSeconds: null }) } },
+    ];
+    const table = summaryTable(rows);
+    expect(table).toMatch(/bad-code\s+pass \| rolled-back\s+10 %\s+20\s+60s \| completed\s+100 %\s+900\s+- \| new-version: errors/);
+    expect(table).toContain('1 of 1 scenarios met their expectations (watchdog strategy).');
+  });
+});
