@@ -293,14 +293,16 @@ export class LambdaLab implements LambdaPort {
     const v = f.versions.get(version)!;
     const at = this.ctx.scheduler.now();
     const b = v.behaviour;
+    // Draws depend on what is invoked and when, not on the order concurrent requests arrive in.
+    const draw = this.drawFor(`${f.spec.name}|${version}|${at}|${JSON.stringify(event)}`);
     const failing = b.startsFailingAfterMinutes === undefined || at - this.firstTrafficAt(f, version) >= b.startsFailingAfterMinutes * 60_000;
     let result: InvokeResult;
     if (b.crashOnInit) {
       result = { statusCode: 200, executedVersion: version, functionError: 'Unhandled', payload: { errorType: 'Runtime.ExitError', errorMessage: 'RequestId: lab Error: Runtime exited with error: exit status 1' }, durationMs: 50 };
-    } else if (failing && b.timeoutRate && this.rand() < b.timeoutRate) {
+    } else if (failing && b.timeoutRate && draw() < b.timeoutRate) {
       const t = (f.spec.timeoutSeconds ?? 3) * 1000;
       result = { statusCode: 200, executedVersion: version, functionError: 'Unhandled', payload: { errorType: 'Sandbox.Timedout', errorMessage: `Task timed out after ${t / 1000}.00 seconds` }, durationMs: t };
-    } else if (failing && b.errorRate && this.rand() < b.errorRate) {
+    } else if (failing && b.errorRate && draw() < b.errorRate) {
       result = { statusCode: 200, executedVersion: version, functionError: 'Unhandled', payload: { errorType: 'LabInjectedError', errorMessage: 'error injected by the lab (behaviour.errorRate)' }, durationMs: 20 + (b.latencyMs ?? 0) };
     } else {
       v.worker ??= new VersionWorker(f, v, this.clock, this.endpoint, (line) => this.logs.push({ at: this.ctx.scheduler.now(), functionName: f.spec.name, version, line }));
@@ -316,6 +318,19 @@ export class LambdaLab implements LambdaPort {
     this.invocations.push({ at, functionName: f.spec.name, ...(q ? { qualifier: q } : {}), executedVersion: version, ok: !result.functionError, source });
     this.recordMetrics(f.spec.name, alias, version, at, [{ error: Boolean(result.functionError), durationMs: result.durationMs }], 0);
     return result;
+  }
+
+  private readonly drawCounts = new Map<string, number>();
+
+  /** A seeded generator for one invocation, keyed by its function, version, time and event. */
+  private drawFor(key: string): () => number {
+    const n = this.drawCounts.get(key) ?? 0;
+    this.drawCounts.set(key, n + 1);
+    let i = 0;
+    return () => {
+      const h = createHash('sha256').update(`${this.opts.seed ?? 1}|${key}|${n}|${i++}`).digest();
+      return h.readUInt32BE(0) / 4294967296;
+    };
   }
 
   private readonly firstTraffic = new Map<string, number>();
