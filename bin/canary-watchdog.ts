@@ -57,7 +57,8 @@ export function program(): Command {
     .option('--report <file.html>', 'write a self-contained HTML report')
     .option('--app <dir>', 'a synthesized cloud assembly (default: synthesize the sample app)')
     .option('--seed <n>', 'override every scenario\'s seed', parseSeed)
-    .action(async (opts: { scenario?: string[]; json?: string; report?: string; app?: string; seed?: number }) => {
+    .option('--parallel <n>', 'scenarios run at once (results do not depend on it)', parsePositive, 2)
+    .action(async (opts: { scenario?: string[]; json?: string; report?: string; app?: string; seed?: number; parallel: number }) => {
       let scenarios;
       try {
         scenarios = loadScenarios(opts.scenario ?? []);
@@ -74,6 +75,12 @@ export function program(): Command {
 function parsePort(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`expected a port from 0 to 65535, got ${v}`);
+  return n;
+}
+
+function parsePositive(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 16) throw new InvalidArgumentError(`expected an integer from 1 to 16, got ${v}`);
   return n;
 }
 

@@ -1,4 +1,4 @@
-import { SingleBar } from 'cli-progress';
+import { MultiBar } from 'cli-progress';
 import { writeFileSync } from 'node:fs';
 import { synthSampleApp } from '../lab/sample-app';
 import { renderReport } from './report';
@@ -21,6 +21,8 @@ export interface RehearsalOptions {
   readonly app?: string;
   /** Overrides every scenario's seed. */
   readonly seed?: number;
+  /** Scenarios run at once (each runs its two strategies at once too). @default 2 */
+  readonly parallel?: number;
   readonly json?: string;
   readonly report?: string;
   /** Where progress and the summary go. */
@@ -45,32 +47,38 @@ export async function rehearse(opts: RehearsalOptions): Promise<ScenarioResult[]
   const out = opts.out ?? process.stdout;
   const tty = Boolean(out.isTTY);
   const app = opts.app ?? synthSampleApp();
-  const results: ScenarioResult[] = [];
-  for (const base of opts.scenarios) {
+  const results: ScenarioResult[] = new Array(opts.scenarios.length);
+  // The live view: one line per running scenario with its virtual time, the new version's share,
+  // the deployment's status and the watchdog's layers; quiet when not a terminal.
+  const bars = tty ? new MultiBar({ format: `{scenario} [{bar}] {value}/{total} min | {status}`, hideCursor: true, clearOnComplete: true, stream: out, barsize: 16 }) : undefined;
+  const runOne = async (index: number) => {
+    const base = opts.scenarios[index];
     const scenario = opts.seed === undefined ? base : { ...base, seed: opts.seed };
-    // Both strategies run at once on separate labs (their functions run in worker threads, so
-    // the two use both cores); each lab's virtual clock keeps its own run deterministic.
     const status: Record<string, string> = {};
-    const bar = tty
-      ? new SingleBar({ format: `{scenario} [{bar}] {value}/{total} min | {status}`, hideCursor: true, clearOnComplete: true, stream: out, barsize: 20 })
-      : undefined;
-    bar?.start(scenario.traffic.minutes, 0, { scenario: scenario.name.padEnd(22), status: 'starting' });
-    const runs = await Promise.all(
+    const bar = bars?.create(scenario.traffic.minutes, 0, { scenario: scenario.name.padEnd(22), status: 'starting' });
+    // Both strategies run at once on separate labs: their functions run in worker threads and
+    // the lab mostly waits on them, and each lab's virtual clock keeps its run deterministic.
+    const [watchdog, native] = await Promise.all(
       STRATEGIES.map((strategy) =>
         runStrategy(scenario, strategy, app, (p) => {
-          // The live view: virtual time, the new version's share, the deployment, the layers.
           status[strategy] = `${strategy}: ${(p.weight * 100).toFixed(0)} % new, ${p.status}${p.layers ? `, ${p.layers}` : ''}`;
-          bar?.update(Math.min(p.of, Math.round(p.minute * 10) / 10), { status: Object.values(status).join(' | ').slice(0, 150) });
+          bar?.update(Math.min(p.of, Math.round(p.minute * 10) / 10), { status: Object.values(status).join(' | ').slice(0, 140) });
         }),
       ),
     );
-    bar?.stop();
-    const byStrategy = { watchdog: runs[0], native: runs[1] };
-    const watchdog = byStrategy.watchdog;
+    if (bar) bars?.remove(bar);
     const failures = check(scenario, watchdog);
-    results.push({ name: scenario.name, description: scenario.description, passed: failures.length === 0, failures, expect: scenario.expect, strategies: { watchdog, native: byStrategy.native } });
+    results[index] = { name: scenario.name, description: scenario.description, passed: failures.length === 0, failures, expect: scenario.expect, strategies: { watchdog, native } };
     if (!tty) out.write(`${failures.length ? 'FAIL' : 'ok  '} ${scenario.name}\n`);
-  }
+  };
+  let next = 0;
+  const lanes = Math.max(1, Math.min(opts.parallel ?? 2, opts.scenarios.length));
+  await Promise.all(
+    Array.from({ length: lanes }, async () => {
+      while (next < opts.scenarios.length) await runOne(next++);
+    }),
+  );
+  bars?.stop();
   out.write(summaryTable(results));
   if (opts.json) {
     writeFileSync(opts.json, `${JSON.stringify({ scenarios: results }, null, 2)}\n`);
