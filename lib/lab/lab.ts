@@ -257,10 +257,10 @@ export class Lab implements FaultInjector {
 
   /** The guarded release of a function, by function name or logical id prefix. */
   release(fn?: string): GuardedRelease {
-    if (!this.releases.length) throw new LabError('ResourceNotFoundException', 'no guarded function is loaded: load an app whose aliases have a CodeDeploy update policy');
+    if (!this.releases.length) throw new LabError('ResourceNotFoundException', 'no guarded function is loaded: load an app whose aliases have a CodeDeploy update policy', 404);
     if (fn === undefined) return this.releases[0];
     const r = this.releases.find((x) => x.functionName === fn) ?? this.releases.find((x) => x.logicalId.startsWith(fn) || x.functionName.startsWith(fn));
-    if (!r) throw new LabError('ResourceNotFoundException', `function: ${fn} is not a guarded function; known: ${this.releases.map((x) => x.functionName).join(', ')}`);
+    if (!r) throw new LabError('ResourceNotFoundException', `function: ${fn} is not a guarded function; known: ${this.releases.map((x) => x.functionName).join(', ')}`, 404);
     return r;
   }
 
