@@ -1,4 +1,4 @@
-import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { CodeDeployClient, GetDeploymentCommand } from '@aws-sdk/client-codedeploy';
 import { GetAliasCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { Lab } from '../../../lib/lab/lab';
@@ -91,6 +91,29 @@ describe('the lab running the sample app', () => {
     const hookLog = lab.lambda.logs.find((l) => l.line.includes('canary-watchdog.pre-traffic'));
     expect(hookLog?.line).toMatch(/PRICE_LIST: not valid JSON/);
   }, 60_000);
+
+  it('carries 200 requests a second through a release, and the AWS/Lambda metrics add up to what was sent', async () => {
+    lab = await labWith(5);
+    const r = lab.release('PricingApi');
+    lab.traffic.set(r.functionName, r.alias, 200);
+    await lab.advance(60);
+    const { version } = await lab.deploy(r.functionName);
+    await lab.advance(20 * 60);
+    lab.traffic.set(r.functionName, r.alias, 0);
+    await lab.advance(180);
+    const sent = [...lab.traffic.tally(r.functionName, 'live').values()].reduce((n, t) => n + t.requests, 0);
+    const out = (await new CloudWatchClient(sdk(lab)).send(
+      new GetMetricDataCommand({
+        StartTime: new Date(Date.UTC(2026, 0, 1)),
+        EndTime: new Date(lab.now()),
+        MetricDataQueries: [{ Id: 'i', MetricStat: { Metric: { Namespace: 'AWS/Lambda', MetricName: 'Invocations', Dimensions: [{ Name: 'FunctionName', Value: r.functionName }, { Name: 'Resource', Value: `${r.functionName}:live` }] }, Period: 3600, Stat: 'Sum' } }],
+      }),
+    )).MetricDataResults![0].Values!;
+    expect(sent).toBeGreaterThan(200 * 60 * 20);
+    // Every simulated request through the alias is counted exactly once (probes invoke versions).
+    expect(out.reduce((a, b) => a + b, 0)).toBe(sent);
+    expect(lab.lambda.getAlias(r.functionName, 'live')).toEqual({ functionVersion: version });
+  }, 90_000);
 
   it('lets CodeDeploy roll back on its own when the watchdog is down: the heartbeat alarm', async () => {
     lab = await labWith();

@@ -1,0 +1,49 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+function oneFunctionAssembly(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'cli-app-'));
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ version: '40.0.0', artifacts: { One: { type: 'aws:cloudformation:stack', properties: { templateFile: 'One.template.json' } } } }));
+  writeFileSync(
+    join(dir, 'One.template.json'),
+    JSON.stringify({ Resources: { Fn: { Type: 'AWS::Lambda::Function', Properties: { FunctionName: 'one', Handler: 'index.handler', Code: { ZipFile: 'exports.handler = async () => 1;' } } }, Role: { Type: 'AWS::IAM::Role', Properties: {} } } }),
+  );
+  return dir;
+}
+
+describe('canary-watchdog lab', () => {
+  it('starts on loopback, prints the endpoint and what it loaded, answers the control API and stops on SIGINT', async () => {
+    const child = spawn(process.execPath, [resolve(__dirname, '../../bin/canary-watchdog.js'), 'lab', '--port', '0', '--app', oneFunctionAssembly()], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const endpoint = await new Promise<string>((resolveEndpoint, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no endpoint after 30 s: ${out}`)), 30_000);
+      child.stdout.on('data', () => {
+        const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+        if (m && out.includes('Ctrl-C')) {
+          clearTimeout(timer);
+          resolveEndpoint(m[1]);
+        }
+      });
+    });
+    expect(out).toContain('loaded One');
+    expect(out).toContain('not modelled (no behaviour to emulate or not supported): AWS::IAM::Role x1');
+    expect(out).toContain(`export AWS_ENDPOINT_URL=${endpoint}`);
+    expect(await (await fetch(`${endpoint}/_lab/clock`)).json()).toEqual({ now: '2026-01-01T00:00:00.000Z' });
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(out).toContain('lab stopped');
+  }, 60_000);
+
+  it('rejects a bad port with the allowed range', async () => {
+    const child = spawn(process.execPath, [resolve(__dirname, '../../bin/canary-watchdog.js'), 'lab', '--port', '70000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    expect(code).not.toBe(0);
+    expect(err).toContain("option '--port <n>' argument '70000' is invalid. expected a port from 0 to 65535, got 70000");
+  }, 30_000);
+});
