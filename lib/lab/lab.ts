@@ -57,40 +57,71 @@ export interface FaultSpec {
  * loopback endpoint, on one clock. Handlers run unchanged and talk to it through the AWS SDK.
  */
 export class Lab implements FaultInjector {
-  readonly scheduler: Scheduler;
-  readonly events: LabEventBus;
-  readonly cloudwatch: CloudWatchLab;
-  readonly lambda: LambdaLab;
-  readonly codedeploy: CodeDeployLab;
-  readonly dynamodb = new DynamoDbLab();
-  readonly eventbridge: EventsLab;
-  readonly traffic: Traffic;
+  scheduler!: Scheduler;
+  events!: LabEventBus;
+  cloudwatch!: CloudWatchLab;
+  lambda!: LambdaLab;
+  codedeploy!: CodeDeployLab;
+  dynamodb!: DynamoDbLab;
+  eventbridge!: EventsLab;
+  traffic!: Traffic;
   readonly server: LabServer;
-  readonly releases: GuardedRelease[] = [];
+  releases: GuardedRelease[] = [];
   endpoint = '';
   private readonly clockBuffer = new SharedArrayBuffer(8);
   private faults: FaultSpec[] = [];
-  private readonly faultRand: () => number;
+  private faultRand!: () => number;
   private loaded: StackArtifact[] = [];
+  private loadedDirs: string[] = [];
   /** Alarms whose dimensions name a function's published version (ExecutedVersion, Version). */
-  private readonly versionBoundAlarms: { functionName: string; versionId: string; alarmId: string; stack: StackArtifact; versions: Map<string, string> }[] = [];
+  private versionBoundAlarms: { functionName: string; versionId: string; alarmId: string; stack: StackArtifact; versions: Map<string, string> }[] = [];
 
   constructor(private readonly opts: LabOptions = {}) {
+    this.build();
+    this.server = new LabServer(this.services(), this.routes(), this);
+  }
+
+  /** Every emulated service, new and empty, on a clock at the start time. */
+  private build(): void {
+    const opts = this.opts;
     const shared = new Float64Array(this.clockBuffer);
     this.scheduler = new Scheduler(opts.clock ?? 'virtual', opts.start, (t) => (shared[0] = t));
     this.events = new LabEventBus(this.scheduler);
     const ctx = { scheduler: this.scheduler, events: this.events };
     this.cloudwatch = new CloudWatchLab(ctx);
     this.lambda = new LambdaLab(ctx, this.cloudwatch, this.clockBuffer, { seed: opts.seed ?? 1, metricDelaySeconds: opts.metricDelaySeconds ?? 60 });
+    this.lambda.endpoint = this.endpoint;
     this.codedeploy = new CodeDeployLab(ctx, this.lambda, this.cloudwatch, { alarmPollSeconds: opts.alarmPollSeconds ?? 60 });
+    this.dynamodb = new DynamoDbLab();
     this.eventbridge = new EventsLab(ctx, (fn, e) => this.lambda.invokeAsync(fn, e));
     this.traffic = new Traffic(this.scheduler, this.lambda, seededRandom((opts.seed ?? 1) * 7919));
     this.faultRand = seededRandom((opts.seed ?? 1) * 104729);
-    this.server = new LabServer(
-      [this.cloudwatch.service, this.codedeploy.service, this.dynamodb.service, this.eventbridge.service],
-      [...this.controlRoutes(), ...this.lambda.routes()],
-      this,
-    );
+    this.faults = [];
+    this.releases = [];
+    this.versionBoundAlarms = [];
+    this.loaded = [];
+  }
+
+  private services() {
+    return [this.cloudwatch.service, this.codedeploy.service, this.dynamodb.service, this.eventbridge.service];
+  }
+
+  private routes(): RestRoute[] {
+    return [...this.controlRoutes(), ...this.lambda.routes()];
+  }
+
+  /** Back to the start: every service emptied, the clock at its start, the same app loaded again. */
+  async reset(): Promise<LoadReport[]> {
+    this.scheduler.stop();
+    this.cloudwatch.dispose();
+    await this.lambda.close();
+    const dirs = this.loadedDirs;
+    this.build();
+    this.server.replace(this.services(), this.routes());
+    this.loadedDirs = [];
+    const reports: LoadReport[] = [];
+    for (const d of dirs) reports.push(await this.loadAssembly(d));
+    return reports;
   }
 
   async start(): Promise<string> {
@@ -141,7 +172,8 @@ export class Lab implements FaultInjector {
     const stacks = readAssembly(dir);
     const report: LoadReport = { stacks: [], functions: [], releases: [], unmodelled: {} };
     for (const s of stacks) await this.loadStack(s, report);
-    this.loaded = stacks;
+    this.loaded = [...this.loaded, ...stacks];
+    this.loadedDirs.push(dir);
     return report;
   }
 
@@ -362,8 +394,9 @@ export class Lab implements FaultInjector {
       {
         method: 'POST',
         pattern: '/_lab/reset',
-        handle: () => {
-          throw new LabError('UnsupportedOperation', 'reset: restart the lab (canary-watchdog lab) to start from the loaded app again');
+        handle: async () => {
+          const reports = await this.reset();
+          return { body: { ...clock(), loaded: reports.flatMap((r) => r.stacks) } };
         },
       },
     ];

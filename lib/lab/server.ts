@@ -45,10 +45,16 @@ export class LabServer {
   readonly requests = new Map<string, number>();
 
   constructor(
-    private readonly services: readonly JsonService[],
-    private readonly routes: readonly RestRoute[],
+    private services: readonly JsonService[],
+    private routes: readonly RestRoute[],
     private readonly faults?: FaultInjector,
   ) {}
+
+  /** Serve other services from now on (the lab's reset). */
+  replace(services: readonly JsonService[], routes: readonly RestRoute[]): void {
+    this.services = services;
+    this.routes = routes;
+  }
 
   async listen(port = 0, host = '127.0.0.1'): Promise<string> {
     this.server = createServer((req, res) => void this.handle(req, res));

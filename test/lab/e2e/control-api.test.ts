@@ -149,6 +149,17 @@ describe('the lab through the SDK and its control API', () => {
     expect(lab.server.requests.get('Lambda.GetAlias')).toBe(2);
   });
 
+  it('resets to the start: the clock back, versions and aliases gone, the app loaded again', async () => {
+    const lambda = new LambdaClient(cfg);
+    await lambda.send(new PublishVersionCommand({ FunctionName: 'tiny' }));
+    await lambda.send(new CreateAliasCommand({ FunctionName: 'tiny', Name: 'live', FunctionVersion: '1' }));
+    await post('/_lab/clock/advance', { seconds: 600 });
+    const r = await post('/_lab/reset', {});
+    expect(r.body).toEqual({ now: '2026-01-01T00:00:00.000Z', loaded: ['Tiny'] });
+    await expect(lambda.send(new GetAliasCommand({ FunctionName: 'tiny', Name: 'live' }))).rejects.toThrow(/Alias not found/);
+    expect((await lambda.send(new PublishVersionCommand({ FunctionName: 'tiny' }))).Version).toBe('1');
+  });
+
   it('answers an operation it does not emulate with a clear error, never a silent success', async () => {
     const res = await fetch(lab.endpoint, { method: 'POST', headers: { 'x-amz-target': 'CodeDeploy_20141006.DeleteApplication', 'content-type': 'application/x-amz-json-1.1' }, body: '{}' });
     expect(res.status).toBe(400);
