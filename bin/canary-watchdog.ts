@@ -99,6 +99,8 @@ async function main(argv: string[]): Promise<number> {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) return 0;
       if (err.code === 'canary-watchdog.input') process.stderr.write(`error: ${err.message}\n`);
       if (err.code === 'canary-watchdog.expectations') process.stderr.write(`${err.message}\n`);
+      // Bad flags, arguments or input files: 2, as for any bad input.
+      if (err.code.startsWith('commander.')) return 2;
       return err.exitCode || 2;
     }
     process.stderr.write(`error: ${(err as Error).message}\n`);

@@ -47,3 +47,15 @@ describe('canary-watchdog lab', () => {
     expect(err).toContain("option '--port <n>' argument '70000' is invalid. expected a port from 0 to 65535, got 70000");
   }, 30_000);
 });
+
+describe('exit status', () => {
+  it.each([
+    [['rehearse', '--scenario', 'no-such-scenario'], 2],
+    [['rehearse', '--parallel', '0'], 2],
+    [['no-such-command'], 2],
+    [['--help'], 0],
+  ])('canary-watchdog %j exits %i', async (args, status) => {
+    const child = spawn(process.execPath, [resolve(__dirname, '../../bin/canary-watchdog.js'), ...args], { stdio: 'ignore' });
+    expect(await new Promise((r) => child.on('exit', (c) => r(c)))).toBe(status);
+  }, 30_000);
+});
