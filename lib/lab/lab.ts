@@ -211,6 +211,8 @@ export class Lab implements FaultInjector {
         description: String(p.Description ?? ''),
       });
       report.functions.push(name);
+      // Functions invoked unqualified (the watchdog, the hooks, the prober) start warming now.
+      if (!Object.values(res).some((x) => x.Type === 'AWS::Lambda::Version' && JSON.stringify(x.Properties?.FunctionName) === JSON.stringify({ Ref: id }))) this.lambda.warm(name);
     }
     const versions = new Map<string, string>();
     for (const [id, r] of byType('AWS::Lambda::Version')) {

@@ -210,7 +210,11 @@ export class LambdaLab implements LambdaPort {
     const last = [...f.versions.values()].filter((v) => v.version !== '$LATEST').at(-1);
     if (last && last.codeSha256 === sha) return last.version;
     const version = String(f.nextVersion++);
-    f.versions.set(version, { version, env: { ...f.env }, codeSha256: sha, publishedAt: this.ctx.scheduler.now(), behaviour });
+    const v: Version = { version, env: { ...f.env }, codeSha256: sha, publishedAt: this.ctx.scheduler.now(), behaviour };
+    f.versions.set(version, v);
+    // Start the version's worker now (its init runs alongside whatever comes next), as an
+    // execution environment would be ready by the time CodeDeploy's hooks invoke it.
+    this.workerOf(f, v);
     return version;
   }
 
@@ -305,8 +309,7 @@ export class LambdaLab implements LambdaPort {
     } else if (failing && b.errorRate && draw() < b.errorRate) {
       result = { statusCode: 200, executedVersion: version, functionError: 'Unhandled', payload: { errorType: 'LabInjectedError', errorMessage: 'error injected by the lab (behaviour.errorRate)' }, durationMs: 20 + (b.latencyMs ?? 0) };
     } else {
-      v.worker ??= new VersionWorker(f, v, this.clock, this.endpoint, (line) => this.logs.push({ at: this.ctx.scheduler.now(), functionName: f.spec.name, version, line }));
-      const r = await v.worker.invoke(event, alias ? `${f.arn}:${alias}` : `${f.arn}:${version}`);
+      const r = await this.workerOf(f, v).invoke(event, alias ? `${f.arn}:${alias}` : `${f.arn}:${version}`);
       result = {
         statusCode: 200,
         executedVersion: version,
@@ -318,6 +321,11 @@ export class LambdaLab implements LambdaPort {
     this.invocations.push({ at, functionName: f.spec.name, ...(q ? { qualifier: q } : {}), executedVersion: version, ok: !result.functionError, source });
     this.recordMetrics(f.spec.name, alias, version, at, [{ error: Boolean(result.functionError), durationMs: result.durationMs }], 0);
     return result;
+  }
+
+  private workerOf(f: LabFunction, v: Version): VersionWorker {
+    v.worker ??= new VersionWorker(f, v, this.clock, this.endpoint, (line) => this.logs.push({ at: this.ctx.scheduler.now(), functionName: f.spec.name, version: v.version, line }));
+    return v.worker;
   }
 
   private readonly drawCounts = new Map<string, number>();
@@ -352,9 +360,16 @@ export class LambdaLab implements LambdaPort {
     const cur = f.versions.get('$LATEST');
     if (!cur || JSON.stringify(cur.env) !== JSON.stringify(f.env)) {
       void cur?.worker?.terminate();
-      f.versions.set('$LATEST', { version: '$LATEST', env: { ...f.env }, codeSha256: '', publishedAt: this.ctx.scheduler.now(), behaviour: {} });
+      const v: Version = { version: '$LATEST', env: { ...f.env }, codeSha256: '', publishedAt: this.ctx.scheduler.now(), behaviour: {} };
+      f.versions.set('$LATEST', v);
+      this.workerOf(f, v);
     }
     return '$LATEST';
+  }
+
+  /** Start $LATEST's execution environment ahead of its first invocation (hooks, the watchdog). */
+  warm(name: string): void {
+    this.publishLatestShadow(this.fn(name));
   }
 
   /**

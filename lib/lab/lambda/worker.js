@@ -81,6 +81,9 @@ function errorPayload(err) {
   return { errorType: e.name || 'Error', errorMessage: e.message, trace: (e.stack || '').split('\n').slice(0, 5) };
 }
 
+// Initialise at once, as Lambda's init phase does, so the first invocation finds the code loaded.
+load();
+
 parentPort.on('message', (msg) => {
   if (msg.type !== 'invoke') return;
   const started = now();
