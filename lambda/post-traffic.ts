@@ -4,7 +4,7 @@ import { adapters, log, now, settings } from './shared';
 
 /** AfterAllowTraffic hook (deployed as CodeDeployHook_*): starts the bake the watchdog ends. */
 export async function handler(event: unknown): Promise<BakeStart> {
-  const s = settings();
+  const s = await settings();
   if ('error' in s) {
     const r = await failMisconfigured(event, s.error);
     return { ...(r.deploymentId ? { deploymentId: r.deploymentId } : {}), status: r.status === 'Failed' ? 'Failed' : 'unreported', reason: s.error };

@@ -18,7 +18,7 @@ export const httpCheck: HttpCheck = async (url, timeoutMs) => {
 
 /** BeforeAllowTraffic hook (deployed as CodeDeployHook_*): config checks and probes, then report. */
 export async function handler(event: unknown): Promise<PreTrafficResult> {
-  const s = settings();
+  const s = await settings();
   if ('error' in s) return failMisconfigured(event, s.error);
   return runPreTraffic(event, { config: s.settings.config, ...adapters(s.settings), http: httpCheck, log, now });
 }

@@ -7,7 +7,7 @@ export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 
 /** Invoked every minute by EventBridge: probes each in-progress deployment's versions several times. */
 export async function handler(): Promise<ProberRun | { error: string }> {
-  const s = settings();
+  const s = await settings();
   if ('error' in s) {
     log.error('prober misconfigured', { error: s.error });
     return { error: s.error };

@@ -14,7 +14,8 @@ import { LogAndEventBridgeDecisions } from '../lib/aws/decisions';
 import { LambdaAliases, LambdaFunctions } from '../lib/aws/lambda';
 import { DynamoStateStore } from '../lib/aws/state';
 import { errorText } from '../lib/aws/util';
-import { loadSettings, type RuntimeSettings } from '../lib/runtime/env';
+import { CONFIG_ITEM_ID, CONFIG_TTL_MS, configSource, ENV, loadSettings, type RuntimeSettings } from '../lib/runtime/env';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { Log } from '../lib/runtime/watchdog';
 
 export const logger = new Logger({ serviceName: 'canary-watchdog' });
@@ -51,17 +52,35 @@ export function adapters(settings: Pick<RuntimeSettings, 'stateTable' | 'eventBu
   };
 }
 
-/** Settings are read once per environment; a bad configuration is reported by every invocation. */
-let cached: { settings: RuntimeSettings } | { error: string } | undefined;
-export function settings(): { settings: RuntimeSettings } | { error: string } {
-  if (!cached) {
-    try {
-      cached = { settings: loadSettings(process.env) };
-    } catch (err) {
-      cached = { error: errorText(err) };
+/**
+ * Settings are read once per environment from the environment variables; with the state-table
+ * source the configuration is read from the state table and refreshed every minute (a deploy
+ * changes it without restarting the functions). A bad configuration is reported by every
+ * invocation, never thrown.
+ */
+let cached: { value: { settings: RuntimeSettings } | { error: string }; until: number } | undefined;
+export async function settings(): Promise<{ settings: RuntimeSettings } | { error: string }> {
+  if (cached && now() < cached.until) return cached.value;
+  let value: { settings: RuntimeSettings } | { error: string };
+  let until = Infinity;
+  try {
+    if (configSource(process.env) === 'state-table') {
+      until = now() + CONFIG_TTL_MS;
+      const table = process.env[ENV.stateTable];
+      const item = table
+        ? await DynamoDBDocumentClient.from(clients.dynamodb).send(new GetCommand({ TableName: table, Key: { deploymentId: CONFIG_ITEM_ID }, ConsistentRead: true }))
+        : undefined;
+      value = { settings: loadSettings(process.env, { text: item?.Item?.config as string | undefined, origin: `state table item ${CONFIG_ITEM_ID}.config` }) };
+    } else {
+      value = { settings: loadSettings(process.env) };
     }
+  } catch (err) {
+    value = { error: errorText(err) };
+    // A read that failed is tried again on the next invocation.
+    if (!(err instanceof Error && err.name === 'InputError')) until = 0;
   }
-  return cached;
+  cached = { value, until };
+  return value;
 }
 
 /** For tests: forget the cached settings so a changed environment is read again. */

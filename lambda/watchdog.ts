@@ -8,7 +8,7 @@ import { adapters, log, now, settings } from './shared';
  * heartbeat, and CodeDeploy's own check of the heartbeat alarm stops the release.
  */
 export async function handler(event: unknown): Promise<WatchdogRun | { error: string }> {
-  const s = settings();
+  const s = await settings();
   if ('error' in s) {
     log.error('watchdog misconfigured: no evaluation, heartbeat withheld', { error: s.error });
     return { error: s.error };

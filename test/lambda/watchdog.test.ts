@@ -9,7 +9,8 @@ import {
 } from '@aws-sdk/client-codedeploy';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetAliasCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { resetSettings } from '../../lambda/shared';
 import { mockClient } from 'aws-sdk-client-mock';
 import { handler } from '../../lambda/watchdog';
 import type { DecisionRecord } from '../../lib/core/decision-record';
@@ -297,6 +298,44 @@ describe('watchdog handler', () => {
     const run = await handler(schedule);
     expect(cd).not.toHaveReceivedCommand(StopDeploymentCommand);
     expect(decisions(run)[0]).toMatchObject({ action: 'rollback', actionTaken: 'shadow', actionResult: 'would stop-deployment' });
+  });
+
+  describe('with the configuration in the state table', () => {
+    const useTable = (config: unknown) => {
+      delete process.env.CANARY_WATCHDOG_CONFIG;
+      process.env.CANARY_WATCHDOG_CONFIG_SOURCE = 'state-table';
+      resetSettings();
+      ddb.on(GetCommand, { Key: { deploymentId: '#config' } }).resolves(config === undefined ? {} : { Item: { deploymentId: '#config', config: JSON.stringify(config) } });
+    };
+    afterEach(() => {
+      delete process.env.CANARY_WATCHDOG_CONFIG_SOURCE;
+    });
+
+    it('reads it from the #config item and guards as with the environment', async () => {
+      world({ traffic: BAD_CODE });
+      useTable({ guards: [guard()] });
+      const run = await handler(schedule);
+      expect(decisions(run)[0]).toMatchObject({ action: 'rollback', layer: 'new-version' });
+      expect(ddb).toHaveReceivedCommandWith(GetCommand, { TableName: 'watchdog-state', Key: { deploymentId: '#config' }, ConsistentRead: true });
+    });
+
+    it('reads it again after a minute, so a deploy that changes it needs no restart', async () => {
+      world();
+      useTable({ guards: [guard()] });
+      await handler(schedule);
+      await handler(schedule);
+      expect(ddb).toHaveReceivedCommandTimes(GetCommand, 1);
+      clock += 61_000;
+      await handler(schedule);
+      expect(ddb).toHaveReceivedCommandTimes(GetCommand, 2);
+    });
+
+    it('reports a missing item without evaluating or publishing a heartbeat', async () => {
+      world();
+      useTable(undefined);
+      expect(await handler(schedule)).toEqual({ error: "InputError: state table item #config.config is not set: it must hold the watchdog's JSON configuration" });
+      expect(heartbeats()).toHaveLength(0);
+    });
   });
 
   it('reports a bad configuration without calling AWS or publishing a heartbeat', async () => {
