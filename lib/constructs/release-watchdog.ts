@@ -10,7 +10,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { DEFAULT_NAMESPACE, METRIC } from '../core/config';
 import type { Policy } from '../core/types';
-import { ENV } from '../runtime/env';
+import { CONFIG_ITEM_ID, ENV } from '../runtime/env';
+import * as cr from 'aws-cdk-lib/custom-resources';
 import { GuardValidationError } from './errors';
 import { runtimeBundleDir, type RuntimeHandler } from './runtime-bundle';
 
@@ -44,6 +45,14 @@ export interface ReleaseWatchdogProps {
    * @default logs.RetentionDays.THREE_MONTHS
    */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * Where the runtime reads its configuration: `environment` (the functions' environment, which
+   * Lambda limits to 4 KB, about ten guarded functions) or `state-table` (an item of the state
+   * table written at deploy time by a custom resource, up to DynamoDB's 400 KB item size).
+   * @default 'environment'
+   * @see https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html
+   */
+  readonly configDelivery?: 'environment' | 'state-table';
   /**
    * Event bus the decision events go to.
    * @default the account's default bus
@@ -86,6 +95,7 @@ export class ReleaseWatchdog extends Construct {
   readonly stateTable: dynamodb.Table;
   readonly watchdogName: string;
   readonly namespace = DEFAULT_NAMESPACE;
+  readonly configDelivery: 'environment' | 'state-table';
 
   private readonly guards: GuardRegistration[] = [];
   private readonly props: ReleaseWatchdogProps;
@@ -177,8 +187,31 @@ export class ReleaseWatchdog extends Construct {
           guards: this.guards.map((g) => g.config),
         }),
     });
+    this.configDelivery = props.configDelivery ?? 'environment';
+    let configItem: cr.AwsCustomResource | undefined;
+    if (this.configDelivery === 'state-table') {
+      const put: cr.AwsSdkCall = {
+        service: 'DynamoDB',
+        action: 'putItem',
+        parameters: { TableName: this.stateTable.tableName, Item: { deploymentId: { S: CONFIG_ITEM_ID }, config: { S: config } } },
+        physicalResourceId: cr.PhysicalResourceId.of(`${this.watchdogName}-config`),
+      };
+      configItem = new cr.AwsCustomResource(this, 'ConfigItem', {
+        onCreate: put,
+        onUpdate: put,
+        policy: cr.AwsCustomResourcePolicy.fromSdkCalls({ resources: [this.stateTable.tableArn] }),
+        installLatestAwsSdk: false,
+      });
+    }
     for (const fn of this.functions()) {
-      fn.addEnvironment(ENV.config, config);
+      if (configItem) {
+        fn.addEnvironment(ENV.configSource, 'state-table');
+        this.stateTable.grant(fn, 'dynamodb:GetItem');
+        // The functions start only once their configuration is written.
+        fn.node.addDependency(configItem);
+      } else {
+        fn.addEnvironment(ENV.config, config);
+      }
       fn.addEnvironment(ENV.stateTable, this.stateTable.tableName);
       fn.addEnvironment(ENV.eventBus, this.eventBus.eventBusName);
     }
@@ -275,6 +308,7 @@ export class ReleaseWatchdog extends Construct {
 
   /** The configuration must fit Lambda's 4 KB environment, with tokens counted at 64 characters. */
   private validateSize(): string[] {
+    if (this.configDelivery === 'state-table') return [];
     const stack = Stack.of(this);
     const cfn = this.watchdogFunction.node.defaultChild as lambda.CfnFunction;
     const rendered = JSON.stringify(stack.resolve(cfn.environment) ?? {});
@@ -282,7 +316,7 @@ export class ReleaseWatchdog extends Construct {
     if (estimate > ENVIRONMENT_LIMIT_BYTES - 256) {
       return [
         `${this.node.path}: guards: the watchdog configuration of ${this.guards.length} guarded function(s) takes about ${estimate} bytes, ` +
-          `over Lambda's ${ENVIRONMENT_LIMIT_BYTES}-byte environment limit less a 256-byte margin; split the guarded functions over several ReleaseWatchdogs (one per stack) or declare fewer probes and checks per function`,
+          `over Lambda's ${ENVIRONMENT_LIMIT_BYTES}-byte environment limit less a 256-byte margin; set configDelivery: 'state-table', split the guarded functions over several ReleaseWatchdogs, or declare fewer probes and checks per function`,
       ];
     }
     return [];

@@ -187,6 +187,17 @@ export class Lab implements FaultInjector {
       const key = ((r.Properties?.KeySchema as { AttributeName: string; KeyType: string }[]) ?? []).find((k) => k.KeyType === 'HASH')?.AttributeName ?? 'id';
       this.dynamodb.createTable(resolver.ref(id)!, key);
     }
+    // CDK's AwsCustomResource makes one SDK call at create time; the lab makes the DynamoDB ones
+    // (the runtime's configuration item) and lists the others as not modelled.
+    const handledCustom = new Set<string>();
+    for (const [id, r] of byType('Custom::AWS')) {
+      const call = JSON.parse(String(resolver.resolve(r.Properties?.Create ?? '{}'))) as { service?: string; action?: string; parameters?: Record<string, unknown> };
+      const op = call.service === 'DynamoDB' && call.action ? call.action[0].toUpperCase() + call.action.slice(1) : undefined;
+      if (op && this.dynamodb.service.operations[op]) {
+        await this.dynamodb.service.operations[op](call.parameters ?? {});
+        handledCustom.add(id);
+      }
+    }
     // Functions first, with everything their environment refers to resolved by name.
     for (const [id, r] of byType('AWS::Lambda::Function')) {
       const p = r.Properties ?? {};
@@ -284,8 +295,8 @@ export class Lab implements FaultInjector {
       });
     }
     const modelled = new Set(['AWS::DynamoDB::Table', 'AWS::Lambda::Function', 'AWS::Lambda::Version', 'AWS::Lambda::Alias', 'AWS::CloudWatch::Alarm', 'AWS::CloudWatch::CompositeAlarm', 'AWS::CodeDeploy::Application', 'AWS::CodeDeploy::DeploymentConfig', 'AWS::CodeDeploy::DeploymentGroup', 'AWS::Events::Rule']);
-    for (const r of Object.values(res)) {
-      if (!modelled.has(r.Type)) report.unmodelled[r.Type] = (report.unmodelled[r.Type] ?? 0) + 1;
+    for (const [id, r] of Object.entries(res)) {
+      if (!modelled.has(r.Type) && !handledCustom.has(id)) report.unmodelled[r.Type] = (report.unmodelled[r.Type] ?? 0) + 1;
     }
   }
 
