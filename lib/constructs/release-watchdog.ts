@@ -1,4 +1,4 @@
-import { Aws, Duration, Lazy, Names, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, CfnResource, Duration, Lazy, Names, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -18,6 +18,8 @@ import { runtimeBundleDir, type RuntimeHandler } from './runtime-bundle';
 /** Lambda limits the environment variables of one function to 4 KB in all.
  * https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html */
 export const ENVIRONMENT_LIMIT_BYTES = 4096;
+/** CloudFormation's resources per stack. */
+export const MAX_STACK_RESOURCES = 500;
 
 export interface ReleaseWatchdogProps {
   /**
@@ -221,6 +223,7 @@ export class ReleaseWatchdog extends Construct {
       reason: 'cloudwatch:GetMetricData and cloudwatch:PutMetricData support no resource-level permissions; PutMetricData is limited to the CanaryWatchdog namespace by a condition.',
     });
     this.node.addValidation({ validate: () => this.validateSize() });
+    this.node.addValidation({ validate: () => this.validateResourceCount() });
   }
 
   /** The four runtime functions. */
@@ -304,6 +307,22 @@ export class ReleaseWatchdog extends Construct {
     this.stateTable.grant(this.preTrafficHook, 'dynamodb:UpdateItem');
     this.stateTable.grant(this.postTrafficHook, 'dynamodb:UpdateItem');
     this.watchdogFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['events:PutEvents'], resources: [this.eventBus.eventBusArn] }));
+  }
+
+  /**
+   * A stack holds at most 500 resources; CloudFormation would reject the template at deploy
+   * time, so say so at synth, with how many guarded functions fit.
+   * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html
+   */
+  private validateResourceCount(): string[] {
+    const stack = Stack.of(this);
+    const count = stack.node.findAll().filter((c) => CfnResource.isCfnResource(c) && Stack.of(c) === stack).length;
+    if (count <= MAX_STACK_RESOURCES) return [];
+    const perGuard = this.guards.length ? Math.ceil((count - this.node.findAll().filter((c) => CfnResource.isCfnResource(c)).length) / this.guards.length) : 0;
+    return [
+      `${stack.node.path}: the stack has ${count} resources with ${this.guards.length} guarded functions; CloudFormation allows ${MAX_STACK_RESOURCES} per stack. ` +
+        `Each guarded function here takes about ${perGuard}: split them over several stacks, each with its own ReleaseWatchdog.`,
+    ];
   }
 
   /** The configuration must fit Lambda's 4 KB environment, with tokens counted at 64 characters. */

@@ -146,6 +146,14 @@ describe('ReleaseWatchdog', () => {
     expect(() => app.synth()).toThrow(/Big\/W: guards: the watchdog configuration of 12 guarded function\(s\) takes about \d+ bytes, over Lambda's 4096-byte environment limit/);
   });
 
+  it("fails synth when the stack would exceed CloudFormation's 500 resources, saying how many guarded functions fit", () => {
+    const app = new App();
+    const stack = new Stack(app, 'Huge');
+    const watchdog = new ReleaseWatchdog(stack, 'W', { configDelivery: 'state-table' });
+    for (let i = 0; i < 40; i++) new GuardedFunction(stack, `F${i}`, { watchdog, function: inlineFunction(stack, `Fn${i}`) });
+    expect(() => app.synth()).toThrow(/Huge: the stack has \d+ resources with 40 guarded functions; CloudFormation allows 500 per stack\. Each guarded function here takes about \d+: split them over several stacks, each with its own ReleaseWatchdog\./);
+  });
+
   it('shares one watchdog between guarded functions of one stack', () => {
     const app = new App();
     const stack = new Stack(app, 'Two');
