@@ -11,7 +11,7 @@ import { rateAboveThresholdPValue, rateWorseThanBaselinePValue } from '../lib/co
 const rand = seededRandom(42);
 const draw = (n: number, p: number) => binomialDraw(rand, n, p);
 
-function simulate(rps: number, oldRate: number, newRate: number, trials: number) {
+export function simulate(rps: number, oldRate: number, newRate: number, trials: number) {
   let evals = 0;
   let failedEvals = 0;
   let failedDeployments = 0;
@@ -33,7 +33,7 @@ function simulate(rps: number, oldRate: number, newRate: number, trials: number)
   return { perEvaluation: evals ? failedEvals / evals : 0, perDeployment: failedDeployments / trials };
 }
 
-const rows: [string, number, number, number, number][] = [
+export const ROWS: [string, number, number, number, number][] = [
   ['good release, 1 req/s', 1, 0.005, 0.005, 4000],
   ['good release, 20 req/s', 20, 0.005, 0.005, 2000],
   ['good release, 200 req/s', 200, 0.005, 0.005, 300],
@@ -41,9 +41,12 @@ const rows: [string, number, number, number, number][] = [
   ['5 % release, 20 req/s', 20, 0.005, 0.05, 1000],
   ['5 % release, 1 req/s', 1, 0.005, 0.05, 2000],
 ];
-console.log('| case | trials | share of evaluations failing | share of deployments rolled back |');
-console.log('|---|---|---|---|');
-for (const [name, rps, o, n, trials] of rows) {
-  const r = simulate(rps, o, n, trials);
-  console.log(`| ${name} | ${trials} | ${(r.perEvaluation * 100).toFixed(3)} % | ${(r.perDeployment * 100).toFixed(2)} % |`);
+export function runComparison(scale = 1) {
+  return ROWS.map(([name, rps, o, n, trials]) => ({ name, trials: Math.max(50, Math.round(trials * scale)), ...simulate(rps, o, n, Math.max(50, Math.round(trials * scale))) }));
+}
+
+if (require.main === module) {
+  console.log('| case | trials | share of evaluations failing | share of deployments rolled back |');
+  console.log('|---|---|---|---|');
+  for (const r of runComparison()) console.log(`| ${r.name} | ${r.trials} | ${(r.perEvaluation * 100).toFixed(3)} % | ${(r.perDeployment * 100).toFixed(2)} % |`);
 }
