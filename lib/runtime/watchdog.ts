@@ -2,7 +2,7 @@ import { buildLayers, METRIC, type WatchdogConfig } from '../core/config';
 import { decisionRecord, type ActionTaken, type DecisionRecord } from '../core/decision-record';
 import { evaluate, INITIAL_STATE } from '../core/evaluate';
 import { deploymentWindow, planReads, toObservations, type AlarmReading, type MetricQuery, type MetricReading } from '../core/observe';
-import type { DeploymentSnapshot } from '../core/types';
+import type { DeploymentSnapshot, EvaluationState } from '../core/types';
 import type { ActionPort, AliasPort, DecisionPort, DeploymentPort, DeploymentState, MetricsPort, SignalPort, StatePort } from '../aws/ports';
 import { errorText, mapLimit } from '../aws/util';
 import { discover, type ActiveDeployment } from './discover';
@@ -116,13 +116,18 @@ export async function runWatchdog(trigger: Trigger, deps: WatchdogDeps): Promise
     }
     const record = decisionRecord(snapshot, verdict, now, triggerText, taken, result);
     decisions.push(record);
-    try {
-      await deps.state.update(a.info.deploymentId, {
-        evaluation: nextEval,
-        ...(bakeReported && st?.bake ? { bake: { ...st.bake, reported: bakeReported } } : {}),
-      });
-    } catch (err) {
-      errors.push(`state write ${a.info.deploymentId}: ${errorText(err)}`);
+    // Evaluation state only matters while a layer is unreadable: a steady healthy run writes
+    // nothing, which keeps one DynamoDB write per deployment out of every evaluation.
+    const counting = (e: EvaluationState | undefined) => Object.values(e?.consecutiveUnreadable ?? {}).some((n) => n > 0);
+    if (bakeReported || counting(nextEval) || counting(st?.evaluation)) {
+      try {
+        await deps.state.update(a.info.deploymentId, {
+          evaluation: nextEval,
+          ...(bakeReported && st?.bake ? { bake: { ...st.bake, reported: bakeReported } } : {}),
+        });
+      } catch (err) {
+        errors.push(`state write ${a.info.deploymentId}: ${errorText(err)}`);
+      }
     }
   }
 

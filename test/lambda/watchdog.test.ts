@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-codedeploy';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetAliasCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { resetSettings } from '../../lambda/shared';
 import { mockClient } from 'aws-sdk-client-mock';
 import { handler } from '../../lambda/watchdog';
@@ -84,6 +84,16 @@ describe('watchdog handler', () => {
       Namespace: 'CanaryWatchdog',
       MetricData: [{ MetricName: 'WatchdogHeartbeat', Value: 1, Dimensions: [{ Name: 'Watchdog', Value: 'canary-watchdog' }] }],
     });
+  });
+
+  it('writes no state on a steady healthy evaluation, and writes it while a layer is unreadable', async () => {
+    world();
+    await handler(schedule);
+    expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
+    cw.on(DescribeAlarmsCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+    clock += MIN;
+    await handler(schedule);
+    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 1);
   });
 
   it('reads both versions of every metric in one GetMetricData call, scoped by ExecutedVersion', async () => {
