@@ -19,6 +19,15 @@ export function synthSampleApp(outdir = mkdtempSync(join(tmpdir(), 'canary-watch
     maxItemsPerOrder: Number(ctx('maxItemsPerOrder')),
     paymentMode: ctx('paymentMode'),
   });
-  app.synth();
+  // CDK's built-in CloudFormation template validation takes seconds and `npx cdk synth` already
+  // runs it for the same app; the lab only needs the assembly.
+  const before = process.env.CDK_VALIDATION;
+  process.env.CDK_VALIDATION = 'false';
+  try {
+    app.synth();
+  } finally {
+    if (before === undefined) delete process.env.CDK_VALIDATION;
+    else process.env.CDK_VALIDATION = before;
+  }
   return outdir;
 }

@@ -1,6 +1,7 @@
 import { buildLayers, METRIC, type WatchdogConfig } from '../core/config';
 import { decisionRecord, type ActionTaken, type DecisionRecord } from '../core/decision-record';
 import { evaluate, INITIAL_STATE } from '../core/evaluate';
+import { scheduledWeight } from '../core/rollout';
 import { deploymentWindow, planReads, toObservations, type AlarmReading, type MetricQuery, type MetricReading } from '../core/observe';
 import type { DeploymentSnapshot, EvaluationState } from '../core/types';
 import type { ActionPort, AliasPort, DecisionPort, DeploymentPort, DeploymentState, MetricsPort, SignalPort, StatePort } from '../aws/ports';
@@ -68,7 +69,13 @@ export async function runWatchdog(trigger: Trigger, deps: WatchdogDeps): Promise
     }
   }
 
+  // Once the pre-traffic hook has recorded when shifting began, the weight follows from the
+  // deployment config's schedule (and is 1 during the bake); the alias is read only before that,
+  // which keeps one GetAlias per deployment out of most evaluations.
   const weights = await mapLimit(found.active, ALIAS_CONCURRENCY, async (a) => {
+    const st = states.get(a.info.deploymentId);
+    if (st?.bake) return 1;
+    if (st?.trafficShiftStartedAt !== undefined) return scheduledWeight(a.rollout, (now - st.trafficShiftStartedAt) / 60_000);
     try {
       return await deps.aliases.weightOf(a.appSpec.functionName, a.appSpec.alias, a.appSpec.targetVersion);
     } catch (err) {

@@ -86,6 +86,17 @@ describe('watchdog handler', () => {
     });
   });
 
+  it('derives the traffic share from the schedule once shifting began, without reading the alias', async () => {
+    world();
+    items.set('d-BAD1', { deploymentId: 'd-BAD1', trafficShiftStartedAt: clock - 3 * MIN });
+    const run = await handler(schedule);
+    expect(lambda).not.toHaveReceivedCommand(GetAliasCommand);
+    expect(decisions(run)[0]).toMatchObject({ trafficPercent: 10, stage: 'shifting' });
+    clock += 8 * MIN;
+    const later = await handler(schedule);
+    expect(decisions(later)[0]).toMatchObject({ trafficPercent: 100, stage: 'complete' });
+  });
+
   it('writes no state on a steady healthy evaluation, and writes it while a layer is unreadable', async () => {
     world();
     await handler(schedule);
