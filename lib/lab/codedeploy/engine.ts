@@ -16,9 +16,6 @@ import {
   hookExecutionIdFor,
   isActive,
   sha256,
-  type AlarmConfiguration,
-  type AutoRollbackConfiguration,
-  type Creator,
   type Deployment,
   type DeploymentStatus,
   type HookExecution,
@@ -33,20 +30,20 @@ import {
  */
 export const HOOK_TIMEOUT_MS = 60 * 60 * 1000;
 
-export interface NewDeployment {
-  readonly applicationName: string;
-  readonly deploymentGroupName: string;
-  readonly deploymentGroupId: string;
-  readonly deploymentConfigName: string;
-  readonly shape: RolloutShape;
-  readonly creator: Creator;
-  readonly description?: string;
-  readonly revisionType: 'AppSpecContent' | 'String';
-  readonly content: string;
-  readonly appSpec: LambdaAppSpec;
-  readonly alarmConfiguration: AlarmConfiguration;
-  readonly autoRollbackConfiguration: AutoRollbackConfiguration;
-}
+/** What a new deployment is made of: the deployment's own fields, and its revision as given. */
+export type NewDeployment = Pick<
+  Deployment,
+  | 'applicationName'
+  | 'deploymentGroupName'
+  | 'deploymentGroupId'
+  | 'deploymentConfigName'
+  | 'shape'
+  | 'creator'
+  | 'description'
+  | 'appSpec'
+  | 'alarmConfiguration'
+  | 'autoRollbackConfiguration'
+> & { readonly revisionType: 'AppSpecContent' | 'String'; readonly content: string };
 
 const EVENT_STATE: Partial<Record<DeploymentStatus, string>> = { InProgress: 'START', Succeeded: 'SUCCESS', Failed: 'FAILURE', Stopped: 'STOP' };
 
