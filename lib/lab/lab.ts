@@ -22,6 +22,12 @@ export interface LabOptions {
   readonly alarmPollSeconds?: number;
   /** Delay before AWS/Lambda metrics become visible. @default 60 */
   readonly metricDelaySeconds?: number;
+  /**
+   * Start execution environments ahead of their first invocation (functions invoked unqualified
+   * at load, versions at publication), so their init overlaps other work. Off, every environment
+   * starts at its first invocation, and a run that invokes no function starts none. @default true
+   */
+  readonly warm?: boolean;
 }
 
 /** A function CodeDeploy releases through an alias update policy. */
@@ -89,7 +95,7 @@ export class Lab implements FaultInjector {
     this.events = new LabEventBus(this.scheduler);
     const ctx = { scheduler: this.scheduler, events: this.events };
     this.cloudwatch = new CloudWatchLab(ctx);
-    this.lambda = new LambdaLab(ctx, this.cloudwatch, this.clockBuffer, { seed: opts.seed ?? 1, metricDelaySeconds: opts.metricDelaySeconds ?? 60 });
+    this.lambda = new LambdaLab(ctx, this.cloudwatch, this.clockBuffer, { seed: opts.seed ?? 1, metricDelaySeconds: opts.metricDelaySeconds ?? 60, warm: opts.warm ?? true });
     this.lambda.endpoint = this.endpoint;
     this.codedeploy = new CodeDeployLab(ctx, this.lambda, this.cloudwatch, { alarmPollSeconds: opts.alarmPollSeconds ?? 60 });
     this.dynamodb = new DynamoDbLab();

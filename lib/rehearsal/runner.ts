@@ -44,7 +44,9 @@ const STEP_SECONDS = 10;
 /** Run one scenario with one strategy on a fresh lab loaded from `assembly`. */
 export async function runStrategy(scenario: Scenario, strategy: Strategy, assembly: string, progress?: Progress): Promise<StrategyResult> {
   const started = Date.now();
-  const lab = new Lab({ seed: scenario.seed });
+  // The native strategy invokes no function of its own (traffic is simulated in aggregate), so
+  // its lab starts no execution environment ahead of need.
+  const lab = new Lab({ seed: scenario.seed, warm: strategy === 'watchdog' });
   await lab.start();
   try {
     await lab.loadAssembly(assembly);
@@ -79,6 +81,7 @@ export async function runStrategy(scenario: Scenario, strategy: Strategy, assemb
     const { version, deploymentId } = await lab.deploy(fn, { ...(env ? { env } : {}), behaviour }, via);
 
     const series: StrategyResult['series'] = { t: [], weight: [], minutes: [] };
+    const decisionLog = new DecisionLog(lab);
     const end = t0 + scenario.traffic.minutes * 60_000;
     let finishedAt: number | undefined;
     while (lab.now() < end) {
@@ -88,7 +91,7 @@ export async function runStrategy(scenario: Scenario, strategy: Strategy, assemb
       series.t.push((lab.now() - t0) / 1000);
       series.weight.push(w);
       const d = deployment(lab, deploymentId);
-      const layers = lastDecision(lab, deploymentId)?.layers.map((l) => `${l.name}=${l.outcome}`).join(' ') ?? '';
+      const layers = progress ? (decisionLog.last(deploymentId)?.layers.map((l) => `${l.name}=${l.outcome}`).join(' ') ?? '') : '';
       progress?.({ scenario: scenario.name, strategy, minute: (lab.now() - t0) / 60_000, of: scenario.traffic.minutes, weight: w, status: d.status, layers });
       if (finishedAt === undefined && ['Succeeded', 'Failed', 'Stopped'].includes(d.status)) finishedAt = lab.now();
       // Once it ended, any rollback finished and the new version takes no more traffic, two more
@@ -97,7 +100,7 @@ export async function runStrategy(scenario: Scenario, strategy: Strategy, assemb
       if (finishedAt !== undefined && w === 0 && lab.now() - finishedAt >= 120_000 && !inProgress(lab)) break;
     }
     lab.setFaults([]);
-    return summarize(lab, guarded, version, deploymentId, t0, series, started);
+    return summarize(lab, guarded, version, deploymentId, t0, series, started, decisionLog);
   } finally {
     await lab.stop();
   }
@@ -124,23 +127,32 @@ function inProgress(lab: Lab): boolean {
   return lab.codedeploy.deployments().some((d) => ['Created', 'InProgress'].includes(String(d.status)));
 }
 
-function decisions(lab: Lab, deploymentId: string): DecisionRecord[] {
-  const out: DecisionRecord[] = [];
-  for (const l of lab.lambda.logs) {
-    if (!l.line.includes('"message":"decision"')) continue;
-    try {
-      const d = (JSON.parse(l.line) as { decision?: DecisionRecord }).decision;
-      if (d?.deploymentId === deploymentId) out.push(d);
-    } catch {
-      // A log line that is not JSON is not a decision.
-    }
-  }
-  return out;
-}
+/** The watchdog's decision records from the functions' logs, read once each as logs arrive. */
+class DecisionLog {
+  private read = 0;
+  private readonly records: DecisionRecord[] = [];
 
-function lastDecision(lab: Lab, deploymentId: string): DecisionRecord | undefined {
-  const all = decisions(lab, deploymentId);
-  return all[all.length - 1];
+  constructor(private readonly lab: Lab) {}
+
+  of(deploymentId: string): DecisionRecord[] {
+    const logs = this.lab.lambda.logs;
+    for (; this.read < logs.length; this.read++) {
+      const line = logs[this.read].line;
+      if (!line.includes('"message":"decision"')) continue;
+      try {
+        const d = (JSON.parse(line) as { decision?: DecisionRecord }).decision;
+        if (d) this.records.push(d);
+      } catch {
+        // A log line that is not JSON is not a decision.
+      }
+    }
+    return this.records.filter((d) => d.deploymentId === deploymentId);
+  }
+
+  last(deploymentId: string): DecisionRecord | undefined {
+    const all = this.of(deploymentId);
+    return all[all.length - 1];
+  }
 }
 
 /**
@@ -198,6 +210,7 @@ function summarize(
   t0: number,
   series: StrategyResult['series'],
   started: number,
+  decisionLog: DecisionLog,
 ): StrategyResult {
   const fn = guarded.functionName;
   const d = deployment(lab, deploymentId);
@@ -209,7 +222,7 @@ function summarize(
   const failedInvocation = lab.lambda.invocations.find((i) => i.functionName === fn && i.executedVersion === version && !i.ok);
   const firstFailure = Math.min(tally.firstFailureAt ?? Infinity, failedInvocation?.at ?? Infinity);
   const stopEntry = tl.find((e) => e.type === 'stop' || (e.type === 'hook' && (e.result === 'Failed' || e.result === 'TimedOut')));
-  const records = decisions(lab, deploymentId);
+  const records = decisionLog.of(deploymentId);
   const acting = records.find((r) => r.actionTaken === 'stop-deployment' || r.actionTaken === 'fail-bake');
   const stopAt = acting ? Date.parse(acting.at) : stopEntry?.at;
   const detectionSeconds = stopAt !== undefined && Number.isFinite(firstFailure) ? Math.max(0, Math.round((stopAt - firstFailure) / 1000)) : null;

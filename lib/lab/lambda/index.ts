@@ -67,6 +67,8 @@ class VersionWorker {
 
   constructor(fn: LabFunction, v: Version, clock: SharedArrayBuffer, endpoint: string, onLog: (line: string) => void) {
     this.worker = new Worker(join(__dirname, 'worker.js'), {
+      // Not the host's loader flags (tsx, jest): a Lambda runtime runs plain JavaScript bundles.
+      execArgv: [],
       workerData: {
         clock,
         codeDir: fn.spec.codeDir,
@@ -151,7 +153,7 @@ export class LambdaLab implements LambdaPort {
     private readonly ctx: LabContext,
     private readonly cloudwatch: CloudWatchPort,
     private readonly clock: SharedArrayBuffer,
-    private readonly opts: { seed?: number; metricDelaySeconds?: number } = {},
+    private readonly opts: { seed?: number; metricDelaySeconds?: number; warm?: boolean } = {},
   ) {
     this.rand = seededRandom(opts.seed ?? 1);
   }
@@ -214,7 +216,7 @@ export class LambdaLab implements LambdaPort {
     f.versions.set(version, v);
     // Start the version's worker now (its init runs alongside whatever comes next), as an
     // execution environment would be ready by the time CodeDeploy's hooks invoke it.
-    this.workerOf(f, v);
+    if (this.opts.warm !== false) this.workerOf(f, v);
     return version;
   }
 
@@ -369,6 +371,7 @@ export class LambdaLab implements LambdaPort {
 
   /** Start $LATEST's execution environment ahead of its first invocation (hooks, the watchdog). */
   warm(name: string): void {
+    if (this.opts.warm === false) return;
     this.publishLatestShadow(this.fn(name));
   }
 
