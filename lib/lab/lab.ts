@@ -28,6 +28,13 @@ export interface LabOptions {
    * starts at its first invocation, and a run that invokes no function starts none. @default true
    */
   readonly warm?: boolean;
+  /**
+   * Hand the worker threads of this lab's execution environments, once it stops, to the next
+   * lab in this process: each new environment still starts with a fresh module scope and its own
+   * environment variables, without loading the SDK again (see lib/lab/lambda/index.ts). For
+   * runs of many short labs (rehearsals, benchmarks). @default false
+   */
+  readonly reuseThreads?: boolean;
 }
 
 /** A function CodeDeploy releases through an alias update policy. */
@@ -95,7 +102,7 @@ export class Lab implements FaultInjector {
     this.events = new LabEventBus(this.scheduler);
     const ctx = { scheduler: this.scheduler, events: this.events };
     this.cloudwatch = new CloudWatchLab(ctx);
-    this.lambda = new LambdaLab(ctx, this.cloudwatch, this.clockBuffer, { seed: opts.seed ?? 1, metricDelaySeconds: opts.metricDelaySeconds ?? 60, warm: opts.warm ?? true });
+    this.lambda = new LambdaLab(ctx, this.cloudwatch, this.clockBuffer, { seed: opts.seed ?? 1, metricDelaySeconds: opts.metricDelaySeconds ?? 60, warm: opts.warm ?? true, reuseThreads: opts.reuseThreads ?? false });
     this.lambda.endpoint = this.endpoint;
     this.codedeploy = new CodeDeployLab(ctx, this.lambda, this.cloudwatch, { alarmPollSeconds: opts.alarmPollSeconds ?? 60 });
     this.dynamodb = new DynamoDbLab();
@@ -382,11 +389,13 @@ export class Lab implements FaultInjector {
         method: 'POST',
         pattern: '/_lab/traffic',
         handle: (req) => {
-          const b = req.json<{ function?: unknown; alias?: unknown; rps?: unknown }>();
+          const b = req.json<{ function?: unknown; alias?: unknown; rps?: unknown; burstiness?: unknown }>();
           const r = this.release(typeof b.function === 'string' ? b.function : undefined);
           const alias = typeof b.alias === 'string' ? b.alias : r.alias;
-          this.traffic.set(r.functionName, alias, num(b.rps, 'rps'));
-          return { body: { function: r.functionName, alias, rps: b.rps } };
+          const burstiness = b.burstiness === undefined ? 0 : num(b.burstiness, 'burstiness');
+          if (burstiness < 0 || burstiness > 3) throw new LabError('ValidationException', `burstiness: expected a number from 0 (steady) to 3, got ${burstiness}`);
+          this.traffic.set(r.functionName, alias, num(b.rps, 'rps'), burstiness);
+          return { body: { function: r.functionName, alias, rps: b.rps, burstiness } };
         },
       },
       {

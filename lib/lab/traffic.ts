@@ -13,6 +13,11 @@ interface Stream {
   readonly functionName: string;
   readonly alias: string;
   rps: number;
+  /** Spread of the per-window rate multiplier (σ of its logarithm); 0 is steady traffic. */
+  burstiness: number;
+  /** The current window's rate multiplier, and the window it belongs to. */
+  factor: number;
+  window: number;
   carry: number;
   /** The minute being accumulated, per version. */
   minute: number;
@@ -33,12 +38,18 @@ export interface MinuteStat {
 /** Base latency of a simulated request, ms, before a version's `latencyMs`. */
 const BASE_LATENCY_MS = 40;
 
+/** Bursty traffic keeps one rate for this long, then draws the next. */
+export const BURST_WINDOW_SECONDS = 10;
+
 /**
- * Steady user traffic through an alias, simulated in aggregate: every second, `rps` requests
+ * User traffic through an alias, simulated in aggregate: every second, `rps` requests
  * are split between the alias's versions by weight, fail and take time as each version's
  * behaviour says, and are published as AWS/Lambda metrics per whole minute (as Lambda sends them,
  * timestamped at the start of the minute, after the publishing delay).
  * https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics.html
+ * With `burstiness` σ > 0 the rate is bursty: every 10 s it is `rps` times a fresh log-normal
+ * factor exp(σz - σ²/2) (mean 1, so the long-run rate stays `rps`); σ = 1 gives 10-second rates
+ * from a fifth to three times the mean about 90 % of the time.
  */
 export class Traffic {
   private readonly streams = new Map<string, Stream>();
@@ -50,11 +61,16 @@ export class Traffic {
     private readonly rand: () => number,
   ) {}
 
-  set(functionName: string, alias: string, rps: number): void {
+  set(functionName: string, alias: string, rps: number, burstiness = 0): void {
     const key = `${functionName}:${alias}`;
     const s = this.streams.get(key);
-    if (s) s.rps = rps;
-    else this.streams.set(key, { functionName, alias, rps, carry: 0, minute: Math.floor(this.scheduler.now() / 60_000), calls: new Map(), tally: new Map(), minutes: [] });
+    if (s) {
+      s.rps = rps;
+      s.burstiness = burstiness;
+    } else {
+      const minute = Math.floor(this.scheduler.now() / 60_000);
+      this.streams.set(key, { functionName, alias, rps, burstiness, factor: 1, window: -1, carry: 0, minute, calls: new Map(), tally: new Map(), minutes: [] });
+    }
     this.ticking ??= this.scheduler.every(1000, 'user traffic', (at) => this.tick(at));
   }
 
@@ -71,7 +87,7 @@ export class Traffic {
       const minute = Math.floor((at - 1) / 60_000);
       if (minute !== s.minute) this.flush(s);
       s.minute = minute;
-      s.carry += s.rps;
+      s.carry += s.rps * this.factor(s, at);
       const n = Math.floor(s.carry);
       s.carry -= n;
       if (!n) continue;
@@ -100,6 +116,18 @@ export class Traffic {
         s.tally.set(version, t);
       }
     }
+  }
+
+  private factor(s: Stream, at: number): number {
+    if (!s.burstiness) return 1;
+    const window = Math.floor((at - 1) / (BURST_WINDOW_SECONDS * 1000));
+    if (window !== s.window) {
+      // Box-Muller: a standard normal draw from two uniform ones.
+      const z = Math.sqrt(-2 * Math.log(1 - this.rand())) * Math.cos(2 * Math.PI * this.rand());
+      s.factor = Math.exp(s.burstiness * z - (s.burstiness * s.burstiness) / 2);
+      s.window = window;
+    }
+    return s.factor;
   }
 
   private flush(s: Stream): void {

@@ -15,7 +15,7 @@ export interface TimelineEvent {
 export interface StrategyResult {
   readonly outcome: 'completed' | 'rolled-back' | 'unfinished';
   readonly maxTrafficPercent: number;
-  /** From the first failed user or probe request of the new version to the stop or failed hook. */
+  /** From the first failed (or, for a slower release, first) user or probe request of the new version to the stop or failed hook. */
   readonly detectionSeconds: number | null;
   readonly userRequestsToNewVersion: number;
   readonly failedUserRequests: number;
@@ -45,8 +45,9 @@ const STEP_SECONDS = 10;
 export async function runStrategy(scenario: Scenario, strategy: Strategy, assembly: string, progress?: Progress): Promise<StrategyResult> {
   const started = Date.now();
   // The native strategy invokes no function of its own (traffic is simulated in aggregate), so
-  // its lab starts no execution environment ahead of need.
-  const lab = new Lab({ seed: scenario.seed, warm: strategy === 'watchdog' });
+  // its lab starts no execution environment ahead of need. Rehearsals run many short labs one
+  // after another: each hands its threads on to the next.
+  const lab = new Lab({ seed: scenario.seed, warm: strategy === 'watchdog', reuseThreads: true });
   await lab.start();
   try {
     await lab.loadAssembly(assembly);
@@ -65,7 +66,7 @@ export async function runStrategy(scenario: Scenario, strategy: Strategy, assemb
     } else if (scenario.faults.watchdog === 'down' && watchdogFn) {
       lab.eventbridge.disabledTargets.add(watchdogFn);
     }
-    lab.traffic.set(fn, guarded.alias, scenario.traffic.rps);
+    lab.traffic.set(fn, guarded.alias, scenario.traffic.rps, scenario.traffic.burstiness ?? 0);
     await lab.advance(WARM_UP_SECONDS);
 
     const faults: FaultSpec[] = [];
@@ -220,7 +221,10 @@ function summarize(
   const maxTrafficPercent = Math.round(Math.max(0, ...weights, ...series.weight) * 1000) / 10;
   const tally = lab.traffic.tally(fn, guarded.alias).get(version) ?? { requests: 0, failures: 0 };
   const failedInvocation = lab.lambda.invocations.find((i) => i.functionName === fn && i.executedVersion === version && !i.ok);
-  const firstFailure = Math.min(tally.firstFailureAt ?? Infinity, failedInvocation?.at ?? Infinity);
+  // A slower version harms every request it serves: its first request is its first bad one.
+  const slow = (lab.lambda.behaviourOf(fn, version).latencyMs ?? 0) > 0;
+  const firstRequest = slow ? Math.min(tally.requests ? lab.lambda.firstTrafficAt(fn, version) : Infinity, lab.lambda.invocations.find((i) => i.functionName === fn && i.executedVersion === version)?.at ?? Infinity) : Infinity;
+  const firstFailure = Math.min(tally.firstFailureAt ?? Infinity, failedInvocation?.at ?? Infinity, firstRequest);
   const stopEntry = tl.find((e) => e.type === 'stop' || (e.type === 'hook' && (e.result === 'Failed' || e.result === 'TimedOut')));
   const records = decisionLog.of(deploymentId);
   const acting = records.find((r) => r.actionTaken === 'stop-deployment' || r.actionTaken === 'fail-bake');

@@ -22,7 +22,8 @@ export interface Scenario {
   readonly description: string;
   /** Guarded function (name or construct id); default the app's first. */
   readonly function?: string;
-  readonly traffic: { readonly rps: number; readonly minutes: number };
+  /** `burstiness`: σ of the log-normal 10-second rate factor (0 steady; see lib/lab/traffic.ts). */
+  readonly traffic: { readonly rps: number; readonly minutes: number; readonly burstiness?: number };
   readonly seed: number;
   readonly current: VersionBehaviour;
   readonly release: VersionBehaviour & { readonly env?: Readonly<Record<string, string>> };
@@ -80,7 +81,7 @@ export function parseScenario(v: unknown, source: string): Scenario {
   const o = obj(v, path);
   onlyKeys(o, path, ['name', 'description', 'function', 'traffic', 'seed', 'current', 'release', 'faults', 'expect']);
   const traffic = obj(o.traffic ?? {}, `${path}.traffic`);
-  onlyKeys(traffic, `${path}.traffic`, ['rps', 'minutes']);
+  onlyKeys(traffic, `${path}.traffic`, ['rps', 'minutes', 'burstiness']);
   const faults = obj(o.faults ?? {}, `${path}.faults`);
   onlyKeys(faults, `${path}.faults`, ['watchdog', 'cloudwatch', 'codedeploy', 'lambda']);
   const expect = obj(o.expect, `${path}.expect`);
@@ -97,6 +98,7 @@ export function parseScenario(v: unknown, source: string): Scenario {
     traffic: {
       rps: traffic.rps === undefined ? 20 : num(traffic.rps, `${path}.traffic.rps`, { min: 0, max: 10_000 }),
       minutes: traffic.minutes === undefined ? 30 : num(traffic.minutes, `${path}.traffic.minutes`, { min: 1, max: 3000 }),
+      ...(traffic.burstiness !== undefined ? { burstiness: num(traffic.burstiness, `${path}.traffic.burstiness`, { min: 0, max: 3 }) } : {}),
     },
     seed: o.seed === undefined ? 1 : num(o.seed, `${path}.seed`, { integer: true }),
     current: behaviour(o.current, `${path}.current`, false),

@@ -22,11 +22,12 @@ beforeAll(async () => {
 }, 120_000);
 
 describe('rehearse on the sample app', () => {
-  it('stops a configuration mistake in the pre-traffic hook with zero user requests, where native ships it', () => {
+  it('stops a configuration mistake in the pre-traffic hook with zero user requests, where native rolls back only after users fail', () => {
     const r = results.find((x) => x.name === 'config-mistake')!;
     expect(r.passed).toBe(true);
     expect(r.strategies.watchdog).toMatchObject({ outcome: 'rolled-back', maxTrafficPercent: 0, userRequestsToNewVersion: 0, failedUserRequests: 0, decidedBy: { layer: 'config' } });
-    expect(r.strategies.native).toMatchObject({ outcome: 'completed', maxTrafficPercent: 100 });
+    expect(r.strategies.native).toMatchObject({ outcome: 'rolled-back', decidedBy: { layer: 'codedeploy-alarm' } });
+    expect(r.strategies.native.failedUserRequests).toBeGreaterThan(0);
   });
 
   it('rolls bad code back at the canary share, with fewer failed requests than native', () => {

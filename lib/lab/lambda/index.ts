@@ -59,24 +59,72 @@ export interface InvokeResult {
   readonly durationMs: number;
 }
 
+/**
+ * Threads that served a version of a lab now stopped, kept for the next lab that asks for one
+ * (`reuseThreads`). A thread given a new version drops the old one's modules, environment and
+ * handler first, so the version starts with a fresh module scope; what stays loaded is what lies
+ * outside its code folder (the SDK the runtime provides, node builtins). That spares each new
+ * execution environment the ~250 ms of loading the SDK, which dominates a short rehearsal.
+ */
+const idleThreads: Worker[] = [];
+const MAX_IDLE_THREADS = 16;
+/** A thread nobody took for this long ends, so a pool never keeps its process (or a test runner) alive. */
+const IDLE_THREAD_MS = 2000;
+const idleTimers = new WeakMap<Worker, NodeJS.Timeout>();
+
+function keepIdle(w: Worker): void {
+  idleThreads.push(w);
+  const timer = setTimeout(() => {
+    const i = idleThreads.indexOf(w);
+    if (i >= 0) idleThreads.splice(i, 1);
+    void w.terminate();
+  }, IDLE_THREAD_MS);
+  timer.unref();
+  idleTimers.set(w, timer);
+}
+
+function takeIdle(): Worker | undefined {
+  const w = idleThreads.pop();
+  if (w) clearTimeout(idleTimers.get(w));
+  return w;
+}
+const RELEASED = '\u0000canary-watchdog-lab:released';
+
+/** Ends the threads kept for reuse (a test runner that waits for every thread, a long-lived host). */
+export async function endIdleThreads(): Promise<void> {
+  await Promise.all(idleThreads.splice(0).map((w) => (clearTimeout(idleTimers.get(w)), w.terminate())));
+}
+
+type WorkerReply = { ok: boolean; payload: unknown; durationMs: number; init?: boolean };
+
 /** A version's worker thread, invoked by message. */
 class VersionWorker {
   private readonly worker: Worker;
   private seq = 0;
-  private readonly pending = new Map<number, (r: { ok: boolean; payload: unknown; durationMs: number; init?: boolean }) => void>();
+  private dead = false;
+  private readonly pending = new Map<number, (r: WorkerReply) => void>();
+  private readonly detach: (() => void)[] = [];
+  /** Resolves once both output streams passed the release marker. */
+  private onReleased?: () => void;
 
-  constructor(fn: LabFunction, v: Version, clock: SharedArrayBuffer, endpoint: string, onLog: (line: string) => void) {
-    this.worker = new Worker(join(__dirname, 'worker.js'), {
-      // Not the host's loader flags (tsx, jest): a Lambda runtime runs plain JavaScript bundles.
-      execArgv: [],
-      workerData: {
-        clock,
-        codeDir: fn.spec.codeDir,
-        handler: fn.spec.handler,
-        functionName: fn.spec.name,
-        version: v.version,
-        timeoutMs: (fn.spec.timeoutSeconds ?? 3) * 1000,
-      },
+  constructor(
+    fn: LabFunction,
+    v: Version,
+    clock: SharedArrayBuffer,
+    endpoint: string,
+    onLog: (line: string) => void,
+    private readonly reuse: boolean,
+  ) {
+    // Not the host's loader flags (tsx, jest): a Lambda runtime runs plain JavaScript bundles.
+    this.worker = (reuse && takeIdle()) || new Worker(join(__dirname, 'worker.js'), { execArgv: [], env: {}, stdout: true, stderr: true });
+    this.worker.postMessage({
+      type: 'assign',
+      clock,
+      codeDir: fn.spec.codeDir,
+      handler: fn.spec.handler,
+      functionName: fn.spec.name,
+      version: v.version,
+      timeoutMs: (fn.spec.timeoutSeconds ?? 3) * 1000,
       // Lambda's reserved variables, the lab's endpoint, then the function's own environment.
       // https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime
       env: {
@@ -92,35 +140,43 @@ class VersionWorker {
         AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING: '1',
         ...v.env,
       },
-      stdout: true,
-      stderr: true,
     });
+    let markers = 0;
     for (const stream of [this.worker.stdout, this.worker.stderr]) {
       let buf = '';
       stream.setEncoding('utf8');
-      stream.on('data', (chunk: string) => {
+      const onData = (chunk: string) => {
         buf += chunk;
         let nl: number;
         while ((nl = buf.indexOf('\n')) >= 0) {
-          onLog(buf.slice(0, nl));
+          const line = buf.slice(0, nl);
           buf = buf.slice(nl + 1);
+          if (line === RELEASED) {
+            if (++markers === 2) this.onReleased?.();
+          } else onLog(line);
         }
-      });
+      };
+      stream.on('data', onData);
+      this.detach.push(() => stream.off('data', onData));
     }
-    this.worker.on('message', (m: { type: string; id: number; ok: boolean; payload: unknown; durationMs: number; init?: boolean }) => {
+    const onMessage = (m: WorkerReply & { type: string; id: number }) => {
       if (m.type === 'result') {
         this.pending.get(m.id)?.(m);
         this.pending.delete(m.id);
       }
-    });
-    this.worker.on('error', (err) => {
+    };
+    const onError = (err: Error) => {
+      this.dead = true;
       for (const resolve of this.pending.values()) resolve({ ok: false, payload: { errorType: 'Runtime.ExitError', errorMessage: String(err) }, durationMs: 0 });
       this.pending.clear();
-    });
+    };
+    this.worker.on('message', onMessage);
+    this.worker.on('error', onError);
+    this.detach.push(() => this.worker.off('message', onMessage), () => this.worker.off('error', onError));
     this.worker.unref();
   }
 
-  invoke(event: unknown, arn: string): Promise<{ ok: boolean; payload: unknown; durationMs: number; init?: boolean }> {
+  invoke(event: unknown, arn: string): Promise<WorkerReply> {
     const id = ++this.seq;
     return new Promise((resolve) => {
       this.pending.set(id, resolve);
@@ -128,8 +184,18 @@ class VersionWorker {
     });
   }
 
-  terminate(): Promise<number> {
-    return this.worker.terminate();
+  /** Ends the environment: its thread is kept for another version when it can be, else ended. */
+  async close(): Promise<void> {
+    if (this.reuse && !this.dead && this.pending.size === 0 && idleThreads.length < MAX_IDLE_THREADS) {
+      const released = new Promise<void>((resolve) => (this.onReleased = resolve));
+      this.worker.postMessage({ type: 'release' });
+      await released;
+      for (const d of this.detach) d();
+      keepIdle(this.worker);
+      return;
+    }
+    for (const d of this.detach) d();
+    await this.worker.terminate();
   }
 }
 
@@ -153,7 +219,7 @@ export class LambdaLab implements LambdaPort {
     private readonly ctx: LabContext,
     private readonly cloudwatch: CloudWatchPort,
     private readonly clock: SharedArrayBuffer,
-    private readonly opts: { seed?: number; metricDelaySeconds?: number; warm?: boolean } = {},
+    private readonly opts: { seed?: number; metricDelaySeconds?: number; warm?: boolean; reuseThreads?: boolean } = {},
   ) {
     this.rand = seededRandom(opts.seed ?? 1);
   }
@@ -326,7 +392,7 @@ export class LambdaLab implements LambdaPort {
   }
 
   private workerOf(f: LabFunction, v: Version): VersionWorker {
-    v.worker ??= new VersionWorker(f, v, this.clock, this.endpoint, (line) => this.logs.push({ at: this.ctx.scheduler.now(), functionName: f.spec.name, version: v.version, line }));
+    v.worker ??= new VersionWorker(f, v, this.clock, this.endpoint, (line) => this.logs.push({ at: this.ctx.scheduler.now(), functionName: f.spec.name, version: v.version, line }), this.opts.reuseThreads === true);
     return v.worker;
   }
 
@@ -361,7 +427,7 @@ export class LambdaLab implements LambdaPort {
   private publishLatestShadow(f: LabFunction): string {
     const cur = f.versions.get('$LATEST');
     if (!cur || JSON.stringify(cur.env) !== JSON.stringify(f.env)) {
-      void cur?.worker?.terminate();
+      void cur?.worker?.close();
       const v: Version = { version: '$LATEST', env: { ...f.env }, codeSha256: '', publishedAt: this.ctx.scheduler.now(), behaviour: {} };
       f.versions.set('$LATEST', v);
       this.workerOf(f, v);
@@ -402,7 +468,7 @@ export class LambdaLab implements LambdaPort {
   }
 
   async close(): Promise<void> {
-    for (const f of this.functions.values()) for (const v of f.versions.values()) await v.worker?.terminate();
+    await Promise.all([...this.functions.values()].flatMap((f) => [...f.versions.values()].map((v) => v.worker?.close())));
   }
 
   /** Lambda's REST API (restJson1), the operations the runtime and the SDK tests use. */

@@ -6,11 +6,14 @@
 // moves that invocation's own clock forward by its delay, so virtual time never waits for wall
 // time; the offset lives in AsyncLocalStorage and ends with the invocation.
 'use strict';
-const { parentPort, workerData } = require('node:worker_threads');
+const { parentPort } = require('node:worker_threads');
 const { AsyncLocalStorage } = require('node:async_hooks');
 const path = require('node:path');
 
-const shared = new Float64Array(workerData.clock);
+// What this thread runs now: set by an 'assign' message (a lab may hand a thread that served
+// one version to the next, see index.ts), cleared by 'release'.
+let current;
+let shared = new Float64Array(1);
 const local = new AsyncLocalStorage();
 const RealDate = Date;
 const realSetTimeout = setTimeout;
@@ -62,8 +65,8 @@ let initError;
 function load() {
   if (handler || initError) return;
   try {
-    const [file, name] = splitHandler(workerData.handler);
-    const mod = require(path.join(workerData.codeDir, file));
+    const [file, name] = splitHandler(current.handler);
+    const mod = require(path.join(current.codeDir, file));
     handler = mod[name];
     if (typeof handler !== 'function') throw new Error(`Handler '${name}' missing on module '${file}'`);
   } catch (err) {
@@ -81,18 +84,42 @@ function errorPayload(err) {
   return { errorType: e.name || 'Error', errorMessage: e.message, trace: (e.stack || '').split('\n').slice(0, 5) };
 }
 
-// Initialise at once, as Lambda's init phase does, so the first invocation finds the code loaded.
-load();
+function assign(msg) {
+  current = msg;
+  shared = new Float64Array(msg.clock);
+  for (const key of Object.keys(process.env)) delete process.env[key];
+  Object.assign(process.env, msg.env);
+  // Initialise at once, as Lambda's init phase does, so the first invocation finds the code loaded.
+  load();
+}
+
+// Forget the version: its modules (a fresh module scope for the next), its environment and its
+// handler. Modules from outside its code folder (the SDK, node builtins) stay loaded, as the
+// runtime's own do. The marker tells the lab that every earlier output line has arrived.
+function release() {
+  const prefix = current.codeDir.endsWith(path.sep) ? current.codeDir : current.codeDir + path.sep;
+  for (const key of Object.keys(require.cache)) if (key.startsWith(prefix)) delete require.cache[key];
+  handler = undefined;
+  initError = undefined;
+  current = undefined;
+  for (const key of Object.keys(process.env)) delete process.env[key];
+  process.stdout.write(`${RELEASED}\n`);
+  process.stderr.write(`${RELEASED}\n`);
+}
+const RELEASED = '\u0000canary-watchdog-lab:released';
 
 parentPort.on('message', (msg) => {
+  if (msg.type === 'assign') return assign(msg);
+  if (msg.type === 'release') return release();
   if (msg.type !== 'invoke') return;
   const started = now();
+  const cur = current;
   const context = {
-    functionName: workerData.functionName,
-    functionVersion: workerData.version,
+    functionName: cur.functionName,
+    functionVersion: cur.version,
     invokedFunctionArn: msg.arn,
     awsRequestId: msg.requestId,
-    getRemainingTimeInMillis: () => Math.max(0, workerData.timeoutMs - (now() - started)),
+    getRemainingTimeInMillis: () => Math.max(0, cur.timeoutMs - (now() - started)),
   };
   local.run({ offset: 0 }, async () => {
     let reply;
