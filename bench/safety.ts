@@ -171,3 +171,73 @@ export function summarizeCell(kind: Kind, rps: number, byStrategy: Record<Strate
   const n = strategies.native.harmedMedian ?? 0;
   return { kind: kind.name, rps, trials: byStrategy.watchdog.length, limit: limitPower(kind, rps), strategies, harmRatio: n > 0 ? w / n : null };
 }
+
+export interface MatrixOptions {
+  readonly seeds: number;
+  readonly rps: readonly number[];
+  /** Virtual minutes a trial may run: the hook, the canary and the bake fit with room to spare. */
+  readonly minutes: number;
+  readonly lanes: number;
+  readonly onProgress?: (done: number, of: number) => void;
+}
+
+/** Every kind at every rate, both strategies, seeds 1..N (the same seeds for both). */
+export async function runMatrix(assembly: string, o: MatrixOptions): Promise<{ cells: Cell[]; trials: Record<string, Trial[]> }> {
+  const tasks: (() => Promise<{ key: string; strategy: Strategy; t: Trial }>)[] = [];
+  for (const kind of KINDS) {
+    for (const rps of o.rps) {
+      for (let seed = 1; seed <= o.seeds; seed++) {
+        for (const strategy of STRATEGIES) tasks.push(async () => ({ key: `${kind.name} @ ${rps}`, strategy, t: await trial(assembly, kind, strategy, rps, seed, o.minutes) }));
+      }
+    }
+  }
+  const done = await pool(tasks, o.lanes, (n) => o.onProgress?.(n, tasks.length));
+  const trials: Record<string, Trial[]> = {};
+  const cells: Cell[] = [];
+  for (const kind of KINDS) {
+    for (const rps of o.rps) {
+      const key = `${kind.name} @ ${rps}`;
+      const by = { watchdog: [] as Trial[], native: [] as Trial[] };
+      for (const d of done) if (d.key === key) by[d.strategy].push(d.t);
+      trials[`${key} watchdog`] = by.watchdog;
+      trials[`${key} native`] = by.native;
+      cells.push(summarizeCell(kind, rps, by));
+    }
+  }
+  return { cells, trials };
+}
+
+export interface FalseRollbackRow {
+  readonly rps: number;
+  readonly burstiness: number;
+  readonly trials: number;
+  readonly rolledBack: Record<Strategy, number>;
+  readonly decidedBy: Record<Strategy, Record<string, number>>;
+}
+
+/** Good releases (old and new at the same error rate) on bursty traffic: how many roll back. */
+export async function runFalseRollbacks(
+  assembly: string,
+  o: { trials: number; rps: readonly number[]; burstiness: number; minutes: number; lanes: number; onProgress?: (done: number, of: number) => void },
+): Promise<{ rows: FalseRollbackRow[]; trials: Trial[] }> {
+  const good = KINDS[0];
+  const tasks: (() => Promise<{ rps: number; strategy: Strategy; t: Trial }>)[] = [];
+  for (const rps of o.rps) {
+    for (let i = 1; i <= o.trials; i++) {
+      for (const strategy of STRATEGIES) tasks.push(async () => ({ rps, strategy, t: await trial(assembly, good, strategy, rps, 1000 + i, o.minutes, o.burstiness) }));
+    }
+  }
+  const done = await pool(tasks, o.lanes, (n) => o.onProgress?.(n, tasks.length));
+  const rows = o.rps.map((rps) => {
+    const rolledBack = { watchdog: 0, native: 0 };
+    const decidedBy: FalseRollbackRow['decidedBy'] = { watchdog: {}, native: {} };
+    for (const d of done.filter((x) => x.rps === rps)) {
+      if (d.t.outcome !== 'rolled-back') continue;
+      rolledBack[d.strategy]++;
+      const by = d.t.decidedBy ?? 'unknown';
+      decidedBy[d.strategy][by] = (decidedBy[d.strategy][by] ?? 0) + 1;
+    }
+    return { rps, burstiness: o.burstiness, trials: o.trials, rolledBack: { watchdog: rolledBack.watchdog / o.trials, native: rolledBack.native / o.trials }, decidedBy };
+  });
+  return { rows, trials: done.map((d) => d.t) };
+}
