@@ -38,11 +38,22 @@ export class LambdaFunctions implements FunctionPort {
         FunctionName: functionName,
         Qualifier: version,
         InvocationType: 'RequestResponse',
+        // The log tail's REPORT line gives the function's own duration.
+        // https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html#lambda-Invoke-request-LogType
+        LogType: 'Tail',
         Payload: Buffer.from(JSON.stringify(event ?? {})),
       }),
     );
-    const latencyMs = this.clock() - started;
+    // What a caller waits: the round trip, and never less than the duration Lambda reports.
+    const latencyMs = Math.max(this.clock() - started, reportedDurationMs(res.LogResult) ?? 0);
     const payload = res.Payload ? Buffer.from(res.Payload).toString('utf8') : '';
     return { ...(res.FunctionError ? { functionError: res.FunctionError } : {}), payload, latencyMs };
   }
+}
+
+/** `Duration: N ms` of the REPORT line in an Invoke's base64 log tail. */
+export function reportedDurationMs(logResult: string | undefined): number | undefined {
+  if (!logResult) return undefined;
+  const m = /^REPORT RequestId: \S+\s+Duration: ([\d.]+) ms/m.exec(Buffer.from(logResult, 'base64').toString('utf8'));
+  return m ? Number(m[1]) : undefined;
 }

@@ -58,11 +58,22 @@ export class GuardMetrics {
     });
   }
 
-  /** `IF(total >= minSamples, events / total, 0)`: no verdict on too few requests. */
-  guardedRate(events: cloudwatch.IMetric, total: cloudwatch.IMetric, minSamples: number, label: string, addEventsToTotal = false): cloudwatch.MathExpression {
+  /**
+   * `IF(total >= minSamples, events / total, 0)`: no verdict on too few requests. With
+   * `significantAbove` p0, a minute's rate counts only when it is significantly above p0 (a
+   * one-sided score test at 1 %: rate > p0 + 2.326 * SQRT(p0 * (1 - p0) / total)), so that a
+   * single unlucky minute of a small canary share (2 errors of 60 requests against a 2 % limit,
+   * 4 % of the time at a 0.5 % true rate) is not read as a breach; otherwise 0.
+   * SQRT and comparisons are CloudWatch metric math:
+   * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/using-metric-math.html#metric-math-syntax
+   */
+  guardedRate(events: cloudwatch.IMetric, total: cloudwatch.IMetric, minSamples: number, label: string, addEventsToTotal = false, significantAbove?: number): cloudwatch.MathExpression {
     const denominator = addEventsToTotal ? '(t + e)' : 't';
+    const rate = `e / ${denominator}`;
+    const value =
+      significantAbove === undefined ? rate : `IF(${rate} > ${significantAbove} + ${Z_ONE_PERCENT} * SQRT(${round(significantAbove * (1 - significantAbove))} / ${denominator}), ${rate}, 0)`;
     return new cloudwatch.MathExpression({
-      expression: `IF(${denominator} >= ${minSamples}, e / ${denominator}, 0)`,
+      expression: `IF(${denominator} >= ${minSamples}, ${value}, 0)`,
       usingMetrics: { e: events, t: total },
       period: Duration.minutes(1),
       label,
@@ -122,10 +133,11 @@ export function buildLayerAlarms(scope: Construct, p: LayerAlarmProps): LayerAla
       }),
     );
   }
-  // 2 of 3 one-minute periods: one noisy minute on a small canary share does not roll back.
+  // 2 of 3 one-minute periods, each significantly above the limit: one noisy minute on a small
+  // canary share does not roll back.
   out.push(
     alarm('NewVersionErrorRate', 'new-version', {
-      metric: m.guardedRate(m.versionErrors(p.version), m.versionInvocations(p.version), p.minInvocations, 'new version error rate'),
+      metric: m.guardedRate(m.versionErrors(p.version), m.versionInvocations(p.version), p.minInvocations, 'new version error rate', false, p.maxErrorRate),
       threshold: p.maxErrorRate,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 3,
@@ -149,7 +161,7 @@ export function buildLayerAlarms(scope: Construct, p: LayerAlarmProps): LayerAla
       alarmDescription: 'p99 duration of the new version above the limit.',
     }),
     alarm('AliasErrorRate', 'service', {
-      metric: m.guardedRate(m.aliasErrors(), m.aliasInvocations(), p.minInvocations, 'alias error rate'),
+      metric: m.guardedRate(m.aliasErrors(), m.aliasInvocations(), p.minInvocations, 'alias error rate', false, p.maxErrorRate),
       threshold: p.maxErrorRate,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 3,
@@ -159,6 +171,9 @@ export function buildLayerAlarms(scope: Construct, p: LayerAlarmProps): LayerAla
   );
   return out;
 }
+
+/** The one-sided 99 % quantile of the standard normal distribution. */
+const Z_ONE_PERCENT = 2.326;
 
 function round(x: number): number {
   return Math.round(x * 1e9) / 1e9;

@@ -63,7 +63,7 @@ describe('GuardedFunction', () => {
         ]),
       );
     }
-    expect((a.Metrics as { Expression?: string }[]).find((m) => m.Expression)?.Expression).toBe('IF(t >= 20, e / t, 0)');
+    expect((a.Metrics as { Expression?: string }[]).find((m) => m.Expression)?.Expression).toBe('IF(t >= 20, IF(e / t > 0.05 + 2.326 * SQRT(0.0475 / t), e / t, 0), 0)');
   });
 
   it('watches probes of the new version with a high-resolution 10-second alarm', () => {

@@ -155,7 +155,7 @@ export function referencedIds(node: Node, out = new Set<string>()): Set<string> 
   return out;
 }
 
-export const SUPPORTED_FUNCTIONS = ['IF', 'FILL', 'ABS', 'CEIL', 'FLOOR', 'TIME_SERIES', 'SEARCH', 'REPEAT'] as const;
+export const SUPPORTED_FUNCTIONS = ['IF', 'FILL', 'ABS', 'CEIL', 'FLOOR', 'SQRT', 'TIME_SERIES', 'SEARCH', 'REPEAT'] as const;
 
 type Value = number | Series;
 
@@ -307,6 +307,9 @@ function call(node: Extract<Node, { t: 'call' }>, ctx: MathContext): Value {
     case 'FLOOR':
       arity(1);
       return mapSeries(evaluate(node.args[0], ctx), Math.floor);
+    case 'SQRT':
+      arity(1);
+      return mapSeries(evaluate(node.args[0], ctx), Math.sqrt);
     case 'TIME_SERIES': {
       arity(1);
       const v = evaluate(node.args[0], ctx);

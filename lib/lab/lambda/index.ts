@@ -199,6 +199,24 @@ class VersionWorker {
   }
 }
 
+/**
+ * LogType Tail: the last 4 KB of the invocation's log, base64, ending with the runtime's REPORT
+ * line (the duration includes the version's added latency).
+ * https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html
+ * https://docs.aws.amazon.com/lambda/latest/dg/nodejs-logging.html
+ */
+function logTail(r: InvokeResult, memorySize: number): string {
+  const id = createHash('sha256').update(`${r.executedVersion}|${r.durationMs}|${JSON.stringify(r.payload)}`).digest('hex').slice(0, 32);
+  const requestId = `${id.slice(0, 8)}-${id.slice(8, 12)}-${id.slice(12, 16)}-${id.slice(16, 20)}-${id.slice(20)}`;
+  const text = [
+    `START RequestId: ${requestId} Version: ${r.executedVersion}`,
+    `END RequestId: ${requestId}`,
+    `REPORT RequestId: ${requestId}\tDuration: ${r.durationMs.toFixed(2)} ms\tBilled Duration: ${Math.ceil(r.durationMs)} ms\tMemory Size: ${memorySize} MB\tMax Memory Used: ${Math.min(memorySize, 64)} MB\t`,
+    '',
+  ].join('\n');
+  return Buffer.from(text.slice(-4096)).toString('base64');
+}
+
 const FN_ARN = (name: string) => `arn:aws:lambda:${LAB_REGION}:${LAB_ACCOUNT}:function:${name}`;
 
 /**
@@ -625,10 +643,16 @@ export class LambdaLab implements LambdaPort {
             });
             return { status: 202 };
           }
+          const logType = String(req.headers['x-amz-log-type'] ?? 'None');
+          if (!['None', 'Tail'].includes(logType)) throw new LabError('InvalidParameterValueException', `X-Amz-Log-Type: expected None or Tail, got ${logType}`);
           const r = await this.invoke(f.spec.name, event, 'api', q);
           return {
             status: 200,
-            headers: { 'x-amz-executed-version': r.executedVersion, ...(r.functionError ? { 'x-amz-function-error': r.functionError } : {}) },
+            headers: {
+              'x-amz-executed-version': r.executedVersion,
+              ...(r.functionError ? { 'x-amz-function-error': r.functionError } : {}),
+              ...(logType === 'Tail' ? { 'x-amz-log-result': logTail(r, f.spec.memorySize ?? 128) } : {}),
+            },
             body: Buffer.from(JSON.stringify(r.payload)),
           };
         },

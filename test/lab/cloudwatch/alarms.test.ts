@@ -213,6 +213,24 @@ describe('alarms on metric math', () => {
     expect(lab.state('rate')).toBe(want);
   });
 
+  // The constructs' significance-guarded rate: a minute counts only when its error rate is
+  // significantly above the 2 % limit (one-sided score test at 1 %).
+  const SIGNIFICANT = 'IF(t >= 20, IF(e / t > 0.02 + 2.326 * SQRT(0.0196 / t), e / t, 0), 0)';
+  it.each([
+    { name: '2 of 60 (3.3 %, above 2 % but within noise)', invocations: 60, errors: 2, want: 'OK' },
+    { name: '3 of 60 (5 %)', invocations: 60, errors: 3, want: 'OK' },
+    { name: '4 of 60 (6.7 %, above 0.02 + 2.326 * sqrt(0.0196 / 60) = 6.2 %)', invocations: 60, errors: 4, want: 'ALARM' },
+    { name: '30 of 1000 (3 %, under 0.02 + 2.326 * sqrt(0.0196 / 1000) = 3.03 %)', invocations: 1000, errors: 30, want: 'OK' },
+    { name: '32 of 1000 (3.2 %)', invocations: 1000, errors: 32, want: 'ALARM' },
+  ])('SQRT in a significance-guarded rate: $name -> $want', async ({ invocations, errors, want }) => {
+    const lab = rig();
+    await lab.call('PutMetricAlarm', { ...guarded('rate', SIGNIFICANT), Threshold: 0.02 });
+    await lab.call('SetAlarmState', { AlarmName: 'rate', StateValue: want === 'OK' ? 'ALARM' : 'OK', StateReason: 'prior' });
+    await traffic(lab, 0, invocations, errors);
+    await lab.until(T0 + MIN);
+    expect(lab.state('rate')).toBe(want);
+  });
+
   it('yields no datapoint, so missing data, where the expression has no data', async () => {
     const lab = rig();
     await lab.call('PutMetricAlarm', guarded('rate', 'IF((t + e) >= 20, e / (t + e), 0)', 'missing'));

@@ -113,6 +113,11 @@ describe('the lab through the SDK and its control API', () => {
     await lambda.send(new UpdateAliasCommand({ FunctionName: 'tiny', Name: 'live', RoutingConfig: { AdditionalVersionWeights: { '2': 1 } } }));
     const routed = await Promise.all(Array.from({ length: 5 }, () => lambda.send(new InvokeCommand({ FunctionName: 'tiny', Qualifier: 'live' }))));
     expect(routed.map((r) => r.ExecutedVersion)).toEqual(['2', '2', '2', '2', '2']);
+    // LogType Tail: the log tail ends with the REPORT line and its duration.
+    const tail = await lambda.send(new InvokeCommand({ FunctionName: 'tiny', Qualifier: '1', LogType: 'Tail' }));
+    expect(Buffer.from(tail.LogResult!, 'base64').toString()).toMatch(/^START RequestId: \S+ Version: 1\nEND RequestId: \S+\nREPORT RequestId: \S+\tDuration: \d+\.\d\d ms\tBilled Duration: \d+ ms/);
+    expect(out.LogResult).toBeUndefined();
+    await expect(lambda.send(new InvokeCommand({ FunctionName: 'tiny', LogType: 'Full' as 'Tail' }))).rejects.toMatchObject({ name: 'InvalidParameterValueException', message: expect.stringMatching(/None or Tail/) });
   });
 
   it.each<[string, () => Promise<unknown>, RegExp]>([
