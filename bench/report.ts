@@ -22,6 +22,7 @@ export interface Results {
     perLab: { watchdog: number; native: number };
     builtIn: { scenarios: number; wallMs: number; virtualMinutes: number } | null;
   };
+  lab: { runs: number; deploymentMedianMs: number; deploymentMaxMs: number; totalMedianMs: number; outcome: string };
   comparison: { name: string; trials: number; perEvaluation: number; perDeployment: number }[];
   scale: { n: number; guarded: SynthFigure; plain: SynthFigure; guardedNoValidation: SynthFigure; plainNoValidation: SynthFigure; oneStack: SynthFigure }[];
   maxPerStack: { perFunction: number; fixed: number; max: number };
@@ -135,6 +136,8 @@ export function renderMarkdown(r: Results): string {
     ...(t.builtIn
       ? ['', `\`npm run rehearse\`'s ${t.builtIn.scenarios} built-in scenarios, both strategies each: ${(t.builtIn.wallMs / 1000).toFixed(1)} s for ${Math.round(t.builtIn.virtualMinutes)} virtual minutes, ${(t.builtIn.scenarios / (t.builtIn.wallMs / 60_000)).toFixed(0)} scenarios per minute, ${(t.builtIn.virtualMinutes / (t.builtIn.wallMs / 1000)).toFixed(0)} virtual minutes per wall second.`]
       : []),
+    '',
+    `The lab alone (issue 4's target): a 30-minute deployment of OrdersApi at 20 requests/s, watchdog, prober and hooks running for real, takes ${(r.lab.deploymentMedianMs / 1000).toFixed(2)} s of wall time (median of ${r.lab.runs} runs, at most ${(r.lab.deploymentMaxMs / 1000).toFixed(2)} s; deployment ${r.lab.outcome}); the whole run, with starting the lab, loading the app and 2 minutes of warm-up traffic, ${(r.lab.totalMedianMs / 1000).toFixed(2)} s.`,
     '',
     '## Error-rate test in isolation',
     '',

@@ -10,6 +10,7 @@ import { synthSampleApp } from '../lib/lab/sample-app';
 import { rehearse } from '../lib/rehearsal/rehearse';
 import { loadScenarios } from '../lib/rehearsal/scenario';
 import { runComparison } from './comparison-test';
+import { labSpeed } from './lab-speed';
 import { renderMarkdown } from './report';
 import { runFalseRollbacks, runMatrix } from './safety';
 import { maxPerStack, runScale } from './scale';
@@ -64,6 +65,7 @@ void (async () => {
         },
   };
 
+  const lab = await labSpeed(app, quick ? 3 : 10);
   const comparison = runComparison(quick ? 0.2 : 1);
   const scale = runScale(quick ? [1, 10] : [1, 10, 50, 200]);
   const perStack = maxPerStack();
@@ -82,11 +84,11 @@ void (async () => {
     safety: safety.cells,
     falseRollbacks: falseRollbacks.rows,
     throughput,
+    lab,
     comparison,
     scale,
     maxPerStack: perStack,
     cost,
-    trials: safety.trials,
   };
   writeFileSync(join(__dirname, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   const md = renderMarkdown(results);

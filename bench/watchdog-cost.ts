@@ -44,7 +44,10 @@ export async function evaluationCost(n: number): Promise<{ n: number; calls: num
     });
     for (let i = 0; i < n; i++) {
       const appSpec = JSON.stringify({ version: 0.0, Resources: [{ f: { Type: 'AWS::Lambda::Function', Properties: { Name: `fn-${i}`, Alias: 'live', CurrentVersion: '1', TargetVersion: '2' } } }] });
-      lab.codedeploy.createDeploymentFor(`app-${i}`, `dg-${i}`, appSpec);
+      const id = lab.codedeploy.createDeploymentFor(`app-${i}`, `dg-${i}`, appSpec);
+      // What each guarded deployment's pre-traffic hook records before traffic shifts: from then
+      // on the watchdog takes the new version's share from the schedule, not from GetAlias.
+      await lab.dynamodb.service.operations.PutItem({ TableName: 'state', Item: { deploymentId: { S: id }, trafficShiftStartedAt: { N: String(lab.now()) } } });
     }
     await lab.advance(120);
     const event = { source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} };

@@ -54,10 +54,15 @@ Module._resolveFilename = function resolveWithRuntimeSdk(request, parent, ...res
   }
 };
 
+// Who called setTimeout: frame 3 of a short stack (the SDK sets timers on every request, so the
+// stack is kept to the frames this needs).
 function ownCaller() {
-  const frames = (new Error().stack || '').split('\n');
-  const caller = frames[3] || '';
-  return !caller.includes('node_modules') && !caller.includes('node:');
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 3;
+  const stack = new Error().stack || '';
+  Error.stackTraceLimit = limit;
+  const caller = stack.slice(stack.lastIndexOf('\n') + 1);
+  return stack.split('\n').length >= 4 && !caller.includes('node_modules') && !caller.includes('node:');
 }
 
 let handler;
