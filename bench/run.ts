@@ -4,7 +4,7 @@
  * wall times are context, counts and ratios are the result.
  */
 import { execSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { synthSampleApp } from '../lib/lab/sample-app';
 import { rehearse } from '../lib/rehearsal/rehearse';
@@ -28,6 +28,12 @@ const progress = (what: string) => (done: number, of: number) => {
 };
 
 void (async () => {
+  if (process.argv.includes('--render')) {
+    // BENCHMARKS.md again from bench/results.json (after editing bench/analysis.md), no measuring.
+    const md = renderMarkdown(JSON.parse(readFileSync(join(__dirname, 'results.json'), 'utf8')) as Parameters<typeof renderMarkdown>[0]);
+    writeFileSync(join(__dirname, '..', 'BENCHMARKS.md'), md);
+    return;
+  }
   const quick = process.argv.includes('--quick');
   const commit = execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim();
   const dirty = execSync('git status --porcelain', { encoding: 'utf8' }).trim() !== '';
