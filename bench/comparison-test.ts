@@ -50,3 +50,54 @@ if (require.main === module) {
   console.log('|---|---|---|---|');
   for (const r of runComparison()) console.log(`| ${r.name} | ${r.trials} | ${(r.perEvaluation * 100).toFixed(3)} % | ${(r.perDeployment * 100).toFixed(2)} % |`);
 }
+
+/**
+ * The alpha trade-off on the sample app's shape (threshold 2 %, canary 10 % for 5 minutes, then
+ * 10 minutes at 100 %), with metrics visible a minute late as on the lab: per alpha, the share of
+ * good releases rolled back at any point, and of 2 % and 5 % releases stopped before the final
+ * shift. Both error-rate rules, cumulative counts, one evaluation a minute.
+ */
+export function alphaSweep(alphas: readonly number[], scale = 1) {
+  const cases: [string, number, number, number][] = [
+    ['good, 1 req/s', 1, 0.005, 3000],
+    ['good, 20 req/s', 20, 0.005, 3000],
+    ['2 %, 1 req/s', 1, 0.02, 1000],
+    ['2 %, 20 req/s', 20, 0.02, 1000],
+    ['5 %, 1 req/s', 1, 0.05, 1000],
+  ];
+  return alphas.map((alpha) => ({
+    alpha,
+    cases: cases.map(([name, rps, rate, trials]) => {
+      const n = Math.max(100, Math.round(trials * scale));
+      const r = sampleAppCanary(rps, rate, alpha, n);
+      return { name, trials: n, share: rate === 0.005 ? r.rolledBack : r.beforeFinalShift };
+    }),
+  }));
+}
+
+function sampleAppCanary(rps: number, newRate: number, alpha: number, trials: number) {
+  const rand2 = seededRandom(7);
+  let rolledBack = 0;
+  let beforeFinalShift = 0;
+  for (let t = 0; t < trials; t++) {
+    const minutes = Array.from({ length: 16 }, (_, m) => {
+      const share = m < 5 ? 0.1 : 1;
+      const a = Math.round(rps * 60 * share);
+      const b = Math.round(rps * 60 * (1 - share));
+      return { nE: binomialDraw(rand2, a, newRate), nT: a, oE: binomialDraw(rand2, b, 0.005), oT: b };
+    });
+    let hit = -1;
+    for (let m = 2; m <= 16 && hit < 0; m++) {
+      // At minute m, the minutes before m - 1 are published.
+      const s = minutes.slice(0, m - 1).reduce((x, y) => ({ nE: x.nE + y.nE, nT: x.nT + y.nT, oE: x.oE + y.oE, oT: x.oT + y.oT }));
+      if (s.nT < T.minInvocations) continue;
+      const fail =
+        (s.nE / s.nT > 0.02 && rateAboveThresholdPValue(s.nE, s.nT, 0.02) < alpha) ||
+        (s.oT >= T.minInvocations && rateWorseThanBaselinePValue(s.nE, s.nT, s.oE, s.oT, T.baselineTolerance) < alpha);
+      if (fail) hit = m;
+    }
+    if (hit >= 0) rolledBack++;
+    if (hit >= 0 && hit <= 5) beforeFinalShift++;
+  }
+  return { rolledBack: rolledBack / trials, beforeFinalShift: beforeFinalShift / trials };
+}

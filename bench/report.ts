@@ -24,6 +24,7 @@ export interface Results {
   };
   lab: { runs: number; deploymentMedianMs: number; deploymentMaxMs: number; totalMedianMs: number; outcome: string };
   comparison: { name: string; trials: number; perEvaluation: number; perDeployment: number }[];
+  alpha?: { alpha: number; cases: { name: string; trials: number; share: number }[] }[];
   scale: { n: number; guarded: SynthFigure; plain: SynthFigure; guardedNoValidation: SynthFigure; plainNoValidation: SynthFigure; oneStack: SynthFigure }[];
   maxPerStack: { perFunction: number; fixed: number; max: number };
   cost: { n: number; calls: number; byOperation: Record<string, number>; wallMs: number; monthly: { watchdog: number; synthetics: number } }[];
@@ -147,6 +148,18 @@ export function renderMarkdown(r: Results): string {
     '|---|---|---|---|',
     ...r.comparison.map((c) => `| ${c.name} | ${c.trials} | ${pct(c.perEvaluation, 3)} | ${pct(c.perDeployment, 2)} |`),
     '',
+    ...(r.alpha
+      ? [
+          '### The alpha trade-off',
+          '',
+          'The same simulation on the sample app\'s shape (threshold 2 %, canary 10 % for 5 minutes, then 10 minutes at 100 %, metrics visible a minute late as on the lab), per alpha of each evaluation (the default is 0.001): good releases rolled back at any point, bad ones stopped before the final shift.',
+          '',
+          `| alpha | ${r.alpha[0].cases.map((c) => `${c.name} (${c.trials})`).join(' | ')} |`,
+          `|---|${r.alpha[0].cases.map(() => '---').join('|')}|`,
+          ...r.alpha.map((a) => `| ${a.alpha} | ${a.cases.map((c) => pct(c.share, 2)).join(' | ')} |`),
+          '',
+        ]
+      : []),
     '## Scale of the constructs',
     '',
     `In-process \`app.synth()\` of N guarded functions (\`configDelivery: state-table\`, one probe each) against N plain functions with an alias and a plain \`LambdaDeploymentGroup\`, both spread over stacks of ${PER_STACK} functions (each guarded stack with its own ReleaseWatchdog); with CDK's built-in template validation (what \`cdk synth\` does) and without it; and all N guarded in one stack. One stack holds at most **${r.maxPerStack.max}** guarded functions (${r.maxPerStack.fixed} resources for the watchdog and ${r.maxPerStack.perFunction} per function, under CloudFormation's 500); beyond that the constructs fail the synth with an error that names the count and says how to split.`,

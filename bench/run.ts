@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { synthSampleApp } from '../lib/lab/sample-app';
 import { rehearse } from '../lib/rehearsal/rehearse';
 import { loadScenarios } from '../lib/rehearsal/scenario';
-import { runComparison } from './comparison-test';
+import { alphaSweep, runComparison } from './comparison-test';
 import { labSpeed } from './lab-speed';
 import { renderMarkdown } from './report';
 import { runFalseRollbacks, runMatrix } from './safety';
@@ -73,6 +73,7 @@ void (async () => {
 
   const lab = await labSpeed(app, quick ? 3 : 10);
   const comparison = runComparison(quick ? 0.2 : 1);
+  const alpha = alphaSweep([0.001, 0.003, 0.005, 0.01], quick ? 0.2 : 1);
   const scale = runScale(quick ? [1, 10] : [1, 10, 50, 200]);
   const perStack = maxPerStack();
   const cost = [];
@@ -92,6 +93,7 @@ void (async () => {
     throughput,
     lab,
     comparison,
+    alpha,
     scale,
     maxPerStack: perStack,
     cost,
