@@ -1,4 +1,4 @@
-import { Annotations, Duration, Names, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, Names, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -175,6 +175,7 @@ export class GuardedFunction extends Construct {
       alias: this.alias,
       deploymentConfig,
       alarms: [...this.nativeAlarms],
+      role: watchdog.deploymentRole,
       preHook: watchdog.preTrafficHook,
       ...(bakeMinutes > 0 ? { postHook: watchdog.postTrafficHook } : {}),
       // CodeDeploy's default: if alarm state cannot be read, the deployment stops.
@@ -182,21 +183,8 @@ export class GuardedFunction extends Construct {
       autoRollback: { failedDeployment: true, stoppedDeployment: true, deploymentInAlarm: true },
     });
 
-    // The deployment group's role comes from CDK: AWS's managed policy for Lambda deployments,
-    // and invoke rights on the hooks' versions.
-    const hookIds = [watchdog.preTrafficHook, ...(bakeMinutes > 0 ? [watchdog.postTrafficHook] : [])].map((h) =>
-      Stack.of(this).getLogicalId(h.node.defaultChild as lambda.CfnFunction),
-    );
-    Validations.of(this.deploymentGroup).acknowledge({
-      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSCodeDeployRoleForLambdaLimited]',
-      reason: 'AWS managed policy made for CodeDeploy Lambda deployments: updates aliases and invokes only CodeDeployHook_* functions.',
-    });
-    for (const id of hookIds) {
-      Validations.of(this.deploymentGroup).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::<${id}.Arn>:*]`,
-        reason: 'CDK grants CodeDeploy invoke rights on the hook function and its versions; nothing wider.',
-      });
-    }
+    // The deployment group's role is the watchdog's shared one (ReleaseWatchdog.deploymentRole);
+    // CDK gives it AWS's managed policy for Lambda deployments and invoke rights on the hooks.
 
     const byLayer = (layer: LayerAlarmSpec['layer']) => this.layerAlarms.filter((a) => a.layer === layer).map((a) => a.name);
     const defaults = DEFAULT_THRESHOLDS;

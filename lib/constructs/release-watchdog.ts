@@ -102,6 +102,32 @@ export class ReleaseWatchdog extends Construct {
   private readonly guards: GuardRegistration[] = [];
   private readonly props: ReleaseWatchdogProps;
   private readonly eventBus: events.IEventBus;
+  private sharedDeploymentRole?: iam.Role;
+
+  /**
+   * The CodeDeploy service role of every deployment group this watchdog guards: one IAM role
+   * for all of them instead of one per function (IAM allows 1,000 roles per account by default,
+   * and each role is two more resources in the stack). CDK's LambdaDeploymentGroup adds AWS's
+   * managed policy for Lambda deployments and invoke rights on the hooks to it.
+   * https://docs.aws.amazon.com/codedeploy/latest/userguide/getting-started-create-service-role.html
+   */
+  get deploymentRole(): iam.Role {
+    this.sharedDeploymentRole ??= new iam.Role(this, 'DeploymentRole', {
+      assumedBy: new iam.ServicePrincipal('codedeploy.amazonaws.com'),
+      description: `CodeDeploy service role of the deployment groups guarded by ${this.node.path}`,
+    });
+    Validations.of(this.sharedDeploymentRole).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSCodeDeployRoleForLambdaLimited]',
+      reason: 'AWS managed policy made for CodeDeploy Lambda deployments: updates aliases and invokes only CodeDeployHook_* functions.',
+    });
+    for (const hook of [this.preTrafficHook, this.postTrafficHook]) {
+      Validations.of(this.sharedDeploymentRole).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(hook.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`,
+        reason: 'CDK grants CodeDeploy invoke rights on the hook function and its versions; nothing wider.',
+      });
+    }
+    return this.sharedDeploymentRole;
+  }
 
   constructor(scope: Construct, id: string, props: ReleaseWatchdogProps = {}) {
     super(scope, id);

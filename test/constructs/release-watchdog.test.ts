@@ -150,8 +150,8 @@ describe('ReleaseWatchdog', () => {
     const app = new App();
     const stack = new Stack(app, 'Huge');
     const watchdog = new ReleaseWatchdog(stack, 'W', { configDelivery: 'state-table' });
-    for (let i = 0; i < 40; i++) new GuardedFunction(stack, `F${i}`, { watchdog, function: inlineFunction(stack, `Fn${i}`) });
-    expect(() => app.synth()).toThrow(/Huge: the stack has \d+ resources with 40 guarded functions; CloudFormation allows 500 per stack\. Each guarded function here takes about \d+: split them over several stacks, each with its own ReleaseWatchdog\./);
+    for (let i = 0; i < 50; i++) new GuardedFunction(stack, `F${i}`, { watchdog, function: inlineFunction(stack, `Fn${i}`) });
+    expect(() => app.synth()).toThrow(/Huge: the stack has \d+ resources with 50 guarded functions; CloudFormation allows 500 per stack\. Each guarded function here takes about \d+: split them over several stacks, each with its own ReleaseWatchdog\./);
   });
 
   it('shares one watchdog between guarded functions of one stack', () => {
@@ -164,5 +164,15 @@ describe('ReleaseWatchdog', () => {
     t.resourceCountIs('AWS::CloudWatch::Alarm', 1 + 2 * 4);
     t.resourceCountIs('AWS::CodeDeploy::DeploymentGroup', 2);
     t.resourceCountIs('AWS::Lambda::Function', 4 + 2);
+    // One CodeDeploy service role for both groups, with AWS's policy for Lambda deployments once.
+    const codedeployRoles = Object.entries(t.findResources('AWS::IAM::Role')).filter(([, r]) =>
+      JSON.stringify(r.Properties.AssumeRolePolicyDocument).includes('codedeploy.amazonaws.com'),
+    );
+    expect(codedeployRoles).toHaveLength(1);
+    const [roleId, role] = codedeployRoles[0];
+    expect(JSON.stringify(role.Properties.ManagedPolicyArns).match(/AWSCodeDeployRoleForLambdaLimited/g)).toHaveLength(1);
+    for (const g of Object.values(t.findResources('AWS::CodeDeploy::DeploymentGroup'))) {
+      expect(g.Properties.ServiceRoleArn).toEqual({ 'Fn::GetAtt': [roleId, 'Arn'] });
+    }
   });
 });
