@@ -13,7 +13,8 @@ const validation = (m: string) => new LabError('ValidationException', m);
 
 /**
  * DynamoDB, as far as the runtime's state table and the sample service need it: items keyed by
- * one partition key, GetItem, PutItem, DeleteItem, BatchGetItem, and UpdateItem with SET.
+ * one partition key, GetItem, PutItem, DeleteItem, BatchGetItem, and UpdateItem with SET, REMOVE,
+ * and ADD / DELETE on string and number sets (the runtime's registry of active deployments).
  * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_UpdateItem.html
  */
 export class DynamoDbLab {
@@ -90,26 +91,83 @@ export class DynamoDbLab {
       UpdateItem: (i) => {
         const t = this.table(i.TableName);
         const k = this.keyOf(t, i.Key);
-        const expr = i.UpdateExpression;
-        if (typeof expr !== 'string' || !/^\s*SET\s+/i.test(expr)) throw validation('UpdateExpression: the lab supports SET expressions only');
-        const names = (i.ExpressionAttributeNames ?? {}) as Record<string, string>;
-        const values = (i.ExpressionAttributeValues ?? {}) as Record<string, AttributeValue>;
-        const updates: [string, AttributeValue][] = [];
-        for (const part of expr.replace(/^\s*SET\s+/i, '').split(',')) {
-          const m = /^\s*(#?[\w]+)\s*=\s*(:[\w]+)\s*$/.exec(part);
-          if (!m) throw validation(`Invalid UpdateExpression: cannot parse ${JSON.stringify(part.trim())}; the lab supports "#name = :value" assignments`);
-          const name = m[1].startsWith('#') ? names[m[1]] : m[1];
-          const value = values[m[2]];
-          if (name === undefined) throw validation(`An expression attribute name used in the document path is not defined; attribute name: ${m[1]}`);
-          if (value === undefined) throw validation(`An expression attribute value used in expression is not defined; attribute value: ${m[2]}`);
-          if (name === t.key) throw validation(`Cannot update attribute ${name}. This attribute is part of the key`);
-          updates.push([name, value]);
-        }
+        const actions = parseUpdate(i.UpdateExpression, (i.ExpressionAttributeNames ?? {}) as Record<string, string>, (i.ExpressionAttributeValues ?? {}) as Record<string, AttributeValue>, t.key);
+        // Every action is checked before any is applied: a bad expression leaves the item as it was.
         const item: Item = { ...(t.items.get(k) ?? { [t.key]: JSON.parse(k) as AttributeValue }) };
-        for (const [n, v] of updates) item[n] = v;
+        for (const a of actions) {
+          const cur = item[a.name];
+          if (a.kind === 'SET') item[a.name] = a.value!;
+          else if (a.kind === 'REMOVE') delete item[a.name];
+          else {
+            const { type, members } = setOf(a.value!, a.name);
+            if (cur && !(type in cur)) throw validation(`An operand in the update expression has an incorrect data type: ${a.name} is not a ${type} set`);
+            const have = new Set(((cur?.[type] as string[] | undefined) ?? []).map(String));
+            for (const m of members) {
+              if (a.kind === 'ADD') have.add(m);
+              else have.delete(m);
+            }
+            // DynamoDB stores no empty sets: deleting the last member removes the attribute.
+            if (have.size) item[a.name] = { [type]: [...have] };
+            else delete item[a.name];
+          }
+        }
         t.items.set(k, item);
         return {};
       },
     },
   };
+}
+
+interface UpdateAction {
+  readonly kind: 'SET' | 'REMOVE' | 'ADD' | 'DELETE';
+  readonly name: string;
+  readonly value?: AttributeValue;
+}
+
+/**
+ * Parse an update expression: clauses SET (`#a = :v`), REMOVE (`#a`), ADD and DELETE (`#a :v`),
+ * top-level attributes only; each attribute may appear once in the whole expression.
+ * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.UpdateExpressions.html
+ */
+function parseUpdate(expr: unknown, names: Record<string, string>, values: Record<string, AttributeValue>, key: string): UpdateAction[] {
+  if (typeof expr !== 'string' || !expr.trim()) throw validation('UpdateExpression: expected a non-empty string');
+  const clauses = expr.split(/\b(SET|REMOVE|ADD|DELETE)\b/i);
+  if (clauses[0].trim()) throw validation(`Invalid UpdateExpression: expected SET, REMOVE, ADD or DELETE at ${JSON.stringify(clauses[0].trim())}`);
+  const seen = new Set<string>();
+  const out: UpdateAction[] = [];
+  const nameOf = (token: string) => {
+    const name = token.startsWith('#') ? names[token] : token;
+    if (name === undefined) throw validation(`An expression attribute name used in the document path is not defined; attribute name: ${token}`);
+    if (name === key) throw validation(`Cannot update attribute ${name}. This attribute is part of the key`);
+    if (seen.has(name)) throw validation(`Invalid UpdateExpression: Two document paths overlap with each other; attribute ${name}`);
+    seen.add(name);
+    return name;
+  };
+  const valueOf = (token: string) => {
+    const v = values[token];
+    if (v === undefined) throw validation(`An expression attribute value used in expression is not defined; attribute value: ${token}`);
+    return v;
+  };
+  for (let c = 1; c < clauses.length; c += 2) {
+    const kind = clauses[c].toUpperCase() as UpdateAction['kind'];
+    for (const part of clauses[c + 1].split(',')) {
+      const text = part.trim();
+      const m = kind === 'SET' ? /^(#?\w+)\s*=\s*(:\w+)$/.exec(text) : kind === 'REMOVE' ? /^(#?\w+)$/.exec(text) : /^(#?\w+)\s+(:\w+)$/.exec(text);
+      if (!m) {
+        const form = kind === 'SET' ? '"#name = :value"' : kind === 'REMOVE' ? '"#name"' : '"#name :value"';
+        throw validation(`Invalid UpdateExpression: cannot parse ${JSON.stringify(text)} in ${kind}; the lab supports ${form} on top-level attributes`);
+      }
+      out.push({ kind, name: nameOf(m[1]), ...(m[2] ? { value: valueOf(m[2]) } : {}) });
+    }
+  }
+  return out;
+}
+
+/** The members of a string or number set operand of ADD / DELETE. */
+function setOf(v: AttributeValue, name: string): { type: 'SS' | 'NS'; members: string[] } {
+  for (const type of ['SS', 'NS'] as const) {
+    const members = v[type];
+    if (Array.isArray(members) && members.length && members.every((m) => typeof m === 'string')) return { type, members: members as string[] };
+  }
+  throw validation(`An operand in the update expression has an incorrect data type: ADD and DELETE on ${name} take a non-empty string or number set (the lab does not add numbers)`);
 }

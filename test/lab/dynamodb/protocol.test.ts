@@ -1,0 +1,73 @@
+/**
+ * The lab's DynamoDB over loopback, spoken to by the real @aws-sdk/lib-dynamodb document client
+ * (awsJson1_0): the update expressions the runtime uses, and AWS-shaped errors that leave the
+ * item as it was.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDbLab } from '../../../lib/lab/dynamodb';
+import { LabServer } from '../../../lib/lab/server';
+
+let server: LabServer;
+let raw: DynamoDBClient;
+let doc: DynamoDBDocumentClient;
+
+beforeEach(async () => {
+  const ddb = new DynamoDbLab();
+  ddb.createTable('state', 'deploymentId');
+  server = new LabServer([ddb.service], []);
+  const url = await server.listen(0, '127.0.0.1');
+  raw = new DynamoDBClient({ endpoint: url, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
+  doc = DynamoDBDocumentClient.from(raw);
+});
+
+afterEach(async () => {
+  raw.destroy();
+  await server.close();
+});
+
+const get = async () => (await doc.send(new GetCommand({ TableName: 'state', Key: { deploymentId: '#active' }, ConsistentRead: true }))).Item;
+const update = (expr: string, names: Record<string, string>, values?: Record<string, unknown>) =>
+  doc.send(new UpdateCommand({ TableName: 'state', Key: { deploymentId: '#active' }, UpdateExpression: expr, ExpressionAttributeNames: names, ...(values ? { ExpressionAttributeValues: values } : {}) }));
+
+describe('UpdateItem on sets', () => {
+  it('ADD creates a string set and merges members into it, SET in the same call', async () => {
+    await update('ADD #ids :ids SET #at = :at', { '#ids': 'ids', '#at': 'reconciledAt' }, { ':ids': new Set(['d-1', 'd-2']), ':at': 5 });
+    await update('ADD #ids :ids', { '#ids': 'ids' }, { ':ids': new Set(['d-2', 'd-3']) });
+    const item = await get();
+    expect(item?.ids).toEqual(new Set(['d-1', 'd-2', 'd-3']));
+    expect(item?.reconciledAt).toBe(5);
+  });
+
+  it('DELETE removes members, and the attribute with the last one (DynamoDB keeps no empty sets)', async () => {
+    await update('ADD #ids :ids', { '#ids': 'ids' }, { ':ids': new Set(['d-1', 'd-2']) });
+    await update('DELETE #ids :ids', { '#ids': 'ids' }, { ':ids': new Set(['d-1', 'd-9']) });
+    expect((await get())?.ids).toEqual(new Set(['d-2']));
+    await update('DELETE #ids :ids', { '#ids': 'ids' }, { ':ids': new Set(['d-2']) });
+    expect(await get()).toEqual({ deploymentId: '#active' });
+  });
+
+  it('REMOVE drops an attribute', async () => {
+    await update('SET #a = :a, #b = :b', { '#a': 'a', '#b': 'b' }, { ':a': 1, ':b': 2 });
+    await update('REMOVE #a', { '#a': 'a' });
+    expect(await get()).toEqual({ deploymentId: '#active', b: 2 });
+  });
+
+  it.each([
+    ['an attribute twice', 'ADD #ids :ids DELETE #ids :ids', { '#ids': 'ids' }, { ':ids': new Set(['x']) }, /Two document paths overlap/],
+    ['ADD of a number on the lab', 'ADD #n :n', { '#n': 'n' }, { ':n': 1 }, /non-empty string or number set/],
+    ['ADD of a string set onto a number', 'ADD #a :s', { '#a': 'a' }, { ':s': new Set(['x']) }, /incorrect data type: a is not a SS set/],
+    ['an unknown clause', 'UPSERT #a :a', { '#a': 'a' }, { ':a': 1 }, /expected SET, REMOVE, ADD or DELETE/],
+    ['an undefined value', 'SET #a = :zz', { '#a': 'a' }, { ':a': 1 }, /attribute value: :zz/],
+    ['the key', 'SET #k = :a', { '#k': 'deploymentId' }, { ':a': 'x' }, /part of the key/],
+  ])('rejects %s with a ValidationException and leaves the item intact', async (_what, expr, names, values, message) => {
+    await update('SET #a = :a', { '#a': 'a' }, { ':a': 7 });
+    const e = await update(expr, names, values).then(
+      () => undefined,
+      (err: Error) => err,
+    );
+    expect(e).toMatchObject({ name: 'ValidationException' });
+    expect(e?.message).toMatch(message);
+    expect(await get()).toEqual({ deploymentId: '#active', a: 7 });
+  });
+});
