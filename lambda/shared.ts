@@ -47,7 +47,7 @@ export function adapters(settings: Pick<RuntimeSettings, 'stateTable' | 'eventBu
     functions: new LambdaFunctions(clients.lambda, now),
     signals: new CloudWatchSignals(clients.cloudwatch),
     metrics: new CloudWatchMetrics(clients.cloudwatch),
-    state: new DynamoStateStore(clients.dynamodb, settings.stateTable, now),
+    ...((store) => ({ state: store, registry: store }))(new DynamoStateStore(clients.dynamodb, settings.stateTable, now)),
     decisions: new LogAndEventBridgeDecisions(log, clients.eventbridge, settings.eventBus),
   };
 }

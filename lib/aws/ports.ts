@@ -90,6 +90,20 @@ export interface StatePort {
   update(deploymentId: string, fields: Partial<Omit<DeploymentState, 'deploymentId'>>): Promise<void>;
 }
 
+/**
+ * The registry of guarded deployments that have not ended, kept in one state-table item: the
+ * pre-traffic hook and deployment events add to it, the watchdog removes what ended. Discovery
+ * reads it in one call instead of one ListDeployments per deployment group, and reconciles it
+ * with a full listing every few minutes.
+ */
+export interface RegistryPort {
+  /** The registered ids, and when a full listing last reconciled them (epoch ms). */
+  activeDeployments(): Promise<{ ids: string[]; reconciledAt?: number }>;
+  /** Register ids (none is fine) and, when given, record a reconciliation time. */
+  addActive(ids: readonly string[], reconciledAt?: number): Promise<void>;
+  removeActive(ids: readonly string[]): Promise<void>;
+}
+
 export interface DecisionPort {
   publish(records: readonly DecisionRecord[]): Promise<void>;
 }

@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { DeploymentState, StatePort } from './ports';
+import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { DeploymentState, RegistryPort, StatePort } from './ports';
 import { chunk } from './util';
 
 /** BatchGetItem reads up to 100 items per call.
@@ -9,11 +9,17 @@ export const BATCH_GET_ITEM_MAX = 100;
 /** Items expire (DynamoDB TTL) a week after their last write: longer than any deployment (50 hours). */
 export const STATE_TTL_SECONDS = 7 * 24 * 3600;
 
+/** The state-table item that registers active deployments (no deployment id starts with `#`). */
+export const REGISTRY_ITEM_ID = '#active';
+
 /**
  * Deployment state in a DynamoDB table keyed by `deploymentId`. Writers touch only their own
- * fields (UpdateItem SET), so the hooks and the watchdog never overwrite each other.
+ * fields (UpdateItem SET), so the hooks and the watchdog never overwrite each other. The registry
+ * of active deployments is one item whose `ids` string set is changed with ADD and DELETE, so
+ * concurrent writers merge instead of overwriting.
+ * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.UpdateExpressions.html
  */
-export class DynamoStateStore implements StatePort {
+export class DynamoStateStore implements StatePort, RegistryPort {
   private readonly doc: DynamoDBDocumentClient;
 
   constructor(
@@ -57,6 +63,38 @@ export class DynamoStateStore implements StatePort {
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
       }),
+    );
+  }
+
+  async activeDeployments(): Promise<{ ids: string[]; reconciledAt?: number }> {
+    const res = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { deploymentId: REGISTRY_ITEM_ID }, ConsistentRead: true }));
+    const ids = res.Item?.ids;
+    const at = res.Item?.reconciledAt;
+    return { ids: ids instanceof Set ? [...ids].map(String) : [], ...(typeof at === 'number' ? { reconciledAt: at } : {}) };
+  }
+
+  async addActive(ids: readonly string[], reconciledAt?: number): Promise<void> {
+    const parts: string[] = [];
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    if (ids.length) {
+      parts.push('ADD #ids :ids');
+      names['#ids'] = 'ids';
+      values[':ids'] = new Set(ids);
+    }
+    if (reconciledAt !== undefined) {
+      parts.push('SET #at = :at');
+      names['#at'] = 'reconciledAt';
+      values[':at'] = reconciledAt;
+    }
+    if (!parts.length) return;
+    await this.doc.send(new UpdateCommand({ TableName: this.tableName, Key: { deploymentId: REGISTRY_ITEM_ID }, UpdateExpression: parts.join(' '), ExpressionAttributeNames: names, ExpressionAttributeValues: values }));
+  }
+
+  async removeActive(ids: readonly string[]): Promise<void> {
+    if (!ids.length) return;
+    await this.doc.send(
+      new UpdateCommand({ TableName: this.tableName, Key: { deploymentId: REGISTRY_ITEM_ID }, UpdateExpression: 'DELETE #ids :ids', ExpressionAttributeNames: { '#ids': 'ids' }, ExpressionAttributeValues: { ':ids': new Set(ids) } }),
     );
   }
 }

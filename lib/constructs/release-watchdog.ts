@@ -329,7 +329,10 @@ export class ReleaseWatchdog extends Construct {
         }),
       );
     }
-    this.stateTable.grant(this.watchdogFunction, 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem');
+    // GetItem reads the registry of active deployments (the prober reads it too); UpdateItem
+    // changes it and the deployments' own items.
+    this.stateTable.grant(this.watchdogFunction, 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem');
+    this.stateTable.grant(this.prober, 'dynamodb:GetItem');
     this.stateTable.grant(this.preTrafficHook, 'dynamodb:UpdateItem');
     this.stateTable.grant(this.postTrafficHook, 'dynamodb:UpdateItem');
     this.watchdogFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['events:PutEvents'], resources: [this.eventBus.eventBusArn] }));

@@ -1,7 +1,7 @@
 import { parseLambdaAppSpec, type LambdaAppSpec } from '../core/appspec';
 import type { GuardConfig } from '../core/config';
 import type { RolloutShape } from '../core/types';
-import type { DeploymentInfo, DeploymentPort } from '../aws/ports';
+import type { DeploymentInfo, DeploymentPort, RegistryPort } from '../aws/ports';
 import { errorText, mapLimit } from '../aws/util';
 
 /** A deployment the watchdog guards, with what it moves where. */
@@ -16,7 +16,28 @@ export interface Discovery {
   readonly active: ActiveDeployment[];
   /** What could not be listed or described. Anything here means the watchdog did not see everything. */
   readonly errors: string[];
+  /** What went wrong without hiding anything this run (a registry write that failed). */
+  readonly warnings: string[];
+  /** How the deployments were found: the registry alone, or a listing of every group. */
+  readonly source: 'registry' | 'listing';
 }
+
+/** Registry use for one discovery. */
+export interface RegistryOptions {
+  readonly registry: RegistryPort;
+  /** Add what is found active and remove what ended (the watchdog); the prober only reads. */
+  readonly write: boolean;
+  /** List every group when the last full listing is older than RECONCILE_EVERY_MS (the watchdog's runs over every guard). */
+  readonly reconcile: boolean;
+  readonly now: number;
+}
+
+/**
+ * How often the watchdog lists every guarded group to reconcile the registry: it catches a
+ * deployment that neither the pre-traffic hook nor a deployment event registered (an AppSpec
+ * without the hook, a lost event), at the cost of one ListDeployments per group.
+ */
+export const RECONCILE_EVERY_MS = 10 * 60_000;
 
 const ENDED = new Set(['Succeeded', 'Failed', 'Stopped']);
 /** Parallel ListDeployments calls per run: keeps under CodeDeploy's (undocumented) rate limits. */
@@ -25,24 +46,58 @@ const LIST_CONCURRENCY = 4;
 /**
  * Find the deployments of `guards` that have not ended, plus `extraIds` (from an event).
  * Rollback deployments are left alone: they restore the old version.
+ *
+ * With a registry, the ids come from its one item, and the groups are listed only to reconcile
+ * it (every RECONCILE_EVERY_MS) or when it cannot be read; without one, every group is listed.
  */
-export async function discover(guards: readonly GuardConfig[], deployments: DeploymentPort, extraIds: readonly string[] = []): Promise<Discovery> {
+export async function discover(guards: readonly GuardConfig[], deployments: DeploymentPort, extraIds: readonly string[] = [], reg?: RegistryOptions): Promise<Discovery> {
   const errors: string[] = [];
-  const listed = await mapLimit(guards, LIST_CONCURRENCY, async (g) => {
+  const warnings: string[] = [];
+  let registered: string[] | undefined;
+  let listAll = true;
+  if (reg) {
     try {
-      return await deployments.listActive(g.application, g.deploymentGroup);
+      const r = await reg.registry.activeDeployments();
+      registered = r.ids;
+      // Never reconciled: the registry is new (or its writer never ran), so it proves nothing yet.
+      listAll = r.reconciledAt === undefined || (reg.reconcile && reg.now - r.reconciledAt >= RECONCILE_EVERY_MS);
     } catch (err) {
-      errors.push(`ListDeployments ${g.application}/${g.deploymentGroup}: ${errorText(err)}`);
-      return [];
+      // Blind to the registry, not to the deployments: list every group instead.
+      warnings.push(`registry read: ${errorText(err)}; listed every group instead`);
     }
-  });
-  const ids = [...new Set([...listed.flat(), ...extraIds])];
-  if (!ids.length) return { active: [], errors };
+  }
+  const listed = listAll
+    ? await mapLimit(guards, LIST_CONCURRENCY, async (g) => {
+        try {
+          return await deployments.listActive(g.application, g.deploymentGroup);
+        } catch (err) {
+          errors.push(`ListDeployments ${g.application}/${g.deploymentGroup}: ${errorText(err)}`);
+          return [];
+        }
+      })
+    : [];
+  const source = listAll ? 'listing' : 'registry';
+  // Only a listing of every guarded group, all of it read, reconciles the registry.
+  const reconciled = listAll && reg?.reconcile === true && errors.length === 0;
+  const ids = [...new Set([...(registered ?? []), ...listed.flat(), ...extraIds])];
+  if (!ids.length) {
+    if (reg?.write && registered && reconciled) await maintain(reg, [], [], true, warnings);
+    return { active: [], errors, warnings, source };
+  }
   let infos: DeploymentInfo[];
   try {
     infos = await deployments.describe(ids);
   } catch (err) {
-    return { active: [], errors: [...errors, `BatchGetDeployments: ${errorText(err)}`] };
+    return { active: [], errors: [...errors, `BatchGetDeployments: ${errorText(err)}`], warnings, source };
+  }
+  if (reg?.write && registered) {
+    // Ended (or unknown) ids leave the registry; active deployments of guarded groups join it.
+    const known = new Map(infos.map((i) => [i.deploymentId, i]));
+    const guarded = new Set(guards.map((g) => `${g.application}/${g.deploymentGroup}`));
+    const inRegistry = new Set(registered);
+    const remove = registered.filter((id) => !known.has(id) || ENDED.has(known.get(id)!.status));
+    const add = infos.filter((i) => !ENDED.has(i.status) && !i.isRollback && !inRegistry.has(i.deploymentId) && guarded.has(`${i.application}/${i.deploymentGroup}`)).map((i) => i.deploymentId);
+    await maintain(reg, add, remove, reconciled, warnings);
   }
   const byGroup = new Map(guards.map((g) => [`${g.application}/${g.deploymentGroup}`, g]));
   const active: ActiveDeployment[] = [];
@@ -69,5 +124,15 @@ export async function discover(guards: readonly GuardConfig[], deployments: Depl
       errors.push(`deployment ${info.deploymentId} ${err instanceof Error && err.name === 'Error' ? err.message : errorText(err)}`);
     }
   }
-  return { active, errors };
+  return { active, errors, warnings, source };
+}
+
+/** Update the registry; a failed write is a warning: this run saw everything, the next reconciles. */
+async function maintain(reg: RegistryOptions, add: string[], remove: string[], reconciled: boolean, warnings: string[]): Promise<void> {
+  try {
+    await reg.registry.addActive(add, reconciled ? reg.now : undefined);
+    await reg.registry.removeActive(remove);
+  } catch (err) {
+    warnings.push(`registry write: ${errorText(err)}`);
+  }
 }

@@ -2,7 +2,7 @@ import { parseLambdaAppSpec } from '../core/appspec';
 import { checkEnvironment, judgeReachability, type ConfigCheckResult } from '../core/config-checks';
 import { METRIC, type GuardConfig, type WatchdogConfig } from '../core/config';
 import type { ProbeJudgement } from '../core/probes';
-import type { ActionPort, Datapoint, DeploymentPort, FunctionPort, MetricsPort, StatePort } from '../aws/ports';
+import type { ActionPort, Datapoint, DeploymentPort, FunctionPort, MetricsPort, RegistryPort, StatePort } from '../aws/ports';
 import { errorText } from '../aws/util';
 import { parseHookEvent } from './hook-event';
 import { probeOnce } from './probing';
@@ -18,6 +18,8 @@ export interface PreTrafficDeps {
   readonly actions: ActionPort;
   readonly metrics: MetricsPort;
   readonly state: StatePort;
+  /** Where the deployment is registered for the watchdog and the prober to find it. */
+  readonly registry?: RegistryPort;
   readonly http: HttpCheck;
   readonly log: Log;
   readonly now: () => number;
@@ -79,8 +81,11 @@ export async function runPreTraffic(event: unknown, deps: PreTrafficDeps): Promi
       ...probes.filter((p) => !p.passed).map((p) => `probe ${p.probe}: ${p.failures.join('; ')}`),
     ];
     if (reasons.length === 0) {
-      // Traffic shifting starts once this hook succeeds: the watchdog times the final shift from here.
+      // Traffic shifting starts once this hook succeeds: the watchdog times the final shift from
+      // here, and finds the deployment in the registry. A deployment the watchdog could not find
+      // must not shift traffic, so a failed write fails the hook.
       await deps.state.update(deploymentId, { trafficShiftStartedAt: deps.now() });
+      await deps.registry?.addActive([deploymentId]);
     }
   } catch (err) {
     reasons.push(`pre-traffic hook error: ${errorText(err)}`);

@@ -1,6 +1,6 @@
 import { METRIC, type WatchdogConfig } from '../core/config';
 import type { ProbeJudgement } from '../core/probes';
-import type { Datapoint, DeploymentPort, FunctionPort, MetricsPort } from '../aws/ports';
+import type { Datapoint, DeploymentPort, FunctionPort, MetricsPort, RegistryPort } from '../aws/ports';
 import { errorText, mapLimit } from '../aws/util';
 import { discover } from './discover';
 import { point } from './pre-traffic';
@@ -10,6 +10,8 @@ import type { Log } from './watchdog';
 export interface ProberDeps {
   readonly config: WatchdogConfig;
   readonly deployments: DeploymentPort;
+  /** The watchdog's registry of active deployments, read only; without it every group is listed. */
+  readonly registry?: RegistryPort;
   readonly functions: FunctionPort;
   readonly metrics: MetricsPort;
   readonly log: Log;
@@ -42,8 +44,9 @@ export interface ProberRun {
  */
 export async function runProber(deps: ProberDeps, opts: ProberOptions = DEFAULT_PROBER_OPTIONS): Promise<ProberRun> {
   const guards = deps.config.guards.filter((g) => g.probes.length > 0);
-  const found = await discover(guards, deps.deployments);
+  const found = await discover(guards, deps.deployments, [], deps.registry ? { registry: deps.registry, write: false, reconcile: false, now: deps.now() } : undefined);
   const errors = [...found.errors];
+  for (const w of found.warnings) deps.log.warn('discovery', { warning: w });
   let invocations = 0;
   let failures = 0;
   let rounds = 0;

@@ -4,7 +4,7 @@ import { evaluate, INITIAL_STATE } from '../core/evaluate';
 import { scheduledWeight } from '../core/rollout';
 import { deploymentWindow, planReads, toObservations, type AlarmReading, type MetricQuery, type MetricReading } from '../core/observe';
 import type { DeploymentSnapshot, EvaluationState } from '../core/types';
-import type { ActionPort, AliasPort, DecisionPort, DeploymentPort, DeploymentState, MetricsPort, SignalPort, StatePort } from '../aws/ports';
+import type { ActionPort, AliasPort, DecisionPort, DeploymentPort, DeploymentState, MetricsPort, RegistryPort, SignalPort, StatePort } from '../aws/ports';
 import { errorText, mapLimit } from '../aws/util';
 import { discover, type ActiveDeployment } from './discover';
 import { describeTrigger, guardsFor, type Trigger } from './triggers';
@@ -22,6 +22,8 @@ export interface WatchdogDeps {
   readonly aliases: AliasPort;
   readonly signals: SignalPort;
   readonly state: StatePort;
+  /** Where active deployments are registered; without it every guarded group is listed on every run. */
+  readonly registry?: RegistryPort;
   readonly decisions: DecisionPort;
   readonly metrics: MetricsPort;
   readonly log: Log;
@@ -55,8 +57,10 @@ export async function runWatchdog(trigger: Trigger, deps: WatchdogDeps): Promise
 
   const guards = guardsFor(trigger, config.guards);
   const extra = trigger.kind === 'deployment' ? [trigger.deploymentId] : [];
-  const found = await discover(guards, deps.deployments, extra);
+  const registry = deps.registry ? { registry: deps.registry, write: true, reconcile: guards.length === config.guards.length, now } : undefined;
+  const found = await discover(guards, deps.deployments, extra, registry);
   const errors = [...found.errors];
+  for (const w of found.warnings) log.warn('discovery', { warning: w });
 
   const ids = found.active.map((a) => a.info.deploymentId);
   let states = new Map<string, DeploymentState>();

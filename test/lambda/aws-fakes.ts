@@ -4,7 +4,7 @@
  * carries from one invocation to the next.
  */
 import { DescribeAlarmsCommand, GetMetricDataCommand, type GetMetricDataCommandInput } from '@aws-sdk/client-cloudwatch';
-import { BatchGetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AwsStub } from 'aws-sdk-client-mock';
 
 export interface VersionTraffic {
@@ -90,13 +90,29 @@ export function stateTable(ddb: Stub) {
     const [table, req] = Object.entries(input.RequestItems)[0];
     return { Responses: { [table]: req.Keys.map((k) => items.get(k.deploymentId)).filter(Boolean) } };
   });
-  stub.on(UpdateCommand).callsFake((input: { Key: { deploymentId: string }; ExpressionAttributeNames: Record<string, string>; ExpressionAttributeValues: Record<string, unknown> }) => {
-    const item = { ...(items.get(input.Key.deploymentId) ?? { deploymentId: input.Key.deploymentId }) };
-    for (const [ph, name] of Object.entries(input.ExpressionAttributeNames)) {
-      item[name] = input.ExpressionAttributeValues[`:v${ph.slice(2)}`];
-    }
-    items.set(input.Key.deploymentId, item);
-    return {};
+  stub.on(GetCommand).callsFake((input: { Key: { deploymentId: string } }) => {
+    const item = items.get(input.Key.deploymentId);
+    return item ? { Item: item } : {};
   });
+  stub.on(UpdateCommand).callsFake(
+    (input: { Key: { deploymentId: string }; UpdateExpression: string; ExpressionAttributeNames: Record<string, string>; ExpressionAttributeValues: Record<string, unknown> }) => {
+      const item = { ...(items.get(input.Key.deploymentId) ?? { deploymentId: input.Key.deploymentId }) };
+      const names = input.ExpressionAttributeNames;
+      const values = input.ExpressionAttributeValues;
+      // The registry's set operations (`ADD #ids :ids`, `DELETE #ids :ids`), then SET assignments.
+      for (const [, op, n, v] of input.UpdateExpression.matchAll(/\b(ADD|DELETE) (#\w+) (:\w+)/g)) {
+        const set = new Set((item[names[n]] as Set<string> | undefined) ?? []);
+        for (const id of values[v] as Set<string>) {
+          if (op === 'ADD') set.add(id);
+          else set.delete(id);
+        }
+        if (set.size) item[names[n]] = set;
+        else delete item[names[n]];
+      }
+      for (const [, n, v] of input.UpdateExpression.matchAll(/(#\w+) = (:\w+)/g)) item[names[n]] = values[v];
+      items.set(input.Key.deploymentId, item);
+      return {};
+    },
+  );
   return items;
 }

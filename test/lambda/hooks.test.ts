@@ -52,6 +52,17 @@ describe('pre-traffic hook', () => {
       status: 'Succeeded',
     });
     expect(items.get('d-NEW1')).toMatchObject({ trafficShiftStartedAt: T0 });
+    // Registered for the watchdog and the prober to find without listing.
+    expect(items.get('#active')).toEqual({ deploymentId: '#active', ids: new Set(['d-NEW1']) });
+  });
+
+  it('reports Failed when it cannot register the deployment: a release the watchdog might not find must not shift traffic', async () => {
+    world();
+    ddb.on(UpdateCommand, { Key: { deploymentId: '#active' } }).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+    const r = await preTraffic(hookEvent);
+    expect(r.status).toBe('Failed');
+    expect(r.reasons.join()).toMatch(/pre-traffic hook error: ThrottlingException/);
+    expect(reported()).toEqual(['Failed']);
   });
 
   it('publishes config check and probe results as 1-second metrics of the target version', async () => {

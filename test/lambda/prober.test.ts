@@ -2,13 +2,17 @@ import 'aws-sdk-client-mock-jest';
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { BatchGetDeploymentsCommand, CodeDeployClient, ListDeploymentsCommand } from '@aws-sdk/client-codedeploy';
 import { InvokeCommand, LambdaClient, type InvokeCommandInput } from '@aws-sdk/client-lambda';
+import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { handler } from '../../lambda/prober';
+import { stateTable } from './aws-fakes';
 import { deploymentInfo, guard, payload, setEnv, T0 } from './env';
 
 const cd = mockClient(CodeDeployClient);
 const cw = mockClient(CloudWatchClient);
 const lambda = mockClient(LambdaClient);
+const ddb = mockClient(DynamoDBDocumentClient);
+let items: Map<string, Record<string, unknown>>;
 
 function world(newVersionFails = false) {
   cd.on(ListDeploymentsCommand).resolves({ deployments: ['d-1'] });
@@ -22,8 +26,9 @@ function world(newVersionFails = false) {
 }
 
 beforeEach(() => {
-  for (const m of [cd, cw, lambda]) m.reset();
+  for (const m of [cd, cw, lambda, ddb]) m.reset();
   setEnv();
+  items = stateTable(ddb);
   process.env.CANARY_WATCHDOG_PROBER_ROUNDS = '3';
   process.env.CANARY_WATCHDOG_PROBER_INTERVAL_MS = '0';
   let t = T0;
@@ -70,6 +75,21 @@ describe('prober', () => {
       published().filter((m) => m.MetricName === 'ProbeFailure' && m.Dimensions?.some((d) => d.Name === 'Version' && d.Value === v)).map((m) => m.Value);
     expect(byVersion('2')).toEqual([1, 1, 1]);
     expect(byVersion('1')).toEqual([0, 0, 0]);
+  });
+
+  it('finds deployments in the registry once the watchdog has reconciled it, and never writes to it', async () => {
+    world();
+    items.set('#active', { deploymentId: '#active', ids: new Set(['d-1']), reconciledAt: T0 - 60_000 });
+    expect(await handler()).toMatchObject({ invocations: 3 * 2 });
+    expect(cd).not.toHaveReceivedCommand(ListDeploymentsCommand);
+    expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
+  });
+
+  it('lists the groups while the registry has never been reconciled', async () => {
+    world();
+    items.set('#active', { deploymentId: '#active', ids: new Set(['d-0']) });
+    expect(await handler()).toMatchObject({ invocations: 3 * 2 });
+    expect(cd).toHaveReceivedCommandTimes(ListDeploymentsCommand, 1);
   });
 
   it('does nothing when no deployment is in progress', async () => {

@@ -99,6 +99,10 @@ describe('watchdog handler', () => {
 
   it('writes no state on a steady healthy evaluation, and writes it while a layer is unreadable', async () => {
     world();
+    // The first run registers the deployment; the next ones find it there and write nothing.
+    await handler(schedule);
+    ddb.resetHistory();
+    clock += MIN;
     await handler(schedule);
     expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
     cw.on(DescribeAlarmsCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
@@ -211,6 +215,79 @@ describe('watchdog handler', () => {
     });
     expect(cd).toHaveReceivedCommandTimes(ListDeploymentsCommand, 1);
     expect(cd).toHaveReceivedCommandWith(ListDeploymentsCommand, { applicationName: 'orders-app', deploymentGroupName: 'orders-dg' });
+  });
+
+  describe('discovery through the registry of active deployments', () => {
+    const listings = () => cd.commandCalls(ListDeploymentsCommand).length;
+
+    it('lists every group on its first run and registers what it found, then reads the registry until a reconciliation is due', async () => {
+      world();
+      await handler(schedule);
+      expect(listings()).toBe(1);
+      expect(items.get('#active')).toEqual({ deploymentId: '#active', ids: new Set(['d-BAD1']), reconciledAt: clock });
+      for (let i = 1; i < 10; i++) {
+        clock += MIN;
+        expect(decisions(await handler(schedule))).toHaveLength(1);
+      }
+      expect(listings()).toBe(1);
+      clock += MIN;
+      await handler(schedule);
+      expect(listings()).toBe(2);
+    });
+
+    it('finds a deployment the pre-traffic hook registered without listing, and drops it from the registry once it ended', async () => {
+      world({ traffic: BAD_CODE, deployments: [deploymentInfo('d-BAD1')] });
+      items.set('#active', { deploymentId: '#active', ids: new Set(['d-BAD1']), reconciledAt: clock - MIN });
+      const run = await handler(schedule);
+      expect(listings()).toBe(0);
+      expect(decisions(run)[0]).toMatchObject({ deploymentId: 'd-BAD1', action: 'rollback' });
+      world({ deployments: [deploymentInfo('d-BAD1', { status: 'Stopped' })] });
+      clock += MIN;
+      await handler(schedule);
+      expect(items.get('#active')?.ids).toBeUndefined();
+    });
+
+    it('lists every group when the registry cannot be read, and still publishes the heartbeat', async () => {
+      world({ traffic: BAD_CODE });
+      ddb.on(GetCommand, { Key: { deploymentId: '#active' } }).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ProvisionedThroughputExceededException' }));
+      const run = await handler(schedule);
+      expect(listings()).toBe(1);
+      expect(decisions(run)[0]).toMatchObject({ action: 'rollback' });
+      expect(run).toMatchObject({ heartbeat: true });
+      expect(heartbeats()).toHaveLength(1);
+    });
+
+    it('still publishes the heartbeat when a registry write fails: that run saw everything, the next one reconciles', async () => {
+      world();
+      ddb.on(UpdateCommand, { Key: { deploymentId: '#active' } }).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+      const run = await handler(schedule);
+      expect(run).toMatchObject({ heartbeat: true, errors: [] });
+      expect(decisions(run)).toHaveLength(1);
+      clock += MIN;
+      await handler(schedule);
+      expect(listings()).toBe(2);
+    });
+
+    it('registers the deployment of a state-change event, without recording a reconciliation of the other groups', async () => {
+      setEnv({ guards: [guard(), guard({ application: 'other-app', deploymentGroup: 'other-dg', functionName: 'other' })] });
+      world();
+      await handler({
+        source: 'aws.codedeploy',
+        'detail-type': 'CodeDeploy Deployment State-change Notification',
+        detail: { deploymentId: 'd-BAD1', application: 'orders-app', deploymentGroup: 'orders-dg', state: 'START' },
+      });
+      expect(items.get('#active')).toEqual({ deploymentId: '#active', ids: new Set(['d-BAD1']) });
+      clock += MIN;
+      await handler(schedule);
+      expect(cd).toHaveReceivedCommandWith(ListDeploymentsCommand, { applicationName: 'other-app', deploymentGroupName: 'other-dg' });
+      expect(items.get('#active')?.reconciledAt).toBe(clock);
+    });
+
+    it('never registers a rollback deployment', async () => {
+      world({ deployments: [deploymentInfo('d-RB', { creator: 'codeDeployRollback', rollbackInfo: { rollbackTriggeringDeploymentId: 'd-BAD1' } })] });
+      await handler(schedule);
+      expect(items.get('#active')).toEqual({ deploymentId: '#active', reconciledAt: clock });
+    });
   });
 
   it.each([null, 'garbage', { source: 'aws.cloudwatch', 'detail-type': 'CloudWatch Alarm State Change' }, { foo: 1 }])(
@@ -343,12 +420,13 @@ describe('watchdog handler', () => {
     it('reads it again after a minute, so a deploy that changes it needs no restart', async () => {
       world();
       useTable({ guards: [guard()] });
+      const configReads = () => ddb.commandCalls(GetCommand).filter((c) => c.args[0].input.Key?.deploymentId === '#config').length;
       await handler(schedule);
       await handler(schedule);
-      expect(ddb).toHaveReceivedCommandTimes(GetCommand, 1);
+      expect(configReads()).toBe(1);
       clock += 61_000;
       await handler(schedule);
-      expect(ddb).toHaveReceivedCommandTimes(GetCommand, 2);
+      expect(configReads()).toBe(2);
     });
 
     it('reports a missing item without evaluating or publishing a heartbeat', async () => {
