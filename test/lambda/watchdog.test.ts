@@ -42,6 +42,17 @@ function world(opts: { traffic?: Traffic; alarms?: Record<string, 'OK' | 'ALARM'
   eb.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [] });
 }
 
+/** Two guarded groups, and the START event of a deployment in the first. */
+async function startEventWithTwoGuards() {
+  setEnv({ guards: [guard(), guard({ application: 'other-app', deploymentGroup: 'other-dg', functionName: 'other' })] });
+  world();
+  return handler({
+    source: 'aws.codedeploy',
+    'detail-type': 'CodeDeploy Deployment State-change Notification',
+    detail: { deploymentId: 'd-BAD1', application: 'orders-app', deploymentGroup: 'orders-dg', state: 'START' },
+  });
+}
+
 const decisions = (r: Awaited<ReturnType<typeof handler>>): DecisionRecord[] => ('decisions' in r ? [...r.decisions] : []);
 const heartbeats = () => cw.commandCalls(PutMetricDataCommand).filter((c) => c.args[0].input.MetricData?.[0]?.MetricName === 'WatchdogHeartbeat');
 
@@ -206,13 +217,7 @@ describe('watchdog handler', () => {
   });
 
   it('evaluates only the group of a CodeDeploy state-change event', async () => {
-    setEnv({ guards: [guard(), guard({ application: 'other-app', deploymentGroup: 'other-dg', functionName: 'other' })] });
-    world();
-    await handler({
-      source: 'aws.codedeploy',
-      'detail-type': 'CodeDeploy Deployment State-change Notification',
-      detail: { deploymentId: 'd-BAD1', application: 'orders-app', deploymentGroup: 'orders-dg', state: 'START' },
-    });
+    await startEventWithTwoGuards();
     expect(cd).toHaveReceivedCommandTimes(ListDeploymentsCommand, 1);
     expect(cd).toHaveReceivedCommandWith(ListDeploymentsCommand, { applicationName: 'orders-app', deploymentGroupName: 'orders-dg' });
   });
@@ -269,13 +274,7 @@ describe('watchdog handler', () => {
     });
 
     it('registers the deployment of a state-change event, without recording a reconciliation of the other groups', async () => {
-      setEnv({ guards: [guard(), guard({ application: 'other-app', deploymentGroup: 'other-dg', functionName: 'other' })] });
-      world();
-      await handler({
-        source: 'aws.codedeploy',
-        'detail-type': 'CodeDeploy Deployment State-change Notification',
-        detail: { deploymentId: 'd-BAD1', application: 'orders-app', deploymentGroup: 'orders-dg', state: 'START' },
-      });
+      await startEventWithTwoGuards();
       expect(items.get('#active')).toEqual({ deploymentId: '#active', ids: new Set(['d-BAD1']) });
       clock += MIN;
       await handler(schedule);
