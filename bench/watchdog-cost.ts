@@ -7,10 +7,25 @@
 import { join } from 'node:path';
 import { runtimeBundleDir } from '../lib/constructs/runtime-bundle';
 import { Lab } from '../lib/lab/lab';
+import { RECONCILE_EVERY_MS } from '../lib/runtime/discover';
 
 const inline = 'exports.handler = async () => ({ statusCode: 200 });';
 
-export async function evaluationCost(n: number): Promise<{ n: number; calls: number; byOperation: Record<string, number>; wallMs: number; decisions: number }> {
+/** One watchdog run's API calls, per operation, and wall time. */
+export interface RunCost {
+  readonly calls: number;
+  readonly byOperation: Record<string, number>;
+  readonly wallMs: number;
+  readonly decisions: number;
+}
+
+/**
+ * The steady evaluation (deployments found in the registry) and the reconciling one (every
+ * guarded group listed, every RECONCILE_EVERY_MS): a minute later, and 10 minutes after that.
+ * A first run before both pays the cold start and fills the registry, as the first evaluation
+ * of a new deployment does.
+ */
+export async function evaluationCost(n: number): Promise<RunCost & { n: number; reconcile: RunCost }> {
   const lab = new Lab({ seed: 1 });
   await lab.start();
   try {
@@ -51,18 +66,25 @@ export async function evaluationCost(n: number): Promise<{ n: number; calls: num
     }
     await lab.advance(120);
     const event = { source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} };
-    await lab.lambda.invoke('watchdog', event, 'bench'); // warm: the first run pays the cold start
-    const before = new Map(lab.server.requests);
-    const t = performance.now();
-    const r = await lab.lambda.invoke('watchdog', event, 'bench');
-    const wallMs = performance.now() - t;
-    const byOperation: Record<string, number> = {};
-    for (const [k, v] of lab.server.requests) {
-      const d = v - (before.get(k) ?? 0);
-      if (d) byOperation[k] = d;
-    }
-    const decisions = (r.payload as { decisions?: unknown[] }).decisions?.length ?? -1;
-    return { n, calls: Object.values(byOperation).reduce((a, b) => a + b, 0), byOperation, wallMs: Math.round(wallMs), decisions };
+    const run = async (): Promise<RunCost> => {
+      const before = new Map(lab.server.requests);
+      const t = performance.now();
+      const r = await lab.lambda.invoke('watchdog', event, 'bench');
+      const wallMs = performance.now() - t;
+      const byOperation: Record<string, number> = {};
+      for (const [k, v] of lab.server.requests) {
+        const d = v - (before.get(k) ?? 0);
+        if (d) byOperation[k] = d;
+      }
+      const decisions = (r.payload as { decisions?: unknown[] }).decisions?.length ?? -1;
+      return { calls: Object.values(byOperation).reduce((a, b) => a + b, 0), byOperation, wallMs: Math.round(wallMs), decisions };
+    };
+    await run();
+    await lab.advance(60);
+    const steady = await run();
+    await lab.advance(RECONCILE_EVERY_MS / 1000);
+    const reconcile = await run();
+    return { n, ...steady, reconcile };
   } finally {
     await lab.stop();
   }
