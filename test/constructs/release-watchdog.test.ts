@@ -126,6 +126,14 @@ describe('ReleaseWatchdog', () => {
       expect(JSON.stringify(s.Resource)).not.toContain('"*"');
     });
 
+    it('gives the state table to the runtime by need: the registry is read by the watchdog and the prober, written by the watchdog and the pre-traffic hook', () => {
+      const tableActions = (d: string) => statements(d).filter((s) => /"\w*State[0-9A-F]{8}"/.test(JSON.stringify(s.Resource))).flatMap((s) => [s.Action].flat()).sort();
+      expect(tableActions('watchdog')).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem']);
+      expect(tableActions('prober')).toEqual(['dynamodb:GetItem']);
+      expect(tableActions('pre-traffic')).toEqual(['dynamodb:UpdateItem']);
+      expect(tableActions('post-traffic')).toEqual(['dynamodb:UpdateItem']);
+    });
+
     it('lets the watchdog report the bake hook of the guarded groups', () => {
       expect(withAction('watchdog', 'codedeploy:PutLifecycleEventHookExecutionStatus')).toHaveLength(1);
     });
