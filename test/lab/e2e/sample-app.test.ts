@@ -18,6 +18,15 @@ async function labWith(seed = 3): Promise<Lab> {
 }
 
 const sdk = (lab: Lab) => ({ endpoint: lab.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'lab', secretAccessKey: 'lab' } });
+/** The ids in the watchdog's registry of active deployments (the state table's `#active` item). */
+const registered = async (lab: Lab): Promise<string[]> => {
+  for (const TableName of lab.dynamodb.tableNames()) {
+    const out = (await Promise.resolve(lab.dynamodb.service.operations.GetItem({ TableName, Key: { deploymentId: { S: '#active' } } })).catch(() => ({}))) as { Item?: { ids?: { SS: string[] } } };
+    if (out.Item) return out.Item.ids?.SS ?? [];
+  }
+  throw new Error('no registry item in any table');
+};
+
 const decisionsOf = (lab: Lab, id: string) =>
   lab.lambda.logs.filter((l) => l.line.includes('"message":"decision"')).map((l) => JSON.parse(l.line).decision).filter((d) => d.deploymentId === id);
 
@@ -54,12 +63,19 @@ describe('the lab running the sample app', () => {
     const r = lab.release('OrdersApi');
     lab.traffic.set(r.functionName, r.alias, 20);
     await lab.advance(120);
+    const listedBefore = lab.server.requests.get('CodeDeploy.ListDeployments') ?? 0;
     const { version, deploymentId } = await lab.deploy(r.functionName);
     await lab.advance(60);
     expect(lab.lambda.getAlias(r.functionName, 'live')).toEqual({ functionVersion: '1', additional: { version, weight: 0.1 } });
+    // The pre-traffic hook registered it; the watchdog and the prober find it there.
+    expect(await registered(lab)).toEqual([deploymentId]);
     await lab.advance(20 * 60);
     const cd = new CodeDeployClient(sdk(lab));
     expect((await cd.send(new GetDeploymentCommand({ deploymentId }))).deploymentInfo?.status).toBe('Succeeded');
+    expect(await registered(lab)).toEqual([]);
+    // 21 minutes of watchdog and prober runs over two guarded groups: the groups are listed only
+    // to reconcile the registry every 10 minutes, not by every run.
+    expect((lab.server.requests.get('CodeDeploy.ListDeployments') ?? 0) - listedBefore).toBeLessThanOrEqual(2 * 3);
     expect(lab.lambda.getAlias(r.functionName, 'live')).toEqual({ functionVersion: version });
     expect(decisionsOf(lab, deploymentId).find((d) => d.actionTaken === 'succeed-bake')).toMatchObject({ stage: 'bake-end', action: 'proceed' });
   }, 60_000);
