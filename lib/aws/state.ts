@@ -9,7 +9,11 @@ export const BATCH_GET_ITEM_MAX = 100;
 /** Items expire (DynamoDB TTL) a week after their last write: longer than any deployment (50 hours). */
 export const STATE_TTL_SECONDS = 7 * 24 * 3600;
 
-/** The state-table item that registers active deployments (no deployment id starts with `#`). */
+/**
+ * The state-table item that registers active deployments (no deployment id starts with `#`).
+ * An item holds 400 KB; CodeDeploy allows 1,000 deployments in progress per account, about
+ * 12 KB of ids. https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html
+ */
 export const REGISTRY_ITEM_ID = '#active';
 
 /**
