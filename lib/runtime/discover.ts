@@ -18,8 +18,6 @@ export interface Discovery {
   readonly errors: string[];
   /** What went wrong without hiding anything this run (a registry write that failed). */
   readonly warnings: string[];
-  /** How the deployments were found: the registry alone, or a listing of every group. */
-  readonly source: 'registry' | 'listing';
 }
 
 /** Registry use for one discovery. */
@@ -76,19 +74,18 @@ export async function discover(guards: readonly GuardConfig[], deployments: Depl
         }
       })
     : [];
-  const source = listAll ? 'listing' : 'registry';
   // Only a listing of every guarded group, all of it read, reconciles the registry.
   const reconciled = listAll && reg?.reconcile === true && errors.length === 0;
   const ids = [...new Set([...(registered ?? []), ...listed.flat(), ...extraIds])];
   if (!ids.length) {
     if (reg?.write && registered && reconciled) await maintain(reg, [], [], true, warnings);
-    return { active: [], errors, warnings, source };
+    return { active: [], errors, warnings };
   }
   let infos: DeploymentInfo[];
   try {
     infos = await deployments.describe(ids);
   } catch (err) {
-    return { active: [], errors: [...errors, `BatchGetDeployments: ${errorText(err)}`], warnings, source };
+    return { active: [], errors: [...errors, `BatchGetDeployments: ${errorText(err)}`], warnings };
   }
   if (reg?.write && registered) {
     // Ended (or unknown) ids leave the registry; active deployments of guarded groups join it.
@@ -124,7 +121,7 @@ export async function discover(guards: readonly GuardConfig[], deployments: Depl
       errors.push(`deployment ${info.deploymentId} ${err instanceof Error && err.name === 'Error' ? err.message : errorText(err)}`);
     }
   }
-  return { active, errors, warnings, source };
+  return { active, errors, warnings };
 }
 
 /** Update the registry; a failed write is a warning: this run saw everything, the next reconciles. */
