@@ -368,6 +368,7 @@ export class LambdaLab implements LambdaPort {
     const parsed = parseName(nameOrArn);
     const f = this.fn(parsed.name);
     const q = qualifier ?? parsed.qualifier;
+    const at = this.ctx.scheduler.now();
     let version: string;
     let alias: string | undefined;
     if (q === undefined || q === '$LATEST') {
@@ -376,12 +377,13 @@ export class LambdaLab implements LambdaPort {
       version = q;
     } else if (f.aliases.has(q)) {
       alias = q;
-      version = this.route(f.spec.name, q);
+      // Drawn from the invocation itself, like its behaviour below: concurrent invocations
+      // through an alias are routed the same whatever order they arrive in.
+      version = this.route(f.spec.name, q, this.drawFor(`route|${f.spec.name}|${q}|${at}|${JSON.stringify(event)}`)());
     } else {
       throw new LabError('ResourceNotFoundException', `Function not found: ${f.arn}:${q}`, 404);
     }
     const v = f.versions.get(version)!;
-    const at = this.ctx.scheduler.now();
     const b = v.behaviour;
     // Draws depend on what is invoked and when, not on the order concurrent requests arrive in.
     const draw = this.drawFor(`${f.spec.name}|${version}|${at}|${JSON.stringify(event)}`);
