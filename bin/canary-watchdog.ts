@@ -90,7 +90,8 @@ function parseSeed(v: string): number {
   return n;
 }
 
-async function main(argv: string[]): Promise<number> {
+/** Run the CLI on `argv` (node's, with the script at [1]); resolves to the exit status. */
+export async function main(argv: string[]): Promise<number> {
   try {
     await program().parseAsync(argv);
     return 0;
@@ -108,7 +109,9 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (require.main === module || process.argv[1]?.endsWith('canary-watchdog.js')) {
+// Run directly (`tsx bin/canary-watchdog.ts`); bin/canary-watchdog.js calls main itself, so the
+// CLI runs however it is reached (npx, a global install, a symlink in node_modules/.bin).
+if (require.main === module) {
   void main(process.argv).then((code) => {
     process.exitCode = code;
   });

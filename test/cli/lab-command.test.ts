@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -57,5 +57,17 @@ describe('exit status', () => {
   ])('canary-watchdog %j exits %i', async (args, status) => {
     const child = spawn(process.execPath, [resolve(__dirname, '../../bin/canary-watchdog.js'), ...args], { stdio: 'ignore' });
     expect(await new Promise((r) => child.on('exit', (c) => r(c)))).toBe(status);
+  }, 30_000);
+});
+
+describe('the installed command', () => {
+  it('runs when reached through a link without the .js name, as npx and node_modules/.bin reach it', async () => {
+    const link = join(mkdtempSync(join(tmpdir(), 'cli-bin-')), 'canary-watchdog');
+    symlinkSync(resolve(__dirname, '../../bin/canary-watchdog.js'), link);
+    const child = spawn(process.execPath, [link, '--help'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    expect(await new Promise((r) => child.on('exit', (c) => r(c)))).toBe(0);
+    expect(out).toMatch(/^Usage: canary-watchdog/);
   }, 30_000);
 });
