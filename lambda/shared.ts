@@ -40,6 +40,8 @@ export const clients = {
 export const now = (): number => Date.now();
 
 export function adapters(settings: Pick<RuntimeSettings, 'stateTable' | 'eventBus'>) {
+  // One store serves both the deployments' state and the registry of active deployments.
+  const store = new DynamoStateStore(clients.dynamodb, settings.stateTable, now);
   return {
     deployments: new CodeDeployDeployments(clients.codedeploy),
     actions: new CodeDeployActions(clients.codedeploy),
@@ -47,7 +49,8 @@ export function adapters(settings: Pick<RuntimeSettings, 'stateTable' | 'eventBu
     functions: new LambdaFunctions(clients.lambda, now),
     signals: new CloudWatchSignals(clients.cloudwatch),
     metrics: new CloudWatchMetrics(clients.cloudwatch),
-    ...((store) => ({ state: store, registry: store }))(new DynamoStateStore(clients.dynamodb, settings.stateTable, now)),
+    state: store,
+    registry: store,
     decisions: new LogAndEventBridgeDecisions(log, clients.eventbridge, settings.eventBus),
   };
 }

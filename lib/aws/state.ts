@@ -11,8 +11,9 @@ export const STATE_TTL_SECONDS = 7 * 24 * 3600;
 
 /**
  * The state-table item that registers active deployments (no deployment id starts with `#`).
- * An item holds 400 KB; CodeDeploy allows 1,000 deployments in progress per account, about
- * 12 KB of ids. https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html
+ * An item holds 400 KB (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html);
+ * CodeDeploy allows 1,000 deployments in progress per account, about 12 KB of ids
+ * (https://docs.aws.amazon.com/codedeploy/latest/userguide/limits.html).
  */
 export const REGISTRY_ITEM_ID = '#active';
 

@@ -77,26 +77,23 @@ export async function discover(guards: readonly GuardConfig[], deployments: Depl
   // Only a listing of every guarded group, all of it read, reconciles the registry.
   const reconciled = listAll && reg?.reconcile === true && errors.length === 0;
   const ids = [...new Set([...(registered ?? []), ...listed.flat(), ...extraIds])];
-  if (!ids.length) {
-    if (reg?.write && registered && reconciled) await maintain(reg, [], [], true, warnings);
-    return { active: [], errors, warnings };
+  let infos: DeploymentInfo[] = [];
+  if (ids.length) {
+    try {
+      infos = await deployments.describe(ids);
+    } catch (err) {
+      return { active: [], errors: [...errors, `BatchGetDeployments: ${errorText(err)}`], warnings };
+    }
   }
-  let infos: DeploymentInfo[];
-  try {
-    infos = await deployments.describe(ids);
-  } catch (err) {
-    return { active: [], errors: [...errors, `BatchGetDeployments: ${errorText(err)}`], warnings };
-  }
+  const byGroup = new Map(guards.map((g) => [`${g.application}/${g.deploymentGroup}`, g]));
   if (reg?.write && registered) {
     // Ended (or unknown) ids leave the registry; active deployments of guarded groups join it.
     const known = new Map(infos.map((i) => [i.deploymentId, i]));
-    const guarded = new Set(guards.map((g) => `${g.application}/${g.deploymentGroup}`));
     const inRegistry = new Set(registered);
     const remove = registered.filter((id) => !known.has(id) || ENDED.has(known.get(id)!.status));
-    const add = infos.filter((i) => !ENDED.has(i.status) && !i.isRollback && !inRegistry.has(i.deploymentId) && guarded.has(`${i.application}/${i.deploymentGroup}`)).map((i) => i.deploymentId);
+    const add = infos.filter((i) => !ENDED.has(i.status) && !i.isRollback && !inRegistry.has(i.deploymentId) && byGroup.has(`${i.application}/${i.deploymentGroup}`)).map((i) => i.deploymentId);
     await maintain(reg, add, remove, reconciled, warnings);
   }
-  const byGroup = new Map(guards.map((g) => [`${g.application}/${g.deploymentGroup}`, g]));
   const active: ActiveDeployment[] = [];
   for (const info of infos) {
     const guard = byGroup.get(`${info.application}/${info.deploymentGroup}`);
