@@ -232,6 +232,18 @@ describe('pre-traffic hook: duplicate invocations', () => {
     expect(items.get('d-NEW1')?.trafficShiftStartedAt).toBeUndefined();
   });
 
+  it('gives the answer of a concurrent run of the same hook execution that stored its answer first, so both report the same', async () => {
+    world();
+    // The other delivery finished (Failed, say a flaky probe) while this one was probing.
+    lambda.on(InvokeCommand).callsFake(() => {
+      items.set('d-NEW1', { deploymentId: 'd-NEW1', preTraffic: { hookExecutionId: 'hook-exec-1', status: 'Failed', reasons: ['probe list: flaked'] } });
+      return ok({ statusCode: 200 });
+    });
+    const r = await preTraffic(hookEvent);
+    expect(r).toMatchObject({ status: 'Failed', duplicate: true, reasons: ['probe list: flaked'] });
+    expect(reported()).toEqual(['Failed']);
+  });
+
   it('keeps the first shift start when a concurrent run got there first (conditional write)', async () => {
     world();
     // Another delivery of the same event passed its checks and wrote the start, but has not recorded its answer yet.
