@@ -44,8 +44,12 @@ export class LambdaFunctions implements FunctionPort {
         Payload: Buffer.from(JSON.stringify(event ?? {})),
       }),
     );
-    // What a caller waits: the round trip, and never less than the duration Lambda reports.
-    const latencyMs = Math.max(this.clock() - started, reportedDurationMs(res.LogResult) ?? 0);
+    // The function's own time: the REPORT line's Duration, which on a cold start leaves out the
+    // init phase (reported apart as `Init Duration`), so a brand-new version's first invocations
+    // are not failed on init latency. Without a REPORT line, the round trip (init included) is
+    // all there is; the pre-traffic hook retries a failed probe (lib/runtime/probing.ts).
+    // https://docs.aws.amazon.com/lambda/latest/dg/nodejs-logging.html
+    const latencyMs = reportedDurationMs(res.LogResult) ?? this.clock() - started;
     const payload = res.Payload ? Buffer.from(res.Payload).toString('utf8') : '';
     return { ...(res.FunctionError ? { functionError: res.FunctionError } : {}), payload, latencyMs };
   }

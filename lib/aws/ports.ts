@@ -82,12 +82,26 @@ export interface DeploymentState {
   /** The AfterAllowTraffic bake: its hook execution, its deadline, and whether it was reported. */
   readonly bake?: { readonly hookExecutionId: string; readonly until: number; readonly reported?: 'Succeeded' | 'Failed' };
   readonly evaluation?: EvaluationState;
+  /** What the BeforeAllowTraffic hook answered, so that a duplicate invocation answers the same. */
+  readonly preTraffic?: PreTrafficOutcome;
+}
+
+/** The pre-traffic hook's answer for one hook execution: the status it reported and why. */
+export interface PreTrafficOutcome {
+  readonly hookExecutionId: string;
+  readonly status: 'Succeeded' | 'Failed';
+  readonly reasons: string[];
 }
 
 export interface StatePort {
   get(ids: readonly string[]): Promise<Map<string, DeploymentState>>;
   /** Set the given top-level fields, leaving the others as they are. */
   update(deploymentId: string, fields: Partial<Omit<DeploymentState, 'deploymentId'>>): Promise<void>;
+  /**
+   * Set the given fields only if the item has no `absent` field yet (a conditional write).
+   * `false` when it already had one: another run wrote first, which is not an error.
+   */
+  updateIfAbsent(deploymentId: string, absent: keyof Omit<DeploymentState, 'deploymentId'>, fields: Partial<Omit<DeploymentState, 'deploymentId'>>): Promise<boolean>;
 }
 
 /**

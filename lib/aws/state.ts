@@ -1,7 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DeploymentState, RegistryPort, StatePort } from './ports';
-import { chunk } from './util';
+import { chunk, errorName } from './util';
 
 /** BatchGetItem reads up to 100 items per call.
  * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html */
@@ -50,6 +50,28 @@ export class DynamoStateStore implements StatePort, RegistryPort {
   }
 
   async update(deploymentId: string, fields: Partial<Omit<DeploymentState, 'deploymentId'>>): Promise<void> {
+    await this.doc.send(this.setFields(deploymentId, fields));
+  }
+
+  /**
+   * A conditional write (`attribute_not_exists`): DynamoDB answers ConditionalCheckFailedException
+   * when the field is already there, which here means another run wrote it first.
+   * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.ConditionExpressions.html#Expressions.ConditionExpressions.PreventingOverwrites
+   */
+  async updateIfAbsent(deploymentId: string, absent: keyof Omit<DeploymentState, 'deploymentId'>, fields: Partial<Omit<DeploymentState, 'deploymentId'>>): Promise<boolean> {
+    const cmd = this.setFields(deploymentId, fields);
+    cmd.input.ConditionExpression = 'attribute_not_exists(#absent)';
+    cmd.input.ExpressionAttributeNames = { ...cmd.input.ExpressionAttributeNames, '#absent': absent };
+    try {
+      await this.doc.send(cmd);
+      return true;
+    } catch (err) {
+      if (errorName(err) === 'ConditionalCheckFailedException') return false;
+      throw err;
+    }
+  }
+
+  private setFields(deploymentId: string, fields: Partial<Omit<DeploymentState, 'deploymentId'>>): UpdateCommand {
     const entries = Object.entries({ ...fields, expiresAt: Math.floor(this.clock() / 1000) + STATE_TTL_SECONDS }).filter(
       ([, v]) => v !== undefined,
     );
@@ -60,15 +82,13 @@ export class DynamoStateStore implements StatePort, RegistryPort {
       values[`:v${i}`] = v;
       return `#f${i} = :v${i}`;
     });
-    await this.doc.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { deploymentId },
-        UpdateExpression: `SET ${sets.join(', ')}`,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-      }),
-    );
+    return new UpdateCommand({
+      TableName: this.tableName,
+      Key: { deploymentId },
+      UpdateExpression: `SET ${sets.join(', ')}`,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    });
   }
 
   async activeDeployments(): Promise<{ ids: string[]; reconciledAt?: number }> {

@@ -24,7 +24,7 @@ export interface BakeDeps {
 
 export interface BakeStart {
   readonly deploymentId?: string;
-  readonly status: 'baking' | 'Failed' | 'unreported';
+  readonly status: 'baking' | 'Succeeded' | 'Failed' | 'unreported';
   readonly until?: number;
   readonly reason?: string;
 }
@@ -45,6 +45,7 @@ export async function runBakeStart(event: unknown, deps: BakeDeps): Promise<Bake
   try {
     const [info] = await deps.deployments.describe([deploymentId]);
     if (!info) throw new Error(`deployment ${deploymentId} not found`);
+    if (info.isRollback) return await letRollbackThrough(deps, deploymentId, hookExecutionId);
     const guard = findGuard(deps.config, info.application, info.deploymentGroup);
     const minutes = Math.min(guard.bakeMinutes, MAX_EFFECTIVE_BAKE_MINUTES);
     if (minutes < guard.bakeMinutes) {
@@ -64,5 +65,22 @@ export async function runBakeStart(event: unknown, deps: BakeDeps): Promise<Bake
     }
     deps.log.error('post-traffic hook failed', { deploymentId, reason });
     return { deploymentId, status: 'Failed', reason };
+  }
+}
+
+/**
+ * A rollback deployment runs the hooks too; it is never baked or held: report Succeeded at once.
+ * A report that fails is not turned into Failed (that would fail the rollback itself).
+ * https://docs.aws.amazon.com/codedeploy/latest/userguide/deployments-rollback-and-redeploy.html
+ */
+async function letRollbackThrough(deps: BakeDeps, deploymentId: string, hookExecutionId: string): Promise<BakeStart> {
+  const reason = 'rollback deployment: let through at once, without a bake';
+  try {
+    const reportResult = await deps.actions.reportHook(deploymentId, hookExecutionId, 'Succeeded');
+    deps.log.info('post-traffic hook', { record: { type: 'canary-watchdog.post-traffic', deploymentId, status: 'Succeeded', rollback: true, note: reason, reportResult } });
+    return { deploymentId, status: 'Succeeded', reason };
+  } catch (err) {
+    deps.log.error('post-traffic hook: could not report Succeeded for a rollback deployment', { deploymentId, error: errorText(err) });
+    return { deploymentId, status: 'unreported', reason: `${reason}; report failed: ${errorText(err)}` };
   }
 }

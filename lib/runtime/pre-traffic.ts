@@ -1,11 +1,10 @@
 import { parseLambdaAppSpec } from '../core/appspec';
 import { checkEnvironment, judgeReachability, type ConfigCheckResult } from '../core/config-checks';
 import { METRIC, type GuardConfig, type WatchdogConfig } from '../core/config';
-import type { ProbeJudgement } from '../core/probes';
-import type { ActionPort, Datapoint, DeploymentPort, FunctionPort, MetricsPort, RegistryPort, StatePort } from '../aws/ports';
+import type { ActionPort, Datapoint, DeploymentPort, FunctionPort, MetricsPort, PreTrafficOutcome, RegistryPort, StatePort } from '../aws/ports';
 import { errorText } from '../aws/util';
 import { parseHookEvent } from './hook-event';
-import { probeOnce } from './probing';
+import { PRE_TRAFFIC_PROBE_ATTEMPTS, probeWithRetries, type RetriedProbe } from './probing';
 import type { Log } from './watchdog';
 
 /** Answers an HTTP GET within a time limit: a status, or an error such as a timeout. */
@@ -27,16 +26,39 @@ export interface PreTrafficDeps {
 
 export interface PreTrafficResult {
   readonly deploymentId?: string;
+  /** What was reported to CodeDeploy (in shadow mode always Succeeded). */
   readonly status: 'Succeeded' | 'Failed' | 'unreported';
   readonly reasons: readonly string[];
   readonly configChecks: readonly ConfigCheckResult[];
-  readonly probes: readonly ProbeJudgement[];
+  readonly probes: readonly RetriedProbe[];
+  /** Shadow mode: enforce mode would have reported Failed, for `reasons`. */
+  readonly wouldHave?: 'Failed';
+  /** A rollback deployment, let through without checks. */
+  readonly rollback?: true;
+  /** A repeated invocation of a hook execution already answered: that answer, repeated. */
+  readonly duplicate?: true;
+}
+
+/** What the hook answers, before it is reported. */
+interface Answer {
+  readonly status: 'Succeeded' | 'Failed';
+  readonly reasons: string[];
+  readonly configChecks: ConfigCheckResult[];
+  readonly probes: RetriedProbe[];
+  readonly wouldHave?: 'Failed';
+  readonly rollback?: true;
+  readonly duplicate?: true;
+  readonly note?: string;
 }
 
 /**
  * BeforeAllowTraffic: check the new version's configuration and run the probes against it
  * before any user request reaches it. Any exception, timeout or malformed event reports Failed:
- * a check that could not run is not a check that passed.
+ * a check that could not run is not a check that passed. Three exceptions, each recorded:
+ * a rollback deployment is let through at once (CodeDeploy runs the hooks of a rollback too,
+ * and failing one can leave the alias split); a repeated invocation of a hook execution already
+ * answered repeats that answer (Lambda may deliver an asynchronous invocation more than once);
+ * in shadow mode the hook reports Succeeded and records what enforce mode would have done.
  */
 export async function runPreTraffic(event: unknown, deps: PreTrafficDeps): Promise<PreTrafficResult> {
   const parsed = parseHookEvent(event);
@@ -46,61 +68,148 @@ export async function runPreTraffic(event: unknown, deps: PreTrafficDeps): Promi
     return { status: 'unreported', reasons: [parsed.error], configChecks: [], probes: [] };
   }
   const { deploymentId, hookExecutionId } = parsed;
+  const shadow = deps.config.mode === 'shadow';
   let configChecks: ConfigCheckResult[] = [];
-  let probes: ProbeJudgement[] = [];
-  let reasons: string[] = [];
+  let probes: RetriedProbe[] = [];
+  const reasons: string[] = [];
+  let shiftRecorded = false;
+  // Traffic shifting starts once this hook succeeds: the watchdog times the final shift from
+  // here, and finds the deployment in the registry. The start is written only if absent, so a
+  // repeated invocation does not move the schedule.
+  const recordShift = async () => {
+    if (!(await deps.state.updateIfAbsent(deploymentId, 'trafficShiftStartedAt', { trafficShiftStartedAt: deps.now() }))) {
+      deps.log.warn('pre-traffic hook: traffic shift start already recorded by an earlier run, kept', { deploymentId });
+    }
+    await deps.registry?.addActive([deploymentId]);
+    shiftRecorded = true;
+  };
   try {
     const [info] = await deps.deployments.describe([deploymentId]);
     if (!info) throw new Error(`deployment ${deploymentId} not found`);
+    if (info.isRollback) {
+      return await answer(deps, deploymentId, hookExecutionId, {
+        status: 'Succeeded',
+        reasons: [],
+        configChecks: [],
+        probes: [],
+        rollback: true,
+        note: 'rollback deployment: let through at once, without checks or probes (failing it could leave the alias split)',
+      });
+    }
+    const prior = (await deps.state.get([deploymentId])).get(deploymentId)?.preTraffic;
+    if (prior?.hookExecutionId === hookExecutionId) return await answer(deps, deploymentId, hookExecutionId, replay(prior, shadow));
+
     const guard = findGuard(deps.config, info.application, info.deploymentGroup);
     if (!info.appSpec) throw new Error(`deployment ${deploymentId} has no AppSpec content`);
     const appSpec = parseLambdaAppSpec(info.appSpec);
     const fn = appSpec.functionName;
     const version = appSpec.targetVersion;
 
+    // Configuration checks run once: a missing key or a bad URL does not flake.
     const env = await deps.functions.environment(fn, version);
     const checked = checkEnvironment(guard.configChecks, env);
     const reach = await Promise.all(checked.reachability.map(async (t) => judgeReachability(t, await deps.http(t.url, t.timeoutMs))));
     configChecks = [...checked.results, ...reach];
 
     // Probes run even when a configuration check failed: their results tell the operator more.
-    probes = await Promise.all(guard.probes.map((p) => probeOnce(deps.functions, fn, version, p, deps.now)));
+    const probed = await Promise.all(guard.probes.map((p) => probeWithRetries(deps.functions, fn, version, p, deps.now, PRE_TRAFFIC_PROBE_ATTEMPTS)));
+    probes = probed.map((p) => p.verdict);
 
+    // Every attempt is published, passed or failed, so the probes layer counts them all.
     const t = deps.now();
     const points: Datapoint[] = [
       ...configChecks.map((c) => point(METRIC.configCheckFailure, fn, version, c.passed ? 0 : 1, 'Count', t)),
-      ...probes.flatMap((p) => [
-        point(METRIC.probeFailure, fn, version, p.passed ? 0 : 1, 'Count', t),
-        point(METRIC.probeLatency, fn, version, p.latencyMs, 'Milliseconds', t),
-      ]),
+      ...probed.flatMap((p) =>
+        p.attempts.flatMap((a) => [
+          point(METRIC.probeFailure, fn, version, a.judgement.passed ? 0 : 1, 'Count', a.at),
+          point(METRIC.probeLatency, fn, version, a.judgement.latencyMs, 'Milliseconds', a.at),
+        ]),
+      ),
     ];
     if (points.length) await deps.metrics.publish(deps.config.namespace, points);
 
-    reasons = [
+    reasons.push(
       ...configChecks.filter((c) => !c.passed).map((c) => `config: ${c.message}`),
-      ...probes.filter((p) => !p.passed).map((p) => `probe ${p.probe}: ${p.failures.join('; ')}`),
-    ];
-    if (reasons.length === 0) {
-      // Traffic shifting starts once this hook succeeds: the watchdog times the final shift from
-      // here, and finds the deployment in the registry. A deployment the watchdog could not find
-      // must not shift traffic, so a failed write fails the hook.
-      await deps.state.update(deploymentId, { trafficShiftStartedAt: deps.now() });
-      await deps.registry?.addActive([deploymentId]);
-    }
+      ...probes.filter((p) => !p.passed).map((p) => `probe ${p.probe}: ${p.failures.join('; ')}${p.attempts > 1 ? ` (${p.attempts} of ${p.attempts} attempts failed)` : ''}`),
+    );
+    // A deployment the watchdog could not find must not shift traffic, so a failed write fails
+    // the hook. Shadow mode lets a failing release through, so it records the shift as well.
+    if (reasons.length === 0 || shadow) await recordShift();
   } catch (err) {
     reasons.push(`pre-traffic hook error: ${errorText(err)}`);
   }
-  const status = reasons.length ? 'Failed' : 'Succeeded';
+  if (shadow && !shiftRecorded) {
+    try {
+      await recordShift();
+    } catch (err) {
+      deps.log.warn('pre-traffic hook (shadow): could not record the traffic shift; the watchdog finds the deployment by listing', { deploymentId, error: errorText(err) });
+    }
+  }
+  const enforced = reasons.length ? 'Failed' : 'Succeeded';
+  const own: Answer = {
+    status: shadow ? 'Succeeded' : enforced,
+    reasons,
+    configChecks,
+    probes,
+    ...(shadow && enforced === 'Failed' ? { wouldHave: 'Failed' as const } : {}),
+  };
+  return answer(deps, deploymentId, hookExecutionId, await settle(deps, deploymentId, hookExecutionId, own, shadow));
+}
+
+/** An answer stored by an earlier run of the same hook execution, given again. */
+function replay(prior: PreTrafficOutcome, shadow: boolean): Answer {
+  return {
+    status: prior.status,
+    reasons: [...prior.reasons],
+    configChecks: [],
+    probes: [],
+    // In shadow mode a Succeeded answer with reasons is one that enforce mode would have failed.
+    ...(shadow && prior.status === 'Succeeded' && prior.reasons.length ? { wouldHave: 'Failed' as const } : {}),
+    duplicate: true,
+    note: 'repeated invocation of a hook execution already answered: the earlier answer, given again without running the checks',
+  };
+}
+
+/**
+ * Store this run's answer unless a concurrent run of the same hook execution stored one first,
+ * in which case that one is given: both runs then report the same status. A failed write is a
+ * warning only: the stored answer serves repeated invocations, and CodeDeploy keeps the first
+ * report of a hook execution anyway.
+ */
+async function settle(deps: PreTrafficDeps, deploymentId: string, hookExecutionId: string, own: Answer, shadow: boolean): Promise<Answer> {
+  const outcome: PreTrafficOutcome = { hookExecutionId, status: own.status, reasons: own.reasons };
   try {
-    await deps.actions.reportHook(deploymentId, hookExecutionId, status);
+    if (await deps.state.updateIfAbsent(deploymentId, 'preTraffic', { preTraffic: outcome })) return own;
+    const stored = (await deps.state.get([deploymentId])).get(deploymentId)?.preTraffic;
+    if (stored?.hookExecutionId === hookExecutionId) return replay(stored, shadow);
+    // An answer for another hook execution is replaced by this one's.
+    await deps.state.update(deploymentId, { preTraffic: outcome });
+  } catch (err) {
+    deps.log.warn('pre-traffic hook: could not store its answer for repeated invocations', { deploymentId, error: errorText(err) });
+  }
+  return own;
+}
+
+/** Report the answer; "already completed" means an earlier invocation reported it: done. */
+async function answer(deps: PreTrafficDeps, deploymentId: string, hookExecutionId: string, a: Answer): Promise<PreTrafficResult> {
+  const { status, reasons, configChecks, probes } = a;
+  const flags = {
+    ...(a.wouldHave ? { wouldHave: a.wouldHave } : {}),
+    ...(a.rollback ? { rollback: a.rollback } : {}),
+    ...(a.duplicate ? { duplicate: a.duplicate } : {}),
+  };
+  let reportResult: 'ok' | 'already-reported';
+  try {
+    reportResult = await deps.actions.reportHook(deploymentId, hookExecutionId, status);
   } catch (err) {
     deps.log.error('pre-traffic hook: could not report status', { deploymentId, status, error: errorText(err) });
-    return { deploymentId, status: 'unreported', reasons: [...reasons, `report failed: ${errorText(err)}`], configChecks, probes };
+    return { deploymentId, status: 'unreported', reasons: [...reasons, `report failed: ${errorText(err)}`], configChecks, probes, ...flags };
   }
-  deps.log[status === 'Succeeded' ? 'info' : 'error']('pre-traffic hook', {
-    record: { type: 'canary-watchdog.pre-traffic', deploymentId, status, reasons, configChecks, probes },
+  const level = status === 'Failed' ? 'error' : a.wouldHave ? 'warn' : 'info';
+  deps.log[level]('pre-traffic hook', {
+    record: { type: 'canary-watchdog.pre-traffic', deploymentId, status, reasons, configChecks, probes, ...flags, ...(a.note ? { note: a.note } : {}), reportResult },
   });
-  return { deploymentId, status, reasons, configChecks, probes };
+  return { deploymentId, status, reasons, configChecks, probes, ...flags };
 }
 
 export function findGuard(config: WatchdogConfig, application: string, deploymentGroup: string): GuardConfig {

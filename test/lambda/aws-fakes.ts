@@ -82,7 +82,11 @@ export function answerAlarms(cw: Stub, states: Record<string, 'OK' | 'ALARM' | '
   }));
 }
 
-/** A DynamoDB table in memory behind the document client. */
+/**
+ * A DynamoDB table in memory behind the document client. UpdateItem honours the one condition
+ * the runtime writes, `attribute_not_exists(#name)` (AND-ed), as DynamoDB does; any other
+ * condition fails the test loudly rather than being ignored.
+ */
 export function stateTable(ddb: Stub) {
   const items = new Map<string, Record<string, unknown>>();
   const stub = ddb;
@@ -95,10 +99,25 @@ export function stateTable(ddb: Stub) {
     return item ? { Item: item } : {};
   });
   stub.on(UpdateCommand).callsFake(
-    (input: { Key: { deploymentId: string }; UpdateExpression: string; ExpressionAttributeNames: Record<string, string>; ExpressionAttributeValues: Record<string, unknown> }) => {
-      const item = { ...(items.get(input.Key.deploymentId) ?? { deploymentId: input.Key.deploymentId }) };
+    (input: {
+      Key: { deploymentId: string };
+      UpdateExpression: string;
+      ConditionExpression?: string;
+      ExpressionAttributeNames: Record<string, string>;
+      ExpressionAttributeValues: Record<string, unknown>;
+    }) => {
+      const stored = items.get(input.Key.deploymentId);
+      const item = { ...(stored ?? { deploymentId: input.Key.deploymentId }) };
       const names = input.ExpressionAttributeNames;
       const values = input.ExpressionAttributeValues;
+      if (input.ConditionExpression !== undefined) {
+        const terms = input.ConditionExpression.split(/\s+AND\s+/);
+        const absent = terms.map((t) => /^attribute_not_exists\((#\w+)\)$/.exec(t.trim())?.[1]);
+        if (absent.some((n) => n === undefined)) throw new Error(`the fake state table supports only attribute_not_exists(#name) conditions, got ${input.ConditionExpression}`);
+        if (absent.some((n) => stored?.[names[n!]] !== undefined)) {
+          throw Object.assign(new Error('The conditional request failed'), { name: 'ConditionalCheckFailedException' });
+        }
+      }
       // The registry's set operations (`ADD #ids :ids`, `DELETE #ids :ids`), then SET assignments.
       for (const [, op, n, v] of input.UpdateExpression.matchAll(/\b(ADD|DELETE) (#\w+) (:\w+)/g)) {
         const set = new Set((item[names[n]] as Set<string> | undefined) ?? []);

@@ -8,6 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { handler as postTraffic } from '../../lambda/post-traffic';
 import { handler as preTraffic } from '../../lambda/pre-traffic';
+import { logger } from '../../lambda/shared';
 import { stateTable } from './aws-fakes';
 import { deploymentInfo, guard, MIN, payload, setEnv, T0 } from './env';
 
@@ -88,7 +89,9 @@ describe('pre-traffic hook', () => {
     expect(r.status).toBe('Failed');
     expect(r.reasons.join('\n')).toMatch(reason);
     expect(reported()).toEqual(['Failed']);
-    expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
+    // No shift start and no registration; only the answer is stored, for repeated invocations.
+    expect(items.get('d-NEW1')).toEqual({ deploymentId: 'd-NEW1', preTraffic: { hookExecutionId: 'hook-exec-1', status: 'Failed', reasons: r.reasons }, expiresAt: expect.any(Number) });
+    expect(items.has('#active')).toBe(false);
   });
 
   it('reports Failed when a probe gets a function error from the new version', async () => {
@@ -103,7 +106,7 @@ describe('pre-traffic hook', () => {
     world();
     lambda.on(InvokeCommand).resolves(ok({ statusCode: 500, body: 'oops' }));
     const r = await preTraffic(hookEvent);
-    expect(r.reasons).toEqual(['probe list: $.statusCode is 500, expected 200']);
+    expect(r.reasons).toEqual(['probe list: $.statusCode is 500, expected 200 (3 of 3 attempts failed)']);
   });
 
   it.each([
@@ -169,6 +172,179 @@ describe('pre-traffic hook', () => {
   });
 });
 
+const published = () => cw.commandCalls(PutMetricDataCommand).flatMap((c) => c.args[0].input.MetricData ?? []);
+const valuesOf = (name: string) => published().filter((m) => m.MetricName === name).map((m) => m.Value);
+/** An Invoke log tail whose REPORT line says `Duration` (and `Init Duration` on a cold start). */
+const tail = (ms: number, initMs?: number) =>
+  Buffer.from(
+    `START RequestId: r Version: 2\nEND RequestId: r\nREPORT RequestId: r\tDuration: ${ms} ms\tBilled Duration: ${Math.ceil(ms)} ms\tMemory Size: 128 MB\tMax Memory Used: 64 MB\t${initMs === undefined ? '' : `Init Duration: ${initMs} ms\t`}\n`,
+  ).toString('base64');
+const ROLLBACK_INFO = { creator: 'codeDeployRollback' as const, rollbackInfo: { rollbackTriggeringDeploymentId: 'd-OLD1' } };
+
+describe('pre-traffic hook: rollback deployments', () => {
+  it('lets a rollback deployment through at once, without checks or probes, and records that it did', async () => {
+    world();
+    cd.on(BatchGetDeploymentsCommand).resolves({ deploymentsInfo: [deploymentInfo('d-NEW1', ROLLBACK_INFO)] });
+    // The old version's probe fails (say during the incident that caused the rollback).
+    lambda.on(InvokeCommand).resolves({ StatusCode: 200, FunctionError: 'Unhandled', Payload: payload('{"errorMessage":"down"}') });
+    const info = jest.spyOn(logger, 'info');
+    const r = await preTraffic(hookEvent);
+    expect(r).toMatchObject({ status: 'Succeeded', rollback: true, reasons: [], probes: [], configChecks: [] });
+    expect(reported()).toEqual(['Succeeded']);
+    expect(lambda).not.toHaveReceivedCommand(InvokeCommand);
+    expect(lambda).not.toHaveReceivedCommand(GetFunctionConfigurationCommand);
+    expect(info).toHaveBeenCalledWith('pre-traffic hook', {
+      record: expect.objectContaining({ type: 'canary-watchdog.pre-traffic', deploymentId: 'd-NEW1', status: 'Succeeded', rollback: true, note: expect.stringMatching(/rollback deployment/) }),
+    });
+  });
+
+  it('lets a rollback of an unguarded group through as well: a rollback is never blocked', async () => {
+    world();
+    cd.on(BatchGetDeploymentsCommand).resolves({ deploymentsInfo: [deploymentInfo('d-NEW1', { ...ROLLBACK_INFO, deploymentGroupName: 'other' })] });
+    expect(await preTraffic(hookEvent)).toMatchObject({ status: 'Succeeded', rollback: true });
+    expect(reported()).toEqual(['Succeeded']);
+  });
+});
+
+describe('pre-traffic hook: duplicate invocations', () => {
+  it('answers a second invocation of the same hook execution as the first, without probing again or moving the shift start', async () => {
+    world();
+    const first = await preTraffic(hookEvent);
+    jest.spyOn(Date, 'now').mockImplementation(() => T0 + 5 * MIN);
+    cd.on(PutLifecycleEventHookExecutionStatusCommand).rejects(Object.assign(new Error('already completed'), { name: 'LifecycleEventAlreadyCompletedException' }));
+    const second = await preTraffic(hookEvent);
+    expect(first.status).toBe('Succeeded');
+    expect(second).toMatchObject({ status: 'Succeeded', duplicate: true, reasons: [] });
+    expect(lambda).toHaveReceivedCommandTimes(InvokeCommand, 1);
+    expect(items.get('d-NEW1')).toMatchObject({ trafficShiftStartedAt: T0, preTraffic: { hookExecutionId: 'hook-exec-1', status: 'Succeeded', reasons: [] } });
+    expect(reported()).toEqual(['Succeeded', 'Succeeded']);
+  });
+
+  it('repeats a Failed answer even when the probe would pass now', async () => {
+    world();
+    lambda.on(InvokeCommand).resolves(ok({ statusCode: 500 }));
+    const first = await preTraffic(hookEvent);
+    lambda.on(InvokeCommand).resolves(ok({ statusCode: 200 }));
+    const second = await preTraffic(hookEvent);
+    expect(first.status).toBe('Failed');
+    expect(second).toMatchObject({ status: 'Failed', duplicate: true, reasons: first.reasons });
+    expect(reported()).toEqual(['Failed', 'Failed']);
+    expect(items.get('d-NEW1')?.trafficShiftStartedAt).toBeUndefined();
+  });
+
+  it('gives the answer of a concurrent run of the same hook execution that stored its answer first, so both report the same', async () => {
+    world();
+    // The other delivery finished (Failed, say a flaky probe) while this one was probing.
+    lambda.on(InvokeCommand).callsFake(() => {
+      items.set('d-NEW1', { deploymentId: 'd-NEW1', preTraffic: { hookExecutionId: 'hook-exec-1', status: 'Failed', reasons: ['probe list: flaked'] } });
+      return ok({ statusCode: 200 });
+    });
+    const r = await preTraffic(hookEvent);
+    expect(r).toMatchObject({ status: 'Failed', duplicate: true, reasons: ['probe list: flaked'] });
+    expect(reported()).toEqual(['Failed']);
+  });
+
+  it('keeps the first shift start when a concurrent run got there first (conditional write)', async () => {
+    world();
+    // Another delivery of the same event passed its checks and wrote the start, but has not recorded its answer yet.
+    items.set('d-NEW1', { deploymentId: 'd-NEW1', trafficShiftStartedAt: T0 - 30_000 });
+    const r = await preTraffic(hookEvent);
+    expect(r.status).toBe('Succeeded');
+    expect(items.get('d-NEW1')?.trafficShiftStartedAt).toBe(T0 - 30_000);
+  });
+});
+
+describe('pre-traffic hook: shadow mode', () => {
+  it('reports Succeeded when a probe fails, records what enforce would have done, and still publishes the results', async () => {
+    setEnv({ mode: 'shadow', guards: [guard()] });
+    world();
+    lambda.on(InvokeCommand).resolves({ StatusCode: 200, FunctionError: 'Unhandled', Payload: payload('{"errorMessage":"boom"}') });
+    const r = await preTraffic(hookEvent);
+    expect(r).toMatchObject({ status: 'Succeeded', wouldHave: 'Failed' });
+    expect(r.reasons.join()).toMatch(/probe list: expected success, got error/);
+    expect(reported()).toEqual(['Succeeded']);
+    expect(valuesOf('ProbeFailure')).toEqual([1, 1, 1]);
+    expect(items.get('d-NEW1')).toMatchObject({ trafficShiftStartedAt: T0 });
+  });
+
+  it('reports Succeeded when a config check fails', async () => {
+    setEnv({ mode: 'shadow', guards: [guard()] });
+    world({ PRICING_URL: 'https://p.example.com' });
+    const r = await preTraffic(hookEvent);
+    expect(r).toMatchObject({ status: 'Succeeded', wouldHave: 'Failed' });
+    expect(valuesOf('ConfigCheckFailure')).toEqual([1, 0]);
+  });
+
+  it('reports Failed in enforce mode for the same failure, with no wouldHave', async () => {
+    world({ PRICING_URL: 'https://p.example.com' });
+    const r = await preTraffic(hookEvent);
+    expect(r.status).toBe('Failed');
+    expect(r).not.toHaveProperty('wouldHave');
+  });
+});
+
+describe('pre-traffic hook: cold starts and flaky probes', () => {
+  const LATENCY_GUARD = guard({ probes: [{ name: 'list', event: {}, expect: { status: 'success', maxLatencyMs: 1000 } }] });
+  /** Each Invoke takes `roundTrips[i]` ms of the clock and answers with `answers[i]`. */
+  function invocations(roundTrips: number[], answers: Record<string, unknown>[]) {
+    let clock = T0;
+    let i = 0;
+    jest.spyOn(Date, 'now').mockImplementation(() => clock);
+    lambda.on(InvokeCommand).callsFake(() => {
+      const n = Math.min(i++, roundTrips.length - 1);
+      clock += roundTrips[n];
+      return { StatusCode: 200, Payload: payload('{"statusCode":200}'), ...answers[Math.min(n, answers.length - 1)] };
+    });
+  }
+
+  it('judges the REPORT duration, which excludes the init phase of a cold start', async () => {
+    setEnv({ guards: [LATENCY_GUARD] });
+    world();
+    invocations([1500], [{ LogResult: tail(80, 1400) }]);
+    const r = await preTraffic(hookEvent);
+    expect(r.status).toBe('Succeeded');
+    expect(valuesOf('ProbeLatency')).toEqual([80]);
+    expect(lambda).toHaveReceivedCommandTimes(InvokeCommand, 1);
+  });
+
+  it('without a REPORT line, judges the round trip and retries a probe that was slow on a cold start', async () => {
+    setEnv({ guards: [LATENCY_GUARD] });
+    world();
+    invocations([1500, 40], [{}]);
+    const r = await preTraffic(hookEvent);
+    expect(r.status).toBe('Succeeded');
+    expect(r.probes[0]).toMatchObject({ probe: 'list', passed: true, attempts: 2, earlierFailures: ['latency 1500 ms above 1000 ms'] });
+    // Every attempt is published, so the probes layer's rate test counts the failed one.
+    expect(valuesOf('ProbeFailure')).toEqual([1, 0]);
+    expect(valuesOf('ProbeLatency')).toEqual([1500, 40]);
+  });
+
+  it('passes a probe whose first invocation failed transiently and the retry passed', async () => {
+    world();
+    invocations([5, 5], [{ FunctionError: 'Unhandled', Payload: payload('{"errorMessage":"socket hang up"}') }, {}]);
+    const r = await preTraffic(hookEvent);
+    expect(r.status).toBe('Succeeded');
+    expect(valuesOf('ProbeFailure')).toEqual([1, 0]);
+  });
+
+  it('fails a probe that fails all three attempts, and publishes each', async () => {
+    world();
+    lambda.on(InvokeCommand).resolves(ok({ statusCode: 500 }));
+    const r = await preTraffic(hookEvent);
+    expect(r.status).toBe('Failed');
+    expect(lambda).toHaveReceivedCommandTimes(InvokeCommand, 3);
+    expect(valuesOf('ProbeFailure')).toEqual([1, 1, 1]);
+    expect(r.reasons).toEqual(['probe list: $.statusCode is 500, expected 200 (3 of 3 attempts failed)']);
+  });
+
+  it('never retries a configuration check', async () => {
+    world({ PRICING_URL: 'https://p.example.com' });
+    await preTraffic(hookEvent);
+    expect(lambda).toHaveReceivedCommandTimes(GetFunctionConfigurationCommand, 1);
+    expect(valuesOf('ConfigCheckFailure')).toEqual([1, 0]);
+  });
+});
+
 describe('post-traffic hook (bake)', () => {
   it('records the bake deadline and returns without reporting, so no function idles through the bake', async () => {
     world();
@@ -191,6 +367,15 @@ describe('post-traffic hook (bake)', () => {
     const r = await postTraffic(hookEvent);
     expect(r.status).toBe('Failed');
     expect(reported()).toEqual(['Failed']);
+  });
+
+  it('starts no bake for a rollback deployment and reports Succeeded at once', async () => {
+    world();
+    cd.on(BatchGetDeploymentsCommand).resolves({ deploymentsInfo: [deploymentInfo('d-NEW1', ROLLBACK_INFO)] });
+    const r = await postTraffic(hookEvent);
+    expect(r).toMatchObject({ deploymentId: 'd-NEW1', status: 'Succeeded' });
+    expect(reported()).toEqual(['Succeeded']);
+    expect(items.get('d-NEW1')?.bake).toBeUndefined();
   });
 
   it('does not crash on a malformed event', async () => {

@@ -1,4 +1,5 @@
 import { LAB_ACCOUNT, LAB_REGION, LabError, type JsonService } from '../kernel';
+import { check, conditionOf } from './condition';
 
 type AttributeValue = Record<string, unknown>;
 type Item = Record<string, AttributeValue>;
@@ -15,6 +16,8 @@ const validation = (m: string) => new LabError('ValidationException', m);
  * DynamoDB, as far as the runtime's state table and the sample service need it: items keyed by
  * one partition key, GetItem, PutItem, DeleteItem, BatchGetItem, and UpdateItem with SET, REMOVE,
  * and ADD / DELETE on string and number sets (the runtime's registry of active deployments).
+ * PutItem, UpdateItem and DeleteItem honour ConditionExpression (./condition.ts): a condition
+ * that does not hold leaves the item as it was and answers ConditionalCheckFailedException.
  * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_UpdateItem.html
  */
 export class DynamoDbLab {
@@ -67,12 +70,16 @@ export class DynamoDbLab {
         const t = this.table(i.TableName);
         const item = i.Item as Item;
         if (typeof item !== 'object' || item === null || !item[t.key]) throw validation(`One or more parameter values were invalid: Missing the key ${t.key} in the item`);
-        t.items.set(JSON.stringify(item[t.key]), item);
+        const k = JSON.stringify(item[t.key]);
+        check(conditionOf(i), t.items.get(k));
+        t.items.set(k, item);
         return {};
       },
       DeleteItem: (i) => {
         const t = this.table(i.TableName);
-        t.items.delete(this.keyOf(t, i.Key));
+        const k = this.keyOf(t, i.Key);
+        check(conditionOf(i), t.items.get(k));
+        t.items.delete(k);
         return {};
       },
       BatchGetItem: (i) => {
@@ -92,8 +99,11 @@ export class DynamoDbLab {
         const t = this.table(i.TableName);
         const k = this.keyOf(t, i.Key);
         const actions = parseUpdate(i.UpdateExpression, (i.ExpressionAttributeNames ?? {}) as Record<string, string>, (i.ExpressionAttributeValues ?? {}) as Record<string, AttributeValue>, t.key);
-        // Every action is checked before any is applied: a bad expression leaves the item as it was.
-        const item: Item = { ...(t.items.get(k) ?? { [t.key]: JSON.parse(k) as AttributeValue }) };
+        // Both expressions are parsed, and the condition judged on the item as stored, before any
+        // action is applied: a bad expression or a failed condition leaves the item as it was.
+        const stored = t.items.get(k);
+        check(conditionOf(i), stored);
+        const item: Item = { ...(stored ?? { [t.key]: JSON.parse(k) as AttributeValue }) };
         for (const a of actions) {
           const cur = item[a.name];
           if (a.kind === 'SET') item[a.name] = a.value!;

@@ -3,28 +3,18 @@
  * (awsJson1_0): the update expressions the runtime uses, and AWS-shaped errors that leave the
  * item as it was.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { DynamoDbLab } from '../../../lib/lab/dynamodb';
-import { LabServer } from '../../../lib/lab/server';
+import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { loopbackDynamo, type LoopbackDynamo } from './loopback';
 
-let server: LabServer;
-let raw: DynamoDBClient;
+let lab: LoopbackDynamo;
 let doc: DynamoDBDocumentClient;
 
 beforeEach(async () => {
-  const ddb = new DynamoDbLab();
-  ddb.createTable('state', 'deploymentId');
-  server = new LabServer([ddb.service], []);
-  const url = await server.listen(0, '127.0.0.1');
-  raw = new DynamoDBClient({ endpoint: url, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
-  doc = DynamoDBDocumentClient.from(raw);
+  lab = await loopbackDynamo({ state: 'deploymentId' });
+  doc = lab.doc;
 });
 
-afterEach(async () => {
-  raw.destroy();
-  await server.close();
-});
+afterEach(() => lab.close());
 
 const get = async () => (await doc.send(new GetCommand({ TableName: 'state', Key: { deploymentId: '#active' }, ConsistentRead: true }))).Item;
 const update = (expr: string, names: Record<string, string>, values?: Record<string, unknown>) =>
