@@ -345,12 +345,15 @@ export class DeploymentEngine {
 
   /**
    * A rollback is a new deployment (creator codeDeployRollback) that returns the alias to the
-   * version it pointed to before; both deployments name each other in rollbackInfo.
+   * version it pointed to before; both deployments name each other in rollbackInfo. It redeploys
+   * the last good revision, lifecycle hooks included: BeforeAllowTraffic runs before the alias
+   * moves back and AfterAllowTraffic after, so a hook that fails a rollback leaves the alias where
+   * it was (the hooks let rollbacks through for that reason).
    * https://docs.aws.amazon.com/codedeploy/latest/userguide/deployments-rollback-and-redeploy.html
    */
   private rollback(orig: Deployment): void {
     const spec = orig.appSpec;
-    const appSpec: LambdaAppSpec = { ...spec, currentVersion: spec.targetVersion, targetVersion: spec.currentVersion, hooks: {} };
+    const appSpec: LambdaAppSpec = { ...spec, currentVersion: spec.targetVersion, targetVersion: spec.currentVersion };
     const content = JSON.stringify({
       version: 0.0,
       Resources: [
@@ -361,6 +364,14 @@ export class DeploymentEngine {
           },
         },
       ],
+      ...(spec.hooks.beforeAllowTraffic || spec.hooks.afterAllowTraffic
+        ? {
+            Hooks: [
+              ...(spec.hooks.beforeAllowTraffic ? [{ BeforeAllowTraffic: spec.hooks.beforeAllowTraffic }] : []),
+              ...(spec.hooks.afterAllowTraffic ? [{ AfterAllowTraffic: spec.hooks.afterAllowTraffic }] : []),
+            ],
+          }
+        : {}),
     });
     const rb = this.register(
       {
@@ -388,7 +399,9 @@ export class DeploymentEngine {
       this.end(rb, 'Failed', problem);
       return;
     }
-    if (this.route(rb, 1)) this.end(rb, 'Succeeded');
+    const before = appSpec.hooks.beforeAllowTraffic;
+    if (before) this.invokeHook(rb, 'BeforeAllowTraffic', before);
+    else this.beginShifting(rb);
   }
 
   private transition(d: Deployment, status: DeploymentStatus, message: string): void {

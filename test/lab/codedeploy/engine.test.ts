@@ -201,6 +201,43 @@ describe('stops and rollbacks', () => {
     expect(lab.lambda.getAlias('fn', 'live')).toEqual(whole('1'));
   });
 
+  it('a rollback deployment runs the lifecycle hooks of the revision it restores: the alias moves back only once BeforeAllowTraffic succeeds', async () => {
+    const lab = await makeLab();
+    const id = await lab.deploy({ before: 'CodeDeployHook_pre', after: 'CodeDeployHook_post' });
+    const report = (i: number, status: 'Succeeded' | 'Failed') =>
+      lab.ops.PutLifecycleEventHookExecutionStatus({ deploymentId: lab.lambda.invocations[i].payload.DeploymentId, lifecycleEventHookExecutionId: lab.lambda.invocations[i].payload.LifecycleEventHookExecutionId, status });
+    await report(0, 'Succeeded');
+    await lab.at(60);
+    await lab.ops.StopDeployment({ deploymentId: id, autoRollbackEnabled: true });
+    const rollbackId = ((await lab.info(id)).rollbackInfo as { rollbackDeploymentId: string }).rollbackDeploymentId;
+    expect(lab.lambda.invocations.map((i) => [i.fn, i.payload.DeploymentId])).toEqual([
+      ['CodeDeployHook_pre', id],
+      ['CodeDeployHook_pre', rollbackId],
+    ]);
+    expect(lab.lambda.getAlias('fn', 'live')).toEqual(split(0.1));
+    expect((await lab.info(rollbackId)).status).toBe('InProgress');
+    await report(1, 'Succeeded');
+    expect(lab.lambda.getAlias('fn', 'live')).toEqual(whole('1'));
+    expect(lab.lambda.invocations.map((i) => i.fn)).toEqual(['CodeDeployHook_pre', 'CodeDeployHook_pre', 'CodeDeployHook_post']);
+    await report(2, 'Succeeded');
+    expect((await lab.info(rollbackId)).status).toBe('Succeeded');
+  });
+
+  it('a hook that fails a rollback deployment leaves the alias split, and nothing rolls the rollback back', async () => {
+    const lab = await makeLab();
+    const id = await lab.deploy({ before: 'CodeDeployHook_pre' });
+    const report = (i: number, status: 'Succeeded' | 'Failed') =>
+      lab.ops.PutLifecycleEventHookExecutionStatus({ deploymentId: lab.lambda.invocations[i].payload.DeploymentId, lifecycleEventHookExecutionId: lab.lambda.invocations[i].payload.LifecycleEventHookExecutionId, status });
+    await report(0, 'Succeeded');
+    await lab.at(60);
+    await lab.ops.StopDeployment({ deploymentId: id, autoRollbackEnabled: true });
+    const rollbackId = ((await lab.info(id)).rollbackInfo as { rollbackDeploymentId: string }).rollbackDeploymentId;
+    await report(1, 'Failed');
+    expect(await lab.info(rollbackId)).toMatchObject({ status: 'Failed', errorInformation: { code: 'HOOK_EXECUTION_FAILURE' } });
+    expect((await lab.info(rollbackId)).rollbackInfo).not.toHaveProperty('rollbackDeploymentId');
+    expect(lab.lambda.getAlias('fn', 'live')).toEqual(split(0.1));
+  });
+
   it('StopDeployment without rollback leaves the alias split between the two versions', async () => {
     const lab = await makeLab({ rollbackEvents: ['DEPLOYMENT_STOP_ON_REQUEST'] });
     const id = await lab.deploy();
