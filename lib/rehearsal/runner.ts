@@ -130,7 +130,7 @@ export async function runStrategy(scenario: Scenario, strategy: Strategy, assemb
     }
     lab.traffic.set(fn, guarded.alias, scenario.traffic.rps, scenario.traffic.burstiness ?? 0);
     const watch = new RunWatch(lab);
-    await lab.advance(WARM_UP_SECONDS);
+    await lab.advance(scenario.traffic.warmUpMinutes === undefined ? WARM_UP_SECONDS : scenario.traffic.warmUpMinutes * 60);
     watch.check();
 
     const faults: FaultSpec[] = [];

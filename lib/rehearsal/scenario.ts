@@ -29,7 +29,8 @@ export interface Scenario {
   /** Guarded function (name or construct id); default the app's first. */
   readonly function?: string;
   /** `burstiness`: σ of the log-normal 10-second rate factor (0 steady; see lib/lab/traffic.ts). */
-  readonly traffic: { readonly rps: number; readonly minutes: number; readonly burstiness?: number };
+  /** `warmUpMinutes`: traffic before the release starts (default 2), e.g. for an incident already under way. */
+  readonly traffic: { readonly rps: number; readonly minutes: number; readonly burstiness?: number; readonly warmUpMinutes?: number };
   readonly seed: number;
   readonly current: VersionBehaviour;
   readonly release: VersionBehaviour & { readonly env?: Readonly<Record<string, string>> };
@@ -135,7 +136,7 @@ export function parseScenario(v: unknown, source: string): Scenario {
   const o = obj(v, path);
   onlyKeys(o, path, ['name', 'description', 'function', 'traffic', 'seed', 'current', 'release', 'noise', 'watchdog', 'network', 'faults', 'expect']);
   const traffic = obj(o.traffic ?? {}, `${path}.traffic`);
-  onlyKeys(traffic, `${path}.traffic`, ['rps', 'minutes', 'burstiness']);
+  onlyKeys(traffic, `${path}.traffic`, ['rps', 'minutes', 'burstiness', 'warmUpMinutes']);
   const faults = obj(o.faults ?? {}, `${path}.faults`);
   onlyKeys(faults, `${path}.faults`, ['watchdog', 'prober', 'cloudwatch', 'codedeploy', 'lambda']);
   let prober: { downAfterMinutes: number } | undefined;
@@ -160,6 +161,7 @@ export function parseScenario(v: unknown, source: string): Scenario {
       rps: traffic.rps === undefined ? 20 : num(traffic.rps, `${path}.traffic.rps`, { min: 0, max: 10_000 }),
       minutes: traffic.minutes === undefined ? 30 : num(traffic.minutes, `${path}.traffic.minutes`, { min: 1, max: 3000 }),
       ...(traffic.burstiness !== undefined ? { burstiness: num(traffic.burstiness, `${path}.traffic.burstiness`, { min: 0, max: 3 }) } : {}),
+      ...(traffic.warmUpMinutes !== undefined ? { warmUpMinutes: num(traffic.warmUpMinutes, `${path}.traffic.warmUpMinutes`, { min: 1, max: 60 }) } : {}),
     },
     seed: o.seed === undefined ? 1 : num(o.seed, `${path}.seed`, { integer: true }),
     current: behaviour(o.current, `${path}.current`, false),
