@@ -7,7 +7,7 @@ import { CodeDeployLab } from './codedeploy';
 import { DynamoDbLab } from './dynamodb';
 import { EventsLab } from './events';
 import { LabError, LabEventBus, Scheduler } from './kernel';
-import { type Behaviour, LambdaLab } from './lambda';
+import { type Behaviour, LambdaLab, parseName } from './lambda';
 import { assetDir, readAssembly, Resolver, type StackArtifact } from './loader';
 import { LabServer, type FaultInjector, type RestRoute } from './server';
 import { Traffic } from './traffic';
@@ -235,6 +235,8 @@ export class Lab implements FaultInjector {
         description: String(p.Description ?? ''),
       });
       report.functions.push(name);
+      // The dependencies the deployed app already uses answer; other hosts do not exist.
+      this.lambda.setNetwork(Object.fromEntries(hostsNamedIn(Object.values(env)).map((h) => [h, { status: 200 }])));
       // Functions invoked unqualified (the watchdog, the hooks, the prober) start warming now.
       if (!Object.values(res).some((x) => x.Type === 'AWS::Lambda::Version' && JSON.stringify(x.Properties?.FunctionName) === JSON.stringify({ Ref: id }))) this.lambda.warm(name);
     }
@@ -246,6 +248,15 @@ export class Lab implements FaultInjector {
     for (const [, r] of byType('AWS::Lambda::Alias')) {
       const p = resolver.resolve(r.Properties ?? {}) as { FunctionName: string; Name: string; FunctionVersion: string };
       this.lambda.createAlias(p.FunctionName, p.Name, { functionVersion: p.FunctionVersion });
+    }
+    // A function URL on an alias: user traffic through that alias gets the URL metrics.
+    const urls = new Set<string>();
+    for (const [id, r] of byType('AWS::Lambda::Url')) {
+      const p = resolver.resolve(r.Properties ?? {}) as { TargetFunctionArn?: unknown; Qualifier?: unknown };
+      const target = parseName(String(p.TargetFunctionArn ?? ''));
+      if (!this.lambda.functionExists(target.name)) continue;
+      this.lambda.addUrl(target.name, typeof p.Qualifier === 'string' ? p.Qualifier : target.qualifier);
+      urls.add(id);
     }
     const cw = this.cloudwatch.service.operations;
     for (const [id, r] of byType('AWS::CloudWatch::Alarm')) {
@@ -309,7 +320,7 @@ export class Lab implements FaultInjector {
     }
     const modelled = new Set(['AWS::DynamoDB::Table', 'AWS::Lambda::Function', 'AWS::Lambda::Version', 'AWS::Lambda::Alias', 'AWS::CloudWatch::Alarm', 'AWS::CloudWatch::CompositeAlarm', 'AWS::CodeDeploy::Application', 'AWS::CodeDeploy::DeploymentConfig', 'AWS::CodeDeploy::DeploymentGroup', 'AWS::Events::Rule']);
     for (const [id, r] of Object.entries(res)) {
-      if (!modelled.has(r.Type) && !handledCustom.has(id)) report.unmodelled[r.Type] = (report.unmodelled[r.Type] ?? 0) + 1;
+      if (!modelled.has(r.Type) && !handledCustom.has(id) && !urls.has(id)) report.unmodelled[r.Type] = (report.unmodelled[r.Type] ?? 0) + 1;
     }
   }
 
@@ -435,6 +446,21 @@ export class Lab implements FaultInjector {
   }
 }
 
+/** The non-loopback hosts of the http(s) URLs among some values. */
+export function hostsNamedIn(values: readonly unknown[]): string[] {
+  const hosts = new Set<string>();
+  for (const v of values) {
+    if (typeof v !== 'string' || !/^https?:\/\//i.test(v)) continue;
+    try {
+      const host = new URL(v).hostname.toLowerCase();
+      if (host !== 'localhost' && !/^127\./.test(host) && host !== '[::1]') hosts.add(host);
+    } catch {
+      // Not a URL after all.
+    }
+  }
+  return [...hosts];
+}
+
 /** CloudFormation's PascalCase properties to CodeDeploy's camelCase API fields. */
 function lowerFirst(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(lowerFirst);
@@ -445,9 +471,9 @@ function lowerFirst(v: unknown): unknown {
 export function parseBehaviour(v: unknown, path: string): Behaviour {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new LabError('ValidationException', `${path}: expected an object`);
   const o = v as Record<string, unknown>;
-  const allowed = ['errorRate', 'latencyMs', 'crashOnInit', 'timeoutRate', 'startsFailingAfterMinutes'];
+  const allowed = ['errorRate', 'latencyMs', 'crashOnInit', 'timeoutRate', 'startsFailingAfterMinutes', 'httpErrorRate'];
   for (const k of Object.keys(o)) if (!allowed.includes(k)) throw new LabError('ValidationException', `${path}.${k}: unknown field; allowed: ${allowed.join(', ')}`);
-  for (const k of ['errorRate', 'timeoutRate']) {
+  for (const k of ['errorRate', 'timeoutRate', 'httpErrorRate']) {
     if (o[k] !== undefined && !(typeof o[k] === 'number' && (o[k] as number) >= 0 && (o[k] as number) <= 1)) throw new LabError('ValidationException', `${path}.${k}: expected a rate from 0 to 1, got ${JSON.stringify(o[k])}`);
   }
   for (const k of ['latencyMs', 'startsFailingAfterMinutes']) {

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { LAB_ACCOUNT, LAB_REGION, LabError } from './kernel';
 
 /** A CloudFormation template, as much of it as the lab reads. */
@@ -14,8 +14,11 @@ export interface StackArtifact {
   readonly assemblyDir: string;
 }
 
-/** Read every stack of a synthesized cloud assembly (`cdk.out`). */
-export function readAssembly(dir: string): StackArtifact[] {
+/** Read every stack of a synthesized cloud assembly (`cdk.out`); a relative folder is taken from the current directory. */
+export function readAssembly(relativeOrAbsolute: string): StackArtifact[] {
+  // Asset folders are joined to it and handed to worker threads, which resolve a relative module
+  // path against their own file, not the current directory: keep every path absolute.
+  const dir = resolve(relativeOrAbsolute);
   const manifestPath = join(dir, 'manifest.json');
   if (!existsSync(manifestPath)) throw new LabError('InvalidAssembly', `${dir} is not a cloud assembly: no manifest.json (run npx cdk synth first)`);
   const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { artifacts?: Record<string, { type: string; properties?: { templateFile?: string; stackName?: string } }> };

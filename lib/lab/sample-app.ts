@@ -19,8 +19,15 @@ export function synthSampleApp(outdir = mkdtempSync(join(tmpdir(), 'canary-watch
     maxItemsPerOrder: Number(ctx('maxItemsPerOrder')),
     paymentMode: ctx('paymentMode'),
   });
-  // CDK's built-in CloudFormation template validation takes seconds and `npx cdk synth` already
-  // runs it for the same app; the lab only needs the assembly.
+  synthForLab(app);
+  return outdir;
+}
+
+/**
+ * Synthesize an app for the lab. CDK's built-in CloudFormation template validation takes seconds
+ * and `npx cdk synth` already runs it for the same app; the lab only needs the assembly.
+ */
+export function synthForLab(app: App): void {
   const before = process.env.CDK_VALIDATION;
   process.env.CDK_VALIDATION = 'false';
   try {
@@ -29,5 +36,4 @@ export function synthSampleApp(outdir = mkdtempSync(join(tmpdir(), 'canary-watch
     if (before === undefined) delete process.env.CDK_VALIDATION;
     else process.env.CDK_VALIDATION = before;
   }
-  return outdir;
 }

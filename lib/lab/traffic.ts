@@ -1,6 +1,6 @@
 import { binomialDraw } from '../core/random';
 import type { Scheduler } from './kernel';
-import type { LambdaLab } from './lambda';
+import type { Call, LambdaLab } from './lambda';
 
 /** Per version of one stream: what users sent and what failed. */
 export interface VersionTally {
@@ -21,7 +21,7 @@ interface Stream {
   carry: number;
   /** The minute being accumulated, per version. */
   minute: number;
-  readonly calls: Map<string, { error: boolean; durationMs: number }[]>;
+  readonly calls: Map<string, Call[]>;
   readonly tally: Map<string, VersionTally>;
   readonly minutes: MinuteStat[];
 }
@@ -101,18 +101,24 @@ export class Traffic {
         this.lambda.markTraffic(s.functionName, version, at);
         const b = this.lambda.behaviourOf(s.functionName, version);
         const failing = b.startsFailingAfterMinutes === undefined || at - this.lambda.firstTrafficAt(s.functionName, version) >= b.startsFailingAfterMinutes * 60_000;
-        const rate = b.crashOnInit ? 1 : failing ? Math.min(1, (b.errorRate ?? 0) + (b.timeoutRate ?? 0)) : 0;
+        // Noise (transient errors) hits both versions at its own rate, on top of their behaviour.
+        const transient = this.lambda.noiseOf(s.functionName).transientErrorRate ?? 0;
+        const rate = b.crashOnInit ? 1 : Math.min(1, (failing ? (b.errorRate ?? 0) + (b.timeoutRate ?? 0) : 0) + transient);
         const errors = rate >= 1 ? count : binomialDraw(this.rand, count, rate);
+        // HTTP 500 answers among the requests that did not fail: no function error.
+        const http5xx = failing && b.httpErrorRate && errors < count ? binomialDraw(this.rand, count - errors, b.httpErrorRate) : 0;
         const list = s.calls.get(version) ?? [];
         for (let i = 0; i < count; i++) {
           const jitter = Math.round(this.rand() * 20);
-          list.push({ error: i < errors, durationMs: BASE_LATENCY_MS + jitter + (b.latencyMs ?? 0) });
+          list.push({ error: i < errors, ...(i >= errors && i < errors + http5xx ? { http5xx: true } : {}), durationMs: BASE_LATENCY_MS + jitter + (b.latencyMs ?? 0) });
         }
         s.calls.set(version, list);
+        // What users see: a function error, a timeout or an HTTP 500 is a failed request.
+        const failed = errors + http5xx;
         const t = s.tally.get(version) ?? { requests: 0, failures: 0 };
         t.requests += count;
-        t.failures += errors;
-        if (errors && t.firstFailureAt === undefined) t.firstFailureAt = at;
+        t.failures += failed;
+        if (failed && t.firstFailureAt === undefined) t.firstFailureAt = at;
         s.tally.set(version, t);
       }
     }
@@ -132,9 +138,9 @@ export class Traffic {
 
   private flush(s: Stream): void {
     for (const [version, calls] of s.calls) {
-      this.lambda.recordMetrics(s.functionName, s.alias, version, s.minute * 60_000, calls, 0);
+      this.lambda.recordMetrics(s.functionName, s.alias, version, s.minute * 60_000, calls, 0, this.lambda.hasUrl(s.functionName, s.alias));
       const d = calls.map((c) => c.durationMs).sort((a, b) => a - b);
-      s.minutes.push({ minute: s.minute, version, requests: calls.length, errors: calls.filter((c) => c.error).length, p99: d.length ? d[Math.min(d.length - 1, Math.ceil(d.length * 0.99) - 1)] : null });
+      s.minutes.push({ minute: s.minute, version, requests: calls.length, errors: calls.filter((c) => c.error || c.http5xx).length, p99: d.length ? d[Math.min(d.length - 1, Math.ceil(d.length * 0.99) - 1)] : null });
     }
     s.calls.clear();
   }

@@ -39,6 +39,13 @@ export function check(s: Scenario, r: StrategyResult): string[] {
   if (s.expect.maxFailedUserRequests !== undefined && r.failedUserRequests > s.expect.maxFailedUserRequests) {
     failures.push(`${r.failedUserRequests} failed user requests, expected at most ${s.expect.maxFailedUserRequests}`);
   }
+  if (s.expect.wouldHaveRolledBack !== undefined && r.wouldHaveRolledBack !== s.expect.wouldHaveRolledBack) {
+    failures.push(
+      s.expect.wouldHaveRolledBack
+        ? 'no decision record says enforce mode would have stopped it (actionResult "would stop-deployment" or "would fail-bake")'
+        : 'a decision record says enforce mode would have stopped it',
+    );
+  }
   return failures;
 }
 
@@ -48,6 +55,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<ScenarioResult[]
   const tty = Boolean(out.isTTY);
   const app = opts.app ?? synthSampleApp();
   const results: ScenarioResult[] = new Array(opts.scenarios.length);
+  const abort = new AbortController();
   // The live view: one line per running scenario with its virtual time, the new version's share,
   // the deployment's status and the watchdog's layers; quiet when not a terminal.
   const bars = tty ? new MultiBar({ format: `{scenario} [{bar}] {value}/{total} min | {status}`, hideCursor: true, clearOnComplete: true, stream: out, barsize: 16 }) : undefined;
@@ -58,11 +66,21 @@ export async function rehearse(opts: RehearsalOptions): Promise<ScenarioResult[]
     const bar = bars?.create(scenario.traffic.minutes, 0, { scenario: scenario.name.padEnd(22), status: 'starting' });
     // Both strategies run at once on separate labs: their functions run in worker threads and
     // the lab mostly waits on them, and each lab's virtual clock keeps its run deterministic.
+    // A run that cannot be judged (RehearsalError) ends the whole rehearsal, the other run too.
     const [watchdog, native] = await Promise.all(
       STRATEGIES.map((strategy) =>
-        runStrategy(scenario, strategy, app, (p) => {
-          status[strategy] = `${strategy}: ${(p.weight * 100).toFixed(0)} % new, ${p.status}${p.layers ? `, ${p.layers}` : ''}`;
-          bar?.update(Math.min(p.of, Math.round(p.minute * 10) / 10), { status: Object.values(status).join(' | ').slice(0, 140) });
+        runStrategy(
+          scenario,
+          strategy,
+          app,
+          (p) => {
+            status[strategy] = `${strategy}: ${(p.weight * 100).toFixed(0)} % new, ${p.status}${p.layers ? `, ${p.layers}` : ''}`;
+            bar?.update(Math.min(p.of, Math.round(p.minute * 10) / 10), { status: Object.values(status).join(' | ').slice(0, 140) });
+          },
+          abort.signal,
+        ).catch((err: unknown) => {
+          abort.abort(err);
+          throw err;
         }),
       ),
     );
@@ -73,12 +91,15 @@ export async function rehearse(opts: RehearsalOptions): Promise<ScenarioResult[]
   };
   let next = 0;
   const lanes = Math.max(1, Math.min(opts.parallel ?? 2, opts.scenarios.length));
-  await Promise.all(
-    Array.from({ length: lanes }, async () => {
-      while (next < opts.scenarios.length) await runOne(next++);
-    }),
-  );
-  bars?.stop();
+  try {
+    await Promise.all(
+      Array.from({ length: lanes }, async () => {
+        while (next < opts.scenarios.length && !abort.signal.aborted) await runOne(next++);
+      }),
+    );
+  } finally {
+    bars?.stop();
+  }
   out.write(summaryTable(results));
   if (opts.json) {
     writeFileSync(opts.json, `${JSON.stringify({ scenarios: results }, null, 2)}\n`);

@@ -2,6 +2,7 @@ import { parseWatchdogConfig } from '../core/config';
 import type { DecisionRecord } from '../core/decision-record';
 import { Lab, type FaultSpec, type GuardedRelease } from '../lab/lab';
 import type { Scenario } from './scenario';
+import { applyWatchdogSettings } from './watchdog-settings';
 
 export type Strategy = 'watchdog' | 'native';
 export const STRATEGIES: readonly Strategy[] = ['watchdog', 'native'];
@@ -20,6 +21,8 @@ export interface StrategyResult {
   readonly userRequestsToNewVersion: number;
   readonly failedUserRequests: number;
   readonly decidedBy: { readonly layer: string; readonly signal: string } | null;
+  /** Shadow mode: a decision record says enforce mode would have stopped the release (actionResult "would stop-deployment" or "would fail-bake"). */
+  readonly wouldHaveRolledBack: boolean;
   readonly deploymentIds: readonly string[];
   readonly timeline: readonly TimelineEvent[];
   /** Per 10 s: new version's traffic share, and per minute error rates and p99 by version. */
@@ -38,11 +41,67 @@ export interface Progress {
   (p: { scenario: string; strategy: Strategy; minute: number; of: number; weight: number; status: string; layers: string }): void;
 }
 
+/** A rehearsal that cannot be judged: a function it depends on could not run. */
+export class RehearsalError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RehearsalError';
+  }
+}
+
+/**
+ * Fails the rehearsal when the watchdog, a hook or the prober failed at all (they report failures
+ * of what they call as data, so an error of theirs is a crash) or logged that it is misconfigured
+ * or crashed (the handlers catch those to fail closed), or when a guarded function's own code
+ * failed to load (init error, handler missing) beyond what the scenario injects. A rehearsal
+ * without them would be decided by the heartbeat alarm or by failed probes, and "pass".
+ */
+class RunWatch {
+  private seen = 0;
+  private seenLogs = 0;
+  private readonly runtime: Set<string>;
+  private readonly guarded: Set<string>;
+
+  constructor(private readonly lab: Lab) {
+    this.runtime = new Set(lab.lambda.functionNames().filter((n) => lab.lambda.getConfiguration(n).description.startsWith('canary-watchdog ')));
+    this.guarded = new Set(lab.releases.map((r) => r.functionName));
+  }
+
+  check(): void {
+    const all = this.lab.lambda.invocations;
+    for (; this.seen < all.length; this.seen++) {
+      const i = all[this.seen];
+      if (!i.error) continue;
+      const what = this.runtime.has(i.functionName)
+        ? `${this.lab.lambda.getConfiguration(i.functionName).description} (${i.functionName}) failed`
+        : this.guarded.has(i.functionName) && i.error.init && !i.error.injected
+          ? `guarded function ${i.functionName} version ${i.executedVersion} failed to load`
+          : undefined;
+      if (what) throw new RehearsalError(`${what} at ${new Date(i.at).toISOString()}: ${i.error.type}: ${i.error.message}; the rehearsal is not a result`);
+    }
+    const logs = this.lab.lambda.logs;
+    for (; this.seenLogs < logs.length; this.seenLogs++) {
+      const l = logs[this.seenLogs];
+      if (!this.runtime.has(l.functionName) || !l.line.includes('"ERROR"')) continue;
+      let entry: { level?: string; message?: string; error?: unknown };
+      try {
+        entry = JSON.parse(l.line) as typeof entry;
+      } catch {
+        continue;
+      }
+      if (entry.level === 'ERROR' && /\b(misconfigured|crashed)\b/.test(entry.message ?? '')) {
+        const error = typeof entry.error === 'string' ? entry.error : JSON.stringify(entry.error);
+        throw new RehearsalError(`${this.lab.lambda.getConfiguration(l.functionName).description} (${l.functionName}) ${entry.message} at ${new Date(l.at).toISOString()}: ${error}; the rehearsal is not a result`);
+      }
+    }
+  }
+}
+
 const WARM_UP_SECONDS = 120;
 const STEP_SECONDS = 10;
 
 /** Run one scenario with one strategy on a fresh lab loaded from `assembly`. */
-export async function runStrategy(scenario: Scenario, strategy: Strategy, assembly: string, progress?: Progress): Promise<StrategyResult> {
+export async function runStrategy(scenario: Scenario, strategy: Strategy, assembly: string, progress?: Progress, signal?: AbortSignal): Promise<StrategyResult> {
   const started = Date.now();
   // The native strategy invokes no function of its own (traffic is simulated in aggregate), so
   // its lab starts no execution environment ahead of need. Rehearsals run many short labs one
@@ -57,8 +116,11 @@ export async function runStrategy(scenario: Scenario, strategy: Strategy, assemb
     const watchdogFn = functions.find((n) => isRuntime(lab, n, 'watchdog'));
     const proberFn = functions.find((n) => isRuntime(lab, n, 'prober'));
 
-    // The old version behaves as the scenario says from the start.
+    if (scenario.watchdog) await applyWatchdogSettings(lab, scenario.watchdog);
+    // The old version behaves as the scenario says from the start; noise hits both versions.
     lab.lambda.setBehaviour(fn, lab.lambda.getAlias(fn, guarded.alias)!.functionVersion, scenario.current);
+    if (scenario.noise.transientErrorRate || scenario.noise.coldStartMs) lab.lambda.setNoise(fn, scenario.noise);
+    lab.lambda.setNetwork(scenario.network);
     let via: { application: string; deploymentGroup: string } | undefined;
     if (strategy === 'native') {
       via = await nativeGroup(lab, guarded, watchdogFn);
@@ -67,7 +129,9 @@ export async function runStrategy(scenario: Scenario, strategy: Strategy, assemb
       lab.eventbridge.disabledTargets.add(watchdogFn);
     }
     lab.traffic.set(fn, guarded.alias, scenario.traffic.rps, scenario.traffic.burstiness ?? 0);
-    await lab.advance(WARM_UP_SECONDS);
+    const watch = new RunWatch(lab);
+    await lab.advance(scenario.traffic.warmUpMinutes === undefined ? WARM_UP_SECONDS : scenario.traffic.warmUpMinutes * 60);
+    watch.check();
 
     const faults: FaultSpec[] = [];
     for (const [key, service] of [['cloudwatch', 'CloudWatch'], ['codedeploy', 'CodeDeploy'], ['lambda', 'Lambda']] as const) {
@@ -80,13 +144,17 @@ export async function runStrategy(scenario: Scenario, strategy: Strategy, assemb
     const { env: _e, ...behaviour } = scenario.release;
     const t0 = lab.now();
     const { version, deploymentId } = await lab.deploy(fn, { ...(env ? { env } : {}), behaviour }, via);
+    const proberDown = scenario.faults.prober;
+    if (proberDown && proberFn) lab.scheduler.at(t0 + proberDown.downAfterMinutes * 60_000, 'the prober goes down (scenario fault)', () => void lab.eventbridge.disabledTargets.add(proberFn));
 
     const series: StrategyResult['series'] = { t: [], weight: [], minutes: [] };
     const decisionLog = new DecisionLog(lab);
     const end = t0 + scenario.traffic.minutes * 60_000;
     let finishedAt: number | undefined;
     while (lab.now() < end) {
+      signal?.throwIfAborted();
       await lab.advance(STEP_SECONDS);
+      watch.check();
       const routing = lab.lambda.getAlias(fn, guarded.alias)!;
       const w = routing.functionVersion === version ? 1 - (routing.additional?.weight ?? 0) : routing.additional?.version === version ? routing.additional.weight : 0;
       series.t.push((lab.now() - t0) / 1000);
@@ -228,6 +296,7 @@ function summarize(
   const stopEntry = tl.find((e) => e.type === 'stop' || (e.type === 'hook' && (e.result === 'Failed' || e.result === 'TimedOut')));
   const records = decisionLog.of(deploymentId);
   const acting = records.find((r) => r.actionTaken === 'stop-deployment' || r.actionTaken === 'fail-bake');
+  const wouldHaveRolledBack = records.some((r) => r.actionTaken === 'shadow' && /^would (stop-deployment|fail-bake)\b/.test(r.actionResult));
   const stopAt = acting ? Date.parse(acting.at) : stopEntry?.at;
   const detectionSeconds = stopAt !== undefined && Number.isFinite(firstFailure) ? Math.max(0, Math.round((stopAt - firstFailure) / 1000)) : null;
 
@@ -268,6 +337,7 @@ function summarize(
     userRequestsToNewVersion: tally.requests,
     failedUserRequests: tally.failures,
     decidedBy,
+    wouldHaveRolledBack,
     deploymentIds: [deploymentId, ...rollbackIds],
     timeline,
     series: { ...series, minutes: minutes.map(({ t, version: v, requests, errors, p99 }) => ({ t, version: v, requests, errors, p99 })) },

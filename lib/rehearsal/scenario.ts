@@ -1,6 +1,9 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { parsePolicy } from '../core/config';
+import type { Policy } from '../core/types';
+import type { HostAnswer } from '../lab/lambda';
 import { bool, InputError, num, obj, oneOf, onlyKeys, optNum, str } from '../core/validate';
 
 export interface VersionBehaviour {
@@ -9,7 +12,10 @@ export interface VersionBehaviour {
   readonly crashOnInit?: boolean;
   readonly timeoutRate?: number;
   readonly startsFailingAfterMinutes?: number;
+  /** Share of invocations that answer HTTP 500 without throwing (no Lambda Errors datapoint). */
+  readonly httpErrorRate?: number;
 }
+
 
 export interface ApiFaults {
   readonly errorRate?: number;
@@ -23,12 +29,21 @@ export interface Scenario {
   /** Guarded function (name or construct id); default the app's first. */
   readonly function?: string;
   /** `burstiness`: σ of the log-normal 10-second rate factor (0 steady; see lib/lab/traffic.ts). */
-  readonly traffic: { readonly rps: number; readonly minutes: number; readonly burstiness?: number };
+  /** `warmUpMinutes`: traffic before the release starts (default 2), e.g. for an incident already under way. */
+  readonly traffic: { readonly rps: number; readonly minutes: number; readonly burstiness?: number; readonly warmUpMinutes?: number };
   readonly seed: number;
   readonly current: VersionBehaviour;
   readonly release: VersionBehaviour & { readonly env?: Readonly<Record<string, string>> };
+  /** Noise both versions meet: transient function errors and cold starts. */
+  readonly noise: { readonly transientErrorRate?: number; readonly coldStartMs?: number };
+  /** The watchdog's mode and policy for this scenario (rewrites its configuration and the native alarm lists). */
+  readonly watchdog?: { readonly mode?: 'enforce' | 'shadow'; readonly policy?: Policy };
+  /** Hosts outside the lab and what they answer, over the template's defaults. */
+  readonly network: Readonly<Record<string, HostAnswer>>;
   readonly faults: {
     readonly watchdog?: 'down';
+    /** The prober stops being invoked this many minutes after the deployment starts. */
+    readonly prober?: { readonly downAfterMinutes: number };
     readonly cloudwatch?: ApiFaults;
     readonly codedeploy?: ApiFaults;
     readonly lambda?: ApiFaults;
@@ -37,6 +52,8 @@ export interface Scenario {
     readonly outcome: 'completed' | 'rolled-back';
     readonly maxTrafficPercent?: number;
     readonly maxFailedUserRequests?: number;
+    /** The watchdog's decision records say enforce mode would have stopped it (shadow mode). */
+    readonly wouldHaveRolledBack?: boolean;
   };
   /** Where it was read from. */
   readonly source: string;
@@ -45,10 +62,11 @@ export interface Scenario {
 function behaviour(v: unknown, path: string, allowEnv: boolean): VersionBehaviour & { env?: Record<string, string> } {
   if (v === undefined) return {};
   const o = obj(v, path);
-  onlyKeys(o, path, ['errorRate', 'latencyMs', 'crashOnInit', 'timeoutRate', 'startsFailingAfterMinutes', ...(allowEnv ? ['env'] : [])]);
+  onlyKeys(o, path, ['errorRate', 'latencyMs', 'crashOnInit', 'timeoutRate', 'startsFailingAfterMinutes', 'httpErrorRate', ...(allowEnv ? ['env'] : [])]);
   const rate = { min: 0, max: 1 };
   const out: VersionBehaviour & { env?: Record<string, string> } = {
     ...(o.errorRate !== undefined ? { errorRate: num(o.errorRate, `${path}.errorRate`, rate) } : {}),
+    ...(o.httpErrorRate !== undefined ? { httpErrorRate: num(o.httpErrorRate, `${path}.httpErrorRate`, rate) } : {}),
     ...(o.timeoutRate !== undefined ? { timeoutRate: num(o.timeoutRate, `${path}.timeoutRate`, rate) } : {}),
     ...(o.latencyMs !== undefined ? { latencyMs: num(o.latencyMs, `${path}.latencyMs`, { min: 0, max: 900_000 }) } : {}),
     ...(o.crashOnInit !== undefined ? { crashOnInit: bool(o.crashOnInit, `${path}.crashOnInit`) } : {}),
@@ -75,17 +93,61 @@ function apiFaults(v: unknown, path: string): ApiFaults | undefined {
   };
 }
 
+function noise(v: unknown, path: string): Scenario['noise'] {
+  if (v === undefined) return {};
+  const o = obj(v, path);
+  onlyKeys(o, path, ['transientErrorRate', 'coldStartMs']);
+  const transient = optNum(o.transientErrorRate, `${path}.transientErrorRate`, { min: 0, max: 1 });
+  const cold = optNum(o.coldStartMs, `${path}.coldStartMs`, { min: 0, max: 10_000 });
+  return { ...(transient !== undefined ? { transientErrorRate: transient } : {}), ...(cold !== undefined ? { coldStartMs: cold } : {}) };
+}
+
+function watchdogSettings(v: unknown, path: string): Scenario['watchdog'] {
+  if (v === undefined) return undefined;
+  const o = obj(v, path);
+  onlyKeys(o, path, ['mode', 'policy']);
+  return {
+    ...(o.mode !== undefined ? { mode: oneOf(o.mode, `${path}.mode`, ['enforce', 'shadow'] as const) } : {}),
+    ...(o.policy !== undefined ? { policy: parsePolicy(o.policy, `${path}.policy`) } : {}),
+  };
+}
+
+/** `{ "<host>": { status: N } | "unreachable" }`. */
+export function parseNetwork(v: unknown, path: string): Record<string, HostAnswer> {
+  if (v === undefined) return {};
+  const o = obj(v, path);
+  const out: Record<string, HostAnswer> = {};
+  for (const [host, a] of Object.entries(o)) {
+    if (!/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/i.test(host)) throw new InputError(`${path}.${host}: not a host name (letters, digits, dots and dashes)`, `${path}.${host}`);
+    if (a === 'unreachable') {
+      out[host.toLowerCase()] = 'unreachable';
+      continue;
+    }
+    if (typeof a !== 'object' || a === null || Array.isArray(a)) throw new InputError(`${path}.${host}: expected { status: 200-599 } or "unreachable", got ${JSON.stringify(a)}`, `${path}.${host}`);
+    onlyKeys(a as Record<string, unknown>, `${path}.${host}`, ['status']);
+    out[host.toLowerCase()] = { status: num((a as Record<string, unknown>).status, `${path}.${host}.status`, { min: 200, max: 599, integer: true }) };
+  }
+  return out;
+}
+
 /** Validate one scenario; every error names the field and what it allows. */
 export function parseScenario(v: unknown, source: string): Scenario {
   const path = basename(source);
   const o = obj(v, path);
-  onlyKeys(o, path, ['name', 'description', 'function', 'traffic', 'seed', 'current', 'release', 'faults', 'expect']);
+  onlyKeys(o, path, ['name', 'description', 'function', 'traffic', 'seed', 'current', 'release', 'noise', 'watchdog', 'network', 'faults', 'expect']);
   const traffic = obj(o.traffic ?? {}, `${path}.traffic`);
-  onlyKeys(traffic, `${path}.traffic`, ['rps', 'minutes', 'burstiness']);
+  onlyKeys(traffic, `${path}.traffic`, ['rps', 'minutes', 'burstiness', 'warmUpMinutes']);
   const faults = obj(o.faults ?? {}, `${path}.faults`);
-  onlyKeys(faults, `${path}.faults`, ['watchdog', 'cloudwatch', 'codedeploy', 'lambda']);
+  onlyKeys(faults, `${path}.faults`, ['watchdog', 'prober', 'cloudwatch', 'codedeploy', 'lambda']);
+  let prober: { downAfterMinutes: number } | undefined;
+  if (faults.prober !== undefined) {
+    const p = obj(faults.prober, `${path}.faults.prober`);
+    onlyKeys(p, `${path}.faults.prober`, ['downAfterMinutes']);
+    prober = { downAfterMinutes: num(p.downAfterMinutes, `${path}.faults.prober.downAfterMinutes`, { min: 0, max: 3000 }) };
+  }
   const expect = obj(o.expect, `${path}.expect`);
-  onlyKeys(expect, `${path}.expect`, ['outcome', 'maxTrafficPercent', 'maxFailedUserRequests']);
+  onlyKeys(expect, `${path}.expect`, ['outcome', 'maxTrafficPercent', 'maxFailedUserRequests', 'wouldHaveRolledBack']);
+  const watchdog = watchdogSettings(o.watchdog, `${path}.watchdog`);
   const cw = apiFaults(faults.cloudwatch, `${path}.faults.cloudwatch`);
   const cd = apiFaults(faults.codedeploy, `${path}.faults.codedeploy`);
   const lf = apiFaults(faults.lambda, `${path}.faults.lambda`);
@@ -99,12 +161,17 @@ export function parseScenario(v: unknown, source: string): Scenario {
       rps: traffic.rps === undefined ? 20 : num(traffic.rps, `${path}.traffic.rps`, { min: 0, max: 10_000 }),
       minutes: traffic.minutes === undefined ? 30 : num(traffic.minutes, `${path}.traffic.minutes`, { min: 1, max: 3000 }),
       ...(traffic.burstiness !== undefined ? { burstiness: num(traffic.burstiness, `${path}.traffic.burstiness`, { min: 0, max: 3 }) } : {}),
+      ...(traffic.warmUpMinutes !== undefined ? { warmUpMinutes: num(traffic.warmUpMinutes, `${path}.traffic.warmUpMinutes`, { min: 1, max: 60 }) } : {}),
     },
     seed: o.seed === undefined ? 1 : num(o.seed, `${path}.seed`, { integer: true }),
     current: behaviour(o.current, `${path}.current`, false),
     release: behaviour(o.release, `${path}.release`, true),
+    noise: noise(o.noise, `${path}.noise`),
+    ...(watchdog ? { watchdog } : {}),
+    network: parseNetwork(o.network, `${path}.network`),
     faults: {
       ...(faults.watchdog !== undefined ? { watchdog: oneOf(faults.watchdog, `${path}.faults.watchdog`, ['down'] as const) } : {}),
+      ...(prober ? { prober } : {}),
       ...(cw ? { cloudwatch: cw } : {}),
       ...(cd ? { codedeploy: cd } : {}),
       ...(lf ? { lambda: lf } : {}),
@@ -113,6 +180,7 @@ export function parseScenario(v: unknown, source: string): Scenario {
       outcome: oneOf(expect.outcome, `${path}.expect.outcome`, ['completed', 'rolled-back'] as const),
       ...(maxTraffic !== undefined ? { maxTrafficPercent: maxTraffic } : {}),
       ...(maxFailed !== undefined ? { maxFailedUserRequests: maxFailed } : {}),
+      ...(expect.wouldHaveRolledBack !== undefined ? { wouldHaveRolledBack: bool(expect.wouldHaveRolledBack, `${path}.expect.wouldHaveRolledBack`) } : {}),
     },
     source,
   };

@@ -86,6 +86,7 @@ export class CodeDeployLab {
       GetApplication: (i) => this.getApplication(i),
       CreateDeploymentGroup: (i) => this.createDeploymentGroup(i),
       GetDeploymentGroup: (i) => this.getDeploymentGroup(i),
+      UpdateDeploymentGroup: (i) => this.updateDeploymentGroup(i),
       ListDeploymentGroups: (i) => this.listDeploymentGroups(i),
       CreateDeploymentConfig: (i) => this.createDeploymentConfig(i),
       GetDeploymentConfig: (i) => this.getDeploymentConfig(i),
@@ -202,6 +203,26 @@ export class CodeDeployLab {
         computePlatform: 'Lambda',
       },
     };
+  }
+
+  /**
+   * The alarm and rollback settings of a group, and its deployment config; deployments already
+   * created keep what they were created with.
+   * https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_UpdateDeploymentGroup.html
+   */
+  private updateDeploymentGroup(input: Rec) {
+    const g = this.group({ ...input, deploymentGroupName: input.currentDeploymentGroupName });
+    const alarms = optRecord(input, 'alarmConfiguration');
+    const rollback = optRecord(input, 'autoRollbackConfiguration');
+    const config = this.configName(input, 'deploymentConfigName');
+    const updated: DeploymentGroup = {
+      ...g,
+      ...(alarms ? { alarmConfiguration: alarmConfigurationOf(alarms) } : {}),
+      ...(rollback ? { autoRollbackConfiguration: autoRollbackOf(rollback) } : {}),
+      ...(config ? { deploymentConfigName: config } : {}),
+    };
+    this.groups.set(groupKey(g.applicationName, g.deploymentGroupName), updated);
+    return { hooksNotCleanedUp: [] };
   }
 
   private listDeploymentGroups(input: Rec) {

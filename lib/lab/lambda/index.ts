@@ -18,7 +18,35 @@ export interface Behaviour {
   readonly timeoutRate?: number;
   /** Failures start only this many minutes after the version first took traffic (slow burn). */
   readonly startsFailingAfterMinutes?: number;
+  /**
+   * Share of invocations (0-1) that answer HTTP 500 without throwing: a handled failure, so no
+   * function error and no `Errors` datapoint; a function URL counts it as a 5xx.
+   */
+  readonly httpErrorRate?: number;
 }
+
+/** What every version of a function meets, old and new alike (rehearsals' `noise`). */
+export interface Noise {
+  /** Share of invocations (0-1) that fail with a function error, drawn per invocation. */
+  readonly transientErrorRate?: number;
+  /** Init phase of each execution environment's first invocation, ms (not part of its Duration). */
+  readonly coldStartMs?: number;
+}
+
+/** What a host outside the lab answers function code: an HTTP status, or nothing (DNS fails). */
+export type HostAnswer = { readonly status: number } | 'unreachable';
+
+/** One request's outcome, as the metrics count it. */
+export interface Call {
+  /** A function error or timeout (a Lambda `Errors` datapoint). */
+  readonly error: boolean;
+  /** Answered HTTP 500 without a function error. */
+  readonly http5xx?: boolean;
+  readonly durationMs: number;
+}
+
+/** The payload of an injected HTTP 500 (`httpErrorRate`). */
+export const INJECTED_HTTP_500 = { statusCode: 500, body: '{"error":"injected by the lab (httpErrorRate)"}' };
 
 export interface FunctionSpec {
   readonly name: string;
@@ -39,6 +67,8 @@ interface Version {
   readonly publishedAt: number;
   behaviour: Behaviour;
   worker?: VersionWorker;
+  /** Its execution environment has run an invocation (so paid its init phase). */
+  initialised?: boolean;
 }
 
 interface LabFunction {
@@ -51,12 +81,29 @@ interface LabFunction {
   nextVersion: number;
 }
 
+/** One real invocation, as the lab saw it. */
+export interface Invocation {
+  readonly at: number;
+  readonly functionName: string;
+  readonly qualifier?: string;
+  readonly executedVersion: string;
+  readonly ok: boolean;
+  readonly source: string;
+  /**
+   * Why it failed: the function's own code (`init` when its module did not load or its handler is
+   * missing) or the lab's injection (`injected`: a version's behaviour or noise).
+   */
+  readonly error?: { readonly type: string; readonly message: string; readonly init: boolean; readonly injected: boolean };
+}
+
 export interface InvokeResult {
   readonly statusCode: number;
   readonly executedVersion: string;
   readonly functionError?: 'Handled' | 'Unhandled';
   readonly payload: unknown;
   readonly durationMs: number;
+  /** The init phase this invocation paid (cold start), ms; not part of `durationMs`. */
+  readonly initDurationMs?: number;
 }
 
 /**
@@ -176,11 +223,11 @@ class VersionWorker {
     this.worker.unref();
   }
 
-  invoke(event: unknown, arn: string): Promise<WorkerReply> {
+  invoke(event: unknown, arn: string, network: Readonly<Record<string, HostAnswer>>): Promise<WorkerReply> {
     const id = ++this.seq;
     return new Promise((resolve) => {
       this.pending.set(id, resolve);
-      this.worker.postMessage({ type: 'invoke', id, event, arn, requestId: `lab-${id}` });
+      this.worker.postMessage({ type: 'invoke', id, event, arn, requestId: `lab-${id}`, network });
     });
   }
 
@@ -201,7 +248,9 @@ class VersionWorker {
 
 /**
  * LogType Tail: the last 4 KB of the invocation's log, base64, ending with the runtime's REPORT
- * line (the duration includes the version's added latency).
+ * line (the duration includes the version's added latency; a cold start's init phase is its own
+ * `Init Duration` field, outside `Duration`, as on AWS:
+ * https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html).
  * https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html
  * https://docs.aws.amazon.com/lambda/latest/dg/nodejs-logging.html
  */
@@ -211,11 +260,14 @@ function logTail(r: InvokeResult, memorySize: number): string {
   const text = [
     `START RequestId: ${requestId} Version: ${r.executedVersion}`,
     `END RequestId: ${requestId}`,
-    `REPORT RequestId: ${requestId}\tDuration: ${r.durationMs.toFixed(2)} ms\tBilled Duration: ${Math.ceil(r.durationMs)} ms\tMemory Size: ${memorySize} MB\tMax Memory Used: ${Math.min(memorySize, 64)} MB\t`,
+    `REPORT RequestId: ${requestId}\tDuration: ${r.durationMs.toFixed(2)} ms\tBilled Duration: ${Math.ceil(r.durationMs)} ms\tMemory Size: ${memorySize} MB\tMax Memory Used: ${Math.min(memorySize, 64)} MB\t${r.initDurationMs ? `Init Duration: ${r.initDurationMs.toFixed(2)} ms\t` : ''}`,
     '',
   ].join('\n');
   return Buffer.from(text.slice(-4096)).toString('base64');
 }
+
+/** Response header of Invoke: the call's virtual duration, ms, init included (read by worker.js). */
+export const LAB_ELAPSED_HEADER = 'x-lab-elapsed-ms';
 
 const FN_ARN = (name: string) => `arn:aws:lambda:${LAB_REGION}:${LAB_ACCOUNT}:function:${name}`;
 
@@ -230,7 +282,7 @@ export class LambdaLab implements LambdaPort {
   private readonly rand: () => number;
   readonly logs: { at: number; functionName: string; version: string; line: string }[] = [];
   /** Real invocations, for rehearsal accounting. */
-  readonly invocations: { at: number; functionName: string; qualifier?: string; executedVersion: string; ok: boolean; source: string }[] = [];
+  readonly invocations: Invocation[] = [];
   endpoint = 'http://127.0.0.1:0';
 
   constructor(
@@ -363,6 +415,44 @@ export class LambdaLab implements LambdaPort {
     });
   }
 
+  private readonly noise = new Map<string, Noise>();
+  private network: Record<string, HostAnswer> = {};
+
+  /**
+   * What hosts outside the lab answer function code (lib/lab/lambda/worker.js): merged into the
+   * current map, host names in lower case. A host not in it fails as DNS does; loopback always
+   * reaches the lab.
+   */
+  setNetwork(hosts: Readonly<Record<string, HostAnswer>>): void {
+    for (const [host, a] of Object.entries(hosts)) this.network[host.toLowerCase()] = a;
+  }
+
+  networkMap(): Readonly<Record<string, HostAnswer>> {
+    return { ...this.network };
+  }
+  /** `fn:qualifier` (or `fn` for $LATEST) of every function URL. */
+  private readonly urls = new Set<string>();
+
+  addUrl(name: string, qualifier?: string): void {
+    const f = this.fn(name);
+    this.urls.add(qualifier && qualifier !== '$LATEST' ? `${f.spec.name}:${qualifier}` : f.spec.name);
+  }
+
+  hasUrl(name: string, qualifier?: string): boolean {
+    return this.urls.has(qualifier && qualifier !== '$LATEST' ? `${name}:${qualifier}` : name);
+  }
+
+  /** Noise every version of a function meets from now on (undefined: none). */
+  setNoise(name: string, noise: Noise | undefined): void {
+    const f = this.fn(name);
+    if (noise) this.noise.set(f.spec.name, noise);
+    else this.noise.delete(f.spec.name);
+  }
+
+  noiseOf(name: string): Noise {
+    return this.noise.get(parseName(name).name) ?? {};
+  }
+
   /** Invoke a function, a version or an alias with the real code, applying the version's behaviour. */
   async invoke(nameOrArn: string, event: unknown, source: string, qualifier?: string): Promise<InvokeResult> {
     const parsed = parseName(nameOrArn);
@@ -385,28 +475,52 @@ export class LambdaLab implements LambdaPort {
     }
     const v = f.versions.get(version)!;
     const b = v.behaviour;
+    const noise = this.noise.get(f.spec.name) ?? {};
     // Draws depend on what is invoked and when, not on the order concurrent requests arrive in.
     const draw = this.drawFor(`${f.spec.name}|${version}|${at}|${JSON.stringify(event)}`);
     const failing = b.startsFailingAfterMinutes === undefined || at - this.firstTrafficAt(f, version) >= b.startsFailingAfterMinutes * 60_000;
+    // The first invocation in an execution environment pays its init phase (one environment per
+    // version in the lab).
+    const initDurationMs = !v.initialised && noise.coldStartMs ? noise.coldStartMs : undefined;
+    const cold = initDurationMs ? { initDurationMs } : {};
+    const injected = (errorType: string, errorMessage: string, durationMs: number): InvokeResult => ({
+      statusCode: 200, executedVersion: version, functionError: 'Unhandled', payload: { errorType, errorMessage }, durationMs, ...cold,
+    });
     let result: InvokeResult;
+    let error: Invocation['error'];
     if (b.crashOnInit) {
-      result = { statusCode: 200, executedVersion: version, functionError: 'Unhandled', payload: { errorType: 'Runtime.ExitError', errorMessage: 'RequestId: lab Error: Runtime exited with error: exit status 1' }, durationMs: 50 };
+      result = injected('Runtime.ExitError', 'RequestId: lab Error: Runtime exited with error: exit status 1', 50);
     } else if (failing && b.timeoutRate && draw() < b.timeoutRate) {
       const t = (f.spec.timeoutSeconds ?? 3) * 1000;
-      result = { statusCode: 200, executedVersion: version, functionError: 'Unhandled', payload: { errorType: 'Sandbox.Timedout', errorMessage: `Task timed out after ${t / 1000}.00 seconds` }, durationMs: t };
+      result = injected('Sandbox.Timedout', `Task timed out after ${t / 1000}.00 seconds`, t);
     } else if (failing && b.errorRate && draw() < b.errorRate) {
-      result = { statusCode: 200, executedVersion: version, functionError: 'Unhandled', payload: { errorType: 'LabInjectedError', errorMessage: 'error injected by the lab (behaviour.errorRate)' }, durationMs: 20 + (b.latencyMs ?? 0) };
+      result = injected('LabInjectedError', 'error injected by the lab (behaviour.errorRate)', 20 + (b.latencyMs ?? 0));
+    } else if (noise.transientErrorRate && draw() < noise.transientErrorRate) {
+      result = injected('LabTransientError', 'transient error injected by the lab (noise.transientErrorRate)', 20 + (b.latencyMs ?? 0));
+    } else if (failing && b.httpErrorRate && draw() < b.httpErrorRate) {
+      result = { statusCode: 200, executedVersion: version, payload: INJECTED_HTTP_500, durationMs: 20 + (b.latencyMs ?? 0), ...cold };
     } else {
-      const r = await this.workerOf(f, v).invoke(event, alias ? `${f.arn}:${alias}` : `${f.arn}:${version}`);
+      const r = await this.workerOf(f, v).invoke(event, alias ? `${f.arn}:${alias}` : `${f.arn}:${version}`, this.network);
       result = {
         statusCode: 200,
         executedVersion: version,
         ...(r.ok ? {} : { functionError: 'Unhandled' as const }),
         payload: r.payload,
         durationMs: Math.max(1, Math.round(r.durationMs)) + (b.latencyMs ?? 0),
+        ...cold,
       };
+      if (!r.ok) {
+        const p = (r.payload ?? {}) as { errorType?: unknown; errorMessage?: unknown };
+        error = { type: String(p.errorType ?? 'Error'), message: String(p.errorMessage ?? ''), init: Boolean(r.init), injected: false };
+      }
     }
-    this.invocations.push({ at, functionName: f.spec.name, ...(q ? { qualifier: q } : {}), executedVersion: version, ok: !result.functionError, source });
+    if (!b.crashOnInit) v.initialised = true;
+    if (result.functionError && !error) {
+      const p = result.payload as { errorType: string; errorMessage: string };
+      error = { type: p.errorType, message: p.errorMessage, init: Boolean(b.crashOnInit), injected: true };
+    }
+    this.invocations.push({ at, functionName: f.spec.name, ...(q ? { qualifier: q } : {}), executedVersion: version, ok: !result.functionError, source, ...(error ? { error } : {}) });
+    // Lambda's Duration metric, like the REPORT line's, leaves the init phase out.
     this.recordMetrics(f.spec.name, alias, version, at, [{ error: Boolean(result.functionError), durationMs: result.durationMs }], 0);
     return result;
   }
@@ -464,9 +578,12 @@ export class LambdaLab implements LambdaPort {
   /**
    * Publish AWS/Lambda metrics for invocations that started at `at`: per function, per
    * resource (alias or version) and, through an alias, per executed version. They become visible
-   * after the publishing delay, timestamped at the invocation's start.
+   * after the publishing delay, timestamped at the invocation's start. Requests that came through
+   * the alias's function URL (`url`) add UrlRequestCount, Url4xxCount and Url5xxCount with the same
+   * dimensions; a 5xx is a function error or timeout, or an HTTP 500 the function answered.
+   * https://docs.aws.amazon.com/lambda/latest/dg/urls-monitoring.html
    */
-  recordMetrics(name: string, alias: string | undefined, version: string, at: number, calls: readonly { error: boolean; durationMs: number }[], throttles: number): void {
+  recordMetrics(name: string, alias: string | undefined, version: string, at: number, calls: readonly Call[], throttles: number, url = false): void {
     if (!calls.length && !throttles) return;
     const dimsets: Record<string, string>[] = [{ FunctionName: name }, { FunctionName: name, Resource: alias ? `${name}:${alias}` : `${name}:${version}` }];
     if (alias) dimsets.push({ FunctionName: name, Resource: `${name}:${alias}`, ExecutedVersion: version });
@@ -474,14 +591,20 @@ export class LambdaLab implements LambdaPort {
     const durations = new Map<number, number>();
     for (const c of calls) durations.set(c.durationMs, (durations.get(c.durationMs) ?? 0) + 1);
     const data: Datum[] = [];
+    const count = (metricName: string, value: number, base: Omit<Datum, 'metricName' | 'values'>) => data.push({ ...base, metricName, values: [{ value, count: 1 }], unit: 'Count' });
     for (const dimensions of dimsets) {
       const base = { namespace: 'AWS/Lambda', dimensions, timestamp: at, storageResolution: 60 as const };
       if (calls.length) {
-        data.push({ ...base, metricName: 'Invocations', values: [{ value: calls.length, count: 1 }], unit: 'Count' });
-        data.push({ ...base, metricName: 'Errors', values: [{ value: errors, count: 1 }], unit: 'Count' });
-        data.push({ ...base, metricName: 'Duration', values: [...durations].map(([value, count]) => ({ value, count })), unit: 'Milliseconds' });
+        count('Invocations', calls.length, base);
+        count('Errors', errors, base);
+        data.push({ ...base, metricName: 'Duration', values: [...durations].map(([value, n]) => ({ value, count: n })), unit: 'Milliseconds' });
+        if (url) {
+          count('UrlRequestCount', calls.length, base);
+          count('Url4xxCount', 0, base);
+          count('Url5xxCount', errors + calls.filter((c) => !c.error && c.http5xx).length, base);
+        }
       }
-      if (throttles) data.push({ ...base, metricName: 'Throttles', values: [{ value: throttles, count: 1 }], unit: 'Count' });
+      if (throttles) count('Throttles', throttles, base);
     }
     const delay = (this.opts.metricDelaySeconds ?? 60) * 1000;
     this.ctx.scheduler.at(this.ctx.scheduler.now() + delay, `publish AWS/Lambda metrics of ${name}`, () => this.cloudwatch.put(data));
@@ -654,6 +777,9 @@ export class LambdaLab implements LambdaPort {
               'x-amz-executed-version': r.executedVersion,
               ...(r.functionError ? { 'x-amz-function-error': r.functionError } : {}),
               ...(logType === 'Tail' ? { 'x-amz-log-result': logTail(r, f.spec.memorySize ?? 128) } : {}),
+              // The lab's own header: how long the call took in virtual time (init included), so
+              // a caller running in the lab sees it in its round trip (lib/lab/lambda/worker.js).
+              [LAB_ELAPSED_HEADER]: String(r.durationMs + (r.initDurationMs ?? 0)),
             },
             body: Buffer.from(JSON.stringify(r.payload)),
           };

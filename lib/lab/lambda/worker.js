@@ -6,6 +6,7 @@
 // moves that invocation's own clock forward by its delay, so virtual time never waits for wall
 // time; the offset lives in AsyncLocalStorage and ends with the invocation.
 'use strict';
+/* global URL, Response */
 const { parentPort } = require('node:worker_threads');
 const { AsyncLocalStorage } = require('node:async_hooks');
 const path = require('node:path');
@@ -53,6 +54,92 @@ Module._resolveFilename = function resolveWithRuntimeSdk(request, parent, ...res
     throw err;
   }
 };
+
+// The network function code sees (README, The lab): loopback (the lab's own endpoint, which the SDK
+// talks to) passes through; any other host answers as the lab's network map says (the hosts the
+// template's functions name in their environment answer 200), and a host not in it fails as DNS
+// does. Nothing leaves the machine. The map comes with every invocation (it may change).
+const http = require('node:http');
+const https = require('node:https');
+const { Duplex } = require('node:stream');
+let network = {};
+const isLoopback = (host) => host === 'localhost' || host === '::1' || host === '[::1]' || /^127\./.test(host);
+const answerOf = (host) => network[String(host).toLowerCase()] ?? 'unreachable';
+const dnsError = (host) => Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND', errno: -3008, syscall: 'getaddrinfo', hostname: host });
+
+const realFetch = globalThis.fetch;
+globalThis.fetch = async function labFetch(input, init) {
+  const url = new URL(typeof input === 'string' || input instanceof URL ? String(input) : input.url);
+  if (isLoopback(url.hostname)) return realFetch(input, init);
+  init?.signal?.throwIfAborted();
+  const answer = answerOf(url.hostname);
+  // undici's shape: TypeError('fetch failed') with the DNS error as its cause.
+  if (answer === 'unreachable') throw new TypeError('fetch failed', { cause: dnsError(url.hostname) });
+  return new Response(null, { status: answer.status });
+};
+
+// A socket that answers one request with the host's status (or fails as DNS does).
+function fakeSocket(host) {
+  const answer = answerOf(host);
+  let head = '';
+  let answered = false;
+  const socket = new Duplex({
+    read() {},
+    write(chunk, _enc, cb) {
+      head += chunk.toString('latin1');
+      if (!answered && head.includes('\r\n\r\n')) {
+        answered = true;
+        socket.push(`HTTP/1.1 ${answer.status} ${http.STATUS_CODES[answer.status] || ''}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+        socket.push(null);
+      }
+      cb();
+    },
+  });
+  for (const m of ['setTimeout', 'setNoDelay', 'setKeepAlive', 'ref', 'unref']) socket[m] = () => socket;
+  if (answer === 'unreachable') process.nextTick(() => socket.destroy(dnsError(host)));
+  return socket;
+}
+
+function hostOf(args) {
+  const first = args[0];
+  if (typeof first === 'string' || first instanceof URL) return new URL(String(first)).hostname;
+  const o = first || {};
+  return String(o.hostname || (o.host || 'localhost').replace(/:\d+$/, ''));
+}
+
+// An Invoke's response says how long the call took in virtual time (init included): the calling
+// invocation's clock moves to at least its start plus that, so its round trip shows it (calls
+// made at once overlap, as they would).
+function trackElapsed(req) {
+  const store = local.getStore();
+  if (!store) return req;
+  const startOffset = store.offset;
+  req.once('response', (res) => {
+    const ms = Number(res.headers['x-lab-elapsed-ms']);
+    if (ms > 0) store.offset = Math.max(store.offset, startOffset + ms);
+  });
+  return req;
+}
+
+for (const mod of [http, https]) {
+  const realRequest = mod.request;
+  mod.request = function labRequest(...args) {
+    const host = hostOf(args);
+    if (isLoopback(host)) return trackElapsed(realRequest.apply(this, args));
+    // The same request object, over a socket that never leaves the thread.
+    const cb = typeof args[args.length - 1] === 'function' ? args.pop() : undefined;
+    const [a, b] = args;
+    const base = typeof a === 'string' || a instanceof URL ? b || {} : a || {};
+    const opts = { ...base, agent: undefined, createConnection: () => fakeSocket(host) };
+    const call = typeof a === 'string' || a instanceof URL ? [a, opts] : [opts];
+    return realRequest.call(this, ...call, ...(cb ? [cb] : []));
+  };
+  mod.get = function labGet(...args) {
+    const req = mod.request(...args);
+    req.end();
+    return req;
+  };
+}
 
 // Who called setTimeout: frame 3 of a short stack (the SDK sets timers on every request, so the
 // stack is kept to the frames this needs).
@@ -117,6 +204,7 @@ parentPort.on('message', (msg) => {
   if (msg.type === 'assign') return assign(msg);
   if (msg.type === 'release') return release();
   if (msg.type !== 'invoke') return;
+  network = msg.network || {};
   const started = now();
   const cur = current;
   const context = {
