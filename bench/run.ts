@@ -12,7 +12,7 @@ import { loadScenarios } from '../lib/rehearsal/scenario';
 import { alphaSweep, runComparison } from './comparison-test';
 import { labSpeed } from './lab-speed';
 import { renderMarkdown } from './report';
-import { runFalseRollbacks, runMatrix } from './safety';
+import { NOISE, runFalseRollbacks, runMatrix } from './safety';
 import { maxPerStack, runScale } from './scale';
 import { evaluationCost, monthlyCost } from './watchdog-cost';
 
@@ -45,6 +45,9 @@ void (async () => {
   const safetyWallMs = Date.now() - t;
   const f = Date.now();
   const falseRollbacks = await runFalseRollbacks(app, { trials: quick ? 10 : 200, rps: [1, 20], burstiness: BURSTINESS, minutes: MINUTES, lanes: LANES, onProgress: progress('false rollbacks') });
+  // The same under noise: transient failures and cold starts in both versions (NOISE).
+  const safetyNoisy = await runMatrix(app, { seeds: quick ? 2 : 10, rps: [1, 20, 200], minutes: MINUTES, lanes: LANES, noise: NOISE, onProgress: progress('safety matrix, noisy') });
+  const falseRollbacksNoisy = await runFalseRollbacks(app, { trials: quick ? 10 : 200, rps: [1, 20], burstiness: BURSTINESS, minutes: MINUTES, lanes: LANES, noise: NOISE, onProgress: progress('false rollbacks, noisy') });
   const falseWallMs = Date.now() - f;
 
   // Rehearsal throughput: the built-in scenarios as `npm run rehearse` runs them, and the
@@ -53,7 +56,7 @@ void (async () => {
   const scenarios = loadScenarios([]);
   const rehearsal = quick ? [] : await rehearse({ scenarios, app, out: Object.assign(process.stderr, { isTTY: false }) as NodeJS.WriteStream });
   const rehearseWallMs = Date.now() - r;
-  const allTrials = [...Object.values(safety.trials).flat(), ...falseRollbacks.trials];
+  const allTrials = [...Object.values(safety.trials).flat(), ...falseRollbacks.trials, ...Object.values(safetyNoisy.trials).flat(), ...falseRollbacksNoisy.trials];
   const throughput = {
     trials: allTrials.length,
     trialsWallMs: safetyWallMs + falseWallMs,
@@ -90,6 +93,8 @@ void (async () => {
     settings: { lanes: LANES, minutes: MINUTES, burstiness: BURSTINESS },
     safety: safety.cells,
     falseRollbacks: falseRollbacks.rows,
+    safetyNoisy: safetyNoisy.cells,
+    falseRollbacksNoisy: falseRollbacksNoisy.rows,
     throughput,
     lab,
     comparison,

@@ -15,6 +15,12 @@ export const CANARY = { percent: 10, minutes: 5 };
 export const OLD_ERROR_RATE = 0.005;
 /** The limit test's false-positive rate. */
 export const ALPHA = 0.01;
+/**
+ * The noisy world: both versions' real invocations (probes included) and user requests fail 2 %
+ * of the time for reasons that are not the release's, and every new execution environment
+ * pays a 1-second init phase. The sample's OrdersApi has 5 probes.
+ */
+export const NOISE: NonNullable<Scenario['noise']> = { transientErrorRate: 0.02, coldStartMs: 1000 };
 
 export interface Kind {
   readonly name: string;
@@ -55,7 +61,7 @@ export interface Trial {
   readonly wallMs: number;
 }
 
-export function scenarioFor(kind: Kind, rps: number, seed: number, minutes: number, burstiness = 0): Scenario {
+export function scenarioFor(kind: Kind, rps: number, seed: number, minutes: number, burstiness = 0, noise?: Scenario['noise']): Scenario {
   return {
     name: 'bench',
     description: kind.name,
@@ -65,13 +71,15 @@ export function scenarioFor(kind: Kind, rps: number, seed: number, minutes: numb
     current: { errorRate: OLD_ERROR_RATE },
     release: kind.release,
     faults: {},
+    noise: noise ?? {},
+    network: {},
     expect: { outcome: kind.bad ? 'rolled-back' : 'completed' },
     source: 'bench',
   };
 }
 
-export async function trial(assembly: string, kind: Kind, strategy: Strategy, rps: number, seed: number, minutes: number, burstiness = 0): Promise<Trial> {
-  const r = await runStrategy(scenarioFor(kind, rps, seed, minutes, burstiness), strategy, assembly);
+export async function trial(assembly: string, kind: Kind, strategy: Strategy, rps: number, seed: number, minutes: number, burstiness = 0, noise?: Scenario['noise']): Promise<Trial> {
+  const r = await runStrategy(scenarioFor(kind, rps, seed, minutes, burstiness, noise), strategy, assembly);
   return {
     seed,
     outcome: r.outcome,
@@ -178,6 +186,8 @@ export interface MatrixOptions {
   /** Virtual minutes a trial may run: the hook, the canary and the bake fit with room to spare. */
   readonly minutes: number;
   readonly lanes: number;
+  /** Transient failures and cold starts in both versions (see NOISE). */
+  readonly noise?: Scenario['noise'];
   readonly onProgress?: (done: number, of: number) => void;
 }
 
@@ -187,7 +197,7 @@ export async function runMatrix(assembly: string, o: MatrixOptions): Promise<{ c
   for (const kind of KINDS) {
     for (const rps of o.rps) {
       for (let seed = 1; seed <= o.seeds; seed++) {
-        for (const strategy of STRATEGIES) tasks.push(async () => ({ key: `${kind.name} @ ${rps}`, strategy, t: await trial(assembly, kind, strategy, rps, seed, o.minutes) }));
+        for (const strategy of STRATEGIES) tasks.push(async () => ({ key: `${kind.name} @ ${rps}`, strategy, t: await trial(assembly, kind, strategy, rps, seed, o.minutes, 0, o.noise) }));
       }
     }
   }
@@ -211,6 +221,8 @@ export interface FalseRollbackRow {
   readonly rps: number;
   readonly burstiness: number;
   readonly trials: number;
+  /** The noise both versions had, when any. */
+  readonly noise?: Scenario['noise'];
   readonly rolledBack: Record<Strategy, number>;
   readonly decidedBy: Record<Strategy, Record<string, number>>;
 }
@@ -218,13 +230,13 @@ export interface FalseRollbackRow {
 /** Good releases (old and new at the same error rate) on bursty traffic: how many roll back. */
 export async function runFalseRollbacks(
   assembly: string,
-  o: { trials: number; rps: readonly number[]; burstiness: number; minutes: number; lanes: number; onProgress?: (done: number, of: number) => void },
+  o: { trials: number; rps: readonly number[]; burstiness: number; minutes: number; lanes: number; noise?: Scenario['noise']; onProgress?: (done: number, of: number) => void },
 ): Promise<{ rows: FalseRollbackRow[]; trials: Trial[] }> {
   const good = KINDS[0];
   const tasks: (() => Promise<{ rps: number; strategy: Strategy; t: Trial }>)[] = [];
   for (const rps of o.rps) {
     for (let i = 1; i <= o.trials; i++) {
-      for (const strategy of STRATEGIES) tasks.push(async () => ({ rps, strategy, t: await trial(assembly, good, strategy, rps, 1000 + i, o.minutes, o.burstiness) }));
+      for (const strategy of STRATEGIES) tasks.push(async () => ({ rps, strategy, t: await trial(assembly, good, strategy, rps, 1000 + i, o.minutes, o.burstiness, o.noise) }));
     }
   }
   const done = await pool(tasks, o.lanes, (n) => o.onProgress?.(n, tasks.length));
@@ -237,7 +249,7 @@ export async function runFalseRollbacks(
       const by = d.t.decidedBy ?? 'unknown';
       decidedBy[d.strategy][by] = (decidedBy[d.strategy][by] ?? 0) + 1;
     }
-    return { rps, burstiness: o.burstiness, trials: o.trials, rolledBack: { watchdog: rolledBack.watchdog / o.trials, native: rolledBack.native / o.trials }, decidedBy };
+    return { rps, burstiness: o.burstiness, trials: o.trials, ...(o.noise ? { noise: o.noise } : {}), rolledBack: { watchdog: rolledBack.watchdog / o.trials, native: rolledBack.native / o.trials }, decidedBy };
   });
   return { rows, trials: done.map((d) => d.t) };
 }

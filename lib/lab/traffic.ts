@@ -101,9 +101,10 @@ export class Traffic {
         this.lambda.markTraffic(s.functionName, version, at);
         const b = this.lambda.behaviourOf(s.functionName, version);
         const failing = b.startsFailingAfterMinutes === undefined || at - this.lambda.firstTrafficAt(s.functionName, version) >= b.startsFailingAfterMinutes * 60_000;
-        // Noise (transient errors) hits both versions at its own rate, on top of their behaviour.
-        const transient = this.lambda.noiseOf(s.functionName).transientErrorRate ?? 0;
-        const rate = b.crashOnInit ? 1 : Math.min(1, (failing ? (b.errorRate ?? 0) + (b.timeoutRate ?? 0) : 0) + transient);
+        // Noise (transient errors, cold starts) hits the real invocations (probes, hooks' calls),
+        // which the watchdog's own checks meet; what users see of each version is its behaviour
+        // (`current.errorRate` already states the old version's everyday failures).
+        const rate = b.crashOnInit ? 1 : failing ? Math.min(1, (b.errorRate ?? 0) + (b.timeoutRate ?? 0)) : 0;
         const errors = rate >= 1 ? count : binomialDraw(this.rand, count, rate);
         // HTTP 500 answers among the requests that did not fail: no function error.
         const http5xx = failing && b.httpErrorRate && errors < count ? binomialDraw(this.rand, count - errors, b.httpErrorRate) : 0;

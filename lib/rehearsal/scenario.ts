@@ -34,7 +34,7 @@ export interface Scenario {
   readonly seed: number;
   readonly current: VersionBehaviour;
   readonly release: VersionBehaviour & { readonly env?: Readonly<Record<string, string>> };
-  /** Noise both versions meet: transient function errors and cold starts. */
+  /** Noise both versions' real invocations (probes included) meet: transient function errors and cold starts. */
   readonly noise: { readonly transientErrorRate?: number; readonly coldStartMs?: number };
   /** The watchdog's mode and policy for this scenario (rewrites its configuration and the native alarm lists). */
   readonly watchdog?: { readonly mode?: 'enforce' | 'shadow'; readonly policy?: Policy };

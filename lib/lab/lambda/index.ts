@@ -449,10 +449,6 @@ export class LambdaLab implements LambdaPort {
     else this.noise.delete(f.spec.name);
   }
 
-  noiseOf(name: string): Noise {
-    return this.noise.get(parseName(name).name) ?? {};
-  }
-
   /** Invoke a function, a version or an alias with the real code, applying the version's behaviour. */
   async invoke(nameOrArn: string, event: unknown, source: string, qualifier?: string): Promise<InvokeResult> {
     const parsed = parseName(nameOrArn);
