@@ -146,7 +146,7 @@ export function renderMarkdown(r: Results): string {
       ? [
           '## Under noise',
           '',
-          `The same releases in a noisier world: both versions' real invocations (the probes included) and their user requests fail ${(NOISE.transientErrorRate ?? 0) * 100} % of the time for reasons that are not the release's (\`noise.transientErrorRate\`), and each new execution environment pays a ${NOISE.coldStartMs ?? 0} ms init phase (\`noise.coldStartMs\`). OrdersApi has 5 probes. Safety matrix with ${r.safetyNoisy[0]?.trials ?? 0} seeds per cell (the limit column ignores the noise):`,
+          `The same releases in a noisier world: both versions' real invocations (the probes, the hooks' calls) fail ${(NOISE.transientErrorRate ?? 0) * 100} % of the time for reasons that are not the release's (\`noise.transientErrorRate\`), and each new execution environment pays a ${NOISE.coldStartMs ?? 0} ms init phase (\`noise.coldStartMs\`). OrdersApi has 5 probes. Safety matrix with ${r.safetyNoisy[0]?.trials ?? 0} seeds per cell (the limit column ignores the noise):`,
           '',
           ...safetyTable(r.safetyNoisy),
           '',

@@ -16,9 +16,9 @@ export const OLD_ERROR_RATE = 0.005;
 /** The limit test's false-positive rate. */
 export const ALPHA = 0.01;
 /**
- * The noisy world: both versions' real invocations (probes included) and user requests fail 2 %
- * of the time for reasons that are not the release's, and every new execution environment
- * pays a 1-second init phase. The sample's OrdersApi has 5 probes.
+ * The noisy world: both versions' real invocations (the probes, the hooks' calls) fail 2 % of the
+ * time for reasons that are not the release's, and every new execution environment pays a
+ * 1-second init phase. The sample's OrdersApi has 5 probes.
  */
 export const NOISE: NonNullable<Scenario['noise']> = { transientErrorRate: 0.02, coldStartMs: 1000 };
 
