@@ -21,6 +21,16 @@ export const PUT_METRIC_DATA_MAX = 1000;
 
 const STATES = new Set(['OK', 'ALARM', 'INSUFFICIENT_DATA']);
 
+/**
+ * When the alarm entered its current state: StateTransitionedTimestamp changes only when the
+ * state value changes; StateUpdatedTimestamp also moves when only the reason or the
+ * configuration changes, so it would make an old ALARM look new. The latter only when the former
+ * is absent. https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_MetricAlarm.html
+ */
+function stateSince(a: { StateTransitionedTimestamp?: Date; StateUpdatedTimestamp?: Date }): number {
+  return (a.StateTransitionedTimestamp ?? a.StateUpdatedTimestamp)?.getTime() ?? 0;
+}
+
 export class CloudWatchSignals implements SignalPort {
   constructor(private readonly client: CloudWatchClient) {}
 
@@ -41,7 +51,7 @@ export class CloudWatchSignals implements SignalPort {
               found.set(
                 a.AlarmName,
                 a.StateValue && STATES.has(a.StateValue)
-                  ? { state: a.StateValue as 'OK' | 'ALARM' | 'INSUFFICIENT_DATA', reason: a.StateReason ?? '', since: a.StateUpdatedTimestamp?.getTime() ?? 0 }
+                  ? { state: a.StateValue as 'OK' | 'ALARM' | 'INSUFFICIENT_DATA', reason: a.StateReason ?? '', since: stateSince(a) }
                   : { error: `alarm ${a.AlarmName} has an unknown state ${JSON.stringify(a.StateValue)}` },
               );
             }

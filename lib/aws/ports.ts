@@ -79,8 +79,11 @@ export interface DeploymentState {
   readonly deploymentId: string;
   /** When the BeforeAllowTraffic hook reported Succeeded, epoch ms. */
   readonly trafficShiftStartedAt?: number;
-  /** The AfterAllowTraffic bake: its hook execution, its deadline, and whether it was reported. */
-  readonly bake?: { readonly hookExecutionId: string; readonly until: number; readonly reported?: 'Succeeded' | 'Failed' };
+  /**
+   * The AfterAllowTraffic bake: its hook execution, when the hook was invoked (`startedAt`, epoch
+   * ms: it must be reported within the hour), its deadline, and whether it was reported.
+   */
+  readonly bake?: { readonly hookExecutionId: string; readonly startedAt?: number; readonly until: number; readonly reported?: 'Succeeded' | 'Failed' };
   readonly evaluation?: EvaluationState;
   /** What the BeforeAllowTraffic hook answered, so that a duplicate invocation answers the same. */
   readonly preTraffic?: PreTrafficOutcome;

@@ -1,5 +1,5 @@
 import { parseConfigChecks, type ConfigCheck } from './config-checks';
-import { DEFAULT_POLICY } from './evaluate';
+import { DEFAULT_POLICY, FRESH_PROBE_MINUTES } from './evaluate';
 import { parseProbes, type ProbeSpec } from './probes';
 import type { InsufficientAction, LayerSpec, MetricRef, Policy, SignalSpec, Stage } from './types';
 import { BUILT_IN_LAYERS, STAGES } from './types';
@@ -249,6 +249,7 @@ export function buildLayers(g: GuardConfig, namespace: string): LayerSpec[] {
           minSamples: t.minProbeSamples,
           alpha: t.alpha,
           baseline,
+          freshMinutes: FRESH_PROBE_MINUTES,
         },
       ]
     : [];
@@ -273,7 +274,8 @@ export function buildLayers(g: GuardConfig, namespace: string): LayerSpec[] {
       maxRate: t.maxThrottleRate,
       minSamples: t.minInvocations,
       alpha: t.alpha,
-      baseline,
+      // Throttling is often function- or account-wide: only what the old version escapes is the release's.
+      baseline: { ...baseline, failOnlyIfWorse: true },
     },
     {
       kind: 'value',

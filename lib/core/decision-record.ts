@@ -33,10 +33,15 @@ export interface DecisionRecord {
   readonly action: Verdict['action'];
   readonly layer: string | null;
   readonly reasons: Verdict['reasons'];
+  /** At bake-end: why the bake hook is not reported yet (absent when it may end). */
+  readonly deferred?: string;
   readonly layers: Verdict['layers'];
   readonly evidence: Verdict['evidence'];
   readonly actionTaken: ActionTaken;
-  /** `ok`, `already-ended` (a repeated stop is harmless) or `error: ...`. */
+  /**
+   * `ok`, `already-ended` (a repeated stop is harmless), `already-reported`, `would ...` (shadow),
+   * a sentence when the action had to change (a lost fail-bake stopped instead), or `error: ...`.
+   */
   readonly actionResult: string;
 }
 
@@ -65,6 +70,7 @@ export function decisionRecord(
     action: verdict.action,
     layer: verdict.layer,
     reasons: verdict.reasons,
+    ...(verdict.deferred !== undefined ? { deferred: verdict.deferred } : {}),
     layers: verdict.layers,
     evidence: verdict.evidence,
     actionTaken,

@@ -43,6 +43,42 @@ export const DEFAULT_POLICY: Policy = {
 
 export const INITIAL_STATE: EvaluationState = { consecutiveUnreadable: {} };
 
+/**
+ * Probe samples count as fresh for this many minutes. The prober runs once a minute (6 rounds
+ * 10 s apart) and publishes at the end of its run, so its newest samples are up to a minute old
+ * when they land; 3 minutes hold at least one run's samples even after one missed run.
+ */
+export const FRESH_PROBE_MINUTES = 3;
+
+/**
+ * Minutes after the bake's deadline before its end is judged. Lambda sends its metrics in
+ * one-minute periods about a minute after each minute ends, and a layer alarm needs 2 of 3
+ * one-minute periods (evaluated once a minute), so the bake's last minute is in CloudWatch about
+ * a minute after the deadline and in the alarms' state about two; a third minute is margin for a
+ * late datapoint and the watchdog's own one-minute schedule.
+ * https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics.html
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#alarm-evaluation
+ */
+export const BAKE_SETTLE_MINUTES = 3;
+
+/**
+ * CodeDeploy fails a lifecycle hook not reported within one hour of its invocation; the watchdog
+ * stops waiting for evidence this many minutes before that (a missed run and a retry), and then
+ * fails the bake rather than let it time out or end blind.
+ * https://docs.aws.amazon.com/codedeploy/latest/userguide/reference-appspec-file-structure-hooks.html
+ */
+export const HOOK_LIMIT_MINUTES = 60;
+export const HOOK_MARGIN_MINUTES = 3;
+
+/** When a bake must have been reported at the latest (epoch ms), with the margin taken off. */
+export function bakeReportDeadline(snapshot: DeploymentSnapshot): number | undefined {
+  if (!snapshot.bake) return undefined;
+  // Without the hook's own start time, the final shift (after which CodeDeploy invokes it) is the earliest it can be.
+  const startedAt =
+    snapshot.bake.startedAt ?? (snapshot.trafficShiftStartedAt ?? snapshot.createdAt) + minutesToFinalShift(snapshot.rollout) * 60_000;
+  return startedAt + (HOOK_LIMIT_MINUTES - HOOK_MARGIN_MINUTES) * 60_000;
+}
+
 /** Where the deployment stands at `now`. */
 export function deriveStage(snapshot: DeploymentSnapshot, policy: Policy, now: number): Stage {
   const w = snapshot.newVersionWeight;
@@ -90,6 +126,9 @@ export function evaluate(input: EvaluationInput, policy: Policy, now: number): E
   const reasons: string[] = [];
   const nextUnreadable: Record<string, number> = {};
   let decidingLayer: string | null = null;
+  // At bake-end, what is missing (unreadable not yet blind, insufficient where required) defers
+  // the end instead of deciding it: evidence may still come, and ending a bake cannot be undone.
+  const missing: { layer: string; reason: string }[] = [];
 
   for (const layer of layers) {
     const items = layer.signals.map((s) =>
@@ -97,6 +136,7 @@ export function evaluate(input: EvaluationInput, policy: Policy, now: number): E
         layer: layer.name,
         deploymentCreatedAt: snapshot.createdAt,
         preexistingAlarms: policy.preexistingAlarms,
+        stage,
       }),
     );
     evidence.push(...items);
@@ -116,13 +156,18 @@ export function evaluate(input: EvaluationInput, policy: Policy, now: number): E
       layerReasons.push(
         `blind: ${layer.name} unreadable for ${unreadable} consecutive evaluations (limit ${policy.blindAfter}): ${what.join('; ')}`,
       );
+    } else if (stage === 'bake-end' && outcome === 'unreadable') {
+      const what = items.filter((i) => i.outcome === 'unreadable').map((i) => `${i.signal} (${i.note})`);
+      missing.push({ layer: layer.name, reason: `${layer.name} unreadable (${unreadable} of ${policy.blindAfter} before blind): ${what.join('; ')}` });
     } else if (outcome === 'unreadable' && insufficientAction(policy, stage, layer.name) === 'rollback') {
       // Where the policy demands evidence, a layer that cannot be read has none either.
       const what = items.filter((i) => i.outcome === 'unreadable').map((i) => `${i.signal} (${i.note})`);
       layerReasons.push(`no evidence from ${layer.name} at stage ${stage}, which requires it: unreadable: ${what.join('; ')}`);
     } else if (outcome === 'insufficient' && insufficientAction(policy, stage, layer.name) === 'rollback') {
       const what = items.filter((i) => i.outcome === 'insufficient').map((i) => `${i.signal} (${i.note})`);
-      layerReasons.push(`insufficient evidence from ${layer.name} at stage ${stage}, which the policy does not accept: ${what.join('; ')}`);
+      const reason = `insufficient evidence from ${layer.name} at stage ${stage}, which the policy does not accept: ${what.join('; ')}`;
+      if (stage === 'bake-end') missing.push({ layer: layer.name, reason });
+      else layerReasons.push(reason);
     }
     if (layerReasons.length) {
       decidingLayer ??= layer.name;
@@ -130,12 +175,45 @@ export function evaluate(input: EvaluationInput, policy: Policy, now: number): E
     }
   }
 
-  const action = decidingLayer === null ? 'proceed' : 'rollback';
+  let deferred: string | undefined;
+  if (stage === 'bake-end' && decidingLayer === null) {
+    const end = bakeEnd(snapshot, missing, now);
+    if (end.fail) {
+      decidingLayer = missing[0]?.layer ?? null;
+      reasons.push(end.fail);
+    } else deferred = end.defer;
+  }
+  const action = decidingLayer === null && !reasons.length ? 'proceed' : 'rollback';
+  if (deferred) reasons.push(deferred);
   if (action === 'proceed') reasons.push(proceedReason(layerResults, stage));
   return {
-    verdict: { action, layer: decidingLayer, stage, reasons, evidence, layers: layerResults },
+    verdict: { action, layer: decidingLayer, stage, reasons, evidence, layers: layerResults, ...(deferred ? { deferred } : {}) },
     state: { lastEvaluatedAt: sameMoment ? state.lastEvaluatedAt : now, consecutiveUnreadable: nextUnreadable },
   };
+}
+
+const iso = (t: number) => new Date(t).toISOString();
+
+/**
+ * Whether the bake may end now: only once its last minutes can have been published and
+ * evaluated (BAKE_SETTLE_MINUTES after its deadline) and no layer is unreadable or short of the
+ * evidence the policy asks for at bake-end. Until then the end is deferred; when deferring would
+ * pass the hook's one-hour limit (less a margin), the bake fails instead.
+ */
+function bakeEnd(snapshot: DeploymentSnapshot, missing: readonly { reason: string }[], now: number): { defer?: string; fail?: string } {
+  const settledAt = snapshot.bake!.until + BAKE_SETTLE_MINUTES * 60_000;
+  const why: string[] = [];
+  if (now < settledAt) why.push(`waiting for the bake's last minute of metrics to be published and evaluated`);
+  why.push(...missing.map((m) => m.reason));
+  if (!why.length) return {};
+  const deadline = bakeReportDeadline(snapshot)!;
+  if (now >= deadline) {
+    return {
+      fail: `bake-end could not be confirmed before ${iso(deadline)} (the AfterAllowTraffic hook's one-hour limit less ${HOOK_MARGIN_MINUTES} minutes): ${why.join('; ')}`,
+    };
+  }
+  const until = now < settledAt ? settledAt : Math.min(now + 60_000, deadline);
+  return { defer: `bake-end deferred until ${now < settledAt ? iso(until) : `at least ${iso(until)}`} (failed at ${iso(deadline)} if still so): ${why.join('; ')}` };
 }
 
 function proceedReason(layers: readonly LayerResult[], stage: Stage): string {

@@ -1,5 +1,6 @@
 import { VERSION } from './config';
-import type { LayerSpec, MetricRef, Observation, Observations, Window } from './types';
+import { minutesToFinalShift } from './rollout';
+import type { DeploymentSnapshot, LayerSpec, MetricRef, Observation, Observations, SignalSpec, Window } from './types';
 import { signalKey } from './types';
 
 /** One metric to read over one window, with `{version}` already resolved. */
@@ -30,27 +31,79 @@ export function resolveMetric(m: MetricRef, version: string): MetricRef {
 }
 
 /**
- * The window a deployment is judged over: from the minute it was created to now. Both versions
- * are read over the same window, so the old version is a baseline running at the same time.
+ * The window a deployment is judged over: from the minute it was created to now. The absolute
+ * tests judge the new version over all of it.
  */
 export function deploymentWindow(createdAt: number, now: number): Window {
   const start = Math.floor(createdAt / 60_000) * 60_000;
   return { start, end: Math.max(now, start + 60_000) };
 }
 
+/**
+ * The window in which both versions served user traffic: from the minute shifting began to the
+ * final shift (or to now, before it). The comparison with the old version reads both versions
+ * over this window only: after the final shift the old version serves nothing, and comparing the
+ * new version's bake with the old version's canary minutes compares different hours of the day.
+ * null when there is no such window: before shifting began, and for an all-at-once rollout.
+ */
+export function concurrentWindow(
+  snapshot: Pick<DeploymentSnapshot, 'createdAt' | 'trafficShiftStartedAt' | 'rollout' | 'newVersionWeight' | 'bake'>,
+  now: number,
+): Window | null {
+  const shifted = snapshot.trafficShiftStartedAt ?? (snapshot.newVersionWeight > 0 || snapshot.bake ? snapshot.createdAt : undefined);
+  if (shifted === undefined) return null;
+  const minutes = minutesToFinalShift(snapshot.rollout);
+  if (minutes === 0) return null;
+  const start = Math.floor(shifted / 60_000) * 60_000;
+  const end = Math.min(now, shifted + minutes * 60_000);
+  return { start, end: Math.max(end, start + 60_000) };
+}
+
+/** The last `minutes` minutes before `end`, from the start of that minute. */
+export function freshWindow(end: number, minutes: number): Window {
+  return { start: Math.floor((end - minutes * 60_000) / 60_000) * 60_000, end };
+}
+
 function period(w: Window): number {
   return Math.max(60, Math.ceil((w.end - w.start) / 60_000) * 60);
 }
 
-function queryKey(signal: string, role: string, which: 'new' | 'old'): string {
+/** `new` and `old` over the judged window; `newb` and `oldb`: both over the concurrent window; `fresh`: the new version lately. */
+type Side = 'new' | 'old' | 'newb' | 'fresh';
+
+function queryKey(signal: string, role: string, which: Side): string {
   return `${signal}#${role}#${which}`;
 }
 
+/**
+ * The reads of one signal: each side with its window. `baselineWindow` undefined means both
+ * versions ran over the whole window (the old version is read over it); null means they never
+ * served traffic at the same time, so there is nothing to compare with.
+ */
+function sidesOf(s: Exclude<SignalSpec, { kind: 'alarm' }>, window: Window, baselineWindow: Window | null | undefined): [Side, Window][] {
+  const sides: [Side, Window][] = [['new', window]];
+  if (s.baseline && baselineWindow !== null) {
+    const bw = baselineWindow ?? window;
+    sides.push(['old', bw]);
+    if (bw.start !== window.start || bw.end !== window.end) sides.push(['newb', bw]);
+  }
+  if (s.kind === 'rate' && s.freshMinutes !== undefined) sides.push(['fresh', freshWindow(window.end, s.freshMinutes)]);
+  return sides;
+}
+
+function rolesOf(s: Exclude<SignalSpec, { kind: 'alarm' }>): [string, MetricRef][] {
+  return s.kind === 'rate' ? [['events', s.events], ['total', s.total]] : [['value', s.value], ['samples', s.samples]];
+}
+
 /** Everything to read to judge `layers` for one deployment. Pure. */
-export function planReads(layers: readonly LayerSpec[], versions: { new: string; old: string }, window: Window): ReadPlan {
+export function planReads(
+  layers: readonly LayerSpec[],
+  versions: { new: string; old: string },
+  window: Window,
+  baselineWindow?: Window | null,
+): ReadPlan {
   const metrics: MetricQuery[] = [];
   const alarmNames: string[] = [];
-  const p = period(window);
   for (const layer of layers) {
     for (const s of layer.signals) {
       const key = signalKey(layer.name, s.name);
@@ -58,11 +111,10 @@ export function planReads(layers: readonly LayerSpec[], versions: { new: string;
         alarmNames.push(s.alarmName);
         continue;
       }
-      const roles: [string, MetricRef][] = s.kind === 'rate' ? [['events', s.events], ['total', s.total]] : [['value', s.value], ['samples', s.samples]];
-      const sides: ('new' | 'old')[] = s.baseline ? ['new', 'old'] : ['new'];
-      for (const which of sides) {
-        for (const [role, m] of roles) {
-          metrics.push({ key: queryKey(key, role, which), metric: resolveMetric(m, versions[which]), window, periodSeconds: p });
+      for (const [which, w] of sidesOf(s, window, baselineWindow)) {
+        // The fresh window needs only the new version's rate.
+        for (const [role, m] of rolesOf(s)) {
+          metrics.push({ key: queryKey(key, role, which), metric: resolveMetric(m, versions[which === 'old' ? 'old' : 'new']), window: w, periodSeconds: period(w) });
         }
       }
     }
@@ -72,12 +124,13 @@ export function planReads(layers: readonly LayerSpec[], versions: { new: string;
 
 const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
 
-/** Turn what was read into observations for `evaluate`. Pure. */
+/** Turn what was read into observations for `evaluate`. Pure. `baselineWindow` as for planReads. */
 export function toObservations(
   layers: readonly LayerSpec[],
   window: Window,
   metrics: Readonly<Record<string, MetricReading>>,
   alarms: Readonly<Record<string, AlarmReading>>,
+  baselineWindow?: Window | null,
 ): Observations {
   const out: Record<string, Observation> = {};
   for (const layer of layers) {
@@ -90,41 +143,51 @@ export function toObservations(
         else out[key] = { kind: 'alarm', state: a.state, reason: a.reason, since: a.since };
         continue;
       }
-      const read = (role: string, which: 'new' | 'old'): readonly number[] | string => {
-        const r = metrics[queryKey(key, role, which)];
-        if (r === undefined) return `metric ${role} (${which} version) was not read`;
-        return 'error' in r ? r.error : r.values;
-      };
-      const roles = s.kind === 'rate' ? ['events', 'total'] : ['value', 'samples'];
-      const sides: ('new' | 'old')[] = s.baseline ? ['new', 'old'] : ['new'];
+      const sides = sidesOf(s, window, baselineWindow);
       const got: Record<string, readonly number[]> = {};
       let error: string | undefined;
-      for (const which of sides) {
-        for (const role of roles) {
-          const r = read(role, which);
-          if (typeof r === 'string') error ??= r;
-          else got[`${role}#${which}`] = r;
+      for (const [which] of sides) {
+        for (const [role] of rolesOf(s)) {
+          const r = metrics[queryKey(key, role, which)];
+          if (r === undefined) error ??= `metric ${role} (${which} version) was not read`;
+          else if ('error' in r) error ??= r.error;
+          else got[`${role}#${which}`] = r.values;
         }
       }
       if (error !== undefined) {
         out[key] = { kind: 'unreadable', error };
         continue;
       }
+      const windowOf = new Map(sides);
+      const has = (which: Side) => windowOf.has(which);
       if (s.kind === 'rate') {
-        const counts = (which: 'new' | 'old') => {
+        const counts = (which: Side) => {
           const events = sum(got[`events#${which}`]);
           const total = sum(got[`total#${which}`]) + (s.addEventsToTotal ? events : 0);
           return { events, total };
         };
-        out[key] = { kind: 'counts', new: counts('new'), ...(s.baseline ? { old: counts('old') } : {}), window };
+        out[key] = {
+          kind: 'counts',
+          new: counts('new'),
+          window,
+          ...(has('old') ? { old: counts('old') } : {}),
+          ...(has('newb') ? { baselineNew: counts('newb'), baselineWindow: windowOf.get('newb') } : {}),
+          ...(has('fresh') ? { fresh: counts('fresh'), freshWindow: windowOf.get('fresh') } : {}),
+        };
       } else {
         // A percentile cannot be merged across periods; with more than one datapoint (period
         // alignment) the worst one is taken.
-        const sample = (which: 'new' | 'old') => {
+        const sample = (which: Side) => {
           const vs = got[`value#${which}`];
           return { value: vs.length ? Math.max(...vs) : null, samples: sum(got[`samples#${which}`]) };
         };
-        out[key] = { kind: 'value', new: sample('new'), ...(s.baseline ? { old: sample('old') } : {}), window };
+        out[key] = {
+          kind: 'value',
+          new: sample('new'),
+          window,
+          ...(has('old') ? { old: sample('old') } : {}),
+          ...(has('newb') ? { baselineNew: sample('newb'), baselineWindow: windowOf.get('newb') } : {}),
+        };
       }
     }
   }

@@ -1,6 +1,6 @@
 import { rateAboveThresholdPValue, rateWorseThanBaselinePValue } from './stats';
-import type { AlarmSignal, Evidence, Observation, Outcome, RateSignal, SignalSpec, ValueSignal, Window } from './types';
-import { worstOutcome } from './types';
+import type { AlarmSignal, Evidence, Observation, Outcome, RateSignal, SignalSpec, Stage, ValueSignal, Window } from './types';
+import { FRESH_EVIDENCE_STAGES, worstOutcome } from './types';
 
 /** Context a signal needs besides its observation. */
 export interface SignalContext {
@@ -8,6 +8,8 @@ export interface SignalContext {
   /** When the deployment was created, epoch ms: ALARM states older than this predate the release. */
   readonly deploymentCreatedAt: number;
   readonly preexistingAlarms: 'ignore' | 'rollback';
+  /** Where the release stands: fresh evidence is required at FRESH_EVIDENCE_STAGES. */
+  readonly stage: Stage;
 }
 
 /** Judge one signal from its observation. Returns one evidence item that says why. */
@@ -110,36 +112,82 @@ function judgeRate(spec: RateSignal, obs: Extract<Observation, { kind: 'counts' 
 
   let baseline: Evidence['baseline'];
   let baseFailed = false;
+  let compared = false;
   let baseNote = '';
   if (spec.baseline && obs.old) {
     const oEvents = Math.round(obs.old.events);
     const oTotal = Math.round(obs.old.total);
-    if (oTotal >= spec.minSamples && oEvents <= oTotal) {
-      const pBase = rateWorseThanBaselinePValue(events, total, oEvents, oTotal, spec.baseline.tolerance);
+    // Both versions over the window in which both served traffic.
+    const bEvents = Math.round((obs.baselineNew ?? obs.new).events);
+    const bTotal = Math.round((obs.baselineNew ?? obs.new).total);
+    const during = obs.baselineWindow ? ` while both served traffic (${fmtWindow(obs.baselineWindow)}: new version ${bEvents} of ${bTotal})` : '';
+    if (oTotal >= spec.minSamples && oEvents <= oTotal && bEvents <= bTotal) {
+      const pBase = rateWorseThanBaselinePValue(bEvents, bTotal, oEvents, oTotal, spec.baseline.tolerance);
       const oRate = oEvents / oTotal;
+      compared = true;
       baseline = { observed: oRate, sampleSize: oTotal, pValue: pBase };
       baseFailed = pBase < spec.baseline.alpha;
       baseNote =
-        `; old version ${fmtRate(oRate)} of ${oTotal} ` +
+        `; old version ${fmtRate(oRate)} of ${oTotal}${during} ` +
         (baseFailed
           ? `(worse than the old version by more than ${spec.baseline.tolerance * 100} %, p = ${pBase.toPrecision(3)} < ${spec.baseline.alpha})`
           : `(not significantly worse, p = ${pBase.toPrecision(3)})`);
     } else {
       baseline = { observed: oTotal > 0 ? oEvents / oTotal : null, sampleSize: oTotal };
-      baseNote = `; old version has ${oTotal} samples, too few to compare`;
+      baseNote = `; old version has ${oTotal} samples${during}, too few to compare`;
     }
   }
-  const outcome: Outcome = absFailed || baseFailed ? 'failed' : 'healthy';
+  // A cause both versions share (function-wide throttling) fails only when the new version is also worse.
+  const failOnlyIfWorse = spec.baseline?.failOnlyIfWorse === true && compared;
+  const failed = failOnlyIfWorse ? absFailed && baseFailed : absFailed || baseFailed;
+  const sharedNote = failOnlyIfWorse && absFailed && !baseFailed ? '; not worse than the old version, so not attributed to the release' : '';
   const note =
     `${events} of ${total} (${fmtRate(rate ?? 0)}); ` +
     (absFailed ? `above ${fmtRate(spec.maxRate)} with p = ${pAbs.toPrecision(3)} < ${spec.alpha}` : `not significantly above ${fmtRate(spec.maxRate)} (p = ${pAbs.toPrecision(3)})`) +
-    baseNote;
-  return { ...common, outcome, pValue: pAbs, ...(baseline ? { baseline } : {}), note };
+    baseNote +
+    sharedNote;
+  const judged = { ...common, pValue: pAbs, ...(baseline ? { baseline } : {}) };
+  if (failed) return { ...judged, outcome: 'failed', note };
+  const stale = staleness(spec, obs, ctx.stage);
+  if (stale) return { ...judged, outcome: 'insufficient', note: `${stale}; ${note}` };
+  return { ...judged, outcome: 'healthy', note };
+}
+
+/**
+ * Why the evidence is stale at an irreversible step, or null. Samples counted from the
+ * deployment's creation can all be old (the pre-traffic round, then a prober that died), so at
+ * FRESH_EVIDENCE_STAGES a signal with `freshMinutes` needs `minSamples` from its last minutes.
+ */
+function staleness(spec: RateSignal, obs: Extract<Observation, { kind: 'counts' }>, stage: Stage): string | null {
+  if (spec.freshMinutes === undefined || !FRESH_EVIDENCE_STAGES.includes(stage)) return null;
+  const fresh = Math.round(obs.fresh?.total ?? 0);
+  if (fresh >= spec.minSamples) return null;
+  const since = obs.freshWindow ? ` (since ${new Date(obs.freshWindow.start).toISOString()})` : '';
+  return `only ${fresh} samples in the last ${spec.freshMinutes} minutes${since}, fewer than the ${spec.minSamples} needed at stage ${stage}: no fresh evidence`;
+}
+
+function fmtWindow(w: Window): string {
+  return `${new Date(w.start).toISOString()} to ${new Date(w.end).toISOString()}`;
+}
+
+/**
+ * Samples a percentile statistic needs to be stable, as CloudWatch counts them: fewer than
+ * 10 / (1 - q) data points for 0.5 <= q < 1 (1,000 for p99; 50 are about the maximum), or 10 / q
+ * below 0.5, is a low sample. 0 for a statistic that is not a percentile.
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/percentiles-with-low-samples.html
+ */
+export function percentileMinSamples(stat: string): number {
+  const m = /^p(\d+(?:\.\d+)?)$/i.exec(stat);
+  if (!m) return 0;
+  const q = Number(m[1]) / 100;
+  if (!(q > 0 && q < 1)) return 0;
+  return Math.ceil((q >= 0.5 ? 10 / (1 - q) : 10 / q) - 1e-9);
 }
 
 function judgeValue(spec: ValueSignal, obs: Extract<Observation, { kind: 'value' }>, ctx: SignalContext): Evidence {
   const samples = Math.round(obs.new.samples);
   const v = obs.new.value;
+  const minSamples = Math.max(spec.minSamples, percentileMinSamples(spec.value.stat));
   const parts: string[] = [];
   if (spec.max !== undefined) parts.push(`> ${spec.max} ${spec.unit}`);
   if (spec.baseline) parts.push(`> ${spec.baseline.maxRatio}x old version and +${spec.baseline.minExcess} ${spec.unit}`);
@@ -152,11 +200,11 @@ function judgeValue(spec: ValueSignal, obs: Extract<Observation, { kind: 'value'
     sampleSize: samples,
     window: isoWindow(obs.window),
   };
-  if (samples < spec.minSamples || v === null || !Number.isFinite(v)) {
+  if (samples < minSamples || v === null || !Number.isFinite(v)) {
     return {
       ...common,
       outcome: 'insufficient',
-      note: `${samples} samples, fewer than the ${spec.minSamples} needed to judge`,
+      note: `${samples} samples, fewer than the ${minSamples} needed to judge${minSamples > spec.minSamples ? ` a stable ${spec.value.stat}` : ''}`,
     };
   }
   const outcomes: Outcome[] = [];
@@ -170,13 +218,17 @@ function judgeValue(spec: ValueSignal, obs: Extract<Observation, { kind: 'value'
   if (spec.baseline && obs.old) {
     const ov = obs.old.value;
     const os = Math.round(obs.old.samples);
+    // Both versions over the window in which both served traffic.
+    const bv = (obs.baselineNew ?? obs.new).value;
+    const bs = Math.round((obs.baselineNew ?? obs.new).samples);
+    const during = obs.baselineWindow ? ` while both served traffic (new version ${bv} ${spec.unit} of ${bs} samples)` : '';
     baseline = { observed: ov, sampleSize: os };
-    if (ov !== null && Number.isFinite(ov) && os >= spec.minSamples) {
-      const worse = v > ov * spec.baseline.maxRatio && v - ov >= spec.baseline.minExcess;
+    if (ov !== null && Number.isFinite(ov) && os >= minSamples && bv !== null && Number.isFinite(bv) && bs >= minSamples) {
+      const worse = bv > ov * spec.baseline.maxRatio && bv - ov >= spec.baseline.minExcess;
       outcomes.push(worse ? 'failed' : 'healthy');
-      notes.push(`old version ${ov} ${spec.unit} of ${os} samples (${worse ? 'regression' : 'no regression'})`);
+      notes.push(`old version ${ov} ${spec.unit} of ${os} samples${during} (${worse ? 'regression' : 'no regression'})`);
     } else {
-      notes.push(`old version has ${os} samples, too few to compare`);
+      notes.push(`old version has ${os} samples${during}, too few to compare (${minSamples} needed)`);
     }
   }
   // With no maximum and no comparable baseline nothing was judged: that is not evidence of health.

@@ -79,8 +79,22 @@ export interface RateSignal {
     /** Relative tolerance: 0.25 accepts up to 25 % above the old version's rate. */
     readonly tolerance: number;
     readonly alpha: number;
+    /**
+     * Fail only when the rate is significantly above `maxRate` AND significantly worse than the
+     * old version: a cause both versions share (function- or account-wide throttling) is not the
+     * release's. With too few old-version samples to compare, the absolute test alone decides.
+     */
+    readonly failOnlyIfWorse?: boolean;
   };
+  /**
+   * At the stages in FRESH_EVIDENCE_STAGES, also require `minSamples` samples from the last
+   * this-many minutes: evidence gathered long ago (a prober that has since died) is not evidence now.
+   */
+  readonly freshMinutes?: number;
 }
+
+/** The stages at which a signal with `freshMinutes` needs fresh samples: the irreversible steps. */
+export const FRESH_EVIDENCE_STAGES: readonly Stage[] = ['final-shift', 'bake-end'];
 
 /** A value (latency percentile, count) with the number of samples behind it. */
 export interface ValueSignal {
@@ -129,8 +143,28 @@ export type Observation =
       /** When the alarm entered its current state, epoch ms. */
       readonly since: number;
     }
-  | { readonly kind: 'counts'; readonly new: Counts; readonly old?: Counts; readonly window: Window }
-  | { readonly kind: 'value'; readonly new: ValueSample; readonly old?: ValueSample; readonly window: Window }
+  | {
+      readonly kind: 'counts';
+      /** The new version over `window`: what the absolute test judges. */
+      readonly new: Counts;
+      /** The old version over `baselineWindow` (or `window` when that is absent). */
+      readonly old?: Counts;
+      readonly window: Window;
+      /** The new version over `baselineWindow`, the window both versions served traffic in; absent: `new`. */
+      readonly baselineNew?: Counts;
+      readonly baselineWindow?: Window;
+      /** The new version over `freshWindow`, the last few minutes (signals with `freshMinutes`). */
+      readonly fresh?: Counts;
+      readonly freshWindow?: Window;
+    }
+  | {
+      readonly kind: 'value';
+      readonly new: ValueSample;
+      readonly old?: ValueSample;
+      readonly window: Window;
+      readonly baselineNew?: ValueSample;
+      readonly baselineWindow?: Window;
+    }
   | { readonly kind: 'unreadable'; readonly error: string };
 
 /** Observations keyed by `signalKey(layer, signal)`. */
@@ -166,8 +200,12 @@ export interface DeploymentSnapshot {
    * Unknown means the earliest possible time, `createdAt`, is assumed.
    */
   readonly trafficShiftStartedAt?: number;
-  /** The AfterAllowTraffic bake, once its hook has been invoked. */
-  readonly bake?: { readonly until: number };
+  /**
+   * The AfterAllowTraffic bake, once its hook has been invoked: when it ends, and when the hook
+   * was invoked (epoch ms; the hook must be reported within an hour of it). Without `startedAt`
+   * (state written before it was recorded) the final shift's time is taken instead.
+   */
+  readonly bake?: { readonly until: number; readonly startedAt?: number };
 }
 
 export type InsufficientAction = 'proceed' | 'rollback';
@@ -215,8 +253,17 @@ export interface LayerResult {
 
 export interface Verdict {
   readonly action: 'proceed' | 'rollback';
-  /** The layer that decided a rollback (the first in order), or null on proceed. */
+  /**
+   * The layer that decided a rollback (the first in order), or null on proceed, and on a bake
+   * failed because its end could not be observed before the hook's one-hour limit.
+   */
   readonly layer: string | null;
+  /**
+   * At `bake-end` with action `proceed`: why the bake hook is not reported Succeeded yet (the
+   * bake's last minutes are not yet published and evaluated, or a layer is unreadable or short
+   * of the evidence the policy asks for). Absent when the bake may end now.
+   */
+  readonly deferred?: string;
   readonly stage: Stage;
   readonly reasons: readonly string[];
   readonly evidence: readonly Evidence[];

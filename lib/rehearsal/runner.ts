@@ -97,7 +97,11 @@ class RunWatch {
   }
 }
 
-const WARM_UP_SECONDS = 120;
+/**
+ * Only the watchdog's scheduled (full) runs publish heartbeats, the first a minute in; two of
+ * them before the release keep the new heartbeat alarm from stopping it at creation.
+ */
+const WARM_UP_SECONDS = 180;
 const STEP_SECONDS = 10;
 
 /** Run one scenario with one strategy on a fresh lab loaded from `assembly`. */

@@ -29,7 +29,7 @@ export interface Scenario {
   /** Guarded function (name or construct id); default the app's first. */
   readonly function?: string;
   /** `burstiness`: σ of the log-normal 10-second rate factor (0 steady; see lib/lab/traffic.ts). */
-  /** `warmUpMinutes`: traffic before the release starts (default 2), e.g. for an incident already under way. */
+  /** `warmUpMinutes`: traffic before the release starts (default 3), e.g. for an incident already under way. */
   readonly traffic: { readonly rps: number; readonly minutes: number; readonly burstiness?: number; readonly warmUpMinutes?: number };
   readonly seed: number;
   readonly current: VersionBehaviour;

@@ -1,4 +1,5 @@
 import type { WatchdogConfig } from '../core/config';
+import { BAKE_SETTLE_MINUTES, HOOK_LIMIT_MINUTES, HOOK_MARGIN_MINUTES } from '../core/evaluate';
 import type { ActionPort, DeploymentPort, StatePort } from '../aws/ports';
 import { errorText } from '../aws/util';
 import { parseHookEvent } from './hook-event';
@@ -6,12 +7,13 @@ import { findGuard } from './pre-traffic';
 import type { Log } from './watchdog';
 
 /**
- * The hook must report within one hour or CodeDeploy fails the deployment; the watchdog ends a
- * bake on its next run after the deadline (within a minute) and may need a retry, so a bake is
- * cut to 57 minutes.
+ * The hook must report within one hour or CodeDeploy fails the deployment. The watchdog judges a
+ * bake's end BAKE_SETTLE_MINUTES after its deadline (once its last minute of metrics is in) and
+ * stops waiting HOOK_MARGIN_MINUTES before the hour (a missed run and a retry), so a bake is cut
+ * to 60 - 3 - 3 = 54 minutes.
  * https://docs.aws.amazon.com/codedeploy/latest/userguide/reference-appspec-file-structure-hooks.html
  */
-export const MAX_EFFECTIVE_BAKE_MINUTES = 57;
+export const MAX_EFFECTIVE_BAKE_MINUTES = HOOK_LIMIT_MINUTES - HOOK_MARGIN_MINUTES - BAKE_SETTLE_MINUTES;
 
 export interface BakeDeps {
   readonly config: WatchdogConfig;
@@ -51,8 +53,9 @@ export async function runBakeStart(event: unknown, deps: BakeDeps): Promise<Bake
     if (minutes < guard.bakeMinutes) {
       deps.log.warn('bake shortened to fit the one-hour hook limit', { deploymentId, bakeMinutes: guard.bakeMinutes, effective: minutes });
     }
-    const until = deps.now() + minutes * 60_000;
-    await deps.state.update(deploymentId, { bake: { hookExecutionId, until } });
+    const startedAt = deps.now();
+    const until = startedAt + minutes * 60_000;
+    await deps.state.update(deploymentId, { bake: { hookExecutionId, startedAt, until } });
     deps.log.info('bake started', { deploymentId, hookExecutionId, until: new Date(until).toISOString() });
     return { deploymentId, status: 'baking', until };
   } catch (err) {

@@ -16,6 +16,11 @@ export interface Discovery {
   readonly active: ActiveDeployment[];
   /** What could not be listed or described. Anything here means the watchdog did not see everything. */
   readonly errors: string[];
+  /**
+   * The same errors by deployment group (`application/deploymentGroup`) when they concern one
+   * group only; `*` holds those that concern every group (BatchGetDeployments failed).
+   */
+  readonly groupErrors: ReadonlyMap<string, readonly string[]>;
   /** What went wrong without hiding anything this run (a registry write that failed). */
   readonly warnings: string[];
 }
@@ -48,8 +53,21 @@ const LIST_CONCURRENCY = 4;
  * With a registry, the ids come from its one item, and the groups are listed only to reconcile
  * it (every RECONCILE_EVERY_MS) or when it cannot be read; without one, every group is listed.
  */
+/** The key of a deployment group in heartbeats and per-group errors. */
+export function groupKey(g: { readonly application: string; readonly deploymentGroup: string }): string {
+  return `${g.application}/${g.deploymentGroup}`;
+}
+
+/** Every group's errors apply to this key. */
+export const ALL_GROUPS = '*';
+
 export async function discover(guards: readonly GuardConfig[], deployments: DeploymentPort, extraIds: readonly string[] = [], reg?: RegistryOptions): Promise<Discovery> {
   const errors: string[] = [];
+  const groupErrors = new Map<string, string[]>();
+  const fail = (group: string, message: string) => {
+    errors.push(message);
+    groupErrors.set(group, [...(groupErrors.get(group) ?? []), message]);
+  };
   const warnings: string[] = [];
   let registered: string[] | undefined;
   let listAll = true;
@@ -69,7 +87,7 @@ export async function discover(guards: readonly GuardConfig[], deployments: Depl
         try {
           return await deployments.listActive(g.application, g.deploymentGroup);
         } catch (err) {
-          errors.push(`ListDeployments ${g.application}/${g.deploymentGroup}: ${errorText(err)}`);
+          fail(groupKey(g), `ListDeployments ${groupKey(g)}: ${errorText(err)}`);
           return [];
         }
       })
@@ -82,26 +100,27 @@ export async function discover(guards: readonly GuardConfig[], deployments: Depl
     try {
       infos = await deployments.describe(ids);
     } catch (err) {
-      return { active: [], errors: [...errors, `BatchGetDeployments: ${errorText(err)}`], warnings };
+      fail(ALL_GROUPS, `BatchGetDeployments: ${errorText(err)}`);
+      return { active: [], errors, groupErrors, warnings };
     }
   }
-  const byGroup = new Map(guards.map((g) => [`${g.application}/${g.deploymentGroup}`, g]));
+  const byGroup = new Map(guards.map((g) => [groupKey(g), g]));
   if (reg?.write && registered) {
     // Ended (or unknown) ids leave the registry; active deployments of guarded groups join it.
     const known = new Map(infos.map((i) => [i.deploymentId, i]));
     const inRegistry = new Set(registered);
     const remove = registered.filter((id) => !known.has(id) || ENDED.has(known.get(id)!.status));
-    const add = infos.filter((i) => !ENDED.has(i.status) && !i.isRollback && !inRegistry.has(i.deploymentId) && byGroup.has(`${i.application}/${i.deploymentGroup}`)).map((i) => i.deploymentId);
+    const add = infos.filter((i) => !ENDED.has(i.status) && !i.isRollback && !inRegistry.has(i.deploymentId) && byGroup.has(groupKey(i))).map((i) => i.deploymentId);
     await maintain(reg, add, remove, reconciled, warnings);
   }
   const active: ActiveDeployment[] = [];
   for (const info of infos) {
-    const guard = byGroup.get(`${info.application}/${info.deploymentGroup}`);
+    const guard = byGroup.get(groupKey(info));
     if (!guard) continue;
     // Ended deployments need nothing (their state expires); rollbacks restore the old version.
     if (ENDED.has(info.status) || info.isRollback) continue;
     if (!info.appSpec) {
-      errors.push(`deployment ${info.deploymentId}: no AppSpec content in its revision`);
+      fail(groupKey(info), `deployment ${info.deploymentId}: no AppSpec content in its revision`);
       continue;
     }
     try {
@@ -115,10 +134,10 @@ export async function discover(guards: readonly GuardConfig[], deployments: Depl
       const rollout = await deployments.rollout(info.deploymentConfigName);
       active.push({ guard, info, appSpec, rollout });
     } catch (err) {
-      errors.push(`deployment ${info.deploymentId} ${err instanceof Error && err.name === 'Error' ? err.message : errorText(err)}`);
+      fail(groupKey(info), `deployment ${info.deploymentId} ${err instanceof Error && err.name === 'Error' ? err.message : errorText(err)}`);
     }
   }
-  return { active, errors, warnings };
+  return { active, errors, groupErrors, warnings };
 }
 
 /** Update the registry; a failed write is a warning: this run saw everything, the next reconciles. */

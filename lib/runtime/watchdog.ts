@@ -2,11 +2,11 @@ import { buildLayers, METRIC, type WatchdogConfig } from '../core/config';
 import { decisionRecord, type ActionTaken, type DecisionRecord } from '../core/decision-record';
 import { evaluate, INITIAL_STATE } from '../core/evaluate';
 import { scheduledWeight } from '../core/rollout';
-import { deploymentWindow, planReads, toObservations, type AlarmReading, type MetricQuery, type MetricReading } from '../core/observe';
-import type { DeploymentSnapshot, EvaluationState } from '../core/types';
-import type { ActionPort, AliasPort, DecisionPort, DeploymentPort, DeploymentState, MetricsPort, RegistryPort, SignalPort, StatePort } from '../aws/ports';
+import { concurrentWindow, deploymentWindow, planReads, toObservations, type AlarmReading, type MetricQuery, type MetricReading } from '../core/observe';
+import type { DeploymentSnapshot, EvaluationState, Verdict } from '../core/types';
+import type { ActionPort, AliasPort, Datapoint, DecisionPort, DeploymentPort, DeploymentState, MetricsPort, RegistryPort, SignalPort, StatePort } from '../aws/ports';
 import { errorText, mapLimit } from '../aws/util';
-import { discover, type ActiveDeployment } from './discover';
+import { ALL_GROUPS, discover, groupKey, type ActiveDeployment } from './discover';
 import { describeTrigger, guardsFor, type Trigger } from './triggers';
 
 export interface Log {
@@ -34,8 +34,15 @@ export interface WatchdogRun {
   readonly trigger: string;
   readonly decisions: readonly DecisionRecord[];
   readonly errors: readonly string[];
-  /** False when the run did not see or could not act on everything: CodeDeploy's heartbeat alarm then takes over. */
+  /** True when every guarded group's heartbeat was published (only full runs publish any). */
   readonly heartbeat: boolean;
+  /**
+   * Per deployment group (`application/deploymentGroup`): the groups whose heartbeat this run
+   * published, and those it withheld with why. null for a run that judged only some groups (an
+   * alarm or deployment event): it publishes no heartbeat, so it cannot cover for a full run
+   * that withheld one.
+   */
+  readonly heartbeats: { readonly published: readonly string[]; readonly withheld: Readonly<Record<string, string>> } | null;
 }
 
 const ALIAS_CONCURRENCY = 8;
@@ -44,10 +51,12 @@ const ALIAS_CONCURRENCY = 8;
  * One watchdog run: find the guarded deployments in progress, read every layer's signals in
  * batches, judge each deployment with the pure core, act on the verdict and record it.
  *
- * The heartbeat is published only when the run saw every guarded group and carried out every
- * action it decided. Otherwise it is withheld, and after three silent minutes the heartbeat
- * alarm, which sits in every deployment group's own alarm list, makes CodeDeploy stop the
- * deployment: a watchdog that cannot see or act fails closed.
+ * Only a full run (the schedule, or an event it does not recognise, which sweeps everything)
+ * publishes heartbeats, one per guarded deployment group, and only for a group whose
+ * deployments it all saw, judged and acted on. A group's heartbeat withheld for three minutes
+ * puts that group's heartbeat alarm, first in its own CodeDeploy alarm list, in ALARM, and
+ * CodeDeploy stops that group's release itself: a watchdog that cannot see or act fails closed,
+ * and one deployment it cannot judge stops only its own group's release.
  */
 export async function runWatchdog(trigger: Trigger, deps: WatchdogDeps): Promise<WatchdogRun> {
   const { config, log } = deps;
@@ -60,6 +69,12 @@ export async function runWatchdog(trigger: Trigger, deps: WatchdogDeps): Promise
   const registry = deps.registry ? { registry: deps.registry, write: true, reconcile: guards.length === config.guards.length, now } : undefined;
   const found = await discover(guards, deps.deployments, extra, registry);
   const errors = [...found.errors];
+  // What keeps each group's heartbeat back: the discovery's errors, then this run's own.
+  const withheld = new Map<string, string[]>([...found.groupErrors].map(([g, es]) => [g, [...es]]));
+  const withhold = (group: string, message: string) => {
+    errors.push(message);
+    withheld.set(group, [...(withheld.get(group) ?? []), message]);
+  };
   for (const w of found.warnings) log.warn('discovery', { warning: w });
 
   const ids = found.active.map((a) => a.info.deploymentId);
@@ -83,16 +98,20 @@ export async function runWatchdog(trigger: Trigger, deps: WatchdogDeps): Promise
     try {
       return await deps.aliases.weightOf(a.appSpec.functionName, a.appSpec.alias, a.appSpec.targetVersion);
     } catch (err) {
-      errors.push(`GetAlias ${a.appSpec.functionName}:${a.appSpec.alias}: ${errorText(err)}`);
+      withhold(groupKey(a.info), `GetAlias ${a.appSpec.functionName}:${a.appSpec.alias}: ${errorText(err)}`);
       return undefined;
     }
   });
 
-  // Plan every deployment's reads, then read them all in as few batched calls as possible.
-  const plans = found.active.map((a) => {
+  // Plan every deployment's reads, then read them all in as few batched calls as possible. The
+  // absolute tests read the whole deployment; the comparison with the old version only the
+  // minutes in which both versions served traffic.
+  const plans = found.active.map((a, i) => {
+    const snapshot = toSnapshot(a, states.get(a.info.deploymentId), weights[i]);
     const layers = buildLayers(a.guard, config.namespace);
     const window = deploymentWindow(a.info.createdAt, now);
-    return { layers, window, plan: planReads(layers, { new: a.appSpec.targetVersion, old: a.appSpec.currentVersion }, window) };
+    const concurrent = concurrentWindow(snapshot, now);
+    return { snapshot, layers, window, concurrent, plan: planReads(layers, { new: a.appSpec.targetVersion, old: a.appSpec.currentVersion }, window, concurrent) };
   });
   const prefixed: MetricQuery[] = plans.flatMap((p, i) => p.plan.metrics.map((q) => ({ ...q, key: `${i}|${q.key}` })));
   const alarmNames = [...new Set(plans.flatMap((p) => p.plan.alarmNames))];
@@ -102,29 +121,20 @@ export async function runWatchdog(trigger: Trigger, deps: WatchdogDeps): Promise
   ]);
 
   const decisions: DecisionRecord[] = [];
-  let actionFailed = false;
   for (let i = 0; i < found.active.length; i++) {
     const a = found.active[i];
     const st = states.get(a.info.deploymentId);
-    const weight = weights[i];
+    const { snapshot, layers, window, concurrent } = plans[i];
     const mine = Object.fromEntries(
       Object.entries(metricReadings)
         .filter(([k]) => k.startsWith(`${i}|`))
         .map(([k, v]) => [k.slice(`${i}|`.length), v]),
     );
-    const observations = toObservations(plans[i].layers, plans[i].window, mine, alarmReadings);
-    const snapshot = toSnapshot(a, st, weight);
-    const { verdict, state: nextEval } = evaluate(
-      { snapshot, layers: plans[i].layers, observations, state: st?.evaluation ?? INITIAL_STATE },
-      config.policy,
-      now,
-    );
+    const observations = toObservations(layers, window, mine, alarmReadings, concurrent);
+    const { verdict, state: nextEval } = evaluate({ snapshot, layers, observations, state: st?.evaluation ?? INITIAL_STATE }, config.policy, now);
 
-    const { taken, result, bakeReported } = await act(a, st, verdict.action, verdict.stage, deps);
-    if (result.startsWith('error')) {
-      actionFailed = true;
-      errors.push(`${a.info.deploymentId}: ${result}`);
-    }
+    const { taken, result, bakeReported } = await act(a, st, verdict, deps);
+    if (result.startsWith('error')) withhold(groupKey(a.info), `${a.info.deploymentId}: ${result}`);
     const record = decisionRecord(snapshot, verdict, now, triggerText, taken, result);
     decisions.push(record);
     // Evaluation state only matters while a layer is unreadable: a steady healthy run writes
@@ -150,22 +160,55 @@ export async function runWatchdog(trigger: Trigger, deps: WatchdogDeps): Promise
     }
   }
 
-  const sawEverything = found.errors.length === 0 && weights.every((w) => w !== undefined);
-  const heartbeat = sawEverything && !actionFailed;
-  if (heartbeat) {
-    try {
-      await deps.metrics.publish(config.namespace, [
-        { metricName: METRIC.heartbeat, dimensions: { Watchdog: config.name }, value: 1, unit: 'Count', timestamp: now, storageResolution: 60 },
-      ]);
-    } catch (err) {
-      errors.push(`heartbeat: ${errorText(err)}`);
-    }
-  } else {
-    log.error('heartbeat withheld: the watchdog did not see or could not act on every guarded deployment', { errors });
-  }
+  const heartbeats = trigger.kind === 'schedule' || trigger.kind === 'unrecognised' ? await publishHeartbeats(config, withheld, now, deps, errors) : null;
   if (errors.length) log.warn('watchdog run finished with errors', { errors });
-  log.info('watchdog run', { trigger: triggerText, deployments: decisions.length, rollbacks: decisions.filter((d) => d.action === 'rollback').length, heartbeat });
-  return { trigger: triggerText, decisions, errors, heartbeat };
+  const heartbeat = heartbeats !== null && Object.keys(heartbeats.withheld).length === 0;
+  log.info('watchdog run', {
+    trigger: triggerText,
+    deployments: decisions.length,
+    rollbacks: decisions.filter((d) => d.action === 'rollback').length,
+    heartbeats: heartbeats ? { published: heartbeats.published.length, withheld: Object.keys(heartbeats.withheld) } : 'none (partial run)',
+  });
+  return { trigger: triggerText, decisions, errors, heartbeat, heartbeats };
+}
+
+/**
+ * Publish one heartbeat datapoint per guarded group that nothing withheld; errors that concern
+ * every group (`*`) withhold them all. Each withheld group is logged as an error naming it.
+ */
+async function publishHeartbeats(
+  config: WatchdogConfig,
+  withheld: ReadonlyMap<string, readonly string[]>,
+  now: number,
+  deps: WatchdogDeps,
+  errors: string[],
+): Promise<NonNullable<WatchdogRun['heartbeats']>> {
+  const all = withheld.get(ALL_GROUPS) ?? [];
+  const why: Record<string, string> = {};
+  const published: string[] = [];
+  for (const group of [...new Set(config.guards.map(groupKey))]) {
+    const reasons = [...all, ...(withheld.get(group) ?? [])];
+    if (reasons.length) why[group] = reasons.join('; ');
+    else published.push(group);
+  }
+  if (published.length) {
+    const point = (dimensions: Record<string, string>): Datapoint => ({ metricName: METRIC.heartbeat, dimensions, value: 1, unit: 'Count', timestamp: now, storageResolution: 60 });
+    const points = published.map((group) => point({ Watchdog: config.name, DeploymentGroup: group }));
+    // While a stack still has the single watchdog-wide heartbeat alarm (dimension Watchdog only),
+    // a run that covered every group also feeds it. Remove once every group has its own alarm.
+    if (Object.keys(why).length === 0) points.push(point({ Watchdog: config.name }));
+    try {
+      await deps.metrics.publish(config.namespace, points);
+    } catch (err) {
+      const message = `heartbeat: ${errorText(err)}`;
+      errors.push(message);
+      for (const group of published.splice(0)) why[group] = message;
+    }
+  }
+  for (const [group, reason] of Object.entries(why)) {
+    deps.log.error(`heartbeat withheld for ${group}: the watchdog did not see or could not act on every deployment of that group`, { group, reason });
+  }
+  return { published, withheld: why };
 }
 
 function toSnapshot(a: ActiveDeployment, st: DeploymentState | undefined, weight: number | undefined): DeploymentSnapshot {
@@ -184,44 +227,73 @@ function toSnapshot(a: ActiveDeployment, st: DeploymentState | undefined, weight
     newVersionWeight: weight ?? (st?.bake ? 1 : st?.trafficShiftStartedAt !== undefined ? 0.5 : 0),
     rollout: a.rollout,
     ...(st?.trafficShiftStartedAt !== undefined ? { trafficShiftStartedAt: st.trafficShiftStartedAt } : {}),
-    ...(st?.bake ? { bake: { until: st.bake.until } } : {}),
+    ...(st?.bake ? { bake: { until: st.bake.until, ...(st.bake.startedAt !== undefined ? { startedAt: st.bake.startedAt } : {}) } } : {}),
   };
 }
 
 /**
  * Carry out a verdict. During the bake the AfterAllowTraffic hook is reported (Failed makes
  * CodeDeploy roll the alias back); otherwise a rollback is StopDeployment with auto-rollback.
+ * A bake whose end is deferred is left running. In shadow mode nothing is stopped, and at the
+ * bake's end the hook is reported Succeeded whatever the verdict, so CodeDeploy never times it
+ * out: the record says what enforce mode would have done.
  * https://docs.aws.amazon.com/codedeploy/latest/userguide/deployments-rollback-and-redeploy.html
  */
 async function act(
   a: ActiveDeployment,
   st: DeploymentState | undefined,
-  action: 'proceed' | 'rollback',
-  stage: string,
+  verdict: Verdict,
   deps: WatchdogDeps,
 ): Promise<{ taken: ActionTaken; result: string; bakeReported?: 'Succeeded' | 'Failed' }> {
   const id = a.info.deploymentId;
   const bake = st?.bake && !st.bake.reported ? st.bake : undefined;
   let want: ActionTaken = 'none';
-  if (action === 'rollback') want = bake ? 'fail-bake' : 'stop-deployment';
-  else if (bake && stage === 'bake-end') want = 'succeed-bake';
+  if (verdict.action === 'rollback') want = bake ? 'fail-bake' : 'stop-deployment';
+  else if (bake && verdict.stage === 'bake-end' && !verdict.deferred) want = 'succeed-bake';
   if (want === 'none') return { taken: 'none', result: 'ok' };
-  if (deps.config.mode === 'shadow') return { taken: 'shadow', result: `would ${want}` };
+  if (deps.config.mode === 'shadow') {
+    if (want === 'succeed-bake') return report(deps, id, bake!.hookExecutionId, 'Succeeded', want, '');
+    // The bake still ends, as it would without the watchdog: at bake-end, Succeeded.
+    if (bake && verdict.stage === 'bake-end') return report(deps, id, bake.hookExecutionId, 'Succeeded', 'shadow', `would ${want}; `);
+    return { taken: 'shadow', result: `would ${want}` };
+  }
+  if (want === 'succeed-bake') return report(deps, id, bake!.hookExecutionId, 'Succeeded', want, '');
+  if (want === 'stop-deployment') return stop(deps, id, want, '');
   try {
-    if (want === 'stop-deployment') return { taken: want, result: await deps.actions.stopAndRollBack(id) };
-    const status = want === 'fail-bake' ? 'Failed' : 'Succeeded';
-    const result = await deps.actions.reportHook(id, bake!.hookExecutionId, status);
-    return { taken: want, result, bakeReported: status };
-  } catch (err) {
-    if (want === 'fail-bake') {
-      // The hook could not be reported: stop the deployment instead, so the release still ends.
-      try {
-        return { taken: 'stop-deployment', result: await deps.actions.stopAndRollBack(id) };
-      } catch (err2) {
-        return { taken: want, result: `error: ${errorText(err)}; then StopDeployment: ${errorText(err2)}` };
-      }
+    const result = await deps.actions.reportHook(id, bake!.hookExecutionId, 'Failed');
+    if (result === 'already-reported') {
+      // A concurrent run reported the hook first (Succeeded, at bake-end): the Failed report is
+      // lost, so stop the deployment with rollback instead.
+      return { ...(await stop(deps, id, 'stop-deployment', 'the bake hook had already been reported (Succeeded by a concurrent run); stopped with rollback: ')), bakeReported: 'Failed' };
     }
-    return { taken: want, result: `error: ${errorText(err)}` };
+    return { taken: want, result, bakeReported: 'Failed' };
+  } catch (err) {
+    // The hook could not be reported: stop the deployment instead, so the release still ends.
+    const stopped = await stop(deps, id, 'stop-deployment', '');
+    return stopped.result.startsWith('error') ? { taken: want, result: `error: ${errorText(err)}; then StopDeployment: ${stopped.result.slice('error: '.length)}` } : stopped;
   }
 }
 
+async function report(
+  deps: WatchdogDeps,
+  id: string,
+  hookExecutionId: string,
+  status: 'Succeeded' | 'Failed',
+  taken: ActionTaken,
+  prefix: string,
+): Promise<{ taken: ActionTaken; result: string; bakeReported?: 'Succeeded' | 'Failed' }> {
+  try {
+    const result = await deps.actions.reportHook(id, hookExecutionId, status);
+    return { taken, result: prefix ? `${prefix}reported ${status}: ${result}` : result, bakeReported: status };
+  } catch (err) {
+    return { taken, result: `error: ${prefix}${errorText(err)}` };
+  }
+}
+
+async function stop(deps: WatchdogDeps, id: string, taken: ActionTaken, prefix: string): Promise<{ taken: ActionTaken; result: string }> {
+  try {
+    return { taken, result: `${prefix}${await deps.actions.stopAndRollBack(id)}` };
+  } catch (err) {
+    return { taken, result: `error: ${prefix}${errorText(err)}` };
+  }
+}

@@ -15,8 +15,24 @@ interface Row {
   layer: string | null;
   stage?: Stage;
   reason?: RegExp;
+  /** At bake-end: why the bake is not ended yet (undefined: it may end now). */
+  deferred?: RegExp;
   layerOutcome?: [string, string];
 }
+
+const BAKE = { newVersionWeight: 1, bake: { until: T0 + 20 * MIN, startedAt: T0 + 11 * MIN } };
+/** The probes layer of a prober that stopped: plenty of samples since the deployment began, none lately. */
+const staleProbes: Observation = { ...(counts(0, 60, 0, 60) as Extract<Observation, { kind: 'counts' }>), fresh: { events: 0, total: 0 } };
+/** Errors read after a bake: `newEvents` of 4,000 overall; in the canary's minutes, 3 of 600 against the old version's 27 of 5,400. */
+const afterBake = (newEvents: number): Observation => ({
+  kind: 'counts',
+  new: { events: newEvents, total: 4000 },
+  old: { events: 27, total: 5400 },
+  baselineNew: { events: 3, total: 600 },
+  window: { start: T0, end: T0 + 40 * MIN },
+  baselineWindow: { start: T0 + MIN, end: T0 + 11 * MIN },
+});
+const throttles = (newE: number, newT: number, oldE: number, oldT: number) => ({ 'new-version/throttles': counts(newE, newT, oldE, oldT) });
 
 const rows: Row[] = [
   { name: 'proceeds when every layer is healthy', action: 'proceed', layer: null, stage: 'shifting', reason: /healthy: config, probes, new-version, service, downstream/ },
@@ -129,7 +145,7 @@ const rows: Row[] = [
   },
   {
     name: 'rolls back on a p99 latency regression against the old version',
-    over: { 'new-version/p99-duration': { kind: 'value', new: { value: 900, samples: 600 }, old: { value: 150, samples: 5400 }, window: { start: T0, end: NOW } } },
+    over: { 'new-version/p99-duration': { kind: 'value', new: { value: 900, samples: 1200 }, old: { value: 150, samples: 5400 }, window: { start: T0, end: NOW } } },
     action: 'rollback',
     layer: 'new-version',
     reason: /p99-duration failed: .*regression/,
@@ -150,13 +166,138 @@ const rows: Row[] = [
     stage: 'bake',
   },
   {
-    name: 'fails the bake end on insufficient probe evidence',
-    over: { 'probes/probe-failures': counts(0, 0, 0, 0) },
-    snap: { newVersionWeight: 1, bake: { until: T0 + 20 * MIN } },
+    name: 'treats a p99 from fewer samples than CloudWatch needs for a stable p99 (1,000) as insufficient',
+    over: { 'new-version/p99-duration': { kind: 'value', new: { value: 900, samples: 600 }, old: { value: 150, samples: 5400 }, window: { start: T0, end: NOW } } },
+    action: 'proceed',
+    layer: null,
+    layerOutcome: ['new-version', 'insufficient'],
+    reason: /p99-duration|new-version/,
+  },
+  {
+    name: 'compares with the old version only over the window in which both versions served traffic',
+    // 1.5 % over the whole window (the bake's later hours included) against the old version's
+    // 0.5 % from the canary: but in the same minutes the new version had 0.5 % too.
+    over: { 'new-version/errors': afterBake(60) },
+    action: 'proceed',
+    layer: null,
+    layerOutcome: ['new-version', 'healthy'],
+  },
+  {
+    name: 'still fails the absolute test over the whole window when the concurrent comparison passes',
+    over: { 'new-version/errors': afterBake(400) },
+    action: 'rollback',
+    layer: 'new-version',
+    reason: /above 5.00 %.*not significantly worse/,
+  },
+  {
+    name: 'does not fail the release on throttling that hits both versions alike (function-wide)',
+    over: throttles(120, 600, 1080, 5400),
+    action: 'proceed',
+    layer: null,
+    layerOutcome: ['new-version', 'healthy'],
+  },
+  {
+    name: "fails on throttles above the limit and the old version's",
+    over: throttles(120, 600, 54, 5400),
+    action: 'rollback',
+    layer: 'new-version',
+    reason: /throttles failed/,
+  },
+  {
+    name: 'judges throttles by the absolute limit alone when the old version has too few samples to compare',
+    over: throttles(120, 600, 0, 10),
+    action: 'rollback',
+    layer: 'new-version',
+    reason: /throttles failed/,
+  },
+  {
+    name: 'proceeds while shifting on probe samples that are not fresh',
+    over: { 'probes/probe-failures': staleProbes },
+    action: 'proceed',
+    layer: null,
+    stage: 'shifting',
+  },
+  {
+    name: 'rolls back before the final shift when the probes have no fresh samples (a prober that stopped)',
+    over: { 'probes/probe-failures': staleProbes },
+    now: T0 + 10 * MIN,
+    action: 'rollback',
+    layer: 'probes',
+    stage: 'final-shift',
+    reason: /insufficient evidence from probes at stage final-shift.*only 0 samples in the last 3 minutes/,
+  },
+  {
+    name: 'defers the bake end until its last minute of metrics can be published and evaluated',
+    snap: BAKE,
     now: T0 + 21 * MIN,
+    action: 'proceed',
+    layer: null,
+    stage: 'bake-end',
+    deferred: /^bake-end deferred until 2026-11-28T10:23:00.000Z .*: waiting for the bake's last minute of metrics to be published and evaluated$/,
+  },
+  {
+    name: 'ends the bake once its last minutes are in and every layer is healthy',
+    snap: BAKE,
+    now: T0 + 23 * MIN,
+    action: 'proceed',
+    layer: null,
+    stage: 'bake-end',
+  },
+  {
+    name: 'defers the bake end while a layer is unreadable, though not yet blind',
+    over: { 'service/alarm:orders-5xx': unreadable },
+    snap: BAKE,
+    now: T0 + 24 * MIN,
+    action: 'proceed',
+    layer: null,
+    deferred: /bake-end deferred .*service unreadable \(1 of 3 before blind\)/,
+  },
+  {
+    name: 'defers the bake end on insufficient probe evidence',
+    over: { 'probes/probe-failures': counts(0, 0, 0, 0) },
+    snap: BAKE,
+    now: T0 + 24 * MIN,
+    action: 'proceed',
+    layer: null,
+    stage: 'bake-end',
+    deferred: /insufficient evidence from probes at stage bake-end/,
+  },
+  {
+    name: 'defers the bake end when the probes are stale',
+    over: { 'probes/probe-failures': staleProbes },
+    snap: BAKE,
+    now: T0 + 24 * MIN,
+    action: 'proceed',
+    layer: null,
+    deferred: /no fresh evidence/,
+  },
+  {
+    name: "fails the bake when it is still short of evidence at the hook's one-hour limit less the margin",
+    over: { 'probes/probe-failures': staleProbes },
+    snap: BAKE,
+    now: T0 + (11 + 57) * MIN,
     action: 'rollback',
     layer: 'probes',
     stage: 'bake-end',
+    reason: /^bake-end could not be confirmed before 2026-11-28T11:08:00.000Z .*no fresh evidence/,
+  },
+  {
+    name: 'fails the bake at the limit while a layer is unreadable, though not yet blind',
+    over: { 'service/alarm:orders-5xx': unreadable },
+    snap: BAKE,
+    now: T0 + (11 + 57) * MIN,
+    action: 'rollback',
+    layer: 'service',
+  },
+  {
+    name: 'takes the final shift as the hook start when the bake state has no start time',
+    over: { 'service/alarm:orders-5xx': unreadable },
+    snap: { newVersionWeight: 1, bake: { until: T0 + 21 * MIN } },
+    // Shifting began at T0 + 1 min, the final shift 10 minutes later, so the limit is T0 + 68 min.
+    now: T0 + 68 * MIN,
+    action: 'rollback',
+    layer: 'service',
+    reason: /before 2026-11-28T11:08:00.000Z/,
   },
   {
     name: 'treats one unreadable evaluation as not yet blind',
@@ -193,6 +334,8 @@ describe('evaluate', () => {
     expect(verdict.layer).toBe(row.layer);
     if (row.stage) expect(verdict.stage).toBe(row.stage);
     if (row.reason) expect(verdict.reasons.join('\n')).toMatch(row.reason);
+    expect(verdict.deferred).toEqual(row.deferred ? expect.stringMatching(row.deferred) : undefined);
+    if (row.deferred) expect(verdict.reasons[0]).toBe(verdict.deferred);
     if (row.layerOutcome) {
       expect(verdict.layers.find((l) => l.name === row.layerOutcome![0])?.outcome).toBe(row.layerOutcome[1]);
     }

@@ -1,4 +1,4 @@
-import { deploymentWindow, planReads, resolveMetric, toObservations, type AlarmReading, type MetricReading } from '../../lib/core/observe';
+import { concurrentWindow, deploymentWindow, planReads, resolveMetric, toObservations, type AlarmReading, type MetricReading } from '../../lib/core/observe';
 import type { LayerSpec, MetricRef, Observation, SignalSpec, Window } from '../../lib/core/types';
 
 const T0 = Date.parse('2026-11-28T10:00:00Z');
@@ -287,5 +287,64 @@ describe('toObservations', () => {
       'service/alarm:orders-5xx': ok,
       'downstream/alarm:orders-5xx': ok,
     });
+  });
+});
+
+describe('concurrentWindow', () => {
+  const canary = { type: 'canary', percent: 10, intervalMinutes: 10 } as const;
+  const snap = (over: Partial<Parameters<typeof concurrentWindow>[0]> = {}) => ({
+    createdAt: T0,
+    trafficShiftStartedAt: T0 + MIN + 20 * SEC,
+    rollout: canary,
+    newVersionWeight: 0.1,
+    ...over,
+  });
+  it.each<{ name: string; over?: Partial<Parameters<typeof concurrentWindow>[0]>; now: number; expected: Window | null }>([
+    { name: 'runs from the minute shifting began to now during the canary', now: T0 + 6 * MIN, expected: { start: T0 + MIN, end: T0 + 6 * MIN } },
+    { name: 'ends at the final shift once it has happened', over: { newVersionWeight: 1 }, now: T0 + 40 * MIN, expected: { start: T0 + MIN, end: T0 + 11 * MIN + 20 * SEC } },
+    { name: 'is none before shifting began', over: { trafficShiftStartedAt: undefined, newVersionWeight: 0 }, now: T0 + MIN, expected: null },
+    { name: 'assumes shifting began at creation when only the weight says so', over: { trafficShiftStartedAt: undefined }, now: T0 + 3 * MIN, expected: { start: T0, end: T0 + 3 * MIN } },
+    { name: 'is none for an all-at-once rollout', over: { rollout: { type: 'all-at-once' } }, now: T0 + 5 * MIN, expected: null },
+    { name: 'lasts at least a minute', now: T0 + MIN + 30 * SEC, expected: { start: T0 + MIN, end: T0 + 2 * MIN } },
+  ])('$name', ({ over, now, expected }) => {
+    expect(concurrentWindow(snap(over), now)).toEqual(expected);
+  });
+});
+
+describe('reads for the concurrent comparison and fresh evidence', () => {
+  const CONCURRENT: Window = { start: T0 + MIN, end: T0 + 3 * MIN };
+  const freshProbes: SignalSpec = { ...(errors as Extract<SignalSpec, { kind: 'rate' }>), name: 'probe-failures', freshMinutes: 3 };
+  const layers: LayerSpec[] = [{ name: 'l', signals: [errors, p99, freshProbes] }];
+
+  it('reads both versions over the concurrent window, the new one also over the whole window, and the fresh minutes', () => {
+    const plan = planReads(layers, VERSIONS, WINDOW, CONCURRENT);
+    const windows = Object.fromEntries(plan.metrics.map((q) => [q.key, [q.window, q.metric.dimensions.ExecutedVersion, q.periodSeconds]]));
+    expect(windows['l/errors#events#new']).toEqual([WINDOW, '7', 300]);
+    expect(windows['l/errors#events#old']).toEqual([CONCURRENT, '6', 120]);
+    expect(windows['l/errors#events#newb']).toEqual([CONCURRENT, '7', 120]);
+    expect(windows['l/p99-duration#value#newb']).toEqual([CONCURRENT, '7', 120]);
+    expect(windows['l/probe-failures#total#fresh']).toEqual([{ start: T0 + 2 * MIN, end: T0 + 5 * MIN }, '7', 180]);
+    expect(plan.metrics).toHaveLength(20);
+  });
+
+  it('reads no old version when the versions never served traffic together', () => {
+    const plan = planReads(layers, VERSIONS, WINDOW, null);
+    expect(plan.metrics.some((q) => q.key.endsWith('#old') || q.key.endsWith('#newb'))).toBe(false);
+    const metrics = Object.fromEntries(plan.metrics.map((q) => [q.key, { values: [1] }]));
+    const got = toObservations(layers, WINDOW, metrics, {}, null);
+    expect(got['l/errors']).toEqual({ kind: 'counts', new: { events: 1, total: 1 }, window: WINDOW });
+  });
+
+  it('turns the extra reads into the comparison counts and the fresh counts', () => {
+    const plan = planReads(layers, VERSIONS, WINDOW, CONCURRENT);
+    const metrics = Object.fromEntries(plan.metrics.map((q) => [q.key, { values: [q.key.endsWith('#fresh') ? 4 : q.key.endsWith('#newb') ? 3 : q.metric.dimensions.ExecutedVersion === '7' ? 1 : 2] }]));
+    const got = toObservations(layers, WINDOW, metrics, {}, CONCURRENT);
+    expect(got['l/errors']).toEqual({
+      kind: 'counts', new: { events: 1, total: 1 }, old: { events: 2, total: 2 }, baselineNew: { events: 3, total: 3 }, baselineWindow: CONCURRENT, window: WINDOW,
+    });
+    expect(got['l/p99-duration']).toEqual({
+      kind: 'value', new: { value: 1, samples: 1 }, old: { value: 2, samples: 2 }, baselineNew: { value: 3, samples: 3 }, baselineWindow: CONCURRENT, window: WINDOW,
+    });
+    expect(got['l/probe-failures']).toMatchObject({ fresh: { events: 4, total: 4 }, freshWindow: { start: T0 + 2 * MIN, end: T0 + 5 * MIN } });
   });
 });

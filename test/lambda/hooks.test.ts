@@ -350,15 +350,15 @@ describe('post-traffic hook (bake)', () => {
     world();
     const r = await postTraffic(hookEvent);
     expect(r).toEqual({ deploymentId: 'd-NEW1', status: 'baking', until: T0 + 10 * MIN });
-    expect(items.get('d-NEW1')).toMatchObject({ bake: { hookExecutionId: 'hook-exec-1', until: T0 + 10 * MIN } });
+    expect(items.get('d-NEW1')).toMatchObject({ bake: { hookExecutionId: 'hook-exec-1', startedAt: T0, until: T0 + 10 * MIN } });
     expect(cd).not.toHaveReceivedCommand(PutLifecycleEventHookExecutionStatusCommand);
   });
 
-  it('cuts a 60-minute bake to 57 minutes to stay inside the one-hour hook limit', async () => {
+  it('cuts a 60-minute bake to 54 minutes, so that it, the 3-minute settle wait and a 3-minute margin fit the one-hour hook limit', async () => {
     setEnv({ guards: [guard({ bakeMinutes: 60 })] });
     world();
     const r = await postTraffic(hookEvent);
-    expect(r.until).toBe(T0 + 57 * MIN);
+    expect(r.until).toBe(T0 + 54 * MIN);
   });
 
   it('reports Failed when it cannot store the bake', async () => {

@@ -93,8 +93,20 @@ describe('watchdog handler', () => {
     expect(heartbeats()).toHaveLength(1);
     expect(heartbeats()[0].args[0].input).toMatchObject({
       Namespace: 'CanaryWatchdog',
-      MetricData: [{ MetricName: 'WatchdogHeartbeat', Value: 1, Dimensions: [{ Name: 'Watchdog', Value: 'canary-watchdog' }] }],
+      MetricData: [
+        {
+          MetricName: 'WatchdogHeartbeat',
+          Value: 1,
+          Dimensions: [
+            { Name: 'Watchdog', Value: 'canary-watchdog' },
+            { Name: 'DeploymentGroup', Value: 'orders-app/orders-dg' },
+          ],
+        },
+        // The watchdog-wide datapoint, for a stack whose heartbeat alarm is not per group yet.
+        { MetricName: 'WatchdogHeartbeat', Value: 1, Dimensions: [{ Name: 'Watchdog', Value: 'canary-watchdog' }] },
+      ],
     });
+    expect(run).toMatchObject({ heartbeat: true, heartbeats: { published: ['orders-app/orders-dg'], withheld: {} } });
   });
 
   it('derives the traffic share from the schedule once shifting began, without reading the alias', async () => {
@@ -122,10 +134,11 @@ describe('watchdog handler', () => {
     expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 1);
   });
 
-  it('reads both versions of every metric in one GetMetricData call, scoped by ExecutedVersion', async () => {
+  it("reads both versions of every metric in one GetMetricData call, scoped by ExecutedVersion, and the probes' last 3 minutes in another", async () => {
     world();
     await handler(schedule);
-    expect(cw).toHaveReceivedCommandTimes(GetMetricDataCommand, 1);
+    expect(cw).toHaveReceivedCommandTimes(GetMetricDataCommand, 2);
+    expect(cw.commandCalls(GetMetricDataCommand)[1].args[0].input).toMatchObject({ StartTime: new Date(clock - 3 * MIN), EndTime: new Date(clock) });
     const queries = cw.commandCalls(GetMetricDataCommand)[0].args[0].input.MetricDataQueries!;
     const errors = queries.filter((q) => q.MetricStat?.Metric?.MetricName === 'Errors');
     expect(errors.map((q) => q.MetricStat!.Metric!.Dimensions)).toEqual([
@@ -137,9 +150,10 @@ describe('watchdog handler', () => {
   it('reads a metric several deployments share once', async () => {
     world({ deployments: [deploymentInfo('d-1'), deploymentInfo('d-2')] });
     const run = await handler(schedule);
-    expect(cw).toHaveReceivedCommandTimes(GetMetricDataCommand, 1);
-    // Invocations serves both the error and the throttle rate: 16 distinct queries, not 18.
+    expect(cw).toHaveReceivedCommandTimes(GetMetricDataCommand, 2);
+    // Invocations serves both the error and the throttle rate: 16 distinct queries, not 18; the fresh probe counts 2.
     expect(cw.commandCalls(GetMetricDataCommand)[0].args[0].input.MetricDataQueries).toHaveLength(16);
+    expect(cw.commandCalls(GetMetricDataCommand)[1].args[0].input.MetricDataQueries).toHaveLength(2);
     expect(decisions(run).map((d) => d.action)).toEqual(['proceed', 'proceed']);
   });
 
@@ -172,8 +186,9 @@ describe('watchdog handler', () => {
     const run = await handler(schedule);
     expect(cd).toHaveReceivedCommandTimes(BatchGetDeploymentsCommand, 10);
     const queries = cw.commandCalls(GetMetricDataCommand).map((c) => c.args[0].input.MetricDataQueries!.length);
-    // 16 distinct queries a deployment (config checks 2, probes 4, errors 4, throttles 2 more, p99 4): 4,000 in 8 calls.
-    expect(queries).toEqual([500, 500, 500, 500, 500, 500, 500, 500]);
+    // 16 distinct queries a deployment (config checks 2, probes 4, errors 4, throttles 2 more, p99 4): 4,000 in 8 calls;
+    // and the probes' last 3 minutes (2 a deployment): 500 in 1 more.
+    expect(queries).toEqual([500, 500, 500, 500, 500, 500, 500, 500, 500]);
     expect(cw).toHaveReceivedCommandTimes(DescribeAlarmsCommand, 3);
     expect(decisions(run)).toHaveLength(n);
     expect(eb).toHaveReceivedCommandTimes(PutEventsCommand, 25);
@@ -353,12 +368,74 @@ describe('watchdog handler', () => {
   });
 
   describe('bake', () => {
-    const baking = (until: number) => items.set('d-BAD1', { deploymentId: 'd-BAD1', bake: { hookExecutionId: 'hook-1', until } });
+    const baking = (until: number, startedAt?: number) =>
+      items.set('d-BAD1', { deploymentId: 'd-BAD1', trafficShiftStartedAt: T0, bake: { hookExecutionId: 'hook-1', until, ...(startedAt !== undefined ? { startedAt } : {}) } });
+    const hookReports = () => cd.commandCalls(PutLifecycleEventHookExecutionStatusCommand).map((c) => c.args[0].input.status);
 
-    it('reports the AfterAllowTraffic hook Succeeded once the bake time is up and every layer is healthy', async () => {
+    it("waits until the bake's last minute of metrics can be published and evaluated, and says so in the record", async () => {
+      world();
+      baking(clock - MIN, clock - 11 * MIN);
+      const run = await handler(schedule);
+      expect(hookReports()).toEqual([]);
+      const [d] = decisions(run);
+      expect(d).toMatchObject({ stage: 'bake-end', action: 'proceed', actionTaken: 'none' });
+      expect(d.reasons[0]).toMatch(/^bake-end deferred until 2026-11-28T10:07:00.000Z .*: waiting for the bake's last minute of metrics to be published and evaluated$/);
+      expect(d.deferred).toBe(d.reasons[0]);
+      clock += 2 * MIN;
+      await handler(schedule);
+      expect(hookReports()).toEqual(['Succeeded']);
+    });
+
+    it("never ends a bake while a layer is unreadable: defers, then fails the bake at the hook's limit less 3 minutes", async () => {
+      world();
+      cw.on(DescribeAlarmsCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+      const startedAt = clock - 13 * MIN;
+      baking(clock - 3 * MIN, startedAt);
+      const first = await handler(schedule);
+      expect(hookReports()).toEqual([]);
+      expect(decisions(first)[0]).toMatchObject({ action: 'proceed', actionTaken: 'none', deferred: expect.stringMatching(/service unreadable \(1 of 3 before blind\)/) });
+      // Still unreadable (2 of 3, not yet blind) when deferring any longer would pass the hour less the margin.
+      clock = startedAt + 57 * MIN;
+      const last = await handler(schedule);
+      expect(hookReports()).toEqual(['Failed']);
+      expect(decisions(last)[0]).toMatchObject({ action: 'rollback', layer: 'service', actionTaken: 'fail-bake' });
+      expect(decisions(last)[0].reasons[0]).toMatch(/^bake-end could not be confirmed before 2026-11-28T10:49:00.000Z/);
+    });
+
+    it('stops the deployment when a Failed bake report is answered "already reported" (a concurrent run reported Succeeded first)', async () => {
+      world({ traffic: BAD_CODE });
+      cd.on(PutLifecycleEventHookExecutionStatusCommand).rejects(
+        Object.assign(new Error('The lifecycle event is already completed'), { name: 'LifecycleEventAlreadyCompletedException' }),
+      );
+      baking(clock + 5 * MIN, clock - 5 * MIN);
+      const run = await handler(schedule);
+      expect(cd).toHaveReceivedCommandWith(StopDeploymentCommand, { deploymentId: 'd-BAD1', autoRollbackEnabled: true });
+      expect(decisions(run)[0]).toMatchObject({
+        action: 'rollback',
+        actionTaken: 'stop-deployment',
+        actionResult: expect.stringMatching(/^the bake hook had already been reported \(Succeeded by a concurrent run\); stopped with rollback: ok$/),
+      });
+    });
+
+    it('reports the bake Succeeded at its end in shadow mode, saying that enforce mode would have failed it, and never stops', async () => {
+      setEnv({ mode: 'shadow', guards: [guard()] });
+      world({ traffic: BAD_CODE });
+      baking(clock + 2 * MIN, clock - 8 * MIN);
+      const during = await handler(schedule);
+      expect(decisions(during)[0]).toMatchObject({ stage: 'bake', action: 'rollback', actionTaken: 'shadow', actionResult: 'would fail-bake' });
+      expect(hookReports()).toEqual([]);
+      clock += 5 * MIN;
+      const end = await handler(schedule);
+      expect(hookReports()).toEqual(['Succeeded']);
+      expect(cd).not.toHaveReceivedCommand(StopDeploymentCommand);
+      expect(decisions(end)[0]).toMatchObject({ stage: 'bake-end', action: 'rollback', actionTaken: 'shadow', actionResult: 'would fail-bake; reported Succeeded: ok' });
+      expect(items.get('d-BAD1')?.bake).toMatchObject({ reported: 'Succeeded' });
+    });
+
+    it('reports the AfterAllowTraffic hook Succeeded once the bake time is up, its last minutes are in, and every layer is healthy', async () => {
       world({ weight: 1 });
       lambda.on(GetAliasCommand).resolves({ FunctionVersion: '2' });
-      baking(clock - 1000);
+      baking(clock - 3 * MIN);
       const run = await handler(schedule);
       expect(cd).toHaveReceivedCommandWith(PutLifecycleEventHookExecutionStatusCommand, {
         deploymentId: 'd-BAD1',
@@ -387,6 +464,92 @@ describe('watchdog handler', () => {
       expect(cd).not.toHaveReceivedCommand(StopDeploymentCommand);
       expect(decisions(run)[0]).toMatchObject({ stage: 'bake', action: 'rollback', actionTaken: 'fail-bake' });
     });
+  });
+
+  it('does not attribute an alarm to the release when it entered ALARM before the deployment, though its reason was updated since', async () => {
+    world();
+    cw.on(DescribeAlarmsCommand).resolves({
+      MetricAlarms: [
+        {
+          AlarmName: 'orders-5xx',
+          StateValue: 'ALARM',
+          StateReason: 'Threshold Crossed: 3 datapoints were greater than the threshold',
+          StateTransitionedTimestamp: new Date(T0 - 30 * MIN),
+          StateUpdatedTimestamp: new Date(T0 + 2 * MIN),
+        },
+      ],
+      CompositeAlarms: [],
+    });
+    const run = await handler(schedule);
+    expect(cd).not.toHaveReceivedCommand(StopDeploymentCommand);
+    expect(decisions(run)[0]).toMatchObject({ action: 'proceed', layers: expect.arrayContaining([{ name: 'service', outcome: 'insufficient', consecutiveUnreadable: 0 }]) });
+  });
+
+  describe('heartbeats, one per guarded deployment group', () => {
+    const alarmEvent = { source: 'aws.cloudwatch', 'detail-type': 'CloudWatch Alarm State Change', detail: { alarmName: 'orders-5xx', state: { value: 'OK' } } };
+    const groupsBeating = () =>
+      heartbeats().flatMap((c) => c.args[0].input.MetricData!.map((m) => m.Dimensions!.find((d) => d.Name === 'DeploymentGroup')?.Value ?? '(watchdog-wide)'));
+
+    it.each([
+      ['an alarm state change', alarmEvent],
+      ['a deployment state change', { source: 'aws.codedeploy', 'detail-type': 'CodeDeploy Deployment State-change Notification', detail: { deploymentId: 'd-BAD1', application: 'orders-app', deploymentGroup: 'orders-dg', state: 'START' } }],
+    ])('publishes none from a run triggered by %s, which judges only some groups', async (_, event) => {
+      world();
+      const run = await handler(event);
+      expect(decisions(run)).toHaveLength(1);
+      expect(heartbeats()).toHaveLength(0);
+      expect(run).toMatchObject({ heartbeat: false, heartbeats: null });
+    });
+
+    it('publishes one for every guarded group from a full run, also for groups with nothing in flight', async () => {
+      setEnv({ guards: [guard(), guard({ application: 'other-app', deploymentGroup: 'other-dg', functionName: 'other' })] });
+      world();
+      await handler(schedule);
+      expect(groupsBeating()).toEqual(['orders-app/orders-dg', 'other-app/other-dg', '(watchdog-wide)']);
+    });
+
+    it("withholds only the group of a deployment it cannot judge, and names it", async () => {
+      setEnv({ guards: [guard(), guard({ application: 'other-app', deploymentGroup: 'other-dg', functionName: 'other' })] });
+      world({ deployments: [deploymentInfo('d-X', { revision: { revisionType: 'AppSpecContent', appSpecContent: { content: appSpec().replace(/orders/g, 'billing') } } })] });
+      const run = await handler(schedule);
+      expect(groupsBeating()).toEqual(['other-app/other-dg']);
+      expect(run).toMatchObject({
+        heartbeat: false,
+        heartbeats: { published: ['other-app/other-dg'], withheld: { 'orders-app/orders-dg': expect.stringMatching(/deployment d-X moves billing:live/) } },
+      });
+    });
+
+    it('withholds only the group whose action failed', async () => {
+      setEnv({ guards: [guard(), guard({ application: 'other-app', deploymentGroup: 'other-dg', functionName: 'other' })] });
+      world({ traffic: BAD_CODE });
+      cd.on(StopDeploymentCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+      const run = await handler(schedule);
+      expect(groupsBeating()).toEqual(['other-app/other-dg']);
+      expect(run).toMatchObject({ heartbeats: { withheld: { 'orders-app/orders-dg': 'd-BAD1: error: ThrottlingException: Rate exceeded' } } });
+    });
+
+    it('withholds every group when an error concerns them all (BatchGetDeployments failed)', async () => {
+      setEnv({ guards: [guard(), guard({ application: 'other-app', deploymentGroup: 'other-dg', functionName: 'other' })] });
+      world();
+      cd.on(BatchGetDeploymentsCommand).rejects(Object.assign(new Error('Internal failure'), { name: 'InternalFailure' }));
+      const run = await handler(schedule);
+      expect(heartbeats()).toHaveLength(0);
+      expect(run).toMatchObject({ heartbeats: { published: [], withheld: { 'orders-app/orders-dg': expect.stringMatching(/BatchGetDeployments/), 'other-app/other-dg': expect.stringMatching(/BatchGetDeployments/) } } });
+    });
+  });
+
+  it('rolls back at the final shift when the prober has stopped: old probe samples are not fresh evidence', async () => {
+    world();
+    items.set('d-BAD1', { deploymentId: 'd-BAD1', trafficShiftStartedAt: T0 + MIN });
+    clock = T0 + 10 * MIN;
+    // The probes' last 3 minutes hold no samples; everything since the deployment began is healthy.
+    cw.on(GetMetricDataCommand, { StartTime: new Date(clock - 3 * MIN) }).callsFake((input: { MetricDataQueries: { Id: string }[] }) => ({
+      MetricDataResults: input.MetricDataQueries.map((q) => ({ Id: q.Id, StatusCode: 'Complete', Values: [] })),
+    }));
+    const run = await handler(schedule);
+    expect(cd).toHaveReceivedCommandTimes(StopDeploymentCommand, 1);
+    expect(decisions(run)[0]).toMatchObject({ stage: 'final-shift', action: 'rollback', layer: 'probes' });
+    expect(decisions(run)[0].reasons[0]).toMatch(/only 0 samples in the last 3 minutes/);
   });
 
   it('only records what it would do in shadow mode', async () => {

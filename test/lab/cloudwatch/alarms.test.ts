@@ -314,3 +314,26 @@ describe('composite alarms', () => {
     expect(described.CompositeAlarms).toMatchObject([{ AlarmRule: 'ALARM("a")' }]);
   });
 });
+
+describe('state timestamps, as DescribeAlarms reports them', () => {
+  // StateTransitionedTimestamp: "The date and time that the alarm's StateValue most recently
+  // changed"; StateUpdatedTimestamp also moves when only the reason changes.
+  // https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_MetricAlarm.html
+  it('keeps StateTransitionedTimestamp while the state value stays, and moves StateUpdatedTimestamp with a new reason', async () => {
+    const lab = rig();
+    await lab.call('PutMetricAlarm', alarm('a'));
+    await put(lab, T0 + 1000, 5);
+    await lab.until(T0 + MIN);
+    expect(lab.state('a')).toBe('ALARM');
+    const describe = async () => ((await lab.call('DescribeAlarms', { AlarmNames: ['a'] })).MetricAlarms as Record<string, unknown>[])[0];
+    const first = await describe();
+    expect(first.StateTransitionedTimestamp).toBe(sec(T0 + MIN));
+    await lab.until(T0 + MIN + 30_000);
+    await lab.call('SetAlarmState', { AlarmName: 'a', StateValue: 'ALARM', StateReason: 'still failing, by hand' });
+    const second = await describe();
+    expect(second).toMatchObject({ StateValue: 'ALARM', StateReason: 'still failing, by hand', StateUpdatedTimestamp: sec(T0 + MIN + 30_000) });
+    expect(second.StateTransitionedTimestamp).toBe(sec(T0 + MIN));
+    await lab.call('SetAlarmState', { AlarmName: 'a', StateValue: 'OK', StateReason: 'fixed' });
+    expect((await describe()).StateTransitionedTimestamp).toBe(sec(T0 + MIN + 30_000));
+  });
+});

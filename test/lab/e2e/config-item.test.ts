@@ -45,7 +45,7 @@ describe('configuration in the state table', () => {
       expect(report.releases).toHaveLength(GUARDS);
       const watchdog = report.functions.find((n) => lab.lambda.getConfiguration(n).description === 'canary-watchdog watchdog')!;
       const r = await lab.lambda.invoke(watchdog, { source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} }, 'test');
-      expect(r.payload).toEqual({ trigger: 'schedule', decisions: [], errors: [], heartbeat: true });
+      expect(r.payload).toMatchObject({ trigger: 'schedule', decisions: [], errors: [], heartbeat: true });
       expect(lab.server.requests.get('CodeDeploy.ListDeployments')).toBe(GUARDS);
       const { deploymentId } = await lab.deploy(report.releases[3].functionName);
       await lab.advance(30 * 60);

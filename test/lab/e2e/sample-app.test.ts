@@ -97,7 +97,7 @@ describe('the lab running the sample app', () => {
     lab = await labWith();
     const r = lab.release('PricingApi');
     lab.traffic.set(r.functionName, r.alias, 20);
-    await lab.advance(60);
+    await lab.advance(180);
     const env = { ...lab.lambda.getConfiguration(r.functionName).env, PRICE_LIST: '{"sku-1": 1299,' };
     const { version, deploymentId } = await lab.deploy(r.functionName, { env });
     await lab.advance(5 * 60);
@@ -112,7 +112,7 @@ describe('the lab running the sample app', () => {
     lab = await labWith(5);
     const r = lab.release('PricingApi');
     lab.traffic.set(r.functionName, r.alias, 200);
-    await lab.advance(60);
+    await lab.advance(180);
     const { version } = await lab.deploy(r.functionName);
     await lab.advance(20 * 60);
     lab.traffic.set(r.functionName, r.alias, 0);
