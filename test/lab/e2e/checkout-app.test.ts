@@ -40,7 +40,8 @@ async function release(env: Record<string, string>): Promise<{ lab: Lab; deploym
   await lab.start();
   await lab.loadAssembly(assembly);
   const fn = lab.release('Checkout');
-  await lab.advance(60);
+  // Two scheduled watchdog runs publish the first heartbeats, so the new heartbeat alarm lets the release start.
+  await lab.advance(180);
   const { deploymentId } = await lab.deploy(fn.functionName, { env: { ...lab.lambda.getConfiguration(fn.functionName).env, ...env } });
   await lab.advance(120);
   return { lab, deploymentId };
