@@ -44,11 +44,13 @@ export const DEFAULT_POLICY: Policy = {
 export const INITIAL_STATE: EvaluationState = { consecutiveUnreadable: {} };
 
 /**
- * Probe samples count as fresh for this many minutes. The prober runs once a minute (6 rounds
- * 10 s apart) and publishes at the end of its run, so its newest samples are up to a minute old
- * when they land; 3 minutes hold at least one run's samples even after one missed run.
+ * Probe samples count as fresh for this many minutes, counted from the start of the minute. The
+ * prober runs once a minute (6 rounds 10 s apart) and publishes after each round, so at a
+ * minute's evaluation the last run's samples are 10-60 s old; 2 minutes still hold a run's
+ * samples after one missed or late run (a schedule hiccup is not a rollback), while a prober
+ * that has missed two runs in a row is silent: insufficient evidence, never healthy.
  */
-export const FRESH_PROBE_MINUTES = 3;
+export const FRESH_PROBE_MINUTES = 2;
 
 /**
  * Minutes after the bake's deadline before its end is judged. Lambda sends its metrics in

@@ -224,7 +224,7 @@ const rows: Row[] = [
     action: 'rollback',
     layer: 'probes',
     stage: 'final-shift',
-    reason: /insufficient evidence from probes at stage final-shift.*only 0 samples in the last 3 minutes/,
+    reason: /insufficient evidence from probes at stage final-shift.*only 0 samples in the last 2 minutes/,
   },
   {
     name: 'defers the bake end until its last minute of metrics can be published and evaluated',

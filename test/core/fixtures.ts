@@ -52,8 +52,8 @@ export function healthy(): Record<string, Observation> {
       if (s.kind === 'alarm') o[k] = { kind: 'alarm', state: 'OK', reason: 'Threshold Crossed: no datapoints breaching', since: T0 - 60 * MIN };
       else if (s.kind === 'rate' && s.maxRate === 0) o[k] = { kind: 'counts', new: { events: 0, total: 1 }, window };
       else if (s.kind === 'rate') {
-        // A prober alive to the end: 18 samples (one probe, 6 rounds a minute) in its last 3 minutes.
-        const fresh = s.freshMinutes !== undefined ? { fresh: { events: 0, total: 18 }, freshWindow: { start: window.end - 3 * MIN, end: window.end } } : {};
+        // A prober alive to the end: 18 samples (one probe, 6 rounds a minute) in its last 2 minutes.
+        const fresh = s.freshMinutes !== undefined ? { fresh: { events: 0, total: 18 }, freshWindow: { start: window.end - 2 * MIN, end: window.end } } : {};
         o[k] = { kind: 'counts', new: { events: 1, total: 600 }, old: { events: 30, total: 5400 }, window, ...fresh };
       } else o[k] = { kind: 'value', new: { value: 120, samples: 1200 }, old: { value: 110, samples: 5400 }, window };
     }

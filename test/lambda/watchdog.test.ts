@@ -134,11 +134,11 @@ describe('watchdog handler', () => {
     expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 1);
   });
 
-  it("reads both versions of every metric in one GetMetricData call, scoped by ExecutedVersion, and the probes' last 3 minutes in another", async () => {
+  it("reads both versions of every metric in one GetMetricData call, scoped by ExecutedVersion, and the probes' last 2 minutes in another", async () => {
     world();
     await handler(schedule);
     expect(cw).toHaveReceivedCommandTimes(GetMetricDataCommand, 2);
-    expect(cw.commandCalls(GetMetricDataCommand)[1].args[0].input).toMatchObject({ StartTime: new Date(clock - 3 * MIN), EndTime: new Date(clock) });
+    expect(cw.commandCalls(GetMetricDataCommand)[1].args[0].input).toMatchObject({ StartTime: new Date(clock - 2 * MIN), EndTime: new Date(clock) });
     const queries = cw.commandCalls(GetMetricDataCommand)[0].args[0].input.MetricDataQueries!;
     const errors = queries.filter((q) => q.MetricStat?.Metric?.MetricName === 'Errors');
     expect(errors.map((q) => q.MetricStat!.Metric!.Dimensions)).toEqual([
@@ -187,7 +187,7 @@ describe('watchdog handler', () => {
     expect(cd).toHaveReceivedCommandTimes(BatchGetDeploymentsCommand, 10);
     const queries = cw.commandCalls(GetMetricDataCommand).map((c) => c.args[0].input.MetricDataQueries!.length);
     // 16 distinct queries a deployment (config checks 2, probes 4, errors 4, throttles 2 more, p99 4): 4,000 in 8 calls;
-    // and the probes' last 3 minutes (2 a deployment): 500 in 1 more.
+    // and the probes' last 2 minutes (2 a deployment): 500 in 1 more.
     expect(queries).toEqual([500, 500, 500, 500, 500, 500, 500, 500, 500]);
     expect(cw).toHaveReceivedCommandTimes(DescribeAlarmsCommand, 3);
     expect(decisions(run)).toHaveLength(n);
@@ -542,14 +542,14 @@ describe('watchdog handler', () => {
     world();
     items.set('d-BAD1', { deploymentId: 'd-BAD1', trafficShiftStartedAt: T0 + MIN });
     clock = T0 + 10 * MIN;
-    // The probes' last 3 minutes hold no samples; everything since the deployment began is healthy.
-    cw.on(GetMetricDataCommand, { StartTime: new Date(clock - 3 * MIN) }).callsFake((input: { MetricDataQueries: { Id: string }[] }) => ({
+    // The probes' last 2 minutes hold no samples; everything since the deployment began is healthy.
+    cw.on(GetMetricDataCommand, { StartTime: new Date(clock - 2 * MIN) }).callsFake((input: { MetricDataQueries: { Id: string }[] }) => ({
       MetricDataResults: input.MetricDataQueries.map((q) => ({ Id: q.Id, StatusCode: 'Complete', Values: [] })),
     }));
     const run = await handler(schedule);
     expect(cd).toHaveReceivedCommandTimes(StopDeploymentCommand, 1);
     expect(decisions(run)[0]).toMatchObject({ stage: 'final-shift', action: 'rollback', layer: 'probes' });
-    expect(decisions(run)[0].reasons[0]).toMatch(/only 0 samples in the last 3 minutes/);
+    expect(decisions(run)[0].reasons[0]).toMatch(/only 0 samples in the last 2 minutes/);
   });
 
   it('only records what it would do in shadow mode', async () => {

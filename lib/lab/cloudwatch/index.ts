@@ -269,7 +269,7 @@ export class CloudWatchLab implements CloudWatchPort {
     optString(input, 'NextToken');
     let results: Map<string, Series>;
     try {
-      results = runQueries(this.store, queries, start, end);
+      results = runQueries(this.store, queries, start, end, true);
     } catch (err) {
       if (err instanceof MathError) throw invalidValue(`Error in expression: ${err.message}.`);
       throw err;

@@ -114,10 +114,22 @@ export function defaultPeriod(queries: readonly QuerySpec[]): number {
 }
 
 /**
- * Run every query over the buckets starting in [start, end) (epoch ms, buckets aligned to the
- * epoch). Throws MathError when an expression cannot be computed.
+ * Where a GetMetricData request's periods begin: its StartTime rounded down to the whole minute
+ * (periods of 60 s and more; start times under 15 days old), or to the period's division of a
+ * minute (5, 10, 20, 30 s), and counted from there, so no datapoint before StartTime comes back.
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricData.html
  */
-export function runQueries(store: MetricStore, queries: readonly QuerySpec[], start: number, end: number): Map<string, Series> {
+export function requestOrigin(start: number, periodMs: number): number {
+  const unit = periodMs >= 60_000 ? 60_000 : periodMs;
+  return Math.floor(start / unit) * unit;
+}
+
+/**
+ * Run every query over the buckets starting in [start, end) (epoch ms). Buckets are aligned to
+ * the epoch (alarm evaluation), or with `fromStart` to the request's StartTime as GetMetricData
+ * aligns them (see requestOrigin). Throws MathError when an expression cannot be computed.
+ */
+export function runQueries(store: MetricStore, queries: readonly QuerySpec[], start: number, end: number, fromStart = false): Map<string, Series> {
   const byId = new Map(queries.map((q) => [q.id, q]));
   const done = new Map<string, Series>();
   const fallback = defaultPeriod(queries);
@@ -130,11 +142,13 @@ export function runQueries(store: MetricStore, queries: readonly QuerySpec[], st
     let s: Series;
     if (q.metricStat) {
       const p = q.metricStat.period * 1000;
-      s = store.series(q.metricStat.metric, q.metricStat.parsed, p, Math.floor(start / p) * p, end, q.metricStat.unit);
+      const origin = fromStart ? requestOrigin(start, p) : 0;
+      s = store.series(q.metricStat.metric, q.metricStat.parsed, p, origin + Math.floor((start - origin) / p) * p, end, q.metricStat.unit, origin);
     } else {
       const p = (q.period ?? fallback) * 1000;
+      const origin = fromStart ? requestOrigin(start, p) : 0;
       const timeline: number[] = [];
-      for (let t = Math.floor(start / p) * p; t < end; t += p) timeline.push(t);
+      for (let t = origin + Math.floor((start - origin) / p) * p; t < end; t += p) timeline.push(t);
       s = asSeries(evaluate(q.node!, { series: (ref) => get(ref, [...path, id]), timeline }), id);
     }
     done.set(id, s);

@@ -128,14 +128,17 @@ export class MetricStore {
     return [...this.metrics.values()].map((m) => ({ id: m.id, lastPut: m.lastPut }));
   }
 
-  /** Aggregate one metric into epoch-aligned buckets of `periodMs` whose start lies in [start, end). */
-  buckets(id: MetricIdentity, periodMs: number, start: number, end: number, unit?: string): Map<number, Bucket> {
+  /**
+   * Aggregate one metric into buckets of `periodMs` whose start lies in [start, end), aligned to
+   * `origin` (the epoch unless given).
+   */
+  buckets(id: MetricIdentity, periodMs: number, start: number, end: number, unit?: string, origin = 0): Map<number, Bucket> {
     const out = new Map<number, Bucket>();
     const m = this.metrics.get(metricKey(id));
     if (!m) return out;
     for (const s of m.samples) {
       if (unit !== undefined && (s.unit ?? 'None') !== unit) continue;
-      const at = Math.floor(s.ts / periodMs) * periodMs;
+      const at = origin + Math.floor((s.ts - origin) / periodMs) * periodMs;
       if (at < start || at >= end) continue;
       let b = out.get(at);
       if (!b) {
@@ -159,9 +162,9 @@ export class MetricStore {
     return out;
   }
 
-  series(id: MetricIdentity, stat: Stat, periodMs: number, start: number, end: number, unit?: string): Series {
+  series(id: MetricIdentity, stat: Stat, periodMs: number, start: number, end: number, unit?: string, origin = 0): Series {
     const out: Series = new Map();
-    for (const [at, b] of [...this.buckets(id, periodMs, start, end, unit)].sort((x, y) => x[0] - y[0])) {
+    for (const [at, b] of [...this.buckets(id, periodMs, start, end, unit, origin)].sort((x, y) => x[0] - y[0])) {
       const v = statValue(b, stat);
       if (v !== undefined && Number.isFinite(v)) out.set(at, v);
     }

@@ -52,6 +52,15 @@ describe('GetMetricData statistics', () => {
     expect(r.q0.StatusCode).toBe('Complete');
   });
 
+  it('counts a period from the request\'s StartTime rounded to the minute, never returning data from before it', async () => {
+    const lab = rig();
+    // One sample a minute; a 2-minute period asked from the 3rd minute on (not a multiple of 2 minutes from the epoch).
+    await lab.call('PutMetricData', { Namespace: NS, MetricData: [0, 1, 2, 3, 4].map((m) => ({ MetricName: 'Hits', Timestamp: sec(T0 + m * 60_000 + 10_000), Value: 1 })) });
+    const r = await results(lab, [stat('q', 'Hits', 'SampleCount', 120)], T0 + 3 * 60_000 + 25_000, T0 + 5 * 60_000);
+    expect(r.q.Timestamps).toEqual([sec(T0 + 3 * 60_000)]);
+    expect(r.q.Values).toEqual([2]);
+  });
+
   it('returns newest first by default and keeps standard-resolution data at one-minute granularity', async () => {
     const lab = rig();
     await lab.call('PutMetricData', {
