@@ -38,7 +38,9 @@ export class OrdersServiceStack extends Stack {
 
   constructor(scope: Construct, id: string, props: OrdersServiceProps) {
     super(scope, id, props);
-    this.watchdog = new ReleaseWatchdog(this, 'Watchdog');
+    // Two guarded functions with 8 probes and 6 checks between them outgrow Lambda's 4 KB
+    // environment: the configuration lives in the state table.
+    this.watchdog = new ReleaseWatchdog(this, 'Watchdog', { configDelivery: 'state-table' });
 
     const table = new dynamodb.Table(this, 'Orders', {
       partitionKey: { name: 'orderId', type: dynamodb.AttributeType.STRING },
@@ -94,6 +96,27 @@ export class OrdersServiceStack extends Stack {
           name: 'read-missing-order',
           event: { rawPath: '/orders/probe-does-not-exist', requestContext: { http: { method: 'GET' } } },
           expect: { status: 'success', body: [{ path: '$.statusCode', equals: 404 }, { path: '$.body.error', equals: 'no such order' }] },
+        },
+        // The order rules users rely on: a zero quantity and one above the limit are refused.
+        {
+          name: 'reject-zero-qty',
+          event: { rawPath: '/orders', requestContext: { http: { method: 'POST' } }, queryStringParameters: { dryRun: 'true' }, body: JSON.stringify({ sku: 'sku-1', qty: 0 }) },
+          expect: { status: 'success', body: [{ path: '$.statusCode', equals: 400 }, { path: '$.body.error', equals: 'qty must be a whole number of at least 1' }] },
+        },
+        {
+          name: 'reject-over-limit',
+          event: {
+            rawPath: '/orders',
+            requestContext: { http: { method: 'POST' } },
+            queryStringParameters: { dryRun: 'true' },
+            body: JSON.stringify({ sku: 'sku-1', qty: props.maxItemsPerOrder + 1 }),
+          },
+          expect: { status: 'success', body: [{ path: '$.statusCode', equals: 400 }, { path: '$.body.error', equals: `qty above the limit of ${props.maxItemsPerOrder} items per order` }] },
+        },
+        {
+          name: 'unknown-route',
+          event: { rawPath: '/no-such-route', requestContext: { http: { method: 'GET' } } },
+          expect: { status: 'success', body: [{ path: '$.statusCode', equals: 404 }] },
         },
       ],
       extraAlarms: [tableErrors],

@@ -37,11 +37,13 @@ describe('sample app', () => {
   });
 
   it("includes the user's own alarm in the orders service layer", () => {
-    const fn = resourcesOfType(template, 'AWS::Lambda::Function').find(([, f]) => f.Properties.Description === 'canary-watchdog watchdog')![1];
-    const config = parseWatchdogConfig(JSON.parse(joinToText((fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables.CANARY_WATCHDOG_CONFIG)));
+    // The sample's configuration outgrows Lambda's 4 KB environment: the state table's #config item holds it.
+    const [, item] = resourcesOfType(template, 'Custom::AWS').find(([id]) => id.startsWith('WatchdogConfigItem'))!;
+    const put = JSON.parse(joinToText(item.Properties.Create)) as { parameters: { Item: { config: { S: string } } } };
+    const config = parseWatchdogConfig(JSON.parse(put.parameters.Item.config.S));
     const orders = config.guards.find((g) => g.functionName.includes('OrdersApi'))!;
     expect(orders.alarms.service).toContainEqual(expect.stringMatching(/^ref-OrdersTableSystemErrors/));
-    expect(orders.probes.map((p) => p.name)).toEqual(['validate-order', 'read-missing-order']);
+    expect(orders.probes.map((p) => p.name)).toEqual(['validate-order', 'read-missing-order', 'reject-zero-qty', 'reject-over-limit', 'unknown-route']);
     const pricing = config.guards.find((g) => g.functionName.includes('PricingApi'))!;
     expect(pricing.probes[0].expect.body).toContainEqual({ path: '$.body.total', equals: 2806 });
   });

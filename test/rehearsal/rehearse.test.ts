@@ -30,10 +30,11 @@ describe('rehearse on the sample app', () => {
     expect(r.strategies.native.failedUserRequests).toBeGreaterThan(0);
   });
 
-  it('rolls bad code back at the canary share, with fewer failed requests than native', () => {
+  it('rolls bad code back at the canary share at the latest, with fewer failed requests than native', () => {
     const r = results.find((x) => x.name === 'bad-code')!;
     expect(r.passed).toBe(true);
-    expect(r.strategies.watchdog.maxTrafficPercent).toBe(10);
+    // Five probes with three attempts each may already stop it before traffic; never past the canary share.
+    expect(r.strategies.watchdog.maxTrafficPercent).toBeLessThanOrEqual(10);
     expect(r.strategies.watchdog.detectionSeconds).not.toBeNull();
     expect(r.strategies.watchdog.failedUserRequests).toBeLessThanOrEqual(r.strategies.native.failedUserRequests);
     expect(r.strategies.watchdog.deploymentIds).toHaveLength(2);
