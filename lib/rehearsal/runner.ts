@@ -1,8 +1,8 @@
-import { parseWatchdogConfig } from '../core/config';
+import { DEFAULT_THRESHOLDS, parseWatchdogConfig } from '../core/config';
 import type { DecisionRecord } from '../core/decision-record';
 import { Lab, type FaultSpec, type GuardedRelease } from '../lab/lab';
 import type { Scenario } from './scenario';
-import { applyWatchdogSettings } from './watchdog-settings';
+import { applyWatchdogSettings, configOf } from './watchdog-settings';
 
 export type Strategy = 'watchdog' | 'native';
 export const STRATEGIES: readonly Strategy[] = ['watchdog', 'native'];
@@ -235,10 +235,10 @@ class DecisionLog {
  * probes, no watchdog.
  */
 async function nativeGroup(lab: Lab, guarded: GuardedRelease, watchdogFn: string | undefined): Promise<{ application: string; deploymentGroup: string }> {
-  let maxErrorRate = 0.05;
+  // The same error-rate threshold as the watchdog's, wherever its configuration is delivered.
+  let maxErrorRate = DEFAULT_THRESHOLDS.maxErrorRate;
   if (watchdogFn) {
-    const raw = lab.lambda.getConfiguration(watchdogFn).env.CANARY_WATCHDOG_CONFIG;
-    const guard = raw ? parseWatchdogConfig(JSON.parse(raw)).guards.find((g) => g.functionName === guarded.functionName) : undefined;
+    const guard = parseWatchdogConfig(JSON.parse((await configOf(lab, watchdogFn)).raw)).guards.find((g) => g.functionName === guarded.functionName);
     if (guard) maxErrorRate = guard.thresholds.maxErrorRate;
   }
   const fn = guarded.functionName;

@@ -35,26 +35,40 @@ export async function applyWatchdogSettings(lab: Lab, settings: WatchdogSettings
   const rewritten = new Set<string>();
   for (const fn of runtime) {
     const env = lab.lambda.getConfiguration(fn).env;
-    if (configSource(env) === 'state-table') {
-      const table = env[ENV.stateTable];
-      if (!table) throw new WatchdogSettingsError(`watchdog: ${fn} reads its configuration from the state table but ${ENV.stateTable} is not set`);
-      if (rewritten.has(table)) continue;
-      const ops = lab.dynamodb.service.operations;
-      const key = { deploymentId: { S: CONFIG_ITEM_ID } };
-      const item = ((await ops.GetItem({ TableName: table, Key: key })) as { Item?: Record<string, { S?: string }> }).Item;
-      if (!item?.config?.S) throw new WatchdogSettingsError(`watchdog: the state table ${table} holds no ${CONFIG_ITEM_ID} item with a config attribute`);
-      config = rewrite(item.config.S, settings, `state table ${table} item ${CONFIG_ITEM_ID}.config`);
-      await ops.PutItem({ TableName: table, Item: { ...item, config: { S: JSON.stringify(config) } } });
-      rewritten.add(table);
+    const source = await configOf(lab, fn);
+    if (source.item) {
+      if (rewritten.has(source.item.table)) continue;
+      config = rewrite(source.raw, settings, source.origin);
+      await lab.dynamodb.service.operations.PutItem({ TableName: source.item.table, Item: { ...source.item.attributes, config: { S: JSON.stringify(config) } } });
+      rewritten.add(source.item.table);
     } else {
-      const raw = env[ENV.config];
-      if (!raw) throw new WatchdogSettingsError(`watchdog: ${fn} has no ${ENV.config} to rewrite`);
-      config = rewrite(raw, settings, `${fn} ${ENV.config}`);
+      config = rewrite(source.raw, settings, source.origin);
       lab.lambda.updateConfiguration(fn, { ...env, [ENV.config]: JSON.stringify(config) });
     }
   }
   for (const g of config!.guards) await setNativeAlarms(lab, config!, g);
   return config!;
+}
+
+/**
+ * The configuration a runtime function reads, as the handlers read it: its CANARY_WATCHDOG_CONFIG,
+ * or with `configDelivery: state-table` the state table's `#config` item.
+ */
+export async function configOf(
+  lab: Lab,
+  fn: string,
+): Promise<{ raw: string; origin: string; item?: { table: string; attributes: Record<string, { S?: string }> } }> {
+  const env = lab.lambda.getConfiguration(fn).env;
+  if (configSource(env) === 'state-table') {
+    const table = env[ENV.stateTable];
+    if (!table) throw new WatchdogSettingsError(`watchdog: ${fn} reads its configuration from the state table but ${ENV.stateTable} is not set`);
+    const item = ((await lab.dynamodb.service.operations.GetItem({ TableName: table, Key: { deploymentId: { S: CONFIG_ITEM_ID } } })) as { Item?: Record<string, { S?: string }> }).Item;
+    if (!item?.config?.S) throw new WatchdogSettingsError(`watchdog: the state table ${table} holds no ${CONFIG_ITEM_ID} item with a config attribute`);
+    return { raw: item.config.S, origin: `state table ${table} item ${CONFIG_ITEM_ID}.config`, item: { table, attributes: item } };
+  }
+  const raw = env[ENV.config];
+  if (!raw) throw new WatchdogSettingsError(`watchdog: ${fn} has no ${ENV.config}`);
+  return { raw, origin: `${fn} ${ENV.config}` };
 }
 
 function rewrite(raw: string, settings: WatchdogSettings, origin: string): WatchdogConfig {
