@@ -2,25 +2,20 @@ import { CodeDeployActions } from '../lib/aws/codedeploy';
 import { errorText } from '../lib/aws/util';
 import { parseHookEvent } from '../lib/runtime/hook-event';
 import { runPreTraffic, type HttpCheck, type PreTrafficResult } from '../lib/runtime/pre-traffic';
+import { checkerCheck, fetchCheck } from './http-check';
 import { adapters, clients, log, now, settings } from './shared';
 
-/** GET the URL with a time limit; any HTTP answer counts, the body is not read. */
-export const httpCheck: HttpCheck = async (url, timeoutMs) => {
-  const started = now();
-  try {
-    const res = await fetch(url, { method: 'GET', redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
-    await res.body?.cancel();
-    return { status: res.status, elapsedMs: now() - started };
-  } catch (err) {
-    return { error: errorText(err), elapsedMs: now() - started };
-  }
-};
+/** GET the URL with a time limit from the hook's own network. */
+export const httpCheck: HttpCheck = fetchCheck(now);
 
 /** BeforeAllowTraffic hook (deployed as CodeDeployHook_*): config checks and probes, then report. */
 export async function handler(event: unknown): Promise<PreTrafficResult> {
   const s = await settings();
   if ('error' in s) return failMisconfigured(event, s.error);
-  return runPreTraffic(event, { config: s.settings.config, ...adapters(s.settings), http: httpCheck, log, now });
+  const a = adapters(s.settings);
+  // A guard that names a reachability checker has its URLs checked where its function runs.
+  const http: HttpCheck = (url, timeoutMs, checker) => (checker ? checkerCheck(a.functions, checker, now)(url, timeoutMs) : httpCheck(url, timeoutMs));
+  return runPreTraffic(event, { config: s.settings.config, ...a, http, log, now });
 }
 
 /** A hook that cannot read its configuration still reports Failed: fail closed. */

@@ -2,7 +2,7 @@
  * canary-watchdog's public API: the constructs that guard Lambda releases, and the pure
  * decision core they share with the runtime, the CLI and the lab.
  */
-export { ReleaseWatchdog, type ReleaseWatchdogProps, type GuardRegistration } from './constructs/release-watchdog';
+export { ReleaseWatchdog, ReservedConcurrency, type ReleaseWatchdogProps, type GuardRegistration, type RuntimeConcurrency } from './constructs/release-watchdog';
 export { GuardedFunction, type GuardedFunctionProps, type ConfigCheckProps, MAX_NATIVE_ALARMS } from './constructs/guarded-function';
 export { Rollout, MAX_ROLLOUT_MINUTES } from './constructs/rollout';
 export { GuardMetrics } from './constructs/alarm-layers';

@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type { Construct } from 'constructs';
-import { DEFAULT_NAMESPACE, METRIC } from '../core/config';
+import { DEFAULT_NAMESPACE, DEFAULT_THRESHOLDS, METRIC, METRIC_URL } from '../core/config';
 
 /**
  * Metric factories for one guarded function. Metrics of the new version carry FunctionName,
@@ -46,14 +46,25 @@ export class GuardMetrics {
   aliasErrors(): cloudwatch.Metric {
     return this.lambda('Errors', 'Sum', this.aliasDims());
   }
+  aliasThrottles(): cloudwatch.Metric {
+    return this.lambda('Throttles', 'Sum', this.aliasDims());
+  }
+  /** Function URL requests of one version, and those answered with HTTP 5xx.
+   * https://docs.aws.amazon.com/lambda/latest/dg/urls-monitoring.html */
+  versionUrlRequests(version: string): cloudwatch.Metric {
+    return this.lambda(METRIC_URL.requests, 'Sum', this.versionDims(version));
+  }
+  versionUrl5xx(version: string): cloudwatch.Metric {
+    return this.lambda(METRIC_URL.http5xx, 'Sum', this.versionDims(version));
+  }
 
-  /** Share of failed probes of one version: 0/1 datapoints every 10 s, averaged. High resolution. */
-  probeFailureRate(version: string, period = Duration.seconds(10)): cloudwatch.Metric {
+  /** Probe invocations of one version (0/1 datapoints, 1 = failed) over a minute: `Sum` counts the failures, `SampleCount` the invocations. */
+  probeFailures(version: string, statistic: 'Sum' | 'SampleCount'): cloudwatch.Metric {
     return new cloudwatch.Metric({
       namespace: this.namespace,
       metricName: METRIC.probeFailure,
-      statistic: 'Average',
-      period,
+      statistic,
+      period: Duration.minutes(1),
       dimensionsMap: { FunctionName: this.functionName, Version: version },
     });
   }
@@ -61,17 +72,17 @@ export class GuardMetrics {
   /**
    * `IF(total >= minSamples, events / total, 0)`: no verdict on too few requests. With
    * `significantAbove` p0, a minute's rate counts only when it is significantly above p0 (a
-   * one-sided score test at 1 %: rate > p0 + 2.326 * SQRT(p0 * (1 - p0) / total)), so that a
-   * single unlucky minute of a small canary share (2 errors of 60 requests against a 2 % limit,
-   * 4 % of the time at a 0.5 % true rate) is not read as a breach; otherwise 0.
+   * one-sided score test, at 1 % unless `z` says otherwise: rate > p0 + 2.326 * SQRT(p0 * (1 - p0) / total)),
+   * so that a single unlucky minute of a small canary share (2 errors of 60 requests against a
+   * 2 % limit, 4 % of the time at a 0.5 % true rate) is not read as a breach; otherwise 0.
    * SQRT and comparisons are CloudWatch metric math:
    * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/using-metric-math.html#metric-math-syntax
    */
-  guardedRate(events: cloudwatch.IMetric, total: cloudwatch.IMetric, minSamples: number, label: string, addEventsToTotal = false, significantAbove?: number): cloudwatch.MathExpression {
-    const denominator = addEventsToTotal ? '(t + e)' : 't';
+  guardedRate(events: cloudwatch.IMetric, total: cloudwatch.IMetric, minSamples: number, label: string, opts: GuardedRateOptions = {}): cloudwatch.MathExpression {
+    const denominator = opts.addEventsToTotal ? '(t + e)' : 't';
     const rate = `e / ${denominator}`;
-    const value =
-      significantAbove === undefined ? rate : `IF(${rate} > ${significantAbove} + ${Z_ONE_PERCENT} * SQRT(${round(significantAbove * (1 - significantAbove))} / ${denominator}), ${rate}, 0)`;
+    const p0 = opts.significantAbove;
+    const value = p0 === undefined ? rate : `IF(${rate} > ${p0} + ${opts.z ?? Z_ONE_PERCENT} * SQRT(${round(p0 * (1 - p0))} / ${denominator}), ${rate}, 0)`;
     return new cloudwatch.MathExpression({
       expression: `IF(${denominator} >= ${minSamples}, ${value}, 0)`,
       usingMetrics: { e: events, t: total },
@@ -79,6 +90,38 @@ export class GuardMetrics {
       label,
     });
   }
+
+  /**
+   * The new version's throttle rate, counted only when it is significantly above both the limit
+   * and the alias-wide throttle rate (both versions): throttling that is function- or
+   * account-wide hits both versions alike and says nothing about the release. The score test
+   * runs against p0 = the larger of the two (one-sided, 1 %); otherwise 0.
+   * Throttled requests are not in Invocations, so each total adds its throttles back.
+   * https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html
+   */
+  throttleRateAboveAlias(version: string, maxRate: number, minSamples: number): cloudwatch.MathExpression {
+    const p0 = new cloudwatch.MathExpression({
+      expression: `IF(ae / (at + ae) > ${maxRate}, ae / (at + ae), ${maxRate})`,
+      usingMetrics: { ae: this.aliasThrottles(), at: this.aliasInvocations() },
+      period: Duration.minutes(1),
+      label: 'throttle rate to beat',
+    });
+    return new cloudwatch.MathExpression({
+      expression: `IF((t + e) >= ${minSamples}, IF(e / (t + e) > p0 + ${Z_ONE_PERCENT} * SQRT(p0 * (1 - p0) / (t + e)), e / (t + e), 0), 0)`,
+      usingMetrics: { e: this.versionThrottles(version), t: this.versionInvocations(version), p0 },
+      period: Duration.minutes(1),
+      label: 'new version throttle rate above the alias',
+    });
+  }
+}
+
+export interface GuardedRateOptions {
+  /** The total does not count the events (Invocations does not count throttles): add them. */
+  readonly addEventsToTotal?: boolean;
+  /** Count a rate only when significantly above this one. */
+  readonly significantAbove?: number;
+  /** The score test's quantile. @default 2.326 (one-sided 1 %) */
+  readonly z?: number;
 }
 
 export interface LayerAlarmSpec {
@@ -111,25 +154,27 @@ export interface LayerAlarmProps {
  */
 export function buildLayerAlarms(scope: Construct, p: LayerAlarmProps): LayerAlarmSpec[] {
   const m = p.metrics;
-  const alarm = (id: string, layer: LayerAlarmSpec['layer'], props: Omit<cloudwatch.AlarmProps, 'alarmName' | 'treatMissingData'>) => {
-    const name = `${p.namePrefix}-${id.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase()}`;
-    return {
-      layer,
-      name,
-      alarm: new cloudwatch.Alarm(scope, id, { ...props, alarmName: name, treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING }),
-    };
-  };
+  const alarm = (id: string, layer: LayerAlarmSpec['layer'], props: Omit<cloudwatch.AlarmProps, 'alarmName' | 'treatMissingData'>) =>
+    layerAlarm(scope, p.namePrefix, id, layer, props);
   const out: LayerAlarmSpec[] = [];
   if (p.probes) {
-    // High-resolution: the prober publishes every 10 s; 3 failing 10-second periods of 6.
+    // The prober runs every probe 6 times a minute (30 samples with 5 probes). A minute counts
+    // only when its failure share is significantly above the limit at the watchdog's own level
+    // (0.001), so one flaky probe does not stop a release: with 5 probes failing 2 % each, a
+    // 30-minute release is stopped with probability < 0.1 % (test/constructs/alarm-layers.test.ts),
+    // where the former 10-second Average > 5 % (3 of 6) stopped 62 %. A probe that always
+    // fails breaches its first full minute, and 1 of 1 raises the alarm then.
     out.push(
       alarm('ProbeFailures', 'probes', {
-        metric: m.probeFailureRate(p.version),
+        metric: m.guardedRate(m.probeFailures(p.version, 'Sum'), m.probeFailures(p.version, 'SampleCount'), DEFAULT_THRESHOLDS.minProbeSamples, 'new version probe failure rate', {
+          significantAbove: round(1 - p.minProbeSuccess),
+          z: Z_ONE_PER_MILLE,
+        }),
         threshold: round(1 - p.minProbeSuccess),
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 6,
-        datapointsToAlarm: 3,
-        alarmDescription: 'Probes of the new version fail (canary-watchdog probes layer).',
+        evaluationPeriods: 1,
+        datapointsToAlarm: 1,
+        alarmDescription: 'Probes of the new version fail significantly more often than allowed (canary-watchdog probes layer).',
       }),
     );
   }
@@ -137,7 +182,7 @@ export function buildLayerAlarms(scope: Construct, p: LayerAlarmProps): LayerAla
   // canary share does not roll back.
   out.push(
     alarm('NewVersionErrorRate', 'new-version', {
-      metric: m.guardedRate(m.versionErrors(p.version), m.versionInvocations(p.version), p.minInvocations, 'new version error rate', false, p.maxErrorRate),
+      metric: m.guardedRate(m.versionErrors(p.version), m.versionInvocations(p.version), p.minInvocations, 'new version error rate', { significantAbove: p.maxErrorRate }),
       threshold: p.maxErrorRate,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 3,
@@ -145,12 +190,12 @@ export function buildLayerAlarms(scope: Construct, p: LayerAlarmProps): LayerAla
       alarmDescription: 'Error rate of the new version (ExecutedVersion) above the limit, with a minimum-invocations guard.',
     }),
     alarm('NewVersionThrottleRate', 'new-version', {
-      metric: m.guardedRate(m.versionThrottles(p.version), m.versionInvocations(p.version), p.minInvocations, 'new version throttle rate', true),
+      metric: m.throttleRateAboveAlias(p.version, p.maxThrottleRate, p.minInvocations),
       threshold: p.maxThrottleRate,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 3,
       datapointsToAlarm: 2,
-      alarmDescription: 'Throttle rate of the new version above the limit.',
+      alarmDescription: 'Throttle rate of the new version significantly above the limit and above the alias-wide (both versions) throttle rate.',
     }),
     alarm('NewVersionP99Duration', 'new-version', {
       metric: m.versionP99Duration(p.version),
@@ -161,7 +206,7 @@ export function buildLayerAlarms(scope: Construct, p: LayerAlarmProps): LayerAla
       alarmDescription: 'p99 duration of the new version above the limit.',
     }),
     alarm('AliasErrorRate', 'service', {
-      metric: m.guardedRate(m.aliasErrors(), m.aliasInvocations(), p.minInvocations, 'alias error rate', false, p.maxErrorRate),
+      metric: m.guardedRate(m.aliasErrors(), m.aliasInvocations(), p.minInvocations, 'alias error rate', { significantAbove: p.maxErrorRate }),
       threshold: p.maxErrorRate,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 3,
@@ -172,8 +217,47 @@ export function buildLayerAlarms(scope: Construct, p: LayerAlarmProps): LayerAla
   return out;
 }
 
+/**
+ * The new version's HTTP 5xx rate through its function URL, guarded like the error rate: a
+ * `statusCode: 500` answered without throwing is no Lambda `Errors` datapoint.
+ * https://docs.aws.amazon.com/lambda/latest/dg/urls-monitoring.html
+ */
+export function buildHttpAlarm(scope: Construct, p: Pick<LayerAlarmProps, 'metrics' | 'version' | 'namePrefix' | 'maxErrorRate' | 'minInvocations'>): LayerAlarmSpec {
+  const m = p.metrics;
+  return layerAlarm(
+    scope,
+    p.namePrefix,
+    'NewVersionHttp5xxRate',
+    'new-version',
+    {
+      metric: m.guardedRate(m.versionUrl5xx(p.version), m.versionUrlRequests(p.version), p.minInvocations, 'new version HTTP 5xx rate', { significantAbove: p.maxErrorRate }),
+      threshold: p.maxErrorRate,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 2,
+      alarmDescription: 'HTTP 5xx rate of the new version through its function URL above the limit, with a minimum-requests guard.',
+    },
+    'new-version-http-5xx-rate',
+  );
+}
+
+/** One layer alarm, named `<prefix>-<kebab id>` unless named, missing data not breaching. */
+function layerAlarm(
+  scope: Construct,
+  namePrefix: string,
+  id: string,
+  layer: LayerAlarmSpec['layer'],
+  props: Omit<cloudwatch.AlarmProps, 'alarmName' | 'treatMissingData'>,
+  suffix = id.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase(),
+): LayerAlarmSpec {
+  const name = `${namePrefix}-${suffix}`;
+  return { layer, name, alarm: new cloudwatch.Alarm(scope, id, { ...props, alarmName: name, treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING }) };
+}
+
 /** The one-sided 99 % quantile of the standard normal distribution. */
 const Z_ONE_PERCENT = 2.326;
+/** The one-sided 99.9 % quantile: the watchdog's default significance level (Thresholds.alpha, 0.001). */
+const Z_ONE_PER_MILLE = 3.09;
 
 function round(x: number): number {
   return Math.round(x * 1e9) / 1e9;

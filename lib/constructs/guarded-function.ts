@@ -1,4 +1,4 @@
-import { Annotations, Duration, Names, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Aspects, Duration, Names, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -8,15 +8,17 @@ import { parseConfigChecks, type ConfigCheck } from '../core/config-checks';
 import { DEFAULT_THRESHOLDS, MAX_BAKE_MINUTES } from '../core/config';
 import { parseProbes, type ProbeSpec } from '../core/probes';
 import { describeRollout } from '../core/rollout';
-import { InputError } from '../core/validate';
-import { buildLayerAlarms, GuardMetrics, type LayerAlarmSpec } from './alarm-layers';
-import { GuardValidationError } from './errors';
+import { nativeAlarmSelection, type NativeAlarmSelection } from '../core/native-alarms';
+import { buildHttpAlarm, buildLayerAlarms, GuardMetrics, type LayerAlarmProps, type LayerAlarmSpec } from './alarm-layers';
+import { GuardValidationError, parseOrThrow } from './errors';
 import type { ReleaseWatchdog } from './release-watchdog';
 import { Rollout } from './rollout';
 
 /** CodeDeploy allows at most 10 alarms per deployment group.
  * https://docs.aws.amazon.com/codedeploy/latest/userguide/monitoring-create-alarms.html */
 export const MAX_NATIVE_ALARMS = 10;
+
+type LayerThresholds = Pick<LayerAlarmProps, 'maxErrorRate' | 'minInvocations' | 'maxThrottleRate' | 'maxP99LatencyMs' | 'minProbeSuccess'>;
 
 /** A configuration check as declared on the construct; `required` defaults to true, `format` to string. */
 export type ConfigCheckProps = Partial<ConfigCheck> & { readonly key: string };
@@ -108,6 +110,10 @@ export interface GuardedFunctionProps extends nodejs.NodejsFunctionProps {
  * configuration change, a `live` alias, a CodeDeploy deployment group with the declared rollout
  * and automatic rollback, pre-traffic configuration checks and probes, a post-traffic bake,
  * alarm layers scoped to the new version, and a dashboard.
+ *
+ * What depends on calls made after construction (a function URL added to the alias) is decided
+ * when the app is synthesized: the HTTP 5xx alarm, CodeDeploy's alarm list, the watchdog's
+ * configuration and the dashboard.
  */
 export class GuardedFunction extends Construct {
   readonly function: lambda.Function;
@@ -115,19 +121,31 @@ export class GuardedFunction extends Construct {
   readonly alias: lambda.Alias;
   readonly application: codedeploy.LambdaApplication;
   readonly deploymentGroup: codedeploy.LambdaDeploymentGroup;
-  /** The layer alarms, by layer. */
-  readonly layerAlarms: readonly LayerAlarmSpec[];
-  /** The alarms in the deployment group's own list (at most 10; the heartbeat alarm always). */
-  readonly nativeAlarms: readonly cloudwatch.IAlarm[];
-  readonly dashboard?: cloudwatch.Dashboard;
+  /** ALARM when the watchdog published no heartbeat for this deployment group for 3 minutes. */
+  readonly heartbeatAlarm: cloudwatch.Alarm;
+  /** Runs the `reachableWithinMs` checks in the function's VPC; only for a VPC function. */
+  readonly reachabilityChecker?: lambda.Function;
   readonly probes: readonly ProbeSpec[];
   readonly configChecks: readonly ConfigCheck[];
 
+  private readonly props: GuardedFunctionProps;
+  private readonly layers: LayerAlarmSpec[];
+  private readonly native: cloudwatch.IAlarm[] = [];
+  private readonly selection: NativeAlarmSelection;
+  private readonly names: { readonly application: string; readonly deploymentGroup: string; readonly prefix: string };
+  private readonly thresholds: LayerThresholds;
+  private readonly rollout: Rollout;
+  private readonly bakeMinutes: number;
+  private readonly customConfig?: codedeploy.ILambdaDeploymentConfig;
+  private finalized?: { readonly functionUrl: boolean };
+  private dash?: cloudwatch.Dashboard;
+
   constructor(scope: Construct, id: string, props: GuardedFunctionProps) {
     super(scope, id);
-    const rollout = props.rollout ?? Rollout.canary({ percent: 10, minutes: 5 });
-    const bakeMinutes = props.bakeMinutes ?? 10;
-    validateProps(this, props, rollout, bakeMinutes);
+    this.props = props;
+    this.rollout = props.rollout ?? Rollout.canary({ percent: 10, minutes: 5 });
+    this.bakeMinutes = props.bakeMinutes ?? 10;
+    validateProps(this, props, this.rollout, this.bakeMinutes);
     this.probes = parseOrThrow(this, 'probes', () => parseProbes(props.probes ?? [], 'probes'));
     this.configChecks = parseOrThrow(this, 'configChecks', () => parseConfigChecks(props.configChecks ?? [], 'configChecks'));
 
@@ -135,80 +153,167 @@ export class GuardedFunction extends Construct {
     this.function = existing ?? new nodejs.NodejsFunction(this, 'Function', stripGuardProps(fnProps));
     // currentVersion publishes a new version whenever code or configuration changes.
     this.version = this.function.currentVersion;
-    const fnName = this.function.functionName;
 
-    const namePrefix = Names.uniqueResourceName(this, { maxLength: 200, separator: '-' });
+    // Explicit names: the hooks' configuration refers to the group, and the group to the hooks.
+    const applicationName = Names.uniqueResourceName(this, { maxLength: 100, separator: '-' });
+    this.names = { application: applicationName, deploymentGroup: applicationName, prefix: Names.uniqueResourceName(this, { maxLength: 200, separator: '-' }) };
     const timeoutMs = this.function.timeout?.toMilliseconds() ?? 3000;
-    const t = {
+    this.thresholds = {
       maxErrorRate: props.maxErrorRate ?? DEFAULT_THRESHOLDS.maxErrorRate,
       minInvocations: props.minInvocations ?? DEFAULT_THRESHOLDS.minInvocations,
       maxThrottleRate: props.maxThrottleRate ?? DEFAULT_THRESHOLDS.maxThrottleRate,
       maxP99LatencyMs: props.maxP99LatencyMs ?? Math.round(timeoutMs * 0.8),
       minProbeSuccess: props.minProbeSuccess ?? DEFAULT_THRESHOLDS.minProbeSuccess,
     };
-    this.layerAlarms = buildLayerAlarms(this, {
-      metrics: new GuardMetrics(fnName, aliasName, watchdog.namespace),
-      version: this.version.version,
-      namePrefix,
-      ...t,
-      probes: this.probes.length > 0,
-    });
+    this.layers = buildLayerAlarms(this, { ...this.layerAlarmBase(), ...this.thresholds, probes: this.probes.length > 0 });
+    this.heartbeatAlarm = watchdog.addHeartbeatAlarm(this, this.names.application, this.names.deploymentGroup, `${this.names.prefix}-heartbeat`);
 
     this.alias = new lambda.Alias(this, 'Alias', { aliasName, version: this.version });
     // The version-scoped alarms must point at the new version before the alias update starts
     // the deployment; the alarms do not depend on the alias, so no cycle forms.
-    for (const a of this.layerAlarms) this.alias.node.addDependency(a.alarm);
+    for (const a of this.layers) this.alias.node.addDependency(a.alarm);
 
-    const extra = props.extraAlarms ?? [];
-    const custom = props.customLayers ?? [];
-    const guarded = [...this.layerAlarms.map((a) => a.alarm), ...extra, ...custom.flatMap((l) => l.alarms)];
-    this.nativeAlarms = this.nativeAlarmList(watchdog.heartbeatAlarm, guarded, props.combineNativeAlarms ?? true, namePrefix);
+    if (this.function.isBoundToVpc) this.reachabilityChecker = watchdog.addReachabilityChecker(this, this.function);
 
-    // Explicit names: the hooks' configuration refers to the group, and the group to the hooks.
-    const applicationName = Names.uniqueResourceName(this, { maxLength: 100, separator: '-' });
-    const deploymentGroupName = applicationName;
+    // Which alarms CodeDeploy checks itself, by mode and preexistingAlarms policy (one rule with the rehearsal).
+    this.selection = nativeAlarmSelection(watchdog.mode, watchdog.policy.preexistingAlarms);
+    this.checkNativeAlarmCount(this.selectedAlarms());
+
     this.application = new codedeploy.LambdaApplication(this, 'Application', { applicationName });
-    const deploymentConfig = rollout.bind(this);
+    const deploymentConfig = this.rollout.bind(this);
+    if (deploymentConfig instanceof codedeploy.LambdaDeploymentConfig) this.customConfig = deploymentConfig;
     this.deploymentGroup = new codedeploy.LambdaDeploymentGroup(this, 'DeploymentGroup', {
       application: this.application,
-      deploymentGroupName,
+      deploymentGroupName: this.names.deploymentGroup,
       alias: this.alias,
       deploymentConfig,
-      alarms: [...this.nativeAlarms],
+      // Filled in at synth (finalize): the list depends on a function URL added later.
+      alarms: [],
       role: watchdog.deploymentRole,
       preHook: watchdog.preTrafficHook,
-      ...(bakeMinutes > 0 ? { postHook: watchdog.postTrafficHook } : {}),
+      ...(this.bakeMinutes > 0 ? { postHook: watchdog.postTrafficHook } : {}),
       // CodeDeploy's default: if alarm state cannot be read, the deployment stops.
       ignorePollAlarmsFailure: false,
-      autoRollback: { failedDeployment: true, stoppedDeployment: true, deploymentInAlarm: true },
+      // In shadow mode the list is empty (no watchdog alarm may stop a release), and CDK rejects
+      // deploymentInAlarm without alarms: the heartbeat is in the list exactly when alarms are.
+      autoRollback: { failedDeployment: true, stoppedDeployment: true, deploymentInAlarm: this.selection.heartbeat },
     });
 
     // The deployment group's role is the watchdog's shared one (ReleaseWatchdog.deploymentRole);
     // CDK gives it AWS's managed policy for Lambda deployments and invoke rights on the hooks.
 
-    const byLayer = (layer: LayerAlarmSpec['layer']) => this.layerAlarms.filter((a) => a.layer === layer).map((a) => a.name);
+    if (this.probes.length === 0) {
+      Annotations.of(this).addWarningV2(
+        'canary-watchdog:no-probes',
+        `${this.function.node.path} has no probes: at low traffic its releases can reach 100 % on no evidence. Declare probes, or set the ReleaseWatchdog policy insufficient: { 'final-shift': { 'new-version': 'rollback' } } to demand evidence from user traffic before the final shift.`,
+      );
+    }
+
+    Aspects.of(this).add({ visit: (node) => (node === this ? this.finalize() : undefined) });
+    this.node.addValidation({ validate: () => this.validateEnvironment() });
+    this.node.addValidation({ validate: () => this.validateFunctionUrl() });
+  }
+
+  /** The layer alarms, by layer (the HTTP 5xx alarm once the alias's function URL is known). */
+  get layerAlarms(): readonly LayerAlarmSpec[] {
+    this.finalize();
+    return this.layers;
+  }
+
+  /** The alarms in the deployment group's own list (at most 10; the heartbeat first, except in shadow mode, where there are none). */
+  get nativeAlarms(): readonly cloudwatch.IAlarm[] {
+    this.finalize();
+    return this.native;
+  }
+
+  get dashboard(): cloudwatch.Dashboard | undefined {
+    this.finalize();
+    return this.dash;
+  }
+
+  /** Whether users reach the alias through a Lambda function URL (AWS::Lambda::Url on the alias). */
+  private hasFunctionUrl(): boolean {
+    const stack = Stack.of(this);
+    const fnArn = JSON.stringify(stack.resolve(this.function.functionArn));
+    return stack.node
+      .findAll()
+      .some((c) => c instanceof lambda.CfnUrl && c.qualifier === this.alias.aliasName && JSON.stringify(stack.resolve(c.targetFunctionArn)) === fnArn);
+  }
+
+  private layerAlarmBase() {
+    return { metrics: new GuardMetrics(this.function.functionName, this.props.aliasName ?? 'live', this.props.watchdog.namespace), version: this.version.version, namePrefix: this.names.prefix };
+  }
+
+  /** The guarded alarms the selection hands to CodeDeploy, before combining. */
+  private selectedAlarms(): cloudwatch.IAlarm[] {
+    const s = this.selection;
+    return [
+      ...this.layers.filter((a) => s.includesLayer(a.layer)).map((a) => a.alarm),
+      ...(s.includesLayer('service') ? (this.props.extraAlarms ?? []) : []),
+      ...(this.props.customLayers ?? []).filter((l) => s.includesLayer(l.name)).flatMap((l) => l.alarms),
+    ];
+  }
+
+  private checkNativeAlarmCount(selected: readonly cloudwatch.IAlarm[]): void {
+    const total = (this.selection.heartbeat ? 1 : 0) + selected.length;
+    if (total <= MAX_NATIVE_ALARMS || (this.props.combineNativeAlarms ?? true)) return;
+    const layer = selected.filter((a) => this.layers.some((l) => l.alarm === a)).length;
+    throw new GuardValidationError(
+      this,
+      'extraAlarms',
+      `${total} alarms for the deployment group (heartbeat, ${layer} layer alarms, ${selected.length - layer} of yours) exceed CodeDeploy's limit of ${MAX_NATIVE_ALARMS}; allow combineNativeAlarms or pass fewer extraAlarms`,
+    );
+  }
+
+  /**
+   * Everything that depends on the finished construct tree, once: run by an aspect at synth, or
+   * earlier when a caller reads layerAlarms, nativeAlarms or dashboard.
+   */
+  private finalize(): void {
+    if (this.finalized) return;
+    const functionUrl = this.hasFunctionUrl();
+    this.finalized = { functionUrl };
+    const { watchdog } = this.props;
+    const aliasName = this.alias.aliasName;
+    const fnName = this.function.functionName;
+    const t = this.thresholds;
+    if (functionUrl) {
+      const http = buildHttpAlarm(this, { ...this.layerAlarmBase(), ...t });
+      this.layers.push(http);
+      this.alias.node.addDependency(http.alarm);
+    }
+
+    const selected = this.selectedAlarms();
+    this.checkNativeAlarmCount(selected);
+    this.native.push(...this.combine(selected));
+    for (const a of this.native) this.deploymentGroup.addAlarm(a);
+
+    const extra = this.props.extraAlarms ?? [];
+    const custom = this.props.customLayers ?? [];
+    const guarded = [...this.layers.map((a) => a.alarm), ...extra, ...custom.flatMap((l) => l.alarms)];
+    const byLayer = (layer: LayerAlarmSpec['layer']) => this.layers.filter((a) => a.layer === layer).map((a) => a.name);
     const defaults = DEFAULT_THRESHOLDS;
     const thresholds: Record<string, number> = {};
     if (t.maxErrorRate !== defaults.maxErrorRate) thresholds.maxErrorRate = t.maxErrorRate;
     if (t.minInvocations !== defaults.minInvocations) thresholds.minInvocations = t.minInvocations;
     if (t.maxThrottleRate !== defaults.maxThrottleRate) thresholds.maxThrottleRate = t.maxThrottleRate;
     if (t.minProbeSuccess !== defaults.minProbeSuccess) thresholds.minProbeSuccess = t.minProbeSuccess;
-    if (props.maxP99LatencyMs !== undefined) thresholds.maxP99LatencyMs = props.maxP99LatencyMs;
+    if (this.props.maxP99LatencyMs !== undefined) thresholds.maxP99LatencyMs = this.props.maxP99LatencyMs;
     watchdog.addGuard({
-      applicationName,
+      applicationName: this.names.application,
       deploymentGroup: this.deploymentGroup,
       function: this.function,
-      alarmNames: [...this.layerAlarms.map((a) => a.name), ...extra.map((a) => a.alarmName), ...custom.flatMap((l) => l.alarms.map((a) => a.alarmName))],
-      alarms: [...guarded],
-      ...(deploymentConfig instanceof codedeploy.LambdaDeploymentConfig ? { customDeploymentConfigName: deploymentConfig.deploymentConfigName } : {}),
+      alarmNames: [...this.layers.map((a) => a.name), ...extra.map((a) => a.alarmName), ...custom.flatMap((l) => l.alarms.map((a) => a.alarmName))],
+      alarms: guarded,
+      ...(this.customConfig ? { customDeploymentConfigName: this.customConfig.deploymentConfigName } : {}),
       config: {
         // Plain names, not Refs: the hooks read this configuration and the group refers to the
         // hooks, so a Ref here would close a dependency cycle.
-        application: applicationName,
-        deploymentGroup: deploymentGroupName,
+        application: this.names.application,
+        deploymentGroup: this.names.deploymentGroup,
         functionName: fnName,
         alias: aliasName,
-        ...(bakeMinutes !== 10 ? { bakeMinutes } : {}),
+        ...(this.bakeMinutes !== 10 ? { bakeMinutes: this.bakeMinutes } : {}),
         ...(Object.keys(thresholds).length ? { thresholds } : {}),
         alarms: {
           ...(byLayer('probes').length ? { probes: byLayer('probes') } : {}),
@@ -216,45 +321,49 @@ export class GuardedFunction extends Construct {
           service: [...byLayer('service'), ...extra.map((a) => a.alarmName)],
         },
         ...(custom.length ? { customLayers: custom.map((l) => ({ name: l.name, alarms: l.alarms.map((a) => a.alarmName) })) } : {}),
-        ...(this.configChecks.length ? { configChecks: props.configChecks } : {}),
-        ...(this.probes.length ? { probes: props.probes } : {}),
+        ...(this.configChecks.length ? { configChecks: this.props.configChecks } : {}),
+        ...(this.probes.length ? { probes: this.props.probes } : {}),
+        ...(functionUrl ? { httpMetrics: 'function-url' } : {}),
+        // The checker's name is a Ref: it depends on nothing of the hooks or the group.
+        ...(this.reachabilityChecker ? { reachabilityChecker: this.reachabilityChecker.functionName } : {}),
       },
     });
 
     // `cdk synth` prints this, so the layers guarding each release are visible at a glance.
     Annotations.of(this).addInfo(
-      `canary-watchdog guards ${aliasName} with ${describeRollout(rollout.shape)}, bake ${bakeMinutes} min. Layers: ` +
+      `canary-watchdog guards ${aliasName} with ${describeRollout(this.rollout.shape)}, bake ${this.bakeMinutes} min. Layers: ` +
         [
           `config (${this.configChecks.length} checks: ${this.configChecks.map((c) => c.key).join(', ') || 'none'})`,
           `probes (${this.probes.length}: ${this.probes.map((p) => p.name).join(', ') || 'none'}; alarm below ${t.minProbeSuccess * 100} % success)`,
-          `new-version (ExecutedVersion: errors > ${t.maxErrorRate * 100} %, throttles > ${t.maxThrottleRate * 100} %, p99 > ${t.maxP99LatencyMs} ms, after ${t.minInvocations} invocations; and versus the old version)`,
+          `new-version (ExecutedVersion: errors > ${t.maxErrorRate * 100} %, ${functionUrl ? `function URL 5xx > ${t.maxErrorRate * 100} %, ` : ''}throttles > ${t.maxThrottleRate * 100} %, p99 > ${t.maxP99LatencyMs} ms, after ${t.minInvocations} invocations; and versus the old version)`,
           `service (alias error rate${extra.length ? ` + ${extra.length} of your alarms` : ''})`,
           ...custom.map((l) => `${l.name} (${l.alarms.length} alarms)`),
         ].join('; ') +
-        `. CodeDeploy's own alarms: ${this.nativeAlarms.length} (heartbeat first).`,
+        `. CodeDeploy's own alarms: ${this.native.length}${this.selection.heartbeat ? ' (heartbeat first)' : ' (shadow mode: none)'}.`,
     );
 
-    if (props.dashboard ?? true) this.dashboard = this.buildDashboard(fnName, aliasName, watchdog, namePrefix);
-    this.node.addValidation({ validate: () => this.validateEnvironment() });
+    if (this.props.dashboard ?? true) this.dash = this.buildDashboard(fnName, aliasName, watchdog, this.names.prefix);
   }
 
-  private nativeAlarmList(heartbeat: cloudwatch.IAlarm, guarded: cloudwatch.IAlarm[], combine: boolean, namePrefix: string): cloudwatch.IAlarm[] {
-    const all = [heartbeat, ...guarded];
-    if (all.length <= MAX_NATIVE_ALARMS) return all;
-    if (!combine) {
-      throw new GuardValidationError(
-        this,
-        'extraAlarms',
-        `${all.length} alarms for the deployment group (heartbeat, ${this.layerAlarms.length} layer alarms, ${guarded.length - this.layerAlarms.length} of yours) exceed CodeDeploy's limit of ${MAX_NATIVE_ALARMS}; allow combineNativeAlarms or pass fewer extraAlarms`,
-      );
-    }
+  /** The heartbeat, then the selected alarms; combined into one composite alarm past CodeDeploy's 10. */
+  private combine(selected: cloudwatch.IAlarm[]): cloudwatch.IAlarm[] {
+    const heartbeat = this.selection.heartbeat ? [this.heartbeatAlarm] : [];
+    if (heartbeat.length + selected.length <= MAX_NATIVE_ALARMS) return [...heartbeat, ...selected];
     // The heartbeat stays on its own, so a dead watchdog is always visible as itself.
     const composite = new cloudwatch.CompositeAlarm(this, 'AnyLayerAlarm', {
-      compositeAlarmName: `${namePrefix}-any-layer`,
+      compositeAlarmName: `${this.names.prefix}-any-layer`,
       alarmDescription: 'canary-watchdog: any layer alarm of this function (combined for CodeDeploy\'s 10-alarm limit).',
-      alarmRule: cloudwatch.AlarmRule.anyOf(...guarded.map((a) => cloudwatch.AlarmRule.fromAlarm(a, cloudwatch.AlarmState.ALARM))),
+      alarmRule: cloudwatch.AlarmRule.anyOf(...selected.map((a) => cloudwatch.AlarmRule.fromAlarm(a, cloudwatch.AlarmState.ALARM))),
     });
-    return [heartbeat, composite];
+    return [...heartbeat, composite];
+  }
+
+  /** A function URL added after the alarms were settled would go unwatched: say so. */
+  private validateFunctionUrl(): string[] {
+    if (!this.finalized || this.finalized.functionUrl === this.hasFunctionUrl()) return [];
+    return [
+      `${this.node.path}: httpMetrics: a function URL was added to the alias ${this.alias.aliasName} after layerAlarms, nativeAlarms or dashboard was read, so its HTTP 5xx alarm is missing; add the URL before reading them`,
+    ];
   }
 
   /** Environment keys the configuration checks require must be defined on the function. */
@@ -299,7 +408,7 @@ export class GuardedFunction extends Construct {
     dash.addWidgets(
       new cloudwatch.AlarmStatusWidget({
         title: 'Release guard alarms',
-        alarms: [watchdog.heartbeatAlarm, ...this.layerAlarms.map((a) => a.alarm), ...this.nativeAlarms.filter((a) => a !== watchdog.heartbeatAlarm)],
+        alarms: [this.heartbeatAlarm, ...this.layers.map((a) => a.alarm), ...this.native.filter((a) => a instanceof cloudwatch.CompositeAlarm)],
         width: 24,
       }),
     );
@@ -313,17 +422,6 @@ function stripGuardProps(p: Omit<GuardedFunctionProps, 'watchdog' | 'function' |
     maxP99LatencyMs: _l, minProbeSuccess: _s, extraAlarms: _x, customLayers: _u, combineNativeAlarms: _n, dashboard: _d, ...fn
   } = p;
   return fn;
-}
-
-function parseOrThrow<T>(scope: Construct, prop: string, parse: () => T): T {
-  try {
-    return parse();
-  } catch (err) {
-    if (!(err instanceof InputError)) throw err;
-    // InputError messages start with the field's path ("probes[1].expect: ..."): keep it as the prop.
-    const rest = err.message.startsWith(`${err.path}: `) ? err.message.slice(err.path.length + 2) : err.message;
-    throw new GuardValidationError(scope, err.path || prop, rest);
-  }
 }
 
 /** Contradictory or out-of-range props fail in the constructor, naming the prop. */

@@ -8,11 +8,11 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { DEFAULT_NAMESPACE, METRIC } from '../core/config';
+import { DEFAULT_NAMESPACE, METRIC, parsePolicy } from '../core/config';
 import type { Policy } from '../core/types';
 import { CONFIG_ITEM_ID, ENV } from '../runtime/env';
 import * as cr from 'aws-cdk-lib/custom-resources';
-import { GuardValidationError } from './errors';
+import { GuardValidationError, parseOrThrow } from './errors';
 import { runtimeBundleDir, type RuntimeHandler } from './runtime-bundle';
 
 /** Lambda limits the environment variables of one function to 4 KB in all.
@@ -33,10 +33,25 @@ export interface ReleaseWatchdogProps {
    */
   readonly mode?: 'enforce' | 'shadow';
   /**
-   * Overrides of the decision policy (blindAfter, finalShiftGuardSeconds, insufficient, preexistingAlarms).
+   * Overrides of the decision policy (blindAfter, finalShiftGuardSeconds, insufficient,
+   * preexistingAlarms), validated at synth. `insufficient` says per stage and layer what
+   * insufficient evidence means: `{ 'final-shift': { 'new-version': 'rollback' } }` makes the
+   * final shift wait for evidence from user traffic on the new version (a guarded function with
+   * no probes and little traffic otherwise reaches 100 % on no evidence). `preexistingAlarms`
+   * also decides which alarms go into CodeDeploy's own list: under `ignore` the service and
+   * custom layers stay out of it (the watchdog still judges them).
    * @default the README's defaults
+   * @see https://docs.aws.amazon.com/codedeploy/latest/userguide/monitoring-create-alarms.html
    */
   readonly policy?: Partial<Policy>;
+  /**
+   * Concurrency reserved for the watchdog, the two hooks and the prober, so that throttling
+   * elsewhere in the account cannot silence the heartbeat and stop every release. Reserved
+   * concurrency is taken from the account's pool, which must keep 100 unreserved.
+   * @default ReservedConcurrency.defaults(): 2 each, 8 in all
+   * @see https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html
+   */
+  readonly reservedConcurrency?: ReservedConcurrency;
   /**
    * Probe rounds per prober invocation (1-12); the prober runs every minute.
    * @default 6
@@ -62,6 +77,57 @@ export interface ReleaseWatchdogProps {
   readonly eventBus?: events.IEventBus;
 }
 
+/** Reserved concurrency of each runtime function. */
+export interface RuntimeConcurrency {
+  /** @default 2: the scheduled run and one event-triggered run at once */
+  readonly watchdog?: number;
+  /** @default 2: two deployments starting at once; more wait in Lambda's asynchronous queue */
+  readonly preTrafficHook?: number;
+  /** @default 2 */
+  readonly postTrafficHook?: number;
+  /** @default 2: one run a minute that can overlap the next by its timeout */
+  readonly prober?: number;
+}
+
+/**
+ * How much concurrency the runtime functions reserve. A reservation is both a floor (account-wide
+ * throttling cannot starve the function) and a ceiling (more concurrent invocations are
+ * throttled; CodeDeploy and EventBridge invoke these functions asynchronously, so Lambda keeps
+ * throttled events in its queue and retries them for up to 6 hours).
+ * https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html
+ * https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html
+ */
+export class ReservedConcurrency {
+  static readonly DEFAULTS: Required<RuntimeConcurrency> = { watchdog: 2, preTrafficHook: 2, postTrafficHook: 2, prober: 2 };
+
+  /** 2 for each runtime function: 8 taken from the account's pool. */
+  static defaults(): ReservedConcurrency {
+    return new ReservedConcurrency({ ...ReservedConcurrency.DEFAULTS });
+  }
+
+  /** Given values; the others keep their defaults. Each a whole number of at least 1. */
+  static of(values: RuntimeConcurrency): ReservedConcurrency {
+    return new ReservedConcurrency({ ...ReservedConcurrency.DEFAULTS, ...values });
+  }
+
+  /** Reserve nothing: the runtime shares the account's unreserved pool (and its throttling). */
+  static none(): ReservedConcurrency {
+    return new ReservedConcurrency(undefined);
+  }
+
+  private constructor(public readonly values: Required<RuntimeConcurrency> | undefined) {}
+
+  /** Problems, as `{prop, message}`; empty when valid. Pure. */
+  problems(): { prop: string; message: string }[] {
+    return Object.entries(this.values ?? {})
+      .filter(([, v]) => !(Number.isInteger(v) && v >= 1))
+      .map(([k, v]) => ({
+        prop: 'reservedConcurrency',
+        message: `${k} must be a whole number of at least 1 (0 would stop the function; use ReservedConcurrency.none() to reserve nothing), got ${v}`,
+      }));
+  }
+}
+
 /** What a guarded function hands its watchdog. */
 export interface GuardRegistration {
   /** The guard's entry of the runtime configuration; may hold tokens. */
@@ -85,9 +151,6 @@ export interface GuardRegistration {
  * that CodeDeploy checks itself, so that a dead watchdog still stops the release.
  */
 export class ReleaseWatchdog extends Construct {
-  /** ALARM when no heartbeat arrived for 3 minutes; missing data is breaching. */
-  readonly heartbeatAlarm: cloudwatch.Alarm;
-  readonly heartbeatMetric: cloudwatch.Metric;
   readonly watchdogFunction: lambda.Function;
   /** BeforeAllowTraffic hook; its name starts with `CodeDeployHook_`. */
   readonly preTrafficHook: lambda.Function;
@@ -98,6 +161,11 @@ export class ReleaseWatchdog extends Construct {
   readonly watchdogName: string;
   readonly namespace = DEFAULT_NAMESPACE;
   readonly configDelivery: 'environment' | 'state-table';
+  readonly mode: 'enforce' | 'shadow';
+  /** The decision policy: the defaults with the `policy` prop's overrides, validated. */
+  readonly policy: Policy;
+  /** The concurrency reserved per runtime function; undefined when none is. */
+  readonly reservedConcurrency?: Required<RuntimeConcurrency>;
 
   private readonly guards: GuardRegistration[] = [];
   private readonly props: ReleaseWatchdogProps;
@@ -135,6 +203,16 @@ export class ReleaseWatchdog extends Construct {
     if (props.proberRounds !== undefined && !(Number.isInteger(props.proberRounds) && props.proberRounds >= 1 && props.proberRounds <= 12)) {
       throw new GuardValidationError(this, 'proberRounds', `must be an integer from 1 to 12, got ${props.proberRounds}`);
     }
+    if (props.mode !== undefined && props.mode !== 'enforce' && props.mode !== 'shadow') {
+      throw new GuardValidationError(this, 'mode', `must be enforce or shadow, got ${JSON.stringify(props.mode)}`);
+    }
+    this.mode = props.mode ?? 'enforce';
+    // A bad policy fails here, naming the field (policy.insufficient.final-shift...), not at run time.
+    this.policy = parseOrThrow(this, 'policy', () => parsePolicy(props.policy, 'policy'));
+    const concurrency = props.reservedConcurrency ?? ReservedConcurrency.defaults();
+    const problems = concurrency.problems();
+    if (problems.length) throw new GuardValidationError(this, problems[0].prop, problems[0].message);
+    this.reservedConcurrency = concurrency.values;
     this.watchdogName = props.watchdogName ?? Names.uniqueResourceName(this, { maxLength: 64, separator: '-' });
     this.eventBus = props.eventBus ?? events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
 
@@ -149,36 +227,18 @@ export class ReleaseWatchdog extends Construct {
 
     const stackName = Stack.of(this).stackName;
     const hookName = (suffix: string) => `CodeDeployHook_${`${stackName}-${this.node.id}`.replace(/[^a-zA-Z0-9-_]/g, '').slice(0, 64 - 15 - suffix.length)}-${suffix}`;
-    this.watchdogFunction = this.runtimeFunction('Watchdog', 'watchdog', { timeout: Duration.seconds(50) });
+    const reserved = this.reservedConcurrency;
+    this.watchdogFunction = this.runtimeFunction('Watchdog', 'watchdog', { timeout: Duration.seconds(50), reserved: reserved?.watchdog });
     this.preTrafficHook = this.runtimeFunction('PreTrafficHook', 'pre-traffic', {
       timeout: Duration.minutes(5),
       // The managed policy AWSCodeDeployRoleForLambdaLimited invokes only CodeDeployHook_* functions.
       // https://docs.aws.amazon.com/codedeploy/latest/userguide/getting-started-create-service-role.html
       functionName: hookName('pre'),
+      reserved: reserved?.preTrafficHook,
     });
-    this.postTrafficHook = this.runtimeFunction('PostTrafficHook', 'post-traffic', { timeout: Duration.seconds(30), functionName: hookName('post') });
-    this.prober = this.runtimeFunction('Prober', 'prober', { timeout: Duration.seconds(90) });
+    this.postTrafficHook = this.runtimeFunction('PostTrafficHook', 'post-traffic', { timeout: Duration.seconds(30), functionName: hookName('post'), reserved: reserved?.postTrafficHook });
+    this.prober = this.runtimeFunction('Prober', 'prober', { timeout: Duration.seconds(90), reserved: reserved?.prober });
     this.prober.addEnvironment(ENV.proberRounds, String(props.proberRounds ?? 6));
-
-    // Heartbeat: one datapoint a minute while the watchdog runs well. No datapoint for 3
-    // minutes (missing = breaching) puts the alarm in ALARM, which stops the deployment.
-    this.heartbeatMetric = new cloudwatch.Metric({
-      namespace: this.namespace,
-      metricName: METRIC.heartbeat,
-      dimensionsMap: { Watchdog: this.watchdogName },
-      statistic: 'SampleCount',
-      period: Duration.minutes(1),
-    });
-    this.heartbeatAlarm = new cloudwatch.Alarm(this, 'HeartbeatAlarm', {
-      alarmName: `${this.watchdogName}-heartbeat`,
-      alarmDescription: 'canary-watchdog: no watchdog heartbeat for 3 minutes. In every guarded deployment group, so CodeDeploy stops releases itself.',
-      metric: this.heartbeatMetric,
-      threshold: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-      evaluationPeriods: 3,
-      datapointsToAlarm: 3,
-      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
-    });
 
     const everyMinute = new events.Rule(this, 'EveryMinute', {
       description: 'canary-watchdog: evaluate every guarded deployment and probe new versions once a minute',
@@ -252,6 +312,60 @@ export class ReleaseWatchdog extends Construct {
     this.node.addValidation({ validate: () => this.validateResourceCount() });
   }
 
+  /**
+   * The heartbeat the watchdog publishes for one guarded deployment group: one datapoint a
+   * minute while a full run saw, judged and acted on every deployment of that group.
+   */
+  heartbeatMetric(application: string, deploymentGroup: string): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: this.namespace,
+      metricName: METRIC.heartbeat,
+      dimensionsMap: { Watchdog: this.watchdogName, DeploymentGroup: `${application}/${deploymentGroup}` },
+      statistic: 'SampleCount',
+      period: Duration.minutes(1),
+    });
+  }
+
+  /**
+   * The heartbeat alarm of one guarded deployment group, first in that group's CodeDeploy list:
+   * no heartbeat for 3 minutes (missing data breaching) stops that group's release, and only
+   * that one, so a deployment the watchdog cannot judge does not stop every other release.
+   */
+  addHeartbeatAlarm(scope: Construct, application: string, deploymentGroup: string, alarmName: string): cloudwatch.Alarm {
+    return new cloudwatch.Alarm(scope, 'HeartbeatAlarm', {
+      alarmName,
+      alarmDescription: `canary-watchdog: no watchdog heartbeat for ${application}/${deploymentGroup} for 3 minutes. In that deployment group's alarm list, so CodeDeploy stops its release itself.`,
+      metric: this.heartbeatMetric(application, deploymentGroup),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 3,
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    });
+  }
+
+  /**
+   * A function that runs the `reachableWithinMs` checks of a guarded function in that function's
+   * network (same subnets and security groups), invoked by the pre-traffic hook: a VPC function's
+   * private endpoint is unreachable from the hook, and a public one the hook reaches may be
+   * unreachable from the function.
+   * https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html
+   */
+  addReachabilityChecker(scope: Construct, guarded: lambda.Function): lambda.Function {
+    const checker = this.runtimeFunction('ReachabilityChecker', 'reach-check', { timeout: Duration.seconds(70), scope });
+    const vpc = (guarded.node.defaultChild as lambda.CfnFunction).vpcConfig;
+    (checker.node.defaultChild as lambda.CfnFunction).vpcConfig = vpc;
+    // The managed policy Lambda needs to create and delete the network interfaces in the VPC.
+    checker.role!.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'));
+    Validations.of(checker).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+      reason: "AWS managed policy Lambda needs to attach a VPC function to the guarded function's subnets; CDK attaches the same one to every VPC function.",
+    });
+    // The checker itself, not its versions: the hook invokes $LATEST by name.
+    this.preTrafficHook.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [checker.functionArn] }));
+    return checker;
+  }
+
   /** The four runtime functions. */
   functions(): lambda.Function[] {
     return [this.watchdogFunction, this.preTrafficHook, this.postTrafficHook, this.prober];
@@ -297,8 +411,9 @@ export class ReleaseWatchdog extends Construct {
     if (alarmArns.length) policy(this.watchdogFunction, ['cloudwatch:DescribeAlarms'], alarmArns);
   }
 
-  private runtimeFunction(id: string, handler: RuntimeHandler, opts: { timeout: Duration; functionName?: string }): lambda.Function {
-    const fn = new lambda.Function(this, id, {
+  private runtimeFunction(id: string, handler: RuntimeHandler, opts: { timeout: Duration; functionName?: string; reserved?: number; scope?: Construct }): lambda.Function {
+    const scope = opts.scope ?? this;
+    const fn = new lambda.Function(scope, id, {
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       code: lambda.Code.fromAsset(`${runtimeBundleDir()}/${handler}`),
@@ -306,8 +421,9 @@ export class ReleaseWatchdog extends Construct {
       memorySize: 256,
       timeout: opts.timeout,
       ...(opts.functionName ? { functionName: opts.functionName } : {}),
+      ...(opts.reserved !== undefined ? { reservedConcurrentExecutions: opts.reserved } : {}),
       description: `canary-watchdog ${handler}`,
-      logGroup: new logs.LogGroup(this, `${id}Logs`, {
+      logGroup: new logs.LogGroup(scope, `${id}Logs`, {
         retention: this.props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
         removalPolicy: RemovalPolicy.DESTROY,
       }),

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node
 import { join, resolve } from 'node:path';
 
 /** The runtime's handlers, each bundled to `<dir>/<name>/index.js` with `handler` exported. */
-export const RUNTIME_HANDLERS = ['watchdog', 'pre-traffic', 'post-traffic', 'prober'] as const;
+export const RUNTIME_HANDLERS = ['watchdog', 'pre-traffic', 'post-traffic', 'prober', 'reach-check'] as const;
 export type RuntimeHandler = (typeof RUNTIME_HANDLERS)[number];
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -25,7 +25,7 @@ function sourceHash(): string {
 }
 
 /**
- * Bundle the four runtime handlers once per process with the local esbuild (no Docker), into a
+ * Bundle the runtime handlers once per process with the local esbuild (no Docker), into a
  * cache folder keyed by the sources' hash. The AWS SDK v3 is left to the Lambda Node.js runtime,
  * which ships it; everything else (Powertools, yaml) is bundled.
  * https://docs.aws.amazon.com/lambda/latest/dg/lambda-nodejs.html

@@ -17,6 +17,10 @@ export const METRIC = {
   heartbeat: 'WatchdogHeartbeat',
 } as const;
 
+/** AWS/Lambda function URL metrics (FunctionName, Resource, ExecutedVersion).
+ * https://docs.aws.amazon.com/lambda/latest/dg/urls-monitoring.html */
+export const METRIC_URL = { http5xx: 'Url5xxCount', requests: 'UrlRequestCount' } as const;
+
 /** Thresholds of the built-in layers; each has a default, documented in the README. */
 export interface Thresholds {
   /** New version's error rate that fails the release when significantly exceeded. @default 0.05 */
@@ -71,7 +75,23 @@ export interface GuardConfig {
   readonly customLayers: readonly { readonly name: string; readonly alarms: readonly string[] }[];
   readonly configChecks: readonly ConfigCheck[];
   readonly probes: readonly ProbeSpec[];
+  /**
+   * `function-url`: users reach the alias through a Lambda function URL, so the new-version layer
+   * also judges the URL's HTTP 5xx rate (`http-5xx`), which sees a `statusCode: 500` answered
+   * without throwing. Absent: no HTTP signal.
+   * https://docs.aws.amazon.com/lambda/latest/dg/urls-monitoring.html
+   */
+  readonly httpMetrics?: HttpMetrics;
+  /**
+   * Name of a Lambda function that runs the `reachableWithinMs` checks where the guarded function
+   * runs (same VPC subnets and security groups). Absent: the pre-traffic hook fetches directly.
+   */
+  readonly reachabilityChecker?: string;
 }
+
+/** Sources of an HTTP-level error signal for user traffic. */
+export const HTTP_METRICS = ['function-url'] as const;
+export type HttpMetrics = (typeof HTTP_METRICS)[number];
 
 export interface WatchdogConfig {
   /** `enforce` stops bad releases; `shadow` only records what it would have done. */
@@ -167,6 +187,7 @@ function parseGuard(v: unknown, path: string): GuardConfig {
   const o = obj(v, path);
   onlyKeys(o, path, [
     'application', 'deploymentGroup', 'functionName', 'alias', 'bakeMinutes', 'thresholds', 'alarms', 'customLayers', 'configChecks', 'probes',
+    'httpMetrics', 'reachabilityChecker',
   ]);
   const alarms: Record<string, string[]> = {};
   if (o.alarms !== undefined) {
@@ -195,8 +216,14 @@ function parseGuard(v: unknown, path: string): GuardConfig {
     customLayers,
     configChecks: parseConfigChecks(o.configChecks, `${path}.configChecks`),
     probes: parseProbes(o.probes, `${path}.probes`),
+    ...(o.httpMetrics !== undefined ? { httpMetrics: oneOf(o.httpMetrics, `${path}.httpMetrics`, HTTP_METRICS) } : {}),
+    ...(o.reachabilityChecker !== undefined ? { reachabilityChecker: str(o.reachabilityChecker, `${path}.reachabilityChecker`, FUNCTION_NAME) } : {}),
   };
 }
+
+/** A Lambda function name, ARN or partial ARN, as Invoke accepts it.
+ * https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html#API_Invoke_RequestSyntax */
+const FUNCTION_NAME = { pattern: /^[\w:-]{1,140}$/, patternText: 'a Lambda function name or ARN (letters, digits, -, _ and :, at most 140 characters)' };
 
 /** The `{version}` placeholder in a metric dimension, replaced by the version observed. */
 export const VERSION = '{version}';
@@ -288,6 +315,21 @@ export function buildLayers(g: GuardConfig, namespace: string): LayerSpec[] {
       baseline: { maxRatio: t.maxLatencyRatio, minExcess: t.minLatencyExcessMs },
     },
   ];
+  if (g.httpMetrics === 'function-url') {
+    // Function URL requests that end in HTTP 5xx (a `statusCode: 500` answered without throwing,
+    // errors and timeouts too), per ExecutedVersion; judged like the error rate.
+    // https://docs.aws.amazon.com/lambda/latest/dg/urls-monitoring.html
+    newVersion.push({
+      kind: 'rate',
+      name: 'http-5xx',
+      events: lambdaMetric(g, METRIC_URL.http5xx, 'Sum'),
+      total: lambdaMetric(g, METRIC_URL.requests, 'Sum'),
+      maxRate: t.maxErrorRate,
+      minSamples: t.minInvocations,
+      alpha: t.alpha,
+      baseline,
+    });
+  }
   return [
     { name: 'config', signals: [...config, ...alarmSignals(g.alarms.config)] },
     { name: 'probes', signals: [...probes, ...alarmSignals(g.alarms.probes)] },

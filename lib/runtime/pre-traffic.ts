@@ -7,8 +7,9 @@ import { parseHookEvent } from './hook-event';
 import { PRE_TRAFFIC_PROBE_ATTEMPTS, probeWithRetries, type RetriedProbe } from './probing';
 import type { Log } from './watchdog';
 
-/** Answers an HTTP GET within a time limit: a status, or an error such as a timeout. */
-export type HttpCheck = (url: string, timeoutMs: number) => Promise<{ status?: number; error?: string; elapsedMs: number }>;
+/** Answers an HTTP GET within a time limit: a status, or an error such as a timeout; through the
+ * guard's reachability checker function when `checker` names one. */
+export type HttpCheck = (url: string, timeoutMs: number, checker?: string) => Promise<{ status?: number; error?: string; elapsedMs: number }>;
 
 export interface PreTrafficDeps {
   readonly config: WatchdogConfig;
@@ -108,7 +109,7 @@ export async function runPreTraffic(event: unknown, deps: PreTrafficDeps): Promi
     // Configuration checks run once: a missing key or a bad URL does not flake.
     const env = await deps.functions.environment(fn, version);
     const checked = checkEnvironment(guard.configChecks, env);
-    const reach = await Promise.all(checked.reachability.map(async (t) => judgeReachability(t, await deps.http(t.url, t.timeoutMs))));
+    const reach = await Promise.all(checked.reachability.map(async (t) => judgeReachability(t, await deps.http(t.url, t.timeoutMs, guard.reachabilityChecker))));
     configChecks = [...checked.results, ...reach];
 
     // Probes run even when a configuration check failed: their results tell the operator more.

@@ -45,8 +45,9 @@ describe('GuardedFunction', () => {
   it("puts the watchdog heartbeat alarm first in CodeDeploy's own alarm list", () => {
     const [, dg] = resourcesOfType(template, 'AWS::CodeDeploy::DeploymentGroup')[0];
     const alarms = (dg.Properties.AlarmConfiguration as { Alarms: { Name: { Ref: string } }[] }).Alarms;
-    expect(alarms[0].Name.Ref).toMatch(/^WatchdogHeartbeatAlarm/);
-    expect(alarms).toHaveLength(6);
+    expect(alarms[0].Name.Ref).toMatch(/^OrdersHeartbeatAlarm/);
+    // Heartbeat, probes, 3 new-version alarms; the alias error rate stays out under preexistingAlarms ignore.
+    expect(alarms).toHaveLength(5);
   });
 
   it('binds the new-version alarms to the published version with the ExecutedVersion dimension', () => {
@@ -66,15 +67,15 @@ describe('GuardedFunction', () => {
     expect((a.Metrics as { Expression?: string }[]).find((m) => m.Expression)?.Expression).toBe('IF(t >= 20, IF(e / t > 0.05 + 2.326 * SQRT(0.0475 / t), e / t, 0), 0)');
   });
 
-  it('watches probes of the new version with a high-resolution 10-second alarm', () => {
-    expect(alarmsByName()['Shop-Orders-A8B1F509-probe-failures']).toMatchObject({
-      Namespace: 'CanaryWatchdog',
-      MetricName: 'ProbeFailure',
-      Period: 10,
-      Statistic: 'Average',
-      Threshold: 0.05,
-      Dimensions: [{ Name: 'FunctionName', Value: { Ref: 'Fn9270CBC0' } }, { Name: 'Version', Value: { 'Fn::GetAtt': [versionId, 'Version'] } }],
-    });
+  it('judges probes of the new version per minute from failures and invocations, by significance', () => {
+    const a = alarmsByName()['Shop-Orders-A8B1F509-probe-failures'] as unknown as { Metrics: { Id: string; Expression?: string; MetricStat?: { Metric: { MetricName: string; Dimensions: unknown[] }; Period: number; Stat: string } }[]; Threshold: number; EvaluationPeriods: number; DatapointsToAlarm: number };
+    const stats = a.Metrics.filter((m) => m.MetricStat).map((m) => [m.MetricStat!.Metric.MetricName, m.MetricStat!.Stat, m.MetricStat!.Period]);
+    expect(stats.sort()).toEqual([['ProbeFailure', 'SampleCount', 60], ['ProbeFailure', 'Sum', 60]]);
+    for (const m of a.Metrics.filter((x) => x.MetricStat)) {
+      expect(m.MetricStat!.Metric.Dimensions).toEqual([{ Name: 'FunctionName', Value: { Ref: 'Fn9270CBC0' } }, { Name: 'Version', Value: { 'Fn::GetAtt': [versionId, 'Version'] } }]);
+    }
+    expect(a.Metrics.find((m) => m.Expression)?.Expression).toBe('IF(t >= 3, IF(e / t > 0.05 + 3.09 * SQRT(0.0475 / t), e / t, 0), 0)');
+    expect([a.Threshold, a.EvaluationPeriods, a.DatapointsToAlarm]).toEqual([0.05, 1, 1]);
   });
 
   it('sets TreatMissingData explicitly on every layer alarm', () => {
@@ -146,10 +147,11 @@ describe('GuardedFunction', () => {
     const extra = (stack: Stack, n: number) =>
       Array.from({ length: n }, (_, i) => cloudwatch.Alarm.fromAlarmName(stack, `Extra${i}`, `user-alarm-${i}`));
 
+    // preexistingAlarms rollback: the service layer (extraAlarms) goes into CodeDeploy's list.
     it('keeps 10 alarms as they are', () => {
       const app = new App();
       const stack = new Stack(app, 'S');
-      const watchdog = new ReleaseWatchdog(stack, 'W');
+      const watchdog = new ReleaseWatchdog(stack, 'W', { policy: { preexistingAlarms: 'rollback' } });
       const g = new GuardedFunction(stack, 'G', { watchdog, function: inlineFunction(stack), extraAlarms: extra(stack, 5) });
       expect(g.nativeAlarms).toHaveLength(10);
       Template.fromStack(stack).resourceCountIs('AWS::CloudWatch::CompositeAlarm', 0);
@@ -158,7 +160,7 @@ describe('GuardedFunction', () => {
     it('combines the layer and user alarms into one composite alarm past 10, keeping the heartbeat on its own', () => {
       const app = new App();
       const stack = new Stack(app, 'S');
-      const watchdog = new ReleaseWatchdog(stack, 'W');
+      const watchdog = new ReleaseWatchdog(stack, 'W', { policy: { preexistingAlarms: 'rollback' } });
       const g = new GuardedFunction(stack, 'G', { watchdog, function: inlineFunction(stack), extraAlarms: extra(stack, 6) });
       expect(g.nativeAlarms).toHaveLength(2);
       const t = Template.fromStack(stack);
@@ -180,7 +182,7 @@ describe('synth output', () => {
       '/Shop/Orders',
       'canary-watchdog guards live with canary 10 % for 5 min, bake 10 min. Layers: config (1 checks: TABLE_NAME); probes (1: health; alarm below 95 % success); ' +
         'new-version (ExecutedVersion: errors > 2 %, throttles > 5 %, p99 > 2400 ms, after 20 invocations; and versus the old version); service (alias error rate). ' +
-        "CodeDeploy's own alarms: 6 (heartbeat first).",
+        "CodeDeploy's own alarms: 5 (heartbeat first).",
     );
   });
 });

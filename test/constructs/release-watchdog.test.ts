@@ -1,6 +1,6 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { GuardedFunction, ReleaseWatchdog } from '../../lib';
+import { GuardedFunction, ReleaseWatchdog, ReservedConcurrency } from '../../lib';
 import { parseWatchdogConfig } from '../../lib/core/config';
 import { build, inlineFunction, joinToText, resourcesOfType } from './helpers';
 
@@ -21,11 +21,15 @@ describe('ReleaseWatchdog', () => {
     expect(byDescription('post-traffic')[1].Properties.FunctionName).toMatch(/^CodeDeployHook_Shop-Watchdog-post$/);
   });
 
-  it('raises the heartbeat alarm after 3 minutes without a heartbeat, missing data breaching', () => {
+  it("raises the guarded group's heartbeat alarm after 3 minutes without that group's heartbeat, missing data breaching", () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'Shop-Orders-A8B1F509-heartbeat',
       Namespace: 'CanaryWatchdog',
       MetricName: 'WatchdogHeartbeat',
-      Dimensions: [{ Name: 'Watchdog', Value: 'Shop-Watchdog-00DD11F1' }],
+      Dimensions: [
+        { Name: 'DeploymentGroup', Value: 'Shop-Orders-A8B1F509/Shop-Orders-A8B1F509' },
+        { Name: 'Watchdog', Value: 'Shop-Watchdog-00DD11F1' },
+      ],
       Statistic: 'SampleCount',
       Period: 60,
       ComparisonOperator: 'LessThanThreshold',
@@ -139,6 +143,30 @@ describe('ReleaseWatchdog', () => {
     });
   });
 
+  it('reserves 2 concurrent executions for each runtime function by default, so account-wide throttling cannot starve them', () => {
+    for (const d of ['watchdog', 'pre-traffic', 'post-traffic', 'prober']) {
+      expect([d, byDescription(d)[1].Properties.ReservedConcurrentExecutions]).toEqual([d, 2]);
+    }
+  });
+
+  it.each<[string, ReservedConcurrency, Record<string, number | undefined>]>([
+    ['given values, the others at their defaults', ReservedConcurrency.of({ watchdog: 3, prober: 1 }), { watchdog: 3, 'pre-traffic': 2, 'post-traffic': 2, prober: 1 }],
+    ['none', ReservedConcurrency.none(), { watchdog: undefined, 'pre-traffic': undefined, 'post-traffic': undefined, prober: undefined }],
+  ])('reserves %s', (_name, reservedConcurrency, expected) => {
+    const app = new App();
+    const stack = new Stack(app, 'R');
+    new ReleaseWatchdog(stack, 'W', { reservedConcurrency });
+    const fns = resourcesOfType(Template.fromStack(stack), 'AWS::Lambda::Function');
+    const got = Object.fromEntries(Object.keys(expected).map((d) => [d, fns.find(([, f]) => f.Properties.Description === `canary-watchdog ${d}`)![1].Properties.ReservedConcurrentExecutions]));
+    expect(got).toEqual(expected);
+  });
+
+  it('rejects a reservation of 0, which would stop the function', () => {
+    expect(() => new ReleaseWatchdog(new Stack(new App(), 'S'), 'W', { reservedConcurrency: ReservedConcurrency.of({ prober: 0 }) })).toThrow(
+      'S/W: reservedConcurrency: prober must be a whole number of at least 1 (0 would stop the function; use ReservedConcurrency.none() to reserve nothing), got 0',
+    );
+  });
+
   it('rejects an out-of-range prober round count', () => {
     const stack = new Stack(new App(), 'S');
     expect(() => new ReleaseWatchdog(stack, 'W', { proberRounds: 0 })).toThrow('S/W: proberRounds: must be an integer from 1 to 12, got 0');
@@ -169,7 +197,8 @@ describe('ReleaseWatchdog', () => {
     new GuardedFunction(stack, 'A', { watchdog, function: inlineFunction(stack, 'FnA') });
     new GuardedFunction(stack, 'B', { watchdog, function: inlineFunction(stack, 'FnB') });
     const t = Template.fromStack(stack);
-    t.resourceCountIs('AWS::CloudWatch::Alarm', 1 + 2 * 4);
+    // Per function: its heartbeat and 4 layer alarms.
+    t.resourceCountIs('AWS::CloudWatch::Alarm', 2 * 5);
     t.resourceCountIs('AWS::CodeDeploy::DeploymentGroup', 2);
     t.resourceCountIs('AWS::Lambda::Function', 4 + 2);
     // One CodeDeploy service role for both groups, with AWS's policy for Lambda deployments once.

@@ -39,7 +39,7 @@ describe('synth-time validation', () => {
   it('rejects more than 10 native alarms when combining is off', () => {
     const app = new App();
     const stack = new Stack(app, 'Shop');
-    const watchdog = new ReleaseWatchdog(stack, 'Watchdog');
+    const watchdog = new ReleaseWatchdog(stack, 'Watchdog', { policy: { preexistingAlarms: 'rollback' } });
     expect(
       () => new GuardedFunction(stack, 'Orders', { watchdog, function: inlineFunction(stack), extraAlarms: extra(6)(stack), combineNativeAlarms: false }),
     ).toThrow("Shop/Orders: extraAlarms: 11 alarms for the deployment group (heartbeat, 4 layer alarms, 6 of yours) exceed CodeDeploy's limit of 10; allow combineNativeAlarms or pass fewer extraAlarms");

@@ -55,6 +55,20 @@ describe('parseWatchdogConfig', () => {
       pick: (c) => [c.guards[0].alarms, c.guards[0].customLayers],
       expected: [{ service: ['orders-5xx'] }, [{ name: 'downstream', alarms: ['payments-latency'] }, { name: 'queue', alarms: [] }]],
     },
+    { name: 'reads function-URL HTTP metrics', input: oneGuard({ httpMetrics: 'function-url' }), pick: (c) => c.guards[0].httpMetrics, expected: 'function-url' },
+    { name: 'reads no HTTP metrics by default', input: oneGuard(), pick: (c) => 'httpMetrics' in c.guards[0], expected: false },
+    {
+      name: 'reads the reachability checker function',
+      input: oneGuard({ reachabilityChecker: 'Shop-Orders-ReachCheck' }),
+      pick: (c) => c.guards[0].reachabilityChecker,
+      expected: 'Shop-Orders-ReachCheck',
+    },
+    {
+      name: 'reads a policy that demands new-version evidence at the final shift',
+      input: oneGuard({}, { policy: { insufficient: { 'final-shift': { 'new-version': 'rollback' } } } }),
+      pick: (c) => c.policy.insufficient['final-shift'],
+      expected: { 'new-version': 'rollback' },
+    },
     {
       name: 'accepts the same deployment group name in two applications',
       input: { guards: [GUARD, { ...GUARD, application: 'billing-app' }] },
@@ -81,7 +95,17 @@ describe('parseWatchdogConfig', () => {
       name: 'rejects an unknown guard field',
       input: oneGuard({ bake: 5 }),
       message:
-        'config.guards[0].bake: unknown field; allowed fields are application, deploymentGroup, functionName, alias, bakeMinutes, thresholds, alarms, customLayers, configChecks, probes',
+        'config.guards[0].bake: unknown field; allowed fields are application, deploymentGroup, functionName, alias, bakeMinutes, thresholds, alarms, customLayers, configChecks, probes, httpMetrics, reachabilityChecker',
+    },
+    {
+      name: 'rejects an HTTP metrics source it cannot read',
+      input: oneGuard({ httpMetrics: 'api-gateway' }),
+      message: 'config.guards[0].httpMetrics: expected one of function-url, got "api-gateway"',
+    },
+    {
+      name: 'rejects a reachability checker that is not a function name',
+      input: oneGuard({ reachabilityChecker: 'has spaces' }),
+      message: 'config.guards[0].reachabilityChecker: expected a Lambda function name or ARN (letters, digits, -, _ and :, at most 140 characters), got "has spaces"',
     },
     {
       name: 'rejects an unknown threshold',
@@ -238,6 +262,7 @@ describe('buildLayers', () => {
     { name: 'leaves the service layer empty without service alarms', over: {}, layer: 'service', signals: [] },
     { name: 'keeps the config layer’s alarms without config checks', over: { alarms: { config: ['cfg'] } }, layer: 'config', signals: ['alarm:cfg'] },
     { name: 'always judges the new version’s metrics', over: {}, layer: 'new-version', signals: ['errors', 'throttles', 'p99-duration'] },
+    { name: 'judges the function URL’s 5xx rate with httpMetrics function-url', over: { httpMetrics: 'function-url' }, layer: 'new-version', signals: ['errors', 'throttles', 'p99-duration', 'http-5xx'] },
   ])('$name', ({ over, layer, signals }) => {
     const built = buildLayers(guard(over), 'CanaryWatchdog');
     expect(built.map((l) => l.name)).toEqual(['config', 'probes', 'new-version', 'service']);
@@ -271,6 +296,26 @@ describe('buildLayers', () => {
       signal: 'probe-failures',
       pick: (s) => (s as RateSignal).maxRate,
       expected: 0.1,
+    },
+    {
+      name: 'reads HTTP 5xx from the function URL’s metrics by executed version, guarded like errors',
+      over: { httpMetrics: 'function-url', thresholds: { maxErrorRate: 0.02 } },
+      namespace: 'CanaryWatchdog',
+      layer: 'new-version',
+      signal: 'http-5xx',
+      pick: (s) => {
+        const r = s as RateSignal;
+        return [r.events.metricName, r.total.metricName, r.events.dimensions, r.maxRate, r.minSamples, r.alpha, r.baseline];
+      },
+      expected: [
+        'Url5xxCount',
+        'UrlRequestCount',
+        { FunctionName: 'orders', Resource: 'orders:live', ExecutedVersion: '{version}' },
+        0.02,
+        20,
+        0.001,
+        { tolerance: 0.25, alpha: 0.001 },
+      ],
     },
     {
       name: 'uses a different alias in the Resource dimension',
