@@ -194,9 +194,6 @@ async function publishHeartbeats(
   if (published.length) {
     const point = (dimensions: Record<string, string>): Datapoint => ({ metricName: METRIC.heartbeat, dimensions, value: 1, unit: 'Count', timestamp: now, storageResolution: 60 });
     const points = published.map((group) => point({ Watchdog: config.name, DeploymentGroup: group }));
-    // While a stack still has the single watchdog-wide heartbeat alarm (dimension Watchdog only),
-    // a run that covered every group also feeds it. Remove once every group has its own alarm.
-    if (Object.keys(why).length === 0) points.push(point({ Watchdog: config.name }));
     try {
       await deps.metrics.publish(config.namespace, points);
     } catch (err) {

@@ -43,7 +43,7 @@ describe('canary-watchdog rehearse: a rehearsal whose watchdog, hooks or prober 
 
   it.each<[string, (d: string, id: string) => boolean, (p: Record<string, unknown>) => void, RegExp]>([
     ['the watchdog function cannot load its handler', (d) => d === 'canary-watchdog watchdog', (p) => (p.Handler = 'index.nothere'), /canary-watchdog watchdog.*Handler 'nothere' missing/s],
-    ['the prober crashes on every run', (d) => d === 'canary-watchdog prober', (p) => ((p.Environment as { Variables: Record<string, unknown> }).Variables.CANARY_WATCHDOG_CONFIG = '{'), /canary-watchdog prober.*CANARY_WATCHDOG_CONFIG/s],
+    ['the prober crashes on every run', (d) => d === 'canary-watchdog prober', (p) => Object.assign((p.Environment as { Variables: Record<string, unknown> }).Variables, { CANARY_WATCHDOG_CONFIG_SOURCE: 'environment', CANARY_WATCHDOG_CONFIG: '{' }), /canary-watchdog prober.*CANARY_WATCHDOG_CONFIG/s],
     ['the guarded function cannot load its handler', (_d, id) => id.startsWith('OrdersApi'), (p) => (p.Handler = 'index.nothere'), /OrdersApi.*Handler 'nothere' missing/s],
   ])('exits 1 with the error when %s', async (_name, match, change, message) => {
     const app = brokenApp(match, change);

@@ -102,8 +102,6 @@ describe('watchdog handler', () => {
             { Name: 'DeploymentGroup', Value: 'orders-app/orders-dg' },
           ],
         },
-        // The watchdog-wide datapoint, for a stack whose heartbeat alarm is not per group yet.
-        { MetricName: 'WatchdogHeartbeat', Value: 1, Dimensions: [{ Name: 'Watchdog', Value: 'canary-watchdog' }] },
       ],
     });
     expect(run).toMatchObject({ heartbeat: true, heartbeats: { published: ['orders-app/orders-dg'], withheld: {} } });
@@ -505,7 +503,7 @@ describe('watchdog handler', () => {
       setEnv({ guards: [guard(), guard({ application: 'other-app', deploymentGroup: 'other-dg', functionName: 'other' })] });
       world();
       await handler(schedule);
-      expect(groupsBeating()).toEqual(['orders-app/orders-dg', 'other-app/other-dg', '(watchdog-wide)']);
+      expect(groupsBeating()).toEqual(['orders-app/orders-dg', 'other-app/other-dg']);
     });
 
     it("withholds only the group of a deployment it cannot judge, and names it", async () => {

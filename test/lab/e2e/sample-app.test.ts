@@ -55,8 +55,12 @@ describe('the lab running the sample app', () => {
     );
     expect(out.ExecutedVersion).toBe('1');
     expect(JSON.parse(JSON.parse(Buffer.from(out.Payload!).toString()).body)).toEqual({ sku: 'sku-1', qty: 2, unitPrice: 1299, tax: 208, total: 2806, currency: 'USD' });
-    const alarms = await new CloudWatchClient(sdk(lab)).send(new DescribeAlarmsCommand({ AlarmNamePrefix: 'OrdersService-Watchdog' }));
-    expect(alarms.MetricAlarms?.map((a) => a.AlarmName)).toEqual([expect.stringMatching(/^OrdersService-Watchdog-[0-9A-F]{8}-heartbeat$/)]);
+    // One heartbeat alarm per guarded deployment group.
+    const alarms = await new CloudWatchClient(sdk(lab)).send(new DescribeAlarmsCommand({ AlarmNamePrefix: 'OrdersService-' }));
+    expect(alarms.MetricAlarms?.map((a) => a.AlarmName).filter((n) => n!.endsWith('-heartbeat'))).toEqual([
+      expect.stringMatching(/^OrdersService-OrdersApi-[0-9A-F]{8}-heartbeat$/),
+      expect.stringMatching(/^OrdersService-PricingApi-[0-9A-F]{8}-heartbeat$/),
+    ]);
   }, 30_000);
 
   it('completes a good release: canary, final shift, bake, and the watchdog ends the bake', async () => {
