@@ -195,7 +195,7 @@ export function renderMarkdown(r: Results): string {
     '',
     '## Watchdog cost',
     '',
-    'One evaluation by the real bundled watchdog against the lab, with N deployments in progress: the steady run, which finds them in the registry of active deployments (warm, a minute after a first run that filled the registry), and the run 10 minutes later that lists every guarded group to reconcile the registry. The monthly figure is a model from the prices in shared/AWS-FACTS.md (4 standard and 1 high-resolution alarm, 5 custom metrics per function, watchdog and prober every minute, deployments in progress 5 % of the time), next to one 1-minute CloudWatch Synthetics canary per function.',
+    'One evaluation by the real bundled watchdog against the lab, with N deployments in progress: the steady run, which finds them in the registry of active deployments (warm, a minute after a first run that filled the registry), and the run 10 minutes later that lists every guarded group to reconcile the registry. The monthly figure is a model from the prices in shared/AWS-FACTS.md (standard alarms reading 12 metrics, the heartbeat alarm per group among them, and 6 custom metrics per function; watchdog and prober every minute, deployments in progress 5 % of the time), next to one 1-minute CloudWatch Synthetics canary per function.',
     '',
     '| N | API calls | per operation | wall ms | reconciling run: calls | wall ms | monthly (model) | Synthetics canaries |',
     '|---|---|---|---|---|---|---|---|',

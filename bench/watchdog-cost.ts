@@ -93,8 +93,12 @@ export async function evaluationCost(n: number): Promise<RunCost & { n: number; 
 /** Monthly cost of guarding n functions (us-east-1 prices from AWS-FACTS.md), and of one 1-minute Synthetics canary each. */
 export function monthlyCost(n: number, callsPerEvaluation: number): { watchdog: number; synthetics: number; detail: Record<string, number> } {
   const minutes = 30 * 24 * 60;
-  const alarms = n * 4 * 0.1 + n * 1 * 0.3 + 1 * 0.1; // 4 standard + 1 high-resolution per function, the heartbeat
-  const customMetrics = (2 * 2 + 1) * 0.3 * n; // ProbeFailure/ProbeLatency per version (2 versions), ConfigCheckFailure
+  // Standard alarms are billed per metric they read, metric math included: per function the
+  // probe alarm (2), error rate (2), throttle rate (4: the new version's and the alias's), p99 (1),
+  // alias error rate (2) and the group's heartbeat (1): 12 alarm metrics at $0.10.
+  const alarms = n * 12 * 0.1;
+  // ProbeFailure/ProbeLatency per version (2 versions), ConfigCheckFailure, the group's heartbeat.
+  const customMetrics = (2 * 2 + 1 + 1) * 0.3 * n;
   const getMetricData = ((16 * n) / 1000) * 0.01 * minutes * (n ? 0.05 : 0); // 16 metrics per deployment, deployments in progress 5 % of the time
   const invocations = minutes * (1 + 1); // watchdog + prober every minute
   const lambdaRequests = (invocations / 1e6) * 0.2;
