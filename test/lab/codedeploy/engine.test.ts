@@ -177,6 +177,10 @@ describe('native alarm polling', () => {
   });
 });
 
+/** Report the i-th hook invocation's status, as the hook function would. */
+const reporter = (lab: Awaited<ReturnType<typeof makeLab>>) => (i: number, status: 'Succeeded' | 'Failed') =>
+  lab.ops.PutLifecycleEventHookExecutionStatus({ deploymentId: lab.lambda.invocations[i].payload.DeploymentId, lifecycleEventHookExecutionId: lab.lambda.invocations[i].payload.LifecycleEventHookExecutionId, status });
+
 describe('stops and rollbacks', () => {
   it('StopDeployment with autoRollbackEnabled creates a new rollback deployment that returns the alias to the old version', async () => {
     const lab = await makeLab();
@@ -204,8 +208,7 @@ describe('stops and rollbacks', () => {
   it('a rollback deployment runs the lifecycle hooks of the revision it restores: the alias moves back only once BeforeAllowTraffic succeeds', async () => {
     const lab = await makeLab();
     const id = await lab.deploy({ before: 'CodeDeployHook_pre', after: 'CodeDeployHook_post' });
-    const report = (i: number, status: 'Succeeded' | 'Failed') =>
-      lab.ops.PutLifecycleEventHookExecutionStatus({ deploymentId: lab.lambda.invocations[i].payload.DeploymentId, lifecycleEventHookExecutionId: lab.lambda.invocations[i].payload.LifecycleEventHookExecutionId, status });
+    const report = reporter(lab);
     await report(0, 'Succeeded');
     await lab.at(60);
     await lab.ops.StopDeployment({ deploymentId: id, autoRollbackEnabled: true });
@@ -226,8 +229,7 @@ describe('stops and rollbacks', () => {
   it('a hook that fails a rollback deployment leaves the alias split, and nothing rolls the rollback back', async () => {
     const lab = await makeLab();
     const id = await lab.deploy({ before: 'CodeDeployHook_pre' });
-    const report = (i: number, status: 'Succeeded' | 'Failed') =>
-      lab.ops.PutLifecycleEventHookExecutionStatus({ deploymentId: lab.lambda.invocations[i].payload.DeploymentId, lifecycleEventHookExecutionId: lab.lambda.invocations[i].payload.LifecycleEventHookExecutionId, status });
+    const report = reporter(lab);
     await report(0, 'Succeeded');
     await lab.at(60);
     await lab.ops.StopDeployment({ deploymentId: id, autoRollbackEnabled: true });
