@@ -1,7 +1,8 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type { Construct } from 'constructs';
-import { DEFAULT_NAMESPACE, DEFAULT_THRESHOLDS, METRIC, METRIC_URL } from '../core/config';
+import { DEFAULT_NAMESPACE, DEFAULT_THRESHOLDS, METRIC, METRIC_URL, VERSION } from '../core/config';
+import { VERSION_SCOPED_LAYERS } from '../core/native-alarms';
 
 /**
  * Metric factories for one guarded function. Metrics of the new version carry FunctionName,
@@ -128,7 +129,13 @@ export interface LayerAlarmSpec {
   /** Built-in layer the alarm belongs to. */
   readonly layer: 'probes' | 'new-version' | 'service';
   readonly alarm: cloudwatch.Alarm;
-  /** The alarm's name as a plain string (not a Ref), so configuration that names it adds no dependency. */
+  /**
+   * The alarm's name as a plain string (not a Ref), so configuration that names it adds no
+   * dependency. For a version-scoped alarm (layers probes and new-version) a template ending in
+   * `-v{version}`: the alarm itself is named for the version it watches, so every release
+   * replaces it with a new alarm, born in INSUFFICIENT_DATA, and the configuration stays the same
+   * from release to release.
+   */
   readonly name: string;
 }
 
@@ -155,7 +162,7 @@ export interface LayerAlarmProps {
 export function buildLayerAlarms(scope: Construct, p: LayerAlarmProps): LayerAlarmSpec[] {
   const m = p.metrics;
   const alarm = (id: string, layer: LayerAlarmSpec['layer'], props: Omit<cloudwatch.AlarmProps, 'alarmName' | 'treatMissingData'>) =>
-    layerAlarm(scope, p.namePrefix, id, layer, props);
+    layerAlarm(scope, p, id, layer, props);
   const out: LayerAlarmSpec[] = [];
   if (p.probes) {
     // The prober runs every probe 6 times a minute (30 samples with 5 probes). A minute counts
@@ -226,7 +233,7 @@ export function buildHttpAlarm(scope: Construct, p: Pick<LayerAlarmProps, 'metri
   const m = p.metrics;
   return layerAlarm(
     scope,
-    p.namePrefix,
+    p,
     'NewVersionHttp5xxRate',
     'new-version',
     {
@@ -241,17 +248,27 @@ export function buildHttpAlarm(scope: Construct, p: Pick<LayerAlarmProps, 'metri
   );
 }
 
-/** One layer alarm, named `<prefix>-<kebab id>` unless named, missing data not breaching. */
+/**
+ * One layer alarm, named `<prefix>-<kebab id>` unless named, missing data not breaching. A
+ * version-scoped layer's alarm is named `<prefix>-<kebab id>-v<version>`: AlarmName is a
+ * replacement property, so each release creates a new alarm, and a new alarm starts in
+ * INSUFFICIENT_DATA, where PutMetricAlarm on an existing alarm would keep the old version's state.
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-alarm.html
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html
+ */
 function layerAlarm(
   scope: Construct,
-  namePrefix: string,
+  p: Pick<LayerAlarmProps, 'namePrefix' | 'version'>,
   id: string,
   layer: LayerAlarmSpec['layer'],
   props: Omit<cloudwatch.AlarmProps, 'alarmName' | 'treatMissingData'>,
   suffix = id.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase(),
 ): LayerAlarmSpec {
-  const name = `${namePrefix}-${suffix}`;
-  return { layer, name, alarm: new cloudwatch.Alarm(scope, id, { ...props, alarmName: name, treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING }) };
+  const versioned = VERSION_SCOPED_LAYERS.includes(layer);
+  const base = `${p.namePrefix}-${suffix}`;
+  const name = versioned ? `${base}-v${VERSION}` : base;
+  const alarmName = versioned ? `${base}-v${p.version}` : base;
+  return { layer, name, alarm: new cloudwatch.Alarm(scope, id, { ...props, alarmName, treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING }) };
 }
 
 /** The one-sided 99 % quantile of the standard normal distribution. */

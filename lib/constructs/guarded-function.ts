@@ -5,7 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
 import { parseConfigChecks, type ConfigCheck } from '../core/config-checks';
-import { DEFAULT_THRESHOLDS, MAX_BAKE_MINUTES } from '../core/config';
+import { DEFAULT_THRESHOLDS, MAX_BAKE_MINUTES, VERSION } from '../core/config';
 import { parseProbes, type ProbeSpec } from '../core/probes';
 import { describeRollout } from '../core/rollout';
 import { nativeAlarmSelection, type NativeAlarmSelection } from '../core/native-alarms';
@@ -290,7 +290,10 @@ export class GuardedFunction extends Construct {
 
     const extra = this.props.extraAlarms ?? [];
     const custom = this.props.customLayers ?? [];
-    const guarded = [...this.layers.map((a) => a.alarm), ...extra, ...custom.flatMap((l) => l.alarms)];
+    // The version-scoped alarms are replaced with each release: the watchdog is granted them by
+    // their name template, so the grants do not change per release.
+    const stable = this.layers.filter((a) => !a.name.includes(VERSION)).map((a) => a.alarm);
+    const guarded = [...stable, ...extra, ...custom.flatMap((l) => l.alarms)];
     const byLayer = (layer: LayerAlarmSpec['layer']) => this.layers.filter((a) => a.layer === layer).map((a) => a.name);
     const defaults = DEFAULT_THRESHOLDS;
     const thresholds: Record<string, number> = {};

@@ -8,7 +8,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { DEFAULT_NAMESPACE, METRIC, parsePolicy } from '../core/config';
+import { alarmNamePrefix, DEFAULT_NAMESPACE, METRIC, parsePolicy, VERSION } from '../core/config';
 import type { Policy } from '../core/types';
 import { CONFIG_ITEM_ID, ENV } from '../runtime/env';
 import * as cr from 'aws-cdk-lib/custom-resources';
@@ -135,9 +135,12 @@ export interface GuardRegistration {
   readonly applicationName: string;
   readonly deploymentGroup: codedeploy.ILambdaDeploymentGroup;
   readonly function: lambda.IFunction;
-  /** Every alarm the watchdog reads for this guard. */
+  /** Every alarm the watchdog reads for this guard whose name stays the same from release to release. */
   readonly alarms: readonly cloudwatch.IAlarm[];
-  /** Their names, as plain strings where known. */
+  /**
+   * The names of every alarm the watchdog reads, as plain strings where known; a version-scoped
+   * alarm's as its template with `{version}` (the alarm is replaced with each release).
+   */
   readonly alarmNames: readonly string[];
   /** A custom deployment config the guard uses, if any. */
   readonly customDeploymentConfigName?: string;
@@ -261,7 +264,7 @@ export class ReleaseWatchdog extends Construct {
       eventPattern: {
         source: ['aws.cloudwatch'],
         detailType: ['CloudWatch Alarm State Change'],
-        detail: { alarmName: Lazy.list({ produce: () => [...new Set(this.guards.flatMap((g) => g.alarmNames))] }) },
+        detail: { alarmName: Lazy.any({ produce: () => alarmNamePattern(this.guards.flatMap((g) => g.alarmNames)) }) },
       },
       targets: [new targets.LambdaFunction(this.watchdogFunction, { retryAttempts: 2 })],
     });
@@ -407,7 +410,18 @@ export class ReleaseWatchdog extends Construct {
       });
     }
 
-    const alarmArns = reg.alarms.map((a) => a.alarmArn);
+    // A version-scoped alarm is replaced with each release under a name carrying the version: the
+    // watchdog may read every version's alarm of that template, `<name>-v*`, the narrowest
+    // resource that covers the alarm of every version, and the role stays the same per release.
+    const templates = [...new Set(reg.alarmNames.filter((n) => n.includes(VERSION)))];
+    const templateArns = templates.map((t) => `arn:${Aws.PARTITION}:cloudwatch:${Aws.REGION}:${Aws.ACCOUNT_ID}:alarm:${t.split(VERSION).join('*')}`);
+    for (const t of templates) {
+      Validations.of(this).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:${t.split(VERSION).join('*')}]`,
+        reason: `DescribeAlarms on the version-scoped alarm ${t} of every version: each release replaces it with an alarm named for the new version, so the version wildcard is the narrowest resource.`,
+      });
+    }
+    const alarmArns = [...reg.alarms.map((a) => a.alarmArn), ...templateArns];
     if (alarmArns.length) policy(this.watchdogFunction, ['cloudwatch:DescribeAlarms'], alarmArns);
   }
 
@@ -485,4 +499,16 @@ export class ReleaseWatchdog extends Construct {
     }
     return [];
   }
+}
+
+/**
+ * The alarm-state rule's `alarmName` pattern: plain names as they are, a version-scoped alarm's
+ * template as a prefix match on the part before `{version}`, so that the rule stays the same
+ * from release to release while matching the alarm of each new version.
+ * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html
+ */
+export function alarmNamePattern(names: readonly string[]): (string | { prefix: string })[] {
+  const exact = [...new Set(names.filter((n) => !n.includes(VERSION)))];
+  const prefixes = [...new Set(names.filter((n) => n.includes(VERSION)).map(alarmNamePrefix))];
+  return [...exact, ...prefixes.map((prefix) => ({ prefix }))];
 }

@@ -69,7 +69,11 @@ export interface GuardConfig {
   /** @default 10 */
   readonly bakeMinutes: number;
   readonly thresholds: Thresholds;
-  /** Alarm names per built-in layer (`config`, `probes`, `new-version`, `service`). */
+  /**
+   * Alarm names per built-in layer (`config`, `probes`, `new-version`, `service`). A name may be a
+   * template with `{version}`, which stands for the deployment's target version (the
+   * version-scoped alarms are named for the version they watch).
+   */
   readonly alarms: Readonly<Record<string, readonly string[]>>;
   /** Layers the user declares, evaluated after the built-in ones, in order. */
   readonly customLayers: readonly { readonly name: string; readonly alarms: readonly string[] }[];
@@ -193,7 +197,7 @@ function parseGuard(v: unknown, path: string): GuardConfig {
   if (o.alarms !== undefined) {
     const a = obj(o.alarms, `${path}.alarms`);
     onlyKeys(a, `${path}.alarms`, BUILT_IN_LAYERS);
-    for (const [layer, names] of Object.entries(a)) alarms[layer] = optArr(names, `${path}.alarms.${layer}`, (x, p) => str(x, p));
+    for (const [layer, names] of Object.entries(a)) alarms[layer] = optArr(names, `${path}.alarms.${layer}`, alarmNameTemplate);
   }
   const customLayers = optArr(o.customLayers, `${path}.customLayers`, (x, p) => {
     const l = obj(x, p);
@@ -202,7 +206,7 @@ function parseGuard(v: unknown, path: string): GuardConfig {
     if ((BUILT_IN_LAYERS as readonly string[]).includes(name)) {
       throw new InputError(`${p}.name: ${name} is a built-in layer; custom layers need another name`, `${p}.name`);
     }
-    return { name, alarms: optArr(l.alarms, `${p}.alarms`, (y, q) => str(y, q)) };
+    return { name, alarms: optArr(l.alarms, `${p}.alarms`, alarmNameTemplate) };
   });
   unique(customLayers.map((l) => l.name), `${path}.customLayers`, 'layer name');
   return {
@@ -225,8 +229,47 @@ function parseGuard(v: unknown, path: string): GuardConfig {
  * https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html#API_Invoke_RequestSyntax */
 const FUNCTION_NAME = { pattern: /^[\w:-]{1,140}$/, patternText: 'a Lambda function name or ARN (letters, digits, -, _ and :, at most 140 characters)' };
 
-/** The `{version}` placeholder in a metric dimension, replaced by the version observed. */
+/**
+ * The `{version}` placeholder in a metric dimension or an alarm name, replaced by the version
+ * observed (for an alarm name, the deployment's target version).
+ */
 export const VERSION = '{version}';
+
+/**
+ * An alarm name template with `{version}` replaced; a name without it is a plain name.
+ * Version-scoped alarms carry the version they watch in their name, so each release replaces
+ * them with a new alarm (AlarmName is a replacement property) that starts in INSUFFICIENT_DATA,
+ * and no release inherits the old version's ALARM.
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-alarm.html
+ */
+export function resolveAlarmName(template: string, version: string): string {
+  return template.split(VERSION).join(version);
+}
+
+/** Whether `name` is an alarm the template names, for some version. */
+export function alarmNameMatches(template: string, name: string): boolean {
+  const at = template.indexOf(VERSION);
+  if (at < 0) return template === name;
+  const head = template.slice(0, at);
+  const tail = template.slice(at + VERSION.length);
+  return name.length > head.length + tail.length && name.startsWith(head) && name.endsWith(tail);
+}
+
+/** The part of an alarm name template before `{version}` (the whole name without one). */
+export function alarmNamePrefix(template: string): string {
+  const at = template.indexOf(VERSION);
+  return at < 0 ? template : template.slice(0, at);
+}
+
+/** An alarm name or name template: `{version}` at most once, and not first. */
+function alarmNameTemplate(x: unknown, path: string): string {
+  const name = str(x, path);
+  const count = name.split(VERSION).length - 1;
+  if (count > 1 || name.startsWith(VERSION)) {
+    throw new InputError(`${path}: ${JSON.stringify(name)} is not an alarm name or name template; use a name, or a name with ${VERSION} once after a fixed prefix (name-v${VERSION})`, path);
+  }
+  return name;
+}
 
 function lambdaMetric(g: GuardConfig, metricName: string, stat: string): MetricRef {
   // Through an alias, AWS/Lambda metrics carry FunctionName, Resource (fn:alias) and

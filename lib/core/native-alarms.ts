@@ -12,8 +12,12 @@
  * - enforce, preexistingAlarms rollback: the heartbeat and every layer's alarms, the service and
  *   custom layers too.
  * - enforce, preexistingAlarms ignore: the heartbeat and the version-scoped layers (probes,
- *   new-version), whose alarms follow the new version and so cannot predate the release. The
- *   service and custom layers (the alias-wide error rate, the user's own alarms) stay out of
+ *   new-version). Their alarms are named for the version they watch (`<prefix>-...-v<version>`),
+ *   so each release replaces them with new alarms (AlarmName is a replacement property), which
+ *   start in INSUFFICIENT_DATA: they cannot carry the old version's ALARM into the release, as an
+ *   alarm updated in place would (PutMetricAlarm leaves an existing alarm's state unchanged).
+ *   https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html
+ *   The service and custom layers (the alias-wide error rate, the user's own alarms) stay out of
  *   CodeDeploy's list, or a fix released during an incident would be stopped at once; the
  *   watchdog judges them, counting an ALARM that predates the release as no evidence. The
  *   version-scoped alarms remain the second check that does not depend on the watchdog.
@@ -21,7 +25,7 @@
 export type NativeAlarmMode = 'enforce' | 'shadow';
 export type PreexistingAlarmPolicy = 'ignore' | 'rollback';
 
-/** The built-in layers whose alarms follow the new version. */
+/** The built-in layers whose alarms follow the new version, each release with new alarms named for it. */
 export const VERSION_SCOPED_LAYERS: readonly string[] = ['probes', 'new-version'];
 
 export interface NativeAlarmSelection {

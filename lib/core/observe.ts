@@ -1,4 +1,4 @@
-import { VERSION } from './config';
+import { resolveAlarmName, VERSION } from './config';
 import { minutesToFinalShift } from './rollout';
 import type { DeploymentSnapshot, LayerSpec, MetricRef, Observation, Observations, SignalSpec, Window } from './types';
 import { signalKey } from './types';
@@ -21,6 +21,7 @@ export type AlarmReading =
 
 export interface ReadPlan {
   readonly metrics: readonly MetricQuery[];
+  /** Alarm names with `{version}` resolved to the new version: what DescribeAlarms is asked for. */
   readonly alarmNames: readonly string[];
 }
 
@@ -108,7 +109,7 @@ export function planReads(
     for (const s of layer.signals) {
       const key = signalKey(layer.name, s.name);
       if (s.kind === 'alarm') {
-        alarmNames.push(s.alarmName);
+        alarmNames.push(resolveAlarmName(s.alarmName, versions.new));
         continue;
       }
       for (const [which, w] of sidesOf(s, window, baselineWindow)) {
@@ -124,9 +125,14 @@ export function planReads(
 
 const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
 
-/** Turn what was read into observations for `evaluate`. Pure. `baselineWindow` as for planReads. */
+/**
+ * Turn what was read into observations for `evaluate`. Pure. `alarms` is keyed by alarm name
+ * with `{version}` resolved to the new version, as planReads asked for them; `baselineWindow`
+ * as for planReads.
+ */
 export function toObservations(
   layers: readonly LayerSpec[],
+  versions: { readonly new: string },
   window: Window,
   metrics: Readonly<Record<string, MetricReading>>,
   alarms: Readonly<Record<string, AlarmReading>>,
@@ -137,8 +143,9 @@ export function toObservations(
     for (const s of layer.signals) {
       const key = signalKey(layer.name, s.name);
       if (s.kind === 'alarm') {
-        const a = alarms[s.alarmName];
-        if (a === undefined) out[key] = { kind: 'unreadable', error: `alarm ${s.alarmName} was not read` };
+        const name = resolveAlarmName(s.alarmName, versions.new);
+        const a = alarms[name];
+        if (a === undefined) out[key] = { kind: 'unreadable', error: `alarm ${name} was not read` };
         else if ('error' in a) out[key] = { kind: 'unreadable', error: a.error };
         else out[key] = { kind: 'alarm', state: a.state, reason: a.reason, since: a.since };
         continue;

@@ -86,7 +86,12 @@ export class Lab implements FaultInjector {
   private faultRand!: () => number;
   private loaded: StackArtifact[] = [];
   private loadedDirs: string[] = [];
-  /** Alarms whose dimensions name a function's published version (ExecutedVersion, Version). */
+  /**
+   * Alarms whose dimensions name a function's published version (ExecutedVersion, Version).
+   * `versions` is the stack's current version per AWS::Lambda::Version resource, shared by the
+   * stack's alarms and moved on by each release, so a Resolver built on it gives every alarm's
+   * current physical name.
+   */
   private versionBoundAlarms: { functionName: string; versionId: string; alarmId: string; stack: StackArtifact; versions: Map<string, string> }[] = [];
 
   constructor(private readonly opts: LabOptions = {}) {
@@ -349,15 +354,7 @@ export class Lab implements FaultInjector {
     if (!current) throw new LabError('ResourceNotFoundException', `alias ${r.functionName}:${r.alias} does not exist`);
     if (change.env) this.lambda.updateConfiguration(r.functionName, change.env);
     const version = this.lambda.publishVersion(r.functionName, change.behaviour ?? {}, `release@${this.scheduler.now()}`);
-    // CloudFormation updates the version-scoped alarms to the new version before the alias
-    // update starts the deployment (the constructs make the alias depend on them).
-    for (const b of this.versionBoundAlarms.filter((x) => x.functionName === r.functionName)) {
-      const resolver = new Resolver(b.stack, new Map([...b.versions, [b.versionId, version]]));
-      await this.cloudwatch.service.operations.PutMetricAlarm({
-        ...(resolver.resolve(b.stack.template.Resources[b.alarmId].Properties ?? {}) as Record<string, unknown>),
-        AlarmName: resolver.ref(b.alarmId),
-      });
-    }
+    await this.updateVersionBoundAlarms(r.functionName, version);
     const appSpec = JSON.stringify({
       version: 0.0,
       Resources: [{ [r.functionName]: { Type: 'AWS::Lambda::Function', Properties: { Name: r.functionName, Alias: r.alias, CurrentVersion: current.functionVersion, TargetVersion: version } } }],
@@ -365,6 +362,69 @@ export class Lab implements FaultInjector {
     });
     const deploymentId = await this.codedeploy.createDeploymentFor(r.application, r.deploymentGroup, appSpec);
     return { version, deploymentId };
+  }
+
+  /**
+   * What CloudFormation does to the version-scoped alarms before the alias update starts the
+   * deployment (the constructs make the alias depend on them). An alarm whose name stays is
+   * updated in place, and PutMetricAlarm leaves its state as it was. An alarm whose AlarmName
+   * carries the version is replaced (AlarmName is a replacement property): the new alarm is
+   * created, starting in INSUFFICIENT_DATA, every deployment group's alarm list and every
+   * composite alarm rule that named the old one is pointed at it, then the old one is deleted.
+   * (CloudFormation deletes the old alarm in the update's cleanup, after the alias update; nothing
+   * reads it by then, and the lab models no stack rollback.)
+   * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-alarm.html
+   * https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html
+   */
+  private async updateVersionBoundAlarms(functionName: string, version: string): Promise<void> {
+    const cw = this.cloudwatch.service.operations;
+    const bound = this.versionBoundAlarms.filter((x) => x.functionName === functionName);
+    const replaced = new Map<string, string>();
+    for (const b of bound) {
+      const before = new Resolver(b.stack, b.versions).ref(b.alarmId)!;
+      const resolver = new Resolver(b.stack, new Map([...b.versions, [b.versionId, version]]));
+      const after = resolver.ref(b.alarmId)!;
+      await cw.PutMetricAlarm({ ...(resolver.resolve(b.stack.template.Resources[b.alarmId].Properties ?? {}) as Record<string, unknown>), AlarmName: after });
+      if (after !== before) replaced.set(before, after);
+    }
+    // The stacks' version resources now stand for the new version: later Refs give the new names.
+    for (const b of bound) b.versions.set(b.versionId, version);
+    if (!replaced.size) return;
+    await this.repointAlarms(replaced);
+    await cw.DeleteAlarms({ AlarmNames: [...replaced.keys()] });
+  }
+
+  /** Point every composite alarm rule and deployment group alarm list that names an old alarm at its replacement. */
+  private async repointAlarms(replaced: ReadonlyMap<string, string>): Promise<void> {
+    const cw = this.cloudwatch.service.operations;
+    const rename = (n: string) => replaced.get(n) ?? n;
+    type Composite = { AlarmName: string; AlarmRule: string; AlarmDescription?: string; ActionsEnabled?: boolean; AlarmActions?: string[]; OKActions?: string[]; InsufficientDataActions?: string[] };
+    const composites = new Map<string, Composite>();
+    for (const old of replaced.keys()) {
+      const out = (await cw.DescribeAlarms({ ParentsOfAlarmName: old, AlarmTypes: ['CompositeAlarm'] })) as { CompositeAlarms?: Composite[] };
+      for (const c of out.CompositeAlarms ?? []) composites.set(c.AlarmName, c);
+    }
+    for (const c of composites.values()) {
+      // A rule names an alarm by name or ARN, in double quotes or bare, up to `)`.
+      // https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutCompositeAlarm.html
+      const rule = c.AlarmRule.replace(/\(\s*("?)([^")]+?)\1\s*\)/g, (m, q: string, ref: string) => {
+        const name = ref.includes(':alarm:') ? ref.slice(ref.lastIndexOf(':alarm:') + ':alarm:'.length) : ref;
+        return replaced.has(name) ? `(${q}${ref.slice(0, ref.length - name.length)}${rename(name)}${q})` : m;
+      });
+      const { AlarmName, AlarmDescription, ActionsEnabled, AlarmActions, OKActions, InsufficientDataActions } = c;
+      await cw.PutCompositeAlarm({ AlarmName, AlarmRule: rule, AlarmDescription, ActionsEnabled, AlarmActions, OKActions, InsufficientDataActions });
+    }
+    const cd = this.codedeploy.service.operations;
+    for (const { applicationName, deploymentGroupName } of this.codedeploy.deploymentGroups()) {
+      const info = ((await cd.GetDeploymentGroup({ applicationName, deploymentGroupName })) as { deploymentGroupInfo: { alarmConfiguration?: { enabled: boolean; ignorePollAlarmFailure: boolean; alarms: { name: string }[] } } }).deploymentGroupInfo;
+      const config = info.alarmConfiguration;
+      if (!config?.alarms.some((a) => replaced.has(a.name))) continue;
+      await cd.UpdateDeploymentGroup({
+        applicationName,
+        currentDeploymentGroupName: deploymentGroupName,
+        alarmConfiguration: { ...config, alarms: config.alarms.map((a) => ({ name: rename(a.name) })) },
+      });
+    }
   }
 
   /** The lab's control API under /_lab/. */

@@ -95,6 +95,21 @@ export class Resolver {
       this.refs.set(id, `arn:aws:lambda:${LAB_REGION}:${LAB_ACCOUNT}:function:${fnName}:${v}`);
       this.attrs.set(`${id}.Version`, v);
     }
+    // An AlarmName built from tokens (a version-scoped alarm, `<prefix>-v<version>`) is the alarm's
+    // name once its parts resolve; before the version exists the alarm keeps the generated name.
+    for (const [id, r] of Object.entries(stack.template.Resources)) {
+      const name = r.Properties?.AlarmName;
+      if (!['AWS::CloudWatch::Alarm', 'AWS::CloudWatch::CompositeAlarm'].includes(r.Type) || name === undefined || typeof name === 'string') continue;
+      let resolved: string;
+      try {
+        resolved = String(this.resolve(name));
+      } catch (err) {
+        if (err instanceof LabError) continue;
+        throw err;
+      }
+      this.refs.set(id, resolved);
+      this.attrs.set(`${id}.Arn`, `arn:aws:cloudwatch:${LAB_REGION}:${LAB_ACCOUNT}:alarm:${resolved}`);
+    }
   }
 
   ref(id: string): string | undefined {

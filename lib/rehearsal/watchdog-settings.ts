@@ -1,4 +1,4 @@
-import { METRIC, parseWatchdogConfig, type GuardConfig, type WatchdogConfig } from '../core/config';
+import { METRIC, parseWatchdogConfig, resolveAlarmName, type GuardConfig, type WatchdogConfig } from '../core/config';
 import { nativeAlarmSelection } from '../core/native-alarms';
 import type { Policy } from '../core/types';
 import { BUILT_IN_LAYERS } from '../core/types';
@@ -88,9 +88,14 @@ async function setNativeAlarms(lab: Lab, config: WatchdogConfig, g: GuardConfig)
     deploymentGroupInfo: { alarmConfiguration?: { enabled: boolean; ignorePollAlarmFailure: boolean; alarms: { name: string }[] } };
   }).deploymentGroupInfo;
   const current = info.alarmConfiguration?.alarms.map((a) => a.name) ?? [];
+  // The version-scoped alarms are named for the version the alias serves now: resolve the
+  // configuration's name templates with it.
+  const alias = lab.lambda.getAlias(g.functionName, g.alias);
+  if (!alias) throw new WatchdogSettingsError(`watchdog: the guarded alias ${g.functionName}:${g.alias} of ${g.application}/${g.deploymentGroup} does not exist in the loaded app`);
+  const named = (names: readonly string[]) => names.map((n) => resolveAlarmName(n, alias.functionVersion));
   const layers: { name: string; alarms: readonly string[] }[] = [
-    ...BUILT_IN_LAYERS.map((name) => ({ name, alarms: g.alarms[name] ?? [] })),
-    ...g.customLayers,
+    ...BUILT_IN_LAYERS.map((name) => ({ name, alarms: named(g.alarms[name] ?? []) })),
+    ...g.customLayers.map((l) => ({ name: l.name, alarms: named(l.alarms) })),
   ];
   const heartbeat = await heartbeatAlarm(lab, config, g);
   const known = new Set([heartbeat, ...layers.flatMap((l) => l.alarms)]);

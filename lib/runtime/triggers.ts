@@ -1,4 +1,4 @@
-import type { GuardConfig } from '../core/config';
+import { alarmNameMatches, type GuardConfig } from '../core/config';
 
 /** Why the watchdog runs. Anything it does not recognise triggers a full sweep: safe, never a crash. */
 export type Trigger =
@@ -46,9 +46,9 @@ export function guardsFor(trigger: Trigger, guards: readonly GuardConfig[]): Gua
     return guards.filter((g) => g.application === trigger.application && g.deploymentGroup === trigger.deploymentGroup);
   }
   if (trigger.kind === 'alarm') {
-    const mine = guards.filter(
-      (g) => Object.values(g.alarms).some((names) => names.includes(trigger.alarmName)) || g.customLayers.some((l) => l.alarms.includes(trigger.alarmName)),
-    );
+    // A name template (`<prefix>-new-version-error-rate-v{version}`) matches its alarm for any version.
+    const named = (names: readonly string[]) => names.some((n) => alarmNameMatches(n, trigger.alarmName));
+    const mine = guards.filter((g) => Object.values(g.alarms).some(named) || g.customLayers.some((l) => named(l.alarms)));
     // An alarm the config does not name (a composite built over the layers, say) still deserves a look.
     return mine.length ? mine : [...guards];
   }

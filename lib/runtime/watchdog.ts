@@ -111,7 +111,8 @@ export async function runWatchdog(trigger: Trigger, deps: WatchdogDeps): Promise
     const layers = buildLayers(a.guard, config.namespace);
     const window = deploymentWindow(a.info.createdAt, now);
     const concurrent = concurrentWindow(snapshot, now);
-    return { snapshot, layers, window, concurrent, plan: planReads(layers, { new: a.appSpec.targetVersion, old: a.appSpec.currentVersion }, window, concurrent) };
+    const versions = { new: a.appSpec.targetVersion, old: a.appSpec.currentVersion };
+    return { snapshot, layers, versions, window, concurrent, plan: planReads(layers, versions, window, concurrent) };
   });
   const prefixed: MetricQuery[] = plans.flatMap((p, i) => p.plan.metrics.map((q) => ({ ...q, key: `${i}|${q.key}` })));
   const alarmNames = [...new Set(plans.flatMap((p) => p.plan.alarmNames))];
@@ -124,13 +125,13 @@ export async function runWatchdog(trigger: Trigger, deps: WatchdogDeps): Promise
   for (let i = 0; i < found.active.length; i++) {
     const a = found.active[i];
     const st = states.get(a.info.deploymentId);
-    const { snapshot, layers, window, concurrent } = plans[i];
+    const { snapshot, layers, versions, window, concurrent } = plans[i];
     const mine = Object.fromEntries(
       Object.entries(metricReadings)
         .filter(([k]) => k.startsWith(`${i}|`))
         .map(([k, v]) => [k.slice(`${i}|`.length), v]),
     );
-    const observations = toObservations(layers, window, mine, alarmReadings, concurrent);
+    const observations = toObservations(layers, versions, window, mine, alarmReadings, concurrent);
     const { verdict, state: nextEval } = evaluate({ snapshot, layers, observations, state: st?.evaluation ?? INITIAL_STATE }, config.policy, now);
 
     const { taken, result, bakeReported } = await act(a, st, verdict, deps);

@@ -1,10 +1,10 @@
-import { build, resourcesOfType } from './helpers';
+import { alarmNameOf, build, resourcesOfType } from './helpers';
 import { alarmPeriod, alarmValue, binomialPmf, breaches, probabilityOfAlarm, type AlarmProps } from './alarm-math';
 
 const PROBES = Array.from({ length: 5 }, (_, i) => ({ name: `p${i}`, event: {}, expect: { status: 'success' as const } }));
 const template = build({ probes: PROBES }).template();
 const alarm = (suffix: string): AlarmProps => {
-  const found = resourcesOfType(template, 'AWS::CloudWatch::Alarm').find(([, a]) => String(a.Properties.AlarmName).endsWith(suffix));
+  const found = resourcesOfType(template, 'AWS::CloudWatch::Alarm').find(([, a]) => alarmNameOf(a.Properties).replace(/-v\{version\}$/, '').endsWith(suffix));
   if (!found) throw new Error(`no alarm *${suffix}`);
   return found[1].Properties as unknown as AlarmProps;
 };

@@ -3,13 +3,13 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { GuardedFunction, ReleaseWatchdog, Rollout } from '../../lib';
 import { findCycle } from './cycles';
-import { build, inlineFunction, resourcesOfType } from './helpers';
+import { alarmNameOf, build, inlineFunction, resourcesOfType } from './helpers';
 
 const { guarded, template: tpl } = build();
 const template = tpl();
 const versionId = Object.keys(template.findResources('AWS::Lambda::Version'))[0];
 const alarmsByName = (): Record<string, Record<string, unknown> & { id: string }> =>
-  Object.fromEntries(resourcesOfType(template, 'AWS::CloudWatch::Alarm').map(([id, a]) => [a.Properties.AlarmName as string, { id, ...a.Properties }]));
+  Object.fromEntries(resourcesOfType(template, 'AWS::CloudWatch::Alarm').map(([id, a]) => [alarmNameOf(a.Properties), { id, ...a.Properties }]));
 
 describe('GuardedFunction', () => {
   it('publishes a version and points the live alias at it', () => {
@@ -51,7 +51,7 @@ describe('GuardedFunction', () => {
   });
 
   it('binds the new-version alarms to the published version with the ExecutedVersion dimension', () => {
-    const a = alarmsByName()['Shop-Orders-A8B1F509-new-version-error-rate'];
+    const a = alarmsByName()['Shop-Orders-A8B1F509-new-version-error-rate-v{version}'];
     const metrics = (a.Metrics as { Id: string; MetricStat?: { Metric: { MetricName: string; Dimensions: unknown[] } } }[]).filter((m) => m.MetricStat);
     expect(metrics.map((m) => m.MetricStat!.Metric.MetricName).sort()).toEqual(['Errors', 'Invocations']);
     for (const m of metrics) {
@@ -68,7 +68,7 @@ describe('GuardedFunction', () => {
   });
 
   it('judges probes of the new version per minute from failures and invocations, by significance', () => {
-    const a = alarmsByName()['Shop-Orders-A8B1F509-probe-failures'] as unknown as { Metrics: { Id: string; Expression?: string; MetricStat?: { Metric: { MetricName: string; Dimensions: unknown[] }; Period: number; Stat: string } }[]; Threshold: number; EvaluationPeriods: number; DatapointsToAlarm: number };
+    const a = alarmsByName()['Shop-Orders-A8B1F509-probe-failures-v{version}'] as unknown as { Metrics: { Id: string; Expression?: string; MetricStat?: { Metric: { MetricName: string; Dimensions: unknown[] }; Period: number; Stat: string } }[]; Threshold: number; EvaluationPeriods: number; DatapointsToAlarm: number };
     const stats = a.Metrics.filter((m) => m.MetricStat).map((m) => [m.MetricStat!.Metric.MetricName, m.MetricStat!.Stat, m.MetricStat!.Period]);
     expect(stats.sort()).toEqual([['ProbeFailure', 'SampleCount', 60], ['ProbeFailure', 'Sum', 60]]);
     for (const m of a.Metrics.filter((x) => x.MetricStat)) {
@@ -85,12 +85,21 @@ describe('GuardedFunction', () => {
   });
 
   it('defaults the p99 limit to 80 % of the function timeout', () => {
-    expect(alarmsByName()['Shop-Orders-A8B1F509-new-version-p99duration']).toMatchObject({ ExtendedStatistic: 'p99', Threshold: 2400 });
+    expect(alarmsByName()['Shop-Orders-A8B1F509-new-version-p99duration-v{version}']).toMatchObject({ ExtendedStatistic: 'p99', Threshold: 2400 });
   });
 
   it('updates the version-scoped alarms before the alias, so a deployment never reads the old version', () => {
     const [, alias] = resourcesOfType(template, 'AWS::Lambda::Alias')[0];
-    expect(alias.DependsOn).toEqual(expect.arrayContaining(Object.values(alarmsByName()).filter((a) => !a.AlarmName!.toString().endsWith('heartbeat')).map((a) => a.id)));
+    expect(alias.DependsOn).toEqual(expect.arrayContaining(Object.entries(alarmsByName()).filter(([name]) => !name.endsWith('heartbeat')).map(([, a]) => a.id)));
+  });
+
+  it('names each version-scoped alarm for the version it watches, so each release replaces it with an alarm born without the old state', () => {
+    const names = Object.values(alarmsByName()).map((a) => a.AlarmName);
+    for (const suffix of ['probe-failures', 'new-version-error-rate', 'new-version-throttle-rate', 'new-version-p99duration']) {
+      expect(names).toContainEqual({ 'Fn::Join': ['', [`Shop-Orders-A8B1F509-${suffix}-v`, { 'Fn::GetAtt': [versionId, 'Version'] }]] });
+    }
+    // The alias-wide alarm watches both versions: its name stays.
+    expect(names).toContain('Shop-Orders-A8B1F509-alias-error-rate');
   });
 
   it('forms no dependency cycle between alias, alarms, hooks and deployment group', () => {

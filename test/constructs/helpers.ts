@@ -39,6 +39,11 @@ export function joinToText(value: unknown): string {
   throw new Error(`cannot render ${JSON.stringify(value)}`);
 }
 
+/** An alarm's AlarmName as text, a published version's number (`Fn::GetAtt <Version>.Version`) as `{version}`. */
+export function alarmNameOf(props: Record<string, unknown>): string {
+  return joinToText(props.AlarmName).replace(/<[A-Za-z0-9]+\.Version>/g, '{version}');
+}
+
 export function resourcesOfType(template: Template, type: string): [string, { Properties: Record<string, unknown>; DependsOn?: string[]; UpdatePolicy?: unknown }][] {
   return Object.entries(template.findResources(type)) as never;
 }

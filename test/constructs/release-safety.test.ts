@@ -6,7 +6,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { GuardedFunction, ReleaseWatchdog, type ReleaseWatchdogProps } from '../../lib';
 import { parseWatchdogConfig, type WatchdogConfig } from '../../lib/core/config';
 import { findCycle } from './cycles';
-import { inlineFunction, joinToText, resourcesOfType } from './helpers';
+import { alarmNameOf, inlineFunction, joinToText, resourcesOfType } from './helpers';
 
 const PROBE = [{ name: 'health', event: {}, expect: { status: 'success' as const } }];
 
@@ -31,9 +31,9 @@ function stackWith(watchdogProps: ReleaseWatchdogProps, ids: string[] = ['Orders
   return { app, stack, watchdog, guarded, template };
 }
 
-/** The alarm names in each deployment group's CodeDeploy list, Refs resolved to AlarmName, by group name. */
+/** The alarm names in each deployment group's CodeDeploy list, Refs resolved to AlarmName (the version as `{version}`), by group name. */
 function codeDeployLists(template: Template): Record<string, string[]> {
-  const names = Object.fromEntries(resourcesOfType(template, 'AWS::CloudWatch::Alarm').map(([id, a]) => [id, a.Properties.AlarmName as string]));
+  const names = Object.fromEntries(resourcesOfType(template, 'AWS::CloudWatch::Alarm').map(([id, a]) => [id, alarmNameOf(a.Properties)]));
   return Object.fromEntries(
     resourcesOfType(template, 'AWS::CodeDeploy::DeploymentGroup').map(([, g]) => [
       g.Properties.DeploymentGroupName as string,
@@ -75,10 +75,10 @@ describe("CodeDeploy's own alarm list follows preexistingAlarms and mode", () =>
     const { template } = stackWith({});
     expect(codeDeployLists(template)['Shop-Orders-A8B1F509']).toEqual([
       'Shop-Orders-A8B1F509-heartbeat',
-      'Shop-Orders-A8B1F509-probe-failures',
-      'Shop-Orders-A8B1F509-new-version-error-rate',
-      'Shop-Orders-A8B1F509-new-version-throttle-rate',
-      'Shop-Orders-A8B1F509-new-version-p99duration',
+      'Shop-Orders-A8B1F509-probe-failures-v{version}',
+      'Shop-Orders-A8B1F509-new-version-error-rate-v{version}',
+      'Shop-Orders-A8B1F509-new-version-throttle-rate-v{version}',
+      'Shop-Orders-A8B1F509-new-version-p99duration-v{version}',
     ]);
     const guard = runtimeConfig(template).guards[0];
     expect(guard.alarms.service).toEqual(['Shop-Orders-A8B1F509-alias-error-rate', 'orders-table-errors']);
@@ -92,10 +92,10 @@ describe("CodeDeploy's own alarm list follows preexistingAlarms and mode", () =>
     const { template } = stackWith({ policy: { preexistingAlarms: 'rollback' } });
     expect(codeDeployLists(template)['Shop-Orders-A8B1F509']).toEqual([
       'Shop-Orders-A8B1F509-heartbeat',
-      'Shop-Orders-A8B1F509-probe-failures',
-      'Shop-Orders-A8B1F509-new-version-error-rate',
-      'Shop-Orders-A8B1F509-new-version-throttle-rate',
-      'Shop-Orders-A8B1F509-new-version-p99duration',
+      'Shop-Orders-A8B1F509-probe-failures-v{version}',
+      'Shop-Orders-A8B1F509-new-version-error-rate-v{version}',
+      'Shop-Orders-A8B1F509-new-version-throttle-rate-v{version}',
+      'Shop-Orders-A8B1F509-new-version-p99duration-v{version}',
       'Shop-Orders-A8B1F509-alias-error-rate',
       'orders-table-errors',
       'orders-payments-latency',
@@ -115,20 +115,20 @@ describe("CodeDeploy's own alarm list follows preexistingAlarms and mode", () =>
 describe('function URL 5xx (silent HTTP 500s)', () => {
   it('adds the new-version HTTP 5xx alarm and httpMetrics when a function URL is added to the alias after construction', () => {
     const { template } = stackWith({}, ['Orders'], ([g]) => g.alias.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.AWS_IAM }));
-    const [, alarm] = resourcesOfType(template, 'AWS::CloudWatch::Alarm').find(([, a]) => a.Properties.AlarmName === 'Shop-Orders-A8B1F509-new-version-http-5xx-rate')!;
+    const [, alarm] = resourcesOfType(template, 'AWS::CloudWatch::Alarm').find(([, a]) => alarmNameOf(a.Properties) === 'Shop-Orders-A8B1F509-new-version-http-5xx-rate-v{version}')!;
     const metrics = (alarm.Properties.Metrics as { Expression?: string; MetricStat?: { Metric: { MetricName: string; Dimensions: { Name: string }[] } } }[]);
     expect(metrics.filter((m) => m.MetricStat).map((m) => m.MetricStat!.Metric.MetricName).sort()).toEqual(['Url5xxCount', 'UrlRequestCount']);
     for (const m of metrics.filter((x) => x.MetricStat)) expect(m.MetricStat!.Metric.Dimensions.map((d) => d.Name).sort()).toEqual(['ExecutedVersion', 'FunctionName', 'Resource']);
     expect(metrics.find((m) => m.Expression)?.Expression).toBe('IF(t >= 20, IF(e / t > 0.05 + 2.326 * SQRT(0.0475 / t), e / t, 0), 0)');
     const guard = runtimeConfig(template).guards[0];
     expect(guard.httpMetrics).toBe('function-url');
-    expect(guard.alarms['new-version']).toContain('Shop-Orders-A8B1F509-new-version-http-5xx-rate');
-    expect(codeDeployLists(template)['Shop-Orders-A8B1F509']).toContain('Shop-Orders-A8B1F509-new-version-http-5xx-rate');
+    expect(guard.alarms['new-version']).toContain('Shop-Orders-A8B1F509-new-version-http-5xx-rate-v{version}');
+    expect(codeDeployLists(template)['Shop-Orders-A8B1F509']).toContain('Shop-Orders-A8B1F509-new-version-http-5xx-rate-v{version}');
   });
 
   it('adds neither without a function URL', () => {
     const { template } = stackWith({});
-    expect(resourcesOfType(template, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties.AlarmName)).not.toContain('Shop-Orders-A8B1F509-new-version-http-5xx-rate');
+    expect(resourcesOfType(template, 'AWS::CloudWatch::Alarm').map(([, a]) => alarmNameOf(a.Properties))).not.toContain('Shop-Orders-A8B1F509-new-version-http-5xx-rate-v{version}');
     expect('httpMetrics' in runtimeConfig(template).guards[0]).toBe(false);
   });
 });

@@ -54,7 +54,16 @@ describe('ReleaseWatchdog', () => {
       EventPattern: {
         source: ['aws.cloudwatch'],
         'detail-type': ['CloudWatch Alarm State Change'],
-        detail: { alarmName: Match.arrayWith(['Shop-Orders-A8B1F509-probe-failures', 'Shop-Orders-A8B1F509-new-version-error-rate']) },
+        // The version-scoped alarms by prefix, so the rule stays the same from release to release.
+        detail: {
+          alarmName: Match.arrayEquals([
+            'Shop-Orders-A8B1F509-alias-error-rate',
+            { prefix: 'Shop-Orders-A8B1F509-probe-failures-v' },
+            { prefix: 'Shop-Orders-A8B1F509-new-version-error-rate-v' },
+            { prefix: 'Shop-Orders-A8B1F509-new-version-throttle-rate-v' },
+            { prefix: 'Shop-Orders-A8B1F509-new-version-p99duration-v' },
+          ]),
+        },
       },
     });
   });
@@ -78,8 +87,13 @@ describe('ReleaseWatchdog', () => {
         functionName: 'ref-Fn9270CBC0',
         alias: 'live',
         alarms: {
-          probes: ['Shop-Orders-A8B1F509-probe-failures'],
-          'new-version': ['Shop-Orders-A8B1F509-new-version-error-rate', 'Shop-Orders-A8B1F509-new-version-throttle-rate', 'Shop-Orders-A8B1F509-new-version-p99duration'],
+          // Templates: the configuration does not change per release, the alarms' names do.
+          probes: ['Shop-Orders-A8B1F509-probe-failures-v{version}'],
+          'new-version': [
+            'Shop-Orders-A8B1F509-new-version-error-rate-v{version}',
+            'Shop-Orders-A8B1F509-new-version-throttle-rate-v{version}',
+            'Shop-Orders-A8B1F509-new-version-p99duration-v{version}',
+          ],
           service: ['Shop-Orders-A8B1F509-alias-error-rate'],
         },
       });
@@ -124,10 +138,22 @@ describe('ReleaseWatchdog', () => {
       }
     });
 
-    it('lets the watchdog describe only the guarded alarms', () => {
+    it('lets the watchdog describe only the guarded alarms, the version-scoped ones of every version by their name template', () => {
       const [s] = withAction('watchdog', 'cloudwatch:DescribeAlarms');
-      expect([s.Resource].flat()).toHaveLength(5);
-      expect(JSON.stringify(s.Resource)).not.toContain('"*"');
+      const resources = [s.Resource].flat().map(joinToText);
+      expect(resources).toHaveLength(5);
+      expect(resources).toEqual([
+        expect.stringMatching(/^<OrdersAliasErrorRate[0-9A-F]{8}\.Arn>$/),
+        ...['probe-failures', 'new-version-error-rate', 'new-version-throttle-rate', 'new-version-p99duration'].map(
+          (n) => `arn:ref-AWS::Partition:cloudwatch:ref-AWS::Region:ref-AWS::AccountId:alarm:Shop-Orders-A8B1F509-${n}-v*`,
+        ),
+      ]);
+    });
+
+    it('keeps the watchdog configuration, its role and the alarm rule free of the published version, so a release changes none of them', () => {
+      const versionId = Object.keys(template.findResources('AWS::Lambda::Version'))[0];
+      const own = [...['watchdog', 'pre-traffic', 'post-traffic', 'prober'].map((d) => byDescription(d)), ...resourcesOfType(template, 'AWS::Events::Rule'), ...resourcesOfType(template, 'AWS::IAM::Policy')];
+      for (const [id, r] of own) expect([id, JSON.stringify(r)]).toEqual([id, expect.not.stringContaining(versionId)]);
     });
 
     it('gives the state table to the runtime by need: the registry is read by the watchdog and the prober, written by the watchdog and the pre-traffic hook', () => {

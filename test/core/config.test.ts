@@ -1,4 +1,4 @@
-import { buildLayers, DEFAULT_THRESHOLDS, parseWatchdogConfig, type GuardConfig, type WatchdogConfig } from '../../lib/core/config';
+import { alarmNameMatches, alarmNamePrefix, buildLayers, DEFAULT_THRESHOLDS, resolveAlarmName, parseWatchdogConfig, type GuardConfig, type WatchdogConfig } from '../../lib/core/config';
 import { DEFAULT_POLICY } from '../../lib/core/evaluate';
 import type { MetricRef, RateSignal, SignalSpec, ValueSignal } from '../../lib/core/types';
 
@@ -29,6 +29,12 @@ describe('parseWatchdogConfig', () => {
   it.each<{ name: string; input: unknown; pick: (c: WatchdogConfig) => unknown; expected: unknown }>([
     { name: 'reads shadow mode', input: oneGuard({}, { mode: 'shadow' }), pick: (c) => c.mode, expected: 'shadow' },
     { name: 'reads a custom namespace and name', input: oneGuard({}, { namespace: 'Acme/Releases', name: 'orders' }), pick: (c) => [c.namespace, c.name], expected: ['Acme/Releases', 'orders'] },
+    {
+      name: 'keeps an alarm name template as it is',
+      input: oneGuard({ alarms: { 'new-version': ['orders-error-rate-v{version}'], service: ['orders-alias-error-rate'] } }),
+      pick: (c) => c.guards[0].alarms,
+      expected: { 'new-version': ['orders-error-rate-v{version}'], service: ['orders-alias-error-rate'] },
+    },
     { name: 'reads a bake of zero minutes', input: oneGuard({ bakeMinutes: 0 }), pick: (c) => c.guards[0].bakeMinutes, expected: 0 },
     { name: 'reads the longest bake a hook allows', input: oneGuard({ bakeMinutes: 60 }), pick: (c) => c.guards[0].bakeMinutes, expected: 60 },
     {
@@ -186,6 +192,16 @@ describe('parseWatchdogConfig', () => {
       message: 'config.guards[0].probes[0].expect: a probe needs at least one expectation: status, body or maxLatencyMs',
     },
     {
+      name: 'rejects an alarm name template with {version} twice',
+      input: oneGuard({ alarms: { 'new-version': ['orders-v{version}-v{version}'] } }),
+      message: 'config.guards[0].alarms.new-version[0]: "orders-v{version}-v{version}" is not an alarm name or name template; use a name, or a name with {version} once after a fixed prefix (name-v{version})',
+    },
+    {
+      name: 'rejects an alarm name template that starts with {version}',
+      input: oneGuard({ customLayers: [{ name: 'downstream', alarms: ['{version}-errors'] }] }),
+      message: 'config.guards[0].customLayers[0].alarms[0]: "{version}-errors" is not an alarm name or name template; use a name, or a name with {version} once after a fixed prefix (name-v{version})',
+    },
+    {
       name: 'names the path of a bad config check',
       input: oneGuard({ configChecks: [{ key: 'A', format: 'date' }] }),
       message: 'config.guards[0].configChecks[0].format: expected one of string, json, url, number, integer, boolean, got "date"',
@@ -331,5 +347,20 @@ describe('buildLayers', () => {
       .find((l) => l.name === layer)
       ?.signals.find((x) => x.name === name);
     expect(s && pick(s)).toEqual(expected);
+  });
+});
+
+describe('alarm name templates', () => {
+  it.each<{ name: string; template: string; alarm: string; resolved: string; matches: boolean; prefix: string }>([
+    { name: 'a template names the alarm of each version', template: 'o-error-rate-v{version}', alarm: 'o-error-rate-v12', resolved: 'o-error-rate-v7', matches: true, prefix: 'o-error-rate-v' },
+    { name: 'a template does not name its prefix alone', template: 'o-error-rate-v{version}', alarm: 'o-error-rate-v', resolved: 'o-error-rate-v7', matches: false, prefix: 'o-error-rate-v' },
+    { name: 'a template keeps its suffix', template: 'o-v{version}-p99', alarm: 'o-v3-p99', resolved: 'o-v7-p99', matches: true, prefix: 'o-v' },
+    { name: 'a template does not name another suffix', template: 'o-v{version}-p99', alarm: 'o-v3-p50', resolved: 'o-v7-p99', matches: false, prefix: 'o-v' },
+    { name: 'a plain name names only itself', template: 'o-alias-error-rate', alarm: 'o-alias-error-rate', resolved: 'o-alias-error-rate', matches: true, prefix: 'o-alias-error-rate' },
+    { name: 'a plain name is not a prefix', template: 'o-alias', alarm: 'o-alias-error-rate', resolved: 'o-alias', matches: false, prefix: 'o-alias' },
+  ])('$name', ({ template, alarm, resolved, matches, prefix }) => {
+    expect(resolveAlarmName(template, '7')).toBe(resolved);
+    expect(alarmNameMatches(template, alarm)).toBe(matches);
+    expect(alarmNamePrefix(template)).toBe(prefix);
   });
 });

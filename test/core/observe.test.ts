@@ -106,6 +106,12 @@ describe('planReads', () => {
       alarmNames: ['orders-5xx', 'orders-latency'],
     },
     {
+      name: 'reads a version-scoped alarm by the new version’s name, never the old version’s',
+      layers: [{ name: 'new-version', signals: [alarm('orders-error-rate-v{version}'), alarm('orders-p99-v{version}-ms')] }],
+      keys: [],
+      alarmNames: ['orders-error-rate-v7', 'orders-p99-v7-ms'],
+    },
+    {
       name: 'keys the same signal name apart by layer',
       layers: [
         { name: 'new-version', signals: [throttles] },
@@ -260,6 +266,18 @@ describe('toObservations', () => {
       expected: { kind: 'unreadable', error: 'AccessDenied: cloudwatch:DescribeAlarms' },
     },
     {
+      name: 'reads a version-scoped alarm by the name of the new version’s alarm',
+      signal: alarm('orders-error-rate-v{version}'),
+      alarms: { 'orders-error-rate-v6': { state: 'ALARM', reason: 'the old version', since }, 'orders-error-rate-v7': { state: 'INSUFFICIENT_DATA', reason: 'Unchecked: Initial alarm creation', since } },
+      expected: { kind: 'alarm', state: 'INSUFFICIENT_DATA', reason: 'Unchecked: Initial alarm creation', since },
+    },
+    {
+      name: 'makes a version-scoped alarm unreadable, naming the new version’s alarm, when only the old version’s was read',
+      signal: alarm('orders-error-rate-v{version}'),
+      alarms: { 'orders-error-rate-v6': { state: 'ALARM', reason: 'the old version', since } },
+      expected: { kind: 'unreadable', error: 'alarm orders-error-rate-v7 was not read' },
+    },
+    {
       name: 'makes an alarm unreadable when it was not read',
       signal: alarm('orders-5xx'),
       alarms: { 'orders-latency': { state: 'OK', reason: 'fine', since } },
@@ -267,7 +285,7 @@ describe('toObservations', () => {
     },
   ])('$name', ({ signal, metrics, alarms, expected }) => {
     const layers: LayerSpec[] = [{ name: 'l', signals: [signal] }];
-    expect(toObservations(layers, WINDOW, metrics ?? {}, alarms ?? {})).toEqual({ [`l/${signal.name}`]: expected });
+    expect(toObservations(layers, VERSIONS, WINDOW, metrics ?? {}, alarms ?? {})).toEqual({ [`l/${signal.name}`]: expected });
   });
 
   it('reads back what planReads asked for, for every signal of every layer', () => {
@@ -280,7 +298,7 @@ describe('toObservations', () => {
     const metrics = Object.fromEntries(plan.metrics.map((q) => [q.key, values(q.metric.dimensions.ExecutedVersion === '7' ? 1 : 2)]));
     const alarms = Object.fromEntries(plan.alarmNames.map((n) => [n, { state: 'OK' as const, reason: 'fine', since }]));
     const ok: Observation = { kind: 'alarm', state: 'OK', reason: 'fine', since };
-    expect(toObservations(layers, WINDOW, metrics, alarms)).toEqual({
+    expect(toObservations(layers, VERSIONS, WINDOW, metrics, alarms)).toEqual({
       'new-version/errors': { kind: 'counts', new: { events: 1, total: 1 }, old: { events: 2, total: 2 }, window: WINDOW },
       'new-version/throttles': { kind: 'counts', new: { events: 1, total: 2 }, window: WINDOW },
       'new-version/p99-duration': { kind: 'value', new: { value: 1, samples: 1 }, old: { value: 2, samples: 2 }, window: WINDOW },
@@ -331,14 +349,14 @@ describe('reads for the concurrent comparison and fresh evidence', () => {
     const plan = planReads(layers, VERSIONS, WINDOW, null);
     expect(plan.metrics.some((q) => q.key.endsWith('#old') || q.key.endsWith('#newb'))).toBe(false);
     const metrics = Object.fromEntries(plan.metrics.map((q) => [q.key, { values: [1] }]));
-    const got = toObservations(layers, WINDOW, metrics, {}, null);
+    const got = toObservations(layers, VERSIONS, WINDOW, metrics, {}, null);
     expect(got['l/errors']).toEqual({ kind: 'counts', new: { events: 1, total: 1 }, window: WINDOW });
   });
 
   it('turns the extra reads into the comparison counts and the fresh counts', () => {
     const plan = planReads(layers, VERSIONS, WINDOW, CONCURRENT);
     const metrics = Object.fromEntries(plan.metrics.map((q) => [q.key, { values: [q.key.endsWith('#fresh') ? 4 : q.key.endsWith('#newb') ? 3 : q.metric.dimensions.ExecutedVersion === '7' ? 1 : 2] }]));
-    const got = toObservations(layers, WINDOW, metrics, {}, CONCURRENT);
+    const got = toObservations(layers, VERSIONS, WINDOW, metrics, {}, CONCURRENT);
     expect(got['l/errors']).toEqual({
       kind: 'counts', new: { events: 1, total: 1 }, old: { events: 2, total: 2 }, baselineNew: { events: 3, total: 3 }, baselineWindow: CONCURRENT, window: WINDOW,
     });

@@ -483,6 +483,27 @@ describe('watchdog handler', () => {
     expect(decisions(run)[0]).toMatchObject({ action: 'proceed', layers: expect.arrayContaining([{ name: 'service', outcome: 'insufficient', consecutiveUnreadable: 0 }]) });
   });
 
+  describe('version-scoped alarms, named for the version they watch', () => {
+    const versioned = { service: ['orders-5xx'], 'new-version': ['orders-error-rate-v{version}'] };
+
+    it("reads the target version's alarm, and judges the release by it, not by the old version's", async () => {
+      setEnv({ guards: [guard({ alarms: versioned })] });
+      world();
+      // Both versions' alarms went into ALARM after the deployment began.
+      answerAlarms(cw, { 'orders-error-rate-v1': 'ALARM', 'orders-error-rate-v2': 'ALARM' }, new Date(T0 + 2 * MIN));
+      const run = await handler(schedule);
+      expect(cw.commandCalls(DescribeAlarmsCommand).flatMap((c) => c.args[0].input.AlarmNames!).sort()).toEqual(['orders-5xx', 'orders-error-rate-v2']);
+      expect(decisions(run)[0]).toMatchObject({ action: 'rollback', layer: 'new-version' });
+    });
+
+    it("routes an alarm event of any version's alarm to the guard whose template names it", async () => {
+      setEnv({ guards: [guard({ alarms: versioned }), guard({ application: 'other-app', deploymentGroup: 'other-dg', functionName: 'other', alarms: { 'new-version': ['other-error-rate-v{version}'] } })] });
+      world();
+      await handler({ source: 'aws.cloudwatch', 'detail-type': 'CloudWatch Alarm State Change', detail: { alarmName: 'orders-error-rate-v2', state: { value: 'ALARM' } } });
+      expect(cd.commandCalls(ListDeploymentsCommand).map((c) => c.args[0].input.deploymentGroupName)).toEqual(['orders-dg']);
+    });
+  });
+
   describe('heartbeats, one per guarded deployment group', () => {
     const alarmEvent = { source: 'aws.cloudwatch', 'detail-type': 'CloudWatch Alarm State Change', detail: { alarmName: 'orders-5xx', state: { value: 'OK' } } };
     const groupsBeating = () =>

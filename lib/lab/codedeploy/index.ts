@@ -118,6 +118,11 @@ export class CodeDeployLab {
     return this.engine.all().map((d) => this.info(d));
   }
 
+  /** Every deployment group, by application and group name. */
+  deploymentGroups(): { applicationName: string; deploymentGroupName: string }[] {
+    return [...this.groups.values()].map((g) => ({ applicationName: g.applicationName, deploymentGroupName: g.deploymentGroupName }));
+  }
+
   /** What happened to a deployment, in order (weights, hook results, alarm polls, stop reason). */
   timeline(deploymentId: string): readonly TimelineEntry[] {
     return [...this.deployment(deploymentId).timeline];
