@@ -126,7 +126,7 @@ export function renderMarkdown(r: Results): string {
     '',
     '## Safety matrix',
     '',
-    `Method: each trial rehearses one release of the sample app's OrdersApi (canary ${CANARY.percent} % for ${CANARY.minutes} minutes, then a 10-minute bake; error-rate threshold 2 %, p99 threshold 4 s, two probes) on a fresh lab, for up to ${r.settings.minutes} virtual minutes, once guarded by the watchdog and once by CodeDeploy's native alarm rollback on one alias-level error-rate alarm (\`npm run rehearse\`'s two strategies), on the same seed. The old version fails ${OLD_ERROR_RATE * 100} % of requests. Steady user traffic at the given rate. ${r.safety[0]?.trials ?? 0} seeds per cell.`,
+    `Method: each trial rehearses one release of the sample app's OrdersApi (canary ${CANARY.percent} % for ${CANARY.minutes} minutes, then a 10-minute bake; error-rate threshold 2 %, p99 threshold 4 s, five probes) on a fresh lab, for up to ${r.settings.minutes} virtual minutes, once guarded by the watchdog and once by CodeDeploy's native alarm rollback on one alias-level error-rate alarm (\`npm run rehearse\`'s two strategies), on the same seed. The old version fails ${OLD_ERROR_RATE * 100} % of requests. Steady user traffic at the given rate. ${r.safety[0]?.trials ?? 0} seeds per cell.`,
     '',
     '- *caught*: bad releases stopped before the new version took 100 % (for the good release: the share rolled back, a false rollback);',
     '- *detect*: seconds from the first failed (for the slower release: the first) request to the new version, user or probe, to the stop: median / p90 over the trials that stopped;',
