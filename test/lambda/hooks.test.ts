@@ -4,8 +4,7 @@ import { BatchGetDeploymentsCommand, CodeDeployClient, PutLifecycleEventHookExec
 import { GetFunctionConfigurationCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { loopbackEndpoint } from './endpoint';
 import { handler as postTraffic } from '../../lambda/post-traffic';
 import { handler as preTraffic } from '../../lambda/pre-traffic';
 import { logger } from '../../lambda/shared';
@@ -141,21 +140,7 @@ describe('pre-traffic hook', () => {
   });
 
   describe('reachability of configured URLs', () => {
-    let server: Server;
-    let base: string;
-    beforeAll(async () => {
-      server = createServer((req, res) => {
-        if (req.url === '/slow') return void setTimeout(() => res.end('late'), 3000);
-        res.statusCode = req.url === '/broken' ? 503 : 200;
-        res.end('ok');
-      });
-      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-      base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    });
-    afterAll(() => {
-      server.closeAllConnections();
-      return new Promise<void>((r) => server.close(() => r()));
-    });
+    const endpoint = loopbackEndpoint();
 
     it.each([
       { path: '/up', within: 5000, status: 'Succeeded', reason: null },
@@ -164,7 +149,7 @@ describe('pre-traffic hook', () => {
     ])('$path: $status', async ({ path, within, status, reason }) => {
       jest.restoreAllMocks();
       setEnv({ guards: [guard({ configChecks: [{ key: 'PRICING_URL', format: 'url', reachableWithinMs: within }] })] });
-      world({ PRICING_URL: `${base}${path}` });
+      world({ PRICING_URL: `${endpoint.base}${path}` });
       const r = await preTraffic(hookEvent);
       expect(r.status).toBe(status);
       if (reason) expect(r.reasons.join('\n')).toMatch(reason);

@@ -4,34 +4,20 @@ import { BatchGetDeploymentsCommand, CodeDeployClient, PutLifecycleEventHookExec
 import { GetFunctionConfigurationCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { loopbackEndpoint } from './endpoint';
 import { handler as preTraffic } from '../../lambda/pre-traffic';
 import { handler as reachCheck } from '../../lambda/reach-check';
 import { stateTable } from './aws-fakes';
 import { deploymentInfo, guard, payload, setEnv } from './env';
 
 describe('reachability checker handler', () => {
-  let server: Server;
-  let base: string;
-  beforeAll(async () => {
-    server = createServer((req, res) => {
-      res.statusCode = req.url === '/broken' ? 503 : 200;
-      res.end('ok');
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  });
-  afterAll(() => {
-    server.closeAllConnections();
-    return new Promise<void>((r) => server.close(() => r()));
-  });
+  const endpoint = loopbackEndpoint();
 
   it.each([
     { path: '/up', status: 200 },
     { path: '/broken', status: 503 },
   ])('answers the status of $path', async ({ path, status }) => {
-    const r = await reachCheck({ url: `${base}${path}`, timeoutMs: 2000 });
+    const r = await reachCheck({ url: `${endpoint.base}${path}`, timeoutMs: 2000 });
     expect(r).toEqual({ status, elapsedMs: expect.any(Number) });
   });
 
