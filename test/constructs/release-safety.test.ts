@@ -70,15 +70,20 @@ describe('per-group heartbeat (one bad deployment stops only its own group)', ()
   });
 });
 
-describe("CodeDeploy's own alarm list follows preexistingAlarms and mode", () => {
-  it('leaves the alias error rate, the user alarms and custom layers out under preexistingAlarms ignore (the default), yet the watchdog still judges them', () => {
-    const { template } = stackWith({});
-    expect(codeDeployLists(template)['Shop-Orders-A8B1F509']).toEqual([
+/** What CodeDeploy's list holds in every enforce mode: the group's heartbeat, then the version-scoped alarms. */
+const HEARTBEAT_AND_VERSION_SCOPED = [
       'Shop-Orders-A8B1F509-heartbeat',
       'Shop-Orders-A8B1F509-probe-failures-v{version}',
       'Shop-Orders-A8B1F509-new-version-error-rate-v{version}',
       'Shop-Orders-A8B1F509-new-version-throttle-rate-v{version}',
       'Shop-Orders-A8B1F509-new-version-p99duration-v{version}',
+];
+
+describe("CodeDeploy's own alarm list follows preexistingAlarms and mode", () => {
+  it('leaves the alias error rate, the user alarms and custom layers out under preexistingAlarms ignore (the default), yet the watchdog still judges them', () => {
+    const { template } = stackWith({});
+    expect(codeDeployLists(template)['Shop-Orders-A8B1F509']).toEqual([
+      ...HEARTBEAT_AND_VERSION_SCOPED,
     ]);
     const guard = runtimeConfig(template).guards[0];
     expect(guard.alarms.service).toEqual(['Shop-Orders-A8B1F509-alias-error-rate', 'orders-table-errors']);
@@ -91,11 +96,7 @@ describe("CodeDeploy's own alarm list follows preexistingAlarms and mode", () =>
   it('puts every layer in the list under preexistingAlarms rollback', () => {
     const { template } = stackWith({ policy: { preexistingAlarms: 'rollback' } });
     expect(codeDeployLists(template)['Shop-Orders-A8B1F509']).toEqual([
-      'Shop-Orders-A8B1F509-heartbeat',
-      'Shop-Orders-A8B1F509-probe-failures-v{version}',
-      'Shop-Orders-A8B1F509-new-version-error-rate-v{version}',
-      'Shop-Orders-A8B1F509-new-version-throttle-rate-v{version}',
-      'Shop-Orders-A8B1F509-new-version-p99duration-v{version}',
+      ...HEARTBEAT_AND_VERSION_SCOPED,
       'Shop-Orders-A8B1F509-alias-error-rate',
       'orders-table-errors',
       'orders-payments-latency',
