@@ -7,12 +7,13 @@ const validation = (m: string) => new LabError('ValidationException', m);
 const invalid = (m: string) => validation(`Invalid ConditionExpression: ${m}`);
 
 /**
- * A failed condition, in DynamoDB's own shape: HTTP 400, `__type`
- * `com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException`, "The conditional request failed".
+ * A failed condition, in DynamoDB's own shape: HTTP 400, ConditionalCheckFailedException, "The
+ * conditional request failed". The code is plain like the lab's other errors: the error-type
+ * header carries it, and the AWS CLI and SDKs name the error by it.
  * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_UpdateItem.html#API_UpdateItem_Errors
  */
 export const conditionalCheckFailed = () =>
-  new LabError('com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException', 'The conditional request failed', 400);
+  new LabError('ConditionalCheckFailedException', 'The conditional request failed', 400);
 
 type Operand = { readonly kind: 'path'; readonly name: string } | { readonly kind: 'value'; readonly token: string; readonly value: AttributeValue };
 type Comparator = '=' | '<>' | '<' | '<=' | '>' | '>=';

@@ -88,6 +88,8 @@ describe('conditions that hold and conditions that fail', () => {
     expect(e.message).toBe('The conditional request failed');
     expect(e.$metadata.httpStatusCode).toBe(400);
     expect(e.$fault).toBe('client');
+    // The error-type header names it as every client shows it (the AWS CLI prints this name).
+    expect((e as unknown as { $response: { headers: Record<string, string> } }).$response.headers['x-amzn-errortype']).toBe('ConditionalCheckFailedException');
     expect(await read()).toEqual(PRODUCT);
   });
 
