@@ -1,0 +1,92 @@
+/**
+ * What every handler shares, created once per execution environment (module scope): the logger,
+ * the SDK clients and the adapters over them. Handlers stay thin: parse, call the runtime, return.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { CloudWatchMetrics, CloudWatchSignals } from '../src/aws/cloudwatch';
+import { CodeDeployActions, CodeDeployDeployments } from '../src/aws/codedeploy';
+import { LogAndEventBridgeDecisions } from '../src/aws/decisions';
+import { LambdaAliases, LambdaFunctions } from '../src/aws/lambda';
+import { DynamoStateStore } from '../src/aws/state';
+import { errorText } from '../src/aws/util';
+import { CONFIG_ITEM_ID, CONFIG_TTL_MS, configSource, ENV, loadSettings, type RuntimeSettings } from '../src/runtime/env';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { Log } from '../src/runtime/watchdog';
+
+export const logger = new Logger({ serviceName: 'canary-watchdog' });
+
+export const log: Log = {
+  info: (m, extra) => logger.info(m, extra ?? {}),
+  warn: (m, extra) => logger.warn(m, extra ?? {}),
+  error: (m, extra) => logger.error(m, extra ?? {}),
+};
+
+// Standard retry mode with 3 attempts backs off on throttling and 5xx; what still fails is
+// handled by the runtime as data (unreadable signals, withheld heartbeat).
+const clientConfig = { maxAttempts: 3, retryMode: 'standard' as const };
+export const clients = {
+  cloudwatch: new CloudWatchClient(clientConfig),
+  codedeploy: new CodeDeployClient(clientConfig),
+  dynamodb: new DynamoDBClient(clientConfig),
+  eventbridge: new EventBridgeClient(clientConfig),
+  lambda: new LambdaClient(clientConfig),
+};
+
+export const now = (): number => Date.now();
+
+export function adapters(settings: Pick<RuntimeSettings, 'stateTable' | 'eventBus'>) {
+  // One store serves both the deployments' state and the registry of active deployments.
+  const store = new DynamoStateStore(clients.dynamodb, settings.stateTable, now);
+  return {
+    deployments: new CodeDeployDeployments(clients.codedeploy),
+    actions: new CodeDeployActions(clients.codedeploy),
+    aliases: new LambdaAliases(clients.lambda),
+    functions: new LambdaFunctions(clients.lambda, now),
+    signals: new CloudWatchSignals(clients.cloudwatch),
+    metrics: new CloudWatchMetrics(clients.cloudwatch),
+    state: store,
+    registry: store,
+    decisions: new LogAndEventBridgeDecisions(log, clients.eventbridge, settings.eventBus),
+  };
+}
+
+/**
+ * Settings are read once per environment from the environment variables; with the state-table
+ * source the configuration is read from the state table and refreshed every minute (a deploy
+ * changes it without restarting the functions). A bad configuration is reported by every
+ * invocation, never thrown.
+ */
+let cached: { value: { settings: RuntimeSettings } | { error: string }; until: number } | undefined;
+export async function settings(): Promise<{ settings: RuntimeSettings } | { error: string }> {
+  if (cached && now() < cached.until) return cached.value;
+  let value: { settings: RuntimeSettings } | { error: string };
+  let until = Infinity;
+  try {
+    if (configSource(process.env) === 'state-table') {
+      until = now() + CONFIG_TTL_MS;
+      const table = process.env[ENV.stateTable];
+      const item = table
+        ? await DynamoDBDocumentClient.from(clients.dynamodb).send(new GetCommand({ TableName: table, Key: { deploymentId: CONFIG_ITEM_ID }, ConsistentRead: true }))
+        : undefined;
+      value = { settings: loadSettings(process.env, { text: item?.Item?.config as string | undefined, origin: `state table item ${CONFIG_ITEM_ID}.config` }) };
+    } else {
+      value = { settings: loadSettings(process.env) };
+    }
+  } catch (err) {
+    value = { error: errorText(err) };
+    // A read that failed is tried again on the next invocation.
+    if (!(err instanceof Error && err.name === 'InputError')) until = 0;
+  }
+  cached = { value, until };
+  return value;
+}
+
+/** For tests: forget the cached settings so a changed environment is read again. */
+export function resetSettings(): void {
+  cached = undefined;
+}

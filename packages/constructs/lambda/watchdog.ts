@@ -1,0 +1,23 @@
+import { parseTrigger } from '../src/runtime/triggers';
+import { runWatchdog, type WatchdogRun } from '../src/runtime/watchdog';
+import { adapters, log, now, settings } from './shared';
+
+/**
+ * Invoked by EventBridge: alarm state changes of the guarded alarms, CodeDeploy deployment state
+ * changes, and a one-minute schedule. Never throws: a run that cannot do its job withholds the
+ * heartbeat, and CodeDeploy's own check of the heartbeat alarm stops the release.
+ */
+export async function handler(event: unknown): Promise<WatchdogRun | { error: string }> {
+  const s = await settings();
+  if ('error' in s) {
+    log.error('watchdog misconfigured: no evaluation, heartbeat withheld', { error: s.error });
+    return { error: s.error };
+  }
+  try {
+    return await runWatchdog(parseTrigger(event), { config: s.settings.config, ...adapters(s.settings), log, now });
+  } catch (err) {
+    // The runtime turns AWS failures into data; anything reaching here is a bug. Log it fully.
+    log.error('watchdog run crashed: heartbeat withheld', { error: err as Error });
+    return { error: String(err) };
+  }
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+// Bundles the runtime's handlers once, when the package is built, into assets/runtime/<name>/index.js.
+// The package ships the bundles, so a user's synth never runs esbuild, reads a lock file or writes
+// into node_modules, and each asset's hash comes from the bundled files themselves.
+// The AWS SDK v3 is left to the Lambda Node.js runtime, which ships it; everything else
+// (Powertools, yaml) is bundled. https://docs.aws.amazon.com/lambda/latest/dg/lambda-nodejs.html
+const { buildSync } = require('esbuild');
+const { rmSync } = require('node:fs');
+const { join } = require('node:path');
+
+const root = join(__dirname, '..');
+// Every handler in lambda/ that the constructs deploy (shared.ts and http-check.ts are modules they import).
+const RUNTIME_HANDLERS = ['watchdog', 'pre-traffic', 'post-traffic', 'prober', 'reach-check'];
+const outdir = join(root, 'assets', 'runtime');
+rmSync(outdir, { recursive: true, force: true });
+buildSync({
+  entryPoints: Object.fromEntries(RUNTIME_HANDLERS.map((h) => [`${h}/index`, join(root, 'lambda', `${h}.ts`)])),
+  outdir,
+  bundle: true,
+  platform: 'node',
+  // The oldest Node.js the runtime functions may run on (the constructs pick nodejs22.x or newer).
+  target: 'node22',
+  format: 'cjs',
+  external: ['@aws-sdk/*'],
+  minify: false,
+  sourcemap: false,
+  legalComments: 'none',
+  logLevel: 'error',
+});

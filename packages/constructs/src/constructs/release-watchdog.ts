@@ -1,0 +1,514 @@
+import { Aws, CfnResource, Duration, Lazy, Names, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { alarmNamePrefix, DEFAULT_NAMESPACE, METRIC, parsePolicy, VERSION } from '../core/config';
+import type { Policy } from '../core/types';
+import { CONFIG_ITEM_ID, ENV } from '../runtime/env';
+import * as cr from 'aws-cdk-lib/custom-resources';
+import { GuardValidationError, parseOrThrow } from './errors';
+import { runtimeHandlerDir, type RuntimeHandler } from './runtime-bundle';
+
+/** Lambda limits the environment variables of one function to 4 KB in all.
+ * https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html */
+export const ENVIRONMENT_LIMIT_BYTES = 4096;
+/** CloudFormation's resources per stack. */
+export const MAX_STACK_RESOURCES = 500;
+
+export interface ReleaseWatchdogProps {
+  /**
+   * Name of the heartbeat's `Watchdog` dimension; unique per account and region.
+   * @default a name derived from the construct path
+   */
+  readonly watchdogName?: string;
+  /**
+   * `enforce` stops bad releases; `shadow` only records what it would have done.
+   * @default 'enforce'
+   */
+  readonly mode?: 'enforce' | 'shadow';
+  /**
+   * Overrides of the decision policy (blindAfter, finalShiftGuardSeconds, insufficient,
+   * preexistingAlarms), validated at synth. `insufficient` says per stage and layer what
+   * insufficient evidence means: `{ 'final-shift': { 'new-version': 'rollback' } }` makes the
+   * final shift wait for evidence from user traffic on the new version (a guarded function with
+   * no probes and little traffic otherwise reaches 100 % on no evidence). `preexistingAlarms`
+   * also decides which alarms go into CodeDeploy's own list: under `ignore` the service and
+   * custom layers stay out of it (the watchdog still judges them).
+   * @default the README's defaults
+   * @see https://docs.aws.amazon.com/codedeploy/latest/userguide/monitoring-create-alarms.html
+   */
+  readonly policy?: Partial<Policy>;
+  /**
+   * Concurrency reserved for the watchdog, the two hooks and the prober, so that throttling
+   * elsewhere in the account cannot silence the heartbeat and stop every release. Reserved
+   * concurrency is taken from the account's pool, which must keep 100 unreserved.
+   * @default ReservedConcurrency.defaults(): 2 each, 8 in all
+   * @see https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html
+   */
+  readonly reservedConcurrency?: ReservedConcurrency;
+  /**
+   * Probe rounds per prober invocation (1-12); the prober runs every minute.
+   * @default 6
+   */
+  readonly proberRounds?: number;
+  /**
+   * Retention of the runtime functions' logs, which hold the decision records.
+   * @default logs.RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Where the runtime reads its configuration: `environment` (the functions' environment, which
+   * Lambda limits to 4 KB, about ten guarded functions) or `state-table` (an item of the state
+   * table written at deploy time by a custom resource, up to DynamoDB's 400 KB item size).
+   * @default 'environment'
+   * @see https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html
+   */
+  readonly configDelivery?: 'environment' | 'state-table';
+  /**
+   * Event bus the decision events go to.
+   * @default the account's default bus
+   */
+  readonly eventBus?: events.IEventBus;
+}
+
+/** Reserved concurrency of each runtime function. */
+export interface RuntimeConcurrency {
+  /** @default 2: the scheduled run and one event-triggered run at once */
+  readonly watchdog?: number;
+  /** @default 2: two deployments starting at once; more wait in Lambda's asynchronous queue */
+  readonly preTrafficHook?: number;
+  /** @default 2 */
+  readonly postTrafficHook?: number;
+  /** @default 2: one run a minute that can overlap the next by its timeout */
+  readonly prober?: number;
+}
+
+/**
+ * How much concurrency the runtime functions reserve. A reservation is both a floor (account-wide
+ * throttling cannot starve the function) and a ceiling (more concurrent invocations are
+ * throttled; CodeDeploy and EventBridge invoke these functions asynchronously, so Lambda keeps
+ * throttled events in its queue and retries them for up to 6 hours).
+ * https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html
+ * https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html
+ */
+export class ReservedConcurrency {
+  static readonly DEFAULTS: Required<RuntimeConcurrency> = { watchdog: 2, preTrafficHook: 2, postTrafficHook: 2, prober: 2 };
+
+  /** 2 for each runtime function: 8 taken from the account's pool. */
+  static defaults(): ReservedConcurrency {
+    return new ReservedConcurrency({ ...ReservedConcurrency.DEFAULTS });
+  }
+
+  /** Given values; the others keep their defaults. Each a whole number of at least 1. */
+  static of(values: RuntimeConcurrency): ReservedConcurrency {
+    return new ReservedConcurrency({ ...ReservedConcurrency.DEFAULTS, ...values });
+  }
+
+  /** Reserve nothing: the runtime shares the account's unreserved pool (and its throttling). */
+  static none(): ReservedConcurrency {
+    return new ReservedConcurrency(undefined);
+  }
+
+  private constructor(public readonly values: Required<RuntimeConcurrency> | undefined) {}
+
+  /** Problems, as `{prop, message}`; empty when valid. Pure. */
+  problems(): { prop: string; message: string }[] {
+    return Object.entries(this.values ?? {})
+      .filter(([, v]) => !(Number.isInteger(v) && v >= 1))
+      .map(([k, v]) => ({
+        prop: 'reservedConcurrency',
+        message: `${k} must be a whole number of at least 1 (0 would stop the function; use ReservedConcurrency.none() to reserve nothing), got ${v}`,
+      }));
+  }
+}
+
+/** What a guarded function hands its watchdog. */
+export interface GuardRegistration {
+  /** The guard's entry of the runtime configuration; may hold tokens. */
+  readonly config: Record<string, unknown>;
+  readonly applicationName: string;
+  readonly deploymentGroup: codedeploy.ILambdaDeploymentGroup;
+  readonly function: lambda.IFunction;
+  /** Every alarm the watchdog reads for this guard whose name stays the same from release to release. */
+  readonly alarms: readonly cloudwatch.IAlarm[];
+  /**
+   * The names of every alarm the watchdog reads, as plain strings where known; a version-scoped
+   * alarm's as its template with `{version}` (the alarm is replaced with each release).
+   */
+  readonly alarmNames: readonly string[];
+  /** A custom deployment config the guard uses, if any. */
+  readonly customDeploymentConfigName?: string;
+}
+
+
+/**
+ * The release watchdog of one stack: the watchdog function and its triggers (alarm state
+ * changes of the guarded alarms, CodeDeploy deployment state changes, a one-minute schedule),
+ * the pre-traffic and post-traffic hooks, the prober, the durable state, and the heartbeat alarm
+ * that CodeDeploy checks itself, so that a dead watchdog still stops the release.
+ */
+export class ReleaseWatchdog extends Construct {
+  readonly watchdogFunction: lambda.Function;
+  /** BeforeAllowTraffic hook; its name starts with `CodeDeployHook_`. */
+  readonly preTrafficHook: lambda.Function;
+  /** AfterAllowTraffic hook; its name starts with `CodeDeployHook_`. */
+  readonly postTrafficHook: lambda.Function;
+  readonly prober: lambda.Function;
+  readonly stateTable: dynamodb.Table;
+  readonly watchdogName: string;
+  readonly namespace = DEFAULT_NAMESPACE;
+  readonly configDelivery: 'environment' | 'state-table';
+  readonly mode: 'enforce' | 'shadow';
+  /** The decision policy: the defaults with the `policy` prop's overrides, validated. */
+  readonly policy: Policy;
+  /** The concurrency reserved per runtime function; undefined when none is. */
+  readonly reservedConcurrency?: Required<RuntimeConcurrency>;
+
+  private readonly guards: GuardRegistration[] = [];
+  private readonly props: ReleaseWatchdogProps;
+  private readonly eventBus: events.IEventBus;
+  private sharedDeploymentRole?: iam.Role;
+
+  /**
+   * The CodeDeploy service role of every deployment group this watchdog guards: one IAM role
+   * for all of them instead of one per function (IAM allows 1,000 roles per account by default,
+   * and each role is two more resources in the stack). CDK's LambdaDeploymentGroup adds AWS's
+   * managed policy for Lambda deployments and invoke rights on the hooks to it.
+   * https://docs.aws.amazon.com/codedeploy/latest/userguide/getting-started-create-service-role.html
+   */
+  get deploymentRole(): iam.Role {
+    this.sharedDeploymentRole ??= new iam.Role(this, 'DeploymentRole', {
+      assumedBy: new iam.ServicePrincipal('codedeploy.amazonaws.com'),
+      description: `CodeDeploy service role of the deployment groups guarded by ${this.node.path}`,
+    });
+    Validations.of(this.sharedDeploymentRole).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSCodeDeployRoleForLambdaLimited]',
+      reason: 'AWS managed policy made for CodeDeploy Lambda deployments: updates aliases and invokes only CodeDeployHook_* functions.',
+    });
+    for (const hook of [this.preTrafficHook, this.postTrafficHook]) {
+      Validations.of(this.sharedDeploymentRole).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(hook.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`,
+        reason: 'CDK grants CodeDeploy invoke rights on the hook function and its versions; nothing wider.',
+      });
+    }
+    return this.sharedDeploymentRole;
+  }
+
+  constructor(scope: Construct, id: string, props: ReleaseWatchdogProps = {}) {
+    super(scope, id);
+    this.props = props;
+    if (props.proberRounds !== undefined && !(Number.isInteger(props.proberRounds) && props.proberRounds >= 1 && props.proberRounds <= 12)) {
+      throw new GuardValidationError(this, 'proberRounds', `must be an integer from 1 to 12, got ${props.proberRounds}`);
+    }
+    if (props.mode !== undefined && props.mode !== 'enforce' && props.mode !== 'shadow') {
+      throw new GuardValidationError(this, 'mode', `must be enforce or shadow, got ${JSON.stringify(props.mode)}`);
+    }
+    this.mode = props.mode ?? 'enforce';
+    // A bad policy fails here, naming the field (policy.insufficient.final-shift...), not at run time.
+    this.policy = parseOrThrow(this, 'policy', () => parsePolicy(props.policy, 'policy'));
+    const concurrency = props.reservedConcurrency ?? ReservedConcurrency.defaults();
+    const problems = concurrency.problems();
+    if (problems.length) throw new GuardValidationError(this, problems[0].prop, problems[0].message);
+    this.reservedConcurrency = concurrency.values;
+    this.watchdogName = props.watchdogName ?? Names.uniqueResourceName(this, { maxLength: 64, separator: '-' });
+    this.eventBus = props.eventBus ?? events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
+
+    this.stateTable = new dynamodb.Table(this, 'State', {
+      partitionKey: { name: 'deploymentId', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: 'expiresAt',
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      // Deployment state expires within a week; nothing in it outlives a deployment.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    const stackName = Stack.of(this).stackName;
+    const hookName = (suffix: string) => `CodeDeployHook_${`${stackName}-${this.node.id}`.replace(/[^a-zA-Z0-9-_]/g, '').slice(0, 64 - 15 - suffix.length)}-${suffix}`;
+    const reserved = this.reservedConcurrency;
+    this.watchdogFunction = this.runtimeFunction('Watchdog', 'watchdog', { timeout: Duration.seconds(50), reserved: reserved?.watchdog });
+    this.preTrafficHook = this.runtimeFunction('PreTrafficHook', 'pre-traffic', {
+      timeout: Duration.minutes(5),
+      // The managed policy AWSCodeDeployRoleForLambdaLimited invokes only CodeDeployHook_* functions.
+      // https://docs.aws.amazon.com/codedeploy/latest/userguide/getting-started-create-service-role.html
+      functionName: hookName('pre'),
+      reserved: reserved?.preTrafficHook,
+    });
+    this.postTrafficHook = this.runtimeFunction('PostTrafficHook', 'post-traffic', { timeout: Duration.seconds(30), functionName: hookName('post'), reserved: reserved?.postTrafficHook });
+    this.prober = this.runtimeFunction('Prober', 'prober', { timeout: Duration.seconds(90), reserved: reserved?.prober });
+    this.prober.addEnvironment(ENV.proberRounds, String(props.proberRounds ?? 6));
+
+    const everyMinute = new events.Rule(this, 'EveryMinute', {
+      description: 'canary-watchdog: evaluate every guarded deployment and probe new versions once a minute',
+      schedule: events.Schedule.rate(Duration.minutes(1)),
+    });
+    everyMinute.addTarget(new targets.LambdaFunction(this.watchdogFunction, { retryAttempts: 0 }));
+    everyMinute.addTarget(new targets.LambdaFunction(this.prober, { retryAttempts: 0 }));
+
+    new events.Rule(this, 'DeploymentStateChange', {
+      description: 'canary-watchdog: evaluate a guarded deployment when its state changes',
+      eventPattern: {
+        source: ['aws.codedeploy'],
+        detailType: ['CodeDeploy Deployment State-change Notification'],
+        detail: { application: Lazy.list({ produce: () => [...new Set(this.guards.map((g) => g.applicationName))] }) },
+      },
+      targets: [new targets.LambdaFunction(this.watchdogFunction, { retryAttempts: 2 })],
+    });
+    new events.Rule(this, 'AlarmStateChange', {
+      description: 'canary-watchdog: evaluate at once when a guarded alarm changes state',
+      eventPattern: {
+        source: ['aws.cloudwatch'],
+        detailType: ['CloudWatch Alarm State Change'],
+        detail: { alarmName: Lazy.any({ produce: () => alarmNamePattern(this.guards.flatMap((g) => g.alarmNames)) }) },
+      },
+      targets: [new targets.LambdaFunction(this.watchdogFunction, { retryAttempts: 2 })],
+    });
+
+    const config = Lazy.string({
+      produce: () =>
+        Stack.of(this).toJsonString({
+          ...(props.mode ? { mode: props.mode } : {}),
+          name: this.watchdogName,
+          ...(props.policy ? { policy: props.policy } : {}),
+          guards: this.guards.map((g) => g.config),
+        }),
+    });
+    this.configDelivery = props.configDelivery ?? 'environment';
+    let configItem: cr.AwsCustomResource | undefined;
+    if (this.configDelivery === 'state-table') {
+      const put: cr.AwsSdkCall = {
+        service: 'DynamoDB',
+        action: 'putItem',
+        parameters: { TableName: this.stateTable.tableName, Item: { deploymentId: { S: CONFIG_ITEM_ID }, config: { S: config } } },
+        physicalResourceId: cr.PhysicalResourceId.of(`${this.watchdogName}-config`),
+      };
+      configItem = new cr.AwsCustomResource(this, 'ConfigItem', {
+        onCreate: put,
+        onUpdate: put,
+        policy: cr.AwsCustomResourcePolicy.fromSdkCalls({ resources: [this.stateTable.tableArn] }),
+        installLatestAwsSdk: false,
+      });
+    }
+    for (const fn of this.functions()) {
+      if (configItem) {
+        fn.addEnvironment(ENV.configSource, 'state-table');
+        this.stateTable.grant(fn, 'dynamodb:GetItem');
+        // The functions start only once their configuration is written.
+        fn.node.addDependency(configItem);
+      } else {
+        fn.addEnvironment(ENV.config, config);
+      }
+      fn.addEnvironment(ENV.stateTable, this.stateTable.tableName);
+      fn.addEnvironment(ENV.eventBus, this.eventBus.eventBusName);
+    }
+    this.grantBase();
+    Validations.of(this).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'cloudwatch:GetMetricData and cloudwatch:PutMetricData support no resource-level permissions; PutMetricData is limited to the CanaryWatchdog namespace by a condition.',
+    });
+    this.node.addValidation({ validate: () => this.validateSize() });
+    this.node.addValidation({ validate: () => this.validateResourceCount() });
+  }
+
+  /**
+   * The heartbeat the watchdog publishes for one guarded deployment group: one datapoint a
+   * minute while a full run saw, judged and acted on every deployment of that group.
+   */
+  heartbeatMetric(application: string, deploymentGroup: string): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: this.namespace,
+      metricName: METRIC.heartbeat,
+      dimensionsMap: { Watchdog: this.watchdogName, DeploymentGroup: `${application}/${deploymentGroup}` },
+      statistic: 'SampleCount',
+      period: Duration.minutes(1),
+    });
+  }
+
+  /**
+   * The heartbeat alarm of one guarded deployment group, first in that group's CodeDeploy list:
+   * no heartbeat for 3 minutes (missing data breaching) stops that group's release, and only
+   * that one, so a deployment the watchdog cannot judge does not stop every other release.
+   */
+  addHeartbeatAlarm(scope: Construct, application: string, deploymentGroup: string, alarmName: string): cloudwatch.Alarm {
+    return new cloudwatch.Alarm(scope, 'HeartbeatAlarm', {
+      alarmName,
+      alarmDescription: `canary-watchdog: no watchdog heartbeat for ${application}/${deploymentGroup} for 3 minutes. In that deployment group's alarm list, so CodeDeploy stops its release itself.`,
+      metric: this.heartbeatMetric(application, deploymentGroup),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 3,
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    });
+  }
+
+  /**
+   * A function that runs the `reachableWithinMs` checks of a guarded function in that function's
+   * network (same subnets and security groups), invoked by the pre-traffic hook: a VPC function's
+   * private endpoint is unreachable from the hook, and a public one the hook reaches may be
+   * unreachable from the function.
+   * https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html
+   */
+  addReachabilityChecker(scope: Construct, guarded: lambda.Function): lambda.Function {
+    const checker = this.runtimeFunction('ReachabilityChecker', 'reach-check', { timeout: Duration.seconds(70), scope });
+    const vpc = (guarded.node.defaultChild as lambda.CfnFunction).vpcConfig;
+    (checker.node.defaultChild as lambda.CfnFunction).vpcConfig = vpc;
+    // The managed policy Lambda needs to create and delete the network interfaces in the VPC.
+    checker.role!.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'));
+    Validations.of(checker).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+      reason: "AWS managed policy Lambda needs to attach a VPC function to the guarded function's subnets; CDK attaches the same one to every VPC function.",
+    });
+    // The checker itself, not its versions: the hook invokes $LATEST by name.
+    this.preTrafficHook.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [checker.functionArn] }));
+    return checker;
+  }
+
+  /** The four runtime functions. */
+  functions(): lambda.Function[] {
+    return [this.watchdogFunction, this.preTrafficHook, this.postTrafficHook, this.prober];
+  }
+
+  /** Register a guarded function: its configuration and the least-privilege grants it needs. */
+  addGuard(reg: GuardRegistration): void {
+    this.guards.push(reg);
+    const dg = reg.deploymentGroup;
+    const versions = `${reg.function.functionArn}:*`;
+    const policy = (fn: lambda.Function, actions: string[], resources: string[]) =>
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources }));
+
+    // Reading and stopping deployments is scoped to the guarded deployment groups.
+    policy(this.watchdogFunction, ['codedeploy:ListDeployments', 'codedeploy:BatchGetDeployments', 'codedeploy:StopDeployment'], [dg.deploymentGroupArn]);
+    policy(this.prober, ['codedeploy:ListDeployments', 'codedeploy:BatchGetDeployments'], [dg.deploymentGroupArn]);
+    policy(this.preTrafficHook, ['codedeploy:BatchGetDeployments'], [dg.deploymentGroupArn]);
+    policy(this.postTrafficHook, ['codedeploy:BatchGetDeployments'], [dg.deploymentGroupArn]);
+    if (reg.customDeploymentConfigName) {
+      const cfgArn = `arn:${Aws.PARTITION}:codedeploy:${Aws.REGION}:${Aws.ACCOUNT_ID}:deploymentconfig:${reg.customDeploymentConfigName}`;
+      policy(this.watchdogFunction, ['codedeploy:GetDeploymentConfig'], [cfgArn]);
+      policy(this.prober, ['codedeploy:GetDeploymentConfig'], [cfgArn]);
+    }
+    // The watchdog ends the bake by reporting the AfterAllowTraffic hook.
+    if (dg instanceof codedeploy.LambdaDeploymentGroup) dg.grantPutLifecycleEventHookExecutionStatus(this.watchdogFunction);
+
+    // Lambda: the alias weight, the new version's configuration, and invoking versions only.
+    policy(this.watchdogFunction, ['lambda:GetAlias'], [reg.function.functionArn, versions]);
+    policy(this.preTrafficHook, ['lambda:GetFunctionConfiguration', 'lambda:InvokeFunction'], [versions]);
+    policy(this.prober, ['lambda:InvokeFunction'], [versions]);
+
+    // Invoking is granted on the function's versions (`arn:...:function:name:*`), the narrowest
+    // resource that covers every version a release can publish.
+    const fnId = reg.function.node.defaultChild instanceof lambda.CfnFunction ? Stack.of(this).getLogicalId(reg.function.node.defaultChild) : undefined;
+    if (fnId) {
+      Validations.of(this).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${fnId}.Arn>:*]`,
+        reason: `Access to ${reg.function.node.path}'s versions only: each release publishes a new version, so the version wildcard is the narrowest resource.`,
+      });
+    }
+
+    // A version-scoped alarm is replaced with each release under a name carrying the version: the
+    // watchdog may read every version's alarm of that template, `<name>-v*`, the narrowest
+    // resource that covers the alarm of every version, and the role stays the same per release.
+    const templates = [...new Set(reg.alarmNames.filter((n) => n.includes(VERSION)))];
+    const templateArns = templates.map((t) => `arn:${Aws.PARTITION}:cloudwatch:${Aws.REGION}:${Aws.ACCOUNT_ID}:alarm:${t.split(VERSION).join('*')}`);
+    for (const t of templates) {
+      Validations.of(this).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:${t.split(VERSION).join('*')}]`,
+        reason: `DescribeAlarms on the version-scoped alarm ${t} of every version: each release replaces it with an alarm named for the new version, so the version wildcard is the narrowest resource.`,
+      });
+    }
+    const alarmArns = [...reg.alarms.map((a) => a.alarmArn), ...templateArns];
+    if (alarmArns.length) policy(this.watchdogFunction, ['cloudwatch:DescribeAlarms'], alarmArns);
+  }
+
+  private runtimeFunction(id: string, handler: RuntimeHandler, opts: { timeout: Duration; functionName?: string; reserved?: number; scope?: Construct }): lambda.Function {
+    const scope = opts.scope ?? this;
+    const fn = new lambda.Function(scope, id, {
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      code: lambda.Code.fromAsset(runtimeHandlerDir(handler)),
+      handler: 'index.handler',
+      memorySize: 256,
+      timeout: opts.timeout,
+      ...(opts.functionName ? { functionName: opts.functionName } : {}),
+      ...(opts.reserved !== undefined ? { reservedConcurrentExecutions: opts.reserved } : {}),
+      description: `canary-watchdog ${handler}`,
+      logGroup: new logs.LogGroup(scope, `${id}Logs`, {
+        retention: this.props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+        removalPolicy: RemovalPolicy.DESTROY,
+      }),
+      environment: { POWERTOOLS_SERVICE_NAME: 'canary-watchdog', NODE_OPTIONS: '--enable-source-maps' },
+    });
+    return fn;
+  }
+
+  private grantBase(): void {
+    // GetMetricData and PutMetricData have no resource-level permissions: `*` is the narrowest.
+    // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html
+    this.watchdogFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricData'], resources: ['*'] }));
+    for (const fn of [this.watchdogFunction, this.preTrafficHook, this.prober]) {
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['cloudwatch:PutMetricData'],
+          resources: ['*'],
+          conditions: { StringEquals: { 'cloudwatch:namespace': this.namespace } },
+        }),
+      );
+    }
+    // GetItem reads the registry of active deployments (the prober reads it too); UpdateItem
+    // changes it and the deployments' own items.
+    this.stateTable.grant(this.watchdogFunction, 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem');
+    this.stateTable.grant(this.prober, 'dynamodb:GetItem');
+    this.stateTable.grant(this.preTrafficHook, 'dynamodb:UpdateItem');
+    this.stateTable.grant(this.postTrafficHook, 'dynamodb:UpdateItem');
+    this.watchdogFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['events:PutEvents'], resources: [this.eventBus.eventBusArn] }));
+  }
+
+  /**
+   * A stack holds at most 500 resources; CloudFormation would reject the template at deploy
+   * time, so say so at synth, with how many guarded functions fit.
+   * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html
+   */
+  private validateResourceCount(): string[] {
+    const stack = Stack.of(this);
+    const count = stack.node.findAll().filter((c) => CfnResource.isCfnResource(c) && Stack.of(c) === stack).length;
+    if (count <= MAX_STACK_RESOURCES) return [];
+    const perGuard = this.guards.length ? Math.ceil((count - this.node.findAll().filter((c) => CfnResource.isCfnResource(c)).length) / this.guards.length) : 0;
+    return [
+      `${stack.node.path}: the stack has ${count} resources with ${this.guards.length} guarded functions; CloudFormation allows ${MAX_STACK_RESOURCES} per stack. ` +
+        `Each guarded function here takes about ${perGuard}: split them over several stacks, each with its own ReleaseWatchdog.`,
+    ];
+  }
+
+  /** The configuration must fit Lambda's 4 KB environment, with tokens counted at 64 characters. */
+  private validateSize(): string[] {
+    if (this.configDelivery === 'state-table') return [];
+    const stack = Stack.of(this);
+    const cfn = this.watchdogFunction.node.defaultChild as lambda.CfnFunction;
+    const rendered = JSON.stringify(stack.resolve(cfn.environment) ?? {});
+    const estimate = rendered.replace(/\{"Ref":"[^"]+"\}|\{"Fn::[^{}]*\}/g, 'x'.repeat(64)).length;
+    if (estimate > ENVIRONMENT_LIMIT_BYTES - 256) {
+      return [
+        `${this.node.path}: guards: the watchdog configuration of ${this.guards.length} guarded function(s) takes about ${estimate} bytes, ` +
+          `over Lambda's ${ENVIRONMENT_LIMIT_BYTES}-byte environment limit less a 256-byte margin; set configDelivery: 'state-table', split the guarded functions over several ReleaseWatchdogs, or declare fewer probes and checks per function`,
+      ];
+    }
+    return [];
+  }
+}
+
+/**
+ * The alarm-state rule's `alarmName` pattern: plain names as they are, a version-scoped alarm's
+ * template as a prefix match on the part before `{version}`, so that the rule stays the same
+ * from release to release while matching the alarm of each new version.
+ * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html
+ */
+export function alarmNamePattern(names: readonly string[]): (string | { prefix: string })[] {
+  const exact = [...new Set(names.filter((n) => !n.includes(VERSION)))];
+  const prefixes = [...new Set(names.filter((n) => n.includes(VERSION)).map(alarmNamePrefix))];
+  return [...exact, ...prefixes.map((prefix) => ({ prefix }))];
+}

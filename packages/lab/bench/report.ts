@@ -1,0 +1,234 @@
+/** BENCHMARKS.md from bench/results.json's figures: tables, the method, and each goal's verdict. */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FalseRollbackRow, Cell } from './safety';
+import { CANARY, KINDS, NOISE, OLD_ERROR_RATE, ALPHA } from './safety';
+import { PER_STACK } from './scale';
+
+interface SynthFigure { ms: number; resources: number | null; stacks: number; error?: string }
+export interface Results {
+  commit: string;
+  dirty: boolean;
+  quick: boolean;
+  measuredAt: string;
+  wallSeconds: number;
+  settings: { lanes: number; minutes: number; burstiness: number };
+  safety: Cell[];
+  falseRollbacks: FalseRollbackRow[];
+  /** The matrix and the false-rollback runs again under NOISE (absent in results from before it). */
+  safetyNoisy?: Cell[];
+  falseRollbacksNoisy?: FalseRollbackRow[];
+  throughput: {
+    trials: number;
+    trialsWallMs: number;
+    virtualMinutes: number;
+    perLab: { watchdog: number; native: number };
+    builtIn: { scenarios: number; wallMs: number; virtualMinutes: number } | null;
+  };
+  lab: { runs: number; deploymentMedianMs: number; deploymentMaxMs: number; totalMedianMs: number; outcome: string };
+  comparison: { name: string; trials: number; perEvaluation: number; perDeployment: number }[];
+  alpha?: { alpha: number; cases: { name: string; trials: number; share: number }[] }[];
+  scale: { n: number; guarded: SynthFigure; plain: SynthFigure; guardedNoValidation: SynthFigure; plainNoValidation: SynthFigure; oneStack: SynthFigure }[];
+  maxPerStack: { perFunction: number; fixed: number; max: number };
+  cost: {
+    n: number;
+    calls: number;
+    byOperation: Record<string, number>;
+    wallMs: number;
+    /** The run that lists every group to reconcile the registry (every 10 minutes); absent in results from before the registry. */
+    reconcile?: { calls: number; byOperation: Record<string, number>; wallMs: number };
+    monthly: { watchdog: number; synthetics: number };
+  }[];
+}
+
+const ANALYSIS = join(__dirname, 'analysis.md');
+
+const pct = (x: number | null, d = 0) => (x === null ? '-' : `${(x * 100).toFixed(d)} %`);
+const num = (x: number | null) => (x === null ? '-' : String(Math.round(x)));
+
+export interface Goal {
+  readonly goal: string;
+  readonly met: boolean;
+  readonly measured: string;
+}
+
+/** The issue's goals, judged on the figures. */
+export function judge(r: Results): Goal[] {
+  const goals: Goal[] = [];
+  const bad = r.safety.filter((c) => KINDS.find((k) => k.name === c.kind)?.bad);
+  const short = bad.filter((c) => c.strategies.watchdog.caught < 0.9 * c.limit.power || c.strategies.watchdog.caught < c.strategies.native.caught);
+  goals.push({
+    goal: 'Catch rate at least 90 % of the limit\'s power in every cell, and never below native\'s',
+    met: short.length === 0,
+    measured: short.length ? `short in ${short.length} of ${bad.length} cells: ${short.map((c) => `${c.kind} @ ${c.rps} req/s (${pct(c.strategies.watchdog.caught)} vs limit ${pct(c.limit.power)}, native ${pct(c.strategies.native.caught)})`).join('; ')}` : `met in all ${bad.length} cells`,
+  });
+  const zero = r.safety.filter((c) => c.kind === 'crash on init' || c.kind === 'config mistake');
+  const leaked = zero.filter((c) => c.strategies.watchdog.harmedMean > 0 || c.strategies.watchdog.reached100 > 0);
+  goals.push({
+    goal: 'Crash-on-init and configuration mistakes: zero user requests to the new version',
+    met: leaked.length === 0,
+    measured: leaked.length ? `failed user requests in ${leaked.map((c) => `${c.kind} @ ${c.rps}`).join(', ')}` : `0 failed user requests in all ${zero.reduce((a, c) => a + c.trials, 0)} trials`,
+  });
+  const ratios = r.safety.filter((c) => c.strategies.native.caught > 0 && KINDS.find((k) => k.name === c.kind)?.bad && c.harmRatio !== null).map((c) => c.harmRatio as number);
+  const med = median(ratios);
+  goals.push({
+    goal: 'Watchdog\'s failed user requests at most 25 % of native\'s (median over the cells where native rolls back)',
+    met: med !== null && med <= 0.25,
+    measured: med === null ? 'native rolled back in no cell' : `median ratio ${pct(med, 1)} over ${ratios.length} cells`,
+  });
+  const worst = Math.max(...r.falseRollbacks.map((x) => x.rolledBack.watchdog));
+  goals.push({
+    goal: 'False rollbacks at most 1 % for the watchdog',
+    met: worst <= 0.01,
+    measured: r.falseRollbacks.map((x) => `${pct(x.rolledBack.watchdog, 1)} at ${x.rps} req/s (${x.trials} trials)`).join(', '),
+  });
+  if (r.falseRollbacksNoisy) {
+    const noisy = Math.max(...r.falseRollbacksNoisy.map((x) => x.rolledBack.watchdog));
+    goals.push({
+      goal: 'False rollbacks at most 1 % for the watchdog under noise (2 % transient errors in both versions, 1 s cold starts, 5 probes)',
+      met: noisy <= 0.01,
+      measured: r.falseRollbacksNoisy.map((x) => `${pct(x.rolledBack.watchdog, 1)} at ${x.rps} req/s (native ${pct(x.rolledBack.native, 1)}; ${x.trials} trials)`).join(', '),
+    });
+  }
+  const big = r.cost.find((c) => c.n === 200) ?? r.cost[r.cost.length - 1];
+  goals.push({ goal: 'One evaluation of 200 concurrent deployments in at most 10 AWS API calls', met: big.n === 200 && big.calls <= 10, measured: `${big.calls} calls with ${big.n} deployments${big.reconcile ? ` (${big.reconcile.calls} on the run that reconciles the registry, every 10 minutes)` : ''}` });
+  const s50 = r.scale.find((s) => s.n === 50);
+  goals.push({
+    goal: '50 guarded functions in one app synthesize in at most 3x the time of 50 plain ones',
+    met: Boolean(s50 && s50.guarded.ms <= 3 * s50.plain.ms),
+    measured: s50 ? `${(s50.guarded.ms / s50.plain.ms).toFixed(1)}x (${num(s50.guarded.ms)} ms vs ${num(s50.plain.ms)} ms); without CDK's template validation ${(s50.guardedNoValidation.ms / s50.plainNoValidation.ms).toFixed(1)}x` : 'not measured (quick mode)',
+  });
+  return goals;
+}
+
+export function median(xs: readonly number[]): number | null {
+  if (!xs.length) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+export function renderMarkdown(r: Results): string {
+  const goals = judge(r);
+  const t = r.throughput;
+  return [
+    '# Benchmarks',
+    '',
+    `Measured on commit \`${r.commit}\`${r.dirty ? ' (with uncommitted changes)' : ''}${r.quick ? ' in quick mode' : ''}, ${r.measuredAt}, on the 2-core development machine, by \`npm run bench\` (${r.wallSeconds} s). Raw figures: \`bench/results.json\`. The shared machine makes wall times noisy: they are context; counts and ratios, measured side by side in one run, are the result.`,
+    '',
+    '## Goals',
+    '',
+    '| goal | met | measured |',
+    '|---|---|---|',
+    ...goals.map((g) => `| ${g.goal} | ${g.met ? 'yes' : '**no**'} | ${g.measured} |`),
+    '',
+    'What blocks the goals not met: see [Analysis](#analysis).',
+    '',
+    '## Safety matrix',
+    '',
+    `Method: each trial rehearses one release of the sample app's OrdersApi (canary ${CANARY.percent} % for ${CANARY.minutes} minutes, then a 10-minute bake; error-rate threshold 2 %, p99 threshold 4 s, five probes) on a fresh lab, for up to ${r.settings.minutes} virtual minutes, once guarded by the watchdog and once by CodeDeploy's native alarm rollback on one alias-level error-rate alarm (\`npm run rehearse\`'s two strategies), on the same seed. The old version fails ${OLD_ERROR_RATE * 100} % of requests. Steady user traffic at the given rate. ${r.safety[0]?.trials ?? 0} seeds per cell.`,
+    '',
+    '- *caught*: bad releases stopped before the new version took 100 % (for the good release: the share rolled back, a false rollback);',
+    '- *detect*: seconds from the first failed (for the slower release: the first) request to the new version, user or probe, to the stop: median / p90 over the trials that stopped;',
+    '- *harmed*: user requests the new version failed (for the slower release: served slowly), median per trial;',
+    '- *ratio*: the watchdog\'s harmed requests over native\'s, summed over the cell\'s trials;',
+    `- *limit*: the power of the best possible test at the same false-positive rate: an exact one-sided binomial test at alpha ${ALPHA * 100} % of the new version's requests before the final shift (n = rate x ${CANARY.percent} % x ${CANARY.minutes * 60} s) against the old version's ${OLD_ERROR_RATE * 100} %. A crash, a configuration mistake and a slower version show on the first request: limit 100 %.`,
+    '',
+    ...safetyTable(r.safety),
+    '',
+    '## False rollbacks',
+    '',
+    `Good releases (old and new version both at ${OLD_ERROR_RATE * 100} % errors) on bursty traffic: every 10 seconds the rate is the mean times a log-normal factor with σ = ${r.settings.burstiness} (mean 1; 10-second rates from a fifth to three times the mean most of the time). Seeds 1001 onwards, the same for both strategies.`,
+    '',
+    ...falseRollbackTable(r.falseRollbacks),
+    '',
+    ...(r.safetyNoisy && r.falseRollbacksNoisy
+      ? [
+          '## Under noise',
+          '',
+          `The same releases in a noisier world: both versions' real invocations (the probes, the hooks' calls) fail ${(NOISE.transientErrorRate ?? 0) * 100} % of the time for reasons that are not the release's (\`noise.transientErrorRate\`), and each new execution environment pays a ${NOISE.coldStartMs ?? 0} ms init phase (\`noise.coldStartMs\`). OrdersApi has 5 probes. Safety matrix with ${r.safetyNoisy[0]?.trials ?? 0} seeds per cell (the limit column ignores the noise):`,
+          '',
+          ...safetyTable(r.safetyNoisy),
+          '',
+          'False rollbacks of good releases under the same noise, on the same bursty traffic and seeds as above:',
+          '',
+          ...falseRollbackTable(r.falseRollbacksNoisy),
+          '',
+        ]
+      : []),
+    '## Rehearsal throughput',
+    '',
+    `${t.trials} trials above (one strategy on one fresh lab each, ${r.settings.lanes} at a time) took ${(t.trialsWallMs / 1000).toFixed(0)} s for ${Math.round(t.virtualMinutes)} virtual minutes: ${(t.trials / (t.trialsWallMs / 60_000)).toFixed(0)} trials per minute. Per lab, virtual minutes per wall second: ${t.perLab.watchdog.toFixed(1)} with the watchdog (its functions run for real in worker threads), ${t.perLab.native.toFixed(0)} native (user traffic is simulated in aggregate; no function runs).`,
+    ...(t.builtIn
+      ? ['', `\`npm run rehearse\`'s ${t.builtIn.scenarios} built-in scenarios, both strategies each: ${(t.builtIn.wallMs / 1000).toFixed(1)} s for ${Math.round(t.builtIn.virtualMinutes)} virtual minutes, ${(t.builtIn.scenarios / (t.builtIn.wallMs / 60_000)).toFixed(0)} scenarios per minute, ${(t.builtIn.virtualMinutes / (t.builtIn.wallMs / 1000)).toFixed(0)} virtual minutes per wall second.`]
+      : []),
+    '',
+    `The lab alone (issue 4's target): a 30-minute deployment of OrdersApi at 20 requests/s, watchdog, prober and hooks running for real, takes ${(r.lab.deploymentMedianMs / 1000).toFixed(2)} s of wall time (median of ${r.lab.runs} runs, at most ${(r.lab.deploymentMaxMs / 1000).toFixed(2)} s; deployment ${r.lab.outcome}); the whole run, with starting the lab, loading the app and 2 minutes of warm-up traffic, ${(r.lab.totalMedianMs / 1000).toFixed(2)} s.`,
+    '',
+    '## Error-rate test in isolation',
+    '',
+    'Both error-rate rules of the new-version layer (absolute, and versus the old version), evaluated once a minute on cumulative counts over a 10-minute canary at 10 %; the old version at 0.5 %. Seeded simulation of the core functions alone (no lab).',
+    '',
+    '| case | trials | evaluations failing | deployments rolled back |',
+    '|---|---|---|---|',
+    ...r.comparison.map((c) => `| ${c.name} | ${c.trials} | ${pct(c.perEvaluation, 3)} | ${pct(c.perDeployment, 2)} |`),
+    '',
+    ...(r.alpha
+      ? [
+          '### The alpha trade-off',
+          '',
+          'The same simulation on the sample app\'s shape (threshold 2 %, canary 10 % for 5 minutes, then 10 minutes at 100 %, metrics visible a minute late as on the lab), per alpha of each evaluation (the default is 0.001): good releases rolled back at any point, bad ones stopped before the final shift.',
+          '',
+          `| alpha | ${r.alpha[0].cases.map((c) => `${c.name} (${c.trials})`).join(' | ')} |`,
+          `|---|${r.alpha[0].cases.map(() => '---').join('|')}|`,
+          ...r.alpha.map((a) => `| ${a.alpha} | ${a.cases.map((c) => pct(c.share, 2)).join(' | ')} |`),
+          '',
+        ]
+      : []),
+    '## Scale of the constructs',
+    '',
+    `In-process \`app.synth()\` of N guarded functions (\`configDelivery: state-table\`, one probe each) against N plain functions with an alias and a plain \`LambdaDeploymentGroup\`, both spread over stacks of ${PER_STACK} functions (each guarded stack with its own ReleaseWatchdog); with CDK's built-in template validation (what \`cdk synth\` does) and without it; and all N guarded in one stack. One stack holds at most **${r.maxPerStack.max}** guarded functions (${r.maxPerStack.fixed} resources for the watchdog and ${r.maxPerStack.perFunction} per function, under CloudFormation's 500); beyond that the constructs fail the synth with an error that names the count and says how to split.`,
+    '',
+    '| N | guarded: resources | guarded ms | plain: resources | plain ms | ratio | ratio without validation | all N in one stack |',
+    '|---|---|---|---|---|---|---|---|',
+    ...r.scale.map((s) => `| ${s.n} | ${s.guarded.resources ?? '-'} (${s.guarded.stacks} stack${s.guarded.stacks > 1 ? 's' : ''}) | ${num(s.guarded.ms)} | ${s.plain.resources ?? '-'} | ${num(s.plain.ms)} | ${(s.guarded.ms / s.plain.ms).toFixed(1)}x | ${(s.guardedNoValidation.ms / s.plainNoValidation.ms).toFixed(1)}x | ${s.oneStack.resources !== null ? `${s.oneStack.resources} resources` : `refused: ${(s.oneStack.error ?? '').trim().replace(/\|/g, '/')}`} |`),
+    '',
+    '## Watchdog cost',
+    '',
+    'One evaluation by the real bundled watchdog against the lab, with N deployments in progress: the steady run, which finds them in the registry of active deployments (warm, a minute after a first run that filled the registry), and the run 10 minutes later that lists every guarded group to reconcile the registry. The monthly figure is a model from the prices in shared/AWS-FACTS.md (standard alarms reading 12 metrics, the heartbeat alarm per group among them, and 6 custom metrics per function; watchdog and prober every minute, deployments in progress 5 % of the time), next to one 1-minute CloudWatch Synthetics canary per function.',
+    '',
+    '| N | API calls | per operation | wall ms | reconciling run: calls | wall ms | monthly (model) | Synthetics canaries |',
+    '|---|---|---|---|---|---|---|---|',
+    ...r.cost.map(
+      (c) =>
+        `| ${c.n} | ${c.calls} | ${hist(c.byOperation)} | ${c.wallMs} | ${c.reconcile?.calls ?? '-'} | ${c.reconcile?.wallMs ?? '-'} | $${c.monthly.watchdog.toFixed(2)} | $${c.monthly.synthetics.toFixed(2)} |`,
+    ),
+    '',
+    // The written analysis of the goals (packages/lab/bench/analysis.md), kept by hand next to the figures.
+    ...(existsSync(ANALYSIS) ? [readFileSync(ANALYSIS, 'utf8').trim(), ''] : []),
+  ].join('\n');
+}
+
+function safetyTable(cells: readonly Cell[]): string[] {
+  return [
+    '| release | req/s | limit | watchdog caught | native caught | watchdog detect s | native detect s | watchdog harmed | native harmed | ratio | watchdog decided by |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+    ...cells.map((c) => {
+      const w = c.strategies.watchdog;
+      const n = c.strategies.native;
+      return `| ${c.kind} | ${c.rps} | ${pct(c.limit.power)} | ${pct(w.caught)} | ${pct(n.caught)} | ${num(w.detectionMedian)} / ${num(w.detectionP90)} | ${num(n.detectionMedian)} / ${num(n.detectionP90)} | ${num(w.harmedMedian)} | ${num(n.harmedMedian)} | ${c.harmRatio === null ? '-' : c.harmRatio.toFixed(2)} | ${Object.entries(w.decidedBy).map(([k, v]) => `${k} ${v}`).join(', ') || '-'} |`;
+    }),
+  ];
+}
+
+function falseRollbackTable(rows: readonly FalseRollbackRow[]): string[] {
+  return [
+    '| req/s | trials | watchdog rolled back | native rolled back | watchdog decided by | native decided by |',
+    '|---|---|---|---|---|---|',
+    ...rows.map((x) => `| ${x.rps} | ${x.trials} | ${pct(x.rolledBack.watchdog, 1)} | ${pct(x.rolledBack.native, 1)} | ${hist(x.decidedBy.watchdog)} | ${hist(x.decidedBy.native)} |`),
+  ];
+}
+
+function hist(h: Record<string, number>): string {
+  return Object.entries(h).map(([k, v]) => `${k} ${v}`).join(', ') || '-';
+}

@@ -1,0 +1,116 @@
+/**
+ * `npm run bench`: runs the benchmarks, writes bench/results.json and BENCHMARKS.md.
+ * `--quick` uses fewer seeds, trials and sizes. Figures are measured on this machine in one run;
+ * wall times are context, counts and ratios are the result.
+ */
+import { execSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { synthSampleApp } from '../src/lab/sample-app';
+import { rehearse } from '../src/rehearsal/rehearse';
+import { loadScenarios } from '../src/rehearsal/scenario';
+import { alphaSweep, runComparison } from './comparison-test';
+import { labSpeed } from './lab-speed';
+import { renderMarkdown } from './report';
+import { NOISE, runFalseRollbacks, runMatrix } from './safety';
+import { maxPerStack, runScale } from './scale';
+import { evaluationCost, monthlyCost } from './watchdog-cost';
+
+/** Labs run at once: their functions run in worker threads; two keep both cores busy. */
+const LANES = 2;
+/** Trial horizon: 1 minute of hook, 5 of canary, 10 of bake, and room for the rollback. */
+const MINUTES = 20;
+/** σ of the bursty traffic's log-normal rate factor (see lib/lab/traffic.ts). */
+const BURSTINESS = 1;
+
+const progress = (what: string) => (done: number, of: number) => {
+  if (done === of || done % 20 === 0) process.stderr.write(`${what}: ${done}/${of}\n`);
+};
+
+void (async () => {
+  if (process.argv.includes('--render')) {
+    // BENCHMARKS.md again from bench/results.json (after editing bench/analysis.md), no measuring.
+    const md = renderMarkdown(JSON.parse(readFileSync(join(__dirname, 'results.json'), 'utf8')) as Parameters<typeof renderMarkdown>[0]);
+    writeFileSync(join(__dirname, '..', '..', '..', 'BENCHMARKS.md'), md);
+    return;
+  }
+  const quick = process.argv.includes('--quick');
+  const commit = execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim();
+  const dirty = execSync('git status --porcelain', { encoding: 'utf8' }).trim() !== '';
+  const started = Date.now();
+  const app = synthSampleApp();
+
+  const t = Date.now();
+  const safety = await runMatrix(app, { seeds: quick ? 2 : 20, rps: [1, 20, 200], minutes: MINUTES, lanes: LANES, onProgress: progress('safety matrix') });
+  const safetyWallMs = Date.now() - t;
+  const f = Date.now();
+  const falseRollbacks = await runFalseRollbacks(app, { trials: quick ? 10 : 200, rps: [1, 20], burstiness: BURSTINESS, minutes: MINUTES, lanes: LANES, onProgress: progress('false rollbacks') });
+  // The same under noise: transient failures and cold starts in both versions (NOISE).
+  const safetyNoisy = await runMatrix(app, { seeds: quick ? 2 : 10, rps: [1, 20, 200], minutes: MINUTES, lanes: LANES, noise: NOISE, onProgress: progress('safety matrix, noisy') });
+  const falseRollbacksNoisy = await runFalseRollbacks(app, { trials: quick ? 10 : 200, rps: [1, 20], burstiness: BURSTINESS, minutes: MINUTES, lanes: LANES, noise: NOISE, onProgress: progress('false rollbacks, noisy') });
+  const falseWallMs = Date.now() - f;
+
+  // Rehearsal throughput: the built-in scenarios as `npm run rehearse` runs them, and the
+  // trials above (one strategy on one fresh lab each).
+  const r = Date.now();
+  const scenarios = loadScenarios([]);
+  const rehearsal = quick ? [] : await rehearse({ scenarios, app, out: Object.assign(process.stderr, { isTTY: false }) as NodeJS.WriteStream });
+  const rehearseWallMs = Date.now() - r;
+  const allTrials = [...Object.values(safety.trials).flat(), ...falseRollbacks.trials, ...Object.values(safetyNoisy.trials).flat(), ...falseRollbacksNoisy.trials];
+  const throughput = {
+    trials: allTrials.length,
+    trialsWallMs: safetyWallMs + falseWallMs,
+    virtualMinutes: allTrials.reduce((a, x) => a + x.virtualMinutes, 0),
+    perLab: {
+      watchdog: virtualPerWall(Object.entries(safety.trials).filter(([k]) => k.endsWith('watchdog')).flatMap(([, v]) => v)),
+      native: virtualPerWall(Object.entries(safety.trials).filter(([k]) => k.endsWith('native')).flatMap(([, v]) => v)),
+    },
+    builtIn: quick
+      ? null
+      : {
+          scenarios: rehearsal.length,
+          wallMs: rehearseWallMs,
+          virtualMinutes: rehearsal.reduce((a, s) => a + s.strategies.watchdog.virtualMinutes + s.strategies.native.virtualMinutes, 0),
+        },
+  };
+
+  const lab = await labSpeed(app, quick ? 3 : 10);
+  const comparison = runComparison(quick ? 0.2 : 1);
+  const alpha = alphaSweep([0.001, 0.003, 0.005, 0.01], quick ? 0.2 : 1);
+  const scale = runScale(quick ? [1, 10] : [1, 10, 50, 200]);
+  const perStack = maxPerStack();
+  const cost = [];
+  for (const n of quick ? [1, 10] : [1, 10, 50, 200]) {
+    const c = await evaluationCost(n);
+    cost.push({ ...c, monthly: monthlyCost(n, c.calls) });
+  }
+  const results = {
+    commit,
+    dirty,
+    quick,
+    measuredAt: new Date().toISOString(),
+    wallSeconds: Math.round((Date.now() - started) / 1000),
+    settings: { lanes: LANES, minutes: MINUTES, burstiness: BURSTINESS },
+    safety: safety.cells,
+    falseRollbacks: falseRollbacks.rows,
+    safetyNoisy: safetyNoisy.cells,
+    falseRollbacksNoisy: falseRollbacksNoisy.rows,
+    throughput,
+    lab,
+    comparison,
+    alpha,
+    scale,
+    maxPerStack: perStack,
+    cost,
+  };
+  writeFileSync(join(__dirname, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  const md = renderMarkdown(results);
+  writeFileSync(join(__dirname, '..', '..', '..', 'BENCHMARKS.md'), md);
+  console.log(md);
+  process.exit(0);
+})();
+
+function virtualPerWall(ts: readonly { virtualMinutes: number; wallMs: number }[]): number {
+  const wall = ts.reduce((a, x) => a + x.wallMs, 0);
+  return wall ? ts.reduce((a, x) => a + x.virtualMinutes, 0) / (wall / 1000) : 0;
+}

@@ -1,0 +1,174 @@
+import { Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { join } from 'node:path';
+import { GuardedFunction, ReleaseWatchdog, Rollout } from 'canary-watchdog';
+
+export interface OrdersServiceProps extends StackProps {
+  /** Price list: SKU -> unit price in cents. */
+  readonly prices: Readonly<Record<string, number>>;
+  readonly currency: 'USD' | 'EUR' | 'GBP';
+  readonly taxRate: number;
+  readonly maxItemsPerOrder: number;
+  readonly paymentMode: 'live' | 'sandbox';
+}
+
+const fnDefaults = {
+  runtime: lambda.Runtime.NODEJS_24_X,
+  architecture: lambda.Architecture.ARM_64,
+  memorySize: 256,
+  timeout: Duration.seconds(5),
+  // Local esbuild, never Docker; the Node.js runtime provides the AWS SDK v3.
+  bundling: { externalModules: ['@aws-sdk/*'], target: 'node20' },
+  // The repository's npm workspaces share one lock file, at its root.
+  depsLockFilePath: join(__dirname, '..', '..', '..', 'package-lock.json'),
+  projectRoot: join(__dirname, '..', '..', '..'),
+};
+
+/**
+ * The sample service: an orders API and a pricing API, each a Lambda function behind its
+ * `live` alias with an IAM-authenticated function URL, released through canary-watchdog.
+ */
+export class OrdersServiceStack extends Stack {
+  readonly watchdog: ReleaseWatchdog;
+  readonly orders: GuardedFunction;
+  readonly pricing: GuardedFunction;
+
+  constructor(scope: Construct, id: string, props: OrdersServiceProps) {
+    super(scope, id, props);
+    // Two guarded functions with 8 probes and 6 checks between them outgrow Lambda's 4 KB
+    // environment: the configuration lives in the state table.
+    this.watchdog = new ReleaseWatchdog(this, 'Watchdog', { configDelivery: 'state-table' });
+
+    const table = new dynamodb.Table(this, 'Orders', {
+      partitionKey: { name: 'orderId', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    // The user's own alarm: the orders table failing on the service side.
+    const tableErrors = new cloudwatch.Alarm(this, 'OrdersTableSystemErrors', {
+      alarmName: `${this.stackName}-orders-table-system-errors`,
+      metric: table.metricSystemErrorsForOperations({
+        operations: [dynamodb.Operation.PUT_ITEM, dynamodb.Operation.GET_ITEM],
+        period: Duration.minutes(1),
+      }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 2,
+      datapointsToAlarm: 2,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    this.orders = new GuardedFunction(this, 'OrdersApi', {
+      ...fnDefaults,
+      watchdog: this.watchdog,
+      entry: join(__dirname, 'functions', 'orders.ts'),
+      logGroup: new logs.LogGroup(this, 'OrdersApiLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY }),
+      environment: {
+        TABLE_NAME: table.tableName,
+        MAX_ITEMS_PER_ORDER: String(props.maxItemsPerOrder),
+        PAYMENT_MODE: props.paymentMode,
+      },
+      rollout: Rollout.canary({ percent: 10, minutes: 5 }),
+      bakeMinutes: 10,
+      maxErrorRate: 0.02,
+      configChecks: [
+        { key: 'TABLE_NAME' },
+        { key: 'MAX_ITEMS_PER_ORDER', format: 'integer' },
+        { key: 'PAYMENT_MODE', oneOf: ['live', 'sandbox'] },
+      ],
+      probes: [
+        {
+          name: 'validate-order',
+          event: {
+            rawPath: '/orders',
+            requestContext: { http: { method: 'POST' } },
+            queryStringParameters: { dryRun: 'true' },
+            body: JSON.stringify({ sku: 'sku-1', qty: 2 }),
+          },
+          expect: { status: 'success', body: [{ path: '$.statusCode', equals: 200 }, { path: '$.body.valid', equals: true }], maxLatencyMs: 1000 },
+        },
+        {
+          name: 'read-missing-order',
+          event: { rawPath: '/orders/probe-does-not-exist', requestContext: { http: { method: 'GET' } } },
+          expect: { status: 'success', body: [{ path: '$.statusCode', equals: 404 }, { path: '$.body.error', equals: 'no such order' }] },
+        },
+        // The order rules users rely on: a zero quantity and one above the limit are refused.
+        {
+          name: 'reject-zero-qty',
+          event: { rawPath: '/orders', requestContext: { http: { method: 'POST' } }, queryStringParameters: { dryRun: 'true' }, body: JSON.stringify({ sku: 'sku-1', qty: 0 }) },
+          expect: { status: 'success', body: [{ path: '$.statusCode', equals: 400 }, { path: '$.body.error', equals: 'qty must be a whole number of at least 1' }] },
+        },
+        {
+          name: 'reject-over-limit',
+          event: {
+            rawPath: '/orders',
+            requestContext: { http: { method: 'POST' } },
+            queryStringParameters: { dryRun: 'true' },
+            body: JSON.stringify({ sku: 'sku-1', qty: props.maxItemsPerOrder + 1 }),
+          },
+          expect: { status: 'success', body: [{ path: '$.statusCode', equals: 400 }, { path: '$.body.error', equals: `qty above the limit of ${props.maxItemsPerOrder} items per order` }] },
+        },
+        {
+          name: 'unknown-route',
+          event: { rawPath: '/no-such-route', requestContext: { http: { method: 'GET' } } },
+          expect: { status: 'success', body: [{ path: '$.statusCode', equals: 404 }] },
+        },
+      ],
+      extraAlarms: [tableErrors],
+    });
+    table.grant(this.orders.function, 'dynamodb:PutItem', 'dynamodb:GetItem');
+
+    const pricingEnv = { PRICE_LIST: JSON.stringify(props.prices), CURRENCY: props.currency, TAX_RATE: String(props.taxRate) };
+    const [probeSku, probeUnit] = Object.entries(props.prices)[0];
+    this.pricing = new GuardedFunction(this, 'PricingApi', {
+      ...fnDefaults,
+      watchdog: this.watchdog,
+      entry: join(__dirname, 'functions', 'pricing.ts'),
+      logGroup: new logs.LogGroup(this, 'PricingApiLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY }),
+      environment: pricingEnv,
+      rollout: Rollout.linear({ percent: 20, everyMinutes: 2 }),
+      bakeMinutes: 5,
+      maxP99LatencyMs: 500,
+      configChecks: [
+        { key: 'PRICE_LIST', format: 'json' },
+        { key: 'CURRENCY', oneOf: ['USD', 'EUR', 'GBP'] },
+        { key: 'TAX_RATE', format: 'number' },
+      ],
+      probes: [
+        {
+          name: 'quote-known-sku',
+          event: { rawPath: '/price', requestContext: { http: { method: 'GET' } }, queryStringParameters: { sku: probeSku, qty: '2' } },
+          expect: {
+            status: 'success',
+            body: [
+              { path: '$.statusCode', equals: 200 },
+              { path: '$.body.total', equals: 2 * probeUnit + Math.round(2 * probeUnit * props.taxRate) },
+              { path: '$.body.currency', equals: props.currency },
+            ],
+            maxLatencyMs: 500,
+          },
+        },
+      ],
+    });
+
+    // Function URLs on the aliases, so users go through the weighted alias; IAM-authenticated.
+    this.orders.alias.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.AWS_IAM });
+    this.pricing.alias.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.AWS_IAM });
+
+    this.acknowledgeNagFindings();
+  }
+
+  /** cdk-nag AwsSolutions findings this design accepts, each with its reason. */
+  private acknowledgeNagFindings(): void {
+    Validations.of(this).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      reason: 'AWSLambdaBasicExecutionRole only lets each function write its own CloudWatch Logs; CDK attaches it to every function role.',
+    });
+  }
+}

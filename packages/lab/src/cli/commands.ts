@@ -1,0 +1,129 @@
+import { buildLayers, parseWatchdogConfig } from 'canary-watchdog/lib/core/config';
+import { DECISION_RECORD_TYPE, type DecisionRecord } from 'canary-watchdog/lib/core/decision-record';
+import type { SignalSpec } from 'canary-watchdog/lib/core/types';
+import { InputError } from 'canary-watchdog/lib/core/validate';
+import { Lab } from '../lab/lab';
+import { synthSampleApp } from '../lab/sample-app';
+
+function describeSignal(s: SignalSpec): string {
+  switch (s.kind) {
+    case 'alarm':
+      return `alarm ${s.alarmName} (fails in ALARM; INSUFFICIENT_DATA is insufficient evidence)`;
+    case 'rate': {
+      const dims = Object.entries(s.events.dimensions).map(([k, v]) => `${k}=${v}`).join(',');
+      const base = s.baseline ? `; or worse than the old version by > ${s.baseline.tolerance * 100} % (p < ${s.baseline.alpha})` : '';
+      return `${s.name}: ${s.events.namespace} ${s.events.metricName}/${s.total.metricName} [${dims}] fails above ${s.maxRate} (p < ${s.alpha}) after ${s.minSamples} samples${base}`;
+    }
+    case 'value': {
+      const limits = [s.max !== undefined ? `> ${s.max} ${s.unit}` : '', s.baseline ? `> ${s.baseline.maxRatio}x old and +${s.baseline.minExcess} ${s.unit}` : '']
+        .filter(Boolean)
+        .join(' or ');
+      return `${s.name}: ${s.value.namespace} ${s.value.metricName} ${s.value.stat} fails ${limits} after ${s.minSamples} samples`;
+    }
+  }
+}
+
+/** Validate a configuration and describe what it guards, layer by layer. */
+export function checkConfigReport(text: string): string {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new InputError(`configuration is not valid JSON: ${(err as Error).message}`, 'config');
+  }
+  const config = parseWatchdogConfig(json);
+  const lines = [
+    `configuration is valid: ${config.guards.length} guarded function(s), mode ${config.mode}, namespace ${config.namespace}`,
+    `policy: blind after ${config.policy.blindAfter} unreadable evaluations; final-shift guard ${config.policy.finalShiftGuardSeconds} s; pre-existing alarms ${config.policy.preexistingAlarms}`,
+  ];
+  for (const g of config.guards) {
+    lines.push('', `${g.functionName}:${g.alias}  (CodeDeploy ${g.application}/${g.deploymentGroup}, bake ${g.bakeMinutes} min)`);
+    for (const layer of buildLayers(g, config.namespace)) {
+      lines.push(`  ${layer.name}${layer.signals.length ? '' : ': no signals (not applicable)'}`);
+      for (const s of layer.signals) lines.push(`    - ${describeSignal(s)}`);
+    }
+    if (g.configChecks.length) lines.push(`  pre-traffic config checks: ${g.configChecks.map((c) => `${c.key} (${c.format}${c.required ? '' : ', optional'})`).join(', ')}`);
+    if (g.probes.length) lines.push(`  probes: ${g.probes.map((p) => p.name).join(', ')}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** Find decision records in JSON lines: bare records, log lines with `decision`, or EventBridge events. */
+export function parseDecisionLines(text: string): DecisionRecord[] {
+  const out: DecisionRecord[] = [];
+  for (const line of text.split('\n')) {
+    const t = line.trim();
+    if (!t.startsWith('{')) continue;
+    let v: unknown;
+    try {
+      v = JSON.parse(t);
+    } catch {
+      continue;
+    }
+    const o = v as Record<string, unknown>;
+    const candidate = (o.decision ?? o.detail ?? o) as Record<string, unknown>;
+    if (candidate && candidate.type === DECISION_RECORD_TYPE) out.push(candidate as unknown as DecisionRecord);
+  }
+  return out;
+}
+
+function fmt(v: number | string | null | undefined, unit?: string): string {
+  if (v === null || v === undefined) return '-';
+  if (typeof v === 'number') return unit ? `${Math.round(v * 100) / 100} ${unit}` : v <= 1 && v >= 0 && !Number.isInteger(v) ? `${(v * 100).toFixed(2)} %` : String(v);
+  return v;
+}
+
+export function explainRecords(text: string, opts: { rollbacksOnly?: boolean } = {}): string {
+  const records = parseDecisionLines(text).filter((r) => !opts.rollbacksOnly || r.action === 'rollback');
+  if (!records.length) return 'no decision records found\n';
+  const lines: string[] = [];
+  for (const r of records) {
+    lines.push(
+      `${r.at}  ${r.deploymentId}  ${r.functionName}:${r.alias} v${r.currentVersion} -> v${r.targetVersion}  ${r.trafficPercent} % new  [${r.stage}]`,
+      `  ${r.action.toUpperCase()}${r.layer ? ` by layer ${r.layer}` : ''}; action ${r.actionTaken} (${r.actionResult}); trigger ${r.trigger}`,
+    );
+    for (const reason of r.reasons) lines.push(`  why: ${reason}`);
+    lines.push('  layer         signal                     outcome       observed        threshold                                   samples');
+    for (const e of r.evidence) {
+      lines.push(
+        `  ${e.layer.padEnd(13)} ${e.signal.slice(0, 26).padEnd(26)} ${e.outcome.padEnd(13)} ${fmt(e.observed, e.unit).padEnd(15)} ${(e.threshold ?? '-').slice(0, 43).padEnd(43)} ${e.sampleSize ?? '-'}`,
+      );
+    }
+    lines.push('');
+  }
+  return `${lines.join('\n')}`;
+}
+
+/** Start the lab, load an app, print how to reach it, and run until Ctrl-C. */
+export async function runLab(opts: { port: number; clock: 'virtual' | 'real'; app?: string; seed: number }, out: (s: string) => void = (s) => process.stdout.write(s)): Promise<Lab> {
+  const lab = new Lab({ clock: opts.clock, seed: opts.seed, port: opts.port });
+  const endpoint = await lab.start();
+  const dir = opts.app ?? synthSampleApp();
+  const report = await lab.loadAssembly(dir);
+  const lines = [
+    `canary-watchdog lab listening on ${endpoint} (clock: ${opts.clock}, now ${new Date(lab.now()).toISOString()}, seed ${opts.seed})`,
+    `loaded ${report.stacks.join(', ')} from ${dir}: ${report.functions.length} functions, ${report.releases.length} guarded releases`,
+    ...report.releases.map((r) => `  guarded: ${r.functionName}:${r.alias} (CodeDeploy ${r.application}/${r.deploymentGroup})`),
+    `not modelled (no behaviour to emulate or not supported): ${Object.entries(report.unmodelled).map(([t, n]) => `${t} x${n}`).join(', ') || 'none'}`,
+    '',
+    'point the AWS SDK or CLI at it:',
+    `  export AWS_ENDPOINT_URL=${endpoint} AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=lab AWS_SECRET_ACCESS_KEY=lab`,
+    'control it:',
+    `  curl -s ${endpoint}/_lab/clock`,
+    `  curl -s -XPOST ${endpoint}/_lab/traffic -d '{"rps": 20}'`,
+    `  curl -s -XPOST ${endpoint}/_lab/release -d '{"behaviour": {"errorRate": 0.2}}'`,
+    `  curl -s -XPOST ${endpoint}/_lab/clock/advance -d '{"seconds": 300}'`,
+    `  curl -s ${endpoint}/_lab/state`,
+    'Ctrl-C stops it.',
+    '',
+  ];
+  out(lines.join('\n'));
+  const stop = async () => {
+    await lab.stop();
+    out('lab stopped\n');
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+  return lab;
+}

@@ -1,0 +1,544 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { seededRandom } from 'canary-watchdog/lib/core/random';
+import { CloudWatchLab } from './cloudwatch';
+import { CodeDeployLab } from './codedeploy';
+import { DynamoDbLab } from './dynamodb';
+import { EventsLab } from './events';
+import { LabError, LabEventBus, Scheduler } from './kernel';
+import { type Behaviour, LambdaLab, parseName } from './lambda';
+import { assetDir, readAssembly, Resolver, type StackArtifact } from './loader';
+import { LabServer, type FaultInjector, type RestRoute } from './server';
+import { Traffic } from './traffic';
+
+export interface LabOptions {
+  readonly clock?: 'virtual' | 'real';
+  /** Virtual start time, epoch ms. @default 2026-01-01T00:00:00Z */
+  readonly start?: number;
+  readonly seed?: number;
+  readonly port?: number;
+  /** Seconds between CodeDeploy's own alarm polls. @default 60 */
+  readonly alarmPollSeconds?: number;
+  /** Delay before AWS/Lambda metrics become visible. @default 60 */
+  readonly metricDelaySeconds?: number;
+  /**
+   * Start execution environments ahead of their first invocation (functions invoked unqualified
+   * at load, versions at publication), so their init overlaps other work. Off, every environment
+   * starts at its first invocation, and a run that invokes no function starts none. @default true
+   */
+  readonly warm?: boolean;
+  /**
+   * Hand the worker threads of this lab's execution environments, once it stops, to the next
+   * lab in this process: each new environment still starts with a fresh module scope and its own
+   * environment variables, without loading the SDK again (see lib/lab/lambda/index.ts). For
+   * runs of many short labs (rehearsals, benchmarks). @default false
+   */
+  readonly reuseThreads?: boolean;
+}
+
+/** A function CodeDeploy releases through an alias update policy. */
+export interface GuardedRelease {
+  readonly functionName: string;
+  /** The construct path's function id in the template. */
+  readonly logicalId: string;
+  readonly alias: string;
+  readonly application: string;
+  readonly deploymentGroup: string;
+  readonly beforeAllowTraffic?: string;
+  readonly afterAllowTraffic?: string;
+}
+
+export interface LoadReport {
+  readonly stacks: string[];
+  readonly functions: string[];
+  readonly releases: GuardedRelease[];
+  /** Resource types in the template the lab does not model, with counts. */
+  readonly unmodelled: Record<string, number>;
+}
+
+export interface FaultSpec {
+  readonly service: 'CloudWatch' | 'CodeDeploy' | 'Lambda' | 'DynamoDB' | 'EventBridge';
+  /** One operation, or every operation of the service. */
+  readonly operation?: string;
+  readonly errorRate?: number;
+  readonly throttleRate?: number;
+}
+
+/**
+ * The embedded AWS lab: Lambda, CloudWatch, CodeDeploy, DynamoDB and EventBridge on one
+ * loopback endpoint, on one clock. Handlers run unchanged and talk to it through the AWS SDK.
+ */
+export class Lab implements FaultInjector {
+  scheduler!: Scheduler;
+  events!: LabEventBus;
+  cloudwatch!: CloudWatchLab;
+  lambda!: LambdaLab;
+  codedeploy!: CodeDeployLab;
+  dynamodb!: DynamoDbLab;
+  eventbridge!: EventsLab;
+  traffic!: Traffic;
+  readonly server: LabServer;
+  releases: GuardedRelease[] = [];
+  endpoint = '';
+  private readonly clockBuffer = new SharedArrayBuffer(8);
+  private faults: FaultSpec[] = [];
+  private faultRand!: () => number;
+  private loaded: StackArtifact[] = [];
+  private loadedDirs: string[] = [];
+  /**
+   * Alarms whose dimensions name a function's published version (ExecutedVersion, Version).
+   * `versions` is the stack's current version per AWS::Lambda::Version resource, shared by the
+   * stack's alarms and moved on by each release, so a Resolver built on it gives every alarm's
+   * current physical name.
+   */
+  private versionBoundAlarms: { functionName: string; versionId: string; alarmId: string; stack: StackArtifact; versions: Map<string, string> }[] = [];
+
+  constructor(private readonly opts: LabOptions = {}) {
+    this.build();
+    this.server = new LabServer(this.services(), this.routes(), this);
+  }
+
+  /** Every emulated service, new and empty, on a clock at the start time. */
+  private build(): void {
+    const opts = this.opts;
+    const shared = new Float64Array(this.clockBuffer);
+    this.scheduler = new Scheduler(opts.clock ?? 'virtual', opts.start, (t) => (shared[0] = t));
+    this.events = new LabEventBus(this.scheduler);
+    const ctx = { scheduler: this.scheduler, events: this.events };
+    this.cloudwatch = new CloudWatchLab(ctx);
+    this.lambda = new LambdaLab(ctx, this.cloudwatch, this.clockBuffer, { seed: opts.seed ?? 1, metricDelaySeconds: opts.metricDelaySeconds ?? 60, warm: opts.warm ?? true, reuseThreads: opts.reuseThreads ?? false });
+    this.lambda.endpoint = this.endpoint;
+    this.codedeploy = new CodeDeployLab(ctx, this.lambda, this.cloudwatch, { alarmPollSeconds: opts.alarmPollSeconds ?? 60 });
+    this.dynamodb = new DynamoDbLab();
+    this.eventbridge = new EventsLab(ctx, (fn, e) => this.lambda.invokeAsync(fn, e));
+    this.traffic = new Traffic(this.scheduler, this.lambda, seededRandom((opts.seed ?? 1) * 7919));
+    this.faultRand = seededRandom((opts.seed ?? 1) * 104729);
+    this.faults = [];
+    this.releases = [];
+    this.versionBoundAlarms = [];
+    this.loaded = [];
+  }
+
+  private services() {
+    return [this.cloudwatch.service, this.codedeploy.service, this.dynamodb.service, this.eventbridge.service];
+  }
+
+  private routes(): RestRoute[] {
+    return [...this.controlRoutes(), ...this.lambda.routes()];
+  }
+
+  /** Back to the start: every service emptied, the clock at its start, the same app loaded again. */
+  async reset(): Promise<LoadReport[]> {
+    this.scheduler.stop();
+    this.cloudwatch.dispose();
+    await this.lambda.close();
+    const dirs = this.loadedDirs;
+    this.build();
+    this.server.replace(this.services(), this.routes());
+    this.loadedDirs = [];
+    const reports: LoadReport[] = [];
+    for (const d of dirs) reports.push(await this.loadAssembly(d));
+    return reports;
+  }
+
+  async start(): Promise<string> {
+    this.endpoint = await this.server.listen(this.opts.port ?? 0);
+    this.lambda.endpoint = this.endpoint;
+    return this.endpoint;
+  }
+
+  async stop(): Promise<void> {
+    this.scheduler.stop();
+    await this.lambda.close();
+    await this.server.close();
+  }
+
+  now(): number {
+    return this.scheduler.now();
+  }
+
+  async advance(seconds: number): Promise<number> {
+    return this.scheduler.advance(seconds * 1000);
+  }
+
+  /** FaultInjector: throttle or fail an API call at the configured rates. */
+  fault(service: string, operation: string): LabError | undefined {
+    for (const f of this.faults) {
+      if (f.service !== service || (f.operation && f.operation !== operation)) continue;
+      if (f.throttleRate && this.faultRand() < f.throttleRate) return new LabError(service === 'Lambda' ? 'TooManyRequestsException' : 'ThrottlingException', 'Rate exceeded', service === 'Lambda' ? 429 : 400);
+      if (f.errorRate && this.faultRand() < f.errorRate) return new LabError('InternalFailure', `${service}.${operation} failed (fault injected by the lab)`, 500);
+    }
+    return undefined;
+  }
+
+  setFaults(faults: readonly FaultSpec[]): void {
+    for (const [i, f] of faults.entries()) {
+      if (!['CloudWatch', 'CodeDeploy', 'Lambda', 'DynamoDB', 'EventBridge'].includes(f.service)) {
+        throw new LabError('ValidationException', `faults[${i}].service: expected one of CloudWatch, CodeDeploy, Lambda, DynamoDB, EventBridge, got ${JSON.stringify(f.service)}`);
+      }
+      for (const k of ['errorRate', 'throttleRate'] as const) {
+        const v = f[k];
+        if (v !== undefined && !(typeof v === 'number' && v >= 0 && v <= 1)) throw new LabError('ValidationException', `faults[${i}].${k}: expected a rate from 0 to 1, got ${JSON.stringify(v)}`);
+      }
+    }
+    this.faults = [...faults];
+  }
+
+  /** Load every stack of a cloud assembly. */
+  async loadAssembly(dir: string): Promise<LoadReport> {
+    const stacks = readAssembly(dir);
+    const report: LoadReport = { stacks: [], functions: [], releases: [], unmodelled: {} };
+    for (const s of stacks) await this.loadStack(s, report);
+    this.loaded = [...this.loaded, ...stacks];
+    this.loadedDirs.push(dir);
+    return report;
+  }
+
+  private async loadStack(stack: StackArtifact, report: LoadReport): Promise<void> {
+    const res = stack.template.Resources;
+    const byType = (t: string) => Object.entries(res).filter(([, r]) => r.Type === t);
+    report.stacks.push(stack.stackName);
+    let resolver = new Resolver(stack);
+
+    for (const [id, r] of byType('AWS::DynamoDB::Table')) {
+      const key = ((r.Properties?.KeySchema as { AttributeName: string; KeyType: string }[]) ?? []).find((k) => k.KeyType === 'HASH')?.AttributeName ?? 'id';
+      this.dynamodb.createTable(resolver.ref(id)!, key);
+    }
+    // CDK's AwsCustomResource makes one SDK call at create time; the lab makes the DynamoDB ones
+    // (the runtime's configuration item) and lists the others as not modelled.
+    const handledCustom = new Set<string>();
+    for (const [id, r] of byType('Custom::AWS')) {
+      const call = JSON.parse(String(resolver.resolve(r.Properties?.Create ?? '{}'))) as { service?: string; action?: string; parameters?: Record<string, unknown> };
+      const op = call.service === 'DynamoDB' && call.action ? call.action[0].toUpperCase() + call.action.slice(1) : undefined;
+      if (op && this.dynamodb.service.operations[op]) {
+        await this.dynamodb.service.operations[op](call.parameters ?? {});
+        handledCustom.add(id);
+      }
+    }
+    // Functions first, with everything their environment refers to resolved by name.
+    for (const [id, r] of byType('AWS::Lambda::Function')) {
+      const p = r.Properties ?? {};
+      const name = resolver.ref(id)!;
+      const inline = (p.Code as { ZipFile?: string } | undefined)?.ZipFile;
+      let codeDir: string;
+      if (typeof inline === 'string') {
+        codeDir = mkdtempSync(join(tmpdir(), 'lab-inline-'));
+        writeFileSync(join(codeDir, 'index.js'), inline);
+      } else {
+        codeDir = assetDir(stack, r);
+      }
+      const env = (resolver.resolve((p.Environment as { Variables?: unknown } | undefined)?.Variables ?? {}) ?? {}) as Record<string, unknown>;
+      this.lambda.createFunction({
+        name,
+        handler: String(p.Handler ?? 'index.handler'),
+        codeDir,
+        runtime: String(p.Runtime ?? 'nodejs24.x'),
+        timeoutSeconds: Number(p.Timeout ?? 3),
+        memorySize: Number(p.MemorySize ?? 128),
+        environment: Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v)])),
+        description: String(p.Description ?? ''),
+      });
+      report.functions.push(name);
+      // The dependencies the deployed app already uses answer; other hosts do not exist.
+      this.lambda.setNetwork(Object.fromEntries(hostsNamedIn(Object.values(env)).map((h) => [h, { status: 200 }])));
+      // Functions invoked unqualified (the watchdog, the hooks, the prober) start warming now.
+      if (!Object.values(res).some((x) => x.Type === 'AWS::Lambda::Version' && JSON.stringify(x.Properties?.FunctionName) === JSON.stringify({ Ref: id }))) this.lambda.warm(name);
+    }
+    const versions = new Map<string, string>();
+    for (const [id, r] of byType('AWS::Lambda::Version')) {
+      versions.set(id, this.lambda.publishVersion(resolver.resolve(r.Properties?.FunctionName) as string));
+    }
+    resolver = new Resolver(stack, versions);
+    for (const [, r] of byType('AWS::Lambda::Alias')) {
+      const p = resolver.resolve(r.Properties ?? {}) as { FunctionName: string; Name: string; FunctionVersion: string };
+      this.lambda.createAlias(p.FunctionName, p.Name, { functionVersion: p.FunctionVersion });
+    }
+    // A function URL on an alias: user traffic through that alias gets the URL metrics.
+    const urls = new Set<string>();
+    for (const [id, r] of byType('AWS::Lambda::Url')) {
+      const p = resolver.resolve(r.Properties ?? {}) as { TargetFunctionArn?: unknown; Qualifier?: unknown };
+      const target = parseName(String(p.TargetFunctionArn ?? ''));
+      if (!this.lambda.functionExists(target.name)) continue;
+      this.lambda.addUrl(target.name, typeof p.Qualifier === 'string' ? p.Qualifier : target.qualifier);
+      urls.add(id);
+    }
+    const cw = this.cloudwatch.service.operations;
+    for (const [id, r] of byType('AWS::CloudWatch::Alarm')) {
+      const text = JSON.stringify(r.Properties ?? {});
+      for (const [versionId] of versions) {
+        if (text.includes(JSON.stringify({ 'Fn::GetAtt': [versionId, 'Version'] }))) {
+          const functionName = resolver.resolve(res[versionId].Properties?.FunctionName) as string;
+          this.versionBoundAlarms.push({ functionName, versionId, alarmId: id, stack, versions });
+        }
+      }
+      await cw.PutMetricAlarm({ ...(resolver.resolve(r.Properties ?? {}) as Record<string, unknown>), AlarmName: resolver.ref(id) });
+    }
+    for (const [id, r] of byType('AWS::CloudWatch::CompositeAlarm')) {
+      await cw.PutCompositeAlarm({ ...(resolver.resolve(r.Properties ?? {}) as Record<string, unknown>), AlarmName: resolver.ref(id) });
+    }
+    const cd = this.codedeploy.service.operations;
+    for (const [id] of byType('AWS::CodeDeploy::Application')) await cd.CreateApplication({ applicationName: resolver.ref(id), computePlatform: 'Lambda' });
+    for (const [id, r] of byType('AWS::CodeDeploy::DeploymentConfig')) {
+      await cd.CreateDeploymentConfig({ deploymentConfigName: resolver.ref(id), computePlatform: 'Lambda', trafficRoutingConfig: lowerFirst(resolver.resolve(r.Properties?.TrafficRoutingConfig)) });
+    }
+    for (const [id, r] of byType('AWS::CodeDeploy::DeploymentGroup')) {
+      const p = resolver.resolve(r.Properties ?? {}) as Record<string, unknown>;
+      await cd.CreateDeploymentGroup({
+        applicationName: p.ApplicationName,
+        deploymentGroupName: resolver.ref(id),
+        deploymentConfigName: p.DeploymentConfigName ?? 'CodeDeployDefault.LambdaCanary10Percent5Minutes',
+        serviceRoleArn: p.ServiceRoleArn,
+        deploymentStyle: { deploymentType: 'BLUE_GREEN', deploymentOption: 'WITH_TRAFFIC_CONTROL' },
+        ...(p.AlarmConfiguration ? { alarmConfiguration: lowerFirst(p.AlarmConfiguration) } : {}),
+        ...(p.AutoRollbackConfiguration ? { autoRollbackConfiguration: lowerFirst(p.AutoRollbackConfiguration) } : {}),
+      });
+    }
+    // The alias update policy is how `cdk deploy` hands a new version to CodeDeploy.
+    for (const [, r] of byType('AWS::Lambda::Alias')) {
+      const policy = r.UpdatePolicy?.CodeDeployLambdaAliasUpdate as Record<string, unknown> | undefined;
+      if (!policy) continue;
+      const p = resolver.resolve(r.Properties ?? {}) as { FunctionName: string; Name: string };
+      const u = resolver.resolve(policy) as Record<string, string | undefined>;
+      const fnId = (r.Properties?.FunctionName as { Ref?: string } | undefined)?.Ref ?? '';
+      const release: GuardedRelease = {
+        functionName: p.FunctionName,
+        logicalId: fnId,
+        alias: p.Name,
+        application: u.ApplicationName!,
+        deploymentGroup: u.DeploymentGroupName!,
+        ...(u.BeforeAllowTrafficHook ? { beforeAllowTraffic: u.BeforeAllowTrafficHook } : {}),
+        ...(u.AfterAllowTrafficHook ? { afterAllowTraffic: u.AfterAllowTrafficHook } : {}),
+      };
+      this.releases.push(release);
+      report.releases.push(release);
+    }
+    for (const [id, r] of byType('AWS::Events::Rule')) {
+      const p = resolver.resolve(r.Properties ?? {}) as { ScheduleExpression?: string; EventPattern?: Record<string, unknown>; Targets?: { Arn: string }[]; State?: string };
+      if (p.State === 'DISABLED') continue;
+      this.eventbridge.addRule({
+        name: resolver.ref(id)!,
+        ...(p.ScheduleExpression ? { scheduleExpression: p.ScheduleExpression } : {}),
+        ...(p.EventPattern ? { eventPattern: p.EventPattern } : {}),
+        targets: (p.Targets ?? []).map((t) => t.Arn.split(':function:')[1]?.split(':')[0]).filter((x): x is string => Boolean(x)),
+      });
+    }
+    const modelled = new Set(['AWS::DynamoDB::Table', 'AWS::Lambda::Function', 'AWS::Lambda::Version', 'AWS::Lambda::Alias', 'AWS::CloudWatch::Alarm', 'AWS::CloudWatch::CompositeAlarm', 'AWS::CodeDeploy::Application', 'AWS::CodeDeploy::DeploymentConfig', 'AWS::CodeDeploy::DeploymentGroup', 'AWS::Events::Rule']);
+    for (const [id, r] of Object.entries(res)) {
+      if (!modelled.has(r.Type) && !handledCustom.has(id) && !urls.has(id)) report.unmodelled[r.Type] = (report.unmodelled[r.Type] ?? 0) + 1;
+    }
+  }
+
+  /** The guarded release of a function, by function name or logical id prefix. */
+  release(fn?: string): GuardedRelease {
+    if (!this.releases.length) throw new LabError('ResourceNotFoundException', 'no guarded function is loaded: load an app whose aliases have a CodeDeploy update policy', 404);
+    if (fn === undefined) return this.releases[0];
+    const r = this.releases.find((x) => x.functionName === fn) ?? this.releases.find((x) => x.logicalId.startsWith(fn) || x.functionName.startsWith(fn));
+    if (!r) throw new LabError('ResourceNotFoundException', `function: ${fn} is not a guarded function; known: ${this.releases.map((x) => x.functionName).join(', ')}`, 404);
+    return r;
+  }
+
+  /**
+   * What `cdk deploy` does for a code or configuration change of a guarded function: update its
+   * configuration, publish a version, and start the CodeDeploy deployment of the alias.
+   */
+  async deploy(
+    fn: string | undefined,
+    change: { env?: Record<string, string>; behaviour?: Behaviour } = {},
+    /** Deploy through another group, without the hooks (the native strategy of a rehearsal). */
+    via?: { application: string; deploymentGroup: string },
+  ): Promise<{ version: string; deploymentId: string }> {
+    const guarded = this.release(fn);
+    const r: GuardedRelease = via ? { functionName: guarded.functionName, logicalId: guarded.logicalId, alias: guarded.alias, ...via } : guarded;
+    const current = this.lambda.getAlias(r.functionName, r.alias);
+    if (!current) throw new LabError('ResourceNotFoundException', `alias ${r.functionName}:${r.alias} does not exist`);
+    if (change.env) this.lambda.updateConfiguration(r.functionName, change.env);
+    const version = this.lambda.publishVersion(r.functionName, change.behaviour ?? {}, `release@${this.scheduler.now()}`);
+    await this.updateVersionBoundAlarms(r.functionName, version);
+    const appSpec = JSON.stringify({
+      version: 0.0,
+      Resources: [{ [r.functionName]: { Type: 'AWS::Lambda::Function', Properties: { Name: r.functionName, Alias: r.alias, CurrentVersion: current.functionVersion, TargetVersion: version } } }],
+      Hooks: [...(r.beforeAllowTraffic ? [{ BeforeAllowTraffic: r.beforeAllowTraffic }] : []), ...(r.afterAllowTraffic ? [{ AfterAllowTraffic: r.afterAllowTraffic }] : [])],
+    });
+    const deploymentId = await this.codedeploy.createDeploymentFor(r.application, r.deploymentGroup, appSpec);
+    return { version, deploymentId };
+  }
+
+  /**
+   * What CloudFormation does to the version-scoped alarms before the alias update starts the
+   * deployment (the constructs make the alias depend on them). An alarm whose name stays is
+   * updated in place, and PutMetricAlarm leaves its state as it was. An alarm whose AlarmName
+   * carries the version is replaced (AlarmName is a replacement property): the new alarm is
+   * created, starting in INSUFFICIENT_DATA, every deployment group's alarm list and every
+   * composite alarm rule that named the old one is pointed at it, then the old one is deleted.
+   * (CloudFormation deletes the old alarm in the update's cleanup, after the alias update; nothing
+   * reads it by then, and the lab models no stack rollback.)
+   * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-alarm.html
+   * https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html
+   */
+  private async updateVersionBoundAlarms(functionName: string, version: string): Promise<void> {
+    const cw = this.cloudwatch.service.operations;
+    const bound = this.versionBoundAlarms.filter((x) => x.functionName === functionName);
+    const replaced = new Map<string, string>();
+    for (const b of bound) {
+      const before = new Resolver(b.stack, b.versions).ref(b.alarmId)!;
+      const resolver = new Resolver(b.stack, new Map([...b.versions, [b.versionId, version]]));
+      const after = resolver.ref(b.alarmId)!;
+      await cw.PutMetricAlarm({ ...(resolver.resolve(b.stack.template.Resources[b.alarmId].Properties ?? {}) as Record<string, unknown>), AlarmName: after });
+      if (after !== before) replaced.set(before, after);
+    }
+    // The stacks' version resources now stand for the new version: later Refs give the new names.
+    for (const b of bound) b.versions.set(b.versionId, version);
+    if (!replaced.size) return;
+    await this.repointAlarms(replaced);
+    await cw.DeleteAlarms({ AlarmNames: [...replaced.keys()] });
+  }
+
+  /** Point every composite alarm rule and deployment group alarm list that names an old alarm at its replacement. */
+  private async repointAlarms(replaced: ReadonlyMap<string, string>): Promise<void> {
+    const cw = this.cloudwatch.service.operations;
+    const rename = (n: string) => replaced.get(n) ?? n;
+    type Composite = { AlarmName: string; AlarmRule: string; AlarmDescription?: string; ActionsEnabled?: boolean; AlarmActions?: string[]; OKActions?: string[]; InsufficientDataActions?: string[] };
+    const composites = new Map<string, Composite>();
+    for (const old of replaced.keys()) {
+      const out = (await cw.DescribeAlarms({ ParentsOfAlarmName: old, AlarmTypes: ['CompositeAlarm'] })) as { CompositeAlarms?: Composite[] };
+      for (const c of out.CompositeAlarms ?? []) composites.set(c.AlarmName, c);
+    }
+    for (const c of composites.values()) {
+      // A rule names an alarm by name or ARN, in double quotes or bare, up to `)`.
+      // https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutCompositeAlarm.html
+      const rule = c.AlarmRule.replace(/\(\s*("?)([^")]+?)\1\s*\)/g, (m, q: string, ref: string) => {
+        const name = ref.includes(':alarm:') ? ref.slice(ref.lastIndexOf(':alarm:') + ':alarm:'.length) : ref;
+        return replaced.has(name) ? `(${q}${ref.slice(0, ref.length - name.length)}${rename(name)}${q})` : m;
+      });
+      const { AlarmName, AlarmDescription, ActionsEnabled, AlarmActions, OKActions, InsufficientDataActions } = c;
+      await cw.PutCompositeAlarm({ AlarmName, AlarmRule: rule, AlarmDescription, ActionsEnabled, AlarmActions, OKActions, InsufficientDataActions });
+    }
+    const cd = this.codedeploy.service.operations;
+    for (const { applicationName, deploymentGroupName } of this.codedeploy.deploymentGroups()) {
+      const info = ((await cd.GetDeploymentGroup({ applicationName, deploymentGroupName })) as { deploymentGroupInfo: { alarmConfiguration?: { enabled: boolean; ignorePollAlarmFailure: boolean; alarms: { name: string }[] } } }).deploymentGroupInfo;
+      const config = info.alarmConfiguration;
+      if (!config?.alarms.some((a) => replaced.has(a.name))) continue;
+      await cd.UpdateDeploymentGroup({
+        applicationName,
+        currentDeploymentGroupName: deploymentGroupName,
+        alarmConfiguration: { ...config, alarms: config.alarms.map((a) => ({ name: rename(a.name) })) },
+      });
+    }
+  }
+
+  /** The lab's control API under /_lab/. */
+  private controlRoutes(): RestRoute[] {
+    const clock = () => ({ now: new Date(this.scheduler.now()).toISOString() });
+    const num = (v: unknown, field: string, min = 0) => {
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < min) throw new LabError('ValidationException', `${field}: expected a number >= ${min}, got ${JSON.stringify(v)}`);
+      return v;
+    };
+    return [
+      { method: 'GET', pattern: '/_lab/clock', handle: () => ({ body: clock() }) },
+      {
+        method: 'POST',
+        pattern: '/_lab/clock/advance',
+        handle: async (req) => {
+          await this.advance(num(req.json().seconds, 'seconds'));
+          return { body: clock() };
+        },
+      },
+      {
+        method: 'POST',
+        pattern: '/_lab/release',
+        handle: async (req) => {
+          const b = req.json<{ function?: unknown; env?: unknown; behaviour?: unknown }>();
+          if (b.function !== undefined && typeof b.function !== 'string') throw new LabError('ValidationException', 'function: expected a function name');
+          if (b.env !== undefined && (typeof b.env !== 'object' || b.env === null || Object.values(b.env).some((x) => typeof x !== 'string'))) {
+            throw new LabError('ValidationException', 'env: expected a map of strings (the new environment variables)');
+          }
+          return { body: await this.deploy(b.function as string | undefined, { ...(b.env ? { env: b.env as Record<string, string> } : {}), ...(b.behaviour ? { behaviour: parseBehaviour(b.behaviour, 'behaviour') } : {}) }) };
+        },
+      },
+      {
+        method: 'POST',
+        pattern: '/_lab/traffic',
+        handle: (req) => {
+          const b = req.json<{ function?: unknown; alias?: unknown; rps?: unknown; burstiness?: unknown }>();
+          const r = this.release(typeof b.function === 'string' ? b.function : undefined);
+          const alias = typeof b.alias === 'string' ? b.alias : r.alias;
+          const burstiness = b.burstiness === undefined ? 0 : num(b.burstiness, 'burstiness');
+          if (burstiness < 0 || burstiness > 3) throw new LabError('ValidationException', `burstiness: expected a number from 0 (steady) to 3, got ${burstiness}`);
+          this.traffic.set(r.functionName, alias, num(b.rps, 'rps'), burstiness);
+          return { body: { function: r.functionName, alias, rps: b.rps, burstiness } };
+        },
+      },
+      {
+        method: 'POST',
+        pattern: '/_lab/faults',
+        handle: (req) => {
+          const b = req.json<{ faults?: unknown }>();
+          if (!Array.isArray(b.faults)) throw new LabError('ValidationException', 'faults: expected a list of {service, operation?, errorRate?, throttleRate?}');
+          this.setFaults(b.faults as FaultSpec[]);
+          return { body: { faults: this.faults } };
+        },
+      },
+      {
+        method: 'GET',
+        pattern: '/_lab/state',
+        handle: () => ({
+          body: {
+            ...clock(),
+            releases: this.releases.map((r) => ({ ...r, routing: this.lambda.getAlias(r.functionName, r.alias) })),
+            deployments: this.codedeploy.deployments(),
+          },
+        }),
+      },
+      {
+        method: 'POST',
+        pattern: '/_lab/reset',
+        handle: async () => {
+          const reports = await this.reset();
+          return { body: { ...clock(), loaded: reports.flatMap((r) => r.stacks) } };
+        },
+      },
+    ];
+  }
+
+  get assembly(): readonly StackArtifact[] {
+    return this.loaded;
+  }
+}
+
+/** The non-loopback hosts of the http(s) URLs among some values. */
+export function hostsNamedIn(values: readonly unknown[]): string[] {
+  const hosts = new Set<string>();
+  for (const v of values) {
+    if (typeof v !== 'string' || !/^https?:\/\//i.test(v)) continue;
+    try {
+      const host = new URL(v).hostname.toLowerCase();
+      if (host !== 'localhost' && !/^127\./.test(host) && host !== '[::1]') hosts.add(host);
+    } catch {
+      // Not a URL after all.
+    }
+  }
+  return [...hosts];
+}
+
+/** CloudFormation's PascalCase properties to CodeDeploy's camelCase API fields. */
+function lowerFirst(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(lowerFirst);
+  if (v === null || typeof v !== 'object') return v;
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k[0].toLowerCase() + k.slice(1), lowerFirst(x)]));
+}
+
+export function parseBehaviour(v: unknown, path: string): Behaviour {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new LabError('ValidationException', `${path}: expected an object`);
+  const o = v as Record<string, unknown>;
+  const allowed = ['errorRate', 'latencyMs', 'crashOnInit', 'timeoutRate', 'startsFailingAfterMinutes', 'httpErrorRate'];
+  for (const k of Object.keys(o)) if (!allowed.includes(k)) throw new LabError('ValidationException', `${path}.${k}: unknown field; allowed: ${allowed.join(', ')}`);
+  for (const k of ['errorRate', 'timeoutRate', 'httpErrorRate']) {
+    if (o[k] !== undefined && !(typeof o[k] === 'number' && (o[k] as number) >= 0 && (o[k] as number) <= 1)) throw new LabError('ValidationException', `${path}.${k}: expected a rate from 0 to 1, got ${JSON.stringify(o[k])}`);
+  }
+  for (const k of ['latencyMs', 'startsFailingAfterMinutes']) {
+    if (o[k] !== undefined && !(typeof o[k] === 'number' && (o[k] as number) >= 0)) throw new LabError('ValidationException', `${path}.${k}: expected a number >= 0, got ${JSON.stringify(o[k])}`);
+  }
+  if (o.crashOnInit !== undefined && typeof o.crashOnInit !== 'boolean') throw new LabError('ValidationException', `${path}.crashOnInit: expected true or false`);
+  return o as Behaviour;
+}

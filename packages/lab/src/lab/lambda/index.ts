@@ -1,0 +1,794 @@
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { seededRandom } from 'canary-watchdog/lib/core/random';
+import { LAB_ACCOUNT, LAB_REGION, LabError } from '../kernel';
+import type { AliasRouting, CloudWatchPort, Datum, LabContext, LambdaPort } from '../ports';
+import type { RestRequest, RestRoute } from '../server';
+
+/** How a version misbehaves on purpose (rehearsals): applied to every invocation of it. */
+export interface Behaviour {
+  /** Share of invocations that fail with a function error (0-1). */
+  readonly errorRate?: number;
+  /** Milliseconds added to every invocation's duration. */
+  readonly latencyMs?: number;
+  /** Every invocation fails during init, as a module that throws at load. */
+  readonly crashOnInit?: boolean;
+  /** Share of invocations that time out (0-1). */
+  readonly timeoutRate?: number;
+  /** Failures start only this many minutes after the version first took traffic (slow burn). */
+  readonly startsFailingAfterMinutes?: number;
+  /**
+   * Share of invocations (0-1) that answer HTTP 500 without throwing: a handled failure, so no
+   * function error and no `Errors` datapoint; a function URL counts it as a 5xx.
+   */
+  readonly httpErrorRate?: number;
+}
+
+/** What every version of a function meets, old and new alike (rehearsals' `noise`). */
+export interface Noise {
+  /** Share of invocations (0-1) that fail with a function error, drawn per invocation. */
+  readonly transientErrorRate?: number;
+  /** Init phase of each execution environment's first invocation, ms (not part of its Duration). */
+  readonly coldStartMs?: number;
+}
+
+/** What a host outside the lab answers function code: an HTTP status, or nothing (DNS fails). */
+export type HostAnswer = { readonly status: number } | 'unreachable';
+
+/** One request's outcome, as the metrics count it. */
+export interface Call {
+  /** A function error or timeout (a Lambda `Errors` datapoint). */
+  readonly error: boolean;
+  /** Answered HTTP 500 without a function error. */
+  readonly http5xx?: boolean;
+  readonly durationMs: number;
+}
+
+/** The payload of an injected HTTP 500 (`httpErrorRate`). */
+export const INJECTED_HTTP_500 = { statusCode: 500, body: '{"error":"injected by the lab (httpErrorRate)"}' };
+
+export interface FunctionSpec {
+  readonly name: string;
+  readonly handler: string;
+  /** Folder of the bundled code (the CDK asset). */
+  readonly codeDir: string;
+  readonly runtime?: string;
+  readonly timeoutSeconds?: number;
+  readonly memorySize?: number;
+  readonly environment?: Readonly<Record<string, string>>;
+  readonly description?: string;
+}
+
+interface Version {
+  readonly version: string;
+  readonly env: Record<string, string>;
+  readonly codeSha256: string;
+  readonly publishedAt: number;
+  behaviour: Behaviour;
+  worker?: VersionWorker;
+  /** Its execution environment has run an invocation (so paid its init phase). */
+  initialised?: boolean;
+}
+
+interface LabFunction {
+  readonly spec: FunctionSpec;
+  readonly arn: string;
+  env: Record<string, string>;
+  description: string;
+  readonly versions: Map<string, Version>;
+  readonly aliases: Map<string, AliasRouting & { revisionId: string; description?: string }>;
+  nextVersion: number;
+}
+
+/** One real invocation, as the lab saw it. */
+export interface Invocation {
+  readonly at: number;
+  readonly functionName: string;
+  readonly qualifier?: string;
+  readonly executedVersion: string;
+  readonly ok: boolean;
+  readonly source: string;
+  /**
+   * Why it failed: the function's own code (`init` when its module did not load or its handler is
+   * missing) or the lab's injection (`injected`: a version's behaviour or noise).
+   */
+  readonly error?: { readonly type: string; readonly message: string; readonly init: boolean; readonly injected: boolean };
+}
+
+export interface InvokeResult {
+  readonly statusCode: number;
+  readonly executedVersion: string;
+  readonly functionError?: 'Handled' | 'Unhandled';
+  readonly payload: unknown;
+  readonly durationMs: number;
+  /** The init phase this invocation paid (cold start), ms; not part of `durationMs`. */
+  readonly initDurationMs?: number;
+}
+
+/**
+ * Threads that served a version of a lab now stopped, kept for the next lab that asks for one
+ * (`reuseThreads`). A thread given a new version drops the old one's modules, environment and
+ * handler first, so the version starts with a fresh module scope; what stays loaded is what lies
+ * outside its code folder (the SDK the runtime provides, node builtins). That spares each new
+ * execution environment the ~250 ms of loading the SDK, which dominates a short rehearsal.
+ */
+const idleThreads: Worker[] = [];
+const MAX_IDLE_THREADS = 16;
+/** A thread nobody took for this long ends, so a pool never keeps its process (or a test runner) alive. */
+const IDLE_THREAD_MS = 2000;
+const idleTimers = new WeakMap<Worker, NodeJS.Timeout>();
+
+function keepIdle(w: Worker): void {
+  idleThreads.push(w);
+  const timer = setTimeout(() => {
+    const i = idleThreads.indexOf(w);
+    if (i >= 0) idleThreads.splice(i, 1);
+    void w.terminate();
+  }, IDLE_THREAD_MS);
+  timer.unref();
+  idleTimers.set(w, timer);
+}
+
+function takeIdle(): Worker | undefined {
+  const w = idleThreads.pop();
+  if (w) clearTimeout(idleTimers.get(w));
+  return w;
+}
+const RELEASED = '\u0000canary-watchdog-lab:released';
+
+/** Ends the threads kept for reuse (a test runner that waits for every thread, a long-lived host). */
+export async function endIdleThreads(): Promise<void> {
+  await Promise.all(idleThreads.splice(0).map((w) => (clearTimeout(idleTimers.get(w)), w.terminate())));
+}
+
+type WorkerReply = { ok: boolean; payload: unknown; durationMs: number; init?: boolean };
+
+/** A version's worker thread, invoked by message. */
+class VersionWorker {
+  private readonly worker: Worker;
+  private seq = 0;
+  private dead = false;
+  private readonly pending = new Map<number, (r: WorkerReply) => void>();
+  private readonly detach: (() => void)[] = [];
+  /** Resolves once both output streams passed the release marker. */
+  private onReleased?: () => void;
+
+  constructor(
+    fn: LabFunction,
+    v: Version,
+    clock: SharedArrayBuffer,
+    endpoint: string,
+    onLog: (line: string) => void,
+    private readonly reuse: boolean,
+  ) {
+    // Not the host's loader flags (tsx, jest): a Lambda runtime runs plain JavaScript bundles.
+    this.worker = (reuse && takeIdle()) || new Worker(join(__dirname, 'worker.js'), { execArgv: [], env: {}, stdout: true, stderr: true });
+    this.worker.postMessage({
+      type: 'assign',
+      clock,
+      codeDir: fn.spec.codeDir,
+      handler: fn.spec.handler,
+      functionName: fn.spec.name,
+      version: v.version,
+      timeoutMs: (fn.spec.timeoutSeconds ?? 3) * 1000,
+      // Lambda's reserved variables, the lab's endpoint, then the function's own environment.
+      // https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime
+      env: {
+        PATH: process.env.PATH ?? '',
+        AWS_REGION: LAB_REGION,
+        AWS_DEFAULT_REGION: LAB_REGION,
+        AWS_ACCESS_KEY_ID: 'lab',
+        AWS_SECRET_ACCESS_KEY: 'lab',
+        AWS_ENDPOINT_URL: endpoint,
+        AWS_LAMBDA_FUNCTION_NAME: fn.spec.name,
+        AWS_LAMBDA_FUNCTION_VERSION: v.version,
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.spec.memorySize ?? 128),
+        AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING: '1',
+        ...v.env,
+      },
+    });
+    let markers = 0;
+    for (const stream of [this.worker.stdout, this.worker.stderr]) {
+      let buf = '';
+      stream.setEncoding('utf8');
+      const onData = (chunk: string) => {
+        buf += chunk;
+        let nl: number;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          if (line === RELEASED) {
+            if (++markers === 2) this.onReleased?.();
+          } else onLog(line);
+        }
+      };
+      stream.on('data', onData);
+      this.detach.push(() => stream.off('data', onData));
+    }
+    const onMessage = (m: WorkerReply & { type: string; id: number }) => {
+      if (m.type === 'result') {
+        this.pending.get(m.id)?.(m);
+        this.pending.delete(m.id);
+      }
+    };
+    const onError = (err: Error) => {
+      this.dead = true;
+      for (const resolve of this.pending.values()) resolve({ ok: false, payload: { errorType: 'Runtime.ExitError', errorMessage: String(err) }, durationMs: 0 });
+      this.pending.clear();
+    };
+    this.worker.on('message', onMessage);
+    this.worker.on('error', onError);
+    this.detach.push(() => this.worker.off('message', onMessage), () => this.worker.off('error', onError));
+    this.worker.unref();
+  }
+
+  invoke(event: unknown, arn: string, network: Readonly<Record<string, HostAnswer>>): Promise<WorkerReply> {
+    const id = ++this.seq;
+    return new Promise((resolve) => {
+      this.pending.set(id, resolve);
+      this.worker.postMessage({ type: 'invoke', id, event, arn, requestId: `lab-${id}`, network });
+    });
+  }
+
+  /** Ends the environment: its thread is kept for another version when it can be, else ended. */
+  async close(): Promise<void> {
+    if (this.reuse && !this.dead && this.pending.size === 0 && idleThreads.length < MAX_IDLE_THREADS) {
+      const released = new Promise<void>((resolve) => (this.onReleased = resolve));
+      this.worker.postMessage({ type: 'release' });
+      await released;
+      for (const d of this.detach) d();
+      keepIdle(this.worker);
+      return;
+    }
+    for (const d of this.detach) d();
+    await this.worker.terminate();
+  }
+}
+
+/**
+ * LogType Tail: the last 4 KB of the invocation's log, base64, ending with the runtime's REPORT
+ * line (the duration includes the version's added latency; a cold start's init phase is its own
+ * `Init Duration` field, outside `Duration`, as on AWS:
+ * https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html).
+ * https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html
+ * https://docs.aws.amazon.com/lambda/latest/dg/nodejs-logging.html
+ */
+function logTail(r: InvokeResult, memorySize: number): string {
+  const id = createHash('sha256').update(`${r.executedVersion}|${r.durationMs}|${JSON.stringify(r.payload)}`).digest('hex').slice(0, 32);
+  const requestId = `${id.slice(0, 8)}-${id.slice(8, 12)}-${id.slice(12, 16)}-${id.slice(16, 20)}-${id.slice(20)}`;
+  const text = [
+    `START RequestId: ${requestId} Version: ${r.executedVersion}`,
+    `END RequestId: ${requestId}`,
+    `REPORT RequestId: ${requestId}\tDuration: ${r.durationMs.toFixed(2)} ms\tBilled Duration: ${Math.ceil(r.durationMs)} ms\tMemory Size: ${memorySize} MB\tMax Memory Used: ${Math.min(memorySize, 64)} MB\t${r.initDurationMs ? `Init Duration: ${r.initDurationMs.toFixed(2)} ms\t` : ''}`,
+    '',
+  ].join('\n');
+  return Buffer.from(text.slice(-4096)).toString('base64');
+}
+
+/** Response header of Invoke: the call's virtual duration, ms, init included (read by worker.js). */
+export const LAB_ELAPSED_HEADER = 'x-lab-elapsed-ms';
+
+const FN_ARN = (name: string) => `arn:aws:lambda:${LAB_REGION}:${LAB_ACCOUNT}:function:${name}`;
+
+/**
+ * Lambda: functions running their real bundled code in worker threads, published versions,
+ * weighted aliases, Invoke with `X-Amz-Executed-Version`, and AWS/Lambda metrics with the
+ * FunctionName, Resource and ExecutedVersion dimensions.
+ * https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html
+ */
+export class LambdaLab implements LambdaPort {
+  private readonly functions = new Map<string, LabFunction>();
+  private readonly rand: () => number;
+  readonly logs: { at: number; functionName: string; version: string; line: string }[] = [];
+  /** Real invocations, for rehearsal accounting. */
+  readonly invocations: Invocation[] = [];
+  endpoint = 'http://127.0.0.1:0';
+
+  constructor(
+    private readonly ctx: LabContext,
+    private readonly cloudwatch: CloudWatchPort,
+    private readonly clock: SharedArrayBuffer,
+    private readonly opts: { seed?: number; metricDelaySeconds?: number; warm?: boolean; reuseThreads?: boolean } = {},
+  ) {
+    this.rand = seededRandom(opts.seed ?? 1);
+  }
+
+  createFunction(spec: FunctionSpec): void {
+    if (this.functions.has(spec.name)) throw new LabError('ResourceConflictException', `Function already exist: ${spec.name}`, 409);
+    this.functions.set(spec.name, {
+      spec,
+      arn: FN_ARN(spec.name),
+      env: { ...(spec.environment ?? {}) },
+      description: spec.description ?? '',
+      versions: new Map(),
+      aliases: new Map(),
+      nextVersion: 1,
+    });
+  }
+
+  functionExists(name: string): boolean {
+    return this.functions.has(parseName(name).name);
+  }
+
+  versionExists(name: string, version: string): boolean {
+    return this.fn(name).versions.has(version);
+  }
+
+  functionNames(): string[] {
+    return [...this.functions.keys()];
+  }
+
+  private fn(nameOrArn: string): LabFunction {
+    const { name } = parseName(nameOrArn);
+    const f = this.functions.get(name);
+    if (!f) throw new LabError('ResourceNotFoundException', `Function not found: ${FN_ARN(name)}`, 404);
+    return f;
+  }
+
+  /** The function's current ($LATEST) configuration. */
+  getConfiguration(name: string): { env: Record<string, string>; description: string } {
+    const f = this.fn(name);
+    return { env: { ...f.env }, description: f.description };
+  }
+
+  updateConfiguration(name: string, env: Record<string, string> | undefined, description?: string): void {
+    const f = this.fn(name);
+    if (env) f.env = { ...env };
+    if (description !== undefined) f.description = description;
+  }
+
+  /**
+   * Publish $LATEST as a new version; an unchanged $LATEST returns the last version, as AWS does.
+   * `codeRevision` stands for new code (a rehearsed release changes code without a new asset).
+   */
+  publishVersion(name: string, behaviour: Behaviour = {}, codeRevision = ''): string {
+    const f = this.fn(name);
+    const sha = createHash('sha256').update(f.spec.codeDir).update(codeRevision).update(JSON.stringify(f.env)).digest('base64');
+    const last = [...f.versions.values()].filter((v) => v.version !== '$LATEST').at(-1);
+    if (last && last.codeSha256 === sha) return last.version;
+    const version = String(f.nextVersion++);
+    const v: Version = { version, env: { ...f.env }, codeSha256: sha, publishedAt: this.ctx.scheduler.now(), behaviour };
+    f.versions.set(version, v);
+    // Start the version's worker now (its init runs alongside whatever comes next), as an
+    // execution environment would be ready by the time CodeDeploy's hooks invoke it.
+    if (this.opts.warm !== false) this.workerOf(f, v);
+    return version;
+  }
+
+  setBehaviour(name: string, version: string, behaviour: Behaviour): void {
+    const v = this.fn(name).versions.get(version);
+    if (!v) throw new LabError('ResourceNotFoundException', `Function not found: ${FN_ARN(name)}:${version}`, 404);
+    v.behaviour = behaviour;
+  }
+
+  behaviourOf(name: string, version: string): Behaviour {
+    return this.fn(name).versions.get(version)?.behaviour ?? {};
+  }
+
+  createAlias(name: string, alias: string, routing: AliasRouting): void {
+    const f = this.fn(name);
+    if (f.aliases.has(alias)) throw new LabError('ResourceConflictException', `Alias already exists: ${f.arn}:${alias}`, 409);
+    this.checkRouting(f, routing);
+    f.aliases.set(alias, { ...routing, revisionId: `r${this.ctx.scheduler.now()}` });
+  }
+
+  getAlias(name: string, alias: string): AliasRouting | undefined {
+    const a = this.fn(name).aliases.get(alias);
+    return a ? { functionVersion: a.functionVersion, ...(a.additional ? { additional: a.additional } : {}) } : undefined;
+  }
+
+  setAliasRouting(name: string, alias: string, routing: AliasRouting): void {
+    const f = this.fn(name);
+    const a = f.aliases.get(alias);
+    if (!a) throw new LabError('ResourceNotFoundException', `Alias not found: ${f.arn}:${alias}`, 404);
+    this.checkRouting(f, routing);
+    f.aliases.set(alias, { ...routing, revisionId: `r${this.ctx.scheduler.now()}`, ...(a.description ? { description: a.description } : {}) });
+  }
+
+  /**
+   * An alias routes to one version plus at most one more with a weight from 0 to 1; both must
+   * be published versions.
+   * https://docs.aws.amazon.com/lambda/latest/dg/configuring-alias-routing.html
+   */
+  private checkRouting(f: LabFunction, r: AliasRouting): void {
+    if (!f.versions.has(r.functionVersion)) throw new LabError('ResourceNotFoundException', `Function not found: ${f.arn}:${r.functionVersion}`, 404);
+    if (r.additional) {
+      if (!f.versions.has(r.additional.version)) throw new LabError('ResourceNotFoundException', `Function not found: ${f.arn}:${r.additional.version}`, 404);
+      if (!(r.additional.weight >= 0 && r.additional.weight <= 1)) {
+        throw new LabError('InvalidParameterValueException', `AdditionalVersionWeights: weight must be from 0.0 to 1.0, got ${r.additional.weight}`);
+      }
+      if (r.additional.version === r.functionVersion) throw new LabError('InvalidParameterValueException', 'AdditionalVersionWeights: the additional version must differ from FunctionVersion');
+    }
+  }
+
+  /** The version an alias sends one request to, drawn by weight. */
+  route(name: string, alias: string, draw: number = this.rand()): string {
+    const a = this.fn(name).aliases.get(alias);
+    if (!a) throw new LabError('ResourceNotFoundException', `Alias not found: ${FN_ARN(name)}:${alias}`, 404);
+    return a.additional && draw < a.additional.weight ? a.additional.version : a.functionVersion;
+  }
+
+  invokeAsync(name: string, payload: unknown): void {
+    this.ctx.scheduler.at(this.ctx.scheduler.now(), `invoke ${name} (Event)`, async () => {
+      await this.invoke(name, payload, 'event');
+    });
+  }
+
+  private readonly noise = new Map<string, Noise>();
+  private network: Record<string, HostAnswer> = {};
+
+  /**
+   * What hosts outside the lab answer function code (lib/lab/lambda/worker.js): merged into the
+   * current map, host names in lower case. A host not in it fails as DNS does; loopback always
+   * reaches the lab.
+   */
+  setNetwork(hosts: Readonly<Record<string, HostAnswer>>): void {
+    for (const [host, a] of Object.entries(hosts)) this.network[host.toLowerCase()] = a;
+  }
+
+  networkMap(): Readonly<Record<string, HostAnswer>> {
+    return { ...this.network };
+  }
+  /** `fn:qualifier` (or `fn` for $LATEST) of every function URL. */
+  private readonly urls = new Set<string>();
+
+  addUrl(name: string, qualifier?: string): void {
+    const f = this.fn(name);
+    this.urls.add(qualifier && qualifier !== '$LATEST' ? `${f.spec.name}:${qualifier}` : f.spec.name);
+  }
+
+  hasUrl(name: string, qualifier?: string): boolean {
+    return this.urls.has(qualifier && qualifier !== '$LATEST' ? `${name}:${qualifier}` : name);
+  }
+
+  /** Noise every version of a function meets from now on (undefined: none). */
+  setNoise(name: string, noise: Noise | undefined): void {
+    const f = this.fn(name);
+    if (noise) this.noise.set(f.spec.name, noise);
+    else this.noise.delete(f.spec.name);
+  }
+
+  /** Invoke a function, a version or an alias with the real code, applying the version's behaviour. */
+  async invoke(nameOrArn: string, event: unknown, source: string, qualifier?: string): Promise<InvokeResult> {
+    const parsed = parseName(nameOrArn);
+    const f = this.fn(parsed.name);
+    const q = qualifier ?? parsed.qualifier;
+    const at = this.ctx.scheduler.now();
+    let version: string;
+    let alias: string | undefined;
+    if (q === undefined || q === '$LATEST') {
+      version = this.publishLatestShadow(f);
+    } else if (f.versions.has(q)) {
+      version = q;
+    } else if (f.aliases.has(q)) {
+      alias = q;
+      // Drawn from the invocation itself, like its behaviour below: concurrent invocations
+      // through an alias are routed the same whatever order they arrive in.
+      version = this.route(f.spec.name, q, this.drawFor(`route|${f.spec.name}|${q}|${at}|${JSON.stringify(event)}`)());
+    } else {
+      throw new LabError('ResourceNotFoundException', `Function not found: ${f.arn}:${q}`, 404);
+    }
+    const v = f.versions.get(version)!;
+    const b = v.behaviour;
+    const noise = this.noise.get(f.spec.name) ?? {};
+    // Draws depend on what is invoked and when, not on the order concurrent requests arrive in.
+    const draw = this.drawFor(`${f.spec.name}|${version}|${at}|${JSON.stringify(event)}`);
+    const failing = b.startsFailingAfterMinutes === undefined || at - this.firstTrafficAt(f, version) >= b.startsFailingAfterMinutes * 60_000;
+    // The first invocation in an execution environment pays its init phase (one environment per
+    // version in the lab).
+    const initDurationMs = !v.initialised && noise.coldStartMs ? noise.coldStartMs : undefined;
+    const cold = initDurationMs ? { initDurationMs } : {};
+    const injected = (errorType: string, errorMessage: string, durationMs: number): InvokeResult => ({
+      statusCode: 200, executedVersion: version, functionError: 'Unhandled', payload: { errorType, errorMessage }, durationMs, ...cold,
+    });
+    let result: InvokeResult;
+    let error: Invocation['error'];
+    if (b.crashOnInit) {
+      result = injected('Runtime.ExitError', 'RequestId: lab Error: Runtime exited with error: exit status 1', 50);
+    } else if (failing && b.timeoutRate && draw() < b.timeoutRate) {
+      const t = (f.spec.timeoutSeconds ?? 3) * 1000;
+      result = injected('Sandbox.Timedout', `Task timed out after ${t / 1000}.00 seconds`, t);
+    } else if (failing && b.errorRate && draw() < b.errorRate) {
+      result = injected('LabInjectedError', 'error injected by the lab (behaviour.errorRate)', 20 + (b.latencyMs ?? 0));
+    } else if (noise.transientErrorRate && draw() < noise.transientErrorRate) {
+      result = injected('LabTransientError', 'transient error injected by the lab (noise.transientErrorRate)', 20 + (b.latencyMs ?? 0));
+    } else if (failing && b.httpErrorRate && draw() < b.httpErrorRate) {
+      result = { statusCode: 200, executedVersion: version, payload: INJECTED_HTTP_500, durationMs: 20 + (b.latencyMs ?? 0), ...cold };
+    } else {
+      const r = await this.workerOf(f, v).invoke(event, alias ? `${f.arn}:${alias}` : `${f.arn}:${version}`, this.network);
+      result = {
+        statusCode: 200,
+        executedVersion: version,
+        ...(r.ok ? {} : { functionError: 'Unhandled' as const }),
+        payload: r.payload,
+        durationMs: Math.max(1, Math.round(r.durationMs)) + (b.latencyMs ?? 0),
+        ...cold,
+      };
+      if (!r.ok) {
+        const p = (r.payload ?? {}) as { errorType?: unknown; errorMessage?: unknown };
+        error = { type: String(p.errorType ?? 'Error'), message: String(p.errorMessage ?? ''), init: Boolean(r.init), injected: false };
+      }
+    }
+    if (!b.crashOnInit) v.initialised = true;
+    if (result.functionError && !error) {
+      const p = result.payload as { errorType: string; errorMessage: string };
+      error = { type: p.errorType, message: p.errorMessage, init: Boolean(b.crashOnInit), injected: true };
+    }
+    this.invocations.push({ at, functionName: f.spec.name, ...(q ? { qualifier: q } : {}), executedVersion: version, ok: !result.functionError, source, ...(error ? { error } : {}) });
+    // Lambda's Duration metric, like the REPORT line's, leaves the init phase out.
+    this.recordMetrics(f.spec.name, alias, version, at, [{ error: Boolean(result.functionError), durationMs: result.durationMs }], 0);
+    return result;
+  }
+
+  private workerOf(f: LabFunction, v: Version): VersionWorker {
+    v.worker ??= new VersionWorker(f, v, this.clock, this.endpoint, (line) => this.logs.push({ at: this.ctx.scheduler.now(), functionName: f.spec.name, version: v.version, line }), this.opts.reuseThreads === true);
+    return v.worker;
+  }
+
+  private readonly drawCounts = new Map<string, number>();
+
+  /** A seeded generator for one invocation, keyed by its function, version, time and event. */
+  private drawFor(key: string): () => number {
+    const n = this.drawCounts.get(key) ?? 0;
+    this.drawCounts.set(key, n + 1);
+    let i = 0;
+    return () => {
+      const h = createHash('sha256').update(`${this.opts.seed ?? 1}|${key}|${n}|${i++}`).digest();
+      return h.readUInt32BE(0) / 4294967296;
+    };
+  }
+
+  private readonly firstTraffic = new Map<string, number>();
+
+  /** When a version first took traffic (its publication if never routed), for slow-burn bugs. */
+  firstTrafficAt(f: LabFunction | string, version: string): number {
+    const fn = typeof f === 'string' ? this.fn(f) : f;
+    const key = `${fn.spec.name}:${version}`;
+    return this.firstTraffic.get(key) ?? fn.versions.get(version)?.publishedAt ?? 0;
+  }
+
+  markTraffic(name: string, version: string, at: number): void {
+    const key = `${name}:${version}`;
+    if (!this.firstTraffic.has(key)) this.firstTraffic.set(key, at);
+  }
+
+  /** $LATEST runs as a version record that follows the function's current environment. */
+  private publishLatestShadow(f: LabFunction): string {
+    const cur = f.versions.get('$LATEST');
+    if (!cur || JSON.stringify(cur.env) !== JSON.stringify(f.env)) {
+      void cur?.worker?.close();
+      const v: Version = { version: '$LATEST', env: { ...f.env }, codeSha256: '', publishedAt: this.ctx.scheduler.now(), behaviour: {} };
+      f.versions.set('$LATEST', v);
+      this.workerOf(f, v);
+    }
+    return '$LATEST';
+  }
+
+  /** Start $LATEST's execution environment ahead of its first invocation (hooks, the watchdog). */
+  warm(name: string): void {
+    if (this.opts.warm === false) return;
+    this.publishLatestShadow(this.fn(name));
+  }
+
+  /**
+   * Publish AWS/Lambda metrics for invocations that started at `at`: per function, per
+   * resource (alias or version) and, through an alias, per executed version. They become visible
+   * after the publishing delay, timestamped at the invocation's start. Requests that came through
+   * the alias's function URL (`url`) add UrlRequestCount, Url4xxCount and Url5xxCount with the same
+   * dimensions; a 5xx is a function error or timeout, or an HTTP 500 the function answered.
+   * https://docs.aws.amazon.com/lambda/latest/dg/urls-monitoring.html
+   */
+  recordMetrics(name: string, alias: string | undefined, version: string, at: number, calls: readonly Call[], throttles: number, url = false): void {
+    if (!calls.length && !throttles) return;
+    const dimsets: Record<string, string>[] = [{ FunctionName: name }, { FunctionName: name, Resource: alias ? `${name}:${alias}` : `${name}:${version}` }];
+    if (alias) dimsets.push({ FunctionName: name, Resource: `${name}:${alias}`, ExecutedVersion: version });
+    const errors = calls.filter((c) => c.error).length;
+    const durations = new Map<number, number>();
+    for (const c of calls) durations.set(c.durationMs, (durations.get(c.durationMs) ?? 0) + 1);
+    const data: Datum[] = [];
+    const count = (metricName: string, value: number, base: Omit<Datum, 'metricName' | 'values'>) => data.push({ ...base, metricName, values: [{ value, count: 1 }], unit: 'Count' });
+    for (const dimensions of dimsets) {
+      const base = { namespace: 'AWS/Lambda', dimensions, timestamp: at, storageResolution: 60 as const };
+      if (calls.length) {
+        count('Invocations', calls.length, base);
+        count('Errors', errors, base);
+        data.push({ ...base, metricName: 'Duration', values: [...durations].map(([value, n]) => ({ value, count: n })), unit: 'Milliseconds' });
+        if (url) {
+          count('UrlRequestCount', calls.length, base);
+          count('Url4xxCount', 0, base);
+          count('Url5xxCount', errors + calls.filter((c) => !c.error && c.http5xx).length, base);
+        }
+      }
+      if (throttles) count('Throttles', throttles, base);
+    }
+    const delay = (this.opts.metricDelaySeconds ?? 60) * 1000;
+    this.ctx.scheduler.at(this.ctx.scheduler.now() + delay, `publish AWS/Lambda metrics of ${name}`, () => this.cloudwatch.put(data));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.functions.values()].flatMap((f) => [...f.versions.values()].map((v) => v.worker?.close())));
+  }
+
+  /** Lambda's REST API (restJson1), the operations the runtime and the SDK tests use. */
+  routes(): RestRoute[] {
+    const base = '/2015-03-31/functions';
+    const config = (f: LabFunction, v?: Version) => ({
+      FunctionName: f.spec.name,
+      FunctionArn: v ? `${f.arn}:${v.version}` : f.arn,
+      Runtime: f.spec.runtime ?? 'nodejs24.x',
+      Handler: f.spec.handler,
+      Timeout: f.spec.timeoutSeconds ?? 3,
+      MemorySize: f.spec.memorySize ?? 128,
+      Version: v?.version ?? '$LATEST',
+      Description: f.description,
+      Environment: { Variables: v ? v.env : f.env },
+      CodeSha256: v?.codeSha256 ?? '',
+      State: 'Active',
+      LastUpdateStatus: 'Successful',
+    });
+    const aliasOut = (f: LabFunction, name: string) => {
+      const a = f.aliases.get(name)!;
+      return {
+        AliasArn: `${f.arn}:${name}`,
+        Name: name,
+        FunctionVersion: a.functionVersion,
+        Description: a.description ?? '',
+        RevisionId: a.revisionId,
+        ...(a.additional ? { RoutingConfig: { AdditionalVersionWeights: { [a.additional.version]: a.additional.weight } } } : {}),
+      };
+    };
+    const qualified = (req: RestRequest) => {
+      const p = parseName(req.params.fn);
+      return { f: this.fn(p.name), q: req.query.get('Qualifier') ?? p.qualifier };
+    };
+    const versionOf = (f: LabFunction, q: string | undefined): Version | undefined => {
+      if (q === undefined || q === '$LATEST') return undefined;
+      const v = f.versions.get(q) ?? (f.aliases.has(q) ? f.versions.get(f.aliases.get(q)!.functionVersion) : undefined);
+      if (!v) throw new LabError('ResourceNotFoundException', `Function not found: ${f.arn}:${q}`, 404);
+      return v;
+    };
+    const routingIn = (body: Record<string, unknown>, current?: AliasRouting): AliasRouting => {
+      const fv = body.FunctionVersion === undefined ? current?.functionVersion : body.FunctionVersion;
+      if (typeof fv !== 'string') throw new LabError('InvalidParameterValueException', 'FunctionVersion: expected a published version number');
+      const rc = body.RoutingConfig as { AdditionalVersionWeights?: Record<string, number> } | undefined;
+      if (rc === undefined) return { functionVersion: fv, ...(current?.additional && body.FunctionVersion === undefined ? { additional: current.additional } : {}) };
+      const entries = Object.entries(rc.AdditionalVersionWeights ?? {});
+      if (entries.length > 1) throw new LabError('InvalidParameterValueException', 'RoutingConfig.AdditionalVersionWeights: at most one additional version');
+      return entries.length ? { functionVersion: fv, additional: { version: entries[0][0], weight: Number(entries[0][1]) } } : { functionVersion: fv };
+    };
+    return [
+      { name: 'Lambda.ListFunctions', method: 'GET', pattern: `${base}/`, handle: () => ({ body: { Functions: [...this.functions.values()].map((f) => config(f)) } }) },
+      { name: 'Lambda.ListFunctions', method: 'GET', pattern: `${base}`, handle: () => ({ body: { Functions: [...this.functions.values()].map((f) => config(f)) } }) },
+      {
+        name: 'Lambda.GetFunction', method: 'GET',
+        pattern: `${base}/:fn`,
+        handle: (req) => {
+          const { f, q } = qualified(req);
+          return { body: { Configuration: config(f, versionOf(f, q)), Code: { RepositoryType: 'Lab', Location: f.spec.codeDir } } };
+        },
+      },
+      {
+        name: 'Lambda.GetFunctionConfiguration', method: 'GET',
+        pattern: `${base}/:fn/configuration`,
+        handle: (req) => {
+          const { f, q } = qualified(req);
+          return { body: config(f, versionOf(f, q)) };
+        },
+      },
+      {
+        name: 'Lambda.UpdateFunctionConfiguration', method: 'PUT',
+        pattern: `${base}/:fn/configuration`,
+        handle: (req) => {
+          const { f } = qualified(req);
+          const body = req.json<{ Environment?: { Variables?: Record<string, unknown> }; Description?: unknown }>();
+          const vars = body.Environment?.Variables;
+          if (vars !== undefined && (typeof vars !== 'object' || vars === null || Object.values(vars).some((x) => typeof x !== 'string'))) {
+            throw new LabError('InvalidParameterValueException', 'Environment.Variables: expected a map of strings');
+          }
+          this.updateConfiguration(f.spec.name, vars as Record<string, string> | undefined, typeof body.Description === 'string' ? body.Description : undefined);
+          return { body: config(f) };
+        },
+      },
+      {
+        name: 'Lambda.PublishVersion', method: 'POST',
+        pattern: `${base}/:fn/versions`,
+        handle: (req) => {
+          const { f } = qualified(req);
+          const v = this.publishVersion(f.spec.name);
+          return { status: 201, body: config(f, f.versions.get(v)) };
+        },
+      },
+      {
+        name: 'Lambda.ListVersionsByFunction', method: 'GET',
+        pattern: `${base}/:fn/versions`,
+        handle: (req) => {
+          const { f } = qualified(req);
+          return { body: { Versions: [config(f), ...[...f.versions.values()].filter((v) => v.version !== '$LATEST').map((v) => config(f, v))] } };
+        },
+      },
+      {
+        name: 'Lambda.CreateAlias', method: 'POST',
+        pattern: `${base}/:fn/aliases`,
+        handle: (req) => {
+          const { f } = qualified(req);
+          const body = req.json();
+          if (typeof body.Name !== 'string' || !/^(?!^\d+$)[a-zA-Z0-9-_]{1,128}$/.test(body.Name)) {
+            throw new LabError('InvalidParameterValueException', 'Name: expected an alias name (letters, digits, - and _, not only digits)');
+          }
+          this.createAlias(f.spec.name, body.Name, routingIn(body));
+          return { status: 201, body: aliasOut(f, body.Name) };
+        },
+      },
+      {
+        name: 'Lambda.GetAlias', method: 'GET',
+        pattern: `${base}/:fn/aliases/:alias`,
+        handle: (req) => {
+          const { f } = qualified(req);
+          if (!f.aliases.has(req.params.alias)) throw new LabError('ResourceNotFoundException', `Alias not found: ${f.arn}:${req.params.alias}`, 404);
+          return { body: aliasOut(f, req.params.alias) };
+        },
+      },
+      {
+        name: 'Lambda.UpdateAlias', method: 'PUT',
+        pattern: `${base}/:fn/aliases/:alias`,
+        handle: (req) => {
+          const { f } = qualified(req);
+          const current = this.getAlias(f.spec.name, req.params.alias);
+          if (!current) throw new LabError('ResourceNotFoundException', `Alias not found: ${f.arn}:${req.params.alias}`, 404);
+          this.setAliasRouting(f.spec.name, req.params.alias, routingIn(req.json(), current));
+          return { body: aliasOut(f, req.params.alias) };
+        },
+      },
+      {
+        name: 'Lambda.Invoke', method: 'POST',
+        pattern: '/2015-03-31/functions/:fn/invocations',
+        handle: async (req) => {
+          const { f, q } = qualified(req);
+          const type = String(req.headers['x-amz-invocation-type'] ?? 'RequestResponse');
+          if (!['RequestResponse', 'Event', 'DryRun'].includes(type)) {
+            throw new LabError('InvalidParameterValueException', `X-Amz-Invocation-Type: expected RequestResponse, Event or DryRun, got ${type}`);
+          }
+          let event: unknown = {};
+          if (req.body.length) {
+            try {
+              event = JSON.parse(req.body.toString('utf8'));
+            } catch {
+              throw new LabError('InvalidRequestContentException', 'Could not parse request body into json');
+            }
+          }
+          if (type === 'DryRun') return { status: 204 };
+          if (type === 'Event') {
+            this.ctx.scheduler.at(this.ctx.scheduler.now(), `invoke ${f.spec.name} (Event)`, async () => {
+              await this.invoke(f.spec.name, event, 'api-event', q);
+            });
+            return { status: 202 };
+          }
+          const logType = String(req.headers['x-amz-log-type'] ?? 'None');
+          if (!['None', 'Tail'].includes(logType)) throw new LabError('InvalidParameterValueException', `X-Amz-Log-Type: expected None or Tail, got ${logType}`);
+          const r = await this.invoke(f.spec.name, event, 'api', q);
+          return {
+            status: 200,
+            headers: {
+              'x-amz-executed-version': r.executedVersion,
+              ...(r.functionError ? { 'x-amz-function-error': r.functionError } : {}),
+              ...(logType === 'Tail' ? { 'x-amz-log-result': logTail(r, f.spec.memorySize ?? 128) } : {}),
+              // The lab's own header: how long the call took in virtual time (init included), so
+              // a caller running in the lab sees it in its round trip (lib/lab/lambda/worker.js).
+              [LAB_ELAPSED_HEADER]: String(r.durationMs + (r.initDurationMs ?? 0)),
+            },
+            body: Buffer.from(JSON.stringify(r.payload)),
+          };
+        },
+      },
+    ];
+  }
+}
+
+/** `name`, `name:qualifier`, or an ARN with or without qualifier. */
+export function parseName(s: string): { name: string; qualifier?: string } {
+  const arn = /^arn:[^:]+:lambda:[^:]+:\d+:function:([^:]+)(?::(.+))?$/.exec(s);
+  if (arn) return { name: arn[1], ...(arn[2] ? { qualifier: arn[2] } : {}) };
+  const [name, qualifier] = s.split(':');
+  return { name, ...(qualifier ? { qualifier } : {}) };
+}

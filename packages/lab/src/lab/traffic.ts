@@ -1,0 +1,148 @@
+import { binomialDraw } from 'canary-watchdog/lib/core/random';
+import type { Scheduler } from './kernel';
+import type { Call, LambdaLab } from './lambda';
+
+/** Per version of one stream: what users sent and what failed. */
+export interface VersionTally {
+  requests: number;
+  failures: number;
+  firstFailureAt?: number;
+}
+
+interface Stream {
+  readonly functionName: string;
+  readonly alias: string;
+  rps: number;
+  /** Spread of the per-window rate multiplier (σ of its logarithm); 0 is steady traffic. */
+  burstiness: number;
+  /** The current window's rate multiplier, and the window it belongs to. */
+  factor: number;
+  window: number;
+  carry: number;
+  /** The minute being accumulated, per version. */
+  minute: number;
+  readonly calls: Map<string, Call[]>;
+  readonly tally: Map<string, VersionTally>;
+  readonly minutes: MinuteStat[];
+}
+
+/** One minute of one version's user traffic. */
+export interface MinuteStat {
+  readonly minute: number;
+  readonly version: string;
+  readonly requests: number;
+  readonly errors: number;
+  readonly p99: number | null;
+}
+
+/** Base latency of a simulated request, ms, before a version's `latencyMs`. */
+const BASE_LATENCY_MS = 40;
+
+/** Bursty traffic keeps one rate for this long, then draws the next. */
+export const BURST_WINDOW_SECONDS = 10;
+
+/**
+ * User traffic through an alias, simulated in aggregate: every second, `rps` requests
+ * are split between the alias's versions by weight, fail and take time as each version's
+ * behaviour says, and are published as AWS/Lambda metrics per whole minute (as Lambda sends them,
+ * timestamped at the start of the minute, after the publishing delay).
+ * https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics.html
+ * With `burstiness` σ > 0 the rate is bursty: every 10 s it is `rps` times a fresh log-normal
+ * factor exp(σz - σ²/2) (mean 1, so the long-run rate stays `rps`); σ = 1 gives 10-second rates
+ * from a fifth to three times the mean about 90 % of the time.
+ */
+export class Traffic {
+  private readonly streams = new Map<string, Stream>();
+  private ticking?: { cancel(): void };
+
+  constructor(
+    private readonly scheduler: Scheduler,
+    private readonly lambda: LambdaLab,
+    private readonly rand: () => number,
+  ) {}
+
+  set(functionName: string, alias: string, rps: number, burstiness = 0): void {
+    const key = `${functionName}:${alias}`;
+    const s = this.streams.get(key);
+    if (s) {
+      s.rps = rps;
+      s.burstiness = burstiness;
+    } else {
+      const minute = Math.floor(this.scheduler.now() / 60_000);
+      this.streams.set(key, { functionName, alias, rps, burstiness, factor: 1, window: -1, carry: 0, minute, calls: new Map(), tally: new Map(), minutes: [] });
+    }
+    this.ticking ??= this.scheduler.every(1000, 'user traffic', (at) => this.tick(at));
+  }
+
+  minuteStats(functionName: string, alias: string): readonly MinuteStat[] {
+    return this.streams.get(`${functionName}:${alias}`)?.minutes ?? [];
+  }
+
+  tally(functionName: string, alias: string): ReadonlyMap<string, VersionTally> {
+    return this.streams.get(`${functionName}:${alias}`)?.tally ?? new Map();
+  }
+
+  private tick(at: number): void {
+    for (const s of this.streams.values()) {
+      const minute = Math.floor((at - 1) / 60_000);
+      if (minute !== s.minute) this.flush(s);
+      s.minute = minute;
+      s.carry += s.rps * this.factor(s, at);
+      const n = Math.floor(s.carry);
+      s.carry -= n;
+      if (!n) continue;
+      const routing = this.lambda.getAlias(s.functionName, s.alias);
+      if (!routing) continue;
+      const extra = routing.additional ? binomialDraw(this.rand, n, routing.additional.weight) : 0;
+      const split: [string, number][] = [[routing.functionVersion, n - extra]];
+      if (routing.additional && extra) split.push([routing.additional.version, extra]);
+      for (const [version, count] of split) {
+        if (!count) continue;
+        this.lambda.markTraffic(s.functionName, version, at);
+        const b = this.lambda.behaviourOf(s.functionName, version);
+        const failing = b.startsFailingAfterMinutes === undefined || at - this.lambda.firstTrafficAt(s.functionName, version) >= b.startsFailingAfterMinutes * 60_000;
+        // Noise (transient errors, cold starts) hits the real invocations (probes, hooks' calls),
+        // which the watchdog's own checks meet; what users see of each version is its behaviour
+        // (`current.errorRate` already states the old version's everyday failures).
+        const rate = b.crashOnInit ? 1 : failing ? Math.min(1, (b.errorRate ?? 0) + (b.timeoutRate ?? 0)) : 0;
+        const errors = rate >= 1 ? count : binomialDraw(this.rand, count, rate);
+        // HTTP 500 answers among the requests that did not fail: no function error.
+        const http5xx = failing && b.httpErrorRate && errors < count ? binomialDraw(this.rand, count - errors, b.httpErrorRate) : 0;
+        const list = s.calls.get(version) ?? [];
+        for (let i = 0; i < count; i++) {
+          const jitter = Math.round(this.rand() * 20);
+          list.push({ error: i < errors, ...(i >= errors && i < errors + http5xx ? { http5xx: true } : {}), durationMs: BASE_LATENCY_MS + jitter + (b.latencyMs ?? 0) });
+        }
+        s.calls.set(version, list);
+        // What users see: a function error, a timeout or an HTTP 500 is a failed request.
+        const failed = errors + http5xx;
+        const t = s.tally.get(version) ?? { requests: 0, failures: 0 };
+        t.requests += count;
+        t.failures += failed;
+        if (failed && t.firstFailureAt === undefined) t.firstFailureAt = at;
+        s.tally.set(version, t);
+      }
+    }
+  }
+
+  private factor(s: Stream, at: number): number {
+    if (!s.burstiness) return 1;
+    const window = Math.floor((at - 1) / (BURST_WINDOW_SECONDS * 1000));
+    if (window !== s.window) {
+      // Box-Muller: a standard normal draw from two uniform ones.
+      const z = Math.sqrt(-2 * Math.log(1 - this.rand())) * Math.cos(2 * Math.PI * this.rand());
+      s.factor = Math.exp(s.burstiness * z - (s.burstiness * s.burstiness) / 2);
+      s.window = window;
+    }
+    return s.factor;
+  }
+
+  private flush(s: Stream): void {
+    for (const [version, calls] of s.calls) {
+      this.lambda.recordMetrics(s.functionName, s.alias, version, s.minute * 60_000, calls, 0, this.lambda.hasUrl(s.functionName, s.alias));
+      const d = calls.map((c) => c.durationMs).sort((a, b) => a - b);
+      s.minutes.push({ minute: s.minute, version, requests: calls.length, errors: calls.filter((c) => c.error || c.http5xx).length, p99: d.length ? d[Math.min(d.length - 1, Math.ceil(d.length * 0.99) - 1)] : null });
+    }
+    s.calls.clear();
+  }
+}

@@ -1,0 +1,352 @@
+import { DEFAULT_THRESHOLDS, parseWatchdogConfig } from 'canary-watchdog/lib/core/config';
+import type { DecisionRecord } from 'canary-watchdog/lib/core/decision-record';
+import { Lab, type FaultSpec, type GuardedRelease } from '../lab/lab';
+import type { Scenario } from './scenario';
+import { applyWatchdogSettings, configOf } from './watchdog-settings';
+
+export type Strategy = 'watchdog' | 'native';
+export const STRATEGIES: readonly Strategy[] = ['watchdog', 'native'];
+
+export interface TimelineEvent {
+  /** Seconds since the deployment began. */
+  readonly t: number;
+  readonly what: string;
+}
+
+export interface StrategyResult {
+  readonly outcome: 'completed' | 'rolled-back' | 'unfinished';
+  readonly maxTrafficPercent: number;
+  /** From the first failed (or, for a slower release, first) user or probe request of the new version to the stop or failed hook. */
+  readonly detectionSeconds: number | null;
+  readonly userRequestsToNewVersion: number;
+  readonly failedUserRequests: number;
+  readonly decidedBy: { readonly layer: string; readonly signal: string } | null;
+  /** Shadow mode: a decision record says enforce mode would have stopped the release (actionResult "would stop-deployment" or "would fail-bake"). */
+  readonly wouldHaveRolledBack: boolean;
+  readonly deploymentIds: readonly string[];
+  readonly timeline: readonly TimelineEvent[];
+  /** Per 10 s: new version's traffic share, and per minute error rates and p99 by version. */
+  readonly series: {
+    readonly t: number[];
+    readonly weight: number[];
+    readonly minutes: { t: number; version: string; requests: number; errors: number; p99: number | null }[];
+  };
+  /** Layer outcomes of the watchdog's decisions over time. */
+  readonly layers: { t: number; layers: Record<string, string> }[];
+  readonly virtualMinutes: number;
+  readonly wallMs: number;
+}
+
+export interface Progress {
+  (p: { scenario: string; strategy: Strategy; minute: number; of: number; weight: number; status: string; layers: string }): void;
+}
+
+/** A rehearsal that cannot be judged: a function it depends on could not run. */
+export class RehearsalError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RehearsalError';
+  }
+}
+
+/**
+ * Fails the rehearsal when the watchdog, a hook or the prober failed at all (they report failures
+ * of what they call as data, so an error of theirs is a crash) or logged that it is misconfigured
+ * or crashed (the handlers catch those to fail closed), or when a guarded function's own code
+ * failed to load (init error, handler missing) beyond what the scenario injects. A rehearsal
+ * without them would be decided by the heartbeat alarm or by failed probes, and "pass".
+ */
+class RunWatch {
+  private seen = 0;
+  private seenLogs = 0;
+  private readonly runtime: Set<string>;
+  private readonly guarded: Set<string>;
+
+  constructor(private readonly lab: Lab) {
+    this.runtime = new Set(lab.lambda.functionNames().filter((n) => lab.lambda.getConfiguration(n).description.startsWith('canary-watchdog ')));
+    this.guarded = new Set(lab.releases.map((r) => r.functionName));
+  }
+
+  check(): void {
+    const all = this.lab.lambda.invocations;
+    for (; this.seen < all.length; this.seen++) {
+      const i = all[this.seen];
+      if (!i.error) continue;
+      const what = this.runtime.has(i.functionName)
+        ? `${this.lab.lambda.getConfiguration(i.functionName).description} (${i.functionName}) failed`
+        : this.guarded.has(i.functionName) && i.error.init && !i.error.injected
+          ? `guarded function ${i.functionName} version ${i.executedVersion} failed to load`
+          : undefined;
+      if (what) throw new RehearsalError(`${what} at ${new Date(i.at).toISOString()}: ${i.error.type}: ${i.error.message}; the rehearsal is not a result`);
+    }
+    const logs = this.lab.lambda.logs;
+    for (; this.seenLogs < logs.length; this.seenLogs++) {
+      const l = logs[this.seenLogs];
+      if (!this.runtime.has(l.functionName) || !l.line.includes('"ERROR"')) continue;
+      let entry: { level?: string; message?: string; error?: unknown };
+      try {
+        entry = JSON.parse(l.line) as typeof entry;
+      } catch {
+        continue;
+      }
+      if (entry.level === 'ERROR' && /\b(misconfigured|crashed)\b/.test(entry.message ?? '')) {
+        const error = typeof entry.error === 'string' ? entry.error : JSON.stringify(entry.error);
+        throw new RehearsalError(`${this.lab.lambda.getConfiguration(l.functionName).description} (${l.functionName}) ${entry.message} at ${new Date(l.at).toISOString()}: ${error}; the rehearsal is not a result`);
+      }
+    }
+  }
+}
+
+/**
+ * Only the watchdog's scheduled (full) runs publish heartbeats, the first a minute in; two of
+ * them before the release keep the new heartbeat alarm from stopping it at creation.
+ */
+const WARM_UP_SECONDS = 180;
+const STEP_SECONDS = 10;
+
+/** Run one scenario with one strategy on a fresh lab loaded from `assembly`. */
+export async function runStrategy(scenario: Scenario, strategy: Strategy, assembly: string, progress?: Progress, signal?: AbortSignal): Promise<StrategyResult> {
+  const started = Date.now();
+  // The native strategy invokes no function of its own (traffic is simulated in aggregate), so
+  // its lab starts no execution environment ahead of need. Rehearsals run many short labs one
+  // after another: each hands its threads on to the next.
+  const lab = new Lab({ seed: scenario.seed, warm: strategy === 'watchdog', reuseThreads: true });
+  await lab.start();
+  try {
+    await lab.loadAssembly(assembly);
+    const guarded = lab.release(scenario.function);
+    const fn = guarded.functionName;
+    const functions = lab.lambda.functionNames();
+    const watchdogFn = functions.find((n) => isRuntime(lab, n, 'watchdog'));
+    const proberFn = functions.find((n) => isRuntime(lab, n, 'prober'));
+
+    if (scenario.watchdog) await applyWatchdogSettings(lab, scenario.watchdog);
+    // The old version behaves as the scenario says from the start; noise hits both versions.
+    lab.lambda.setBehaviour(fn, lab.lambda.getAlias(fn, guarded.alias)!.functionVersion, scenario.current);
+    if (scenario.noise.transientErrorRate || scenario.noise.coldStartMs) lab.lambda.setNoise(fn, scenario.noise);
+    lab.lambda.setNetwork(scenario.network);
+    let via: { application: string; deploymentGroup: string } | undefined;
+    if (strategy === 'native') {
+      via = await nativeGroup(lab, guarded, watchdogFn);
+      for (const f of [watchdogFn, proberFn]) if (f) lab.eventbridge.disabledTargets.add(f);
+    } else if (scenario.faults.watchdog === 'down' && watchdogFn) {
+      lab.eventbridge.disabledTargets.add(watchdogFn);
+    }
+    lab.traffic.set(fn, guarded.alias, scenario.traffic.rps, scenario.traffic.burstiness ?? 0);
+    const watch = new RunWatch(lab);
+    await lab.advance(scenario.traffic.warmUpMinutes === undefined ? WARM_UP_SECONDS : scenario.traffic.warmUpMinutes * 60);
+    watch.check();
+
+    const faults: FaultSpec[] = [];
+    for (const [key, service] of [['cloudwatch', 'CloudWatch'], ['codedeploy', 'CodeDeploy'], ['lambda', 'Lambda']] as const) {
+      const f = scenario.faults[key];
+      if (f) faults.push({ service, ...f });
+    }
+    lab.setFaults(faults);
+
+    const env = scenario.release.env ? { ...lab.lambda.getConfiguration(fn).env, ...scenario.release.env } : undefined;
+    const { env: _e, ...behaviour } = scenario.release;
+    const t0 = lab.now();
+    const { version, deploymentId } = await lab.deploy(fn, { ...(env ? { env } : {}), behaviour }, via);
+    const proberDown = scenario.faults.prober;
+    if (proberDown && proberFn) lab.scheduler.at(t0 + proberDown.downAfterMinutes * 60_000, 'the prober goes down (scenario fault)', () => void lab.eventbridge.disabledTargets.add(proberFn));
+
+    const series: StrategyResult['series'] = { t: [], weight: [], minutes: [] };
+    const decisionLog = new DecisionLog(lab);
+    const end = t0 + scenario.traffic.minutes * 60_000;
+    let finishedAt: number | undefined;
+    while (lab.now() < end) {
+      signal?.throwIfAborted();
+      await lab.advance(STEP_SECONDS);
+      watch.check();
+      const routing = lab.lambda.getAlias(fn, guarded.alias)!;
+      const w = routing.functionVersion === version ? 1 - (routing.additional?.weight ?? 0) : routing.additional?.version === version ? routing.additional.weight : 0;
+      series.t.push((lab.now() - t0) / 1000);
+      series.weight.push(w);
+      const d = deployment(lab, deploymentId);
+      const layers = progress ? (decisionLog.last(deploymentId)?.layers.map((l) => `${l.name}=${l.outcome}`).join(' ') ?? '') : '';
+      progress?.({ scenario: scenario.name, strategy, minute: (lab.now() - t0) / 60_000, of: scenario.traffic.minutes, weight: w, status: d.status, layers });
+      if (finishedAt === undefined && ['Succeeded', 'Failed', 'Stopped'].includes(d.status)) finishedAt = lab.now();
+      // Once it ended, any rollback finished and the new version takes no more traffic, two more
+      // minutes let the last metrics land. A release left serving traffic runs to the end, so
+      // both strategies count failed requests over the same time.
+      if (finishedAt !== undefined && w === 0 && lab.now() - finishedAt >= 120_000 && !inProgress(lab)) break;
+    }
+    lab.setFaults([]);
+    return summarize(lab, guarded, version, deploymentId, t0, series, started, decisionLog);
+  } finally {
+    await lab.stop();
+  }
+}
+
+function isRuntime(lab: Lab, name: string, handler: string): boolean {
+  return lab.lambda.getConfiguration(name).description === `canary-watchdog ${handler}`;
+}
+
+interface DeploymentView {
+  deploymentId: string;
+  status: string;
+  creator?: string;
+  completeTime?: number;
+  errorInformation?: { code: string; message: string };
+  rollbackInfo?: { rollbackDeploymentId?: string };
+}
+
+function deployment(lab: Lab, id: string): DeploymentView {
+  return lab.codedeploy.deployments().find((d) => d.deploymentId === id) as unknown as DeploymentView;
+}
+
+function inProgress(lab: Lab): boolean {
+  return lab.codedeploy.deployments().some((d) => ['Created', 'InProgress'].includes(String(d.status)));
+}
+
+/** The watchdog's decision records from the functions' logs, read once each as logs arrive. */
+class DecisionLog {
+  private read = 0;
+  private readonly records: DecisionRecord[] = [];
+
+  constructor(private readonly lab: Lab) {}
+
+  of(deploymentId: string): DecisionRecord[] {
+    const logs = this.lab.lambda.logs;
+    for (; this.read < logs.length; this.read++) {
+      const line = logs[this.read].line;
+      if (!line.includes('"message":"decision"')) continue;
+      try {
+        const d = (JSON.parse(line) as { decision?: DecisionRecord }).decision;
+        if (d) this.records.push(d);
+      } catch {
+        // A log line that is not JSON is not a decision.
+      }
+    }
+    return this.records.filter((d) => d.deploymentId === deploymentId);
+  }
+
+  last(deploymentId: string): DecisionRecord | undefined {
+    const all = this.of(deploymentId);
+    return all[all.length - 1];
+  }
+}
+
+/**
+ * The native strategy: what a careful user sets up today following the CDK documentation. The
+ * same function, rollout config and error-rate threshold, guarded only by CodeDeploy's own alarm
+ * rollback on one alias-level error-rate alarm (1-minute period, 1 datapoint); no hooks, no
+ * probes, no watchdog.
+ */
+async function nativeGroup(lab: Lab, guarded: GuardedRelease, watchdogFn: string | undefined): Promise<{ application: string; deploymentGroup: string }> {
+  // The same error-rate threshold as the watchdog's, wherever its configuration is delivered.
+  let maxErrorRate = DEFAULT_THRESHOLDS.maxErrorRate;
+  if (watchdogFn) {
+    const guard = parseWatchdogConfig(JSON.parse((await configOf(lab, watchdogFn)).raw)).guards.find((g) => g.functionName === guarded.functionName);
+    if (guard) maxErrorRate = guard.thresholds.maxErrorRate;
+  }
+  const fn = guarded.functionName;
+  const alarmName = `native-${fn}-alias-error-rate`;
+  const dims = [
+    { Name: 'FunctionName', Value: fn },
+    { Name: 'Resource', Value: `${fn}:${guarded.alias}` },
+  ];
+  await lab.cloudwatch.service.operations.PutMetricAlarm({
+    AlarmName: alarmName,
+    Metrics: [
+      { Id: 'e', MetricStat: { Metric: { Namespace: 'AWS/Lambda', MetricName: 'Errors', Dimensions: dims }, Period: 60, Stat: 'Sum' }, ReturnData: false },
+      { Id: 't', MetricStat: { Metric: { Namespace: 'AWS/Lambda', MetricName: 'Invocations', Dimensions: dims }, Period: 60, Stat: 'Sum' }, ReturnData: false },
+      { Id: 'rate', Expression: 'IF(t > 0, e / t, 0)', ReturnData: true },
+    ],
+    Threshold: maxErrorRate,
+    ComparisonOperator: 'GreaterThanThreshold',
+    EvaluationPeriods: 1,
+    DatapointsToAlarm: 1,
+    TreatMissingData: 'notBreaching',
+  });
+  const group = (await lab.codedeploy.service.operations.GetDeploymentGroup({ applicationName: guarded.application, deploymentGroupName: guarded.deploymentGroup })) as {
+    deploymentGroupInfo: { deploymentConfigName: string };
+  };
+  const application = `native-${guarded.application}`.slice(0, 100);
+  await lab.codedeploy.service.operations.CreateApplication({ applicationName: application, computePlatform: 'Lambda' });
+  await lab.codedeploy.service.operations.CreateDeploymentGroup({
+    applicationName: application,
+    deploymentGroupName: application,
+    deploymentConfigName: group.deploymentGroupInfo.deploymentConfigName,
+    alarmConfiguration: { enabled: true, ignorePollAlarmFailure: false, alarms: [{ name: alarmName }] },
+    autoRollbackConfiguration: { enabled: true, events: ['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_ALARM', 'DEPLOYMENT_STOP_ON_REQUEST'] },
+  });
+  return { application, deploymentGroup: application };
+}
+
+function summarize(
+  lab: Lab,
+  guarded: GuardedRelease,
+  version: string,
+  deploymentId: string,
+  t0: number,
+  series: StrategyResult['series'],
+  started: number,
+  decisionLog: DecisionLog,
+): StrategyResult {
+  const fn = guarded.functionName;
+  const d = deployment(lab, deploymentId);
+  const tl = lab.codedeploy.timeline(deploymentId);
+  const rel = (at: number) => Math.round((at - t0) / 100) / 10;
+  const weights = tl.filter((e) => e.type === 'traffic').map((e) => (e as { targetWeight: number }).targetWeight);
+  const maxTrafficPercent = Math.round(Math.max(0, ...weights, ...series.weight) * 1000) / 10;
+  const tally = lab.traffic.tally(fn, guarded.alias).get(version) ?? { requests: 0, failures: 0 };
+  const failedInvocation = lab.lambda.invocations.find((i) => i.functionName === fn && i.executedVersion === version && !i.ok);
+  // A slower version harms every request it serves: its first request is its first bad one.
+  const slow = (lab.lambda.behaviourOf(fn, version).latencyMs ?? 0) > 0;
+  const firstRequest = slow ? Math.min(tally.requests ? lab.lambda.firstTrafficAt(fn, version) : Infinity, lab.lambda.invocations.find((i) => i.functionName === fn && i.executedVersion === version)?.at ?? Infinity) : Infinity;
+  const firstFailure = Math.min(tally.firstFailureAt ?? Infinity, failedInvocation?.at ?? Infinity, firstRequest);
+  const stopEntry = tl.find((e) => e.type === 'stop' || (e.type === 'hook' && (e.result === 'Failed' || e.result === 'TimedOut')));
+  const records = decisionLog.of(deploymentId);
+  const acting = records.find((r) => r.actionTaken === 'stop-deployment' || r.actionTaken === 'fail-bake');
+  const wouldHaveRolledBack = records.some((r) => r.actionTaken === 'shadow' && /^would (stop-deployment|fail-bake)\b/.test(r.actionResult));
+  const stopAt = acting ? Date.parse(acting.at) : stopEntry?.at;
+  const detectionSeconds = stopAt !== undefined && Number.isFinite(firstFailure) ? Math.max(0, Math.round((stopAt - firstFailure) / 1000)) : null;
+
+  let decidedBy: StrategyResult['decidedBy'] = null;
+  if (acting) {
+    const signal = acting.evidence.find((e) => e.layer === acting.layer && e.outcome !== 'healthy' && e.outcome !== 'not-applicable');
+    decidedBy = { layer: acting.layer ?? 'unknown', signal: signal?.signal ?? acting.reasons[0] ?? '' };
+  } else if (stopEntry?.type === 'hook') {
+    const hookLog = lab.lambda.logs.find((l) => l.line.includes('canary-watchdog.pre-traffic') && l.line.includes(deploymentId) && l.line.includes('"Failed"'));
+    const reason = hookLog ? ((JSON.parse(hookLog.line) as { record: { reasons: string[] } }).record.reasons[0] ?? '') : `${stopEntry.hook} ${stopEntry.result}`;
+    decidedBy = { layer: reason.startsWith('config') ? 'config' : reason.startsWith('probe') ? 'probes' : 'hook', signal: reason.replace(/^config: /, '') };
+  } else if (stopEntry?.type === 'stop') {
+    const polled = [...tl].reverse().find((e) => e.type === 'alarms') as { states: Record<string, string> } | undefined;
+    const inAlarm = polled ? Object.entries(polled.states).filter(([, s]) => s === 'ALARM').map(([n]) => n) : [];
+    decidedBy = { layer: 'codedeploy-alarm', signal: inAlarm.join(', ') || stopEntry.code };
+  }
+
+  const timeline: TimelineEvent[] = [];
+  for (const e of tl) {
+    if (e.type === 'traffic') timeline.push({ t: rel(e.at), what: `traffic ${Math.round(e.targetWeight * 100)} % to v${version}` });
+    else if (e.type === 'hook' && e.result !== 'Invoked') timeline.push({ t: rel(e.at), what: `${e.hook} hook ${e.result}` });
+    else if (e.type === 'stop') timeline.push({ t: rel(e.at), what: `stopped: ${e.code}${e.rollback ? ', rolling back' : ''}` });
+    else if (e.type === 'status') timeline.push({ t: rel(e.at), what: `deployment ${e.status}` });
+  }
+  for (const r of records.filter((x) => x.actionTaken !== 'none')) timeline.push({ t: rel(Date.parse(r.at)), what: `watchdog ${r.actionTaken} (${r.layer ?? r.stage}): ${(r.reasons[0] ?? '').slice(0, 160)}` });
+  if (Number.isFinite(firstFailure)) timeline.push({ t: rel(firstFailure), what: `first failed request to v${version}` });
+  timeline.sort((a, b) => a.t - b.t);
+
+  const rollbackIds = lab.codedeploy.deployments().filter((x) => (x.rollbackInfo as { rollbackTriggeringDeploymentId?: string } | undefined)?.rollbackTriggeringDeploymentId === deploymentId).map((x) => String(x.deploymentId));
+  const outcome: StrategyResult['outcome'] = d.status === 'Succeeded' ? 'completed' : ['Stopped', 'Failed'].includes(d.status) ? 'rolled-back' : 'unfinished';
+
+  // Per-minute user-visible error rates and p99 by version, from the lab's own tallies.
+  const minutes = lab.traffic.minuteStats(fn, guarded.alias).filter((m) => m.minute * 60_000 >= t0 - 60_000).map((m) => ({ ...m, t: (m.minute * 60_000 - t0) / 1000 }));
+  return {
+    outcome,
+    maxTrafficPercent,
+    detectionSeconds,
+    userRequestsToNewVersion: tally.requests,
+    failedUserRequests: tally.failures,
+    decidedBy,
+    wouldHaveRolledBack,
+    deploymentIds: [deploymentId, ...rollbackIds],
+    timeline,
+    series: { ...series, minutes: minutes.map(({ t, version: v, requests, errors, p99 }) => ({ t, version: v, requests, errors, p99 })) },
+    layers: records.map((r) => ({ t: rel(Date.parse(r.at)), layers: Object.fromEntries(r.layers.map((l) => [l.name, l.outcome])) })),
+    virtualMinutes: Math.round((lab.now() - t0) / 6000) / 10,
+    wallMs: Date.now() - started,
+  };
+}

@@ -1,0 +1,222 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, extname, join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { parsePolicy } from 'canary-watchdog/lib/core/config';
+import type { Policy } from 'canary-watchdog/lib/core/types';
+import type { HostAnswer } from '../lab/lambda';
+import { bool, InputError, num, obj, oneOf, onlyKeys, optNum, str } from 'canary-watchdog/lib/core/validate';
+
+export interface VersionBehaviour {
+  readonly errorRate?: number;
+  readonly latencyMs?: number;
+  readonly crashOnInit?: boolean;
+  readonly timeoutRate?: number;
+  readonly startsFailingAfterMinutes?: number;
+  /** Share of invocations that answer HTTP 500 without throwing (no Lambda Errors datapoint). */
+  readonly httpErrorRate?: number;
+}
+
+
+export interface ApiFaults {
+  readonly errorRate?: number;
+  readonly throttleRate?: number;
+}
+
+/** A release rehearsal: what users send, how the old and new versions behave, what breaks. */
+export interface Scenario {
+  readonly name: string;
+  readonly description: string;
+  /** Guarded function (name or construct id); default the app's first. */
+  readonly function?: string;
+  /** `burstiness`: σ of the log-normal 10-second rate factor (0 steady; see lib/lab/traffic.ts). */
+  /** `warmUpMinutes`: traffic before the release starts (default 3), e.g. for an incident already under way. */
+  readonly traffic: { readonly rps: number; readonly minutes: number; readonly burstiness?: number; readonly warmUpMinutes?: number };
+  readonly seed: number;
+  readonly current: VersionBehaviour;
+  readonly release: VersionBehaviour & { readonly env?: Readonly<Record<string, string>> };
+  /** Noise both versions' real invocations (probes included) meet: transient function errors and cold starts. */
+  readonly noise: { readonly transientErrorRate?: number; readonly coldStartMs?: number };
+  /** The watchdog's mode and policy for this scenario (rewrites its configuration and the native alarm lists). */
+  readonly watchdog?: { readonly mode?: 'enforce' | 'shadow'; readonly policy?: Policy };
+  /** Hosts outside the lab and what they answer, over the template's defaults. */
+  readonly network: Readonly<Record<string, HostAnswer>>;
+  readonly faults: {
+    readonly watchdog?: 'down';
+    /** The prober stops being invoked this many minutes after the deployment starts. */
+    readonly prober?: { readonly downAfterMinutes: number };
+    readonly cloudwatch?: ApiFaults;
+    readonly codedeploy?: ApiFaults;
+    readonly lambda?: ApiFaults;
+  };
+  readonly expect: {
+    readonly outcome: 'completed' | 'rolled-back';
+    readonly maxTrafficPercent?: number;
+    readonly maxFailedUserRequests?: number;
+    /** The watchdog's decision records say enforce mode would have stopped it (shadow mode). */
+    readonly wouldHaveRolledBack?: boolean;
+  };
+  /** Where it was read from. */
+  readonly source: string;
+}
+
+function behaviour(v: unknown, path: string, allowEnv: boolean): VersionBehaviour & { env?: Record<string, string> } {
+  if (v === undefined) return {};
+  const o = obj(v, path);
+  onlyKeys(o, path, ['errorRate', 'latencyMs', 'crashOnInit', 'timeoutRate', 'startsFailingAfterMinutes', 'httpErrorRate', ...(allowEnv ? ['env'] : [])]);
+  const rate = { min: 0, max: 1 };
+  const out: VersionBehaviour & { env?: Record<string, string> } = {
+    ...(o.errorRate !== undefined ? { errorRate: num(o.errorRate, `${path}.errorRate`, rate) } : {}),
+    ...(o.httpErrorRate !== undefined ? { httpErrorRate: num(o.httpErrorRate, `${path}.httpErrorRate`, rate) } : {}),
+    ...(o.timeoutRate !== undefined ? { timeoutRate: num(o.timeoutRate, `${path}.timeoutRate`, rate) } : {}),
+    ...(o.latencyMs !== undefined ? { latencyMs: num(o.latencyMs, `${path}.latencyMs`, { min: 0, max: 900_000 }) } : {}),
+    ...(o.crashOnInit !== undefined ? { crashOnInit: bool(o.crashOnInit, `${path}.crashOnInit`) } : {}),
+    ...(o.startsFailingAfterMinutes !== undefined ? { startsFailingAfterMinutes: num(o.startsFailingAfterMinutes, `${path}.startsFailingAfterMinutes`, { min: 0 }) } : {}),
+  };
+  if (o.env !== undefined) {
+    const env = obj(o.env, `${path}.env`);
+    for (const [k, x] of Object.entries(env)) {
+      if (!/^[a-zA-Z]\w*$/.test(k)) throw new InputError(`${path}.env.${k}: not an environment variable name ([a-zA-Z][a-zA-Z0-9_]*)`, `${path}.env.${k}`);
+      if (typeof x !== 'string') throw new InputError(`${path}.env.${k}: expected a string value, got ${JSON.stringify(x)}`, `${path}.env.${k}`);
+    }
+    out.env = env as Record<string, string>;
+  }
+  return out;
+}
+
+function apiFaults(v: unknown, path: string): ApiFaults | undefined {
+  if (v === undefined) return undefined;
+  const o = obj(v, path);
+  onlyKeys(o, path, ['errorRate', 'throttleRate']);
+  return {
+    ...(o.errorRate !== undefined ? { errorRate: num(o.errorRate, `${path}.errorRate`, { min: 0, max: 1 }) } : {}),
+    ...(o.throttleRate !== undefined ? { throttleRate: num(o.throttleRate, `${path}.throttleRate`, { min: 0, max: 1 }) } : {}),
+  };
+}
+
+function noise(v: unknown, path: string): Scenario['noise'] {
+  if (v === undefined) return {};
+  const o = obj(v, path);
+  onlyKeys(o, path, ['transientErrorRate', 'coldStartMs']);
+  const transient = optNum(o.transientErrorRate, `${path}.transientErrorRate`, { min: 0, max: 1 });
+  const cold = optNum(o.coldStartMs, `${path}.coldStartMs`, { min: 0, max: 10_000 });
+  return { ...(transient !== undefined ? { transientErrorRate: transient } : {}), ...(cold !== undefined ? { coldStartMs: cold } : {}) };
+}
+
+function watchdogSettings(v: unknown, path: string): Scenario['watchdog'] {
+  if (v === undefined) return undefined;
+  const o = obj(v, path);
+  onlyKeys(o, path, ['mode', 'policy']);
+  return {
+    ...(o.mode !== undefined ? { mode: oneOf(o.mode, `${path}.mode`, ['enforce', 'shadow'] as const) } : {}),
+    ...(o.policy !== undefined ? { policy: parsePolicy(o.policy, `${path}.policy`) } : {}),
+  };
+}
+
+/** `{ "<host>": { status: N } | "unreachable" }`. */
+export function parseNetwork(v: unknown, path: string): Record<string, HostAnswer> {
+  if (v === undefined) return {};
+  const o = obj(v, path);
+  const out: Record<string, HostAnswer> = {};
+  for (const [host, a] of Object.entries(o)) {
+    if (!/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/i.test(host)) throw new InputError(`${path}.${host}: not a host name (letters, digits, dots and dashes)`, `${path}.${host}`);
+    if (a === 'unreachable') {
+      out[host.toLowerCase()] = 'unreachable';
+      continue;
+    }
+    if (typeof a !== 'object' || a === null || Array.isArray(a)) throw new InputError(`${path}.${host}: expected { status: 200-599 } or "unreachable", got ${JSON.stringify(a)}`, `${path}.${host}`);
+    onlyKeys(a as Record<string, unknown>, `${path}.${host}`, ['status']);
+    out[host.toLowerCase()] = { status: num((a as Record<string, unknown>).status, `${path}.${host}.status`, { min: 200, max: 599, integer: true }) };
+  }
+  return out;
+}
+
+/** Validate one scenario; every error names the field and what it allows. */
+export function parseScenario(v: unknown, source: string): Scenario {
+  const path = basename(source);
+  const o = obj(v, path);
+  onlyKeys(o, path, ['name', 'description', 'function', 'traffic', 'seed', 'current', 'release', 'noise', 'watchdog', 'network', 'faults', 'expect']);
+  const traffic = obj(o.traffic ?? {}, `${path}.traffic`);
+  onlyKeys(traffic, `${path}.traffic`, ['rps', 'minutes', 'burstiness', 'warmUpMinutes']);
+  const faults = obj(o.faults ?? {}, `${path}.faults`);
+  onlyKeys(faults, `${path}.faults`, ['watchdog', 'prober', 'cloudwatch', 'codedeploy', 'lambda']);
+  let prober: { downAfterMinutes: number } | undefined;
+  if (faults.prober !== undefined) {
+    const p = obj(faults.prober, `${path}.faults.prober`);
+    onlyKeys(p, `${path}.faults.prober`, ['downAfterMinutes']);
+    prober = { downAfterMinutes: num(p.downAfterMinutes, `${path}.faults.prober.downAfterMinutes`, { min: 0, max: 3000 }) };
+  }
+  const expect = obj(o.expect, `${path}.expect`);
+  onlyKeys(expect, `${path}.expect`, ['outcome', 'maxTrafficPercent', 'maxFailedUserRequests', 'wouldHaveRolledBack']);
+  const watchdog = watchdogSettings(o.watchdog, `${path}.watchdog`);
+  const cw = apiFaults(faults.cloudwatch, `${path}.faults.cloudwatch`);
+  const cd = apiFaults(faults.codedeploy, `${path}.faults.codedeploy`);
+  const lf = apiFaults(faults.lambda, `${path}.faults.lambda`);
+  const maxTraffic = optNum(expect.maxTrafficPercent, `${path}.expect.maxTrafficPercent`, { min: 0, max: 100 });
+  const maxFailed = optNum(expect.maxFailedUserRequests, `${path}.expect.maxFailedUserRequests`, { min: 0, integer: true });
+  return {
+    name: str(o.name, `${path}.name`, { pattern: /^[a-z0-9][a-z0-9-]{0,62}$/, patternText: 'a name of lowercase letters, digits and dashes' }),
+    description: o.description === undefined ? '' : str(o.description, `${path}.description`),
+    ...(o.function !== undefined ? { function: str(o.function, `${path}.function`) } : {}),
+    traffic: {
+      rps: traffic.rps === undefined ? 20 : num(traffic.rps, `${path}.traffic.rps`, { min: 0, max: 10_000 }),
+      minutes: traffic.minutes === undefined ? 30 : num(traffic.minutes, `${path}.traffic.minutes`, { min: 1, max: 3000 }),
+      ...(traffic.burstiness !== undefined ? { burstiness: num(traffic.burstiness, `${path}.traffic.burstiness`, { min: 0, max: 3 }) } : {}),
+      ...(traffic.warmUpMinutes !== undefined ? { warmUpMinutes: num(traffic.warmUpMinutes, `${path}.traffic.warmUpMinutes`, { min: 1, max: 60 }) } : {}),
+    },
+    seed: o.seed === undefined ? 1 : num(o.seed, `${path}.seed`, { integer: true }),
+    current: behaviour(o.current, `${path}.current`, false),
+    release: behaviour(o.release, `${path}.release`, true),
+    noise: noise(o.noise, `${path}.noise`),
+    ...(watchdog ? { watchdog } : {}),
+    network: parseNetwork(o.network, `${path}.network`),
+    faults: {
+      ...(faults.watchdog !== undefined ? { watchdog: oneOf(faults.watchdog, `${path}.faults.watchdog`, ['down'] as const) } : {}),
+      ...(prober ? { prober } : {}),
+      ...(cw ? { cloudwatch: cw } : {}),
+      ...(cd ? { codedeploy: cd } : {}),
+      ...(lf ? { lambda: lf } : {}),
+    },
+    expect: {
+      outcome: oneOf(expect.outcome, `${path}.expect.outcome`, ['completed', 'rolled-back'] as const),
+      ...(maxTraffic !== undefined ? { maxTrafficPercent: maxTraffic } : {}),
+      ...(maxFailed !== undefined ? { maxFailedUserRequests: maxFailed } : {}),
+      ...(expect.wouldHaveRolledBack !== undefined ? { wouldHaveRolledBack: bool(expect.wouldHaveRolledBack, `${path}.expect.wouldHaveRolledBack`) } : {}),
+    },
+    source,
+  };
+}
+
+export const BUILT_IN_DIR = resolve(__dirname, '..', '..', 'scenarios');
+
+/** Read scenarios from files, folders (every .yaml/.yml/.json in it) or built-in names. */
+export function loadScenarios(refs: readonly string[]): Scenario[] {
+  const files: string[] = [];
+  for (const ref of refs.length ? refs : [BUILT_IN_DIR]) {
+    const builtIn = readdirSync(BUILT_IN_DIR).find((f) => f.replace(/^\d+-/, '') === `${ref}.yaml`);
+    const path = existsSync(ref) ? ref : builtIn ? join(BUILT_IN_DIR, builtIn) : undefined;
+    if (!path) {
+      const names = readdirSync(BUILT_IN_DIR).filter((f) => f.endsWith('.yaml')).map((f) => f.replace(/^\d+-/, '').replace(/\.yaml$/, ''));
+      throw new InputError(`--scenario ${ref}: no such file or folder, nor a built-in scenario; built-in: ${names.join(', ')}`, 'scenario');
+    }
+    if (statSync(path).isDirectory()) {
+      files.push(...readdirSync(path).filter((f) => ['.yaml', '.yml', '.json'].includes(extname(f))).sort().map((f) => join(path, f)));
+    } else {
+      files.push(path);
+    }
+  }
+  const scenarios = files.map((f) => {
+    let doc: unknown;
+    try {
+      doc = parseYaml(readFileSync(f, 'utf8'));
+    } catch (err) {
+      throw new InputError(`${basename(f)}: not valid YAML or JSON: ${(err as Error).message}`, f);
+    }
+    return parseScenario(doc, f);
+  });
+  const seen = new Set<string>();
+  for (const s of scenarios) {
+    if (seen.has(s.name)) throw new InputError(`${basename(s.source)}: name ${s.name} is used by another scenario; names must be unique`, s.source);
+    seen.add(s.name);
+  }
+  return scenarios;
+}

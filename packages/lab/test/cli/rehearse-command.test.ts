@@ -1,0 +1,55 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { synthSampleApp } from '../../src/lab/sample-app';
+
+const CLI = resolve(__dirname, '../../bin/canary-watchdog.js');
+
+/** Run the CLI as a user would; resolves to its exit status and output. */
+function run(args: string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((r) => child.on('exit', (code) => r({ code, stdout, stderr })));
+}
+
+/** The sample app synthesized, with one function's template properties changed. */
+function brokenApp(match: (description: string, logicalId: string) => boolean, change: (props: Record<string, unknown>) => void): string {
+  const dir = synthSampleApp();
+  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { artifacts: Record<string, { type: string; properties?: { templateFile?: string } }> };
+  const file = Object.values(manifest.artifacts).find((a) => a.type === 'aws:cloudformation:stack')!.properties!.templateFile!;
+  const template = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
+  const hits = Object.entries(template.Resources).filter(([id, r]) => r.Type === 'AWS::Lambda::Function' && match(String(r.Properties.Description ?? ''), id));
+  expect(hits).toHaveLength(1);
+  change(hits[0][1].Properties);
+  writeFileSync(join(dir, file), JSON.stringify(template));
+  return dir;
+}
+
+describe('canary-watchdog rehearse: a rehearsal whose watchdog, hooks or prober could not run is not a result', () => {
+  it('resolves a relative --app against the current directory, so the watchdog (not its silent heartbeat) decides', async () => {
+    const app = synthSampleApp();
+    const json = join(mkdtempSync(join(tmpdir(), 'rehearse-json-')), 'out.json');
+    const r = await run(['rehearse', '--app', basename(app), '--scenario', 'bad-code', '--json', json], dirname(app));
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const result = JSON.parse(readFileSync(json, 'utf8')).scenarios[0];
+    // The watchdog's own layers decide (probes or new-version), not CodeDeploy's heartbeat alarm.
+    expect(['probes', 'new-version']).toContain(result.strategies.watchdog.decidedBy.layer);
+  }, 120_000);
+
+  it.each<[string, (d: string, id: string) => boolean, (p: Record<string, unknown>) => void, RegExp]>([
+    ['the watchdog function cannot load its handler', (d) => d === 'canary-watchdog watchdog', (p) => (p.Handler = 'index.nothere'), /canary-watchdog watchdog.*Handler 'nothere' missing/s],
+    ['the prober crashes on every run', (d) => d === 'canary-watchdog prober', (p) => Object.assign((p.Environment as { Variables: Record<string, unknown> }).Variables, { CANARY_WATCHDOG_CONFIG_SOURCE: 'environment', CANARY_WATCHDOG_CONFIG: '{' }), /canary-watchdog prober.*CANARY_WATCHDOG_CONFIG/s],
+    ['the guarded function cannot load its handler', (_d, id) => id.startsWith('OrdersApi'), (p) => (p.Handler = 'index.nothere'), /OrdersApi.*Handler 'nothere' missing/s],
+  ])('exits 1 with the error when %s', async (_name, match, change, message) => {
+    const app = brokenApp(match, change);
+    const r = await run(['rehearse', '--app', app, '--scenario', 'bad-code'], tmpdir());
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(message);
+    expect(r.stdout).not.toMatch(/scenarios met their expectations/);
+  }, 120_000);
+});

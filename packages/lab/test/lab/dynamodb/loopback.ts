@@ -1,0 +1,28 @@
+/** The lab's DynamoDB served over loopback, with the real SDK clients pointed at it. */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDbLab } from '../../../src/lab/dynamodb';
+import { LabServer } from '../../../src/lab/server';
+
+export interface LoopbackDynamo {
+  readonly raw: DynamoDBClient;
+  readonly doc: DynamoDBDocumentClient;
+  close(): Promise<void>;
+}
+
+/** Start a lab DynamoDB with the given tables (name to partition key attribute). */
+export async function loopbackDynamo(tables: Record<string, string>): Promise<LoopbackDynamo> {
+  const ddb = new DynamoDbLab();
+  for (const [name, key] of Object.entries(tables)) ddb.createTable(name, key);
+  const server = new LabServer([ddb.service], []);
+  const url = await server.listen(0, '127.0.0.1');
+  const raw = new DynamoDBClient({ endpoint: url, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
+  return {
+    raw,
+    doc: DynamoDBDocumentClient.from(raw),
+    close: async () => {
+      raw.destroy();
+      await server.close();
+    },
+  };
+}

@@ -1,0 +1,152 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { check, summaryTable, type ScenarioResult } from '../../src/rehearsal/rehearse';
+import type { StrategyResult } from '../../src/rehearsal/runner';
+import { loadScenarios, parseScenario } from '../../src/rehearsal/scenario';
+
+const base = { name: 'x', expect: { outcome: 'completed' } };
+
+describe('scenario files', () => {
+  it('loads every built-in scenario with unique names', () => {
+    const all = loadScenarios([]);
+    expect(all.map((s) => s.name)).toEqual([
+      'good-release', 'noisy-low-traffic', 'bad-code', 'config-mistake', 'latency-regression',
+      'crash-on-init', 'low-traffic-probe-bug', 'slow-burn', 'watchdog-down', 'cloudwatch-faults',
+      'flaky-probes-cold-starts', 'silent-http-500s', 'prober-dies', 'fix-during-incident-ignore', 'fix-during-incident-rollback', 'shadow-mode',
+    ]);
+  });
+
+  it('finds a built-in scenario by name', () => {
+    expect(loadScenarios(['bad-code'])[0]).toMatchObject({ name: 'bad-code', release: { errorRate: 0.2 }, expect: { outcome: 'rolled-back', maxTrafficPercent: 10 } });
+  });
+
+  it('applies defaults: 20 requests/s for 30 minutes, seed 1, no faults', () => {
+    expect(parseScenario(base, 'x.yaml')).toMatchObject({ traffic: { rps: 20, minutes: 30 }, seed: 1, faults: {}, current: {}, release: {}, noise: {}, network: {} });
+  });
+
+  it('reads the same noise, faults and watchdog settings from YAML and JSON', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'scenarios-'));
+    const doc = {
+      name: 'n',
+      noise: { transientErrorRate: 0.02, coldStartMs: 1000 },
+      release: { httpErrorRate: 0.2 },
+      faults: { prober: { downAfterMinutes: 2 } },
+      watchdog: { mode: 'shadow', policy: { preexistingAlarms: 'ignore' } },
+      network: { 'payments.internal': { status: 503 }, 'old.example': 'unreachable' },
+      expect: { outcome: 'completed', wouldHaveRolledBack: true },
+    };
+    writeFileSync(join(dir, 'a.json'), JSON.stringify({ ...doc, name: 'a' }));
+    writeFileSync(
+      join(dir, 'b.yaml'),
+      [
+        'name: b',
+        'noise: { transientErrorRate: 0.02, coldStartMs: 1000 }',
+        'release: { httpErrorRate: 0.2 }',
+        'faults: { prober: { downAfterMinutes: 2 } }',
+        'watchdog: { mode: shadow, policy: { preexistingAlarms: ignore } }',
+        'network: { payments.internal: { status: 503 }, old.example: unreachable }',
+        'expect: { outcome: completed, wouldHaveRolledBack: true }',
+        '',
+      ].join('\n'),
+    );
+    const [a, b] = loadScenarios([dir]);
+    const { name: _a, source: _sa, ...fromJson } = a;
+    const { name: _b, source: _sb, ...fromYaml } = b;
+    expect(fromYaml).toEqual(fromJson);
+    expect(fromJson).toMatchObject({
+      noise: doc.noise,
+      release: doc.release,
+      faults: doc.faults,
+      watchdog: { mode: 'shadow', policy: { preexistingAlarms: 'ignore' } },
+      network: doc.network,
+      expect: doc.expect,
+    });
+  });
+
+  it.each<[string, unknown, string]>([
+    ['an unknown field', { ...base, trafic: {} }, 'x.yaml.trafic: unknown field; allowed fields are name, description, function, traffic, seed, current, release, noise, watchdog, network, faults, expect'],
+    ['a rate above 1', { ...base, release: { errorRate: 1.5 } }, 'x.yaml.release.errorRate: expected a number from 0 to 1, got 1.5'],
+    ['an unknown outcome', { ...base, expect: { outcome: 'passed' } }, 'x.yaml.expect.outcome: expected one of completed, rolled-back, got "passed"'],
+    ['a missing expectation', { name: 'x' }, 'x.yaml.expect: expected an object, got nothing'],
+    ['a non-string env value', { ...base, release: { env: { TAX_RATE: 0.2 } } }, 'x.yaml.release.env.TAX_RATE: expected a string value, got 0.2'],
+    ['env on the current version', { ...base, current: { env: {} } }, 'x.yaml.current.env: unknown field; allowed fields are errorRate, latencyMs, crashOnInit, timeoutRate, startsFailingAfterMinutes, httpErrorRate'],
+    ['an unknown watchdog fault', { ...base, faults: { watchdog: 'slow' } }, 'x.yaml.faults.watchdog: expected one of down, got "slow"'],
+    ['a bad name', { ...base, name: 'Bad Name' }, 'x.yaml.name: expected a name of lowercase letters, digits and dashes, got "Bad Name"'],
+    ['a transient error rate above 1', { ...base, noise: { transientErrorRate: 2 } }, 'x.yaml.noise.transientErrorRate: expected a number from 0 to 1, got 2'],
+    ['a cold start above 10 s', { ...base, noise: { coldStartMs: 20000 } }, 'x.yaml.noise.coldStartMs: expected a number from 0 to 10000, got 20000'],
+    ['an unknown noise', { ...base, noise: { jitter: 1 } }, 'x.yaml.noise.jitter: unknown field; allowed fields are transientErrorRate, coldStartMs'],
+    ['an HTTP error rate above 1', { ...base, release: { httpErrorRate: -0.1 } }, 'x.yaml.release.httpErrorRate: expected a number from 0 to 1, got -0.1'],
+    ['a prober fault without its time', { ...base, faults: { prober: {} } }, 'x.yaml.faults.prober.downAfterMinutes: expected a number'],
+    ['an unknown watchdog mode', { ...base, watchdog: { mode: 'dry-run' } }, 'x.yaml.watchdog.mode: expected one of enforce, shadow, got "dry-run"'],
+    ['an unknown pre-existing alarm policy', { ...base, watchdog: { policy: { preexistingAlarms: 'skip' } } }, 'x.yaml.watchdog.policy.preexistingAlarms: expected one of ignore, rollback, got "skip"'],
+    ['a host answer that is neither a status nor unreachable', { ...base, network: { 'payments.internal': 'down' } }, 'x.yaml.network.payments.internal: expected { status: 200-599 } or "unreachable", got "down"'],
+    ['a status outside 200-599', { ...base, network: { 'payments.internal': { status: 42 } } }, 'x.yaml.network.payments.internal.status: expected an integer from 200 to 599, got 42'],
+    ['a non-boolean wouldHaveRolledBack', { ...base, expect: { outcome: 'completed', wouldHaveRolledBack: 'yes' } }, 'x.yaml.expect.wouldHaveRolledBack: expected true or false'],
+  ])('rejects %s, naming the field', (_n, doc, message) => {
+    expect(() => parseScenario(doc, '/somewhere/x.yaml')).toThrow(message);
+  });
+
+  it('names the built-in scenarios when a reference matches nothing', () => {
+    expect(() => loadScenarios(['no-such'])).toThrow(/^--scenario no-such: no such file or folder, nor a built-in scenario; built-in: good-release, /);
+  });
+
+  it('reads a folder of YAML and JSON files and rejects duplicate names', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'scenarios-'));
+    writeFileSync(join(dir, 'a.yaml'), 'name: a\nexpect: { outcome: completed }\n');
+    writeFileSync(join(dir, 'b.json'), JSON.stringify({ name: 'a', expect: { outcome: 'rolled-back' } }));
+    expect(() => loadScenarios([dir])).toThrow('b.json: name a is used by another scenario; names must be unique');
+  });
+
+  it('reports a file that is not YAML', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'scenarios-'));
+    writeFileSync(join(dir, 'bad.yaml'), 'name: [unclosed\n');
+    expect(() => loadScenarios([join(dir, 'bad.yaml')])).toThrow(/^bad.yaml: not valid YAML or JSON/);
+  });
+});
+
+const result = (over: Partial<StrategyResult>): StrategyResult => ({
+  outcome: 'rolled-back',
+  maxTrafficPercent: 10,
+  detectionSeconds: 60,
+  userRequestsToNewVersion: 100,
+  failedUserRequests: 20,
+  decidedBy: { layer: 'new-version', signal: 'errors' },
+  wouldHaveRolledBack: false,
+  deploymentIds: ['d-1', 'd-2'],
+  timeline: [],
+  series: { t: [], weight: [], minutes: [] },
+  layers: [],
+  virtualMinutes: 10,
+  wallMs: 100,
+  ...over,
+});
+
+describe('expectations', () => {
+  const scenario = parseScenario({ name: 's', expect: { outcome: 'rolled-back', maxTrafficPercent: 10, maxFailedUserRequests: 10 } }, 's.yaml');
+  it.each<[string, Partial<StrategyResult>, string[]]>([
+    ['met', { failedUserRequests: 5 }, []],
+    ['wrong outcome', { outcome: 'completed', failedUserRequests: 0 }, ['outcome completed, expected rolled-back']],
+    ['too much traffic', { maxTrafficPercent: 100, failedUserRequests: 0 }, ['the new version reached 100 % of traffic, expected at most 10 %']],
+    ['too many failures', { failedUserRequests: 11 }, ['11 failed user requests, expected at most 10']],
+  ])('%s', (_n, over, failures) => {
+    expect(check(scenario, result(over))).toEqual(failures);
+  });
+
+  const shadow = parseScenario({ name: 's', watchdog: { mode: 'shadow' }, expect: { outcome: 'completed', wouldHaveRolledBack: true } }, 's.yaml');
+  it.each<[string, Partial<StrategyResult>, string[]]>([
+    ['shadow: shipped, and the records say it would have been stopped', { outcome: 'completed', wouldHaveRolledBack: true }, []],
+    ['shadow: shipped, but no record says so', { outcome: 'completed', wouldHaveRolledBack: false }, ['no decision record says enforce mode would have stopped it (actionResult "would stop-deployment" or "would fail-bake")']],
+  ])('%s', (_n, over, failures) => {
+    expect(check(shadow, result(over))).toEqual(failures);
+  });
+
+  it('prints both strategies side by side', () => {
+    const rows: ScenarioResult[] = [
+      { name: 'bad-code', description: '', passed: true, failures: [], expect: scenario.expect, strategies: { watchdog: result({}), native: result({ outcome: 'completed', maxTrafficPercent: 100, failedUserRequests: 900, detectionSeconds: null }) } },
+    ];
+    const table = summaryTable(rows);
+    expect(table).toMatch(/bad-code\s+pass \| rolled-back\s+10 %\s+20\s+60s \| completed\s+100 %\s+900\s+- \| new-version: errors/);
+    expect(table).toContain('1 of 1 scenarios met their expectations (watchdog strategy).');
+  });
+});
