@@ -199,6 +199,9 @@ export class GuardedFunction extends Construct {
     this.layers = buildLayerAlarms(this, { ...this.layerAlarmBase(), ...this.thresholds, probes: this.probes.length > 0 });
     this.heartbeatAlarm = watchdog.addHeartbeatAlarm(this, this.names.application, this.names.deploymentGroup, `${this.names.prefix}-heartbeat`);
 
+    // Lambda keeps one alias of a name per function: a second guard of it would fail at deploy.
+    const twin = Stack.of(this).node.findAll().find((c): c is GuardedFunction => c instanceof GuardedFunction && c !== this && c.function === this.function && c.alias?.aliasName === aliasName);
+    if (twin) throw new GuardValidationError(this, 'existingFunction', `${this.function.node.path} is already guarded by ${twin.node.path} with the alias ${aliasName}; guard a function once`);
     this.alias = new lambda.Alias(this, 'Alias', { aliasName, version: this.version });
     // The version-scoped alarms must point at the new version before the alias update starts
     // the deployment; the alarms do not depend on the alias, so no cycle forms.

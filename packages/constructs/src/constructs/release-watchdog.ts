@@ -163,7 +163,9 @@ export interface GuardRegistration {
  */
 export class ReleaseWatchdog extends Construct {
   /** Whether `x` is a ReleaseWatchdog, also across copies of this library. */
-  static isReleaseWatchdog(x: unknown): x is ReleaseWatchdog {
+  // `any`, not `unknown`: jsii has no `unknown` type (aws-cdk's `Stack.isStack(x: any)` alike).
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  static isReleaseWatchdog(x: any): x is ReleaseWatchdog {
     return typeof x === 'object' && x !== null && IS_RELEASE_WATCHDOG in x;
   }
 

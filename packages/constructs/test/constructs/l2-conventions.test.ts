@@ -263,6 +263,13 @@ describe('ReleaseWatchdog.of and the default watchdog', () => {
     expect(ReleaseWatchdog.of(new Construct(ops, 'Api'))).toBe(deep);
   });
 
+  it('recognizes a watchdog by a marker, not by class identity, so two copies of the library agree', () => {
+    const stack = new Stack(new App(), 'Shop');
+    expect(ReleaseWatchdog.isReleaseWatchdog(new ReleaseWatchdog(stack, 'W'))).toBe(true);
+    expect(ReleaseWatchdog.isReleaseWatchdog(new Construct(stack, 'C'))).toBe(false);
+    expect(ReleaseWatchdog.isReleaseWatchdog({ [Symbol.for('canary-watchdog.ReleaseWatchdog')]: true })).toBe(true);
+  });
+
   it('asks which watchdog to use when the stack has several', () => {
     const stack = new Stack(new App(), 'Shop');
     new ReleaseWatchdog(stack, 'Blue');
@@ -305,6 +312,13 @@ describe('existingFunction and aliasName', () => {
   ])('rejects an alias name of %s, by Lambda\'s rule', (_what, aliasName) => {
     expect(() => setup({ aliasName })).toThrow(
       `Shop/Orders: aliasName: must be 1 to 128 letters, digits, - and _, and not only digits (Lambda's alias name rule), got ${JSON.stringify(aliasName)} (${aliasName.length} characters)`,
+    );
+  });
+
+  it('rejects guarding one function twice with the same alias, which Lambda would refuse at deploy', () => {
+    const { stack, guarded } = setup();
+    expect(() => new GuardedFunction(stack, 'Again', { existingFunction: guarded.function })).toThrow(
+      'Shop/Again: existingFunction: Shop/Fn is already guarded by Shop/Orders with the alias live; guard a function once',
     );
   });
 
