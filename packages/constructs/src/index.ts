@@ -5,6 +5,7 @@
 export { ReleaseWatchdog, ReservedConcurrency, type ReleaseWatchdogProps, type GuardRegistration, type RuntimeConcurrency } from './constructs/release-watchdog';
 export { GuardedFunction, type GuardedFunctionProps, type ConfigCheckProps, MAX_NATIVE_ALARMS } from './constructs/guarded-function';
 export { Rollout, MAX_ROLLOUT_MINUTES } from './constructs/rollout';
+export { AlarmLayer } from './constructs/layer';
 export { GuardMetrics } from './constructs/alarm-layers';
 export { GuardValidationError } from './constructs/errors';
 export type { ProbeSpec, ProbeExpectation, BodyExpectation } from './core/probes';

@@ -45,7 +45,7 @@ function synthOnce(n: number, guarded: boolean, perStack: number): { ms: number;
       for (let i = s * perStack; i < Math.min(n, (s + 1) * perStack); i++) {
         const fn = new lambda.Function(stack, `Fn${i}`, fnProps);
         if (watchdog) {
-          new GuardedFunction(stack, `G${i}`, { watchdog, function: fn, probes: [{ name: 'ok', event: {}, expect: { status: 'success' } }] });
+          new GuardedFunction(stack, `G${i}`, { watchdog, existingFunction: fn, probes: [{ name: 'ok', event: {}, expect: { status: 'success' } }] });
         } else {
           const alias = new lambda.Alias(stack, `Alias${i}`, { aliasName: 'live', version: fn.currentVersion });
           new codedeploy.LambdaDeploymentGroup(stack, `Dg${i}`, { alias, deploymentConfig: codedeploy.LambdaDeploymentConfig.CANARY_10PERCENT_5MINUTES });

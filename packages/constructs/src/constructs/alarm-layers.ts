@@ -163,28 +163,7 @@ export function buildLayerAlarms(scope: Construct, p: LayerAlarmProps): LayerAla
   const m = p.metrics;
   const alarm = (id: string, layer: LayerAlarmSpec['layer'], props: Omit<cloudwatch.AlarmProps, 'alarmName' | 'treatMissingData'>) =>
     layerAlarm(scope, p, id, layer, props);
-  const out: LayerAlarmSpec[] = [];
-  if (p.probes) {
-    // The prober runs every probe 6 times a minute (30 samples with 5 probes). A minute counts
-    // only when its failure share is significantly above the limit at the watchdog's own level
-    // (0.001), so one flaky probe does not stop a release: with 5 probes failing 2 % each, a
-    // 30-minute release is stopped with probability < 0.1 % (test/constructs/alarm-layers.test.ts),
-    // where the former 10-second Average > 5 % (3 of 6) stopped 62 %. A probe that always
-    // fails breaches its first full minute, and 1 of 1 raises the alarm then.
-    out.push(
-      alarm('ProbeFailures', 'probes', {
-        metric: m.guardedRate(m.probeFailures(p.version, 'Sum'), m.probeFailures(p.version, 'SampleCount'), DEFAULT_THRESHOLDS.minProbeSamples, 'new version probe failure rate', {
-          significantAbove: round(1 - p.minProbeSuccess),
-          z: Z_ONE_PER_MILLE,
-        }),
-        threshold: round(1 - p.minProbeSuccess),
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        datapointsToAlarm: 1,
-        alarmDescription: 'Probes of the new version fail significantly more often than allowed (canary-watchdog probes layer).',
-      }),
-    );
-  }
+  const out: LayerAlarmSpec[] = p.probes ? [buildProbeAlarm(scope, p)] : [];
   // 2 of 3 one-minute periods, each significantly above the limit: one noisy minute on a small
   // canary share does not roll back.
   out.push(
@@ -222,6 +201,30 @@ export function buildLayerAlarms(scope: Construct, p: LayerAlarmProps): LayerAla
     }),
   );
   return out;
+}
+
+/**
+ * The probes layer's alarm: the new version's probe failure rate. The prober runs every probe 6
+ * times a minute (30 samples with 5 probes). A minute counts only when its failure share is
+ * significantly above the limit at the watchdog's own level (0.001), so one flaky probe does not
+ * stop a release: with 5 probes failing 2 % each, a 30-minute release is stopped with
+ * probability < 0.1 % (test/constructs/alarm-layers.test.ts), where the former 10-second
+ * Average > 5 % (3 of 6) stopped 62 %. A probe that always fails breaches its first full
+ * minute, and 1 of 1 raises the alarm then.
+ */
+export function buildProbeAlarm(scope: Construct, p: Pick<LayerAlarmProps, 'metrics' | 'version' | 'namePrefix' | 'minProbeSuccess'>): LayerAlarmSpec {
+  const m = p.metrics;
+  return layerAlarm(scope, p, 'ProbeFailures', 'probes', {
+    metric: m.guardedRate(m.probeFailures(p.version, 'Sum'), m.probeFailures(p.version, 'SampleCount'), DEFAULT_THRESHOLDS.minProbeSamples, 'new version probe failure rate', {
+      significantAbove: round(1 - p.minProbeSuccess),
+      z: Z_ONE_PER_MILLE,
+    }),
+    threshold: round(1 - p.minProbeSuccess),
+    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    evaluationPeriods: 1,
+    datapointsToAlarm: 1,
+    alarmDescription: 'Probes of the new version fail significantly more often than allowed (canary-watchdog probes layer).',
+  });
 }
 
 /**

@@ -1,6 +1,7 @@
 import { Annotations, Aspects, Duration, Names, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
@@ -9,9 +10,12 @@ import { DEFAULT_THRESHOLDS, MAX_BAKE_MINUTES, VERSION } from '../core/config';
 import { parseProbes, type ProbeSpec } from '../core/probes';
 import { describeRollout } from '../core/rollout';
 import { nativeAlarmSelection, type NativeAlarmSelection } from '../core/native-alarms';
-import { buildHttpAlarm, buildLayerAlarms, GuardMetrics, type LayerAlarmProps, type LayerAlarmSpec } from './alarm-layers';
+import { buildHttpAlarm, buildLayerAlarms, buildProbeAlarm, GuardMetrics, type LayerAlarmProps, type LayerAlarmSpec } from './alarm-layers';
 import { GuardValidationError, parseOrThrow } from './errors';
-import type { ReleaseWatchdog } from './release-watchdog';
+import { AlarmLayer, customLayerNameProblem } from './layer';
+import { newestNodeRuntime } from './node-runtime';
+import { NAME_LIMITS } from './physical-names';
+import { ReleaseWatchdog } from './release-watchdog';
 import { Rollout } from './rollout';
 
 /** CodeDeploy allows at most 10 alarms per deployment group.
@@ -24,16 +28,21 @@ type LayerThresholds = Pick<LayerAlarmProps, 'maxErrorRate' | 'minInvocations' |
 export type ConfigCheckProps = Partial<ConfigCheck> & { readonly key: string };
 
 export interface GuardedFunctionProps extends nodejs.NodejsFunctionProps {
-  /** The watchdog that guards this function's releases. */
-  readonly watchdog: ReleaseWatchdog;
   /**
-   * Guard an existing function instead of creating a `NodejsFunction` from the other props.
+   * The watchdog that guards this function's releases.
+   * @default ReleaseWatchdog.of(this): the stack's watchdog, created with default props if it has none
+   */
+  readonly watchdog?: ReleaseWatchdog;
+  /**
+   * Guard an existing function instead of creating a `NodejsFunction` from the other props;
+   * then give none of the function's own props (entry, code, handler, runtime, environment...).
    * @default a new NodejsFunction
    */
-  readonly function?: lambda.Function;
+  readonly existingFunction?: lambda.Function;
   /**
-   * Name of the alias that takes user traffic.
+   * Name of the alias that takes user traffic: 1 to 128 letters, digits, `-` and `_`, not only digits.
    * @default 'live'
+   * @see https://docs.aws.amazon.com/lambda/latest/api/API_CreateAlias.html
    */
   readonly aliasName?: string;
   /**
@@ -83,7 +92,7 @@ export interface GuardedFunctionProps extends nodejs.NodejsFunctionProps {
    */
   readonly minProbeSuccess?: number;
   /**
-   * Your own alarms (any IAlarm, composite too): the `service` layer.
+   * Your own alarms (any IAlarm, composite too): the `service` layer. `addAlarm` adds more.
    * @default none
    */
   readonly extraAlarms?: readonly cloudwatch.IAlarm[];
@@ -111,24 +120,41 @@ export interface GuardedFunctionProps extends nodejs.NodejsFunctionProps {
  * and automatic rollback, pre-traffic configuration checks and probes, a post-traffic bake,
  * alarm layers scoped to the new version, and a dashboard.
  *
- * What depends on calls made after construction (a function URL added to the alias) is decided
- * when the app is synthesized: the HTTP 5xx alarm, CodeDeploy's alarm list, the watchdog's
- * configuration and the dashboard.
+ * Integrate with `alias`, not with `function`: only traffic through the alias is shifted,
+ * watched and rolled back (event sources, function URLs, API integrations, `grantInvoke`).
+ * A new function gets the newest Node.js runtime of the installed aws-cdk-lib unless `runtime`
+ * is set; pin `runtime` to keep it when aws-cdk-lib adds a newer one.
+ *
+ * What depends on calls made after construction (a function URL added to the alias, `addProbe`,
+ * `addConfigCheck`, `addAlarm`) is decided when the app is synthesized: the HTTP 5xx and probe
+ * alarms, CodeDeploy's alarm list and its composite, the watchdog's configuration and the dashboard.
  */
 export class GuardedFunction extends Construct {
   readonly function: lambda.Function;
   readonly version: lambda.Version;
+  /**
+   * The alias that takes user traffic (`live`): the thing to integrate with. Releases shift its
+   * traffic to each new version under watch; whatever invokes the function directly or through
+   * `$LATEST` bypasses the guard.
+   */
   readonly alias: lambda.Alias;
+  /** The watchdog that guards this function's releases. */
+  readonly watchdog: ReleaseWatchdog;
   readonly application: codedeploy.LambdaApplication;
   readonly deploymentGroup: codedeploy.LambdaDeploymentGroup;
   /** ALARM when the watchdog published no heartbeat for this deployment group for 3 minutes. */
   readonly heartbeatAlarm: cloudwatch.Alarm;
   /** Runs the `reachableWithinMs` checks in the function's VPC; only for a VPC function. */
   readonly reachabilityChecker?: lambda.Function;
-  readonly probes: readonly ProbeSpec[];
-  readonly configChecks: readonly ConfigCheck[];
 
   private readonly props: GuardedFunctionProps;
+  /** The probes and checks as declared (props, then add* calls), and as parsed. */
+  private readonly probeProps: ProbeSpec[];
+  private readonly checkProps: ConfigCheckProps[];
+  private parsedProbes: ProbeSpec[];
+  private parsedChecks: ConfigCheck[];
+  /** Alarms of yours added with addAlarm, by layer name. */
+  private readonly addedAlarms: { readonly layer: string; readonly alarm: cloudwatch.IAlarm }[] = [];
   private readonly layers: LayerAlarmSpec[];
   private readonly native: cloudwatch.IAlarm[] = [];
   private readonly selection: NativeAlarmSelection;
@@ -145,12 +171,17 @@ export class GuardedFunction extends Construct {
     this.props = props;
     this.rollout = props.rollout ?? Rollout.canary({ percent: 10, minutes: 5 });
     this.bakeMinutes = props.bakeMinutes ?? 10;
-    validateProps(this, props, this.rollout, this.bakeMinutes);
-    this.probes = parseOrThrow(this, 'probes', () => parseProbes(props.probes ?? [], 'probes'));
-    this.configChecks = parseOrThrow(this, 'configChecks', () => parseConfigChecks(props.configChecks ?? [], 'configChecks'));
+    const { watchdog: _w, existingFunction: existing, aliasName = 'live', ...rest } = props;
+    const fnProps = stripGuardProps(rest);
+    validateProps(this, props, fnProps, this.rollout, this.bakeMinutes);
+    this.probeProps = [...(props.probes ?? [])];
+    this.checkProps = [...(props.configChecks ?? [])];
+    this.parsedProbes = parseOrThrow(this, 'probes', () => parseProbes(this.probeProps, 'probes'));
+    this.parsedChecks = parseOrThrow(this, 'configChecks', () => parseConfigChecks(this.checkProps, 'configChecks'));
+    const watchdog = props.watchdog ?? ReleaseWatchdog.of(this);
+    this.watchdog = watchdog;
 
-    const { watchdog, function: existing, aliasName = 'live', ...fnProps } = props;
-    this.function = existing ?? new nodejs.NodejsFunction(this, 'Function', stripGuardProps(fnProps));
+    this.function = existing ?? new nodejs.NodejsFunction(this, 'Function', { ...fnProps, runtime: fnProps.runtime ?? newestNodeRuntime() });
     // currentVersion publishes a new version whenever code or configuration changes.
     this.version = this.function.currentVersion;
 
@@ -168,6 +199,9 @@ export class GuardedFunction extends Construct {
     this.layers = buildLayerAlarms(this, { ...this.layerAlarmBase(), ...this.thresholds, probes: this.probes.length > 0 });
     this.heartbeatAlarm = watchdog.addHeartbeatAlarm(this, this.names.application, this.names.deploymentGroup, `${this.names.prefix}-heartbeat`);
 
+    // Lambda keeps one alias of a name per function: a second guard of it would fail at deploy.
+    const twin = Stack.of(this).node.findAll().find((c): c is GuardedFunction => c instanceof GuardedFunction && c !== this && c.function === this.function && c.alias?.aliasName === aliasName);
+    if (twin) throw new GuardValidationError(this, 'existingFunction', `${this.function.node.path} is already guarded by ${twin.node.path} with the alias ${aliasName}; guard a function once`);
     this.alias = new lambda.Alias(this, 'Alias', { aliasName, version: this.version });
     // The version-scoped alarms must point at the new version before the alias update starts
     // the deployment; the alarms do not depend on the alias, so no cycle forms.
@@ -202,16 +236,101 @@ export class GuardedFunction extends Construct {
     // The deployment group's role is the watchdog's shared one (ReleaseWatchdog.deploymentRole);
     // CDK gives it AWS's managed policy for Lambda deployments and invoke rights on the hooks.
 
-    if (this.probes.length === 0) {
-      Annotations.of(this).addWarningV2(
-        'canary-watchdog:no-probes',
-        `${this.function.node.path} has no probes: at low traffic its releases can reach 100 % on no evidence. Declare probes, or set the ReleaseWatchdog policy insufficient: { 'final-shift': { 'new-version': 'rollback' } } to demand evidence from user traffic before the final shift.`,
-      );
-    }
-
     Aspects.of(this).add({ visit: (node) => (node === this ? this.finalize() : undefined) });
     this.node.addValidation({ validate: () => this.validateEnvironment() });
     this.node.addValidation({ validate: () => this.validateFunctionUrl() });
+  }
+
+  /** The probes, as parsed: the `probes` prop's, then those added with addProbe. */
+  get probes(): readonly ProbeSpec[] {
+    return this.parsedProbes;
+  }
+
+  /** The configuration checks, as parsed: the `configChecks` prop's, then those added with addConfigCheck. */
+  get configChecks(): readonly ConfigCheck[] {
+    return this.parsedChecks;
+  }
+
+  /**
+   * Add a probe, run against the new version before any traffic and during the shift, validated
+   * like the `probes` prop (a probe name already used is rejected).
+   */
+  addProbe(probe: ProbeSpec): void {
+    this.assertOpen('addProbe');
+    this.parsedProbes = parseOrThrow(this, 'probes', () => parseProbes([...this.probeProps, probe], 'probes'));
+    this.probeProps.push(probe);
+    if (!this.layers.some((a) => a.layer === 'probes')) {
+      // The probes layer's alarm, first of the layers as when declared in the props.
+      const alarm = buildProbeAlarm(this, { ...this.layerAlarmBase(), ...this.thresholds });
+      this.layers.unshift(alarm);
+      this.alias.node.addDependency(alarm.alarm);
+    }
+  }
+
+  /**
+   * Add a check of the new version's environment, run before any traffic, validated like the
+   * `configChecks` prop (a key already checked is rejected).
+   */
+  addConfigCheck(check: ConfigCheckProps): void {
+    this.assertOpen('addConfigCheck');
+    this.parsedChecks = parseOrThrow(this, 'configChecks', () => parseConfigChecks([...this.checkProps, check], 'configChecks'));
+    this.checkProps.push(check);
+  }
+
+  /**
+   * Add an alarm of yours to a layer the watchdog judges: like `extraAlarms` (the service layer,
+   * the default) or `customLayers` (`AlarmLayer.custom(name)`), it reaches the watchdog's
+   * configuration and grants, CodeDeploy's own alarm list (combined into the composite alarm
+   * past CodeDeploy's 10) and the alarm-state trigger. An alarm added to `deploymentGroup`
+   * directly bypasses all of this: CodeDeploy stops the release on it, but the watchdog never
+   * judges it, records it or rolls back on it, and it escapes the 10-alarm check.
+   * @param alarm any alarm, composite too; one already guarded here is rejected
+   * @param layer the layer the alarm joins: AlarmLayer.SERVICE when not given
+   */
+  addAlarm(alarm: cloudwatch.IAlarm, layer?: AlarmLayer): void {
+    this.assertOpen('addAlarm');
+    const name = (layer ?? AlarmLayer.SERVICE).name;
+    if (findDuplicateAlarm(this, [...this.userAlarms(), alarm]) === alarm) {
+      throw new GuardValidationError(this, 'addAlarm', `the alarm ${alarm.node.path} is already guarded here; CodeDeploy rejects an alarm listed twice`);
+    }
+    this.addedAlarms.push({ layer: name, alarm });
+    this.checkNativeAlarmCount(this.selectedAlarms());
+  }
+
+  /** Let `grantee` invoke the alias, so its calls take part in releases. */
+  grantInvoke(grantee: iam.IGrantable): iam.Grant {
+    return this.alias.grantInvoke(grantee);
+  }
+
+  /**
+   * Errors of the current version through the alias (dimensions FunctionName, Resource
+   * `function:alias` and ExecutedVersion), as the new-version layer's alarms read them: during a
+   * release, the new version's errors apart from the old version's.
+   * @default Sum over 1 minute
+   * @see https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html
+   */
+  metricErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.guardMetrics().versionErrors(this.version.version).with(props ?? {});
+  }
+
+  /**
+   * Duration of the current version through the alias (dimensions FunctionName, Resource and
+   * ExecutedVersion), as the new-version layer's p99 alarm reads it.
+   * @default Average over 1 minute
+   * @see https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html
+   */
+  metricDuration(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.guardMetrics().versionP99Duration(this.version.version).with({ ...props, statistic: props?.statistic ?? 'Average' });
+  }
+
+  /**
+   * Invocations of the current version through the alias (dimensions FunctionName, Resource and
+   * ExecutedVersion): the denominator of the new version's error rate.
+   * @default Sum over 1 minute
+   * @see https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html
+   */
+  metricInvocations(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.guardMetrics().versionInvocations(this.version.version).with(props ?? {});
   }
 
   /** The layer alarms, by layer (the HTTP 5xx alarm once the alias's function URL is known). */
@@ -240,8 +359,39 @@ export class GuardedFunction extends Construct {
       .some((c) => c instanceof lambda.CfnUrl && c.qualifier === this.alias.aliasName && JSON.stringify(stack.resolve(c.targetFunctionArn)) === fnArn);
   }
 
+  private guardMetrics(): GuardMetrics {
+    return new GuardMetrics(this.function.functionName, this.props.aliasName ?? 'live', this.watchdog.namespace);
+  }
+
   private layerAlarmBase() {
-    return { metrics: new GuardMetrics(this.function.functionName, this.props.aliasName ?? 'live', this.props.watchdog.namespace), version: this.version.version, namePrefix: this.names.prefix };
+    return { metrics: this.guardMetrics(), version: this.version.version, namePrefix: this.names.prefix };
+  }
+
+  /** add* calls change what finalize settles: after it they would go unwatched. */
+  private assertOpen(method: string): void {
+    if (!this.finalized) return;
+    throw new GuardValidationError(this, method, 'called after the guard was settled (layerAlarms, nativeAlarms or dashboard read, or the app synthesized); call it before');
+  }
+
+  /** Your alarms of the service layer: `extraAlarms`, then those added with addAlarm. */
+  private serviceAlarms(): cloudwatch.IAlarm[] {
+    return [...(this.props.extraAlarms ?? []), ...this.addedAlarms.filter((a) => a.layer === 'service').map((a) => a.alarm)];
+  }
+
+  /** Your custom layers: `customLayers`, then those first named in addAlarm, each with its added alarms. */
+  private customLayerList(): { readonly name: string; readonly alarms: readonly cloudwatch.IAlarm[] }[] {
+    const layers = (this.props.customLayers ?? []).map((l) => ({ name: l.name, alarms: [...l.alarms] }));
+    for (const { layer, alarm } of this.addedAlarms.filter((a) => a.layer !== 'service')) {
+      const found = layers.find((l) => l.name === layer);
+      if (found) found.alarms.push(alarm);
+      else layers.push({ name: layer, alarms: [alarm] });
+    }
+    return layers;
+  }
+
+  /** Every alarm of yours, in every layer. */
+  private userAlarms(): cloudwatch.IAlarm[] {
+    return [...this.serviceAlarms(), ...this.customLayerList().flatMap((l) => l.alarms)];
   }
 
   /** The guarded alarms the selection hands to CodeDeploy, before combining. */
@@ -249,8 +399,8 @@ export class GuardedFunction extends Construct {
     const s = this.selection;
     return [
       ...this.layers.filter((a) => s.includesLayer(a.layer)).map((a) => a.alarm),
-      ...(s.includesLayer('service') ? (this.props.extraAlarms ?? []) : []),
-      ...(this.props.customLayers ?? []).filter((l) => s.includesLayer(l.name)).flatMap((l) => l.alarms),
+      ...(s.includesLayer('service') ? this.serviceAlarms() : []),
+      ...this.customLayerList().filter((l) => s.includesLayer(l.name)).flatMap((l) => l.alarms),
     ];
   }
 
@@ -273,7 +423,7 @@ export class GuardedFunction extends Construct {
     if (this.finalized) return;
     const functionUrl = this.hasFunctionUrl();
     this.finalized = { functionUrl };
-    const { watchdog } = this.props;
+    const watchdog = this.watchdog;
     const aliasName = this.alias.aliasName;
     const fnName = this.function.functionName;
     const t = this.thresholds;
@@ -288,8 +438,8 @@ export class GuardedFunction extends Construct {
     this.native.push(...this.combine(selected));
     for (const a of this.native) this.deploymentGroup.addAlarm(a);
 
-    const extra = this.props.extraAlarms ?? [];
-    const custom = this.props.customLayers ?? [];
+    const extra = this.serviceAlarms();
+    const custom = this.customLayerList();
     // The version-scoped alarms are replaced with each release: the watchdog is granted them by
     // their name template, so the grants do not change per release.
     const stable = this.layers.filter((a) => !a.name.includes(VERSION)).map((a) => a.alarm);
@@ -324,13 +474,20 @@ export class GuardedFunction extends Construct {
           service: [...byLayer('service'), ...extra.map((a) => a.alarmName)],
         },
         ...(custom.length ? { customLayers: custom.map((l) => ({ name: l.name, alarms: l.alarms.map((a) => a.alarmName) })) } : {}),
-        ...(this.configChecks.length ? { configChecks: this.props.configChecks } : {}),
-        ...(this.probes.length ? { probes: this.props.probes } : {}),
+        ...(this.checkProps.length ? { configChecks: this.checkProps } : {}),
+        ...(this.probeProps.length ? { probes: this.probeProps } : {}),
         ...(functionUrl ? { httpMetrics: 'function-url' } : {}),
         // The checker's name is a Ref: it depends on nothing of the hooks or the group.
         ...(this.reachabilityChecker ? { reachabilityChecker: this.reachabilityChecker.functionName } : {}),
       },
     });
+
+    if (this.probes.length === 0) {
+      Annotations.of(this).addWarningV2(
+        'canary-watchdog:no-probes',
+        `${this.function.node.path} has no probes: at low traffic its releases can reach 100 % on no evidence. Declare probes, or set the ReleaseWatchdog policy insufficient: { 'final-shift': { 'new-version': 'rollback' } } to demand evidence from user traffic before the final shift.`,
+      );
+    }
 
     // `cdk synth` prints this, so the layers guarding each release are visible at a glance.
     Annotations.of(this).addInfo(
@@ -419,7 +576,7 @@ export class GuardedFunction extends Construct {
   }
 }
 
-function stripGuardProps(p: Omit<GuardedFunctionProps, 'watchdog' | 'function' | 'aliasName'>): nodejs.NodejsFunctionProps {
+function stripGuardProps(p: Omit<GuardedFunctionProps, 'watchdog' | 'existingFunction' | 'aliasName'>): nodejs.NodejsFunctionProps {
   const {
     rollout: _r, bakeMinutes: _b, probes: _p, configChecks: _c, maxErrorRate: _e, minInvocations: _i, maxThrottleRate: _t,
     maxP99LatencyMs: _l, minProbeSuccess: _s, extraAlarms: _x, customLayers: _u, combineNativeAlarms: _n, dashboard: _d, ...fn
@@ -427,11 +584,36 @@ function stripGuardProps(p: Omit<GuardedFunctionProps, 'watchdog' | 'function' |
   return fn;
 }
 
-/** Contradictory or out-of-range props fail in the constructor, naming the prop. */
-function validateProps(scope: Construct, p: GuardedFunctionProps, rollout: Rollout, bakeMinutes: number): void {
-  if (p.function && (p.entry || p.code || p.handler)) {
-    throw new GuardValidationError(scope, 'function', 'give either an existing function or the props of a new one (entry, code, handler), not both');
+/**
+ * The first alarm in `alarms` that an earlier one already lists: the same alarm, or one whose
+ * name resolves the same. CodeDeploy rejects a list naming one alarm twice.
+ * https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_CreateDeploymentGroup.html
+ */
+function findDuplicateAlarm(scope: Construct, alarms: readonly cloudwatch.IAlarm[]): cloudwatch.IAlarm | undefined {
+  const seen = new Set<string>();
+  for (const a of alarms) {
+    const key = JSON.stringify(Stack.of(scope).resolve(a.alarmName));
+    if (seen.has(key)) return a;
+    seen.add(key);
   }
+  return undefined;
+}
+
+/** Lambda's alias name rule. https://docs.aws.amazon.com/lambda/latest/api/API_CreateAlias.html */
+function aliasNameProblem(name: string): string | undefined {
+  if (Token.isUnresolved(name)) return undefined;
+  if (name.length >= 1 && name.length <= NAME_LIMITS.aliasName && /^[a-zA-Z0-9_-]+$/.test(name) && !/^[0-9]+$/.test(name)) return undefined;
+  return `must be 1 to ${NAME_LIMITS.aliasName} letters, digits, - and _, and not only digits (Lambda's alias name rule), got ${JSON.stringify(name)} (${name.length} characters)`;
+}
+
+/** Contradictory or out-of-range props fail in the constructor, naming the prop. */
+function validateProps(scope: Construct, p: GuardedFunctionProps, fnProps: nodejs.NodejsFunctionProps, rollout: Rollout, bakeMinutes: number): void {
+  const given = Object.entries(fnProps).filter(([, v]) => v !== undefined).map(([k]) => k);
+  if (p.existingFunction && given.length) {
+    throw new GuardValidationError(scope, 'existingFunction', `give either an existing function or the props of a new one, not both; remove ${given.join(', ')} or existingFunction`);
+  }
+  const aliasProblem = p.aliasName === undefined ? undefined : aliasNameProblem(p.aliasName);
+  if (aliasProblem) throw new GuardValidationError(scope, 'aliasName', aliasProblem);
   const problems = rollout.problems();
   if (problems.length) throw new GuardValidationError(scope, problems[0].prop, problems[0].message);
   if (!Number.isFinite(bakeMinutes) || bakeMinutes < 0 || bakeMinutes > MAX_BAKE_MINUTES) {
@@ -451,9 +633,10 @@ function validateProps(scope: Construct, p: GuardedFunctionProps, rollout: Rollo
   }
   const layerNames = (p.customLayers ?? []).map((l) => l.name);
   for (const n of layerNames) {
-    if (!/^[a-z][a-z0-9-]{0,39}$/.test(n) || ['config', 'probes', 'new-version', 'service'].includes(n)) {
-      throw new GuardValidationError(scope, 'customLayers', `layer name ${JSON.stringify(n)} must be lowercase letters, digits and dashes, and not a built-in layer (config, probes, new-version, service)`);
-    }
+    const problem = customLayerNameProblem(n);
+    if (problem) throw new GuardValidationError(scope, 'customLayers', problem);
   }
   if (new Set(layerNames).size !== layerNames.length) throw new GuardValidationError(scope, 'customLayers', 'layer names must be unique');
+  const duplicate = findDuplicateAlarm(scope, [...(p.extraAlarms ?? []), ...(p.customLayers ?? []).flatMap((l) => l.alarms)]);
+  if (duplicate) throw new GuardValidationError(scope, 'extraAlarms', `the alarm ${duplicate.node.path} is given twice in extraAlarms and customLayers; CodeDeploy rejects an alarm listed twice`);
 }

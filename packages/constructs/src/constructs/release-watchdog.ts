@@ -1,4 +1,4 @@
-import { Aws, CfnResource, Duration, Lazy, Names, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, CfnResource, Duration, Lazy, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -7,12 +7,14 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
 import { alarmNamePrefix, DEFAULT_NAMESPACE, METRIC, parsePolicy, VERSION } from '../core/config';
 import type { Policy } from '../core/types';
 import { CONFIG_ITEM_ID, ENV } from '../runtime/env';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { GuardValidationError, parseOrThrow } from './errors';
+import { newestNodeRuntime } from './node-runtime';
+import { fitName, NAME_LIMITS, stackPathName } from './physical-names';
 import { runtimeHandlerDir, type RuntimeHandler } from './runtime-bundle';
 
 /** Lambda limits the environment variables of one function to 4 KB in all.
@@ -128,6 +130,12 @@ export class ReservedConcurrency {
   }
 }
 
+/** The managed policy AWSCodeDeployRoleForLambdaLimited invokes only functions named `CodeDeployHook_*`. */
+const HOOK_PREFIX = 'CodeDeployHook_';
+/** The id of the watchdog `ReleaseWatchdog.of` creates in a stack that has none. */
+const DEFAULT_WATCHDOG_ID = 'ReleaseWatchdog';
+const IS_RELEASE_WATCHDOG = Symbol.for('canary-watchdog.ReleaseWatchdog');
+
 /** What a guarded function hands its watchdog. */
 export interface GuardRegistration {
   /** The guard's entry of the runtime configuration; may hold tokens. */
@@ -154,6 +162,35 @@ export interface GuardRegistration {
  * that CodeDeploy checks itself, so that a dead watchdog still stops the release.
  */
 export class ReleaseWatchdog extends Construct {
+  /** Whether `x` is a ReleaseWatchdog, also across copies of this library. */
+  // `any`, not `unknown`: jsii has no `unknown` type (aws-cdk's `Stack.isStack(x: any)` alike).
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  static isReleaseWatchdog(x: any): x is ReleaseWatchdog {
+    return typeof x === 'object' && x !== null && IS_RELEASE_WATCHDOG in x;
+  }
+
+  /**
+   * The release watchdog of the stack that holds `scope`: the stack's only ReleaseWatchdog, or,
+   * when it has none, a new one with the default props (id `ReleaseWatchdog`, at the stack's
+   * root). A GuardedFunction given no `watchdog` uses this, so guarded functions of one stack
+   * share one watchdog. A stack with several ReleaseWatchdogs is ambiguous: an error naming them.
+   */
+  static of(scope: IConstruct): ReleaseWatchdog {
+    const stack = Stack.of(scope);
+    const found = watchdogsOf(stack);
+    if (found.length === 1) return found[0];
+    if (found.length > 1) {
+      throw new GuardValidationError(
+        scope,
+        'watchdog',
+        `the stack ${stack.node.path} holds ${found.length} ReleaseWatchdogs (${found.map((w) => w.node.path).join(', ')}); pass watchdog to say which one guards this function`,
+      );
+    }
+    const created = new ReleaseWatchdog(stack, DEFAULT_WATCHDOG_ID);
+    created.implicit = true;
+    return created;
+  }
+
   readonly watchdogFunction: lambda.Function;
   /** BeforeAllowTraffic hook; its name starts with `CodeDeployHook_`. */
   readonly preTrafficHook: lambda.Function;
@@ -174,6 +211,8 @@ export class ReleaseWatchdog extends Construct {
   private readonly props: ReleaseWatchdogProps;
   private readonly eventBus: events.IEventBus;
   private sharedDeploymentRole?: iam.Role;
+  /** Created by `ReleaseWatchdog.of` for guarded functions given no watchdog. */
+  private implicit = false;
 
   /**
    * The CodeDeploy service role of every deployment group this watchdog guards: one IAM role
@@ -202,6 +241,7 @@ export class ReleaseWatchdog extends Construct {
 
   constructor(scope: Construct, id: string, props: ReleaseWatchdogProps = {}) {
     super(scope, id);
+    Object.defineProperty(this, IS_RELEASE_WATCHDOG, { value: true });
     this.props = props;
     if (props.proberRounds !== undefined && !(Number.isInteger(props.proberRounds) && props.proberRounds >= 1 && props.proberRounds <= 12)) {
       throw new GuardValidationError(this, 'proberRounds', `must be an integer from 1 to 12, got ${props.proberRounds}`);
@@ -217,6 +257,7 @@ export class ReleaseWatchdog extends Construct {
     if (problems.length) throw new GuardValidationError(this, problems[0].prop, problems[0].message);
     this.reservedConcurrency = concurrency.values;
     this.watchdogName = props.watchdogName ?? Names.uniqueResourceName(this, { maxLength: 64, separator: '-' });
+    this.checkCollisions();
     this.eventBus = props.eventBus ?? events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
 
     this.stateTable = new dynamodb.Table(this, 'State', {
@@ -228,8 +269,8 @@ export class ReleaseWatchdog extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
 
-    const stackName = Stack.of(this).stackName;
-    const hookName = (suffix: string) => `CodeDeployHook_${`${stackName}-${this.node.id}`.replace(/[^a-zA-Z0-9-_]/g, '').slice(0, 64 - 15 - suffix.length)}-${suffix}`;
+    // `CodeDeployHook_<stack>-<path>-<pre|post>`, cut with a hash to Lambda's 64 characters.
+    const hookName = (suffix: string) => `${HOOK_PREFIX}${fitName(stackPathName(this), NAME_LIMITS.functionName - HOOK_PREFIX.length - suffix.length - 1)}-${suffix}`;
     const reserved = this.reservedConcurrency;
     this.watchdogFunction = this.runtimeFunction('Watchdog', 'watchdog', { timeout: Duration.seconds(50), reserved: reserved?.watchdog });
     this.preTrafficHook = this.runtimeFunction('PreTrafficHook', 'pre-traffic', {
@@ -313,6 +354,31 @@ export class ReleaseWatchdog extends Construct {
     });
     this.node.addValidation({ validate: () => this.validateSize() });
     this.node.addValidation({ validate: () => this.validateResourceCount() });
+  }
+
+  /**
+   * Watchdogs of one stack must not collide: their heartbeats are told apart by `watchdogName`,
+   * and guarded functions given no watchdog share the stack's default one, which a second
+   * watchdog created after it would silently leave in charge of them.
+   */
+  private checkCollisions(): void {
+    const name = this.props.watchdogName;
+    if (name !== undefined && !Token.isUnresolved(name) && !(name.trim().length > 0 && name.length <= NAME_LIMITS.dimensionValue)) {
+      throw new GuardValidationError(this, 'watchdogName', `must be 1 to ${NAME_LIMITS.dimensionValue} characters, not only spaces (it is a CloudWatch dimension value), got ${JSON.stringify(name)}`);
+    }
+    for (const other of watchdogsOf(Stack.of(this))) {
+      if (other === this) continue;
+      if (other.implicit) {
+        throw new GuardValidationError(
+          this,
+          'ReleaseWatchdog',
+          `the stack already has the default watchdog ${other.node.path}, created for guarded functions given no watchdog; create this ReleaseWatchdog before them (they then use it) or pass watchdog to each`,
+        );
+      }
+      if (other.watchdogName === this.watchdogName) {
+        throw new GuardValidationError(this, 'watchdogName', `${JSON.stringify(this.watchdogName)} is already the name of ${other.node.path} in this stack; each watchdog needs its own`);
+      }
+    }
   }
 
   /**
@@ -428,7 +494,7 @@ export class ReleaseWatchdog extends Construct {
   private runtimeFunction(id: string, handler: RuntimeHandler, opts: { timeout: Duration; functionName?: string; reserved?: number; scope?: Construct }): lambda.Function {
     const scope = opts.scope ?? this;
     const fn = new lambda.Function(scope, id, {
-      runtime: lambda.Runtime.NODEJS_24_X,
+      runtime: newestNodeRuntime(),
       architecture: lambda.Architecture.ARM_64,
       code: lambda.Code.fromAsset(runtimeHandlerDir(handler)),
       handler: 'index.handler',
@@ -499,6 +565,11 @@ export class ReleaseWatchdog extends Construct {
     }
     return [];
   }
+}
+
+/** The ReleaseWatchdogs of one stack (not of its nested stacks). */
+function watchdogsOf(stack: Stack): ReleaseWatchdog[] {
+  return stack.node.findAll().filter((c): c is ReleaseWatchdog => ReleaseWatchdog.isReleaseWatchdog(c) && Stack.of(c) === stack);
 }
 
 /**

@@ -143,7 +143,7 @@ describe('GuardedFunction', () => {
       const app = new App();
       const stack = new Stack(app, 'S');
       const watchdog = new ReleaseWatchdog(stack, 'W');
-      for (const id of ['A', 'B']) new GuardedFunction(stack, id, { watchdog, function: inlineFunction(stack, `Fn${id}`), rollout: Rollout.canary({ percent: 5, minutes: 15 }) });
+      for (const id of ['A', 'B']) new GuardedFunction(stack, id, { watchdog, existingFunction: inlineFunction(stack, `Fn${id}`), rollout: Rollout.canary({ percent: 5, minutes: 15 }) });
       Template.fromStack(stack).resourceCountIs('AWS::CodeDeploy::DeploymentConfig', 1);
     });
 
@@ -161,7 +161,7 @@ describe('GuardedFunction', () => {
       const app = new App();
       const stack = new Stack(app, 'S');
       const watchdog = new ReleaseWatchdog(stack, 'W', { policy: { preexistingAlarms: 'rollback' } });
-      const g = new GuardedFunction(stack, 'G', { watchdog, function: inlineFunction(stack), extraAlarms: extra(stack, 5) });
+      const g = new GuardedFunction(stack, 'G', { watchdog, existingFunction: inlineFunction(stack), extraAlarms: extra(stack, 5) });
       expect(g.nativeAlarms).toHaveLength(10);
       Template.fromStack(stack).resourceCountIs('AWS::CloudWatch::CompositeAlarm', 0);
     });
@@ -170,7 +170,7 @@ describe('GuardedFunction', () => {
       const app = new App();
       const stack = new Stack(app, 'S');
       const watchdog = new ReleaseWatchdog(stack, 'W', { policy: { preexistingAlarms: 'rollback' } });
-      const g = new GuardedFunction(stack, 'G', { watchdog, function: inlineFunction(stack), extraAlarms: extra(stack, 6) });
+      const g = new GuardedFunction(stack, 'G', { watchdog, existingFunction: inlineFunction(stack), extraAlarms: extra(stack, 6) });
       expect(g.nativeAlarms).toHaveLength(2);
       const t = Template.fromStack(stack);
       const [, composite] = resourcesOfType(t, 'AWS::CloudWatch::CompositeAlarm')[0];

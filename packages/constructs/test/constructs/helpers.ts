@@ -18,7 +18,7 @@ export function build(props: Partial<GuardedFunctionProps> = {}, opts: { env?: R
   const watchdog = new ReleaseWatchdog(stack, 'Watchdog');
   const guarded = new GuardedFunction(stack, 'Orders', {
     watchdog,
-    function: inlineFunction(stack, 'Fn', opts.env),
+    existingFunction: inlineFunction(stack, 'Fn', opts.env),
     probes: [{ name: 'health', event: { rawPath: '/health' }, expect: { status: 'success' } }],
     configChecks: [{ key: 'TABLE_NAME' }],
     ...props,

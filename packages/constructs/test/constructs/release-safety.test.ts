@@ -19,7 +19,7 @@ function stackWith(watchdogProps: ReleaseWatchdogProps, ids: string[] = ['Orders
     (id) =>
       new GuardedFunction(stack, id, {
         watchdog,
-        function: inlineFunction(stack, `${id}Fn`),
+        existingFunction: inlineFunction(stack, `${id}Fn`),
         probes: PROBE,
         extraAlarms: [cloudwatch.Alarm.fromAlarmName(stack, `${id}UserAlarm`, `${id.toLowerCase()}-table-errors`)],
         customLayers: [{ name: 'downstream', alarms: [cloudwatch.Alarm.fromAlarmName(stack, `${id}Downstream`, `${id.toLowerCase()}-payments-latency`)] }],
@@ -139,7 +139,7 @@ describe('releases that nothing checks', () => {
     const app = new App();
     const stack = new Stack(app, 'Shop');
     const watchdog = new ReleaseWatchdog(stack, 'Watchdog');
-    new GuardedFunction(stack, 'Orders', { watchdog, function: inlineFunction(stack), dashboard: false });
+    new GuardedFunction(stack, 'Orders', { watchdog, existingFunction: inlineFunction(stack), dashboard: false });
     Annotations.fromStack(stack).hasWarning('/Shop/Orders', Match.stringLikeRegexp('^Shop/Fn has no probes: at low traffic its releases can reach 100 % on no evidence'));
   });
 
@@ -174,7 +174,7 @@ describe('reachability from the VPC the function runs in', () => {
     environment: { PAYMENTS_URL: 'https://payments.internal/v2' },
     vpc,
   });
-  const g = new GuardedFunction(stack, 'Orders', { watchdog, function: fn, probes: PROBE, configChecks: [{ key: 'PAYMENTS_URL', format: 'url', reachableWithinMs: 2000 }], dashboard: false });
+  const g = new GuardedFunction(stack, 'Orders', { watchdog, existingFunction: fn, probes: PROBE, configChecks: [{ key: 'PAYMENTS_URL', format: 'url', reachableWithinMs: 2000 }], dashboard: false });
   const template = Template.fromStack(stack);
   const functions = resourcesOfType(template, 'AWS::Lambda::Function');
   const [checkerId, checker] = functions.find(([, f]) => f.Properties.Description === 'canary-watchdog reach-check')!;

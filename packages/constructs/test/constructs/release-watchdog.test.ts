@@ -203,7 +203,7 @@ describe('ReleaseWatchdog', () => {
     const stack = new Stack(app, 'Big');
     const watchdog = new ReleaseWatchdog(stack, 'W');
     for (let i = 0; i < 12; i++) {
-      new GuardedFunction(stack, `F${i}`, { watchdog, function: inlineFunction(stack, `Fn${i}`), dashboard: false });
+      new GuardedFunction(stack, `F${i}`, { watchdog, existingFunction: inlineFunction(stack, `Fn${i}`), dashboard: false });
     }
     expect(() => app.synth()).toThrow(/Big\/W: guards: the watchdog configuration of 12 guarded function\(s\) takes about \d+ bytes, over Lambda's 4096-byte environment limit/);
   });
@@ -212,7 +212,7 @@ describe('ReleaseWatchdog', () => {
     const app = new App();
     const stack = new Stack(app, 'Huge');
     const watchdog = new ReleaseWatchdog(stack, 'W', { configDelivery: 'state-table' });
-    for (let i = 0; i < 50; i++) new GuardedFunction(stack, `F${i}`, { watchdog, function: inlineFunction(stack, `Fn${i}`) });
+    for (let i = 0; i < 50; i++) new GuardedFunction(stack, `F${i}`, { watchdog, existingFunction: inlineFunction(stack, `Fn${i}`) });
     expect(() => app.synth()).toThrow(/Huge: the stack has \d+ resources with 50 guarded functions; CloudFormation allows 500 per stack\. Each guarded function here takes about \d+: split them over several stacks, each with its own ReleaseWatchdog\./);
   });
 
@@ -220,8 +220,8 @@ describe('ReleaseWatchdog', () => {
     const app = new App();
     const stack = new Stack(app, 'Two');
     const watchdog = new ReleaseWatchdog(stack, 'W');
-    new GuardedFunction(stack, 'A', { watchdog, function: inlineFunction(stack, 'FnA') });
-    new GuardedFunction(stack, 'B', { watchdog, function: inlineFunction(stack, 'FnB') });
+    new GuardedFunction(stack, 'A', { watchdog, existingFunction: inlineFunction(stack, 'FnA') });
+    new GuardedFunction(stack, 'B', { watchdog, existingFunction: inlineFunction(stack, 'FnB') });
     const t = Template.fromStack(stack);
     // Per function: its heartbeat and 4 layer alarms.
     t.resourceCountIs('AWS::CloudWatch::Alarm', 2 * 5);

@@ -7,7 +7,7 @@ function guard(props: Partial<GuardedFunctionProps>, env?: Record<string, string
   const app = new App();
   const stack = new Stack(app, 'Shop');
   const watchdog = new ReleaseWatchdog(stack, 'Watchdog');
-  new GuardedFunction(stack, 'Orders', { watchdog, function: inlineFunction(stack, 'Fn', env), dashboard: false, ...props });
+  new GuardedFunction(stack, 'Orders', { watchdog, existingFunction: inlineFunction(stack, 'Fn', env), dashboard: false, ...props });
   return app;
 }
 
@@ -41,12 +41,14 @@ describe('synth-time validation', () => {
     const stack = new Stack(app, 'Shop');
     const watchdog = new ReleaseWatchdog(stack, 'Watchdog', { policy: { preexistingAlarms: 'rollback' } });
     expect(
-      () => new GuardedFunction(stack, 'Orders', { watchdog, function: inlineFunction(stack), extraAlarms: extra(6)(stack), combineNativeAlarms: false }),
+      () => new GuardedFunction(stack, 'Orders', { watchdog, existingFunction: inlineFunction(stack), extraAlarms: extra(6)(stack), combineNativeAlarms: false }),
     ).toThrow("Shop/Orders: extraAlarms: 11 alarms for the deployment group (heartbeat, 4 layer alarms, 6 of yours) exceed CodeDeploy's limit of 10; allow combineNativeAlarms or pass fewer extraAlarms");
   });
 
   it('rejects both an existing function and the props of a new one', () => {
-    expect(() => guard({ entry: 'x.ts' })).toThrow('Shop/Orders: function: give either an existing function or the props of a new one (entry, code, handler), not both');
+    expect(() => guard({ entry: 'x.ts', memorySize: 512 })).toThrow(
+      'Shop/Orders: existingFunction: give either an existing function or the props of a new one, not both; remove entry, memorySize or existingFunction',
+    );
   });
 
   it('fails synth when a config check requires an environment key the function does not define', () => {
@@ -59,7 +61,7 @@ describe('synth-time validation', () => {
     const stack = new Stack(app, 'Shop');
     const watchdog = new ReleaseWatchdog(stack, 'Watchdog');
     const fn = inlineFunction(stack, 'Fn', {});
-    new GuardedFunction(stack, 'Orders', { watchdog, function: fn, configChecks: [{ key: 'LATE' }], dashboard: false });
+    new GuardedFunction(stack, 'Orders', { watchdog, existingFunction: fn, configChecks: [{ key: 'LATE' }], dashboard: false });
     fn.addEnvironment('LATE', 'yes');
     expect(() => app.synth()).not.toThrow();
   });

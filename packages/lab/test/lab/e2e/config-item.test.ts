@@ -17,7 +17,7 @@ function bigApp(): { dir: string; template: Template } {
   const watchdog = new ReleaseWatchdog(stack, 'Watchdog', { configDelivery: 'state-table' });
   for (let i = 0; i < GUARDS; i++) {
     const fn = new lambda.Function(stack, `Fn${i}`, { runtime: lambda.Runtime.NODEJS_24_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async () => ({ statusCode: 200 });') });
-    new GuardedFunction(stack, `Api${i}`, { watchdog, function: fn, dashboard: false, probes: [{ name: 'ok', event: {}, expect: { body: [{ path: '$.statusCode', equals: 200 }] } }] });
+    new GuardedFunction(stack, `Api${i}`, { watchdog, existingFunction: fn, dashboard: false, probes: [{ name: 'ok', event: {}, expect: { body: [{ path: '$.statusCode', equals: 200 }] } }] });
   }
   app.synth();
   return { dir, template: Template.fromStack(stack) };

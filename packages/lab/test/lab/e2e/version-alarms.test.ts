@@ -73,7 +73,7 @@ describe('version-scoped alarms in the lab', () => {
       { length: 6 },
       (_, i) => new cloudwatch.Alarm(stack, `Extra${i}`, { alarmName: `combined-extra-${i}`, metric: new cloudwatch.Metric({ namespace: 'Shop', metricName: `M${i}` }), threshold: 1, evaluationPeriods: 1 }),
     );
-    new GuardedFunction(stack, 'Api', { watchdog, function: fn, dashboard: false, extraAlarms, probes: [{ name: 'ok', event: {}, expect: { status: 'success' } }] });
+    new GuardedFunction(stack, 'Api', { watchdog, existingFunction: fn, dashboard: false, extraAlarms, probes: [{ name: 'ok', event: {}, expect: { status: 'success' } }] });
     app.synth();
 
     lab = new Lab({ seed: 5 });
