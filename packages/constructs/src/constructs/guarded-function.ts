@@ -4,9 +4,10 @@ import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
-import { parseConfigChecks, type ConfigCheck } from '../core/config-checks';
+import { parseConfigChecks, type ConfigCheck, type ConfigFormat } from '../core/config-checks';
 import { DEFAULT_THRESHOLDS, MAX_BAKE_MINUTES, VERSION } from '../core/config';
-import { parseProbes, type ProbeSpec } from '../core/probes';
+import { parseProbes } from '../core/probes';
+import { probesForRuntime, type ProbeSpec } from './probe-spec';
 import { describeRollout } from '../core/rollout';
 import { nativeAlarmSelection, type NativeAlarmSelection } from '../core/native-alarms';
 import { buildHttpAlarm, buildLayerAlarms, GuardMetrics, type LayerAlarmProps, type LayerAlarmSpec } from './alarm-layers';
@@ -20,8 +21,48 @@ export const MAX_NATIVE_ALARMS = 10;
 
 type LayerThresholds = Pick<LayerAlarmProps, 'maxErrorRate' | 'minInvocations' | 'maxThrottleRate' | 'maxP99LatencyMs' | 'minProbeSuccess'>;
 
-/** A configuration check as declared on the construct; `required` defaults to true, `format` to string. */
-export type ConfigCheckProps = Partial<ConfigCheck> & { readonly key: string };
+/**
+ * A check on one environment variable of the new version, as declared on the construct, run
+ * before any traffic. Configuration is more dangerous than code: a wrong value ships without a
+ * build failing.
+ */
+export interface ConfigCheckProps {
+  /** The environment variable's name. */
+  readonly key: string;
+  /**
+   * Whether the variable must be set and non-empty.
+   * @default true
+   */
+  readonly required?: boolean;
+  /**
+   * How the value must read.
+   * @default ConfigFormat.STRING
+   */
+  readonly format?: ConfigFormat;
+  /**
+   * A regular expression the whole value must match.
+   * @default no pattern
+   */
+  readonly pattern?: string;
+  /**
+   * The value must be one of these.
+   * @default any value
+   */
+  readonly oneOf?: string[];
+  /**
+   * For `ConfigFormat.URL`: the endpoint must answer (any HTTP status below 500) within this many ms, 1-60000.
+   * @default not tested
+   */
+  readonly reachableWithinMs?: number;
+}
+
+/** A layer of your own alarms, judged after the built-in layers. */
+export interface CustomLayer {
+  /** Lowercase letters, digits and dashes; not a built-in layer's name (config, probes, new-version, service). */
+  readonly name: string;
+  /** The layer's alarms (any IAlarm, composite too). */
+  readonly alarms: cloudwatch.IAlarm[];
+}
 
 export interface GuardedFunctionProps extends nodejs.NodejsFunctionProps {
   /** The watchdog that guards this function's releases. */
@@ -51,12 +92,12 @@ export interface GuardedFunctionProps extends nodejs.NodejsFunctionProps {
    * Synthetic checks run against the new version before any traffic and during the shift.
    * @default no probes
    */
-  readonly probes?: readonly ProbeSpec[];
+  readonly probes?: ProbeSpec[];
   /**
    * Checks on the new version's environment variables, run before any traffic.
    * @default no checks
    */
-  readonly configChecks?: readonly ConfigCheckProps[];
+  readonly configChecks?: ConfigCheckProps[];
   /**
    * Error rate of the new version that fails the release (0-1).
    * @default 0.05
@@ -86,12 +127,12 @@ export interface GuardedFunctionProps extends nodejs.NodejsFunctionProps {
    * Your own alarms (any IAlarm, composite too): the `service` layer.
    * @default none
    */
-  readonly extraAlarms?: readonly cloudwatch.IAlarm[];
+  readonly extraAlarms?: cloudwatch.IAlarm[];
   /**
    * Layers of your own, judged after the built-in ones, in order.
    * @default none
    */
-  readonly customLayers?: readonly { readonly name: string; readonly alarms: readonly cloudwatch.IAlarm[] }[];
+  readonly customLayers?: CustomLayer[];
   /**
    * Combine the alarms into one composite alarm when CodeDeploy's limit of 10 per deployment
    * group would be exceeded. When false, more than 10 alarms is a synth error.
@@ -125,8 +166,10 @@ export class GuardedFunction extends Construct {
   readonly heartbeatAlarm: cloudwatch.Alarm;
   /** Runs the `reachableWithinMs` checks in the function's VPC; only for a VPC function. */
   readonly reachabilityChecker?: lambda.Function;
-  readonly probes: readonly ProbeSpec[];
-  readonly configChecks: readonly ConfigCheck[];
+  /** The probes as declared. */
+  readonly probes: ProbeSpec[];
+  /** The configuration checks, with their defaults filled in. */
+  readonly configChecks: ConfigCheck[];
 
   private readonly props: GuardedFunctionProps;
   private readonly layers: LayerAlarmSpec[];
@@ -137,6 +180,8 @@ export class GuardedFunction extends Construct {
   private readonly rollout: Rollout;
   private readonly bakeMinutes: number;
   private readonly customConfig?: codedeploy.ILambdaDeploymentConfig;
+  /** The probes in the runtime configuration's form. */
+  private readonly runtimeProbes: readonly Record<string, unknown>[];
   private finalized?: { readonly functionUrl: boolean };
   private dash?: cloudwatch.Dashboard;
 
@@ -146,7 +191,12 @@ export class GuardedFunction extends Construct {
     this.rollout = props.rollout ?? Rollout.canary({ percent: 10, minutes: 5 });
     this.bakeMinutes = props.bakeMinutes ?? 10;
     validateProps(this, props, this.rollout, this.bakeMinutes);
-    this.probes = parseOrThrow(this, 'probes', () => parseProbes(props.probes ?? [], 'probes'));
+    this.probes = props.probes ?? [];
+    this.runtimeProbes = parseOrThrow(this, 'probes', () => {
+      const runtime = probesForRuntime(this.probes, 'probes');
+      parseProbes(runtime, 'probes');
+      return runtime;
+    });
     this.configChecks = parseOrThrow(this, 'configChecks', () => parseConfigChecks(props.configChecks ?? [], 'configChecks'));
 
     const { watchdog, function: existing, aliasName = 'live', ...fnProps } = props;
@@ -215,15 +265,15 @@ export class GuardedFunction extends Construct {
   }
 
   /** The layer alarms, by layer (the HTTP 5xx alarm once the alias's function URL is known). */
-  get layerAlarms(): readonly LayerAlarmSpec[] {
+  get layerAlarms(): LayerAlarmSpec[] {
     this.finalize();
-    return this.layers;
+    return [...this.layers];
   }
 
   /** The alarms in the deployment group's own list (at most 10; the heartbeat first, except in shadow mode, where there are none). */
-  get nativeAlarms(): readonly cloudwatch.IAlarm[] {
+  get nativeAlarms(): cloudwatch.IAlarm[] {
     this.finalize();
-    return this.native;
+    return [...this.native];
   }
 
   get dashboard(): cloudwatch.Dashboard | undefined {
@@ -325,7 +375,7 @@ export class GuardedFunction extends Construct {
         },
         ...(custom.length ? { customLayers: custom.map((l) => ({ name: l.name, alarms: l.alarms.map((a) => a.alarmName) })) } : {}),
         ...(this.configChecks.length ? { configChecks: this.props.configChecks } : {}),
-        ...(this.probes.length ? { probes: this.props.probes } : {}),
+        ...(this.runtimeProbes.length ? { probes: this.runtimeProbes } : {}),
         ...(functionUrl ? { httpMetrics: 'function-url' } : {}),
         // The checker's name is a Ref: it depends on nothing of the hooks or the group.
         ...(this.reachabilityChecker ? { reachabilityChecker: this.reachabilityChecker.functionName } : {}),
@@ -334,7 +384,7 @@ export class GuardedFunction extends Construct {
 
     // `cdk synth` prints this, so the layers guarding each release are visible at a glance.
     Annotations.of(this).addInfo(
-      `canary-watchdog guards ${aliasName} with ${describeRollout(this.rollout.shape)}, bake ${this.bakeMinutes} min. Layers: ` +
+      `canary-watchdog guards ${aliasName} with ${describeRollout(this.rollout._shape)}, bake ${this.bakeMinutes} min. Layers: ` +
         [
           `config (${this.configChecks.length} checks: ${this.configChecks.map((c) => c.key).join(', ') || 'none'})`,
           `probes (${this.probes.length}: ${this.probes.map((p) => p.name).join(', ') || 'none'}; alarm below ${t.minProbeSuccess * 100} % success)`,
@@ -432,7 +482,7 @@ function validateProps(scope: Construct, p: GuardedFunctionProps, rollout: Rollo
   if (p.function && (p.entry || p.code || p.handler)) {
     throw new GuardValidationError(scope, 'function', 'give either an existing function or the props of a new one (entry, code, handler), not both');
   }
-  const problems = rollout.problems();
+  const problems = rollout._problems();
   if (problems.length) throw new GuardValidationError(scope, problems[0].prop, problems[0].message);
   if (!Number.isFinite(bakeMinutes) || bakeMinutes < 0 || bakeMinutes > MAX_BAKE_MINUTES) {
     throw new GuardValidationError(scope, 'bakeMinutes', `must be a number of minutes from 0 to ${MAX_BAKE_MINUTES} (the AfterAllowTraffic hook must report within one hour), got ${bakeMinutes}`);
