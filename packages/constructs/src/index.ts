@@ -1,14 +1,15 @@
 /**
- * canary-watchdog's public API: the constructs that guard Lambda releases, and the pure
- * decision core they share with the runtime, the CLI and the lab.
+ * canary-watchdog's public API: the constructs that guard Lambda releases and the types they
+ * expose. This module is what jsii compiles into the bindings for other languages, so every
+ * type here is jsii-compatible. The pure decision core (evaluate, Verdict, DecisionRecord, ...)
+ * is TypeScript-only: import it from `canary-watchdog/lib/core`.
  */
 export { ReleaseWatchdog, ReservedConcurrency, type ReleaseWatchdogProps, type GuardRegistration, type RuntimeConcurrency } from './constructs/release-watchdog';
-export { GuardedFunction, type GuardedFunctionProps, type ConfigCheckProps, MAX_NATIVE_ALARMS } from './constructs/guarded-function';
-export { Rollout, MAX_ROLLOUT_MINUTES } from './constructs/rollout';
+export { WatchdogMode, ConfigDelivery, type PolicyOverrides } from './constructs/watchdog-options';
+export { GuardedFunction, type GuardedFunctionProps, type ConfigCheckProps, type CustomLayer, MAX_NATIVE_ALARMS } from './constructs/guarded-function';
+export { Rollout, type CanaryOptions, type LinearOptions, MAX_ROLLOUT_MINUTES } from './constructs/rollout';
 export { AlarmLayer } from './constructs/layer';
-export { GuardMetrics } from './constructs/alarm-layers';
-export { GuardValidationError } from './constructs/errors';
-export type { ProbeSpec, ProbeExpectation, BodyExpectation } from './core/probes';
-export type { ConfigCheck, ConfigFormat } from './core/config-checks';
-export type { Policy, Verdict, Evidence, Outcome } from './core/types';
-export type { DecisionRecord } from './core/decision-record';
+export { GuardMetrics, ProbeStatistic, type GuardedRateOptions, type LayerAlarmSpec } from './constructs/alarm-layers';
+export { ProbeStatus, type ProbeSpec, type ProbeExpectation, type BodyExpectation } from './constructs/probe-spec';
+export { ConfigFormat, type ConfigCheck } from './core/config-checks';
+export { InsufficientAction, PreexistingAlarms, type Policy } from './core/types';

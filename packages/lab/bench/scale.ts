@@ -9,7 +9,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GuardedFunction, ReleaseWatchdog } from 'canary-watchdog';
+import { ConfigDelivery, GuardedFunction, ProbeStatus, ReleaseWatchdog } from 'canary-watchdog';
 
 const code = lambda.Code.fromInline('exports.handler = async () => ({ statusCode: 200 });');
 const fnProps = { runtime: lambda.Runtime.NODEJS_24_X, handler: 'index.handler', code };
@@ -41,11 +41,11 @@ function synthOnce(n: number, guarded: boolean, perStack: number): { ms: number;
   try {
     for (let s = 0; s < stacks; s++) {
       const stack = new Stack(app, `Scale${s}`);
-      const watchdog = guarded ? new ReleaseWatchdog(stack, 'Watchdog', { configDelivery: 'state-table' }) : undefined;
+      const watchdog = guarded ? new ReleaseWatchdog(stack, 'Watchdog', { configDelivery: ConfigDelivery.STATE_TABLE }) : undefined;
       for (let i = s * perStack; i < Math.min(n, (s + 1) * perStack); i++) {
         const fn = new lambda.Function(stack, `Fn${i}`, fnProps);
         if (watchdog) {
-          new GuardedFunction(stack, `G${i}`, { watchdog, existingFunction: fn, probes: [{ name: 'ok', event: {}, expect: { status: 'success' } }] });
+          new GuardedFunction(stack, `G${i}`, { watchdog, existingFunction: fn, probes: [{ name: 'ok', event: {}, expect: { status: ProbeStatus.SUCCESS } }] });
         } else {
           const alias = new lambda.Alias(stack, `Alias${i}`, { aliasName: 'live', version: fn.currentVersion });
           new codedeploy.LambdaDeploymentGroup(stack, `Dg${i}`, { alias, deploymentConfig: codedeploy.LambdaDeploymentConfig.CANARY_10PERCENT_5MINUTES });

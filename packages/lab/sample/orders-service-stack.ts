@@ -5,7 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { join } from 'node:path';
-import { GuardedFunction, ReleaseWatchdog, Rollout } from 'canary-watchdog';
+import { ConfigDelivery, ConfigFormat, GuardedFunction, ProbeStatus, ReleaseWatchdog, Rollout } from 'canary-watchdog';
 
 export interface OrdersServiceProps extends StackProps {
   /** Price list: SKU -> unit price in cents. */
@@ -41,7 +41,7 @@ export class OrdersServiceStack extends Stack {
     super(scope, id, props);
     // Two guarded functions with 8 probes and 6 checks between them outgrow Lambda's 4 KB
     // environment: the configuration lives in the state table.
-    this.watchdog = new ReleaseWatchdog(this, 'Watchdog', { configDelivery: 'state-table' });
+    this.watchdog = new ReleaseWatchdog(this, 'Watchdog', { configDelivery: ConfigDelivery.STATE_TABLE });
 
     const table = new dynamodb.Table(this, 'Orders', {
       partitionKey: { name: 'orderId', type: dynamodb.AttributeType.STRING },
@@ -79,7 +79,7 @@ export class OrdersServiceStack extends Stack {
       maxErrorRate: 0.02,
       configChecks: [
         { key: 'TABLE_NAME' },
-        { key: 'MAX_ITEMS_PER_ORDER', format: 'integer' },
+        { key: 'MAX_ITEMS_PER_ORDER', format: ConfigFormat.INTEGER },
         { key: 'PAYMENT_MODE', oneOf: ['live', 'sandbox'] },
       ],
       probes: [
@@ -91,18 +91,18 @@ export class OrdersServiceStack extends Stack {
             queryStringParameters: { dryRun: 'true' },
             body: JSON.stringify({ sku: 'sku-1', qty: 2 }),
           },
-          expect: { status: 'success', body: [{ path: '$.statusCode', equals: 200 }, { path: '$.body.valid', equals: true }], maxLatencyMs: 1000 },
+          expect: { status: ProbeStatus.SUCCESS, body: [{ path: '$.statusCode', equalTo: 200 }, { path: '$.body.valid', equalTo: true }], maxLatencyMs: 1000 },
         },
         {
           name: 'read-missing-order',
           event: { rawPath: '/orders/probe-does-not-exist', requestContext: { http: { method: 'GET' } } },
-          expect: { status: 'success', body: [{ path: '$.statusCode', equals: 404 }, { path: '$.body.error', equals: 'no such order' }] },
+          expect: { status: ProbeStatus.SUCCESS, body: [{ path: '$.statusCode', equalTo: 404 }, { path: '$.body.error', equalTo: 'no such order' }] },
         },
         // The order rules users rely on: a zero quantity and one above the limit are refused.
         {
           name: 'reject-zero-qty',
           event: { rawPath: '/orders', requestContext: { http: { method: 'POST' } }, queryStringParameters: { dryRun: 'true' }, body: JSON.stringify({ sku: 'sku-1', qty: 0 }) },
-          expect: { status: 'success', body: [{ path: '$.statusCode', equals: 400 }, { path: '$.body.error', equals: 'qty must be a whole number of at least 1' }] },
+          expect: { status: ProbeStatus.SUCCESS, body: [{ path: '$.statusCode', equalTo: 400 }, { path: '$.body.error', equalTo: 'qty must be a whole number of at least 1' }] },
         },
         {
           name: 'reject-over-limit',
@@ -112,12 +112,12 @@ export class OrdersServiceStack extends Stack {
             queryStringParameters: { dryRun: 'true' },
             body: JSON.stringify({ sku: 'sku-1', qty: props.maxItemsPerOrder + 1 }),
           },
-          expect: { status: 'success', body: [{ path: '$.statusCode', equals: 400 }, { path: '$.body.error', equals: `qty above the limit of ${props.maxItemsPerOrder} items per order` }] },
+          expect: { status: ProbeStatus.SUCCESS, body: [{ path: '$.statusCode', equalTo: 400 }, { path: '$.body.error', equalTo: `qty above the limit of ${props.maxItemsPerOrder} items per order` }] },
         },
         {
           name: 'unknown-route',
           event: { rawPath: '/no-such-route', requestContext: { http: { method: 'GET' } } },
-          expect: { status: 'success', body: [{ path: '$.statusCode', equals: 404 }] },
+          expect: { status: ProbeStatus.SUCCESS, body: [{ path: '$.statusCode', equalTo: 404 }] },
         },
       ],
       extraAlarms: [tableErrors],
@@ -136,20 +136,20 @@ export class OrdersServiceStack extends Stack {
       bakeMinutes: 5,
       maxP99LatencyMs: 500,
       configChecks: [
-        { key: 'PRICE_LIST', format: 'json' },
+        { key: 'PRICE_LIST', format: ConfigFormat.JSON },
         { key: 'CURRENCY', oneOf: ['USD', 'EUR', 'GBP'] },
-        { key: 'TAX_RATE', format: 'number' },
+        { key: 'TAX_RATE', format: ConfigFormat.NUMBER },
       ],
       probes: [
         {
           name: 'quote-known-sku',
           event: { rawPath: '/price', requestContext: { http: { method: 'GET' } }, queryStringParameters: { sku: probeSku, qty: '2' } },
           expect: {
-            status: 'success',
+            status: ProbeStatus.SUCCESS,
             body: [
-              { path: '$.statusCode', equals: 200 },
-              { path: '$.body.total', equals: 2 * probeUnit + Math.round(2 * probeUnit * props.taxRate) },
-              { path: '$.body.currency', equals: props.currency },
+              { path: '$.statusCode', equalTo: 200 },
+              { path: '$.body.total', equalTo: 2 * probeUnit + Math.round(2 * probeUnit * props.taxRate) },
+              { path: '$.body.currency', equalTo: props.currency },
             ],
             maxLatencyMs: 500,
           },

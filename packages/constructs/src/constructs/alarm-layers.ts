@@ -59,8 +59,11 @@ export class GuardMetrics {
     return this.lambda(METRIC_URL.http5xx, 'Sum', this.versionDims(version));
   }
 
-  /** Probe invocations of one version (0/1 datapoints, 1 = failed) over a minute: `Sum` counts the failures, `SampleCount` the invocations. */
-  probeFailures(version: string, statistic: 'Sum' | 'SampleCount'): cloudwatch.Metric {
+  /**
+   * Probe invocations of one version (0/1 datapoints, 1 = failed) over a minute: statistic `Sum`
+   * counts the failures, `SampleCount` the invocations.
+   */
+  probeFailures(version: string, statistic: ProbeStatistic): cloudwatch.Metric {
     return new cloudwatch.Metric({
       namespace: this.namespace,
       metricName: METRIC.probeFailure,
@@ -116,6 +119,14 @@ export class GuardMetrics {
   }
 }
 
+/** What `GuardMetrics.probeFailures` counts. */
+export enum ProbeStatistic {
+  /** The failed probe invocations. */
+  SUM = 'Sum',
+  /** All probe invocations. */
+  SAMPLE_COUNT = 'SampleCount',
+}
+
 export interface GuardedRateOptions {
   /** The total does not count the events (Invocations does not count throttles): add them. */
   readonly addEventsToTotal?: boolean;
@@ -125,9 +136,12 @@ export interface GuardedRateOptions {
   readonly z?: number;
 }
 
+/** The built-in layers that have alarms of their own. */
+type BuiltInLayer = 'probes' | 'new-version' | 'service';
+
 export interface LayerAlarmSpec {
-  /** Built-in layer the alarm belongs to. */
-  readonly layer: 'probes' | 'new-version' | 'service';
+  /** Built-in layer the alarm belongs to: `probes`, `new-version` or `service`. */
+  readonly layer: string;
   readonly alarm: cloudwatch.Alarm;
   /**
    * The alarm's name as a plain string (not a Ref), so configuration that names it adds no
@@ -161,7 +175,7 @@ export interface LayerAlarmProps {
  */
 export function buildLayerAlarms(scope: Construct, p: LayerAlarmProps): LayerAlarmSpec[] {
   const m = p.metrics;
-  const alarm = (id: string, layer: LayerAlarmSpec['layer'], props: Omit<cloudwatch.AlarmProps, 'alarmName' | 'treatMissingData'>) =>
+  const alarm = (id: string, layer: BuiltInLayer, props: Omit<cloudwatch.AlarmProps, 'alarmName' | 'treatMissingData'>) =>
     layerAlarm(scope, p, id, layer, props);
   const out: LayerAlarmSpec[] = p.probes ? [buildProbeAlarm(scope, p)] : [];
   // 2 of 3 one-minute periods, each significantly above the limit: one noisy minute on a small
@@ -215,7 +229,7 @@ export function buildLayerAlarms(scope: Construct, p: LayerAlarmProps): LayerAla
 export function buildProbeAlarm(scope: Construct, p: Pick<LayerAlarmProps, 'metrics' | 'version' | 'namePrefix' | 'minProbeSuccess'>): LayerAlarmSpec {
   const m = p.metrics;
   return layerAlarm(scope, p, 'ProbeFailures', 'probes', {
-    metric: m.guardedRate(m.probeFailures(p.version, 'Sum'), m.probeFailures(p.version, 'SampleCount'), DEFAULT_THRESHOLDS.minProbeSamples, 'new version probe failure rate', {
+    metric: m.guardedRate(m.probeFailures(p.version, ProbeStatistic.SUM), m.probeFailures(p.version, ProbeStatistic.SAMPLE_COUNT), DEFAULT_THRESHOLDS.minProbeSamples, 'new version probe failure rate', {
       significantAbove: round(1 - p.minProbeSuccess),
       z: Z_ONE_PER_MILLE,
     }),
@@ -263,7 +277,7 @@ function layerAlarm(
   scope: Construct,
   p: Pick<LayerAlarmProps, 'namePrefix' | 'version'>,
   id: string,
-  layer: LayerAlarmSpec['layer'],
+  layer: BuiltInLayer,
   props: Omit<cloudwatch.AlarmProps, 'alarmName' | 'treatMissingData'>,
   suffix = id.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase(),
 ): LayerAlarmSpec {

@@ -16,8 +16,14 @@ export class GuardValidationError extends Error {
   }
 }
 
+/** A problem a pure validation helper found: the prop and what is wrong with it. */
+export interface PropProblem {
+  readonly prop: string;
+  readonly message: string;
+}
+
 /** Throw the first problem found by a pure validation helper. */
-export function throwFirst(scope: IConstruct, problems: readonly { prop: string; message: string }[]): void {
+export function throwFirst(scope: IConstruct, problems: readonly PropProblem[]): void {
   if (problems.length) throw new GuardValidationError(scope, problems[0].prop, problems[0].message);
 }
 
@@ -31,4 +37,15 @@ export function parseOrThrow<T>(scope: IConstruct, prop: string, parse: () => T)
     const rest = err.message.startsWith(`${err.path}: `) ? err.message.slice(err.path.length + 2) : err.message;
     throw new GuardValidationError(scope, err.path || prop, rest);
   }
+}
+
+/**
+ * An enum prop's value, checked at run time: callers in JavaScript, or through jsii from another
+ * language with a string cast, can pass any value. Undefined stays undefined.
+ */
+export function oneOfEnum<E extends string>(scope: IConstruct, prop: string, value: E | undefined, values: Record<string, E>): E | undefined {
+  if (value === undefined) return undefined;
+  const allowed = Object.values(values);
+  if (!allowed.includes(value)) throw new GuardValidationError(scope, prop, `must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
+  return value;
 }

@@ -5,9 +5,10 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
-import { parseConfigChecks, type ConfigCheck } from '../core/config-checks';
+import { parseConfigChecks, type ConfigCheck, type ConfigFormat } from '../core/config-checks';
 import { DEFAULT_THRESHOLDS, MAX_BAKE_MINUTES, VERSION } from '../core/config';
-import { parseProbes, type ProbeSpec } from '../core/probes';
+import { parseProbes, type ProbeSpec as CoreProbeSpec } from '../core/probes';
+import { probesForRuntime, type ProbeSpec } from './probe-spec';
 import { describeRollout } from '../core/rollout';
 import { nativeAlarmSelection, type NativeAlarmSelection } from '../core/native-alarms';
 import { buildHttpAlarm, buildLayerAlarms, buildProbeAlarm, GuardMetrics, type LayerAlarmProps, type LayerAlarmSpec } from './alarm-layers';
@@ -24,8 +25,48 @@ export const MAX_NATIVE_ALARMS = 10;
 
 type LayerThresholds = Pick<LayerAlarmProps, 'maxErrorRate' | 'minInvocations' | 'maxThrottleRate' | 'maxP99LatencyMs' | 'minProbeSuccess'>;
 
-/** A configuration check as declared on the construct; `required` defaults to true, `format` to string. */
-export type ConfigCheckProps = Partial<ConfigCheck> & { readonly key: string };
+/**
+ * A check on one environment variable of the new version, as declared on the construct, run
+ * before any traffic. Configuration is more dangerous than code: a wrong value ships without a
+ * build failing.
+ */
+export interface ConfigCheckProps {
+  /** The environment variable's name. */
+  readonly key: string;
+  /**
+   * Whether the variable must be set and non-empty.
+   * @default true
+   */
+  readonly required?: boolean;
+  /**
+   * How the value must read.
+   * @default ConfigFormat.STRING
+   */
+  readonly format?: ConfigFormat;
+  /**
+   * A regular expression the whole value must match.
+   * @default no pattern
+   */
+  readonly pattern?: string;
+  /**
+   * The value must be one of these.
+   * @default any value
+   */
+  readonly oneOf?: string[];
+  /**
+   * For `ConfigFormat.URL`: the endpoint must answer (any HTTP status below 500) within this many ms, 1-60000.
+   * @default not tested
+   */
+  readonly reachableWithinMs?: number;
+}
+
+/** A layer of your own alarms, judged after the built-in layers. */
+export interface CustomLayer {
+  /** Lowercase letters, digits and dashes; not a built-in layer's name (config, probes, new-version, service). */
+  readonly name: string;
+  /** The layer's alarms (any IAlarm, composite too). */
+  readonly alarms: cloudwatch.IAlarm[];
+}
 
 export interface GuardedFunctionProps extends nodejs.NodejsFunctionProps {
   /**
@@ -60,12 +101,12 @@ export interface GuardedFunctionProps extends nodejs.NodejsFunctionProps {
    * Synthetic checks run against the new version before any traffic and during the shift.
    * @default no probes
    */
-  readonly probes?: readonly ProbeSpec[];
+  readonly probes?: ProbeSpec[];
   /**
    * Checks on the new version's environment variables, run before any traffic.
    * @default no checks
    */
-  readonly configChecks?: readonly ConfigCheckProps[];
+  readonly configChecks?: ConfigCheckProps[];
   /**
    * Error rate of the new version that fails the release (0-1).
    * @default 0.05
@@ -95,12 +136,12 @@ export interface GuardedFunctionProps extends nodejs.NodejsFunctionProps {
    * Your own alarms (any IAlarm, composite too): the `service` layer. `addAlarm` adds more.
    * @default none
    */
-  readonly extraAlarms?: readonly cloudwatch.IAlarm[];
+  readonly extraAlarms?: cloudwatch.IAlarm[];
   /**
    * Layers of your own, judged after the built-in ones, in order.
    * @default none
    */
-  readonly customLayers?: readonly { readonly name: string; readonly alarms: readonly cloudwatch.IAlarm[] }[];
+  readonly customLayers?: CustomLayer[];
   /**
    * Combine the alarms into one composite alarm when CodeDeploy's limit of 10 per deployment
    * group would be exceeded. When false, more than 10 alarms is a synth error.
@@ -151,7 +192,8 @@ export class GuardedFunction extends Construct {
   /** The probes and checks as declared (props, then add* calls), and as parsed. */
   private readonly probeProps: ProbeSpec[];
   private readonly checkProps: ConfigCheckProps[];
-  private parsedProbes: ProbeSpec[];
+  /** The probes in the runtime's form (`equals`), parsed by the runtime's own parser. */
+  private parsedProbes: CoreProbeSpec[];
   private parsedChecks: ConfigCheck[];
   /** Alarms of yours added with addAlarm, by layer name. */
   private readonly addedAlarms: { readonly layer: string; readonly alarm: cloudwatch.IAlarm }[] = [];
@@ -163,6 +205,7 @@ export class GuardedFunction extends Construct {
   private readonly rollout: Rollout;
   private readonly bakeMinutes: number;
   private readonly customConfig?: codedeploy.ILambdaDeploymentConfig;
+  /** The probes in the runtime configuration's form. */
   private finalized?: { readonly functionUrl: boolean };
   private dash?: cloudwatch.Dashboard;
 
@@ -176,7 +219,7 @@ export class GuardedFunction extends Construct {
     validateProps(this, props, fnProps, this.rollout, this.bakeMinutes);
     this.probeProps = [...(props.probes ?? [])];
     this.checkProps = [...(props.configChecks ?? [])];
-    this.parsedProbes = parseOrThrow(this, 'probes', () => parseProbes(this.probeProps, 'probes'));
+    this.parsedProbes = parseOrThrow(this, 'probes', () => parseProbes(probesForRuntime(this.probeProps, 'probes'), 'probes'));
     this.parsedChecks = parseOrThrow(this, 'configChecks', () => parseConfigChecks(this.checkProps, 'configChecks'));
     const watchdog = props.watchdog ?? ReleaseWatchdog.of(this);
     this.watchdog = watchdog;
@@ -241,14 +284,14 @@ export class GuardedFunction extends Construct {
     this.node.addValidation({ validate: () => this.validateFunctionUrl() });
   }
 
-  /** The probes, as parsed: the `probes` prop's, then those added with addProbe. */
-  get probes(): readonly ProbeSpec[] {
-    return this.parsedProbes;
+  /** The probes as declared: the `probes` prop's, then those added with addProbe. */
+  get probes(): ProbeSpec[] {
+    return [...this.probeProps];
   }
 
   /** The configuration checks, as parsed: the `configChecks` prop's, then those added with addConfigCheck. */
-  get configChecks(): readonly ConfigCheck[] {
-    return this.parsedChecks;
+  get configChecks(): ConfigCheck[] {
+    return [...this.parsedChecks];
   }
 
   /**
@@ -257,7 +300,7 @@ export class GuardedFunction extends Construct {
    */
   addProbe(probe: ProbeSpec): void {
     this.assertOpen('addProbe');
-    this.parsedProbes = parseOrThrow(this, 'probes', () => parseProbes([...this.probeProps, probe], 'probes'));
+    this.parsedProbes = parseOrThrow(this, 'probes', () => parseProbes(probesForRuntime([...this.probeProps, probe], 'probes'), 'probes'));
     this.probeProps.push(probe);
     if (!this.layers.some((a) => a.layer === 'probes')) {
       // The probes layer's alarm, first of the layers as when declared in the props.
@@ -334,15 +377,15 @@ export class GuardedFunction extends Construct {
   }
 
   /** The layer alarms, by layer (the HTTP 5xx alarm once the alias's function URL is known). */
-  get layerAlarms(): readonly LayerAlarmSpec[] {
+  get layerAlarms(): LayerAlarmSpec[] {
     this.finalize();
-    return this.layers;
+    return [...this.layers];
   }
 
   /** The alarms in the deployment group's own list (at most 10; the heartbeat first, except in shadow mode, where there are none). */
-  get nativeAlarms(): readonly cloudwatch.IAlarm[] {
+  get nativeAlarms(): cloudwatch.IAlarm[] {
     this.finalize();
-    return this.native;
+    return [...this.native];
   }
 
   get dashboard(): cloudwatch.Dashboard | undefined {
@@ -475,7 +518,7 @@ export class GuardedFunction extends Construct {
         },
         ...(custom.length ? { customLayers: custom.map((l) => ({ name: l.name, alarms: l.alarms.map((a) => a.alarmName) })) } : {}),
         ...(this.checkProps.length ? { configChecks: this.checkProps } : {}),
-        ...(this.probeProps.length ? { probes: this.probeProps } : {}),
+        ...(this.parsedProbes.length ? { probes: this.parsedProbes } : {}),
         ...(functionUrl ? { httpMetrics: 'function-url' } : {}),
         // The checker's name is a Ref: it depends on nothing of the hooks or the group.
         ...(this.reachabilityChecker ? { reachabilityChecker: this.reachabilityChecker.functionName } : {}),
@@ -491,7 +534,7 @@ export class GuardedFunction extends Construct {
 
     // `cdk synth` prints this, so the layers guarding each release are visible at a glance.
     Annotations.of(this).addInfo(
-      `canary-watchdog guards ${aliasName} with ${describeRollout(this.rollout.shape)}, bake ${this.bakeMinutes} min. Layers: ` +
+      `canary-watchdog guards ${aliasName} with ${describeRollout(this.rollout._shape)}, bake ${this.bakeMinutes} min. Layers: ` +
         [
           `config (${this.configChecks.length} checks: ${this.configChecks.map((c) => c.key).join(', ') || 'none'})`,
           `probes (${this.probes.length}: ${this.probes.map((p) => p.name).join(', ') || 'none'}; alarm below ${t.minProbeSuccess * 100} % success)`,
@@ -614,7 +657,7 @@ function validateProps(scope: Construct, p: GuardedFunctionProps, fnProps: nodej
   }
   const aliasProblem = p.aliasName === undefined ? undefined : aliasNameProblem(p.aliasName);
   if (aliasProblem) throw new GuardValidationError(scope, 'aliasName', aliasProblem);
-  const problems = rollout.problems();
+  const problems = rollout._problems();
   if (problems.length) throw new GuardValidationError(scope, problems[0].prop, problems[0].message);
   if (!Number.isFinite(bakeMinutes) || bakeMinutes < 0 || bakeMinutes > MAX_BAKE_MINUTES) {
     throw new GuardValidationError(scope, 'bakeMinutes', `must be a number of minutes from 0 to ${MAX_BAKE_MINUTES} (the AfterAllowTraffic hook must report within one hour), got ${bakeMinutes}`);

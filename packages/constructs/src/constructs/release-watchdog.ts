@@ -10,9 +10,10 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, type IConstruct } from 'constructs';
 import { alarmNamePrefix, DEFAULT_NAMESPACE, METRIC, parsePolicy, VERSION } from '../core/config';
 import type { Policy } from '../core/types';
+import { ConfigDelivery, WatchdogMode, type PolicyOverrides } from './watchdog-options';
 import { CONFIG_ITEM_ID, ENV } from '../runtime/env';
 import * as cr from 'aws-cdk-lib/custom-resources';
-import { GuardValidationError, parseOrThrow } from './errors';
+import { GuardValidationError, oneOfEnum, parseOrThrow, type PropProblem } from './errors';
 import { newestNodeRuntime } from './node-runtime';
 import { fitName, NAME_LIMITS, stackPathName } from './physical-names';
 import { runtimeHandlerDir, type RuntimeHandler } from './runtime-bundle';
@@ -30,22 +31,17 @@ export interface ReleaseWatchdogProps {
    */
   readonly watchdogName?: string;
   /**
-   * `enforce` stops bad releases; `shadow` only records what it would have done.
-   * @default 'enforce'
+   * `ENFORCE` stops bad releases; `SHADOW` only records what it would have done.
+   * @default WatchdogMode.ENFORCE
    */
-  readonly mode?: 'enforce' | 'shadow';
+  readonly mode?: WatchdogMode;
   /**
    * Overrides of the decision policy (blindAfter, finalShiftGuardSeconds, insufficient,
-   * preexistingAlarms), validated at synth. `insufficient` says per stage and layer what
-   * insufficient evidence means: `{ 'final-shift': { 'new-version': 'rollback' } }` makes the
-   * final shift wait for evidence from user traffic on the new version (a guarded function with
-   * no probes and little traffic otherwise reaches 100 % on no evidence). `preexistingAlarms`
-   * also decides which alarms go into CodeDeploy's own list: under `ignore` the service and
-   * custom layers stay out of it (the watchdog still judges them).
+   * preexistingAlarms), validated at synth; see PolicyOverrides.
    * @default the README's defaults
    * @see https://docs.aws.amazon.com/codedeploy/latest/userguide/monitoring-create-alarms.html
    */
-  readonly policy?: Partial<Policy>;
+  readonly policy?: PolicyOverrides;
   /**
    * Concurrency reserved for the watchdog, the two hooks and the prober, so that throttling
    * elsewhere in the account cannot silence the heartbeat and stop every release. Reserved
@@ -65,13 +61,13 @@ export interface ReleaseWatchdogProps {
    */
   readonly logRetention?: logs.RetentionDays;
   /**
-   * Where the runtime reads its configuration: `environment` (the functions' environment, which
-   * Lambda limits to 4 KB, about ten guarded functions) or `state-table` (an item of the state
+   * Where the runtime reads its configuration: `ENVIRONMENT` (the functions' environment, which
+   * Lambda limits to 4 KB, about ten guarded functions) or `STATE_TABLE` (an item of the state
    * table written at deploy time by a custom resource, up to DynamoDB's 400 KB item size).
-   * @default 'environment'
+   * @default ConfigDelivery.ENVIRONMENT
    * @see https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html
    */
-  readonly configDelivery?: 'environment' | 'state-table';
+  readonly configDelivery?: ConfigDelivery;
   /**
    * Event bus the decision events go to.
    * @default the account's default bus
@@ -100,7 +96,8 @@ export interface RuntimeConcurrency {
  * https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html
  */
 export class ReservedConcurrency {
-  static readonly DEFAULTS: Required<RuntimeConcurrency> = { watchdog: 2, preTrafficHook: 2, postTrafficHook: 2, prober: 2 };
+  /** 2 for each runtime function. */
+  static readonly DEFAULTS: RuntimeConcurrency = { watchdog: 2, preTrafficHook: 2, postTrafficHook: 2, prober: 2 };
 
   /** 2 for each runtime function: 8 taken from the account's pool. */
   static defaults(): ReservedConcurrency {
@@ -117,10 +114,18 @@ export class ReservedConcurrency {
     return new ReservedConcurrency(undefined);
   }
 
-  private constructor(public readonly values: Required<RuntimeConcurrency> | undefined) {}
+  /** The concurrency reserved per runtime function; undefined when none is. */
+  public readonly values?: RuntimeConcurrency;
 
-  /** Problems, as `{prop, message}`; empty when valid. Pure. */
-  problems(): { prop: string; message: string }[] {
+  private constructor(values: RuntimeConcurrency | undefined) {
+    this.values = values;
+  }
+
+  /**
+   * Problems, as `{prop, message}`; empty when valid. Pure.
+   * @internal
+   */
+  _problems(): PropProblem[] {
     return Object.entries(this.values ?? {})
       .filter(([, v]) => !(Number.isInteger(v) && v >= 1))
       .map(([k, v]) => ({
@@ -139,17 +144,18 @@ const IS_RELEASE_WATCHDOG = Symbol.for('canary-watchdog.ReleaseWatchdog');
 /** What a guarded function hands its watchdog. */
 export interface GuardRegistration {
   /** The guard's entry of the runtime configuration; may hold tokens. */
-  readonly config: Record<string, unknown>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a JSON object; jsii's JSON type
+  readonly config: { [key: string]: any };
   readonly applicationName: string;
   readonly deploymentGroup: codedeploy.ILambdaDeploymentGroup;
   readonly function: lambda.IFunction;
   /** Every alarm the watchdog reads for this guard whose name stays the same from release to release. */
-  readonly alarms: readonly cloudwatch.IAlarm[];
+  readonly alarms: cloudwatch.IAlarm[];
   /**
    * The names of every alarm the watchdog reads, as plain strings where known; a version-scoped
    * alarm's as its template with `{version}` (the alarm is replaced with each release).
    */
-  readonly alarmNames: readonly string[];
+  readonly alarmNames: string[];
   /** A custom deployment config the guard uses, if any. */
   readonly customDeploymentConfigName?: string;
 }
@@ -199,13 +205,14 @@ export class ReleaseWatchdog extends Construct {
   readonly prober: lambda.Function;
   readonly stateTable: dynamodb.Table;
   readonly watchdogName: string;
-  readonly namespace = DEFAULT_NAMESPACE;
-  readonly configDelivery: 'environment' | 'state-table';
-  readonly mode: 'enforce' | 'shadow';
+  /** Namespace of the watchdog's own metrics (heartbeat, probe and config-check failures). */
+  readonly namespace: string = DEFAULT_NAMESPACE;
+  readonly configDelivery: ConfigDelivery;
+  readonly mode: WatchdogMode;
   /** The decision policy: the defaults with the `policy` prop's overrides, validated. */
   readonly policy: Policy;
   /** The concurrency reserved per runtime function; undefined when none is. */
-  readonly reservedConcurrency?: Required<RuntimeConcurrency>;
+  readonly reservedConcurrency?: RuntimeConcurrency;
 
   private readonly guards: GuardRegistration[] = [];
   private readonly props: ReleaseWatchdogProps;
@@ -246,14 +253,11 @@ export class ReleaseWatchdog extends Construct {
     if (props.proberRounds !== undefined && !(Number.isInteger(props.proberRounds) && props.proberRounds >= 1 && props.proberRounds <= 12)) {
       throw new GuardValidationError(this, 'proberRounds', `must be an integer from 1 to 12, got ${props.proberRounds}`);
     }
-    if (props.mode !== undefined && props.mode !== 'enforce' && props.mode !== 'shadow') {
-      throw new GuardValidationError(this, 'mode', `must be enforce or shadow, got ${JSON.stringify(props.mode)}`);
-    }
-    this.mode = props.mode ?? 'enforce';
+    this.mode = oneOfEnum(this, 'mode', props.mode, WatchdogMode) ?? WatchdogMode.ENFORCE;
     // A bad policy fails here, naming the field (policy.insufficient.final-shift...), not at run time.
     this.policy = parseOrThrow(this, 'policy', () => parsePolicy(props.policy, 'policy'));
     const concurrency = props.reservedConcurrency ?? ReservedConcurrency.defaults();
-    const problems = concurrency.problems();
+    const problems = concurrency._problems();
     if (problems.length) throw new GuardValidationError(this, problems[0].prop, problems[0].message);
     this.reservedConcurrency = concurrency.values;
     this.watchdogName = props.watchdogName ?? Names.uniqueResourceName(this, { maxLength: 64, separator: '-' });
@@ -319,9 +323,9 @@ export class ReleaseWatchdog extends Construct {
           guards: this.guards.map((g) => g.config),
         }),
     });
-    this.configDelivery = props.configDelivery ?? 'environment';
+    this.configDelivery = oneOfEnum(this, 'configDelivery', props.configDelivery, ConfigDelivery) ?? ConfigDelivery.ENVIRONMENT;
     let configItem: cr.AwsCustomResource | undefined;
-    if (this.configDelivery === 'state-table') {
+    if (this.configDelivery === ConfigDelivery.STATE_TABLE) {
       const put: cr.AwsSdkCall = {
         service: 'DynamoDB',
         action: 'putItem',
@@ -552,7 +556,7 @@ export class ReleaseWatchdog extends Construct {
 
   /** The configuration must fit Lambda's 4 KB environment, with tokens counted at 64 characters. */
   private validateSize(): string[] {
-    if (this.configDelivery === 'state-table') return [];
+    if (this.configDelivery === ConfigDelivery.STATE_TABLE) return [];
     const stack = Stack.of(this);
     const cfn = this.watchdogFunction.node.defaultChild as lambda.CfnFunction;
     const rendered = JSON.stringify(stack.resolve(cfn.environment) ?? {});
@@ -560,7 +564,7 @@ export class ReleaseWatchdog extends Construct {
     if (estimate > ENVIRONMENT_LIMIT_BYTES - 256) {
       return [
         `${this.node.path}: guards: the watchdog configuration of ${this.guards.length} guarded function(s) takes about ${estimate} bytes, ` +
-          `over Lambda's ${ENVIRONMENT_LIMIT_BYTES}-byte environment limit less a 256-byte margin; set configDelivery: 'state-table', split the guarded functions over several ReleaseWatchdogs, or declare fewer probes and checks per function`,
+          `over Lambda's ${ENVIRONMENT_LIMIT_BYTES}-byte environment limit less a 256-byte margin; set configDelivery: ConfigDelivery.STATE_TABLE, split the guarded functions over several ReleaseWatchdogs, or declare fewer probes and checks per function`,
       ];
     }
     return [];

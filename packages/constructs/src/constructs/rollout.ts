@@ -2,6 +2,7 @@ import { Duration, Stack } from 'aws-cdk-lib';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import type { Construct } from 'constructs';
 import { minutesToFinalShift, PREDEFINED_LAMBDA_CONFIGS } from '../core/rollout';
+import type { PropProblem } from './errors';
 import type { RolloutShape } from '../core/types';
 
 /**
@@ -11,15 +12,31 @@ import type { RolloutShape } from '../core/types';
  */
 export const MAX_ROLLOUT_MINUTES = 2880;
 
+/** A canary rollout: `percent` of traffic for `minutes`, then the rest. */
+export interface CanaryOptions {
+  /** Share of traffic the new version takes first, 1-99. */
+  readonly percent: number;
+  /** Minutes before the rest of the traffic moves, at least 1. */
+  readonly minutes: number;
+}
+
+/** A linear rollout: `percent` more traffic every `everyMinutes` until all of it. */
+export interface LinearOptions {
+  /** Share of traffic added each step, 1-99. */
+  readonly percent: number;
+  /** Minutes between steps, at least 1. */
+  readonly everyMinutes: number;
+}
+
 /** How traffic moves to the new version. */
 export class Rollout {
   /** `percent` of traffic for `minutes`, then the rest. */
-  static canary(opts: { readonly percent: number; readonly minutes: number }): Rollout {
+  static canary(opts: CanaryOptions): Rollout {
     return new Rollout({ type: 'canary', percent: opts.percent, intervalMinutes: opts.minutes });
   }
 
   /** `percent` more traffic every `everyMinutes` until all of it. */
-  static linear(opts: { readonly percent: number; readonly everyMinutes: number }): Rollout {
+  static linear(opts: LinearOptions): Rollout {
     return new Rollout({ type: 'linear', percent: opts.percent, intervalMinutes: opts.everyMinutes });
   }
 
@@ -37,13 +54,24 @@ export class Rollout {
     return new Rollout(shape);
   }
 
-  private constructor(public readonly shape: RolloutShape) {}
+  /**
+   * The shape the core computes with.
+   * @internal
+   */
+  readonly _shape: RolloutShape;
 
-  /** Problems with this rollout, as `{prop, message}`; empty when valid. Pure. */
-  problems(): { prop: string; message: string }[] {
-    const s = this.shape;
+  private constructor(shape: RolloutShape) {
+    this._shape = shape;
+  }
+
+  /**
+   * Problems with this rollout, as `{prop, message}`; empty when valid. Pure.
+   * @internal
+   */
+  _problems(): PropProblem[] {
+    const s = this._shape;
     if (s.type === 'all-at-once') return [];
-    const out: { prop: string; message: string }[] = [];
+    const out: PropProblem[] = [];
     const what = s.type === 'canary' ? 'Rollout.canary' : 'Rollout.linear';
     if (!Number.isInteger(s.percent) || s.percent < 1 || s.percent > 99) {
       out.push({ prop: 'rollout', message: `${what} percent must be an integer from 1 to 99, got ${s.percent}` });
@@ -59,7 +87,7 @@ export class Rollout {
 
   /** The CodeDeploy config: predefined where one matches, else one custom config per stack and shape. */
   bind(scope: Construct): codedeploy.ILambdaDeploymentConfig {
-    const s = this.shape;
+    const s = this._shape;
     for (const [name, p] of Object.entries(PREDEFINED_LAMBDA_CONFIGS)) {
       if (JSON.stringify(p) === JSON.stringify(s)) return codedeploy.LambdaDeploymentConfig.fromLambdaDeploymentConfigName(scope, `Rollout-${name}-${scope.node.addr}`, name);
     }

@@ -1,7 +1,22 @@
 import { bool, InputError, num, obj, onlyKeys, oneOf, optArr, regex, str, unique } from './validate';
 
-export const CONFIG_FORMATS = ['string', 'json', 'url', 'number', 'integer', 'boolean'] as const;
-export type ConfigFormat = (typeof CONFIG_FORMATS)[number];
+/** How a configuration value must read. */
+export enum ConfigFormat {
+  /** Any text. */
+  STRING = 'string',
+  /** A JSON document. */
+  JSON = 'json',
+  /** An http or https URL. */
+  URL = 'url',
+  /** A finite number. */
+  NUMBER = 'number',
+  /** A whole number. */
+  INTEGER = 'integer',
+  /** `true` or `false`. */
+  BOOLEAN = 'boolean',
+}
+
+export const CONFIG_FORMATS: readonly ConfigFormat[] = Object.values(ConfigFormat);
 
 /**
  * A check on one environment variable of the new version. Configuration is more dangerous than
@@ -11,12 +26,12 @@ export interface ConfigCheck {
   readonly key: string;
   /** @default true */
   readonly required: boolean;
-  /** @default 'string' */
+  /** @default ConfigFormat.STRING */
   readonly format: ConfigFormat;
   /** A regular expression the whole value must match. */
   readonly pattern?: string;
   /** The value must be one of these. */
-  readonly oneOf?: readonly string[];
+  readonly oneOf?: string[];
   /** For `url`: the endpoint must answer (any HTTP status below 500) within this many ms. */
   readonly reachableWithinMs?: number;
 }
@@ -43,7 +58,7 @@ export function parseConfigChecks(v: unknown, path: string): ConfigCheck[] {
 function parseConfigCheck(v: unknown, path: string): ConfigCheck {
   const o = obj(v, path);
   onlyKeys(o, path, ['key', 'required', 'format', 'pattern', 'oneOf', 'reachableWithinMs']);
-  const format = o.format === undefined ? 'string' : oneOf(o.format, `${path}.format`, CONFIG_FORMATS);
+  const format = o.format === undefined ? ConfigFormat.STRING : oneOf(o.format, `${path}.format`, CONFIG_FORMATS);
   if (o.pattern !== undefined) regex(o.pattern, `${path}.pattern`);
   if (o.reachableWithinMs !== undefined && format !== 'url') {
     throw new InputError(`${path}.reachableWithinMs: only a check with format "url" can test reachability (format is ${format})`, `${path}.reachableWithinMs`);

@@ -1,8 +1,8 @@
 import { parseConfigChecks, type ConfigCheck } from './config-checks';
 import { DEFAULT_POLICY, FRESH_PROBE_MINUTES } from './evaluate';
 import { parseProbes, type ProbeSpec } from './probes';
-import type { InsufficientAction, LayerSpec, MetricRef, Policy, SignalSpec, Stage } from './types';
-import { BUILT_IN_LAYERS, STAGES } from './types';
+import type { LayerSpec, MetricRef, Policy, SignalSpec } from './types';
+import { BUILT_IN_LAYERS, InsufficientAction, PreexistingAlarms, STAGES } from './types';
 import { InputError, num, obj, oneOf, onlyKeys, optArr, optNum, str, unique } from './validate';
 
 /** Custom metrics the runtime publishes (namespace configurable, default below). */
@@ -134,15 +134,15 @@ export function parsePolicy(v: unknown, path: string): Policy {
   if (o.insufficient !== undefined) {
     const ins = obj(o.insufficient, `${path}.insufficient`);
     onlyKeys(ins, `${path}.insufficient`, STAGES);
-    const out: Partial<Record<Stage, Record<string, InsufficientAction>>> = {};
+    const out: Record<string, Record<string, InsufficientAction>> = {};
     for (const [stage, byLayer] of Object.entries(ins)) {
       const m = obj(byLayer, `${path}.insufficient.${stage}`);
-      out[stage as Stage] = Object.fromEntries(
+      out[stage] = Object.fromEntries(
         Object.entries(m).map(([layer, a]) => {
           if (layer !== '*' && !/^[a-z][a-z0-9-]{0,39}$/.test(layer)) {
             throw new InputError(`${path}.insufficient.${stage}.${layer}: not a layer name; use a layer (config, probes, new-version, service or a custom one) or *`, `${path}.insufficient.${stage}.${layer}`);
           }
-          return [layer, oneOf(a, `${path}.insufficient.${stage}.${layer}`, ['proceed', 'rollback'] as const)];
+          return [layer, oneOf(a, `${path}.insufficient.${stage}.${layer}`, Object.values(InsufficientAction))];
         }),
       );
     }
@@ -160,7 +160,7 @@ export function parsePolicy(v: unknown, path: string): Policy {
     preexistingAlarms:
       o.preexistingAlarms === undefined
         ? DEFAULT_POLICY.preexistingAlarms
-        : oneOf(o.preexistingAlarms, `${path}.preexistingAlarms`, ['ignore', 'rollback'] as const),
+        : oneOf(o.preexistingAlarms, `${path}.preexistingAlarms`, Object.values(PreexistingAlarms)),
   };
 }
 

@@ -4,7 +4,6 @@ import type {
   DeploymentSnapshot,
   EvaluationState,
   Evidence,
-  InsufficientAction,
   LayerResult,
   LayerSpec,
   Observations,
@@ -12,7 +11,7 @@ import type {
   Stage,
   Verdict,
 } from './types';
-import { signalKey, worstOutcome } from './types';
+import { InsufficientAction, PreexistingAlarms, signalKey, worstOutcome } from './types';
 
 /**
  * The default policy, and why:
@@ -35,10 +34,10 @@ export const DEFAULT_POLICY: Policy = {
   minSecondsBetweenCountedEvaluations: 30,
   finalShiftGuardSeconds: 120,
   insufficient: {
-    'final-shift': { probes: 'rollback' },
-    'bake-end': { probes: 'rollback' },
+    'final-shift': { probes: InsufficientAction.ROLLBACK },
+    'bake-end': { probes: InsufficientAction.ROLLBACK },
   },
-  preexistingAlarms: 'ignore',
+  preexistingAlarms: PreexistingAlarms.IGNORE,
 };
 
 export const INITIAL_STATE: EvaluationState = { consecutiveUnreadable: {} };
@@ -96,7 +95,7 @@ export function deriveStage(snapshot: DeploymentSnapshot, policy: Policy, now: n
 
 export function insufficientAction(policy: Policy, stage: Stage, layer: string): InsufficientAction {
   const byLayer = policy.insufficient[stage];
-  return byLayer?.[layer] ?? byLayer?.['*'] ?? 'proceed';
+  return byLayer?.[layer] ?? byLayer?.['*'] ?? InsufficientAction.PROCEED;
 }
 
 export interface EvaluationInput {

@@ -208,8 +208,23 @@ export interface DeploymentSnapshot {
   readonly bake?: { readonly until: number; readonly startedAt?: number };
 }
 
-export type InsufficientAction = 'proceed' | 'rollback';
+/** What insufficient evidence from a layer means at a stage. */
+export enum InsufficientAction {
+  /** Go on: too little evidence is no evidence against the release. */
+  PROCEED = 'proceed',
+  /** Roll back: the release may not go further without evidence. */
+  ROLLBACK = 'rollback',
+}
 
+/** What an alarm already in ALARM before a release began means for that release. */
+export enum PreexistingAlarms {
+  /** Count it as insufficient evidence (it is not the release's); keep the service and custom layers out of CodeDeploy's list. */
+  IGNORE = 'ignore',
+  /** Count it against the release, and hand every layer's alarms to CodeDeploy's list. */
+  ROLLBACK = 'rollback',
+}
+
+/** The watchdog's decision policy, every field set (the defaults with any overrides). */
 export interface Policy {
   /** Consecutive unreadable evaluations of one layer after which the verdict is rollback ("blind"). */
   readonly blindAfter: number;
@@ -217,10 +232,13 @@ export interface Policy {
   readonly minSecondsBetweenCountedEvaluations: number;
   /** The stage is `final-shift` when the final shift is due within this many seconds. */
   readonly finalShiftGuardSeconds: number;
-  /** What an `insufficient` layer means, per stage and layer; `*` is the fallback for a stage. */
-  readonly insufficient: Readonly<Partial<Record<Stage, Readonly<Record<string, InsufficientAction>>>>>;
+  /**
+   * What an `insufficient` layer means, by stage (pre-traffic, shifting, final-shift, bake,
+   * bake-end, complete), then by layer; `*` is the fallback for a stage.
+   */
+  readonly insufficient: { [stage: string]: { [layer: string]: InsufficientAction } };
   /** An alarm already in ALARM before the deployment began: `ignore` counts it as insufficient evidence. */
-  readonly preexistingAlarms: 'ignore' | 'rollback';
+  readonly preexistingAlarms: PreexistingAlarms;
 }
 
 /** State carried from one evaluation of a deployment to the next. */

@@ -1,7 +1,7 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import { GuardedFunction, ReleaseWatchdog, Rollout } from '../../src';
+import { GuardedFunction, PreexistingAlarms, ReleaseWatchdog, Rollout } from '../../src';
 import { findCycle } from './cycles';
 import { alarmNameOf, build, inlineFunction, resourcesOfType } from './helpers';
 
@@ -160,7 +160,7 @@ describe('GuardedFunction', () => {
     it('keeps 10 alarms as they are', () => {
       const app = new App();
       const stack = new Stack(app, 'S');
-      const watchdog = new ReleaseWatchdog(stack, 'W', { policy: { preexistingAlarms: 'rollback' } });
+      const watchdog = new ReleaseWatchdog(stack, 'W', { policy: { preexistingAlarms: PreexistingAlarms.ROLLBACK } });
       const g = new GuardedFunction(stack, 'G', { watchdog, existingFunction: inlineFunction(stack), extraAlarms: extra(stack, 5) });
       expect(g.nativeAlarms).toHaveLength(10);
       Template.fromStack(stack).resourceCountIs('AWS::CloudWatch::CompositeAlarm', 0);
@@ -169,7 +169,7 @@ describe('GuardedFunction', () => {
     it('combines the layer and user alarms into one composite alarm past 10, keeping the heartbeat on its own', () => {
       const app = new App();
       const stack = new Stack(app, 'S');
-      const watchdog = new ReleaseWatchdog(stack, 'W', { policy: { preexistingAlarms: 'rollback' } });
+      const watchdog = new ReleaseWatchdog(stack, 'W', { policy: { preexistingAlarms: PreexistingAlarms.ROLLBACK } });
       const g = new GuardedFunction(stack, 'G', { watchdog, existingFunction: inlineFunction(stack), extraAlarms: extra(stack, 6) });
       expect(g.nativeAlarms).toHaveLength(2);
       const t = Template.fromStack(stack);

@@ -1,7 +1,7 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { GuardedFunction, ReleaseWatchdog, type GuardedFunctionProps } from '../../src';
+import { GuardedFunction, ProbeStatus, ReleaseWatchdog, type GuardedFunctionProps } from '../../src';
 
 export function inlineFunction(stack: Stack, id = 'Fn', environment: Record<string, string> = { TABLE_NAME: 'orders' }): lambda.Function {
   return new lambda.Function(stack, id, {
@@ -19,7 +19,7 @@ export function build(props: Partial<GuardedFunctionProps> = {}, opts: { env?: R
   const guarded = new GuardedFunction(stack, 'Orders', {
     watchdog,
     existingFunction: inlineFunction(stack, 'Fn', opts.env),
-    probes: [{ name: 'health', event: { rawPath: '/health' }, expect: { status: 'success' } }],
+    probes: [{ name: 'health', event: { rawPath: '/health' }, expect: { status: ProbeStatus.SUCCESS } }],
     configChecks: [{ key: 'TABLE_NAME' }],
     ...props,
   });

@@ -4,12 +4,12 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { AlarmLayer, GuardedFunction, ReleaseWatchdog, type GuardedFunctionProps, type ReleaseWatchdogProps } from '../../src';
+import { AlarmLayer, ConfigFormat, GuardedFunction, PreexistingAlarms, ProbeStatus, ReleaseWatchdog, WatchdogMode, type GuardedFunctionProps, type ReleaseWatchdogProps } from '../../src';
 import { parseWatchdogConfig, type WatchdogConfig } from '../../src/core/config';
 import { newestNodeRuntime } from '../../src/constructs/node-runtime';
 import { inlineFunction, joinToText, resourcesOfType } from './helpers';
 
-const HEALTH = { name: 'health', event: { rawPath: '/health' }, expect: { status: 'success' as const } };
+const HEALTH = { name: 'health', event: { rawPath: '/health' }, expect: { status: ProbeStatus.SUCCESS as const } };
 
 function setup(props: Partial<GuardedFunctionProps> = {}, watchdogProps: ReleaseWatchdogProps = {}) {
   const app = new App();
@@ -52,7 +52,7 @@ describe('GuardedFunction.addProbe', () => {
 
   it('adds to the probes of the props, with one probes alarm', () => {
     const { stack, guarded } = setup({ probes: [HEALTH] });
-    guarded.addProbe({ name: 'list-orders', event: { rawPath: '/orders' }, expect: { status: 'success' } });
+    guarded.addProbe({ name: 'list-orders', event: { rawPath: '/orders' }, expect: { status: ProbeStatus.SUCCESS } });
     const t = Template.fromStack(stack);
     expect(watchdogConfig(t).guards[0].probes.map((p) => p.name)).toEqual(['health', 'list-orders']);
     expect(guarded.probes.map((p) => p.name)).toEqual(['health', 'list-orders']);
@@ -73,7 +73,7 @@ describe('GuardedFunction.addProbe', () => {
 describe('GuardedFunction.addConfigCheck', () => {
   it('hands the check to the watchdog configuration', () => {
     const { stack, guarded } = setup({ configChecks: [{ key: 'TABLE_NAME' }] });
-    guarded.addConfigCheck({ key: 'TABLE_NAME_2', required: false, format: 'json' });
+    guarded.addConfigCheck({ key: 'TABLE_NAME_2', required: false, format: ConfigFormat.JSON });
     expect(watchdogConfig(Template.fromStack(stack)).guards[0].configChecks.map((c) => [c.key, c.required, c.format])).toEqual([
       ['TABLE_NAME', true, 'string'],
       ['TABLE_NAME_2', false, 'json'],
@@ -82,7 +82,7 @@ describe('GuardedFunction.addConfigCheck', () => {
 
   it("fails synth when an added check requires a key the function's environment lacks", () => {
     const { app, guarded } = setup();
-    guarded.addConfigCheck({ key: 'PAYMENTS_URL', format: 'url' });
+    guarded.addConfigCheck({ key: 'PAYMENTS_URL', format: ConfigFormat.URL });
     expect(() => app.synth()).toThrow(/Shop\/Orders: configChecks: PAYMENTS_URL is required by a config check but not defined in the function's environment \(defined: TABLE_NAME\)/);
   });
 
@@ -113,7 +113,7 @@ describe('GuardedFunction.addAlarm', () => {
   });
 
   it("reaches CodeDeploy's list when the policy hands it the service layer, like extraAlarms", () => {
-    const { stack, guarded } = setup({}, { policy: { preexistingAlarms: 'rollback' } });
+    const { stack, guarded } = setup({}, { policy: { preexistingAlarms: PreexistingAlarms.ROLLBACK } });
     guarded.addAlarm(cloudwatch.Alarm.fromAlarmName(stack, 'Payments', 'payments-5xx'));
     expect(codeDeployAlarms(Template.fromStack(stack))).toContain('payments-5xx');
   });
@@ -129,7 +129,7 @@ describe('GuardedFunction.addAlarm', () => {
   });
 
   it("combines added alarms into the composite alarm past CodeDeploy's 10", () => {
-    const { stack, guarded } = setup({}, { policy: { preexistingAlarms: 'rollback' } });
+    const { stack, guarded } = setup({}, { policy: { preexistingAlarms: PreexistingAlarms.ROLLBACK } });
     for (const a of userAlarms(stack, 6)) guarded.addAlarm(a);
     const t = Template.fromStack(stack);
     expect(codeDeployAlarms(t)).toHaveLength(2);
@@ -138,7 +138,7 @@ describe('GuardedFunction.addAlarm', () => {
   });
 
   it('rejects the alarm past 10 when combining is off, naming the count', () => {
-    const { stack, guarded } = setup({ combineNativeAlarms: false }, { policy: { preexistingAlarms: 'rollback' } });
+    const { stack, guarded } = setup({ combineNativeAlarms: false }, { policy: { preexistingAlarms: PreexistingAlarms.ROLLBACK } });
     for (const a of userAlarms(stack, 5)) guarded.addAlarm(a);
     expect(() => guarded.addAlarm(cloudwatch.Alarm.fromAlarmName(stack, 'One', 'one-too-many'))).toThrow(
       "Shop/Orders: extraAlarms: 11 alarms for the deployment group (heartbeat, 4 layer alarms, 6 of yours) exceed CodeDeploy's limit of 10; allow combineNativeAlarms or pass fewer extraAlarms",
@@ -245,7 +245,7 @@ describe('ReleaseWatchdog.of and the default watchdog', () => {
 
   it("uses the stack's own watchdog when it has one", () => {
     const stack = new Stack(new App(), 'Shop');
-    const mine = new ReleaseWatchdog(stack, 'Watchdog', { mode: 'shadow' });
+    const mine = new ReleaseWatchdog(stack, 'Watchdog', { mode: WatchdogMode.SHADOW });
     const g = new GuardedFunction(stack, 'A', { existingFunction: newFunction(stack, 'A') });
     expect(g.watchdog).toBe(mine);
     expect(ReleaseWatchdog.of(g)).toBe(mine);

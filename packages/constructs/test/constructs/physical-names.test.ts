@@ -3,7 +3,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { GuardedFunction, ReleaseWatchdog, Rollout } from '../../src';
+import { ConfigDelivery, GuardedFunction, PreexistingAlarms, ProbeStatus, ReleaseWatchdog, Rollout } from '../../src';
 import { fitName } from '../../src/constructs/physical-names';
 import { alarmNameOf, inlineFunction, joinToText } from './helpers';
 
@@ -59,13 +59,13 @@ function physicalNames(template: Template): { type: string; id: string; name: st
 function fullStack(app: App, stackName: string, opts: { id?: string; aliasName?: string; watchdogId?: string } = {}): Stack {
   const stack = new Stack(app, stackName);
   const deep = new Construct(new Construct(stack, `Platform${'p'.repeat(100)}`), `Release${'r'.repeat(100)}`);
-  const watchdog = new ReleaseWatchdog(deep, opts.watchdogId ?? 'Watchdog', { configDelivery: 'state-table', policy: { preexistingAlarms: 'rollback' } });
+  const watchdog = new ReleaseWatchdog(deep, opts.watchdogId ?? 'Watchdog', { configDelivery: ConfigDelivery.STATE_TABLE, policy: { preexistingAlarms: PreexistingAlarms.ROLLBACK } });
   const g = new GuardedFunction(new Construct(stack, `Service${'s'.repeat(150)}`), opts.id ?? 'Orders', {
     watchdog,
     existingFunction: inlineFunction(stack),
     aliasName: opts.aliasName,
     rollout: Rollout.linear({ percent: 7, everyMinutes: 3 }),
-    probes: [{ name: 'health', event: {}, expect: { status: 'success' } }],
+    probes: [{ name: 'health', event: {}, expect: { status: ProbeStatus.SUCCESS } }],
     extraAlarms: Array.from({ length: 6 }, (_, i) => cloudwatch.Alarm.fromAlarmName(stack, `Extra${i}`, `extra-${i}`)),
   });
   g.alias.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.AWS_IAM });

@@ -3,15 +3,15 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { GuardedFunction, ReleaseWatchdog, type ReleaseWatchdogProps } from '../../src';
+import { ConfigFormat, GuardedFunction, InsufficientAction, PreexistingAlarms, ProbeStatus, ReleaseWatchdog, WatchdogMode, type ProbeSpec, type ReleaseWatchdogProps } from '../../src';
 import { parseWatchdogConfig, type WatchdogConfig } from '../../src/core/config';
 import { findCycle } from './cycles';
 import { alarmNameOf, inlineFunction, joinToText, resourcesOfType } from './helpers';
 
-const PROBE = [{ name: 'health', event: {}, expect: { status: 'success' as const } }];
+const PROBE: ProbeSpec[] = [{ name: 'health', event: {}, expect: { status: ProbeStatus.SUCCESS } }];
 
 /** A stack with one watchdog and guarded functions `ids`, each with one user alarm. */
-function stackWith(watchdogProps: ReleaseWatchdogProps, ids: string[] = ['Orders'], after?: (g: GuardedFunction[]) => void) {
+function stackWith(watchdogProps: ReleaseWatchdogProps, ids: string[] = ['Orders'], after?: (g: GuardedFunction[]) => void, probes: ProbeSpec[] = PROBE) {
   const app = new App();
   const stack = new Stack(app, 'Shop');
   const watchdog = new ReleaseWatchdog(stack, 'Watchdog', watchdogProps);
@@ -20,7 +20,7 @@ function stackWith(watchdogProps: ReleaseWatchdogProps, ids: string[] = ['Orders
       new GuardedFunction(stack, id, {
         watchdog,
         existingFunction: inlineFunction(stack, `${id}Fn`),
-        probes: PROBE,
+        probes,
         extraAlarms: [cloudwatch.Alarm.fromAlarmName(stack, `${id}UserAlarm`, `${id.toLowerCase()}-table-errors`)],
         customLayers: [{ name: 'downstream', alarms: [cloudwatch.Alarm.fromAlarmName(stack, `${id}Downstream`, `${id.toLowerCase()}-payments-latency`)] }],
         dashboard: false,
@@ -94,7 +94,7 @@ describe("CodeDeploy's own alarm list follows preexistingAlarms and mode", () =>
   });
 
   it('puts every layer in the list under preexistingAlarms rollback', () => {
-    const { template } = stackWith({ policy: { preexistingAlarms: 'rollback' } });
+    const { template } = stackWith({ policy: { preexistingAlarms: PreexistingAlarms.ROLLBACK } });
     expect(codeDeployLists(template)['Shop-Orders-A8B1F509']).toEqual([
       ...HEARTBEAT_AND_VERSION_SCOPED,
       'Shop-Orders-A8B1F509-alias-error-rate',
@@ -104,7 +104,7 @@ describe("CodeDeploy's own alarm list follows preexistingAlarms and mode", () =>
   });
 
   it('puts no watchdog alarm in the list in shadow mode, and rolls back on alarm only where there are alarms', () => {
-    const { template } = stackWith({ mode: 'shadow' });
+    const { template } = stackWith({ mode: WatchdogMode.SHADOW });
     expect(codeDeployLists(template)['Shop-Orders-A8B1F509']).toEqual([]);
     template.hasResourceProperties('AWS::CodeDeploy::DeploymentGroup', {
       AutoRollbackConfiguration: { Enabled: true, Events: Match.arrayEquals(['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_REQUEST']) },
@@ -149,8 +149,16 @@ describe('releases that nothing checks', () => {
   });
 
   it("renders a policy that demands new-version evidence at the final shift into the runtime's config", () => {
-    const { template } = stackWith({ policy: { insufficient: { 'final-shift': { 'new-version': 'rollback', probes: 'rollback' } } } });
+    const { template } = stackWith({ policy: { insufficient: { 'final-shift': { 'new-version': InsufficientAction.ROLLBACK, probes: InsufficientAction.ROLLBACK } } } });
     expect(runtimeConfig(template).policy.insufficient['final-shift']).toEqual({ 'new-version': 'rollback', probes: 'rollback' });
+  });
+
+  it("writes a probe's equalTo into the runtime's config as equals, the runtime's own field", () => {
+    const probe = { name: 'ok', event: { rawPath: '/ok' }, expect: { body: [{ path: '$.statusCode', equalTo: 200 }, { path: '$.body', matches: 'ok' }] } };
+    const { template } = stackWith({}, ['Orders'], undefined, [probe]);
+    expect(runtimeConfig(template).guards[0].probes).toEqual([
+      { name: 'ok', event: { rawPath: '/ok' }, expect: { body: [{ path: '$.statusCode', equals: 200 }, { path: '$.body', matches: 'ok' }] } },
+    ]);
   });
 
   it.each<[string, ReleaseWatchdogProps['policy'], string]>([
@@ -174,7 +182,7 @@ describe('reachability from the VPC the function runs in', () => {
     environment: { PAYMENTS_URL: 'https://payments.internal/v2' },
     vpc,
   });
-  const g = new GuardedFunction(stack, 'Orders', { watchdog, existingFunction: fn, probes: PROBE, configChecks: [{ key: 'PAYMENTS_URL', format: 'url', reachableWithinMs: 2000 }], dashboard: false });
+  const g = new GuardedFunction(stack, 'Orders', { watchdog, existingFunction: fn, probes: PROBE, configChecks: [{ key: 'PAYMENTS_URL', format: ConfigFormat.URL, reachableWithinMs: 2000 }], dashboard: false });
   const template = Template.fromStack(stack);
   const functions = resourcesOfType(template, 'AWS::Lambda::Function');
   const [checkerId, checker] = functions.find(([, f]) => f.Properties.Description === 'canary-watchdog reach-check')!;

@@ -1,6 +1,6 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { GuardedFunction, ReleaseWatchdog, ReservedConcurrency } from '../../src';
+import { ConfigDelivery, GuardedFunction, ReleaseWatchdog, ReservedConcurrency, WatchdogMode, type ReleaseWatchdogProps } from '../../src';
 import { parseWatchdogConfig } from '../../src/core/config';
 import { build, inlineFunction, joinToText, resourcesOfType } from './helpers';
 
@@ -198,6 +198,14 @@ describe('ReleaseWatchdog', () => {
     expect(() => new ReleaseWatchdog(stack, 'W', { proberRounds: 0 })).toThrow('S/W: proberRounds: must be an integer from 1 to 12, got 0');
   });
 
+  // Enum props reach the construct as plain strings from JavaScript and through jsii from other languages.
+  it.each<[string, ReleaseWatchdogProps, string]>([
+    ['mode', { mode: 'dry-run' as WatchdogMode }, 'S/W: mode: must be one of enforce, shadow, got "dry-run"'],
+    ['configDelivery', { configDelivery: 'ssm' as ConfigDelivery }, 'S/W: configDelivery: must be one of environment, state-table, got "ssm"'],
+  ])('rejects an unknown %s, naming the allowed values', (_prop, props, message) => {
+    expect(() => new ReleaseWatchdog(new Stack(new App(), 'S'), 'W', props)).toThrow(message);
+  });
+
   it("fails synth when the configuration would not fit Lambda's 4 KB environment", () => {
     const app = new App();
     const stack = new Stack(app, 'Big');
@@ -211,7 +219,7 @@ describe('ReleaseWatchdog', () => {
   it("fails synth when the stack would exceed CloudFormation's 500 resources, saying how many guarded functions fit", () => {
     const app = new App();
     const stack = new Stack(app, 'Huge');
-    const watchdog = new ReleaseWatchdog(stack, 'W', { configDelivery: 'state-table' });
+    const watchdog = new ReleaseWatchdog(stack, 'W', { configDelivery: ConfigDelivery.STATE_TABLE });
     for (let i = 0; i < 50; i++) new GuardedFunction(stack, `F${i}`, { watchdog, existingFunction: inlineFunction(stack, `Fn${i}`) });
     expect(() => app.synth()).toThrow(/Huge: the stack has \d+ resources with 50 guarded functions; CloudFormation allows 500 per stack\. Each guarded function here takes about \d+: split them over several stacks, each with its own ReleaseWatchdog\./);
   });

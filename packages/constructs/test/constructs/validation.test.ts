@@ -1,6 +1,6 @@
 import { App, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import { GuardedFunction, ReleaseWatchdog, Rollout, type GuardedFunctionProps } from '../../src';
+import { ConfigFormat, GuardedFunction, PreexistingAlarms, ProbeStatus, ReleaseWatchdog, Rollout, type GuardedFunctionProps } from '../../src';
 import { inlineFunction } from './helpers';
 
 function guard(props: Partial<GuardedFunctionProps>, env?: Record<string, string>) {
@@ -27,8 +27,13 @@ describe('synth-time validation', () => {
     ['a probe without any expectation', { probes: [{ name: 'p', event: {}, expect: {} }] }, 'Shop/Orders: probes[0].expect: a probe needs at least one expectation: status, body or maxLatencyMs'],
     [
       'duplicate probe names',
-      { probes: [{ name: 'p', event: {}, expect: { status: 'success' } }, { name: 'p', event: {}, expect: { status: 'error' } }] },
+      { probes: [{ name: 'p', event: {}, expect: { status: ProbeStatus.SUCCESS } }, { name: 'p', event: {}, expect: { status: ProbeStatus.ERROR } }] },
       'Shop/Orders: probes: duplicate probe name "p"; each must be unique',
+    ],
+    [
+      "a body expectation spelled equals, the runtime's name, instead of equalTo",
+      { probes: [{ name: 'p', expect: { body: [{ path: '$.statusCode', equals: 200 } as never] } }] },
+      'Shop/Orders: probes[0].expect.body[0].equals: the construct calls it equalTo',
     ],
     ['an unknown config check format', { configChecks: [{ key: 'TABLE_NAME', format: 'yaml' as never }] }, 'Shop/Orders: configChecks[0].format: expected one of string, json, url, number, integer, boolean, got "yaml"'],
     ['a custom layer named like a built-in one', { customLayers: [{ name: 'service', alarms: [] }] }, 'Shop/Orders: customLayers: layer name "service" must be lowercase letters, digits and dashes, and not a built-in layer (config, probes, new-version, service)'],
@@ -39,7 +44,7 @@ describe('synth-time validation', () => {
   it('rejects more than 10 native alarms when combining is off', () => {
     const app = new App();
     const stack = new Stack(app, 'Shop');
-    const watchdog = new ReleaseWatchdog(stack, 'Watchdog', { policy: { preexistingAlarms: 'rollback' } });
+    const watchdog = new ReleaseWatchdog(stack, 'Watchdog', { policy: { preexistingAlarms: PreexistingAlarms.ROLLBACK } });
     expect(
       () => new GuardedFunction(stack, 'Orders', { watchdog, existingFunction: inlineFunction(stack), extraAlarms: extra(6)(stack), combineNativeAlarms: false }),
     ).toThrow("Shop/Orders: extraAlarms: 11 alarms for the deployment group (heartbeat, 4 layer alarms, 6 of yours) exceed CodeDeploy's limit of 10; allow combineNativeAlarms or pass fewer extraAlarms");
@@ -52,7 +57,7 @@ describe('synth-time validation', () => {
   });
 
   it('fails synth when a config check requires an environment key the function does not define', () => {
-    const app = guard({ configChecks: [{ key: 'TABLE_NAME' }, { key: 'PRICING_URL', format: 'url' }, { key: 'OPTIONAL_FLAG', required: false }] }, { TABLE_NAME: 't' });
+    const app = guard({ configChecks: [{ key: 'TABLE_NAME' }, { key: 'PRICING_URL', format: ConfigFormat.URL }, { key: 'OPTIONAL_FLAG', required: false }] }, { TABLE_NAME: 't' });
     expect(() => app.synth()).toThrow(/Shop\/Orders: configChecks: PRICING_URL is required by a config check but not defined in the function's environment \(defined: TABLE_NAME\)/);
   });
 

@@ -1,5 +1,6 @@
 import {
   checkEnvironment,
+  ConfigFormat,
   judgeReachability,
   parseConfigChecks,
   type ConfigCheck,
@@ -13,24 +14,24 @@ describe('parseConfigChecks', () => {
     {
       name: 'defaults a check to a required string',
       input: [{ key: 'TABLE_NAME' }],
-      expected: [{ key: 'TABLE_NAME', required: true, format: 'string' }],
+      expected: [{ key: 'TABLE_NAME', required: true, format: ConfigFormat.STRING }],
     },
     {
       name: 'reads every option of a check',
       input: [{ key: 'STAGE', required: false, format: 'string', pattern: '[a-z]+', oneOf: ['dev', 'prod'] }],
-      expected: [{ key: 'STAGE', required: false, format: 'string', pattern: '[a-z]+', oneOf: ['dev', 'prod'] }],
+      expected: [{ key: 'STAGE', required: false, format: ConfigFormat.STRING, pattern: '[a-z]+', oneOf: ['dev', 'prod'] }],
     },
     {
       name: 'reads a url check that tests reachability',
       input: [{ key: 'PAYMENTS_URL', format: 'url', reachableWithinMs: 2000 }],
-      expected: [{ key: 'PAYMENTS_URL', required: true, format: 'url', reachableWithinMs: 2000 }],
+      expected: [{ key: 'PAYMENTS_URL', required: true, format: ConfigFormat.URL, reachableWithinMs: 2000 }],
     },
     {
       name: 'keeps checks in order',
       input: [{ key: 'B', format: 'integer' }, { key: 'A', format: 'boolean' }],
       expected: [
-        { key: 'B', required: true, format: 'integer' },
-        { key: 'A', required: true, format: 'boolean' },
+        { key: 'B', required: true, format: ConfigFormat.INTEGER },
+        { key: 'A', required: true, format: ConfigFormat.BOOLEAN },
       ],
     },
   ])('$name', ({ input, expected }) => {
@@ -104,7 +105,7 @@ describe('parseConfigChecks', () => {
 });
 
 describe('checkEnvironment', () => {
-  const check = (c: Partial<ConfigCheck> & { key: string }): ConfigCheck => ({ required: true, format: 'string', ...c });
+  const check = (c: Partial<ConfigCheck> & { key: string }): ConfigCheck => ({ required: true, format: ConfigFormat.STRING, ...c });
   const pass = (key: string, message: string): ConfigCheckResult => ({ key, passed: true, message });
   const fail = (key: string, message: string): ConfigCheckResult => ({ key, passed: false, message });
 
@@ -118,60 +119,60 @@ describe('checkEnvironment', () => {
     },
     {
       name: 'passes an optional variable that is not set',
-      checks: [check({ key: 'DEBUG', required: false, format: 'boolean' })],
+      checks: [check({ key: 'DEBUG', required: false, format: ConfigFormat.BOOLEAN })],
       env: {},
       results: [pass('DEBUG', 'DEBUG is not set (optional)')],
     },
     {
       name: 'passes an optional variable that is empty without checking its format',
-      checks: [check({ key: 'DEBUG', required: false, format: 'boolean' })],
+      checks: [check({ key: 'DEBUG', required: false, format: ConfigFormat.BOOLEAN })],
       env: { DEBUG: '' },
       results: [pass('DEBUG', 'DEBUG is not set (optional)')],
     },
     {
       name: 'checks the format of an optional variable that is set',
-      checks: [check({ key: 'DEBUG', required: false, format: 'boolean' })],
+      checks: [check({ key: 'DEBUG', required: false, format: ConfigFormat.BOOLEAN })],
       env: { DEBUG: 'yes' },
       results: [fail('DEBUG', 'DEBUG: not a boolean (true or false): "yes"')],
     },
     { name: 'passes any non-empty string', checks: [check({ key: 'A' })], env: { A: ' ' }, results: [pass('A', 'A is a valid string')] },
     {
       name: 'passes valid JSON',
-      checks: [check({ key: 'FLAGS', format: 'json' })],
+      checks: [check({ key: 'FLAGS', format: ConfigFormat.JSON })],
       env: { FLAGS: '{"beta":true}' },
       results: [pass('FLAGS', 'FLAGS is a valid json')],
     },
     {
       name: 'passes a bare JSON scalar',
-      checks: [check({ key: 'LIMIT', format: 'json' })],
+      checks: [check({ key: 'LIMIT', format: ConfigFormat.JSON })],
       env: { LIMIT: '42' },
       results: [pass('LIMIT', 'LIMIT is a valid json')],
     },
-    { name: 'passes an https URL', checks: [check({ key: 'U', format: 'url' })], env: { U: 'https://api.example.com/v1' }, results: [pass('U', 'U is a valid url')] },
-    { name: 'passes an http URL', checks: [check({ key: 'U', format: 'url' })], env: { U: 'http://localhost:8080' }, results: [pass('U', 'U is a valid url')] },
+    { name: 'passes an https URL', checks: [check({ key: 'U', format: ConfigFormat.URL })], env: { U: 'https://api.example.com/v1' }, results: [pass('U', 'U is a valid url')] },
+    { name: 'passes an http URL', checks: [check({ key: 'U', format: ConfigFormat.URL })], env: { U: 'http://localhost:8080' }, results: [pass('U', 'U is a valid url')] },
     {
       name: 'fails a URL that does not parse',
-      checks: [check({ key: 'U', format: 'url' })],
+      checks: [check({ key: 'U', format: ConfigFormat.URL })],
       env: { U: 'api.example.com' },
       results: [fail('U', 'U: not a valid URL: "api.example.com"')],
     },
     {
       name: 'fails a URL of another scheme',
-      checks: [check({ key: 'U', format: 'url' })],
+      checks: [check({ key: 'U', format: ConfigFormat.URL })],
       env: { U: 'ftp://files.example.com' },
       results: [fail('U', 'U: URL scheme must be http or https, got ftp:')],
     },
-    { name: 'passes a decimal number', checks: [check({ key: 'N', format: 'number' })], env: { N: '-3.25' }, results: [pass('N', 'N is a valid number')] },
-    { name: 'passes a number in exponent notation', checks: [check({ key: 'N', format: 'number' })], env: { N: '1e3' }, results: [pass('N', 'N is a valid number')] },
-    { name: 'fails text as a number', checks: [check({ key: 'N', format: 'number' })], env: { N: '12ms' }, results: [fail('N', 'N: not a number: "12ms"')] },
-    { name: 'fails Infinity as a number', checks: [check({ key: 'N', format: 'number' })], env: { N: 'Infinity' }, results: [fail('N', 'N: not a number: "Infinity"')] },
-    { name: 'fails blanks as a number', checks: [check({ key: 'N', format: 'number' })], env: { N: '  ' }, results: [fail('N', 'N: not a number: "  "')] },
-    { name: 'passes a negative integer', checks: [check({ key: 'I', format: 'integer' })], env: { I: '-7' }, results: [pass('I', 'I is a valid integer')] },
-    { name: 'fails a decimal as an integer', checks: [check({ key: 'I', format: 'integer' })], env: { I: '4.0' }, results: [fail('I', 'I: not an integer: "4.0"')] },
-    { name: 'passes true as a boolean', checks: [check({ key: 'B', format: 'boolean' })], env: { B: 'true' }, results: [pass('B', 'B is a valid boolean')] },
-    { name: 'passes false as a boolean', checks: [check({ key: 'B', format: 'boolean' })], env: { B: 'false' }, results: [pass('B', 'B is a valid boolean')] },
-    { name: 'fails a capitalised boolean', checks: [check({ key: 'B', format: 'boolean' })], env: { B: 'True' }, results: [fail('B', 'B: not a boolean (true or false): "True"')] },
-    { name: 'fails 1 as a boolean', checks: [check({ key: 'B', format: 'boolean' })], env: { B: '1' }, results: [fail('B', 'B: not a boolean (true or false): "1"')] },
+    { name: 'passes a decimal number', checks: [check({ key: 'N', format: ConfigFormat.NUMBER })], env: { N: '-3.25' }, results: [pass('N', 'N is a valid number')] },
+    { name: 'passes a number in exponent notation', checks: [check({ key: 'N', format: ConfigFormat.NUMBER })], env: { N: '1e3' }, results: [pass('N', 'N is a valid number')] },
+    { name: 'fails text as a number', checks: [check({ key: 'N', format: ConfigFormat.NUMBER })], env: { N: '12ms' }, results: [fail('N', 'N: not a number: "12ms"')] },
+    { name: 'fails Infinity as a number', checks: [check({ key: 'N', format: ConfigFormat.NUMBER })], env: { N: 'Infinity' }, results: [fail('N', 'N: not a number: "Infinity"')] },
+    { name: 'fails blanks as a number', checks: [check({ key: 'N', format: ConfigFormat.NUMBER })], env: { N: '  ' }, results: [fail('N', 'N: not a number: "  "')] },
+    { name: 'passes a negative integer', checks: [check({ key: 'I', format: ConfigFormat.INTEGER })], env: { I: '-7' }, results: [pass('I', 'I is a valid integer')] },
+    { name: 'fails a decimal as an integer', checks: [check({ key: 'I', format: ConfigFormat.INTEGER })], env: { I: '4.0' }, results: [fail('I', 'I: not an integer: "4.0"')] },
+    { name: 'passes true as a boolean', checks: [check({ key: 'B', format: ConfigFormat.BOOLEAN })], env: { B: 'true' }, results: [pass('B', 'B is a valid boolean')] },
+    { name: 'passes false as a boolean', checks: [check({ key: 'B', format: ConfigFormat.BOOLEAN })], env: { B: 'false' }, results: [pass('B', 'B is a valid boolean')] },
+    { name: 'fails a capitalised boolean', checks: [check({ key: 'B', format: ConfigFormat.BOOLEAN })], env: { B: 'True' }, results: [fail('B', 'B: not a boolean (true or false): "True"')] },
+    { name: 'fails 1 as a boolean', checks: [check({ key: 'B', format: ConfigFormat.BOOLEAN })], env: { B: '1' }, results: [fail('B', 'B: not a boolean (true or false): "1"')] },
     {
       name: 'passes a value the pattern matches whole',
       checks: [check({ key: 'V', pattern: 'v\\d+' })],
@@ -192,7 +193,7 @@ describe('checkEnvironment', () => {
     },
     {
       name: 'checks the format before the pattern',
-      checks: [check({ key: 'I', format: 'integer', pattern: '\\d{3}' })],
+      checks: [check({ key: 'I', format: ConfigFormat.INTEGER, pattern: '\\d{3}' })],
       env: { I: 'abc' },
       results: [fail('I', 'I: not an integer: "abc"')],
     },
@@ -210,26 +211,26 @@ describe('checkEnvironment', () => {
     },
     {
       name: 'returns a reachability test instead of a result for a valid url that must answer',
-      checks: [check({ key: 'PAYMENTS_URL', format: 'url', reachableWithinMs: 1500 })],
+      checks: [check({ key: 'PAYMENTS_URL', format: ConfigFormat.URL, reachableWithinMs: 1500 })],
       env: { PAYMENTS_URL: 'https://payments.example.com/health' },
       results: [],
       reachability: [{ key: 'PAYMENTS_URL', url: 'https://payments.example.com/health', timeoutMs: 1500 }],
     },
     {
       name: 'does not test the reachability of an invalid url',
-      checks: [check({ key: 'PAYMENTS_URL', format: 'url', reachableWithinMs: 1500 })],
+      checks: [check({ key: 'PAYMENTS_URL', format: ConfigFormat.URL, reachableWithinMs: 1500 })],
       env: { PAYMENTS_URL: 'payments' },
       results: [fail('PAYMENTS_URL', 'PAYMENTS_URL: not a valid URL: "payments"')],
     },
     {
       name: 'does not test the reachability of a missing url',
-      checks: [check({ key: 'PAYMENTS_URL', format: 'url', reachableWithinMs: 1500 })],
+      checks: [check({ key: 'PAYMENTS_URL', format: ConfigFormat.URL, reachableWithinMs: 1500 })],
       env: {},
       results: [fail('PAYMENTS_URL', 'PAYMENTS_URL is required but not set')],
     },
     {
       name: 'reports every check in order and ignores variables nobody checks',
-      checks: [check({ key: 'TABLE_NAME' }), check({ key: 'PORT', format: 'integer' }), check({ key: 'API', format: 'url', reachableWithinMs: 500 })],
+      checks: [check({ key: 'TABLE_NAME' }), check({ key: 'PORT', format: ConfigFormat.INTEGER }), check({ key: 'API', format: ConfigFormat.URL, reachableWithinMs: 500 })],
       env: { PORT: '8080', TABLE_NAME: 'orders', API: 'https://a.example.com', AWS_REGION: 'eu-west-1' },
       results: [pass('TABLE_NAME', 'TABLE_NAME is a valid string'), pass('PORT', 'PORT is a valid integer')],
       reachability: [{ key: 'API', url: 'https://a.example.com', timeoutMs: 500 }],
@@ -242,7 +243,7 @@ describe('checkEnvironment', () => {
     { name: 'an unterminated object', value: '{"a":' },
     { name: 'single quotes', value: "{'a':1}" },
   ])('fails JSON with $name, quoting the parser', ({ value }) => {
-    const { results } = checkEnvironment([check({ key: 'FLAGS', format: 'json' })], { FLAGS: value });
+    const { results } = checkEnvironment([check({ key: 'FLAGS', format: ConfigFormat.JSON })], { FLAGS: value });
     expect(results).toHaveLength(1);
     expect(results[0].passed).toBe(false);
     expect(results[0].message).toMatch(/^FLAGS: not valid JSON \(.+\)$/);

@@ -1,5 +1,5 @@
 import { DEFAULT_POLICY, deriveStage, evaluate } from '../../src/core/evaluate';
-import type { Observation, Policy, Stage } from '../../src/core/types';
+import { PreexistingAlarms, type Observation, type Policy, type Stage } from '../../src/core/types';
 import { alarm, counts, LAYERS, MIN, obs, snapshot, state, T0, unreadable } from './fixtures';
 
 const NOW = T0 + 5 * MIN;
@@ -126,7 +126,7 @@ const rows: Row[] = [
   {
     name: 'rolls back on a pre-existing ALARM when the policy says so',
     over: { 'service/alarm:orders-5xx': alarm('ALARM', T0 - 30 * MIN) },
-    policy: { preexistingAlarms: 'rollback' },
+    policy: { preexistingAlarms: PreexistingAlarms.ROLLBACK },
     action: 'rollback',
     layer: 'service',
   },

@@ -1,7 +1,8 @@
 import { alarmNameOf, build, resourcesOfType } from '../../../constructs/test/constructs/helpers';
 import { alarmPeriod, alarmValue, binomialPmf, breaches, probabilityOfAlarm, type AlarmProps } from './alarm-math';
+import { ProbeStatus } from 'canary-watchdog';
 
-const PROBES = Array.from({ length: 5 }, (_, i) => ({ name: `p${i}`, event: {}, expect: { status: 'success' as const } }));
+const PROBES = Array.from({ length: 5 }, (_, i) => ({ name: `p${i}`, event: {}, expect: { status: ProbeStatus.SUCCESS as const } }));
 const template = build({ probes: PROBES }).template();
 const alarm = (suffix: string): AlarmProps => {
   const found = resourcesOfType(template, 'AWS::CloudWatch::Alarm').find(([, a]) => alarmNameOf(a.Properties).replace(/-v\{version\}$/, '').endsWith(suffix));

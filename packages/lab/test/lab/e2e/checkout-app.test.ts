@@ -3,7 +3,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { GuardedFunction, ReleaseWatchdog, Rollout } from 'canary-watchdog';
+import { ConfigFormat, GuardedFunction, ReleaseWatchdog, Rollout } from 'canary-watchdog';
 import { Lab } from '../../../src/lab/lab';
 import { synthForLab } from '../../../src/lab/sample-app';
 
@@ -22,8 +22,8 @@ function checkoutApp(): string {
     projectRoot: resolve(__dirname, '../../../../..'),
     environment: { PAYMENTS_URL: 'https://payments.internal/v2' },
     rollout: Rollout.canary({ percent: 10, minutes: 10 }),
-    configChecks: [{ key: 'PAYMENTS_URL', format: 'url', reachableWithinMs: 2000 }],
-    probes: [{ name: 'health', event: { rawPath: '/health' }, expect: { body: [{ path: '$.statusCode', equals: 200 }] } }],
+    configChecks: [{ key: 'PAYMENTS_URL', format: ConfigFormat.URL, reachableWithinMs: 2000 }],
+    probes: [{ name: 'health', event: { rawPath: '/health' }, expect: { body: [{ path: '$.statusCode', equalTo: 200 }] } }],
   });
   synthForLab(app);
   return outdir;

@@ -4,7 +4,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GuardedFunction, ReleaseWatchdog } from 'canary-watchdog';
+import { ConfigDelivery, GuardedFunction, ReleaseWatchdog } from 'canary-watchdog';
 import { Lab } from '../../../src/lab/lab';
 
 const GUARDS = 15;
@@ -14,10 +14,10 @@ function bigApp(): { dir: string; template: Template } {
   const dir = mkdtempSync(join(tmpdir(), 'big-app-'));
   const app = new App({ outdir: dir, context: { 'aws:cdk:enable-asset-metadata': true } });
   const stack = new Stack(app, 'Big');
-  const watchdog = new ReleaseWatchdog(stack, 'Watchdog', { configDelivery: 'state-table' });
+  const watchdog = new ReleaseWatchdog(stack, 'Watchdog', { configDelivery: ConfigDelivery.STATE_TABLE });
   for (let i = 0; i < GUARDS; i++) {
     const fn = new lambda.Function(stack, `Fn${i}`, { runtime: lambda.Runtime.NODEJS_24_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async () => ({ statusCode: 200 });') });
-    new GuardedFunction(stack, `Api${i}`, { watchdog, existingFunction: fn, dashboard: false, probes: [{ name: 'ok', event: {}, expect: { body: [{ path: '$.statusCode', equals: 200 }] } }] });
+    new GuardedFunction(stack, `Api${i}`, { watchdog, existingFunction: fn, dashboard: false, probes: [{ name: 'ok', event: {}, expect: { body: [{ path: '$.statusCode', equalTo: 200 }] } }] });
   }
   app.synth();
   return { dir, template: Template.fromStack(stack) };

@@ -6,7 +6,7 @@ import { CodeDeployClient, GetDeploymentCommand, GetDeploymentGroupCommand } fro
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GuardedFunction, ReleaseWatchdog } from 'canary-watchdog';
+import { GuardedFunction, PreexistingAlarms, ProbeStatus, ReleaseWatchdog } from 'canary-watchdog';
 import { parsePolicy } from 'canary-watchdog/lib/core/config';
 import { Lab } from '../../../src/lab/lab';
 import { synthSampleApp } from '../../../src/lab/sample-app';
@@ -27,7 +27,7 @@ describe('version-scoped alarms in the lab', () => {
     lab = new Lab({ seed: 37 });
     await lab.start();
     await lab.loadAssembly(assembly);
-    await applyWatchdogSettings(lab, { policy: parsePolicy({ preexistingAlarms: 'ignore' }, 'policy') });
+    await applyWatchdogSettings(lab, { policy: parsePolicy({ preexistingAlarms: PreexistingAlarms.IGNORE }, 'policy') });
     const r = lab.release('OrdersApi');
     lab.lambda.setBehaviour(r.functionName, '1', { errorRate: 0.3 });
     lab.traffic.set(r.functionName, r.alias, 20);
@@ -67,13 +67,13 @@ describe('version-scoped alarms in the lab', () => {
     const dir = mkdtempSync(join(tmpdir(), 'combined-app-'));
     const app = new App({ outdir: dir, context: { 'aws:cdk:enable-asset-metadata': true } });
     const stack = new Stack(app, 'Combined');
-    const watchdog = new ReleaseWatchdog(stack, 'Watchdog', { policy: { preexistingAlarms: 'rollback' } });
+    const watchdog = new ReleaseWatchdog(stack, 'Watchdog', { policy: { preexistingAlarms: PreexistingAlarms.ROLLBACK } });
     const fn = new lambda.Function(stack, 'Fn', { runtime: lambda.Runtime.NODEJS_24_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async () => ({ statusCode: 200 });') });
     const extraAlarms = Array.from(
       { length: 6 },
       (_, i) => new cloudwatch.Alarm(stack, `Extra${i}`, { alarmName: `combined-extra-${i}`, metric: new cloudwatch.Metric({ namespace: 'Shop', metricName: `M${i}` }), threshold: 1, evaluationPeriods: 1 }),
     );
-    new GuardedFunction(stack, 'Api', { watchdog, existingFunction: fn, dashboard: false, extraAlarms, probes: [{ name: 'ok', event: {}, expect: { status: 'success' } }] });
+    new GuardedFunction(stack, 'Api', { watchdog, existingFunction: fn, dashboard: false, extraAlarms, probes: [{ name: 'ok', event: {}, expect: { status: ProbeStatus.SUCCESS } }] });
     app.synth();
 
     lab = new Lab({ seed: 5 });
