@@ -33,7 +33,7 @@ class PaymentsStack(cdk.Stack):
             self,
             "Payments",
             watchdog=watchdog,
-            function=handler,
+            existing_function=handler,
             rollout=cw.Rollout.canary(percent=10, minutes=5),
             probes=[
                 cw.ProbeSpec(

@@ -6,13 +6,17 @@ import type { IConstruct } from 'constructs';
  * path, names the prop and says what it allows.
  */
 export class GuardValidationError extends Error {
+  /** The construct at fault. Not enumerable: Node prints an uncaught error's own properties, and a construct is its whole tree. */
+  declare readonly scope: IConstruct;
+
   constructor(
-    public readonly scope: IConstruct,
+    scope: IConstruct,
     public readonly prop: string,
     message: string,
   ) {
     super(`${scope.node.path}: ${prop}: ${message}`);
     this.name = 'GuardValidationError';
+    Object.defineProperty(this, 'scope', { value: scope, enumerable: false });
   }
 }
 

@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { App, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { ConfigFormat, GuardedFunction, PreexistingAlarms, ProbeStatus, ReleaseWatchdog, Rollout, type GuardedFunctionProps } from '../../src';
@@ -69,5 +70,25 @@ describe('synth-time validation', () => {
     new GuardedFunction(stack, 'Orders', { watchdog, existingFunction: fn, configChecks: [{ key: 'LATE' }], dashboard: false });
     fn.addEnvironment('LATE', 'yes');
     expect(() => app.synth()).not.toThrow();
+  });
+});
+
+describe('a validation error as Node prints it', () => {
+  it('shows the message and the prop, not the construct tree it came from', () => {
+    const stack = new Stack(new App(), 'Shop');
+    const watchdog = new ReleaseWatchdog(stack, 'W');
+    let err: unknown;
+    try {
+      new GuardedFunction(stack, 'G', { watchdog, existingFunction: inlineFunction(stack), configChecks: [{ key: 'A' }, { key: 'A' }] });
+    } catch (e) {
+      err = e;
+    }
+    // An uncaught error is printed with util.inspect: a construct among its own properties
+    // printed the whole tree, thousands of lines burying the message.
+    const printed = inspect(err);
+    expect(printed).toContain('Shop/G: configChecks: duplicate config check key "A"');
+    expect(printed).toContain("prop: 'configChecks'");
+    expect(printed).not.toContain('DependableTrait');
+    expect((err as { scope?: unknown }).scope).toBe(stack.node.findChild('G'));
   });
 });
