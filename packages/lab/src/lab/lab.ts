@@ -202,8 +202,9 @@ export class Lab implements FaultInjector {
     let resolver = new Resolver(stack);
 
     for (const [id, r] of byType('AWS::DynamoDB::Table')) {
-      const key = ((r.Properties?.KeySchema as { AttributeName: string; KeyType: string }[]) ?? []).find((k) => k.KeyType === 'HASH')?.AttributeName ?? 'id';
-      this.dynamodb.createTable(resolver.ref(id)!, key);
+      const schema = (r.Properties?.KeySchema as { AttributeName: string; KeyType: string }[]) ?? [];
+      const key = (type: string) => schema.find((k) => k.KeyType === type)?.AttributeName;
+      this.dynamodb.createTable(resolver.ref(id)!, key('HASH') ?? 'id', key('RANGE'));
     }
     // CDK's AwsCustomResource makes one SDK call at create time; the lab makes the DynamoDB ones
     // (the runtime's configuration item) and lists the others as not modelled.

@@ -1,10 +1,8 @@
 import { LabError } from '../kernel';
+import { expressionInputs, validation, type AttributeValue, type Item } from './values';
 
-type AttributeValue = Record<string, unknown>;
-type Item = Record<string, AttributeValue>;
-
-const validation = (m: string) => new LabError('ValidationException', m);
-const invalid = (m: string) => validation(`Invalid ConditionExpression: ${m}`);
+/** Which expression is parsed: DynamoDB names it in every error (`Invalid FilterExpression: ...`). */
+export type ExpressionKind = 'ConditionExpression' | 'FilterExpression' | 'KeyConditionExpression';
 
 /**
  * A failed condition, in DynamoDB's own shape: HTTP 400, ConditionalCheckFailedException, "The
@@ -15,9 +13,9 @@ const invalid = (m: string) => validation(`Invalid ConditionExpression: ${m}`);
 export const conditionalCheckFailed = () =>
   new LabError('ConditionalCheckFailedException', 'The conditional request failed', 400);
 
-type Operand = { readonly kind: 'path'; readonly name: string } | { readonly kind: 'value'; readonly token: string; readonly value: AttributeValue };
+export type Operand = { readonly kind: 'path'; readonly name: string } | { readonly kind: 'value'; readonly token: string; readonly value: AttributeValue };
 type Comparator = '=' | '<>' | '<' | '<=' | '>' | '>=';
-type Condition =
+export type Condition =
   | { readonly kind: 'compare'; readonly op: Comparator; readonly left: Operand; readonly right: Operand }
   | { readonly kind: 'between'; readonly operand: Operand; readonly low: Operand; readonly high: Operand }
   | { readonly kind: 'in'; readonly operand: Operand; readonly list: readonly Operand[] }
@@ -38,10 +36,11 @@ const COMPARATORS = new Set(['=', '<>', '<', '<=', '>', '>=']);
  * is refused with a ValidationException that names it.
  * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.OperatorsAndFunctions.html
  */
-export function parseCondition(expr: unknown, names: Record<string, string>, values: Record<string, AttributeValue>): Condition {
+export function parseCondition(expr: unknown, names: Record<string, string>, values: Record<string, AttributeValue>, kind: ExpressionKind = 'ConditionExpression'): Condition {
+  const invalid = (m: string) => validation(`Invalid ${kind}: ${m}`);
   if (typeof expr !== 'string') throw invalid('expected a string');
   if (!expr.trim()) throw invalid('The expression can not be empty;');
-  const tokens = tokenize(expr);
+  const tokens = tokenize(expr, invalid);
   let pos = 0;
   const peek = () => tokens[pos];
   const upper = () => peek()?.toUpperCase();
@@ -57,18 +56,18 @@ export function parseCondition(expr: unknown, names: Record<string, string>, val
     pos++;
     if (t.startsWith(':')) {
       const value = values[t];
-      if (value === undefined) throw validation(`Invalid ConditionExpression: An expression attribute value used in expression is not defined; attribute value: ${t}`);
+      if (value === undefined) throw validation(`Invalid ${kind}: An expression attribute value used in expression is not defined; attribute value: ${t}`);
       return { kind: 'value', token: t, value };
     }
     if (peek() === '(') {
-      if (UNSUPPORTED_FUNCTIONS.has(t)) throw validation(`Invalid ConditionExpression: function ${t} is not supported by the lab (it models attribute_exists, attribute_not_exists and begins_with)`);
+      if (UNSUPPORTED_FUNCTIONS.has(t)) throw validation(`Invalid ${kind}: function ${t} is not supported by the lab (it models attribute_exists, attribute_not_exists and begins_with)`);
       throw invalid(`a function (${t}) cannot be used as an operand here`);
     }
-    return { kind: 'path', name: pathName(t, names) };
+    return { kind: 'path', name: pathName(t, names, invalid) };
   };
 
   const fn = (name: string): Condition => {
-    if (UNSUPPORTED_FUNCTIONS.has(name)) throw validation(`Invalid ConditionExpression: function ${name} is not supported by the lab (it models attribute_exists, attribute_not_exists and begins_with)`);
+    if (UNSUPPORTED_FUNCTIONS.has(name)) throw validation(`Invalid ${kind}: function ${name} is not supported by the lab (it models attribute_exists, attribute_not_exists and begins_with)`);
     if (name !== 'attribute_exists' && name !== 'attribute_not_exists' && name !== 'begins_with') throw invalid(`Invalid function name; function: ${name}`);
     expect('(');
     const first = operand();
@@ -106,7 +105,11 @@ export function parseCondition(expr: unknown, names: Record<string, string>, val
       pos++;
       const low = operand();
       expect('AND');
-      return { kind: 'between', operand: left, low, high: operand() };
+      const high = operand();
+      if (low.kind === 'value' && high.kind === 'value' && (compare(low.value, high.value) ?? 0) > 0) {
+        throw invalid(`The BETWEEN operator requires upper bound to be greater than or equal to lower bound; lower bound operand: ${low.token}, upper bound operand: ${high.token}`);
+      }
+      return { kind: 'between', operand: left, low, high };
     }
     if (op === 'IN') {
       pos++;
@@ -153,7 +156,7 @@ export function parseCondition(expr: unknown, names: Record<string, string>, val
   return out;
 }
 
-function tokenize(expr: string): string[] {
+function tokenize(expr: string, invalid: (m: string) => LabError): string[] {
   const out: string[] = [];
   // An operator or punctuation; a name, #name or :value (with any nested path kept whole, to be refused by name); anything else.
   const re = /\s*(?:(<>|<=|>=|[=<>(),])|([#:]?\w+(?:\.#?\w+|\[\d+\])*)|(\S))/y;
@@ -166,11 +169,11 @@ function tokenize(expr: string): string[] {
   return out;
 }
 
-function pathName(token: string, names: Record<string, string>): string {
+function pathName(token: string, names: Record<string, string>, invalid: (m: string) => LabError): string {
   if (/[.[]/.test(token)) throw invalid(`nested document path ${token} is not supported by the lab (top-level attributes only)`);
   if (!token.startsWith('#')) return token;
   const name = names[token];
-  if (name === undefined) throw validation(`Invalid ConditionExpression: An expression attribute name used in the document path is not defined; attribute name: ${token}`);
+  if (name === undefined) throw invalid(`An expression attribute name used in the document path is not defined; attribute name: ${token}`);
   return name;
 }
 
@@ -203,10 +206,6 @@ export function holds(c: Condition, item: Item | undefined): boolean {
     case 'between': {
       const low = value(c.low);
       const high = value(c.high);
-      const bounds = compare(low, high);
-      if (c.low.kind === 'value' && c.high.kind === 'value' && bounds !== undefined && bounds > 0) {
-        throw invalid(`The BETWEEN operator requires upper bound to be greater than or equal to lower bound; lower bound operand: ${c.low.token}, upper bound operand: ${c.high.token}`);
-      }
       const x = value(c.operand);
       const lo = compare(x, low);
       const hi = compare(x, high);
@@ -237,7 +236,7 @@ function scalar(v: AttributeValue | undefined): { type: 'N' | 'S' | 'B'; bytes: 
 }
 
 /** Order of two scalars of one type (N, S or B); undefined when they cannot be ordered. */
-function compare(a: AttributeValue | undefined, b: AttributeValue | undefined): number | undefined {
+export function compare(a: AttributeValue | undefined, b: AttributeValue | undefined): number | undefined {
   const x = scalar(a);
   const y = scalar(b);
   if (!x || !y || x.type !== y.type) return undefined;
@@ -294,7 +293,8 @@ export function conditionOf(input: Record<string, unknown>): Condition | undefin
     throw validation(`the lab does not support ReturnValuesOnConditionCheckFailure ${JSON.stringify(input.ReturnValuesOnConditionCheckFailure)} (only NONE)`);
   }
   if (input.ConditionExpression === undefined) return undefined;
-  return parseCondition(input.ConditionExpression, (input.ExpressionAttributeNames ?? {}) as Record<string, string>, (input.ExpressionAttributeValues ?? {}) as Record<string, AttributeValue>);
+  const { names, values } = expressionInputs(input);
+  return parseCondition(input.ConditionExpression, names, values);
 }
 
 /** Throw ConditionalCheckFailedException unless the condition (if any) holds for the stored item. */

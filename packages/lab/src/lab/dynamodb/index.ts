@@ -1,48 +1,94 @@
 import { LAB_ACCOUNT, LAB_REGION, LabError, type JsonService } from '../kernel';
 import { check, conditionOf } from './condition';
+import { readPage, type KeySchema } from './read';
+import { checkItem, checkMap, expressionInputs, parseProjection, project, returnValues, serialization, validation, type AttributeValue, type Item } from './values';
 
-type AttributeValue = Record<string, unknown>;
-type Item = Record<string, AttributeValue>;
-
-interface Table {
+interface Table extends KeySchema {
   readonly name: string;
-  readonly key: string;
   readonly items: Map<string, Item>;
 }
 
-const validation = (m: string) => new LabError('ValidationException', m);
+/** A key attribute's value as a map key: numbers by value, so 1 and 1.0 are one item. */
+const keyPart = (v: AttributeValue) => JSON.stringify(typeof v.N === 'string' ? { N: String(Number(v.N)) } : v);
 
 /**
  * DynamoDB, as far as the runtime's state table and the sample service need it: items keyed by
- * one partition key, GetItem, PutItem, DeleteItem, BatchGetItem, and UpdateItem with SET, REMOVE,
- * and ADD / DELETE on string and number sets (the runtime's registry of active deployments).
- * PutItem, UpdateItem and DeleteItem honour ConditionExpression (./condition.ts): a condition
- * that does not hold leaves the item as it was and answers ConditionalCheckFailedException.
- * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_UpdateItem.html
+ * a partition key and an optional sort key; GetItem, PutItem, DeleteItem, BatchGetItem, UpdateItem
+ * (SET, REMOVE, ADD / DELETE on sets, ADD on numbers), Query, Scan, ListTables, DescribeTable.
+ * Writes honour ConditionExpression (./condition.ts) and ReturnValues; reads honour
+ * ProjectionExpression. Every input is checked as DynamoDB checks it (./values.ts): a malformed
+ * request is a 400 ValidationException or SerializationException, never a 500. What the lab does
+ * not model (secondary indexes, nested paths, legacy parameters, parallel scans) is refused with
+ * a ValidationException naming it. TTL is not modelled: expired items stay, as they may for days
+ * on AWS (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/howitworks-ttl.html).
+ * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_Operations_Amazon_DynamoDB.html
  */
 export class DynamoDbLab {
   private readonly tables = new Map<string, Table>();
 
-  createTable(name: string, key: string): void {
-    if (!this.tables.has(name)) this.tables.set(name, { name, key, items: new Map() });
+  /** A table with its partition key and, if it has one, its sort key. */
+  createTable(name: string, hash: string, range?: string): void {
+    if (!this.tables.has(name)) this.tables.set(name, { name, hash, range, items: new Map() });
   }
 
   tableNames(): string[] {
     return [...this.tables.keys()];
   }
 
-  private table(v: unknown): Table {
-    if (typeof v !== 'string' || !v) throw validation('TableName: expected a non-empty string');
+  private table(v: unknown, at = 'tableName'): Table {
+    if (v === undefined) throw validation(`1 validation error detected: Value null at '${at}' failed to satisfy constraint: Member must not be null`);
+    if (typeof v !== 'string') throw serialization(`Unexpected value type in payload: ${at} must be a string`);
+    // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.NamingRulesDataTypes.html
+    if (v.length < 3 || v.length > 255 || !/^[a-zA-Z0-9_.-]+$/.test(v)) {
+      throw validation(`1 validation error detected: Value '${v}' at '${at}' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+ and have length between 3 and 255`);
+    }
     const t = this.tables.get(v);
     if (!t) throw new LabError('ResourceNotFoundException', `Requested resource not found: Table: ${v} not found`);
     return t;
   }
 
-  private keyOf(t: Table, key: unknown): string {
-    if (typeof key !== 'object' || key === null) throw validation('Key: expected a map of attribute values');
-    const k = (key as Item)[t.key];
-    if (!k || Object.keys(key).length !== 1) throw validation(`The provided key element does not match the schema: expected exactly the key attribute ${t.key}`);
-    return JSON.stringify(k);
+  private keyNames(t: Table): string[] {
+    return t.range ? [t.hash, t.range] : [t.hash];
+  }
+
+  /** A key attribute's value: a non-empty string, a number or a non-empty binary. */
+  private static keyValue(v: AttributeValue, name: string): AttributeValue {
+    const [type] = Object.keys(v).filter((k) => v[k] !== undefined && v[k] !== null);
+    if (type !== 'S' && type !== 'N' && type !== 'B') throw validation(`One or more parameter values were invalid: Type mismatch for key ${name}: a key attribute is a string, number or binary, got ${type}`);
+    if (type !== 'N' && v[type] === '') throw validation(`One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty ${type === 'S' ? 'string' : 'binary'} value. Key: ${name}`);
+    return v;
+  }
+
+  /** The map key of a Key parameter, which must name exactly the table's key attributes. */
+  private keyOf(t: Table, key: unknown, at = 'Key'): string {
+    const k = checkItem(key, at);
+    const names = this.keyNames(t);
+    if (Object.keys(k).length !== names.length || !names.every((n) => k[n] !== undefined)) {
+      throw validation(`The provided key element does not match the schema: ${at} must hold exactly ${names.join(' and ')}, got ${Object.keys(k).join(', ') || 'nothing'}`);
+    }
+    return this.idOf(t, k);
+  }
+
+  private idOf(t: Table, item: Item): string {
+    return this.keyNames(t)
+      .map((n) => keyPart(DynamoDbLab.keyValue(item[n], n)))
+      .join('|');
+  }
+
+  /** The map key of an item to write, which must carry the key attributes. */
+  private itemId(t: Table, item: Item): string {
+    for (const n of this.keyNames(t)) if (item[n] === undefined) throw validation(`One or more parameter values were invalid: Missing the key ${n} in the item`);
+    return this.idOf(t, item);
+  }
+
+  /** The item a Key parameter names (a decoded ExclusiveStartKey) or a validation error. */
+  private startKey(t: Table, key: unknown): Item {
+    this.keyOf(t, key, 'ExclusiveStartKey');
+    return key as Item;
+  }
+
+  private static refuseLegacy(i: Record<string, unknown>, ...params: string[]): void {
+    for (const p of params) if (i[p] !== undefined) throw validation(`the lab does not support the legacy ${p} parameter: use the expression parameters (ProjectionExpression, UpdateExpression)`);
   }
 
   readonly service: JsonService = {
@@ -56,76 +102,145 @@ export class DynamoDbLab {
             TableName: t.name,
             TableStatus: 'ACTIVE',
             TableArn: `arn:aws:dynamodb:${LAB_REGION}:${LAB_ACCOUNT}:table/${t.name}`,
-            KeySchema: [{ AttributeName: t.key, KeyType: 'HASH' }],
+            KeySchema: [{ AttributeName: t.hash, KeyType: 'HASH' }, ...(t.range ? [{ AttributeName: t.range, KeyType: 'RANGE' }] : [])],
             ItemCount: t.items.size,
           },
         };
       },
+      // https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_ListTables.html
+      ListTables: (i) => {
+        let limit = 100;
+        if (i.Limit !== undefined) {
+          if (typeof i.Limit !== 'number' || !Number.isInteger(i.Limit)) throw serialization('Unexpected value type in payload: Limit must be an integer');
+          if (i.Limit < 1 || i.Limit > 100) throw validation(`1 validation error detected: Value '${i.Limit}' at 'limit' failed to satisfy constraint: Member must have value between 1 and 100`);
+          limit = i.Limit;
+        }
+        if (i.ExclusiveStartTableName !== undefined && typeof i.ExclusiveStartTableName !== 'string') throw serialization('Unexpected value type in payload: ExclusiveStartTableName must be a string');
+        const after = i.ExclusiveStartTableName as string | undefined;
+        const names = this.tableNames()
+          .sort()
+          .filter((n) => after === undefined || n > after);
+        const page = names.slice(0, limit);
+        return { TableNames: page, ...(names.length > limit ? { LastEvaluatedTableName: page[page.length - 1] } : {}) };
+      },
       GetItem: (i) => {
+        DynamoDbLab.refuseLegacy(i, 'AttributesToGet');
         const t = this.table(i.TableName);
-        const item = t.items.get(this.keyOf(t, i.Key));
-        return item ? { Item: item } : {};
+        const id = this.keyOf(t, i.Key);
+        const projection = parseProjection(i.ProjectionExpression, expressionInputs(i).names);
+        const item = t.items.get(id);
+        return item ? { Item: project(item, projection) } : {};
       },
       PutItem: (i) => {
         const t = this.table(i.TableName);
-        const item = i.Item as Item;
-        if (typeof item !== 'object' || item === null || !item[t.key]) throw validation(`One or more parameter values were invalid: Missing the key ${t.key} in the item`);
-        const k = JSON.stringify(item[t.key]);
-        check(conditionOf(i), t.items.get(k));
-        t.items.set(k, item);
-        return {};
+        if (i.Item === undefined) throw validation(`1 validation error detected: Value null at 'item' failed to satisfy constraint: Member must not be null`);
+        const item = checkItem(i.Item, 'Item');
+        const id = this.itemId(t, item);
+        const rv = returnValues(i.ReturnValues, 'put-delete');
+        const old = t.items.get(id);
+        check(conditionOf(i), old);
+        t.items.set(id, item);
+        return rv === 'ALL_OLD' && old ? { Attributes: old } : {};
       },
       DeleteItem: (i) => {
         const t = this.table(i.TableName);
-        const k = this.keyOf(t, i.Key);
-        check(conditionOf(i), t.items.get(k));
-        t.items.delete(k);
-        return {};
+        const id = this.keyOf(t, i.Key);
+        const rv = returnValues(i.ReturnValues, 'put-delete');
+        const old = t.items.get(id);
+        check(conditionOf(i), old);
+        t.items.delete(id);
+        return rv === 'ALL_OLD' && old ? { Attributes: old } : {};
       },
+      // https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html
       BatchGetItem: (i) => {
-        const req = i.RequestItems as Record<string, { Keys?: unknown[] }> | undefined;
-        if (typeof req !== 'object' || req === null) throw validation('RequestItems: expected a map of table names to keys');
-        const total = Object.values(req).reduce((n, r) => n + (r?.Keys?.length ?? 0), 0);
-        // https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html
+        if (i.RequestItems === undefined) throw validation(`1 validation error detected: Value null at 'requestItems' failed to satisfy constraint: Member must not be null`);
+        const req = checkMap(i.RequestItems, 'RequestItems', (r, at) => {
+          if (r === null) throw validation(`1 validation error detected: Value null at '${at}' failed to satisfy constraint: Member must not be null`);
+          const spec = checkMap(r, at, (x) => x) as Record<string, unknown>;
+          DynamoDbLab.refuseLegacy(spec, 'AttributesToGet');
+          if (!Array.isArray(spec.Keys)) throw spec.Keys === undefined ? validation(`1 validation error detected: Value null at '${at}.Keys' failed to satisfy constraint: Member must not be null`) : serialization(`Unexpected field type: ${at}.Keys must be a list of keys`);
+          if (!spec.Keys.length) throw validation(`1 validation error detected: Value '[]' at '${at}.keys' failed to satisfy constraint: Member must have length greater than or equal to 1`);
+          return spec as { Keys: unknown[] } & Record<string, unknown>;
+        });
+        const entries = Object.entries(req);
+        if (!entries.length) throw validation(`1 validation error detected: Value '{}' at 'requestItems' failed to satisfy constraint: Member must have length greater than or equal to 1`);
+        const total = entries.reduce((n, [, r]) => n + r.Keys.length, 0);
         if (total > 100) throw validation('Too many items requested for the BatchGetItem call: at most 100');
+        // Every table and key is checked before anything is read.
+        const reads = entries.map(([name, r]) => {
+          const t = this.table(name, `requestItems.${name}`);
+          const ids = r.Keys.map((k, n) => this.keyOf(t, k, `RequestItems.${name}.Keys[${n}]`));
+          if (new Set(ids).size !== ids.length) throw validation('Provided list of item keys contains duplicates');
+          return { t, ids, projection: parseProjection(r.ProjectionExpression, expressionInputs(r).names) };
+        });
         const Responses: Record<string, Item[]> = {};
-        for (const [name, r] of Object.entries(req)) {
-          const t = this.table(name);
-          Responses[name] = (r.Keys ?? []).map((k) => t.items.get(this.keyOf(t, k))).filter((x): x is Item => Boolean(x));
+        for (const { t, ids, projection } of reads) {
+          Responses[t.name] = ids.map((id) => t.items.get(id)).filter((x): x is Item => Boolean(x)).map((x) => project(x, projection));
         }
         return { Responses, UnprocessedKeys: {} };
       },
       UpdateItem: (i) => {
+        DynamoDbLab.refuseLegacy(i, 'AttributeUpdates');
         const t = this.table(i.TableName);
-        const k = this.keyOf(t, i.Key);
-        const actions = parseUpdate(i.UpdateExpression, (i.ExpressionAttributeNames ?? {}) as Record<string, string>, (i.ExpressionAttributeValues ?? {}) as Record<string, AttributeValue>, t.key);
+        const id = this.keyOf(t, i.Key);
+        const rv = returnValues(i.ReturnValues, 'update');
+        const { names, values } = expressionInputs(i);
+        const actions = i.UpdateExpression === undefined ? [] : parseUpdate(i.UpdateExpression, names, values, this.keyNames(t));
         // Both expressions are parsed, and the condition judged on the item as stored, before any
         // action is applied: a bad expression or a failed condition leaves the item as it was.
-        const stored = t.items.get(k);
+        const stored = t.items.get(id);
         check(conditionOf(i), stored);
-        const item: Item = { ...(stored ?? { [t.key]: JSON.parse(k) as AttributeValue }) };
-        for (const a of actions) {
-          const cur = item[a.name];
-          if (a.kind === 'SET') item[a.name] = a.value!;
-          else if (a.kind === 'REMOVE') delete item[a.name];
-          else {
-            const { type, members } = setOf(a.value!, a.name);
-            if (cur && !(type in cur)) throw validation(`An operand in the update expression has an incorrect data type: ${a.name} is not a ${type} set`);
-            const have = new Set(((cur?.[type] as string[] | undefined) ?? []).map(String));
-            for (const m of members) {
-              if (a.kind === 'ADD') have.add(m);
-              else have.delete(m);
-            }
-            // DynamoDB stores no empty sets: deleting the last member removes the attribute.
-            if (have.size) item[a.name] = { [type]: [...have] };
-            else delete item[a.name];
-          }
-        }
-        t.items.set(k, item);
-        return {};
+        const item: Item = { ...(stored ?? Object.fromEntries(this.keyNames(t).map((n) => [n, (i.Key as Item)[n]]))) };
+        for (const a of actions) apply(item, a);
+        t.items.set(id, item);
+        return updateReturn(rv, stored, item, actions);
+      },
+      Query: (i) => {
+        const t = this.table(i.TableName);
+        return readPage('Query', i, t, [...t.items.values()], (k) => this.startKey(t, k));
+      },
+      Scan: (i) => {
+        const t = this.table(i.TableName);
+        return readPage('Scan', i, t, [...t.items.values()], (k) => this.startKey(t, k));
       },
     },
   };
+}
+
+/**
+ * UpdateItem's ReturnValues: the whole item before or after, or only the updated attributes.
+ * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_UpdateItem.html#DDB-UpdateItem-request-ReturnValues
+ */
+function updateReturn(rv: string, before: Item | undefined, after: Item, actions: readonly UpdateAction[]): { Attributes?: Item } {
+  const pick = (item: Item | undefined) => {
+    const out: Item = {};
+    for (const a of actions) if (item?.[a.name] !== undefined) out[a.name] = item[a.name];
+    return out;
+  };
+  const chosen = rv === 'ALL_OLD' ? before : rv === 'ALL_NEW' ? after : rv === 'UPDATED_OLD' ? pick(before) : rv === 'UPDATED_NEW' ? pick(after) : undefined;
+  return chosen && Object.keys(chosen).length ? { Attributes: chosen } : {};
+}
+
+function apply(item: Item, a: UpdateAction): void {
+  const cur = item[a.name];
+  if (a.kind === 'SET') item[a.name] = a.value!;
+  else if (a.kind === 'REMOVE') delete item[a.name];
+  else if (a.kind === 'ADD' && typeof a.value!.N === 'string') {
+    // ADD of a number to a missing attribute starts from 0.
+    if (cur && typeof cur.N !== 'string') throw validation(`An operand in the update expression has an incorrect data type: ${a.name} is not a number`);
+    item[a.name] = { N: String(Number(cur?.N ?? 0) + Number(a.value!.N)) };
+  } else {
+    const { type, members } = setOf(a.value!, a.name, a.kind);
+    if (cur && !(type in cur)) throw validation(`An operand in the update expression has an incorrect data type: ${a.name} is not a ${type} set`);
+    const have = new Set(((cur?.[type] as string[] | undefined) ?? []).map(String));
+    for (const m of members) {
+      if (a.kind === 'ADD') have.add(m);
+      else have.delete(m);
+    }
+    // DynamoDB stores no empty sets: deleting the last member removes the attribute.
+    if (have.size) item[a.name] = { [type]: [...have] };
+    else delete item[a.name];
+  }
 }
 
 interface UpdateAction {
@@ -139,8 +254,9 @@ interface UpdateAction {
  * top-level attributes only; each attribute may appear once in the whole expression.
  * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.UpdateExpressions.html
  */
-function parseUpdate(expr: unknown, names: Record<string, string>, values: Record<string, AttributeValue>, key: string): UpdateAction[] {
-  if (typeof expr !== 'string' || !expr.trim()) throw validation('UpdateExpression: expected a non-empty string');
+function parseUpdate(expr: unknown, names: Record<string, string>, values: Record<string, AttributeValue>, keys: readonly string[]): UpdateAction[] {
+  if (typeof expr !== 'string') throw serialization('Unexpected value type in payload: UpdateExpression must be a string');
+  if (!expr.trim()) throw validation('Invalid UpdateExpression: The expression can not be empty;');
   const clauses = expr.split(/\b(SET|REMOVE|ADD|DELETE)\b/i);
   if (clauses[0].trim()) throw validation(`Invalid UpdateExpression: expected SET, REMOVE, ADD or DELETE at ${JSON.stringify(clauses[0].trim())}`);
   const seen = new Set<string>();
@@ -148,7 +264,7 @@ function parseUpdate(expr: unknown, names: Record<string, string>, values: Recor
   const nameOf = (token: string) => {
     const name = token.startsWith('#') ? names[token] : token;
     if (name === undefined) throw validation(`An expression attribute name used in the document path is not defined; attribute name: ${token}`);
-    if (name === key) throw validation(`Cannot update attribute ${name}. This attribute is part of the key`);
+    if (keys.includes(name)) throw validation(`Cannot update attribute ${name}. This attribute is part of the key`);
     if (seen.has(name)) throw validation(`Invalid UpdateExpression: Two document paths overlap with each other; attribute ${name}`);
     seen.add(name);
     return name;
@@ -173,11 +289,11 @@ function parseUpdate(expr: unknown, names: Record<string, string>, values: Recor
   return out;
 }
 
-/** The members of a string or number set operand of ADD / DELETE. */
-function setOf(v: AttributeValue, name: string): { type: 'SS' | 'NS'; members: string[] } {
-  for (const type of ['SS', 'NS'] as const) {
+/** The members of a set operand of ADD / DELETE (ADD also takes a number, applied before this). */
+function setOf(v: AttributeValue, name: string, kind: string): { type: 'SS' | 'NS' | 'BS'; members: string[] } {
+  for (const type of ['SS', 'NS', 'BS'] as const) {
     const members = v[type];
-    if (Array.isArray(members) && members.length && members.every((m) => typeof m === 'string')) return { type, members: members as string[] };
+    if (Array.isArray(members)) return { type, members: members as string[] };
   }
-  throw validation(`An operand in the update expression has an incorrect data type: ADD and DELETE on ${name} take a non-empty string or number set (the lab does not add numbers)`);
+  throw validation(`An operand in the update expression has an incorrect data type: ${kind} on ${name} takes ${kind === 'ADD' ? 'a number or a set' : 'a set'}, got ${Object.keys(v)[0]}`);
 }

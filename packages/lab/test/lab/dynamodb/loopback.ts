@@ -7,19 +7,25 @@ import { LabServer } from '../../../src/lab/server';
 export interface LoopbackDynamo {
   readonly raw: DynamoDBClient;
   readonly doc: DynamoDBDocumentClient;
+  /** The lab's endpoint, for requests no SDK would send. */
+  readonly url: string;
   close(): Promise<void>;
 }
 
-/** Start a lab DynamoDB with the given tables (name to partition key attribute). */
-export async function loopbackDynamo(tables: Record<string, string>): Promise<LoopbackDynamo> {
+/** Start a lab DynamoDB with the given tables (name to partition key attribute, or to partition and sort key). */
+export async function loopbackDynamo(tables: Record<string, string | readonly [string, string]>): Promise<LoopbackDynamo> {
   const ddb = new DynamoDbLab();
-  for (const [name, key] of Object.entries(tables)) ddb.createTable(name, key);
+  for (const [name, key] of Object.entries(tables)) {
+    if (typeof key === 'string') ddb.createTable(name, key);
+    else ddb.createTable(name, key[0], key[1]);
+  }
   const server = new LabServer([ddb.service], []);
   const url = await server.listen(0, '127.0.0.1');
   const raw = new DynamoDBClient({ endpoint: url, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
   return {
     raw,
     doc: DynamoDBDocumentClient.from(raw),
+    url,
     close: async () => {
       raw.destroy();
       await server.close();

@@ -37,6 +37,12 @@ describe('UpdateItem on sets', () => {
     expect(await get()).toEqual({ deploymentId: '#active' });
   });
 
+  it('ADD of a number adds to the stored number, starting from 0 when the attribute is missing', async () => {
+    await update('ADD #n :n', { '#n': 'n' }, { ':n': 5 });
+    await update('ADD #n :n', { '#n': 'n' }, { ':n': -2 });
+    expect((await get())?.n).toBe(3);
+  });
+
   it('REMOVE drops an attribute', async () => {
     await update('SET #a = :a, #b = :b', { '#a': 'a', '#b': 'b' }, { ':a': 1, ':b': 2 });
     await update('REMOVE #a', { '#a': 'a' });
@@ -45,7 +51,8 @@ describe('UpdateItem on sets', () => {
 
   it.each([
     ['an attribute twice', 'ADD #ids :ids DELETE #ids :ids', { '#ids': 'ids' }, { ':ids': new Set(['x']) }, /Two document paths overlap/],
-    ['ADD of a number on the lab', 'ADD #n :n', { '#n': 'n' }, { ':n': 1 }, /non-empty string or number set/],
+    ['ADD of a string', 'ADD #n :n', { '#n': 'n' }, { ':n': 'x' }, /ADD on n takes a number or a set, got S/],
+    ['ADD of a number onto a number set', 'ADD #a :n', { '#a': 'a' }, { ':n': new Set([1]) }, /a is not a NS set/],
     ['ADD of a string set onto a number', 'ADD #a :s', { '#a': 'a' }, { ':s': new Set(['x']) }, /incorrect data type: a is not a SS set/],
     ['an unknown clause', 'UPSERT #a :a', { '#a': 'a' }, { ':a': 1 }, /expected SET, REMOVE, ADD or DELETE/],
     ['an undefined value', 'SET #a = :zz', { '#a': 'a' }, { ':a': 1 }, /attribute value: :zz/],

@@ -1,0 +1,145 @@
+import { LabError } from '../kernel';
+
+export type AttributeValue = Record<string, unknown>;
+export type Item = Record<string, AttributeValue>;
+
+export const validation = (m: string) => new LabError('ValidationException', m);
+/** A member of the wrong JSON type: DynamoDB's deserializer answers SerializationException. */
+export const serialization = (m: string) => new LabError('SerializationException', m);
+
+const TYPES = ['S', 'N', 'B', 'SS', 'NS', 'BS', 'M', 'L', 'NULL', 'BOOL'] as const;
+const SET_NAMES = { SS: 'string', NS: 'number', BS: 'binary' } as const;
+
+/**
+ * Check one attribute value in DynamoDB's JSON shape: exactly one data type, each of its JSON
+ * type, numbers that parse, sets that are non-empty and without duplicates, NULL only `true`.
+ * `at` names the field in the error (`Item.Price`).
+ * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_AttributeValue.html
+ */
+export function checkValue(v: unknown, at: string): AttributeValue {
+  if (v === null || v === undefined) throw validation(`One or more parameter values were invalid: Supplied AttributeValue is empty, must contain exactly one of the supported datatypes (${at})`);
+  if (typeof v !== 'object' || Array.isArray(v)) throw serialization(`Unexpected value type in payload: ${at} must be an attribute value such as {"S": "..."}, got ${JSON.stringify(v)}`);
+  const av = v as AttributeValue;
+  const set = TYPES.filter((t) => av[t] !== undefined && av[t] !== null);
+  if (set.length === 0) throw validation(`One or more parameter values were invalid: Supplied AttributeValue is empty, must contain exactly one of the supported datatypes (${at}; one of ${TYPES.join(', ')})`);
+  if (set.length > 1) throw validation(`Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes (${at} has ${set.join(', ')})`);
+  const [type] = set;
+  const x = av[type];
+  switch (type) {
+    case 'S':
+    case 'B':
+      if (typeof x !== 'string') throw serialization(`Unexpected value type in payload: ${at}.${type} must be a string`);
+      break;
+    case 'N':
+      if (typeof x !== 'string') throw serialization(`Unexpected value type in payload: ${at}.N must be a string`);
+      checkNumber(x, at);
+      break;
+    case 'BOOL':
+      if (typeof x !== 'boolean') throw serialization(`Unexpected value type in payload: ${at}.BOOL must be a boolean`);
+      break;
+    case 'NULL':
+      if (x !== true) throw validation(`One or more parameter values were invalid: Null attribute value types must have the value of true (${at})`);
+      break;
+    case 'SS':
+    case 'NS':
+    case 'BS': {
+      if (!Array.isArray(x) || !x.every((m) => typeof m === 'string')) throw serialization(`Unexpected field type: ${at}.${type} must be a list of strings`);
+      if (!x.length) throw validation(`One or more parameter values were invalid: An ${SET_NAMES[type]} set  may not be empty (${at})`);
+      if (type === 'NS') x.forEach((m: string) => checkNumber(m, at));
+      const norm = type === 'NS' ? x.map((m: string) => String(Number(m))) : x;
+      if (new Set(norm).size !== x.length) throw validation(`One or more parameter values were invalid: Input collection [${x.join(', ')}] contains duplicates (${at})`);
+      break;
+    }
+    case 'L':
+      if (!Array.isArray(x)) throw serialization(`Unexpected field type: ${at}.L must be a list of attribute values`);
+      x.forEach((m, i) => checkValue(m, `${at}[${i}]`));
+      break;
+    case 'M':
+      checkMap(x, `${at}.M`, checkValue);
+      break;
+  }
+  return av;
+}
+
+function checkNumber(n: string, at: string): void {
+  // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.NamingRulesDataTypes.html#HowItWorks.DataTypes.Number
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(n.trim())) throw validation(`The parameter cannot be converted to a numeric value: ${n} (${at})`);
+}
+
+/** A JSON object whose every member is checked by `each`; anything else is a SerializationException. */
+export function checkMap<T>(v: unknown, at: string, each: (x: unknown, at: string) => T): Record<string, T> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw serialization(`Unexpected field type: ${at} must be a map, got ${JSON.stringify(v)}`);
+  const out: Record<string, T> = {};
+  for (const [k, x] of Object.entries(v)) out[k] = each(x, `${at}.${k}`);
+  return out;
+}
+
+export const checkItem = (v: unknown, at: string): Item => checkMap(v, at, checkValue);
+
+/** ExpressionAttributeNames and ExpressionAttributeValues of a request, checked. */
+export function expressionInputs(i: Record<string, unknown>): { names: Record<string, string>; values: Item } {
+  const names =
+    i.ExpressionAttributeNames === undefined
+      ? {}
+      : checkMap(i.ExpressionAttributeNames, 'ExpressionAttributeNames', (x, at) => {
+          if (typeof x !== 'string') throw serialization(`Unexpected value type in payload: ${at} must be a string`);
+          return x;
+        });
+  const values =
+    i.ExpressionAttributeValues === undefined
+      ? {}
+      : checkMap(i.ExpressionAttributeValues, 'ExpressionAttributeValues', (x, at) => {
+          try {
+            return checkValue(x, at);
+          } catch (e) {
+            // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.ExpressionAttributeValues.html
+            throw e instanceof LabError && e.code === 'ValidationException' ? validation(`ExpressionAttributeValues contains invalid value: ${e.message} for key ${at.slice('ExpressionAttributeValues.'.length)}`) : e;
+          }
+        });
+  return { names, values };
+}
+
+/** Which ReturnValues an operation accepts; an invalid value is refused as DynamoDB refuses it. */
+export type ReturnValues = 'NONE' | 'ALL_OLD' | 'UPDATED_OLD' | 'ALL_NEW' | 'UPDATED_NEW';
+const RETURN_VALUES: readonly ReturnValues[] = ['NONE', 'ALL_OLD', 'UPDATED_OLD', 'ALL_NEW', 'UPDATED_NEW'];
+
+/**
+ * ReturnValues of PutItem and DeleteItem (NONE, ALL_OLD) or UpdateItem (all five).
+ * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_PutItem.html#DDB-PutItem-request-ReturnValues
+ */
+export function returnValues(v: unknown, allowed: 'put-delete' | 'update'): ReturnValues {
+  if (v === undefined) return 'NONE';
+  if (typeof v !== 'string' || !RETURN_VALUES.includes(v as ReturnValues)) {
+    throw validation(`1 validation error detected: Value '${String(v)}' at 'returnValues' failed to satisfy constraint: Member must satisfy enum value set: [${RETURN_VALUES.join(', ')}]`);
+  }
+  if (allowed === 'put-delete' && v !== 'NONE' && v !== 'ALL_OLD') throw validation('ReturnValues can only be ALL_OLD or NONE');
+  return v as ReturnValues;
+}
+
+/**
+ * Parse a ProjectionExpression: a comma-separated list of top-level attribute names, direct or
+ * through ExpressionAttributeNames. Nested paths are refused, never ignored.
+ * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.ProjectionExpressions.html
+ */
+export function parseProjection(expr: unknown, names: Record<string, string>): string[] | undefined {
+  if (expr === undefined) return undefined;
+  if (typeof expr !== 'string') throw serialization('Unexpected value type in payload: ProjectionExpression must be a string');
+  if (!expr.trim()) throw validation('Invalid ProjectionExpression: The expression can not be empty;');
+  return expr.split(',').map((part) => {
+    const token = part.trim();
+    if (/^#?\w+([.[].*)$/.test(token)) throw validation(`Invalid ProjectionExpression: nested document path ${token} is not supported by the lab (top-level attributes only)`);
+    if (!/^#?\w+$/.test(token)) throw validation(`Invalid ProjectionExpression: Syntax error; token: ${JSON.stringify(token)}`);
+    if (!token.startsWith('#')) return token;
+    const name = names[token];
+    if (name === undefined) throw validation(`Invalid ProjectionExpression: An expression attribute name used in the document path is not defined; attribute name: ${token}`);
+    return name;
+  });
+}
+
+/** The item with only the projected attributes (all of them without a projection). */
+export function project(item: Item, attributes: readonly string[] | undefined): Item {
+  if (!attributes) return item;
+  const out: Item = {};
+  for (const a of attributes) if (item[a] !== undefined) out[a] = item[a];
+  return out;
+}
