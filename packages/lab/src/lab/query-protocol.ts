@@ -37,7 +37,9 @@ type Tree = { [key: string]: Tree | string };
  * the string, for the operation to reject by name).
  */
 export function decodeQueryInput(params: URLSearchParams, shapes: QueryShapes): Record<string, unknown> {
-  const root: Tree = {};
+  // Nodes without a prototype: a parameter named `__proto__.x` is a member like any other.
+  const tree = (): Tree => Object.create(null) as Tree;
+  const root = tree();
   for (const [key, value] of params) {
     if (CONTROL.test(key) && !key.includes('.')) continue;
     const path = key.split('.');
@@ -47,7 +49,7 @@ export function decodeQueryInput(params: URLSearchParams, shapes: QueryShapes): 
       else {
         const next = node[seg];
         if (typeof next === 'object') node = next;
-        else node = node[seg] = {};
+        else node = node[seg] = tree();
       }
     });
   }

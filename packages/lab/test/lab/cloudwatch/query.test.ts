@@ -112,6 +112,13 @@ describe('CloudWatch over awsQuery', () => {
     expect(xml).toContain(`<Datapoints><member><Timestamp>${iso(T0 - 60_000)}</Timestamp><Unit>None</Unit><ExtendedStatistics><entry><key>p99</key><value>7</value></entry></ExtendedStatistics></member></Datapoints>`);
   });
 
+  it('takes the parameters from the query string of a GET', async () => {
+    await query({ Action: 'PutMetricAlarm', AlarmName: 'g', Namespace: 'Lab/Q', MetricName: 'E', Statistic: 'Sum', Period: '60', EvaluationPeriods: '1', Threshold: '1', ComparisonOperator: 'GreaterThanThreshold' });
+    const res = await fetch(`${url}/?${new URLSearchParams({ Action: 'DescribeAlarms', Version: '2010-08-01', AlarmNamePrefix: 'g' })}`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('<MetricAlarms><member><AlarmName>g</AlarmName>');
+  });
+
   it.each([
     ['a missing member', { Action: 'PutMetricAlarm', AlarmName: 'a' }, '2010-08-01', 400, 'MissingParameter', 'EvaluationPeriods'],
     ['a number that is not one', { Action: 'DescribeAlarms', MaxRecords: 'ten' }, '2010-08-01', 400, 'InvalidParameterValue', 'MaxRecords'],
@@ -124,6 +131,14 @@ describe('CloudWatch over awsQuery', () => {
     expect(res.type).toBe('text/xml');
     expect(res.xml).toMatch(new RegExp(`^<ErrorResponse( xmlns="[^"]+")?><Error><Type>Sender</Type><Code>${code}</Code><Message>[^<]*</Message></Error><RequestId>lab-\\w+</RequestId></ErrorResponse>$`));
     expect(res.xml).toContain(message);
+  });
+});
+
+describe('form parameters that name prototypes', () => {
+  it('are members like any other and pollute nothing', async () => {
+    const res = await query({ Action: 'DescribeAlarms', '__proto__.polluted': 'yes' });
+    expect(res.status).toBe(200);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 });
 
