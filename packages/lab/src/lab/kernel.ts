@@ -1,3 +1,5 @@
+import type { QueryShapes } from './query-protocol';
+
 /**
  * The lab's kernel: its clock and scheduler, its error type, its service interface and its
  * internal event bus. Every emulated service is built on these, and nothing here knows HTTP.
@@ -161,6 +163,8 @@ export interface JsonService {
   readonly name: string;
   readonly targetPrefix: string;
   readonly operations: Readonly<Record<string, Operation>>;
+  /** Set when the service's clients may also speak awsQuery to it (CloudWatch). */
+  readonly query?: QueryShapes;
 }
 
 /** Account and region the lab answers for. */

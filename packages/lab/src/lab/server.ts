@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { LabError, type JsonService } from './kernel';
+import { decodeQueryInput, encodeQueryError, encodeQueryOutput } from './query-protocol';
 
 /** A REST route (Lambda's restJson1, the lab's control API). */
 export interface RestRoute {
@@ -83,11 +84,28 @@ export class LabServer {
     // The SDK gzips large request bodies (PutMetricData over 10 KB).
     if (String(req.headers['content-encoding'] ?? '').includes('gzip')) body = gunzipSync(body);
     const target = req.headers['x-amz-target'];
+    const form = typeof target === 'string' ? undefined : queryParams(req, body);
+    // Smithy RPC v2 CBOR (newer SDKs for CloudWatch, DynamoDB...): not spoken by the lab; the refusal
+    // is written in CBOR so that the client reports it instead of failing to parse it.
+    // https://smithy.io/2.0/additional-specs/protocols/smithy-rpc-v2.html
+    if (req.headers['smithy-protocol'] === 'rpc-v2-cbor') {
+      const e = new LabError('UnknownOperationException', `the lab does not speak the rpcv2Cbor protocol (${req.url}); configure the client for awsJson (or awsQuery for CloudWatch)`);
+      res.writeHead(e.status, { 'content-type': 'application/cbor', 'smithy-protocol': 'rpc-v2-cbor', 'x-amzn-errortype': e.code, 'x-amzn-requestid': `lab-${Date.now().toString(36)}` });
+      res.end(cborTextMap({ __type: e.code, message: e.message }));
+      return;
+    }
     try {
       if (typeof target === 'string') return await this.handleJson(target, req, body, res);
+      if (form) return await this.handleQuery(form, res);
       return await this.handleRest(req, body, res);
     } catch (err) {
       const e = err instanceof LabError ? err : new LabError('InternalFailure', `lab internal error: ${(err as Error).message}`, 500);
+      if (form) {
+        const requestId = `lab-${Date.now().toString(36)}`;
+        res.writeHead(e.status, { 'content-type': 'text/xml', 'x-amzn-requestid': requestId });
+        res.end(encodeQueryError(e, this.queryService(form)?.query?.xmlns, requestId));
+        return;
+      }
       const version = (req.headers['content-type'] ?? '').includes('1.1') ? '1.1' : '1.0';
       res.writeHead(e.status, {
         'content-type': typeof target === 'string' ? JSON_CONTENT[version] : 'application/json',
@@ -124,6 +142,34 @@ export class LabServer {
     res.end(JSON.stringify(output ?? {}));
   }
 
+  /** The service an awsQuery request's `Version` names, among those that speak awsQuery. */
+  private queryService(form: URLSearchParams): JsonService | undefined {
+    return this.services.find((s) => s.query && s.query.version === form.get('Version'));
+  }
+
+  /**
+   * An awsQuery request (`Action=...&Version=...`, form-encoded), answered in XML.
+   * https://smithy.io/2.0/aws/protocols/aws-query-protocol.html
+   */
+  private async handleQuery(form: URLSearchParams, res: ServerResponse): Promise<void> {
+    const action = form.get('Action');
+    if (!action) throw new LabError('MissingAction', 'The request must contain the parameter Action.');
+    const service = this.queryService(form);
+    if (!service?.query) {
+      const spoken = this.services.flatMap((s) => (s.query ? [`${s.name} (Version=${s.query.version})`] : []));
+      throw new LabError('InvalidAction', `The lab serves no awsQuery service with Version=${form.get('Version') ?? '(none)'}; it speaks awsQuery for ${spoken.join(', ') || 'no service'}.`);
+    }
+    const operation = service.operations[action];
+    this.count(`${service.name}.${action}`);
+    if (!operation) throw new LabError('InvalidAction', `The action ${action} is not valid for this web service: ${service.name}.${action} is not supported by the lab.`);
+    const fault = this.faults?.fault(service.name, action);
+    if (fault) throw fault;
+    const output = (await operation(decodeQueryInput(form, service.query))) as Record<string, unknown> | undefined;
+    const requestId = `lab-${Date.now().toString(36)}`;
+    res.writeHead(200, { 'content-type': 'text/xml', 'x-amzn-requestid': requestId });
+    res.end(encodeQueryOutput(action, output ?? {}, service.query, requestId));
+  }
+
   private async handleRest(req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://lab');
     const path = decodeURIComponent(url.pathname);
@@ -158,6 +204,40 @@ export class LabServer {
     }
     throw new LabError('UnknownOperationException', `${req.method} ${path} is not supported by the lab`, 404);
   }
+}
+
+/** A CBOR map of text strings (RFC 8949 major types 5 and 3), enough for an error body. */
+export function cborTextMap(map: Record<string, string>): Buffer {
+  const head = (major: number, n: number) => {
+    if (n < 24) return Buffer.from([(major << 5) | n]);
+    if (n < 256) return Buffer.from([(major << 5) | 24, n]);
+    if (n < 65536) return Buffer.from([(major << 5) | 25, n >> 8, n & 0xff]);
+    const b = Buffer.alloc(5);
+    b[0] = (major << 5) | 26;
+    b.writeUInt32BE(n, 1);
+    return b;
+  };
+  const text = (s: string) => {
+    const bytes = Buffer.from(s, 'utf8');
+    return Buffer.concat([head(3, bytes.length), bytes]);
+  };
+  const entries = Object.entries(map);
+  return Buffer.concat([head(5, entries.length), ...entries.flatMap(([k, v]) => [text(k), text(v)])]);
+}
+
+/**
+ * The parameters of an awsQuery request: a form-encoded body posted to `/` or naming an Action,
+ * or a GET whose query string names an Action. (`curl -d` posts the control API's JSON as a form:
+ * those requests go to their routes.)
+ */
+function queryParams(req: IncomingMessage, body: Buffer): URLSearchParams | undefined {
+  const url = new URL(req.url ?? '/', 'http://lab');
+  if (String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
+    const params = new URLSearchParams(body.toString('utf8'));
+    for (const [k, v] of url.searchParams) if (!params.has(k)) params.append(k, v);
+    return url.pathname === '/' || params.has('Action') ? params : undefined;
+  }
+  return req.method === 'GET' && url.searchParams.has('Action') ? url.searchParams : undefined;
 }
 
 function match(pattern: string, path: string): Record<string, string> | undefined {

@@ -1,7 +1,8 @@
 /**
  * The lab's CloudWatch: metrics (PutMetricData, GetMetricData, ListMetrics), metric and composite
  * alarms evaluated on the lab's clock, alarm history, and "CloudWatch Alarm State Change" events
- * on the lab's bus. Spoken over awsJson1_0 as @aws-sdk/client-cloudwatch speaks it.
+ * on the lab's bus. Spoken over awsJson1_0 as @aws-sdk/client-cloudwatch speaks it, and over
+ * awsQuery (./query) as older SDKs and CLIs do.
  * https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/Welcome.html
  */
 import { LAB_ACCOUNT, LAB_REGION, LabError, type JsonService, type Operation } from '../kernel';
@@ -47,8 +48,9 @@ import {
   type Input,
 } from './input';
 import { MathError } from './math';
+import { CLOUDWATCH_QUERY } from './query';
 import { checkPeriod, checkQueryGraph, parseQuery, parseStatName, runQueries, type QuerySpec } from './queries';
-import { MetricStore, type Series, type StatisticSet } from './store';
+import { MetricStore, SIMPLE_STATS, statValue, type Series, type StatisticSet } from './store';
 
 export { evaluateRange, parseRule, evaluateRule } from './evaluate';
 export { MetricStore, percentile } from './store';
@@ -84,6 +86,8 @@ interface Common {
   config: Record<string, unknown>;
   /** The `configuration` of the EventBridge event. */
   eventConfig: Record<string, unknown>;
+  /** Tags by key: set when the alarm is created (an update ignores Tags) and by TagResource. */
+  tags: Map<string, string>;
 }
 
 interface MetricAlarm extends Common {
@@ -117,6 +121,10 @@ interface HistoryItem {
 const ALARM_TYPES = ['MetricAlarm', 'CompositeAlarm'] as const;
 const HISTORY_TYPES = ['ConfigurationUpdate', 'StateUpdate', 'Action', 'AlarmContributorStateUpdate', 'AlarmContributorAction'] as const;
 const SCAN_BY = ['TimestampDescending', 'TimestampAscending'] as const;
+/** GetMetricData's MaxDatapoints when the request gives none. https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricData.html */
+const MAX_DATAPOINTS = 100_800;
+/** At most 50 tags a resource. https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_TagResource.html */
+const MAX_TAGS = 50;
 const DAY = 86_400;
 
 /** Timestamps as CloudWatch writes them in reasons and events: 2019-10-02T17:04:40.985+0000. */
@@ -127,6 +135,25 @@ function reasonTime(ms: number): string {
   const d = new Date(ms);
   const p = (n: number) => String(n).padStart(2, '0');
   return `${p(d.getUTCDate())}/${p(d.getUTCMonth() + 1)}/${p(d.getUTCFullYear() % 100)} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}`;
+}
+
+/**
+ * Tags: keys of 1-128 characters not starting with `aws:`, values of 0-256 characters, keys unique.
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_Tag.html
+ */
+function parseTags(input: Input, key: string): Map<string, string> {
+  const out = new Map<string, string>();
+  (optArray(input, key, key, MAX_TAGS) ?? []).forEach((raw, i) => {
+    const field = `${key}.member.${i + 1}`;
+    const t = object(raw, field);
+    const k = reqString(t, 'Key', `${field}.Key`, { max: 128 });
+    if (k.toLowerCase().startsWith('aws:')) throw invalidValue(`The value ${k} for parameter ${field}.Key is invalid: the prefix aws: is reserved for AWS.`);
+    const v = optString(t, 'Value', `${field}.Value`, { max: 256 });
+    if (v === undefined) throw missingParameter(`${field}.Value`);
+    if (out.has(k)) throw invalidValue(`The tag key ${k} appears more than once in ${key}.`);
+    out.set(k, v);
+  });
+  return out;
 }
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
@@ -154,9 +181,11 @@ export class CloudWatchLab implements CloudWatchPort {
     this.service = {
       name: 'CloudWatch',
       targetPrefix: 'GraniteServiceVersion20100801',
+      query: CLOUDWATCH_QUERY,
       operations: {
         PutMetricData: op(this.putMetricData),
         GetMetricData: op(this.getMetricData),
+        GetMetricStatistics: op(this.getMetricStatistics),
         ListMetrics: op(this.listMetrics),
         PutMetricAlarm: op(this.putMetricAlarm),
         PutCompositeAlarm: op(this.putCompositeAlarm),
@@ -164,6 +193,11 @@ export class CloudWatchLab implements CloudWatchPort {
         DescribeAlarmHistory: op(this.describeAlarmHistory),
         SetAlarmState: op(this.setAlarmState),
         DeleteAlarms: op(this.deleteAlarms),
+        EnableAlarmActions: op((i) => this.setActionsEnabled(i, true)),
+        DisableAlarmActions: op((i) => this.setActionsEnabled(i, false)),
+        TagResource: op(this.tagResource),
+        UntagResource: op(this.untagResource),
+        ListTagsForResource: op(this.listTagsForResource),
       },
     };
   }
@@ -265,8 +299,8 @@ export class CloudWatchLab implements CloudWatchPort {
     const end = reqTime(input, 'EndTime');
     if (start >= end) throw invalidValue('The parameter StartTime must be less than the parameter EndTime.');
     const scanBy = optString(input, 'ScanBy', 'ScanBy', { allowed: SCAN_BY }) ?? 'TimestampDescending';
-    const maxDatapoints = optNumber(input, 'MaxDatapoints', 'MaxDatapoints', { integer: true, min: 1 });
-    optString(input, 'NextToken');
+    const maxDatapoints = optNumber(input, 'MaxDatapoints', 'MaxDatapoints', { integer: true, min: 1 }) ?? MAX_DATAPOINTS;
+    const from = readPageToken(optString(input, 'NextToken'));
     let results: Map<string, Series>;
     try {
       results = runQueries(this.store, queries, start, end, true);
@@ -274,23 +308,64 @@ export class CloudWatchLab implements CloudWatchPort {
       if (err instanceof MathError) throw invalidValue(`Error in expression: ${err.message}.`);
       throw err;
     }
-    let budget = maxDatapoints ?? Infinity;
+    // The returned points, query after query, are one list cut into pages of MaxDatapoints: a
+    // query whose points go on past the page says PartialData, and the answer carries a NextToken.
+    const pageEnd = from + maxDatapoints;
+    let offset = 0;
     const MetricDataResults = queries
       .filter((q) => q.returnData)
       .map((q) => {
-        let points = [...results.get(q.id)!].sort((a, b) => (scanBy === 'TimestampAscending' ? a[0] - b[0] : b[0] - a[0]));
-        points = points.slice(0, Math.max(0, budget));
-        budget -= points.length;
+        const all = [...results.get(q.id)!].sort((a, b) => (scanBy === 'TimestampAscending' ? a[0] - b[0] : b[0] - a[0]));
+        const first = offset;
+        offset += all.length;
+        const points = all.slice(Math.max(0, from - first), Math.max(0, pageEnd - first));
         return {
           Id: q.id,
           Label: q.label ?? q.metricStat?.metric.metricName ?? q.id,
           Timestamps: points.map(([t]) => seconds(t)),
           Values: points.map(([, v]) => v),
-          StatusCode: 'Complete',
+          StatusCode: first + all.length > pageEnd ? 'PartialData' : 'Complete',
           Messages: [],
         };
       });
-    return { MetricDataResults, Messages: [] };
+    return { MetricDataResults, Messages: [], ...(offset > pageEnd ? { NextToken: pageToken(pageEnd) } : {}) };
+  }
+
+  /**
+   * GetMetricStatistics: one metric, the simple statistics and percentiles per period, buckets
+   * aligned to the epoch, at most 1,440 datapoints a call.
+   * https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricStatistics.html
+   */
+  private getMetricStatistics(input: Input): unknown {
+    const metric = { namespace: reqString(input, 'Namespace', 'Namespace', { max: 255 }), metricName: reqString(input, 'MetricName', 'MetricName', { max: 255 }), dimensions: dimensions(input, 'Dimensions') };
+    const start = reqTime(input, 'StartTime');
+    const end = reqTime(input, 'EndTime');
+    if (start >= end) throw invalidValue('The parameter StartTime must be less than the parameter EndTime.');
+    const period = reqNumber(input, 'Period', 'Period', { integer: true, min: 1 });
+    checkPeriod(period, 'Period', false);
+    const statistics = optStringList(input, 'Statistics', 'Statistics', 5, { allowed: SIMPLE_STATS }) ?? [];
+    const extended = optStringList(input, 'ExtendedStatistics', 'ExtendedStatistics', 10) ?? [];
+    if (statistics.length === 0 && extended.length === 0) throw new LabError('MissingParameter', 'One of the parameters Statistics or ExtendedStatistics is required.');
+    const percentiles = extended.map((e, i) => ({ name: e, stat: parseStatName(e, `ExtendedStatistics.member.${i + 1}`, true) }));
+    const unit = optString(input, 'Unit', 'Unit', { allowed: UNITS });
+    const p = period * 1000;
+    const from = Math.floor(start / p) * p;
+    const count = Math.ceil((end - from) / p);
+    if (count > 1440) {
+      throw invalidCombination(`You have requested up to ${count} datapoints, which exceeds the limit of 1,440. You may reduce the datapoints requested by increasing Period, or decreasing the time range.`);
+    }
+    const Datapoints = [...this.store.buckets(metric, p, from, end, unit)].map(([at, b]) => {
+      const point: Record<string, unknown> = { Timestamp: seconds(at), Unit: b.unit };
+      for (const name of statistics) point[name] = statValue(b, { kind: name as (typeof SIMPLE_STATS)[number] });
+      if (percentiles.length) {
+        point.ExtendedStatistics = Object.fromEntries(percentiles.flatMap(({ name, stat }) => {
+          const v = statValue(b, stat);
+          return v === undefined ? [] : [[name, v]];
+        }));
+      }
+      return point;
+    });
+    return { Label: metric.metricName, Datapoints };
   }
 
   /** ListMetrics, 500 a page. https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_ListMetrics.html */
@@ -341,7 +416,7 @@ export class CloudWatchLab implements CloudWatchPort {
     const lowSample = optString(input, 'EvaluateLowSampleCountPercentile', 'EvaluateLowSampleCountPercentile', { allowed: ['evaluate', 'ignore'] });
     const actions = this.parseActions(input);
     const description = optString(input, 'AlarmDescription', 'AlarmDescription', { max: 1024 });
-    optArray(input, 'Tags', 'Tags', 50);
+    const tags = parseTags(input, 'Tags');
 
     const singleKeys = ['MetricName', 'Namespace', 'Statistic', 'ExtendedStatistic', 'Dimensions', 'Period', 'Unit'].filter((k) => input[k] !== undefined && input[k] !== null);
     const metricsRaw = optArray(input, 'Metrics', 'Metrics', 20);
@@ -461,6 +536,7 @@ export class CloudWatchLab implements CloudWatchPort {
         name,
         arn: ALARM_ARN_PREFIX + name,
         state: { value: 'INSUFFICIENT_DATA', reason: 'Unchecked: Initial alarm creation', updated: now, transitioned: now },
+        tags,
         ...spec,
       });
     }
@@ -521,7 +597,7 @@ export class CloudWatchLab implements CloudWatchPort {
     const suppressor = optString(input, 'ActionsSuppressor', 'ActionsSuppressor', { max: 1600 });
     const wait = optNumber(input, 'ActionsSuppressorWaitPeriod', 'ActionsSuppressorWaitPeriod', { integer: true, min: 0 });
     const extension = optNumber(input, 'ActionsSuppressorExtensionPeriod', 'ActionsSuppressorExtensionPeriod', { integer: true, min: 0 });
-    optArray(input, 'Tags', 'Tags', 50);
+    const tags = parseTags(input, 'Tags');
     const now = this.now();
     const config: Record<string, unknown> = {
       AlarmName: name,
@@ -547,6 +623,7 @@ export class CloudWatchLab implements CloudWatchPort {
         eventConfig,
         configUpdated: now,
         state: { value: 'INSUFFICIENT_DATA', reason: 'Unchecked: Initial alarm creation', updated: now, transitioned: now },
+        tags,
       };
       this.alarms.set(name, alarm);
     }
@@ -590,6 +667,60 @@ export class CloudWatchLab implements CloudWatchPort {
       HistorySummary: `Alarm "${name}" ${what}`,
       HistoryData: JSON.stringify({ version: '1.0', type: what === 'created' ? 'Create' : what === 'updated' ? 'Update' : 'Delete', [what === 'deleted' ? 'deletedAlarm' : 'updatedAlarm']: config }),
     });
+  }
+
+  /**
+   * EnableAlarmActions / DisableAlarmActions: set ActionsEnabled of the named alarms. AWS lists no
+   * not-found error for these operations; names of alarms that do not exist change nothing.
+   * https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DisableAlarmActions.html
+   */
+  private setActionsEnabled(input: Input, enabled: boolean): Record<string, never> {
+    const names = optStringList(input, 'AlarmNames', 'AlarmNames', 100, { min: 1, max: 255 }) ?? [];
+    if (names.length === 0) throw missingParameter('AlarmNames');
+    for (const n of names) {
+      const a = this.alarms.get(n);
+      if (a) a.config = { ...a.config, ActionsEnabled: enabled };
+    }
+    return {};
+  }
+
+  // --- Tags ----------------------------------------------------------------------------------
+
+  /** The alarm an ARN names. The lab tags alarms only (AWS also tags Contributor Insights rules). */
+  private tagged(input: Input): Alarm {
+    const arn = reqString(input, 'ResourceARN', 'ResourceARN', { max: 1024 });
+    if (!arn.startsWith(ALARM_ARN_PREFIX)) {
+      throw new LabError('InvalidParameterValue', `The value ${arn} for parameter ResourceARN is invalid: the lab tags alarms only, with ARNs ${ALARM_ARN_PREFIX}<name>.`);
+    }
+    const alarm = this.alarms.get(arn.slice(ALARM_ARN_PREFIX.length));
+    if (!alarm) throw new LabError('ResourceNotFoundException', `The resource ${arn} does not exist.`, 404);
+    return alarm;
+  }
+
+  /** TagResource: add or overwrite tags, at most 50 a resource. https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_TagResource.html */
+  private tagResource(input: Input): Record<string, never> {
+    const alarm = this.tagged(input);
+    const tags = parseTags(input, 'Tags');
+    if (tags.size === 0) throw missingParameter('Tags');
+    const merged = new Map([...alarm.tags, ...tags]);
+    if (merged.size > MAX_TAGS) throw invalidValue(`The resource would have ${merged.size} tags; at most ${MAX_TAGS} are allowed.`);
+    alarm.tags = merged;
+    return {};
+  }
+
+  /** UntagResource. https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_UntagResource.html */
+  private untagResource(input: Input): Record<string, never> {
+    const alarm = this.tagged(input);
+    const keys = optStringList(input, 'TagKeys', 'TagKeys', MAX_TAGS, { min: 1, max: 128 }) ?? [];
+    if (keys.length === 0) throw missingParameter('TagKeys');
+    for (const k of keys) alarm.tags.delete(k);
+    return {};
+  }
+
+  /** ListTagsForResource. https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_ListTagsForResource.html */
+  private listTagsForResource(input: Input): unknown {
+    const alarm = this.tagged(input);
+    return { Tags: [...alarm.tags].map(([Key, Value]) => ({ Key, Value })) };
   }
 
   // --- Alarms: reading ---------------------------------------------------------------------

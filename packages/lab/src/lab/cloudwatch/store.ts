@@ -38,6 +38,8 @@ export interface Bucket {
   min: number;
   max: number;
   readonly values: { value: number; count: number }[];
+  /** The unit of the period's first sample (`None` when it gave none). */
+  unit?: string;
 }
 
 /** A time series: bucket start (epoch ms) -> value. */
@@ -142,7 +144,7 @@ export class MetricStore {
       if (at < start || at >= end) continue;
       let b = out.get(at);
       if (!b) {
-        b = { count: 0, sum: 0, min: Infinity, max: -Infinity, values: [] };
+        b = { count: 0, sum: 0, min: Infinity, max: -Infinity, values: [], unit: s.unit ?? 'None' };
         out.set(at, b);
       }
       if (s.set) {

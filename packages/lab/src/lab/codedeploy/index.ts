@@ -57,10 +57,23 @@ export interface CodeDeployLabOptions {
 export const MAX_ALARMS = 10;
 /** BatchGetDeployments takes at most 25 ids. https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_BatchGetDeployments.html */
 export const MAX_BATCH_DEPLOYMENTS = 25;
-/** Page size of ListDeployments (AWS does not document it; 100 keeps pagination exercised). */
+/** Page size of the List* operations (AWS does not document it; 100 keeps pagination exercised). */
 export const LIST_PAGE_SIZE = 100;
 /** Default config of a Lambda group that names none (AWS's default is a Server config, which the lab lacks). */
 export const DEFAULT_LAMBDA_CONFIG = 'CodeDeployDefault.LambdaAllAtOnce';
+
+/** One page of a list operation: `nextToken` is the base64 of the next offset, issued only by the lab. */
+function pageOf<T>(input: Rec, all: readonly T[]): { items: T[]; nextToken?: string } {
+  const token = optString(input, 'nextToken');
+  let offset = 0;
+  if (token !== undefined) {
+    const m = /^lab-page-(\d+)$/.exec(Buffer.from(token, 'base64').toString('utf8'));
+    if (!m) throw new LabError('InvalidNextTokenException', `nextToken: ${JSON.stringify(token)} was not issued by this service`);
+    offset = Number(m[1]);
+  }
+  const next = offset + LIST_PAGE_SIZE < all.length ? Buffer.from(`lab-page-${offset + LIST_PAGE_SIZE}`).toString('base64') : undefined;
+  return { items: all.slice(offset, offset + LIST_PAGE_SIZE), ...(next ? { nextToken: next } : {}) };
+}
 
 const seconds = (ms: number | undefined) => (ms === undefined ? undefined : ms / 1000);
 
@@ -87,7 +100,9 @@ export class CodeDeployLab {
       CreateDeploymentGroup: (i) => this.createDeploymentGroup(i),
       GetDeploymentGroup: (i) => this.getDeploymentGroup(i),
       UpdateDeploymentGroup: (i) => this.updateDeploymentGroup(i),
+      ListApplications: (i) => this.listApplications(i),
       ListDeploymentGroups: (i) => this.listDeploymentGroups(i),
+      ListDeploymentConfigs: (i) => this.listDeploymentConfigs(i),
       CreateDeploymentConfig: (i) => this.createDeploymentConfig(i),
       GetDeploymentConfig: (i) => this.getDeploymentConfig(i),
       CreateDeployment: (i) => this.createDeployment(i),
@@ -150,6 +165,15 @@ export class CodeDeployLab {
     return {
       application: { applicationId: app.applicationId, applicationName: app.applicationName, createTime: seconds(app.createTime), linkedToGitHub: false, computePlatform: app.computePlatform },
     };
+  }
+
+  /**
+   * ListApplications: names in creation order, a page at a time.
+   * https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_ListApplications.html
+   */
+  private listApplications(input: Rec) {
+    const { items, nextToken } = pageOf(input, [...this.applications.keys()]);
+    return { applications: items, nextToken };
   }
 
   private application(input: Rec): Application {
@@ -232,10 +256,9 @@ export class CodeDeployLab {
 
   private listDeploymentGroups(input: Rec) {
     const app = this.application(input);
-    const token = optString(input, 'nextToken');
-    if (token !== undefined) throw new LabError('InvalidNextTokenException', `nextToken: ${JSON.stringify(token)} was not issued by this service`);
-    const deploymentGroups = [...this.groups.values()].filter((g) => g.applicationName === app.applicationName).map((g) => g.deploymentGroupName);
-    return { applicationName: app.applicationName, deploymentGroups };
+    const names = [...this.groups.values()].filter((g) => g.applicationName === app.applicationName).map((g) => g.deploymentGroupName);
+    const { items, nextToken } = pageOf(input, names);
+    return { applicationName: app.applicationName, deploymentGroups: items, nextToken };
   }
 
   private group(input: Rec): DeploymentGroup {
@@ -276,6 +299,16 @@ export class CodeDeployLab {
     };
     this.configs.set(deploymentConfigName, config);
     return { deploymentConfigId: config.deploymentConfigId };
+  }
+
+  /**
+   * ListDeploymentConfigs: the predefined Lambda configs, then the custom ones in creation order.
+   * AWS also lists its Server and ECS configs; the lab models only the Lambda platform.
+   * https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_ListDeploymentConfigs.html
+   */
+  private listDeploymentConfigs(input: Rec) {
+    const { items, nextToken } = pageOf(input, [...this.configs.keys()]);
+    return { deploymentConfigsList: items, nextToken };
   }
 
   private getDeploymentConfig(input: Rec) {
@@ -415,13 +448,6 @@ export class CodeDeployLab {
     const start = range && optTimestamp(range, 'start', 'createTimeRange.start');
     const end = range && optTimestamp(range, 'end', 'createTimeRange.end');
     if (start !== undefined && end !== undefined && start > end) throw new LabError('InvalidTimeRangeException', 'createTimeRange: start is after end');
-    const token = optString(input, 'nextToken');
-    let offset = 0;
-    if (token !== undefined) {
-      const m = /^lab-page-(\d+)$/.exec(Buffer.from(token, 'base64').toString('utf8'));
-      if (!m) throw new LabError('InvalidNextTokenException', `nextToken: ${JSON.stringify(token)} was not issued by this service`);
-      offset = Number(m[1]);
-    }
     const matching = [...this.engine.all()]
       .reverse()
       .filter(
@@ -431,9 +457,8 @@ export class CodeDeployLab {
           (start === undefined || d.createTime >= start) &&
           (end === undefined || d.createTime <= end),
       );
-    const page = matching.slice(offset, offset + LIST_PAGE_SIZE).map((d) => d.deploymentId);
-    const next = offset + LIST_PAGE_SIZE < matching.length ? Buffer.from(`lab-page-${offset + LIST_PAGE_SIZE}`).toString('base64') : undefined;
-    return { deployments: page, nextToken: next };
+    const { items, nextToken } = pageOf(input, matching);
+    return { deployments: items.map((d) => d.deploymentId), nextToken };
   }
 
   private async stopDeployment(input: Rec) {

@@ -6,12 +6,19 @@ import {
   DeleteAlarmsCommand,
   DescribeAlarmHistoryCommand,
   DescribeAlarmsCommand,
+  DisableAlarmActionsCommand,
+  EnableAlarmActionsCommand,
   GetMetricDataCommand,
+  GetMetricStatisticsCommand,
   ListMetricsCommand,
+  ListTagsForResourceCommand,
+  paginateGetMetricData,
   PutCompositeAlarmCommand,
   PutMetricAlarmCommand,
   PutMetricDataCommand,
   SetAlarmStateCommand,
+  TagResourceCommand,
+  UntagResourceCommand,
   type PutMetricAlarmCommandInput,
   type PutMetricDataCommandInput,
 } from '@aws-sdk/client-cloudwatch';
@@ -89,6 +96,84 @@ describe('metrics over the SDK', () => {
     const listed = await client.send(new ListMetricsCommand({ Namespace: NS }));
     expect(listed.Metrics?.map((m) => m.MetricName).sort()).toEqual(['Errors', 'Latency']);
   });
+
+  /** `n` one-minute datapoints of `name` ending at T0, valued 1..n oldest first. */
+  async function putMinutes(name: string, n: number) {
+    const MetricData = Array.from({ length: n }, (_, i) => ({ MetricName: name, Timestamp: new Date(T0 - (n - i) * MIN), Value: i + 1 }));
+    await client.send(new PutMetricDataCommand({ Namespace: NS, MetricData }));
+  }
+
+  const twoQueries = {
+    StartTime: new Date(T0 - 3 * 3_600_000),
+    EndTime: new Date(T0),
+    MetricDataQueries: [
+      { Id: 'a', MetricStat: { Metric: { Namespace: NS, MetricName: 'A' }, Period: 60, Stat: 'Sum' } },
+      { Id: 'b', MetricStat: { Metric: { Namespace: NS, MetricName: 'B' }, Period: 60, Stat: 'Sum' } },
+    ],
+  };
+
+  it('cuts GetMetricData at MaxDatapoints with PartialData and a NextToken, and the paginator gets every point', async () => {
+    await putMinutes('A', 30);
+    await putMinutes('B', 20);
+    const first = await client.send(new GetMetricDataCommand({ ...twoQueries, MaxDatapoints: 25, ScanBy: 'TimestampAscending' }));
+    expect(first.NextToken).toEqual(expect.any(String));
+    expect(first.MetricDataResults?.map((r) => [r.Id, r.StatusCode, r.Values?.length])).toEqual([
+      ['a', 'PartialData', 25],
+      ['b', 'PartialData', 0],
+    ]);
+    expect(first.MetricDataResults?.[0].Values?.slice(0, 3)).toEqual([1, 2, 3]);
+    const points: Record<string, number[]> = { a: [], b: [] };
+    let pages = 0;
+    for await (const page of paginateGetMetricData({ client }, { ...twoQueries, MaxDatapoints: 25 })) {
+      pages++;
+      for (const r of page.MetricDataResults ?? []) points[r.Id!].push(...(r.Values ?? []));
+    }
+    expect(pages).toBe(2);
+    // Newest first without ScanBy.
+    expect(points.a).toEqual(Array.from({ length: 30 }, (_, i) => 30 - i));
+    expect(points.b).toEqual(Array.from({ length: 20 }, (_, i) => 20 - i));
+    const whole = await client.send(new GetMetricDataCommand(twoQueries));
+    expect(whole.NextToken).toBeUndefined();
+    expect(whole.MetricDataResults?.map((r) => r.StatusCode)).toEqual(['Complete', 'Complete']);
+  });
+
+  it('answers GetMetricStatistics with simple and extended statistics per period', async () => {
+    await client.send(
+      new PutMetricDataCommand({
+        Namespace: NS,
+        MetricData: [
+          { MetricName: 'Latency', Timestamp: new Date(T0 - 2 * MIN + 1000), Values: [10, 20, 400], Counts: [50, 49, 1], Unit: 'Milliseconds' },
+          { MetricName: 'Latency', Timestamp: new Date(T0 - MIN + 1000), Value: 7, Unit: 'Milliseconds' },
+        ],
+      }),
+    );
+    const out = await client.send(
+      new GetMetricStatisticsCommand({
+        Namespace: NS,
+        MetricName: 'Latency',
+        StartTime: new Date(T0 - 10 * MIN),
+        EndTime: new Date(T0),
+        Period: 60,
+        Statistics: ['Maximum', 'SampleCount'],
+        ExtendedStatistics: ['p99'],
+      }),
+    );
+    expect(out.Label).toBe('Latency');
+    const byTime = [...(out.Datapoints ?? [])].sort((x, y) => x.Timestamp!.getTime() - y.Timestamp!.getTime());
+    expect(byTime).toEqual([
+      { Timestamp: new Date(T0 - 2 * MIN), Maximum: 400, SampleCount: 100, ExtendedStatistics: { p99: 20 }, Unit: 'Milliseconds' },
+      { Timestamp: new Date(T0 - MIN), Maximum: 7, SampleCount: 1, ExtendedStatistics: { p99: 7 }, Unit: 'Milliseconds' },
+    ]);
+  });
+
+  it('refuses GetMetricStatistics over 1,440 datapoints and without a statistic', async () => {
+    const base = { Namespace: NS, MetricName: 'Latency', StartTime: new Date(T0 - 2 * 86_400_000), EndTime: new Date(T0), Period: 60 };
+    await expect(client.send(new GetMetricStatisticsCommand({ ...base, Statistics: ['Sum'] }))).rejects.toMatchObject({
+      name: 'InvalidParameterCombinationException',
+      message: expect.stringContaining('2880 datapoints, which exceeds the limit of 1,440'),
+    });
+    await expect(client.send(new GetMetricStatisticsCommand({ ...base, Period: 3600 }))).rejects.toMatchObject({ name: 'MissingRequiredParameterException' });
+  });
 });
 
 describe('alarms over the SDK', () => {
@@ -163,7 +248,7 @@ describe('alarms over the SDK', () => {
     expect(some.NextToken).toBeDefined();
     const prefixed = await client.send(new DescribeAlarmsCommand({ AlarmNamePrefix: 'alarm-24', MaxRecords: 100 }));
     expect(prefixed.MetricAlarms?.map((a) => a.AlarmName)).toEqual(names.slice(240));
-  });
+  }, 30_000);
 
   it('sets a state with SetAlarmState and deletes alarms with DeleteAlarms', async () => {
     await client.send(new PutMetricAlarmCommand(alarmInput('a')));
@@ -186,6 +271,42 @@ describe('alarms over the SDK', () => {
     await client.send(new SetAlarmStateCommand({ AlarmName: 'child', StateValue: 'ALARM', StateReason: 'drill' }));
     const parents = await client.send(new DescribeAlarmsCommand({ ParentsOfAlarmName: 'child' }));
     expect(parents.CompositeAlarms).toMatchObject([{ AlarmName: 'parent', StateValue: 'ALARM' }]);
+  });
+});
+
+describe('alarm actions and tags over the SDK', () => {
+  const arn = 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:errors';
+  const enabled = async () => (await client.send(new DescribeAlarmsCommand({ AlarmNames: ['errors'] }))).MetricAlarms?.[0].ActionsEnabled;
+
+  it('turns alarm actions off and on, and DescribeAlarms shows it', async () => {
+    await client.send(new PutMetricAlarmCommand(alarmInput('errors')));
+    await client.send(new DisableAlarmActionsCommand({ AlarmNames: ['errors', 'no-such-alarm'] }));
+    expect(await enabled()).toBe(false);
+    await client.send(new EnableAlarmActionsCommand({ AlarmNames: ['errors'] }));
+    expect(await enabled()).toBe(true);
+  });
+
+  it('keeps the tags given at creation, adds, overwrites and removes them', async () => {
+    await client.send(new PutMetricAlarmCommand(alarmInput('errors', { Tags: [{ Key: 'team', Value: 'pay' }] })));
+    // Tags on an update are ignored. https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html
+    await client.send(new PutMetricAlarmCommand(alarmInput('errors', { Tags: [{ Key: 'team', Value: 'ignored' }] })));
+    await client.send(new TagResourceCommand({ ResourceARN: arn, Tags: [{ Key: 'env', Value: 'lab' }] }));
+    expect((await client.send(new ListTagsForResourceCommand({ ResourceARN: arn }))).Tags).toEqual([
+      { Key: 'team', Value: 'pay' },
+      { Key: 'env', Value: 'lab' },
+    ]);
+    await client.send(new TagResourceCommand({ ResourceARN: arn, Tags: [{ Key: 'team', Value: 'core' }] }));
+    await client.send(new UntagResourceCommand({ ResourceARN: arn, TagKeys: ['env'] }));
+    expect((await client.send(new ListTagsForResourceCommand({ ResourceARN: arn }))).Tags).toEqual([{ Key: 'team', Value: 'core' }]);
+  });
+
+  it('refuses tags on an alarm that does not exist, and reserved keys', async () => {
+    await expect(client.send(new ListTagsForResourceCommand({ ResourceARN: `${arn}-gone` }))).rejects.toMatchObject({ name: 'ResourceNotFoundException', $metadata: { httpStatusCode: 404 } });
+    await client.send(new PutMetricAlarmCommand(alarmInput('errors')));
+    await expect(client.send(new TagResourceCommand({ ResourceARN: arn, Tags: [{ Key: 'aws:x', Value: 'v' }] }))).rejects.toMatchObject({
+      name: 'InvalidParameterValueException',
+      message: expect.stringContaining('Tags.member.1.Key'),
+    });
   });
 });
 

@@ -9,10 +9,13 @@ import {
   GetDeploymentCommand,
   GetDeploymentConfigCommand,
   GetDeploymentGroupCommand,
+  ListApplicationsCommand,
   ListDeploymentGroupsCommand,
   ListDeploymentsCommand,
   PutLifecycleEventHookExecutionStatusCommand,
   StopDeploymentCommand,
+  paginateListApplications,
+  paginateListDeploymentConfigs,
 } from '@aws-sdk/client-codedeploy';
 import { CodeDeployLab } from '../../../src/lab/codedeploy';
 import { LabEventBus, Scheduler } from '../../../src/lab/kernel';
@@ -163,6 +166,38 @@ describe('CodeDeploy over the wire with the real SDK client', () => {
     const custom = await client.send(new GetDeploymentConfigCommand({ deploymentConfigName: 'Canary5For15' }));
     expect(custom.deploymentConfigInfo?.trafficRoutingConfig).toEqual({ type: 'TimeBasedCanary', timeBasedCanary: { canaryPercentage: 5, canaryInterval: 15 } });
   });
+
+  it('lists the predefined Lambda configs and the custom ones', async () => {
+    await client.send(
+      new CreateDeploymentConfigCommand({
+        deploymentConfigName: 'Linear20Every2',
+        computePlatform: 'Lambda',
+        trafficRoutingConfig: { type: 'TimeBasedLinear', timeBasedLinear: { linearPercentage: 20, linearInterval: 2 } },
+      }),
+    );
+    const names: string[] = [];
+    for await (const page of paginateListDeploymentConfigs({ client }, {})) names.push(...(page.deploymentConfigsList ?? []));
+    // https://docs.aws.amazon.com/codedeploy/latest/userguide/deployment-configurations.html#deployment-configuration-lambda
+    const predefined = [5, 10, 15, 30].map((m) => `CodeDeployDefault.LambdaCanary10Percent${m}Minutes`);
+    predefined.push(...['1Minute', '2Minutes', '3Minutes', '10Minutes'].map((m) => `CodeDeployDefault.LambdaLinear10PercentEvery${m}`), 'CodeDeployDefault.LambdaAllAtOnce');
+    expect([...names].sort()).toEqual([...predefined, 'Linear20Every2'].sort());
+  });
+
+  it('pages ListApplications, and the paginator returns every application once', async () => {
+    const created = Array.from({ length: 201 }, (_, i) => `app-${String(i).padStart(3, '0')}`);
+    for (const applicationName of created) await client.send(new CreateApplicationCommand({ applicationName, computePlatform: 'Lambda' }));
+    const first = await client.send(new ListApplicationsCommand({}));
+    expect(first.applications).toHaveLength(100);
+    expect(first.nextToken).toEqual(expect.any(String));
+    const names: string[] = [];
+    let pages = 0;
+    for await (const page of paginateListApplications({ client }, {})) {
+      pages++;
+      names.push(...(page.applications ?? []));
+    }
+    expect(pages).toBe(3);
+    expect(names).toEqual(created);
+  }, 30_000);
 });
 
 describe('malformed requests get AWS-shaped errors and change nothing', () => {
@@ -268,6 +303,11 @@ describe('malformed requests get AWS-shaped errors and change nothing', () => {
     {
       name: 'a forged next token',
       send: () => client.send(new ListDeploymentsCommand({ applicationName: 'app', deploymentGroupName: 'dg', nextToken: 'forged' })),
+      error: 'InvalidNextTokenException',
+    },
+    {
+      name: 'a forged ListApplications token',
+      send: () => client.send(new ListApplicationsCommand({ nextToken: 'bGFiLXBhZ2UteA==' })),
       error: 'InvalidNextTokenException',
     },
     {
