@@ -14,6 +14,8 @@ import { Traffic } from './traffic';
 
 export interface LabOptions {
   readonly clock?: 'virtual' | 'real';
+  /** With the real clock: lab seconds per wall-clock second. @default 1 */
+  readonly speed?: number;
   /** Virtual start time, epoch ms. @default 2026-01-01T00:00:00Z */
   readonly start?: number;
   readonly seed?: number;
@@ -103,7 +105,7 @@ export class Lab implements FaultInjector {
   private build(): void {
     const opts = this.opts;
     const shared = new Float64Array(this.clockBuffer);
-    this.scheduler = new Scheduler(opts.clock ?? 'virtual', opts.start, (t) => (shared[0] = t));
+    this.scheduler = new Scheduler(opts.clock ?? 'virtual', opts.start, (t) => (shared[0] = t), opts.speed ?? 1);
     this.events = new LabEventBus(this.scheduler);
     const ctx = { scheduler: this.scheduler, events: this.events };
     this.cloudwatch = new CloudWatchLab(ctx);
