@@ -10,6 +10,9 @@ import { LabError, LabEventBus, Scheduler } from './kernel';
 import { type Behaviour, LambdaLab, parseName } from './lambda';
 import { assetDir, readAssembly, Resolver, type StackArtifact } from './loader';
 import { LabServer, type FaultInjector, type RestRoute } from './server';
+import { S3Lab } from './s3';
+import { SsmLab } from './ssm';
+import { StsLab } from './sts';
 import { Traffic } from './traffic';
 
 export interface LabOptions {
@@ -80,6 +83,11 @@ export class Lab implements FaultInjector {
   dynamodb!: DynamoDbLab;
   eventbridge!: EventsLab;
   traffic!: Traffic;
+  sts!: StsLab;
+  ssm!: SsmLab;
+  s3!: S3Lab;
+  /** ARNs of the IAM roles the lab's stacks created (STS lets them be assumed). */
+  roles = new Set<string>();
   readonly server: LabServer;
   releases: GuardedRelease[] = [];
   endpoint = '';
@@ -98,7 +106,7 @@ export class Lab implements FaultInjector {
 
   constructor(private readonly opts: LabOptions = {}) {
     this.build();
-    this.server = new LabServer(this.services(), this.routes(), this);
+    this.server = new LabServer(this.services(), this.routes(), this, this.signedServices());
   }
 
   /** Every emulated service, new and empty, on a clock at the start time. */
@@ -115,6 +123,10 @@ export class Lab implements FaultInjector {
     this.dynamodb = new DynamoDbLab();
     this.eventbridge = new EventsLab(ctx, (fn, e) => this.lambda.invokeAsync(fn, e));
     this.traffic = new Traffic(this.scheduler, this.lambda, seededRandom((opts.seed ?? 1) * 7919));
+    this.roles = new Set();
+    this.sts = new StsLab((arn) => this.roles.has(arn));
+    this.ssm = new SsmLab(this.scheduler);
+    this.s3 = new S3Lab(this.scheduler);
     this.faultRand = seededRandom((opts.seed ?? 1) * 104729);
     this.faults = [];
     this.releases = [];
@@ -123,7 +135,12 @@ export class Lab implements FaultInjector {
   }
 
   private services() {
-    return [this.cloudwatch.service, this.codedeploy.service, this.dynamodb.service, this.eventbridge.service];
+    return [this.cloudwatch.service, this.codedeploy.service, this.dynamodb.service, this.eventbridge.service, this.ssm.service];
+  }
+
+  /** Services told apart by their SigV4 signing name (awsQuery and S3). */
+  private signedServices() {
+    return [this.sts.service, this.s3];
   }
 
   private routes(): RestRoute[] {
@@ -137,7 +154,7 @@ export class Lab implements FaultInjector {
     await this.lambda.close();
     const dirs = this.loadedDirs;
     this.build();
-    this.server.replace(this.services(), this.routes());
+    this.server.replace(this.services(), this.routes(), this.signedServices());
     this.loadedDirs = [];
     const reports: LoadReport[] = [];
     for (const d of dirs) reports.push(await this.loadAssembly(d));
