@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { seededRandom } from 'canary-watchdog/lib/core/random';
+import { CloudFormationLab } from './cloudformation';
 import { CloudWatchLab } from './cloudwatch';
 import { CodeDeployLab } from './codedeploy';
 import { DynamoDbLab } from './dynamodb';
@@ -60,6 +61,8 @@ export interface LoadReport {
   readonly releases: GuardedRelease[];
   /** Resource types in the template the lab does not model, with counts. */
   readonly unmodelled: Record<string, number>;
+  /** Logical ids of those resources. */
+  readonly unmodelledIds: string[];
 }
 
 export interface FaultSpec {
@@ -86,12 +89,14 @@ export class Lab implements FaultInjector {
   sts!: StsLab;
   ssm!: SsmLab;
   s3!: S3Lab;
+  cloudformation!: CloudFormationLab;
   /** ARNs of the IAM roles the lab's stacks created (STS lets them be assumed). */
   roles = new Set<string>();
   readonly server: LabServer;
   releases: GuardedRelease[] = [];
   endpoint = '';
   private readonly clockBuffer = new SharedArrayBuffer(8);
+  private stopped = false;
   private faults: FaultSpec[] = [];
   private faultRand!: () => number;
   private loaded: StackArtifact[] = [];
@@ -127,6 +132,13 @@ export class Lab implements FaultInjector {
     this.sts = new StsLab((arn) => this.roles.has(arn));
     this.ssm = new SsmLab(this.scheduler);
     this.s3 = new S3Lab(this.scheduler);
+    this.cloudformation = new CloudFormationLab({ clock: this.scheduler, s3: this.s3, ssm: this.ssm, roles: this.roles, loadStack: (stack) => this.loadDeployedStack(stack),
+      environment: (fn) => this.lambda.getConfiguration(fn).env,
+      setEnvironment: (fn, env) => this.lambda.updateConfiguration(fn, env),
+      release: (fn, env) => this.deploy(fn, { env }),
+      deploymentEnd: (id) => this.deploymentEnd(id),
+      awsCall: (json) => this.awsCall(json),
+    });
     this.faultRand = seededRandom((opts.seed ?? 1) * 104729);
     this.faults = [];
     this.releases = [];
@@ -140,7 +152,7 @@ export class Lab implements FaultInjector {
 
   /** Services told apart by their SigV4 signing name (awsQuery and S3). */
   private signedServices() {
-    return [this.sts.service, this.s3];
+    return [this.sts.service, this.cloudformation.service, this.s3];
   }
 
   private routes(): RestRoute[] {
@@ -168,6 +180,7 @@ export class Lab implements FaultInjector {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     this.scheduler.stop();
     await this.lambda.close();
     await this.server.close();
@@ -207,10 +220,18 @@ export class Lab implements FaultInjector {
   /** Load every stack of a cloud assembly. */
   async loadAssembly(dir: string): Promise<LoadReport> {
     const stacks = readAssembly(dir);
-    const report: LoadReport = { stacks: [], functions: [], releases: [], unmodelled: {} };
+    const report: LoadReport = { stacks: [], functions: [], releases: [], unmodelled: {}, unmodelledIds: [] };
     for (const s of stacks) await this.loadStack(s, report);
     this.loaded = [...this.loaded, ...stacks];
     this.loadedDirs.push(dir);
+    return report;
+  }
+
+  /** Make the resources of a stack CloudFormation creates live, as `loadAssembly` does for a cloud assembly's. */
+  async loadDeployedStack(stack: StackArtifact): Promise<LoadReport> {
+    const report: LoadReport = { stacks: [], functions: [], releases: [], unmodelled: {}, unmodelledIds: [] };
+    await this.loadStack(stack, report);
+    this.loaded = [...this.loaded, stack];
     return report;
   }
 
@@ -228,12 +249,7 @@ export class Lab implements FaultInjector {
     // (the runtime's configuration item) and lists the others as not modelled.
     const handledCustom = new Set<string>();
     for (const [id, r] of byType('Custom::AWS')) {
-      const call = JSON.parse(String(resolver.resolve(r.Properties?.Create ?? '{}'))) as { service?: string; action?: string; parameters?: Record<string, unknown> };
-      const op = call.service === 'DynamoDB' && call.action ? call.action[0].toUpperCase() + call.action.slice(1) : undefined;
-      if (op && this.dynamodb.service.operations[op]) {
-        await this.dynamodb.service.operations[op](call.parameters ?? {});
-        handledCustom.add(id);
-      }
+      if (await this.awsCall(String(resolver.resolve(r.Properties?.Create ?? '{}')))) handledCustom.add(id);
     }
     // Functions first, with everything their environment refers to resolved by name.
     for (const [id, r] of byType('AWS::Lambda::Function')) {
@@ -344,8 +360,29 @@ export class Lab implements FaultInjector {
     }
     const modelled = new Set(['AWS::DynamoDB::Table', 'AWS::Lambda::Function', 'AWS::Lambda::Version', 'AWS::Lambda::Alias', 'AWS::CloudWatch::Alarm', 'AWS::CloudWatch::CompositeAlarm', 'AWS::CodeDeploy::Application', 'AWS::CodeDeploy::DeploymentConfig', 'AWS::CodeDeploy::DeploymentGroup', 'AWS::Events::Rule']);
     for (const [id, r] of Object.entries(res)) {
-      if (!modelled.has(r.Type) && !handledCustom.has(id) && !urls.has(id)) report.unmodelled[r.Type] = (report.unmodelled[r.Type] ?? 0) + 1;
+      if (modelled.has(r.Type) || handledCustom.has(id) || urls.has(id)) continue;
+      report.unmodelled[r.Type] = (report.unmodelled[r.Type] ?? 0) + 1;
+      report.unmodelledIds.push(id);
     }
+  }
+
+  /** Make an AwsCustomResource's SDK call (its Create or Update property) if the lab models it; false if not. */
+  async awsCall(json: string): Promise<boolean> {
+    const call = JSON.parse(json) as { service?: string; action?: string; parameters?: Record<string, unknown> };
+    const op = call.service === 'DynamoDB' && call.action ? call.action[0].toUpperCase() + call.action.slice(1) : undefined;
+    if (!op || !this.dynamodb.service.operations[op]) return false;
+    await this.dynamodb.service.operations[op](call.parameters ?? {});
+    return true;
+  }
+
+  /** Resolves when a CodeDeploy deployment ends (checked every 50 ms of wall time, whatever the clock). */
+  private async deploymentEnd(deploymentId: string): Promise<{ status: string; message?: string }> {
+    while (!this.stopped) {
+      const info = ((await this.codedeploy.service.operations.GetDeployment({ deploymentId })) as { deploymentInfo: { status: string; errorInformation?: { code?: string; message?: string } } }).deploymentInfo;
+      if (['Succeeded', 'Failed', 'Stopped'].includes(info.status)) return { status: info.status, ...(info.errorInformation?.message ? { message: info.errorInformation.message } : {}) };
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return { status: 'Stopped', message: 'the lab stopped' };
   }
 
   /** The guarded release of a function, by function name or logical id prefix. */

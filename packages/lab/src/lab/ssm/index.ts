@@ -53,6 +53,11 @@ export class SsmLab {
     return p;
   }
 
+  /** A parameter's value, if it exists (CloudFormation's SSM parameter types read it). */
+  value(paramName: string): string | undefined {
+    return this.params.get(paramName)?.value;
+  }
+
   delete(paramName: string): void {
     this.params.delete(paramName);
   }
