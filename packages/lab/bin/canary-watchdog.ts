@@ -41,7 +41,7 @@ export function program(): Command {
 
   cli
     .command('lab')
-    .description('start the embedded AWS lab (Lambda, CloudWatch, CodeDeploy, DynamoDB, EventBridge) on 127.0.0.1 with an app loaded')
+    .description('start the embedded AWS lab (Lambda, CloudWatch, CodeDeploy, DynamoDB, EventBridge, and CloudFormation, S3, SSM, STS for cdk deploy) on 127.0.0.1 with an app loaded, or empty')
     .option('--port <n>', 'port to listen on (0: any free port)', parsePort, 4577)
     .addOption(new Option('--clock <mode>', 'virtual: time moves only through POST /_lab/clock/advance; real: time flows').choices(['virtual', 'real']).default('virtual'))
     .option('--speed <n>', 'with --clock real: lab seconds per wall-clock second (60: a 10-minute canary in 10 s)', parseSpeed)

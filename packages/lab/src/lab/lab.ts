@@ -76,6 +76,7 @@ export interface FaultSpec {
 /**
  * The embedded AWS lab: Lambda, CloudWatch, CodeDeploy, DynamoDB and EventBridge on one
  * loopback endpoint, on one clock. Handlers run unchanged and talk to it through the AWS SDK.
+ * CloudFormation, S3, SSM and STS on the same endpoint let the CDK CLI deploy into it.
  */
 export class Lab implements FaultInjector {
   scheduler!: Scheduler;

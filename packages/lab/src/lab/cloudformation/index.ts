@@ -100,6 +100,8 @@ const IAM_TYPES = ['AWS::IAM::Role', 'AWS::IAM::Policy', 'AWS::IAM::ManagedPolic
 /** A stack in one of these states takes no new operation. https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/view-stack-events.html */
 const BUSY = /_IN_PROGRESS$/;
 
+/** https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStacks.html */
+const STACK_STATUSES = ['CREATE_IN_PROGRESS', 'CREATE_FAILED', 'CREATE_COMPLETE', 'ROLLBACK_IN_PROGRESS', 'ROLLBACK_FAILED', 'ROLLBACK_COMPLETE', 'DELETE_IN_PROGRESS', 'DELETE_FAILED', 'DELETE_COMPLETE', 'UPDATE_IN_PROGRESS', 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS', 'UPDATE_COMPLETE', 'UPDATE_FAILED', 'UPDATE_ROLLBACK_IN_PROGRESS', 'UPDATE_ROLLBACK_FAILED', 'UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS', 'UPDATE_ROLLBACK_COMPLETE', 'REVIEW_IN_PROGRESS', 'IMPORT_IN_PROGRESS', 'IMPORT_COMPLETE', 'IMPORT_ROLLBACK_IN_PROGRESS', 'IMPORT_ROLLBACK_FAILED', 'IMPORT_ROLLBACK_COMPLETE'];
 const err = (message: string) => new LabError('ValidationError', message);
 type Resources = NonNullable<RawTemplate['Resources']>;
 
@@ -131,6 +133,17 @@ export class CloudFormationLab {
         return {};
       },
       ListChangeSets: (i) => ({ Summaries: this.changeSets.filter((c) => c.stack === this.stack(i.StackName)).map((c) => ({ ChangeSetId: c.id, ChangeSetName: c.name, StackId: c.stack.id, StackName: c.stack.name, Status: c.status, ExecutionStatus: c.executionStatus, CreationTime: new Date(c.created) })) }),
+      ListStacks: (i) => {
+        const filter = (Array.isArray(i.StackStatusFilter) ? i.StackStatusFilter : []).map(String);
+        const wrong = filter.find((f) => !STACK_STATUSES.includes(f));
+        if (wrong) throw err(`StackStatusFilter: ${JSON.stringify(wrong)} is not a stack status; expected one of ${STACK_STATUSES.join(', ')}`);
+        // Deleted stacks are listed too (AWS keeps them 90 days).
+        return {
+          StackSummaries: this.stacks
+            .filter((s) => !filter.length || filter.includes(s.status))
+            .map((s) => ({ StackId: s.id, StackName: s.name, TemplateDescription: s.description, CreationTime: new Date(s.created), LastUpdatedTime: s.updated === undefined ? undefined : new Date(s.updated), StackStatus: s.status, StackStatusReason: s.reason })),
+        };
+      },
       DescribeStackEvents: (i) => ({ StackEvents: [...this.stack(i.StackName).events].reverse() }),
       DescribeStackResources: (i) => {
         const s = this.stack(i.StackName);

@@ -13,6 +13,8 @@ import {
   ExecuteChangeSetCommand,
   GetTemplateCommand,
   GetTemplateSummaryCommand,
+  ListExportsCommand,
+  ListStacksCommand,
   type Stack,
 } from '@aws-sdk/client-cloudformation';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
@@ -144,8 +146,22 @@ describe('a stack created through a change set', () => {
     expect(lab.ssm.value('/cdk-bootstrap/hnb659fds/version')).toBeUndefined();
   });
 
+  it('ListStacks lists deleted stacks too, filtered by status; a status that does not exist is a ValidationError', async () => {
+    await deploy('CDKToolkit', template());
+    await cfn.send(new ExecuteChangeSetCommand({ ChangeSetName: 'cdk-deploy-change-set', StackName: 'CDKToolkit' }));
+    await until('CDKToolkit', (s) => s.StackStatus === 'CREATE_COMPLETE');
+    await cfn.send(new DeleteStackCommand({ StackName: 'CDKToolkit' }));
+    await deploy('Other', template().replace(/hnb659fds/g, 'other'));
+    const all = (await cfn.send(new ListStacksCommand({}))).StackSummaries!;
+    expect(all.map((s) => [s.StackName, s.StackStatus])).toEqual([
+      ['CDKToolkit', 'DELETE_COMPLETE'],
+      ['Other', 'REVIEW_IN_PROGRESS'],
+    ]);
+    expect((await cfn.send(new ListStacksCommand({ StackStatusFilter: ['REVIEW_IN_PROGRESS'] }))).StackSummaries!.map((s) => s.StackName)).toEqual(['Other']);
+    await expect(cfn.send(new ListStacksCommand({ StackStatusFilter: ['DONE' as never] }))).rejects.toMatchObject({ name: 'ValidationError', message: expect.stringContaining('StackStatusFilter: "DONE" is not a stack status') });
+  });
+
   it('an operation the lab does not model is an awsQuery error naming it', async () => {
-    const { ListStacksCommand } = await import('@aws-sdk/client-cloudformation');
-    await expect(cfn.send(new ListStacksCommand({}))).rejects.toMatchObject({ name: 'InvalidAction', message: expect.stringContaining('CloudFormation.ListStacks is not supported by the lab') });
+    await expect(cfn.send(new ListExportsCommand({}))).rejects.toMatchObject({ name: 'InvalidAction', message: expect.stringContaining('CloudFormation.ListExports is not supported by the lab') });
   });
 });
