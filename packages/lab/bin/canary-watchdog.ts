@@ -3,6 +3,7 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
+import { InputError } from 'canary-watchdog/lib/core/validate';
 import { checkConfigReport, explainRecords, runLab } from '../src/cli/commands';
 import { rehearse } from '../src/rehearsal/rehearse';
 import { loadScenarios } from '../src/rehearsal/scenario';
@@ -40,13 +41,20 @@ export function program(): Command {
 
   cli
     .command('lab')
-    .description('start the embedded AWS lab (Lambda, CloudWatch, CodeDeploy, DynamoDB, EventBridge) on 127.0.0.1 with an app loaded')
+    .description('start the embedded AWS lab (Lambda, CloudWatch, CodeDeploy, DynamoDB, EventBridge, and CloudFormation, S3, SSM, STS for cdk deploy) on 127.0.0.1 with an app loaded, or empty')
     .option('--port <n>', 'port to listen on (0: any free port)', parsePort, 4577)
     .addOption(new Option('--clock <mode>', 'virtual: time moves only through POST /_lab/clock/advance; real: time flows').choices(['virtual', 'real']).default('virtual'))
+    .option('--speed <n>', 'with --clock real: lab seconds per wall-clock second (60: a 10-minute canary in 10 s)', parseSpeed)
     .option('--app <dir>', 'a synthesized cloud assembly (cdk.out) to load (default: synthesize the sample app)')
+    .option('--empty', 'load no app: wait for cdk bootstrap and cdk deploy against the endpoint', false)
     .option('--seed <n>', 'seed of every random draw (traffic, injected errors, faults)', parseSeed, 1)
-    .action(async (opts: { port: number; clock: 'virtual' | 'real'; app?: string; seed: number }) => {
-      await runLab(opts);
+    .action(async (opts: { port: number; clock: 'virtual' | 'real'; speed?: number; app?: string; empty: boolean; seed: number }) => {
+      try {
+        await runLab(opts);
+      } catch (err) {
+        if (err instanceof InputError) throw new CommanderError(2, 'canary-watchdog.input', err.message);
+        throw err;
+      }
     });
 
   cli
@@ -75,6 +83,12 @@ export function program(): Command {
 function parsePort(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`expected a port from 0 to 65535, got ${v}`);
+  return n;
+}
+
+function parseSpeed(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 1 || n > 3600) throw new InvalidArgumentError(`expected a number from 1 to 3600 (lab seconds per wall-clock second), got ${v}`);
   return n;
 }
 

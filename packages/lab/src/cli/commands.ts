@@ -94,17 +94,29 @@ export function explainRecords(text: string, opts: { rollbacksOnly?: boolean } =
   return `${lines.join('\n')}`;
 }
 
-/** Start the lab, load an app, print how to reach it, and run until Ctrl-C. */
-export async function runLab(opts: { port: number; clock: 'virtual' | 'real'; app?: string; seed: number }, out: (s: string) => void = (s) => process.stdout.write(s)): Promise<Lab> {
-  const lab = new Lab({ clock: opts.clock, seed: opts.seed, port: opts.port });
+/** Start the lab, load an app (or none: `empty`, for `cdk deploy`), print how to reach it, and run until Ctrl-C. */
+export async function runLab(
+  opts: { port: number; clock: 'virtual' | 'real'; speed?: number; app?: string; empty?: boolean; seed: number },
+  out: (s: string) => void = (s) => process.stdout.write(s),
+): Promise<Lab> {
+  if (opts.empty && opts.app) throw new InputError('--empty and --app exclude each other: an empty lab loads no app', 'empty');
+  if (opts.speed !== undefined && opts.speed !== 1 && opts.clock !== 'real') throw new InputError('--speed needs --clock real: a virtual clock moves only when advanced', 'speed');
+  const lab = new Lab({ clock: opts.clock, seed: opts.seed, port: opts.port, ...(opts.speed !== undefined ? { speed: opts.speed } : {}) });
   const endpoint = await lab.start();
-  const dir = opts.app ?? synthSampleApp();
-  const report = await lab.loadAssembly(dir);
-  const lines = [
-    `canary-watchdog lab listening on ${endpoint} (clock: ${opts.clock}, now ${new Date(lab.now()).toISOString()}, seed ${opts.seed})`,
-    `loaded ${report.stacks.join(', ')} from ${dir}: ${report.functions.length} functions, ${report.releases.length} guarded releases`,
-    ...report.releases.map((r) => `  guarded: ${r.functionName}:${r.alias} (CodeDeploy ${r.application}/${r.deploymentGroup})`),
-    `not modelled (no behaviour to emulate or not supported): ${Object.entries(report.unmodelled).map(([t, n]) => `${t} x${n}`).join(', ') || 'none'}`,
+  const clock = `clock: ${opts.clock}${opts.clock === 'real' && (opts.speed ?? 1) !== 1 ? ` x${opts.speed}` : ''}`;
+  const lines = [`canary-watchdog lab listening on ${endpoint} (${clock}, now ${new Date(lab.now()).toISOString()}, seed ${opts.seed})`];
+  if (opts.empty) {
+    lines.push('no app loaded: waiting for cdk bootstrap and cdk deploy (CloudFormation, S3, SSM and STS answer on the same endpoint)');
+  } else {
+    const dir = opts.app ?? synthSampleApp();
+    const report = await lab.loadAssembly(dir);
+    lines.push(
+      `loaded ${report.stacks.join(', ')} from ${dir}: ${report.functions.length} functions, ${report.releases.length} guarded releases`,
+      ...report.releases.map((r) => `  guarded: ${r.functionName}:${r.alias} (CodeDeploy ${r.application}/${r.deploymentGroup})`),
+      `not modelled (no behaviour to emulate or not supported): ${Object.entries(report.unmodelled).map(([t, n]) => `${t} x${n}`).join(', ') || 'none'}`,
+    );
+  }
+  lines.push(
     '',
     'point the AWS SDK or CLI at it:',
     `  export AWS_ENDPOINT_URL=${endpoint} AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=lab AWS_SECRET_ACCESS_KEY=lab`,
@@ -112,11 +124,11 @@ export async function runLab(opts: { port: number; clock: 'virtual' | 'real'; ap
     `  curl -s ${endpoint}/_lab/clock`,
     `  curl -s -XPOST ${endpoint}/_lab/traffic -d '{"rps": 20}'`,
     `  curl -s -XPOST ${endpoint}/_lab/release -d '{"behaviour": {"errorRate": 0.2}}'`,
-    `  curl -s -XPOST ${endpoint}/_lab/clock/advance -d '{"seconds": 300}'`,
+    ...(opts.clock === 'virtual' ? [`  curl -s -XPOST ${endpoint}/_lab/clock/advance -d '{"seconds": 300}'`] : []),
     `  curl -s ${endpoint}/_lab/state`,
     'Ctrl-C stops it.',
     '',
-  ];
+  );
   out(lines.join('\n'));
   const stop = async () => {
     await lab.stop();

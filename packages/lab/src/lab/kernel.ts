@@ -30,7 +30,8 @@ interface Task {
 /**
  * Time for the whole lab. In virtual mode time moves only through `advance`, and every task
  * that falls due runs in time order (ties in the order they were scheduled), so a run is
- * deterministic. In real mode a timer drives the same queue from the wall clock.
+ * deterministic. In real mode a timer drives the same queue from the wall clock, or from the
+ * wall clock sped up `speed` times (time since the start flows `speed` times faster).
  */
 export class Scheduler {
   private current: number;
@@ -38,20 +39,33 @@ export class Scheduler {
   private queue: Task[] = [];
   private running = false;
   private timer?: NodeJS.Timeout;
+  private readonly wallStart = Date.now();
+  private readonly origin: number;
 
   constructor(
     public readonly mode: 'virtual' | 'real',
     start: number = Date.UTC(2026, 0, 1, 0, 0, 0),
     /** Told every time the clock moves (the lab mirrors it into the functions' shared clock). */
     private readonly onTime?: (now: number) => void,
+    /** Real mode: lab seconds per wall-clock second. */
+    public readonly speed = 1,
   ) {
-    this.current = mode === 'real' ? Date.now() : start;
+    if (!(Number.isFinite(speed) && speed >= 1 && speed <= 3600)) throw validation(`speed: expected a number from 1 to 3600 (lab seconds per wall-clock second), got ${speed}`);
+    if (mode === 'virtual' && speed !== 1) throw validation('speed: only a real clock runs at a speed; a virtual clock moves only when advanced');
+    this.origin = mode === 'real' ? this.wallStart : start;
+    this.current = this.origin;
     this.onTime?.(this.current);
-    if (mode === 'real') this.timer = setInterval(() => void this.advanceTo(Date.now()), 250);
+    // Ticks of 250 ms of lab time, at least 10 ms of wall time apart.
+    if (mode === 'real') this.timer = setInterval(() => void this.advanceTo(this.realNow()), Math.max(10, 250 / speed));
+  }
+
+  /** Real mode: the wall clock's time since the start, `speed` times over. */
+  private realNow(): number {
+    return this.origin + (Date.now() - this.wallStart) * this.speed;
   }
 
   now(): number {
-    return this.mode === 'real' ? Math.max(this.current, Date.now()) : this.current;
+    return this.mode === 'real' ? Math.max(this.current, this.realNow()) : this.current;
   }
 
   /** Run `run` at `at` (epoch ms); returns an id for `cancel`. */

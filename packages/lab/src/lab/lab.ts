@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { seededRandom } from 'canary-watchdog/lib/core/random';
+import { CloudFormationLab } from './cloudformation';
 import { CloudWatchLab } from './cloudwatch';
 import { CodeDeployLab } from './codedeploy';
 import { DynamoDbLab } from './dynamodb';
@@ -10,10 +11,15 @@ import { LabError, LabEventBus, Scheduler } from './kernel';
 import { type Behaviour, LambdaLab, parseName } from './lambda';
 import { assetDir, readAssembly, Resolver, type StackArtifact } from './loader';
 import { LabServer, type FaultInjector, type RestRoute } from './server';
+import { S3Lab } from './s3';
+import { SsmLab } from './ssm';
+import { StsLab } from './sts';
 import { Traffic } from './traffic';
 
 export interface LabOptions {
   readonly clock?: 'virtual' | 'real';
+  /** With the real clock: lab seconds per wall-clock second. @default 1 */
+  readonly speed?: number;
   /** Virtual start time, epoch ms. @default 2026-01-01T00:00:00Z */
   readonly start?: number;
   readonly seed?: number;
@@ -55,6 +61,8 @@ export interface LoadReport {
   readonly releases: GuardedRelease[];
   /** Resource types in the template the lab does not model, with counts. */
   readonly unmodelled: Record<string, number>;
+  /** Logical ids of those resources. */
+  readonly unmodelledIds: string[];
 }
 
 export interface FaultSpec {
@@ -68,6 +76,7 @@ export interface FaultSpec {
 /**
  * The embedded AWS lab: Lambda, CloudWatch, CodeDeploy, DynamoDB and EventBridge on one
  * loopback endpoint, on one clock. Handlers run unchanged and talk to it through the AWS SDK.
+ * CloudFormation, S3, SSM and STS on the same endpoint let the CDK CLI deploy into it.
  */
 export class Lab implements FaultInjector {
   scheduler!: Scheduler;
@@ -78,10 +87,17 @@ export class Lab implements FaultInjector {
   dynamodb!: DynamoDbLab;
   eventbridge!: EventsLab;
   traffic!: Traffic;
+  sts!: StsLab;
+  ssm!: SsmLab;
+  s3!: S3Lab;
+  cloudformation!: CloudFormationLab;
+  /** ARNs of the IAM roles the lab's stacks created (STS lets them be assumed). */
+  roles = new Set<string>();
   readonly server: LabServer;
   releases: GuardedRelease[] = [];
   endpoint = '';
   private readonly clockBuffer = new SharedArrayBuffer(8);
+  private stopped = false;
   private faults: FaultSpec[] = [];
   private faultRand!: () => number;
   private loaded: StackArtifact[] = [];
@@ -96,14 +112,14 @@ export class Lab implements FaultInjector {
 
   constructor(private readonly opts: LabOptions = {}) {
     this.build();
-    this.server = new LabServer(this.services(), this.routes(), this);
+    this.server = new LabServer(this.services(), this.routes(), this, this.signedServices());
   }
 
   /** Every emulated service, new and empty, on a clock at the start time. */
   private build(): void {
     const opts = this.opts;
     const shared = new Float64Array(this.clockBuffer);
-    this.scheduler = new Scheduler(opts.clock ?? 'virtual', opts.start, (t) => (shared[0] = t));
+    this.scheduler = new Scheduler(opts.clock ?? 'virtual', opts.start, (t) => (shared[0] = t), opts.speed ?? 1);
     this.events = new LabEventBus(this.scheduler);
     const ctx = { scheduler: this.scheduler, events: this.events };
     this.cloudwatch = new CloudWatchLab(ctx);
@@ -113,6 +129,17 @@ export class Lab implements FaultInjector {
     this.dynamodb = new DynamoDbLab();
     this.eventbridge = new EventsLab(ctx, (fn, e) => this.lambda.invokeAsync(fn, e));
     this.traffic = new Traffic(this.scheduler, this.lambda, seededRandom((opts.seed ?? 1) * 7919));
+    this.roles = new Set();
+    this.sts = new StsLab((arn) => this.roles.has(arn));
+    this.ssm = new SsmLab(this.scheduler);
+    this.s3 = new S3Lab(this.scheduler);
+    this.cloudformation = new CloudFormationLab({ clock: this.scheduler, s3: this.s3, ssm: this.ssm, roles: this.roles, loadStack: (stack) => this.loadDeployedStack(stack),
+      environment: (fn) => this.lambda.getConfiguration(fn).env,
+      setEnvironment: (fn, env) => this.lambda.updateConfiguration(fn, env),
+      release: (fn, env) => this.deploy(fn, { env }),
+      deploymentEnd: (id) => this.deploymentEnd(id),
+      awsCall: (json) => this.awsCall(json),
+    });
     this.faultRand = seededRandom((opts.seed ?? 1) * 104729);
     this.faults = [];
     this.releases = [];
@@ -121,7 +148,12 @@ export class Lab implements FaultInjector {
   }
 
   private services() {
-    return [this.cloudwatch.service, this.codedeploy.service, this.dynamodb.service, this.eventbridge.service];
+    return [this.cloudwatch.service, this.codedeploy.service, this.dynamodb.service, this.eventbridge.service, this.ssm.service];
+  }
+
+  /** Services told apart by their SigV4 signing name (awsQuery and S3). */
+  private signedServices() {
+    return [this.sts.service, this.cloudformation.service, this.s3];
   }
 
   private routes(): RestRoute[] {
@@ -135,7 +167,7 @@ export class Lab implements FaultInjector {
     await this.lambda.close();
     const dirs = this.loadedDirs;
     this.build();
-    this.server.replace(this.services(), this.routes());
+    this.server.replace(this.services(), this.routes(), this.signedServices());
     this.loadedDirs = [];
     const reports: LoadReport[] = [];
     for (const d of dirs) reports.push(await this.loadAssembly(d));
@@ -149,6 +181,7 @@ export class Lab implements FaultInjector {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     this.scheduler.stop();
     await this.lambda.close();
     await this.server.close();
@@ -188,10 +221,18 @@ export class Lab implements FaultInjector {
   /** Load every stack of a cloud assembly. */
   async loadAssembly(dir: string): Promise<LoadReport> {
     const stacks = readAssembly(dir);
-    const report: LoadReport = { stacks: [], functions: [], releases: [], unmodelled: {} };
+    const report: LoadReport = { stacks: [], functions: [], releases: [], unmodelled: {}, unmodelledIds: [] };
     for (const s of stacks) await this.loadStack(s, report);
     this.loaded = [...this.loaded, ...stacks];
     this.loadedDirs.push(dir);
+    return report;
+  }
+
+  /** Make the resources of a stack CloudFormation creates live, as `loadAssembly` does for a cloud assembly's. */
+  async loadDeployedStack(stack: StackArtifact): Promise<LoadReport> {
+    const report: LoadReport = { stacks: [], functions: [], releases: [], unmodelled: {}, unmodelledIds: [] };
+    await this.loadStack(stack, report);
+    this.loaded = [...this.loaded, stack];
     return report;
   }
 
@@ -210,12 +251,7 @@ export class Lab implements FaultInjector {
     // (the runtime's configuration item) and lists the others as not modelled.
     const handledCustom = new Set<string>();
     for (const [id, r] of byType('Custom::AWS')) {
-      const call = JSON.parse(String(resolver.resolve(r.Properties?.Create ?? '{}'))) as { service?: string; action?: string; parameters?: Record<string, unknown> };
-      const op = call.service === 'DynamoDB' && call.action ? call.action[0].toUpperCase() + call.action.slice(1) : undefined;
-      if (op && this.dynamodb.service.operations[op]) {
-        await this.dynamodb.service.operations[op](call.parameters ?? {});
-        handledCustom.add(id);
-      }
+      if (await this.awsCall(String(resolver.resolve(r.Properties?.Create ?? '{}')))) handledCustom.add(id);
     }
     // Functions first, with everything their environment refers to resolved by name.
     for (const [id, r] of byType('AWS::Lambda::Function')) {
@@ -326,8 +362,29 @@ export class Lab implements FaultInjector {
     }
     const modelled = new Set(['AWS::DynamoDB::Table', 'AWS::Lambda::Function', 'AWS::Lambda::Version', 'AWS::Lambda::Alias', 'AWS::CloudWatch::Alarm', 'AWS::CloudWatch::CompositeAlarm', 'AWS::CodeDeploy::Application', 'AWS::CodeDeploy::DeploymentConfig', 'AWS::CodeDeploy::DeploymentGroup', 'AWS::Events::Rule']);
     for (const [id, r] of Object.entries(res)) {
-      if (!modelled.has(r.Type) && !handledCustom.has(id) && !urls.has(id)) report.unmodelled[r.Type] = (report.unmodelled[r.Type] ?? 0) + 1;
+      if (modelled.has(r.Type) || handledCustom.has(id) || urls.has(id)) continue;
+      report.unmodelled[r.Type] = (report.unmodelled[r.Type] ?? 0) + 1;
+      report.unmodelledIds.push(id);
     }
+  }
+
+  /** Make an AwsCustomResource's SDK call (its Create or Update property) if the lab models it; false if not. */
+  async awsCall(json: string): Promise<boolean> {
+    const call = JSON.parse(json) as { service?: string; action?: string; parameters?: Record<string, unknown> };
+    const op = call.service === 'DynamoDB' && call.action ? call.action[0].toUpperCase() + call.action.slice(1) : undefined;
+    if (!op || !this.dynamodb.service.operations[op]) return false;
+    await this.dynamodb.service.operations[op](call.parameters ?? {});
+    return true;
+  }
+
+  /** Resolves when a CodeDeploy deployment ends (checked every 50 ms of wall time, whatever the clock). */
+  private async deploymentEnd(deploymentId: string): Promise<{ status: string; message?: string }> {
+    while (!this.stopped) {
+      const info = ((await this.codedeploy.service.operations.GetDeployment({ deploymentId })) as { deploymentInfo: { status: string; errorInformation?: { code?: string; message?: string } } }).deploymentInfo;
+      if (['Succeeded', 'Failed', 'Stopped'].includes(info.status)) return { status: info.status, ...(info.errorInformation?.message ? { message: info.errorInformation.message } : {}) };
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return { status: 'Stopped', message: 'the lab stopped' };
   }
 
   /** The guarded release of a function, by function name or logical id prefix. */

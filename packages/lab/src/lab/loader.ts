@@ -12,6 +12,8 @@ export interface StackArtifact {
   readonly template: Template;
   /** Folder of the cloud assembly (asset paths are relative to it). */
   readonly assemblyDir: string;
+  /** Physical ids and attributes already given by CloudFormation (a deployed stack), over the generated ones. */
+  readonly physical?: { readonly refs: ReadonlyMap<string, string>; readonly attrs: ReadonlyMap<string, string> };
 }
 
 /** Read every stack of a synthesized cloud assembly (`cdk.out`); a relative folder is taken from the current directory. */
@@ -88,6 +90,8 @@ export class Resolver {
           set(gen, { Arn: `arn:aws:lab:${LAB_REGION}:${LAB_ACCOUNT}:${id}` });
       }
     }
+    for (const [id, ref] of stack.physical?.refs ?? []) this.refs.set(id, ref);
+    for (const [key, attr] of stack.physical?.attrs ?? []) this.attrs.set(key, attr);
     // Versions are resolved after their functions exist: `<fn arn>:<n>` and `.Version`.
     for (const [id, v] of versions) {
       const fnRef = (stack.template.Resources[id].Properties ?? {}).FunctionName;

@@ -6,11 +6,11 @@ import { OrdersServiceStack } from '../../sample/orders-service-stack';
 
 /**
  * Synthesize the project's sample app into a fresh cloud assembly, as `npx cdk synth` would
- * (same context from cdk.json, asset paths recorded), without spawning the CDK CLI.
+ * (same context from cdk.json, over it `context`, asset paths recorded), without spawning the CDK CLI.
  */
-export function synthSampleApp(outdir = mkdtempSync(join(tmpdir(), 'canary-watchdog-app-'))): string {
+export function synthSampleApp(outdir = mkdtempSync(join(tmpdir(), 'canary-watchdog-app-')), context: Record<string, unknown> = {}): string {
   const cdkJson = JSON.parse(readFileSync(resolve(__dirname, '..', '..', 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
-  const app = new App({ outdir, context: { ...cdkJson.context, 'aws:cdk:enable-asset-metadata': true } });
+  const app = new App({ outdir, context: { ...cdkJson.context, ...context, 'aws:cdk:enable-asset-metadata': true } });
   const ctx = (k: string) => app.node.tryGetContext(`orders-service:${k}`);
   new OrdersServiceStack(app, String(ctx('stackName') ?? 'OrdersService'), {
     prices: ctx('prices'),

@@ -28,6 +28,28 @@ export interface RestReply {
   readonly body?: unknown;
 }
 
+/**
+ * A service told apart by the signing name in its SigV4 credential scope (`.../us-east-1/s3/aws4_request`):
+ * the awsQuery services (STS, CloudFormation) all POST form bodies to `/`, and S3's paths are its
+ * buckets and keys. It answers in its own protocol, errors included.
+ */
+export interface SignedService {
+  readonly name: string;
+  readonly signingName: string;
+  handle(req: SignedRequest): Promise<RestReply> | RestReply;
+}
+
+export interface SignedRequest {
+  readonly method: string;
+  /** The decoded path. */
+  readonly path: string;
+  readonly query: URLSearchParams;
+  readonly headers: IncomingMessage['headers'];
+  readonly body: Buffer;
+  /** The access key id that signed the request. */
+  readonly accessKeyId?: string;
+}
+
 /** Faults injected per API operation (`Service.Operation`): answered before the operation runs. */
 export interface FaultInjector {
   fault(service: string, operation: string): LabError | undefined;
@@ -49,12 +71,14 @@ export class LabServer {
     private services: readonly JsonService[],
     private routes: readonly RestRoute[],
     private readonly faults?: FaultInjector,
+    private signed: readonly SignedService[] = [],
   ) {}
 
   /** Serve other services from now on (the lab's reset). */
-  replace(services: readonly JsonService[], routes: readonly RestRoute[]): void {
+  replace(services: readonly JsonService[], routes: readonly RestRoute[], signed: readonly SignedService[] = this.signed): void {
     this.services = services;
     this.routes = routes;
+    this.signed = signed;
   }
 
   async listen(port = 0, host = '127.0.0.1'): Promise<string> {
@@ -96,6 +120,9 @@ export class LabServer {
     }
     try {
       if (typeof target === 'string') return await this.handleJson(target, req, body, res);
+      const scope = /Credential=([^/,\s]+)\/\d{8}\/[^/]+\/([^/]+)\/aws4_request/.exec(String(req.headers.authorization ?? ''));
+      const signed = scope && this.signed.find((s) => s.signingName === scope[2]);
+      if (signed) return await this.handleSigned(signed, scope[1], req, body, res);
       if (form) return await this.handleQuery(form, res);
       return await this.handleRest(req, body, res);
     } catch (err) {
@@ -168,6 +195,14 @@ export class LabServer {
     const requestId = `lab-${Date.now().toString(36)}`;
     res.writeHead(200, { 'content-type': 'text/xml', 'x-amzn-requestid': requestId });
     res.end(encodeQueryOutput(action, output ?? {}, service.query, requestId));
+  }
+
+  private async handleSigned(service: SignedService, accessKeyId: string, req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://lab');
+    this.count(`${service.name}.${req.method}`);
+    const reply = await service.handle({ method: req.method ?? 'GET', path: decodeURIComponent(url.pathname), query: url.searchParams, headers: req.headers, body, accessKeyId });
+    res.writeHead(reply.status ?? 200, { 'x-amzn-requestid': `lab-${Date.now().toString(36)}`, ...(reply.headers ?? {}) });
+    res.end(reply.body instanceof Buffer || typeof reply.body === 'string' ? reply.body : reply.body === undefined ? '' : JSON.stringify(reply.body));
   }
 
   private async handleRest(req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<void> {

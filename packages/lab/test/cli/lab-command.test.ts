@@ -38,6 +38,47 @@ describe('canary-watchdog lab', () => {
     expect(out).toContain('lab stopped');
   }, 60_000);
 
+  it('--empty loads no app and --clock real --speed 60 runs lab time sixty times faster', async () => {
+    const child = spawn(process.execPath, [resolve(__dirname, '../../bin/canary-watchdog.js'), 'lab', '--port', '0', '--empty', '--clock', 'real', '--speed', '60'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const endpoint = await new Promise<string>((resolveEndpoint, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no endpoint after 30 s: ${out}`)), 30_000);
+      child.stdout.on('data', () => {
+        const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+        if (m && out.includes('Ctrl-C')) {
+          clearTimeout(timer);
+          resolveEndpoint(m[1]);
+        }
+      });
+    });
+    expect(out).toContain('clock: real x60');
+    expect(out).toContain('no app loaded: waiting for cdk bootstrap and cdk deploy');
+    const clock = async () => Date.parse(((await (await fetch(`${endpoint}/_lab/clock`)).json()) as { now: string }).now);
+    const [lab0, wall0] = [await clock(), Date.now()];
+    await new Promise((r) => setTimeout(r, 1_000));
+    const labMs = (await clock()) - lab0;
+    const wallMs = Date.now() - wall0;
+    expect(labMs / wallMs).toBeGreaterThan(40);
+    expect(labMs / wallMs).toBeLessThan(80);
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+  }, 60_000);
+
+  it.each([
+    [['--speed', '10'], '--speed needs --clock real: a virtual clock moves only when advanced'],
+    [['--empty', '--app', 'cdk.out'], '--empty and --app exclude each other: an empty lab loads no app'],
+    [['--clock', 'real', '--speed', '0'], "option '--speed <n>' argument '0' is invalid. expected a number from 1 to 3600 (lab seconds per wall-clock second), got 0"],
+  ])('refuses %j with a message naming the flag', async (args, message) => {
+    const child = spawn(process.execPath, [resolve(__dirname, '../../bin/canary-watchdog.js'), 'lab', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    expect(code).toBe(2);
+    expect(err).toContain(message);
+  }, 30_000);
+
   it('rejects a bad port with the allowed range', async () => {
     const child = spawn(process.execPath, [resolve(__dirname, '../../bin/canary-watchdog.js'), 'lab', '--port', '70000'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
