@@ -1,7 +1,11 @@
 import { buildLayers, parseWatchdogConfig } from 'canary-watchdog/lib/core/config';
-import { DECISION_RECORD_TYPE, type DecisionRecord } from 'canary-watchdog/lib/core/decision-record';
+import { summarize, type DecisionRecord } from 'canary-watchdog/lib/core/decision-record';
 import type { SignalSpec } from 'canary-watchdog/lib/core/types';
 import { InputError } from 'canary-watchdog/lib/core/validate';
+import { CommanderError } from 'commander';
+import { resolve } from 'node:path';
+import { decisionIn } from '../lab/events/decisions';
+import { LabError } from '../lab/kernel';
 import { Lab } from '../lab/lab';
 import { synthSampleApp } from '../lab/sample-app';
 
@@ -50,21 +54,7 @@ export function checkConfigReport(text: string): string {
 
 /** Find decision records in JSON lines: bare records, log lines with `decision`, or EventBridge events. */
 export function parseDecisionLines(text: string): DecisionRecord[] {
-  const out: DecisionRecord[] = [];
-  for (const line of text.split('\n')) {
-    const t = line.trim();
-    if (!t.startsWith('{')) continue;
-    let v: unknown;
-    try {
-      v = JSON.parse(t);
-    } catch {
-      continue;
-    }
-    const o = v as Record<string, unknown>;
-    const candidate = (o.decision ?? o.detail ?? o) as Record<string, unknown>;
-    if (candidate && candidate.type === DECISION_RECORD_TYPE) out.push(candidate as unknown as DecisionRecord);
-  }
-  return out;
+  return text.split('\n').flatMap((line) => decisionIn(line) ?? []);
 }
 
 function fmt(v: number | string | null | undefined, unit?: string): string {
@@ -96,10 +86,20 @@ export function explainRecords(text: string, opts: { rollbacksOnly?: boolean } =
 
 /** Start the lab, load an app, print how to reach it, and run until Ctrl-C. */
 export async function runLab(opts: { port: number; clock: 'virtual' | 'real'; app?: string; seed: number }, out: (s: string) => void = (s) => process.stdout.write(s)): Promise<Lab> {
+  const dir = opts.app === undefined ? synthSampleApp() : resolve(opts.app);
   const lab = new Lab({ clock: opts.clock, seed: opts.seed, port: opts.port });
-  const endpoint = await lab.start();
-  const dir = opts.app ?? synthSampleApp();
-  const report = await lab.loadAssembly(dir);
+  let endpoint;
+  let report;
+  try {
+    endpoint = await lab.start();
+    report = await lab.loadAssembly(dir);
+  } catch (err) {
+    // Nothing is left running: the server and any function started so far stop with the error.
+    await lab.stop();
+    // Not a cloud assembly, or one whose manifest or template is not JSON: bad input.
+    if (err instanceof LabError || err instanceof SyntaxError) throw new CommanderError(2, 'canary-watchdog.input', `--app: ${err.message}`);
+    throw err;
+  }
   const lines = [
     `canary-watchdog lab listening on ${endpoint} (clock: ${opts.clock}, now ${new Date(lab.now()).toISOString()}, seed ${opts.seed})`,
     `loaded ${report.stacks.join(', ')} from ${dir}: ${report.functions.length} functions, ${report.releases.length} guarded releases`,
@@ -113,17 +113,27 @@ export async function runLab(opts: { port: number; clock: 'virtual' | 'real'; ap
     `  curl -s -XPOST ${endpoint}/_lab/traffic -d '{"rps": 20}'`,
     `  curl -s -XPOST ${endpoint}/_lab/release -d '{"behaviour": {"errorRate": 0.2}}'`,
     `  curl -s -XPOST ${endpoint}/_lab/clock/advance -d '{"seconds": 300}'`,
-    `  curl -s ${endpoint}/_lab/state`,
+    `  curl -s ${endpoint}/_lab/state            # every deployment, and why each one ended`,
+    `  curl -s ${endpoint}/_lab/decisions        # the watchdog's decision records (?deploymentId=d-...)`,
     'Ctrl-C stops it.',
     '',
   ];
   out(lines.join('\n'));
-  const stop = async () => {
+  // Each watchdog decision as it happens: deployment, layer, action and reason.
+  lab.onDecision((r: DecisionRecord) => out(`${r.at} decision ${summarize(r)} (${r.actionTaken}: ${r.actionResult})\n`));
+  let stopping = false;
+  const stop = async (signal: string) => {
+    // A second signal while stopping ends the process at once.
+    if (stopping) process.exit(1);
+    stopping = true;
+    // Worker threads end with the process; the server and the scheduler are stopped first so
+    // that no request is cut half-way. A stop that hangs is cut short.
+    setTimeout(() => process.exit(1), 5000).unref();
     await lab.stop();
-    out('lab stopped\n');
+    out(`lab stopped (${signal})\n`);
     process.exit(0);
   };
-  process.once('SIGINT', () => void stop());
-  process.once('SIGTERM', () => void stop());
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
   return lab;
 }
