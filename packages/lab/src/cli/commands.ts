@@ -120,7 +120,8 @@ export async function runLab(opts: { port: number; clock: 'virtual' | 'real'; ap
   ];
   out(lines.join('\n'));
   // Each watchdog decision as it happens: deployment, layer, action and reason.
-  lab.onDecision((r: DecisionRecord) => out(`${r.at} decision ${summarize(r)} (${r.actionTaken}: ${r.actionResult})\n`));
+  // The trigger tells apart decisions taken at the same instant (a schedule tick, an alarm's state change).
+  lab.onDecision((r: DecisionRecord) => out(`${r.at} decision ${summarize(r)} (${r.actionTaken}: ${r.actionResult}; trigger ${r.trigger})\n`));
   let stopping = false;
   const stop = async (signal: string) => {
     // A second signal while stopping ends the process at once.

@@ -69,7 +69,7 @@ describe('canary-watchdog lab', () => {
     };
     expect((await invoke(endpoint, 'judge', decision)).status).toBe(200);
     await new Promise((r) => setTimeout(r, 300));
-    expect(output.out).toContain('2026-01-01T00:02:00.000Z decision d-CLI orders:live v1->v2 at 10 % [canary] rollback by new-version: errors failed: 9 of 40 (stop-and-rollback: stopped)');
+    expect(output.out).toContain('2026-01-01T00:02:00.000Z decision d-CLI orders:live v1->v2 at 10 % [canary] rollback by new-version: errors failed: 9 of 40 (stop-and-rollback: stopped; trigger schedule)');
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(output.out).toContain('lab stopped (SIGTERM)');
