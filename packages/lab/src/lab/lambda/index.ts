@@ -246,10 +246,31 @@ class VersionWorker {
     this.worker.unref();
   }
 
-  invoke(event: unknown, arn: string, network: Readonly<Record<string, HostAnswer>>): Promise<WorkerReply> {
+  /**
+   * Run one invocation. The thread ends a sleep past the timeout itself (worker.js); code that
+   * blocks its thread (a busy loop) or waits on real time is ended from here, once the lab's clock
+   * (`now`) passes the deadline.
+   */
+  invoke(event: unknown, arn: string, network: Readonly<Record<string, HostAnswer>>, deadline: { now: () => number; timeoutMs: number }): Promise<WorkerReply> {
     const id = ++this.seq;
+    const started = deadline.now();
     return new Promise((resolve) => {
-      this.pending.set(id, resolve);
+      const watch = setInterval(() => {
+        if (deadline.now() - started <= deadline.timeoutMs || !this.pending.has(id)) return;
+        this.pending.delete(id);
+        clearInterval(watch);
+        resolve({
+          ok: false,
+          timedOut: true,
+          durationMs: deadline.timeoutMs,
+          payload: { errorType: 'Sandbox.Timedout', errorMessage: `${new Date(started + deadline.timeoutMs).toISOString()} lab-${id} Task timed out after ${(deadline.timeoutMs / 1000).toFixed(2)} seconds` },
+        });
+      }, 50);
+      watch.unref();
+      this.pending.set(id, (r) => {
+        clearInterval(watch);
+        resolve(r);
+      });
       this.worker.postMessage({ type: 'invoke', id, event, arn, requestId: `lab-${id}`, network });
     });
   }
@@ -567,7 +588,7 @@ export class LambdaLab implements LambdaPort {
       result = { statusCode: 200, executedVersion: version, payload: INJECTED_HTTP_500, durationMs: 20 + (b.latencyMs ?? 0), ...cold };
     } else {
       const worker = this.workerOf(f, v);
-      const r = await worker.invoke(event, alias ? `${f.arn}:${alias}` : `${f.arn}:${version}`, this.network);
+      const r = await worker.invoke(event, alias ? `${f.arn}:${alias}` : `${f.arn}:${version}`, this.network, { now: () => this.ctx.scheduler.now(), timeoutMs: v.timeoutSeconds * 1000 });
       if (r.timedOut) {
         // Lambda stops the invocation at its timeout and starts the next in a fresh environment.
         // https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html

@@ -20,10 +20,10 @@ import { Lab } from '../../../src/lab/lab';
 let codeDir: string;
 beforeAll(() => {
   codeDir = mkdtempSync(join(tmpdir(), 'lab-lambda-protocol-'));
-  // `sleep` sleeps that long (virtual time), then logs; anything else echoes the event.
+  // `sleep` sleeps that long (virtual time), then logs; `spin` blocks its thread for good; anything else echoes the event.
   writeFileSync(
     join(codeDir, 'index.js'),
-    'exports.handler = async (e) => { if (e.sleep) { await new Promise((r) => setTimeout(r, e.sleep)); console.log("woke after " + e.sleep); } return { env: process.env.V, memory: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE, e }; };',
+    'exports.handler = async (e) => { if (e.spin) for (;;); if (e.sleep) { await new Promise((r) => setTimeout(r, e.sleep)); console.log("woke after " + e.sleep); } return { env: process.env.V, memory: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE, e }; };',
   );
 });
 afterAll(() => rmSync(codeDir, { recursive: true, force: true }));
@@ -82,6 +82,24 @@ describe('Lambda over the SDK: invoking an unknown qualifier', () => {
       await lab.stop();
     }
   });
+});
+
+describe('Lambda over the SDK: a timeout on the real clock', () => {
+  it('ends an invocation that blocks its thread once the timeout passes, and the next one runs in a fresh environment', async () => {
+    const { lab, client } = await startLab('real');
+    try {
+      await client.send(new UpdateFunctionConfigurationCommand({ FunctionName: 'fn', Timeout: 1 }));
+      const t = Date.now();
+      const out = await client.send(new InvokeCommand({ FunctionName: 'fn', Payload: Buffer.from(JSON.stringify({ spin: true })) }));
+      expect(Date.now() - t).toBeLessThan(5000);
+      expect(out.FunctionError).toBe('Unhandled');
+      expect(payloadOf(out)).toMatchObject({ errorType: 'Sandbox.Timedout', errorMessage: expect.stringMatching(/Task timed out after 1\.00 seconds$/) });
+      expect(payloadOf(await client.send(new InvokeCommand({ FunctionName: 'fn', Payload: Buffer.from('{}') })))).toMatchObject({ env: '2' });
+    } finally {
+      client.destroy();
+      await lab.stop();
+    }
+  }, 20_000);
 });
 
 describe('Lambda over the SDK, on a fresh lab each', () => {
