@@ -1,7 +1,11 @@
 import { buildLayers, parseWatchdogConfig } from 'canary-watchdog/lib/core/config';
-import { DECISION_RECORD_TYPE, type DecisionRecord } from 'canary-watchdog/lib/core/decision-record';
+import { summarize, type DecisionRecord } from 'canary-watchdog/lib/core/decision-record';
 import type { SignalSpec } from 'canary-watchdog/lib/core/types';
 import { InputError } from 'canary-watchdog/lib/core/validate';
+import { CommanderError } from 'commander';
+import { resolve } from 'node:path';
+import { decisionIn } from '../lab/events/decisions';
+import { LabError } from '../lab/kernel';
 import { Lab } from '../lab/lab';
 import { synthSampleApp } from '../lab/sample-app';
 
@@ -50,21 +54,7 @@ export function checkConfigReport(text: string): string {
 
 /** Find decision records in JSON lines: bare records, log lines with `decision`, or EventBridge events. */
 export function parseDecisionLines(text: string): DecisionRecord[] {
-  const out: DecisionRecord[] = [];
-  for (const line of text.split('\n')) {
-    const t = line.trim();
-    if (!t.startsWith('{')) continue;
-    let v: unknown;
-    try {
-      v = JSON.parse(t);
-    } catch {
-      continue;
-    }
-    const o = v as Record<string, unknown>;
-    const candidate = (o.decision ?? o.detail ?? o) as Record<string, unknown>;
-    if (candidate && candidate.type === DECISION_RECORD_TYPE) out.push(candidate as unknown as DecisionRecord);
-  }
-  return out;
+  return text.split('\n').flatMap((line) => decisionIn(line) ?? []);
 }
 
 function fmt(v: number | string | null | undefined, unit?: string): string {
@@ -101,15 +91,25 @@ export async function runLab(
 ): Promise<Lab> {
   if (opts.empty && opts.app) throw new InputError('--empty and --app exclude each other: an empty lab loads no app', 'empty');
   if (opts.speed !== undefined && opts.speed !== 1 && opts.clock !== 'real') throw new InputError('--speed needs --clock real: a virtual clock moves only when advanced', 'speed');
+  const dir = opts.empty ? undefined : opts.app === undefined ? synthSampleApp() : resolve(opts.app);
   const lab = new Lab({ clock: opts.clock, seed: opts.seed, port: opts.port, ...(opts.speed !== undefined ? { speed: opts.speed } : {}) });
-  const endpoint = await lab.start();
+  let endpoint;
+  let report;
+  try {
+    endpoint = await lab.start();
+    if (dir !== undefined) report = await lab.loadAssembly(dir);
+  } catch (err) {
+    // Nothing is left running: the server and any function started so far stop with the error.
+    await lab.stop();
+    // Not a cloud assembly, or one whose manifest or template is not JSON: bad input.
+    if (err instanceof LabError || err instanceof SyntaxError) throw new CommanderError(2, 'canary-watchdog.input', `--app: ${err.message}`);
+    throw err;
+  }
   const clock = `clock: ${opts.clock}${opts.clock === 'real' && (opts.speed ?? 1) !== 1 ? ` x${opts.speed}` : ''}`;
   const lines = [`canary-watchdog lab listening on ${endpoint} (${clock}, now ${new Date(lab.now()).toISOString()}, seed ${opts.seed})`];
-  if (opts.empty) {
+  if (!report) {
     lines.push('no app loaded: waiting for cdk bootstrap and cdk deploy (CloudFormation, S3, SSM and STS answer on the same endpoint)');
   } else {
-    const dir = opts.app ?? synthSampleApp();
-    const report = await lab.loadAssembly(dir);
     lines.push(
       `loaded ${report.stacks.join(', ')} from ${dir}: ${report.functions.length} functions, ${report.releases.length} guarded releases`,
       ...report.releases.map((r) => `  guarded: ${r.functionName}:${r.alias} (CodeDeploy ${r.application}/${r.deploymentGroup})`),
@@ -125,17 +125,28 @@ export async function runLab(
     `  curl -s -XPOST ${endpoint}/_lab/traffic -d '{"rps": 20}'`,
     `  curl -s -XPOST ${endpoint}/_lab/release -d '{"behaviour": {"errorRate": 0.2}}'`,
     ...(opts.clock === 'virtual' ? [`  curl -s -XPOST ${endpoint}/_lab/clock/advance -d '{"seconds": 300}'`] : []),
-    `  curl -s ${endpoint}/_lab/state`,
+    `  curl -s ${endpoint}/_lab/state            # every deployment, and why each one ended`,
+    `  curl -s ${endpoint}/_lab/decisions        # the watchdog's decision records (?deploymentId=d-...)`,
     'Ctrl-C stops it.',
     '',
   );
   out(lines.join('\n'));
-  const stop = async () => {
+  // Each watchdog decision as it happens: deployment, layer, action and reason.
+  // The trigger tells apart decisions taken at the same instant (a schedule tick, an alarm's state change).
+  lab.onDecision((r: DecisionRecord) => out(`${r.at} decision ${summarize(r)} (${r.actionTaken}: ${r.actionResult}; trigger ${r.trigger})\n`));
+  let stopping = false;
+  const stop = async (signal: string) => {
+    // A second signal while stopping ends the process at once.
+    if (stopping) process.exit(1);
+    stopping = true;
+    // Worker threads end with the process; the server and the scheduler are stopped first so
+    // that no request is cut half-way. A stop that hangs is cut short.
+    setTimeout(() => process.exit(1), 5000).unref();
     await lab.stop();
-    out('lab stopped\n');
+    out(`lab stopped (${signal})\n`);
     process.exit(0);
   };
-  process.once('SIGINT', () => void stop());
-  process.once('SIGTERM', () => void stop());
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
   return lab;
 }

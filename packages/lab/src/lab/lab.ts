@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { DecisionRecord } from 'canary-watchdog/lib/core/decision-record';
 import { seededRandom } from 'canary-watchdog/lib/core/random';
 import { CloudFormationLab } from './cloudformation';
 import { CloudWatchLab } from './cloudwatch';
@@ -102,6 +103,8 @@ export class Lab implements FaultInjector {
   private faultRand!: () => number;
   private loaded: StackArtifact[] = [];
   private loadedDirs: string[] = [];
+  /** Told of each watchdog decision as the lab sees it; kept across resets. */
+  private readonly decisionListeners: ((r: DecisionRecord) => void)[] = [];
   /**
    * Alarms whose dimensions name a function's published version (ExecutedVersion, Version).
    * `versions` is the stack's current version per AWS::Lambda::Version resource, shared by the
@@ -128,6 +131,11 @@ export class Lab implements FaultInjector {
     this.codedeploy = new CodeDeployLab(ctx, this.lambda, this.cloudwatch, { alarmPollSeconds: opts.alarmPollSeconds ?? 60 });
     this.dynamodb = new DynamoDbLab();
     this.eventbridge = new EventsLab(ctx, (fn, e) => this.lambda.invokeAsync(fn, e));
+    // The watchdog writes each decision as a log line and as an EventBridge event: the lab reads both.
+    this.lambda.onLog((e) => this.eventbridge.decisions.addLogLine(e.line));
+    this.eventbridge.decisions.subscribe((r) => {
+      for (const l of this.decisionListeners) l(r);
+    });
     this.traffic = new Traffic(this.scheduler, this.lambda, seededRandom((opts.seed ?? 1) * 7919));
     this.roles = new Set();
     this.sts = new StsLab((arn) => this.roles.has(arn));
@@ -189,6 +197,36 @@ export class Lab implements FaultInjector {
 
   now(): number {
     return this.scheduler.now();
+  }
+
+  /** Call `fn` with each watchdog decision as it happens. */
+  onDecision(fn: (r: DecisionRecord) => void): void {
+    this.decisionListeners.push(fn);
+  }
+
+  /**
+   * Every deployment as GetDeployment describes it, and for one that ended, why: CodeDeploy's own
+   * error, the rollback that followed, and the watchdog decision that rolled it back, if any.
+   */
+  deploymentsWithOutcome(): Record<string, unknown>[] {
+    return this.codedeploy.deployments().map((d) => {
+      const status = String(d.status);
+      if (!['Succeeded', 'Failed', 'Stopped'].includes(status)) return d;
+      const error = d.errorInformation as { code?: string; message?: string } | undefined;
+      const rollback = d.rollbackInfo as { rollbackMessage?: string } | undefined;
+      const decision = this.eventbridge.decisions.list(String(d.deploymentId)).filter((r) => r.action === 'rollback').at(-1);
+      const reason = error?.message ?? (status === 'Succeeded' ? 'every traffic shift and lifecycle hook succeeded' : status);
+      return {
+        ...d,
+        endedBecause: {
+          status,
+          ...(error?.code ? { code: error.code } : {}),
+          reason,
+          ...(decision ? { watchdog: { at: decision.at, layer: decision.layer, action: decision.action, actionTaken: decision.actionTaken, reasons: decision.reasons } } : {}),
+          ...(rollback?.rollbackMessage ? { rollback: rollback.rollbackMessage } : {}),
+        },
+      };
+    });
   }
 
   async advance(seconds: number): Promise<number> {
@@ -544,9 +582,20 @@ export class Lab implements FaultInjector {
           body: {
             ...clock(),
             releases: this.releases.map((r) => ({ ...r, routing: this.lambda.getAlias(r.functionName, r.alias) })),
-            deployments: this.codedeploy.deployments(),
+            deployments: this.deploymentsWithOutcome(),
           },
         }),
+      },
+      {
+        method: 'GET',
+        pattern: '/_lab/decisions',
+        handle: (req) => {
+          const id = req.query.get('deploymentId') ?? undefined;
+          if (id !== undefined && !this.codedeploy.deployments().some((d) => d.deploymentId === id)) {
+            throw new LabError('DeploymentDoesNotExistException', `deploymentId: no deployment ${id} in this lab`, 404);
+          }
+          return { body: { decisions: this.eventbridge.decisions.list(id) } };
+        },
       },
       {
         method: 'POST',

@@ -1,45 +1,64 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 
+const CLI = resolve(__dirname, '../../bin/canary-watchdog.js');
+
+/** `one` answers 1; `judge` logs the decision record it is given, as the watchdog does. */
 function oneFunctionAssembly(): string {
   const dir = mkdtempSync(join(tmpdir(), 'cli-app-'));
+  const fn = (name: string, code: string) => ({ Type: 'AWS::Lambda::Function', Properties: { FunctionName: name, Handler: 'index.handler', Code: { ZipFile: code } } });
   writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ version: '40.0.0', artifacts: { One: { type: 'aws:cloudformation:stack', properties: { templateFile: 'One.template.json' } } } }));
   writeFileSync(
     join(dir, 'One.template.json'),
-    JSON.stringify({ Resources: { Fn: { Type: 'AWS::Lambda::Function', Properties: { FunctionName: 'one', Handler: 'index.handler', Code: { ZipFile: 'exports.handler = async () => 1;' } } }, Role: { Type: 'AWS::IAM::Role', Properties: {} } } }),
+    JSON.stringify({
+      Resources: {
+        Fn: fn('one', 'exports.handler = async () => 1;'),
+        Judge: fn('judge', 'exports.handler = async (decision) => { console.log(JSON.stringify({ level: "INFO", message: "decision", decision })); };'),
+        Role: { Type: 'AWS::IAM::Role', Properties: {} },
+      },
+    }),
   );
   return dir;
 }
 
+/** Start the CLI's lab; resolves once it prints its endpoint. */
+async function startLab(args: string[], cwd?: string) {
+  const child = spawn(process.execPath, [CLI, 'lab', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...(cwd ? { cwd } : {}) });
+  const output = { out: '' };
+  child.stdout.on('data', (d: Buffer) => (output.out += d.toString()));
+  const endpoint = await new Promise<string>((resolveEndpoint, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no endpoint after 30 s: ${output.out}`)), 30_000);
+    child.stdout.on('data', () => {
+      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output.out);
+      if (m && output.out.includes('Ctrl-C')) {
+        clearTimeout(timer);
+        resolveEndpoint(m[1]);
+      }
+    });
+  });
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  return { child, output, endpoint, exited };
+}
+
+const invoke = (endpoint: string, fn: string, event: unknown = {}) => fetch(`${endpoint}/2015-03-31/functions/${fn}/invocations`, { method: 'POST', body: JSON.stringify(event) });
+
 describe('canary-watchdog lab', () => {
   it('starts on loopback, prints the endpoint and what it loaded, answers the control API and stops on SIGINT', async () => {
-    const child = spawn(process.execPath, [resolve(__dirname, '../../bin/canary-watchdog.js'), 'lab', '--port', '0', '--app', oneFunctionAssembly()], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    const endpoint = await new Promise<string>((resolveEndpoint, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no endpoint after 30 s: ${out}`)), 30_000);
-      child.stdout.on('data', () => {
-        const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-        if (m && out.includes('Ctrl-C')) {
-          clearTimeout(timer);
-          resolveEndpoint(m[1]);
-        }
-      });
-    });
-    expect(out).toContain('loaded One');
-    expect(out).toContain('not modelled (no behaviour to emulate or not supported): AWS::IAM::Role x1');
-    expect(out).toContain(`export AWS_ENDPOINT_URL=${endpoint}`);
+    const { child, output, endpoint, exited } = await startLab(['--app', oneFunctionAssembly()]);
+    const out = () => output.out;
+    expect(out()).toContain('loaded One');
+    expect(out()).toContain('not modelled (no behaviour to emulate or not supported): AWS::IAM::Role x1');
+    expect(out()).toContain(`export AWS_ENDPOINT_URL=${endpoint}`);
     expect(await (await fetch(`${endpoint}/_lab/clock`)).json()).toEqual({ now: '2026-01-01T00:00:00.000Z' });
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     child.kill('SIGINT');
     expect(await exited).toBe(0);
-    expect(out).toContain('lab stopped');
+    expect(out()).toContain('lab stopped (SIGINT)');
   }, 60_000);
 
   it('--empty loads no app and --clock real --speed 60 runs lab time sixty times faster', async () => {
-    const child = spawn(process.execPath, [resolve(__dirname, '../../bin/canary-watchdog.js'), 'lab', '--port', '0', '--empty', '--clock', 'real', '--speed', '60'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'lab', '--port', '0', '--empty', '--clock', 'real', '--speed', '60'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     const endpoint = await new Promise<string>((resolveEndpoint, reject) => {
@@ -71,7 +90,7 @@ describe('canary-watchdog lab', () => {
     [['--empty', '--app', 'cdk.out'], '--empty and --app exclude each other: an empty lab loads no app'],
     [['--clock', 'real', '--speed', '0'], "option '--speed <n>' argument '0' is invalid. expected a number from 1 to 3600 (lab seconds per wall-clock second), got 0"],
   ])('refuses %j with a message naming the flag', async (args, message) => {
-    const child = spawn(process.execPath, [resolve(__dirname, '../../bin/canary-watchdog.js'), 'lab', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'lab', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
@@ -79,8 +98,51 @@ describe('canary-watchdog lab', () => {
     expect(err).toContain(message);
   }, 30_000);
 
+  it('loads an app given by a relative path, prints each watchdog decision as it happens, and on SIGTERM stops with every worker thread, leaving no process', async () => {
+    const app = oneFunctionAssembly();
+    const { child, output, endpoint, exited } = await startLab(['--app', basename(app), '--clock', 'real'], dirname(app));
+    expect(output.out).toContain(`loaded One from ${app}`);
+    expect(await (await invoke(endpoint, 'one')).json()).toBe(1);
+    const decision = {
+      type: 'canary-watchdog.decision', deploymentId: 'd-CLI', at: '2026-01-01T00:02:00.000Z', trigger: 'schedule', functionName: 'orders', alias: 'live',
+      currentVersion: '1', targetVersion: '2', trafficPercent: 10, stage: 'canary', action: 'rollback', layer: 'new-version', reasons: ['errors failed: 9 of 40'],
+      actionTaken: 'stop-and-rollback', actionResult: 'stopped',
+    };
+    expect((await invoke(endpoint, 'judge', decision)).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(output.out).toContain('2026-01-01T00:02:00.000Z decision d-CLI orders:live v1->v2 at 10 % [canary] rollback by new-version: errors failed: 9 of 40 (stop-and-rollback: stopped; trigger schedule)');
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(output.out).toContain('lab stopped (SIGTERM)');
+    expect(() => process.kill(child.pid!, 0)).toThrow(expect.objectContaining({ code: 'ESRCH' }));
+  }, 60_000);
+
+  it('stops on SIGINT while an invocation is stuck in an endless loop', async () => {
+    const app = oneFunctionAssembly();
+    writeFileSync(join(app, 'One.template.json'), readFileSync(join(app, 'One.template.json'), 'utf8').replace('async () => 1;', 'async () => { for (;;); };'));
+    const { child, output, endpoint, exited } = await startLab(['--app', app]);
+    void invoke(endpoint, 'one').catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 500));
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(output.out).toContain('lab stopped (SIGINT)');
+  }, 60_000);
+
+  it('exits 2 at once, naming the folder, when --app is not a cloud assembly', async () => {
+    const notAnApp = mkdtempSync(join(tmpdir(), 'cli-not-an-app-'));
+    const child = spawn(process.execPath, [CLI, 'lab', '--port', '0', '--clock', 'real', '--app', notAnApp], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await new Promise<number | null>((resolveCode, reject) => {
+      const timer = setTimeout(() => reject(new Error(`still running after 20 s: ${err}`)), 20_000);
+      child.on('exit', (c) => (clearTimeout(timer), resolveCode(c)));
+    });
+    expect(code).toBe(2);
+    expect(err).toContain(`error: --app: ${notAnApp} is not a cloud assembly: no manifest.json (run npx cdk synth first)`);
+  }, 30_000);
+
   it('rejects a bad port with the allowed range', async () => {
-    const child = spawn(process.execPath, [resolve(__dirname, '../../bin/canary-watchdog.js'), 'lab', '--port', '70000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'lab', '--port', '70000'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
@@ -96,7 +158,7 @@ describe('exit status', () => {
     [['no-such-command'], 2],
     [['--help'], 0],
   ])('canary-watchdog %j exits %i', async (args, status) => {
-    const child = spawn(process.execPath, [resolve(__dirname, '../../bin/canary-watchdog.js'), ...args], { stdio: 'ignore' });
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: 'ignore' });
     expect(await new Promise((r) => child.on('exit', (c) => r(c)))).toBe(status);
   }, 30_000);
 });
@@ -104,7 +166,7 @@ describe('exit status', () => {
 describe('the installed command', () => {
   it('runs when reached through a link without the .js name, as npx and node_modules/.bin reach it', async () => {
     const link = join(mkdtempSync(join(tmpdir(), 'cli-bin-')), 'canary-watchdog');
-    symlinkSync(resolve(__dirname, '../../bin/canary-watchdog.js'), link);
+    symlinkSync(CLI, link);
     const child = spawn(process.execPath, [link, '--help'], { stdio: ['ignore', 'pipe', 'ignore'] });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));

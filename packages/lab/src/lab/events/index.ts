@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import { LAB_ACCOUNT, LAB_REGION, LabError, type JsonService, type LabEvent } from '../kernel';
 import type { LabContext } from '../ports';
+import { asDecision, DecisionLog } from './decisions';
 
 export interface RuleSpec {
   readonly name: string;
@@ -64,6 +66,25 @@ export function rateMs(expr: string): number {
   return n * unit;
 }
 
+/** The one bus the lab models. */
+const DEFAULT_BUS = 'default';
+const BUS_ARN = `arn:aws:events:${LAB_REGION}:${LAB_ACCOUNT}:event-bus/${DEFAULT_BUS}`;
+/** PutEvents takes at most 256 KB of entries in one request. */
+const MAX_PUT_EVENTS_BYTES = 256 * 1024;
+
+/**
+ * A PutEvents entry's size as EventBridge counts it: Time 14 bytes when given, then the UTF-8
+ * bytes of Source, DetailType, Detail and each resource.
+ * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevent-size.html
+ */
+export function putEventsEntrySize(entry: Record<string, unknown>): number {
+  const bytes = (v: unknown) => (typeof v === 'string' ? Buffer.byteLength(v, 'utf8') : 0);
+  let size = entry.Time !== undefined ? 14 : 0;
+  size += bytes(entry.Source) + bytes(entry.DetailType) + bytes(entry.Detail);
+  if (Array.isArray(entry.Resources)) for (const r of entry.Resources) size += bytes(r);
+  return size;
+}
+
 /**
  * EventBridge: the default bus's rules (schedules and patterns) invoking Lambda targets
  * asynchronously, and PutEvents (the watchdog's decision events land in `putEvents`).
@@ -71,7 +92,11 @@ export function rateMs(expr: string): number {
 export class EventsLab {
   private readonly rules: RuleSpec[] = [];
   private seq = 0;
+  /** The id (and Time, when given) a PutEvents entry's event carries to the rules it matches. */
+  private readonly putMeta = new WeakMap<LabEvent, { id: string; time?: number }>();
   readonly putEvents: { at: number; entry: Record<string, unknown> }[] = [];
+  /** The watchdog's decision records, from its events here and (wired by the lab) its log lines. */
+  readonly decisions = new DecisionLog();
   /** When set, invocations of these functions are dropped (a dead watchdog, say). */
   readonly disabledTargets = new Set<string>();
 
@@ -97,12 +122,21 @@ export class EventsLab {
     return this.rules.map((r) => r.name);
   }
 
+  /** A UUID-shaped id, one per event, unique in this lab and the same on every run (the seed of the run does not matter). */
   private nextId(): string {
-    return `lab-event-${++this.seq}`;
+    const h = createHash('sha256').update(`lab-event|${++this.seq}`).digest('hex');
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${((parseInt(h[16], 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+  }
+
+  /** A bus name or ARN the lab models, else the error AWS gives for a bus that does not exist. */
+  private checkBus(bus: unknown): LabError | undefined {
+    if (bus === undefined || bus === DEFAULT_BUS || bus === BUS_ARN) return undefined;
+    return new LabError('ResourceNotFoundException', `Event bus ${String(bus)} does not exist.`);
   }
 
   private dispatch(e: LabEvent, at: number): void {
-    const envelope = toEnvelope(e, at, this.nextId());
+    const meta = this.putMeta.get(e);
+    const envelope = toEnvelope(e, meta?.time ?? at, meta?.id ?? this.nextId());
     for (const rule of this.rules) if (rule.eventPattern && matches(rule.eventPattern, envelope)) this.deliver(rule, envelope);
   }
 
@@ -119,8 +153,24 @@ export class EventsLab {
         if (!Array.isArray(entries) || entries.length === 0 || entries.length > 10) {
           throw new LabError('ValidationException', 'Entries: expected 1 to 10 entries');
         }
+        if (entries.some((e) => e === null || typeof e !== 'object' || Array.isArray(e))) throw new LabError('ValidationException', 'Entries: each entry must be an object');
+        const total = (entries as Record<string, unknown>[]).reduce((n, e) => n + putEventsEntrySize(e), 0);
+        // https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html
+        if (total > MAX_PUT_EVENTS_BYTES) throw new LabError('ValidationException', `Total size of the entries in the request is over the limit: ${total} bytes, at most ${MAX_PUT_EVENTS_BYTES}.`);
         const out = [];
         for (const raw of entries as Record<string, unknown>[]) {
+          // An entry for a bus that does not exist fails on its own. (AWS long accepted such
+          // entries and dropped them, aws/aws-sdk#186; its service team reports this corrected.
+          // The lab fails them, so a misnamed bus never looks like a delivered event.)
+          const busError = this.checkBus(raw.EventBusName);
+          if (busError) {
+            out.push({ ErrorCode: busError.code, ErrorMessage: busError.message });
+            continue;
+          }
+          if (raw.Time !== undefined && !(typeof raw.Time === 'number' && Number.isFinite(raw.Time))) {
+            out.push({ ErrorCode: 'InvalidArgument', ErrorMessage: 'Parameter Time is not valid: expected a timestamp (epoch seconds)' });
+            continue;
+          }
           if (typeof raw?.Source !== 'string' || typeof raw?.DetailType !== 'string' || typeof raw?.Detail !== 'string') {
             out.push({ ErrorCode: 'MalformedDetail', ErrorMessage: 'Source, DetailType and Detail (a JSON string) are required' });
             continue;
@@ -132,11 +182,45 @@ export class EventsLab {
             out.push({ ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is not valid JSON' });
             continue;
           }
-          this.putEvents.push({ at: this.ctx.scheduler.now(), entry: { ...raw, Detail: detail } });
-          await this.ctx.events.publish({ source: raw.Source, detailType: raw.DetailType, detail, resources: (raw.Resources as string[]) ?? [] });
-          out.push({ EventId: this.nextId() });
+          if (detail === null || typeof detail !== 'object' || Array.isArray(detail)) {
+            out.push({ ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is not a JSON object' });
+            continue;
+          }
+          const id = this.nextId();
+          const event: LabEvent = { source: raw.Source, detailType: raw.DetailType, detail, resources: Array.isArray(raw.Resources) ? raw.Resources.map(String) : [] };
+          this.putMeta.set(event, { id, ...(typeof raw.Time === 'number' ? { time: raw.Time * 1000 } : {}) });
+          this.putEvents.push({ at: this.ctx.scheduler.now(), entry: { ...raw, Detail: detail, EventId: id } });
+          const decision = asDecision(detail);
+          if (decision) this.decisions.add(decision);
+          await this.ctx.events.publish(event);
+          out.push({ EventId: id });
         }
         return { FailedEntryCount: out.filter((o) => 'ErrorCode' in o).length, Entries: out };
+      },
+      ListRules: (i) => {
+        // https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_ListRules.html
+        const busError = this.checkBus(i.EventBusName);
+        if (busError) throw busError;
+        if (i.NamePrefix !== undefined && typeof i.NamePrefix !== 'string') throw new LabError('ValidationException', `NamePrefix: expected a string, got ${JSON.stringify(i.NamePrefix)}`);
+        if (i.Limit !== undefined && !(Number.isInteger(i.Limit) && (i.Limit as number) >= 1 && (i.Limit as number) <= 100)) {
+          throw new LabError('ValidationException', `Limit: expected an integer from 1 to 100, got ${JSON.stringify(i.Limit)}`);
+        }
+        const names = this.rules.map((r) => r.name).filter((n) => n.startsWith((i.NamePrefix as string | undefined) ?? '')).sort();
+        const start = i.NextToken === undefined ? 0 : Number(i.NextToken);
+        if (!Number.isInteger(start) || start < 0 || start > names.length) throw new LabError('ValidationException', `NextToken: not a token this lab returned: ${JSON.stringify(i.NextToken)}`);
+        const end = start + ((i.Limit as number | undefined) ?? 100);
+        const rules = names.slice(start, end).map((n) => this.rules.find((r) => r.name === n)!);
+        return {
+          Rules: rules.map((r) => ({
+            Name: r.name,
+            Arn: `arn:aws:events:${LAB_REGION}:${LAB_ACCOUNT}:rule/${r.name}`,
+            State: 'ENABLED',
+            EventBusName: DEFAULT_BUS,
+            ...(r.eventPattern ? { EventPattern: JSON.stringify(r.eventPattern) } : {}),
+            ...(r.scheduleExpression ? { ScheduleExpression: r.scheduleExpression } : {}),
+          })),
+          ...(end < names.length ? { NextToken: String(end) } : {}),
+        };
       },
     },
   };

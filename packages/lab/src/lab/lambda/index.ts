@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { seededRandom } from 'canary-watchdog/lib/core/random';
@@ -65,6 +65,10 @@ interface Version {
   readonly env: Record<string, string>;
   readonly codeSha256: string;
   readonly publishedAt: number;
+  /** The configuration a published version keeps (Lambda snapshots it at publication). */
+  readonly timeoutSeconds: number;
+  readonly memorySize: number;
+  readonly description: string;
   behaviour: Behaviour;
   worker?: VersionWorker;
   /** Its execution environment has run an invocation (so paid its init phase). */
@@ -76,9 +80,26 @@ interface LabFunction {
   readonly arn: string;
   env: Record<string, string>;
   description: string;
+  timeoutSeconds: number;
+  memorySize: number;
   readonly versions: Map<string, Version>;
-  readonly aliases: Map<string, AliasRouting & { revisionId: string; description?: string }>;
+  readonly aliases: Map<string, LabAlias>;
+  readonly tags: Map<string, string>;
   nextVersion: number;
+}
+
+interface LabAlias extends AliasRouting {
+  /** A fresh id on every change, for UpdateAlias's optimistic locking. */
+  readonly revisionId: string;
+  readonly description: string;
+}
+
+/** One line a function wrote (stdout or stderr). */
+export interface LogEntry {
+  readonly at: number;
+  readonly functionName: string;
+  readonly version: string;
+  readonly line: string;
 }
 
 /** One real invocation, as the lab saw it. */
@@ -142,7 +163,7 @@ export async function endIdleThreads(): Promise<void> {
   await Promise.all(idleThreads.splice(0).map((w) => (clearTimeout(idleTimers.get(w)), w.terminate())));
 }
 
-type WorkerReply = { ok: boolean; payload: unknown; durationMs: number; init?: boolean };
+type WorkerReply = { ok: boolean; payload: unknown; durationMs: number; init?: boolean; timedOut?: boolean };
 
 /** A version's worker thread, invoked by message. */
 class VersionWorker {
@@ -151,6 +172,8 @@ class VersionWorker {
   private dead = false;
   private readonly pending = new Map<number, (r: WorkerReply) => void>();
   private readonly detach: (() => void)[] = [];
+  /** An invocation timed out in it: its code may still run, so the thread is never reused. */
+  poisoned = false;
   /** Resolves once both output streams passed the release marker. */
   private onReleased?: () => void;
 
@@ -171,7 +194,7 @@ class VersionWorker {
       handler: fn.spec.handler,
       functionName: fn.spec.name,
       version: v.version,
-      timeoutMs: (fn.spec.timeoutSeconds ?? 3) * 1000,
+      timeoutMs: v.timeoutSeconds * 1000,
       // Lambda's reserved variables, the lab's endpoint, then the function's own environment.
       // https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime
       env: {
@@ -183,7 +206,7 @@ class VersionWorker {
         AWS_ENDPOINT_URL: endpoint,
         AWS_LAMBDA_FUNCTION_NAME: fn.spec.name,
         AWS_LAMBDA_FUNCTION_VERSION: v.version,
-        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.spec.memorySize ?? 128),
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(v.memorySize),
         AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING: '1',
         ...v.env,
       },
@@ -223,17 +246,38 @@ class VersionWorker {
     this.worker.unref();
   }
 
-  invoke(event: unknown, arn: string, network: Readonly<Record<string, HostAnswer>>): Promise<WorkerReply> {
+  /**
+   * Run one invocation. The thread ends a sleep past the timeout itself (worker.js); code that
+   * blocks its thread (a busy loop) or waits on real time is ended from here, once the lab's clock
+   * (`now`) passes the deadline.
+   */
+  invoke(event: unknown, arn: string, network: Readonly<Record<string, HostAnswer>>, deadline: { now: () => number; timeoutMs: number }): Promise<WorkerReply> {
     const id = ++this.seq;
+    const started = deadline.now();
     return new Promise((resolve) => {
-      this.pending.set(id, resolve);
+      const watch = setInterval(() => {
+        if (deadline.now() - started <= deadline.timeoutMs || !this.pending.has(id)) return;
+        this.pending.delete(id);
+        clearInterval(watch);
+        resolve({
+          ok: false,
+          timedOut: true,
+          durationMs: deadline.timeoutMs,
+          payload: { errorType: 'Sandbox.Timedout', errorMessage: `${new Date(started + deadline.timeoutMs).toISOString()} lab-${id} Task timed out after ${(deadline.timeoutMs / 1000).toFixed(2)} seconds` },
+        });
+      }, 50);
+      watch.unref();
+      this.pending.set(id, (r) => {
+        clearInterval(watch);
+        resolve(r);
+      });
       this.worker.postMessage({ type: 'invoke', id, event, arn, requestId: `lab-${id}`, network });
     });
   }
 
   /** Ends the environment: its thread is kept for another version when it can be, else ended. */
   async close(): Promise<void> {
-    if (this.reuse && !this.dead && this.pending.size === 0 && idleThreads.length < MAX_IDLE_THREADS) {
+    if (this.reuse && !this.dead && !this.poisoned && this.pending.size === 0 && idleThreads.length < MAX_IDLE_THREADS) {
       const released = new Promise<void>((resolve) => (this.onReleased = resolve));
       this.worker.postMessage({ type: 'release' });
       await released;
@@ -280,7 +324,9 @@ const FN_ARN = (name: string) => `arn:aws:lambda:${LAB_REGION}:${LAB_ACCOUNT}:fu
 export class LambdaLab implements LambdaPort {
   private readonly functions = new Map<string, LabFunction>();
   private readonly rand: () => number;
-  readonly logs: { at: number; functionName: string; version: string; line: string }[] = [];
+  readonly logs: LogEntry[] = [];
+  /** Told of every line a function writes, as it arrives. */
+  private readonly logListeners: ((entry: LogEntry) => void)[] = [];
   /** Real invocations, for rehearsal accounting. */
   readonly invocations: Invocation[] = [];
   endpoint = 'http://127.0.0.1:0';
@@ -294,6 +340,10 @@ export class LambdaLab implements LambdaPort {
     this.rand = seededRandom(opts.seed ?? 1);
   }
 
+  onLog(fn: (entry: LogEntry) => void): void {
+    this.logListeners.push(fn);
+  }
+
   createFunction(spec: FunctionSpec): void {
     if (this.functions.has(spec.name)) throw new LabError('ResourceConflictException', `Function already exist: ${spec.name}`, 409);
     this.functions.set(spec.name, {
@@ -301,8 +351,11 @@ export class LambdaLab implements LambdaPort {
       arn: FN_ARN(spec.name),
       env: { ...(spec.environment ?? {}) },
       description: spec.description ?? '',
+      timeoutSeconds: spec.timeoutSeconds ?? 3,
+      memorySize: spec.memorySize ?? 128,
       versions: new Map(),
       aliases: new Map(),
+      tags: new Map(),
       nextVersion: 1,
     });
   }
@@ -332,23 +385,30 @@ export class LambdaLab implements LambdaPort {
     return { env: { ...f.env }, description: f.description };
   }
 
-  updateConfiguration(name: string, env: Record<string, string> | undefined, description?: string): void {
+  updateConfiguration(name: string, env: Record<string, string> | undefined, description?: string, limits: { timeoutSeconds?: number; memorySize?: number } = {}): void {
     const f = this.fn(name);
     if (env) f.env = { ...env };
     if (description !== undefined) f.description = description;
+    if (limits.timeoutSeconds !== undefined) f.timeoutSeconds = limits.timeoutSeconds;
+    if (limits.memorySize !== undefined) f.memorySize = limits.memorySize;
   }
 
   /**
    * Publish $LATEST as a new version; an unchanged $LATEST returns the last version, as AWS does.
    * `codeRevision` stands for new code (a rehearsed release changes code without a new asset).
    */
-  publishVersion(name: string, behaviour: Behaviour = {}, codeRevision = ''): string {
+  publishVersion(name: string, behaviour: Behaviour = {}, codeRevision = '', description?: string): string {
     const f = this.fn(name);
-    const sha = createHash('sha256').update(f.spec.codeDir).update(codeRevision).update(JSON.stringify(f.env)).digest('base64');
+    const sha = createHash('sha256').update(f.spec.codeDir).update(codeRevision).digest('base64');
+    const config = JSON.stringify([f.env, f.timeoutSeconds, f.memorySize]);
     const last = [...f.versions.values()].filter((v) => v.version !== '$LATEST').at(-1);
-    if (last && last.codeSha256 === sha) return last.version;
+    // https://docs.aws.amazon.com/lambda/latest/api/API_PublishVersion.html: no new version while code and configuration are unchanged.
+    if (last && last.codeSha256 === sha && JSON.stringify([last.env, last.timeoutSeconds, last.memorySize]) === config) return last.version;
     const version = String(f.nextVersion++);
-    const v: Version = { version, env: { ...f.env }, codeSha256: sha, publishedAt: this.ctx.scheduler.now(), behaviour };
+    const v: Version = {
+      version, env: { ...f.env }, codeSha256: sha, publishedAt: this.ctx.scheduler.now(), behaviour,
+      timeoutSeconds: f.timeoutSeconds, memorySize: f.memorySize, description: description ?? f.description,
+    };
     f.versions.set(version, v);
     // Start the version's worker now (its init runs alongside whatever comes next), as an
     // execution environment would be ready by the time CodeDeploy's hooks invoke it.
@@ -366,11 +426,11 @@ export class LambdaLab implements LambdaPort {
     return this.fn(name).versions.get(version)?.behaviour ?? {};
   }
 
-  createAlias(name: string, alias: string, routing: AliasRouting): void {
+  createAlias(name: string, alias: string, routing: AliasRouting, description = ''): void {
     const f = this.fn(name);
     if (f.aliases.has(alias)) throw new LabError('ResourceConflictException', `Alias already exists: ${f.arn}:${alias}`, 409);
     this.checkRouting(f, routing);
-    f.aliases.set(alias, { ...routing, revisionId: `r${this.ctx.scheduler.now()}` });
+    f.aliases.set(alias, { ...routing, revisionId: randomUUID(), description });
   }
 
   getAlias(name: string, alias: string): AliasRouting | undefined {
@@ -378,12 +438,20 @@ export class LambdaLab implements LambdaPort {
     return a ? { functionVersion: a.functionVersion, ...(a.additional ? { additional: a.additional } : {}) } : undefined;
   }
 
-  setAliasRouting(name: string, alias: string, routing: AliasRouting): void {
+  /**
+   * Change an alias's routing (and description). `revisionId`, when given, must be the alias's
+   * current one, else PreconditionFailedException; every change gives the alias a new one.
+   * https://docs.aws.amazon.com/lambda/latest/api/API_UpdateAlias.html
+   */
+  setAliasRouting(name: string, alias: string, routing: AliasRouting, change: { description?: string; revisionId?: string } = {}): void {
     const f = this.fn(name);
     const a = f.aliases.get(alias);
     if (!a) throw new LabError('ResourceNotFoundException', `Alias not found: ${f.arn}:${alias}`, 404);
+    if (change.revisionId !== undefined && change.revisionId !== a.revisionId) {
+      throw new LabError('PreconditionFailedException', 'The Revision Id provided does not match the latest Revision Id. Call the GetAlias API to retrieve the latest Revision Id', 412);
+    }
     this.checkRouting(f, routing);
-    f.aliases.set(alias, { ...routing, revisionId: `r${this.ctx.scheduler.now()}`, ...(a.description ? { description: a.description } : {}) });
+    f.aliases.set(alias, { ...routing, revisionId: randomUUID(), description: change.description ?? a.description });
   }
 
   /**
@@ -392,6 +460,11 @@ export class LambdaLab implements LambdaPort {
    * https://docs.aws.amazon.com/lambda/latest/dg/configuring-alias-routing.html
    */
   private checkRouting(f: LabFunction, r: AliasRouting): void {
+    // An alias may point at $LATEST, though not with a weighted routing configuration.
+    if (r.functionVersion === '$LATEST') {
+      if (r.additional) throw new LabError('InvalidParameterValueException', 'RoutingConfig: an alias on $LATEST cannot route to an additional version; point it at a published version');
+      return;
+    }
     if (!f.versions.has(r.functionVersion)) throw new LabError('ResourceNotFoundException', `Function not found: ${f.arn}:${r.functionVersion}`, 404);
     if (r.additional) {
       if (!f.versions.has(r.additional.version)) throw new LabError('ResourceNotFoundException', `Function not found: ${f.arn}:${r.additional.version}`, 404);
@@ -409,10 +482,27 @@ export class LambdaLab implements LambdaPort {
     return a.additional && draw < a.additional.weight ? a.additional.version : a.functionVersion;
   }
 
-  invokeAsync(name: string, payload: unknown): void {
+  /**
+   * Queue an asynchronous invocation. Callers check the target exists first (Invoke answers 404
+   * before queueing); one that vanished since is dropped with a log line, as Lambda drops an event
+   * it cannot deliver, and never fails the scheduler.
+   */
+  invokeAsync(name: string, payload: unknown, source = 'event', qualifier?: string): void {
     this.ctx.scheduler.at(this.ctx.scheduler.now(), `invoke ${name} (Event)`, async () => {
-      await this.invoke(name, payload, 'event');
+      try {
+        await this.invoke(name, payload, source, qualifier);
+      } catch (err) {
+        if (!(err instanceof LabError)) throw err;
+        this.logs.push({ at: this.ctx.scheduler.now(), functionName: parseName(name).name, version: qualifier ?? '$LATEST', line: `lab: asynchronous invocation dropped: ${err.code}: ${err.message}` });
+      }
     });
+  }
+
+  /** The version an invocation with this qualifier runs ($LATEST, a version, or an alias's), or ResourceNotFoundException. */
+  checkQualifier(name: string, qualifier: string | undefined): void {
+    const f = this.fn(name);
+    if (qualifier === undefined || qualifier === '$LATEST' || f.versions.has(qualifier) || f.aliases.has(qualifier)) return;
+    throw new LabError('ResourceNotFoundException', `Function not found: ${f.arn}:${qualifier}`, 404);
   }
 
   private readonly noise = new Map<string, Noise>();
@@ -466,6 +556,7 @@ export class LambdaLab implements LambdaPort {
       // Drawn from the invocation itself, like its behaviour below: concurrent invocations
       // through an alias are routed the same whatever order they arrive in.
       version = this.route(f.spec.name, q, this.drawFor(`route|${f.spec.name}|${q}|${at}|${JSON.stringify(event)}`)());
+      if (version === '$LATEST') version = this.publishLatestShadow(f);
     } else {
       throw new LabError('ResourceNotFoundException', `Function not found: ${f.arn}:${q}`, 404);
     }
@@ -487,7 +578,7 @@ export class LambdaLab implements LambdaPort {
     if (b.crashOnInit) {
       result = injected('Runtime.ExitError', 'RequestId: lab Error: Runtime exited with error: exit status 1', 50);
     } else if (failing && b.timeoutRate && draw() < b.timeoutRate) {
-      const t = (f.spec.timeoutSeconds ?? 3) * 1000;
+      const t = v.timeoutSeconds * 1000;
       result = injected('Sandbox.Timedout', `Task timed out after ${t / 1000}.00 seconds`, t);
     } else if (failing && b.errorRate && draw() < b.errorRate) {
       result = injected('LabInjectedError', 'error injected by the lab (behaviour.errorRate)', 20 + (b.latencyMs ?? 0));
@@ -496,7 +587,16 @@ export class LambdaLab implements LambdaPort {
     } else if (failing && b.httpErrorRate && draw() < b.httpErrorRate) {
       result = { statusCode: 200, executedVersion: version, payload: INJECTED_HTTP_500, durationMs: 20 + (b.latencyMs ?? 0), ...cold };
     } else {
-      const r = await this.workerOf(f, v).invoke(event, alias ? `${f.arn}:${alias}` : `${f.arn}:${version}`, this.network);
+      const worker = this.workerOf(f, v);
+      const r = await worker.invoke(event, alias ? `${f.arn}:${alias}` : `${f.arn}:${version}`, this.network, { now: () => this.ctx.scheduler.now(), timeoutMs: v.timeoutSeconds * 1000 });
+      if (r.timedOut) {
+        // Lambda stops the invocation at its timeout and starts the next in a fresh environment.
+        // https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html
+        worker.poisoned = true;
+        v.worker = undefined;
+        v.initialised = false;
+        void worker.close();
+      }
       result = {
         statusCode: 200,
         executedVersion: version,
@@ -522,7 +622,12 @@ export class LambdaLab implements LambdaPort {
   }
 
   private workerOf(f: LabFunction, v: Version): VersionWorker {
-    v.worker ??= new VersionWorker(f, v, this.clock, this.endpoint, (line) => this.logs.push({ at: this.ctx.scheduler.now(), functionName: f.spec.name, version: v.version, line }), this.opts.reuseThreads === true);
+    const onLog = (line: string) => {
+      const entry = { at: this.ctx.scheduler.now(), functionName: f.spec.name, version: v.version, line };
+      this.logs.push(entry);
+      for (const l of this.logListeners) l(entry);
+    };
+    v.worker ??= new VersionWorker(f, v, this.clock, this.endpoint, onLog, this.opts.reuseThreads === true);
     return v.worker;
   }
 
@@ -556,9 +661,12 @@ export class LambdaLab implements LambdaPort {
   /** $LATEST runs as a version record that follows the function's current environment. */
   private publishLatestShadow(f: LabFunction): string {
     const cur = f.versions.get('$LATEST');
-    if (!cur || JSON.stringify(cur.env) !== JSON.stringify(f.env)) {
+    if (!cur || JSON.stringify([cur.env, cur.timeoutSeconds, cur.memorySize]) !== JSON.stringify([f.env, f.timeoutSeconds, f.memorySize])) {
       void cur?.worker?.close();
-      const v: Version = { version: '$LATEST', env: { ...f.env }, codeSha256: '', publishedAt: this.ctx.scheduler.now(), behaviour: {} };
+      const v: Version = {
+        version: '$LATEST', env: { ...f.env }, codeSha256: '', publishedAt: this.ctx.scheduler.now(), behaviour: {},
+        timeoutSeconds: f.timeoutSeconds, memorySize: f.memorySize, description: f.description,
+      };
       f.versions.set('$LATEST', v);
       this.workerOf(f, v);
     }
@@ -618,10 +726,10 @@ export class LambdaLab implements LambdaPort {
       FunctionArn: v ? `${f.arn}:${v.version}` : f.arn,
       Runtime: f.spec.runtime ?? 'nodejs24.x',
       Handler: f.spec.handler,
-      Timeout: f.spec.timeoutSeconds ?? 3,
-      MemorySize: f.spec.memorySize ?? 128,
+      Timeout: v?.timeoutSeconds ?? f.timeoutSeconds,
+      MemorySize: v?.memorySize ?? f.memorySize,
       Version: v?.version ?? '$LATEST',
-      Description: f.description,
+      Description: v?.description ?? f.description,
       Environment: { Variables: v ? v.env : f.env },
       CodeSha256: v?.codeSha256 ?? '',
       State: 'Active',
@@ -633,7 +741,7 @@ export class LambdaLab implements LambdaPort {
         AliasArn: `${f.arn}:${name}`,
         Name: name,
         FunctionVersion: a.functionVersion,
-        Description: a.description ?? '',
+        Description: a.description,
         RevisionId: a.revisionId,
         ...(a.additional ? { RoutingConfig: { AdditionalVersionWeights: { [a.additional.version]: a.additional.weight } } } : {}),
       };
@@ -644,18 +752,61 @@ export class LambdaLab implements LambdaPort {
     };
     const versionOf = (f: LabFunction, q: string | undefined): Version | undefined => {
       if (q === undefined || q === '$LATEST') return undefined;
-      const v = f.versions.get(q) ?? (f.aliases.has(q) ? f.versions.get(f.aliases.get(q)!.functionVersion) : undefined);
+      const target = f.aliases.get(q)?.functionVersion ?? q;
+      if (target === '$LATEST') return undefined;
+      const v = f.versions.get(target);
       if (!v) throw new LabError('ResourceNotFoundException', `Function not found: ${f.arn}:${q}`, 404);
       return v;
     };
+    /**
+     * An alias's routing from a CreateAlias / UpdateAlias body: FunctionVersion a version number or
+     * $LATEST, RoutingConfig an object whose AdditionalVersionWeights maps one version to a weight.
+     * https://docs.aws.amazon.com/lambda/latest/api/API_AliasRoutingConfiguration.html
+     */
     const routingIn = (body: Record<string, unknown>, current?: AliasRouting): AliasRouting => {
       const fv = body.FunctionVersion === undefined ? current?.functionVersion : body.FunctionVersion;
-      if (typeof fv !== 'string') throw new LabError('InvalidParameterValueException', 'FunctionVersion: expected a published version number');
-      const rc = body.RoutingConfig as { AdditionalVersionWeights?: Record<string, number> } | undefined;
+      if (typeof fv !== 'string' || !/^(\$LATEST|[0-9]+)$/.test(fv)) throw new LabError('ValidationException', `FunctionVersion: expected a version number or $LATEST, got ${JSON.stringify(fv)}`);
+      const rc = body.RoutingConfig;
       if (rc === undefined) return { functionVersion: fv, ...(current?.additional && body.FunctionVersion === undefined ? { additional: current.additional } : {}) };
-      const entries = Object.entries(rc.AdditionalVersionWeights ?? {});
+      if (rc === null || typeof rc !== 'object' || Array.isArray(rc)) throw new LabError('ValidationException', `RoutingConfig: expected an object with AdditionalVersionWeights, got ${JSON.stringify(rc)}`);
+      const { AdditionalVersionWeights: weights = {} } = rc as { AdditionalVersionWeights?: unknown };
+      if (weights === null || typeof weights !== 'object' || Array.isArray(weights)) throw new LabError('ValidationException', `RoutingConfig.AdditionalVersionWeights: expected a map of version to weight, got ${JSON.stringify(weights)}`);
+      const entries = Object.entries(weights);
       if (entries.length > 1) throw new LabError('InvalidParameterValueException', 'RoutingConfig.AdditionalVersionWeights: at most one additional version');
-      return entries.length ? { functionVersion: fv, additional: { version: entries[0][0], weight: Number(entries[0][1]) } } : { functionVersion: fv };
+      for (const [k, w] of entries) {
+        if (!/^[0-9]+$/.test(k)) throw new LabError('ValidationException', `RoutingConfig.AdditionalVersionWeights: keys are published version numbers, got ${JSON.stringify(k)}`);
+        if (typeof w !== 'number') throw new LabError('ValidationException', `RoutingConfig.AdditionalVersionWeights.${k}: expected a weight from 0.0 to 1.0, got ${JSON.stringify(w)}`);
+      }
+      return entries.length ? { functionVersion: fv, additional: { version: entries[0][0], weight: entries[0][1] as number } } : { functionVersion: fv };
+    };
+    const optionalString = (body: Record<string, unknown>, field: string, max: number): string | undefined => {
+      const v = body[field];
+      if (v === undefined) return undefined;
+      if (typeof v !== 'string' || v.length > max) throw new LabError('ValidationException', `${field}: expected a string of at most ${max} characters, got ${JSON.stringify(v)?.slice(0, 80)}`);
+      return v;
+    };
+    const optionalInt = (body: Record<string, unknown>, field: string, min: number, max: number): number | undefined => {
+      const v = body[field];
+      if (v === undefined) return undefined;
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new LabError('ValidationException', `${field}: expected an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+      return v;
+    };
+    /** A list page: `Marker` is the index to start at, as a string; `MaxItems` 1 to 10,000. */
+    const page = <T>(req: RestRequest, items: readonly T[]): { items: T[]; NextMarker?: string } => {
+      const marker = req.query.get('Marker');
+      const start = marker === null ? 0 : Number(marker);
+      if (!Number.isInteger(start) || start < 0 || start > items.length) throw new LabError('InvalidParameterValueException', `Marker: not a marker this lab returned: ${marker}`);
+      const maxRaw = req.query.get('MaxItems');
+      const max = maxRaw === null ? 50 : Number(maxRaw);
+      if (!Number.isInteger(max) || max < 1 || max > 10_000) throw new LabError('ValidationException', `MaxItems: expected an integer from 1 to 10000, got ${maxRaw}`);
+      const end = start + max;
+      return { items: items.slice(start, end), ...(end < items.length ? { NextMarker: String(end) } : {}) };
+    };
+    /** The function a tagging call names: its unqualified ARN (tags belong to functions, not versions or aliases). */
+    const tagged = (req: RestRequest): LabFunction => {
+      const arn = /^arn:[^:]+:lambda:[^:]+:\d+:function:([^:]+)$/.exec(req.params.arn);
+      if (!arn) throw new LabError('ValidationException', `Resource: expected an unqualified function ARN, got ${req.params.arn}`);
+      return this.fn(arn[1]);
     };
     return [
       { name: 'Lambda.ListFunctions', method: 'GET', pattern: `${base}/`, handle: () => ({ body: { Functions: [...this.functions.values()].map((f) => config(f)) } }) },
@@ -681,12 +832,24 @@ export class LambdaLab implements LambdaPort {
         pattern: `${base}/:fn/configuration`,
         handle: (req) => {
           const { f } = qualified(req);
-          const body = req.json<{ Environment?: { Variables?: Record<string, unknown> }; Description?: unknown }>();
-          const vars = body.Environment?.Variables;
+          const body = req.json();
+          // What the lab models of a function's configuration; any other field would change how the
+          // function runs in ways the lab does not emulate, so it is refused rather than ignored.
+          // https://docs.aws.amazon.com/lambda/latest/api/API_UpdateFunctionConfiguration.html
+          const modelled = ['Environment', 'Description', 'Timeout', 'MemorySize'];
+          const other = Object.keys(body).filter((k) => !modelled.includes(k));
+          if (other.length) throw new LabError('InvalidParameterValueException', `${other.join(', ')}: the lab does not model this; it models ${modelled.join(', ')}`);
+          const vars = (body.Environment as { Variables?: unknown } | undefined)?.Variables;
           if (vars !== undefined && (typeof vars !== 'object' || vars === null || Object.values(vars).some((x) => typeof x !== 'string'))) {
             throw new LabError('InvalidParameterValueException', 'Environment.Variables: expected a map of strings');
           }
-          this.updateConfiguration(f.spec.name, vars as Record<string, string> | undefined, typeof body.Description === 'string' ? body.Description : undefined);
+          // Timeout 1-900 s, MemorySize 128-10,240 MB.
+          const timeoutSeconds = optionalInt(body, 'Timeout', 1, 900);
+          const memorySize = optionalInt(body, 'MemorySize', 128, 10_240);
+          this.updateConfiguration(f.spec.name, vars as Record<string, string> | undefined, optionalString(body, 'Description', 256), {
+            ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),
+            ...(memorySize !== undefined ? { memorySize } : {}),
+          });
           return { body: config(f) };
         },
       },
@@ -695,7 +858,10 @@ export class LambdaLab implements LambdaPort {
         pattern: `${base}/:fn/versions`,
         handle: (req) => {
           const { f } = qualified(req);
-          const v = this.publishVersion(f.spec.name);
+          const body = req.json();
+          const unmodelled = Object.keys(body).filter((k) => k !== 'Description');
+          if (unmodelled.length) throw new LabError('InvalidParameterValueException', `${unmodelled.join(', ')}: the lab does not model this on PublishVersion; it models Description`);
+          const v = this.publishVersion(f.spec.name, {}, '', optionalString(body, 'Description', 256));
           return { status: 201, body: config(f, f.versions.get(v)) };
         },
       },
@@ -716,8 +882,20 @@ export class LambdaLab implements LambdaPort {
           if (typeof body.Name !== 'string' || !/^(?!^\d+$)[a-zA-Z0-9-_]{1,128}$/.test(body.Name)) {
             throw new LabError('InvalidParameterValueException', 'Name: expected an alias name (letters, digits, - and _, not only digits)');
           }
-          this.createAlias(f.spec.name, body.Name, routingIn(body));
+          this.createAlias(f.spec.name, body.Name, routingIn(body), optionalString(body, 'Description', 256) ?? '');
           return { status: 201, body: aliasOut(f, body.Name) };
+        },
+      },
+      {
+        name: 'Lambda.ListAliases', method: 'GET',
+        pattern: `${base}/:fn/aliases`,
+        handle: (req) => {
+          // https://docs.aws.amazon.com/lambda/latest/api/API_ListAliases.html
+          const { f } = qualified(req);
+          const fv = req.query.get('FunctionVersion');
+          const names = [...f.aliases.keys()].sort().filter((n) => fv === null || f.aliases.get(n)!.functionVersion === fv || f.aliases.get(n)!.additional?.version === fv);
+          const { items, NextMarker } = page(req, names);
+          return { body: { Aliases: items.map((n) => aliasOut(f, n)), ...(NextMarker ? { NextMarker } : {}) } };
         },
       },
       {
@@ -736,8 +914,42 @@ export class LambdaLab implements LambdaPort {
           const { f } = qualified(req);
           const current = this.getAlias(f.spec.name, req.params.alias);
           if (!current) throw new LabError('ResourceNotFoundException', `Alias not found: ${f.arn}:${req.params.alias}`, 404);
-          this.setAliasRouting(f.spec.name, req.params.alias, routingIn(req.json(), current));
+          const body = req.json();
+          const revisionId = optionalString(body, 'RevisionId', 1024);
+          const description = optionalString(body, 'Description', 256);
+          this.setAliasRouting(f.spec.name, req.params.alias, routingIn(body, current), { ...(revisionId !== undefined ? { revisionId } : {}), ...(description !== undefined ? { description } : {}) });
           return { body: aliasOut(f, req.params.alias) };
+        },
+      },
+      // Tags on a function. https://docs.aws.amazon.com/lambda/latest/api/API_TagResource.html
+      {
+        name: 'Lambda.ListTags', method: 'GET',
+        pattern: '/2017-03-31/tags/:arn',
+        handle: (req) => ({ body: { Tags: Object.fromEntries(tagged(req).tags) } }),
+      },
+      {
+        name: 'Lambda.TagResource', method: 'POST',
+        pattern: '/2017-03-31/tags/:arn',
+        handle: (req) => {
+          const f = tagged(req);
+          const tags = req.json().Tags;
+          if (tags === null || typeof tags !== 'object' || Array.isArray(tags) || Object.values(tags).some((v) => typeof v !== 'string')) {
+            throw new LabError('ValidationException', `Tags: expected a map of string to string, got ${JSON.stringify(tags)}`);
+          }
+          const merged = new Map([...f.tags, ...Object.entries(tags as Record<string, string>)]);
+          // At most 50 tags on a resource. https://docs.aws.amazon.com/lambda/latest/dg/configuration-tags.html
+          if (merged.size > 50) throw new LabError('InvalidParameterValueException', `Tags: a function has at most 50 tags; this call would give it ${merged.size}`);
+          for (const [k, v] of merged) f.tags.set(k, v);
+          return { status: 204 };
+        },
+      },
+      {
+        name: 'Lambda.UntagResource', method: 'DELETE',
+        pattern: '/2017-03-31/tags/:arn',
+        handle: (req) => {
+          const f = tagged(req);
+          for (const k of req.query.getAll('tagKeys')) f.tags.delete(k);
+          return { status: 204 };
         },
       },
       {
@@ -757,11 +969,12 @@ export class LambdaLab implements LambdaPort {
               throw new LabError('InvalidRequestContentException', 'Could not parse request body into json');
             }
           }
+          // Every invocation type names an existing function, version or alias, or answers 404.
+          // https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html
+          this.checkQualifier(f.spec.name, q);
           if (type === 'DryRun') return { status: 204 };
           if (type === 'Event') {
-            this.ctx.scheduler.at(this.ctx.scheduler.now(), `invoke ${f.spec.name} (Event)`, async () => {
-              await this.invoke(f.spec.name, event, 'api-event', q);
-            });
+            this.invokeAsync(f.spec.name, event, 'api-event', q);
             return { status: 202 };
           }
           const logType = String(req.headers['x-amz-log-type'] ?? 'None');
@@ -772,7 +985,7 @@ export class LambdaLab implements LambdaPort {
             headers: {
               'x-amz-executed-version': r.executedVersion,
               ...(r.functionError ? { 'x-amz-function-error': r.functionError } : {}),
-              ...(logType === 'Tail' ? { 'x-amz-log-result': logTail(r, f.spec.memorySize ?? 128) } : {}),
+              ...(logType === 'Tail' ? { 'x-amz-log-result': logTail(r, f.versions.get(r.executedVersion)?.memorySize ?? f.memorySize) } : {}),
               // The lab's own header: how long the call took in virtual time (init included), so
               // a caller running in the lab sees it in its round trip (lib/lab/lambda/worker.js).
               [LAB_ELAPSED_HEADER]: String(r.durationMs + (r.initDurationMs ?? 0)),

@@ -36,6 +36,13 @@ globalThis.setTimeout = function labSetTimeout(fn, ms, ...args) {
   // timers, loaded from node_modules) keep real time and their own meaning.
   if (!store || !ownCaller()) return realSetTimeout(fn, ms, ...args);
   store.offset += Math.max(0, Number(ms) || 0);
+  // A sleep that ends past the function's timeout: Lambda stops the invocation at the timeout,
+  // so the code after it never runs.
+  if (store.offset > store.timeoutMs) {
+    store.offset = store.timeoutMs;
+    store.timedOut();
+    return realSetTimeout(() => {}, 0);
+  }
   return realSetTimeout(fn, 0, ...args);
 };
 
@@ -214,7 +221,22 @@ parentPort.on('message', (msg) => {
     awsRequestId: msg.requestId,
     getRemainingTimeInMillis: () => Math.max(0, cur.timeoutMs - (now() - started)),
   };
-  local.run({ offset: 0 }, async () => {
+  let replied = false;
+  const send = (reply) => {
+    if (replied) return;
+    replied = true;
+    parentPort.postMessage({ type: 'result', id: msg.id, ...reply });
+  };
+  // Lambda's timeout: the invocation ends with Sandbox.Timedout at the configured duration.
+  // https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html
+  const timedOut = () =>
+    send({
+      ok: false,
+      timedOut: true,
+      durationMs: cur.timeoutMs,
+      payload: { errorType: 'Sandbox.Timedout', errorMessage: `${new RealDate(started + cur.timeoutMs).toISOString()} ${msg.requestId} Task timed out after ${(cur.timeoutMs / 1000).toFixed(2)} seconds` },
+    });
+  local.run({ offset: 0, timeoutMs: cur.timeoutMs, timedOut }, async () => {
     let reply;
     try {
       load();
@@ -224,6 +246,8 @@ parentPort.on('message', (msg) => {
     } catch (err) {
       reply = { ok: false, payload: errorPayload(err), init: Boolean(err && err.lambdaInit) };
     }
-    parentPort.postMessage({ type: 'result', id: msg.id, durationMs: now() - started, ...reply });
+    const durationMs = now() - started;
+    if (durationMs > cur.timeoutMs) return timedOut();
+    send({ durationMs, ...reply });
   });
 });
