@@ -15,12 +15,18 @@ export type QueryOperation = (input: Record<string, unknown>, caller: { accessKe
  * is `{L: [undefined, {K: 'v'}]}` (lists are 1-based `member.N`; maps `entry.N.key/value`).
  */
 export function decodeQuery(body: string): Record<string, unknown> {
-  const root: Record<string, unknown> = {};
+  // Prototype-less nodes: a parameter named `__proto__.x` or `constructor.prototype.x` stays a
+  // key of the request instead of reaching Object.prototype (every object of the lab).
+  const node = (): Record<string, unknown> => Object.create(null) as Record<string, unknown>;
+  const root = node();
   for (const [key, value] of new URLSearchParams(body)) {
     const parts = key.split('.');
-    let node: Record<string, unknown> = root;
-    for (let i = 0; i < parts.length - 1; i++) node = (node[parts[i]] ??= {}) as Record<string, unknown>;
-    node[parts[parts.length - 1]] = value;
+    let at = root;
+    for (let i = 0; i < parts.length - 1; i++) {
+      const next = at[parts[i]];
+      at = (next !== null && typeof next === 'object' ? next : (at[parts[i]] = node())) as Record<string, unknown>;
+    }
+    at[parts[parts.length - 1]] = value;
   }
   return lists(root) as Record<string, unknown>;
 }
