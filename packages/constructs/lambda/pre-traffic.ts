@@ -3,7 +3,7 @@ import { errorText } from '../src/aws/util';
 import { parseHookEvent } from '../src/runtime/hook-event';
 import { runPreTraffic, type HttpCheck, type PreTrafficResult } from '../src/runtime/pre-traffic';
 import { checkerCheck, fetchCheck } from './http-check';
-import { adapters, clients, log, now, settings } from './shared';
+import { adapters, clients, log, now, rereadableConfig, settings } from './shared';
 
 /** GET the URL with a time limit from the hook's own network. */
 export const httpCheck: HttpCheck = fetchCheck(now);
@@ -15,7 +15,7 @@ export async function handler(event: unknown): Promise<PreTrafficResult> {
   const a = adapters(s.settings);
   // A guard that names a reachability checker has its URLs checked where its function runs.
   const http: HttpCheck = (url, timeoutMs, checker) => (checker ? checkerCheck(a.functions, checker, now)(url, timeoutMs) : httpCheck(url, timeoutMs));
-  return runPreTraffic(event, { config: s.settings.config, ...a, http, log, now });
+  return runPreTraffic(event, { config: s.settings.config, configSource: rereadableConfig(), ...a, http, log, now });
 }
 
 /** A hook that cannot read its configuration still reports Failed: fail closed. */

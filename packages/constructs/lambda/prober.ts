@@ -1,7 +1,7 @@
 import { errorText } from '../src/aws/util';
 import { proberOptionsFrom } from '../src/runtime/env';
 import { DEFAULT_PROBER_OPTIONS, runProber, type ProberRun } from '../src/runtime/prober';
-import { adapters, log, now, settings } from './shared';
+import { adapters, log, now, rereadableConfig, settings } from './shared';
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -14,7 +14,7 @@ export async function handler(): Promise<ProberRun | { error: string }> {
   }
   try {
     const opts = proberOptionsFrom(process.env, DEFAULT_PROBER_OPTIONS);
-    return await runProber({ config: s.settings.config, ...adapters(s.settings), log, now, sleep }, opts);
+    return await runProber({ config: s.settings.config, configSource: rereadableConfig(), ...adapters(s.settings), log, now, sleep }, opts);
   } catch (err) {
     log.error('prober crashed', { error: errorText(err) });
     return { error: errorText(err) };

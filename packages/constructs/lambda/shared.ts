@@ -16,6 +16,7 @@ import { DynamoStateStore } from '../src/aws/state';
 import { errorText } from '../src/aws/util';
 import { CONFIG_ITEM_ID, CONFIG_TTL_MS, configSource, ENV, loadSettings, type RuntimeSettings } from '../src/runtime/env';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { ConfigSource } from '../src/runtime/discover';
 import type { Log } from '../src/runtime/watchdog';
 
 export const logger = new Logger({ serviceName: 'canary-watchdog' });
@@ -61,11 +62,12 @@ export function adapters(settings: Pick<RuntimeSettings, 'stateTable' | 'eventBu
  * changes it without restarting the functions). A bad configuration is reported by every
  * invocation, never thrown.
  */
-let cached: { value: { settings: RuntimeSettings } | { error: string }; until: number } | undefined;
+let cached: { value: { settings: RuntimeSettings } | { error: string }; until: number; readAt: number } | undefined;
 export async function settings(): Promise<{ settings: RuntimeSettings } | { error: string }> {
   if (cached && now() < cached.until) return cached.value;
   let value: { settings: RuntimeSettings } | { error: string };
   let until = Infinity;
+  const readAt = now();
   try {
     if (configSource(process.env) === 'state-table') {
       until = now() + CONFIG_TTL_MS;
@@ -82,8 +84,25 @@ export async function settings(): Promise<{ settings: RuntimeSettings } | { erro
     // A read that failed is tried again on the next invocation.
     if (!(err instanceof Error && err.name === 'InputError')) until = 0;
   }
-  cached = { value, until };
+  cached = { value, until, readAt };
   return value;
+}
+
+/**
+ * The configuration's source for a run, when it can change under a running function (the state
+ * table): when it was read, and how to read it again (see currentConfig).
+ */
+export function rereadableConfig(): ConfigSource | undefined {
+  if (configSource(process.env) !== 'state-table' || !cached) return undefined;
+  return {
+    readAt: cached.readAt,
+    reread: async () => {
+      cached = undefined;
+      const s = await settings();
+      if ('error' in s) throw new Error(s.error);
+      return s.settings.config;
+    },
+  };
 }
 
 /** For tests: forget the cached settings so a changed environment is read again. */

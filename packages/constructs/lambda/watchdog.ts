@@ -1,6 +1,6 @@
 import { parseTrigger } from '../src/runtime/triggers';
 import { runWatchdog, type WatchdogRun } from '../src/runtime/watchdog';
-import { adapters, log, now, settings } from './shared';
+import { adapters, log, now, rereadableConfig, settings } from './shared';
 
 /**
  * Invoked by EventBridge: alarm state changes of the guarded alarms, CodeDeploy deployment state
@@ -14,7 +14,7 @@ export async function handler(event: unknown): Promise<WatchdogRun | { error: st
     return { error: s.error };
   }
   try {
-    return await runWatchdog(parseTrigger(event), { config: s.settings.config, ...adapters(s.settings), log, now });
+    return await runWatchdog(parseTrigger(event), { config: s.settings.config, configSource: rereadableConfig(), ...adapters(s.settings), log, now });
   } catch (err) {
     // The runtime turns AWS failures into data; anything reaching here is a bug. Log it fully.
     log.error('watchdog run crashed: heartbeat withheld', { error: err as Error });

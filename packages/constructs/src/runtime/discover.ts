@@ -1,5 +1,5 @@
 import { parseLambdaAppSpec, type LambdaAppSpec } from '../core/appspec';
-import type { GuardConfig } from '../core/config';
+import type { GuardConfig, WatchdogConfig } from '../core/config';
 import type { RolloutShape } from '../core/types';
 import type { DeploymentInfo, DeploymentPort, RegistryPort } from '../aws/ports';
 import { errorText, mapLimit } from '../aws/util';
@@ -147,5 +147,42 @@ async function maintain(reg: RegistryOptions, add: string[], remove: string[], r
     await reg.registry.removeActive(remove);
   } catch (err) {
     warnings.push(`registry write: ${errorText(err)}`);
+  }
+}
+
+/** Where a run's configuration came from, so that the run can read it again. */
+export interface ConfigSource {
+  /** When the configuration the run holds was read (ms since the epoch). */
+  readonly readAt: number;
+  /** Read it again, now. */
+  reread(): Promise<WatchdogConfig>;
+}
+
+/**
+ * The configuration to judge these deployments by. A deploy writes the new configuration (probe
+ * expectations, thresholds) before the alias update starts the deployment, and a warm
+ * environment keeps what it read for a while: judging a new release by the last release's
+ * expectations fails a good release. So a deployment created after the configuration was read
+ * makes the run read it again and take each deployment's guard from it. If the read fails, the
+ * run keeps what it has and says so.
+ */
+export async function currentConfig(
+  config: WatchdogConfig,
+  found: Discovery,
+  source: ConfigSource | undefined,
+): Promise<{ config: WatchdogConfig; active: ActiveDeployment[]; warning?: string }> {
+  const fresh = await configSince(config, Math.max(0, ...found.active.map((a) => a.info.createdAt)), source);
+  if (fresh.config === config) return { ...fresh, active: found.active };
+  const same = (a: GuardConfig, b: GuardConfig) => groupKey(a) === groupKey(b) && a.functionName === b.functionName && a.alias === b.alias;
+  return { ...fresh, active: found.active.map((a) => ({ ...a, guard: fresh.config.guards.find((g) => same(g, a.guard)) ?? a.guard })) };
+}
+
+/** The configuration as of `since` (a deployment's creation): the one held, or read again when it was read before then. */
+export async function configSince(config: WatchdogConfig, since: number, source: ConfigSource | undefined): Promise<{ config: WatchdogConfig; warning?: string }> {
+  if (!source || since <= source.readAt) return { config };
+  try {
+    return { config: await source.reread() };
+  } catch (err) {
+    return { config, warning: `a deployment began after the configuration was read, and reading it again failed (kept the one read before): ${errorText(err)}` };
   }
 }

@@ -1,3 +1,4 @@
+import { configSince, type ConfigSource } from './discover';
 import { parseLambdaAppSpec } from '../core/appspec';
 import { checkEnvironment, judgeReachability, type ConfigCheckResult } from '../core/config-checks';
 import { METRIC, type GuardConfig, type WatchdogConfig } from '../core/config';
@@ -13,6 +14,8 @@ export type HttpCheck = (url: string, timeoutMs: number, checker?: string) => Pr
 
 export interface PreTrafficDeps {
   readonly config: WatchdogConfig;
+  /** Where the configuration was read, to read it again when the deployment began after that. */
+  readonly configSource?: ConfigSource;
   readonly deployments: DeploymentPort;
   readonly functions: FunctionPort;
   readonly actions: ActionPort;
@@ -69,7 +72,7 @@ export async function runPreTraffic(event: unknown, deps: PreTrafficDeps): Promi
     return { status: 'unreported', reasons: [parsed.error], configChecks: [], probes: [] };
   }
   const { deploymentId, hookExecutionId } = parsed;
-  const shadow = deps.config.mode === 'shadow';
+  let shadow = deps.config.mode === 'shadow';
   let configChecks: ConfigCheckResult[] = [];
   let probes: RetriedProbe[] = [];
   const reasons: string[] = [];
@@ -87,6 +90,11 @@ export async function runPreTraffic(event: unknown, deps: PreTrafficDeps): Promi
   try {
     const [info] = await deps.deployments.describe([deploymentId]);
     if (!info) throw new Error(`deployment ${deploymentId} not found`);
+    // The release's own configuration (its deploy wrote it before the deployment began), not one read before that.
+    const current = await configSince(deps.config, info.createdAt, deps.configSource);
+    if (current.warning) deps.log.warn('pre-traffic hook: configuration', { warning: current.warning });
+    const config = current.config;
+    shadow = config.mode === 'shadow';
     if (info.isRollback) {
       return await answer(deps, deploymentId, hookExecutionId, {
         status: 'Succeeded',
@@ -100,7 +108,7 @@ export async function runPreTraffic(event: unknown, deps: PreTrafficDeps): Promi
     const prior = (await deps.state.get([deploymentId])).get(deploymentId)?.preTraffic;
     if (prior?.hookExecutionId === hookExecutionId) return await answer(deps, deploymentId, hookExecutionId, replay(prior, shadow));
 
-    const guard = findGuard(deps.config, info.application, info.deploymentGroup);
+    const guard = findGuard(config, info.application, info.deploymentGroup);
     if (!info.appSpec) throw new Error(`deployment ${deploymentId} has no AppSpec content`);
     const appSpec = parseLambdaAppSpec(info.appSpec);
     const fn = appSpec.functionName;
@@ -127,7 +135,7 @@ export async function runPreTraffic(event: unknown, deps: PreTrafficDeps): Promi
         ]),
       ),
     ];
-    if (points.length) await deps.metrics.publish(deps.config.namespace, points);
+    if (points.length) await deps.metrics.publish(config.namespace, points);
 
     reasons.push(
       ...configChecks.filter((c) => !c.passed).map((c) => `config: ${c.message}`),

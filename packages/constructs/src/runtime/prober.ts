@@ -2,13 +2,15 @@ import { METRIC, type WatchdogConfig } from '../core/config';
 import type { ProbeJudgement } from '../core/probes';
 import type { Datapoint, DeploymentPort, FunctionPort, MetricsPort, RegistryPort } from '../aws/ports';
 import { errorText, mapLimit } from '../aws/util';
-import { discover } from './discover';
+import { currentConfig, discover, type ConfigSource } from './discover';
 import { point } from './pre-traffic';
 import { probeOnce } from './probing';
 import type { Log } from './watchdog';
 
 export interface ProberDeps {
   readonly config: WatchdogConfig;
+  /** Where the configuration was read, to read it again for a deployment that began after that. */
+  readonly configSource?: ConfigSource;
   readonly deployments: DeploymentPort;
   /** The watchdog's registry of active deployments, read only; without it every group is listed. */
   readonly registry?: RegistryPort;
@@ -47,12 +49,14 @@ export async function runProber(deps: ProberDeps, opts: ProberOptions = DEFAULT_
   const found = await discover(guards, deps.deployments, [], deps.registry ? { registry: deps.registry, write: false, reconcile: false, now: deps.now() } : undefined);
   const errors = [...found.errors];
   for (const w of found.warnings) deps.log.warn('discovery', { warning: w });
+  const current = await currentConfig(deps.config, found, deps.configSource);
+  if (current.warning) deps.log.warn('configuration', { warning: current.warning });
   let invocations = 0;
   let failures = 0;
   let rounds = 0;
   if (found.active.length === 0) return { rounds, invocations, failures, errors };
 
-  const jobs = found.active.flatMap((a) =>
+  const jobs = current.active.flatMap((a) =>
     [a.appSpec.targetVersion, a.appSpec.currentVersion].flatMap((version) =>
       a.guard.probes.map((probe) => ({ fn: a.appSpec.functionName, version, probe })),
     ),
@@ -74,7 +78,7 @@ export async function runProber(deps: ProberDeps, opts: ProberOptions = DEFAULT_
       deps.log.warn('probe failed', { functionName: x.fn, version: x.version, probe: x.j.probe, failures: x.j.failures });
     }
     try {
-      await deps.metrics.publish(deps.config.namespace, points);
+      await deps.metrics.publish(current.config.namespace, points);
     } catch (err) {
       errors.push(`PutMetricData: ${errorText(err)}`);
     }

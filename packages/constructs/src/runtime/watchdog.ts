@@ -6,7 +6,7 @@ import { concurrentWindow, deploymentWindow, planReads, toObservations, type Ala
 import type { DeploymentSnapshot, EvaluationState, Verdict } from '../core/types';
 import type { ActionPort, AliasPort, Datapoint, DecisionPort, DeploymentPort, DeploymentState, MetricsPort, RegistryPort, SignalPort, StatePort } from '../aws/ports';
 import { errorText, mapLimit } from '../aws/util';
-import { ALL_GROUPS, discover, groupKey, type ActiveDeployment } from './discover';
+import { ALL_GROUPS, currentConfig, discover, groupKey, type ActiveDeployment, type ConfigSource } from './discover';
 import { describeTrigger, guardsFor, type Trigger } from './triggers';
 
 export interface Log {
@@ -17,6 +17,8 @@ export interface Log {
 
 export interface WatchdogDeps {
   readonly config: WatchdogConfig;
+  /** Where the configuration was read, to read it again for a deployment that began after that. */
+  readonly configSource?: ConfigSource;
   readonly deployments: DeploymentPort;
   readonly actions: ActionPort;
   readonly aliases: AliasPort;
@@ -58,8 +60,10 @@ const ALIAS_CONCURRENCY = 8;
  * CodeDeploy stops that group's release itself: a watchdog that cannot see or act fails closed,
  * and one deployment it cannot judge stops only its own group's release.
  */
-export async function runWatchdog(trigger: Trigger, deps: WatchdogDeps): Promise<WatchdogRun> {
-  const { config, log } = deps;
+export async function runWatchdog(trigger: Trigger, given: WatchdogDeps): Promise<WatchdogRun> {
+  const { log } = given;
+  let deps = given;
+  let config = deps.config;
   const now = deps.now();
   const triggerText = describeTrigger(trigger);
   if (trigger.kind === 'unrecognised') log.warn('unrecognised event: evaluating every guarded deployment', { trigger: triggerText });
@@ -76,8 +80,13 @@ export async function runWatchdog(trigger: Trigger, deps: WatchdogDeps): Promise
     withheld.set(group, [...(withheld.get(group) ?? []), message]);
   };
   for (const w of found.warnings) log.warn('discovery', { warning: w });
+  const current = await currentConfig(config, found, deps.configSource);
+  if (current.warning) log.warn('configuration', { warning: current.warning });
+  config = current.config;
+  deps = { ...deps, config };
+  const active = current.active;
 
-  const ids = found.active.map((a) => a.info.deploymentId);
+  const ids = active.map((a) => a.info.deploymentId);
   let states = new Map<string, DeploymentState>();
   if (ids.length) {
     try {
@@ -91,7 +100,7 @@ export async function runWatchdog(trigger: Trigger, deps: WatchdogDeps): Promise
   // Once the pre-traffic hook has recorded when shifting began, the weight follows from the
   // deployment config's schedule (and is 1 during the bake); the alias is read only before that,
   // which keeps one GetAlias per deployment out of most evaluations.
-  const weights = await mapLimit(found.active, ALIAS_CONCURRENCY, async (a) => {
+  const weights = await mapLimit(active, ALIAS_CONCURRENCY, async (a) => {
     const st = states.get(a.info.deploymentId);
     if (st?.bake) return 1;
     if (st?.trafficShiftStartedAt !== undefined) return scheduledWeight(a.rollout, (now - st.trafficShiftStartedAt) / 60_000);
@@ -106,7 +115,7 @@ export async function runWatchdog(trigger: Trigger, deps: WatchdogDeps): Promise
   // Plan every deployment's reads, then read them all in as few batched calls as possible. The
   // absolute tests read the whole deployment; the comparison with the old version only the
   // minutes in which both versions served traffic.
-  const plans = found.active.map((a, i) => {
+  const plans = active.map((a, i) => {
     const snapshot = toSnapshot(a, states.get(a.info.deploymentId), weights[i]);
     const layers = buildLayers(a.guard, config.namespace);
     const window = deploymentWindow(a.info.createdAt, now);
@@ -122,8 +131,8 @@ export async function runWatchdog(trigger: Trigger, deps: WatchdogDeps): Promise
   ]);
 
   const decisions: DecisionRecord[] = [];
-  for (let i = 0; i < found.active.length; i++) {
-    const a = found.active[i];
+  for (let i = 0; i < active.length; i++) {
+    const a = active[i];
     const st = states.get(a.info.deploymentId);
     const { snapshot, layers, versions, window, concurrent } = plans[i];
     const mine = Object.fromEntries(

@@ -1,4 +1,6 @@
 /** Shared fixtures for handler tests: the environment the constructs would set, and AWS replies. */
+import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { AwsClientStub } from 'aws-sdk-client-mock';
 import { resetSettings } from '../../lambda/shared';
 
 export const T0 = Date.parse('2026-11-28T10:00:00Z');
@@ -55,3 +57,19 @@ export function deploymentInfo(id: string, over: Record<string, unknown> = {}) {
 
 /** An Invoke response payload as the SDK types it (a Uint8Array with helpers the runtime does not use). */
 export const payload = (text: string) => Buffer.from(text) as unknown as import('@aws-sdk/client-lambda').InvokeCommandOutput['Payload'];
+
+/** A configuration whose one guard's probe expects this status code. */
+export const expectingStatus = (status: number) => ({ guards: [guard({ probes: [{ name: 'list', event: { rawPath: '/orders' }, expect: { status: 'success', body: [{ path: '$.statusCode', equals: status }] } }] })] });
+
+/** Read the configuration from the state table's #config item (the state-table source), answering with `config`. */
+export function configInTable(ddb: AwsClientStub<DynamoDBDocumentClient>, config: unknown): void {
+  delete process.env.CANARY_WATCHDOG_CONFIG;
+  process.env.CANARY_WATCHDOG_CONFIG_SOURCE = 'state-table';
+  resetSettings();
+  answerConfig(ddb, config);
+}
+
+/** Change what the #config item holds, without the functions knowing (as a deploy does). */
+export function answerConfig(ddb: AwsClientStub<DynamoDBDocumentClient>, config: unknown): void {
+  ddb.on(GetCommand, { Key: { deploymentId: '#config' } }).resolves({ Item: { deploymentId: '#config', config: JSON.stringify(config) } });
+}

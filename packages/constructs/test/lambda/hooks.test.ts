@@ -9,7 +9,7 @@ import { handler as postTraffic } from '../../lambda/post-traffic';
 import { handler as preTraffic } from '../../lambda/pre-traffic';
 import { logger } from '../../lambda/shared';
 import { stateTable } from './aws-fakes';
-import { deploymentInfo, guard, MIN, payload, setEnv, T0 } from './env';
+import { answerConfig, configInTable, deploymentInfo, expectingStatus, guard, MIN, payload, setEnv, T0 } from './env';
 
 const cd = mockClient(CodeDeployClient);
 const cw = mockClient(CloudWatchClient);
@@ -366,5 +366,26 @@ describe('post-traffic hook (bake)', () => {
   it('does not crash on a malformed event', async () => {
     world();
     expect(await postTraffic({ hello: 'world' })).toMatchObject({ status: 'unreported' });
+  });
+});
+
+describe('pre-traffic hook with the configuration in the state table', () => {
+  afterEach(() => {
+    delete process.env.CANARY_WATCHDOG_CONFIG_SOURCE;
+  });
+
+  it('reads the configuration again for a deployment that began after it was read, so a good release is not judged by the last one', async () => {
+    configInTable(ddb, expectingStatus(200));
+    world();
+    expect((await preTraffic(hookEvent)).status).toBe('Succeeded');
+
+    // Thirty seconds later the next release: its deploy wrote what its probes expect, then its deployment began.
+    answerConfig(ddb, expectingStatus(201));
+    cd.on(BatchGetDeploymentsCommand).resolves({ deploymentsInfo: [deploymentInfo('d-NEW2', { createTime: new Date(T0 + 20_000) })] });
+    lambda.on(InvokeCommand).resolves(ok({ statusCode: 201, body: '{}' }));
+    jest.spyOn(Date, 'now').mockImplementation(() => T0 + 30_000);
+    const r = await preTraffic({ DeploymentId: 'd-NEW2', LifecycleEventHookExecutionId: 'hook-exec-2' });
+    expect(r.reasons).toEqual([]);
+    expect(r.status).toBe('Succeeded');
   });
 });

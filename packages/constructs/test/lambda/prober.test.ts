@@ -6,7 +6,7 @@ import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { handler } from '../../lambda/prober';
 import { stateTable } from './aws-fakes';
-import { deploymentInfo, guard, payload, setEnv, T0 } from './env';
+import { answerConfig, appSpec, configInTable, deploymentInfo, expectingStatus, guard, payload, setEnv, T0 } from './env';
 
 const cd = mockClient(CodeDeployClient);
 const cw = mockClient(CloudWatchClient);
@@ -117,5 +117,27 @@ describe('prober', () => {
     world();
     process.env.CANARY_WATCHDOG_PROBER_ROUNDS = '99';
     expect(await handler()).toEqual({ error: 'InputError: CANARY_WATCHDOG_PROBER_ROUNDS: expected an integer from 1 to 12, got 99' });
+  });
+});
+
+describe('prober with the configuration in the state table', () => {
+  afterEach(() => {
+    delete process.env.CANARY_WATCHDOG_CONFIG_SOURCE;
+  });
+
+  it('reads the configuration again for a deployment that began after it was read: a new release brings new probe expectations', async () => {
+    configInTable(ddb, expectingStatus(200));
+    world();
+    expect(await handler()).toMatchObject({ failures: 0 });
+
+    // The next release changes what its probes expect (the deploy writes the #config item first), then its deployment starts.
+    const started = Date.now() + 1000;
+    answerConfig(ddb, expectingStatus(201));
+    cd.on(ListDeploymentsCommand).resolves({ deployments: ['d-2'] });
+    cd.on(BatchGetDeploymentsCommand).resolves({ deploymentsInfo: [deploymentInfo('d-2', { createTime: new Date(started), revision: { revisionType: 'AppSpecContent', appSpecContent: { content: appSpec('2', '3') } } })] });
+    lambda.on(InvokeCommand).resolves({ StatusCode: 200, Payload: payload('{"statusCode":201}') });
+    jest.spyOn(Date, 'now').mockImplementation(() => started + 2000);
+    const run = await handler();
+    expect(run).toMatchObject({ invocations: 6, failures: 0, errors: [] });
   });
 });

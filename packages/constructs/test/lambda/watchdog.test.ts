@@ -15,7 +15,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { handler } from '../../lambda/watchdog';
 import type { DecisionRecord } from '../../src/core/decision-record';
 import { answerAlarms, answerMetrics, BAD_CODE, GOOD, stateTable, type Traffic } from './aws-fakes';
-import { appSpec, deploymentInfo, guard, MIN, setEnv, T0 } from './env';
+import { answerConfig, appSpec, deploymentInfo, guard, MIN, setEnv, T0 } from './env';
 
 const cd = mockClient(CodeDeployClient);
 const cw = mockClient(CloudWatchClient);
@@ -608,6 +608,23 @@ describe('watchdog handler', () => {
       clock += 61_000;
       await handler(schedule);
       expect(configReads()).toBe(2);
+    });
+
+    it('reads it again, within the minute, for a deployment that began after it was read: the release is judged by its own configuration', async () => {
+      world({ deployments: [] });
+      useTable({ guards: [guard()] });
+      await handler(schedule);
+      // The next deploy writes a configuration in shadow mode, then its deployment starts (bad code).
+      answerConfig(ddb, { mode: 'shadow', guards: [guard()] });
+      world({ traffic: BAD_CODE, deployments: [deploymentInfo('d-BAD1', { createTime: new Date(clock + 1000) })] });
+      clock += 20_000;
+      const run = await handler({
+        source: 'aws.codedeploy',
+        'detail-type': 'CodeDeploy Deployment State-change Notification',
+        detail: { deploymentId: 'd-BAD1', application: 'orders-app', deploymentGroup: 'orders-dg', state: 'START' },
+      });
+      expect(cd).not.toHaveReceivedCommand(StopDeploymentCommand);
+      expect(decisions(run)[0]).toMatchObject({ action: 'rollback', actionTaken: 'shadow' });
     });
 
     it('reports a missing item without evaluating or publishing a heartbeat', async () => {
