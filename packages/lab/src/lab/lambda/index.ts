@@ -60,9 +60,17 @@ export interface FunctionSpec {
   readonly description?: string;
 }
 
+/** A function's code: the folder of its bundle and the handler in it. */
+export interface FunctionCode {
+  readonly dir: string;
+  readonly handler: string;
+}
+
 interface Version {
   readonly version: string;
   readonly env: Record<string, string>;
+  /** The code a published version keeps (Lambda snapshots code and configuration at publication). */
+  readonly code: FunctionCode;
   readonly codeSha256: string;
   readonly publishedAt: number;
   /** The configuration a published version keeps (Lambda snapshots it at publication). */
@@ -79,6 +87,8 @@ interface LabFunction {
   readonly spec: FunctionSpec;
   readonly arn: string;
   env: Record<string, string>;
+  /** $LATEST's code: the spec's, until a code update. */
+  code: FunctionCode;
   description: string;
   timeoutSeconds: number;
   memorySize: number;
@@ -184,14 +194,17 @@ class VersionWorker {
     endpoint: string,
     onLog: (line: string) => void,
     private readonly reuse: boolean,
+    /** The lab runs on a real clock: the function's compute counts at wall-clock speed, whatever the clock's speed. */
+    private readonly realClock: boolean,
   ) {
     // Not the host's loader flags (tsx, jest): a Lambda runtime runs plain JavaScript bundles.
     this.worker = (reuse && takeIdle()) || new Worker(join(__dirname, 'worker.js'), { execArgv: [], env: {}, stdout: true, stderr: true });
     this.worker.postMessage({
       type: 'assign',
       clock,
-      codeDir: fn.spec.codeDir,
-      handler: fn.spec.handler,
+      codeDir: v.code.dir,
+      handler: v.code.handler,
+      wallClock: realClock,
       functionName: fn.spec.name,
       version: v.version,
       timeoutMs: v.timeoutSeconds * 1000,
@@ -249,14 +262,17 @@ class VersionWorker {
   /**
    * Run one invocation. The thread ends a sleep past the timeout itself (worker.js); code that
    * blocks its thread (a busy loop) or waits on real time is ended from here, once the lab's clock
-   * (`now`) passes the deadline.
+   * (`now`) passes the deadline; on a real clock, once the timeout has passed on the wall clock
+   * (a sped-up clock speeds up the world, not the function's code).
    */
   invoke(event: unknown, arn: string, network: Readonly<Record<string, HostAnswer>>, deadline: { now: () => number; timeoutMs: number }): Promise<WorkerReply> {
     const id = ++this.seq;
     const started = deadline.now();
+    const wallStarted = performance.now();
+    const elapsed = () => (this.realClock ? performance.now() - wallStarted : deadline.now() - started);
     return new Promise((resolve) => {
       const watch = setInterval(() => {
-        if (deadline.now() - started <= deadline.timeoutMs || !this.pending.has(id)) return;
+        if (elapsed() <= deadline.timeoutMs || !this.pending.has(id)) return;
         this.pending.delete(id);
         clearInterval(watch);
         resolve({
@@ -350,6 +366,7 @@ export class LambdaLab implements LambdaPort {
       spec,
       arn: FN_ARN(spec.name),
       env: { ...(spec.environment ?? {}) },
+      code: { dir: spec.codeDir, handler: spec.handler },
       description: spec.description ?? '',
       timeoutSeconds: spec.timeoutSeconds ?? 3,
       memorySize: spec.memorySize ?? 128,
@@ -380,9 +397,14 @@ export class LambdaLab implements LambdaPort {
   }
 
   /** The function's current ($LATEST) configuration. */
-  getConfiguration(name: string): { env: Record<string, string>; description: string } {
+  getConfiguration(name: string): { env: Record<string, string>; description: string; code: FunctionCode; timeoutSeconds: number; memorySize: number } {
     const f = this.fn(name);
-    return { env: { ...f.env }, description: f.description };
+    return { env: { ...f.env }, description: f.description, code: f.code, timeoutSeconds: f.timeoutSeconds, memorySize: f.memorySize };
+  }
+
+  /** Replace $LATEST's code (UpdateFunctionCode, or a CloudFormation update of the function's Code or Handler). */
+  updateCode(name: string, code: FunctionCode): void {
+    this.fn(name).code = code;
   }
 
   updateConfiguration(name: string, env: Record<string, string> | undefined, description?: string, limits: { timeoutSeconds?: number; memorySize?: number } = {}): void {
@@ -399,14 +421,14 @@ export class LambdaLab implements LambdaPort {
    */
   publishVersion(name: string, behaviour: Behaviour = {}, codeRevision = '', description?: string): string {
     const f = this.fn(name);
-    const sha = createHash('sha256').update(f.spec.codeDir).update(codeRevision).digest('base64');
+    const sha = createHash('sha256').update(f.code.dir).update(f.code.handler).update(codeRevision).digest('base64');
     const config = JSON.stringify([f.env, f.timeoutSeconds, f.memorySize]);
     const last = [...f.versions.values()].filter((v) => v.version !== '$LATEST').at(-1);
     // https://docs.aws.amazon.com/lambda/latest/api/API_PublishVersion.html: no new version while code and configuration are unchanged.
     if (last && last.codeSha256 === sha && JSON.stringify([last.env, last.timeoutSeconds, last.memorySize]) === config) return last.version;
     const version = String(f.nextVersion++);
     const v: Version = {
-      version, env: { ...f.env }, codeSha256: sha, publishedAt: this.ctx.scheduler.now(), behaviour,
+      version, env: { ...f.env }, code: f.code, codeSha256: sha, publishedAt: this.ctx.scheduler.now(), behaviour,
       timeoutSeconds: f.timeoutSeconds, memorySize: f.memorySize, description: description ?? f.description,
     };
     f.versions.set(version, v);
@@ -627,7 +649,7 @@ export class LambdaLab implements LambdaPort {
       this.logs.push(entry);
       for (const l of this.logListeners) l(entry);
     };
-    v.worker ??= new VersionWorker(f, v, this.clock, this.endpoint, onLog, this.opts.reuseThreads === true);
+    v.worker ??= new VersionWorker(f, v, this.clock, this.endpoint, onLog, this.opts.reuseThreads === true, this.ctx.scheduler.mode === 'real');
     return v.worker;
   }
 
@@ -661,10 +683,10 @@ export class LambdaLab implements LambdaPort {
   /** $LATEST runs as a version record that follows the function's current environment. */
   private publishLatestShadow(f: LabFunction): string {
     const cur = f.versions.get('$LATEST');
-    if (!cur || JSON.stringify([cur.env, cur.timeoutSeconds, cur.memorySize]) !== JSON.stringify([f.env, f.timeoutSeconds, f.memorySize])) {
+    if (!cur || JSON.stringify([cur.env, cur.code, cur.timeoutSeconds, cur.memorySize]) !== JSON.stringify([f.env, f.code, f.timeoutSeconds, f.memorySize])) {
       void cur?.worker?.close();
       const v: Version = {
-        version: '$LATEST', env: { ...f.env }, codeSha256: '', publishedAt: this.ctx.scheduler.now(), behaviour: {},
+        version: '$LATEST', env: { ...f.env }, code: f.code, codeSha256: '', publishedAt: this.ctx.scheduler.now(), behaviour: {},
         timeoutSeconds: f.timeoutSeconds, memorySize: f.memorySize, description: f.description,
       };
       f.versions.set('$LATEST', v);
@@ -725,7 +747,7 @@ export class LambdaLab implements LambdaPort {
       FunctionName: f.spec.name,
       FunctionArn: v ? `${f.arn}:${v.version}` : f.arn,
       Runtime: f.spec.runtime ?? 'nodejs24.x',
-      Handler: f.spec.handler,
+      Handler: (v ?? f).code.handler,
       Timeout: v?.timeoutSeconds ?? f.timeoutSeconds,
       MemorySize: v?.memorySize ?? f.memorySize,
       Version: v?.version ?? '$LATEST',
@@ -816,7 +838,7 @@ export class LambdaLab implements LambdaPort {
         pattern: `${base}/:fn`,
         handle: (req) => {
           const { f, q } = qualified(req);
-          return { body: { Configuration: config(f, versionOf(f, q)), Code: { RepositoryType: 'Lab', Location: f.spec.codeDir } } };
+          return { body: { Configuration: config(f, versionOf(f, q)), Code: { RepositoryType: 'Lab', Location: (versionOf(f, q) ?? f).code.dir } } };
         },
       },
       {

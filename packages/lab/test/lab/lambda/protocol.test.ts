@@ -23,15 +23,15 @@ beforeAll(() => {
   // `sleep` sleeps that long (virtual time), then logs; `spin` blocks its thread for good; anything else echoes the event.
   writeFileSync(
     join(codeDir, 'index.js'),
-    'exports.handler = async (e) => { if (e.spin) for (;;); if (e.sleep) { await new Promise((r) => setTimeout(r, e.sleep)); console.log("woke after " + e.sleep); } return { env: process.env.V, memory: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE, e }; };',
+    'exports.handler = async (e) => { if (e.busyMs) { const t = performance.now(); while (performance.now() - t < e.busyMs); } if (e.spin) for (;;); if (e.sleep) { await new Promise((r) => setTimeout(r, e.sleep)); console.log("woke after " + e.sleep); } return { env: process.env.V, memory: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE, e }; };',
   );
 });
 afterAll(() => rmSync(codeDir, { recursive: true, force: true }));
 
 const ARN = 'arn:aws:lambda:us-east-1:123456789012:function:fn';
 
-async function startLab(clock: 'virtual' | 'real' = 'virtual') {
-  const lab = new Lab({ clock, warm: false });
+async function startLab(clock: 'virtual' | 'real' = 'virtual', speed = 1) {
+  const lab = new Lab({ clock, speed, warm: false });
   await lab.start();
   lab.lambda.createFunction({ name: 'fn', handler: 'index.handler', codeDir, environment: { V: '1' } });
   lab.lambda.publishVersion('fn');
@@ -95,6 +95,27 @@ describe('Lambda over the SDK: a timeout on the real clock', () => {
       expect(out.FunctionError).toBe('Unhandled');
       expect(payloadOf(out)).toMatchObject({ errorType: 'Sandbox.Timedout', errorMessage: expect.stringMatching(/Task timed out after 1\.00 seconds$/) });
       expect(payloadOf(await client.send(new InvokeCommand({ FunctionName: 'fn', Payload: Buffer.from('{}') })))).toMatchObject({ env: '2' });
+    } finally {
+      client.destroy();
+      await lab.stop();
+    }
+  }, 20_000);
+});
+
+describe('Lambda over the SDK: a sped-up real clock', () => {
+  it("counts a function's own compute at wall-clock speed: 150 ms of work at --speed 600 lasts 150 ms, not 90 s, and does not time out", async () => {
+    const { lab, client } = await startLab('real', 600);
+    try {
+      const out = await client.send(new InvokeCommand({ FunctionName: 'fn', LogType: 'Tail', Payload: Buffer.from(JSON.stringify({ busyMs: 150 })) }));
+      expect(out.FunctionError).toBeUndefined();
+      const duration = Number(/\tDuration: ([\d.]+) ms/.exec(Buffer.from(out.LogResult!, 'base64').toString())?.[1]);
+      expect(duration).toBeGreaterThanOrEqual(150);
+      expect(duration).toBeLessThan(2000);
+      // A blocked thread still times out after its timeout of wall-clock time.
+      await client.send(new UpdateFunctionConfigurationCommand({ FunctionName: 'fn', Timeout: 1 }));
+      const t = Date.now();
+      expect(payloadOf(await client.send(new InvokeCommand({ FunctionName: 'fn', Payload: Buffer.from(JSON.stringify({ spin: true })) })))).toMatchObject({ errorType: 'Sandbox.Timedout' });
+      expect(Date.now() - t).toBeGreaterThanOrEqual(900);
     } finally {
       client.destroy();
       await lab.stop();
