@@ -9,7 +9,7 @@ import { CodeDeployLab } from './codedeploy';
 import { DynamoDbLab } from './dynamodb';
 import { EventsLab } from './events';
 import { LabError, LabEventBus, Scheduler } from './kernel';
-import { type Behaviour, LambdaLab, parseName } from './lambda';
+import { type Behaviour, type FunctionCode, LambdaLab, parseName } from './lambda';
 import { assetDir, readAssembly, Resolver, type StackArtifact } from './loader';
 import { LabServer, type FaultInjector, type RestRoute } from './server';
 import { S3Lab } from './s3';
@@ -42,6 +42,14 @@ export interface LabOptions {
    * runs of many short labs (rehearsals, benchmarks). @default false
    */
   readonly reuseThreads?: boolean;
+}
+
+/** What a release changes in a function: its code, environment and limits (each optional). */
+export interface FunctionChange {
+  readonly env?: Record<string, string>;
+  readonly code?: FunctionCode;
+  readonly timeoutSeconds?: number;
+  readonly memorySize?: number;
 }
 
 /** A function CodeDeploy releases through an alias update policy. */
@@ -142,10 +150,11 @@ export class Lab implements FaultInjector {
     this.ssm = new SsmLab(this.scheduler);
     this.s3 = new S3Lab(this.scheduler);
     this.cloudformation = new CloudFormationLab({ clock: this.scheduler, s3: this.s3, ssm: this.ssm, roles: this.roles, loadStack: (stack) => this.loadDeployedStack(stack),
-      environment: (fn) => this.lambda.getConfiguration(fn).env,
-      setEnvironment: (fn, env) => this.lambda.updateConfiguration(fn, env),
-      release: (fn, env) => this.deploy(fn, { env }),
+      configuration: (fn) => this.lambda.getConfiguration(fn),
+      configure: (fn, c) => this.configure(fn, c),
+      release: (fn, c) => this.deploy(fn, c),
       deploymentEnd: (id) => this.deploymentEnd(id),
+      followVersion: (fn, version) => this.updateVersionBoundAlarms(fn, version),
       awsCall: (json) => this.awsCall(json),
     });
     this.faultRand = seededRandom((opts.seed ?? 1) * 104729);
@@ -416,10 +425,13 @@ export class Lab implements FaultInjector {
   }
 
   /** Resolves when a CodeDeploy deployment ends (checked every 50 ms of wall time, whatever the clock). */
-  private async deploymentEnd(deploymentId: string): Promise<{ status: string; message?: string }> {
+  private async deploymentEnd(deploymentId: string): Promise<{ status: string; message?: string; rollbackDeploymentId?: string }> {
     while (!this.stopped) {
-      const info = ((await this.codedeploy.service.operations.GetDeployment({ deploymentId })) as { deploymentInfo: { status: string; errorInformation?: { code?: string; message?: string } } }).deploymentInfo;
-      if (['Succeeded', 'Failed', 'Stopped'].includes(info.status)) return { status: info.status, ...(info.errorInformation?.message ? { message: info.errorInformation.message } : {}) };
+      type Info = { status: string; errorInformation?: { code?: string; message?: string }; rollbackInfo?: { rollbackDeploymentId?: string } };
+      const info = ((await this.codedeploy.service.operations.GetDeployment({ deploymentId })) as { deploymentInfo: Info }).deploymentInfo;
+      if (['Succeeded', 'Failed', 'Stopped'].includes(info.status)) {
+        return { status: info.status, ...(info.errorInformation?.message ? { message: info.errorInformation.message } : {}), ...(info.rollbackInfo?.rollbackDeploymentId ? { rollbackDeploymentId: info.rollbackInfo.rollbackDeploymentId } : {}) };
+      }
       await new Promise((r) => setTimeout(r, 50));
     }
     return { status: 'Stopped', message: 'the lab stopped' };
@@ -440,7 +452,7 @@ export class Lab implements FaultInjector {
    */
   async deploy(
     fn: string | undefined,
-    change: { env?: Record<string, string>; behaviour?: Behaviour } = {},
+    change: FunctionChange & { behaviour?: Behaviour } = {},
     /** Deploy through another group, without the hooks (the native strategy of a rehearsal). */
     via?: { application: string; deploymentGroup: string },
   ): Promise<{ version: string; deploymentId: string }> {
@@ -448,7 +460,7 @@ export class Lab implements FaultInjector {
     const r: GuardedRelease = via ? { functionName: guarded.functionName, logicalId: guarded.logicalId, alias: guarded.alias, ...via } : guarded;
     const current = this.lambda.getAlias(r.functionName, r.alias);
     if (!current) throw new LabError('ResourceNotFoundException', `alias ${r.functionName}:${r.alias} does not exist`);
-    if (change.env) this.lambda.updateConfiguration(r.functionName, change.env);
+    this.configure(r.functionName, change);
     const version = this.lambda.publishVersion(r.functionName, change.behaviour ?? {}, `release@${this.scheduler.now()}`);
     await this.updateVersionBoundAlarms(r.functionName, version);
     const appSpec = JSON.stringify({
@@ -458,6 +470,14 @@ export class Lab implements FaultInjector {
     });
     const deploymentId = await this.codedeploy.createDeploymentFor(r.application, r.deploymentGroup, appSpec);
     return { version, deploymentId };
+  }
+
+  /** Change a function's $LATEST code and configuration (what a CloudFormation update of the function does). */
+  configure(functionName: string, change: FunctionChange): void {
+    if (change.code) this.lambda.updateCode(functionName, change.code);
+    if (change.env || change.timeoutSeconds !== undefined || change.memorySize !== undefined) {
+      this.lambda.updateConfiguration(functionName, change.env, undefined, { timeoutSeconds: change.timeoutSeconds, memorySize: change.memorySize });
+    }
   }
 
   /**

@@ -1,31 +1,43 @@
 /**
- * The user's path, end to end, with the unmodified AWS CDK CLI: a lab started with
- * `--empty --clock real --speed 60`, `cdk bootstrap`, `cdk deploy` of the sample app, a broken
- * pricing value that makes `cdk deploy` fail with the old version still serving, and a good one
- * that deploys after the canary and the bake. The only change to the CLI is its endpoint.
- * Run by .ci/cdk-deploy (slow: not part of `npm test`).
+ * The user's path, end to end, with the unmodified AWS CDK CLI, in a copy of the project: a lab
+ * started with `--empty --clock real --speed 60`, `cdk bootstrap`, `cdk deploy` of the sample app
+ * (synthesized by the CLI from the copy's cdk.json), a broken pricing value in cdk.json's context
+ * that makes `cdk deploy` fail with the old version still serving, a good one that deploys after
+ * the canary and the bake, then a broken code change to the pricing function that fails too. The
+ * only change to the CLI is its endpoint. Run by .ci/cdk-deploy (slow: not part of `npm test`).
  */
-import { GetAliasCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { InvokeCommand, GetAliasCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { synthSampleApp } from '../../src/lab/sample-app';
 
 const root = resolve(__dirname, '../../../..');
 let lab: ChildProcess;
 let endpoint = '';
+let labOut = '';
+/** The copy's sample app folder (packages/lab in the copy): cdk runs here. */
+let app = '';
 
 beforeAll(async () => {
+  // A copy of the project: the lab package's app, sample and cdk.json, the root tsconfig and lock
+  // file; node_modules and the construct package are linked, as a user's install would provide them.
+  const copy = mkdtempSync(join(tmpdir(), 'cdk-user-project-'));
+  app = join(copy, 'packages/lab');
+  mkdirSync(app, { recursive: true });
+  for (const f of ['bin', 'sample', 'cdk.json']) cpSync(join(root, 'packages/lab', f), join(app, f), { recursive: true });
+  for (const f of ['tsconfig.json', 'package.json', 'package-lock.json']) cpSync(join(root, f), join(copy, f));
+  symlinkSync(join(root, 'node_modules'), join(copy, 'node_modules'));
+  symlinkSync(join(root, 'packages/constructs'), join(copy, 'packages/constructs'));
+
   lab = spawn(process.execPath, [join(root, 'packages/lab/bin/canary-watchdog.js'), 'lab', '--port', '0', '--empty', '--clock', 'real', '--speed', '60'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
   endpoint = await new Promise<string>((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`the lab printed no endpoint: ${out}`)), 30_000);
+    const timer = setTimeout(() => fail(new Error(`the lab printed no endpoint: ${labOut}`)), 30_000);
     lab.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (m && out.includes('Ctrl-C')) {
+      labOut += d.toString();
+      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(labOut);
+      if (m && labOut.includes('Ctrl-C')) {
         clearTimeout(timer);
         ok(m[1]);
       }
@@ -42,40 +54,63 @@ afterAll(async () => {
 const env = () => ({ ...process.env, AWS_ENDPOINT_URL: endpoint, AWS_ACCESS_KEY_ID: 'lab', AWS_SECRET_ACCESS_KEY: 'lab', AWS_REGION: 'us-east-1', CDK_DISABLE_CLI_TELEMETRY: 'true' });
 const sdk = () => ({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'lab', secretAccessKey: 'lab' } });
 
-/** Run the CDK CLI in an empty folder; resolves to its exit status and output. */
+/** Run the CDK CLI in the project copy; resolves to its exit status and output (printed with the lab's when a check fails). */
 function cdk(...args: string[]): Promise<{ status: number | null; out: string }> {
-  const cwd = mkdtempSync(join(tmpdir(), 'cdk-user-'));
-  const child = spawn(join(root, 'node_modules/.bin/cdk'), [...args, '--no-notices', '--no-color'], { cwd, env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(join(root, 'node_modules/.bin/cdk'), [...args, '--no-notices', '--no-color'], { cwd: app, env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   return new Promise((r) => child.on('exit', (status) => r({ status, out })));
 }
 
+/** `cdk deploy` of the copy, which must end with `status` (0, or not 0). */
+async function deploy(expectSuccess: boolean): Promise<string> {
+  const r = await cdk('deploy', '--require-approval', 'never');
+  if ((r.status === 0) !== expectSuccess) throw new Error(`cdk deploy exited ${r.status}, expected ${expectSuccess ? 0 : 'non-zero'}:\n${r.out}\n--- lab ---\n${labOut}`);
+  return r.out;
+}
+
+/** Edit the copy's cdk.json context, as a user would. */
+function setContext(key: string, value: unknown): void {
+  const file = join(app, 'cdk.json');
+  const json = JSON.parse(readFileSync(file, 'utf8')) as { context: Record<string, unknown> };
+  json.context[key] = value;
+  writeFileSync(file, JSON.stringify(json, null, 2));
+}
+
+const functionName = 'OrdersService-PricingApiFunctionE656641C';
 const pricingAlias = async () => {
   const stack = (await new CloudFormationClient(sdk()).send(new DescribeStacksCommand({ StackName: 'OrdersService' }))).Stacks![0];
-  const functionName = 'OrdersService-PricingApiFunctionE656641C';
   return { status: stack.StackStatus, version: (await new LambdaClient(sdk()).send(new GetAliasCommand({ FunctionName: functionName, Name: 'live' }))).FunctionVersion };
 };
+const quote = async () => {
+  const out = await new LambdaClient(sdk()).send(new InvokeCommand({ FunctionName: functionName, Qualifier: 'live', Payload: JSON.stringify({ rawPath: '/price', queryStringParameters: { sku: 'sku-1', qty: '1' } }) }));
+  return JSON.parse(Buffer.from(out.Payload!).toString()) as { statusCode: number };
+};
 
-it('cdk bootstrap, cdk deploy, a broken release that fails the deploy and leaves the old version serving, then a good one', async () => {
+it('cdk bootstrap, cdk deploy, a broken configuration and a broken code release that fail the deploy and leave the old version serving, and a good one', async () => {
   const started = Date.now();
   const bootstrap = await cdk('bootstrap', 'aws://123456789012/us-east-1');
   expect(bootstrap.out).toContain('Environment aws://123456789012/us-east-1 bootstrapped');
   expect(bootstrap.status).toBe(0);
 
-  const first = await cdk('deploy', '--app', synthSampleApp(), '--require-approval', 'never');
-  expect(first.status).toBe(0);
+  await deploy(true);
   expect(await pricingAlias()).toEqual({ status: 'CREATE_COMPLETE', version: '1' });
 
   // TAX_RATE must be a number: the pre-traffic hook's configuration check fails the deployment.
-  const broken = await cdk('deploy', '--app', synthSampleApp(undefined, { 'orders-service:taxRate': 'abc' }), '--require-approval', 'never');
-  expect(broken.status).not.toBe(0);
-  expect(broken.out).toMatch(/UPDATE_FAILED +\| AWS::Lambda::Alias .*CodeDeploy deployment d-[A-Z0-9]+ failed: The BeforeAllowTraffic hook CodeDeployHook_OrdersService-Watchdog-pre reported Failed/);
+  setContext('orders-service:taxRate', 'abc');
+  expect(await deploy(false)).toMatch(/UPDATE_FAILED +\| AWS::Lambda::Alias .*CodeDeploy deployment d-[A-Z0-9]+ failed: The BeforeAllowTraffic hook CodeDeployHook_OrdersService-Watchdog-pre reported Failed/);
   expect(await pricingAlias()).toEqual({ status: 'UPDATE_ROLLBACK_COMPLETE', version: '1' });
 
-  const good = await cdk('deploy', '--app', synthSampleApp(undefined, { 'orders-service:taxRate': 0.09 }), '--require-approval', 'never');
-  expect(good.status).toBe(0);
+  setContext('orders-service:taxRate', 0.09);
+  await deploy(true);
   expect(await pricingAlias()).toEqual({ status: 'UPDATE_COMPLETE', version: '3' });
+
+  // A code change: CDK uploads a new asset and publishes a new version; its probe fails before any user traffic.
+  const source = join(app, 'sample/functions/pricing.ts');
+  writeFileSync(source, readFileSync(source, 'utf8').replace('return q ? json(200, q)', "return q ? json(500, { error: 'broken build' })"));
+  expect(await deploy(false)).toMatch(/UPDATE_FAILED +\| AWS::Lambda::Alias .*CodeDeploy deployment d-[A-Z0-9]+ failed: The BeforeAllowTraffic hook CodeDeployHook_OrdersService-Watchdog-pre reported Failed/);
+  expect(await pricingAlias()).toEqual({ status: 'UPDATE_ROLLBACK_COMPLETE', version: '3' });
+  expect((await quote()).statusCode).toBe(200);
   expect(Date.now() - started).toBeLessThan(120_000);
-}, 180_000);
+}, 240_000);

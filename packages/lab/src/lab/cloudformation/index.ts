@@ -1,9 +1,10 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { LAB_ACCOUNT, LAB_REGION, LabError } from '../kernel';
+import type { FunctionChange } from '../lab';
 import { Resolver, type StackArtifact, type Template } from '../loader';
 import { queryService } from '../query';
 import type { S3Lab } from '../s3';
@@ -21,14 +22,16 @@ export interface CloudFormationDeps {
   readonly roles: Set<string>;
   /** Make a stack's Lambda, CloudWatch, CodeDeploy, DynamoDB and EventBridge resources live; returns the logical ids it did not model. */
   loadStack(stack: StackArtifact): Promise<{ unmodelledIds: readonly string[] }>;
-  /** A function's environment variables now. */
-  environment(functionName: string): Record<string, string>;
-  /** Set a function's environment variables (an update of an unguarded function, or a rollback). */
-  setEnvironment(functionName: string, env: Record<string, string>): void;
-  /** Release a guarded function with a new environment: publish a version and start the alias's CodeDeploy deployment. */
-  release(functionName: string, env: Record<string, string>): Promise<{ version: string; deploymentId: string }>;
-  /** Resolves when a CodeDeploy deployment ends, with its status and the reason it stopped. */
-  deploymentEnd(deploymentId: string): Promise<{ status: string; message?: string }>;
+  /** A function's code and configuration now. */
+  configuration(functionName: string): Required<Omit<FunctionChange, 'env'>> & { env: Record<string, string> };
+  /** Change a function's code and configuration (an update of an unguarded function, or a rollback). */
+  configure(functionName: string, change: FunctionChange): void;
+  /** Release a guarded function with new code or configuration: publish a version and start the alias's CodeDeploy deployment. */
+  release(functionName: string, change: FunctionChange): Promise<{ version: string; deploymentId: string }>;
+  /** Resolves when a CodeDeploy deployment ends, with its status, the reason it stopped and the rollback deployment it started. */
+  deploymentEnd(deploymentId: string): Promise<{ status: string; message?: string; rollbackDeploymentId?: string }>;
+  /** Point the alarms that name a function's version at another version (a rollback puts them back on the old one). */
+  followVersion(functionName: string, version: string): Promise<void>;
   /** Make an AwsCustomResource's SDK call (JSON of service, action, parameters); false when the lab does not model it. */
   awsCall(json: string): Promise<boolean>;
 }
@@ -125,6 +128,11 @@ export class CloudFormationLab {
       DescribeChangeSet: (i) => this.describeChangeSet(this.changeSet(i.ChangeSetName, i.StackName)),
       ExecuteChangeSet: (i) => this.executeChangeSet(this.changeSet(i.ChangeSetName, i.StackName)),
       DeleteChangeSet: (i) => {
+        // Deleting a change set by name that is not there succeeds while its stack exists (the CDK CLI relies on it before each deploy).
+        if (typeof i.ChangeSetName === 'string' && !i.ChangeSetName.startsWith('arn:') && !this.changeSets.some((c) => c.name === i.ChangeSetName && (c.stack.name === i.StackName || c.stack.id === i.StackName))) {
+          this.stack(i.StackName);
+          return {};
+        }
         const cs = this.changeSet(i.ChangeSetName, i.StackName);
         if (cs.executionStatus === 'EXECUTE_IN_PROGRESS') throw new LabError('InvalidChangeSetStatus', `ChangeSet [${cs.id}] cannot be deleted while it executes`);
         this.changeSets.splice(this.changeSets.indexOf(cs), 1);
@@ -232,6 +240,7 @@ export class CloudFormationLab {
     if (needed && !capabilities.includes(needed) && !(needed === 'CAPABILITY_IAM' && capabilities.includes('CAPABILITY_NAMED_IAM'))) {
       throw new LabError('InsufficientCapabilitiesException', `Requires capabilities : [${needed}]`);
     }
+    if (live && this.changeSets.some((c) => c.stack === live && c.name === name)) throw new LabError('AlreadyExistsException', `ChangeSet [${name}] already exists`);
     const stack: Stack = live ?? {
       id: `arn:aws:cloudformation:${LAB_REGION}:${LAB_ACCOUNT}:stack/${stackName}/${randomUUID()}`,
       name: stackName,
@@ -307,9 +316,11 @@ export class CloudFormationLab {
   }
 
   private executeChangeSet(cs: ChangeSet) {
-    if (cs.executionStatus !== 'AVAILABLE') throw new LabError('InvalidChangeSetStatus', `ChangeSet [${cs.id}] cannot be executed in its current status of [${cs.status}]`);
+    if (cs.executionStatus !== 'AVAILABLE') throw new LabError('InvalidChangeSetStatus', `ChangeSet [${cs.id}] cannot be executed in its current execution status of [${cs.executionStatus}]`);
     const stack = cs.stack;
-    for (const other of this.changeSets) if (other !== cs && other.stack === stack) other.executionStatus = 'OBSOLETE';
+    // Change sets live until the stack is updated: executing one removes the others, and it goes once it has run.
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-updating-stacks-changesets-delete.html
+    for (const other of this.changeSets.filter((c) => c !== cs && c.stack === stack)) this.changeSets.splice(this.changeSets.indexOf(other), 1);
     cs.executionStatus = 'EXECUTE_IN_PROGRESS';
     const verb = cs.type === 'CREATE' ? 'CREATE' : 'UPDATE';
     stack.status = `${verb}_IN_PROGRESS`;
@@ -320,11 +331,16 @@ export class CloudFormationLab {
     stack.description = cs.flat?.template.Description;
     this.event(stack, stack.name, stack.id, 'AWS::CloudFormation::Stack', stack.status, 'User Initiated');
     // The work runs after the call returns, as CloudFormation's does; the CLI polls for it.
-    void (cs.type === 'CREATE' ? this.create(stack, cs) : this.update(stack, cs)).catch((e: Error) => {
-      stack.status = `${verb}_FAILED`;
-      stack.reason = `lab internal error: ${e.message}`;
-      this.event(stack, stack.name, stack.id, 'AWS::CloudFormation::Stack', stack.status, stack.reason);
-    });
+    void (cs.type === 'CREATE' ? this.create(stack, cs) : this.update(stack, cs))
+      .catch((e: Error) => {
+        stack.status = `${verb}_FAILED`;
+        stack.reason = `lab internal error: ${e.message}`;
+        this.event(stack, stack.name, stack.id, 'AWS::CloudFormation::Stack', stack.status, stack.reason);
+      })
+      .finally(() => {
+        const at = this.changeSets.indexOf(cs);
+        if (at >= 0) this.changeSets.splice(at, 1);
+      });
     return {};
   }
 
@@ -353,17 +369,12 @@ export class CloudFormationLab {
     }
     // Lambda code uploaded to S3 by `cdk deploy` is unpacked where the loader finds assets.
     for (const [id, r] of Object.entries(resources)) {
-      const code = r.Properties?.Code as { S3Bucket?: unknown; S3Key?: unknown } | undefined;
-      if (r.Type !== 'AWS::Lambda::Function' || !code?.S3Key || failed) continue;
+      if (r.Type !== 'AWS::Lambda::Function' || failed) continue;
       try {
-        const resolver = new Resolver(artifact(assets));
-        const bucket = String(resolver.resolve(code.S3Bucket));
-        const key = String(resolver.resolve(code.S3Key));
-        const dir = `asset.${id}`;
-        unzip(this.deps.s3.getObject(bucket, key), join(assets, dir));
-        r.Metadata = { ...(r.Metadata ?? {}), 'aws:asset:path': dir };
+        const dir = this.unpackCode(id, r, new Resolver(artifact(assets)), assets);
+        if (dir) r.Metadata = { ...(r.Metadata ?? {}), 'aws:asset:path': dir };
       } catch (e) {
-        failed = { id, reason: `Resource handler returned message: "${(e as Error).message}"` };
+        failed = { id, reason: (e as Error).message };
       }
     }
     for (const id of order) {
@@ -418,6 +429,49 @@ export class CloudFormationLab {
   }
 
   /**
+   * What an update changes in a function: its environment (as the new template gives it), its
+   * code (unpacked from S3) when Code or Handler changed, and Timeout and MemorySize when they
+   * changed (Lambda's defaults, 3 s and 128 MB, when the new template drops them).
+   * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lambda-function.html
+   */
+  private functionChange(id: string, before: Resources[string], after: Resources[string], resolver: Resolver, assets: string): FunctionChange {
+    const [b, a] = [before.Properties ?? {}, after.Properties ?? {}];
+    const changed = (k: string) => JSON.stringify(b[k]) !== JSON.stringify(a[k]);
+    const env = Object.fromEntries(Object.entries((resolver.resolve((a.Environment as { Variables?: unknown } | undefined)?.Variables ?? {}) ?? {}) as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
+    let code: FunctionChange['code'];
+    if (changed('Code') || changed('Handler')) {
+      const dir = this.unpackCode(id, after, resolver, assets);
+      if (!dir) throw new Error(`Resource handler returned message: "the lab models code updates from S3 (Code.S3Bucket and Code.S3Key) only, not ${Object.keys((a.Code as object | undefined) ?? {}).join(', ') || 'no Code'}"`);
+      code = { dir: join(assets, dir), handler: String(resolver.resolve(a.Handler)) };
+    }
+    return {
+      env,
+      ...(code ? { code } : {}),
+      ...(changed('Timeout') ? { timeoutSeconds: Number(resolver.resolve(a.Timeout ?? 3)) } : {}),
+      ...(changed('MemorySize') ? { memorySize: Number(resolver.resolve(a.MemorySize ?? 128)) } : {}),
+    };
+  }
+
+  /**
+   * Unpack a function's code from the S3 object its Code names (what `cdk deploy` uploaded) into
+   * a fresh folder under `assets`; returns the folder relative to `assets`, or undefined for code
+   * given inline (ZipFile) or as an image, which the loader handles or refuses.
+   */
+  private unpackCode(id: string, r: Resources[string], resolver: Resolver, assets: string): string | undefined {
+    const code = r.Properties?.Code as { S3Bucket?: unknown; S3Key?: unknown; S3ObjectVersion?: unknown } | undefined;
+    if (!code?.S3Key) return undefined;
+    try {
+      const bucket = String(resolver.resolve(code.S3Bucket));
+      const key = String(resolver.resolve(code.S3Key));
+      const dir = `asset.${id}.${createHash('sha256').update(`${bucket}/${key}`).digest('hex').slice(0, 16)}`;
+      unzip(this.deps.s3.getObject(bucket, key), join(assets, dir));
+      return dir;
+    } catch (e) {
+      throw new Error(`Resource handler returned message: "${(e as Error).message}"`, { cause: e });
+    }
+  }
+
+  /**
    * Carry out a planned update. Changed functions get their new environment; a guarded function
    * is released through its alias's CodeDeploy update policy and the stack stays
    * UPDATE_IN_PROGRESS until the deployment ends. A failed or stopped deployment fails the alias
@@ -434,7 +488,9 @@ export class CloudFormationLab {
     const physical = stack.physical!;
     const resolver = new Resolver({ stackName: stack.name, template: flat.template as unknown as Template, assemblyDir: physical.assets, physical });
     const nameOf = (id: string) => stack.resources.get(id)?.physicalId ?? resolver.ref(id)!;
-    const oldEnv = new Map<string, Record<string, string>>();
+    const oldConfig = new Map<string, FunctionChange>();
+    /** Aliases whose failed deployment CodeDeploy rolls back with a deployment of its own, and the version they return to. */
+    const rollbacks: { aliasId: string; functionName: string; deploymentId: string; version: string }[] = [];
     const followed = new Set<string>();
     let failed: { id: string; reason: string } | undefined;
     for (const r of plan.recorded) {
@@ -460,15 +516,34 @@ export class CloudFormationLab {
     }
     for (const f of plan.functions) {
       const name = nameOf(f.id);
-      const env = Object.fromEntries(Object.entries((resolver.resolve((after[f.id].Properties?.Environment as { Variables?: unknown } | undefined)?.Variables ?? {}) ?? {}) as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
-      oldEnv.set(name, this.deps.environment(name));
       this.event(stack, f.id, name, 'AWS::Lambda::Function', 'UPDATE_IN_PROGRESS');
+      let change: FunctionChange;
+      try {
+        change = this.functionChange(f.id, before[f.id], after[f.id], resolver, physical.assets);
+      } catch (e) {
+        failed = { id: f.id, reason: (e as Error).message };
+        this.record(stack, f.id, 'AWS::Lambda::Function', name, 'UPDATE_FAILED', failed.reason);
+        break;
+      }
+      oldConfig.set(name, this.deps.configuration(name));
       if (!f.aliasId) {
-        this.deps.setEnvironment(name, env);
+        this.deps.configure(name, change);
         this.record(stack, f.id, 'AWS::Lambda::Function', name, 'UPDATE_COMPLETE');
         continue;
       }
-      const { version, deploymentId } = await this.deps.release(name, env);
+      let started: { version: string; deploymentId: string };
+      try {
+        started = await this.deps.release(name, change);
+      } catch (e) {
+        // CodeDeploy refused the deployment (another one is active in the group, say): the alias update fails with its message.
+        this.record(stack, f.id, 'AWS::Lambda::Function', name, 'UPDATE_COMPLETE');
+        failed = { id: f.aliasId, reason: `CodeDeploy could not start the deployment: ${(e as Error).message}` };
+        this.event(stack, f.aliasId, nameOf(f.aliasId), 'AWS::Lambda::Alias', 'UPDATE_IN_PROGRESS');
+        this.record(stack, f.aliasId, 'AWS::Lambda::Alias', nameOf(f.aliasId), 'UPDATE_FAILED', failed.reason);
+        break;
+      }
+      const { version, deploymentId } = started;
+      const oldVersion = stack.resources.get(f.oldVersionId ?? '')?.physicalId.split(':').at(-1);
       this.record(stack, f.id, 'AWS::Lambda::Function', name, 'UPDATE_COMPLETE');
       if (f.newVersionId) {
         this.event(stack, f.newVersionId, '', 'AWS::Lambda::Version', 'CREATE_IN_PROGRESS');
@@ -483,6 +558,7 @@ export class CloudFormationLab {
       this.event(stack, f.aliasId, aliasName, 'AWS::Lambda::Alias', 'UPDATE_IN_PROGRESS', `CodeDeploy deployment ${deploymentId} shifts the alias to version ${version}`);
       const end = await this.deps.deploymentEnd(deploymentId);
       if (end.status !== 'Succeeded') {
+        if (end.rollbackDeploymentId && oldVersion) rollbacks.push({ aliasId: f.aliasId, functionName: name, deploymentId: end.rollbackDeploymentId, version: oldVersion });
         failed = { id: f.aliasId, reason: `CodeDeploy deployment ${deploymentId} ${end.status.toLowerCase()}${end.message ? `: ${end.message}` : ''}` };
         this.record(stack, f.aliasId, 'AWS::Lambda::Alias', aliasName, 'UPDATE_FAILED', failed.reason);
         break;
@@ -499,11 +575,31 @@ export class CloudFormationLab {
         this.event(stack, id, nameOf(id), 'Custom::AWS', 'UPDATE_IN_PROGRESS');
         this.record(stack, id, 'Custom::AWS', nameOf(id), 'UPDATE_COMPLETE', await customCall(before[id], oldResolver));
       }
-      for (const [name, env] of oldEnv) {
+      for (const [name, config] of oldConfig) {
         const id = plan.functions.find((f) => nameOf(f.id) === name)!.id;
         this.event(stack, id, name, 'AWS::Lambda::Function', 'UPDATE_IN_PROGRESS');
-        this.deps.setEnvironment(name, env);
+        this.deps.configure(name, config);
         this.record(stack, id, 'AWS::Lambda::Function', name, 'UPDATE_COMPLETE');
+      }
+      // The alarms go back to the old version, and each alias is back on it once CodeDeploy's
+      // rollback deployment ends: only then is the stack rolled back, and a new deployment of the
+      // group can start (CodeDeploy allows one active deployment per group).
+      // https://docs.aws.amazon.com/codedeploy/latest/userguide/deployments-rollback-and-redeploy.html
+      for (const rb of rollbacks) {
+        await this.deps.followVersion(rb.functionName, rb.version);
+        this.event(stack, rb.aliasId, nameOf(rb.aliasId), 'AWS::Lambda::Alias', 'UPDATE_IN_PROGRESS', `CodeDeploy rollback deployment ${rb.deploymentId} returns the alias to version ${rb.version}`);
+        const end = await this.deps.deploymentEnd(rb.deploymentId);
+        if (end.status === 'Succeeded') {
+          this.record(stack, rb.aliasId, 'AWS::Lambda::Alias', nameOf(rb.aliasId), 'UPDATE_COMPLETE');
+          continue;
+        }
+        const reason = `CodeDeploy rollback deployment ${rb.deploymentId} ${end.status.toLowerCase()}${end.message ? `: ${end.message}` : ''}`;
+        this.record(stack, rb.aliasId, 'AWS::Lambda::Alias', nameOf(rb.aliasId), 'UPDATE_FAILED', reason);
+        // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/troubleshooting.html#troubleshooting-errors-update-rollback-failed
+        stack.status = 'UPDATE_ROLLBACK_FAILED';
+        stack.reason = `The following resource(s) failed to update: [${rb.aliasId}]. ${reason}`;
+        this.event(stack, stack.name, stack.id, 'AWS::CloudFormation::Stack', stack.status, stack.reason);
+        return;
       }
       stack.status = 'UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS';
       this.event(stack, stack.name, stack.id, 'AWS::CloudFormation::Stack', stack.status);

@@ -1,6 +1,6 @@
 /**
  * Which stack updates the lab can carry out, decided before anything changes. A release of a
- * function (its configuration changes, so CDK gives it a new AWS::Lambda::Version, the alarms
+ * function (its code or configuration changes, so CDK gives it a new AWS::Lambda::Version, the alarms
  * and alias that name the version follow) is modelled: a guarded alias's CodeDeploy update policy
  * starts a deployment. Resources the lab only records change freely. Anything else is refused
  * with the change named, rather than half applied.
@@ -11,7 +11,7 @@ import type { RawTemplate } from './template';
 type Resources = NonNullable<RawTemplate['Resources']>;
 
 export interface UpdatePlan {
-  /** Functions whose configuration changes: logical id, and whether an alias update policy releases them through CodeDeploy. */
+  /** Functions whose code or configuration changes: logical id, and whether an alias update policy releases them through CodeDeploy. */
   readonly functions: { readonly id: string; readonly aliasId?: string; readonly newVersionId?: string; readonly oldVersionId?: string }[];
   /** Recorded resources (not live in the lab) added, changed or removed. */
   readonly recorded: { readonly id: string; readonly action: 'Add' | 'Modify' | 'Remove' }[];
@@ -23,6 +23,9 @@ export interface UpdatePlan {
 
 /** Types live in the lab whose changes only a release explains. */
 const LIVE = ['AWS::DynamoDB::Table', 'AWS::Lambda::Function', 'AWS::Lambda::Version', 'AWS::Lambda::Alias', 'AWS::Lambda::Url', 'AWS::CloudWatch::Alarm', 'AWS::CloudWatch::CompositeAlarm', 'AWS::CodeDeploy::Application', 'AWS::CodeDeploy::DeploymentConfig', 'AWS::CodeDeploy::DeploymentGroup', 'AWS::Events::Rule', 'Custom::AWS', 'AWS::S3::Bucket', 'AWS::SSM::Parameter'];
+
+/** Function properties whose change the lab carries out (a new version and release when guarded). */
+const MODELLED_FUNCTION_PROPERTIES = ['Code', 'Handler', 'Environment', 'Description', 'Timeout', 'MemorySize'];
 
 /** The function a version resource publishes (its FunctionName Ref). */
 const versionOf = (r: Resources[string]) => (r.Properties?.FunctionName as { Ref?: string } | undefined)?.Ref;
@@ -54,9 +57,11 @@ export function planUpdate(before: Resources, after: Resources): UpdatePlan | { 
       continue;
     }
     if (action === 'Modify' && type === 'AWS::Lambda::Function') {
-      const strip = (r: Resources[string]) => JSON.stringify({ ...r, Properties: { ...r.Properties, Environment: undefined, Description: undefined } });
+      // Metadata (CDK's asset path) describes the resource without changing it.
+      const strip = (r: Resources[string]) => JSON.stringify({ ...r, Metadata: undefined, Properties: Object.fromEntries(Object.entries(r.Properties ?? {}).filter(([k]) => !MODELLED_FUNCTION_PROPERTIES.includes(k))) });
       if (strip(a) !== strip(b)) {
-        refused.push(`${id} (${type}): only Environment and Description changes are modelled; a code or other property change is not`);
+        const other = [...new Set([...Object.keys(a.Properties ?? {}), ...Object.keys(b.Properties ?? {})])].filter((k) => !MODELLED_FUNCTION_PROPERTIES.includes(k) && JSON.stringify(a.Properties?.[k]) !== JSON.stringify(b.Properties?.[k]));
+        refused.push(`${id} (${type}): changing ${other.length ? other.join(', ') : 'its attributes'} is not modelled; the lab models changes of ${MODELLED_FUNCTION_PROPERTIES.join(', ')}`);
         continue;
       }
       released.add(id);

@@ -5,6 +5,7 @@
 import {
   CloudFormationClient,
   CreateChangeSetCommand,
+  DeleteChangeSetCommand,
   DeleteStackCommand,
   DescribeChangeSetCommand,
   DescribeStackEventsCommand,
@@ -17,8 +18,11 @@ import {
   ListStacksCommand,
   type Stack,
 } from '@aws-sdk/client-cloudformation';
+import { GetFunctionConfigurationCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { crc32 } from 'node:zlib';
 import { Lab } from '../../../src/lab/lab';
 
 let lab: Lab;
@@ -163,5 +167,93 @@ describe('a stack created through a change set', () => {
 
   it('an operation the lab does not model is an awsQuery error naming it', async () => {
     await expect(cfn.send(new ListExportsCommand({}))).rejects.toMatchObject({ name: 'InvalidAction', message: expect.stringContaining('CloudFormation.ListExports is not supported by the lab') });
+  });
+});
+
+/** A zip archive of stored (uncompressed) files, as a Lambda deployment package. https://pkware.cachefly.net/webdocs/casestudies/APPNOTE.TXT */
+function zipOf(files: Record<string, string>): Buffer {
+  const locals: Buffer[] = [];
+  const central: Buffer[] = [];
+  let offset = 0;
+  for (const [name, text] of Object.entries(files)) {
+    const data = Buffer.from(text);
+    const fileName = Buffer.from(name);
+    const crc = crc32(data);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4);
+    local.writeUInt32LE(crc, 14);
+    local.writeUInt32LE(data.length, 18);
+    local.writeUInt32LE(data.length, 22);
+    local.writeUInt16LE(fileName.length, 26);
+    const entry = Buffer.alloc(46);
+    entry.writeUInt32LE(0x02014b50, 0);
+    entry.writeUInt16LE(20, 4);
+    entry.writeUInt16LE(20, 6);
+    entry.writeUInt32LE(crc, 16);
+    entry.writeUInt32LE(data.length, 20);
+    entry.writeUInt32LE(data.length, 24);
+    entry.writeUInt16LE(fileName.length, 28);
+    entry.writeUInt32LE(offset, 42);
+    locals.push(local, fileName, data);
+    central.push(entry, fileName);
+    offset += local.length + fileName.length + data.length;
+  }
+  const dir = Buffer.concat(central);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(Object.keys(files).length, 8);
+  end.writeUInt16LE(Object.keys(files).length, 10);
+  end.writeUInt32LE(dir.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, dir, end]);
+}
+
+describe('a function updated through a change set', () => {
+  const fnTemplate = (key: string, timeout: number, runtime = 'nodejs22.x') =>
+    JSON.stringify({
+      Resources: {
+        Fn: { Type: 'AWS::Lambda::Function', Properties: { FunctionName: 'quote', Runtime: runtime, Handler: 'index.handler', Timeout: timeout, Role: 'arn:aws:iam::123456789012:role/r', Code: { S3Bucket: 'assets', S3Key: key } } },
+      },
+    });
+  const answer = async () => JSON.parse(Buffer.from((await new LambdaClient(config()).send(new InvokeCommand({ FunctionName: 'quote' }))).Payload!).toString()) as string;
+
+  beforeEach(async () => {
+    const s3 = new S3Client({ ...config(), forcePathStyle: true });
+    await s3.send(new CreateBucketCommand({ Bucket: 'assets' }));
+    for (const v of ['v1', 'v2']) await s3.send(new PutObjectCommand({ Bucket: 'assets', Key: `${v}.zip`, Body: zipOf({ 'index.js': `exports.handler = async () => '${v}';` }) }));
+  });
+
+  it('runs the new code from S3 and takes the new timeout, as UpdateFunctionCode and UpdateFunctionConfiguration would', async () => {
+    await deploy('Quote', fnTemplate('v1.zip', 3));
+    await cfn.send(new ExecuteChangeSetCommand({ ChangeSetName: 'cdk-deploy-change-set', StackName: 'Quote' }));
+    expect((await until('Quote', (s) => !s.StackStatus!.endsWith('IN_PROGRESS'))).StackStatus).toBe('CREATE_COMPLETE');
+    expect(await answer()).toBe('v1');
+
+    await deploy('Quote', fnTemplate('v2.zip', 9), 'UPDATE');
+    expect(await cfn.send(new DescribeChangeSetCommand({ ChangeSetName: 'cdk-deploy-change-set', StackName: 'Quote' }))).toMatchObject({ Status: 'CREATE_COMPLETE' });
+    await cfn.send(new ExecuteChangeSetCommand({ ChangeSetName: 'cdk-deploy-change-set', StackName: 'Quote' }));
+    expect((await until('Quote', (s) => !s.StackStatus!.endsWith('IN_PROGRESS'))).StackStatus).toBe('UPDATE_COMPLETE');
+    expect(await answer()).toBe('v2');
+    expect((await new LambdaClient(config()).send(new GetFunctionConfigurationCommand({ FunctionName: 'quote' }))).Timeout).toBe(9);
+  });
+
+  it('an executed change set and the others of its stack are gone; deleting one by name then still succeeds, as the CDK CLI expects', async () => {
+    await deploy('Quote', fnTemplate('v1.zip', 3));
+    await cfn.send(new ExecuteChangeSetCommand({ ChangeSetName: 'cdk-deploy-change-set', StackName: 'Quote' }));
+    await until('Quote', (s) => s.StackStatus === 'CREATE_COMPLETE');
+    await expect(cfn.send(new DescribeChangeSetCommand({ ChangeSetName: 'cdk-deploy-change-set', StackName: 'Quote' }))).rejects.toMatchObject({ name: 'ChangeSetNotFoundException' });
+    await cfn.send(new DeleteChangeSetCommand({ ChangeSetName: 'cdk-deploy-change-set', StackName: 'Quote' }));
+    await expect(cfn.send(new DeleteChangeSetCommand({ ChangeSetName: 'cdk-deploy-change-set', StackName: 'Nope' }))).rejects.toMatchObject({ name: 'ValidationError' });
+    await deploy('Quote', fnTemplate('v2.zip', 3), 'UPDATE');
+    await expect(deploy('Quote', fnTemplate('v2.zip', 4), 'UPDATE')).rejects.toMatchObject({ name: 'AlreadyExistsException' });
+  });
+
+  it('refuses, at the change set, a change it does not model, naming the property', async () => {
+    await deploy('Quote', fnTemplate('v1.zip', 3));
+    await cfn.send(new ExecuteChangeSetCommand({ ChangeSetName: 'cdk-deploy-change-set', StackName: 'Quote' }));
+    await until('Quote', (s) => s.StackStatus === 'CREATE_COMPLETE');
+    await deploy('Quote', fnTemplate('v1.zip', 3, 'nodejs24.x'), 'UPDATE');
+    expect(await cfn.send(new DescribeChangeSetCommand({ ChangeSetName: 'cdk-deploy-change-set', StackName: 'Quote' }))).toMatchObject({ Status: 'FAILED', StatusReason: expect.stringContaining('changing Runtime is not modelled') });
   });
 });

@@ -102,8 +102,13 @@ describe('update plans', () => {
     });
   });
 
-  it('refuses a code change, naming the function', () => {
-    expect(planUpdate(app('{}', 'V1'), app('{}', 'V2', 'new.zip'))).toEqual({ refused: 'the lab cannot apply this update: Fn (AWS::Lambda::Function): only Environment and Description changes are modelled; a code or other property change is not' });
+  it('a code change is a release through the alias too', () => {
+    expect(planUpdate(app('{}', 'V1'), app('{}', 'V2', 'new.zip'))).toMatchObject({ functions: [{ id: 'Fn', aliasId: 'Alias', newVersionId: 'V2', oldVersionId: 'V1' }] });
+  });
+
+  it('refuses a change of a function property it does not model, naming the property and the modelled ones', () => {
+    const runtime = (r: string) => ({ ...app('{}', 'V1'), Fn: { Type: 'AWS::Lambda::Function', Properties: { Code: { S3Key: 'k.zip' }, Runtime: r } } });
+    expect(planUpdate(runtime('nodejs22.x'), runtime('nodejs24.x'))).toEqual({ refused: 'the lab cannot apply this update: Fn (AWS::Lambda::Function): changing Runtime is not modelled; the lab models changes of Code, Handler, Environment, Description, Timeout, MemorySize' });
   });
 
   it('refuses adding a live resource type to an existing stack', () => {
