@@ -82,11 +82,16 @@ interface LabFunction {
   description: string;
   timeoutSeconds: number;
   memorySize: number;
+  /** The base64 SHA-256 of $LATEST's code (a version published from it keeps it). */
+  codeSha256: string;
   readonly versions: Map<string, Version>;
   readonly aliases: Map<string, LabAlias>;
   readonly tags: Map<string, string>;
   nextVersion: number;
 }
+
+/** The SHA-256 a function's code is known by: its asset folder, and the rehearsed code revision. */
+const codeSha = (codeDir: string, codeRevision: string) => createHash('sha256').update(codeDir).update(codeRevision).digest('base64');
 
 interface LabAlias extends AliasRouting {
   /** A fresh id on every change, for UpdateAlias's optimistic locking. */
@@ -353,6 +358,7 @@ export class LambdaLab implements LambdaPort {
       description: spec.description ?? '',
       timeoutSeconds: spec.timeoutSeconds ?? 3,
       memorySize: spec.memorySize ?? 128,
+      codeSha256: codeSha(spec.codeDir, ''),
       versions: new Map(),
       aliases: new Map(),
       tags: new Map(),
@@ -399,7 +405,9 @@ export class LambdaLab implements LambdaPort {
    */
   publishVersion(name: string, behaviour: Behaviour = {}, codeRevision = '', description?: string): string {
     const f = this.fn(name);
-    const sha = createHash('sha256').update(f.spec.codeDir).update(codeRevision).digest('base64');
+    const sha = codeSha(f.spec.codeDir, codeRevision);
+    // Publishing a code revision stands for updating $LATEST's code, then publishing it.
+    f.codeSha256 = sha;
     const config = JSON.stringify([f.env, f.timeoutSeconds, f.memorySize]);
     const last = [...f.versions.values()].filter((v) => v.version !== '$LATEST').at(-1);
     // https://docs.aws.amazon.com/lambda/latest/api/API_PublishVersion.html: no new version while code and configuration are unchanged.
@@ -664,7 +672,7 @@ export class LambdaLab implements LambdaPort {
     if (!cur || JSON.stringify([cur.env, cur.timeoutSeconds, cur.memorySize]) !== JSON.stringify([f.env, f.timeoutSeconds, f.memorySize])) {
       void cur?.worker?.close();
       const v: Version = {
-        version: '$LATEST', env: { ...f.env }, codeSha256: '', publishedAt: this.ctx.scheduler.now(), behaviour: {},
+        version: '$LATEST', env: { ...f.env }, codeSha256: f.codeSha256, publishedAt: this.ctx.scheduler.now(), behaviour: {},
         timeoutSeconds: f.timeoutSeconds, memorySize: f.memorySize, description: f.description,
       };
       f.versions.set('$LATEST', v);
@@ -731,7 +739,7 @@ export class LambdaLab implements LambdaPort {
       Version: v?.version ?? '$LATEST',
       Description: v?.description ?? f.description,
       Environment: { Variables: v ? v.env : f.env },
-      CodeSha256: v?.codeSha256 ?? '',
+      CodeSha256: v?.codeSha256 ?? f.codeSha256,
       State: 'Active',
       LastUpdateStatus: 'Successful',
     });
