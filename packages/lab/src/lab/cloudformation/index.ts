@@ -157,6 +157,14 @@ export class CloudFormationLab {
         const s = this.stack(i.StackName);
         return { StackResources: [...s.resources.values()].filter((r) => i.LogicalResourceId === undefined || r.logicalId === i.LogicalResourceId).map((r) => this.describeResource(s, r)) };
       },
+      // https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStackResource.html
+      DescribeStackResource: (i) => {
+        const s = this.stack(i.StackName);
+        const r = s.resources.get(String(i.LogicalResourceId));
+        if (!r) throw err(`Resource ${String(i.LogicalResourceId)} does not exist for stack ${String(i.StackName)}`);
+        const { Timestamp, ...detail } = this.describeResource(s, r);
+        return { StackResourceDetail: { ...detail, LastUpdatedTimestamp: Timestamp } };
+      },
       ListStackResources: (i) => {
         const s = this.stack(i.StackName);
         return { StackResourceSummaries: [...s.resources.values()].map((r) => ({ LogicalResourceId: r.logicalId, PhysicalResourceId: r.physicalId, ResourceType: r.type, ResourceStatus: r.status, ResourceStatusReason: r.reason, LastUpdatedTimestamp: new Date(r.updated) })) };

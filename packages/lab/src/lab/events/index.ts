@@ -85,6 +85,18 @@ export function putEventsEntrySize(entry: Record<string, unknown>): number {
   return size;
 }
 
+/** A rule as ListRules and DescribeRule answer it. */
+function ruleOut(r: RuleSpec) {
+  return {
+    Name: r.name,
+    Arn: `arn:aws:events:${LAB_REGION}:${LAB_ACCOUNT}:rule/${r.name}`,
+    State: 'ENABLED',
+    EventBusName: DEFAULT_BUS,
+    ...(r.eventPattern ? { EventPattern: JSON.stringify(r.eventPattern) } : {}),
+    ...(r.scheduleExpression ? { ScheduleExpression: r.scheduleExpression } : {}),
+  };
+}
+
 /**
  * EventBridge: the default bus's rules (schedules and patterns) invoking Lambda targets
  * asynchronously, and PutEvents (the watchdog's decision events land in `putEvents`).
@@ -210,17 +222,28 @@ export class EventsLab {
         if (!Number.isInteger(start) || start < 0 || start > names.length) throw new LabError('ValidationException', `NextToken: not a token this lab returned: ${JSON.stringify(i.NextToken)}`);
         const end = start + ((i.Limit as number | undefined) ?? 100);
         const rules = names.slice(start, end).map((n) => this.rules.find((r) => r.name === n)!);
-        return {
-          Rules: rules.map((r) => ({
-            Name: r.name,
-            Arn: `arn:aws:events:${LAB_REGION}:${LAB_ACCOUNT}:rule/${r.name}`,
-            State: 'ENABLED',
-            EventBusName: DEFAULT_BUS,
-            ...(r.eventPattern ? { EventPattern: JSON.stringify(r.eventPattern) } : {}),
-            ...(r.scheduleExpression ? { ScheduleExpression: r.scheduleExpression } : {}),
-          })),
-          ...(end < names.length ? { NextToken: String(end) } : {}),
-        };
+        return { Rules: rules.map(ruleOut), ...(end < names.length ? { NextToken: String(end) } : {}) };
+      },
+      // https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_DescribeRule.html
+      DescribeRule: (i) => {
+        // A rule name: 1 to 64 of letters, digits, '.', '-' and '_'.
+        if (typeof i.Name !== 'string' || !/^[.\-_A-Za-z0-9]{1,64}$/.test(i.Name)) {
+          throw new LabError('ValidationException', `1 validation error detected: Value ${JSON.stringify(i.Name ?? null)} at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+ and have length between 1 and 64`);
+        }
+        const busError = this.checkBus(i.EventBusName);
+        if (busError) throw busError;
+        const rule = this.rules.find((r) => r.name === i.Name);
+        if (!rule) throw new LabError('ResourceNotFoundException', `Rule ${i.Name} does not exist on EventBus ${DEFAULT_BUS}.`);
+        return { ...ruleOut(rule), CreatedBy: LAB_ACCOUNT };
+      },
+      // https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_ListEventBuses.html
+      ListEventBuses: (i) => {
+        if (i.NamePrefix !== undefined && typeof i.NamePrefix !== 'string') throw new LabError('ValidationException', `NamePrefix: expected a string, got ${JSON.stringify(i.NamePrefix)}`);
+        if (i.Limit !== undefined && !(Number.isInteger(i.Limit) && (i.Limit as number) >= 1 && (i.Limit as number) <= 100)) {
+          throw new LabError('ValidationException', `Limit: expected an integer from 1 to 100, got ${JSON.stringify(i.Limit)}`);
+        }
+        // The lab has one bus, so every answer is one page.
+        return { EventBuses: DEFAULT_BUS.startsWith((i.NamePrefix as string | undefined) ?? '') ? [{ Name: DEFAULT_BUS, Arn: BUS_ARN }] : [] };
       },
     },
   };

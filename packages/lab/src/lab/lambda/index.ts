@@ -92,11 +92,16 @@ interface LabFunction {
   description: string;
   timeoutSeconds: number;
   memorySize: number;
+  /** The base64 SHA-256 of $LATEST's code (a version published from it keeps it). */
+  codeSha256: string;
   readonly versions: Map<string, Version>;
   readonly aliases: Map<string, LabAlias>;
   readonly tags: Map<string, string>;
   nextVersion: number;
 }
+
+/** The SHA-256 a function's code is known by: its asset folder, and the rehearsed code revision. */
+const codeSha = (code: FunctionCode, codeRevision: string) => createHash('sha256').update(code.dir).update(code.handler).update(codeRevision).digest('base64');
 
 interface LabAlias extends AliasRouting {
   /** A fresh id on every change, for UpdateAlias's optimistic locking. */
@@ -370,6 +375,7 @@ export class LambdaLab implements LambdaPort {
       description: spec.description ?? '',
       timeoutSeconds: spec.timeoutSeconds ?? 3,
       memorySize: spec.memorySize ?? 128,
+      codeSha256: codeSha({ dir: spec.codeDir, handler: spec.handler }, ''),
       versions: new Map(),
       aliases: new Map(),
       tags: new Map(),
@@ -404,7 +410,9 @@ export class LambdaLab implements LambdaPort {
 
   /** Replace $LATEST's code (UpdateFunctionCode, or a CloudFormation update of the function's Code or Handler). */
   updateCode(name: string, code: FunctionCode): void {
-    this.fn(name).code = code;
+    const f = this.fn(name);
+    f.code = code;
+    f.codeSha256 = codeSha(code, '');
   }
 
   updateConfiguration(name: string, env: Record<string, string> | undefined, description?: string, limits: { timeoutSeconds?: number; memorySize?: number } = {}): void {
@@ -421,7 +429,9 @@ export class LambdaLab implements LambdaPort {
    */
   publishVersion(name: string, behaviour: Behaviour = {}, codeRevision = '', description?: string): string {
     const f = this.fn(name);
-    const sha = createHash('sha256').update(f.code.dir).update(f.code.handler).update(codeRevision).digest('base64');
+    const sha = codeSha(f.code, codeRevision);
+    // Publishing a code revision stands for updating $LATEST's code, then publishing it.
+    f.codeSha256 = sha;
     const config = JSON.stringify([f.env, f.timeoutSeconds, f.memorySize]);
     const last = [...f.versions.values()].filter((v) => v.version !== '$LATEST').at(-1);
     // https://docs.aws.amazon.com/lambda/latest/api/API_PublishVersion.html: no new version while code and configuration are unchanged.
@@ -686,7 +696,7 @@ export class LambdaLab implements LambdaPort {
     if (!cur || JSON.stringify([cur.env, cur.code, cur.timeoutSeconds, cur.memorySize]) !== JSON.stringify([f.env, f.code, f.timeoutSeconds, f.memorySize])) {
       void cur?.worker?.close();
       const v: Version = {
-        version: '$LATEST', env: { ...f.env }, code: f.code, codeSha256: '', publishedAt: this.ctx.scheduler.now(), behaviour: {},
+        version: '$LATEST', env: { ...f.env }, code: f.code, codeSha256: f.codeSha256, publishedAt: this.ctx.scheduler.now(), behaviour: {},
         timeoutSeconds: f.timeoutSeconds, memorySize: f.memorySize, description: f.description,
       };
       f.versions.set('$LATEST', v);
@@ -753,7 +763,7 @@ export class LambdaLab implements LambdaPort {
       Version: v?.version ?? '$LATEST',
       Description: v?.description ?? f.description,
       Environment: { Variables: v ? v.env : f.env },
-      CodeSha256: v?.codeSha256 ?? '',
+      CodeSha256: v?.codeSha256 ?? f.codeSha256,
       State: 'Active',
       LastUpdateStatus: 'Successful',
     });

@@ -18,12 +18,15 @@ interface Upload {
 }
 
 const XMLNS = 'http://s3.amazonaws.com/doc/2006-03-01/';
+/** The lab account's canonical user id (64 hex digits, as S3's are). */
+const OWNER_ID = createHash('sha256').update('canary-watchdog-lab').digest('hex');
 /** Subresources of a bucket the lab answers; any other is refused by name. */
 const BUCKET_SUBRESOURCES = ['location', 'list-type', 'encryption', 'versioning', 'policy', 'uploads', 'delete'];
 
 /**
  * S3 as `cdk deploy` publishes assets through it: buckets, objects (PutObject and multipart
- * uploads, HeadObject, GetObject), ListObjectsV2, GetBucketLocation, GetBucketEncryption.
+ * uploads, HeadObject, GetObject), ListObjectsV2, GetBucketLocation, GetBucketEncryption, and
+ * ListBuckets and delimited listings as `aws s3 ls` reads them.
  * Requests come path-style (the SDK uses path-style addressing for an IP endpoint), in restXml.
  * https://docs.aws.amazon.com/AmazonS3/latest/API/API_Operations_Amazon_Simple_Storage_Service.html
  */
@@ -31,6 +34,7 @@ export class S3Lab implements SignedService {
   readonly name = 'S3';
   readonly signingName = 's3';
   private readonly buckets = new Map<string, Map<string, StoredObject>>();
+  private readonly created = new Map<string, number>();
   private readonly uploads = new Map<string, Upload>();
   private uploadSeq = 0;
 
@@ -40,13 +44,17 @@ export class S3Lab implements SignedService {
     validateBucketName(bucket);
     // In us-east-1 creating a bucket you already own succeeds and changes nothing.
     // https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html
-    if (!this.buckets.has(bucket)) this.buckets.set(bucket, new Map());
+    if (!this.buckets.has(bucket)) {
+      this.buckets.set(bucket, new Map());
+      this.created.set(bucket, this.clock.now());
+    }
   }
 
   deleteBucket(bucket: string): void {
     const b = this.bucket(bucket);
     if (b.size) throw new LabError('BucketNotEmpty', 'The bucket you tried to delete is not empty', 409);
     this.buckets.delete(bucket);
+    this.created.delete(bucket);
   }
 
   hasBucket(bucket: string): boolean {
@@ -75,7 +83,10 @@ export class S3Lab implements SignedService {
     const [, bucket = '', ...rest] = req.path.split('/');
     const key = rest.join('/');
     const q = req.query;
-    if (!bucket) throw new LabError('NotImplemented', 'ListBuckets is not supported by the lab', 501);
+    if (!bucket) {
+      if (req.method !== 'GET') throw new LabError('NotImplemented', `${req.method} / is not supported by the lab`, 501);
+      return this.listBuckets();
+    }
     if (!key) {
       const sub = BUCKET_SUBRESOURCES.find((s) => q.has(s));
       const unknown = [...q.keys()].find((k) => !BUCKET_SUBRESOURCES.includes(k) && !['prefix', 'max-keys', 'continuation-token', 'start-after', 'delimiter', 'encoding-type', 'fetch-owner'].includes(k));
@@ -151,23 +162,52 @@ export class S3Lab implements SignedService {
     return o;
   }
 
+  /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListBuckets.html */
+  private listBuckets(): RestReply {
+    const buckets = [...this.buckets.keys()].sort().map((Name) => `<Bucket>${toXml({ Name, CreationDate: new Date(this.created.get(Name)!) })}</Bucket>`);
+    return xml(`<ListAllMyBucketsResult xmlns="${XMLNS}">${toXml({ Owner: { ID: OWNER_ID, DisplayName: 'lab' } })}<Buckets>${buckets.join('')}</Buckets></ListAllMyBucketsResult>`);
+  }
+
+  /**
+   * A page of keys under a prefix. With a delimiter, the keys whose rest (after the prefix) holds
+   * it are rolled up into one CommonPrefix each (a "folder"), which counts as one entry toward
+   * max-keys and is never repeated on a later page. With encoding-type=url, keys and prefixes are
+   * url-encoded in the answer, as the AWS CLI asks on every listing.
+   * https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html
+   */
   private listObjectsV2(bucket: string, q: URLSearchParams): RestReply {
+    const objects = this.bucket(bucket);
     const prefix = q.get('prefix') ?? '';
+    const delimiter = q.get('delimiter') ?? '';
     const maxKeys = q.has('max-keys') ? Number(q.get('max-keys')) : 1000;
     if (!Number.isInteger(maxKeys) || maxKeys < 0) throw new LabError('InvalidArgument', `max-keys: expected an integer >= 0, got ${q.get('max-keys')}`);
-    if (q.has('delimiter')) throw new LabError('NotImplemented', 'ListObjectsV2 with a delimiter is not supported by the lab', 501);
+    const encoding = q.get('encoding-type');
+    if (encoding !== null && encoding !== 'url') throw new LabError('InvalidArgument', `Invalid Encoding Method specified in Request: encoding-type must be url, got ${JSON.stringify(encoding)}`);
+    const enc = (v: string) => (encoding === 'url' ? encodeURIComponent(v).replace(/%2F/g, '/').replace(/%20/g, '+') : v);
     const after = q.get('continuation-token') ?? q.get('start-after') ?? '';
-    const keys = [...this.bucket(bucket).keys()].filter((k) => k.startsWith(prefix) && k > after).sort();
-    const page = keys.slice(0, Math.min(maxKeys, 1000));
-    const truncated = keys.length > page.length;
-    const contents = page.map((k) => {
-      const o = this.bucket(bucket).get(k)!;
-      return `<Contents>${toXml({ Key: k, LastModified: new Date(o.lastModified), ETag: o.etag, Size: o.body.length, StorageClass: 'STANDARD' })}</Contents>`;
+    const entries: { key?: string; commonPrefix?: string }[] = [];
+    for (const key of [...objects.keys()].filter((k) => k.startsWith(prefix)).sort()) {
+      const at = delimiter ? key.indexOf(delimiter, prefix.length) : -1;
+      if (at < 0) entries.push({ key });
+      else {
+        const commonPrefix = key.slice(0, at + delimiter.length);
+        if (entries.at(-1)?.commonPrefix !== commonPrefix) entries.push({ commonPrefix });
+      }
+    }
+    const rest = entries.filter((e) => (e.key ?? e.commonPrefix)! > after);
+    const page = rest.slice(0, Math.min(maxKeys, 1000));
+    const truncated = rest.length > page.length;
+    const contents = page.flatMap(({ key }) => {
+      if (key === undefined) return [];
+      const o = objects.get(key)!;
+      return [`<Contents>${toXml({ Key: enc(key), LastModified: new Date(o.lastModified), ETag: o.etag, Size: o.body.length, StorageClass: 'STANDARD' })}</Contents>`];
     });
+    const prefixes = page.flatMap(({ commonPrefix }) => (commonPrefix === undefined ? [] : [`<CommonPrefixes>${toXml({ Prefix: enc(commonPrefix) })}</CommonPrefixes>`]));
+    const last = page.at(-1);
     return xml(
-      `<ListBucketResult xmlns="${XMLNS}">${toXml({ Name: bucket, Prefix: prefix, KeyCount: page.length, MaxKeys: maxKeys, IsTruncated: truncated })}${contents.join('')}${
-        truncated ? toXml({ NextContinuationToken: page[page.length - 1] }) : ''
-      }${q.has('continuation-token') ? toXml({ ContinuationToken: q.get('continuation-token') }) : ''}</ListBucketResult>`,
+      `<ListBucketResult xmlns="${XMLNS}">${toXml({ Name: bucket, Prefix: enc(prefix), Delimiter: delimiter ? enc(delimiter) : undefined, KeyCount: page.length, MaxKeys: maxKeys, IsTruncated: truncated, EncodingType: encoding ?? undefined })}${contents.join('')}${prefixes.join('')}${
+        truncated && last ? toXml({ NextContinuationToken: last.key ?? last.commonPrefix }) : ''
+      }${q.has('continuation-token') ? toXml({ ContinuationToken: q.get('continuation-token') }) : ''}${q.has('start-after') ? toXml({ StartAfter: enc(q.get('start-after')!) }) : ''}</ListBucketResult>`,
     );
   }
 
