@@ -106,7 +106,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<ScenarioResult[]
           app,
           (p) => {
             status[strategy] = { strategy, weight: p.weight, status: p.status, layers: p.layers };
-            bar?.update(Math.min(p.of, Math.round(p.minute * 10) / 10), { status: liveStatusLine(Object.values(status), columns() - LIVE_PREFIX_COLUMNS - 1) });
+            bar?.update(Math.min(p.of, Math.round(p.minute * 10) / 10), { status: liveStatusLine(STRATEGIES.flatMap((x) => status[x] ?? []), columns() - LIVE_PREFIX_COLUMNS - 1) });
           },
           abort.signal,
         ).catch((err: unknown) => {

@@ -74,13 +74,19 @@ export interface LiveStatus {
 
 /**
  * The live view's status of a scenario in `width` columns: with the layers when they fit, without
- * them when not, and cut with an ellipsis only when even that does not fit (a status, not a reason).
+ * them when not, then with the strategies' initials, and cut with an ellipsis only when even that
+ * does not fit (a status, not a reason).
  */
 export function liveStatusLine(statuses: readonly LiveStatus[], width: number): string {
-  const full = statuses.map((s) => `${s.strategy}: ${(s.weight * 100).toFixed(0)} % new, ${s.status}${s.layers ? `, ${s.layers}` : ''}`).join(' | ');
-  if (full.length <= width) return full;
-  const short = statuses.map((s) => `${s.strategy}: ${(s.weight * 100).toFixed(0)} % ${s.status}`).join(' | ');
-  return width <= 0 ? '' : fit(short, width).trimEnd();
+  const pct = (s: LiveStatus) => (s.weight * 100).toFixed(0);
+  const forms = [
+    statuses.map((s) => `${s.strategy}: ${pct(s)} % new, ${s.status}${s.layers ? `, ${s.layers}` : ''}`).join(' | '),
+    statuses.map((s) => `${s.strategy}: ${pct(s)} % ${s.status}`).join(' | '),
+    // W and N: the strategies' initials, for a narrow terminal.
+    statuses.map((s) => `${s.strategy[0].toUpperCase()} ${pct(s)}% ${s.status}`).join(' | '),
+  ];
+  const fitting = forms.find((f) => f.length <= width);
+  return fitting ?? (width <= 0 ? '' : fit(forms[forms.length - 1], width).trimEnd());
 }
 
 /** The live view's line before the status: the scenario's name, its bar, the minutes (up to "3000.0/3000 min"). */

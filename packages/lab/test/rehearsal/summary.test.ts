@@ -84,8 +84,9 @@ describe('the terminal summary', () => {
       width,
     );
     expect(line.length).toBeLessThanOrEqual(width);
-    expect(line).toMatch(/^watchdog: 10 %/);
+    expect(line).toMatch(/^(watchdog:|W) 10 ?%/);
     if (width >= 300) expect(line).toContain('new-version=insufficient');
+    if (width === 40) expect(line).toBe('W 10% InProgress | N 10% InProgress');
   });
 });
 
