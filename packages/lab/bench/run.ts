@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: runs the benchmarks, writes bench/results.json and BENCHMARKS.md.
- * `--quick` uses fewer seeds, trials and sizes. Figures are measured on this machine in one run;
+ * `--quick` uses fewer seeds, trials and sizes, and writes to a scratch folder unless `--write`
+ * (the committed files) or `--out DIR` is given (see ./output.ts). Figures are measured on this machine in one run;
  * wall times are context, counts and ratios are the result.
  */
 import { execSync } from 'node:child_process';
@@ -11,6 +12,8 @@ import { rehearse } from '../src/rehearsal/rehearse';
 import { loadScenarios } from '../src/rehearsal/scenario';
 import { alphaSweep, runComparison } from './comparison-test';
 import { labSpeed } from './lab-speed';
+import { EXIT, exitCodeOf } from '../src/cli/exit-codes';
+import { benchOutput, type BenchOutput } from './output';
 import { renderMarkdown } from './report';
 import { NOISE, runFalseRollbacks, runMatrix } from './safety';
 import { maxPerStack, runScale } from './scale';
@@ -28,13 +31,22 @@ const progress = (what: string) => (done: number, of: number) => {
 };
 
 void (async () => {
-  if (process.argv.includes('--render')) {
-    // BENCHMARKS.md again from bench/results.json (after editing bench/analysis.md), no measuring.
-    const md = renderMarkdown(JSON.parse(readFileSync(join(__dirname, 'results.json'), 'utf8')) as Parameters<typeof renderMarkdown>[0]);
-    writeFileSync(join(__dirname, '..', '..', '..', 'BENCHMARKS.md'), md);
+  let output: BenchOutput;
+  try {
+    output = benchOutput(process.argv.slice(2), { resultsJson: join(__dirname, 'results.json'), benchmarksMd: join(__dirname, '..', '..', '..', 'BENCHMARKS.md') });
+  } catch (err) {
+    process.stderr.write(`error: ${(err as Error).message}\n`);
+    process.exit(exitCodeOf(err));
+  }
+  if (output.render) {
+    // BENCHMARKS.md again from results.json (after editing bench/analysis.md), no measuring.
+    const md = renderMarkdown(JSON.parse(readFileSync(output.resultsJson, 'utf8')) as Parameters<typeof renderMarkdown>[0]);
+    writeFileSync(output.benchmarksMd, md);
+    process.stderr.write(`wrote ${output.benchmarksMd}\n`);
     return;
   }
-  const quick = process.argv.includes('--quick');
+  const quick = output.quick;
+  process.stderr.write(`writing ${output.resultsJson} and ${output.benchmarksMd}${output.committed ? ' (the committed figures)' : ''} at the end\n`);
   const commit = execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim();
   const dirty = execSync('git status --porcelain', { encoding: 'utf8' }).trim() !== '';
   const started = Date.now();
@@ -103,11 +115,12 @@ void (async () => {
     maxPerStack: perStack,
     cost,
   };
-  writeFileSync(join(__dirname, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(output.resultsJson, `${JSON.stringify(results, null, 2)}\n`);
   const md = renderMarkdown(results);
-  writeFileSync(join(__dirname, '..', '..', '..', 'BENCHMARKS.md'), md);
+  writeFileSync(output.benchmarksMd, md);
   console.log(md);
-  process.exit(0);
+  process.stderr.write(`wrote ${output.resultsJson} and ${output.benchmarksMd}${output.committed ? '' : ' (not the committed figures: --write writes those)'}\n`);
+  process.exit(EXIT.ok);
 })();
 
 function virtualPerWall(ts: readonly { virtualMinutes: number; wallMs: number }[]): number {

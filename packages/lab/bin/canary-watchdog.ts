@@ -3,8 +3,10 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { InputError } from 'canary-watchdog/lib/core/validate';
-import { checkConfigReport, explainRecords, runLab } from '../src/cli/commands';
+import { join } from 'node:path';
+import { checkConfigReport, EXPLAIN_INPUT, explainRecords, runLab } from '../src/cli/commands';
+import { badInput, CliError, EXIT, EXIT_CODE_HELP, exitCodeOf } from '../src/cli/exit-codes';
+import { checkOutputFile } from '../src/cli/output-path';
 import { rehearse } from '../src/rehearsal/rehearse';
 import { loadScenarios } from '../src/rehearsal/scenario';
 
@@ -12,13 +14,15 @@ function readInput(file: string): string {
   try {
     return readFileSync(file === '-' ? 0 : file, 'utf8');
   } catch (err) {
-    throw new CommanderError(2, 'canary-watchdog.input', `cannot read ${file === '-' ? 'standard input' : file}: ${(err as Error).message}`);
+    throw badInput(`cannot read ${file === '-' ? 'standard input' : file}: ${(err as Error).message}`);
   }
 }
 
 export function program(): Command {
   const cli = new Command('canary-watchdog')
     .description('Safe-by-default AWS Lambda releases: layered verification and a watchdog that rolls back.')
+    .version(packageVersion(), '-V, --version', "print the CLI's version")
+    .addHelpText('after', `\n${EXIT_CODE_HELP}\n`)
     .showHelpAfterError()
     .exitOverride();
 
@@ -32,11 +36,11 @@ export function program(): Command {
 
   cli
     .command('explain')
-    .description('print decision records (JSON lines from the watchdog log, or EventBridge events) as readable explanations')
-    .argument('<file>', 'file of JSON lines, or - for standard input')
+    .description(`print ${EXPLAIN_INPUT}, as readable explanations; input without any record is bad input (2)`)
+    .argument('<file>', 'file (a log export, an event archive, a saved record), or - for standard input')
     .option('--rollbacks-only', 'show only rollback decisions', false)
     .action((file: string, opts: { rollbacksOnly: boolean }) => {
-      process.stdout.write(explainRecords(readInput(file), opts));
+      process.stdout.write(explainRecords(readInput(file), { ...opts, source: file === '-' ? 'standard input' : file }));
     });
 
   cli
@@ -49,12 +53,7 @@ export function program(): Command {
     .option('--empty', 'load no app: wait for cdk bootstrap and cdk deploy against the endpoint', false)
     .option('--seed <n>', 'seed of every random draw (traffic, injected errors, faults)', parseSeed, 1)
     .action(async (opts: { port: number; clock: 'virtual' | 'real'; speed?: number; app?: string; empty: boolean; seed: number }) => {
-      try {
-        await runLab(opts);
-      } catch (err) {
-        if (err instanceof InputError) throw new CommanderError(2, 'canary-watchdog.input', err.message);
-        throw err;
-      }
+      await runLab(opts);
     });
 
   cli
@@ -67,14 +66,12 @@ export function program(): Command {
     .option('--seed <n>', 'override every scenario\'s seed', parseSeed)
     .option('--parallel <n>', 'scenarios run at once (results do not depend on it)', parsePositive, 2)
     .action(async (opts: { scenario?: string[]; json?: string; report?: string; app?: string; seed?: number; parallel: number }) => {
-      let scenarios;
-      try {
-        scenarios = loadScenarios(opts.scenario ?? []);
-      } catch (err) {
-        throw new CommanderError(2, 'canary-watchdog.input', (err as Error).message);
-      }
+      // Every input and output path is checked before the app is synthesized or a lab starts.
+      if (opts.json !== undefined) checkOutputFile('--json', opts.json);
+      if (opts.report !== undefined) checkOutputFile('--report', opts.report);
+      const scenarios = loadScenarios(opts.scenario ?? []);
       const results = await rehearse({ scenarios, ...opts });
-      if (results.some((r) => !r.passed)) throw new CommanderError(1, 'canary-watchdog.expectations', 'some scenarios did not meet their expectations');
+      if (results.some((r) => !r.passed)) throw new CliError(EXIT.failed, 'some scenarios did not meet their expectations');
     });
 
   return cli;
@@ -104,22 +101,27 @@ function parseSeed(v: string): number {
   return n;
 }
 
-/** Run the CLI on `argv` (node's, with the script at [1]); resolves to the exit status. */
+/** The CLI's version: its package's. */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+/** Run the CLI on `argv` (node's, with the script at [1]); resolves to the exit status (EXIT_CODE_HELP). */
 export async function main(argv: string[]): Promise<number> {
   try {
     await program().parseAsync(argv);
-    return 0;
+    return EXIT.ok;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) return 0;
-      if (err.code === 'canary-watchdog.input') process.stderr.write(`error: ${err.message}\n`);
-      if (err.code === 'canary-watchdog.expectations') process.stderr.write(`${err.message}\n`);
-      // Bad flags, arguments or input files: 2, as for any bad input.
-      if (err.code.startsWith('commander.')) return 2;
-      return err.exitCode || 2;
+      // Help and --version end at once with 0; commander has printed any other complaint itself:
+      // a bad flag, argument or value is bad input.
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) return EXIT.ok;
+      return EXIT.badInput;
     }
-    process.stderr.write(`error: ${(err as Error).message}\n`);
-    return 1;
+    const code = exitCodeOf(err);
+    // "failed" is a verdict, not an error of the CLI's.
+    process.stderr.write(code === EXIT.failed ? `${(err as Error).message}\n` : `error: ${(err as Error).message}\n`);
+    return code;
   }
 }
 

@@ -2,12 +2,15 @@ import { buildLayers, parseWatchdogConfig } from 'canary-watchdog/lib/core/confi
 import { summarize, type DecisionRecord } from 'canary-watchdog/lib/core/decision-record';
 import type { SignalSpec } from 'canary-watchdog/lib/core/types';
 import { InputError } from 'canary-watchdog/lib/core/validate';
-import { CommanderError } from 'commander';
 import { resolve } from 'node:path';
-import { decisionIn } from '../lab/events/decisions';
+import { asDecision } from '../lab/events/decisions';
 import { LabError } from '../lab/kernel';
 import { Lab } from '../lab/lab';
 import { synthSampleApp } from '../lab/sample-app';
+import { badInput } from './exit-codes';
+
+/** A rate (0-1) in percent, without trailing zeros: 0.05 is "5 %". */
+const percent = (rate: number): string => `${+(rate * 100).toPrecision(6)} %`;
 
 function describeSignal(s: SignalSpec): string {
   switch (s.kind) {
@@ -15,8 +18,10 @@ function describeSignal(s: SignalSpec): string {
       return `alarm ${s.alarmName} (fails in ALARM; INSUFFICIENT_DATA is insufficient evidence)`;
     case 'rate': {
       const dims = Object.entries(s.events.dimensions).map(([k, v]) => `${k}=${v}`).join(',');
-      const base = s.baseline ? `; or worse than the old version by > ${s.baseline.tolerance * 100} % (p < ${s.baseline.alpha})` : '';
-      return `${s.name}: ${s.events.namespace} ${s.events.metricName}/${s.total.metricName} [${dims}] fails above ${s.maxRate} (p < ${s.alpha}) after ${s.minSamples} samples${base}`;
+      const base = s.baseline ? `; or worse than the old version by > ${percent(s.baseline.tolerance)} (p < ${s.baseline.alpha})` : '';
+      // One metric read twice (ProbeFailure: Sum of failures over SampleCount) is named once.
+      const metrics = s.events.metricName === s.total.metricName ? `${s.events.metricName} ${s.events.stat}/${s.total.stat}` : `${s.events.metricName}/${s.total.metricName}`;
+      return `${s.name}: ${s.events.namespace} ${metrics} [${dims}] fails above ${percent(s.maxRate)} (p < ${s.alpha}) after ${s.minSamples} samples${base}`;
     }
     case 'value': {
       const limits = [s.max !== undefined ? `> ${s.max} ${s.unit}` : '', s.baseline ? `> ${s.baseline.maxRatio}x old and +${s.baseline.minExcess} ${s.unit}` : '']
@@ -52,9 +57,65 @@ export function checkConfigReport(text: string): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** Find decision records in JSON lines: bare records, log lines with `decision`, or EventBridge events. */
+/**
+ * The JSON values in `text`, in order: one document (a record, an array, a pretty-printed
+ * object), JSON lines, or log lines with a prefix (timestamp, request id, level) before their
+ * JSON. Text between values, and a value that does not parse, is skipped.
+ */
+export function jsonValues(text: string): unknown[] {
+  const values: unknown[] = [];
+  const opening = /[{[]/g;
+  for (let m = opening.exec(text); m; m = opening.exec(text)) {
+    const end = closingIndex(text, m.index);
+    if (end < 0) continue;
+    try {
+      values.push(JSON.parse(text.slice(m.index, end + 1)));
+      opening.lastIndex = end + 1;
+    } catch {
+      // Not JSON from here (a "[INFO]" prefix): look on from the next character.
+    }
+  }
+  return values;
+}
+
+/** Index of the bracket that closes the one at `from`, strings and escapes skipped; -1 if none. */
+function closingIndex(text: string, from: number): number {
+  let depth = 0;
+  let inString = false;
+  for (let j = from; j < text.length; j++) {
+    const c = text[j];
+    if (inString) {
+      if (c === '\\') j++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === '{' || c === '[') depth++;
+    else if (c === '}' || c === ']') {
+      depth--;
+      if (depth === 0) return j;
+    }
+  }
+  return -1;
+}
+
+/**
+ * The decision records a JSON value holds: a bare record, a Powertools log line with `decision`,
+ * an EventBridge event with it as `detail`, an array of any of these, or a CloudWatch Logs
+ * export (`events` whose `message` is a log line).
+ */
+function decisionsIn(v: unknown): DecisionRecord[] {
+  if (Array.isArray(v)) return v.flatMap(decisionsIn);
+  const r = asDecision(v);
+  if (r) return [r];
+  if (v === null || typeof v !== 'object') return [];
+  const o = v as Record<string, unknown>;
+  if (Array.isArray(o.events)) return o.events.flatMap(decisionsIn);
+  if (typeof o.message === 'string' && o.message.includes('{')) return jsonValues(o.message).flatMap(decisionsIn);
+  return [];
+}
+
+/** Find decision records in a JSON document, a JSON array or JSON lines (see `decisionsIn`). */
 export function parseDecisionLines(text: string): DecisionRecord[] {
-  return text.split('\n').flatMap((line) => decisionIn(line) ?? []);
+  return jsonValues(text).flatMap(decisionsIn);
 }
 
 function fmt(v: number | string | null | undefined, unit?: string): string {
@@ -63,9 +124,14 @@ function fmt(v: number | string | null | undefined, unit?: string): string {
   return v;
 }
 
-export function explainRecords(text: string, opts: { rollbacksOnly?: boolean } = {}): string {
-  const records = parseDecisionLines(text).filter((r) => !opts.rollbacksOnly || r.action === 'rollback');
-  if (!records.length) return 'no decision records found\n';
+/** What `explain` reads, for its help and its error. */
+export const EXPLAIN_INPUT = 'decision records: bare, in Powertools log lines ("decision"), or EventBridge events ("detail"); as a JSON array, JSON lines or pretty-printed JSON';
+
+export function explainRecords(text: string, opts: { rollbacksOnly?: boolean; source?: string } = {}): string {
+  const all = parseDecisionLines(text);
+  if (!all.length) throw badInput(`${opts.source ?? 'input'}: no decision records found; expected ${EXPLAIN_INPUT} (each record has "type": "canary-watchdog.decision")`);
+  const records = all.filter((r) => !opts.rollbacksOnly || r.action === 'rollback');
+  if (!records.length) return `no rollback decisions among ${all.length} decision record(s)\n`;
   const lines: string[] = [];
   for (const r of records) {
     lines.push(
@@ -102,7 +168,7 @@ export async function runLab(
     // Nothing is left running: the server and any function started so far stop with the error.
     await lab.stop();
     // Not a cloud assembly, or one whose manifest or template is not JSON: bad input.
-    if (err instanceof LabError || err instanceof SyntaxError) throw new CommanderError(2, 'canary-watchdog.input', `--app: ${err.message}`);
+    if (err instanceof LabError || err instanceof SyntaxError) throw badInput(`--app: ${err.message}`);
     throw err;
   }
   const clock = `clock: ${opts.clock}${opts.clock === 'real' && (opts.speed ?? 1) !== 1 ? ` x${opts.speed}` : ''}`;

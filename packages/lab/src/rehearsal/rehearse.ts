@@ -1,7 +1,12 @@
 import { MultiBar } from 'cli-progress';
+import { InputError } from 'canary-watchdog/lib/core/validate';
 import { writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { LabError } from '../lab/kernel';
+import { Lab } from '../lab/lab';
 import { synthSampleApp } from '../lab/sample-app';
 import { renderReport } from './report';
+import { LIVE_BAR_SIZE, LIVE_FORMAT, LIVE_PREFIX_COLUMNS, liveName, liveStatusLine, summaryTable, type LiveStatus } from './summary';
 import { runStrategy, STRATEGIES, type StrategyResult } from './runner';
 import type { Scenario } from './scenario';
 
@@ -49,21 +54,47 @@ export function check(s: Scenario, r: StrategyResult): string[] {
   return failures;
 }
 
+/**
+ * Bad input before any long work: a scenario whose `function` is none of the app's guarded
+ * functions. Loads the app once into a lab that runs nothing.
+ */
+export async function checkScenarioFunctions(scenarios: readonly Scenario[], app: string): Promise<void> {
+  const lab = new Lab({ warm: false, reuseThreads: true });
+  await lab.start();
+  try {
+    await lab.loadAssembly(app);
+    for (const s of scenarios) {
+      try {
+        lab.release(s.function);
+      } catch (err) {
+        if (!(err instanceof LabError)) throw err;
+        const known = lab.releases.map((r) => `${r.functionName} (construct ${r.logicalId})`).join(', ') || 'none';
+        throw new InputError(`${basename(s.source)}: function ${s.function ?? '(default)'} is not a guarded function of the app; its guarded functions: ${known}`, `${basename(s.source)}.function`);
+      }
+    }
+  } finally {
+    await lab.stop();
+  }
+}
+
 /** Run every scenario with both strategies on identical traffic and faults. */
 export async function rehearse(opts: RehearsalOptions): Promise<ScenarioResult[]> {
   const out = opts.out ?? process.stdout;
   const tty = Boolean(out.isTTY);
   const app = opts.app ?? synthSampleApp();
+  await checkScenarioFunctions(opts.scenarios, app);
   const results: ScenarioResult[] = new Array(opts.scenarios.length);
   const abort = new AbortController();
   // The live view: one line per running scenario with its virtual time, the new version's share,
   // the deployment's status and the watchdog's layers; quiet when not a terminal.
-  const bars = tty ? new MultiBar({ format: `{scenario} [{bar}] {value}/{total} min | {status}`, hideCursor: true, clearOnComplete: true, stream: out, barsize: 16 }) : undefined;
+  // Each line fits the terminal's width (a wrapped line would break the view's redraw).
+  const columns = () => out.columns || 100;
+  const bars = tty ? new MultiBar({ format: LIVE_FORMAT, hideCursor: true, clearOnComplete: true, stream: out, barsize: LIVE_BAR_SIZE, linewrap: false }) : undefined;
   const runOne = async (index: number) => {
     const base = opts.scenarios[index];
     const scenario = opts.seed === undefined ? base : { ...base, seed: opts.seed };
-    const status: Record<string, string> = {};
-    const bar = bars?.create(scenario.traffic.minutes, 0, { scenario: scenario.name.padEnd(22), status: 'starting' });
+    const status: Record<string, LiveStatus> = {};
+    const bar = bars?.create(scenario.traffic.minutes, 0, { scenario: liveName(scenario.name), status: 'starting' });
     // Both strategies run at once on separate labs: their functions run in worker threads and
     // the lab mostly waits on them, and each lab's virtual clock keeps its run deterministic.
     // A run that cannot be judged (RehearsalError) ends the whole rehearsal, the other run too.
@@ -74,8 +105,8 @@ export async function rehearse(opts: RehearsalOptions): Promise<ScenarioResult[]
           strategy,
           app,
           (p) => {
-            status[strategy] = `${strategy}: ${(p.weight * 100).toFixed(0)} % new, ${p.status}${p.layers ? `, ${p.layers}` : ''}`;
-            bar?.update(Math.min(p.of, Math.round(p.minute * 10) / 10), { status: Object.values(status).join(' | ').slice(0, 140) });
+            status[strategy] = { strategy, weight: p.weight, status: p.status, layers: p.layers };
+            bar?.update(Math.min(p.of, Math.round(p.minute * 10) / 10), { status: liveStatusLine(STRATEGIES.flatMap((x) => status[x] ?? []), columns() - LIVE_PREFIX_COLUMNS - 1) });
           },
           abort.signal,
         ).catch((err: unknown) => {
@@ -110,27 +141,4 @@ export async function rehearse(opts: RehearsalOptions): Promise<ScenarioResult[]
     out.write(`wrote ${opts.report}\n`);
   }
   return results;
-}
-
-const pad = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s.padEnd(n));
-
-/** Both strategies side by side, one scenario a row. */
-export function summaryTable(results: readonly ScenarioResult[]): string {
-  const cell = (r: StrategyResult) =>
-    `${pad(r.outcome, 11)} ${String(r.maxTrafficPercent).padStart(5)} % ${String(r.failedUserRequests).padStart(6)} ${(r.detectionSeconds === null ? '-' : `${r.detectionSeconds}s`).padStart(6)}`;
-  const head = `${pad('scenario', 22)} ${pad('', 4)} | ${pad('watchdog: outcome', 11)}  max % failed detect | ${pad('native: outcome', 11)}  max % failed detect | decided by (watchdog)`;
-  const lines = [
-    '',
-    head,
-    '-'.repeat(head.length + 10),
-    ...results.map(
-      (r) =>
-        `${pad(r.name, 22)} ${r.passed ? 'pass' : 'FAIL'} | ${cell(r.strategies.watchdog)} | ${cell(r.strategies.native)} | ${r.strategies.watchdog.decidedBy ? pad(`${r.strategies.watchdog.decidedBy.layer}: ${r.strategies.watchdog.decidedBy.signal}`, 60) : '-'}`,
-    ),
-    '',
-    `${results.filter((r) => r.passed).length} of ${results.length} scenarios met their expectations (watchdog strategy).`,
-    ...results.filter((r) => !r.passed).map((r) => `  ${r.name}: ${r.failures.join('; ')}`),
-    '',
-  ];
-  return lines.join('\n');
 }

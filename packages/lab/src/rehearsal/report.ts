@@ -1,5 +1,6 @@
 import type { ScenarioResult } from './rehearse';
 import type { StrategyResult } from './runner';
+import { decidedByText } from './summary';
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
@@ -9,8 +10,47 @@ interface Series {
   readonly points: readonly [number, number][];
 }
 
+export interface ChartOptions {
+  /** Top of the y-axis; default the data's maximum plus 10 %. */
+  readonly yMax?: number;
+  /** Right end of the x-axis, seconds since the release: the same for both strategies of a scenario. */
+  readonly xMax?: number;
+  /** A vertical marker: seconds since the release, and its label. */
+  readonly marker?: { readonly t: number; readonly label: string };
+  /** A y value as a tick label. */
+  readonly yTick?: (v: number) => string;
+}
+
+/** Seconds since the release at which a strategy's release was stopped or its hook failed; null if never. */
+export function stopSeconds(r: StrategyResult): number | null {
+  const stop = r.timeline.find((e) => /^stopped: |hook (Failed|TimedOut)$|^watchdog (stop-deployment|fail-bake)\b/.test(e.what));
+  return stop ? stop.t : null;
+}
+
+/** The reason the pre-traffic hook failed the release, when it did (its config checks or probes). */
+export function preTrafficHookReason(r: StrategyResult): string | null {
+  const failed = r.timeline.some((e) => /^BeforeAllowTraffic hook (Failed|TimedOut)$/.test(e.what));
+  return failed && r.decidedBy ? decidedByText(r) ?? null : null;
+}
+
+/** The x extent shared by both strategies' charts of a scenario: their data, at least a minute. */
+export function sharedXMax(results: readonly StrategyResult[]): number {
+  return Math.max(60, ...results.flatMap((r) => [...r.series.t, ...r.series.minutes.map((m) => m.t)]));
+}
+
+/** Whole-number minute ticks from 0 to the axis' end, at most six, the end included. */
+export function minuteTicks(xMaxSeconds: number): number[] {
+  const end = xMaxSeconds / 60;
+  const step = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600].find((s) => end / s <= 5) ?? Math.ceil(end / 5);
+  const ticks: number[] = [];
+  for (let m = 0; m < end - step / 4; m += step) ticks.push(m);
+  return [...ticks, +end.toFixed(1)];
+}
+
+const percentTick = (v: number) => `${+(v * 100).toPrecision(2)} %`;
+
 /** A line chart as inline SVG: no script, no network. */
-export function svgChart(title: string, series: readonly Series[], yLabel: string, yMax?: number): string {
+export function svgChart(title: string, series: readonly Series[], yLabel: string, opts: ChartOptions = {}): string {
   const W = 460;
   const H = 170;
   const L = 46;
@@ -18,23 +58,31 @@ export function svgChart(title: string, series: readonly Series[], yLabel: strin
   // The chart starts at the release; the warm-up before it is left out.
   series = series.map((s) => ({ ...s, points: s.points.filter(([t]) => t >= 0) }));
   const all = series.flatMap((s) => s.points);
-  const xMax = Math.max(60, ...all.map((p) => p[0]));
-  const top = yMax ?? Math.max(1e-9, ...all.map((p) => p[1])) * 1.1;
-  const x = (v: number) => L + (v / xMax) * (W - L - 10);
+  const xMax = opts.xMax ?? Math.max(60, ...all.map((p) => p[0]));
+  const top = opts.yMax ?? Math.max(1e-9, ...all.map((p) => p[1])) * 1.1;
+  const yTick = opts.yTick ?? ((v: number) => String(+v.toPrecision(2)));
+  const x = (v: number) => L + (Math.min(v, xMax) / xMax) * (W - L - 10);
   const y = (v: number) => H - B - (Math.min(v, top) / top) * (H - B - 20);
   const lines = series
     .filter((s) => s.points.length)
     .map((s) => `<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${s.points.map(([a, b]) => `${x(a).toFixed(1)},${y(b).toFixed(1)}`).join(' ')}"><title>${esc(s.label)}</title></polyline>`)
     .join('');
   const legend = series.map((s, i) => `<text x="${L + 8 + i * 150}" y="14" fill="${s.color}" font-size="11">■ ${esc(s.label)}</text>`).join('');
-  const ticks = [0, 0.5, 1].map((f) => `<text x="4" y="${y(top * f) + 4}" font-size="10">${+(top * f).toPrecision(2)}</text>`).join('');
+  const yTicks = [0, 0.5, 1].map((f) => `<text x="4" y="${y(top * f) + 4}" font-size="10">${esc(yTick(top * f))}</text>`).join('');
+  const xTicks = minuteTicks(xMax)
+    .map((m) => `<text x="${x(m * 60).toFixed(1)}" y="${H - 14}" font-size="10" text-anchor="middle">${m}</text>`)
+    .join('');
+  const marker = opts.marker
+    ? `<g class="marker"><line x1="${x(opts.marker.t).toFixed(1)}" x2="${x(opts.marker.t).toFixed(1)}" y1="20" y2="${H - B}" stroke="#c53030" stroke-dasharray="4 3" stroke-width="1.5"/><text x="${(x(opts.marker.t) + 3).toFixed(1)}" y="30" font-size="10" fill="#c53030">${esc(opts.marker.label)}</text><title>${esc(opts.marker.label)} at ${(opts.marker.t / 60).toFixed(2)} min</title></g>`
+    : '';
   return `<figure><figcaption>${esc(title)}</figcaption><svg role="img" aria-label="${esc(title)}" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">
-<rect x="${L}" y="20" width="${W - L - 10}" height="${H - B - 20}" fill="#fafafa" stroke="#ccc"/>${ticks}${legend}${lines}
-<text x="${W / 2}" y="${H - 6}" font-size="10" text-anchor="middle">minutes since the release (${esc(yLabel)})</text>
-<text x="${L}" y="${H - 6}" font-size="10">0</text><text x="${W - 30}" y="${H - 6}" font-size="10">${(xMax / 60).toFixed(0)}</text></svg></figure>`;
+<rect x="${L}" y="20" width="${W - L - 10}" height="${H - B - 20}" fill="#fafafa" stroke="#ccc"/>${yTicks}${xTicks}${legend}${lines}${marker}
+<text x="${W / 2}" y="${H - 2}" font-size="10" text-anchor="middle">minutes since the release (${esc(yLabel)})</text></svg></figure>`;
 }
 
-function strategyBlock(name: string, r: StrategyResult): string {
+const detection = (r: StrategyResult) => (r.detectionSeconds === null ? '—' : `${r.detectionSeconds} s`);
+
+function strategyBlock(name: string, r: StrategyResult, xMax: number): string {
   const versions = [...new Set(r.series.minutes.map((m) => m.version))];
   const colors = ['#2b6cb0', '#c53030', '#2f855a', '#b7791f'];
   const perVersion = (f: (m: StrategyResult['series']['minutes'][number]) => number | null) =>
@@ -43,6 +91,11 @@ function strategyBlock(name: string, r: StrategyResult): string {
       color: colors[i % colors.length],
       points: r.series.minutes.filter((m) => m.version === v && f(m) !== null).map((m) => [m.t, f(m) as number] as [number, number]),
     }));
+  // A rate's axis ends at 100 %, however the margin above the data falls.
+  const errorRates = perVersion((m) => (m.requests ? m.errors / m.requests : null));
+  const stop = stopSeconds(r);
+  const chart = { xMax, ...(stop !== null ? { marker: { t: stop, label: 'stopped' } } : {}) };
+  const hookReason = preTrafficHookReason(r);
   const layerNames = [...new Set(r.layers.flatMap((l) => Object.keys(l.layers)))];
   const layerRows = r.layers
     .filter((_, i) => i % Math.max(1, Math.ceil(r.layers.length / 12)) === 0)
@@ -50,29 +103,51 @@ function strategyBlock(name: string, r: StrategyResult): string {
     .join('');
   return `<section class="strategy"><h3>${esc(name)}: ${esc(r.outcome)}</h3>
 <p>max traffic to the new version ${r.maxTrafficPercent} %; ${r.userRequestsToNewVersion} user requests to it, ${r.failedUserRequests} failed;
-detection ${r.detectionSeconds === null ? '—' : `${r.detectionSeconds} s`}; decided by ${r.decidedBy ? esc(`${r.decidedBy.layer}: ${r.decidedBy.signal}`) : '—'}</p>
-${svgChart('new version traffic share', [{ label: 'share', color: '#2b6cb0', points: r.series.t.map((t, i) => [t, r.series.weight[i]] as [number, number]) }], 'share 0-1', 1)}
-${svgChart('user error rate per version', perVersion((m) => (m.requests ? m.errors / m.requests : null)), 'errors / requests')}
-${svgChart('p99 latency per version (ms)', perVersion((m) => m.p99), 'ms')}
+detection ${detection(r)}${stop !== null ? `; stopped at ${(stop / 60).toFixed(2)} min` : ''}</p>
+${hookReason ? `<p class="reason">stopped by the pre-traffic hook (BeforeAllowTraffic), before any user traffic: ${esc(hookReason)}</p>` : r.decidedBy ? `<p class="reason">decided by ${esc(decidedByText(r) ?? '')}</p>` : ''}
+${svgChart('new version traffic share', [{ label: 'share', color: '#2b6cb0', points: r.series.t.map((t, i) => [t, r.series.weight[i]] as [number, number]) }], 'share of traffic, %', { ...chart, yMax: 1, yTick: percentTick })}
+${svgChart('user error rate per version', errorRates, 'failed requests, %', { ...chart, yMax: Math.min(1, Math.max(1e-9, ...errorRates.flatMap((v) => v.points.map((p) => p[1]))) * 1.1), yTick: percentTick })}
+${svgChart('p99 latency per version (ms)', perVersion((m) => m.p99), 'ms', chart)}
 ${layerNames.length ? `<table class="layers"><tr><th>min</th>${layerNames.map((n) => `<th>${esc(n)}</th>`).join('')}</tr>${layerRows}</table>` : ''}
-<ol class="timeline">${r.timeline.map((e) => `<li><b>${(e.t / 60).toFixed(2)} min</b> ${esc(e.what)}</li>`).join('')}</ol></section>`;
+<ol class="timeline">${r.timeline.map((e) => `<li><b>${(e.t / 60).toFixed(2)} min</b> ${esc(e.what)}${hookReason && /^BeforeAllowTraffic hook (Failed|TimedOut)$/.test(e.what) ? `: ${esc(hookReason)}` : ''}</li>`).join('')}</ol></section>`;
 }
 
-/** One self-contained page: every scenario, both strategies, charts as inline SVG. */
+/** The summary at the top: one row per scenario, both strategies, each row linking to its section. */
+function summaryHtml(results: readonly ScenarioResult[]): string {
+  const cells = (r: StrategyResult) => `<td class="${r.outcome === 'completed' ? 'completed' : 'stopped'}">${esc(r.outcome)}</td><td>${r.maxTrafficPercent} %</td><td>${r.failedUserRequests}</td><td>${detection(r)}</td>`;
+  const rows = results
+    .map(
+      (s) =>
+        `<tr><td><a href="#${esc(s.name)}">${esc(s.name)}</a></td><td class="${s.passed ? 'pass' : 'fail'}">${s.passed ? 'met' : 'not met'}</td>${cells(s.strategies.watchdog)}${cells(s.strategies.native)}<td class="reason">${esc(decidedByText(s.strategies.watchdog) ?? '—')}</td></tr>`,
+    )
+    .join('\n');
+  const head = '<th>outcome</th><th>max share</th><th>failed requests</th><th>detection</th>';
+  return `<table class="summary"><thead><tr><th rowspan="2">scenario</th><th rowspan="2">expectations</th><th colspan="4">watchdog</th><th colspan="4">native CodeDeploy alarm rollback</th><th rowspan="2">decided by (watchdog)</th></tr>
+<tr>${head}${head}</tr></thead><tbody>
+${rows}
+</tbody></table>`;
+}
+
+/** One self-contained page: a summary table, then every scenario with both strategies, charts as inline SVG. */
 export function renderReport(results: readonly ScenarioResult[]): string {
   const body = results
-    .map(
-      (s) => `<article id="${esc(s.name)}"><h2>${esc(s.name)} <span class="${s.passed ? 'pass' : 'fail'}">${s.passed ? 'expectations met' : 'expectations not met'}</span></h2>
+    .map((s) => {
+      const xMax = sharedXMax([s.strategies.watchdog, s.strategies.native]);
+      return `<article id="${esc(s.name)}"><h2>${esc(s.name)} <span class="${s.passed ? 'pass' : 'fail'}">${s.passed ? 'expectations met' : 'expectations not met'}</span></h2>
 <p>${esc(s.description)}</p>${s.failures.length ? `<p class="fail">${esc(s.failures.join('; '))}</p>` : ''}
-<div class="pair">${strategyBlock('watchdog', s.strategies.watchdog)}${strategyBlock('native CodeDeploy alarm rollback', s.strategies.native)}</div></article>`,
-    )
+<div class="pair">${strategyBlock('watchdog', s.strategies.watchdog, xMax)}${strategyBlock('native CodeDeploy alarm rollback', s.strategies.native, xMax)}</div><p><a href="#summary">back to the summary</a></p></article>`;
+    })
     .join('\n');
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>canary-watchdog rehearsal</title>
 <style>body{font:14px system-ui,sans-serif;margin:2em;color:#222}h2 span{font-size:12px;padding:2px 6px;border-radius:4px}.pass{background:#c6f6d5}.fail{background:#fed7d7}
 .pair{display:flex;gap:2em;flex-wrap:wrap}.strategy{flex:1;min-width:480px}figure{margin:.5em 0}figcaption{font-weight:600;font-size:12px}
+.reason{overflow-wrap:break-word;word-break:normal;hyphens:none}
+table.summary{border-collapse:collapse;font-size:12px}table.summary td,table.summary th{border:1px solid #ddd;padding:3px 6px;vertical-align:top}table.summary td.reason{max-width:32em}
+td.stopped{background:#fefcbf}td.completed{background:#edf2f7}table.summary td:not(.reason){white-space:nowrap}
 table.layers{border-collapse:collapse;font-size:11px}table.layers td,table.layers th{border:1px solid #ddd;padding:2px 4px}
 td.failed{background:#fed7d7}td.healthy{background:#c6f6d5}td.insufficient{background:#fefcbf}td.unreadable{background:#e9d8fd}.timeline{font-size:12px}</style></head>
-<body><h1>canary-watchdog release rehearsal</h1><p>${results.filter((r) => r.passed).length} of ${results.length} scenarios met their expectations. Virtual time; each scenario ran both strategies on identical traffic and faults.</p>
+<body><h1>canary-watchdog release rehearsal</h1><p id="summary">${results.filter((r) => r.passed).length} of ${results.length} scenarios met their expectations. Virtual time; each scenario ran both strategies on identical traffic and faults.</p>
+${summaryHtml(results)}
 ${body}</body></html>
 `;
 }

@@ -325,7 +325,7 @@ function summarize(
     else if (e.type === 'stop') timeline.push({ t: rel(e.at), what: `stopped: ${e.code}${e.rollback ? ', rolling back' : ''}` });
     else if (e.type === 'status') timeline.push({ t: rel(e.at), what: `deployment ${e.status}` });
   }
-  for (const r of records.filter((x) => x.actionTaken !== 'none')) timeline.push({ t: rel(Date.parse(r.at)), what: `watchdog ${r.actionTaken} (${r.layer ?? r.stage}): ${(r.reasons[0] ?? '').slice(0, 160)}` });
+  for (const r of records.filter((x) => x.actionTaken !== 'none')) timeline.push({ t: rel(Date.parse(r.at)), what: `watchdog ${r.actionTaken} (${r.layer ?? r.stage}): ${r.reasons[0] ?? ''}` });
   if (Number.isFinite(firstFailure)) timeline.push({ t: rel(firstFailure), what: `first failed request to v${version}` });
   timeline.sort((a, b) => a.t - b.t);
 

@@ -199,7 +199,10 @@ export function loadScenarios(refs: readonly string[]): Scenario[] {
       throw new InputError(`--scenario ${ref}: no such file or folder, nor a built-in scenario; built-in: ${names.join(', ')}`, 'scenario');
     }
     if (statSync(path).isDirectory()) {
-      files.push(...readdirSync(path).filter((f) => ['.yaml', '.yml', '.json'].includes(extname(f))).sort().map((f) => join(path, f)));
+      const inFolder = readdirSync(path).filter((f) => ['.yaml', '.yml', '.json'].includes(extname(f)));
+      // An empty folder rehearses nothing, which must not read as "all passed".
+      if (!inFolder.length) throw new InputError(`--scenario ${ref}: the folder holds no scenario (.yaml, .yml or .json files)`, 'scenario');
+      files.push(...inFolder.sort().map((f) => join(path, f)));
     } else {
       files.push(path);
     }

@@ -23,7 +23,7 @@ describe('explain', () => {
 
   it('filters to rollbacks', () => {
     const proceed = { ...record, action: 'proceed' };
-    expect(explainRecords(JSON.stringify(proceed), { rollbacksOnly: true })).toBe('no decision records found\n');
+    expect(explainRecords(JSON.stringify(proceed), { rollbacksOnly: true })).toMatch(/^no rollback decisions/);
   });
 });
 
@@ -33,6 +33,14 @@ describe('check-config', () => {
     expect(out).toContain('configuration is valid: 1 guarded function(s), mode enforce');
     expect(out).toContain('  config: no signals (not applicable)');
     expect(out).toContain('ExecutedVersion={version}');
+  });
+
+  it('names a metric read twice once, with both statistics, and rates in percent', () => {
+    const probe = { name: 'p', event: {}, expect: { status: 'success' } };
+    const out = checkConfigReport(JSON.stringify({ guards: [{ application: 'a', deploymentGroup: 'g', functionName: 'orders', alias: 'live', probes: [probe] }] }));
+    expect(out).toContain('probe-failures: CanaryWatchdog ProbeFailure Sum/SampleCount [FunctionName=orders,Version={version}] fails above 5 % (p < 0.001)');
+    expect(out).not.toMatch(/(\w+)\/\1\b/);
+    expect(out).toContain('errors: AWS/Lambda Errors/Invocations');
   });
 
   it('names the field and the allowed values of a bad configuration', () => {

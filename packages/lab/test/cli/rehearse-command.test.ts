@@ -1,20 +1,8 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { synthSampleApp } from '../../src/lab/sample-app';
-
-const CLI = resolve(__dirname, '../../bin/canary-watchdog.js');
-
-/** Run the CLI as a user would; resolves to its exit status and output. */
-function run(args: string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((r) => child.on('exit', (code) => r({ code, stdout, stderr })));
-}
+import { runCli as run } from './run-cli';
 
 /** The sample app synthesized, with one function's template properties changed. */
 function brokenApp(match: (description: string, logicalId: string) => boolean, change: (props: Record<string, unknown>) => void): string {
@@ -45,10 +33,10 @@ describe('canary-watchdog rehearse: a rehearsal whose watchdog, hooks or prober 
     ['the watchdog function cannot load its handler', (d) => d === 'canary-watchdog watchdog', (p) => (p.Handler = 'index.nothere'), /canary-watchdog watchdog.*Handler 'nothere' missing/s],
     ['the prober crashes on every run', (d) => d === 'canary-watchdog prober', (p) => Object.assign((p.Environment as { Variables: Record<string, unknown> }).Variables, { CANARY_WATCHDOG_CONFIG_SOURCE: 'environment', CANARY_WATCHDOG_CONFIG: '{' }), /canary-watchdog prober.*CANARY_WATCHDOG_CONFIG/s],
     ['the guarded function cannot load its handler', (_d, id) => id.startsWith('OrdersApi'), (p) => (p.Handler = 'index.nothere'), /OrdersApi.*Handler 'nothere' missing/s],
-  ])('exits 1 with the error when %s', async (_name, match, change, message) => {
+  ])('exits 3 (no verdict) with the error when %s', async (_name, match, change, message) => {
     const app = brokenApp(match, change);
     const r = await run(['rehearse', '--app', app, '--scenario', 'bad-code'], tmpdir());
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3);
     expect(r.stderr).toMatch(message);
     expect(r.stdout).not.toMatch(/scenarios met their expectations/);
   }, 120_000);

@@ -64,5 +64,12 @@ describe('rehearse on the sample app', () => {
     expect((dom.match(/<svg/g) ?? []).length).toBeGreaterThanOrEqual(2 * 2 * 3);
     expect((dom.match(/<polyline/g) ?? []).length).toBeGreaterThan(4);
     expect(dom).toContain('config-mistake');
+    // The summary first, linking to each section; the stop marked; the hook's reason shown.
+    expect(dom.indexOf('<table class="summary">')).toBeLessThan(dom.indexOf('<article'));
+    expect(dom).toContain('<a href="#config-mistake">config-mistake</a>');
+    expect(dom).toContain('<article id="config-mistake">');
+    expect(dom).toMatch(/<g class="marker">/);
+    const reason = results.find((x) => x.name === 'config-mistake')!.strategies.watchdog.decidedBy!.signal;
+    expect(dom).toContain(`stopped by the pre-traffic hook (BeforeAllowTraffic), before any user traffic: config: ${reason.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')}`);
   });
 });

@@ -1,8 +1,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { check, summaryTable, type ScenarioResult } from '../../src/rehearsal/rehearse';
+import { check, type ScenarioResult } from '../../src/rehearsal/rehearse';
+import { summaryTable } from '../../src/rehearsal/summary';
 import type { StrategyResult } from '../../src/rehearsal/runner';
+import { strategyResult } from './fixtures';
 import { loadScenarios, parseScenario } from '../../src/rehearsal/scenario';
 
 const base = { name: 'x', expect: { outcome: 'completed' } };
@@ -105,22 +107,7 @@ describe('scenario files', () => {
   });
 });
 
-const result = (over: Partial<StrategyResult>): StrategyResult => ({
-  outcome: 'rolled-back',
-  maxTrafficPercent: 10,
-  detectionSeconds: 60,
-  userRequestsToNewVersion: 100,
-  failedUserRequests: 20,
-  decidedBy: { layer: 'new-version', signal: 'errors' },
-  wouldHaveRolledBack: false,
-  deploymentIds: ['d-1', 'd-2'],
-  timeline: [],
-  series: { t: [], weight: [], minutes: [] },
-  layers: [],
-  virtualMinutes: 10,
-  wallMs: 100,
-  ...over,
-});
+const result = strategyResult;
 
 describe('expectations', () => {
   const scenario = parseScenario({ name: 's', expect: { outcome: 'rolled-back', maxTrafficPercent: 10, maxFailedUserRequests: 10 } }, 's.yaml');
@@ -146,7 +133,8 @@ describe('expectations', () => {
       { name: 'bad-code', description: '', passed: true, failures: [], expect: scenario.expect, strategies: { watchdog: result({}), native: result({ outcome: 'completed', maxTrafficPercent: 100, failedUserRequests: 900, detectionSeconds: null }) } },
     ];
     const table = summaryTable(rows);
-    expect(table).toMatch(/bad-code\s+pass \| rolled-back\s+10 %\s+20\s+60s \| completed\s+100 %\s+900\s+- \| new-version: errors/);
+    expect(table).toMatch(/bad-code\s+pass \| rolled-back\s+10 %\s+20\s+60s \| completed\s+100 %\s+900\s+-\n/);
+    expect(table).toContain('decided by (watchdog):\n  bad-code: new-version: errors\n');
     expect(table).toContain('1 of 1 scenarios met their expectations (watchdog strategy).');
   });
 });

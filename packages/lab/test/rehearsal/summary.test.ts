@@ -1,0 +1,147 @@
+import type { ScenarioResult } from '../../src/rehearsal/rehearse';
+import { minuteTicks, preTrafficHookReason, renderReport, sharedXMax, stopSeconds } from '../../src/rehearsal/report';
+import type { StrategyResult } from '../../src/rehearsal/runner';
+import { liveStatusLine, summaryTable, TABLE_COLUMNS, wrap } from '../../src/rehearsal/summary';
+import { strategyResult } from './fixtures';
+
+const LONG_REASON =
+  'probe reject-zero-qty: expected success, got error (Unhandled: {"errorType":"LabInjectedError","errorMessage":"error injected by the lab (behaviour.errorRate)"}); $.statusCode is missing, expected 400 (3 of 3 attempts failed)';
+
+/** Stopped by the watchdog at 4 minutes, at the canary share. */
+const strategy = (over: Partial<StrategyResult>): StrategyResult =>
+  strategyResult({
+    timeline: [
+      { t: 0, what: 'deployment Created' },
+      { t: 0, what: 'traffic 10 % to v2' },
+      { t: 240, what: 'watchdog stop-deployment (new-version): new-version/errors failed' },
+      { t: 240, what: 'stopped: ALARM_ACTIVE, rolling back' },
+    ],
+    series: { t: [10, 240, 300], weight: [0.1, 0.1, 0], minutes: [{ t: 60, version: '2', requests: 100, errors: 20, p99: 80 }] },
+    virtualMinutes: 5,
+    ...over,
+  });
+
+const hookStopped = strategy({
+  maxTrafficPercent: 0,
+  failedUserRequests: 0,
+  decidedBy: { layer: 'probes', signal: LONG_REASON },
+  timeline: [
+    { t: 0, what: 'deployment Created' },
+    { t: 0, what: 'BeforeAllowTraffic hook Failed' },
+    { t: 0, what: 'deployment Failed' },
+  ],
+  series: { t: [10, 20], weight: [0, 0], minutes: [] },
+});
+const nativeLong = strategy({
+  outcome: 'completed',
+  maxTrafficPercent: 100,
+  failedUserRequests: 123456,
+  detectionSeconds: null,
+  decidedBy: null,
+  timeline: [{ t: 0, what: 'deployment Created' }],
+  series: { t: [10, 1800], weight: [0.1, 1], minutes: [{ t: 1200, version: '2', requests: 1000, errors: 300, p99: 90 }] },
+});
+
+const rows: ScenarioResult[] = [
+  { name: 'bad-code', description: 'bad code', passed: true, failures: [], expect: { outcome: 'rolled-back' }, strategies: { watchdog: hookStopped, native: nativeLong } },
+  {
+    name: 'fix-during-incident-rollback-with-a-long-name',
+    description: '',
+    passed: false,
+    failures: ['outcome completed, expected rolled-back', 'the new version reached 100 % of traffic, expected at most 10 %'],
+    expect: { outcome: 'rolled-back' },
+    strategies: { watchdog: strategy({ maxTrafficPercent: 12.5 }), native: nativeLong },
+  },
+];
+
+describe('the terminal summary', () => {
+  const table = summaryTable(rows);
+
+  it(`fits ${TABLE_COLUMNS} columns`, () => {
+    for (const line of table.split('\n')) expect(line.length).toBeLessThanOrEqual(TABLE_COLUMNS);
+  });
+
+  it('moves long reasons under the table, whole: every word of them is there, none cut', () => {
+    const notes = table.slice(table.indexOf('decided by (watchdog):'));
+    const words = notes.split(/\s+/);
+    for (const word of LONG_REASON.split(/\s+/)) expect(words).toContain(word);
+    expect(notes).toContain('outcome completed, expected rolled-back; the new version reached 100 % of traffic, expected at most 10 %'.split(' ').slice(0, 5).join(' '));
+  });
+
+  it.each([
+    [10, 'a quick brown fox jumps', ['a quick', 'brown fox', 'jumps']],
+    [6, 'an extraordinarily long word', ['an', 'extraordinarily', 'long', 'word']],
+  ])('wraps at %i columns between words', (width, text, lines) => {
+    expect(wrap(text, width)).toEqual(lines);
+  });
+
+  it.each([40, 60, 100, 300])('keeps the live status within %i columns', (width) => {
+    const line = liveStatusLine(
+      [
+        { strategy: 'watchdog', weight: 0.1, status: 'InProgress', layers: 'config=healthy probes=healthy new-version=insufficient service=healthy' },
+        { strategy: 'native', weight: 0.1, status: 'InProgress', layers: '' },
+      ],
+      width,
+    );
+    expect(line.length).toBeLessThanOrEqual(width);
+    expect(line).toMatch(/^(watchdog:|W) 10 ?%/);
+    if (width >= 300) expect(line).toContain('new-version=insufficient');
+    if (width === 40) expect(line).toBe('W 10% InProgress | N 10% InProgress');
+  });
+});
+
+describe('the HTML report', () => {
+  const html = renderReport(rows);
+
+  it('opens with a summary table that links to each scenario\'s section', () => {
+    const summary = html.indexOf('<table class="summary">');
+    expect(summary).toBeGreaterThan(0);
+    expect(summary).toBeLessThan(html.indexOf('<article'));
+    for (const r of rows) {
+      expect(html).toContain(`<a href="#${r.name}">${r.name}</a>`);
+      expect(html).toContain(`<article id="${r.name}">`);
+    }
+    expect(html).toMatch(/<td class="stopped">rolled-back<\/td><td>0 %<\/td><td>0<\/td><td>60 s<\/td><td class="completed">completed<\/td><td>100 %<\/td><td>123456<\/td><td>—<\/td>/);
+  });
+
+  it('draws both strategies\' charts on one x-axis', () => {
+    expect(sharedXMax([hookStopped, nativeLong])).toBe(1800);
+    const article = html.slice(html.indexOf('<article id="bad-code">'), html.indexOf('</article>'));
+    // The right-most x tick of every chart, both strategies: 30 minutes.
+    const lastTicks = [...article.matchAll(/<svg[\s\S]*?<\/svg>/g)].map((m) => [...m[0].matchAll(/text-anchor="middle">([\d.]+)<\/text>/g)].pop()![1]);
+    expect(lastTicks).toHaveLength(6);
+    expect(new Set(lastTicks)).toEqual(new Set(['30']));
+  });
+
+  it.each([
+    [300, [0, 1, 2, 3, 4, 5]],
+    [1800, [0, 10, 20, 30]],
+    [1230, [0, 5, 10, 15, 20.5]],
+  ])('puts whole-minute ticks on an axis of %i s', (xMax, ticks) => {
+    expect(minuteTicks(xMax)).toEqual(ticks);
+  });
+
+  it('marks the stop on a stopped strategy\'s charts only', () => {
+    expect(stopSeconds(strategy({}))).toBe(240);
+    expect(stopSeconds(nativeLong)).toBeNull();
+    const article = html.slice(html.indexOf('<article id="fix-during'));
+    const [watchdog, native] = article.split('<section class="strategy">').slice(1);
+    expect((watchdog.match(/<g class="marker">/g) ?? []).length).toBe(3);
+    expect(watchdog).toContain('stopped at 4.00 min');
+    expect(native).not.toContain('class="marker"');
+  });
+
+  it('shows rates and shares in percent', () => {
+    expect(html).toMatch(/font-size="10">100 %<\/text>/);
+    expect(html).toMatch(/font-size="10">\d+(\.\d+)? %<\/text>/);
+    expect(html).not.toMatch(/font-size="10">0\.\d+<\/text>/);
+  });
+
+  it('shows the pre-traffic hook\'s reason, whole, when the hook stopped the release', () => {
+    expect(preTrafficHookReason(hookStopped)).toBe(`probes: ${LONG_REASON}`);
+    expect(preTrafficHookReason(strategy({}))).toBeNull();
+    const escaped = LONG_REASON.replace(/"/g, '&quot;');
+    expect(html).toContain(`stopped by the pre-traffic hook (BeforeAllowTraffic), before any user traffic: probes: ${escaped}`);
+    expect(html).toContain(`BeforeAllowTraffic hook Failed: probes: ${escaped}`);
+  });
+});
