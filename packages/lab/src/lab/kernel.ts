@@ -5,12 +5,13 @@ import type { QueryShapes } from './query-protocol';
  * internal event bus. Every emulated service is built on these, and nothing here knows HTTP.
  */
 
-/** An error in AWS's shape: a code (`__type`), a message and an HTTP status. */
+/** An error in AWS's shape: a code (`__type`), a message, an HTTP status, and any members the error carries (DynamoDB's `Item`). */
 export class LabError extends Error {
   constructor(
     public readonly code: string,
     message: string,
     public readonly status = 400,
+    public readonly fields?: Readonly<Record<string, unknown>>,
   ) {
     super(message);
     this.name = code;

@@ -7,7 +7,7 @@
 import { BatchGetItemCommand, type AttributeValue, type QueryCommandInput, DeleteItemCommand, GetItemCommand, ListTablesCommand, PutItemCommand, QueryCommand, ScanCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { paginateListTables, paginateQuery, paginateScan } from '@aws-sdk/client-dynamodb';
 import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { loopbackDynamo, type LoopbackDynamo } from './loopback';
+import { failure, loopbackDynamo, type LoopbackDynamo } from './loopback';
 
 let lab: LoopbackDynamo;
 let raw: DynamoDBClient;
@@ -19,14 +19,6 @@ beforeEach(async () => {
 });
 
 afterEach(() => lab.close());
-
-const failure = (p: Promise<unknown>) =>
-  p.then(
-    () => {
-      throw new Error('expected the call to fail');
-    },
-    (err: Error & { $metadata?: { httpStatusCode?: number } }) => err,
-  );
 
 const song = (Artist: string, SongTitle: string, extra: Record<string, unknown> = {}) => doc.send(new PutCommand({ TableName: 'Music', Item: { Artist, SongTitle, ...extra } }));
 
