@@ -38,13 +38,15 @@ export function readPage(op: 'Query' | 'Scan', i: Record<string, unknown>, schem
   const filter = i.FilterExpression === undefined ? undefined : parseCondition(i.FilterExpression, names, values, 'FilterExpression');
 
   let items: Item[];
+  let partition: Condition | undefined;
   if (op === 'Query') {
     const key = keyCondition(i.KeyConditionExpression, names, values, schema);
+    partition = key.partition;
     if (filter) {
       const keyAttr = pathsOf(filter).find((p) => p === schema.hash || p === schema.range);
       if (keyAttr) throw validation(`Filter Expression can only contain non-primary key attributes: Primary key attribute: ${keyAttr}`);
     }
-    items = all.filter((it) => holds(key, it)).sort((a, b) => order(a, b, schema));
+    items = all.filter((it) => holds(key.all, it)).sort((a, b) => order(a, b, schema));
     if (i.ScanIndexForward === false) items.reverse();
     else if (i.ScanIndexForward !== undefined && typeof i.ScanIndexForward !== 'boolean') throw serialization('Unexpected value type in payload: ScanIndexForward must be a boolean');
   } else {
@@ -54,6 +56,9 @@ export function readPage(op: 'Query' | 'Scan', i: Record<string, unknown>, schem
   checkPlaceholdersUsed(i, op === 'Query' ? ['KeyConditionExpression', 'FilterExpression', 'ProjectionExpression'] : ['FilterExpression', 'ProjectionExpression']);
   if (i.ExclusiveStartKey !== undefined) {
     const start = startKey(i.ExclusiveStartKey)!;
+    // A Query resumes only inside the partition it reads (measured on DynamoDB: a start key from
+    // another partition is refused, not answered with that partition's neighbours).
+    if (partition && !holds(partition, start)) throw validation('The provided starting key does not match the range key predicate');
     const backward = op === 'Query' && i.ScanIndexForward === false;
     items = items.filter((it) => (backward ? order(it, start, schema) < 0 : order(it, start, schema) > 0));
   }
@@ -92,7 +97,7 @@ function limitOf(v: unknown): number {
  * sort key (`= < <= > >=`, BETWEEN or begins_with).
  * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Query.KeyConditionExpressions.html
  */
-function keyCondition(expr: unknown, names: Record<string, string>, values: Item, schema: KeySchema): Condition {
+function keyCondition(expr: unknown, names: Record<string, string>, values: Item, schema: KeySchema): { all: Condition; partition: Condition } {
   if (expr === undefined) throw validation('Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.');
   const c = parseCondition(expr, names, values, 'KeyConditionExpression');
   const parts: Condition[] = [];
@@ -116,7 +121,7 @@ function keyCondition(expr: unknown, names: Record<string, string>, values: Item
     if (attr === schema.hash && op !== '=') throw validation(`Query key condition not supported: the partition key ${attr} takes only =`);
   }
   if (!seen.has(schema.hash)) throw validation(`Query condition missed key schema element: ${schema.hash}`);
-  return c;
+  return { all: c, partition: parts.find((p) => pathsOf(p)[0] === schema.hash)! };
 }
 
 /** The attribute names a condition reads. */

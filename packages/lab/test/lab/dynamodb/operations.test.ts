@@ -207,6 +207,7 @@ describe('Query', () => {
     ['a function it does not model', { FilterExpression: 'contains(#y, :a)', ExpressionAttributeNames: { '#y': 'Year' } }, /Invalid FilterExpression: function contains is not supported by the lab/],
     ['the legacy KeyConditions', { KeyConditionExpression: undefined, KeyConditions: {} }, /legacy KeyConditions/],
     ['Limit 0', { Limit: 0 }, /at 'limit' failed to satisfy constraint/],
+    ['a start key from another partition', { ExclusiveStartKey: { Artist: { S: 'No One You Know' }, SongTitle: { S: 'My Dog Spot' } } }, /^The provided starting key does not match the range key predicate$/],
   ])('refuses %s with a ValidationException', async (_what, extra, message) => {
     const e = await failure(query(extra));
     expect(e.name).toBe('ValidationException');
