@@ -5,12 +5,13 @@ import type { QueryShapes } from './query-protocol';
  * internal event bus. Every emulated service is built on these, and nothing here knows HTTP.
  */
 
-/** An error in AWS's shape: a code (`__type`), a message and an HTTP status. */
+/** An error in AWS's shape: a code (`__type`), a message, an HTTP status, and any members the error carries (DynamoDB's `Item`). */
 export class LabError extends Error {
   constructor(
     public readonly code: string,
     message: string,
     public readonly status = 400,
+    public readonly fields?: Readonly<Record<string, unknown>>,
   ) {
     super(message);
     this.name = code;
@@ -41,6 +42,8 @@ export class Scheduler {
   private timer?: NodeJS.Timeout;
   private readonly wallStart = Date.now();
   private readonly origin: number;
+  private readonly failures = new Map<string, { count: number; first: string }>();
+  private report: (label: string, err: unknown) => void = (label, err) => console.error(`lab: scheduled task "${label}" failed (later failures of this task are counted, not printed): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
 
   constructor(
     public readonly mode: 'virtual' | 'real',
@@ -128,13 +131,42 @@ export class Scheduler {
         const task = this.queue.shift()!;
         this.current = Math.max(this.current, task.at);
         this.onTime?.(this.current);
-        await task.run();
+        await this.runTask(task);
       }
       this.current = Math.max(this.current, target);
       this.onTime?.(this.current);
     } finally {
       this.running = false;
     }
+  }
+
+  /**
+   * A task that throws is one failure of that task, not of the clock: it is reported (printed once
+   * per task label, with the error) and counted, and time and the other tasks go on. Otherwise a
+   * real clock's tick would reject with nobody to catch it, ending the lab's process, and a virtual
+   * clock would stop half-way through an advance with the tasks after it never run.
+   */
+  private async runTask(task: Task): Promise<void> {
+    try {
+      await task.run();
+    } catch (err) {
+      const seen = this.failures.get(task.label);
+      if (seen) seen.count++;
+      else {
+        this.failures.set(task.label, { count: 1, first: err instanceof Error ? err.message : String(err) });
+        this.report(task.label, err);
+      }
+    }
+  }
+
+  /** Replace how a task's first failure is reported (by default, one line on stderr). */
+  onTaskError(report: (label: string, err: unknown) => void): void {
+    this.report = report;
+  }
+
+  /** The scheduled tasks that failed: each label with how many times and its first error. */
+  taskFailures(): { label: string; count: number; first: string }[] {
+    return [...this.failures].map(([label, f]) => ({ label, ...f }));
   }
 
   stop(): void {

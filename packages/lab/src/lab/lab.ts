@@ -29,6 +29,8 @@ export interface LabOptions {
   readonly alarmPollSeconds?: number;
   /** Delay before AWS/Lambda metrics become visible. @default 60 */
   readonly metricDelaySeconds?: number;
+  /** How long after an item expires DynamoDB TTL deletes it, in lab seconds (AWS: "typically within two days"). @default 172800 */
+  readonly ttlDeletionLagSeconds?: number;
   /**
    * Start execution environments ahead of their first invocation (functions invoked unqualified
    * at load, versions at publication), so their init overlaps other work. Off, every environment
@@ -137,7 +139,7 @@ export class Lab implements FaultInjector {
     this.lambda = new LambdaLab(ctx, this.cloudwatch, this.clockBuffer, { seed: opts.seed ?? 1, metricDelaySeconds: opts.metricDelaySeconds ?? 60, warm: opts.warm ?? true, reuseThreads: opts.reuseThreads ?? false });
     this.lambda.endpoint = this.endpoint;
     this.codedeploy = new CodeDeployLab(ctx, this.lambda, this.cloudwatch, { alarmPollSeconds: opts.alarmPollSeconds ?? 60 });
-    this.dynamodb = new DynamoDbLab();
+    this.dynamodb = new DynamoDbLab({ now: () => this.scheduler.now(), ttlDeletionLagSeconds: opts.ttlDeletionLagSeconds });
     this.eventbridge = new EventsLab(ctx, (fn, e) => this.lambda.invokeAsync(fn, e));
     // The watchdog writes each decision as a log line and as an EventBridge event: the lab reads both.
     this.lambda.onLog((e) => this.eventbridge.decisions.addLogLine(e.line));
@@ -293,6 +295,7 @@ export class Lab implements FaultInjector {
       const schema = (r.Properties?.KeySchema as { AttributeName: string; KeyType: string }[]) ?? [];
       const key = (type: string) => schema.find((k) => k.KeyType === type)?.AttributeName;
       this.dynamodb.createTable(resolver.ref(id)!, key('HASH') ?? 'id', key('RANGE'));
+      this.dynamodb.declareTimeToLive(resolver.ref(id)!, r.Properties?.TimeToLiveSpecification as { AttributeName?: unknown; Enabled?: unknown } | undefined);
     }
     // CDK's AwsCustomResource makes one SDK call at create time; the lab makes the DynamoDB ones
     // (the runtime's configuration item) and lists the others as not modelled.

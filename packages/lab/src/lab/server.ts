@@ -141,7 +141,7 @@ export class LabServer {
         'x-amzn-query-error': `${e.code};${e.status >= 500 ? 'Receiver' : 'Sender'}`,
         'x-amzn-requestid': `lab-${Date.now().toString(36)}`,
       });
-      res.end(JSON.stringify({ __type: e.code, message: e.message, Message: e.message }));
+      res.end(JSON.stringify({ ...e.fields, __type: e.code, message: e.message, Message: e.message }));
     }
   }
 

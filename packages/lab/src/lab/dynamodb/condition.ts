@@ -1,17 +1,19 @@
 import { LabError } from '../kernel';
-import { expressionInputs, validation, type AttributeValue, type Item } from './values';
+import { enumOf, expressionInputs, validation, type AttributeValue, type Item } from './values';
 
 /** Which expression is parsed: DynamoDB names it in every error (`Invalid FilterExpression: ...`). */
 export type ExpressionKind = 'ConditionExpression' | 'FilterExpression' | 'KeyConditionExpression';
 
 /**
  * A failed condition, in DynamoDB's own shape: HTTP 400, ConditionalCheckFailedException, "The
- * conditional request failed". The code is plain like the lab's other errors: the error-type
- * header carries it, and the AWS CLI and SDKs name the error by it.
+ * conditional request failed", with the item as stored in `Item` when the request asked for it
+ * with ReturnValuesOnConditionCheckFailure ALL_OLD (and there is one). The code is plain like the
+ * lab's other errors: the error-type header carries it, and the AWS CLI and SDKs name the error by it.
  * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_UpdateItem.html#API_UpdateItem_Errors
+ * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_ConditionalCheckFailedException.html
  */
-export const conditionalCheckFailed = () =>
-  new LabError('ConditionalCheckFailedException', 'The conditional request failed', 400);
+export const conditionalCheckFailed = (item?: Item) =>
+  new LabError('ConditionalCheckFailedException', 'The conditional request failed', 400, item ? { Item: item } : undefined);
 
 export type Operand = { readonly kind: 'path'; readonly name: string } | { readonly kind: 'value'; readonly token: string; readonly value: AttributeValue };
 type Comparator = '=' | '<>' | '<' | '<=' | '>' | '>=';
@@ -280,24 +282,28 @@ function sameMembers(a: string[], b: string[], norm: (m: string) => string): boo
   return x.size === y.size && [...x].every((m) => y.has(m));
 }
 
+/** The condition of a write, parsed, and what a failure returns. */
+export interface WriteCondition {
+  readonly condition?: Condition;
+  readonly onFailure: 'ALL_OLD' | 'NONE';
+}
+
 /**
  * The condition of a write, if any: parsed up front, so a malformed condition is refused before
- * anything is written. The legacy `Expected` parameter and `ReturnValuesOnConditionCheckFailure`
- * are refused rather than ignored.
+ * anything is written. The legacy `Expected` parameter is refused rather than ignored.
+ * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_PutItem.html#DDB-PutItem-request-ReturnValuesOnConditionCheckFailure
  */
-export function conditionOf(input: Record<string, unknown>): Condition | undefined {
+export function conditionOf(input: Record<string, unknown>): WriteCondition {
   if (input.Expected !== undefined || input.ConditionalOperator !== undefined) {
-    throw validation('the lab does not support the legacy Expected / ConditionalOperator parameters: use ConditionExpression');
+    throw validation('the lab does not model the legacy Expected / ConditionalOperator parameters: use ConditionExpression');
   }
-  if (input.ReturnValuesOnConditionCheckFailure !== undefined && input.ReturnValuesOnConditionCheckFailure !== 'NONE') {
-    throw validation(`the lab does not support ReturnValuesOnConditionCheckFailure ${JSON.stringify(input.ReturnValuesOnConditionCheckFailure)} (only NONE)`);
-  }
-  if (input.ConditionExpression === undefined) return undefined;
+  const onFailure = enumOf(input.ReturnValuesOnConditionCheckFailure, 'returnValuesOnConditionCheckFailure', ['ALL_OLD', 'NONE'], 'NONE');
+  if (input.ConditionExpression === undefined) return { onFailure };
   const { names, values } = expressionInputs(input);
-  return parseCondition(input.ConditionExpression, names, values);
+  return { condition: parseCondition(input.ConditionExpression, names, values), onFailure };
 }
 
 /** Throw ConditionalCheckFailedException unless the condition (if any) holds for the stored item. */
-export function check(condition: Condition | undefined, item: Item | undefined): void {
-  if (condition && !holds(condition, item)) throw conditionalCheckFailed();
+export function check(w: WriteCondition, item: Item | undefined): void {
+  if (w.condition && !holds(w.condition, item)) throw conditionalCheckFailed(w.onFailure === 'ALL_OLD' ? item : undefined);
 }

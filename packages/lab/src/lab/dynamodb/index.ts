@@ -1,11 +1,21 @@
 import { LAB_ACCOUNT, LAB_REGION, LabError, type JsonService } from '../kernel';
+import { capacityDetail, consistentRead, consumed, getUnits, withCapacity, writeUnits } from './capacity';
 import { check, conditionOf } from './condition';
 import { readPage, type KeySchema } from './read';
-import { checkItem, checkMap, expressionInputs, parseProjection, project, returnValues, serialization, validation, type AttributeValue, type Item } from './values';
+import { TimeToLive } from './ttl';
+import { checkItem, checkMap, checkPlaceholdersUsed, enumOf, expressionInputs, parseProjection, project, returnValues, serialization, validation, type AttributeValue, type Item } from './values';
 
 interface Table extends KeySchema {
   readonly name: string;
   readonly items: Map<string, Item>;
+  readonly ttl: TimeToLive;
+}
+
+export interface DynamoDbLabOptions {
+  /** The lab's clock (epoch ms): TTL judges expiry by it, never by the wall clock. */
+  readonly now: () => number;
+  /** How long after an item expires TTL deletes it, in seconds. @default 172800 (two days) */
+  readonly ttlDeletionLagSeconds?: number;
 }
 
 /** A key attribute's value as a map key: numbers by value, so 1 and 1.0 are one item. */
@@ -14,21 +24,36 @@ const keyPart = (v: AttributeValue) => JSON.stringify(typeof v.N === 'string' ? 
 /**
  * DynamoDB, as far as the runtime's state table and the sample service need it: items keyed by
  * a partition key and an optional sort key; GetItem, PutItem, DeleteItem, BatchGetItem, UpdateItem
- * (SET, REMOVE, ADD / DELETE on sets, ADD on numbers), Query, Scan, ListTables, DescribeTable.
- * Writes honour ConditionExpression (./condition.ts) and ReturnValues; reads honour
- * ProjectionExpression. Every input is checked as DynamoDB checks it (./values.ts): a malformed
- * request is a 400 ValidationException or SerializationException, never a 500. What the lab does
- * not model (secondary indexes, nested paths, legacy parameters, parallel scans) is refused with
- * a ValidationException naming it. TTL is not modelled: expired items stay, as they may for days
- * on AWS (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/howitworks-ttl.html).
+ * (SET, REMOVE, ADD / DELETE on sets, ADD on numbers), Query, Scan, ListTables, DescribeTable,
+ * UpdateTimeToLive and DescribeTimeToLive (./ttl.ts: expired items are deleted on the lab's clock).
+ * Writes honour ConditionExpression (./condition.ts), ReturnValues and
+ * ReturnValuesOnConditionCheckFailure; reads honour ProjectionExpression and ConsistentRead; every
+ * operation reports ReturnConsumedCapacity as DynamoDB computes it (./capacity.ts).
+ * ExpressionAttributeNames and ExpressionAttributeValues must each be used, as DynamoDB demands.
+ * Every input is checked as DynamoDB checks it (./values.ts): a malformed request is a 400
+ * ValidationException or SerializationException, never a 500. What the lab does not model
+ * (secondary indexes, nested paths, legacy parameters, parallel scans) is refused with a
+ * ValidationException naming it.
  * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_Operations_Amazon_DynamoDB.html
  */
 export class DynamoDbLab {
   private readonly tables = new Map<string, Table>();
+  private readonly ttlLagMs: number;
+
+  constructor(private readonly opts: DynamoDbLabOptions) {
+    const lag = opts.ttlDeletionLagSeconds ?? 2 * 24 * 3600;
+    if (!(Number.isFinite(lag) && lag >= 0)) throw validation(`ttlDeletionLagSeconds: expected a number of seconds >= 0, got ${lag}`);
+    this.ttlLagMs = lag * 1000;
+  }
 
   /** A table with its partition key and, if it has one, its sort key. */
   createTable(name: string, hash: string, range?: string): void {
-    if (!this.tables.has(name)) this.tables.set(name, { name, hash, range, items: new Map() });
+    if (!this.tables.has(name)) this.tables.set(name, { name, hash, range, items: new Map(), ttl: new TimeToLive(this.opts.now, this.ttlLagMs) });
+  }
+
+  /** A table's TTL as its template declares it (CloudFormation's TimeToLiveSpecification), applied at once. */
+  declareTimeToLive(name: string, spec: { AttributeName?: unknown; Enabled?: unknown } | undefined): void {
+    this.tables.get(name)?.ttl.declare(spec);
   }
 
   tableNames(): string[] {
@@ -44,6 +69,7 @@ export class DynamoDbLab {
     }
     const t = this.tables.get(v);
     if (!t) throw new LabError('ResourceNotFoundException', `Requested resource not found: Table: ${v} not found`);
+    t.ttl.sweep(t.items);
     return t;
   }
 
@@ -88,7 +114,16 @@ export class DynamoDbLab {
   }
 
   private static refuseLegacy(i: Record<string, unknown>, ...params: string[]): void {
-    for (const p of params) if (i[p] !== undefined) throw validation(`the lab does not support the legacy ${p} parameter: use the expression parameters (ProjectionExpression, UpdateExpression)`);
+    for (const p of params) if (i[p] !== undefined) throw validation(`the lab does not model the legacy ${p} parameter: use the expression parameters (ProjectionExpression, UpdateExpression)`);
+  }
+
+  /**
+   * ReturnItemCollectionMetrics, checked: item collection metrics exist only for tables with a
+   * local secondary index, which the lab does not model, so SIZE returns none, as DynamoDB answers
+   * for such a table. https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_PutItem.html#DDB-PutItem-response-ItemCollectionMetrics
+   */
+  private static itemCollectionMetrics(i: Record<string, unknown>): void {
+    enumOf(i.ReturnItemCollectionMetrics, 'returnItemCollectionMetrics', ['SIZE', 'NONE'], 'NONE');
   }
 
   readonly service: JsonService = {
@@ -123,33 +158,47 @@ export class DynamoDbLab {
         const page = names.slice(0, limit);
         return { TableNames: page, ...(names.length > limit ? { LastEvaluatedTableName: page[page.length - 1] } : {}) };
       },
+      // https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_GetItem.html
       GetItem: (i) => {
         DynamoDbLab.refuseLegacy(i, 'AttributesToGet');
+        const projection = parseProjection(i.ProjectionExpression, expressionInputs(i).names);
+        checkPlaceholdersUsed(i, ['ProjectionExpression']);
+        const detail = capacityDetail(i);
+        const consistent = consistentRead(i.ConsistentRead);
         const t = this.table(i.TableName);
         const id = this.keyOf(t, i.Key);
-        const projection = parseProjection(i.ProjectionExpression, expressionInputs(i).names);
         const item = t.items.get(id);
-        return item ? { Item: project(item, projection) } : {};
+        return { ...(item ? { Item: project(item, projection) } : {}), ...withCapacity(detail, t.name, getUnits(item, consistent)) };
       },
+      // https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_PutItem.html
       PutItem: (i) => {
+        const condition = conditionOf(i);
+        checkPlaceholdersUsed(i, ['ConditionExpression'], true);
         const t = this.table(i.TableName);
         if (i.Item === undefined) throw validation(`1 validation error detected: Value null at 'item' failed to satisfy constraint: Member must not be null`);
         const item = checkItem(i.Item, 'Item');
         const id = this.itemId(t, item);
         const rv = returnValues(i.ReturnValues, 'put-delete');
+        const detail = capacityDetail(i);
+        DynamoDbLab.itemCollectionMetrics(i);
         const old = t.items.get(id);
-        check(conditionOf(i), old);
+        check(condition, old);
         t.items.set(id, item);
-        return rv === 'ALL_OLD' && old ? { Attributes: old } : {};
+        return { ...(rv === 'ALL_OLD' && old ? { Attributes: old } : {}), ...withCapacity(detail, t.name, writeUnits(old, item)) };
       },
+      // https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_DeleteItem.html
       DeleteItem: (i) => {
+        const condition = conditionOf(i);
+        checkPlaceholdersUsed(i, ['ConditionExpression'], true);
         const t = this.table(i.TableName);
         const id = this.keyOf(t, i.Key);
         const rv = returnValues(i.ReturnValues, 'put-delete');
+        const detail = capacityDetail(i);
+        DynamoDbLab.itemCollectionMetrics(i);
         const old = t.items.get(id);
-        check(conditionOf(i), old);
+        check(condition, old);
         t.items.delete(id);
-        return rv === 'ALL_OLD' && old ? { Attributes: old } : {};
+        return { ...(rv === 'ALL_OLD' && old ? { Attributes: old } : {}), ...withCapacity(detail, t.name, writeUnits(old)) };
       },
       // https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html
       BatchGetItem: (i) => {
@@ -158,6 +207,9 @@ export class DynamoDbLab {
           if (r === null) throw validation(`1 validation error detected: Value null at '${at}' failed to satisfy constraint: Member must not be null`);
           const spec = checkMap(r, at, (x) => x) as Record<string, unknown>;
           DynamoDbLab.refuseLegacy(spec, 'AttributesToGet');
+          parseProjection(spec.ProjectionExpression, expressionInputs(spec).names);
+          checkPlaceholdersUsed(spec, ['ProjectionExpression']);
+          consistentRead(spec.ConsistentRead, `${at}.ConsistentRead`);
           if (!Array.isArray(spec.Keys)) throw spec.Keys === undefined ? validation(`1 validation error detected: Value null at '${at}.Keys' failed to satisfy constraint: Member must not be null`) : serialization(`Unexpected field type: ${at}.Keys must be a list of keys`);
           if (!spec.Keys.length) throw validation(`1 validation error detected: Value '[]' at '${at}.keys' failed to satisfy constraint: Member must have length greater than or equal to 1`);
           return spec as { Keys: unknown[] } & Record<string, unknown>;
@@ -166,34 +218,44 @@ export class DynamoDbLab {
         if (!entries.length) throw validation(`1 validation error detected: Value '{}' at 'requestItems' failed to satisfy constraint: Member must have length greater than or equal to 1`);
         const total = entries.reduce((n, [, r]) => n + r.Keys.length, 0);
         if (total > 100) throw validation('Too many items requested for the BatchGetItem call: at most 100');
+        const detail = capacityDetail(i);
         // Every table and key is checked before anything is read.
         const reads = entries.map(([name, r]) => {
           const t = this.table(name, `requestItems.${name}`);
           const ids = r.Keys.map((k, n) => this.keyOf(t, k, `RequestItems.${name}.Keys[${n}]`));
           if (new Set(ids).size !== ids.length) throw validation('Provided list of item keys contains duplicates');
-          return { t, ids, projection: parseProjection(r.ProjectionExpression, expressionInputs(r).names) };
+          return { t, ids, projection: parseProjection(r.ProjectionExpression, expressionInputs(r).names), consistent: consistentRead(r.ConsistentRead) };
         });
         const Responses: Record<string, Item[]> = {};
-        for (const { t, ids, projection } of reads) {
-          Responses[t.name] = ids.map((id) => t.items.get(id)).filter((x): x is Item => Boolean(x)).map((x) => project(x, projection));
+        const capacity = [];
+        for (const { t, ids, projection, consistent } of reads) {
+          const found = ids.map((id) => t.items.get(id));
+          Responses[t.name] = found.filter((x): x is Item => Boolean(x)).map((x) => project(x, projection));
+          // Each key is read as one GetItem, rounded up on its own.
+          capacity.push(consumed(detail, t.name, found.reduce((n, x) => n + getUnits(x, consistent), 0)));
         }
-        return { Responses, UnprocessedKeys: {} };
+        return { Responses, UnprocessedKeys: {}, ...(detail === 'NONE' ? {} : { ConsumedCapacity: capacity }) };
       },
+      // https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_UpdateItem.html
       UpdateItem: (i) => {
         DynamoDbLab.refuseLegacy(i, 'AttributeUpdates');
         const t = this.table(i.TableName);
         const id = this.keyOf(t, i.Key);
         const rv = returnValues(i.ReturnValues, 'update');
+        const detail = capacityDetail(i);
+        DynamoDbLab.itemCollectionMetrics(i);
         const { names, values } = expressionInputs(i);
         const actions = i.UpdateExpression === undefined ? [] : parseUpdate(i.UpdateExpression, names, values, this.keyNames(t));
+        const condition = conditionOf(i);
+        checkPlaceholdersUsed(i, ['UpdateExpression', 'ConditionExpression']);
         // Both expressions are parsed, and the condition judged on the item as stored, before any
         // action is applied: a bad expression or a failed condition leaves the item as it was.
         const stored = t.items.get(id);
-        check(conditionOf(i), stored);
+        check(condition, stored);
         const item: Item = { ...(stored ?? Object.fromEntries(this.keyNames(t).map((n) => [n, (i.Key as Item)[n]]))) };
         for (const a of actions) apply(item, a);
         t.items.set(id, item);
-        return updateReturn(rv, stored, item, actions);
+        return { ...updateReturn(rv, stored, item, actions), ...withCapacity(detail, t.name, writeUnits(stored, item)) };
       },
       Query: (i) => {
         const t = this.table(i.TableName);
@@ -202,6 +264,16 @@ export class DynamoDbLab {
       Scan: (i) => {
         const t = this.table(i.TableName);
         return readPage('Scan', i, t, [...t.items.values()], (k) => this.startKey(t, k));
+      },
+      // https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_UpdateTimeToLive.html
+      UpdateTimeToLive: (i) => {
+        const t = this.table(i.TableName);
+        return { TimeToLiveSpecification: t.ttl.update(i.TimeToLiveSpecification) };
+      },
+      // https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_DescribeTimeToLive.html
+      DescribeTimeToLive: (i) => {
+        const t = this.table(i.TableName);
+        return { TimeToLiveDescription: t.ttl.describe() };
       },
     },
   };
@@ -263,7 +335,7 @@ function parseUpdate(expr: unknown, names: Record<string, string>, values: Recor
   const out: UpdateAction[] = [];
   const nameOf = (token: string) => {
     const name = token.startsWith('#') ? names[token] : token;
-    if (name === undefined) throw validation(`An expression attribute name used in the document path is not defined; attribute name: ${token}`);
+    if (name === undefined) throw validation(`Invalid UpdateExpression: An expression attribute name used in the document path is not defined; attribute name: ${token}`);
     if (keys.includes(name)) throw validation(`Cannot update attribute ${name}. This attribute is part of the key`);
     if (seen.has(name)) throw validation(`Invalid UpdateExpression: Two document paths overlap with each other; attribute ${name}`);
     seen.add(name);
@@ -271,7 +343,7 @@ function parseUpdate(expr: unknown, names: Record<string, string>, values: Recor
   };
   const valueOf = (token: string) => {
     const v = values[token];
-    if (v === undefined) throw validation(`An expression attribute value used in expression is not defined; attribute value: ${token}`);
+    if (v === undefined) throw validation(`Invalid UpdateExpression: An expression attribute value used in expression is not defined; attribute value: ${token}`);
     return v;
   };
   for (let c = 1; c < clauses.length; c += 2) {

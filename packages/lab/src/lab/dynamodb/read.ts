@@ -1,8 +1,10 @@
+import { capacityDetail, consistentRead, readUnits, withCapacity } from './capacity';
 import { compare, holds, parseCondition, type Condition } from './condition';
-import { expressionInputs, parseProjection, project, serialization, validation, type AttributeValue, type Item } from './values';
+import { checkPlaceholdersUsed, expressionInputs, itemSize, parseProjection, project, serialization, validation, type Item } from './values';
 
 /** What Query and Scan need to know of a table. */
 export interface KeySchema {
+  readonly name: string;
   readonly hash: string;
   readonly range?: string;
 }
@@ -10,43 +12,53 @@ export interface KeySchema {
 /**
  * Query and Scan: a page of the items in key order, Limit counting the items read before the
  * filter (Count is after it, ScannedCount before), LastEvaluatedKey whenever the page stopped at
- * Limit or at 1 MB, and ExclusiveStartKey resuming after that key.
+ * Limit or at 1 MB, and ExclusiveStartKey resuming after that key. ConsumedCapacity counts every
+ * item read, those the filter drops included.
  * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Query.Pagination.html
  * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Scan.html#Scan.Limit
  */
 export function readPage(op: 'Query' | 'Scan', i: Record<string, unknown>, schema: KeySchema, all: readonly Item[], startKey: (k: unknown) => Item | undefined): Record<string, unknown> {
   for (const legacy of ['KeyConditions', 'QueryFilter', 'ScanFilter', 'AttributesToGet', 'ConditionalOperator'] as const) {
-    if (i[legacy] !== undefined) throw validation(`the lab does not support the legacy ${legacy} parameter: use KeyConditionExpression, FilterExpression and ProjectionExpression`);
+    if (i[legacy] !== undefined) throw validation(`the lab does not model the legacy ${legacy} parameter: use KeyConditionExpression, FilterExpression and ProjectionExpression`);
   }
   if (i.IndexName !== undefined) throw validation(`the lab does not model secondary indexes: IndexName ${JSON.stringify(i.IndexName)} cannot be read`);
   if (i.Segment !== undefined || i.TotalSegments !== undefined) throw validation('the lab does not model parallel scans: Segment and TotalSegments are not supported');
   const { names, values } = expressionInputs(i);
   const limit = limitOf(i.Limit);
+  const consistent = consistentRead(i.ConsistentRead);
+  const detail = capacityDetail(i);
   const select = i.Select ?? 'ALL_ATTRIBUTES';
   if (!['ALL_ATTRIBUTES', 'COUNT', 'SPECIFIC_ATTRIBUTES', 'ALL_PROJECTED_ATTRIBUTES'].includes(select as string)) {
     throw validation(`1 validation error detected: Value '${String(select)}' at 'select' failed to satisfy constraint: Member must satisfy enum value set: [SPECIFIC_ATTRIBUTES, COUNT, ALL_ATTRIBUTES, ALL_PROJECTED_ATTRIBUTES]`);
   }
   if (select === 'ALL_PROJECTED_ATTRIBUTES') throw validation('ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName');
   const projection = parseProjection(i.ProjectionExpression, names);
+  if (select === 'SPECIFIC_ATTRIBUTES' && !projection) throw validation('Select type SPECIFIC_ATTRIBUTES requires a ProjectionExpression or AttributesToGet');
   if (projection && select !== 'SPECIFIC_ATTRIBUTES' && i.Select !== undefined) throw validation(`Cannot specify the ProjectionExpression when choosing to get ${String(select)}`);
   const filter = i.FilterExpression === undefined ? undefined : parseCondition(i.FilterExpression, names, values, 'FilterExpression');
 
   let items: Item[];
+  let partition: Condition | undefined;
   if (op === 'Query') {
     const key = keyCondition(i.KeyConditionExpression, names, values, schema);
+    partition = key.partition;
     if (filter) {
       const keyAttr = pathsOf(filter).find((p) => p === schema.hash || p === schema.range);
       if (keyAttr) throw validation(`Filter Expression can only contain non-primary key attributes: Primary key attribute: ${keyAttr}`);
     }
-    items = all.filter((it) => holds(key, it)).sort((a, b) => order(a, b, schema));
+    items = all.filter((it) => holds(key.all, it)).sort((a, b) => order(a, b, schema));
     if (i.ScanIndexForward === false) items.reverse();
     else if (i.ScanIndexForward !== undefined && typeof i.ScanIndexForward !== 'boolean') throw serialization('Unexpected value type in payload: ScanIndexForward must be a boolean');
   } else {
     if (i.KeyConditionExpression !== undefined) throw validation('Scan does not take a KeyConditionExpression: use FilterExpression');
     items = [...all].sort((a, b) => order(a, b, schema));
   }
+  checkPlaceholdersUsed(i, op === 'Query' ? ['KeyConditionExpression', 'FilterExpression', 'ProjectionExpression'] : ['FilterExpression', 'ProjectionExpression']);
   if (i.ExclusiveStartKey !== undefined) {
     const start = startKey(i.ExclusiveStartKey)!;
+    // A Query resumes only inside the partition it reads (measured on DynamoDB: a start key from
+    // another partition is refused, not answered with that partition's neighbours).
+    if (partition && !holds(partition, start)) throw validation('The provided starting key does not match the range key predicate');
     const backward = op === 'Query' && i.ScanIndexForward === false;
     items = items.filter((it) => (backward ? order(it, start, schema) < 0 : order(it, start, schema) > 0));
   }
@@ -66,6 +78,7 @@ export function readPage(op: 'Query' | 'Scan', i: Record<string, unknown>, schem
     Count: matched.length,
     ScannedCount: scanned.length,
     ...(stopped && last ? { LastEvaluatedKey: keyOnly(last, schema) } : {}),
+    ...withCapacity(detail, schema.name, readUnits(size, consistent)),
   };
 }
 
@@ -84,7 +97,7 @@ function limitOf(v: unknown): number {
  * sort key (`= < <= > >=`, BETWEEN or begins_with).
  * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Query.KeyConditionExpressions.html
  */
-function keyCondition(expr: unknown, names: Record<string, string>, values: Item, schema: KeySchema): Condition {
+function keyCondition(expr: unknown, names: Record<string, string>, values: Item, schema: KeySchema): { all: Condition; partition: Condition } {
   if (expr === undefined) throw validation('Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.');
   const c = parseCondition(expr, names, values, 'KeyConditionExpression');
   const parts: Condition[] = [];
@@ -108,7 +121,7 @@ function keyCondition(expr: unknown, names: Record<string, string>, values: Item
     if (attr === schema.hash && op !== '=') throw validation(`Query key condition not supported: the partition key ${attr} takes only =`);
   }
   if (!seen.has(schema.hash)) throw validation(`Query condition missed key schema element: ${schema.hash}`);
-  return c;
+  return { all: c, partition: parts.find((p) => pathsOf(p)[0] === schema.hash)! };
 }
 
 /** The attribute names a condition reads. */
@@ -144,35 +157,4 @@ function order(a: Item, b: Item, schema: KeySchema): number {
 
 function keyOnly(item: Item, schema: KeySchema): Item {
   return { [schema.hash]: item[schema.hash], ...(schema.range ? { [schema.range]: item[schema.range] } : {}) };
-}
-
-/**
- * An item's size as DynamoDB counts it: attribute names plus values (strings and binaries by
- * bytes, numbers about one byte per two digits, 1 byte for BOOL and NULL, 3 bytes of overhead per
- * list or map). https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html
- */
-export function itemSize(item: Item): number {
-  return Object.entries(item).reduce((n, [k, v]) => n + Buffer.byteLength(k) + valueSize(v), 0);
-}
-
-function valueSize(v: AttributeValue): number {
-  const [[type, x]] = Object.entries(v);
-  switch (type) {
-    case 'S':
-      return Buffer.byteLength(x as string);
-    case 'B':
-      return Buffer.from(x as string, 'base64').length;
-    case 'N':
-      return Math.ceil((x as string).replace(/[^0-9]/g, '').length / 2) + 1;
-    case 'SS':
-    case 'NS':
-    case 'BS':
-      return (x as string[]).reduce((n, m) => n + valueSize({ [type[0]]: m }), 0);
-    case 'L':
-      return 3 + (x as AttributeValue[]).reduce((n, m) => n + 1 + valueSize(m), 0);
-    case 'M':
-      return 3 + Object.entries(x as Item).reduce((n, [k, m]) => n + 1 + Buffer.byteLength(k) + valueSize(m), 0);
-    default:
-      return 1;
-  }
 }

@@ -76,7 +76,14 @@ export function checkMap<T>(v: unknown, at: string, each: (x: unknown, at: strin
 
 export const checkItem = (v: unknown, at: string): Item => checkMap(v, at, checkValue);
 
-/** ExpressionAttributeNames and ExpressionAttributeValues of a request, checked. */
+/** The expression parameters of an operation, in the order DynamoDB names them when none is given. */
+export type ExpressionField = 'ProjectionExpression' | 'ConditionExpression' | 'UpdateExpression' | 'KeyConditionExpression' | 'FilterExpression';
+
+/**
+ * ExpressionAttributeNames and ExpressionAttributeValues of a request, checked: keys spelt `#name`
+ * and `:value`, maps not empty, values valid attribute values.
+ * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.ExpressionAttributeNames.html
+ */
 export function expressionInputs(i: Record<string, unknown>): { names: Record<string, string>; values: Item } {
   const names =
     i.ExpressionAttributeNames === undefined
@@ -96,7 +103,60 @@ export function expressionInputs(i: Record<string, unknown>): { names: Record<st
             throw e instanceof LabError && e.code === 'ValidationException' ? validation(`ExpressionAttributeValues contains invalid value: ${e.message} for key ${at.slice('ExpressionAttributeValues.'.length)}`) : e;
           }
         });
+  for (const [field, map, sigil] of [
+    ['ExpressionAttributeNames', names, '#'],
+    ['ExpressionAttributeValues', values, ':'],
+  ] as const) {
+    if (i[field] === undefined) continue;
+    const keys = Object.keys(map);
+    if (!keys.length) throw validation(`${field} must not be empty`);
+    const bad = keys.find((k) => !k.startsWith(sigil));
+    if (bad !== undefined) throw validation(`${field} contains invalid key: Syntax error; key: "${bad}"`);
+  }
   return { names, values };
+}
+
+/**
+ * Every ExpressionAttributeNames and ExpressionAttributeValues entry must be used by one of the
+ * request's expressions, and either map needs an expression to be used by: DynamoDB refuses the
+ * request otherwise ("Value provided in ExpressionAttributeNames unused in expressions: keys:
+ * {#x}"), so the lab must not quietly accept it. Expressions hold no string literals, so every
+ * `#name` and `:value` token in them is a use. PutItem and DeleteItem prefix the message with "1
+ * validation error detected: " as DynamoDB does for them (measured on the live service).
+ * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.ExpressionAttributeNames.html
+ * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.ExpressionAttributeValues.html
+ */
+export function checkPlaceholdersUsed(i: Record<string, unknown>, fields: readonly ExpressionField[], prefixed = false): void {
+  const { names, values } = expressionInputs(i);
+  const given = fields.filter((f) => i[f] !== undefined);
+  if (!given.length) {
+    if (i.ExpressionAttributeNames !== undefined) throw validation('ExpressionAttributeNames can only be specified when using expressions');
+    if (i.ExpressionAttributeValues !== undefined) throw validation(`ExpressionAttributeValues can only be specified when using expressions: ${fields.map((f) => `${f} is null`).join(' and ')}`);
+    return;
+  }
+  const text = given.map((f) => (typeof i[f] === 'string' ? (i[f] as string) : '')).join(' ');
+  const used = new Set(text.match(/[#:][A-Za-z0-9_]+/g) ?? []);
+  for (const [field, map] of [
+    ['ExpressionAttributeNames', names],
+    ['ExpressionAttributeValues', values],
+  ] as const) {
+    const unused = Object.keys(map).filter((k) => !used.has(k));
+    if (unused.length) throw validation(`${prefixed ? '1 validation error detected: ' : ''}Value provided in ${field} unused in expressions: keys: {${unused.join(', ')}}`);
+  }
+}
+
+/** A member that takes one of a fixed set of strings, refused as DynamoDB refuses a value outside it. */
+export function enumOf<T extends string>(v: unknown, at: string, allowed: readonly T[], fallback: T): T {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'string') throw serialization(`Unexpected value type in payload: ${at} must be a string`);
+  if (!allowed.includes(v as T)) throw validation(`1 validation error detected: Value '${v}' at '${at}' failed to satisfy constraint: Member must satisfy enum value set: [${allowed.join(', ')}]`);
+  return v as T;
+}
+
+/** A boolean member such as ConsistentRead; another JSON type is a SerializationException. */
+export function booleanOf(v: unknown, at: string): boolean | undefined {
+  if (v !== undefined && typeof v !== 'boolean') throw serialization(`Unexpected value type in payload: ${at} must be a boolean`);
+  return v;
 }
 
 /** Which ReturnValues an operation accepts; an invalid value is refused as DynamoDB refuses it. */
@@ -142,4 +202,38 @@ export function project(item: Item, attributes: readonly string[] | undefined): 
   const out: Item = {};
   for (const a of attributes) if (item[a] !== undefined) out[a] = item[a];
   return out;
+}
+
+/**
+ * An item's size as DynamoDB counts it: attribute names plus values (strings and binaries by
+ * bytes, numbers about one byte per two significant digits, 1 byte for BOOL and NULL, 3 bytes of overhead per
+ * list or map). https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html
+ */
+export function itemSize(item: Item): number {
+  return Object.entries(item).reduce((n, [k, v]) => n + Buffer.byteLength(k) + valueSize(v), 0);
+}
+
+function valueSize(v: AttributeValue): number {
+  const [[type, x]] = Object.entries(v);
+  switch (type) {
+    case 'S':
+      return Buffer.byteLength(x as string);
+    case 'B':
+      return Buffer.from(x as string, 'base64').length;
+    case 'N': {
+      // Significant digits: the mantissa without its sign, point, exponent, leading and trailing zeros.
+      const digits = (x as string).trim().replace(/[eE].*$/, '').replace(/[^0-9]/g, '').replace(/^0+/, '').replace(/0+$/, '');
+      return Math.ceil(digits.length / 2) + 1;
+    }
+    case 'SS':
+    case 'NS':
+    case 'BS':
+      return (x as string[]).reduce((n, m) => n + valueSize({ [type[0]]: m }), 0);
+    case 'L':
+      return 3 + (x as AttributeValue[]).reduce((n, m) => n + 1 + valueSize(m), 0);
+    case 'M':
+      return 3 + Object.entries(x as Item).reduce((n, [k, m]) => n + 1 + Buffer.byteLength(k) + valueSize(m), 0);
+    default:
+      return 1;
+  }
 }

@@ -141,8 +141,8 @@ describe('what the lab does not model is refused loudly, never ignored', () => {
   });
 
   it.each([
-    ['the legacy Expected parameter', { Expected: { Price: { Exists: true } } }, /Expected/],
-    ['ReturnValuesOnConditionCheckFailure', { ConditionExpression: 'attribute_exists(Price)', ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const }, /ReturnValuesOnConditionCheckFailure/],
+    ['the legacy Expected parameter', { Expected: { Price: { Exists: true } } }, /the lab does not model the legacy Expected/],
+    ['a ReturnValuesOnConditionCheckFailure outside ALL_OLD and NONE', { ConditionExpression: 'attribute_exists(Price)', ReturnValuesOnConditionCheckFailure: 'ALL_NEW' as 'ALL_OLD' }, /Value 'ALL_NEW' at 'returnValuesOnConditionCheckFailure' failed to satisfy constraint: Member must satisfy enum value set: \[ALL_OLD, NONE\]/],
   ])('%s', async (_what, extra, message) => {
     await seed();
     const e = await outcome(raw.send(new DeleteItemCommand({ TableName: 'ProductCatalog', Key: { Id: { N: '456' } }, ...extra })));

@@ -1,7 +1,7 @@
 /** The lab's DynamoDB served over loopback, with the real SDK clients pointed at it. */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { DynamoDbLab } from '../../../src/lab/dynamodb';
+import { DynamoDbLab, type DynamoDbLabOptions } from '../../../src/lab/dynamodb';
 import { LabServer } from '../../../src/lab/server';
 
 export interface LoopbackDynamo {
@@ -12,9 +12,12 @@ export interface LoopbackDynamo {
   close(): Promise<void>;
 }
 
-/** Start a lab DynamoDB with the given tables (name to partition key attribute, or to partition and sort key). */
-export async function loopbackDynamo(tables: Record<string, string | readonly [string, string]>): Promise<LoopbackDynamo> {
-  const ddb = new DynamoDbLab();
+/**
+ * Start a lab DynamoDB with the given tables (name to partition key attribute, or to partition and
+ * sort key), on a clock that stands still at the start of 2026 unless `now` is given.
+ */
+export async function loopbackDynamo(tables: Record<string, string | readonly [string, string]>, opts: Partial<DynamoDbLabOptions> = {}): Promise<LoopbackDynamo> {
+  const ddb = new DynamoDbLab({ now: () => Date.UTC(2026, 0, 1), ...opts });
   for (const [name, key] of Object.entries(tables)) {
     if (typeof key === 'string') ddb.createTable(name, key);
     else ddb.createTable(name, key[0], key[1]);
@@ -32,3 +35,12 @@ export async function loopbackDynamo(tables: Record<string, string | readonly [s
     },
   };
 }
+
+/** The error a call fails with; a call that succeeds fails the test. */
+export const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => {
+      throw new Error('expected the call to fail');
+    },
+    (err: Error & { $metadata?: { httpStatusCode?: number } }) => err,
+  );

@@ -7,7 +7,7 @@
 import { BatchGetItemCommand, type AttributeValue, type QueryCommandInput, DeleteItemCommand, GetItemCommand, ListTablesCommand, PutItemCommand, QueryCommand, ScanCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { paginateListTables, paginateQuery, paginateScan } from '@aws-sdk/client-dynamodb';
 import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { loopbackDynamo, type LoopbackDynamo } from './loopback';
+import { failure, loopbackDynamo, type LoopbackDynamo } from './loopback';
 
 let lab: LoopbackDynamo;
 let raw: DynamoDBClient;
@@ -19,14 +19,6 @@ beforeEach(async () => {
 });
 
 afterEach(() => lab.close());
-
-const failure = (p: Promise<unknown>) =>
-  p.then(
-    () => {
-      throw new Error('expected the call to fail');
-    },
-    (err: Error & { $metadata?: { httpStatusCode?: number } }) => err,
-  );
 
 const song = (Artist: string, SongTitle: string, extra: Record<string, unknown> = {}) => doc.send(new PutCommand({ TableName: 'Music', Item: { Artist, SongTitle, ...extra } }));
 
@@ -215,6 +207,7 @@ describe('Query', () => {
     ['a function it does not model', { FilterExpression: 'contains(#y, :a)', ExpressionAttributeNames: { '#y': 'Year' } }, /Invalid FilterExpression: function contains is not supported by the lab/],
     ['the legacy KeyConditions', { KeyConditionExpression: undefined, KeyConditions: {} }, /legacy KeyConditions/],
     ['Limit 0', { Limit: 0 }, /at 'limit' failed to satisfy constraint/],
+    ['a start key from another partition', { ExclusiveStartKey: { Artist: { S: 'No One You Know' }, SongTitle: { S: 'My Dog Spot' } } }, /^The provided starting key does not match the range key predicate$/],
   ])('refuses %s with a ValidationException', async (_what, extra, message) => {
     const e = await failure(query(extra));
     expect(e.name).toBe('ValidationException');

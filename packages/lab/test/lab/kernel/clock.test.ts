@@ -23,3 +23,53 @@ describe('a real clock with a speed', () => {
     expect(() => new Scheduler('virtual', undefined, undefined, 10)).toThrow('speed: only a real clock runs at a speed; a virtual clock moves only when advanced');
   });
 });
+
+describe('a scheduled task that throws', () => {
+  it('on a real clock is reported once with its name, and the clock and the other tasks go on', async () => {
+    const s = new Scheduler('real', undefined, undefined, 100);
+    const reported: string[] = [];
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown) => unhandled.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      s.onTaskError((label, err) => reported.push(`${label}: ${(err as Error).message}`));
+      const t0 = s.now();
+      let ticks = 0;
+      const ticker = s.every(1_000, 'broken ticker', () => {
+        ticks++;
+        throw new Error('boom');
+      });
+      const later = new Promise<number>((resolve) => s.after(5_000, 'after the failures', () => resolve(s.now())));
+      const ranAt = await later;
+      ticker.cancel();
+      // The broken task kept its schedule (ticks at 1 s .. 5 s of lab time) and the later task ran on time.
+      expect(ticks).toBeGreaterThanOrEqual(4);
+      expect(ranAt - t0).toBeGreaterThanOrEqual(5_000);
+      expect(reported).toEqual(['broken ticker: boom']);
+      expect(s.taskFailures()).toEqual([{ label: 'broken ticker', count: ticks, first: 'boom' }]);
+      // The clock still moves after the failures.
+      const before = s.now();
+      await new Promise((r) => setTimeout(r, 50));
+      expect(s.now()).toBeGreaterThan(before);
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      s.stop();
+    }
+  });
+
+  it('on a virtual clock does not reject the advance, and the tasks due after it still run', async () => {
+    const s = new Scheduler('virtual', 0);
+    s.onTaskError(() => undefined);
+    const ran: string[] = [];
+    s.at(1_000, 'first', () => void ran.push('first'));
+    s.at(2_000, 'broken', async () => {
+      await Promise.resolve();
+      throw new Error('async boom');
+    });
+    s.at(3_000, 'third', () => void ran.push('third'));
+    await expect(s.advance(10_000)).resolves.toBe(10_000);
+    expect(ran).toEqual(['first', 'third']);
+    expect(s.taskFailures()).toEqual([{ label: 'broken', count: 1, first: 'async boom' }]);
+  });
+});
