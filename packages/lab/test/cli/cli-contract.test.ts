@@ -14,6 +14,9 @@ function readmeDecisionRecord(): string {
   return m![1];
 }
 
+// Each test starts the CLI as a process (tsx compiles it first): seconds on a loaded 2-core machine.
+jest.setTimeout(60_000);
+
 describe('the CLI contract: one exit status table for every command', () => {
   it('prints its package version with --version', async () => {
     const r = await runCli(['--version'], tmp());

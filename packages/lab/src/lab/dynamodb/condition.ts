@@ -1,5 +1,6 @@
 import { LabError } from '../kernel';
 import { enumOf, expressionInputs, validation, type AttributeValue, type Item } from './values';
+import { isReserved } from './reserved-words';
 
 /** Which expression is parsed: DynamoDB names it in every error (`Invalid FilterExpression: ...`). */
 export type ExpressionKind = 'ConditionExpression' | 'FilterExpression' | 'KeyConditionExpression';
@@ -173,7 +174,10 @@ function tokenize(expr: string, invalid: (m: string) => LabError): string[] {
 
 function pathName(token: string, names: Record<string, string>, invalid: (m: string) => LabError): string {
   if (/[.[]/.test(token)) throw invalid(`nested document path ${token} is not supported by the lab (top-level attributes only)`);
-  if (!token.startsWith('#')) return token;
+  if (!token.startsWith('#')) {
+    if (isReserved(token)) throw invalid(`Attribute name is a reserved keyword; reserved keyword: ${token}`);
+    return token;
+  }
   const name = names[token];
   if (name === undefined) throw invalid(`An expression attribute name used in the document path is not defined; attribute name: ${token}`);
   return name;

@@ -4,6 +4,7 @@ import { check, conditionOf } from './condition';
 import { readPage, type KeySchema } from './read';
 import { TimeToLive } from './ttl';
 import { checkItem, checkMap, checkPlaceholdersUsed, enumOf, expressionInputs, parseProjection, project, returnValues, serialization, validation, type AttributeValue, type Item } from './values';
+import { isReserved, reservedMessage } from './reserved-words';
 
 interface Table extends KeySchema {
   readonly name: string;
@@ -335,6 +336,7 @@ function parseUpdate(expr: unknown, names: Record<string, string>, values: Recor
   const out: UpdateAction[] = [];
   const nameOf = (token: string) => {
     const name = token.startsWith('#') ? names[token] : token;
+    if (!token.startsWith('#') && isReserved(token)) throw validation(reservedMessage('UpdateExpression', token));
     if (name === undefined) throw validation(`Invalid UpdateExpression: An expression attribute name used in the document path is not defined; attribute name: ${token}`);
     if (keys.includes(name)) throw validation(`Cannot update attribute ${name}. This attribute is part of the key`);
     if (seen.has(name)) throw validation(`Invalid UpdateExpression: Two document paths overlap with each other; attribute ${name}`);

@@ -1,4 +1,5 @@
 import { LabError } from '../kernel';
+import { isReserved, reservedMessage } from './reserved-words';
 
 export type AttributeValue = Record<string, unknown>;
 export type Item = Record<string, AttributeValue>;
@@ -189,7 +190,10 @@ export function parseProjection(expr: unknown, names: Record<string, string>): s
     const token = part.trim();
     if (/^#?\w+([.[].*)$/.test(token)) throw validation(`Invalid ProjectionExpression: nested document path ${token} is not supported by the lab (top-level attributes only)`);
     if (!/^#?\w+$/.test(token)) throw validation(`Invalid ProjectionExpression: Syntax error; token: ${JSON.stringify(token)}`);
-    if (!token.startsWith('#')) return token;
+    if (!token.startsWith('#')) {
+      if (isReserved(token)) throw validation(reservedMessage('ProjectionExpression', token));
+      return token;
+    }
     const name = names[token];
     if (name === undefined) throw validation(`Invalid ProjectionExpression: An expression attribute name used in the document path is not defined; attribute name: ${token}`);
     return name;

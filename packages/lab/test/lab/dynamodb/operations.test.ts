@@ -70,7 +70,7 @@ describe('ProjectionExpression', () => {
   beforeEach(() => raw.send(new PutItemCommand({ TableName: 'Thread', Item: { Id: { S: 'a' }, Subject: { S: 's' }, Views: { N: '5' }, Tags: { SS: ['x'] } } })));
 
   it('GetItem returns only the projected attributes, named directly or through ExpressionAttributeNames', async () => {
-    const out = await raw.send(new GetItemCommand({ TableName: 'Thread', Key: { Id: { S: 'a' } }, ProjectionExpression: 'Subject, #v, Missing', ExpressionAttributeNames: { '#v': 'Views' } }));
+    const out = await raw.send(new GetItemCommand({ TableName: 'Thread', Key: { Id: { S: 'a' } }, ProjectionExpression: 'Subject, #v, Absent', ExpressionAttributeNames: { '#v': 'Views' } }));
     expect(out.Item).toEqual({ Subject: { S: 's' }, Views: { N: '5' } });
   });
 
@@ -223,7 +223,7 @@ describe('Scan', () => {
   it('pages with Limit and ExclusiveStartKey through every item once, filtering after the limit', async () => {
     const seen: string[] = [];
     let scanned = 0;
-    for await (const page of paginateScan({ client: raw, pageSize: 2 }, { TableName: 'Thread', FilterExpression: 'Views >= :v', ExpressionAttributeValues: { ':v': { N: '20' } } })) {
+    for await (const page of paginateScan({ client: raw, pageSize: 2 }, { TableName: 'Thread', FilterExpression: '#v >= :v', ExpressionAttributeNames: { '#v': 'Views' }, ExpressionAttributeValues: { ':v': { N: '20' } } })) {
       seen.push(...(page.Items ?? []).map((i) => i.Id.S!));
       scanned += page.ScannedCount ?? 0;
     }
