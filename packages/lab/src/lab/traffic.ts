@@ -105,7 +105,9 @@ export class Traffic {
         // which the watchdog's own checks meet; what users see of each version is its behaviour
         // (`current.errorRate` already states the old version's everyday failures).
         const rate = b.crashOnInit ? 1 : failing ? Math.min(1, (b.errorRate ?? 0) + (b.timeoutRate ?? 0)) : 0;
-        const errors = rate >= 1 ? count : binomialDraw(this.rand, count, rate);
+        // Over its capacity, the second's excess fails; the rest fail at the version's rate.
+        const overload = b.capacityRps === undefined ? 0 : Math.max(0, count - Math.floor(b.capacityRps));
+        const errors = rate >= 1 ? count : overload + binomialDraw(this.rand, count - overload, rate);
         // HTTP 500 answers among the requests that did not fail: no function error.
         const http5xx = failing && b.httpErrorRate && errors < count ? binomialDraw(this.rand, count - errors, b.httpErrorRate) : 0;
         const list = s.calls.get(version) ?? [];

@@ -17,6 +17,8 @@ export interface ScenarioResult {
   /** Why `passed` is false, one line per unmet expectation. */
   readonly failures: readonly string[];
   readonly expect: Scenario['expect'];
+  /** The scenario's stages, in order, when it has any. */
+  readonly stages?: readonly string[];
   readonly strategies: { readonly watchdog: StrategyResult; readonly native: StrategyResult };
 }
 
@@ -43,6 +45,9 @@ export function check(s: Scenario, r: StrategyResult): string[] {
   }
   if (s.expect.maxFailedUserRequests !== undefined && r.failedUserRequests > s.expect.maxFailedUserRequests) {
     failures.push(`${r.failedUserRequests} failed user requests, expected at most ${s.expect.maxFailedUserRequests}`);
+  }
+  if (s.expect.stagesReached !== undefined && r.stagesReached !== s.expect.stagesReached) {
+    failures.push(`the release reached ${r.stagesReached} of ${s.stages?.length ?? 1} stages, expected ${s.expect.stagesReached}`);
   }
   if (s.expect.wouldHaveRolledBack !== undefined && r.wouldHaveRolledBack !== s.expect.wouldHaveRolledBack) {
     failures.push(
@@ -117,7 +122,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<ScenarioResult[]
     );
     if (bar) bars?.remove(bar);
     const failures = check(scenario, watchdog);
-    results[index] = { name: scenario.name, description: scenario.description, passed: failures.length === 0, failures, expect: scenario.expect, strategies: { watchdog, native } };
+    results[index] = { name: scenario.name, description: scenario.description, passed: failures.length === 0, failures, expect: scenario.expect, ...(scenario.stages ? { stages: scenario.stages.map((x) => x.name) } : {}), strategies: { watchdog, native } };
     if (!tty) out.write(`${failures.length ? 'FAIL' : 'ok  '} ${scenario.name}\n`);
   };
   let next = 0;

@@ -1,6 +1,6 @@
 import type { ScenarioResult } from './rehearse';
 import type { StrategyResult } from './runner';
-import { decidedByText } from './summary';
+import { decidedByText, percent } from './summary';
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
@@ -104,6 +104,7 @@ function strategyBlock(name: string, r: StrategyResult, xMax: number): string {
   return `<section class="strategy"><h3>${esc(name)}: ${esc(r.outcome)}</h3>
 <p>max traffic to the new version ${r.maxTrafficPercent} %; ${r.userRequestsToNewVersion} user requests to it, ${r.failedUserRequests} failed;
 detection ${detection(r)}${stop !== null ? `; stopped at ${(stop / 60).toFixed(2)} min` : ''}</p>
+${stagesHtml(r)}
 ${hookReason ? `<p class="reason">stopped by the pre-traffic hook (BeforeAllowTraffic), before any user traffic: ${esc(hookReason)}</p>` : r.decidedBy ? `<p class="reason">decided by ${esc(decidedByText(r) ?? '')}</p>` : ''}
 ${svgChart('new version traffic share', [{ label: 'share', color: '#2b6cb0', points: r.series.t.map((t, i) => [t, r.series.weight[i]] as [number, number]) }], 'share of traffic, %', { ...chart, yMax: 1, yTick: percentTick })}
 ${svgChart('user error rate per version', errorRates, 'failed requests, %', { ...chart, yMax: Math.min(1, Math.max(1e-9, ...errorRates.flatMap((v) => v.points.map((p) => p[1]))) * 1.1), yTick: percentTick })}
@@ -112,17 +113,29 @@ ${layerNames.length ? `<table class="layers"><tr><th>min</th>${layerNames.map((n
 <ol class="timeline">${r.timeline.map((e) => `<li><b>${(e.t / 60).toFixed(2)} min</b> ${esc(e.what)}${hookReason && /^BeforeAllowTraffic hook (Failed|TimedOut)$/.test(e.what) ? `: ${esc(hookReason)}` : ''}</li>`).join('')}</ol></section>`;
 }
 
+/** A staged release's stages: each one's outcome, traffic, requests and exposure; the charts below are the last one's. */
+function stagesHtml(r: StrategyResult): string {
+  if (!r.stages) return '';
+  const rows = r.stages
+    .map((s) => `<tr><td>${esc(s.name)}</td><td>${percent(s.trafficShare)}</td><td class="${s.outcome === 'passed' ? 'completed' : 'stopped'}">${esc(s.outcome)}</td><td>${s.maxTrafficPercent} %</td><td>${s.userRequestsToNewVersion} of ${s.requests}</td><td>${s.failedUserRequests}</td><td>${percent(s.exposure)}</td><td class="reason">${esc(s.decidedBy ? `${s.decidedBy.layer}: ${s.decidedBy.signal}` : '—')}</td></tr>`)
+    .join('');
+  return `<p>stages reached: ${r.stagesReached}; fleet exposure ${percent(r.fleetExposure)} (the share of all user requests the new version served)</p>
+<table class="stages"><tr><th>stage</th><th>share of users</th><th>outcome</th><th>max share</th><th>requests to the new version</th><th>failed</th><th>exposure</th><th>decided by</th></tr>${rows}</table>
+<p>The charts and the timeline below are stage ${esc(r.stages[r.stages.length - 1].name)}'s.</p>`;
+}
+
 /** The summary at the top: one row per scenario, both strategies, each row linking to its section. */
 function summaryHtml(results: readonly ScenarioResult[]): string {
-  const cells = (r: StrategyResult) => `<td class="${r.outcome === 'completed' ? 'completed' : 'stopped'}">${esc(r.outcome)}</td><td>${r.maxTrafficPercent} %</td><td>${r.failedUserRequests}</td><td>${detection(r)}</td>`;
+  const cells = (r: StrategyResult, s: ScenarioResult) =>
+    `<td class="${r.outcome === 'completed' ? 'completed' : 'stopped'}">${esc(r.outcome)}</td><td>${r.maxTrafficPercent} %</td><td>${r.failedUserRequests}</td><td>${detection(r)}</td><td>${r.stagesReached} of ${s.stages?.length ?? 1}</td><td>${percent(r.fleetExposure)}</td>`;
   const rows = results
     .map(
       (s) =>
-        `<tr><td><a href="#${esc(s.name)}">${esc(s.name)}</a></td><td class="${s.passed ? 'pass' : 'fail'}">${s.passed ? 'met' : 'not met'}</td>${cells(s.strategies.watchdog)}${cells(s.strategies.native)}<td class="reason">${esc(decidedByText(s.strategies.watchdog) ?? '—')}</td></tr>`,
+        `<tr><td><a href="#${esc(s.name)}">${esc(s.name)}</a></td><td class="${s.passed ? 'pass' : 'fail'}">${s.passed ? 'met' : 'not met'}</td>${cells(s.strategies.watchdog, s)}${cells(s.strategies.native, s)}<td class="reason">${esc(decidedByText(s.strategies.watchdog) ?? '—')}</td></tr>`,
     )
     .join('\n');
-  const head = '<th>outcome</th><th>max share</th><th>failed requests</th><th>detection</th>';
-  return `<table class="summary"><thead><tr><th rowspan="2">scenario</th><th rowspan="2">expectations</th><th colspan="4">watchdog</th><th colspan="4">native CodeDeploy alarm rollback</th><th rowspan="2">decided by (watchdog)</th></tr>
+  const head = '<th>outcome</th><th>max share</th><th>failed requests</th><th>detection</th><th>stages reached</th><th>fleet exposure</th>';
+  return `<table class="summary"><thead><tr><th rowspan="2">scenario</th><th rowspan="2">expectations</th><th colspan="6">watchdog</th><th colspan="6">native CodeDeploy alarm rollback</th><th rowspan="2">decided by (watchdog)</th></tr>
 <tr>${head}${head}</tr></thead><tbody>
 ${rows}
 </tbody></table>`;
@@ -144,7 +157,7 @@ export function renderReport(results: readonly ScenarioResult[]): string {
 .reason{overflow-wrap:break-word;word-break:normal;hyphens:none}
 table.summary{border-collapse:collapse;font-size:12px}table.summary td,table.summary th{border:1px solid #ddd;padding:3px 6px;vertical-align:top}table.summary td.reason{max-width:32em}
 td.stopped{background:#fefcbf}td.completed{background:#edf2f7}table.summary td:not(.reason){white-space:nowrap}
-table.layers{border-collapse:collapse;font-size:11px}table.layers td,table.layers th{border:1px solid #ddd;padding:2px 4px}
+table.layers,table.stages{border-collapse:collapse;font-size:11px}table.layers td,table.layers th,table.stages td,table.stages th{border:1px solid #ddd;padding:2px 4px}
 td.failed{background:#fed7d7}td.healthy{background:#c6f6d5}td.insufficient{background:#fefcbf}td.unreadable{background:#e9d8fd}.timeline{font-size:12px}</style></head>
 <body><h1>canary-watchdog release rehearsal</h1><p id="summary">${results.filter((r) => r.passed).length} of ${results.length} scenarios met their expectations. Virtual time; each scenario ran both strategies on identical traffic and faults.</p>
 ${summaryHtml(results)}

@@ -1,7 +1,7 @@
 import { DEFAULT_THRESHOLDS, parseWatchdogConfig } from 'canary-watchdog/lib/core/config';
 import type { DecisionRecord } from 'canary-watchdog/lib/core/decision-record';
 import { Lab, type FaultSpec, type GuardedRelease } from '../lab/lab';
-import type { Scenario } from './scenario';
+import type { Scenario, Stage } from './scenario';
 import { applyWatchdogSettings, configOf } from './watchdog-settings';
 
 export type Strategy = 'watchdog' | 'native';
@@ -35,6 +35,34 @@ export interface StrategyResult {
   readonly layers: { t: number; layers: Record<string, string> }[];
   readonly virtualMinutes: number;
   readonly wallMs: number;
+  /** Stages the release entered: 1 without `stages`. */
+  readonly stagesReached: number;
+  /**
+   * The share of all user requests the new version served: the sum over the stages reached of
+   * trafficShare x (the new version's requests / all requests of that stage), both counted over
+   * the `traffic.minutes` from the stage's deployment start (the same window for both
+   * strategies). Without `stages`, one stage with trafficShare 1.
+   */
+  readonly fleetExposure: number;
+  /** With `stages`: what each stage reached saw, in order. */
+  readonly stages?: readonly StageResult[];
+}
+
+/** One stage of a staged release. */
+export interface StageResult {
+  readonly name: string;
+  readonly trafficShare: number;
+  /** passed: completed and baked, so the next stage started. */
+  readonly outcome: 'passed' | 'rolled-back' | 'unfinished';
+  readonly maxTrafficPercent: number;
+  /** User requests of the stage in the window of `traffic.minutes` from its deployment's start. */
+  readonly requests: number;
+  readonly userRequestsToNewVersion: number;
+  readonly failedUserRequests: number;
+  readonly detectionSeconds: number | null;
+  readonly decidedBy: StrategyResult['decidedBy'];
+  /** The new version's share of the stage's requests. */
+  readonly exposure: number;
 }
 
 export interface Progress {
@@ -104,13 +132,93 @@ class RunWatch {
 const WARM_UP_SECONDS = 180;
 const STEP_SECONDS = 10;
 
-/** Run one scenario with one strategy on a fresh lab loaded from `assembly`. */
+/**
+ * Run one scenario with one strategy. Without `stages`, one release on a fresh lab loaded from
+ * `assembly`. With `stages`, the same release goes through them in order, each on a fresh lab
+ * (its own deployment, alarms and watchdog) seeded with the scenario's seed plus the stage's
+ * index, at the scenario's rate times the stage's traffic share; a stage starts only when the
+ * one before it completed and then served the new version for its whole bake.
+ */
 export async function runStrategy(scenario: Scenario, strategy: Strategy, assembly: string, progress?: Progress, signal?: AbortSignal): Promise<StrategyResult> {
+  if (!scenario.stages) {
+    const one = await runRelease(scenario, strategy, assembly, { seed: scenario.seed, rps: scenario.traffic.rps }, progress, signal);
+    return { ...one.result, stagesReached: 1, fleetExposure: exposure(one.result.userRequestsToNewVersion, one.requests) };
+  }
+  const runs: { stage: Stage; run: ReleaseRun }[] = [];
+  for (const [i, stage] of scenario.stages.entries()) {
+    const run = await runRelease(scenario, strategy, assembly, { seed: scenario.seed + i, rps: scenario.traffic.rps * stage.trafficShare, stage }, progress, signal);
+    runs.push({ stage, run });
+    if (!run.passed) break;
+  }
+  return combineStages(runs);
+}
+
+/** A share of requests, rounded to six decimals (0 when there were none). */
+const exposure = (toNew: number, all: number) => (all ? Math.round((toNew / all) * 1e6) / 1e6 : 0);
+
+/**
+ * A staged release's result: `stages` says what each stage saw; the counts are summed over the
+ * stages; the outcome, share, detection, deciding layer, charts and timeline are the last
+ * stage's (where the release stopped, or the last of all); `fleetExposure` weighs each stage's
+ * exposure by its traffic share.
+ */
+export function combineStages(runs: readonly { stage: Stage; run: ReleaseRun }[]): StrategyResult {
+  const last = runs[runs.length - 1];
+  const allPassed = runs.every((r) => r.run.passed);
+  const stages: StageResult[] = runs.map(({ stage, run }) => ({
+    name: stage.name,
+    trafficShare: stage.trafficShare,
+    outcome: run.passed ? 'passed' : run.result.outcome === 'completed' ? 'unfinished' : run.result.outcome,
+    maxTrafficPercent: run.result.maxTrafficPercent,
+    requests: run.requests,
+    userRequestsToNewVersion: run.result.userRequestsToNewVersion,
+    failedUserRequests: run.result.failedUserRequests,
+    detectionSeconds: run.result.detectionSeconds,
+    decidedBy: run.result.decidedBy,
+    exposure: exposure(run.result.userRequestsToNewVersion, run.requests),
+  }));
+  const sum = (f: (r: ReleaseRun['result']) => number) => runs.reduce((a, r) => a + f(r.run.result), 0);
+  return {
+    ...last.run.result,
+    outcome: allPassed ? 'completed' : last.run.result.outcome === 'completed' ? 'unfinished' : last.run.result.outcome,
+    userRequestsToNewVersion: sum((r) => r.userRequestsToNewVersion),
+    failedUserRequests: sum((r) => r.failedUserRequests),
+    wouldHaveRolledBack: runs.some((r) => r.run.result.wouldHaveRolledBack),
+    deploymentIds: runs.flatMap((r) => r.run.result.deploymentIds),
+    virtualMinutes: Math.round(sum((r) => r.virtualMinutes) * 10) / 10,
+    wallMs: sum((r) => r.wallMs),
+    stagesReached: runs.length,
+    fleetExposure: Math.round(stages.reduce((a, s) => a + s.trafficShare * s.exposure, 0) * 1e6) / 1e6,
+    stages,
+  };
+}
+
+export interface ReleaseRun {
+  readonly result: Omit<StrategyResult, 'stagesReached' | 'fleetExposure'>;
+  /**
+   * User requests to every version in the window of `traffic.minutes` from the deployment's
+   * start: those sent, plus, when the run ended early after a rollback, those the rate sends in
+   * the rest of the window (all to the old version).
+   */
+  readonly requests: number;
+  /** A stage's gate: the release completed and the new version served the stage for its whole bake. */
+  readonly passed: boolean;
+}
+
+/** One release on a fresh lab at `rps`; for a stage, whether it passed its gate (completed, then baked). */
+async function runRelease(
+  scenario: Scenario,
+  strategy: Strategy,
+  assembly: string,
+  run: { seed: number; rps: number; stage?: Stage },
+  progress?: Progress,
+  signal?: AbortSignal,
+): Promise<ReleaseRun> {
   const started = Date.now();
   // The native strategy invokes no function of its own (traffic is simulated in aggregate), so
   // its lab starts no execution environment ahead of need. Rehearsals run many short labs one
   // after another: each hands its threads on to the next.
-  const lab = new Lab({ seed: scenario.seed, warm: strategy === 'watchdog', reuseThreads: true });
+  const lab = new Lab({ seed: run.seed, warm: strategy === 'watchdog', reuseThreads: true });
   await lab.start();
   try {
     await lab.loadAssembly(assembly);
@@ -132,7 +240,7 @@ export async function runStrategy(scenario: Scenario, strategy: Strategy, assemb
     } else if (scenario.faults.watchdog === 'down' && watchdogFn) {
       lab.eventbridge.disabledTargets.add(watchdogFn);
     }
-    lab.traffic.set(fn, guarded.alias, scenario.traffic.rps, scenario.traffic.burstiness ?? 0);
+    lab.traffic.set(fn, guarded.alias, run.rps, scenario.traffic.burstiness ?? 0);
     const watch = new RunWatch(lab);
     await lab.advance(scenario.traffic.warmUpMinutes === undefined ? WARM_UP_SECONDS : scenario.traffic.warmUpMinutes * 60);
     watch.check();
@@ -147,6 +255,7 @@ export async function runStrategy(scenario: Scenario, strategy: Strategy, assemb
     const env = scenario.release.env ? { ...lab.lambda.getConfiguration(fn).env, ...scenario.release.env } : undefined;
     const { env: _e, ...behaviour } = scenario.release;
     const t0 = lab.now();
+    const requestsBefore = requestsOf(lab, guarded);
     const { version, deploymentId } = await lab.deploy(fn, { ...(env ? { env } : {}), behaviour }, via);
     const proberDown = scenario.faults.prober;
     if (proberDown && proberFn) lab.scheduler.at(t0 + proberDown.downAfterMinutes * 60_000, 'the prober goes down (scenario fault)', () => void lab.eventbridge.disabledTargets.add(proberFn));
@@ -155,6 +264,7 @@ export async function runStrategy(scenario: Scenario, strategy: Strategy, assemb
     const decisionLog = new DecisionLog(lab);
     const end = t0 + scenario.traffic.minutes * 60_000;
     let finishedAt: number | undefined;
+    let baked = false;
     while (lab.now() < end) {
       signal?.throwIfAborted();
       await lab.advance(STEP_SECONDS);
@@ -165,18 +275,29 @@ export async function runStrategy(scenario: Scenario, strategy: Strategy, assemb
       series.weight.push(w);
       const d = deployment(lab, deploymentId);
       const layers = progress ? (decisionLog.last(deploymentId)?.layers.map((l) => `${l.name}=${l.outcome}`).join(' ') ?? '') : '';
-      progress?.({ scenario: scenario.name, strategy, minute: (lab.now() - t0) / 60_000, of: scenario.traffic.minutes, weight: w, status: d.status, layers });
+      progress?.({ scenario: scenario.name, strategy, minute: (lab.now() - t0) / 60_000, of: scenario.traffic.minutes, weight: w, status: run.stage ? `${run.stage.name} ${d.status}` : d.status, layers });
       if (finishedAt === undefined && ['Succeeded', 'Failed', 'Stopped'].includes(d.status)) finishedAt = lab.now();
+      // A stage's gate opens once the release completed and the new version served the stage
+      // for the whole bake; the stage keeps its traffic to the end, which its exposure counts.
+      if (run.stage && !baked && d.status === 'Succeeded' && w === 1 && lab.now() - finishedAt! >= run.stage.bakeMinutes * 60_000) baked = true;
       // Once it ended, any rollback finished and the new version takes no more traffic, two more
       // minutes let the last metrics land. A release left serving traffic runs to the end, so
       // both strategies count failed requests over the same time.
       if (finishedAt !== undefined && w === 0 && lab.now() - finishedAt >= 120_000 && !inProgress(lab)) break;
     }
     lab.setFaults([]);
-    return summarize(lab, guarded, version, deploymentId, t0, series, started, decisionLog);
+    const result = summarize(lab, guarded, version, deploymentId, t0, series, started, decisionLog);
+    // A run that ended early after a rollback: the rest of the window's requests all go to the old version.
+    const rest = Math.max(0, end - lab.now()) / 1000;
+    return { result, requests: Math.round(requestsOf(lab, guarded) - requestsBefore + run.rps * rest), passed: baked && result.outcome === 'completed' };
   } finally {
     await lab.stop();
   }
+}
+
+/** User requests through the guarded alias so far, every version. */
+function requestsOf(lab: Lab, guarded: GuardedRelease): number {
+  return [...lab.traffic.tally(guarded.functionName, guarded.alias).values()].reduce((a, t) => a + t.requests, 0);
 }
 
 function isRuntime(lab: Lab, name: string, handler: string): boolean {
@@ -284,7 +405,7 @@ function summarize(
   series: StrategyResult['series'],
   started: number,
   decisionLog: DecisionLog,
-): StrategyResult {
+): ReleaseRun['result'] {
   const fn = guarded.functionName;
   const d = deployment(lab, deploymentId);
   const tl = lab.codedeploy.timeline(deploymentId);

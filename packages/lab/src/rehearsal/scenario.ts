@@ -4,7 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { parsePolicy } from 'canary-watchdog/lib/core/config';
 import type { Policy } from 'canary-watchdog/lib/core/types';
 import type { HostAnswer } from '../lab/lambda';
-import { bool, InputError, num, obj, oneOf, onlyKeys, optNum, str } from 'canary-watchdog/lib/core/validate';
+import { arr, bool, InputError, num, obj, oneOf, onlyKeys, optNum, str, unique } from 'canary-watchdog/lib/core/validate';
 
 export interface VersionBehaviour {
   readonly errorRate?: number;
@@ -14,6 +14,17 @@ export interface VersionBehaviour {
   readonly startsFailingAfterMinutes?: number;
   /** Share of invocations that answer HTTP 500 without throwing (no Lambda Errors datapoint). */
   readonly httpErrorRate?: number;
+  /** User requests a second the version can serve; the excess fails (a bug that shows only under load). */
+  readonly capacityRps?: number;
+}
+
+/** One stage of a multi-stage release (a pipeline wave): its share of all users and its bake. */
+export interface Stage {
+  readonly name: string;
+  /** The stage's share of all user requests, in (0, 1]; its request rate is `traffic.rps` times this. */
+  readonly trafficShare: number;
+  /** After the stage's release succeeded, the pipeline waits this long before the next stage. */
+  readonly bakeMinutes: number;
 }
 
 
@@ -30,7 +41,10 @@ export interface Scenario {
   readonly function?: string;
   /** `burstiness`: σ of the log-normal 10-second rate factor (0 steady; see lib/lab/traffic.ts). */
   /** `warmUpMinutes`: traffic before the release starts (default 3), e.g. for an incident already under way. */
+  /** With `stages`, `rps` is the rate of the whole fleet and `minutes` the longest a stage runs. */
   readonly traffic: { readonly rps: number; readonly minutes: number; readonly burstiness?: number; readonly warmUpMinutes?: number };
+  /** The same release goes through these stages in order, each its own deployment with its own guard. */
+  readonly stages?: readonly Stage[];
   readonly seed: number;
   readonly current: VersionBehaviour;
   readonly release: VersionBehaviour & { readonly env?: Readonly<Record<string, string>> };
@@ -54,6 +68,8 @@ export interface Scenario {
     readonly maxFailedUserRequests?: number;
     /** The watchdog's decision records say enforce mode would have stopped it (shadow mode). */
     readonly wouldHaveRolledBack?: boolean;
+    /** How many stages the release entered (with `stages`). */
+    readonly stagesReached?: number;
   };
   /** Where it was read from. */
   readonly source: string;
@@ -62,7 +78,7 @@ export interface Scenario {
 function behaviour(v: unknown, path: string, allowEnv: boolean): VersionBehaviour & { env?: Record<string, string> } {
   if (v === undefined) return {};
   const o = obj(v, path);
-  onlyKeys(o, path, ['errorRate', 'latencyMs', 'crashOnInit', 'timeoutRate', 'startsFailingAfterMinutes', 'httpErrorRate', ...(allowEnv ? ['env'] : [])]);
+  onlyKeys(o, path, ['errorRate', 'latencyMs', 'crashOnInit', 'timeoutRate', 'startsFailingAfterMinutes', 'httpErrorRate', 'capacityRps', ...(allowEnv ? ['env'] : [])]);
   const rate = { min: 0, max: 1 };
   const out: VersionBehaviour & { env?: Record<string, string> } = {
     ...(o.errorRate !== undefined ? { errorRate: num(o.errorRate, `${path}.errorRate`, rate) } : {}),
@@ -71,6 +87,7 @@ function behaviour(v: unknown, path: string, allowEnv: boolean): VersionBehaviou
     ...(o.latencyMs !== undefined ? { latencyMs: num(o.latencyMs, `${path}.latencyMs`, { min: 0, max: 900_000 }) } : {}),
     ...(o.crashOnInit !== undefined ? { crashOnInit: bool(o.crashOnInit, `${path}.crashOnInit`) } : {}),
     ...(o.startsFailingAfterMinutes !== undefined ? { startsFailingAfterMinutes: num(o.startsFailingAfterMinutes, `${path}.startsFailingAfterMinutes`, { min: 0 }) } : {}),
+    ...(o.capacityRps !== undefined ? { capacityRps: num(o.capacityRps, `${path}.capacityRps`, { min: 0, max: 10_000 }) } : {}),
   };
   if (o.env !== undefined) {
     const env = obj(o.env, `${path}.env`);
@@ -112,6 +129,34 @@ function watchdogSettings(v: unknown, path: string): Scenario['watchdog'] {
   };
 }
 
+/** A pipeline's waves may not cover more than all users; rounding of decimal shares is forgiven. */
+const SHARE_SUM_SLACK = 1e-9;
+
+/**
+ * `[{ name, trafficShare, bakeMinutes }]`: unique names, shares in (0, 1] summing to at most 1
+ * (below 1, the rest of the fleet is not part of this release and keeps the old version), bakes
+ * of 0-1440 minutes (AppConfig's FinalBakeTimeInMinutes range).
+ */
+export function parseStages(v: unknown, path: string): Stage[] | undefined {
+  if (v === undefined) return undefined;
+  const stages = arr(v, path, (x, p) => {
+    const o = obj(x, p);
+    onlyKeys(o, p, ['name', 'trafficShare', 'bakeMinutes']);
+    const trafficShare = num(o.trafficShare, `${p}.trafficShare`, { min: 0, max: 1 });
+    if (trafficShare === 0) throw new InputError(`${p}.trafficShare: expected a number above 0 and at most 1, got 0`, `${p}.trafficShare`);
+    return {
+      name: str(o.name, `${p}.name`, { pattern: /^[a-z0-9][a-z0-9-]{0,30}$/, patternText: 'a name of lowercase letters, digits and dashes (at most 31)' }),
+      trafficShare,
+      bakeMinutes: num(o.bakeMinutes, `${p}.bakeMinutes`, { min: 0, max: 1440 }),
+    };
+  });
+  if (!stages.length || stages.length > 10) throw new InputError(`${path}: expected 1 to 10 stages, got ${stages.length}`, path);
+  unique(stages.map((s) => s.name), `${path}[].name`, 'stage name');
+  const sum = stages.reduce((a, s) => a + s.trafficShare, 0);
+  if (sum > 1 + SHARE_SUM_SLACK) throw new InputError(`${path}[].trafficShare: the stages' shares add up to ${+sum.toFixed(6)}; they may cover at most all users (1)`, `${path}[].trafficShare`);
+  return stages;
+}
+
 /** `{ "<host>": { status: N } | "unreachable" }`. */
 export function parseNetwork(v: unknown, path: string): Record<string, HostAnswer> {
   if (v === undefined) return {};
@@ -134,7 +179,7 @@ export function parseNetwork(v: unknown, path: string): Record<string, HostAnswe
 export function parseScenario(v: unknown, source: string): Scenario {
   const path = basename(source);
   const o = obj(v, path);
-  onlyKeys(o, path, ['name', 'description', 'function', 'traffic', 'seed', 'current', 'release', 'noise', 'watchdog', 'network', 'faults', 'expect']);
+  onlyKeys(o, path, ['name', 'description', 'function', 'traffic', 'stages', 'seed', 'current', 'release', 'noise', 'watchdog', 'network', 'faults', 'expect']);
   const traffic = obj(o.traffic ?? {}, `${path}.traffic`);
   onlyKeys(traffic, `${path}.traffic`, ['rps', 'minutes', 'burstiness', 'warmUpMinutes']);
   const faults = obj(o.faults ?? {}, `${path}.faults`);
@@ -146,7 +191,9 @@ export function parseScenario(v: unknown, source: string): Scenario {
     prober = { downAfterMinutes: num(p.downAfterMinutes, `${path}.faults.prober.downAfterMinutes`, { min: 0, max: 3000 }) };
   }
   const expect = obj(o.expect, `${path}.expect`);
-  onlyKeys(expect, `${path}.expect`, ['outcome', 'maxTrafficPercent', 'maxFailedUserRequests', 'wouldHaveRolledBack']);
+  onlyKeys(expect, `${path}.expect`, ['outcome', 'maxTrafficPercent', 'maxFailedUserRequests', 'wouldHaveRolledBack', 'stagesReached']);
+  const stages = parseStages(o.stages, `${path}.stages`);
+  const stagesReached = optNum(expect.stagesReached, `${path}.expect.stagesReached`, { min: 1, max: stages?.length ?? 1, integer: true });
   const watchdog = watchdogSettings(o.watchdog, `${path}.watchdog`);
   const cw = apiFaults(faults.cloudwatch, `${path}.faults.cloudwatch`);
   const cd = apiFaults(faults.codedeploy, `${path}.faults.codedeploy`);
@@ -163,6 +210,7 @@ export function parseScenario(v: unknown, source: string): Scenario {
       ...(traffic.burstiness !== undefined ? { burstiness: num(traffic.burstiness, `${path}.traffic.burstiness`, { min: 0, max: 3 }) } : {}),
       ...(traffic.warmUpMinutes !== undefined ? { warmUpMinutes: num(traffic.warmUpMinutes, `${path}.traffic.warmUpMinutes`, { min: 1, max: 60 }) } : {}),
     },
+    ...(stages ? { stages } : {}),
     seed: o.seed === undefined ? 1 : num(o.seed, `${path}.seed`, { integer: true }),
     current: behaviour(o.current, `${path}.current`, false),
     release: behaviour(o.release, `${path}.release`, true),
@@ -181,6 +229,7 @@ export function parseScenario(v: unknown, source: string): Scenario {
       ...(maxTraffic !== undefined ? { maxTrafficPercent: maxTraffic } : {}),
       ...(maxFailed !== undefined ? { maxFailedUserRequests: maxFailed } : {}),
       ...(expect.wouldHaveRolledBack !== undefined ? { wouldHaveRolledBack: bool(expect.wouldHaveRolledBack, `${path}.expect.wouldHaveRolledBack`) } : {}),
+      ...(stagesReached !== undefined ? { stagesReached } : {}),
     },
     source,
   };

@@ -38,6 +38,13 @@ const cell = (r: StrategyResult) =>
 /** What stopped a strategy's release, in words: the deciding layer and its signal or reason. */
 export const decidedByText = (r: StrategyResult): string | undefined => (r.decidedBy ? `${r.decidedBy.layer}: ${r.decidedBy.signal}` : undefined);
 
+/** A share (0-1) in percent, two significant digits: 0.000058 is "0.0058 %". */
+export const percent = (share: number): string => `${+(share * 100).toPrecision(2)} %`;
+
+/** How far a staged release got: "1 of 3 stages (beta rolled-back), 0.0058 % of the fleet". */
+export const stagesText = (r: StrategyResult, of: number): string =>
+  `${r.stagesReached} of ${of} stages (${(r.stages ?? []).map((s) => `${s.name} ${s.outcome}`).join(', ')}), ${percent(r.fleetExposure)} of the fleet`;
+
 /** Both strategies side by side, one scenario a row, within TABLE_COLUMNS; reasons under the table. */
 export function summaryTable(results: readonly ScenarioResult[]): string {
   const heading = `${'outcome'.padEnd(11)} ${'max'.padStart(7)} ${'failed'.padStart(6)} ${'detect'.padStart(6)}`;
@@ -49,6 +56,14 @@ export function summaryTable(results: readonly ScenarioResult[]): string {
     ...results.map((r) => `${fit(r.name, NAME)} ${r.passed ? 'pass' : 'FAIL'} | ${cell(r.strategies.watchdog)} | ${cell(r.strategies.native)}`),
     '',
   ];
+  const staged = results.filter((r) => r.stages);
+  if (staged.length) {
+    lines.push('stages reached and fleet exposure (the share of all user requests the new version served):');
+    for (const r of staged) {
+      for (const [name, x] of [['watchdog', r.strategies.watchdog], ['native', r.strategies.native]] as const) lines.push(...wrap(`${r.name}, ${name}: ${stagesText(x, r.stages!.length)}`, TABLE_COLUMNS, '  ', '    '));
+    }
+    lines.push('');
+  }
   const decided = results.filter((r) => r.strategies.watchdog.decidedBy);
   if (decided.length) {
     lines.push('decided by (watchdog):');

@@ -15,5 +15,7 @@ export const strategyResult = (over: Partial<StrategyResult>): StrategyResult =>
   layers: [],
   virtualMinutes: 10,
   wallMs: 100,
+  stagesReached: 1,
+  fleetExposure: 0.1,
   ...over,
 });

@@ -45,7 +45,7 @@ describe('rehearse on the sample app', () => {
     expect(Object.keys(json)).toEqual(['scenarios']);
     expect(Object.keys(json.scenarios[0])).toEqual(expect.arrayContaining(['name', 'passed', 'expect', 'strategies']));
     expect(Object.keys(json.scenarios[0].strategies.watchdog)).toEqual(
-      expect.arrayContaining(['outcome', 'maxTrafficPercent', 'detectionSeconds', 'userRequestsToNewVersion', 'failedUserRequests', 'decidedBy', 'deploymentIds', 'timeline']),
+      expect.arrayContaining(['outcome', 'maxTrafficPercent', 'detectionSeconds', 'userRequestsToNewVersion', 'failedUserRequests', 'decidedBy', 'deploymentIds', 'timeline', 'stagesReached', 'fleetExposure']),
     );
   });
 

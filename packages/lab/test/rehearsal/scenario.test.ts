@@ -16,6 +16,7 @@ describe('scenario files', () => {
       'good-release', 'noisy-low-traffic', 'bad-code', 'config-mistake', 'latency-regression',
       'crash-on-init', 'low-traffic-probe-bug', 'slow-burn', 'watchdog-down', 'cloudwatch-faults',
       'flaky-probes-cold-starts', 'silent-http-500s', 'prober-dies', 'fix-during-incident-ignore', 'fix-during-incident-rollback', 'shadow-mode',
+      'staged-bug-caught-in-beta', 'staged-load-bug-in-prod-1', 'staged-good-release',
     ]);
   });
 
@@ -67,12 +68,12 @@ describe('scenario files', () => {
   });
 
   it.each<[string, unknown, string]>([
-    ['an unknown field', { ...base, trafic: {} }, 'x.yaml.trafic: unknown field; allowed fields are name, description, function, traffic, seed, current, release, noise, watchdog, network, faults, expect'],
+    ['an unknown field', { ...base, trafic: {} }, 'x.yaml.trafic: unknown field; allowed fields are name, description, function, traffic, stages, seed, current, release, noise, watchdog, network, faults, expect'],
     ['a rate above 1', { ...base, release: { errorRate: 1.5 } }, 'x.yaml.release.errorRate: expected a number from 0 to 1, got 1.5'],
     ['an unknown outcome', { ...base, expect: { outcome: 'passed' } }, 'x.yaml.expect.outcome: expected one of completed, rolled-back, got "passed"'],
     ['a missing expectation', { name: 'x' }, 'x.yaml.expect: expected an object, got nothing'],
     ['a non-string env value', { ...base, release: { env: { TAX_RATE: 0.2 } } }, 'x.yaml.release.env.TAX_RATE: expected a string value, got 0.2'],
-    ['env on the current version', { ...base, current: { env: {} } }, 'x.yaml.current.env: unknown field; allowed fields are errorRate, latencyMs, crashOnInit, timeoutRate, startsFailingAfterMinutes, httpErrorRate'],
+    ['env on the current version', { ...base, current: { env: {} } }, 'x.yaml.current.env: unknown field; allowed fields are errorRate, latencyMs, crashOnInit, timeoutRate, startsFailingAfterMinutes, httpErrorRate, capacityRps'],
     ['an unknown watchdog fault', { ...base, faults: { watchdog: 'slow' } }, 'x.yaml.faults.watchdog: expected one of down, got "slow"'],
     ['a bad name', { ...base, name: 'Bad Name' }, 'x.yaml.name: expected a name of lowercase letters, digits and dashes, got "Bad Name"'],
     ['a transient error rate above 1', { ...base, noise: { transientErrorRate: 2 } }, 'x.yaml.noise.transientErrorRate: expected a number from 0 to 1, got 2'],
@@ -85,8 +86,40 @@ describe('scenario files', () => {
     ['a host answer that is neither a status nor unreachable', { ...base, network: { 'payments.internal': 'down' } }, 'x.yaml.network.payments.internal: expected { status: 200-599 } or "unreachable", got "down"'],
     ['a status outside 200-599', { ...base, network: { 'payments.internal': { status: 42 } } }, 'x.yaml.network.payments.internal.status: expected an integer from 200 to 599, got 42'],
     ['a non-boolean wouldHaveRolledBack', { ...base, expect: { outcome: 'completed', wouldHaveRolledBack: 'yes' } }, 'x.yaml.expect.wouldHaveRolledBack: expected true or false'],
+    ['a negative capacity', { ...base, release: { capacityRps: -1 } }, 'x.yaml.release.capacityRps: expected a number from 0 to 10000, got -1'],
+    ['stages that are not a list', { ...base, stages: { name: 'beta' } }, 'x.yaml.stages: expected an array, got an object'],
+    ['no stages', { ...base, stages: [] }, 'x.yaml.stages: expected 1 to 10 stages, got 0'],
+    ['a stage without a name', { ...base, stages: [{ trafficShare: 0.5, bakeMinutes: 0 }] }, 'x.yaml.stages[0].name: expected a non-empty string, got nothing'],
+    ['a stage name with capitals', { ...base, stages: [{ name: 'Beta', trafficShare: 0.5, bakeMinutes: 0 }] }, 'x.yaml.stages[0].name: expected a name of lowercase letters, digits and dashes (at most 31), got "Beta"'],
+    ['a zero traffic share', { ...base, stages: [{ name: 'beta', trafficShare: 0, bakeMinutes: 0 }] }, 'x.yaml.stages[0].trafficShare: expected a number above 0 and at most 1, got 0'],
+    ['a traffic share above 1', { ...base, stages: [{ name: 'beta', trafficShare: 1.5, bakeMinutes: 0 }] }, 'x.yaml.stages[0].trafficShare: expected a number from 0 to 1, got 1.5'],
+    ['a bake above a day', { ...base, stages: [{ name: 'beta', trafficShare: 0.1, bakeMinutes: 1441 }] }, 'x.yaml.stages[0].bakeMinutes: expected a number from 0 to 1440, got 1441'],
+    ['a stage without a bake', { ...base, stages: [{ name: 'beta', trafficShare: 0.1 }] }, 'x.yaml.stages[0].bakeMinutes: expected a number from 0 to 1440, got nothing'],
+    ['an unknown stage field', { ...base, stages: [{ name: 'beta', trafficShare: 0.1, bakeMinutes: 0, rps: 5 }] }, 'x.yaml.stages[0].rps: unknown field; allowed fields are name, trafficShare, bakeMinutes'],
+    [
+      'two stages of one name',
+      { ...base, stages: [{ name: 'prod', trafficShare: 0.1, bakeMinutes: 0 }, { name: 'prod', trafficShare: 0.2, bakeMinutes: 0 }] },
+      'x.yaml.stages[].name: duplicate stage name "prod"; each must be unique',
+    ],
+    [
+      'shares adding up to more than all users',
+      { ...base, stages: [{ name: 'beta', trafficShare: 0.5, bakeMinutes: 0 }, { name: 'prod', trafficShare: 0.6, bakeMinutes: 0 }] },
+      "x.yaml.stages[].trafficShare: the stages' shares add up to 1.1; they may cover at most all users (1)",
+    ],
+    ['more stages reached than there are', { ...base, stages: [{ name: 'beta', trafficShare: 1, bakeMinutes: 0 }], expect: { outcome: 'completed', stagesReached: 2 } }, 'x.yaml.expect.stagesReached: expected an integer from 1 to 1, got 2'],
   ])('rejects %s, naming the field', (_n, doc, message) => {
     expect(() => parseScenario(doc, '/somewhere/x.yaml')).toThrow(message);
+  });
+
+  it('reads stages in order, with shares that may leave part of the fleet out or add up to 1 in decimals', () => {
+    const stages = [
+      { name: 'beta', trafficShare: 0.01, bakeMinutes: 0 },
+      { name: 'prod-1', trafficShare: 0.3, bakeMinutes: 60 },
+      { name: 'prod-2', trafficShare: 0.69, bakeMinutes: 1440 },
+    ];
+    expect(parseScenario({ ...base, stages, expect: { outcome: 'completed', stagesReached: 3 } }, 'x.yaml')).toMatchObject({ stages, expect: { stagesReached: 3 } });
+    expect(parseScenario({ ...base, stages: [{ name: 'beta', trafficShare: 0.1, bakeMinutes: 5 }] }, 'x.yaml').stages).toEqual([{ name: 'beta', trafficShare: 0.1, bakeMinutes: 5 }]);
+    expect(parseScenario({ ...base, stages: [0.1, 0.2, 0.7].map((trafficShare, i) => ({ name: `s${i}`, trafficShare, bakeMinutes: 0 })) }, 'x.yaml').stages).toHaveLength(3);
   });
 
   it('names the built-in scenarios when a reference matches nothing', () => {
@@ -118,6 +151,17 @@ describe('expectations', () => {
     ['too many failures', { failedUserRequests: 11 }, ['11 failed user requests, expected at most 10']],
   ])('%s', (_n, over, failures) => {
     expect(check(scenario, result(over))).toEqual(failures);
+  });
+
+  const staged = parseScenario(
+    { name: 's', stages: [{ name: 'beta', trafficShare: 0.1, bakeMinutes: 0 }, { name: 'prod', trafficShare: 0.9, bakeMinutes: 0 }], expect: { outcome: 'rolled-back', stagesReached: 1 } },
+    's.yaml',
+  );
+  it.each<[string, Partial<StrategyResult>, string[]]>([
+    ['staged: stopped in the first stage', { stagesReached: 1 }, []],
+    ['staged: got into the second stage', { stagesReached: 2 }, ['the release reached 2 of 2 stages, expected 1']],
+  ])('%s', (_n, over, failures) => {
+    expect(check(staged, result(over))).toEqual(failures);
   });
 
   const shadow = parseScenario({ name: 's', watchdog: { mode: 'shadow' }, expect: { outcome: 'completed', wouldHaveRolledBack: true } }, 's.yaml');

@@ -101,7 +101,7 @@ describe('the HTML report', () => {
       expect(html).toContain(`<a href="#${r.name}">${r.name}</a>`);
       expect(html).toContain(`<article id="${r.name}">`);
     }
-    expect(html).toMatch(/<td class="stopped">rolled-back<\/td><td>0 %<\/td><td>0<\/td><td>60 s<\/td><td class="completed">completed<\/td><td>100 %<\/td><td>123456<\/td><td>—<\/td>/);
+    expect(html).toMatch(/<td class="stopped">rolled-back<\/td><td>0 %<\/td><td>0<\/td><td>60 s<\/td><td>1 of 1<\/td><td>10 %<\/td><td class="completed">completed<\/td><td>100 %<\/td><td>123456<\/td><td>—<\/td><td>1 of 1<\/td><td>10 %<\/td>/);
   });
 
   it('draws both strategies\' charts on one x-axis', () => {

@@ -23,6 +23,12 @@ export interface Behaviour {
    * function error and no `Errors` datapoint; a function URL counts it as a 5xx.
    */
   readonly httpErrorRate?: number;
+  /**
+   * User requests a second the version serves; each second's excess fails with a function error
+   * (a pool or quota sized too small). Simulated user traffic only: a real invocation (a probe)
+   * is one request and never meets it.
+   */
+  readonly capacityRps?: number;
 }
 
 /** What every version of a function meets, old and new alike (rehearsals' `noise`). */

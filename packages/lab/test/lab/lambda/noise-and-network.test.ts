@@ -118,6 +118,17 @@ describe('the lab: noise, HTTP 500s, function URL metrics and the network', () =
     expect(m.url5xxcount - m.errors).toBeGreaterThan(0.1 * m.invocations);
   }, 30_000);
 
+  it('fails each second\'s user requests above a version\'s capacity, and none below it', async () => {
+    lab.lambda.setBehaviour('callee', '1', { capacityRps: 15 });
+    lab.traffic.set('callee', 'live', 10);
+    await lab.advance(60);
+    expect(lab.traffic.tally('callee', 'live').get('1')).toMatchObject({ requests: 600, failures: 0 });
+    lab.traffic.set('callee', 'live', 40);
+    await lab.advance(60);
+    // 40 a second against a capacity of 15: 25 of each second's requests fail.
+    expect(lab.traffic.tally('callee', 'live').get('1')).toMatchObject({ requests: 600 + 2400, failures: 60 * 25 });
+  }, 30_000);
+
   it.each([
     ['fetch', { fetch: 'https://payments.internal/v2' }, { status: 200 }],
     ['fetch', { fetch: 'https://payments.elsewhere.example/v2' }, { error: 'fetch failed', cause: 'getaddrinfo ENOTFOUND payments.elsewhere.example' }],
