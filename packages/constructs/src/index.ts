@@ -8,6 +8,7 @@ export { ReleaseWatchdog, ReservedConcurrency, type ReleaseWatchdogProps, type G
 export { WatchdogMode, ConfigDelivery, type PolicyOverrides } from './constructs/watchdog-options';
 export { GuardedFunction, type GuardedFunctionProps, type ConfigCheckProps, type CustomLayer, MAX_NATIVE_ALARMS } from './constructs/guarded-function';
 export { Rollout, type CanaryOptions, type LinearOptions, MAX_ROLLOUT_MINUTES } from './constructs/rollout';
+export { ReleaseWaves, MAX_WAVE_BAKE_MINUTES, type ReleaseWave, type ReleaseWavesProps } from './constructs/release-waves';
 export { AlarmLayer } from './constructs/layer';
 export { GuardMetrics, ProbeStatistic, type GuardedRateOptions, type LayerAlarmSpec } from './constructs/alarm-layers';
 export { ProbeStatus, type ProbeSpec, type ProbeExpectation, type BodyExpectation } from './constructs/probe-spec';
