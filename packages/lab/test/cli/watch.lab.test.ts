@@ -97,7 +97,6 @@ describe('canary-watchdog watch on the lab', () => {
     await lab.loadAssembly(assembly);
     const r = lab.release('PricingApi');
     lab.traffic.set(r.functionName, r.alias, 20);
-    // The deciding layer depends on wall-clock timing (the probes' alarm or the error rate): either is right.
     // Three lab minutes of steady traffic and watchdog runs (heartbeats) before the release.
     await new Promise((ok) => setTimeout(ok, 3000));
     const { deploymentId } = await lab.deploy(r.functionName, { behaviour: { errorRate: 0.3 } });
@@ -109,6 +108,7 @@ describe('canary-watchdog watch on the lab', () => {
     child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const code = await new Promise((ok) => child.on('exit', ok));
+    // The deciding layer depends on wall-clock timing (the probes' alarm or the error rate): either is right.
     expect({ code, stderr }).toMatchObject({ code: EXIT.failed, stderr: expect.stringMatching(new RegExp(`^${deploymentId} rolled-back: layer (new-version|probes): `, 'm')) });
     expect(stdout).toContain('rolled back by layer');
     const written = JSON.parse(readFileSync(json, 'utf8'));

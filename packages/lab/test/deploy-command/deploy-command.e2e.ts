@@ -37,7 +37,7 @@ it('follows the releases cdk deploy starts and exits with their verdict: 0 creat
   const bad = json();
   const broken = await deploy(bad);
   expect(broken.status).toBe(1);
-  expect(broken.out).toMatch(/release failed: d-[A-Z0-9]+ \(\S+\/\S+\) failed: pre-traffic hook: .*TAX_RATE/);
+  expect(broken.out).toMatch(/release failed: d-[A-Z0-9]+ \(\S+\/\S+\) rolled-back: pre-traffic hook: .*TAX_RATE/);
   const badJson = JSON.parse(readFileSync(bad, 'utf8'));
   expect(badJson).toMatchObject({ exitCode: 1, stacks: { OrdersService: { exitCode: 1 } } });
   expect(badJson.cdkStatus).not.toBe(0);
