@@ -9,6 +9,7 @@ import { badInput, CliError, EXIT, EXIT_CODE_HELP, exitCodeOf } from '../src/cli
 import { checkOutputFile } from '../src/cli/output-path';
 import { rehearse } from '../src/rehearsal/rehearse';
 import { loadScenarios } from '../src/rehearsal/scenario';
+import { deployCommand, watchCommand, type FollowFlags, type WatchFlags } from '../src/cli/watch-command';
 
 function readInput(file: string): string {
   try {
@@ -24,6 +25,7 @@ export function program(): Command {
     .version(packageVersion(), '-V, --version', "print the CLI's version")
     .addHelpText('after', `\n${EXIT_CODE_HELP}\n`)
     .showHelpAfterError()
+    .enablePositionalOptions()
     .exitOverride();
 
   cli
@@ -74,7 +76,51 @@ export function program(): Command {
       if (results.some((r) => !r.passed)) throw new CliError(EXIT.failed, 'some scenarios did not meet their expectations');
     });
 
+  const followOptions = (c: Command) =>
+    c
+      .option('--json <file>', 'write the decision records and the outcome as JSON')
+      .option('--interval <seconds>', 'seconds between polls of CodeDeploy, the alias and the state table', parseInterval, 5)
+      .option('--timeout <minutes>', 'give up (exit 3) after this many minutes', parseTimeout, 180)
+      .option('--table <name>', "the watchdog's state table (default: named by the deployment's hook function's environment)");
+
+  followOptions(
+    cli
+      .command('watch')
+      .description("follow a guarded release to its verdict (AWS, or the lab through AWS_ENDPOINT_URL): traffic share, stage, each layer's state, the watchdog's decision records, and on a rollback the deciding layer's reason and evidence")
+      .option('--deployment <id>', 'a CodeDeploy deployment id')
+      .option('--stack <name>', "every guarded deployment the stack's current update starts")
+      .option('--application <name>', 'with --group: the deployment in progress in that group, or the next one')
+      .option('--group <name>', 'a deployment group of --application'),
+  ).action(async (opts: WatchFlags) => {
+    await watchCommand(opts);
+  });
+
+  followOptions(
+    cli
+      .command('deploy')
+      .description('run `npx cdk deploy [args]` in this folder, follow every guarded release it starts, and exit with their verdict (1 and the reason when one was rolled back)')
+      .argument('[cdkArgs...]', 'arguments for cdk deploy (put them after --, or after the options above)')
+      .option('--cdk <command>', 'the command that runs the CDK CLI', 'npx cdk')
+      .passThroughOptions()
+      .allowUnknownOption(),
+  ).action(async (cdkArgs: string[], opts: FollowFlags & { cdk: string }) => {
+    await deployCommand(cdkArgs, opts);
+  });
+
   return cli;
+}
+
+function parseInterval(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0.1 || n > 300) throw new InvalidArgumentError(`expected seconds from 0.1 to 300, got ${v}`);
+  return n;
+}
+
+function parseTimeout(v: string): number {
+  const n = Number(v);
+  // A Lambda deployment runs at most 50 hours (https://docs.aws.amazon.com/codedeploy/latest/userguide/limits.html).
+  if (!Number.isFinite(n) || n <= 0 || n > 3000) throw new InvalidArgumentError(`expected minutes from 0 to 3000, got ${v}`);
+  return n;
 }
 
 function parsePort(v: string): number {

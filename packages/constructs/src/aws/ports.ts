@@ -87,6 +87,11 @@ export interface DeploymentState {
   readonly evaluation?: EvaluationState;
   /** What the BeforeAllowTraffic hook answered, so that a duplicate invocation answers the same. */
   readonly preTraffic?: PreTrafficOutcome;
+  /**
+   * The watchdog's decision records that said something new (see `isNews`), oldest first, at most
+   * DECISIONS_KEPT: what `canary-watchdog watch` reads, on AWS and on the lab alike.
+   */
+  readonly decisions?: readonly DecisionRecord[];
 }
 
 /** The pre-traffic hook's answer for one hook execution: the status it reported and why. */

@@ -83,3 +83,33 @@ export function summarize(r: DecisionRecord): string {
   return `${r.deploymentId} ${r.functionName}:${r.alias} v${r.currentVersion}->v${r.targetVersion} at ${r.trafficPercent} % ` +
     `[${r.stage}] ${r.action}${r.layer ? ` by ${r.layer}` : ''}: ${r.reasons[0] ?? ''}`;
 }
+
+/**
+ * How many decision records the state table keeps per deployment, newest last. A record with its
+ * evidence is a few KB; fifty stay well inside DynamoDB's 400 KB item, and `keepDecisions` drops
+ * the oldest first should they not.
+ * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html#limits-items
+ */
+export const DECISIONS_KEPT = 50;
+/** The bytes (as JSON) the kept records may take: room for the rest of the item under 400 KB. */
+export const DECISIONS_MAX_BYTES = 300_000;
+
+/**
+ * Whether a record says something its predecessor did not: the first one, or a change of stage,
+ * action, deciding layer, action taken or its result, deferral, traffic share, or any layer's
+ * outcome. Only such records are kept, so a steady run writes nothing.
+ */
+export function isNews(prev: DecisionRecord | undefined, next: DecisionRecord): boolean {
+  if (!prev) return true;
+  const same = (['stage', 'action', 'layer', 'actionTaken', 'actionResult', 'deferred', 'trafficPercent'] as const).every((k) => prev[k] === next[k]);
+  const outcomes = (r: DecisionRecord) => r.layers.map((l) => `${l.name}=${l.outcome}`).join(',');
+  return !same || outcomes(prev) !== outcomes(next);
+}
+
+/** The records to keep after `next`: at most DECISIONS_KEPT and DECISIONS_MAX_BYTES, oldest dropped first, `next` always kept. */
+export function keepDecisions(kept: readonly DecisionRecord[], next: DecisionRecord): DecisionRecord[] {
+  const out = [...kept, next].slice(-DECISIONS_KEPT);
+  let bytes = out.reduce((n, r) => n + JSON.stringify(r).length, 0);
+  while (out.length > 1 && bytes > DECISIONS_MAX_BYTES) bytes -= JSON.stringify(out.shift()).length;
+  return out;
+}

@@ -1,5 +1,5 @@
 import { buildLayers, METRIC, type WatchdogConfig } from '../core/config';
-import { decisionRecord, type ActionTaken, type DecisionRecord } from '../core/decision-record';
+import { decisionRecord, isNews, keepDecisions, type ActionTaken, type DecisionRecord } from '../core/decision-record';
 import { evaluate, INITIAL_STATE } from '../core/evaluate';
 import { scheduledWeight } from '../core/rollout';
 import { concurrentWindow, deploymentWindow, planReads, toObservations, type AlarmReading, type MetricQuery, type MetricReading } from '../core/observe';
@@ -147,13 +147,16 @@ export async function runWatchdog(trigger: Trigger, given: WatchdogDeps): Promis
     if (result.startsWith('error')) withhold(groupKey(a.info), `${a.info.deploymentId}: ${result}`);
     const record = decisionRecord(snapshot, verdict, now, triggerText, taken, result);
     decisions.push(record);
-    // Evaluation state only matters while a layer is unreadable: a steady healthy run writes
-    // nothing, which keeps one DynamoDB write per deployment out of every evaluation.
+    // Evaluation state only matters while a layer is unreadable, and a record is kept only when
+    // it says something new: a steady healthy run writes nothing, which keeps one DynamoDB write
+    // per deployment out of every evaluation. A record is kept in the same write as the state.
     const counting = (e: EvaluationState | undefined) => Object.values(e?.consecutiveUnreadable ?? {}).some((n) => n > 0);
-    if (bakeReported || counting(nextEval) || counting(st?.evaluation)) {
+    const news = isNews(st?.decisions?.at(-1), record);
+    if (bakeReported || news || counting(nextEval) || counting(st?.evaluation)) {
       try {
         await deps.state.update(a.info.deploymentId, {
           evaluation: nextEval,
+          ...(news ? { decisions: keepDecisions(st?.decisions ?? [], record) } : {}),
           ...(bakeReported && st?.bake ? { bake: { ...st.bake, reported: bakeReported } } : {}),
         });
       } catch (err) {

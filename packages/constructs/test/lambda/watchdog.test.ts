@@ -132,6 +132,26 @@ describe('watchdog handler', () => {
     expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 1);
   });
 
+  it("keeps each decision that says something new in the deployment's state item, where `watch` reads it", async () => {
+    // Prepare
+    world({ traffic: BAD_CODE });
+    items.set('d-BAD1', { deploymentId: 'd-BAD1', decisions: [] });
+    // Act
+    const run = await handler(schedule);
+    // Assess
+    const kept = items.get('d-BAD1')!.decisions as DecisionRecord[];
+    expect(kept).toEqual([decisions(run)[0]]);
+    expect(kept[0]).toMatchObject({ action: 'rollback', layer: 'new-version', actionTaken: 'stop-deployment' });
+  });
+
+  it('keeps no second record while nothing changed', async () => {
+    world();
+    await handler(schedule);
+    clock += MIN;
+    await handler(schedule);
+    expect(items.get('d-BAD1')!.decisions).toHaveLength(1);
+  });
+
   it("reads both versions of every metric in one GetMetricData call, scoped by ExecutedVersion, and the probes' last 2 minutes in another", async () => {
     world();
     await handler(schedule);

@@ -8,75 +8,30 @@
  */
 import { InvokeCommand, GetAliasCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startUserProject, type UserProject } from './user-project';
 
-const root = resolve(__dirname, '../../../..');
-let lab: ChildProcess;
-let endpoint = '';
-let labOut = '';
-/** The copy's sample app folder (packages/lab in the copy): cdk runs here. */
+let project: UserProject;
 let app = '';
-
 beforeAll(async () => {
-  // A copy of the project: the lab package's app, sample and cdk.json, the root tsconfig and lock
-  // file; node_modules and the construct package are linked, as a user's install would provide them.
-  const copy = mkdtempSync(join(tmpdir(), 'cdk-user-project-'));
-  app = join(copy, 'packages/lab');
-  mkdirSync(app, { recursive: true });
-  for (const f of ['bin', 'sample', 'cdk.json']) cpSync(join(root, 'packages/lab', f), join(app, f), { recursive: true });
-  for (const f of ['tsconfig.json', 'package.json', 'package-lock.json']) cpSync(join(root, f), join(copy, f));
-  symlinkSync(join(root, 'node_modules'), join(copy, 'node_modules'));
-  symlinkSync(join(root, 'packages/constructs'), join(copy, 'packages/constructs'));
-
-  lab = spawn(process.execPath, [join(root, 'packages/lab/bin/canary-watchdog.js'), 'lab', '--port', '0', '--empty', '--clock', 'real', '--speed', '60'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  endpoint = await new Promise<string>((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`the lab printed no endpoint: ${labOut}`)), 30_000);
-    lab.stdout!.on('data', (d: Buffer) => {
-      labOut += d.toString();
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(labOut);
-      if (m && labOut.includes('Ctrl-C')) {
-        clearTimeout(timer);
-        ok(m[1]);
-      }
-    });
-  });
+  project = await startUserProject();
+  app = project.app;
 }, 60_000);
 
-afterAll(async () => {
-  const exited = new Promise((r) => lab.once('exit', r));
-  lab.kill('SIGINT');
-  await exited;
-});
+afterAll(() => project.stop());
 
-const env = () => ({ ...process.env, AWS_ENDPOINT_URL: endpoint, AWS_ACCESS_KEY_ID: 'lab', AWS_SECRET_ACCESS_KEY: 'lab', AWS_REGION: 'us-east-1', CDK_DISABLE_CLI_TELEMETRY: 'true' });
-const sdk = () => ({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'lab', secretAccessKey: 'lab' } });
-
-/** Run the CDK CLI in the project copy; resolves to its exit status and output (printed with the lab's when a check fails). */
-function cdk(...args: string[]): Promise<{ status: number | null; out: string }> {
-  const child = spawn(join(root, 'node_modules/.bin/cdk'), [...args, '--no-notices', '--no-color'], { cwd: app, env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  return new Promise((r) => child.on('exit', (status) => r({ status, out })));
-}
+const sdk = () => project.sdk();
+const cdk = (...args: string[]) => project.cdk(...args);
 
 /** `cdk deploy` of the copy, which must end with `status` (0, or not 0). */
 async function deploy(expectSuccess: boolean): Promise<string> {
   const r = await cdk('deploy', '--require-approval', 'never');
-  if ((r.status === 0) !== expectSuccess) throw new Error(`cdk deploy exited ${r.status}, expected ${expectSuccess ? 0 : 'non-zero'}:\n${r.out}\n--- lab ---\n${labOut}`);
+  if ((r.status === 0) !== expectSuccess) throw new Error(`cdk deploy exited ${r.status}, expected ${expectSuccess ? 0 : 'non-zero'}:\n${r.out}\n--- lab ---\n${project.labOut()}`);
   return r.out;
 }
 
-/** Edit the copy's cdk.json context, as a user would. */
-function setContext(key: string, value: unknown): void {
-  const file = join(app, 'cdk.json');
-  const json = JSON.parse(readFileSync(file, 'utf8')) as { context: Record<string, unknown> };
-  json.context[key] = value;
-  writeFileSync(file, JSON.stringify(json, null, 2));
-}
+const setContext = (key: string, value: unknown) => project.setContext(key, value);
 
 const functionName = 'OrdersService-PricingApiFunctionE656641C';
 const pricingAlias = async () => {

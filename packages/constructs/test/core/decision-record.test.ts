@@ -1,0 +1,56 @@
+import { DECISIONS_KEPT, DECISIONS_MAX_BYTES, isNews, keepDecisions, type DecisionRecord } from '../../src/core/decision-record';
+
+const rec = (over: Partial<DecisionRecord> = {}): DecisionRecord => ({
+  type: 'canary-watchdog.decision',
+  schemaVersion: 1,
+  at: '2026-01-01T00:00:00.000Z',
+  trigger: 'schedule',
+  deploymentId: 'd-1',
+  application: 'app',
+  deploymentGroup: 'dg',
+  functionName: 'fn',
+  alias: 'live',
+  currentVersion: '1',
+  targetVersion: '2',
+  trafficPercent: 10,
+  stage: 'shifting',
+  action: 'proceed',
+  layer: null,
+  reasons: [],
+  layers: [{ name: 'new-version', outcome: 'healthy', consecutiveUnreadable: 0 }],
+  evidence: [],
+  actionTaken: 'none',
+  actionResult: 'ok',
+  ...over,
+});
+
+describe('isNews', () => {
+  it.each<[string, DecisionRecord | undefined, DecisionRecord, boolean]>([
+    ['the first record', undefined, rec(), true],
+    ['the same verdict a minute later', rec(), rec({ at: '2026-01-01T00:01:00.000Z' }), false],
+    ['a new traffic share', rec(), rec({ trafficPercent: 20 }), true],
+    ['a new stage', rec(), rec({ stage: 'bake' }), true],
+    ['a rollback', rec(), rec({ action: 'rollback', layer: 'new-version' }), true],
+    ['a layer turning insufficient', rec(), rec({ layers: [{ name: 'new-version', outcome: 'insufficient', consecutiveUnreadable: 0 }] }), true],
+  ])('%s: %s', (_name, prev, next, expected) => {
+    expect(isNews(prev, next)).toBe(expected);
+  });
+});
+
+describe('keepDecisions', () => {
+  it(`keeps the newest ${DECISIONS_KEPT} records, oldest dropped first`, () => {
+    const many = Array.from({ length: DECISIONS_KEPT }, (_, i) => rec({ trafficPercent: i }));
+    const kept = keepDecisions(many, rec({ trafficPercent: 999 }));
+    expect(kept).toHaveLength(DECISIONS_KEPT);
+    expect(kept[0].trafficPercent).toBe(1);
+    expect(kept.at(-1)!.trafficPercent).toBe(999);
+  });
+
+  it(`drops the oldest records while the kept ones exceed ${DECISIONS_MAX_BYTES} bytes, always keeping the newest`, () => {
+    const big = (n: number) => rec({ trafficPercent: n, reasons: ['x'.repeat(100_000)] });
+    const kept = keepDecisions([big(1), big(2), big(3)], big(4));
+    expect(kept.map((r) => r.trafficPercent)).toEqual([3, 4]);
+    expect(kept.reduce((n, r) => n + JSON.stringify(r).length, 0)).toBeLessThanOrEqual(DECISIONS_MAX_BYTES);
+    expect(keepDecisions([], rec({ reasons: ['x'.repeat(400_000)] }))).toHaveLength(1);
+  });
+});
