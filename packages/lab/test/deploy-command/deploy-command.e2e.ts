@@ -3,7 +3,7 @@
  * (`lab --empty --clock real --speed 60`, same code path as AWS: only AWS_ENDPOINT_URL differs).
  * The first deploy creates the stack (no guarded release: exit 0); a broken configuration is
  * stopped by the pre-traffic hook (exit 1 with the hook's reason, not a CloudFormation status);
- * a good change completes (exit 0). Run by .ci/canary-deploy (slow: not part of `npm test`).
+ * a good change completes (exit 0). Run by .ci/cdk-deploy (slow: not part of `npm test`).
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
