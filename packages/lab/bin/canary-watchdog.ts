@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkConfigReport, EXPLAIN_INPUT, explainRecords, runLab } from '../src/cli/commands';
 import { badInput, CliError, EXIT, EXIT_CODE_HELP, exitCodeOf } from '../src/cli/exit-codes';
+import { decisionLinesFromLogGroup } from '../src/cli/log-group';
 import { checkOutputFile } from '../src/cli/output-path';
 import { rehearse } from '../src/rehearsal/rehearse';
 import { loadScenarios } from '../src/rehearsal/scenario';
@@ -39,10 +40,16 @@ export function program(): Command {
   cli
     .command('explain')
     .description(`print ${EXPLAIN_INPUT}, as readable explanations; input without any record is bad input (2)`)
-    .argument('<file>', 'file (a log export, an event archive, a saved record), or - for standard input')
+    .argument('[file]', 'file (a log export, an event archive, a saved record), or - for standard input; or --log-group')
     .option('--rollbacks-only', 'show only rollback decisions', false)
-    .action((file: string, opts: { rollbacksOnly: boolean }) => {
-      process.stdout.write(explainRecords(readInput(file), { ...opts, source: file === '-' ? 'standard input' : file }));
+    .option('--log-group <name>', "read the records from the watchdog's log group (AWS, or the lab through AWS_ENDPOINT_URL) instead of a file")
+    .option('--deployment <id>', 'only the records of this deployment (d-...)')
+    .action(async (file: string | undefined, opts: { rollbacksOnly: boolean; logGroup?: string; deployment?: string }) => {
+      if ((file === undefined) === (opts.logGroup === undefined)) throw badInput('explain: give a file (or - for standard input) or --log-group NAME, not both and not neither');
+      if (opts.deployment !== undefined && !/^d-[A-Z0-9]{9}$/.test(opts.deployment)) throw badInput(`--deployment: expected a CodeDeploy deployment id (d- and 9 letters or digits), got ${JSON.stringify(opts.deployment)}`);
+      const text = opts.logGroup !== undefined ? await decisionLinesFromLogGroup(opts.logGroup, opts.deployment) : readInput(file!);
+      const source = opts.logGroup !== undefined ? `log group ${opts.logGroup}` : file === '-' ? 'standard input' : file!;
+      process.stdout.write(explainRecords(text, { ...opts, source }));
     });
 
   cli

@@ -127,8 +127,8 @@ function fmt(v: number | string | null | undefined, unit?: string): string {
 /** What `explain` reads, for its help and its error. */
 export const EXPLAIN_INPUT = 'decision records: bare, in Powertools log lines ("decision"), or EventBridge events ("detail"); as a JSON array, JSON lines or pretty-printed JSON';
 
-export function explainRecords(text: string, opts: { rollbacksOnly?: boolean; source?: string } = {}): string {
-  const all = parseDecisionLines(text);
+export function explainRecords(text: string, opts: { rollbacksOnly?: boolean; source?: string; deployment?: string } = {}): string {
+  const all = parseDecisionLines(text).filter((r) => opts.deployment === undefined || r.deploymentId === opts.deployment);
   if (!all.length) throw badInput(`${opts.source ?? 'input'}: no decision records found; expected ${EXPLAIN_INPUT} (each record has "type": "canary-watchdog.decision")`);
   const records = all.filter((r) => !opts.rollbacksOnly || r.action === 'rollback');
   if (!records.length) return `no rollback decisions among ${all.length} decision record(s)\n`;

@@ -13,6 +13,7 @@ import { type Behaviour, type FunctionCode, LambdaLab, parseName } from './lambd
 import { assetDir, readAssembly, Resolver, type StackArtifact } from './loader';
 import { LabServer, type FaultInjector, type RestRoute } from './server';
 import { S3Lab } from './s3';
+import { LogsLab } from './logs';
 import { SsmLab } from './ssm';
 import { StsLab } from './sts';
 import { Traffic } from './traffic';
@@ -100,6 +101,7 @@ export class Lab implements FaultInjector {
   traffic!: Traffic;
   sts!: StsLab;
   ssm!: SsmLab;
+  logs!: LogsLab;
   s3!: S3Lab;
   cloudformation!: CloudFormationLab;
   /** ARNs of the IAM roles the lab's stacks created (STS lets them be assumed). */
@@ -150,6 +152,7 @@ export class Lab implements FaultInjector {
     this.roles = new Set();
     this.sts = new StsLab((arn) => this.roles.has(arn));
     this.ssm = new SsmLab(this.scheduler);
+    this.logs = new LogsLab(this.lambda);
     this.s3 = new S3Lab(this.scheduler);
     this.cloudformation = new CloudFormationLab({ clock: this.scheduler, s3: this.s3, ssm: this.ssm, roles: this.roles, loadStack: (stack) => this.loadDeployedStack(stack),
       configuration: (fn) => this.lambda.getConfiguration(fn),
@@ -167,7 +170,7 @@ export class Lab implements FaultInjector {
   }
 
   private services() {
-    return [this.cloudwatch.service, this.codedeploy.service, this.dynamodb.service, this.eventbridge.service, this.ssm.service];
+    return [this.cloudwatch.service, this.codedeploy.service, this.dynamodb.service, this.eventbridge.service, this.ssm.service, this.logs.service];
   }
 
   /** Services told apart by their SigV4 signing name (awsQuery and S3). */
@@ -325,6 +328,7 @@ export class Lab implements FaultInjector {
         memorySize: Number(p.MemorySize ?? 128),
         environment: Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v)])),
         description: String(p.Description ?? ''),
+        ...(logGroupOf(resolver, p) ? { logGroup: logGroupOf(resolver, p) } : {}),
       });
       report.functions.push(name);
       // The dependencies the deployed app already uses answer; other hosts do not exist.
@@ -671,4 +675,12 @@ export function parseBehaviour(v: unknown, path: string): Behaviour {
   }
   if (o.crashOnInit !== undefined && typeof o.crashOnInit !== 'boolean') throw new LabError('ValidationException', `${path}.crashOnInit: expected true or false`);
   return o as Behaviour;
+}
+
+/** A function's LoggingConfig.LogGroup, resolved, when its template names one. */
+function logGroupOf(resolver: Resolver, p: Record<string, unknown>): string | undefined {
+  const g = (p.LoggingConfig as { LogGroup?: unknown } | undefined)?.LogGroup;
+  if (g === undefined) return undefined;
+  const name = resolver.resolve(g);
+  return typeof name === 'string' ? name : undefined;
 }

@@ -78,6 +78,16 @@ describe('the CLI contract: one exit status table for every command', () => {
     expect(r.stdout).toContain('ROLLBACK by layer new-version; action stop-deployment (ok); trigger schedule');
   });
 
+  it.each([
+    [['explain'], /give a file \(or - for standard input\) or --log-group NAME/],
+    [['explain', '-', '--log-group', 'g'], /not both and not neither/],
+    [['explain', '--log-group', 'g', '--deployment', 'nope'], /--deployment: expected a CodeDeploy deployment id/],
+  ])('exits 2 from explain %j', async (args, message) => {
+    const r = await runCli(args, tmp(), '');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+  });
+
   it('exits 2 from explain, saying what it expected, when the input holds no decision record', async () => {
     const r = await runCli(['explain', '-'], tmp(), '{"level":"INFO","message":"hello"}\n');
     expect(r.code).toBe(2);

@@ -64,6 +64,8 @@ export interface FunctionSpec {
   readonly memorySize?: number;
   readonly environment?: Readonly<Record<string, string>>;
   readonly description?: string;
+  /** Its LoggingConfig.LogGroup; Lambda's default `/aws/lambda/<name>` without one. */
+  readonly logGroup?: string;
 }
 
 /** A function's code: the folder of its bundle and the handler in it. */
@@ -395,6 +397,12 @@ export class LambdaLab implements LambdaPort {
 
   versionExists(name: string, version: string): boolean {
     return this.fn(name).versions.has(version);
+  }
+
+  /** The log group a function writes to. https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-loggroups.html */
+  logGroupOf(name: string): string {
+    const f = this.fn(name);
+    return f.spec.logGroup ?? `/aws/lambda/${f.spec.name}`;
   }
 
   functionNames(): string[] {
