@@ -31,6 +31,8 @@ beforeEach(async () => {
   const lambda = new LambdaClient(config());
   await lambda.send(new InvokeCommand({ FunctionName: 'watchdog', Payload: JSON.stringify({ n: 5 }) }));
   lambda.destroy();
+  // A function's output reaches its log group shortly after the invocation ends (in Lambda too): wait for all six lines.
+  for (let i = 0; i < 500 && lab.lambda.logs.filter((e) => e.functionName === 'watchdog').length < 6; i++) await new Promise((r) => setTimeout(r, 10));
 });
 afterEach(() => lab.stop());
 
