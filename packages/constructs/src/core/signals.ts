@@ -1,4 +1,4 @@
-import { rateAboveThresholdPValue, rateWorseThanBaselinePValue } from './stats';
+import { sequentialRateAbovePValue, sequentialWorseThanBaselinePValue } from './sequential';
 import type { AlarmSignal, Evidence, Observation, Outcome, RateSignal, SignalSpec, Stage, ValueSignal, Window } from './types';
 import { FRESH_EVIDENCE_STAGES, worstOutcome } from './types';
 
@@ -88,7 +88,7 @@ function judgeRate(spec: RateSignal, obs: Extract<Observation, { kind: 'counts' 
   const events = Math.round(obs.new.events);
   const total = Math.round(obs.new.total);
   const rate = total > 0 ? events / total : null;
-  const threshold = `> ${spec.maxRate} (one-sided binomial p < ${spec.alpha})`;
+  const threshold = `> ${spec.maxRate} (always-valid sequential p < ${spec.alpha})`;
   const common = {
     layer: ctx.layer,
     signal: spec.name,
@@ -107,7 +107,10 @@ function judgeRate(spec: RateSignal, obs: Extract<Observation, { kind: 'counts' 
       note: `${total} samples, fewer than the ${spec.minSamples} needed to judge (${events} events so far)`,
     };
   }
-  const pAbs = rateAboveThresholdPValue(events, total, spec.maxRate);
+  // Always-valid tests (./sequential.ts): the watchdog looks every minute, on alarm events and on
+  // every fast look, and each test still rejects a release within its threshold at most `alpha`
+  // of the time over the whole release, however many looks that is.
+  const pAbs = sequentialRateAbovePValue(events, total, spec.maxRate);
   const absFailed = rate !== null && rate > spec.maxRate && pAbs < spec.alpha;
 
   let baseline: Evidence['baseline'];
@@ -122,7 +125,7 @@ function judgeRate(spec: RateSignal, obs: Extract<Observation, { kind: 'counts' 
     const bTotal = Math.round((obs.baselineNew ?? obs.new).total);
     const during = obs.baselineWindow ? ` while both served traffic (${fmtWindow(obs.baselineWindow)}: new version ${bEvents} of ${bTotal})` : '';
     if (oTotal >= spec.minSamples && oEvents <= oTotal && bEvents <= bTotal) {
-      const pBase = rateWorseThanBaselinePValue(bEvents, bTotal, oEvents, oTotal, spec.baseline.tolerance);
+      const pBase = sequentialWorseThanBaselinePValue(bEvents, bTotal, oEvents, oTotal, spec.baseline.tolerance);
       const oRate = oEvents / oTotal;
       compared = true;
       baseline = { observed: oRate, sampleSize: oTotal, pValue: pBase };

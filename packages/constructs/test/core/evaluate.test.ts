@@ -353,7 +353,7 @@ describe('evaluate', () => {
     expect(e).toMatchObject({
       outcome: 'failed',
       observed: 0.1,
-      threshold: '> 0.05 (one-sided binomial p < 0.001)',
+      threshold: '> 0.05 (always-valid sequential p < 0.001)',
       sampleSize: 600,
       window: { start: '2026-11-28T10:00:00.000Z', end: '2026-11-28T10:05:00.000Z' },
       baseline: { observed: 30 / 5400, sampleSize: 5400 },
