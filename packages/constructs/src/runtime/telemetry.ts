@@ -1,0 +1,147 @@
+/**
+ * The fast signal: the new version's own invocations, counted as they end by a Lambda extension
+ * (the `canary-watchdog-telemetry` layer) and added to the deployment's state-table item within
+ * seconds, instead of waiting for AWS/Lambda's one-minute metrics.
+ *
+ * Path and delays, each from AWS's documentation:
+ * 1. Lambda's Telemetry API sends the extension a `platform.runtimeDone` event when the runtime
+ *    finishes an invocation, its `status` success, error, failure or timeout. Events are buffered
+ *    until `timeoutMs` (25-30,000 ms; we ask for TELEMETRY_BUFFER_MS) or `maxItems` pass.
+ *    https://docs.aws.amazon.com/lambda/latest/dg/telemetry-api.html
+ *    https://docs.aws.amazon.com/lambda/latest/dg/telemetry-schema-reference.html
+ * 2. An execution environment runs only while it is invoked: a frozen environment delivers its
+ *    buffered events at its next invocation (or at shutdown). The delay is therefore up to the gap
+ *    between the version's invocations, which probes keep to seconds during a release.
+ *    https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html
+ * 3. The extension adds its counts to the deployment's item with one UpdateItem ADD: at once when
+ *    a batch holds a failure, otherwise at most every FLUSH_SECONDS. Concurrent environments add,
+ *    never overwrite. https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.UpdateExpressions.html#Expressions.UpdateExpressions.ADD
+ * 4. The watchdog reads the item on its fast looks, every FAST_LOOK_SECONDS while a release takes
+ *    traffic, with the BatchGetItem it already makes.
+ *
+ * Which deployment to count for: the pre-traffic hook writes a watch item keyed by the function and
+ * the new version before any user traffic; an extension that finds none counts nothing to the
+ * table (an old version, or a function not in a release) and looks again every WATCH_RECHECK_SECONDS.
+ */
+
+/** The Telemetry API buffering the extension asks for (the API's minimum is 25 ms, default 1,000). */
+export const TELEMETRY_BUFFER_MS = 500;
+/** Counts without a failure are added at most this often per execution environment. */
+export const FLUSH_SECONDS = 10;
+/** An extension without a watch item looks again after this long. */
+export const WATCH_RECHECK_SECONDS = 30;
+/** How often the watchdog reads the telemetry while a release takes traffic. */
+export const FAST_LOOK_SECONDS = 5;
+/**
+ * How long a scheduled watchdog run keeps looking: the schedule fires every minute, so 45 s leaves
+ * the next run room to start without overlap (and without the reserved concurrency of 2 running out).
+ */
+export const FAST_LOOK_BUDGET_SECONDS = 45;
+
+/** The environment variable that tells the extension where to count (the state table's name). */
+export const TELEMETRY_TABLE_ENV = 'CANARY_WATCHDOG_TELEMETRY_TABLE';
+/** The extension's name (its file in the layer's `extensions/` folder). */
+export const TELEMETRY_EXTENSION_NAME = 'canary-watchdog-telemetry';
+
+/** The watch item's key: no deployment id starts with `#`. */
+export function watchKey(functionName: string, version: string): string {
+  return `#watch#${functionName}#${version}`;
+}
+
+/** What the pre-traffic hook writes for the extension to find. */
+export interface WatchItem {
+  readonly deploymentId: string;
+  readonly functionName: string;
+  readonly version: string;
+}
+
+/** The fields the extension adds to a deployment's item. */
+export const TELEMETRY_FIELDS = { invocations: 'telemetryInvocations', errors: 'telemetryErrors', at: 'telemetryAt' } as const;
+
+/** The counts carried by a deployment's item, if any extension has written. */
+export interface TelemetryCounts {
+  readonly invocations: number;
+  readonly errors: number;
+  /** The latest flush, epoch ms. */
+  readonly at: number;
+}
+
+/** Read the telemetry fields of a state item; undefined when no extension has written. */
+export function telemetryOf(item: Readonly<Record<string, unknown>> | undefined): TelemetryCounts | undefined {
+  if (!item) return undefined;
+  const n = item[TELEMETRY_FIELDS.invocations];
+  const e = item[TELEMETRY_FIELDS.errors];
+  const at = item[TELEMETRY_FIELDS.at];
+  if (typeof n !== 'number' || typeof e !== 'number' || !Number.isFinite(n) || !Number.isFinite(e) || n < 0 || e < 0) return undefined;
+  return { invocations: n, errors: Math.min(e, n), at: typeof at === 'number' ? at : 0 };
+}
+
+/**
+ * The UpdateItem input (DocumentClient form) that adds one flush to a deployment's item. ADD
+ * creates the number at 0 when absent; `telemetryAt` keeps the latest flush of any environment.
+ */
+export function telemetryUpdate(tableName: string, deploymentId: string, invocations: number, errors: number, at: number) {
+  return {
+    TableName: tableName,
+    Key: { deploymentId },
+    UpdateExpression: 'ADD #n :n, #e :e SET #at = :at',
+    ExpressionAttributeNames: { '#n': TELEMETRY_FIELDS.invocations, '#e': TELEMETRY_FIELDS.errors, '#at': TELEMETRY_FIELDS.at },
+    ExpressionAttributeValues: { ':n': invocations, ':e': errors, ':at': at },
+  };
+}
+
+/** A `platform.runtimeDone` status that is a failed invocation. */
+export function isFailedStatus(status: unknown): boolean {
+  return status === 'error' || status === 'failure' || status === 'timeout';
+}
+
+/**
+ * One execution environment's counts between flushes, and when to flush them: at once after a
+ * failure (the evidence the watchdog waits for), otherwise every FLUSH_SECONDS. Pure: the caller
+ * gives the time.
+ */
+export class TelemetryTally {
+  private invocations = 0;
+  private errors = 0;
+  private lastFlushAt: number;
+
+  constructor(now: number) {
+    this.lastFlushAt = now;
+  }
+
+  /** Count one finished invocation. */
+  add(failed: boolean, n = 1): void {
+    this.invocations += n;
+    if (failed) this.errors += n;
+  }
+
+  /** Count a batch of invocations at once (the lab's aggregate traffic). */
+  addMany(invocations: number, errors: number): void {
+    this.invocations += invocations;
+    this.errors += Math.min(errors, invocations);
+  }
+
+  get pending(): { invocations: number; errors: number } {
+    return { invocations: this.invocations, errors: this.errors };
+  }
+
+  /** Whether the counts should be written now. */
+  due(now: number): boolean {
+    if (!this.invocations) return false;
+    return this.errors > 0 || now - this.lastFlushAt >= FLUSH_SECONDS * 1000;
+  }
+
+  /** Take the counts for a write; on a failed write, `restore` them. */
+  take(now: number): { invocations: number; errors: number } {
+    const out = { invocations: this.invocations, errors: this.errors };
+    this.invocations = 0;
+    this.errors = 0;
+    this.lastFlushAt = now;
+    return out;
+  }
+
+  restore(counts: { invocations: number; errors: number }): void {
+    this.invocations += counts.invocations;
+    this.errors += counts.errors;
+  }
+}
