@@ -3,7 +3,7 @@ import { DEFAULT_POLICY, FRESH_PROBE_MINUTES } from './evaluate';
 import { parseProbes, type ProbeSpec } from './probes';
 import type { LayerSpec, MetricRef, Policy, SignalSpec } from './types';
 import { BUILT_IN_LAYERS, InsufficientAction, PreexistingAlarms, STAGES } from './types';
-import { InputError, num, obj, oneOf, onlyKeys, optArr, optNum, str, unique } from './validate';
+import { bool, InputError, num, obj, oneOf, onlyKeys, optArr, optNum, str, unique } from './validate';
 
 /** Custom metrics the runtime publishes (namespace configurable, default below). */
 export const DEFAULT_NAMESPACE = 'CanaryWatchdog';
@@ -91,6 +91,12 @@ export interface GuardConfig {
    * runs (same VPC subnets and security groups). Absent: the pre-traffic hook fetches directly.
    */
   readonly reachabilityChecker?: string;
+  /**
+   * `true`: the function carries the telemetry extension (runtime/telemetry.ts), which counts the
+   * new version's invocations into the state table within seconds; the new-version layer then also
+   * judges that count (`telemetry-errors`), and the watchdog looks at it every few seconds.
+   */
+  readonly telemetry?: boolean;
 }
 
 /** Sources of an HTTP-level error signal for user traffic. */
@@ -191,7 +197,7 @@ function parseGuard(v: unknown, path: string): GuardConfig {
   const o = obj(v, path);
   onlyKeys(o, path, [
     'application', 'deploymentGroup', 'functionName', 'alias', 'bakeMinutes', 'thresholds', 'alarms', 'customLayers', 'configChecks', 'probes',
-    'httpMetrics', 'reachabilityChecker',
+    'httpMetrics', 'reachabilityChecker', 'telemetry',
   ]);
   const alarms: Record<string, string[]> = {};
   if (o.alarms !== undefined) {
@@ -222,6 +228,7 @@ function parseGuard(v: unknown, path: string): GuardConfig {
     probes: parseProbes(o.probes, `${path}.probes`),
     ...(o.httpMetrics !== undefined ? { httpMetrics: oneOf(o.httpMetrics, `${path}.httpMetrics`, HTTP_METRICS) } : {}),
     ...(o.reachabilityChecker !== undefined ? { reachabilityChecker: str(o.reachabilityChecker, `${path}.reachabilityChecker`, FUNCTION_NAME) } : {}),
+    ...(o.telemetry !== undefined ? { telemetry: bool(o.telemetry, `${path}.telemetry`) } : {}),
   };
 }
 
@@ -358,6 +365,12 @@ export function buildLayers(g: GuardConfig, namespace: string): LayerSpec[] {
       baseline: { maxRatio: t.maxLatencyRatio, minExcess: t.minLatencyExcessMs },
     },
   ];
+  if (g.telemetry) {
+    // The new version's own invocations as they end, counted by the telemetry extension: the same
+    // requests as `errors`, seconds instead of minutes late (runtime/telemetry.ts). Its own test at
+    // alpha; no baseline: the extension counts only the version under release.
+    newVersion.unshift({ kind: 'telemetry', name: 'telemetry-errors', maxRate: t.maxErrorRate, minSamples: t.minInvocations, alpha: t.alpha });
+  }
   if (g.httpMetrics === 'function-url') {
     // Function URL requests that end in HTTP 5xx (a `statusCode: 500` answered without throwing,
     // errors and timeouts too), per ExecutedVersion; judged like the error rate.

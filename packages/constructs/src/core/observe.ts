@@ -81,7 +81,10 @@ function queryKey(signal: string, role: string, which: Side): string {
  * versions ran over the whole window (the old version is read over it); null means they never
  * served traffic at the same time, so there is nothing to compare with.
  */
-function sidesOf(s: Exclude<SignalSpec, { kind: 'alarm' }>, window: Window, baselineWindow: Window | null | undefined): [Side, Window][] {
+/** Signals read from CloudWatch metrics (not alarms, not the state table's telemetry). */
+type MetricSignal = Exclude<SignalSpec, { kind: 'alarm' | 'telemetry' }>;
+
+function sidesOf(s: MetricSignal, window: Window, baselineWindow: Window | null | undefined): [Side, Window][] {
   const sides: [Side, Window][] = [['new', window]];
   if (s.baseline && baselineWindow !== null) {
     const bw = baselineWindow ?? window;
@@ -92,7 +95,7 @@ function sidesOf(s: Exclude<SignalSpec, { kind: 'alarm' }>, window: Window, base
   return sides;
 }
 
-function rolesOf(s: Exclude<SignalSpec, { kind: 'alarm' }>): [string, MetricRef][] {
+function rolesOf(s: MetricSignal): [string, MetricRef][] {
   return s.kind === 'rate' ? [['events', s.events], ['total', s.total]] : [['value', s.value], ['samples', s.samples]];
 }
 
@@ -112,6 +115,8 @@ export function planReads(
         alarmNames.push(resolveAlarmName(s.alarmName, versions.new));
         continue;
       }
+      // The telemetry extension's counts come with the deployment's state item, not from CloudWatch.
+      if (s.kind === 'telemetry') continue;
       for (const [which, w] of sidesOf(s, window, baselineWindow)) {
         // The fresh window needs only the new version's rate.
         for (const [role, m] of rolesOf(s)) {
@@ -150,6 +155,7 @@ export function toObservations(
         else out[key] = { kind: 'alarm', state: a.state, reason: a.reason, since: a.since };
         continue;
       }
+      if (s.kind === 'telemetry') continue;
       const sides = sidesOf(s, window, baselineWindow);
       const got: Record<string, readonly number[]> = {};
       let error: string | undefined;

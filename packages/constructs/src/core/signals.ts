@@ -28,6 +28,9 @@ export function judgeSignal(spec: SignalSpec, obs: Observation | undefined, ctx:
     case 'value':
       if (obs.kind !== 'value') return unreadable(spec, ctx, `expected a value, got ${obs.kind}`);
       return judgeValue(spec, obs, ctx);
+    case 'telemetry':
+      if (obs.kind !== 'counts') return unreadable(spec, ctx, `expected counts, got ${obs.kind}`);
+      return judgeRate(spec, obs, ctx);
   }
 }
 
@@ -84,7 +87,10 @@ function fmtRate(r: number): string {
   return `${(r * 100).toFixed(2)} %`;
 }
 
-function judgeRate(spec: RateSignal, obs: Extract<Observation, { kind: 'counts' }>, ctx: SignalContext): Evidence {
+/** What judging a rate needs of its signal: a CloudWatch rate signal, or the telemetry counts'. */
+type JudgedRate = Pick<RateSignal, 'name' | 'maxRate' | 'minSamples' | 'alpha' | 'baseline' | 'freshMinutes'>;
+
+function judgeRate(spec: JudgedRate, obs: Extract<Observation, { kind: 'counts' }>, ctx: SignalContext): Evidence {
   const events = Math.round(obs.new.events);
   const total = Math.round(obs.new.total);
   const rate = total > 0 ? events / total : null;
@@ -161,7 +167,7 @@ function judgeRate(spec: RateSignal, obs: Extract<Observation, { kind: 'counts' 
  * deployment's creation can all be old (the pre-traffic round, then a prober that died), so at
  * FRESH_EVIDENCE_STAGES a signal with `freshMinutes` needs `minSamples` from its last minutes.
  */
-function staleness(spec: RateSignal, obs: Extract<Observation, { kind: 'counts' }>, stage: Stage): string | null {
+function staleness(spec: JudgedRate, obs: Extract<Observation, { kind: 'counts' }>, stage: Stage): string | null {
   if (spec.freshMinutes === undefined || !FRESH_EVIDENCE_STAGES.includes(stage)) return null;
   const fresh = Math.round(obs.fresh?.total ?? 0);
   if (fresh >= spec.minSamples) return null;

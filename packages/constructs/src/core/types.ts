@@ -110,7 +110,20 @@ export interface ValueSignal {
   readonly baseline?: { readonly maxRatio: number; readonly minExcess: number };
 }
 
-export type SignalSpec = AlarmSignal | RateSignal | ValueSignal;
+/**
+ * The new version's invocations and failures as the telemetry extension counted them into the
+ * deployment's state item (runtime/telemetry.ts): judged like a rate signal, read from the state
+ * table instead of CloudWatch.
+ */
+export interface TelemetrySignal {
+  readonly kind: 'telemetry';
+  readonly name: string;
+  readonly maxRate: number;
+  readonly minSamples: number;
+  readonly alpha: number;
+}
+
+export type SignalSpec = AlarmSignal | RateSignal | ValueSignal | TelemetrySignal;
 
 export interface LayerSpec {
   readonly name: string;

@@ -16,8 +16,16 @@
  * 3. The extension adds its counts to the deployment's item with one UpdateItem ADD: at once when
  *    a batch holds a failure, otherwise at most every FLUSH_SECONDS. Concurrent environments add,
  *    never overwrite. https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.UpdateExpressions.html#Expressions.UpdateExpressions.ADD
- * 4. The watchdog reads the item on its fast looks, every FAST_LOOK_SECONDS while a release takes
- *    traffic, with the BatchGetItem it already makes.
+ * 4. A write that carries failures is new evidence: the state table's stream (NEW_IMAGE) feeds the
+ *    watchdog through a Lambda event source mapping whose filter passes only such writes
+ *    (TELEMETRY_STREAM_FILTER), so the watchdog judges the deployment within about a second of
+ *    the write, not at its next one-minute run. Stream records appear in near-real time, and Lambda
+ *    polls each shard four times a second; the mapping batches for up to STREAM_BATCH_WINDOW_SECONDS.
+ *    https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Streams.html
+ *    https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html
+ *    https://docs.aws.amazon.com/lambda/latest/dg/invocation-eventfiltering.html
+ *    Writes of successes only are not evidence against a release; the watchdog's one-minute run
+ *    reads them with the BatchGetItem it already makes.
  *
  * Which deployment to count for: the pre-traffic hook writes a watch item keyed by the function and
  * the new version before any user traffic; an extension that finds none counts nothing to the
@@ -30,13 +38,8 @@ export const TELEMETRY_BUFFER_MS = 500;
 export const FLUSH_SECONDS = 10;
 /** An extension without a watch item looks again after this long. */
 export const WATCH_RECHECK_SECONDS = 30;
-/** How often the watchdog reads the telemetry while a release takes traffic. */
-export const FAST_LOOK_SECONDS = 5;
-/**
- * How long a scheduled watchdog run keeps looking: the schedule fires every minute, so 45 s leaves
- * the next run room to start without overlap (and without the reserved concurrency of 2 running out).
- */
-export const FAST_LOOK_BUDGET_SECONDS = 45;
+/** The event source mapping's batching window: one watchdog run for a second of failing writes. */
+export const STREAM_BATCH_WINDOW_SECONDS = 1;
 
 /** The environment variable that tells the extension where to count (the state table's name). */
 export const TELEMETRY_TABLE_ENV = 'CANARY_WATCHDOG_TELEMETRY_TABLE';
@@ -56,7 +59,18 @@ export interface WatchItem {
 }
 
 /** The fields the extension adds to a deployment's item. */
-export const TELEMETRY_FIELDS = { invocations: 'telemetryInvocations', errors: 'telemetryErrors', at: 'telemetryAt' } as const;
+export const TELEMETRY_FIELDS = { invocations: 'telemetryInvocations', errors: 'telemetryErrors', at: 'telemetryAt', failed: 'telemetryFailed' } as const;
+
+/**
+ * The event source mapping's filter: only writes whose latest flush carried failures (the
+ * extension sets `telemetryFailed` to whether that flush had any) invoke the watchdog. (A BOOL, the
+ * attribute type whose filtering the page shows; stream records carry numbers as strings.)
+ * https://docs.aws.amazon.com/lambda/latest/dg/with-ddb-filtering.html
+ */
+export const TELEMETRY_STREAM_FILTER = {
+  eventName: ['MODIFY', 'INSERT'],
+  dynamodb: { NewImage: { [TELEMETRY_FIELDS.failed]: { BOOL: [true] } } },
+};
 
 /** The counts carried by a deployment's item, if any extension has written. */
 export interface TelemetryCounts {
@@ -78,15 +92,16 @@ export function telemetryOf(item: Readonly<Record<string, unknown>> | undefined)
 
 /**
  * The UpdateItem input (DocumentClient form) that adds one flush to a deployment's item. ADD
- * creates the number at 0 when absent; `telemetryAt` keeps the latest flush of any environment.
+ * creates the number at 0 when absent; `telemetryAt` keeps the latest flush of any environment,
+ * `telemetryFailed` whether this flush had failures (what the stream filter looks at).
  */
 export function telemetryUpdate(tableName: string, deploymentId: string, invocations: number, errors: number, at: number) {
   return {
     TableName: tableName,
     Key: { deploymentId },
-    UpdateExpression: 'ADD #n :n, #e :e SET #at = :at',
-    ExpressionAttributeNames: { '#n': TELEMETRY_FIELDS.invocations, '#e': TELEMETRY_FIELDS.errors, '#at': TELEMETRY_FIELDS.at },
-    ExpressionAttributeValues: { ':n': invocations, ':e': errors, ':at': at },
+    UpdateExpression: 'ADD #n :n, #e :e SET #at = :at, #f = :f',
+    ExpressionAttributeNames: { '#n': TELEMETRY_FIELDS.invocations, '#e': TELEMETRY_FIELDS.errors, '#at': TELEMETRY_FIELDS.at, '#f': TELEMETRY_FIELDS.failed },
+    ExpressionAttributeValues: { ':n': invocations, ':e': errors, ':at': at, ':f': errors > 0 },
   };
 }
 

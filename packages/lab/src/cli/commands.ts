@@ -29,6 +29,8 @@ function describeSignal(s: SignalSpec): string {
         .join(' or ');
       return `${s.name}: ${s.value.namespace} ${s.value.metricName} ${s.value.stat} fails ${limits} after ${s.minSamples} samples`;
     }
+    case 'telemetry':
+      return `${s.name}: the new version's invocations counted by the telemetry extension (state table, seconds late) fail above ${percent(s.maxRate)} (p < ${s.alpha}) after ${s.minSamples} samples`;
   }
 }
 
