@@ -52,6 +52,7 @@ export function adapters(settings: Pick<RuntimeSettings, 'stateTable' | 'eventBu
     metrics: new CloudWatchMetrics(clients.cloudwatch),
     state: store,
     registry: store,
+    watch: store,
     decisions: new LogAndEventBridgeDecisions(log, clients.eventbridge, settings.eventBus),
   };
 }

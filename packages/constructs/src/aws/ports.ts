@@ -101,6 +101,11 @@ export interface PreTrafficOutcome {
   readonly reasons: string[];
 }
 
+/** Where the telemetry extension finds which deployment a function version's counts belong to. */
+export interface WatchPort {
+  watch(functionName: string, version: string, deploymentId: string): Promise<void>;
+}
+
 export interface StatePort {
   get(ids: readonly string[]): Promise<Map<string, DeploymentState>>;
   /** Set the given top-level fields, leaving the others as they are. */

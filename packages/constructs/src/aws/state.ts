@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { DeploymentState, RegistryPort, StatePort } from './ports';
+import { watchItemUpdate } from '../runtime/telemetry';
+import type { DeploymentState, RegistryPort, StatePort, WatchPort } from './ports';
 import { chunk, errorName } from './util';
 
 /** BatchGetItem reads up to 100 items per call.
@@ -24,7 +25,7 @@ export const REGISTRY_ITEM_ID = '#active';
  * concurrent writers merge instead of overwriting.
  * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.UpdateExpressions.html
  */
-export class DynamoStateStore implements StatePort, RegistryPort {
+export class DynamoStateStore implements StatePort, RegistryPort, WatchPort {
   private readonly doc: DynamoDBDocumentClient;
 
   constructor(
@@ -89,6 +90,11 @@ export class DynamoStateStore implements StatePort, RegistryPort {
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: values,
     });
+  }
+
+  /** The watch item for the telemetry extension (runtime/telemetry.ts), expiring with the state. */
+  async watch(functionName: string, version: string, deploymentId: string): Promise<void> {
+    await this.doc.send(new UpdateCommand(watchItemUpdate(this.tableName, functionName, version, deploymentId, Math.floor(this.clock() / 1000) + STATE_TTL_SECONDS)));
   }
 
   async activeDeployments(): Promise<{ ids: string[]; reconciledAt?: number }> {

@@ -2,7 +2,7 @@ import { configSince, type ConfigSource } from './discover';
 import { parseLambdaAppSpec } from '../core/appspec';
 import { checkEnvironment, judgeReachability, type ConfigCheckResult } from '../core/config-checks';
 import { METRIC, type GuardConfig, type WatchdogConfig } from '../core/config';
-import type { ActionPort, Datapoint, DeploymentPort, FunctionPort, MetricsPort, PreTrafficOutcome, RegistryPort, StatePort } from '../aws/ports';
+import type { ActionPort, Datapoint, DeploymentPort, FunctionPort, MetricsPort, PreTrafficOutcome, RegistryPort, StatePort, WatchPort } from '../aws/ports';
 import { errorText } from '../aws/util';
 import { parseHookEvent } from './hook-event';
 import { PRE_TRAFFIC_PROBE_ATTEMPTS, probeWithRetries, type RetriedProbe } from './probing';
@@ -23,6 +23,8 @@ export interface PreTrafficDeps {
   readonly state: StatePort;
   /** Where the deployment is registered for the watchdog and the prober to find it. */
   readonly registry?: RegistryPort;
+  /** Where the telemetry extension learns which deployment the new version's counts belong to. */
+  readonly watch?: WatchPort;
   readonly http: HttpCheck;
   readonly log: Log;
   readonly now: () => number;
@@ -113,6 +115,16 @@ export async function runPreTraffic(event: unknown, deps: PreTrafficDeps): Promi
     const appSpec = parseLambdaAppSpec(info.appSpec);
     const fn = appSpec.functionName;
     const version = appSpec.targetVersion;
+    if (guard.telemetry && deps.watch) {
+      // Before the probes, so the extension counts them too. Without the item the fast signal is
+      // missing (the telemetry signal stays insufficient) while every other layer still judges:
+      // a warning, not a failed hook.
+      try {
+        await deps.watch.watch(fn, version, deploymentId);
+      } catch (err) {
+        deps.log.warn('pre-traffic hook: could not write the telemetry watch item; the fast signal is missing for this release', { deploymentId, error: errorText(err) });
+      }
+    }
 
     // Configuration checks run once: a missing key or a bad URL does not flake.
     const env = await deps.functions.environment(fn, version);

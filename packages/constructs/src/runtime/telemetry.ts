@@ -31,6 +31,8 @@
  * the new version before any user traffic; an extension that finds none counts nothing to the
  * table (an old version, or a function not in a release) and looks again every WATCH_RECHECK_SECONDS.
  */
+import type { LayerSpec, Observation, Observations, Window } from '../core/types';
+import { signalKey } from '../core/types';
 
 /** The Telemetry API buffering the extension asks for (the API's minimum is 25 ms, default 1,000). */
 export const TELEMETRY_BUFFER_MS = 500;
@@ -51,11 +53,24 @@ export function watchKey(functionName: string, version: string): string {
   return `#watch#${functionName}#${version}`;
 }
 
-/** What the pre-traffic hook writes for the extension to find. */
-export interface WatchItem {
-  readonly deploymentId: string;
-  readonly functionName: string;
-  readonly version: string;
+/** The watch item's field naming the deployment (its key attribute, `deploymentId`, is the watch key). */
+export const WATCHING_FIELD = 'watching';
+
+/** The UpdateItem input (DocumentClient form) of the watch item the pre-traffic hook writes. */
+export function watchItemUpdate(tableName: string, functionName: string, version: string, deploymentId: string, expiresAt: number) {
+  return {
+    TableName: tableName,
+    Key: { deploymentId: watchKey(functionName, version) },
+    UpdateExpression: 'SET #w = :w, #x = :x',
+    ExpressionAttributeNames: { '#w': WATCHING_FIELD, '#x': 'expiresAt' },
+    ExpressionAttributeValues: { ':w': deploymentId, ':x': expiresAt },
+  };
+}
+
+/** The deployment a watch item names, or undefined for no item or a malformed one. */
+export function watchedDeployment(item: Readonly<Record<string, unknown>> | undefined): string | undefined {
+  const id = item?.[WATCHING_FIELD];
+  return typeof id === 'string' && id.length > 0 && !id.startsWith('#') ? id : undefined;
 }
 
 /** The fields the extension adds to a deployment's item. */
@@ -88,6 +103,27 @@ export function telemetryOf(item: Readonly<Record<string, unknown>> | undefined)
   const at = item[TELEMETRY_FIELDS.at];
   if (typeof n !== 'number' || typeof e !== 'number' || !Number.isFinite(n) || !Number.isFinite(e) || n < 0 || e < 0) return undefined;
   return { invocations: n, errors: Math.min(e, n), at: typeof at === 'number' ? at : 0 };
+}
+
+/**
+ * Observations for the layers' telemetry signals, from the deployment's state item: the counts
+ * since the release began, up to the latest flush. No item or no flush yet is 0 of 0 (insufficient
+ * evidence, never healthy).
+ */
+export function telemetryObservations(layers: readonly LayerSpec[], item: object | undefined, window: Window): Observations {
+  const out: Record<string, Observation> = {};
+  const counts = telemetryOf(item as Readonly<Record<string, unknown>> | undefined);
+  for (const layer of layers) {
+    for (const s of layer.signals) {
+      if (s.kind !== 'telemetry') continue;
+      out[signalKey(layer.name, s.name)] = {
+        kind: 'counts',
+        new: { events: counts?.errors ?? 0, total: counts?.invocations ?? 0 },
+        window: { start: window.start, end: counts?.at ? Math.min(window.end, counts.at) : window.end },
+      };
+    }
+  }
+  return out;
 }
 
 /**

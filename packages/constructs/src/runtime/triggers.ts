@@ -5,6 +5,7 @@ export type Trigger =
   | { readonly kind: 'schedule' }
   | { readonly kind: 'alarm'; readonly alarmName: string; readonly state: string }
   | { readonly kind: 'deployment'; readonly deploymentId: string; readonly application: string; readonly deploymentGroup: string; readonly state: string }
+  | { readonly kind: 'telemetry'; readonly deploymentIds: readonly string[] }
   | { readonly kind: 'unrecognised'; readonly why: string };
 
 const str = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
@@ -17,6 +18,7 @@ const str = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
 export function parseTrigger(event: unknown): Trigger {
   if (typeof event !== 'object' || event === null) return { kind: 'unrecognised', why: `event is ${event === null ? 'null' : typeof event}` };
   const e = event as Record<string, unknown>;
+  if (Array.isArray(e.Records)) return telemetryTrigger(e.Records);
   const type = e['detail-type'];
   const detail = (typeof e.detail === 'object' && e.detail !== null ? e.detail : {}) as Record<string, unknown>;
   if (e.source === 'aws.events' && type === 'Scheduled Event') return { kind: 'schedule' };
@@ -38,6 +40,25 @@ export function parseTrigger(event: unknown): Trigger {
     return { kind: 'unrecognised', why: 'deployment state change without deploymentId, application and deploymentGroup' };
   }
   return { kind: 'unrecognised', why: `source ${JSON.stringify(e.source)}, detail-type ${JSON.stringify(type)}` };
+}
+
+/**
+ * A batch from the state table's stream, which the event source mapping's filter limits to the
+ * telemetry extension's writes that carried failures (runtime/telemetry.ts): the deployments to
+ * judge now. Records without a deployment key are left out; a batch with none is unrecognised
+ * (a full sweep: safe).
+ * https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html
+ */
+function telemetryTrigger(records: readonly unknown[]): Trigger {
+  const ids = new Set<string>();
+  for (const r of records) {
+    const rec = (typeof r === 'object' && r !== null ? r : {}) as Record<string, unknown>;
+    const keys = (rec.dynamodb as Record<string, unknown> | undefined)?.Keys as Record<string, { S?: unknown }> | undefined;
+    const id = keys?.deploymentId?.S;
+    if (rec.eventSource === 'aws:dynamodb' && str(id) && !id.startsWith('#')) ids.add(id);
+  }
+  if (!ids.size) return { kind: 'unrecognised', why: `a batch of ${records.length} records without a deployment's telemetry` };
+  return { kind: 'telemetry', deploymentIds: [...ids].sort() };
 }
 
 /** The guards a trigger concerns: an alarm's guards, a deployment's group, or all of them. */
@@ -63,6 +84,8 @@ export function describeTrigger(t: Trigger): string {
       return `alarm ${t.alarmName} -> ${t.state}`;
     case 'deployment':
       return `deployment ${t.deploymentId} -> ${t.state}`;
+    case 'telemetry':
+      return `telemetry: failures counted for ${t.deploymentIds.join(', ')}`;
     case 'unrecognised':
       return `unrecognised event (${t.why})`;
   }

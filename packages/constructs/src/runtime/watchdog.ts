@@ -7,6 +7,7 @@ import type { DeploymentSnapshot, EvaluationState, Verdict } from '../core/types
 import type { ActionPort, AliasPort, Datapoint, DecisionPort, DeploymentPort, DeploymentState, MetricsPort, RegistryPort, SignalPort, StatePort } from '../aws/ports';
 import { errorText, mapLimit } from '../aws/util';
 import { ALL_GROUPS, currentConfig, discover, groupKey, type ActiveDeployment, type ConfigSource } from './discover';
+import { telemetryObservations } from './telemetry';
 import { describeTrigger, guardsFor, type Trigger } from './triggers';
 
 export interface Log {
@@ -69,7 +70,7 @@ export async function runWatchdog(trigger: Trigger, given: WatchdogDeps): Promis
   if (trigger.kind === 'unrecognised') log.warn('unrecognised event: evaluating every guarded deployment', { trigger: triggerText });
 
   const guards = guardsFor(trigger, config.guards);
-  const extra = trigger.kind === 'deployment' ? [trigger.deploymentId] : [];
+  const extra = trigger.kind === 'deployment' ? [trigger.deploymentId] : trigger.kind === 'telemetry' ? [...trigger.deploymentIds] : [];
   const registry = deps.registry ? { registry: deps.registry, write: true, reconcile: guards.length === config.guards.length, now } : undefined;
   const found = await discover(guards, deps.deployments, extra, registry);
   const errors = [...found.errors];
@@ -84,7 +85,8 @@ export async function runWatchdog(trigger: Trigger, given: WatchdogDeps): Promis
   if (current.warning) log.warn('configuration', { warning: current.warning });
   config = current.config;
   deps = { ...deps, config };
-  const active = current.active;
+  // A telemetry event judges only the deployments whose counts it carries.
+  const active = trigger.kind === 'telemetry' ? current.active.filter((a) => trigger.deploymentIds.includes(a.info.deploymentId)) : current.active;
 
   const ids = active.map((a) => a.info.deploymentId);
   let states = new Map<string, DeploymentState>();
@@ -140,7 +142,7 @@ export async function runWatchdog(trigger: Trigger, given: WatchdogDeps): Promis
         .filter(([k]) => k.startsWith(`${i}|`))
         .map(([k, v]) => [k.slice(`${i}|`.length), v]),
     );
-    const observations = toObservations(layers, versions, window, mine, alarmReadings, concurrent);
+    const observations = { ...toObservations(layers, versions, window, mine, alarmReadings, concurrent), ...telemetryObservations(layers, st, window) };
     const { verdict, state: nextEval } = evaluate({ snapshot, layers, observations, state: st?.evaluation ?? INITIAL_STATE }, config.policy, now);
 
     const { taken, result, bakeReported } = await act(a, st, verdict, deps);

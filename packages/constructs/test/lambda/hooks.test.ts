@@ -166,6 +166,33 @@ const tail = (ms: number, initMs?: number) =>
   ).toString('base64');
 const ROLLBACK_INFO = { creator: 'codeDeployRollback' as const, rollbackInfo: { rollbackTriggeringDeploymentId: 'd-OLD1' } };
 
+describe('pre-traffic hook: the telemetry watch item', () => {
+  it("names the deployment for the new version's telemetry extension before any probe runs", async () => {
+    setEnv({ guards: [guard({ telemetry: true })] });
+    world();
+    const r = await preTraffic(hookEvent);
+    expect(r.status).toBe('Succeeded');
+    expect(items.get('#watch#orders#2')).toMatchObject({ deploymentId: '#watch#orders#2', watching: 'd-NEW1', expiresAt: expect.any(Number) });
+  });
+
+  it('writes none for a guard without telemetry', async () => {
+    world();
+    await preTraffic(hookEvent);
+    expect(items.has('#watch#orders#2')).toBe(false);
+  });
+
+  it('a failed write is a warning: the fast signal is missing, every other layer still judges, the hook answers on its checks', async () => {
+    setEnv({ guards: [guard({ telemetry: true })] });
+    world();
+    const update = ddb.commandCalls(UpdateCommand);
+    expect(update).toHaveLength(0);
+    ddb.on(UpdateCommand, { Key: { deploymentId: '#watch#orders#2' } }).rejects(Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' }));
+    const r = await preTraffic(hookEvent);
+    expect(r.status).toBe('Succeeded');
+    expect(items.has('#watch#orders#2')).toBe(false);
+  });
+});
+
 describe('pre-traffic hook: rollback deployments', () => {
   it('lets a rollback deployment through at once, without checks or probes, and records that it did', async () => {
     world();

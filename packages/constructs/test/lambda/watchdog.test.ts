@@ -664,3 +664,47 @@ describe('watchdog handler', () => {
     expect(cw.calls()).toHaveLength(0);
   });
 });
+
+describe('watchdog handler: the telemetry fast signal', () => {
+  /** A batch from the state table's stream, as the event source mapping delivers it. */
+  const streamBatch = (...ids: string[]) => ({
+    Records: ids.map((id) => ({ eventSource: 'aws:dynamodb', eventName: 'MODIFY', dynamodb: { Keys: { deploymentId: { S: id } }, NewImage: { telemetryFailed: { BOOL: true } } } })),
+  });
+
+  beforeEach(() => setEnv({ guards: [guard({ telemetry: true })] }));
+
+  it("rolls back on the extension's counts as soon as their write arrives, while CloudWatch's minute metrics still look healthy", async () => {
+    world();
+    items.set('d-BAD1', { deploymentId: 'd-BAD1', trafficShiftStartedAt: clock - 1 * MIN, telemetryInvocations: 40, telemetryErrors: 14, telemetryAt: clock - 2000, telemetryFailed: true });
+    const run = await handler(streamBatch('d-BAD1'));
+    expect(cd).toHaveReceivedCommandWith(StopDeploymentCommand, { deploymentId: 'd-BAD1', autoRollbackEnabled: true });
+    const [d] = decisions(run);
+    expect(d).toMatchObject({ action: 'rollback', layer: 'new-version', trigger: 'telemetry: failures counted for d-BAD1' });
+    expect(d.evidence.find((e) => e.signal === 'telemetry-errors')).toMatchObject({ outcome: 'failed', observed: 14 / 40, sampleSize: 40 });
+    expect(d.evidence.find((e) => e.signal === 'errors')).toMatchObject({ outcome: 'healthy' });
+    // A partial run: it publishes no heartbeat.
+    expect(heartbeats()).toHaveLength(0);
+  });
+
+  it('judges only the deployments in the batch', async () => {
+    setEnv({ guards: [guard({ telemetry: true }), guard({ application: 'other-app', deploymentGroup: 'other-dg', telemetry: true })] });
+    world({ deployments: [deploymentInfo('d-BAD1'), deploymentInfo('d-OTHER', { applicationName: 'other-app', deploymentGroupName: 'other-dg' })] });
+    const run = await handler(streamBatch('d-OTHER'));
+    expect(decisions(run).map((d) => d.deploymentId)).toEqual(['d-OTHER']);
+  });
+
+  it('without any count from the extension the signal is insufficient evidence, never healthy', async () => {
+    world();
+    const run = await handler(schedule);
+    const [d] = decisions(run);
+    expect(d.action).toBe('proceed');
+    expect(d.evidence.find((e) => e.signal === 'telemetry-errors')).toMatchObject({ outcome: 'insufficient', sampleSize: 0 });
+  });
+
+  it('a stream batch without a deployment key sweeps everything instead of crashing', async () => {
+    world();
+    const run = await handler({ Records: [{ eventSource: 'aws:dynamodb', dynamodb: { Keys: { deploymentId: { S: '#active' } } } }] });
+    expect(decisions(run)).toHaveLength(1);
+    expect(decisions(run)[0].trigger).toMatch(/^unrecognised event \(a batch of 1 records without a deployment's telemetry\)/);
+  });
+});
