@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DecisionRecord } from 'canary-watchdog/lib/core/decision-record';
@@ -6,7 +6,7 @@ import { seededRandom } from 'canary-watchdog/lib/core/random';
 import { CloudFormationLab } from './cloudformation';
 import { CloudWatchLab } from './cloudwatch';
 import { CodeDeployLab } from './codedeploy';
-import { DynamoDbLab } from './dynamodb';
+import { DynamoDbLab, type StreamViewType } from './dynamodb';
 import { EventsLab } from './events';
 import { LabError, LabEventBus, Scheduler } from './kernel';
 import { type Behaviour, type FunctionCode, LambdaLab, parseName } from './lambda';
@@ -17,6 +17,9 @@ import { LogsLab } from './logs';
 import { SsmLab } from './ssm';
 import { StsLab } from './sts';
 import { Traffic } from './traffic';
+import { StreamEventSources } from './lambda/event-source';
+import { TelemetryExtensionModel } from './lambda/telemetry';
+import { TELEMETRY_EXTENSION_NAME, TELEMETRY_TABLE_ENV } from 'canary-watchdog/lib/runtime/telemetry';
 
 export interface LabOptions {
   readonly clock?: 'virtual' | 'real';
@@ -99,6 +102,10 @@ export class Lab implements FaultInjector {
   dynamodb!: DynamoDbLab;
   eventbridge!: EventsLab;
   traffic!: Traffic;
+  /** The telemetry extension of functions whose layers carry it (runtime/telemetry.ts). */
+  telemetry!: TelemetryExtensionModel;
+  /** Event source mappings on DynamoDB streams. */
+  streams!: StreamEventSources;
   sts!: StsLab;
   ssm!: SsmLab;
   logs!: LogsLab;
@@ -149,6 +156,9 @@ export class Lab implements FaultInjector {
       for (const l of this.decisionListeners) l(r);
     });
     this.traffic = new Traffic(this.scheduler, this.lambda, seededRandom((opts.seed ?? 1) * 7919));
+    this.telemetry = new TelemetryExtensionModel(this.dynamodb);
+    this.lambda.onInvocations((fn, version, at, n, errors) => this.telemetry.invoked(fn, version, at, n, errors));
+    this.streams = new StreamEventSources(this.scheduler, this.dynamodb, (fn, event) => this.lambda.invoke(fn, event, 'event-source-mapping'));
     this.roles = new Set();
     this.sts = new StsLab((arn) => this.roles.has(arn));
     this.ssm = new SsmLab(this.scheduler);
@@ -293,12 +303,20 @@ export class Lab implements FaultInjector {
     const byType = (t: string) => Object.entries(res).filter(([, r]) => r.Type === t);
     report.stacks.push(stack.stackName);
     let resolver = new Resolver(stack);
+    const streamMappings = new Set<string>();
+    const telemetryLayers = new Set<string>();
+    this.telemetryLayerIds = telemetryLayers;
 
     for (const [id, r] of byType('AWS::DynamoDB::Table')) {
       const schema = (r.Properties?.KeySchema as { AttributeName: string; KeyType: string }[]) ?? [];
       const key = (type: string) => schema.find((k) => k.KeyType === type)?.AttributeName;
       this.dynamodb.createTable(resolver.ref(id)!, key('HASH') ?? 'id', key('RANGE'));
       this.dynamodb.declareTimeToLive(resolver.ref(id)!, r.Properties?.TimeToLiveSpecification as { AttributeName?: unknown; Enabled?: unknown } | undefined);
+      const view = (r.Properties?.StreamSpecification as { StreamViewType?: string } | undefined)?.StreamViewType;
+      if (view !== undefined) {
+        if (!['KEYS_ONLY', 'NEW_IMAGE', 'OLD_IMAGE', 'NEW_AND_OLD_IMAGES'].includes(view)) throw new LabError('InvalidTemplate', `${id}: StreamViewType must be KEYS_ONLY, NEW_IMAGE, OLD_IMAGE or NEW_AND_OLD_IMAGES, got ${view}`);
+        this.dynamodb.enableStream(resolver.ref(id)!, view as StreamViewType);
+      }
     }
     // CDK's AwsCustomResource makes one SDK call at create time; the lab makes the DynamoDB ones
     // (the runtime's configuration item) and lists the others as not modelled.
@@ -331,6 +349,10 @@ export class Lab implements FaultInjector {
         ...(logGroupOf(resolver, p) ? { logGroup: logGroupOf(resolver, p) } : {}),
       });
       report.functions.push(name);
+      if (this.hasTelemetryExtension(stack, res, p.Layers)) {
+        const table = env[TELEMETRY_TABLE_ENV];
+        if (typeof table === 'string' && table) this.telemetry.enable(name, table);
+      }
       // The dependencies the deployed app already uses answer; other hosts do not exist.
       this.lambda.setNetwork(Object.fromEntries(hostsNamedIn(Object.values(env)).map((h) => [h, { status: 200 }])));
       // Functions invoked unqualified (the watchdog, the hooks, the prober) start warming now.
@@ -414,12 +436,59 @@ export class Lab implements FaultInjector {
         targets: (p.Targets ?? []).map((t) => t.Arn.split(':function:')[1]?.split(':')[0]).filter((x): x is string => Boolean(x)),
       });
     }
+    for (const [id, r] of byType('AWS::Lambda::EventSourceMapping')) {
+      const p = r.Properties ?? {};
+      const source = p.EventSourceArn as { 'Fn::GetAtt'?: [string, string] } | undefined;
+      const tableId = source?.['Fn::GetAtt']?.[1] === 'StreamArn' ? source['Fn::GetAtt'][0] : undefined;
+      if (!tableId || res[tableId]?.Type !== 'AWS::DynamoDB::Table') {
+        report.unmodelled['AWS::Lambda::EventSourceMapping (not a stream of a table in this stack)'] = (report.unmodelled['AWS::Lambda::EventSourceMapping (not a stream of a table in this stack)'] ?? 0) + 1;
+        continue;
+      }
+      const filters = ((p.FilterCriteria as { Filters?: { Pattern?: string }[] } | undefined)?.Filters ?? []).map((f) => JSON.parse(String(f.Pattern ?? '{}')) as Record<string, unknown>);
+      this.streams.add({
+        id,
+        table: resolver.ref(tableId)!,
+        functionName: String(resolver.resolve(p.FunctionName)),
+        patterns: filters,
+        batchSize: Number(p.BatchSize ?? 100),
+        batchingWindowSeconds: Number(p.MaximumBatchingWindowInSeconds ?? 0),
+      });
+      streamMappings.add(id);
+    }
     const modelled = new Set(['AWS::DynamoDB::Table', 'AWS::Lambda::Function', 'AWS::Lambda::Version', 'AWS::Lambda::Alias', 'AWS::CloudWatch::Alarm', 'AWS::CloudWatch::CompositeAlarm', 'AWS::CodeDeploy::Application', 'AWS::CodeDeploy::DeploymentConfig', 'AWS::CodeDeploy::DeploymentGroup', 'AWS::Events::Rule']);
     for (const [id, r] of Object.entries(res)) {
-      if (modelled.has(r.Type) || handledCustom.has(id) || urls.has(id)) continue;
+      if (modelled.has(r.Type) || handledCustom.has(id) || urls.has(id) || streamMappings.has(id) || telemetryLayers.has(id)) continue;
       report.unmodelled[r.Type] = (report.unmodelled[r.Type] ?? 0) + 1;
       report.unmodelledIds.push(id);
     }
+  }
+
+  private telemetryLayerIds = new Set<string>();
+
+  /**
+   * Whether a function's layers hold the telemetry extension: a LayerVersion of the same stack
+   * whose content has `extensions/canary-watchdog-telemetry` (Lambda starts every file in a
+   * layer's `extensions/` folder). Other layers are not modelled (the report lists them).
+   * https://docs.aws.amazon.com/lambda/latest/dg/extensions-api.html
+   */
+  private hasTelemetryExtension(stack: StackArtifact, res: Record<string, { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> }>, layers: unknown): boolean {
+    let found = false;
+    for (const l of Array.isArray(layers) ? layers : []) {
+      const id = (l as { Ref?: unknown } | null)?.Ref;
+      const r = typeof id === 'string' ? res[id] : undefined;
+      if (!r || r.Type !== 'AWS::Lambda::LayerVersion') continue;
+      let dir: string | undefined;
+      try {
+        dir = assetDir(stack, r);
+      } catch {
+        continue;
+      }
+      if (existsSync(join(dir, 'extensions', TELEMETRY_EXTENSION_NAME))) {
+        this.telemetryLayerIds.add(id as string);
+        found = true;
+      }
+    }
+    return found;
   }
 
   /** Make an AwsCustomResource's SDK call (its Create or Update property) if the lab models it; false if not. */

@@ -116,6 +116,9 @@ export class Traffic {
           list.push({ error: i < errors, ...(i >= errors && i < errors + http5xx ? { http5xx: true } : {}), durationMs: BASE_LATENCY_MS + jitter + (b.latencyMs ?? 0) });
         }
         s.calls.set(version, list);
+        // Function errors and timeouts are failed invocations to Lambda (and its Telemetry API);
+        // an HTTP 500 answered without throwing is a successful one.
+        this.lambda.noteInvocations(s.functionName, version, at, count, errors);
         // What users see: a function error, a timeout or an HTTP 500 is a failed request.
         const failed = errors + http5xx;
         const t = s.tally.get(version) ?? { requests: 0, failures: 0 };

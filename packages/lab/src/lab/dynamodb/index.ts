@@ -10,6 +10,22 @@ interface Table extends KeySchema {
   readonly name: string;
   readonly items: Map<string, Item>;
   readonly ttl: TimeToLive;
+  /** The table's stream (StreamSpecification), if it has one. */
+  stream?: { readonly viewType: StreamViewType; readonly listeners: ((r: StreamChange) => void)[]; sequence: number };
+}
+
+/** What a stream record shows of an item. https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_StreamSpecification.html */
+export type StreamViewType = 'KEYS_ONLY' | 'NEW_IMAGE' | 'OLD_IMAGE' | 'NEW_AND_OLD_IMAGES';
+
+/** One item-level change, as a DynamoDB stream record carries it (the `dynamodb` part and the event name). */
+export interface StreamChange {
+  readonly eventName: 'INSERT' | 'MODIFY' | 'REMOVE';
+  readonly table: string;
+  readonly keys: Item;
+  readonly newImage?: Item;
+  readonly oldImage?: Item;
+  readonly sequenceNumber: string;
+  readonly streamViewType: StreamViewType;
 }
 
 export interface DynamoDbLabOptions {
@@ -55,6 +71,42 @@ export class DynamoDbLab {
   /** A table's TTL as its template declares it (CloudFormation's TimeToLiveSpecification), applied at once. */
   declareTimeToLive(name: string, spec: { AttributeName?: unknown; Enabled?: unknown } | undefined): void {
     this.tables.get(name)?.ttl.declare(spec);
+  }
+
+  /**
+   * Give a table a stream (its template's StreamSpecification). Item-level changes made through
+   * PutItem, UpdateItem and DeleteItem are then passed to `onStream` listeners, with the images
+   * the view type keeps; a write that changes nothing is not a record.
+   * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Streams.html
+   */
+  enableStream(name: string, viewType: StreamViewType): void {
+    const t = this.tables.get(name);
+    if (!t) throw validation(`enableStream: no table ${name}`);
+    t.stream ??= { viewType, listeners: [], sequence: 0 };
+  }
+
+  onStream(name: string, listener: (r: StreamChange) => void): void {
+    const t = this.tables.get(name);
+    if (!t?.stream) throw validation(`onStream: table ${name} has no stream`);
+    t.stream.listeners.push(listener);
+  }
+
+  private changed(t: Table, old: Item | undefined, next: Item | undefined): void {
+    const s = t.stream;
+    if (!s || (!old && !next) || JSON.stringify(old) === JSON.stringify(next)) return;
+    const keys = Object.fromEntries(this.keyNames(t).map((n) => [n, (next ?? old)![n]]));
+    const showNew = s.viewType === 'NEW_IMAGE' || s.viewType === 'NEW_AND_OLD_IMAGES';
+    const showOld = s.viewType === 'OLD_IMAGE' || s.viewType === 'NEW_AND_OLD_IMAGES';
+    const change: StreamChange = {
+      eventName: !old ? 'INSERT' : !next ? 'REMOVE' : 'MODIFY',
+      table: t.name,
+      keys,
+      ...(showNew && next ? { newImage: next } : {}),
+      ...(showOld && old ? { oldImage: old } : {}),
+      sequenceNumber: String(++s.sequence).padStart(21, '0'),
+      streamViewType: s.viewType,
+    };
+    for (const l of s.listeners) l(change);
   }
 
   tableNames(): string[] {
@@ -185,6 +237,7 @@ export class DynamoDbLab {
         const old = t.items.get(id);
         check(condition, old);
         t.items.set(id, item);
+        this.changed(t, old, item);
         return { ...(rv === 'ALL_OLD' && old ? { Attributes: old } : {}), ...withCapacity(detail, t.name, writeUnits(old, item)) };
       },
       // https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_DeleteItem.html
@@ -199,6 +252,7 @@ export class DynamoDbLab {
         const old = t.items.get(id);
         check(condition, old);
         t.items.delete(id);
+        this.changed(t, old, undefined);
         return { ...(rv === 'ALL_OLD' && old ? { Attributes: old } : {}), ...withCapacity(detail, t.name, writeUnits(old)) };
       },
       // https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html
@@ -256,6 +310,7 @@ export class DynamoDbLab {
         const item: Item = { ...(stored ?? Object.fromEntries(this.keyNames(t).map((n) => [n, (i.Key as Item)[n]]))) };
         for (const a of actions) apply(item, a);
         t.items.set(id, item);
+        this.changed(t, stored, item);
         return { ...updateReturn(rv, stored, item, actions), ...withCapacity(detail, t.name, writeUnits(stored, item)) };
       },
       Query: (i) => {

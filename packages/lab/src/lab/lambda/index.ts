@@ -662,6 +662,7 @@ export class LambdaLab implements LambdaPort {
       error = { type: p.errorType, message: p.errorMessage, init: Boolean(b.crashOnInit), injected: true };
     }
     this.invocations.push({ at, functionName: f.spec.name, ...(q ? { qualifier: q } : {}), executedVersion: version, ok: !result.functionError, source, ...(error ? { error } : {}) });
+    this.noteInvocations(f.spec.name, version, at, 1, result.functionError ? 1 : 0);
     // Lambda's Duration metric, like the REPORT line's, leaves the init phase out.
     this.recordMetrics(f.spec.name, alias, version, at, [{ error: Boolean(result.functionError), durationMs: result.durationMs }], 0);
     return result;
@@ -697,6 +698,18 @@ export class LambdaLab implements LambdaPort {
     const fn = typeof f === 'string' ? this.fn(f) : f;
     const key = `${fn.spec.name}:${version}`;
     return this.firstTraffic.get(key) ?? fn.versions.get(version)?.publishedAt ?? 0;
+  }
+
+  private readonly invocationListeners: ((functionName: string, version: string, at: number, invocations: number, errors: number) => void)[] = [];
+
+  /** Listen to every finished invocation of every version: real ones, and simulated users' per second. */
+  onInvocations(listener: (functionName: string, version: string, at: number, invocations: number, errors: number) => void): void {
+    this.invocationListeners.push(listener);
+  }
+
+  /** `invocations` of a version that started at `at`, `errors` of them failed (a function error or a timeout). */
+  noteInvocations(functionName: string, version: string, at: number, invocations: number, errors: number): void {
+    for (const l of this.invocationListeners) l(functionName, version, at, invocations, errors);
   }
 
   markTraffic(name: string, version: string, at: number): void {

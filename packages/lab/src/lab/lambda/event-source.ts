@@ -1,0 +1,96 @@
+import type { DynamoDbLab, StreamChange } from '../dynamodb';
+import { matches } from '../events';
+import { LAB_REGION, type Scheduler } from '../kernel';
+
+/**
+ * Lambda polls each shard of a DynamoDB stream four times a second.
+ * https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html
+ */
+export const STREAM_POLL_MS = 250;
+
+export interface StreamMapping {
+  /** The template's logical id, for messages. */
+  readonly id: string;
+  readonly table: string;
+  readonly functionName: string;
+  /** FilterCriteria patterns (ORed); none passes every record. */
+  readonly patterns: readonly Record<string, unknown>[];
+  readonly batchSize: number;
+  readonly batchingWindowSeconds: number;
+}
+
+/**
+ * A Lambda event source mapping on a DynamoDB stream: the records of the table's changes that
+ * pass the filter are handed to the function in batches, synchronously, in order. A batch is sent
+ * at the poll after the first record arrives, or after the batching window when the mapping has
+ * one (up to `batchSize` records); a failed invocation is retried with the same batch (the
+ * default: until the records expire, here until it succeeds).
+ * https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html
+ * https://docs.aws.amazon.com/lambda/latest/dg/invocation-eventfiltering.html
+ */
+export class StreamEventSources {
+  private readonly pending = new Map<string, { records: Record<string, unknown>[]; due?: number }>();
+  /** Batches delivered, for tests and the report. */
+  readonly delivered: { at: number; mapping: string; records: number }[] = [];
+
+  constructor(
+    private readonly scheduler: Scheduler,
+    private readonly dynamodb: DynamoDbLab,
+    private readonly invoke: (functionName: string, event: unknown) => Promise<{ functionError?: string }>,
+  ) {}
+
+  add(m: StreamMapping): void {
+    if (!Number.isInteger(m.batchSize) || m.batchSize < 1 || m.batchSize > 10_000) throw new Error(`${m.id}: BatchSize must be 1-10000 for a DynamoDB stream, got ${m.batchSize}`);
+    if (!(m.batchingWindowSeconds >= 0 && m.batchingWindowSeconds <= 300)) throw new Error(`${m.id}: MaximumBatchingWindowInSeconds must be 0-300, got ${m.batchingWindowSeconds}`);
+    this.pending.set(m.id, { records: [] });
+    this.dynamodb.onStream(m.table, (c) => this.record(m, c));
+  }
+
+  private record(m: StreamMapping, c: StreamChange): void {
+    const record = toRecord(c, this.scheduler.now());
+    if (m.patterns.length && !m.patterns.some((p) => matches(p, record))) return;
+    const p = this.pending.get(m.id)!;
+    p.records.push(record);
+    if (p.due !== undefined) return;
+    // The next poll, then the batching window (Lambda waits for more records up to it).
+    const now = this.scheduler.now();
+    p.due = Math.ceil((now + 1) / STREAM_POLL_MS) * STREAM_POLL_MS + m.batchingWindowSeconds * 1000;
+    this.scheduler.at(p.due, `event source mapping ${m.id}`, () => this.deliver(m));
+  }
+
+  private async deliver(m: StreamMapping): Promise<void> {
+    const p = this.pending.get(m.id)!;
+    const batch = p.records.splice(0, m.batchSize);
+    p.due = undefined;
+    if (batch.length) {
+      const r = await this.invoke(m.functionName, { Records: batch });
+      this.delivered.push({ at: this.scheduler.now(), mapping: m.id, records: batch.length });
+      // A failed batch is retried, in order, before anything after it.
+      if (r.functionError) p.records.unshift(...batch);
+    }
+    if (p.records.length) {
+      p.due = this.scheduler.now() + STREAM_POLL_MS;
+      this.scheduler.at(p.due, `event source mapping ${m.id}`, () => this.deliver(m));
+    }
+  }
+}
+
+/** A DynamoDB stream record as Lambda hands it to a function. https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html */
+function toRecord(c: StreamChange, now: number): Record<string, unknown> {
+  return {
+    eventID: `${c.table}-${c.sequenceNumber}`,
+    eventName: c.eventName,
+    eventVersion: '1.1',
+    eventSource: 'aws:dynamodb',
+    awsRegion: LAB_REGION,
+    dynamodb: {
+      ApproximateCreationDateTime: Math.floor(now / 1000),
+      Keys: c.keys,
+      ...(c.newImage ? { NewImage: c.newImage } : {}),
+      ...(c.oldImage ? { OldImage: c.oldImage } : {}),
+      SequenceNumber: c.sequenceNumber,
+      SizeBytes: JSON.stringify([c.keys, c.newImage ?? {}, c.oldImage ?? {}]).length,
+      StreamViewType: c.streamViewType,
+    },
+  };
+}
