@@ -1,0 +1,127 @@
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { FLUSH_SECONDS, TELEMETRY_STREAM_FILTER, watchItemUpdate } from 'canary-watchdog/lib/runtime/telemetry';
+import { DynamoDbLab } from '../../../src/lab/dynamodb';
+import { Scheduler } from '../../../src/lab/kernel';
+import { STREAM_POLL_MS, StreamEventSources } from '../../../src/lab/lambda/event-source';
+import { TelemetryExtensionModel } from '../../../src/lab/lambda/telemetry';
+
+const T0 = Date.UTC(2026, 0, 1);
+const TABLE = 'state-table';
+
+function world() {
+  const scheduler = new Scheduler('virtual', T0);
+  const dynamodb = new DynamoDbLab({ now: () => scheduler.now() });
+  dynamodb.createTable(TABLE, 'deploymentId');
+  const item = (id: string) => {
+    const got = dynamodb.service.operations.GetItem({ TableName: TABLE, Key: marshall({ deploymentId: id }) }) as { Item?: Record<string, never> };
+    return got.Item ? unmarshall(got.Item) : undefined;
+  };
+  const watch = (fn: string, version: string, deploymentId: string) => {
+    const u = watchItemUpdate(TABLE, fn, version, deploymentId, T0 / 1000 + 3600);
+    dynamodb.service.operations.UpdateItem({ ...u, Key: marshall(u.Key), ExpressionAttributeValues: marshall(u.ExpressionAttributeValues) });
+  };
+  return { scheduler, dynamodb, item, watch };
+}
+
+describe('lab: the telemetry extension model', () => {
+  it('counts nothing into the table for a version no release watches, and finds the watch item at its next look', async () => {
+    const { scheduler, dynamodb, item, watch } = world();
+    const model = new TelemetryExtensionModel(dynamodb);
+    model.enable('orders', TABLE);
+    model.invoked('orders', '2', scheduler.now(), 5, 1);
+    await scheduler.advance(1000);
+    model.invoked('orders', '2', scheduler.now(), 5, 1);
+    expect(model.writes).toHaveLength(0);
+    watch('orders', '2', 'd-1');
+    // Looked at the first invocation, found nothing: it looks again only after 30 s.
+    await scheduler.advance(10_000);
+    model.invoked('orders', '2', scheduler.now(), 1, 0);
+    expect(model.writes).toHaveLength(0);
+    await scheduler.advance(20_000);
+    model.invoked('orders', '2', scheduler.now(), 1, 0);
+    expect(model.writes).toHaveLength(1);
+    // Everything counted while unwatched goes to the deployment once it is found.
+    expect(item('d-1')).toMatchObject({ telemetryInvocations: 11, telemetryErrors: 2, telemetryFailed: true });
+  });
+
+  it('writes a failure at the next invocation after the Telemetry API buffer, successes only every FLUSH_SECONDS', async () => {
+    const { scheduler, dynamodb, item, watch } = world();
+    watch('orders', '2', 'd-1');
+    const model = new TelemetryExtensionModel(dynamodb);
+    model.enable('orders', TABLE);
+    model.invoked('orders', '2', scheduler.now(), 3, 0);
+    await scheduler.advance(1000);
+    model.invoked('orders', '2', scheduler.now(), 3, 0);
+    // The first three are delivered now, but successes wait for the flush interval.
+    expect(model.writes).toHaveLength(0);
+    await scheduler.advance(FLUSH_SECONDS * 1000);
+    model.invoked('orders', '2', scheduler.now(), 2, 1);
+    expect(model.writes).toHaveLength(1);
+    expect(item('d-1')).toMatchObject({ telemetryInvocations: 6, telemetryErrors: 0, telemetryFailed: false });
+    // The failure above is buffered until the environment runs again, at least 500 ms later.
+    await scheduler.advance(200);
+    model.invoked('orders', '2', scheduler.now(), 1, 0);
+    expect(model.writes).toHaveLength(1);
+    await scheduler.advance(400);
+    model.invoked('orders', '2', scheduler.now(), 1, 0);
+    expect(model.writes).toHaveLength(2);
+    expect(item('d-1')).toMatchObject({ telemetryInvocations: 8, telemetryErrors: 1, telemetryFailed: true });
+  });
+
+  it('ignores $LATEST and functions without the extension', async () => {
+    const { scheduler, dynamodb, watch } = world();
+    watch('orders', '$LATEST', 'd-1');
+    const model = new TelemetryExtensionModel(dynamodb);
+    model.enable('orders', TABLE);
+    model.invoked('orders', '$LATEST', scheduler.now(), 3, 3);
+    model.invoked('other', '2', scheduler.now(), 3, 3);
+    await scheduler.advance(1000);
+    model.invoked('orders', '$LATEST', scheduler.now(), 3, 3);
+    model.invoked('other', '2', scheduler.now(), 3, 3);
+    expect(model.writes).toHaveLength(0);
+  });
+});
+
+describe('lab: event source mappings on a DynamoDB stream', () => {
+  function mapped(fail = 0) {
+    const w = world();
+    w.dynamodb.enableStream(TABLE, 'NEW_IMAGE');
+    const calls: { at: number; ids: string[] }[] = [];
+    let failures = fail;
+    const sources = new StreamEventSources(w.scheduler, w.dynamodb, async (fn, event) => {
+      const records = (event as { Records: { dynamodb: { Keys: { deploymentId: { S: string } } } }[] }).Records;
+      calls.push({ at: w.scheduler.now(), ids: records.map((r) => r.dynamodb.Keys.deploymentId.S) });
+      return failures-- > 0 ? { functionError: 'Unhandled' } : {};
+    });
+    sources.add({ id: 'Mapping', table: TABLE, functionName: 'watchdog', patterns: [TELEMETRY_STREAM_FILTER], batchSize: 100, batchingWindowSeconds: 1 });
+    const put = (id: string, failed: boolean) => w.dynamodb.service.operations.UpdateItem({ TableName: TABLE, Key: marshall({ deploymentId: id }), UpdateExpression: 'SET #f = :f', ExpressionAttributeNames: { '#f': 'telemetryFailed' }, ExpressionAttributeValues: marshall({ ':f': failed }) });
+    return { ...w, calls, put };
+  }
+
+  it('hands the function only the writes the filter passes, after the next poll and the batching window, in one batch', async () => {
+    const { scheduler, calls, put } = mapped();
+    put('d-ok', false);
+    put('d-1', true);
+    await scheduler.advance(300);
+    put('d-2', true);
+    await scheduler.advance(1000);
+    expect(calls).toEqual([{ at: T0 + STREAM_POLL_MS + 1000, ids: ['d-1', 'd-2'] }]);
+  });
+
+  it('retries a failed batch, in order, before later records', async () => {
+    const { scheduler, calls, put } = mapped(1);
+    put('d-1', true);
+    await scheduler.advance(1300);
+    put('d-2', true);
+    await scheduler.advance(2000);
+    expect(calls.map((c) => c.ids)).toEqual([['d-1'], ['d-1', 'd-2']]);
+  });
+
+  it('refuses a batch size or window DynamoDB streams do not allow, naming them', () => {
+    const { scheduler, dynamodb } = world();
+    dynamodb.enableStream(TABLE, 'NEW_IMAGE');
+    const sources = new StreamEventSources(scheduler, dynamodb, async () => ({}));
+    expect(() => sources.add({ id: 'M', table: TABLE, functionName: 'f', patterns: [], batchSize: 0, batchingWindowSeconds: 0 })).toThrow('M: BatchSize must be 1-10000 for a DynamoDB stream, got 0');
+    expect(() => sources.add({ id: 'M', table: TABLE, functionName: 'f', patterns: [], batchSize: 10, batchingWindowSeconds: 301 })).toThrow('M: MaximumBatchingWindowInSeconds must be 0-300, got 301');
+  });
+});
