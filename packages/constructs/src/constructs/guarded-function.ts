@@ -149,7 +149,8 @@ export interface GuardedFunctionProps extends nodejs.NodejsFunctionProps {
    */
   readonly combineNativeAlarms?: boolean;
   /**
-   * Add a CloudWatch dashboard for this function.
+   * Add a row for this function to its watchdog's release dashboard (one dashboard per
+   * ReleaseWatchdog: traffic, errors and p99 by version, probe failures, alarm states).
    * @default true
    */
   readonly dashboard?: boolean;
@@ -159,7 +160,7 @@ export interface GuardedFunctionProps extends nodejs.NodejsFunctionProps {
  * A Lambda function whose every release is guarded: a version published on each code or
  * configuration change, a `live` alias, a CodeDeploy deployment group with the declared rollout
  * and automatic rollback, pre-traffic configuration checks and probes, a post-traffic bake,
- * alarm layers scoped to the new version, and a dashboard.
+ * alarm layers scoped to the new version, and a row of its watchdog's release dashboard.
  *
  * Integrate with `alias`, not with `function`: only traffic through the alias is shifted,
  * watched and rolled back (event sources, function URLs, API integrations, `grantInvoke`).
@@ -207,7 +208,6 @@ export class GuardedFunction extends Construct {
   private readonly customConfig?: codedeploy.ILambdaDeploymentConfig;
   /** The probes in the runtime configuration's form. */
   private finalized?: { readonly functionUrl: boolean };
-  private dash?: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: GuardedFunctionProps) {
     super(scope, id);
@@ -388,9 +388,10 @@ export class GuardedFunction extends Construct {
     return [...this.native];
   }
 
+  /** The watchdog's release dashboard, which holds this function's row; undefined when `dashboard` is false. */
   get dashboard(): cloudwatch.Dashboard | undefined {
     this.finalize();
-    return this.dash;
+    return (this.props.dashboard ?? true) ? this.watchdog.dashboard : undefined;
   }
 
   /** Whether users reach the alias through a Lambda function URL (AWS::Lambda::Url on the alias). */
@@ -545,7 +546,7 @@ export class GuardedFunction extends Construct {
         `. CodeDeploy's own alarms: ${this.native.length}${this.selection.heartbeat ? ' (heartbeat first)' : ' (shadow mode: none)'}.`,
     );
 
-    if (this.props.dashboard ?? true) this.dash = this.buildDashboard(fnName, aliasName, watchdog, this.names.prefix);
+    if (this.props.dashboard ?? true) watchdog.addDashboardRow(...this.dashboardRow(fnName, aliasName));
   }
 
   /** The heartbeat, then the selected alarms; combined into one composite alarm past CodeDeploy's 10. */
@@ -584,38 +585,28 @@ export class GuardedFunction extends Construct {
       : [];
   }
 
-  private buildDashboard(fnName: string, aliasName: string, watchdog: ReleaseWatchdog, namePrefix: string): cloudwatch.Dashboard {
-    const search = (metric: string, stat: string) =>
-      new cloudwatch.MathExpression({
-        expression: `SEARCH('{AWS/Lambda,ExecutedVersion,FunctionName,Resource} MetricName="${metric}" FunctionName="${fnName}" Resource="${fnName}:${aliasName}"', '${stat}', 60)`,
-        label: '',
-        period: Duration.minutes(1),
-      });
-    const widget = (title: string, metric: cloudwatch.IMetric) => new cloudwatch.GraphWidget({ title, left: [metric], width: 12, height: 6 });
-    const dash = new cloudwatch.Dashboard(this, 'Dashboard', { dashboardName: namePrefix.slice(0, 255).replace(/[^\w-]/g, '-') });
-    dash.addWidgets(
-      widget('Traffic by version (invocations)', search('Invocations', 'Sum')),
-      widget('Errors by version', search('Errors', 'Sum')),
-    );
-    dash.addWidgets(
-      widget('p99 duration by version (ms)', search('Duration', 'p99')),
-      widget(
-        'Probe failure rate by version',
-        new cloudwatch.MathExpression({
-          expression: `SEARCH('{${watchdog.namespace},FunctionName,Version} MetricName="ProbeFailure" FunctionName="${fnName}"', 'Average', 60)`,
-          label: '',
-          period: Duration.minutes(1),
-        }),
-      ),
-    );
-    dash.addWidgets(
+  /**
+   * This function's row of the watchdog's release dashboard: traffic, errors and p99 duration by
+   * version, the probe failure rate by version, and the states of its guard alarms.
+   */
+  private dashboardRow(fnName: string, aliasName: string): cloudwatch.IWidget[] {
+    const search = (expression: string) => new cloudwatch.MathExpression({ expression, label: '', period: Duration.minutes(1) });
+    const lambdaSearch = (metric: string, stat: string) =>
+      search(`SEARCH('{AWS/Lambda,ExecutedVersion,FunctionName,Resource} MetricName="${metric}" FunctionName="${fnName}" Resource="${fnName}:${aliasName}"', '${stat}', 60)`);
+    const title = this.node.path;
+    const graph = (what: string, metric: cloudwatch.IMetric) => new cloudwatch.GraphWidget({ title: `${title}: ${what}`, left: [metric], width: 4, height: 6 });
+    return [
+      graph('traffic by version (invocations)', lambdaSearch('Invocations', 'Sum')),
+      graph('errors by version', lambdaSearch('Errors', 'Sum')),
+      graph('p99 duration by version (ms)', lambdaSearch('Duration', 'p99')),
+      graph('probe failure rate by version', search(`SEARCH('{${this.watchdog.namespace},FunctionName,Version} MetricName="ProbeFailure" FunctionName="${fnName}"', 'Average', 60)`)),
       new cloudwatch.AlarmStatusWidget({
-        title: 'Release guard alarms',
+        title: `${title}: release guard alarms`,
         alarms: [this.heartbeatAlarm, ...this.layers.map((a) => a.alarm), ...this.native.filter((a) => a instanceof cloudwatch.CompositeAlarm)],
-        width: 24,
+        width: 8,
+        height: 6,
       }),
-    );
-    return dash;
+    ];
   }
 }
 

@@ -23,6 +23,9 @@ import { runtimeHandlerDir, type RuntimeHandler } from './runtime-bundle';
 export const ENVIRONMENT_LIMIT_BYTES = 4096;
 /** CloudFormation's resources per stack. */
 export const MAX_STACK_RESOURCES = 500;
+/** A dashboard body holds 0 to 500 widgets.
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/CloudWatch-Dashboard-Body-Structure.html */
+export const MAX_DASHBOARD_WIDGETS = 500;
 
 export interface ReleaseWatchdogProps {
   /**
@@ -218,6 +221,9 @@ export class ReleaseWatchdog extends Construct {
   private readonly props: ReleaseWatchdogProps;
   private readonly eventBus: events.IEventBus;
   private sharedDeploymentRole?: iam.Role;
+  private releaseDashboard?: cloudwatch.Dashboard;
+  /** Widgets on the release dashboard, and the rows (guarded functions) they came in. */
+  private readonly dashboardSize = { widgets: 0, rows: 0 };
   /** Created by `ReleaseWatchdog.of` for guarded functions given no watchdog. */
   private implicit = false;
 
@@ -244,6 +250,27 @@ export class ReleaseWatchdog extends Construct {
       });
     }
     return this.sharedDeploymentRole;
+  }
+
+  /**
+   * The release dashboard of the guarded functions: one row per guarded function (traffic,
+   * errors, p99 duration and probe failures by version, and its alarms' states), one dashboard
+   * per watchdog instead of one per function. Undefined until a guarded function adds its row
+   * (they do when the app is synthesized, unless their `dashboard` prop is false).
+   */
+  get dashboard(): cloudwatch.Dashboard | undefined {
+    return this.releaseDashboard;
+  }
+
+  /**
+   * Add a row of widgets to the release dashboard, created with the first row. A dashboard holds
+   * at most 500 widgets: more fail the synth with an error that says how to split.
+   */
+  addDashboardRow(...widgets: cloudwatch.IWidget[]): void {
+    this.releaseDashboard ??= new cloudwatch.Dashboard(this, 'Dashboard', { dashboardName: fitName(`${stackPathName(this)}-releases`, NAME_LIMITS.dashboardName) });
+    this.releaseDashboard.addWidgets(...widgets);
+    this.dashboardSize.widgets += widgets.length;
+    this.dashboardSize.rows += 1;
   }
 
   constructor(scope: Construct, id: string, props: ReleaseWatchdogProps = {}) {
@@ -358,6 +385,7 @@ export class ReleaseWatchdog extends Construct {
     });
     this.node.addValidation({ validate: () => this.validateSize() });
     this.node.addValidation({ validate: () => this.validateResourceCount() });
+    this.node.addValidation({ validate: () => dashboardSizeProblems(this.node.path, this.dashboardSize) });
   }
 
   /**
@@ -569,6 +597,15 @@ export class ReleaseWatchdog extends Construct {
     }
     return [];
   }
+}
+
+/** The release dashboard must fit CloudWatch's 500 widgets per dashboard body. Pure. */
+export function dashboardSizeProblems(path: string, size: { readonly widgets: number; readonly rows: number }): string[] {
+  if (size.widgets <= MAX_DASHBOARD_WIDGETS) return [];
+  return [
+    `${path}: dashboard: the release dashboard would hold ${size.widgets} widgets for ${size.rows} guarded functions; CloudWatch allows ${MAX_DASHBOARD_WIDGETS} per dashboard. ` +
+      `Set dashboard: false on some guarded functions, or split them over several ReleaseWatchdogs (one dashboard each).`,
+  ];
 }
 
 /** The ReleaseWatchdogs of one stack (not of its nested stacks). */

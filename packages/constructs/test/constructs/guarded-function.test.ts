@@ -106,10 +106,10 @@ describe('GuardedFunction', () => {
     expect(findCycle(template.toJSON() as never)).toBeNull();
   });
 
-  it('adds a dashboard with traffic, errors and latency split by version, probes and alarm states', () => {
+  it("adds a row to its watchdog's dashboard with traffic, errors and latency split by version, probes and alarm states", () => {
     const [, dash] = resourcesOfType(template, 'AWS::CloudWatch::Dashboard')[0];
     const body = JSON.stringify(dash.Properties.DashboardBody);
-    for (const s of ['Traffic by version', 'Errors by version', 'p99 duration by version', 'Probe failure rate by version', 'Release guard alarms', 'ExecutedVersion,FunctionName,Resource']) {
+    for (const s of ['Shop/Orders: traffic by version', 'Shop/Orders: errors by version', 'Shop/Orders: p99 duration by version', 'Shop/Orders: probe failure rate by version', 'Shop/Orders: release guard alarms', 'ExecutedVersion,FunctionName,Resource']) {
       expect(body).toContain(s);
     }
   });
