@@ -17,8 +17,7 @@
  */
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import {
   FLUSH_SECONDS,
   isFailedStatus,
@@ -43,8 +42,13 @@ export const TEST_ENV = {
 const CALL_DEADLINE_MS = 3000;
 /** A lookup that failed (not one that found nothing) is tried again this soon. */
 const LOOKUP_RETRY_MS = 5000;
-/** At SHUTDOWN, how long to wait for the last buffered telemetry before the final write. */
+/**
+ * At SHUTDOWN, how long to wait for the last buffered telemetry before the final write, and how
+ * much of the shutdown phase to keep for that write (external extensions get up to 2,000 ms).
+ * https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html#runtimes-lifecycle-shutdown
+ */
 const SHUTDOWN_GRACE_MS = TELEMETRY_BUFFER_MS + 200;
+const SHUTDOWN_WRITE_MS = 1000;
 
 const now = (): number => Date.now();
 
@@ -118,6 +122,19 @@ async function nextEvent(id: string): Promise<{ eventType?: string; deadlineMs?:
   }
 }
 
+/**
+ * The SDK, loaded once registered: registering is on every cold start's path (Lambda starts the
+ * runtime's init once each extension has registered), loading the SDK need not be.
+ * https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html#runtimes-lifecycle-ib
+ */
+async function loadSdk() {
+  const [{ DynamoDBClient }, lib] = await Promise.all([import('@aws-sdk/client-dynamodb'), import('@aws-sdk/lib-dynamodb')]);
+  // Standard retries with 3 attempts (2 retries), each bounded to 2 s; every send adds a 3 s deadline.
+  const doc = lib.DynamoDBDocumentClient.from(new DynamoDBClient({ maxAttempts: 3, retryMode: 'standard', requestHandler: { requestTimeout: 2000, connectionTimeout: 1000 } }));
+  return { doc, GetCommand: lib.GetCommand, UpdateCommand: lib.UpdateCommand };
+}
+type Sdk = Awaited<ReturnType<typeof loadSdk>>;
+
 /** The counting side: the listener, the watch lookup and the writes, for one environment. */
 class Counter {
   private readonly tally: TelemetryTally;
@@ -134,10 +151,10 @@ class Counter {
     private readonly fn: Registration,
     private readonly recheckMs: number,
     flushMs: number,
+    private readonly sdk: Sdk,
   ) {
     this.tally = new TelemetryTally(now(), flushMs);
-    // Standard retries with 3 attempts (2 retries), each bounded to 2 s; `send` adds a 3 s deadline.
-    this.doc = DynamoDBDocumentClient.from(new DynamoDBClient({ maxAttempts: 3, retryMode: 'standard', requestHandler: { requestTimeout: 2000, connectionTimeout: 1000 } }));
+    this.doc = sdk.doc;
   }
 
   /**
@@ -165,7 +182,7 @@ class Counter {
 
   private async lookup(): Promise<void> {
     try {
-      const out = await this.doc.send(new GetCommand({ TableName: this.table, Key: { deploymentId: watchKey(this.fn.functionName, this.fn.functionVersion) }, ConsistentRead: true }), { abortSignal: AbortSignal.timeout(CALL_DEADLINE_MS) });
+      const out = await this.doc.send(new this.sdk.GetCommand({ TableName: this.table, Key: { deploymentId: watchKey(this.fn.functionName, this.fn.functionVersion) }, ConsistentRead: true }), { abortSignal: AbortSignal.timeout(CALL_DEADLINE_MS) });
       this.lookAt = now() + this.recheckMs;
       const found = watchedDeployment(out.Item);
       // Logged when it changes, and once at the first look.
@@ -182,7 +199,7 @@ class Counter {
 
   /** Write the counts when due (or `all`); one write at a time, and a caller waits for the one under way. */
   private async flush(all: boolean): Promise<void> {
-    if (this.writing) await this.writing;
+    while (this.writing) await this.writing;
     const deploymentId = this.deploymentId;
     if (!deploymentId || !this.tally.pending.invocations) return;
     if (!all && !this.tally.due(now())) return;
@@ -197,7 +214,7 @@ class Counter {
     // item that has expired or been removed.
     const input = { ...telemetryUpdate(this.table, deploymentId, counts.invocations, counts.errors, at), ConditionExpression: 'attribute_exists(deploymentId)' };
     try {
-      await this.doc.send(new UpdateCommand(input), { abortSignal: AbortSignal.timeout(CALL_DEADLINE_MS) });
+      await this.doc.send(new this.sdk.UpdateCommand(input), { abortSignal: AbortSignal.timeout(CALL_DEADLINE_MS) });
       if (this.failedWrites) log('telemetry.write-recovered', { failedWrites: this.failedWrites });
       this.failedWrites = 0;
     } catch (err) {
@@ -213,14 +230,13 @@ class Counter {
   }
 }
 
-
 /** Start the telemetry listener and subscribe to it; undefined (logged) when either fails. */
 async function startCounting(reg: Registration, table: string): Promise<Counter | undefined> {
-  const counter = new Counter(table, reg, positiveIntEnv(TEST_ENV.recheckMs, WATCH_RECHECK_SECONDS * 1000), positiveIntEnv(TEST_ENV.flushMs, FLUSH_SECONDS * 1000));
   // Lambda sends telemetry to sandbox.localdomain only. https://docs.aws.amazon.com/lambda/latest/dg/telemetry-api.html
   const host = process.env[TEST_ENV.listenerHost] || 'sandbox.localdomain';
   let server: Server | undefined;
   try {
+    const counter = new Counter(table, reg, positiveIntEnv(TEST_ENV.recheckMs, WATCH_RECHECK_SECONDS * 1000), positiveIntEnv(TEST_ENV.flushMs, FLUSH_SECONDS * 1000), await loadSdk());
     server = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
@@ -284,7 +300,7 @@ async function main(): Promise<void> {
       if (event.eventType === 'INVOKE') await counter?.onInvoke();
       else if (event.eventType === 'SHUTDOWN') {
         if (counter) {
-          const left = typeof event.deadlineMs === 'number' ? event.deadlineMs - now() - CALL_DEADLINE_MS : SHUTDOWN_GRACE_MS;
+          const left = typeof event.deadlineMs === 'number' ? event.deadlineMs - now() - SHUTDOWN_WRITE_MS : SHUTDOWN_GRACE_MS;
           await sleep(Math.max(0, Math.min(SHUTDOWN_GRACE_MS, left)));
           await counter.onShutdown();
         }

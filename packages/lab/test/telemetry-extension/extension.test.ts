@@ -4,8 +4,8 @@
  * DynamoDB through the SDK clients bundled into it.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { TELEMETRY_BUFFER_MS, TELEMETRY_EXTENSION_NAME, TELEMETRY_FIELDS, telemetryOf, watchItem } from 'canary-watchdog/lib/runtime/telemetry';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { TELEMETRY_BUFFER_MS, TELEMETRY_EXTENSION_NAME, TELEMETRY_FIELDS, telemetryOf, watchItem, watchKey } from 'canary-watchdog/lib/runtime/telemetry';
 import { DynamoDbLab } from '../../src/lab/dynamodb';
 import { LabError } from '../../src/lab/kernel';
 import { LabServer } from '../../src/lab/server';
@@ -164,23 +164,43 @@ it('stops writing when the deployment item is gone, instead of re-creating it', 
   await watch();
   const l = await start();
   await l.invoke();
-  await doc.send(new (await import('@aws-sdk/lib-dynamodb')).DeleteCommand({ TableName: TABLE, Key: { deploymentId: DEPLOYMENT } }));
+  await doc.send(new DeleteCommand({ TableName: TABLE, Key: { deploymentId: DEPLOYMENT } }));
   await l.telemetry([runtimeDone('error')]);
   await until(() => l.logs.some((e) => e.event === 'telemetry.deployment-gone'), 5000, 'the conditional write to fail');
   expect(await counts()).toBeUndefined();
   expect((await doc.send(new GetCommand({ TableName: TABLE, Key: { deploymentId: DEPLOYMENT } }))).Item).toBeUndefined();
 });
 
-it('writes what is left at SHUTDOWN, then exits 0', async () => {
+it('writes what is left at SHUTDOWN, with the telemetry Lambda delivers just after it, then exits 0', async () => {
   await watch();
   const l = await start({ CANARY_WATCHDOG_TELEMETRY_FLUSH_MS: '600000' });
   await l.invoke();
   await l.telemetry([runtimeDone('success'), runtimeDone('success'), runtimeDone('success')]);
   await l.invoke();
   expect(await counts()).toBeUndefined();
-  expect(await l.shutdown()).toBe(0);
-  expect(await counts()).toMatchObject({ invocations: 3, errors: 0 });
+  const exit = l.shutdown();
+  await new Promise((r) => setTimeout(r, 100));
+  await l.telemetry([runtimeDone('success')]);
+  expect(await exit).toBe(0);
+  expect(await counts()).toMatchObject({ invocations: 4, errors: 0 });
+  expect(updates()).toBe(1);
 });
+
+it('stops counting when the release ends (its watch item removed), at the next re-check', async () => {
+  await watch();
+  const l = await start();
+  await l.invoke();
+  await l.telemetry([runtimeDone('error')]);
+  await until(async () => (await counts()) !== undefined, 2000, 'the failure to be written');
+  await doc.send(new DeleteCommand({ TableName: TABLE, Key: { deploymentId: watchKey('orders', '7') } }));
+  await new Promise((r) => setTimeout(r, RECHECK_MS));
+  await l.invoke();
+  await l.telemetry([runtimeDone('error')]);
+  await l.invoke();
+  expect(await counts()).toMatchObject({ invocations: 1, errors: 1 });
+  expect(updates()).toBe(1);
+  expect(l.logs.map((e) => e.event).slice(-1)).toEqual(['telemetry.unwatched']);
+}, 30_000);
 
 it('without the table variable, logs once and still answers every event, then exits at SHUTDOWN', async () => {
   lambda = new FakeLambda({ functionName: 'orders', functionVersion: '7' });
