@@ -5,7 +5,7 @@
 // The AWS SDK v3 is left to the Lambda Node.js runtime, which ships it; everything else
 // (Powertools, yaml) is bundled. https://docs.aws.amazon.com/lambda/latest/dg/lambda-nodejs.html
 const { buildSync } = require('esbuild');
-const { rmSync } = require('node:fs');
+const { chmodSync, rmSync } = require('node:fs');
 const { join } = require('node:path');
 
 const root = join(__dirname, '..');
@@ -27,3 +27,25 @@ buildSync({
   legalComments: 'none',
   logLevel: 'error',
 });
+
+// The telemetry extension, shipped as a layer: Lambda starts each executable in the layer's
+// extensions/ folder as its own process. https://docs.aws.amazon.com/lambda/latest/dg/extensions-api.html
+// That process does not get the Node.js runtime's bundled SDK on its module path, so the DynamoDB
+// clients are bundled into its one file (minified: the extension's start-up is part of every cold start).
+const layerDir = join(root, 'assets', 'telemetry-layer');
+const extension = join(layerDir, 'extensions', 'canary-watchdog-telemetry');
+rmSync(layerDir, { recursive: true, force: true });
+buildSync({
+  entryPoints: [join(root, 'lambda', 'telemetry-extension.ts')],
+  outfile: extension,
+  bundle: true,
+  platform: 'node',
+  target: 'node22',
+  format: 'cjs',
+  banner: { js: '#!/usr/bin/env node' },
+  minify: true,
+  sourcemap: false,
+  legalComments: 'none',
+  logLevel: 'error',
+});
+chmodSync(extension, 0o755);

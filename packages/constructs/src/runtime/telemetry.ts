@@ -73,6 +73,23 @@ export function watchedDeployment(item: Readonly<Record<string, unknown>> | unde
   return typeof id === 'string' && id.length > 0 && !id.startsWith('#') ? id : undefined;
 }
 
+/**
+ * The watch item's attribute naming the deployment to count into: its key attribute,
+ * `deploymentId`, already holds watchKey(...), so WatchItem.deploymentId is stored under this name.
+ */
+export const WATCH_DEPLOYMENT_FIELD = 'watchedDeploymentId';
+
+/** The watch item as the state table stores it (DocumentClient form). */
+export function watchItem(w: WatchItem): Record<string, string> {
+  return { deploymentId: watchKey(w.functionName, w.version), [WATCH_DEPLOYMENT_FIELD]: w.deploymentId, functionName: w.functionName, version: w.version };
+}
+
+/** The deployment a stored watch item names; undefined when there is no item or it names none. */
+export function watchedDeployment(item: Readonly<Record<string, unknown>> | undefined): string | undefined {
+  const id = item?.[WATCH_DEPLOYMENT_FIELD];
+  return typeof id === 'string' && id.length > 0 ? id : undefined;
+}
+
 /** The fields the extension adds to a deployment's item. */
 export const TELEMETRY_FIELDS = { invocations: 'telemetryInvocations', errors: 'telemetryErrors', at: 'telemetryAt', failed: 'telemetryFailed' } as const;
 
@@ -156,7 +173,11 @@ export class TelemetryTally {
   private errors = 0;
   private lastFlushAt: number;
 
-  constructor(now: number) {
+  /** `flushMs`: how often counts without a failure are written (FLUSH_SECONDS; shorter in tests). */
+  constructor(
+    now: number,
+    private readonly flushMs = FLUSH_SECONDS * 1000,
+  ) {
     this.lastFlushAt = now;
   }
 
@@ -179,7 +200,7 @@ export class TelemetryTally {
   /** Whether the counts should be written now. */
   due(now: number): boolean {
     if (!this.invocations) return false;
-    return this.errors > 0 || now - this.lastFlushAt >= FLUSH_SECONDS * 1000;
+    return this.errors > 0 || now - this.lastFlushAt >= this.flushMs;
   }
 
   /** Take the counts for a write; on a failed write, `restore` them. */
