@@ -53,31 +53,29 @@ export function watchKey(functionName: string, version: string): string {
   return `#watch#${functionName}#${version}`;
 }
 
-/** The watch item's field naming the deployment (its key attribute, `deploymentId`, is the watch key). */
-export const WATCHING_FIELD = 'watching';
-
 /** The UpdateItem input (DocumentClient form) of the watch item the pre-traffic hook writes. */
 export function watchItemUpdate(tableName: string, functionName: string, version: string, deploymentId: string, expiresAt: number) {
   return {
     TableName: tableName,
     Key: { deploymentId: watchKey(functionName, version) },
     UpdateExpression: 'SET #w = :w, #x = :x',
-    ExpressionAttributeNames: { '#w': WATCHING_FIELD, '#x': 'expiresAt' },
+    ExpressionAttributeNames: { '#w': WATCH_DEPLOYMENT_FIELD, '#x': 'expiresAt' },
     ExpressionAttributeValues: { ':w': deploymentId, ':x': expiresAt },
   };
-}
-
-/** The deployment a watch item names, or undefined for no item or a malformed one. */
-export function watchedDeployment(item: Readonly<Record<string, unknown>> | undefined): string | undefined {
-  const id = item?.[WATCHING_FIELD];
-  return typeof id === 'string' && id.length > 0 && !id.startsWith('#') ? id : undefined;
 }
 
 /**
  * The watch item's attribute naming the deployment to count into: its key attribute,
  * `deploymentId`, already holds watchKey(...), so WatchItem.deploymentId is stored under this name.
  */
-export const WATCH_DEPLOYMENT_FIELD = 'watchedDeploymentId';
+export const WATCH_DEPLOYMENT_FIELD = 'watching';
+
+/** What the pre-traffic hook records for the extension to find: this version counts into this deployment. */
+export interface WatchItem {
+  readonly deploymentId: string;
+  readonly functionName: string;
+  readonly version: string;
+}
 
 /** The watch item as the state table stores it (DocumentClient form). */
 export function watchItem(w: WatchItem): Record<string, string> {
@@ -87,7 +85,8 @@ export function watchItem(w: WatchItem): Record<string, string> {
 /** The deployment a stored watch item names; undefined when there is no item or it names none. */
 export function watchedDeployment(item: Readonly<Record<string, unknown>> | undefined): string | undefined {
   const id = item?.[WATCH_DEPLOYMENT_FIELD];
-  return typeof id === 'string' && id.length > 0 ? id : undefined;
+  // No deployment id starts with `#` (the state table's own items do).
+  return typeof id === 'string' && id.length > 0 && !id.startsWith('#') ? id : undefined;
 }
 
 /** The fields the extension adds to a deployment's item. */

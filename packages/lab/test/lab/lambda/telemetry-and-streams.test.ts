@@ -88,7 +88,7 @@ describe('lab: event source mappings on a DynamoDB stream', () => {
     w.dynamodb.enableStream(TABLE, 'NEW_IMAGE');
     const calls: { at: number; ids: string[] }[] = [];
     let failures = fail;
-    const sources = new StreamEventSources(w.scheduler, w.dynamodb, async (fn, event) => {
+    const sources = new StreamEventSources(w.scheduler, w.dynamodb, async (_fn, event) => {
       const records = (event as { Records: { dynamodb: { Keys: { deploymentId: { S: string } } } }[] }).Records;
       calls.push({ at: w.scheduler.now(), ids: records.map((r) => r.dynamodb.Keys.deploymentId.S) });
       return failures-- > 0 ? { functionError: 'Unhandled' } : {};
