@@ -94,6 +94,9 @@ export class DynamoStateStore implements StatePort, RegistryPort, WatchPort {
 
   /** The watch item for the telemetry extension (runtime/telemetry.ts), expiring with the state. */
   async watch(functionName: string, version: string, deploymentId: string): Promise<void> {
+    // The extension adds only to an existing deployment item (a late write must not re-create
+    // an expired one), so the item is made first.
+    await this.update(deploymentId, {});
     await this.doc.send(new UpdateCommand(watchItemUpdate(this.tableName, functionName, version, deploymentId, Math.floor(this.clock() / 1000) + STATE_TTL_SECONDS)));
   }
 

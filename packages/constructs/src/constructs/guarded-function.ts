@@ -154,6 +154,13 @@ export interface GuardedFunctionProps extends nodejs.NodejsFunctionProps {
    * @default true
    */
   readonly dashboard?: boolean;
+  /**
+   * Count the new version's invocations as they end with the telemetry extension (a layer the
+   * guard adds): the watchdog judges the count within seconds of a failure instead of waiting for
+   * Lambda's one-minute metrics. The extension is a Node.js program, so it needs a Node.js runtime.
+   * @default true for a Node.js runtime, false otherwise
+   */
+  readonly telemetry?: boolean;
 }
 
 /**
@@ -205,6 +212,8 @@ export class GuardedFunction extends Construct {
   private readonly thresholds: LayerThresholds;
   private readonly rollout: Rollout;
   private readonly bakeMinutes: number;
+  /** Whether the telemetry extension counts this function's releases (the `telemetry` prop). */
+  readonly telemetry: boolean;
   private readonly customConfig?: codedeploy.ILambdaDeploymentConfig;
   /** The probes in the runtime configuration's form. */
   private finalized?: { readonly functionUrl: boolean };
@@ -251,6 +260,21 @@ export class GuardedFunction extends Construct {
     for (const a of this.layers) this.alias.node.addDependency(a.alarm);
 
     if (this.function.isBoundToVpc) this.reachabilityChecker = watchdog.addReachabilityChecker(this, this.function);
+    const node = this.function.runtime.family === lambda.RuntimeFamily.NODEJS;
+    if (props.telemetry === true && !node) {
+      throw new GuardValidationError(this, 'telemetry', `the telemetry extension is a Node.js program and ${this.function.runtime.name} has no node; use a Node.js runtime or telemetry: false`);
+    }
+    this.telemetry = props.telemetry ?? node;
+    if (this.telemetry) {
+      watchdog._addTelemetry(this.function);
+      const memory = (this.function.node.defaultChild as lambda.CfnFunction).memorySize;
+      if (typeof memory === 'number' ? memory < 256 : memory === undefined) {
+        Annotations.of(this).addWarningV2(
+          'canary-watchdog:telemetryMemory',
+          `the telemetry extension runs in the function's memory (about 64 MB resident, measured) and the function has ${memory ?? 128} MB; give it 256 MB or more, or set telemetry: false`,
+        );
+      }
+    }
 
     // Which alarms CodeDeploy checks itself, by mode and preexistingAlarms policy (one rule with the rehearsal).
     this.selection = nativeAlarmSelection(watchdog.mode, watchdog.policy.preexistingAlarms);
@@ -521,6 +545,7 @@ export class GuardedFunction extends Construct {
         ...(this.checkProps.length ? { configChecks: this.checkProps } : {}),
         ...(this.parsedProbes.length ? { probes: this.parsedProbes } : {}),
         ...(functionUrl ? { httpMetrics: 'function-url' } : {}),
+        ...(this.telemetry ? { telemetry: true } : {}),
         // The checker's name is a Ref: it depends on nothing of the hooks or the group.
         ...(this.reachabilityChecker ? { reachabilityChecker: this.reachabilityChecker.functionName } : {}),
       },

@@ -16,7 +16,9 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import { GuardValidationError, oneOfEnum, parseOrThrow, type PropProblem } from './errors';
 import { newestNodeRuntime } from './node-runtime';
 import { fitName, NAME_LIMITS, stackPathName } from './physical-names';
-import { runtimeHandlerDir, type RuntimeHandler } from './runtime-bundle';
+import { runtimeHandlerDir, telemetryLayerDir, type RuntimeHandler } from './runtime-bundle';
+import * as eventsources from 'aws-cdk-lib/aws-lambda-event-sources';
+import { STREAM_BATCH_WINDOW_SECONDS, TELEMETRY_STREAM_FILTER, TELEMETRY_TABLE_ENV } from '../runtime/telemetry';
 
 /** Lambda limits the environment variables of one function to 4 KB in all.
  * https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html */
@@ -298,6 +300,8 @@ export class ReleaseWatchdog extends Construct {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       // Deployment state expires within a week; nothing in it outlives a deployment.
       removalPolicy: RemovalPolicy.DESTROY,
+      // The telemetry extension's writes reach the watchdog through the stream (addTelemetry).
+      stream: dynamodb.StreamViewType.NEW_IMAGE,
     });
 
     // `CodeDeployHook_<stack>-<path>-<pre|post>`, cut with a hash to Lambda's 64 characters.
@@ -521,6 +525,41 @@ export class ReleaseWatchdog extends Construct {
     }
     const alarmArns = [...reg.alarms.map((a) => a.alarmArn), ...templateArns];
     if (alarmArns.length) policy(this.watchdogFunction, ['cloudwatch:DescribeAlarms'], alarmArns);
+  }
+
+  private telemetryLayer?: lambda.LayerVersion;
+
+  /**
+   * Give a guarded function the telemetry extension (runtime/telemetry.ts): the layer, the state
+   * table's name in its environment, and the right to read its watch item and add its counts. The
+   * first call also makes the layer and the event source mapping that hands the extension's writes
+   * with failures to the watchdog (filtered, so no other write of the table invokes it; a batch
+   * the watchdog cannot take is retried twice and dropped after a minute: the one-minute schedule
+   * judges the same counts anyway).
+   * https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html
+   * @internal
+   */
+  _addTelemetry(fn: lambda.Function): void {
+    if (!this.telemetryLayer) {
+      this.telemetryLayer = new lambda.LayerVersion(this, 'TelemetryLayer', {
+        code: lambda.Code.fromAsset(telemetryLayerDir()),
+        description: 'canary-watchdog-telemetry: counts the release version\'s invocations (Telemetry API) into the release state table',
+        compatibleRuntimes: [lambda.Runtime.NODEJS_22_X, newestNodeRuntime()].filter((r, i, all) => all.findIndex((x) => x.name === r.name) === i),
+      });
+      this.watchdogFunction.addEventSource(
+        new eventsources.DynamoEventSource(this.stateTable, {
+          startingPosition: lambda.StartingPosition.LATEST,
+          batchSize: 100,
+          maxBatchingWindow: Duration.seconds(STREAM_BATCH_WINDOW_SECONDS),
+          retryAttempts: 2,
+          maxRecordAge: Duration.seconds(60),
+          filters: [lambda.FilterCriteria.filter(TELEMETRY_STREAM_FILTER)],
+        }),
+      );
+    }
+    fn.addLayers(this.telemetryLayer);
+    fn.addEnvironment(TELEMETRY_TABLE_ENV, this.stateTable.tableName);
+    this.stateTable.grant(fn, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
   }
 
   private runtimeFunction(id: string, handler: RuntimeHandler, opts: { timeout: Duration; functionName?: string; reserved?: number; scope?: Construct }): lambda.Function {

@@ -13,6 +13,18 @@ export function runtimeBundleDir(): string {
   return join(__dirname, '..', '..', 'assets', 'runtime');
 }
 
+/**
+ * The telemetry extension's layer content (`extensions/canary-watchdog-telemetry`), bundled with
+ * the runtime; a clear error when the package was not built.
+ */
+export function telemetryLayerDir(): string {
+  const dir = join(__dirname, '..', '..', 'assets', 'telemetry-layer');
+  if (!existsSync(join(dir, 'extensions', 'canary-watchdog-telemetry'))) {
+    throw new Error(`canary-watchdog: the telemetry extension ${join(dir, 'extensions', 'canary-watchdog-telemetry')} is missing; build the package first (npm run bundle -w canary-watchdog)`);
+  }
+  return dir;
+}
+
 /** The bundle of one handler; a clear error when the package was not built. */
 export function runtimeHandlerDir(handler: RuntimeHandler): string {
   const dir = join(runtimeBundleDir(), handler);

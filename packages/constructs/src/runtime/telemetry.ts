@@ -152,6 +152,8 @@ export function telemetryUpdate(tableName: string, deploymentId: string, invocat
     TableName: tableName,
     Key: { deploymentId },
     UpdateExpression: 'ADD #n :n, #e :e SET #at = :at, #f = :f',
+    // Only into a deployment's existing item: a late write never re-creates an expired one.
+    ConditionExpression: 'attribute_exists(deploymentId)',
     ExpressionAttributeNames: { '#n': TELEMETRY_FIELDS.invocations, '#e': TELEMETRY_FIELDS.errors, '#at': TELEMETRY_FIELDS.at, '#f': TELEMETRY_FIELDS.failed },
     ExpressionAttributeValues: { ':n': invocations, ':e': errors, ':at': at, ':f': errors > 0 },
   };

@@ -80,9 +80,11 @@ export class TelemetryExtensionModel {
       this.dynamodb.service.operations.UpdateItem({ ...u, Key: marshall(u.Key), ExpressionAttributeValues: marshall(u.ExpressionAttributeValues) });
       this.writes.push({ at: now, functionName, version, deploymentId: v.watching, ...counts });
     } catch (err) {
-      // The extension keeps what it could not write and adds it to its next write.
-      v.tally.restore(counts);
-      throw err;
+      // The deployment's item is gone (or not made yet): the extension drops the counts and looks
+      // for its watch item again later, as the extension does.
+      if ((err as { code?: string }).code !== 'ConditionalCheckFailedException') throw err;
+      v.watching = null;
+      v.checkedAt = now;
     }
   }
 }

@@ -17,6 +17,8 @@ function world() {
     return got.Item ? unmarshall(got.Item) : undefined;
   };
   const watch = (fn: string, version: string, deploymentId: string) => {
+    // As the pre-traffic hook does: the deployment's item first, then the watch item.
+    dynamodb.service.operations.UpdateItem({ TableName: TABLE, Key: marshall({ deploymentId }), UpdateExpression: 'SET expiresAt = :x', ExpressionAttributeValues: marshall({ ':x': T0 / 1000 + 3600 }) });
     const u = watchItemUpdate(TABLE, fn, version, deploymentId, T0 / 1000 + 3600);
     dynamodb.service.operations.UpdateItem({ ...u, Key: marshall(u.Key), ExpressionAttributeValues: marshall(u.ExpressionAttributeValues) });
   };
@@ -66,6 +68,19 @@ describe('lab: the telemetry extension model', () => {
     model.invoked('orders', '2', scheduler.now(), 1, 0);
     expect(model.writes).toHaveLength(2);
     expect(item('d-1')).toMatchObject({ telemetryInvocations: 8, telemetryErrors: 1, telemetryFailed: true });
+  });
+
+  it("drops its counts when the deployment's item is gone, and looks for its watch item again later", async () => {
+    const { scheduler, dynamodb, item } = world();
+    const u = watchItemUpdate(TABLE, 'orders', '2', 'd-gone', T0 / 1000 + 3600);
+    dynamodb.service.operations.UpdateItem({ ...u, Key: marshall(u.Key), ExpressionAttributeValues: marshall(u.ExpressionAttributeValues) });
+    const model = new TelemetryExtensionModel(dynamodb);
+    model.enable('orders', TABLE);
+    model.invoked('orders', '2', scheduler.now(), 3, 3);
+    await scheduler.advance(1000);
+    model.invoked('orders', '2', scheduler.now(), 3, 3);
+    expect(model.writes).toHaveLength(0);
+    expect(item('d-gone')).toBeUndefined();
   });
 
   it('ignores $LATEST and functions without the extension', async () => {
