@@ -141,6 +141,7 @@ function detectionGoal(r: Results): Goal {
   const quiet = judged(r.safety);
   const miss = misses(r.safety);
   const zero = r.safety.filter((c) => isBad(c) && c.detectionLimitSeconds === 0);
+  const zeroMedians = new Set(zero.map((c) => num(c.strategies.watchdog.detectionMedian)));
   const noisy = noisyRows(r);
   const noisyMiss = noisy ? misses(noisy) : [];
   return {
@@ -148,8 +149,12 @@ function detectionGoal(r: Results): Goal {
     met: quiet.length > 0 && miss.length === 0,
     measured: [
       miss.length ? `missed in ${miss.length} of ${quiet.length} cells: ${list(miss)}` : `met in all ${quiet.length} cells`,
-      zero.length ? `limit 0 s, no ratio (they show on the first request): ${zero.map((c) => `${c.kind} @ ${c.rps} ${num(c.strategies.watchdog.detectionMedian)} s`).join(', ')}` : '',
-      noisy && noisy.some((c) => c.detectionLimitSeconds !== undefined) ? `noisy: ${noisyMiss.length ? `missed in ${noisyMiss.length} of ${judged(noisy).length} cells: ${list(noisyMiss)}` : `met in all ${judged(noisy).length} cells`}` : '',
+      zero.length
+        ? `limit 0 s, no ratio (${[...new Set(zero.map((c) => c.kind))].join(', ')}: they show on the first request): watchdog median ${zeroMedians.size === 1 ? `${[...zeroMedians][0]} s in all ${zero.length} cells` : zero.map((c) => `${c.kind} @ ${c.rps} ${num(c.strategies.watchdog.detectionMedian)} s`).join(', ')}`
+        : '',
+      noisy && noisy.some((c) => c.detectionLimitSeconds !== undefined)
+        ? `noisy: ${noisyMiss.length ? `missed in ${noisyMiss.length} of ${judged(noisy).length} cells: ${noisyMiss.map((c) => `${c.kind} @ ${c.rps} ${c.strategies.watchdog.detectionMedian === null ? 'no detection' : times(c.detectionRatio)}`).join(', ')}` : `met in all ${judged(noisy).length} cells`}`
+        : '',
     ].filter(Boolean).join('. '),
   };
 }
@@ -186,7 +191,7 @@ export function renderMarkdown(r: Results): string {
     '- *detect*: seconds from the first failed (for the slower release: the first) request to the new version, user or probe, to the stop: median / p90 over the trials that stopped;',
     '- *harmed*: user requests the new version failed (for the slower release: served slowly), median per trial;',
     '- *harmed ratio*: the watchdog\'s harmed requests over native\'s, median over median;',
-    `- *limit detect*: the detection-time limit: the same exact test applied after every request to the new version as it arrives (Poisson arrivals at req/s x ${CANARY.percent} % for ${CANARY.minutes * 60} s, a seeded simulation of ${LIMIT_RUNS} runs), seconds from the first failed request to the first rejection, median over the runs that reject before the final shift. Looking after every request at a fixed alpha is not a valid sequential test (its false rejections over a release exceed alpha, as the good release's row shows), so this is an optimistic bound: no test rejects sooner on the same requests. For the good release it is the median time to a false rejection, with the share of runs that falsely reject; "-" when fewer than ${MIN_REJECTED * 100} % of runs reject. A crash, a configuration mistake and a slower version show on the first request: 0 s;`,
+    `- *limit detect*: the detection-time limit: the same exact test applied after every request to the new version as it arrives (Poisson arrivals at req/s x ${CANARY.percent} % for ${CANARY.minutes * 60} s, a seeded simulation of ${LIMIT_RUNS.toLocaleString('en-US')} runs), seconds from the first failed request to the first rejection, median over the runs that reject before the final shift. Looking after every request at a fixed alpha is not a valid sequential test (its false rejections over a release exceed alpha, as the good release's row shows), so this is an optimistic bound: no test rejects sooner on the same requests. For the good release it is the median time to a false rejection, with the share of runs that falsely reject; "-" when fewer than ${MIN_REJECTED * 100} % of runs reject. A crash, a configuration mistake and a slower version show on the first request: 0 s;`,
     '- *ratio to limit*: the watchdog\'s median detect over the limit detect; "-" when either is missing (no trial stopped; results from before the limit) or the limit is 0 s;',
     `- *limit*: the power of the best possible test at the same false-positive rate: an exact one-sided binomial test at alpha ${ALPHA * 100} % of the new version's requests before the final shift (n = rate x ${CANARY.percent} % x ${CANARY.minutes * 60} s) against the old version's ${OLD_ERROR_RATE * 100} %. A crash, a configuration mistake and a slower version show on the first request: limit 100 %.`,
     '',
