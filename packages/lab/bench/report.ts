@@ -2,10 +2,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FalseRollbackRow, Cell } from './safety';
-import { CANARY, KINDS, NOISE, OLD_ERROR_RATE, ALPHA } from './safety';
+import { CANARY, KINDS, LIMIT_RUNS, MIN_REJECTED, NOISE, OLD_ERROR_RATE, ALPHA } from './safety';
 import { PER_STACK } from './scale';
 
 interface SynthFigure { ms: number; resources: number | null; stacks: number; error?: string }
+type LimitKeys = 'detectionLimitSeconds' | 'detectionLimitRejected' | 'detectionRatio';
+/** A safety row as results.json holds it: results from before issue 16 lack the detection-time limit. */
+export type SafetyRow = Omit<Cell, LimitKeys> & Partial<Pick<Cell, LimitKeys>>;
 export interface Results {
   commit: string;
   dirty: boolean;
@@ -13,10 +16,12 @@ export interface Results {
   measuredAt: string;
   wallSeconds: number;
   settings: { lanes: number; minutes: number; burstiness: number };
-  safety: Cell[];
+  safety: SafetyRow[];
   falseRollbacks: FalseRollbackRow[];
+  /** The matrix under NOISE, shaped like `safety` (absent in results from before issue 16: `safetyNoisy` holds it). */
+  noisy?: SafetyRow[];
   /** The matrix and the false-rollback runs again under NOISE (absent in results from before it). */
-  safetyNoisy?: Cell[];
+  safetyNoisy?: SafetyRow[];
   falseRollbacksNoisy?: FalseRollbackRow[];
   throughput: {
     trials: number;
@@ -45,6 +50,13 @@ const ANALYSIS = join(__dirname, 'analysis.md');
 
 const pct = (x: number | null, d = 0) => (x === null ? '-' : `${(x * 100).toFixed(d)} %`);
 const num = (x: number | null) => (x === null ? '-' : String(Math.round(x)));
+const secs = (x: number | null | undefined) => (x === null || x === undefined ? '-' : x === 0 || x >= 10 ? String(Math.round(x)) : x.toFixed(1));
+const times = (x: number | null | undefined) => (x === null || x === undefined ? '-' : `${x.toFixed(1)}x`);
+const isBad = (c: SafetyRow) => Boolean(KINDS.find((k) => k.name === c.kind)?.bad);
+/** The noisy matrix: `noisy`, or `safetyNoisy` in results from before issue 16. */
+const noisyRows = (r: Results) => r.noisy ?? r.safetyNoisy;
+/** The detection goal's bound: a multiple of the limit, wherever the limit is below a minute. */
+export const DETECTION_GOAL = { maxRatio: 3, belowSeconds: 60 };
 
 export interface Goal {
   readonly goal: string;
@@ -54,14 +66,7 @@ export interface Goal {
 
 /** The issue's goals, judged on the figures. */
 export function judge(r: Results): Goal[] {
-  const goals: Goal[] = [];
-  const bad = r.safety.filter((c) => KINDS.find((k) => k.name === c.kind)?.bad);
-  const short = bad.filter((c) => c.strategies.watchdog.caught < 0.9 * c.limit.power || c.strategies.watchdog.caught < c.strategies.native.caught);
-  goals.push({
-    goal: 'Catch rate at least 90 % of the limit\'s power in every cell, and never below native\'s',
-    met: short.length === 0,
-    measured: short.length ? `short in ${short.length} of ${bad.length} cells: ${short.map((c) => `${c.kind} @ ${c.rps} req/s (${pct(c.strategies.watchdog.caught)} vs limit ${pct(c.limit.power)}, native ${pct(c.strategies.native.caught)})`).join('; ')}` : `met in all ${bad.length} cells`,
-  });
+  const goals: Goal[] = [catchGoal(r.safety, 'quiet'), catchGoal(noisyRows(r), 'noisy')];
   const zero = r.safety.filter((c) => c.kind === 'crash on init' || c.kind === 'config mistake');
   const leaked = zero.filter((c) => c.strategies.watchdog.harmedMean > 0 || c.strategies.watchdog.reached100 > 0);
   goals.push({
@@ -69,7 +74,7 @@ export function judge(r: Results): Goal[] {
     met: leaked.length === 0,
     measured: leaked.length ? `failed user requests in ${leaked.map((c) => `${c.kind} @ ${c.rps}`).join(', ')}` : `0 failed user requests in all ${zero.reduce((a, c) => a + c.trials, 0)} trials`,
   });
-  const ratios = r.safety.filter((c) => c.strategies.native.caught > 0 && KINDS.find((k) => k.name === c.kind)?.bad && c.harmRatio !== null).map((c) => c.harmRatio as number);
+  const ratios = r.safety.filter((c) => c.strategies.native.caught > 0 && isBad(c) && c.harmRatio !== null).map((c) => c.harmRatio as number);
   const med = median(ratios);
   goals.push({
     goal: 'Watchdog\'s failed user requests at most 25 % of native\'s (median over the cells where native rolls back)',
@@ -90,15 +95,68 @@ export function judge(r: Results): Goal[] {
       measured: r.falseRollbacksNoisy.map((x) => `${pct(x.rolledBack.watchdog, 1)} at ${x.rps} req/s (native ${pct(x.rolledBack.native, 1)}; ${x.trials} trials)`).join(', '),
     });
   }
+  goals.push(detectionGoal(r));
   const big = r.cost.find((c) => c.n === 200) ?? r.cost[r.cost.length - 1];
   goals.push({ goal: 'One evaluation of 200 concurrent deployments in at most 10 AWS API calls', met: big.n === 200 && big.calls <= 10, measured: `${big.calls} calls with ${big.n} deployments${big.reconcile ? ` (${big.reconcile.calls} on the run that reconciles the registry, every 10 minutes)` : ''}` });
   const s50 = r.scale.find((s) => s.n === 50);
   goals.push({
-    goal: '50 guarded functions in one app synthesize in at most 3x the time of 50 plain ones',
+    goal: '50 guarded functions in one app synthesize in at most 3x the time of 50 plain ones, both with CDK\'s template validation',
     met: Boolean(s50 && s50.guarded.ms <= 3 * s50.plain.ms),
     measured: s50 ? `${(s50.guarded.ms / s50.plain.ms).toFixed(1)}x (${num(s50.guarded.ms)} ms vs ${num(s50.plain.ms)} ms); without CDK's template validation ${(s50.guardedNoValidation.ms / s50.plainNoValidation.ms).toFixed(1)}x` : 'not measured (quick mode)',
   });
+  const b = r.throughput.builtIn;
+  goals.push({
+    goal: '`npm run rehearse` under 60 s on 2 cores',
+    met: Boolean(b && b.wallMs < 60_000),
+    measured: b ? `${(b.wallMs / 1000).toFixed(1)} s: the bench's run of the ${b.scenarios} built-in scenarios, both strategies each, as \`npm run rehearse\` runs them (throughput.builtIn), on this 2-core machine` : 'not measured (quick mode)',
+  });
   return goals;
+}
+
+/** Catch rate at least 90 % of the limit's power in every bad release's cell, and never below native's. */
+function catchGoal(rows: readonly SafetyRow[] | undefined, world: 'quiet' | 'noisy'): Goal {
+  const goal = `Catch rate at least 90 % of the limit's power in every cell, and never below native's (${world})`;
+  if (!rows) return { goal, met: false, measured: 'not measured (results from before the noisy matrix)' };
+  const bad = rows.filter(isBad);
+  const short = bad.filter((c) => c.strategies.watchdog.caught < 0.9 * c.limit.power || c.strategies.watchdog.caught < c.strategies.native.caught);
+  return {
+    goal,
+    met: short.length === 0,
+    measured: short.length ? `short in ${short.length} of ${bad.length} cells: ${short.map((c) => `${c.kind} @ ${c.rps} req/s (${pct(c.strategies.watchdog.caught)} vs limit ${pct(c.limit.power)}, native ${pct(c.strategies.native.caught)})`).join('; ')}` : `met in all ${bad.length} cells`,
+  };
+}
+
+/**
+ * The watchdog's median detection at most 3x the detection-time limit in every bad release's cell
+ * of the quiet matrix whose limit is above 0 and below 60 s. A limit of 0 s (the release shows on
+ * the first request) has no ratio: those cells are listed, and the zero-requests goal judges crashes
+ * and configuration mistakes. The noisy matrix's misses are given as context.
+ */
+function detectionGoal(r: Results): Goal {
+  const goal = `Median detection at most ${DETECTION_GOAL.maxRatio}x the detection-time limit wherever that limit is below ${DETECTION_GOAL.belowSeconds} s`;
+  const judged = (rows: readonly SafetyRow[]) => rows.filter((c) => isBad(c) && typeof c.detectionLimitSeconds === 'number' && c.detectionLimitSeconds > 0 && c.detectionLimitSeconds < DETECTION_GOAL.belowSeconds);
+  const misses = (rows: readonly SafetyRow[]) => judged(rows).filter((c) => c.strategies.watchdog.detectionMedian === null || c.strategies.watchdog.detectionMedian > DETECTION_GOAL.maxRatio * (c.detectionLimitSeconds as number));
+  const list = (rows: readonly SafetyRow[]) => rows.map((c) => `${c.kind} @ ${c.rps} (${c.strategies.watchdog.detectionMedian === null ? `no detection, limit ${secs(c.detectionLimitSeconds)} s` : `${num(c.strategies.watchdog.detectionMedian)} s vs ${secs(c.detectionLimitSeconds)} s, ${times(c.detectionRatio)}`})`).join('; ');
+  if (!r.safety.some((c) => c.detectionLimitSeconds !== undefined)) return { goal, met: false, measured: 'not measured (results from before the detection-time limit)' };
+  const quiet = judged(r.safety);
+  const miss = misses(r.safety);
+  const zero = r.safety.filter((c) => isBad(c) && c.detectionLimitSeconds === 0);
+  const zeroMedians = new Set(zero.map((c) => num(c.strategies.watchdog.detectionMedian)));
+  const noisy = noisyRows(r);
+  const noisyMiss = noisy ? misses(noisy) : [];
+  return {
+    goal,
+    met: quiet.length > 0 && miss.length === 0,
+    measured: [
+      miss.length ? `missed in ${miss.length} of ${quiet.length} cells: ${list(miss)}` : `met in all ${quiet.length} cells`,
+      zero.length
+        ? `limit 0 s, no ratio (${[...new Set(zero.map((c) => c.kind))].join(', ')}: they show on the first request): watchdog median ${zeroMedians.size === 1 ? `${[...zeroMedians][0]} s in all ${zero.length} cells` : zero.map((c) => `${c.kind} @ ${c.rps} ${num(c.strategies.watchdog.detectionMedian)} s`).join(', ')}`
+        : '',
+      noisy && noisy.some((c) => c.detectionLimitSeconds !== undefined)
+        ? `noisy: ${noisyMiss.length ? `missed in ${noisyMiss.length} of ${judged(noisy).length} cells: ${noisyMiss.map((c) => `${c.kind} @ ${c.rps} ${c.strategies.watchdog.detectionMedian === null ? 'no detection' : times(c.detectionRatio)}`).join(', ')}` : `met in all ${judged(noisy).length} cells`}`
+        : '',
+    ].filter(Boolean).join('. '),
+  };
 }
 
 export function median(xs: readonly number[]): number | null {
@@ -111,6 +169,7 @@ export function median(xs: readonly number[]): number | null {
 export function renderMarkdown(r: Results): string {
   const goals = judge(r);
   const t = r.throughput;
+  const noisy = noisyRows(r);
   return [
     '# Benchmarks',
     '',
@@ -131,7 +190,9 @@ export function renderMarkdown(r: Results): string {
     '- *caught*: bad releases stopped before the new version took 100 % (for the good release: the share rolled back, a false rollback);',
     '- *detect*: seconds from the first failed (for the slower release: the first) request to the new version, user or probe, to the stop: median / p90 over the trials that stopped;',
     '- *harmed*: user requests the new version failed (for the slower release: served slowly), median per trial;',
-    '- *ratio*: the watchdog\'s harmed requests over native\'s, summed over the cell\'s trials;',
+    '- *harmed ratio*: the watchdog\'s harmed requests over native\'s, median over median;',
+    `- *limit detect*: the detection-time limit: the same exact test applied after every request to the new version as it arrives (Poisson arrivals at req/s x ${CANARY.percent} % for ${CANARY.minutes * 60} s, a seeded simulation of ${LIMIT_RUNS.toLocaleString('en-US')} runs), seconds from the first failed request to the first rejection, median over the runs that reject before the final shift. Looking after every request at a fixed alpha is not a valid sequential test (its false rejections over a release exceed alpha, as the good release's row shows), so this is an optimistic bound: no test rejects sooner on the same requests. For the good release it is the median time to a false rejection, with the share of runs that falsely reject; "-" when fewer than ${MIN_REJECTED * 100} % of runs reject. A crash, a configuration mistake and a slower version show on the first request: 0 s;`,
+    '- *ratio to limit*: the watchdog\'s median detect over the limit detect; "-" when either is missing (no trial stopped; results from before the limit) or the limit is 0 s;',
     `- *limit*: the power of the best possible test at the same false-positive rate: an exact one-sided binomial test at alpha ${ALPHA * 100} % of the new version's requests before the final shift (n = rate x ${CANARY.percent} % x ${CANARY.minutes * 60} s) against the old version's ${OLD_ERROR_RATE * 100} %. A crash, a configuration mistake and a slower version show on the first request: limit 100 %.`,
     '',
     ...safetyTable(r.safety),
@@ -142,13 +203,13 @@ export function renderMarkdown(r: Results): string {
     '',
     ...falseRollbackTable(r.falseRollbacks),
     '',
-    ...(r.safetyNoisy && r.falseRollbacksNoisy
+    ...(noisy && r.falseRollbacksNoisy
       ? [
           '## Under noise',
           '',
-          `The same releases in a noisier world: both versions' real invocations (the probes, the hooks' calls) fail ${(NOISE.transientErrorRate ?? 0) * 100} % of the time for reasons that are not the release's (\`noise.transientErrorRate\`), and each new execution environment pays a ${NOISE.coldStartMs ?? 0} ms init phase (\`noise.coldStartMs\`). OrdersApi has 5 probes. Safety matrix with ${r.safetyNoisy[0]?.trials ?? 0} seeds per cell (the limit column ignores the noise):`,
+          `The same releases in a noisier world: both versions' real invocations (the probes, the hooks' calls) fail ${(NOISE.transientErrorRate ?? 0) * 100} % of the time for reasons that are not the release's (\`noise.transientErrorRate\`), and each new execution environment pays a ${NOISE.coldStartMs ?? 0} ms init phase (\`noise.coldStartMs\`). OrdersApi has 5 probes. Safety matrix with ${noisy[0]?.trials ?? 0} seeds per cell (the limit columns ignore the noise: the same figures as above):`,
           '',
-          ...safetyTable(r.safetyNoisy),
+          ...safetyTable(noisy),
           '',
           'False rollbacks of good releases under the same noise, on the same bursty traffic and seeds as above:',
           '',
@@ -209,14 +270,15 @@ export function renderMarkdown(r: Results): string {
   ].join('\n');
 }
 
-function safetyTable(cells: readonly Cell[]): string[] {
+function safetyTable(cells: readonly SafetyRow[]): string[] {
   return [
-    '| release | req/s | limit | watchdog caught | native caught | watchdog detect s | native detect s | watchdog harmed | native harmed | ratio | watchdog decided by |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    '| release | req/s | limit | limit detect s | watchdog caught | native caught | watchdog detect s | ratio to limit | native detect s | watchdog harmed | native harmed | harmed ratio | watchdog decided by |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...cells.map((c) => {
       const w = c.strategies.watchdog;
       const n = c.strategies.native;
-      return `| ${c.kind} | ${c.rps} | ${pct(c.limit.power)} | ${pct(w.caught)} | ${pct(n.caught)} | ${num(w.detectionMedian)} / ${num(w.detectionP90)} | ${num(n.detectionMedian)} / ${num(n.detectionP90)} | ${num(w.harmedMedian)} | ${num(n.harmedMedian)} | ${c.harmRatio === null ? '-' : c.harmRatio.toFixed(2)} | ${Object.entries(w.decidedBy).map(([k, v]) => `${k} ${v}`).join(', ') || '-'} |`;
+      const falseRejections = !isBad(c) && c.detectionLimitRejected !== undefined ? ` (false rejections in ${pct(c.detectionLimitRejected, 1)} of runs)` : '';
+      return `| ${c.kind} | ${c.rps} | ${pct(c.limit.power)} | ${secs(c.detectionLimitSeconds)}${falseRejections} | ${pct(w.caught)} | ${pct(n.caught)} | ${num(w.detectionMedian)} / ${num(w.detectionP90)} | ${times(c.detectionRatio)} | ${num(n.detectionMedian)} / ${num(n.detectionP90)} | ${num(w.harmedMedian)} | ${num(n.harmedMedian)} | ${c.harmRatio === null ? '-' : c.harmRatio.toFixed(2)} | ${Object.entries(w.decidedBy).map(([k, v]) => `${k} ${v}`).join(', ') || '-'} |`;
     }),
   ];
 }

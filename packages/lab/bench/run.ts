@@ -105,6 +105,8 @@ void (async () => {
     settings: { lanes: LANES, minutes: MINUTES, burstiness: BURSTINESS },
     safety: safety.cells,
     falseRollbacks: falseRollbacks.rows,
+    // The noisy matrix, shaped like `safety` (issue 16); `safetyNoisy` keeps the same rows for older readers.
+    noisy: safetyNoisy.cells,
     safetyNoisy: safetyNoisy.cells,
     falseRollbacksNoisy: falseRollbacksNoisy.rows,
     throughput,

@@ -7,6 +7,7 @@
 import type { StrategyResult, Strategy } from '../src/rehearsal/runner';
 import { runStrategy, STRATEGIES } from '../src/rehearsal/runner';
 import type { Scenario } from '../src/rehearsal/scenario';
+import { seededRandom } from 'canary-watchdog/lib/core/random';
 import { binomialUpperTail } from 'canary-watchdog/lib/core/stats';
 
 /** The sample app's canary: the share and minutes before the final shift. */
@@ -136,11 +137,138 @@ export function criticalCount(n: number, p0: number, alpha: number): number | nu
   return null;
 }
 
+/**
+ * Simulated runs per cell of the detection-time limit (seed 1, so every bench gives the same
+ * figures). 2,000 runs moved the median of 2 % errors at 20 req/s, whose limit is near the goal's
+ * 60 s, between 57 and 60 s across seeds; 20,000 move it by about a second (58.4-59.9 s).
+ */
+export const LIMIT_RUNS = 20_000;
+/** Below this share of rejecting runs the limit "essentially never" rejects: too few runs for a median, so no time. */
+export const MIN_REJECTED = 0.01;
+
+export interface DetectionLimitOptions {
+  /** The new version's error rate, 0 to 1. */
+  readonly errorRate: number;
+  /** The new version's requests per second (Poisson arrivals, each failing independently). */
+  readonly requestsPerSecond: number;
+  /** Seconds from the first request to the final shift: a rejection later does not count. */
+  readonly seconds: number;
+  /** The old version's error rate, the null hypothesis, above 0 and below 1. */
+  readonly baselineRate: number;
+  /** The test's false-positive rate at each look, above 0 and below 1. */
+  readonly alpha: number;
+  /** Simulated runs (a positive integer). */
+  readonly runs: number;
+  /** Seed of the simulation (canary-watchdog's seeded random). */
+  readonly seed: number;
+}
+
+export interface DetectionLimit {
+  /** Median seconds from the first failed request to the rejection over the runs that reject; null when fewer than MIN_REJECTED of the runs reject. */
+  readonly seconds: number | null;
+  /** Share of the runs that reject before the final shift. */
+  readonly rejected: number;
+  /** Runs simulated (0 for a release that shows on the first request: nothing to simulate). */
+  readonly runs: number;
+}
+
+/**
+ * The detection-time limit: the exact one-sided binomial test of the new version's requests
+ * against the old version's error rate (the `limit` column's test), applied after every request
+ * as it arrives; the time from the first failed request to the first rejection, median over the
+ * seeded runs that reject before the final shift (the same quantile as the matrix's detect column).
+ *
+ * Looking after every request at a fixed alpha is not a valid sequential test: its false-rejection
+ * rate over a whole release is well above alpha (the good release shows it). It is the optimistic
+ * bound on detection time, not a procedure to ship: no valid test can reject sooner on the same data.
+ */
+export function detectionLimit(o: DetectionLimitOptions): DetectionLimit {
+  checkLimitOptions(o);
+  const rand = seededRandom(o.seed);
+  const critical = criticalCounts(o.baselineRate, o.alpha);
+  const times: number[] = [];
+  for (let run = 0; run < o.runs; run++) {
+    let t = 0;
+    let n = 0;
+    let failed = 0;
+    let firstFailure = 0;
+    for (;;) {
+      t += -Math.log(1 - rand()) / o.requestsPerSecond;
+      if (t > o.seconds) break;
+      n++;
+      if (rand() < o.errorRate) {
+        if (failed === 0) firstFailure = t;
+        failed++;
+      }
+      if (failed >= critical(n)) {
+        times.push(Math.round((t - firstFailure) * 1000) / 1000);
+        break;
+      }
+    }
+  }
+  const rejected = times.length / o.runs;
+  return { seconds: rejected >= MIN_REJECTED ? quantile(times, 0.5) : null, rejected, runs: o.runs };
+}
+
+function checkLimitOptions(o: DetectionLimitOptions): void {
+  const open = (name: string, v: number) => {
+    if (!(v > 0 && v < 1)) throw new RangeError(`${name}: ${v} is not allowed; expected a number above 0 and below 1`);
+  };
+  if (!(o.errorRate >= 0 && o.errorRate <= 1)) throw new RangeError(`errorRate: ${o.errorRate} is not allowed; expected a number from 0 to 1`);
+  open('baselineRate', o.baselineRate);
+  open('alpha', o.alpha);
+  for (const [name, v] of [['requestsPerSecond', o.requestsPerSecond], ['seconds', o.seconds]] as const) {
+    if (!(v > 0 && Number.isFinite(v))) throw new RangeError(`${name}: ${v} is not allowed; expected a positive number`);
+  }
+  if (!(Number.isInteger(o.runs) && o.runs > 0)) throw new RangeError(`runs: ${o.runs} is not allowed; expected a positive integer`);
+}
+
+const criticalCache = new Map<string, number[]>();
+
+/**
+ * n -> the fewest failures out of n that reject "rate <= p0" at `alpha` (Infinity: none can);
+ * computed as n grows and kept per (p0, alpha). It never falls as n grows (the tail from a fixed
+ * count grows with n), so each n's search starts from the last one's answer.
+ */
+export function criticalCounts(p0: number, alpha: number): (n: number) => number {
+  const key = `${p0}/${alpha}`;
+  const table = criticalCache.get(key) ?? [Infinity];
+  criticalCache.set(key, table);
+  return (n) => {
+    for (let m = table.length; m <= n; m++) {
+      let k = Math.min(table[m - 1], m);
+      while (k <= m && binomialUpperTail(k, m, p0) > alpha) k++;
+      table.push(k > m ? Infinity : k);
+    }
+    return table[n];
+  };
+}
+
+/** The matrix's detection-time limit for a kind at a rate: 0 for what shows on the first request. */
+export function kindDetectionLimit(kind: Kind, rps: number, runs = LIMIT_RUNS): DetectionLimit {
+  const key = `${kind.name}@${rps}/${runs}`;
+  const cached = kindLimitCache.get(key);
+  if (cached) return cached;
+  const showsAtOnce = kind.release.crashOnInit || kind.harm === 'slow' || (kind.release.errorRate ?? 0) >= 1;
+  const limit = showsAtOnce
+    ? { seconds: 0, rejected: 1, runs: 0 }
+    : detectionLimit({ errorRate: kind.release.errorRate ?? 0, requestsPerSecond: rps * (CANARY.percent / 100), seconds: CANARY.minutes * 60, baselineRate: OLD_ERROR_RATE, alpha: ALPHA, runs, seed: 1 });
+  kindLimitCache.set(key, limit);
+  return limit;
+}
+const kindLimitCache = new Map<string, DetectionLimit>();
+
 export interface Cell {
   readonly kind: string;
   readonly rps: number;
   readonly trials: number;
   readonly limit: { n: number; critical: number | null; power: number };
+  /** The detection-time limit's median seconds (see detectionLimit); for the good release the time to a false rejection. */
+  readonly detectionLimitSeconds: number | null;
+  /** Share of the limit's simulated runs that reject before the final shift (for the good release: falsely). */
+  readonly detectionLimitRejected: number;
+  /** The watchdog's median detection over detectionLimitSeconds: null when either is missing or the limit is 0. */
+  readonly detectionRatio: number | null;
   readonly strategies: Record<Strategy, {
     /** Bad releases stopped before 100 % (for a good release: the share rolled back). */
     caught: number;
@@ -177,7 +305,19 @@ export function summarizeCell(kind: Kind, rps: number, byStrategy: Record<Strate
   }
   const w = strategies.watchdog.harmedMedian ?? 0;
   const n = strategies.native.harmedMedian ?? 0;
-  return { kind: kind.name, rps, trials: byStrategy.watchdog.length, limit: limitPower(kind, rps), strategies, harmRatio: n > 0 ? w / n : null };
+  const dl = kindDetectionLimit(kind, rps);
+  const detect = strategies.watchdog.detectionMedian;
+  return {
+    kind: kind.name,
+    rps,
+    trials: byStrategy.watchdog.length,
+    limit: limitPower(kind, rps),
+    detectionLimitSeconds: dl.seconds,
+    detectionLimitRejected: dl.rejected,
+    detectionRatio: detect !== null && dl.seconds !== null && dl.seconds > 0 ? detect / dl.seconds : null,
+    strategies,
+    harmRatio: n > 0 ? w / n : null,
+  };
 }
 
 export interface MatrixOptions {
