@@ -1,12 +1,13 @@
 /**
  * False-positive rate and power of the new-version error-rate signal (absolute threshold and
- * old-version comparison, default thresholds), evaluated once a minute on cumulative counts as
- * the watchdog does, over a 10-minute canary at 10 % traffic. Seeded: the figures repeat.
+ * old-version comparison, default thresholds, the always-valid sequential tests the watchdog
+ * uses: core/sequential.ts), evaluated once a minute on cumulative counts, over a 10-minute
+ * canary at 10 % traffic. Seeded: the figures repeat.
  * Run: npx tsx bench/comparison-test.ts
  */
 import { DEFAULT_THRESHOLDS as T } from 'canary-watchdog/lib/core/config';
 import { binomialDraw, seededRandom } from 'canary-watchdog/lib/core/random';
-import { rateAboveThresholdPValue, rateWorseThanBaselinePValue } from 'canary-watchdog/lib/core/stats';
+import { sequentialRateAbovePValue as rateAboveThresholdPValue, sequentialWorseThanBaselinePValue as rateWorseThanBaselinePValue } from 'canary-watchdog/lib/core/sequential';
 
 const rand = seededRandom(42);
 const draw = (n: number, p: number) => binomialDraw(rand, n, p);
