@@ -127,5 +127,6 @@ export interface RegistryPort {
 }
 
 export interface DecisionPort {
-  publish(records: readonly DecisionRecord[]): Promise<void>;
+  /** Log every record; send to EventBridge those `toEvents` selects (all of them when absent). */
+  publish(records: readonly DecisionRecord[], toEvents?: (r: DecisionRecord) => boolean): Promise<void>;
 }

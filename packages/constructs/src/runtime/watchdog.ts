@@ -1,5 +1,5 @@
 import { buildLayers, METRIC, type WatchdogConfig } from '../core/config';
-import { decisionRecord, isNews, keepDecisions, type ActionTaken, type DecisionRecord } from '../core/decision-record';
+import { decisionRecord, isNews, keepDecisions, sendsEvent, type ActionTaken, type DecisionRecord } from '../core/decision-record';
 import { evaluate, INITIAL_STATE } from '../core/evaluate';
 import { scheduledWeight } from '../core/rollout';
 import { concurrentWindow, deploymentWindow, planReads, toObservations, type AlarmReading, type MetricQuery, type MetricReading } from '../core/observe';
@@ -131,6 +131,9 @@ export async function runWatchdog(trigger: Trigger, given: WatchdogDeps): Promis
   ]);
 
   const decisions: DecisionRecord[] = [];
+  const evented = new Set<DecisionRecord>();
+  // Scheduled runs (one a minute) also send each deployment's periodic record in its phase.
+  const periodic = trigger.kind === 'schedule';
   for (let i = 0; i < active.length; i++) {
     const a = active[i];
     const st = states.get(a.info.deploymentId);
@@ -152,6 +155,7 @@ export async function runWatchdog(trigger: Trigger, given: WatchdogDeps): Promis
     // per deployment out of every evaluation. A record is kept in the same write as the state.
     const counting = (e: EvaluationState | undefined) => Object.values(e?.consecutiveUnreadable ?? {}).some((n) => n > 0);
     const news = isNews(st?.decisions?.at(-1), record);
+    if (sendsEvent(st?.decisions?.at(-1), record, now, periodic)) evented.add(record);
     if (bakeReported || news || counting(nextEval) || counting(st?.evaluation)) {
       try {
         await deps.state.update(a.info.deploymentId, {
@@ -167,7 +171,8 @@ export async function runWatchdog(trigger: Trigger, given: WatchdogDeps): Promis
 
   if (decisions.length) {
     try {
-      await deps.decisions.publish(decisions);
+      // Every record goes to the log; to EventBridge only news and the periodic ones.
+      await deps.decisions.publish(decisions, (r) => evented.has(r));
     } catch (err) {
       errors.push(`decision events: ${errorText(err)}`);
     }

@@ -13,7 +13,7 @@ import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-
 import { resetSettings } from '../../lambda/shared';
 import { mockClient } from 'aws-sdk-client-mock';
 import { handler } from '../../lambda/watchdog';
-import type { DecisionRecord } from '../../src/core/decision-record';
+import { DECISION_EVENT_EVERY_MINUTES, decisionEventPhase, type DecisionRecord } from '../../src/core/decision-record';
 import { answerAlarms, answerMetrics, BAD_CODE, GOOD, stateTable, type Traffic } from './aws-fakes';
 import { answerConfig, appSpec, deploymentInfo, guard, MIN, setEnv, T0 } from './env';
 
@@ -130,6 +130,38 @@ describe('watchdog handler', () => {
     clock += MIN;
     await handler(schedule);
     expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 1);
+  });
+
+  it('sends a decision event only when the record says something new, and each deployment\'s periodic one in its minute', async () => {
+    // Prepare: a 30-minute canary that began shifting at T0, so the stage and share stay put; the
+    // first run lands two minutes before the deployment's periodic minute.
+    world({ deployments: [deploymentInfo('d-BAD1', { deploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent30Minutes' })] });
+    items.set('d-BAD1', { deploymentId: 'd-BAD1', trafficShiftStartedAt: T0 });
+    const phase = decisionEventPhase('d-BAD1');
+    clock = T0 + 3 * MIN + 5_000;
+    while (Math.floor(clock / MIN) % DECISION_EVENT_EVERY_MINUTES !== (phase + DECISION_EVENT_EVERY_MINUTES - 2) % DECISION_EVENT_EVERY_MINUTES) clock += MIN;
+    // The first record is news.
+    await handler(schedule);
+    expect(eb).toHaveReceivedCommandTimes(PutEventsCommand, 1);
+    // Act: a steady minute, out of the deployment's phase.
+    clock += MIN;
+    const steady = await handler(schedule);
+    // Assess: judged and returned (and logged), not sent.
+    expect(decisions(steady)).toMatchObject([{ stage: 'shifting', action: 'proceed' }]);
+    expect(eb).toHaveReceivedCommandTimes(PutEventsCommand, 1);
+    // In its minute, a run triggered by an alarm does not send it; the scheduled run does.
+    clock += MIN;
+    await handler({ source: 'aws.cloudwatch', 'detail-type': 'CloudWatch Alarm State Change', detail: { alarmName: 'orders-5xx', state: { value: 'OK' } } });
+    expect(eb).toHaveReceivedCommandTimes(PutEventsCommand, 1);
+    await handler(schedule);
+    expect(eb).toHaveReceivedCommandTimes(PutEventsCommand, 2);
+    // A change (the service alarm in ALARM: a rollback) is sent at once, off its phase, by any run.
+    clock += MIN;
+    answerAlarms(cw, { 'orders-5xx': 'ALARM' }, new Date(clock - 30_000));
+    const bad = await handler({ source: 'aws.cloudwatch', 'detail-type': 'CloudWatch Alarm State Change', detail: { alarmName: 'orders-5xx', state: { value: 'ALARM' } } });
+    expect(decisions(bad)).toMatchObject([{ action: 'rollback', actionTaken: 'stop-deployment' }]);
+    expect(eb).toHaveReceivedCommandTimes(PutEventsCommand, 3);
+    expect(JSON.parse(eb.commandCalls(PutEventsCommand)[2].args[0].input.Entries![0].Detail!)).toMatchObject({ action: 'rollback', deploymentId: 'd-BAD1' });
   });
 
   it("keeps each decision that says something new in the deployment's state item, where `watch` reads it", async () => {
