@@ -8,6 +8,10 @@ import { join } from 'node:path';
 import { runtimeHandlerDir } from 'canary-watchdog/lib/constructs/runtime-bundle';
 import { Lab } from '../src/lab/lab';
 import { RECONCILE_EVERY_MS } from 'canary-watchdog/lib/runtime/discover';
+import { CodeDeployDeployments } from 'canary-watchdog/lib/aws/codedeploy';
+import { DynamoStateStore } from 'canary-watchdog/lib/aws/state';
+import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 
 const inline = 'exports.handler = async () => ({ statusCode: 200 });';
 
@@ -57,12 +61,20 @@ export async function evaluationCost(n: number): Promise<RunCost & { n: number; 
       timeoutSeconds: 50,
       environment: { CANARY_WATCHDOG_CONFIG: JSON.stringify({ guards }), CANARY_WATCHDOG_STATE_TABLE: 'state', POWERTOOLS_LOG_LEVEL: 'WARN' },
     });
+    const sdk = { endpoint: lab.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'lab', secretAccessKey: 'lab' } };
+    const deployments = new CodeDeployDeployments(new CodeDeployClient(sdk));
+    const state = new DynamoStateStore(new DynamoDBClient(sdk), 'state', () => lab.now());
+    const registry = state;
     for (let i = 0; i < n; i++) {
       const appSpec = JSON.stringify({ version: 0.0, Resources: [{ f: { Type: 'AWS::Lambda::Function', Properties: { Name: `fn-${i}`, Alias: 'live', CurrentVersion: '1', TargetVersion: '2' } } }] });
       const id = lab.codedeploy.createDeploymentFor(`app-${i}`, `dg-${i}`, appSpec);
-      // What each guarded deployment's pre-traffic hook records before traffic shifts: from then
-      // on the watchdog takes the new version's share from the schedule, not from GetAlias.
-      await lab.dynamodb.service.operations.PutItem({ TableName: 'state', Item: { deploymentId: { S: id }, trafficShiftStartedAt: { N: String(lab.now()) } } });
+      // What each guarded deployment's pre-traffic hook records before traffic shifts: when
+      // shifting began (from then on the watchdog takes the new version's share from the schedule,
+      // not from GetAlias) and the deployment as the hook described it (steady runs read it
+      // instead of BatchGetDeployments), with the real adapter.
+      const [info] = await deployments.describe([id]);
+      await state.updateIfAbsent(id, 'trafficShiftStartedAt', { trafficShiftStartedAt: lab.now(), deployment: info });
+      await registry.addActive([id]);
     }
     await lab.advance(120);
     const event = { source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} };

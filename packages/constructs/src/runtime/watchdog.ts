@@ -70,7 +70,7 @@ export async function runWatchdog(trigger: Trigger, given: WatchdogDeps): Promis
 
   const guards = guardsFor(trigger, config.guards);
   const extra = trigger.kind === 'deployment' ? [trigger.deploymentId] : [];
-  const registry = deps.registry ? { registry: deps.registry, write: true, reconcile: guards.length === config.guards.length, now } : undefined;
+  const registry = deps.registry ? { registry: deps.registry, write: true, reconcile: guards.length === config.guards.length, now, state: deps.state } : undefined;
   const found = await discover(guards, deps.deployments, extra, registry);
   const errors = [...found.errors];
   // What keeps each group's heartbeat back: the discovery's errors, then this run's own.
@@ -87,8 +87,8 @@ export async function runWatchdog(trigger: Trigger, given: WatchdogDeps): Promis
   const active = current.active;
 
   const ids = active.map((a) => a.info.deploymentId);
-  let states = new Map<string, DeploymentState>();
-  if (ids.length) {
+  let states = found.states ?? new Map<string, DeploymentState>();
+  if (ids.length && !found.states) {
     try {
       states = await deps.state.get(ids);
     } catch (err) {

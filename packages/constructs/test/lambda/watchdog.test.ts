@@ -317,6 +317,73 @@ describe('watchdog handler', () => {
       expect(items.get('#active')?.ids).toBeUndefined();
     });
 
+    // What the pre-traffic hook records in the state item: the deployment as it described it.
+    const recorded = (id: string) => ({
+      deploymentId: id,
+      application: 'orders-app',
+      deploymentGroup: 'orders-dg',
+      status: 'InProgress',
+      createdAt: T0,
+      deploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent10Minutes',
+      appSpec: appSpec(),
+      isRollback: false,
+    });
+    const described = () => cd.commandCalls(BatchGetDeploymentsCommand).flatMap((c) => c.args[0].input.deploymentIds ?? []);
+
+    it('takes a deployment the pre-traffic hook recorded from its state item on steady runs, and describes it on the reconciling run', async () => {
+      // Prepare: registered and recorded; the registry was reconciled a minute ago.
+      world({ deployments: [deploymentInfo('d-BAD1'), deploymentInfo('d-NEW2', { createTime: new Date(T0 + MIN) })] });
+      items.set('#active', { deploymentId: '#active', ids: new Set(['d-BAD1', 'd-NEW2']), reconciledAt: clock - MIN });
+      items.set('d-BAD1', { deploymentId: 'd-BAD1', trafficShiftStartedAt: T0, deployment: recorded('d-BAD1') });
+      // Act
+      const steady = await handler(schedule);
+      // Assess: only the deployment without a record is described; both are judged.
+      expect(described()).toEqual(['d-NEW2']);
+      expect(decisions(steady).map((d) => d.deploymentId).sort()).toEqual(['d-BAD1', 'd-NEW2']);
+      // The reconciling run describes every id.
+      cd.resetHistory();
+      clock += 10 * MIN;
+      await handler(schedule);
+      expect(listings()).toBe(1);
+      expect(described().sort()).toEqual(['d-BAD1', 'd-NEW2']);
+    });
+
+    it('describes a recorded deployment named by a state-change event, and drops it from the registry once it ended', async () => {
+      world({ deployments: [deploymentInfo('d-BAD1', { status: 'Succeeded' })] });
+      items.set('#active', { deploymentId: '#active', ids: new Set(['d-BAD1']), reconciledAt: clock - MIN });
+      items.set('d-BAD1', { deploymentId: 'd-BAD1', trafficShiftStartedAt: T0, deployment: recorded('d-BAD1') });
+      const run = await handler({
+        source: 'aws.codedeploy',
+        'detail-type': 'CodeDeploy Deployment State-change Notification',
+        detail: { deploymentId: 'd-BAD1', application: 'orders-app', deploymentGroup: 'orders-dg', state: 'SUCCESS' },
+      });
+      expect(described()).toEqual(['d-BAD1']);
+      expect(decisions(run)).toEqual([]);
+      expect(items.get('#active')?.ids).toBeUndefined();
+    });
+
+    it('worst case, a lost end event: judges a recorded deployment that ended until the reconciling run, where a stop is harmless (already ended)', async () => {
+      // Prepare: the deployment was stopped, and its state-change event never arrived.
+      world({ traffic: BAD_CODE, deployments: [deploymentInfo('d-BAD1', { status: 'Stopped' })] });
+      cd.on(StopDeploymentCommand).rejects(Object.assign(new Error('already completed'), { name: 'DeploymentAlreadyCompletedException' }));
+      items.set('#active', { deploymentId: '#active', ids: new Set(['d-BAD1']), reconciledAt: clock - MIN });
+      items.set('d-BAD1', { deploymentId: 'd-BAD1', trafficShiftStartedAt: T0, deployment: recorded('d-BAD1') });
+      // Act: steady runs until the reconciliation is due.
+      const steady = await handler(schedule);
+      // Assess: the stop is answered "already ended", nothing else is done, the heartbeat goes out.
+      expect(decisions(steady)).toMatchObject([{ deploymentId: 'd-BAD1', actionTaken: 'stop-deployment', actionResult: 'already-ended' }]);
+      expect(steady).toMatchObject({ heartbeat: true });
+      clock += 8 * MIN;
+      expect(decisions(await handler(schedule))).toHaveLength(1);
+      expect(described()).toEqual([]);
+      // The reconciling run, RECONCILE_EVERY_MS after the last, describes it: ended, dropped, not judged.
+      clock += MIN;
+      const reconciling = await handler(schedule);
+      expect(described()).toEqual(['d-BAD1']);
+      expect(decisions(reconciling)).toEqual([]);
+      expect(items.get('#active')?.ids).toBeUndefined();
+    });
+
     it('lists every group when the registry cannot be read, and still publishes the heartbeat', async () => {
       world({ traffic: BAD_CODE });
       ddb.on(GetCommand, { Key: { deploymentId: '#active' } }).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ProvisionedThroughputExceededException' }));
