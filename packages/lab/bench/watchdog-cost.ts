@@ -24,12 +24,15 @@ export interface RunCost {
 }
 
 /**
+ * `staggerSeconds` begins the deployments that far apart instead of in one minute, on a 10 %
+ * every 10 minutes linear config so that none ends while the others begin.
+ *
  * The steady evaluation (deployments found in the registry) and the reconciling one (every
  * guarded group listed, every RECONCILE_EVERY_MS): a minute later, and 10 minutes after that.
  * A first run before both pays the cold start and fills the registry, as the first evaluation
  * of a new deployment does.
  */
-export async function evaluationCost(n: number): Promise<RunCost & { n: number; reconcile: RunCost }> {
+export async function evaluationCost(n: number, opts: { staggerSeconds?: number } = {}): Promise<RunCost & { n: number; reconcile: RunCost }> {
   const lab = new Lab({ seed: 1 });
   await lab.start();
   try {
@@ -48,7 +51,7 @@ export async function evaluationCost(n: number): Promise<RunCost & { n: number; 
       lab.lambda.updateConfiguration(name, { V: '2' });
       lab.lambda.publishVersion(name);
       await cd.CreateApplication({ applicationName: `app-${i}`, computePlatform: 'Lambda' });
-      await cd.CreateDeploymentGroup({ applicationName: `app-${i}`, deploymentGroupName: `dg-${i}`, deploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent30Minutes', serviceRoleArn: 'arn:aws:iam::123456789012:role/x' });
+      await cd.CreateDeploymentGroup({ applicationName: `app-${i}`, deploymentGroupName: `dg-${i}`, deploymentConfigName: opts.staggerSeconds ? 'CodeDeployDefault.LambdaLinear10PercentEvery10Minutes' : 'CodeDeployDefault.LambdaCanary10Percent30Minutes', serviceRoleArn: 'arn:aws:iam::123456789012:role/x' });
       for (const a of ['errors', 'service']) {
         await lab.cloudwatch.service.operations.PutMetricAlarm({ AlarmName: `${name}-${a}`, Namespace: 'AWS/Lambda', MetricName: 'Errors', Dimensions: [{ Name: 'FunctionName', Value: name }], Statistic: 'Sum', Period: 60, EvaluationPeriods: 1, Threshold: 1, ComparisonOperator: 'GreaterThanThreshold' });
       }
@@ -75,6 +78,8 @@ export async function evaluationCost(n: number): Promise<RunCost & { n: number; 
       const [info] = await deployments.describe([id]);
       await state.updateIfAbsent(id, 'trafficShiftStartedAt', { trafficShiftStartedAt: lab.now(), deployment: info });
       await registry.addActive([id]);
+      // Deployments begun apart (as on AWS) have windows of their own; the default, all in one minute.
+      if (opts.staggerSeconds) await lab.advance(opts.staggerSeconds);
     }
     await lab.advance(120);
     const event = { source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} };
