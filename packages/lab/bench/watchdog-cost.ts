@@ -8,6 +8,10 @@ import { join } from 'node:path';
 import { runtimeHandlerDir } from 'canary-watchdog/lib/constructs/runtime-bundle';
 import { Lab } from '../src/lab/lab';
 import { RECONCILE_EVERY_MS } from 'canary-watchdog/lib/runtime/discover';
+import { CodeDeployDeployments } from 'canary-watchdog/lib/aws/codedeploy';
+import { DynamoStateStore } from 'canary-watchdog/lib/aws/state';
+import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 
 const inline = 'exports.handler = async () => ({ statusCode: 200 });';
 
@@ -20,12 +24,15 @@ export interface RunCost {
 }
 
 /**
+ * `staggerSeconds` begins the deployments that far apart instead of in one minute, on a 10 %
+ * every 10 minutes linear config so that none ends while the others begin.
+ *
  * The steady evaluation (deployments found in the registry) and the reconciling one (every
  * guarded group listed, every RECONCILE_EVERY_MS): a minute later, and 10 minutes after that.
  * A first run before both pays the cold start and fills the registry, as the first evaluation
  * of a new deployment does.
  */
-export async function evaluationCost(n: number): Promise<RunCost & { n: number; reconcile: RunCost }> {
+export async function evaluationCost(n: number, opts: { staggerSeconds?: number } = {}): Promise<RunCost & { n: number; reconcile: RunCost }> {
   const lab = new Lab({ seed: 1 });
   await lab.start();
   try {
@@ -44,7 +51,7 @@ export async function evaluationCost(n: number): Promise<RunCost & { n: number; 
       lab.lambda.updateConfiguration(name, { V: '2' });
       lab.lambda.publishVersion(name);
       await cd.CreateApplication({ applicationName: `app-${i}`, computePlatform: 'Lambda' });
-      await cd.CreateDeploymentGroup({ applicationName: `app-${i}`, deploymentGroupName: `dg-${i}`, deploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent30Minutes', serviceRoleArn: 'arn:aws:iam::123456789012:role/x' });
+      await cd.CreateDeploymentGroup({ applicationName: `app-${i}`, deploymentGroupName: `dg-${i}`, deploymentConfigName: opts.staggerSeconds ? 'CodeDeployDefault.LambdaLinear10PercentEvery10Minutes' : 'CodeDeployDefault.LambdaCanary10Percent30Minutes', serviceRoleArn: 'arn:aws:iam::123456789012:role/x' });
       for (const a of ['errors', 'service']) {
         await lab.cloudwatch.service.operations.PutMetricAlarm({ AlarmName: `${name}-${a}`, Namespace: 'AWS/Lambda', MetricName: 'Errors', Dimensions: [{ Name: 'FunctionName', Value: name }], Statistic: 'Sum', Period: 60, EvaluationPeriods: 1, Threshold: 1, ComparisonOperator: 'GreaterThanThreshold' });
       }
@@ -57,12 +64,22 @@ export async function evaluationCost(n: number): Promise<RunCost & { n: number; 
       timeoutSeconds: 50,
       environment: { CANARY_WATCHDOG_CONFIG: JSON.stringify({ guards }), CANARY_WATCHDOG_STATE_TABLE: 'state', POWERTOOLS_LOG_LEVEL: 'WARN' },
     });
+    const sdk = { endpoint: lab.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'lab', secretAccessKey: 'lab' } };
+    const deployments = new CodeDeployDeployments(new CodeDeployClient(sdk));
+    const state = new DynamoStateStore(new DynamoDBClient(sdk), 'state', () => lab.now());
+    const registry = state;
     for (let i = 0; i < n; i++) {
       const appSpec = JSON.stringify({ version: 0.0, Resources: [{ f: { Type: 'AWS::Lambda::Function', Properties: { Name: `fn-${i}`, Alias: 'live', CurrentVersion: '1', TargetVersion: '2' } } }] });
       const id = lab.codedeploy.createDeploymentFor(`app-${i}`, `dg-${i}`, appSpec);
-      // What each guarded deployment's pre-traffic hook records before traffic shifts: from then
-      // on the watchdog takes the new version's share from the schedule, not from GetAlias.
-      await lab.dynamodb.service.operations.PutItem({ TableName: 'state', Item: { deploymentId: { S: id }, trafficShiftStartedAt: { N: String(lab.now()) } } });
+      // What each guarded deployment's pre-traffic hook records before traffic shifts: when
+      // shifting began (from then on the watchdog takes the new version's share from the schedule,
+      // not from GetAlias) and the deployment as the hook described it (steady runs read it
+      // instead of BatchGetDeployments), with the real adapter.
+      const [info] = await deployments.describe([id]);
+      await state.updateIfAbsent(id, 'trafficShiftStartedAt', { trafficShiftStartedAt: lab.now(), deployment: info });
+      await registry.addActive([id]);
+      // Deployments begun apart (as on AWS) have windows of their own; the default, all in one minute.
+      if (opts.staggerSeconds) await lab.advance(opts.staggerSeconds);
     }
     await lab.advance(120);
     const event = { source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} };

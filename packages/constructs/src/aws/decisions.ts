@@ -14,7 +14,7 @@ export interface DecisionLogger {
   error(message: string, extra: Record<string, unknown>): void;
 }
 
-/** Every decision goes to the log as one structured line and to EventBridge as one event. */
+/** Every decision goes to the log as one structured line; those selected also to EventBridge, one event each. */
 export class LogAndEventBridgeDecisions implements DecisionPort {
   constructor(
     private readonly logger: DecisionLogger,
@@ -22,9 +22,9 @@ export class LogAndEventBridgeDecisions implements DecisionPort {
     private readonly eventBusName: string,
   ) {}
 
-  async publish(records: readonly DecisionRecord[]): Promise<void> {
+  async publish(records: readonly DecisionRecord[], toEvents: (r: DecisionRecord) => boolean = () => true): Promise<void> {
     for (const r of records) this.logger.info('decision', { decision: r });
-    for (const batch of chunk(records, PUT_EVENTS_MAX)) {
+    for (const batch of chunk(records.filter(toEvents), PUT_EVENTS_MAX)) {
       const res = await this.client.send(
         new PutEventsCommand({
           Entries: batch.map((r) => ({

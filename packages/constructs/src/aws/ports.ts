@@ -85,6 +85,13 @@ export interface DeploymentState {
    */
   readonly bake?: { readonly hookExecutionId: string; readonly startedAt?: number; readonly until: number; readonly reported?: 'Succeeded' | 'Failed' };
   readonly evaluation?: EvaluationState;
+  /**
+   * The deployment as the BeforeAllowTraffic hook described it (status InProgress then). A steady
+   * watchdog run takes it from here instead of calling BatchGetDeployments; the end of the
+   * deployment reaches the watchdog as a CodeDeploy state-change event (which it describes), or
+   * at the latest at the next reconciling run (RECONCILE_EVERY_MS), which describes every id.
+   */
+  readonly deployment?: DeploymentInfo;
   /** What the BeforeAllowTraffic hook answered, so that a duplicate invocation answers the same. */
   readonly preTraffic?: PreTrafficOutcome;
   /**
@@ -132,5 +139,6 @@ export interface RegistryPort {
 }
 
 export interface DecisionPort {
-  publish(records: readonly DecisionRecord[]): Promise<void>;
+  /** Log every record; send to EventBridge those `toEvents` selects (all of them when absent). */
+  publish(records: readonly DecisionRecord[], toEvents?: (r: DecisionRecord) => boolean): Promise<void>;
 }

@@ -113,3 +113,31 @@ export function keepDecisions(kept: readonly DecisionRecord[], next: DecisionRec
   while (out.length > 1 && bytes > DECISIONS_MAX_BYTES) bytes -= JSON.stringify(out.shift()).length;
   return out;
 }
+
+/**
+ * How often a deployment's decision goes to EventBridge when nothing changed: every 20 minutes.
+ * News (see `isNews`) is always sent; this periodic record lets a consumer that joined late or
+ * lost an event see every deployment in progress within 20 minutes. 20 is the number of phases
+ * the deployments are spread over: at the 200 deployments the cost goal is set for, about 10
+ * periodic records a minute, one PutEvents call (10 entries at most per call), and shorter than
+ * the 30-minute canary of the default configuration, so each canary stage gets one.
+ */
+export const DECISION_EVENT_EVERY_MINUTES = 20;
+
+/** A deployment's phase among DECISION_EVENT_EVERY_MINUTES minutes (FNV-1a of its id): spreads the periodic records over the minutes. */
+export function decisionEventPhase(deploymentId: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < deploymentId.length; i++) h = Math.imul(h ^ deploymentId.charCodeAt(i), 0x01000193) >>> 0;
+  return h % DECISION_EVENT_EVERY_MINUTES;
+}
+
+/**
+ * Whether a record goes to EventBridge (every record goes to the log): when it is news against
+ * the last kept record, or when `periodic` (a scheduled run, one a minute) falls in the
+ * deployment's minute of every DECISION_EVENT_EVERY_MINUTES. A missed scheduled run delays that
+ * periodic record by one period at most; news never waits.
+ */
+export function sendsEvent(prev: DecisionRecord | undefined, next: DecisionRecord, now: number, periodic: boolean): boolean {
+  if (isNews(prev, next)) return true;
+  return periodic && Math.floor(now / 60_000) % DECISION_EVENT_EVERY_MINUTES === decisionEventPhase(next.deploymentId);
+}

@@ -1,7 +1,7 @@
 import { parseLambdaAppSpec, type LambdaAppSpec } from '../core/appspec';
 import type { GuardConfig, WatchdogConfig } from '../core/config';
 import type { RolloutShape } from '../core/types';
-import type { DeploymentInfo, DeploymentPort, RegistryPort } from '../aws/ports';
+import type { DeploymentInfo, DeploymentPort, DeploymentState, RegistryPort, StatePort } from '../aws/ports';
 import { errorText, mapLimit } from '../aws/util';
 
 /** A deployment the watchdog guards, with what it moves where. */
@@ -23,6 +23,8 @@ export interface Discovery {
   readonly groupErrors: ReadonlyMap<string, readonly string[]>;
   /** What went wrong without hiding anything this run (a registry write that failed). */
   readonly warnings: string[];
+  /** The state items of the ids found, when the discovery read them (RegistryOptions.state); absent when it did not or could not. */
+  readonly states?: Map<string, DeploymentState>;
 }
 
 /** Registry use for one discovery. */
@@ -33,6 +35,13 @@ export interface RegistryOptions {
   /** List every group when the last full listing is older than RECONCILE_EVERY_MS (the watchdog's runs over every guard). */
   readonly reconcile: boolean;
   readonly now: number;
+  /**
+   * Where the pre-traffic hook recorded each deployment as it described it. When given, the
+   * state items of the ids found are read (and returned), and a run that does not reconcile takes
+   * a registered deployment from its item instead of describing it again; ids named by an event,
+   * and items without the record, are described.
+   */
+  readonly state?: StatePort;
 }
 
 /**
@@ -95,13 +104,27 @@ export async function discover(guards: readonly GuardConfig[], deployments: Depl
   // Only a listing of every guarded group, all of it read, reconciles the registry.
   const reconciled = listAll && reg?.reconcile === true && errors.length === 0;
   const ids = [...new Set([...(registered ?? []), ...listed.flat(), ...extraIds])];
-  let infos: DeploymentInfo[] = [];
-  if (ids.length) {
+  let states: Map<string, DeploymentState> | undefined;
+  if (reg?.state && ids.length) {
     try {
-      infos = await deployments.describe(ids);
+      states = await reg.state.get(ids);
+    } catch {
+      // Describe them all instead; the caller reads the state again and reports its failure.
+    }
+  }
+  // A deployment's end arrives as a state-change event naming it (described below), or is seen
+  // by the reconciling run, which describes every id: only other runs use the hook's record.
+  const named = new Set(extraIds);
+  const recorded = listAll || !states ? [] : ids.flatMap((id) => (named.has(id) ? [] : (states.get(id)?.deployment ?? [])));
+  const fromRecord = new Set(recorded.map((i) => i.deploymentId));
+  const toDescribe = ids.filter((id) => !fromRecord.has(id));
+  const infos: DeploymentInfo[] = [...recorded];
+  if (toDescribe.length) {
+    try {
+      infos.push(...(await deployments.describe(toDescribe)));
     } catch (err) {
       fail(ALL_GROUPS, `BatchGetDeployments: ${errorText(err)}`);
-      return { active: [], errors, groupErrors, warnings };
+      return { active: [], errors, groupErrors, warnings, ...(states ? { states } : {}) };
     }
   }
   const byGroup = new Map(guards.map((g) => [groupKey(g), g]));
@@ -137,7 +160,7 @@ export async function discover(guards: readonly GuardConfig[], deployments: Depl
       fail(groupKey(info), `deployment ${info.deploymentId} ${err instanceof Error && err.name === 'Error' ? err.message : errorText(err)}`);
     }
   }
-  return { active, errors, groupErrors, warnings };
+  return { active, errors, groupErrors, warnings, ...(states ? { states } : {}) };
 }
 
 /** Update the registry; a failed write is a warning: this run saw everything, the next reconciles. */

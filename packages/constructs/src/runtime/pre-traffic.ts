@@ -2,7 +2,7 @@ import { configSince, type ConfigSource } from './discover';
 import { parseLambdaAppSpec } from '../core/appspec';
 import { checkEnvironment, judgeReachability, type ConfigCheckResult } from '../core/config-checks';
 import { METRIC, type GuardConfig, type WatchdogConfig } from '../core/config';
-import type { ActionPort, Datapoint, DeploymentPort, FunctionPort, MetricsPort, PreTrafficOutcome, RegistryPort, StatePort, WatchPort } from '../aws/ports';
+import type { ActionPort, Datapoint, DeploymentInfo, DeploymentPort, FunctionPort, MetricsPort, PreTrafficOutcome, RegistryPort, StatePort, WatchPort } from '../aws/ports';
 import { errorText } from '../aws/util';
 import { parseHookEvent } from './hook-event';
 import { PRE_TRAFFIC_PROBE_ATTEMPTS, probeWithRetries, type RetriedProbe } from './probing';
@@ -79,11 +79,13 @@ export async function runPreTraffic(event: unknown, deps: PreTrafficDeps): Promi
   let probes: RetriedProbe[] = [];
   const reasons: string[] = [];
   let shiftRecorded = false;
+  let described: DeploymentInfo | undefined;
   // Traffic shifting starts once this hook succeeds: the watchdog times the final shift from
   // here, and finds the deployment in the registry. The start is written only if absent, so a
   // repeated invocation does not move the schedule.
   const recordShift = async () => {
-    if (!(await deps.state.updateIfAbsent(deploymentId, 'trafficShiftStartedAt', { trafficShiftStartedAt: deps.now() }))) {
+    // With the deployment as described here, which saves the watchdog's steady runs a BatchGetDeployments.
+    if (!(await deps.state.updateIfAbsent(deploymentId, 'trafficShiftStartedAt', { trafficShiftStartedAt: deps.now(), ...(described ? { deployment: described } : {}) }))) {
       deps.log.warn('pre-traffic hook: traffic shift start already recorded by an earlier run, kept', { deploymentId });
     }
     await deps.registry?.addActive([deploymentId]);
@@ -92,6 +94,7 @@ export async function runPreTraffic(event: unknown, deps: PreTrafficDeps): Promi
   try {
     const [info] = await deps.deployments.describe([deploymentId]);
     if (!info) throw new Error(`deployment ${deploymentId} not found`);
+    described = info;
     // The release's own configuration (its deploy wrote it before the deployment began), not one read before that.
     const current = await configSince(deps.config, info.createdAt, deps.configSource);
     if (current.warning) deps.log.warn('pre-traffic hook: configuration', { warning: current.warning });

@@ -1,5 +1,5 @@
 import { buildLayers, METRIC, type WatchdogConfig } from '../core/config';
-import { decisionRecord, isNews, keepDecisions, type ActionTaken, type DecisionRecord } from '../core/decision-record';
+import { decisionRecord, isNews, keepDecisions, sendsEvent, type ActionTaken, type DecisionRecord } from '../core/decision-record';
 import { evaluate, INITIAL_STATE } from '../core/evaluate';
 import { scheduledWeight } from '../core/rollout';
 import { concurrentWindow, deploymentWindow, planReads, toObservations, type AlarmReading, type MetricQuery, type MetricReading } from '../core/observe';
@@ -71,7 +71,7 @@ export async function runWatchdog(trigger: Trigger, given: WatchdogDeps): Promis
 
   const guards = guardsFor(trigger, config.guards);
   const extra = trigger.kind === 'deployment' ? [trigger.deploymentId] : trigger.kind === 'telemetry' ? [...trigger.deploymentIds] : [];
-  const registry = deps.registry ? { registry: deps.registry, write: true, reconcile: guards.length === config.guards.length, now } : undefined;
+  const registry = deps.registry ? { registry: deps.registry, write: true, reconcile: guards.length === config.guards.length, now, state: deps.state } : undefined;
   const found = await discover(guards, deps.deployments, extra, registry);
   const errors = [...found.errors];
   // What keeps each group's heartbeat back: the discovery's errors, then this run's own.
@@ -89,8 +89,8 @@ export async function runWatchdog(trigger: Trigger, given: WatchdogDeps): Promis
   const active = trigger.kind === 'telemetry' ? current.active.filter((a) => trigger.deploymentIds.includes(a.info.deploymentId)) : current.active;
 
   const ids = active.map((a) => a.info.deploymentId);
-  let states = new Map<string, DeploymentState>();
-  if (ids.length) {
+  let states = found.states ?? new Map<string, DeploymentState>();
+  if (ids.length && !found.states) {
     try {
       states = await deps.state.get(ids);
     } catch (err) {
@@ -133,6 +133,9 @@ export async function runWatchdog(trigger: Trigger, given: WatchdogDeps): Promis
   ]);
 
   const decisions: DecisionRecord[] = [];
+  const evented = new Set<DecisionRecord>();
+  // Scheduled runs (one a minute) also send each deployment's periodic record in its phase.
+  const periodic = trigger.kind === 'schedule';
   for (let i = 0; i < active.length; i++) {
     const a = active[i];
     const st = states.get(a.info.deploymentId);
@@ -154,6 +157,7 @@ export async function runWatchdog(trigger: Trigger, given: WatchdogDeps): Promis
     // per deployment out of every evaluation. A record is kept in the same write as the state.
     const counting = (e: EvaluationState | undefined) => Object.values(e?.consecutiveUnreadable ?? {}).some((n) => n > 0);
     const news = isNews(st?.decisions?.at(-1), record);
+    if (sendsEvent(st?.decisions?.at(-1), record, now, periodic)) evented.add(record);
     if (bakeReported || news || counting(nextEval) || counting(st?.evaluation)) {
       try {
         await deps.state.update(a.info.deploymentId, {
@@ -169,7 +173,8 @@ export async function runWatchdog(trigger: Trigger, given: WatchdogDeps): Promis
 
   if (decisions.length) {
     try {
-      await deps.decisions.publish(decisions);
+      // Every record goes to the log; to EventBridge only news and the periodic ones.
+      await deps.decisions.publish(decisions, (r) => evented.has(r));
     } catch (err) {
       errors.push(`decision events: ${errorText(err)}`);
     }

@@ -1,4 +1,13 @@
-import { DECISIONS_KEPT, DECISIONS_MAX_BYTES, isNews, keepDecisions, type DecisionRecord } from '../../src/core/decision-record';
+import {
+  DECISION_EVENT_EVERY_MINUTES,
+  DECISIONS_KEPT,
+  DECISIONS_MAX_BYTES,
+  decisionEventPhase,
+  isNews,
+  keepDecisions,
+  sendsEvent,
+  type DecisionRecord,
+} from '../../src/core/decision-record';
 
 const rec = (over: Partial<DecisionRecord> = {}): DecisionRecord => ({
   type: 'canary-watchdog.decision',
@@ -34,6 +43,36 @@ describe('isNews', () => {
     ['a layer turning insufficient', rec(), rec({ layers: [{ name: 'new-version', outcome: 'insufficient', consecutiveUnreadable: 0 }] }), true],
   ])('%s: %s', (_name, prev, next, expected) => {
     expect(isNews(prev, next)).toBe(expected);
+  });
+});
+
+describe('sendsEvent', () => {
+  const MIN = 60_000;
+  const phase = decisionEventPhase('d-1');
+  // A minute in d-1's phase, and the minute after it.
+  const due = (1000 * DECISION_EVENT_EVERY_MINUTES + phase) * MIN + 30_000;
+  it.each<[string, DecisionRecord | undefined, DecisionRecord, number, boolean, boolean]>([
+    ['news, off its phase', rec(), rec({ trafficPercent: 20 }), due + MIN, false, true],
+    ['the first record of a deployment', undefined, rec(), due + MIN, false, true],
+    ['a rollback, on a run triggered by an alarm', rec(), rec({ action: 'rollback', layer: 'new-version' }), due + MIN, false, true],
+    ['nothing new, off its phase', rec(), rec(), due + MIN, true, false],
+    ['nothing new, in its phase, on a scheduled run', rec(), rec(), due, true, true],
+    ['nothing new, in its phase, on a run triggered by an event', rec(), rec(), due, false, false],
+  ])('%s', (_name, prev, next, now, periodic, expected) => {
+    expect(sendsEvent(prev, next, now, periodic)).toBe(expected);
+  });
+
+  it(`sends a steady deployment's record once every ${DECISION_EVENT_EVERY_MINUTES} scheduled minutes`, () => {
+    const sent = Array.from({ length: 3 * DECISION_EVENT_EVERY_MINUTES }, (_, m) => sendsEvent(rec(), rec(), m * MIN + 5_000, true)).filter(Boolean);
+    expect(sent).toHaveLength(3);
+  });
+
+  it('spreads the periodic records of many deployments over the minutes', () => {
+    const perMinute = new Array<number>(DECISION_EVENT_EVERY_MINUTES).fill(0);
+    for (let i = 0; i < 200; i++) perMinute[decisionEventPhase(`d-${'ABCDEFGHJK'[i % 10]}${i}XYZ${i * 7919}`)]++;
+    // 200 deployments over 20 phases: 10 a minute on average; no minute holds a third of them.
+    expect(Math.max(...perMinute)).toBeLessThan(200 / 3);
+    expect(perMinute.filter((n) => n > 0).length).toBeGreaterThanOrEqual(DECISION_EVENT_EVERY_MINUTES - 2);
   });
 });
 

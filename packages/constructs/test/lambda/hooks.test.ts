@@ -51,7 +51,11 @@ describe('pre-traffic hook', () => {
       lifecycleEventHookExecutionId: 'hook-exec-1',
       status: 'Succeeded',
     });
-    expect(items.get('d-NEW1')).toMatchObject({ trafficShiftStartedAt: T0 });
+    // With the deployment as described, which the watchdog's steady runs read instead of BatchGetDeployments.
+    expect(items.get('d-NEW1')).toMatchObject({
+      trafficShiftStartedAt: T0,
+      deployment: { deploymentId: 'd-NEW1', application: 'orders-app', deploymentGroup: 'orders-dg', status: 'InProgress', isRollback: false, appSpec: expect.stringContaining('TargetVersion') },
+    });
     // Registered for the watchdog and the prober to find without listing.
     expect(items.get('#active')).toEqual({ deploymentId: '#active', ids: new Set(['d-NEW1']) });
   });

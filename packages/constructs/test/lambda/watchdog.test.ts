@@ -13,7 +13,7 @@ import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-
 import { resetSettings } from '../../lambda/shared';
 import { mockClient } from 'aws-sdk-client-mock';
 import { handler } from '../../lambda/watchdog';
-import type { DecisionRecord } from '../../src/core/decision-record';
+import { DECISION_EVENT_EVERY_MINUTES, decisionEventPhase, type DecisionRecord } from '../../src/core/decision-record';
 import { answerAlarms, answerMetrics, BAD_CODE, GOOD, stateTable, type Traffic } from './aws-fakes';
 import { answerConfig, appSpec, deploymentInfo, guard, MIN, setEnv, T0 } from './env';
 
@@ -130,6 +130,38 @@ describe('watchdog handler', () => {
     clock += MIN;
     await handler(schedule);
     expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 1);
+  });
+
+  it('sends a decision event only when the record says something new, and each deployment\'s periodic one in its minute', async () => {
+    // Prepare: a 30-minute canary that began shifting at T0, so the stage and share stay put; the
+    // first run lands two minutes before the deployment's periodic minute.
+    world({ deployments: [deploymentInfo('d-BAD1', { deploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent30Minutes' })] });
+    items.set('d-BAD1', { deploymentId: 'd-BAD1', trafficShiftStartedAt: T0 });
+    const phase = decisionEventPhase('d-BAD1');
+    clock = T0 + 3 * MIN + 5_000;
+    while (Math.floor(clock / MIN) % DECISION_EVENT_EVERY_MINUTES !== (phase + DECISION_EVENT_EVERY_MINUTES - 2) % DECISION_EVENT_EVERY_MINUTES) clock += MIN;
+    // The first record is news.
+    await handler(schedule);
+    expect(eb).toHaveReceivedCommandTimes(PutEventsCommand, 1);
+    // Act: a steady minute, out of the deployment's phase.
+    clock += MIN;
+    const steady = await handler(schedule);
+    // Assess: judged and returned (and logged), not sent.
+    expect(decisions(steady)).toMatchObject([{ stage: 'shifting', action: 'proceed' }]);
+    expect(eb).toHaveReceivedCommandTimes(PutEventsCommand, 1);
+    // In its minute, a run triggered by an alarm does not send it; the scheduled run does.
+    clock += MIN;
+    await handler({ source: 'aws.cloudwatch', 'detail-type': 'CloudWatch Alarm State Change', detail: { alarmName: 'orders-5xx', state: { value: 'OK' } } });
+    expect(eb).toHaveReceivedCommandTimes(PutEventsCommand, 1);
+    await handler(schedule);
+    expect(eb).toHaveReceivedCommandTimes(PutEventsCommand, 2);
+    // A change (the service alarm in ALARM: a rollback) is sent at once, off its phase, by any run.
+    clock += MIN;
+    answerAlarms(cw, { 'orders-5xx': 'ALARM' }, new Date(clock - 30_000));
+    const bad = await handler({ source: 'aws.cloudwatch', 'detail-type': 'CloudWatch Alarm State Change', detail: { alarmName: 'orders-5xx', state: { value: 'ALARM' } } });
+    expect(decisions(bad)).toMatchObject([{ action: 'rollback', actionTaken: 'stop-deployment' }]);
+    expect(eb).toHaveReceivedCommandTimes(PutEventsCommand, 3);
+    expect(JSON.parse(eb.commandCalls(PutEventsCommand)[2].args[0].input.Entries![0].Detail!)).toMatchObject({ action: 'rollback', deploymentId: 'd-BAD1' });
   });
 
   it("keeps each decision that says something new in the deployment's state item, where `watch` reads it", async () => {
@@ -282,6 +314,73 @@ describe('watchdog handler', () => {
       world({ deployments: [deploymentInfo('d-BAD1', { status: 'Stopped' })] });
       clock += MIN;
       await handler(schedule);
+      expect(items.get('#active')?.ids).toBeUndefined();
+    });
+
+    // What the pre-traffic hook records in the state item: the deployment as it described it.
+    const recorded = (id: string) => ({
+      deploymentId: id,
+      application: 'orders-app',
+      deploymentGroup: 'orders-dg',
+      status: 'InProgress',
+      createdAt: T0,
+      deploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent10Minutes',
+      appSpec: appSpec(),
+      isRollback: false,
+    });
+    const described = () => cd.commandCalls(BatchGetDeploymentsCommand).flatMap((c) => c.args[0].input.deploymentIds ?? []);
+
+    it('takes a deployment the pre-traffic hook recorded from its state item on steady runs, and describes it on the reconciling run', async () => {
+      // Prepare: registered and recorded; the registry was reconciled a minute ago.
+      world({ deployments: [deploymentInfo('d-BAD1'), deploymentInfo('d-NEW2', { createTime: new Date(T0 + MIN) })] });
+      items.set('#active', { deploymentId: '#active', ids: new Set(['d-BAD1', 'd-NEW2']), reconciledAt: clock - MIN });
+      items.set('d-BAD1', { deploymentId: 'd-BAD1', trafficShiftStartedAt: T0, deployment: recorded('d-BAD1') });
+      // Act
+      const steady = await handler(schedule);
+      // Assess: only the deployment without a record is described; both are judged.
+      expect(described()).toEqual(['d-NEW2']);
+      expect(decisions(steady).map((d) => d.deploymentId).sort()).toEqual(['d-BAD1', 'd-NEW2']);
+      // The reconciling run describes every id.
+      cd.resetHistory();
+      clock += 10 * MIN;
+      await handler(schedule);
+      expect(listings()).toBe(1);
+      expect(described().sort()).toEqual(['d-BAD1', 'd-NEW2']);
+    });
+
+    it('describes a recorded deployment named by a state-change event, and drops it from the registry once it ended', async () => {
+      world({ deployments: [deploymentInfo('d-BAD1', { status: 'Succeeded' })] });
+      items.set('#active', { deploymentId: '#active', ids: new Set(['d-BAD1']), reconciledAt: clock - MIN });
+      items.set('d-BAD1', { deploymentId: 'd-BAD1', trafficShiftStartedAt: T0, deployment: recorded('d-BAD1') });
+      const run = await handler({
+        source: 'aws.codedeploy',
+        'detail-type': 'CodeDeploy Deployment State-change Notification',
+        detail: { deploymentId: 'd-BAD1', application: 'orders-app', deploymentGroup: 'orders-dg', state: 'SUCCESS' },
+      });
+      expect(described()).toEqual(['d-BAD1']);
+      expect(decisions(run)).toEqual([]);
+      expect(items.get('#active')?.ids).toBeUndefined();
+    });
+
+    it('worst case, a lost end event: judges a recorded deployment that ended until the reconciling run, where a stop is harmless (already ended)', async () => {
+      // Prepare: the deployment was stopped, and its state-change event never arrived.
+      world({ traffic: BAD_CODE, deployments: [deploymentInfo('d-BAD1', { status: 'Stopped' })] });
+      cd.on(StopDeploymentCommand).rejects(Object.assign(new Error('already completed'), { name: 'DeploymentAlreadyCompletedException' }));
+      items.set('#active', { deploymentId: '#active', ids: new Set(['d-BAD1']), reconciledAt: clock - MIN });
+      items.set('d-BAD1', { deploymentId: 'd-BAD1', trafficShiftStartedAt: T0, deployment: recorded('d-BAD1') });
+      // Act: steady runs until the reconciliation is due.
+      const steady = await handler(schedule);
+      // Assess: the stop is answered "already ended", nothing else is done, the heartbeat goes out.
+      expect(decisions(steady)).toMatchObject([{ deploymentId: 'd-BAD1', actionTaken: 'stop-deployment', actionResult: 'already-ended' }]);
+      expect(steady).toMatchObject({ heartbeat: true });
+      clock += 8 * MIN;
+      expect(decisions(await handler(schedule))).toHaveLength(1);
+      expect(described()).toEqual([]);
+      // The reconciling run, RECONCILE_EVERY_MS after the last, describes it: ended, dropped, not judged.
+      clock += MIN;
+      const reconciling = await handler(schedule);
+      expect(described()).toEqual(['d-BAD1']);
+      expect(decisions(reconciling)).toEqual([]);
       expect(items.get('#active')?.ids).toBeUndefined();
     });
 
