@@ -18,7 +18,7 @@ describe('explain', () => {
   it('shows the deciding layer, the signal, its value, threshold and sample size', () => {
     const text = explainRecords(JSON.stringify(record));
     expect(text).toContain('ROLLBACK by layer new-version; action stop-deployment (ok); trigger schedule');
-    expect(text).toMatch(/new-version\s+errors\s+failed\s+10.00 %\s+> 0.05 \(one-sided binomial p < 0.001\)\s+600/);
+    expect(text).toMatch(/new-version\s+errors\s+failed\s+10.00 %\s+> 0.05 \(always-valid sequential p < 0.001\)\s+600/);
   });
 
   it('filters to rollbacks', () => {
