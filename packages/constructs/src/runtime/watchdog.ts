@@ -7,6 +7,8 @@ import type { DeploymentSnapshot, EvaluationState, Verdict } from '../core/types
 import type { ActionPort, AliasPort, Datapoint, DecisionPort, DeploymentPort, DeploymentState, MetricsPort, RegistryPort, SignalPort, StatePort } from '../aws/ports';
 import { errorText, mapLimit } from '../aws/util';
 import { ALL_GROUPS, currentConfig, discover, groupKey, type ActiveDeployment, type ConfigSource } from './discover';
+import { judgeSignal } from '../core/signals';
+import { signalKey } from '../core/types';
 import { telemetryObservations } from './telemetry';
 import { describeTrigger, guardsFor, type Trigger } from './triggers';
 
@@ -61,7 +63,8 @@ const ALIAS_CONCURRENCY = 8;
  * CodeDeploy stops that group's release itself: a watchdog that cannot see or act fails closed,
  * and one deployment it cannot judge stops only its own group's release.
  */
-export async function runWatchdog(trigger: Trigger, given: WatchdogDeps): Promise<WatchdogRun> {
+export async function runWatchdog(firstTrigger: Trigger, given: WatchdogDeps): Promise<WatchdogRun> {
+  let trigger = firstTrigger;
   const { log } = given;
   let deps = given;
   let config = deps.config;
@@ -69,6 +72,16 @@ export async function runWatchdog(trigger: Trigger, given: WatchdogDeps): Promis
   const triggerText = describeTrigger(trigger);
   if (trigger.kind === 'unrecognised') log.warn('unrecognised event: evaluating every guarded deployment', { trigger: triggerText });
 
+  if (trigger.kind === 'telemetry') {
+    // A failing write is new evidence, but most are a good release's everyday failures: judge in
+    // full only the deployments whose counts already fail the telemetry signal.
+    const suspects = await telemetrySuspects(trigger.deploymentIds, deps, now);
+    if (!suspects.length) {
+      log.info('watchdog run', { trigger: triggerText, deployments: 0, note: 'telemetry counts do not fail the signal: nothing to judge in full' });
+      return { trigger: triggerText, decisions: [], errors: [], heartbeat: false, heartbeats: null };
+    }
+    trigger = { kind: 'telemetry', deploymentIds: suspects };
+  }
   const guards = guardsFor(trigger, config.guards);
   const extra = trigger.kind === 'deployment' ? [trigger.deploymentId] : trigger.kind === 'telemetry' ? [...trigger.deploymentIds] : [];
   const registry = deps.registry ? { registry: deps.registry, write: true, reconcile: guards.length === config.guards.length, now, state: deps.state } : undefined;
@@ -226,6 +239,31 @@ async function publishHeartbeats(
     deps.log.error(`heartbeat withheld for ${group}: the watchdog did not see or could not act on every deployment of that group`, { group, reason });
   }
   return { published, withheld: why };
+}
+
+/**
+ * The deployments of a telemetry batch whose counts fail their guard's telemetry signal now, read
+ * with one BatchGetItem. A deployment the watchdog cannot place (no state, no recorded deployment,
+ * no guard) or a state it cannot read is judged in full: the cheap look never hides evidence.
+ */
+async function telemetrySuspects(ids: readonly string[], deps: WatchdogDeps, now: number): Promise<string[]> {
+  let states: Map<string, DeploymentState>;
+  try {
+    states = await deps.state.get(ids);
+  } catch {
+    return [...ids];
+  }
+  return ids.filter((id) => {
+    const st = states.get(id);
+    const info = st?.deployment;
+    const guard = info && deps.config.guards.find((g) => g.application === info.application && g.deploymentGroup === info.deploymentGroup);
+    if (!guard) return true;
+    const layers = buildLayers(guard, deps.config.namespace);
+    const observations = telemetryObservations(layers, st, { start: info.createdAt, end: now });
+    return layers.some((l) =>
+      l.signals.some((s) => s.kind === 'telemetry' && judgeSignal(s, observations[signalKey(l.name, s.name)], { layer: l.name, deploymentCreatedAt: info.createdAt, preexistingAlarms: deps.config.policy.preexistingAlarms, stage: 'shifting' }).outcome === 'failed'),
+    );
+  });
 }
 
 function toSnapshot(a: ActiveDeployment, st: DeploymentState | undefined, weight: number | undefined): DeploymentSnapshot {

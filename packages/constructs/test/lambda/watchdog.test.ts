@@ -785,6 +785,20 @@ describe('watchdog handler: the telemetry fast signal', () => {
     expect(heartbeats()).toHaveLength(0);
   });
 
+  it("a good release's everyday failure costs one state read: judged in full only once its counts fail the signal", async () => {
+    world();
+    const deployment = { deploymentId: 'd-BAD1', application: 'orders-app', deploymentGroup: 'orders-dg', status: 'InProgress', createdAt: T0, deploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent10Minutes', appSpec: appSpec(), isRollback: false };
+    items.set('d-BAD1', { deploymentId: 'd-BAD1', trafficShiftStartedAt: clock - 1 * MIN, deployment, telemetryInvocations: 400, telemetryErrors: 2, telemetryAt: clock - 2000, telemetryFailed: true });
+    const quiet = await handler(streamBatch('d-BAD1'));
+    expect(decisions(quiet)).toHaveLength(0);
+    expect(cw).not.toHaveReceivedCommand(GetMetricDataCommand);
+    expect(cd).not.toHaveReceivedCommand(StopDeploymentCommand);
+    items.set('d-BAD1', { ...items.get('d-BAD1'), telemetryInvocations: 420, telemetryErrors: 70 });
+    const loud = await handler(streamBatch('d-BAD1'));
+    expect(decisions(loud)[0]).toMatchObject({ action: 'rollback', layer: 'new-version' });
+    expect(cd).toHaveReceivedCommandWith(StopDeploymentCommand, { deploymentId: 'd-BAD1', autoRollbackEnabled: true });
+  });
+
   it('judges only the deployments in the batch', async () => {
     setEnv({ guards: [guard({ telemetry: true }), guard({ application: 'other-app', deploymentGroup: 'other-dg', telemetry: true })] });
     world({ deployments: [deploymentInfo('d-BAD1'), deploymentInfo('d-OTHER', { applicationName: 'other-app', deploymentGroupName: 'other-dg' })] });
