@@ -638,7 +638,7 @@ export class GuardedFunction extends Construct {
 function stripGuardProps(p: Omit<GuardedFunctionProps, 'watchdog' | 'existingFunction' | 'aliasName'>): nodejs.NodejsFunctionProps {
   const {
     rollout: _r, bakeMinutes: _b, probes: _p, configChecks: _c, maxErrorRate: _e, minInvocations: _i, maxThrottleRate: _t,
-    maxP99LatencyMs: _l, minProbeSuccess: _s, extraAlarms: _x, customLayers: _u, combineNativeAlarms: _n, dashboard: _d, ...fn
+    maxP99LatencyMs: _l, minProbeSuccess: _s, extraAlarms: _x, customLayers: _u, combineNativeAlarms: _n, dashboard: _d, telemetry: _tm, ...fn
   } = p;
   return fn;
 }

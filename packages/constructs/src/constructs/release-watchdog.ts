@@ -528,6 +528,7 @@ export class ReleaseWatchdog extends Construct {
   }
 
   private telemetryLayer?: lambda.LayerVersion;
+  private telemetryPolicy?: iam.ManagedPolicy;
 
   /**
    * Give a guarded function the telemetry extension (runtime/telemetry.ts): the layer, the state
@@ -559,7 +560,16 @@ export class ReleaseWatchdog extends Construct {
     }
     fn.addLayers(this.telemetryLayer);
     fn.addEnvironment(TELEMETRY_TABLE_ENV, this.stateTable.tableName);
-    this.stateTable.grant(fn, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+    if (fn.role instanceof iam.Role) {
+      // One managed policy shared by every guarded function's own role: no policy resource per function.
+      this.telemetryPolicy ??= new iam.ManagedPolicy(this, 'TelemetryPolicy', {
+        description: 'canary-watchdog telemetry extension: read its watch item, add its counts to the release state table',
+        statements: [new iam.PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [this.stateTable.tableArn] })],
+      });
+      fn.role.addManagedPolicy(this.telemetryPolicy);
+    } else {
+      this.stateTable.grant(fn, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+    }
   }
 
   private runtimeFunction(id: string, handler: RuntimeHandler, opts: { timeout: Duration; functionName?: string; reserved?: number; scope?: Construct }): lambda.Function {
