@@ -52,14 +52,14 @@ describe('always-valid sequential tests', () => {
     // A release exactly at the threshold, looked at 60 times (every minute of an hour, or every
     // 5 s of five minutes). The exact fixed-sample test at alpha 0.05 on every look failed about
     // a third of these releases; the sequential test fails at most alpha of them.
-    const share = everFailed(spec, 0.02, null, 60, 50, 600, 11);
+    const share = everFailed(spec, 0.02, null, 60, 50, 400, 11);
     expect(share).toBeLessThanOrEqual(0.05);
   });
 
   it('holds it for the comparison with the old version too', () => {
     const withBaseline: RateSignal = { ...spec, maxRate: 0.5, baseline: { tolerance: 0.25, alpha: 0.05 } };
     // The new version 25 % worse than the old one: the comparison's null boundary.
-    const share = everFailed(withBaseline, 0.025, 0.02, 60, 20, 500, 12);
+    const share = everFailed(withBaseline, 0.025, 0.02, 60, 20, 300, 12);
     expect(share).toBeLessThanOrEqual(0.05);
   });
 
