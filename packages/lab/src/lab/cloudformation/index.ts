@@ -375,9 +375,10 @@ export class CloudFormationLab {
         failed ??= { id, reason: (e as Error).message };
       }
     }
-    // Lambda code uploaded to S3 by `cdk deploy` is unpacked where the loader finds assets.
+    // Lambda code and layer content uploaded to S3 by `cdk deploy` are unpacked where the loader
+    // finds assets (a layer's, so that the loader sees the extensions it holds).
     for (const [id, r] of Object.entries(resources)) {
-      if (r.Type !== 'AWS::Lambda::Function' || failed) continue;
+      if ((r.Type !== 'AWS::Lambda::Function' && r.Type !== 'AWS::Lambda::LayerVersion') || failed) continue;
       try {
         const dir = this.unpackCode(id, r, new Resolver(artifact(assets)), assets);
         if (dir) r.Metadata = { ...(r.Metadata ?? {}), 'aws:asset:path': dir };
@@ -466,7 +467,8 @@ export class CloudFormationLab {
    * given inline (ZipFile) or as an image, which the loader handles or refuses.
    */
   private unpackCode(id: string, r: Resources[string], resolver: Resolver, assets: string): string | undefined {
-    const code = r.Properties?.Code as { S3Bucket?: unknown; S3Key?: unknown; S3ObjectVersion?: unknown } | undefined;
+    // A function's Code, a layer's Content: the same S3 location.
+    const code = (r.Properties?.Code ?? r.Properties?.Content) as { S3Bucket?: unknown; S3Key?: unknown; S3ObjectVersion?: unknown } | undefined;
     if (!code?.S3Key) return undefined;
     try {
       const bucket = String(resolver.resolve(code.S3Bucket));
