@@ -81,7 +81,8 @@ it('adds a failure to the item at once and successes within the flush interval, 
   await watch();
   const l = await start();
   await l.invoke();
-  expect(l.logs.map((e) => e.event)).toContain('telemetry.watching');
+  // The extension's stdout is read apart from its HTTP calls: wait for the line, not for the call.
+  await until(() => l.logs.some((e) => e.event === 'telemetry.watching'), 5000, 'the watching log line');
   // Three successes: not due yet (no failure, flush interval not passed).
   expect(await l.telemetry([runtimeDone('success'), runtimeDone('success'), { time: new Date().toISOString(), type: 'platform.report', record: {} }, runtimeDone('success')])).toBe(200);
   await new Promise((r) => setTimeout(r, 150));
@@ -107,6 +108,7 @@ it('adds a failure to the item at once and successes within the flush interval, 
   // A batch that is not JSON is answered, logged, and changes nothing.
   expect(await l.telemetry('not json')).toBe(200);
   await l.invoke();
+  await until(() => l.logs.some((e) => e.event === 'telemetry.bad-batch'), 5000, 'the bad-batch log line');
   expect(l.logs.filter((e) => e.event === 'telemetry.bad-batch')).toHaveLength(1);
   expect(await l.shutdown()).toBe(0);
 }, 30_000);
@@ -125,6 +127,7 @@ it('writes nothing for an unwatched version, looks again after the re-check inte
   await new Promise((r) => setTimeout(r, RECHECK_MS));
   await l.invoke();
   expect(gets()).toBe(2);
+  await until(() => l.logs.some((e) => e.event === 'telemetry.watching'), 5000, 'the watching log line');
   expect(l.logs.map((e) => e.event)).toEqual(['telemetry.subscribed', 'telemetry.unwatched', 'telemetry.watching']);
   // What was counted while unwatched belongs to no release: only what follows is written.
   await l.telemetry([runtimeDone('failure')]);
@@ -157,7 +160,7 @@ it('keeps counting through failed writes and writes the sum on the next successf
   await l.telemetry([runtimeDone('success')]);
   await until(async () => (await counts()) !== undefined, 5000, 'the counts to arrive');
   expect(await counts()).toMatchObject({ invocations: 4, errors: 2 });
-  expect(l.logs.map((e) => e.event)).toContain('telemetry.write-recovered');
+  await until(() => l.logs.some((e) => e.event === 'telemetry.write-recovered'), 5000, 'the write-recovered log line');
 }, 60_000);
 
 it('stops writing when the deployment item is gone, instead of re-creating it', async () => {
@@ -199,7 +202,7 @@ it('stops counting when the release ends (its watch item removed), at the next r
   await l.invoke();
   expect(await counts()).toMatchObject({ invocations: 1, errors: 1 });
   expect(updates()).toBe(1);
-  expect(l.logs.map((e) => e.event).slice(-1)).toEqual(['telemetry.unwatched']);
+  await until(() => l.logs.at(-1)?.event === 'telemetry.unwatched', 5000, 'the unwatched log line');
 }, 30_000);
 
 it('without the table variable, logs once and still answers every event, then exits at SHUTDOWN', async () => {
