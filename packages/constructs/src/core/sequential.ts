@@ -18,6 +18,7 @@
  * The price of covering them all is log(K) = log(8) ~ 2.1 in the log ratio, about the evidence of
  * one more failure at a 10x excess.
  */
+import { baselineNullShare } from './stats';
 
 /**
  * Log-odds steps of the alternatives above the null boundary: 0.4 is 1.5x the odds (2 % -> 3 %),
@@ -78,12 +79,8 @@ export function sequentialRateAbovePValue(events: number, total: number, maxRate
 export function sequentialWorseThanBaselinePValue(newEvents: number, newTotal: number, oldEvents: number, oldTotal: number, tolerance: number): number {
   assertCounts(newEvents, newTotal);
   assertCounts(oldEvents, oldTotal);
-  if (newTotal === 0 || oldTotal === 0) return 1;
-  const totalEvents = newEvents + oldEvents;
-  if (totalEvents === 0) return 1;
-  const r = 1 + tolerance;
-  const pi = (newTotal * r) / (newTotal * r + oldTotal);
-  return pFromLogRatio(mixtureLogRatio(newEvents, totalEvents, pi));
+  const pi = baselineNullShare(newEvents, newTotal, oldEvents, oldTotal, tolerance);
+  return pi === undefined ? 1 : pFromLogRatio(mixtureLogRatio(newEvents, newEvents + oldEvents, pi));
 }
 
 function assertCounts(events: number, total: number): void {

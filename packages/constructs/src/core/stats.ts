@@ -104,12 +104,19 @@ export function rateWorseThanBaselinePValue(
   for (const [name, v] of [['newEvents', newEvents], ['newTotal', newTotal], ['oldEvents', oldEvents], ['oldTotal', oldTotal]] as const) {
     assertCount(name, v);
   }
-  if (newTotal === 0 || oldTotal === 0) return 1;
-  const totalEvents = newEvents + oldEvents;
-  if (totalEvents === 0) return 1;
+  const pi = baselineNullShare(newEvents, newTotal, oldEvents, oldTotal, tolerance);
+  return pi === undefined ? 1 : binomialUpperTail(newEvents, newEvents + oldEvents, pi);
+}
+
+/**
+ * Under the comparison's null (the new version at most `tolerance` worse), the share of all events
+ * that are the new version's: pi = nNew r / (nNew r + nOld), r = 1 + tolerance. undefined when there
+ * is nothing to compare (no samples on a side, or no events at all).
+ */
+export function baselineNullShare(newEvents: number, newTotal: number, oldEvents: number, oldTotal: number, tolerance: number): number | undefined {
+  if (newTotal === 0 || oldTotal === 0 || newEvents + oldEvents === 0) return undefined;
   const r = 1 + tolerance;
-  const pi = (newTotal * r) / (newTotal * r + oldTotal);
-  return binomialUpperTail(newEvents, totalEvents, pi);
+  return (newTotal * r) / (newTotal * r + oldTotal);
 }
 
 function assertCount(name: string, v: number): void {

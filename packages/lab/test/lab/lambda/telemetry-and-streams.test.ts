@@ -16,13 +16,17 @@ function world() {
     const got = dynamodb.service.operations.GetItem({ TableName: TABLE, Key: marshall({ deploymentId: id }) }) as { Item?: Record<string, never> };
     return got.Item ? unmarshall(got.Item) : undefined;
   };
-  const watch = (fn: string, version: string, deploymentId: string) => {
-    // As the pre-traffic hook does: the deployment's item first, then the watch item.
-    dynamodb.service.operations.UpdateItem({ TableName: TABLE, Key: marshall({ deploymentId }), UpdateExpression: 'SET expiresAt = :x', ExpressionAttributeValues: marshall({ ':x': T0 / 1000 + 3600 }) });
+  /** The watch item alone (a deployment whose item is gone, or not made yet). */
+  const watchItemOnly = (fn: string, version: string, deploymentId: string) => {
     const u = watchItemUpdate(TABLE, fn, version, deploymentId, T0 / 1000 + 3600);
     dynamodb.service.operations.UpdateItem({ ...u, Key: marshall(u.Key), ExpressionAttributeValues: marshall(u.ExpressionAttributeValues) });
   };
-  return { scheduler, dynamodb, item, watch };
+  const watch = (fn: string, version: string, deploymentId: string) => {
+    // As the pre-traffic hook does: the deployment's item first, then the watch item.
+    dynamodb.service.operations.UpdateItem({ TableName: TABLE, Key: marshall({ deploymentId }), UpdateExpression: 'SET expiresAt = :x', ExpressionAttributeValues: marshall({ ':x': T0 / 1000 + 3600 }) });
+    watchItemOnly(fn, version, deploymentId);
+  };
+  return { scheduler, dynamodb, item, watch, watchItemOnly };
 }
 
 describe('lab: the telemetry extension model', () => {
@@ -71,9 +75,8 @@ describe('lab: the telemetry extension model', () => {
   });
 
   it("drops its counts when the deployment's item is gone, and looks for its watch item again later", async () => {
-    const { scheduler, dynamodb, item } = world();
-    const u = watchItemUpdate(TABLE, 'orders', '2', 'd-gone', T0 / 1000 + 3600);
-    dynamodb.service.operations.UpdateItem({ ...u, Key: marshall(u.Key), ExpressionAttributeValues: marshall(u.ExpressionAttributeValues) });
+    const { scheduler, dynamodb, item, watchItemOnly } = world();
+    watchItemOnly('orders', '2', 'd-gone');
     const model = new TelemetryExtensionModel(dynamodb);
     model.enable('orders', TABLE);
     model.invoked('orders', '2', scheduler.now(), 3, 3);
