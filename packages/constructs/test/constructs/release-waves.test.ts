@@ -191,12 +191,13 @@ describe('the bake step script', () => {
     'describe-alarms': '\n',
   };
   (hasBash ? it : it.skip)('passes after watching the groups\' alarms for the whole bake', () => {
-    const { status, out, calls } = run(healthy);
-    expect(out).toContain('Beta: every release since 2026-01-02T10:00:00+00:00 completed; baking 2 s on: heartbeat-alarm native-composite heartbeat-alarm native-composite');
-    expect(out).toContain('Beta: baked 2 s with no alarm in ALARM');
+    // 4 s, so that a check slowed by a loaded machine (over a second) still leaves room for one between the first and the last.
+    const { status, out, calls } = run(healthy, { BAKE_SECONDS: '4' });
+    expect(out).toContain('Beta: every release since 2026-01-02T10:00:00+00:00 completed; baking 4 s on: heartbeat-alarm native-composite heartbeat-alarm native-composite');
+    expect(out).toContain('Beta: baked 4 s with no alarm in ALARM');
     expect(status).toBe(0);
     expect(calls).toContainEqual(expect.stringMatching(/^deploy list-deployments --application-name app-2 --deployment-group-name group-2 --create-time-range start=2026-01-02T10:00:00\+00:00 --include-only-statuses Failed Stopped .* region=eu-west-1$/));
-    // One check at the start, one a second, and one at the end: at least three in 2 s.
+    // One check at the start, one a second, and one at the end: at least three in 4 s.
     expect(calls.filter((c) => c.startsWith('cloudwatch describe-alarms --state-value ALARM')).length).toBeGreaterThanOrEqual(3);
   });
 
