@@ -210,9 +210,9 @@ class Counter {
   }
 
   private async write(deploymentId: string, counts: { invocations: number; errors: number }, at: number): Promise<void> {
-    // The contract's ADD, on condition that the item exists: a write never re-creates a deployment
-    // item that has expired or been removed.
-    const input = { ...telemetryUpdate(this.table, deploymentId, counts.invocations, counts.errors, at), ConditionExpression: 'attribute_exists(deploymentId)' };
+    // The contract's ADD into the version's own watch item, on condition that it still watches this
+    // deployment: a write never counts for another release, nor re-creates an item that expired.
+    const input = telemetryUpdate(this.table, this.fn.functionName, this.fn.functionVersion, deploymentId, counts.invocations, counts.errors, at);
     try {
       await this.doc.send(new this.sdk.UpdateCommand(input), { abortSignal: AbortSignal.timeout(CALL_DEADLINE_MS) });
       if (this.failedWrites) log('telemetry.write-recovered', { failedWrites: this.failedWrites });

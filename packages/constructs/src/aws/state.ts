@@ -92,12 +92,16 @@ export class DynamoStateStore implements StatePort, RegistryPort, WatchPort {
     });
   }
 
-  /** The watch item for the telemetry extension (runtime/telemetry.ts), expiring with the state. */
+  /**
+   * The watch item for the telemetry extension (runtime/telemetry.ts), expiring with the state. A
+   * second call for the same deployment (a duplicate hook invocation) keeps the counts made since.
+   */
   async watch(functionName: string, version: string, deploymentId: string): Promise<void> {
-    // The extension adds only to an existing deployment item (a late write must not re-create
-    // an expired one), so the item is made first.
-    await this.update(deploymentId, {});
-    await this.doc.send(new UpdateCommand(watchItemUpdate(this.tableName, functionName, version, deploymentId, Math.floor(this.clock() / 1000) + STATE_TTL_SECONDS)));
+    try {
+      await this.doc.send(new UpdateCommand(watchItemUpdate(this.tableName, functionName, version, deploymentId, Math.floor(this.clock() / 1000) + STATE_TTL_SECONDS)));
+    } catch (err) {
+      if (errorName(err) !== 'ConditionalCheckFailedException') throw err;
+    }
   }
 
   async activeDeployments(): Promise<{ ids: string[]; reconciledAt?: number }> {

@@ -521,6 +521,7 @@ export class GuardedFunction extends Construct {
     if (t.minProbeSuccess !== defaults.minProbeSuccess) thresholds.minProbeSuccess = t.minProbeSuccess;
     if (this.props.maxP99LatencyMs !== undefined) thresholds.maxP99LatencyMs = this.props.maxP99LatencyMs;
     watchdog.addGuard({
+      telemetry: this.telemetry,
       applicationName: this.names.application,
       deploymentGroup: this.deploymentGroup,
       function: this.function,

@@ -18,7 +18,7 @@ import { newestNodeRuntime } from './node-runtime';
 import { fitName, NAME_LIMITS, stackPathName } from './physical-names';
 import { runtimeHandlerDir, telemetryLayerDir, type RuntimeHandler } from './runtime-bundle';
 import * as eventsources from 'aws-cdk-lib/aws-lambda-event-sources';
-import { STREAM_BATCH_WINDOW_SECONDS, TELEMETRY_STREAM_FILTER, TELEMETRY_TABLE_ENV } from '../runtime/telemetry';
+import { STREAM_BATCH_WINDOW_SECONDS, TELEMETRY_STREAM_FILTER, TELEMETRY_TABLE_ENV, watchKeyPattern } from '../runtime/telemetry';
 
 /** Lambda limits the environment variables of one function to 4 KB in all.
  * https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html */
@@ -148,6 +148,12 @@ const IS_RELEASE_WATCHDOG = Symbol.for('canary-watchdog.ReleaseWatchdog');
 
 /** What a guarded function hands its watchdog. */
 export interface GuardRegistration {
+  /**
+   * Whether the function carries the telemetry extension: its role then may read and add to its own
+   * watch items in the state table, and nothing else there.
+   * @default false
+   */
+  readonly telemetry?: boolean;
   /** The guard's entry of the runtime configuration; may hold tokens. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a JSON object; jsii's JSON type
   readonly config: { [key: string]: any };
@@ -366,7 +372,10 @@ export class ReleaseWatchdog extends Construct {
       configItem = new cr.AwsCustomResource(this, 'ConfigItem', {
         onCreate: put,
         onUpdate: put,
-        policy: cr.AwsCustomResourcePolicy.fromSdkCalls({ resources: [this.stateTable.tableArn] }),
+        // The configuration item only: the provider's role is shared by the stack's custom resources.
+        policy: cr.AwsCustomResourcePolicy.fromStatements([
+          new iam.PolicyStatement({ actions: ['dynamodb:PutItem'], resources: [this.stateTable.tableArn], conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [CONFIG_ITEM_ID] } } }),
+        ]),
         installLatestAwsSdk: false,
       });
     }
@@ -496,6 +505,7 @@ export class ReleaseWatchdog extends Construct {
     }
     // The watchdog ends the bake by reporting the AfterAllowTraffic hook.
     if (dg instanceof codedeploy.LambdaDeploymentGroup) dg.grantPutLifecycleEventHookExecutionStatus(this.watchdogFunction);
+    this.isolate(reg);
 
     // Lambda: the alias weight, the new version's configuration, and invoking versions only.
     policy(this.watchdogFunction, ['lambda:GetAlias'], [reg.function.functionArn, versions]);
@@ -528,7 +538,6 @@ export class ReleaseWatchdog extends Construct {
   }
 
   private telemetryLayer?: lambda.LayerVersion;
-  private telemetryPolicy?: iam.ManagedPolicy;
 
   /**
    * Give a guarded function the telemetry extension (runtime/telemetry.ts): the layer, the state
@@ -560,16 +569,42 @@ export class ReleaseWatchdog extends Construct {
     }
     fn.addLayers(this.telemetryLayer);
     fn.addEnvironment(TELEMETRY_TABLE_ENV, this.stateTable.tableName);
-    if (fn.role instanceof iam.Role) {
-      // One managed policy shared by every guarded function's own role: no policy resource per function.
-      this.telemetryPolicy ??= new iam.ManagedPolicy(this, 'TelemetryPolicy', {
-        description: 'canary-watchdog telemetry extension: read its watch item, add its counts to the release state table',
-        statements: [new iam.PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [this.stateTable.tableArn] })],
-      });
-      fn.role.addManagedPolicy(this.telemetryPolicy);
-    } else {
-      this.stateTable.grant(fn, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
-    }
+  }
+
+  /**
+   * The guarded function's role, kept apart from everything the guard decides with (addGuard): an
+   * inline policy of its own, whatever else the role holds. Explicit denies, so that the user's own
+   * broad grants (`dynamodb:*`, `cloudwatch:*`) cannot undo them:
+   * - in the state table, GetItem and UpdateItem of its own watch items only
+   *   (`#watch#<function>#*`, a `dynamodb:LeadingKeys` condition), where its telemetry extension
+   *   counts; every other action on the table and its stream is denied. Without telemetry, the
+   *   whole table is denied.
+   * - no PutMetricData into the watchdog's namespace (heartbeats, probe and check results);
+   * - no reporting of its own lifecycle hooks, no continuing its own deployment.
+   * A separate policy, not the role's default one: the function depends on its default policy,
+   * and this one names the function.
+   * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html
+   * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
+   */
+  private isolate(reg: GuardRegistration): void {
+    const role = reg.function.role;
+    const scope = reg.deploymentGroup.node.scope;
+    if (!role || !scope) return;
+    const table = [this.stateTable.tableArn, `${this.stateTable.tableArn}/*`];
+    const own = { 'dynamodb:LeadingKeys': [watchKeyPattern(reg.function.functionName)] };
+    const ownItems = ['dynamodb:GetItem', 'dynamodb:UpdateItem'];
+    const statements = reg.telemetry
+      ? [
+          new iam.PolicyStatement({ actions: ownItems, resources: [this.stateTable.tableArn], conditions: { 'ForAllValues:StringLike': own } }),
+          new iam.PolicyStatement({ effect: iam.Effect.DENY, notActions: ownItems, resources: table }),
+          new iam.PolicyStatement({ effect: iam.Effect.DENY, actions: ownItems, resources: table, conditions: { 'ForAnyValue:StringNotLike': own } }),
+        ]
+      : [new iam.PolicyStatement({ effect: iam.Effect.DENY, actions: ['dynamodb:*'], resources: table })];
+    statements.push(
+      new iam.PolicyStatement({ effect: iam.Effect.DENY, actions: ['cloudwatch:PutMetricData'], resources: ['*'], conditions: { StringEquals: { 'cloudwatch:namespace': this.namespace } } }),
+      new iam.PolicyStatement({ effect: iam.Effect.DENY, actions: ['codedeploy:PutLifecycleEventHookExecutionStatus', 'codedeploy:ContinueDeployment'], resources: [reg.deploymentGroup.deploymentGroupArn] }),
+    );
+    new iam.Policy(scope, 'GuardIsolation', { statements, roles: [role] });
   }
 
   private runtimeFunction(id: string, handler: RuntimeHandler, opts: { timeout: Duration; functionName?: string; reserved?: number; scope?: Construct }): lambda.Function {
@@ -612,6 +647,18 @@ export class ReleaseWatchdog extends Construct {
     this.stateTable.grant(this.prober, 'dynamodb:GetItem');
     this.stateTable.grant(this.preTrafficHook, 'dynamodb:UpdateItem');
     this.stateTable.grant(this.postTrafficHook, 'dynamodb:UpdateItem');
+    // The configuration item is the deploy's alone (the ConfigItem custom resource): not even the
+    // runtime may change what it is judged by.
+    for (const fn of this.functions()) {
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          effect: iam.Effect.DENY,
+          actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:PartiQLInsert', 'dynamodb:PartiQLUpdate', 'dynamodb:PartiQLDelete'],
+          resources: [this.stateTable.tableArn],
+          conditions: { 'ForAnyValue:StringEquals': { 'dynamodb:LeadingKeys': [CONFIG_ITEM_ID] } },
+        }),
+      );
+    }
     this.watchdogFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['events:PutEvents'], resources: [this.eventBus.eventBusArn] }));
   }
 

@@ -1,7 +1,7 @@
 /**
  * The fast signal: the new version's own invocations, counted as they end by a Lambda extension
- * (the `canary-watchdog-telemetry` layer) and added to the deployment's state-table item within
- * seconds, instead of waiting for AWS/Lambda's one-minute metrics.
+ * (the `canary-watchdog-telemetry` layer) and added to the version's watch item in the state table
+ * within seconds, instead of waiting for AWS/Lambda's one-minute metrics.
  *
  * Path and delays, each from AWS's documentation:
  * 1. Lambda's Telemetry API sends the extension a `platform.runtimeDone` event when the runtime
@@ -13,7 +13,7 @@
  *    buffered events at its next invocation (or at shutdown). The delay is therefore up to the gap
  *    between the version's invocations, which probes keep to seconds during a release.
  *    https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html
- * 3. The extension adds its counts to the deployment's item with one UpdateItem ADD: at once when
+ * 3. The extension adds its counts to its version's watch item with one UpdateItem ADD: at once when
  *    a batch holds a failure, otherwise at most every FLUSH_SECONDS. Concurrent environments add,
  *    never overwrite. https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.UpdateExpressions.html#Expressions.UpdateExpressions.ADD
  * 4. A write that carries failures is new evidence: the state table's stream (NEW_IMAGE) feeds the
@@ -30,6 +30,12 @@
  * Which deployment to count for: the pre-traffic hook writes a watch item keyed by the function and
  * the new version before any user traffic; an extension that finds none counts nothing to the
  * table (an old version, or a function not in a release) and looks again every WATCH_RECHECK_SECONDS.
+ *
+ * Isolation: the counts live in the watch item, `#watch#<function>#<version>`, because that is the
+ * only part of the table a guarded function's role may touch (a `dynamodb:LeadingKeys` condition,
+ * ReleaseWatchdog). Its code can therefore neither read nor write the watchdog's configuration,
+ * registry, deployment state or decisions, nor another function's counts; what it writes into its
+ * own item is judged only for its own deployment (watchedCounts).
  */
 import type { LayerSpec, Observation, Observations, Window } from '../core/types';
 import { signalKey } from '../core/types';
@@ -48,19 +54,37 @@ export const TELEMETRY_TABLE_ENV = 'CANARY_WATCHDOG_TELEMETRY_TABLE';
 /** The extension's name (its file in the layer's `extensions/` folder). */
 export const TELEMETRY_EXTENSION_NAME = 'canary-watchdog-telemetry';
 
-/** The watch item's key: no deployment id starts with `#`. */
+/** What every watch item's key starts with (no deployment id starts with `#`). */
+export const WATCH_KEY_PREFIX = '#watch#';
+
+/**
+ * The watch item's key. Lambda function names hold no `#`, so `#watch#<function>#` is a prefix no
+ * other function's keys share: the guarded role's LeadingKeys condition is `#watch#<function>#*`.
+ * https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html#lambda-CreateFunction-request-FunctionName
+ */
 export function watchKey(functionName: string, version: string): string {
-  return `#watch#${functionName}#${version}`;
+  return `${WATCH_KEY_PREFIX}${functionName}#${version}`;
 }
 
-/** The UpdateItem input (DocumentClient form) of the watch item the pre-traffic hook writes. */
+/** The LeadingKeys pattern (IAM StringLike) of every watch item of one function. */
+export function watchKeyPattern(functionName: string): string {
+  return `${WATCH_KEY_PREFIX}${functionName}#*`;
+}
+
+/**
+ * The UpdateItem input (DocumentClient form) of the watch item the pre-traffic hook writes: it
+ * names the deployment and starts its counts at zero. Only when the item does not watch this
+ * deployment yet (the condition), so a duplicate hook invocation keeps the counts made since the
+ * first; the caller takes ConditionalCheckFailedException as "already watching".
+ */
 export function watchItemUpdate(tableName: string, functionName: string, version: string, deploymentId: string, expiresAt: number) {
   return {
     TableName: tableName,
     Key: { deploymentId: watchKey(functionName, version) },
-    UpdateExpression: 'SET #w = :w, #x = :x',
-    ExpressionAttributeNames: { '#w': WATCH_DEPLOYMENT_FIELD, '#x': 'expiresAt' },
-    ExpressionAttributeValues: { ':w': deploymentId, ':x': expiresAt },
+    UpdateExpression: 'SET #w = :w, #x = :x, #n = :zero, #e = :zero REMOVE #at, #f',
+    ConditionExpression: 'attribute_not_exists(#w) OR #w <> :w',
+    ExpressionAttributeNames: { '#w': WATCH_DEPLOYMENT_FIELD, '#x': 'expiresAt', '#n': TELEMETRY_FIELDS.invocations, '#e': TELEMETRY_FIELDS.errors, '#at': TELEMETRY_FIELDS.at, '#f': TELEMETRY_FIELDS.failed },
+    ExpressionAttributeValues: { ':w': deploymentId, ':x': expiresAt, ':zero': 0 },
   };
 }
 
@@ -89,7 +113,7 @@ export function watchedDeployment(item: Readonly<Record<string, unknown>> | unde
   return typeof id === 'string' && id.length > 0 && !id.startsWith('#') ? id : undefined;
 }
 
-/** The fields the extension adds to a deployment's item. */
+/** The fields the extension adds to its watch item. */
 export const TELEMETRY_FIELDS = { invocations: 'telemetryInvocations', errors: 'telemetryErrors', at: 'telemetryAt', failed: 'telemetryFailed' } as const;
 
 /**
@@ -103,7 +127,7 @@ export const TELEMETRY_STREAM_FILTER = {
   dynamodb: { NewImage: { [TELEMETRY_FIELDS.failed]: { BOOL: [true] } } },
 };
 
-/** The counts carried by a deployment's item, if any extension has written. */
+/** The counts carried by a version's watch item, if any extension has written. */
 export interface TelemetryCounts {
   readonly invocations: number;
   readonly errors: number;
@@ -111,7 +135,7 @@ export interface TelemetryCounts {
   readonly at: number;
 }
 
-/** Read the telemetry fields of a state item; undefined when no extension has written. */
+/** Read the telemetry fields of a watch item; undefined when no extension has written. */
 export function telemetryOf(item: Readonly<Record<string, unknown>> | undefined): TelemetryCounts | undefined {
   if (!item) return undefined;
   const n = item[TELEMETRY_FIELDS.invocations];
@@ -122,17 +146,18 @@ export function telemetryOf(item: Readonly<Record<string, unknown>> | undefined)
 }
 
 /**
- * Observations for the layers' telemetry signals, from the deployment's state item: the counts
- * since the release began, up to the latest flush. No item or no flush yet is 0 of 0 (insufficient
- * evidence, never healthy).
+ * Observations for the layers' telemetry signals, from the deployment's watch item (watchedCounts):
+ * the counts since the release began, up to the latest flush. No item or no flush yet is 0 of 0
+ * (insufficient evidence, never healthy).
  */
-export function telemetryObservations(layers: readonly LayerSpec[], item: object | undefined, window: Window): Observations {
+export function telemetryObservations(layers: readonly LayerSpec[], item: object | undefined, window: Window, unreadable?: string): Observations {
   const out: Record<string, Observation> = {};
   const counts = telemetryOf(item as Readonly<Record<string, unknown>> | undefined);
   for (const layer of layers) {
     for (const s of layer.signals) {
       if (s.kind !== 'telemetry') continue;
-      out[signalKey(layer.name, s.name)] = {
+      // A watch item that could not be read is a blind signal, never 0 of 0.
+      out[signalKey(layer.name, s.name)] = unreadable !== undefined ? { kind: 'unreadable', error: unreadable } : {
         kind: 'counts',
         new: { events: counts?.errors ?? 0, total: counts?.invocations ?? 0 },
         window: { start: window.start, end: counts?.at ? Math.min(window.end, counts.at) : window.end },
@@ -143,20 +168,33 @@ export function telemetryObservations(layers: readonly LayerSpec[], item: object
 }
 
 /**
- * The UpdateItem input (DocumentClient form) that adds one flush to a deployment's item. ADD
- * creates the number at 0 when absent; `telemetryAt` keeps the latest flush of any environment,
- * `telemetryFailed` whether this flush had failures (what the stream filter looks at).
+ * The UpdateItem input (DocumentClient form) that adds one flush to the version's own watch item,
+ * the only item a guarded function's role may write (ReleaseWatchdog's LeadingKeys condition).
+ * ADD creates the number at 0 when absent; `telemetryAt` keeps the latest flush of any environment,
+ * `telemetryFailed` whether this flush had failures (what the stream filter looks at). Only while
+ * the item still watches `deploymentId`: a late write never counts for another release, nor
+ * re-creates an expired item.
  */
-export function telemetryUpdate(tableName: string, deploymentId: string, invocations: number, errors: number, at: number) {
+export function telemetryUpdate(tableName: string, functionName: string, version: string, deploymentId: string, invocations: number, errors: number, at: number) {
   return {
     TableName: tableName,
-    Key: { deploymentId },
+    Key: { deploymentId: watchKey(functionName, version) },
     UpdateExpression: 'ADD #n :n, #e :e SET #at = :at, #f = :f',
-    // Only into a deployment's existing item: a late write never re-creates an expired one.
-    ConditionExpression: 'attribute_exists(deploymentId)',
-    ExpressionAttributeNames: { '#n': TELEMETRY_FIELDS.invocations, '#e': TELEMETRY_FIELDS.errors, '#at': TELEMETRY_FIELDS.at, '#f': TELEMETRY_FIELDS.failed },
-    ExpressionAttributeValues: { ':n': invocations, ':e': errors, ':at': at, ':f': errors > 0 },
+    ConditionExpression: '#w = :w',
+    ExpressionAttributeNames: { '#n': TELEMETRY_FIELDS.invocations, '#e': TELEMETRY_FIELDS.errors, '#at': TELEMETRY_FIELDS.at, '#f': TELEMETRY_FIELDS.failed, '#w': WATCH_DEPLOYMENT_FIELD },
+    ExpressionAttributeValues: { ':n': invocations, ':e': errors, ':at': at, ':f': errors > 0, ':w': deploymentId },
   };
+}
+
+/**
+ * The counts of `deploymentId` from its version's watch item: only when the item watches that
+ * deployment. The item is written by the guarded function itself, so nothing in it is trusted to
+ * say which deployment it is: the watchdog reads the item of the deployment's own function and
+ * target version (from CodeDeploy's AppSpec), and a `watching` that names another deployment (an
+ * earlier release of the same version, or a tampered item) is no evidence.
+ */
+export function watchedCounts(item: Readonly<Record<string, unknown>> | undefined, deploymentId: string): Readonly<Record<string, unknown>> | undefined {
+  return item && watchedDeployment(item) === deploymentId ? item : undefined;
 }
 
 /** A `platform.runtimeDone` status that is a failed invocation. */

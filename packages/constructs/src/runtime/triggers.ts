@@ -1,11 +1,13 @@
 import { alarmNameMatches, type GuardConfig } from '../core/config';
+import { WATCH_DEPLOYMENT_FIELD, WATCH_KEY_PREFIX } from './telemetry';
 
 /** Why the watchdog runs. Anything it does not recognise triggers a full sweep: safe, never a crash. */
 export type Trigger =
   | { readonly kind: 'schedule' }
   | { readonly kind: 'alarm'; readonly alarmName: string; readonly state: string }
   | { readonly kind: 'deployment'; readonly deploymentId: string; readonly application: string; readonly deploymentGroup: string; readonly state: string }
-  | { readonly kind: 'telemetry'; readonly deploymentIds: readonly string[] }
+  /** `watchKeys`: the watch items the records came from (what to read with the deployments' state, in one call). */
+  | { readonly kind: 'telemetry'; readonly deploymentIds: readonly string[]; readonly watchKeys?: readonly string[] }
   | { readonly kind: 'unrecognised'; readonly why: string };
 
 const str = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
@@ -45,20 +47,27 @@ export function parseTrigger(event: unknown): Trigger {
 /**
  * A batch from the state table's stream, which the event source mapping's filter limits to the
  * telemetry extension's writes that carried failures (runtime/telemetry.ts): the deployments to
- * judge now. Records without a deployment key are left out; a batch with none is unrecognised
- * (a full sweep: safe).
+ * judge now, as the version's watch item (`#watch#...`) names them. That name is written by the
+ * guarded function itself, so it only chooses what to judge: the watchdog judges a deployment by
+ * the watch item of its own function and version (watchedCounts), whatever the record says.
+ * Records of other items are left out; a batch with none is unrecognised (a full sweep: safe).
  * https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html
  */
 function telemetryTrigger(records: readonly unknown[]): Trigger {
   const ids = new Set<string>();
+  const keys = new Set<string>();
   for (const r of records) {
     const rec = (typeof r === 'object' && r !== null ? r : {}) as Record<string, unknown>;
-    const keys = (rec.dynamodb as Record<string, unknown> | undefined)?.Keys as Record<string, { S?: unknown }> | undefined;
-    const id = keys?.deploymentId?.S;
-    if (rec.eventSource === 'aws:dynamodb' && str(id) && !id.startsWith('#')) ids.add(id);
+    const db = (rec.dynamodb ?? {}) as { Keys?: Record<string, { S?: unknown }>; NewImage?: Record<string, { S?: unknown }> };
+    const key = db.Keys?.deploymentId?.S;
+    const id = db.NewImage?.[WATCH_DEPLOYMENT_FIELD]?.S;
+    if (rec.eventSource === 'aws:dynamodb' && str(key) && key.startsWith(WATCH_KEY_PREFIX) && str(id) && !id.startsWith('#')) {
+      ids.add(id);
+      keys.add(key);
+    }
   }
   if (!ids.size) return { kind: 'unrecognised', why: `a batch of ${records.length} records without a deployment's telemetry` };
-  return { kind: 'telemetry', deploymentIds: [...ids].sort() };
+  return { kind: 'telemetry', deploymentIds: [...ids].sort(), watchKeys: [...keys].sort() };
 }
 
 /** The guards a trigger concerns: an alarm's guards, a deployment's group, or all of them. */

@@ -1,15 +1,16 @@
-import { buildLayers, METRIC, type WatchdogConfig } from '../core/config';
+import { buildLayers, METRIC, type GuardConfig, type WatchdogConfig } from '../core/config';
+import { parseLambdaAppSpec } from '../core/appspec';
 import { decisionRecord, isNews, keepDecisions, sendsEvent, type ActionTaken, type DecisionRecord } from '../core/decision-record';
 import { evaluate, INITIAL_STATE } from '../core/evaluate';
 import { scheduledWeight } from '../core/rollout';
 import { concurrentWindow, deploymentWindow, planReads, toObservations, type AlarmReading, type MetricQuery, type MetricReading } from '../core/observe';
-import type { DeploymentSnapshot, EvaluationState, Verdict } from '../core/types';
-import type { ActionPort, AliasPort, Datapoint, DecisionPort, DeploymentPort, DeploymentState, MetricsPort, RegistryPort, SignalPort, StatePort } from '../aws/ports';
+import type { DeploymentSnapshot, EvaluationState, LayerSpec, Verdict, Window } from '../core/types';
+import type { ActionPort, AliasPort, Datapoint, DecisionPort, DeploymentInfo, DeploymentPort, DeploymentState, MetricsPort, RegistryPort, SignalPort, StatePort } from '../aws/ports';
 import { errorText, mapLimit } from '../aws/util';
 import { ALL_GROUPS, currentConfig, discover, groupKey, type ActiveDeployment, type ConfigSource } from './discover';
 import { judgeSignal } from '../core/signals';
 import { signalKey } from '../core/types';
-import { telemetryObservations } from './telemetry';
+import { telemetryObservations, watchedCounts, watchKey } from './telemetry';
 import { describeTrigger, guardsFor, type Trigger } from './triggers';
 
 export interface Log {
@@ -75,12 +76,12 @@ export async function runWatchdog(firstTrigger: Trigger, given: WatchdogDeps): P
   if (trigger.kind === 'telemetry') {
     // A failing write is new evidence, but most are a good release's everyday failures: judge in
     // full only the deployments whose counts already fail the telemetry signal.
-    const suspects = await telemetrySuspects(trigger.deploymentIds, deps, now);
+    const suspects = await telemetrySuspects(trigger.deploymentIds, trigger.watchKeys ?? [], deps, now);
     if (!suspects.length) {
       log.info('watchdog run', { trigger: triggerText, deployments: 0, note: 'telemetry counts do not fail the signal: nothing to judge in full' });
       return { trigger: triggerText, decisions: [], errors: [], heartbeat: false, heartbeats: null };
     }
-    trigger = { kind: 'telemetry', deploymentIds: suspects };
+    trigger = { kind: 'telemetry', deploymentIds: suspects, ...(trigger.watchKeys ? { watchKeys: trigger.watchKeys } : {}) };
   }
   const guards = guardsFor(trigger, config.guards);
   const extra = trigger.kind === 'deployment' ? [trigger.deploymentId] : trigger.kind === 'telemetry' ? [...trigger.deploymentIds] : [];
@@ -109,6 +110,21 @@ export async function runWatchdog(firstTrigger: Trigger, given: WatchdogDeps): P
     } catch (err) {
       // Without state the bake cannot be ended and blindness restarts from zero: record, go on.
       errors.push(`state read: ${errorText(err)}`);
+    }
+  }
+
+  // The telemetry extension's counts: each deployment's from the watch item of its own function
+  // and target version (as CodeDeploy's AppSpec names them), read in one batch.
+  const watchKeyOf = (a: ActiveDeployment) => (a.guard.telemetry ? watchKey(a.appSpec.functionName, a.appSpec.targetVersion) : undefined);
+  const watchKeys = active.flatMap((a) => watchKeyOf(a) ?? []);
+  let watches = new Map<string, object>();
+  let watchError: string | undefined;
+  if (watchKeys.length) {
+    try {
+      watches = await deps.state.get(watchKeys);
+    } catch (err) {
+      watchError = `watch items read: ${errorText(err)}`;
+      errors.push(watchError);
     }
   }
 
@@ -158,7 +174,7 @@ export async function runWatchdog(firstTrigger: Trigger, given: WatchdogDeps): P
         .filter(([k]) => k.startsWith(`${i}|`))
         .map(([k, v]) => [k.slice(`${i}|`.length), v]),
     );
-    const observations = { ...toObservations(layers, versions, window, mine, alarmReadings, concurrent), ...telemetryObservations(layers, st, window) };
+    const observations = { ...toObservations(layers, versions, window, mine, alarmReadings, concurrent), ...telemetryWatched(layers, a, watches, window, watchError) };
     const { verdict, state: nextEval } = evaluate({ snapshot, layers, observations, state: st?.evaluation ?? INITIAL_STATE }, config.policy, now);
 
     const { taken, result, bakeReported } = await act(a, st, verdict, deps);
@@ -241,25 +257,53 @@ async function publishHeartbeats(
   return { published, withheld: why };
 }
 
+/** The telemetry observations of one deployment, from its own version's watch item. */
+function telemetryWatched(layers: readonly LayerSpec[], a: ActiveDeployment, watches: ReadonlyMap<string, object>, window: Window, unreadable?: string) {
+  if (!a.guard.telemetry) return {};
+  const item = watches.get(watchKey(a.appSpec.functionName, a.appSpec.targetVersion)) as Readonly<Record<string, unknown>> | undefined;
+  return telemetryObservations(layers, watchedCounts(item, a.info.deploymentId), window, unreadable);
+}
+
 /**
  * The deployments of a telemetry batch whose counts fail their guard's telemetry signal now, read
- * with one BatchGetItem. A deployment the watchdog cannot place (no state, no recorded deployment,
- * no guard) or a state it cannot read is judged in full: the cheap look never hides evidence.
+ * with one BatchGetItem: the deployments' items and the watch items the records came from. A
+ * deployment the watchdog cannot place (no state, no recorded deployment, no guard) or a state it
+ * cannot read is judged in full: the cheap look never hides evidence. A deployment is judged by
+ * its own version's watch item only (a record's item of another version is read for it apart).
  */
-async function telemetrySuspects(ids: readonly string[], deps: WatchdogDeps, now: number): Promise<string[]> {
-  let states: Map<string, DeploymentState>;
+async function telemetrySuspects(ids: readonly string[], recordKeys: readonly string[], deps: WatchdogDeps, now: number): Promise<string[]> {
+  let items: Map<string, DeploymentState | Record<string, unknown>>;
   try {
-    states = await deps.state.get(ids);
+    items = await deps.state.get([...ids, ...recordKeys]);
   } catch {
     return [...ids];
   }
-  return ids.filter((id) => {
-    const st = states.get(id);
-    const info = st?.deployment;
+  const placed = new Map<string, { guard: GuardConfig; info: DeploymentInfo; key: string }>();
+  for (const id of ids) {
+    const info = (items.get(id) as DeploymentState | undefined)?.deployment;
     const guard = info && deps.config.guards.find((g) => g.application === info.application && g.deploymentGroup === info.deploymentGroup);
-    if (!guard) return true;
+    if (!guard || !info.appSpec) continue;
+    try {
+      const spec = parseLambdaAppSpec(info.appSpec);
+      placed.set(id, { guard, info, key: watchKey(spec.functionName, spec.targetVersion) });
+    } catch {
+      // Judged in full, where discovery reports the AppSpec.
+    }
+  }
+  const missing = [...placed.values()].map((p) => p.key).filter((k) => !items.has(k) && !recordKeys.includes(k));
+  if (missing.length) {
+    try {
+      for (const [k, v] of await deps.state.get(missing)) items.set(k, v);
+    } catch {
+      return [...ids];
+    }
+  }
+  return ids.filter((id) => {
+    const p = placed.get(id);
+    if (!p) return true;
+    const { guard, info, key } = p;
     const layers = buildLayers(guard, deps.config.namespace);
-    const observations = telemetryObservations(layers, st, { start: info.createdAt, end: now });
+    const observations = telemetryObservations(layers, watchedCounts(items.get(key) as Readonly<Record<string, unknown>> | undefined, id), { start: info.createdAt, end: now });
     return layers.some((l) =>
       l.signals.some((s) => s.kind === 'telemetry' && judgeSignal(s, observations[signalKey(l.name, s.name)], { layer: l.name, deploymentCreatedAt: info.createdAt, preexistingAlarms: deps.config.policy.preexistingAlarms, stage: 'shifting' }).outcome === 'failed'),
     );

@@ -83,9 +83,10 @@ export function answerAlarms(cw: Stub, states: Record<string, 'OK' | 'ALARM' | '
 }
 
 /**
- * A DynamoDB table in memory behind the document client. UpdateItem honours the one condition
- * the runtime writes, `attribute_not_exists(#name)` (AND-ed), as DynamoDB does; any other
- * condition fails the test loudly rather than being ignored.
+ * A DynamoDB table in memory behind the document client. UpdateItem honours the conditions the
+ * runtime writes (`attribute_not_exists(#n)`, `attribute_exists(#n)`, `#n = :v`, `#n <> :v`, joined
+ * by AND or by OR, without parentheses) as DynamoDB does; any other condition fails the test
+ * loudly rather than being ignored.
  */
 export function stateTable(ddb: Stub) {
   const items = new Map<string, Record<string, unknown>>();
@@ -110,13 +111,8 @@ export function stateTable(ddb: Stub) {
       const item = { ...(stored ?? { deploymentId: input.Key.deploymentId }) };
       const names = input.ExpressionAttributeNames;
       const values = input.ExpressionAttributeValues;
-      if (input.ConditionExpression !== undefined) {
-        const terms = input.ConditionExpression.split(/\s+AND\s+/);
-        const absent = terms.map((t) => /^attribute_not_exists\((#\w+)\)$/.exec(t.trim())?.[1]);
-        if (absent.some((n) => n === undefined)) throw new Error(`the fake state table supports only attribute_not_exists(#name) conditions, got ${input.ConditionExpression}`);
-        if (absent.some((n) => stored?.[names[n!]] !== undefined)) {
-          throw Object.assign(new Error('The conditional request failed'), { name: 'ConditionalCheckFailedException' });
-        }
+      if (input.ConditionExpression !== undefined && !holds(input.ConditionExpression, stored, names, values)) {
+        throw Object.assign(new Error('The conditional request failed'), { name: 'ConditionalCheckFailedException' });
       }
       // The registry's set operations (`ADD #ids :ids`, `DELETE #ids :ids`), then SET assignments.
       for (const [, op, n, v] of input.UpdateExpression.matchAll(/\b(ADD|DELETE) (#\w+) (:\w+)/g)) {
@@ -129,9 +125,30 @@ export function stateTable(ddb: Stub) {
         else delete item[names[n]];
       }
       for (const [, n, v] of input.UpdateExpression.matchAll(/(#\w+) = (:\w+)/g)) item[names[n]] = values[v];
+      for (const [, list] of input.UpdateExpression.matchAll(/\bREMOVE ((?:#\w+)(?:\s*,\s*#\w+)*)/g)) for (const n of list.split(/\s*,\s*/)) delete item[names[n]];
       items.set(input.Key.deploymentId, item);
       return {};
     },
   );
   return items;
+}
+
+/** A condition of the forms stateTable supports, on the stored item (undefined: no item). */
+function holds(expr: string, stored: Record<string, unknown> | undefined, names: Record<string, string>, values: Record<string, unknown>): boolean {
+  if (/\bAND\b/.test(expr) && /\bOR\b/.test(expr)) throw new Error(`the fake state table does not mix AND and OR: ${expr}`);
+  const or = /\bOR\b/.test(expr);
+  const results = expr.split(/\s+(?:AND|OR)\s+/).map((t) => {
+    const term = t.trim();
+    let m = /^attribute_(not_)?exists\((#\w+)\)$/.exec(term);
+    if (m) return (stored?.[names[m[2]]] !== undefined) !== Boolean(m[1]);
+    m = /^(#\w+) (=|<>) (:\w+)$/.exec(term);
+    if (m) {
+      const v = stored?.[names[m[1]]];
+      // DynamoDB: a comparison with a missing attribute is false, whichever the operator.
+      if (v === undefined) return false;
+      return (v === values[m[3]]) === (m[2] === '=');
+    }
+    throw new Error(`the fake state table supports only attribute_(not_)exists(#n), #n = :v and #n <> :v conditions, got ${expr}`);
+  });
+  return or ? results.some(Boolean) : results.every(Boolean);
 }

@@ -16,6 +16,7 @@ import { handler } from '../../lambda/watchdog';
 import { DECISION_EVENT_EVERY_MINUTES, decisionEventPhase, type DecisionRecord } from '../../src/core/decision-record';
 import { answerAlarms, answerMetrics, BAD_CODE, GOOD, stateTable, type Traffic } from './aws-fakes';
 import { answerConfig, appSpec, deploymentInfo, guard, MIN, setEnv, T0 } from './env';
+import { watchKey } from '../../src/runtime/telemetry';
 
 const cd = mockClient(CodeDeployClient);
 const cw = mockClient(CloudWatchClient);
@@ -765,16 +766,28 @@ describe('watchdog handler', () => {
 });
 
 describe('watchdog handler: the telemetry fast signal', () => {
-  /** A batch from the state table's stream, as the event source mapping delivers it. */
+  /**
+   * A batch from the state table's stream, as the event source mapping delivers it: each record a
+   * write of a version's watch item (`#watch#<function>#<version>`) naming the deployment it counts for.
+   */
   const streamBatch = (...ids: string[]) => ({
-    Records: ids.map((id) => ({ eventSource: 'aws:dynamodb', eventName: 'MODIFY', dynamodb: { Keys: { deploymentId: { S: id } }, NewImage: { telemetryFailed: { BOOL: true } } } })),
+    Records: ids.map((id, i) => watchRecord(watchKey(i === 0 ? 'orders' : `fn${i}`, '2'), id)),
   });
+  const watchRecord = (key: string, watching: string) => ({
+    eventSource: 'aws:dynamodb',
+    eventName: 'MODIFY',
+    dynamodb: { Keys: { deploymentId: { S: key } }, NewImage: { deploymentId: { S: key }, watching: { S: watching }, telemetryFailed: { BOOL: true } } },
+  });
+  /** The watch item of orders:2 (the deployments' target version) with the extension's counts. */
+  const counted = (deploymentId: string, invocations: number, errors: number, fn = 'orders', version = '2') =>
+    items.set(watchKey(fn, version), { deploymentId: watchKey(fn, version), watching: deploymentId, telemetryInvocations: invocations, telemetryErrors: errors, telemetryAt: clock - 2000, telemetryFailed: errors > 0 });
 
   beforeEach(() => setEnv({ guards: [guard({ telemetry: true })] }));
 
   it("rolls back on the extension's counts as soon as their write arrives, while CloudWatch's minute metrics still look healthy", async () => {
     world();
-    items.set('d-BAD1', { deploymentId: 'd-BAD1', trafficShiftStartedAt: clock - 1 * MIN, telemetryInvocations: 40, telemetryErrors: 14, telemetryAt: clock - 2000, telemetryFailed: true });
+    items.set('d-BAD1', { deploymentId: 'd-BAD1', trafficShiftStartedAt: clock - 1 * MIN });
+    counted('d-BAD1', 40, 14);
     const run = await handler(streamBatch('d-BAD1'));
     expect(cd).toHaveReceivedCommandWith(StopDeploymentCommand, { deploymentId: 'd-BAD1', autoRollbackEnabled: true });
     const [d] = decisions(run);
@@ -788,12 +801,13 @@ describe('watchdog handler: the telemetry fast signal', () => {
   it("a good release's everyday failure costs one state read: judged in full only once its counts fail the signal", async () => {
     world();
     const deployment = { deploymentId: 'd-BAD1', application: 'orders-app', deploymentGroup: 'orders-dg', status: 'InProgress', createdAt: T0, deploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent10Minutes', appSpec: appSpec(), isRollback: false };
-    items.set('d-BAD1', { deploymentId: 'd-BAD1', trafficShiftStartedAt: clock - 1 * MIN, deployment, telemetryInvocations: 400, telemetryErrors: 2, telemetryAt: clock - 2000, telemetryFailed: true });
+    items.set('d-BAD1', { deploymentId: 'd-BAD1', trafficShiftStartedAt: clock - 1 * MIN, deployment });
+    counted('d-BAD1', 400, 2);
     const quiet = await handler(streamBatch('d-BAD1'));
     expect(decisions(quiet)).toHaveLength(0);
     expect(cw).not.toHaveReceivedCommand(GetMetricDataCommand);
     expect(cd).not.toHaveReceivedCommand(StopDeploymentCommand);
-    items.set('d-BAD1', { ...items.get('d-BAD1'), telemetryInvocations: 420, telemetryErrors: 70 });
+    counted('d-BAD1', 420, 70);
     const loud = await handler(streamBatch('d-BAD1'));
     expect(decisions(loud)[0]).toMatchObject({ action: 'rollback', layer: 'new-version' });
     expect(cd).toHaveReceivedCommandWith(StopDeploymentCommand, { deploymentId: 'd-BAD1', autoRollbackEnabled: true });
@@ -812,6 +826,37 @@ describe('watchdog handler: the telemetry fast signal', () => {
     const [d] = decisions(run);
     expect(d.action).toBe('proceed');
     expect(d.evidence.find((e) => e.signal === 'telemetry-errors')).toMatchObject({ outcome: 'insufficient', sampleSize: 0 });
+  });
+
+  it("counts written into a deployment's own item are not the extension's: only the version's watch item counts", async () => {
+    // Anything able to write the deployment's item (before issue 21, every guarded function's
+    // role) could fail another release this way; the extension may write only its own watch item.
+    world();
+    items.set('d-BAD1', { deploymentId: 'd-BAD1', trafficShiftStartedAt: clock - 1 * MIN, telemetryInvocations: 40, telemetryErrors: 14, telemetryAt: clock - 2000, telemetryFailed: true });
+    const run = await handler({ Records: [{ eventSource: 'aws:dynamodb', eventName: 'MODIFY', dynamodb: { Keys: { deploymentId: { S: 'd-BAD1' } }, NewImage: { telemetryFailed: { BOOL: true } } } }] });
+    expect(cd).not.toHaveReceivedCommand(StopDeploymentCommand);
+    for (const d of decisions(run)) expect(d.evidence.find((e) => e.signal === 'telemetry-errors')).toMatchObject({ outcome: 'insufficient', sampleSize: 0 });
+  });
+
+  it("another function's watch item that names this deployment cannot fail it", async () => {
+    // `other` may write its own watch item as it likes: naming d-BAD1 there gets d-BAD1 judged,
+    // by the counts of d-BAD1's own version (orders:2), which are healthy.
+    world();
+    items.set('d-BAD1', { deploymentId: 'd-BAD1', trafficShiftStartedAt: clock - 1 * MIN });
+    counted('d-BAD1', 200, 0);
+    counted('d-BAD1', 40, 40, 'other', '5');
+    const run = await handler({ Records: [watchRecord(watchKey('other', '5'), 'd-BAD1')] });
+    expect(cd).not.toHaveReceivedCommand(StopDeploymentCommand);
+    for (const d of decisions(run)) expect(d.evidence.find((e) => e.signal === 'telemetry-errors')).toMatchObject({ sampleSize: 200 });
+  });
+
+  it("a version's watch item left by an earlier deployment of the same version is not this one's evidence", async () => {
+    world();
+    items.set('d-BAD1', { deploymentId: 'd-BAD1', trafficShiftStartedAt: clock - 1 * MIN });
+    counted('d-EARLIER', 40, 14);
+    const run = await handler(schedule);
+    expect(cd).not.toHaveReceivedCommand(StopDeploymentCommand);
+    expect(decisions(run)[0].evidence.find((e) => e.signal === 'telemetry-errors')).toMatchObject({ outcome: 'insufficient', sampleSize: 0 });
   });
 
   it('a stream batch without a deployment key sweeps everything instead of crashing', async () => {

@@ -39,14 +39,14 @@ afterEach(async () => {
   await server.close();
 });
 
-/** The pre-traffic hook's writes: the deployment's item and the version's watch item. */
-async function watch(version = '7'): Promise<void> {
-  await doc.send(new PutCommand({ TableName: TABLE, Item: { deploymentId: DEPLOYMENT, status: 'InProgress' } }));
-  await doc.send(new PutCommand({ TableName: TABLE, Item: watchItem({ deploymentId: DEPLOYMENT, functionName: 'orders', version }) }));
+/** The pre-traffic hook's write: the version's watch item names the deployment. */
+async function watch(version = '7', deploymentId = DEPLOYMENT): Promise<void> {
+  await doc.send(new PutCommand({ TableName: TABLE, Item: watchItem({ deploymentId, functionName: 'orders', version }) }));
 }
 
-async function counts() {
-  const out = await doc.send(new GetCommand({ TableName: TABLE, Key: { deploymentId: DEPLOYMENT }, ConsistentRead: true }));
+/** The counts in the version's watch item: the only item the extension writes. */
+async function counts(version = '7') {
+  const out = await doc.send(new GetCommand({ TableName: TABLE, Key: { deploymentId: watchKey('orders', version) }, ConsistentRead: true }));
   return telemetryOf(out.Item);
 }
 
@@ -103,7 +103,7 @@ it('adds a failure to the item at once and successes within the flush interval, 
   expect(await counts()).toMatchObject({ invocations: 6, errors: 1 });
   expect(updates()).toBe(2);
   // `telemetryAt` is the latest flush's time.
-  const item = (await doc.send(new GetCommand({ TableName: TABLE, Key: { deploymentId: DEPLOYMENT } }))).Item!;
+  const item = (await doc.send(new GetCommand({ TableName: TABLE, Key: { deploymentId: watchKey('orders', '7') } }))).Item!;
   expect(item[TELEMETRY_FIELDS.at]).toBeGreaterThanOrEqual(sent);
   // A batch that is not JSON is answered, logged, and changes nothing.
   expect(await l.telemetry('not json')).toBe(200);
@@ -163,15 +163,26 @@ it('keeps counting through failed writes and writes the sum on the next successf
   await until(() => l.logs.some((e) => e.event === 'telemetry.write-recovered'), 5000, 'the write-recovered log line');
 }, 60_000);
 
-it('stops writing when the deployment item is gone, instead of re-creating it', async () => {
+it('stops writing when its watch item moves to another deployment, and never counts for that one', async () => {
   await watch();
   const l = await start();
   await l.invoke();
-  await doc.send(new DeleteCommand({ TableName: TABLE, Key: { deploymentId: DEPLOYMENT } }));
+  // A redeployment of the same version: the hook names the new deployment, counts from zero.
+  await watch('7', 'd-OTHER0001');
   await l.telemetry([runtimeDone('error')]);
   await until(() => l.logs.some((e) => e.event === 'telemetry.deployment-gone'), 5000, 'the conditional write to fail');
-  expect(await counts()).toBeUndefined();
-  expect((await doc.send(new GetCommand({ TableName: TABLE, Key: { deploymentId: DEPLOYMENT } }))).Item).toBeUndefined();
+  const item = (await doc.send(new GetCommand({ TableName: TABLE, Key: { deploymentId: watchKey('orders', '7') } }))).Item!;
+  expect(item).toEqual(watchItem({ deploymentId: 'd-OTHER0001', functionName: 'orders', version: '7' }));
+});
+
+it('never writes any item but its own watch item', async () => {
+  await watch();
+  const l = await start();
+  await l.invoke();
+  await l.telemetry([runtimeDone('error'), runtimeDone('success')]);
+  await until(async () => (await counts()) !== undefined, 5000, 'the counts to arrive');
+  const all = ddb.service.operations.Scan({ TableName: TABLE }) as { Items: Record<string, { S?: string }>[] };
+  expect(all.Items.map((i) => i.deploymentId.S)).toEqual([watchKey('orders', '7')]);
 });
 
 it('writes what is left at SHUTDOWN, with the telemetry Lambda delivers just after it, then exits 0', async () => {
@@ -200,7 +211,8 @@ it('stops counting when the release ends (its watch item removed), at the next r
   await l.invoke();
   await l.telemetry([runtimeDone('error')]);
   await l.invoke();
-  expect(await counts()).toMatchObject({ invocations: 1, errors: 1 });
+  // Nothing written after the release: the item is not made again.
+  expect(await counts()).toBeUndefined();
   expect(updates()).toBe(1);
   await until(() => l.logs.at(-1)?.event === 'telemetry.unwatched', 5000, 'the unwatched log line');
 }, 30_000);

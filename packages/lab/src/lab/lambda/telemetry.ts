@@ -24,7 +24,8 @@ interface VersionTelemetry {
  *   its invocations (optimistic by the spread over several environments at high traffic);
  * - the extension reads the watch item at its first invocation and again every
  *   WATCH_RECHECK_SECONDS while there is none;
- * - it adds its counts with the same UpdateItem as the extension (telemetryUpdate), at once after a
+ * - it adds its counts to its version's watch item with the same UpdateItem as the extension
+ *   (telemetryUpdate), at once after a
  *   failure and otherwise every FLUSH_SECONDS, through the lab's DynamoDB, so the table's stream
  *   and everything reading the item see the write as on AWS.
  * Failures are function errors and timeouts (the runtimeDone status); an HTTP 500 the function
@@ -75,13 +76,13 @@ export class TelemetryExtensionModel {
     }
     if (!v.watching || !v.tally.due(now)) return;
     const counts = v.tally.take(now);
-    const u = telemetryUpdate(table, v.watching, counts.invocations, counts.errors, now);
+    const u = telemetryUpdate(table, functionName, version, v.watching, counts.invocations, counts.errors, now);
     try {
       this.dynamodb.service.operations.UpdateItem({ ...u, Key: marshall(u.Key), ExpressionAttributeValues: marshall(u.ExpressionAttributeValues) });
       this.writes.push({ at: now, functionName, version, deploymentId: v.watching, ...counts });
     } catch (err) {
-      // The deployment's item is gone (or not made yet): the extension drops the counts and looks
-      // for its watch item again later, as the extension does.
+      // The watch item is gone or watches another deployment: the extension drops the counts and
+      // looks for its watch item again later, as the extension does.
       if ((err as { code?: string }).code !== 'ConditionalCheckFailedException') throw err;
       v.watching = null;
       v.checkedAt = now;

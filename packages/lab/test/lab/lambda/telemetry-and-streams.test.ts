@@ -1,5 +1,5 @@
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { FLUSH_SECONDS, TELEMETRY_STREAM_FILTER, watchItemUpdate } from 'canary-watchdog/lib/runtime/telemetry';
+import { FLUSH_SECONDS, TELEMETRY_STREAM_FILTER, watchItemUpdate, watchKey } from 'canary-watchdog/lib/runtime/telemetry';
 import { DynamoDbLab } from '../../../src/lab/dynamodb';
 import { Scheduler } from '../../../src/lab/kernel';
 import { STREAM_POLL_MS, StreamEventSources } from '../../../src/lab/lambda/event-source';
@@ -16,17 +16,12 @@ function world() {
     const got = dynamodb.service.operations.GetItem({ TableName: TABLE, Key: marshall({ deploymentId: id }) }) as { Item?: Record<string, never> };
     return got.Item ? unmarshall(got.Item) : undefined;
   };
-  /** The watch item alone (a deployment whose item is gone, or not made yet). */
-  const watchItemOnly = (fn: string, version: string, deploymentId: string) => {
+  /** As the pre-traffic hook does: the version's watch item names the deployment. */
+  const watch = (fn: string, version: string, deploymentId: string) => {
     const u = watchItemUpdate(TABLE, fn, version, deploymentId, T0 / 1000 + 3600);
     dynamodb.service.operations.UpdateItem({ ...u, Key: marshall(u.Key), ExpressionAttributeValues: marshall(u.ExpressionAttributeValues) });
   };
-  const watch = (fn: string, version: string, deploymentId: string) => {
-    // As the pre-traffic hook does: the deployment's item first, then the watch item.
-    dynamodb.service.operations.UpdateItem({ TableName: TABLE, Key: marshall({ deploymentId }), UpdateExpression: 'SET expiresAt = :x', ExpressionAttributeValues: marshall({ ':x': T0 / 1000 + 3600 }) });
-    watchItemOnly(fn, version, deploymentId);
-  };
-  return { scheduler, dynamodb, item, watch, watchItemOnly };
+  return { scheduler, dynamodb, item, watch };
 }
 
 describe('lab: the telemetry extension model', () => {
@@ -46,8 +41,9 @@ describe('lab: the telemetry extension model', () => {
     await scheduler.advance(20_000);
     model.invoked('orders', '2', scheduler.now(), 1, 0);
     expect(model.writes).toHaveLength(1);
-    // Everything counted while unwatched goes to the deployment once it is found.
-    expect(item('d-1')).toMatchObject({ telemetryInvocations: 11, telemetryErrors: 2, telemetryFailed: true });
+    // Everything counted while unwatched goes to the deployment once it is found, in the watch item.
+    expect(item('d-1')).toBeUndefined();
+    expect(item(watchKey('orders', '2'))).toMatchObject({ watching: 'd-1', telemetryInvocations: 11, telemetryErrors: 2, telemetryFailed: true });
   });
 
   it('writes a failure at the next invocation after the Telemetry API buffer, successes only every FLUSH_SECONDS', async () => {
@@ -63,7 +59,7 @@ describe('lab: the telemetry extension model', () => {
     await scheduler.advance(FLUSH_SECONDS * 1000);
     model.invoked('orders', '2', scheduler.now(), 2, 1);
     expect(model.writes).toHaveLength(1);
-    expect(item('d-1')).toMatchObject({ telemetryInvocations: 6, telemetryErrors: 0, telemetryFailed: false });
+    expect(item(watchKey('orders', '2'))).toMatchObject({ telemetryInvocations: 6, telemetryErrors: 0, telemetryFailed: false });
     // The failure above is buffered until the environment runs again, at least 500 ms later.
     await scheduler.advance(200);
     model.invoked('orders', '2', scheduler.now(), 1, 0);
@@ -71,19 +67,36 @@ describe('lab: the telemetry extension model', () => {
     await scheduler.advance(400);
     model.invoked('orders', '2', scheduler.now(), 1, 0);
     expect(model.writes).toHaveLength(2);
-    expect(item('d-1')).toMatchObject({ telemetryInvocations: 8, telemetryErrors: 1, telemetryFailed: true });
+    expect(item(watchKey('orders', '2'))).toMatchObject({ telemetryInvocations: 8, telemetryErrors: 1, telemetryFailed: true });
   });
 
-  it("drops its counts when the deployment's item is gone, and looks for its watch item again later", async () => {
-    const { scheduler, dynamodb, item, watchItemOnly } = world();
-    watchItemOnly('orders', '2', 'd-gone');
+  it('drops its counts when its watch item moves to another deployment, and never counts them there', async () => {
+    const { scheduler, dynamodb, item, watch } = world();
+    watch('orders', '2', 'd-1');
+    const model = new TelemetryExtensionModel(dynamodb);
+    model.enable('orders', TABLE);
+    model.invoked('orders', '2', scheduler.now(), 3, 0);
+    // A redeployment of the same version: the hook starts the item again for d-2.
+    watch('orders', '2', 'd-2');
+    await scheduler.advance(1000);
+    model.invoked('orders', '2', scheduler.now(), 3, 3);
+    await scheduler.advance(1000);
+    model.invoked('orders', '2', scheduler.now(), 1, 0);
+    expect(model.writes).toHaveLength(0);
+    expect(item(watchKey('orders', '2'))).toMatchObject({ watching: 'd-2', telemetryInvocations: 0, telemetryErrors: 0 });
+  });
+
+  it("the hook's second write for the same deployment keeps the counts made since its first", async () => {
+    const { scheduler, dynamodb, item, watch } = world();
+    watch('orders', '2', 'd-1');
     const model = new TelemetryExtensionModel(dynamodb);
     model.enable('orders', TABLE);
     model.invoked('orders', '2', scheduler.now(), 3, 3);
     await scheduler.advance(1000);
-    model.invoked('orders', '2', scheduler.now(), 3, 3);
-    expect(model.writes).toHaveLength(0);
-    expect(item('d-gone')).toBeUndefined();
+    model.invoked('orders', '2', scheduler.now(), 1, 0);
+    expect(model.writes).toHaveLength(1);
+    expect(() => watch('orders', '2', 'd-1')).toThrow(/conditional request failed/i);
+    expect(item(watchKey('orders', '2'))).toMatchObject({ watching: 'd-1', telemetryInvocations: 3, telemetryErrors: 3 });
   });
 
   it('ignores $LATEST and functions without the extension', async () => {
