@@ -82,8 +82,10 @@ export interface ReleaseWatchdogProps {
 
 /** Reserved concurrency of each runtime function. */
 export interface RuntimeConcurrency {
-  /** @default 2: the scheduled run and one event-triggered run at once */
+  /** The scheduled watchdog. @default 2: a run that overlaps the next by its timeout */
   readonly watchdog?: number;
+  /** The event-driven watchdog (alarm, deployment and telemetry events). @default 2 */
+  readonly eventWatchdog?: number;
   /** @default 2: two deployments starting at once; more wait in Lambda's asynchronous queue */
   readonly preTrafficHook?: number;
   /** @default 2 */
@@ -102,9 +104,9 @@ export interface RuntimeConcurrency {
  */
 export class ReservedConcurrency {
   /** 2 for each runtime function. */
-  static readonly DEFAULTS: RuntimeConcurrency = { watchdog: 2, preTrafficHook: 2, postTrafficHook: 2, prober: 2 };
+  static readonly DEFAULTS: RuntimeConcurrency = { watchdog: 2, eventWatchdog: 2, preTrafficHook: 2, postTrafficHook: 2, prober: 2 };
 
-  /** 2 for each runtime function: 8 taken from the account's pool. */
+  /** 2 for each runtime function: 10 taken from the account's pool. */
   static defaults(): ReservedConcurrency {
     return new ReservedConcurrency({ ...ReservedConcurrency.DEFAULTS });
   }
@@ -208,7 +210,14 @@ export class ReleaseWatchdog extends Construct {
     return created;
   }
 
+  /** The scheduled watchdog: the one-minute full run, which alone publishes heartbeats. */
   readonly watchdogFunction: lambda.Function;
+  /**
+   * The same watchdog for event-driven runs (alarm and deployment state changes, the telemetry
+   * stream), with its own reserved concurrency: a burst of events can never take the scheduled
+   * run's, whose missing heartbeat would stop every guarded release.
+   */
+  readonly eventWatchdog: lambda.Function;
   /** BeforeAllowTraffic hook; its name starts with `CodeDeployHook_`. */
   readonly preTrafficHook: lambda.Function;
   /** AfterAllowTraffic hook; its name starts with `CodeDeployHook_`. */
@@ -314,6 +323,7 @@ export class ReleaseWatchdog extends Construct {
     const hookName = (suffix: string) => `${HOOK_PREFIX}${fitName(stackPathName(this), NAME_LIMITS.functionName - HOOK_PREFIX.length - suffix.length - 1)}-${suffix}`;
     const reserved = this.reservedConcurrency;
     this.watchdogFunction = this.runtimeFunction('Watchdog', 'watchdog', { timeout: Duration.seconds(50), reserved: reserved?.watchdog });
+    this.eventWatchdog = this.runtimeFunction('EventWatchdog', 'watchdog', { timeout: Duration.seconds(50), reserved: reserved?.eventWatchdog, description: 'canary-watchdog watchdog (events)' });
     this.preTrafficHook = this.runtimeFunction('PreTrafficHook', 'pre-traffic', {
       timeout: Duration.minutes(5),
       // The managed policy AWSCodeDeployRoleForLambdaLimited invokes only CodeDeployHook_* functions.
@@ -339,7 +349,7 @@ export class ReleaseWatchdog extends Construct {
         detailType: ['CodeDeploy Deployment State-change Notification'],
         detail: { application: Lazy.list({ produce: () => [...new Set(this.guards.map((g) => g.applicationName))] }) },
       },
-      targets: [new targets.LambdaFunction(this.watchdogFunction, { retryAttempts: 2 })],
+      targets: [new targets.LambdaFunction(this.eventWatchdog, { retryAttempts: 2 })],
     });
     new events.Rule(this, 'AlarmStateChange', {
       description: 'canary-watchdog: evaluate at once when a guarded alarm changes state',
@@ -348,7 +358,7 @@ export class ReleaseWatchdog extends Construct {
         detailType: ['CloudWatch Alarm State Change'],
         detail: { alarmName: Lazy.any({ produce: () => alarmNamePattern(this.guards.flatMap((g) => g.alarmNames)) }) },
       },
-      targets: [new targets.LambdaFunction(this.watchdogFunction, { retryAttempts: 2 })],
+      targets: [new targets.LambdaFunction(this.eventWatchdog, { retryAttempts: 2 })],
     });
 
     const config = Lazy.string({
@@ -482,7 +492,12 @@ export class ReleaseWatchdog extends Construct {
 
   /** The four runtime functions. */
   functions(): lambda.Function[] {
-    return [this.watchdogFunction, this.preTrafficHook, this.postTrafficHook, this.prober];
+    return [this.watchdogFunction, this.eventWatchdog, this.preTrafficHook, this.postTrafficHook, this.prober];
+  }
+
+  /** The scheduled and the event-driven watchdog: one handler, the same rights. */
+  private watchdogs(): lambda.Function[] {
+    return [this.watchdogFunction, this.eventWatchdog];
   }
 
   /** Register a guarded function: its configuration and the least-privilege grants it needs. */
@@ -490,8 +505,9 @@ export class ReleaseWatchdog extends Construct {
     this.guards.push(reg);
     const dg = reg.deploymentGroup;
     const versions = `${reg.function.functionArn}:*`;
-    const policy = (fn: lambda.Function, actions: string[], resources: string[]) =>
-      fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources }));
+    const policy = (fn: lambda.Function, actions: string[], resources: string[]) => {
+      for (const f of fn === this.watchdogFunction ? this.watchdogs() : [fn]) f.addToRolePolicy(new iam.PolicyStatement({ actions, resources }));
+    };
 
     // Reading and stopping deployments is scoped to the guarded deployment groups.
     policy(this.watchdogFunction, ['codedeploy:ListDeployments', 'codedeploy:BatchGetDeployments', 'codedeploy:StopDeployment'], [dg.deploymentGroupArn]);
@@ -504,7 +520,7 @@ export class ReleaseWatchdog extends Construct {
       policy(this.prober, ['codedeploy:GetDeploymentConfig'], [cfgArn]);
     }
     // The watchdog ends the bake by reporting the AfterAllowTraffic hook.
-    if (dg instanceof codedeploy.LambdaDeploymentGroup) dg.grantPutLifecycleEventHookExecutionStatus(this.watchdogFunction);
+    if (dg instanceof codedeploy.LambdaDeploymentGroup) for (const w of this.watchdogs()) dg.grantPutLifecycleEventHookExecutionStatus(w);
     this.isolate(reg);
 
     // Lambda: the alias weight, the new version's configuration, and invoking versions only.
@@ -556,7 +572,7 @@ export class ReleaseWatchdog extends Construct {
         description: 'canary-watchdog-telemetry: counts the release version\'s invocations (Telemetry API) into the release state table',
         compatibleRuntimes: [lambda.Runtime.NODEJS_22_X, newestNodeRuntime()].filter((r, i, all) => all.findIndex((x) => x.name === r.name) === i),
       });
-      this.watchdogFunction.addEventSource(
+      this.eventWatchdog.addEventSource(
         new eventsources.DynamoEventSource(this.stateTable, {
           startingPosition: lambda.StartingPosition.LATEST,
           batchSize: 100,
@@ -607,7 +623,7 @@ export class ReleaseWatchdog extends Construct {
     new iam.Policy(scope, 'GuardIsolation', { statements, roles: [role] });
   }
 
-  private runtimeFunction(id: string, handler: RuntimeHandler, opts: { timeout: Duration; functionName?: string; reserved?: number; scope?: Construct }): lambda.Function {
+  private runtimeFunction(id: string, handler: RuntimeHandler, opts: { timeout: Duration; functionName?: string; reserved?: number; scope?: Construct; description?: string }): lambda.Function {
     const scope = opts.scope ?? this;
     const fn = new lambda.Function(scope, id, {
       runtime: newestNodeRuntime(),
@@ -618,7 +634,7 @@ export class ReleaseWatchdog extends Construct {
       timeout: opts.timeout,
       ...(opts.functionName ? { functionName: opts.functionName } : {}),
       ...(opts.reserved !== undefined ? { reservedConcurrentExecutions: opts.reserved } : {}),
-      description: `canary-watchdog ${handler}`,
+      description: opts.description ?? `canary-watchdog ${handler}`,
       logGroup: new logs.LogGroup(scope, `${id}Logs`, {
         retention: this.props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
         removalPolicy: RemovalPolicy.DESTROY,
@@ -631,8 +647,8 @@ export class ReleaseWatchdog extends Construct {
   private grantBase(): void {
     // GetMetricData and PutMetricData have no resource-level permissions: `*` is the narrowest.
     // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html
-    this.watchdogFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricData'], resources: ['*'] }));
-    for (const fn of [this.watchdogFunction, this.preTrafficHook, this.prober]) {
+    for (const w of this.watchdogs()) w.addToRolePolicy(new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricData'], resources: ['*'] }));
+    for (const fn of [...this.watchdogs(), this.preTrafficHook, this.prober]) {
       fn.addToRolePolicy(
         new iam.PolicyStatement({
           actions: ['cloudwatch:PutMetricData'],
@@ -643,7 +659,7 @@ export class ReleaseWatchdog extends Construct {
     }
     // GetItem reads the registry of active deployments (the prober reads it too); UpdateItem
     // changes it and the deployments' own items.
-    this.stateTable.grant(this.watchdogFunction, 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem');
+    for (const w of this.watchdogs()) this.stateTable.grant(w, 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem');
     this.stateTable.grant(this.prober, 'dynamodb:GetItem');
     this.stateTable.grant(this.preTrafficHook, 'dynamodb:UpdateItem');
     this.stateTable.grant(this.postTrafficHook, 'dynamodb:UpdateItem');
@@ -659,7 +675,7 @@ export class ReleaseWatchdog extends Construct {
         }),
       );
     }
-    this.watchdogFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['events:PutEvents'], resources: [this.eventBus.eventBusArn] }));
+    for (const w of this.watchdogs()) w.addToRolePolicy(new iam.PolicyStatement({ actions: ['events:PutEvents'], resources: [this.eventBus.eventBusArn] }));
   }
 
   /**

@@ -118,3 +118,37 @@ describe("the watchdog's own roles", () => {
     expect(puts[0].Condition).toEqual({ 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['#config'] } });
   });
 });
+
+describe('scheduled runs cannot be starved by event-driven ones', () => {
+  const fnId = (t: Template, description: string) => resourcesOfType(t, 'AWS::Lambda::Function').find(([, f]) => f.Properties.Description === description)![0];
+  const targetsOf = (t: Template, ruleId: RegExp) =>
+    resourcesOfType(t, 'AWS::Events::Rule')
+      .filter(([id]) => ruleId.test(id))
+      .flatMap(([, r]) => (r.Properties.Targets as { Arn: unknown }[]).map((x) => JSON.stringify(x.Arn)));
+
+  it('the schedule invokes the scheduled watchdog; alarm, deployment and stream events another function, each with its own reserved concurrency', () => {
+    const t = build().template();
+    const scheduled = fnId(t, 'canary-watchdog watchdog');
+    const events = fnId(t, 'canary-watchdog watchdog (events)');
+    expect(scheduled).not.toEqual(events);
+    expect(targetsOf(t, /EveryMinute/).some((a) => a.includes(scheduled))).toBe(true);
+    expect(targetsOf(t, /EveryMinute/).some((a) => a.includes(events))).toBe(false);
+    for (const rule of [/DeploymentStateChange/, /AlarmStateChange/]) expect(targetsOf(t, rule)).toEqual([expect.stringContaining(events)]);
+    t.hasResourceProperties('AWS::Lambda::EventSourceMapping', { FunctionName: { Ref: events } });
+    const reserved = (id: string) => (t.toJSON().Resources[id].Properties as { ReservedConcurrentExecutions?: number }).ReservedConcurrentExecutions;
+    expect(reserved(scheduled)).toBe(2);
+    expect(reserved(events)).toBe(2);
+  });
+
+  it('the event watchdog has what the scheduled one has to judge and act', () => {
+    const t = build().template();
+    const actions = (description: string) => {
+      const [, fn] = resourcesOfType(t, 'AWS::Lambda::Function').find(([, f]) => f.Properties.Description === description)!;
+      const roleId = ((fn.Properties.Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'])[0];
+      return new Set(statementsOfRole(t, roleId).filter((s) => s.Effect === 'Allow').flatMap(actionsOf));
+    };
+    const scheduled = actions('canary-watchdog watchdog');
+    const events = actions('canary-watchdog watchdog (events)');
+    for (const a of scheduled) expect([a, events.has(a)]).toEqual([a, true]);
+  });
+});

@@ -106,7 +106,7 @@ describe('ReleaseWatchdog', () => {
       const roleRef = (byDescription(desc)[1].Properties.Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
       return resourcesOfType(template, 'AWS::IAM::Policy')
         .filter(([, p]) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === roleRef))
-        .flatMap(([, p]) => (p.Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown; Condition?: unknown }[] }).Statement);
+        .flatMap(([, p]) => (p.Properties.PolicyDocument as { Statement: { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown }[] }).Statement);
     };
     const withAction = (desc: string, action: string) => statements(desc).filter((s) => [s.Action].flat().includes(action));
 
@@ -159,8 +159,9 @@ describe('ReleaseWatchdog', () => {
     it('gives the state table to the runtime by need: the registry is read by the watchdog and the prober, written by the watchdog and the pre-traffic hook', () => {
       // What each is allowed (the deny of the configuration item is isolation.test.ts's).
       const tableActions = (d: string) => statements(d).filter((s) => s.Effect === 'Allow' && /"\w*State[0-9A-F]{8}"/.test(JSON.stringify(s.Resource))).flatMap((s) => [s.Action].flat()).sort();
+      expect(tableActions('watchdog')).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem']);
       // The stream actions are the event source mapping's (the telemetry extension's writes with failures).
-      expect(tableActions('watchdog')).toEqual(['dynamodb:BatchGetItem', 'dynamodb:DescribeStream', 'dynamodb:GetItem', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:UpdateItem']);
+      expect(tableActions('watchdog (events)')).toEqual(['dynamodb:BatchGetItem', 'dynamodb:DescribeStream', 'dynamodb:GetItem', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:UpdateItem']);
       expect(tableActions('prober')).toEqual(['dynamodb:GetItem']);
       expect(tableActions('pre-traffic')).toEqual(['dynamodb:UpdateItem']);
       expect(tableActions('post-traffic')).toEqual(['dynamodb:UpdateItem']);
@@ -236,7 +237,7 @@ describe('ReleaseWatchdog', () => {
     // Per function: its heartbeat and 4 layer alarms.
     t.resourceCountIs('AWS::CloudWatch::Alarm', 2 * 5);
     t.resourceCountIs('AWS::CodeDeploy::DeploymentGroup', 2);
-    t.resourceCountIs('AWS::Lambda::Function', 4 + 2);
+    t.resourceCountIs('AWS::Lambda::Function', 5 + 2);
     // One CodeDeploy service role for both groups, with AWS's policy for Lambda deployments once.
     const codedeployRoles = Object.entries(t.findResources('AWS::IAM::Role')).filter(([, r]) =>
       JSON.stringify(r.Properties.AssumeRolePolicyDocument).includes('codedeploy.amazonaws.com'),

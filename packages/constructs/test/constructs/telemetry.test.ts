@@ -30,7 +30,7 @@ describe('the telemetry extension on a guarded function', () => {
     t.hasResourceProperties('AWS::DynamoDB::Table', { StreamSpecification: { StreamViewType: 'NEW_IMAGE' } });
     t.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^WatchdogState'), 'StreamArn'] },
-      FunctionName: { Ref: Match.stringLikeRegexp('^Watchdog[0-9A-F]{8}$') },
+      FunctionName: { Ref: Match.stringLikeRegexp('^WatchdogEventWatchdog[0-9A-F]{8}$') },
       StartingPosition: 'LATEST',
       MaximumBatchingWindowInSeconds: 1,
       MaximumRetryAttempts: 2,

@@ -225,7 +225,9 @@ async function runRelease(
     const guarded = lab.release(scenario.function);
     const fn = guarded.functionName;
     const functions = lab.lambda.functionNames();
+    // The scheduled watchdog, and every watchdog function (the event-driven one too).
     const watchdogFn = functions.find((n) => isRuntime(lab, n, 'watchdog'));
+    const watchdogFns = functions.filter((n) => isRuntime(lab, n, 'watchdog') || lab.lambda.getConfiguration(n).description === 'canary-watchdog watchdog (events)');
     const proberFn = functions.find((n) => isRuntime(lab, n, 'prober'));
 
     if (scenario.watchdog) await applyWatchdogSettings(lab, scenario.watchdog);
@@ -236,9 +238,13 @@ async function runRelease(
     let via: { application: string; deploymentGroup: string } | undefined;
     if (strategy === 'native') {
       via = await nativeGroup(lab, guarded, watchdogFn);
-      for (const f of [watchdogFn, proberFn]) if (f) lab.eventbridge.disabledTargets.add(f);
-    } else if (scenario.faults.watchdog === 'down' && watchdogFn) {
-      lab.eventbridge.disabledTargets.add(watchdogFn);
+      for (const f of [...watchdogFns, proberFn]) if (f) lab.eventbridge.disabledTargets.add(f);
+      for (const f of watchdogFns) lab.streams.disabledFunctions.add(f);
+    } else if (scenario.faults.watchdog === 'down') {
+      for (const f of watchdogFns) {
+        lab.eventbridge.disabledTargets.add(f);
+        lab.streams.disabledFunctions.add(f);
+      }
     }
     lab.traffic.set(fn, guarded.alias, run.rps, scenario.traffic.burstiness ?? 0);
     const watch = new RunWatch(lab);

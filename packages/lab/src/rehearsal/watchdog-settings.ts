@@ -29,7 +29,7 @@ export interface WatchdogSettings {
  * Call it before any runtime function runs: they cache the configuration.
  */
 export async function applyWatchdogSettings(lab: Lab, settings: WatchdogSettings): Promise<WatchdogConfig> {
-  const runtime = lab.lambda.functionNames().filter((n) => (RUNTIME_HANDLERS as readonly string[]).map((h) => `canary-watchdog ${h}`).includes(lab.lambda.getConfiguration(n).description));
+  const runtime = lab.lambda.functionNames().filter((n) => [...RUNTIME_HANDLERS.map((h) => `canary-watchdog ${h}`), 'canary-watchdog watchdog (events)'].includes(lab.lambda.getConfiguration(n).description));
   if (!runtime.length) throw new WatchdogSettingsError('watchdog: the app has no canary-watchdog runtime functions (descriptions "canary-watchdog watchdog", "... pre-traffic", "... post-traffic", "... prober") to configure');
   let config: WatchdogConfig | undefined;
   const rewritten = new Set<string>();
