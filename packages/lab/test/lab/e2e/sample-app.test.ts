@@ -38,8 +38,9 @@ describe('the lab running the sample app', () => {
     lab = new Lab({ seed: 1 });
     await lab.start();
     const report = await lab.loadAssembly(assembly);
-    // Four runtime functions, the two guarded ones, and the provider of the #config custom resource.
-    expect(report.functions).toHaveLength(7);
+    // Five runtime functions (the scheduled and the event-driven watchdog among them), the two
+    // guarded ones, and the provider of the #config custom resource.
+    expect(report.functions).toHaveLength(8);
     expect(report.releases.map((r) => r.alias)).toEqual(['live', 'live']);
     expect(report.releases[0].beforeAllowTraffic).toMatch(/^CodeDeployHook_/);
     expect(Object.keys(report.unmodelled).sort()).toEqual(['AWS::CloudWatch::Dashboard', 'AWS::IAM::ManagedPolicy', 'AWS::IAM::Policy', 'AWS::IAM::Role', 'AWS::Lambda::Permission', 'AWS::Logs::LogGroup']);
