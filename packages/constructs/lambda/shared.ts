@@ -40,9 +40,22 @@ export const clients = {
 
 export const now = (): number => Date.now();
 
-export function adapters(settings: Pick<RuntimeSettings, 'stateTable' | 'eventBus'>) {
+/** What Lambda tells a handler about its invocation that the runtime uses: the time left. */
+export interface InvocationContext {
+  getRemainingTimeInMillis(): number;
+}
+
+/**
+ * The time a run keeps back from retrying state reads, for what follows them: reading the
+ * signals, acting, writing the state and publishing the heartbeats, each call bounded by the
+ * clients' request timeouts.
+ */
+export const STATE_RETRY_RESERVE_MS = 20_000;
+
+export function adapters(settings: Pick<RuntimeSettings, 'stateTable' | 'eventBus'>, context?: InvocationContext) {
   // One store serves both the deployments' state and the registry of active deployments.
-  const store = new DynamoStateStore(clients.dynamodb, settings.stateTable, now);
+  const remainingMs = context ? () => context.getRemainingTimeInMillis() - STATE_RETRY_RESERVE_MS : undefined;
+  const store = new DynamoStateStore(clients.dynamodb, settings.stateTable, now, remainingMs ? { remainingMs } : {});
   return {
     deployments: new CodeDeployDeployments(clients.codedeploy),
     actions: new CodeDeployActions(clients.codedeploy),

@@ -2,12 +2,12 @@ import 'aws-sdk-client-mock-jest';
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { BatchGetDeploymentsCommand, CodeDeployClient, PutLifecycleEventHookExecutionStatusCommand } from '@aws-sdk/client-codedeploy';
 import { GetFunctionConfigurationCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { loopbackEndpoint } from './endpoint';
 import { handler as postTraffic } from '../../lambda/post-traffic';
 import { handler as preTraffic } from '../../lambda/pre-traffic';
-import { logger } from '../../lambda/shared';
+import { logger, STATE_RETRY_RESERVE_MS } from '../../lambda/shared';
 import { stateTable } from './aws-fakes';
 import { answerConfig, configInTable, deploymentInfo, expectingStatus, guard, MIN, payload, setEnv, T0 } from './env';
 
@@ -234,6 +234,18 @@ describe('pre-traffic hook: duplicate invocations', () => {
     expect(lambda).toHaveReceivedCommandTimes(InvokeCommand, 1);
     expect(items.get('d-NEW1')).toMatchObject({ trafficShiftStartedAt: T0, preTraffic: { hookExecutionId: 'hook-exec-1', status: 'Succeeded', reasons: [] } });
     expect(reported()).toEqual(['Succeeded', 'Succeeded']);
+  });
+
+  it('never takes a repeated invocation whose stored answer it could not read for a first one: Failed, without probing again or writing over the answer', async () => {
+    world();
+    await preTraffic(hookEvent);
+    // DynamoDB leaves the deployment's key unprocessed for as long as the hook may retry it.
+    ddb.on(BatchGetCommand).resolves({ Responses: { 'watchdog-state': [] }, UnprocessedKeys: { 'watchdog-state': { Keys: [{ deploymentId: 'd-NEW1' }] } } });
+    const second = await preTraffic(hookEvent, { getRemainingTimeInMillis: () => STATE_RETRY_RESERVE_MS + 200 });
+    expect(second.status).toBe('Failed');
+    expect(second.reasons.join()).toMatch(/pre-traffic hook error: StateReadError: BatchGetItem left 1 key unprocessed .*: d-NEW1/);
+    expect(lambda).toHaveReceivedCommandTimes(InvokeCommand, 1);
+    expect(items.get('d-NEW1')).toMatchObject({ trafficShiftStartedAt: T0, preTraffic: { hookExecutionId: 'hook-exec-1', status: 'Succeeded' } });
   });
 
   it('repeats a Failed answer even when the probe would pass now', async () => {
