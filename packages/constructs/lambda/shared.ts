@@ -8,6 +8,7 @@ import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { REQUEST_TIMEOUT_MS, sdkClientConfig } from '../src/aws/clients';
 import { CloudWatchMetrics, CloudWatchSignals } from '../src/aws/cloudwatch';
 import { CodeDeployActions, CodeDeployDeployments } from '../src/aws/codedeploy';
 import { LogAndEventBridgeDecisions } from '../src/aws/decisions';
@@ -27,15 +28,15 @@ export const log: Log = {
   error: (m, extra) => logger.error(m, extra ?? {}),
 };
 
-// Standard retry mode with 3 attempts backs off on throttling and 5xx; what still fails is
-// handled by the runtime as data (unreadable signals, withheld heartbeat).
-const clientConfig = { maxAttempts: 3, retryMode: 'standard' as const };
+// Standard retry mode with 3 attempts backs off on throttling, 5xx and timeouts, each attempt
+// bounded (src/aws/clients.ts); what still fails is handled by the runtime as data (unreadable
+// signals, withheld heartbeat).
 export const clients = {
-  cloudwatch: new CloudWatchClient(clientConfig),
-  codedeploy: new CodeDeployClient(clientConfig),
-  dynamodb: new DynamoDBClient(clientConfig),
-  eventbridge: new EventBridgeClient(clientConfig),
-  lambda: new LambdaClient(clientConfig),
+  cloudwatch: new CloudWatchClient(sdkClientConfig()),
+  codedeploy: new CodeDeployClient(sdkClientConfig()),
+  dynamodb: new DynamoDBClient(sdkClientConfig(REQUEST_TIMEOUT_MS.dynamodb)),
+  eventbridge: new EventBridgeClient(sdkClientConfig()),
+  lambda: new LambdaClient(sdkClientConfig()),
 };
 
 export const now = (): number => Date.now();

@@ -12,6 +12,7 @@ import { CodeDeployClient, GetDeploymentCommand, ListDeploymentGroupsCommand, Li
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetAliasCommand, GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { sdkClientConfig } from 'canary-watchdog/lib/aws/clients';
 import { ACTIVE_STATUSES } from 'canary-watchdog/lib/aws/codedeploy';
 import { errorName, errorText } from 'canary-watchdog/lib/aws/util';
 import { parseLambdaAppSpec, type LambdaAppSpec } from 'canary-watchdog/lib/core/appspec';
@@ -27,9 +28,13 @@ export interface WatchClients {
   readonly cloudformation: CloudFormationClient;
 }
 
-/** Clients on the default credential chain and region; AWS_ENDPOINT_URL points them all at the lab. */
+/**
+ * Clients on the default credential chain and region; AWS_ENDPOINT_URL points them all at the lab.
+ * Each call is bounded like the runtime's (a hung call is a failed read, retried at the next poll).
+ */
 export function defaultClients(): WatchClients {
-  return { codedeploy: new CodeDeployClient({}), lambda: new LambdaClient({}), dynamodb: new DynamoDBClient({}), cloudformation: new CloudFormationClient({}) };
+  const bounded = sdkClientConfig();
+  return { codedeploy: new CodeDeployClient(bounded), lambda: new LambdaClient(bounded), dynamodb: new DynamoDBClient(bounded), cloudformation: new CloudFormationClient(bounded) };
 }
 
 export type WatchTarget = { readonly deployment: string } | { readonly stack: string } | { readonly application: string; readonly group: string };
