@@ -20,6 +20,7 @@ import type { PreTrafficOutcome } from 'canary-watchdog/lib/aws/ports';
 import type { DecisionRecord } from 'canary-watchdog/lib/core/decision-record';
 import { ENV } from 'canary-watchdog/lib/runtime/env';
 import { CliError, EXIT, type ExitCode } from './exit-codes';
+import { terminalSafe } from './terminal-text';
 
 export interface WatchClients {
   readonly codedeploy: CodeDeployClient;
@@ -151,8 +152,9 @@ export class Watcher {
     this.now = opts.now ?? Date.now;
   }
 
+  /** One line of output, made terminal-safe (it quotes AWS), wrapped to the width. */
   private print(prefix: string, text: string): void {
-    this.opts.out(`${wrap(`${prefix}${text}`, Math.max(40, this.opts.columns)).join('\n')}\n`);
+    this.opts.out(`${wrap(terminalSafe(`${prefix}${text}`), Math.max(40, this.opts.columns)).join('\n')}\n`);
   }
 
   /** Follow what the target names until every deployment in it has a verdict. */
