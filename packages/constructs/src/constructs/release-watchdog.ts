@@ -607,11 +607,12 @@ export class ReleaseWatchdog extends Construct {
       );
     }
     // GetItem reads the registry of active deployments (the prober reads it too); UpdateItem
-    // changes it and the deployments' own items.
+    // changes it and the deployments' own items; BatchGetItem reads those items (the hooks read
+    // their stored answer and bake, so that a repeated invocation keeps them).
     this.stateTable.grant(this.watchdogFunction, 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem');
     this.stateTable.grant(this.prober, 'dynamodb:GetItem');
-    this.stateTable.grant(this.preTrafficHook, 'dynamodb:UpdateItem');
-    this.stateTable.grant(this.postTrafficHook, 'dynamodb:UpdateItem');
+    this.stateTable.grant(this.preTrafficHook, 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem');
+    this.stateTable.grant(this.postTrafficHook, 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem');
     this.watchdogFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['events:PutEvents'], resources: [this.eventBus.eventBusArn] }));
   }
 

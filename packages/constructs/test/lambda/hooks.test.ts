@@ -389,6 +389,26 @@ describe('post-traffic hook (bake)', () => {
     expect(r.until).toBe(T0 + 54 * MIN);
   });
 
+  it('keeps the first bake, and its report, when the same hook execution is invoked again (Lambda may deliver an asynchronous invocation twice)', async () => {
+    world();
+    await postTraffic(hookEvent);
+    items.set('d-NEW1', { ...items.get('d-NEW1')!, bake: { ...(items.get('d-NEW1')!.bake as object), reported: 'Succeeded' } });
+    jest.spyOn(Date, 'now').mockImplementation(() => T0 + 12 * MIN);
+    const again = await postTraffic(hookEvent);
+    expect(again).toEqual({ deploymentId: 'd-NEW1', status: 'baking', until: T0 + 10 * MIN });
+    expect(items.get('d-NEW1')!.bake).toEqual({ hookExecutionId: 'hook-exec-1', startedAt: T0, until: T0 + 10 * MIN, reported: 'Succeeded' });
+    expect(cd).not.toHaveReceivedCommand(PutLifecycleEventHookExecutionStatusCommand);
+  });
+
+  it('guard: a new hook execution of the deployment starts a new bake', async () => {
+    world();
+    await postTraffic(hookEvent);
+    jest.spyOn(Date, 'now').mockImplementation(() => T0 + 12 * MIN);
+    const next = await postTraffic({ ...hookEvent, LifecycleEventHookExecutionId: 'hook-exec-2' });
+    expect(next).toEqual({ deploymentId: 'd-NEW1', status: 'baking', until: T0 + 22 * MIN });
+    expect(items.get('d-NEW1')!.bake).toEqual({ hookExecutionId: 'hook-exec-2', startedAt: T0 + 12 * MIN, until: T0 + 22 * MIN });
+  });
+
   it('reports Failed when it cannot store the bake', async () => {
     world();
     ddb.on(UpdateCommand).rejects(Object.assign(new Error('down'), { name: 'InternalServerError' }));
