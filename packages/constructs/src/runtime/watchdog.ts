@@ -64,7 +64,9 @@ const ALIAS_CONCURRENCY = 8;
  * deployments it all saw, judged and acted on. A group's heartbeat withheld for three minutes
  * puts that group's heartbeat alarm, first in its own CodeDeploy alarm list, in ALARM, and
  * CodeDeploy stops that group's release itself: a watchdog that cannot see or act fails closed,
- * and one deployment it cannot judge stops only its own group's release.
+ * and one deployment it cannot judge stops only its own group's release. Its own state is part
+ * of what it must see: a deployment whose state item it cannot read or write withholds its
+ * group's heartbeat and counts towards blindness (ownState).
  */
 export async function runWatchdog(firstTrigger: Trigger, given: WatchdogDeps): Promise<WatchdogRun> {
   let trigger = firstTrigger;
@@ -282,8 +284,9 @@ async function telemetrySuspects(ids: readonly string[], deps: WatchdogDeps, now
 /**
  * The evaluation state to judge a deployment from, and why its own state is unreadable (if it
  * is). The state item holds the count, unless its read failed this run or its write failed last
- * run: then this environment's memory holds the newer count, and the failure counts towards
- * blindness (core STATE_LAYER) like an unreadable signal.
+ * run: then this environment's memory holds the newer count (it holds one only after a failure,
+ * so it wins a tie), and the failure counts towards blindness (core STATE_LAYER) like an
+ * unreadable signal.
  */
 export function ownState(
   id: string,
@@ -293,7 +296,7 @@ export function ownState(
 ): { evaluation: EvaluationState; unreadable?: string } {
   const remembered = memory?.get(id);
   const stored = st?.evaluation;
-  const newer = remembered && (readFailure !== undefined || (remembered.evaluation.lastEvaluatedAt ?? 0) > (stored?.lastEvaluatedAt ?? 0)) ? remembered : undefined;
+  const newer = remembered && (readFailure !== undefined || (remembered.evaluation.lastEvaluatedAt ?? 0) >= (stored?.lastEvaluatedAt ?? 0)) ? remembered : undefined;
   const evaluation = newer?.evaluation ?? stored ?? INITIAL_STATE;
   const unreadable = readFailure ?? (newer?.writeFailed ? `the previous evaluation's ${newer.writeFailed}` : undefined);
   return { evaluation, ...(unreadable ? { unreadable } : {}) };
