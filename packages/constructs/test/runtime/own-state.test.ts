@@ -1,7 +1,8 @@
+import type { EvaluationState } from '../../src/core/types';
 import { EvaluationMemory } from '../../src/runtime/evaluation-memory';
 import { ownState } from '../../src/runtime/watchdog';
 
-const at = (lastEvaluatedAt: number, n = 0) => ({ lastEvaluatedAt, consecutiveUnreadable: n ? { service: n } : {} });
+const at = (lastEvaluatedAt: number, n = 0): EvaluationState => ({ lastEvaluatedAt, consecutiveUnreadable: n ? { service: n } : {} });
 const memoryWith = (remembered?: Parameters<EvaluationMemory['set']>[1]) => {
   const m = new EvaluationMemory();
   if (remembered) m.set('d-1', remembered);
