@@ -37,6 +37,8 @@ export const clients = {
   dynamodb: new DynamoDBClient(sdkClientConfig(REQUEST_TIMEOUT_MS.dynamodb)),
   eventbridge: new EventBridgeClient(sdkClientConfig()),
   lambda: new LambdaClient(sdkClientConfig()),
+  /** For synchronous invocations only, which last as long as the function invoked. */
+  lambdaInvoke: new LambdaClient(sdkClientConfig(REQUEST_TIMEOUT_MS.invoke)),
 };
 
 export const now = (): number => Date.now();
@@ -61,7 +63,7 @@ export function adapters(settings: Pick<RuntimeSettings, 'stateTable' | 'eventBu
     deployments: new CodeDeployDeployments(clients.codedeploy),
     actions: new CodeDeployActions(clients.codedeploy),
     aliases: new LambdaAliases(clients.lambda),
-    functions: new LambdaFunctions(clients.lambda, now),
+    functions: new LambdaFunctions(clients.lambda, now, clients.lambdaInvoke),
     signals: new CloudWatchSignals(clients.cloudwatch),
     metrics: new CloudWatchMetrics(clients.cloudwatch),
     state: store,

@@ -10,9 +10,11 @@ export const CONNECTION_TIMEOUT_MS = 2_000;
 
 /**
  * Per attempt. DynamoDB answers single-item and batch reads in milliseconds; CloudWatch's
- * GetMetricData of up to 500 queries, CodeDeploy and Lambda control-plane calls take longer.
+ * GetMetricData of up to 500 queries, CodeDeploy and Lambda control-plane calls take longer. A
+ * synchronous Invoke (a probe, a reachability check) lasts as long as the function it runs: it
+ * outlasts the reachability checker's 70 s timeout; a probe that has not answered by then failed.
  */
-export const REQUEST_TIMEOUT_MS = { dynamodb: 2_000, default: 5_000 } as const;
+export const REQUEST_TIMEOUT_MS = { dynamodb: 2_000, default: 5_000, invoke: 75_000 } as const;
 
 /** Attempts per call, in the SDK's standard retry mode (backoff with jitter on throttling, 5xx and timeouts). */
 export const MAX_ATTEMPTS = 3;

@@ -13,7 +13,7 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { GetAliasCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { adapters, log } from '../../lambda/shared';
-import { MAX_ATTEMPTS, REQUEST_TIMEOUT_MS, sdkClientConfig } from '../../src/aws/clients';
+import { CONNECTION_TIMEOUT_MS, MAX_ATTEMPTS, REQUEST_TIMEOUT_MS, sdkClientConfig } from '../../src/aws/clients';
 import { DynamoStateStore } from '../../src/aws/state';
 import { loadSettings } from '../../src/runtime/env';
 import { runWatchdog } from '../../src/runtime/watchdog';
@@ -56,6 +56,33 @@ describe('bounded AWS calls', () => {
     expect(ms).toBeGreaterThanOrEqual(MAX_ATTEMPTS * REQUEST_TIMEOUT_MS.dynamodb - 50);
     expect(ms).toBeLessThan(MAX_ATTEMPTS * REQUEST_TIMEOUT_MS.dynamodb + 1_500);
   }, 15_000);
+
+  it('bounds every client the handlers share, and lets a synchronous Invoke (a probe, a reachability check) wait for the function it runs', async () => {
+    // Prepare: every client pointed at an endpoint that answers at once (the handler's options resolve on first use).
+    const quick = createServer((_req, res) => res.end('{}'));
+    await new Promise<void>((r) => quick.listen(0, '127.0.0.1', r));
+    process.env.AWS_ENDPOINT_URL = `http://127.0.0.1:${(quick.address() as AddressInfo).port}`;
+    let shared: typeof import('../../lambda/shared') | undefined;
+    jest.isolateModules(() => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      shared = require('../../lambda/shared');
+    });
+    // Act
+    const configs: Record<string, { requestTimeout?: number; connectionTimeout?: number; throwOnRequestTimeout?: boolean }> = {};
+    for (const [name, client] of Object.entries(shared!.clients)) {
+      await (client as { send(c: unknown): Promise<unknown> }).send(new GetItemCommand({ TableName: 't', Key: { deploymentId: { S: 'x' } } })).catch(() => undefined);
+      configs[name] = (client.config.requestHandler as unknown as { httpHandlerConfigs(): (typeof configs)[string] }).httpHandlerConfigs();
+    }
+    delete process.env.AWS_ENDPOINT_URL;
+    quick.closeAllConnections();
+    quick.close();
+    // Assess: each bounded, within the watchdog's 50 s; an Invoke outlasts the reachability checker's 70 s timeout.
+    for (const [name, c] of Object.entries(configs)) expect([name, c.throwOnRequestTimeout, c.connectionTimeout]).toEqual([name, true, CONNECTION_TIMEOUT_MS]);
+    const control = Object.entries(configs).filter(([name]) => name !== 'lambdaInvoke');
+    expect(control.filter(([, c]) => !c.requestTimeout || MAX_ATTEMPTS * c.requestTimeout > 15_000)).toEqual([]);
+    expect(configs.lambdaInvoke.requestTimeout).toBeGreaterThan(70_000);
+    expect(Object.keys(configs).sort()).toEqual(['cloudwatch', 'codedeploy', 'dynamodb', 'eventbridge', 'lambda', 'lambdaInvoke']);
+  });
 
   it('guard: a client with a request timeout but without throwOnRequestTimeout would keep waiting (the reason for the flag)', async () => {
     const lax = new DynamoDBClient({ ...sdkClientConfig(100), maxAttempts: 1, endpoint, requestHandler: { requestTimeout: 100, connectionTimeout: 100 } });
