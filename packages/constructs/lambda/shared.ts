@@ -8,6 +8,7 @@ import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { REQUEST_TIMEOUT_MS, sdkClientConfig } from '../src/aws/clients';
 import { CloudWatchMetrics, CloudWatchSignals } from '../src/aws/cloudwatch';
 import { CodeDeployActions, CodeDeployDeployments } from '../src/aws/codedeploy';
 import { LogAndEventBridgeDecisions } from '../src/aws/decisions';
@@ -27,27 +28,42 @@ export const log: Log = {
   error: (m, extra) => logger.error(m, extra ?? {}),
 };
 
-// Standard retry mode with 3 attempts backs off on throttling and 5xx; what still fails is
-// handled by the runtime as data (unreadable signals, withheld heartbeat).
-const clientConfig = { maxAttempts: 3, retryMode: 'standard' as const };
+// Standard retry mode with 3 attempts backs off on throttling, 5xx and timeouts, each attempt
+// bounded (src/aws/clients.ts); what still fails is handled by the runtime as data (unreadable
+// signals, withheld heartbeat).
 export const clients = {
-  cloudwatch: new CloudWatchClient(clientConfig),
-  codedeploy: new CodeDeployClient(clientConfig),
-  dynamodb: new DynamoDBClient(clientConfig),
-  eventbridge: new EventBridgeClient(clientConfig),
-  lambda: new LambdaClient(clientConfig),
+  cloudwatch: new CloudWatchClient(sdkClientConfig()),
+  codedeploy: new CodeDeployClient(sdkClientConfig()),
+  dynamodb: new DynamoDBClient(sdkClientConfig(REQUEST_TIMEOUT_MS.dynamodb)),
+  eventbridge: new EventBridgeClient(sdkClientConfig()),
+  lambda: new LambdaClient(sdkClientConfig()),
+  /** For synchronous invocations only, which last as long as the function invoked. */
+  lambdaInvoke: new LambdaClient(sdkClientConfig(REQUEST_TIMEOUT_MS.invoke)),
 };
 
 export const now = (): number => Date.now();
 
-export function adapters(settings: Pick<RuntimeSettings, 'stateTable' | 'eventBus'>) {
+/** What Lambda tells a handler about its invocation that the runtime uses: the time left. */
+export interface InvocationContext {
+  getRemainingTimeInMillis(): number;
+}
+
+/**
+ * The time a run keeps back from retrying state reads, for what follows them: reading the
+ * signals, acting, writing the state and publishing the heartbeats, each call bounded by the
+ * clients' request timeouts.
+ */
+export const STATE_RETRY_RESERVE_MS = 20_000;
+
+export function adapters(settings: Pick<RuntimeSettings, 'stateTable' | 'eventBus'>, context?: InvocationContext) {
   // One store serves both the deployments' state and the registry of active deployments.
-  const store = new DynamoStateStore(clients.dynamodb, settings.stateTable, now);
+  const remainingMs = context ? () => context.getRemainingTimeInMillis() - STATE_RETRY_RESERVE_MS : undefined;
+  const store = new DynamoStateStore(clients.dynamodb, settings.stateTable, now, remainingMs ? { remainingMs } : {});
   return {
     deployments: new CodeDeployDeployments(clients.codedeploy),
     actions: new CodeDeployActions(clients.codedeploy),
     aliases: new LambdaAliases(clients.lambda),
-    functions: new LambdaFunctions(clients.lambda, now),
+    functions: new LambdaFunctions(clients.lambda, now, clients.lambdaInvoke),
     signals: new CloudWatchSignals(clients.cloudwatch),
     metrics: new CloudWatchMetrics(clients.cloudwatch),
     state: store,

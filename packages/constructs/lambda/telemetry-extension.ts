@@ -18,6 +18,7 @@
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { REQUEST_TIMEOUT_MS, sdkClientConfig } from '../src/aws/clients';
 import {
   FLUSH_SECONDS,
   isFailedStatus,
@@ -130,7 +131,7 @@ async function nextEvent(id: string): Promise<{ eventType?: string; deadlineMs?:
 async function loadSdk() {
   const [{ DynamoDBClient }, lib] = await Promise.all([import('@aws-sdk/client-dynamodb'), import('@aws-sdk/lib-dynamodb')]);
   // Standard retries with 3 attempts (2 retries), each bounded to 2 s; every send adds a 3 s deadline.
-  const doc = lib.DynamoDBDocumentClient.from(new DynamoDBClient({ maxAttempts: 3, retryMode: 'standard', requestHandler: { requestTimeout: 2000, connectionTimeout: 1000 } }));
+  const doc = lib.DynamoDBDocumentClient.from(new DynamoDBClient(sdkClientConfig(REQUEST_TIMEOUT_MS.dynamodb, 1000)));
   return { doc, GetCommand: lib.GetCommand, UpdateCommand: lib.UpdateCommand };
 }
 type Sdk = Awaited<ReturnType<typeof loadSdk>>;

@@ -8,6 +8,7 @@ import { checkConfigReport, EXPLAIN_INPUT, explainRecords, runLab } from '../src
 import { badInput, CliError, EXIT, EXIT_CODE_HELP, exitCodeOf } from '../src/cli/exit-codes';
 import { decisionLinesFromLogGroup } from '../src/cli/log-group';
 import { checkOutputFile } from '../src/cli/output-path';
+import { terminalLines } from '../src/cli/terminal-text';
 import { rehearse } from '../src/rehearsal/rehearse';
 import { loadScenarios } from '../src/rehearsal/scenario';
 import { deployCommand, watchCommand, type FollowFlags, type WatchFlags } from '../src/cli/watch-command';
@@ -173,7 +174,9 @@ export async function main(argv: string[]): Promise<number> {
     }
     const code = exitCodeOf(err);
     // "failed" is a verdict, not an error of the CLI's.
-    process.stderr.write(code === EXIT.failed ? `${(err as Error).message}\n` : `error: ${(err as Error).message}\n`);
+    // An error's message may quote AWS (an SDK error, a reason): printed terminal-safe.
+    const message = terminalLines((err as Error).message);
+    process.stderr.write(code === EXIT.failed ? `${message}\n` : `error: ${message}\n`);
     return code;
   }
 }

@@ -21,10 +21,16 @@ export class LambdaAliases implements AliasPort {
 }
 
 export class LambdaFunctions implements FunctionPort {
+  private readonly invoker: LambdaClient;
+
+  /** `invokeClient`: for synchronous invocations, whose requests last as long as the function (see aws/clients.ts). */
   constructor(
     private readonly client: LambdaClient,
     private readonly clock: () => number = Date.now,
-  ) {}
+    invokeClient?: LambdaClient,
+  ) {
+    this.invoker = invokeClient ?? client;
+  }
 
   async environment(functionName: string, version: string): Promise<Record<string, string>> {
     const res = await this.client.send(new GetFunctionConfigurationCommand({ FunctionName: functionName, Qualifier: version }));
@@ -33,7 +39,7 @@ export class LambdaFunctions implements FunctionPort {
 
   async invoke(functionName: string, version: string, event: unknown): Promise<ProbeResult> {
     const started = this.clock();
-    const res = await this.client.send(
+    const res = await this.invoker.send(
       new InvokeCommand({
         FunctionName: functionName,
         Qualifier: version,

@@ -113,7 +113,29 @@ export interface WatchPort {
   watch(functionName: string, version: string, deploymentId: string): Promise<void>;
 }
 
+/**
+ * Some deployments' state could not be read (their keys were still unprocessed when the time for
+ * retries ran out). Their state is unknown, which is not the same as "no state yet": a caller
+ * must neither treat them as new nor write over their history.
+ */
+export class StateReadError extends Error {
+  constructor(
+    message: string,
+    /** The ids whose state is unknown. */
+    readonly unread: readonly string[],
+    /** What was read before the time ran out. */
+    readonly read: ReadonlyMap<string, DeploymentState>,
+  ) {
+    super(message);
+    this.name = 'StateReadError';
+  }
+}
+
 export interface StatePort {
+  /**
+   * The state of each id that has an item; an id without one is absent from the map. Throws
+   * StateReadError when some ids could not be read (any other error: none was read).
+   */
   get(ids: readonly string[]): Promise<Map<string, DeploymentState>>;
   /** Set the given top-level fields, leaving the others as they are. */
   update(deploymentId: string, fields: Partial<Omit<DeploymentState, 'deploymentId'>>): Promise<void>;

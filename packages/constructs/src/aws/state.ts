@@ -1,12 +1,31 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { watchItemUpdate } from '../runtime/telemetry';
-import type { DeploymentState, RegistryPort, StatePort, WatchPort } from './ports';
-import { chunk, errorName } from './util';
+import { StateReadError, type DeploymentState, type RegistryPort, type StatePort, type WatchPort } from './ports';
+import { backoffDelay, chunk, errorName } from './util';
 
 /** BatchGetItem reads up to 100 items per call.
  * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html */
 export const BATCH_GET_ITEM_MAX = 100;
+/**
+ * How long one read may spend retrying unprocessed keys: the watchdog runs for at most 50 s and
+ * still has to judge, act and publish heartbeats; a key still unread is retried by the next run,
+ * a minute later.
+ */
+export const STATE_READ_BUDGET_MS = 5_000;
+/** At most this many BatchGetItem calls per batch of keys, whatever the budget. */
+const MAX_READ_ATTEMPTS = 10;
+
+/** How the store pauses between retries and how much time it may spend on them. */
+export interface RetryOptions {
+  /** The time the caller has left (ms), when shorter than STATE_READ_BUDGET_MS. */
+  readonly remainingMs?: () => number;
+  /** A monotonic clock (ms) for the budget; performance.now by default. */
+  readonly monotonic?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly random?: () => number;
+}
+
 /** Items expire (DynamoDB TTL) a week after their last write: longer than any deployment (50 hours). */
 export const STATE_TTL_SECONDS = 7 * 24 * 3600;
 
@@ -32,20 +51,42 @@ export class DynamoStateStore implements StatePort, RegistryPort, WatchPort {
     client: DynamoDBClient,
     private readonly tableName: string,
     private readonly clock: () => number = Date.now,
+    private readonly retry: RetryOptions = {},
   ) {
     this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   }
 
+  /**
+   * Unprocessed keys are retried with exponential backoff and jitter, as the BatchGetItem page
+   * asks, within STATE_READ_BUDGET_MS (or the caller's remaining time); keys still unread then
+   * are an error (StateReadError), never taken as "no state".
+   * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html
+   */
   async get(ids: readonly string[]): Promise<Map<string, DeploymentState>> {
+    const monotonic = this.retry.monotonic ?? (() => performance.now());
+    const sleep = this.retry.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+    const budget = Math.min(STATE_READ_BUDGET_MS, this.retry.remainingMs?.() ?? Infinity);
+    const started = monotonic();
     const out = new Map<string, DeploymentState>();
+    const unread: string[] = [];
+    let attempts = 0;
     for (const batch of chunk([...new Set(ids)], BATCH_GET_ITEM_MAX)) {
-      let keys: Record<string, unknown>[] | undefined = batch.map((deploymentId) => ({ deploymentId }));
-      // Unprocessed keys are retried a few times; what is still unread is treated as no state.
-      for (let attempt = 0; keys && keys.length && attempt < 4; attempt++) {
+      let keys: Record<string, unknown>[] = batch.map((deploymentId) => ({ deploymentId }));
+      for (let attempt = 0; keys.length; attempt++) {
         const res = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }));
+        attempts++;
         for (const item of res.Responses?.[this.tableName] ?? []) out.set(item.deploymentId as string, item as DeploymentState);
-        keys = res.UnprocessedKeys?.[this.tableName]?.Keys as Record<string, unknown>[] | undefined;
+        keys = (res.UnprocessedKeys?.[this.tableName]?.Keys as Record<string, unknown>[] | undefined) ?? [];
+        if (!keys.length) break;
+        const pause = backoffDelay(attempt, this.retry.random);
+        if (attempt + 1 >= MAX_READ_ATTEMPTS || monotonic() - started + pause > budget) break;
+        await sleep(pause);
       }
+      unread.push(...keys.map((k) => String(k.deploymentId)));
+    }
+    if (unread.length) {
+      const took = Math.round(monotonic() - started);
+      throw new StateReadError(`BatchGetItem left ${unread.length} key${unread.length === 1 ? '' : 's'} unprocessed after ${attempts} attempts within ${took} ms (UnprocessedKeys): ${unread.join(', ')}`, unread, out);
     }
     return out;
   }

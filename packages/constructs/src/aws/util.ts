@@ -31,3 +31,11 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
   await Promise.all(workers);
   return out;
 }
+
+/**
+ * Exponential backoff with full jitter: a random pause between 0 and min(cap, base x 2^attempt).
+ * https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/
+ */
+export function backoffDelay(attempt: number, random: () => number = Math.random, baseMs = 50, capMs = 1000): number {
+  return Math.floor(random() * Math.min(capMs, baseMs * 2 ** attempt));
+}

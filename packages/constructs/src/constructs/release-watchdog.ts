@@ -658,11 +658,12 @@ export class ReleaseWatchdog extends Construct {
       );
     }
     // GetItem reads the registry of active deployments (the prober reads it too); UpdateItem
-    // changes it and the deployments' own items.
+    // changes it and the deployments' own items; BatchGetItem reads those items (the hooks read
+    // their stored answer and bake, so that a repeated invocation keeps them).
     for (const w of this.watchdogs()) this.stateTable.grant(w, 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem');
     this.stateTable.grant(this.prober, 'dynamodb:GetItem');
-    this.stateTable.grant(this.preTrafficHook, 'dynamodb:UpdateItem');
-    this.stateTable.grant(this.postTrafficHook, 'dynamodb:UpdateItem');
+    this.stateTable.grant(this.preTrafficHook, 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem');
+    this.stateTable.grant(this.postTrafficHook, 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem');
     // The configuration item is the deploy's alone (the ConfigItem custom resource): not even the
     // runtime may change what it is judged by.
     for (const fn of this.functions()) {

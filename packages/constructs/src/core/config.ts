@@ -1,5 +1,5 @@
 import { parseConfigChecks, type ConfigCheck } from './config-checks';
-import { DEFAULT_POLICY, FRESH_PROBE_MINUTES } from './evaluate';
+import { DEFAULT_POLICY, FRESH_PROBE_MINUTES, STATE_LAYER } from './evaluate';
 import { parseProbes, type ProbeSpec } from './probes';
 import type { LayerSpec, MetricRef, Policy, SignalSpec } from './types';
 import { BUILT_IN_LAYERS, InsufficientAction, PreexistingAlarms, STAGES } from './types';
@@ -212,6 +212,7 @@ function parseGuard(v: unknown, path: string): GuardConfig {
     if ((BUILT_IN_LAYERS as readonly string[]).includes(name)) {
       throw new InputError(`${p}.name: ${name} is a built-in layer; custom layers need another name`, `${p}.name`);
     }
+    if (name === STATE_LAYER) throw new InputError(`${p}.name: ${name} is the watchdog's own state layer; custom layers need another name`, `${p}.name`);
     return { name, alarms: optArr(l.alarms, `${p}.alarms`, alarmNameTemplate) };
   });
   unique(customLayers.map((l) => l.name), `${path}.customLayers`, 'layer name');

@@ -43,6 +43,14 @@ export const DEFAULT_POLICY: Policy = {
 export const INITIAL_STATE: EvaluationState = { consecutiveUnreadable: {} };
 
 /**
+ * The watchdog's own state (its DynamoDB item) as a layer of evidence: a run that could not read
+ * or write it has lost the counts and the history it judges with, so it counts towards blindness
+ * exactly like an unreadable signal (blindAfter, the same-moment rule, a deferred bake end). It
+ * appears in a verdict only while unreadable, after the guard's own layers.
+ */
+export const STATE_LAYER = 'watchdog-state';
+
+/**
  * Probe samples count as fresh for this many minutes, counted from the start of the minute. The
  * prober runs once a minute (6 rounds 10 s apart) and publishes after each round, so at a
  * minute's evaluation the last run's samples are 10-60 s old; 2 minutes still hold a run's
@@ -103,6 +111,8 @@ export interface EvaluationInput {
   readonly layers: readonly LayerSpec[];
   readonly observations: Observations;
   readonly state: EvaluationState;
+  /** Why the deployment's own state could not be read or written (absent when it was): see STATE_LAYER. */
+  readonly stateUnreadable?: string;
 }
 
 export interface EvaluationResult {
@@ -117,7 +127,7 @@ export interface EvaluationResult {
  * The first such layer in order decides; every layer's evidence is kept in the verdict.
  */
 export function evaluate(input: EvaluationInput, policy: Policy, now: number): EvaluationResult {
-  const { snapshot, layers, observations, state } = input;
+  const { snapshot, layers, observations, state, stateUnreadable } = input;
   const stage = deriveStage(snapshot, policy, now);
   const sameMoment =
     state.lastEvaluatedAt !== undefined && now - state.lastEvaluatedAt < policy.minSecondsBetweenCountedEvaluations * 1000;
@@ -173,6 +183,22 @@ export function evaluate(input: EvaluationInput, policy: Policy, now: number): E
     if (layerReasons.length) {
       decidingLayer ??= layer.name;
       reasons.push(...layerReasons);
+    }
+  }
+
+  if (stateUnreadable !== undefined) {
+    const previous = state.consecutiveUnreadable[STATE_LAYER] ?? 0;
+    const unreadable = sameMoment ? Math.max(previous, 1) : previous + 1;
+    nextUnreadable[STATE_LAYER] = unreadable;
+    layerResults.push({ name: STATE_LAYER, outcome: 'unreadable', consecutiveUnreadable: unreadable });
+    if (unreadable >= policy.blindAfter) {
+      decidingLayer ??= STATE_LAYER;
+      reasons.push(`blind: ${STATE_LAYER} unreadable for ${unreadable} consecutive evaluations (limit ${policy.blindAfter}): ${stateUnreadable}`);
+    } else if (stage === 'bake-end') {
+      missing.push({ layer: STATE_LAYER, reason: `${STATE_LAYER} unreadable (${unreadable} of ${policy.blindAfter} before blind): ${stateUnreadable}` });
+    } else if (insufficientAction(policy, stage, STATE_LAYER) === 'rollback') {
+      decidingLayer ??= STATE_LAYER;
+      reasons.push(`no evidence from ${STATE_LAYER} at stage ${stage}, which requires it: ${stateUnreadable}`);
     }
   }
 

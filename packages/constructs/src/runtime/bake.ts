@@ -55,7 +55,18 @@ export async function runBakeStart(event: unknown, deps: BakeDeps): Promise<Bake
     }
     const startedAt = deps.now();
     const until = startedAt + minutes * 60_000;
-    await deps.state.update(deploymentId, { bake: { hookExecutionId, startedAt, until } });
+    const bake = { hookExecutionId, startedAt, until };
+    // Written only if absent: Lambda may deliver an asynchronous invocation twice, and a repeated
+    // one must neither move the deadline nor forget that the bake was reported. A bake of another
+    // hook execution is replaced; one that cannot be read fails the hook (it could not be kept).
+    if (!(await deps.state.updateIfAbsent(deploymentId, 'bake', { bake }))) {
+      const first = (await deps.state.get([deploymentId])).get(deploymentId)?.bake;
+      if (first?.hookExecutionId === hookExecutionId) {
+        deps.log.warn('post-traffic hook: repeated invocation of a bake already started, kept', { deploymentId, hookExecutionId, until: new Date(first.until).toISOString() });
+        return { deploymentId, status: 'baking', until: first.until };
+      }
+      await deps.state.update(deploymentId, { bake });
+    }
     deps.log.info('bake started', { deploymentId, hookExecutionId, until: new Date(until).toISOString() });
     return { deploymentId, status: 'baking', until };
   } catch (err) {

@@ -1,7 +1,7 @@
 import { parseLambdaAppSpec, type LambdaAppSpec } from '../core/appspec';
 import type { GuardConfig, WatchdogConfig } from '../core/config';
 import type { RolloutShape } from '../core/types';
-import type { DeploymentInfo, DeploymentPort, DeploymentState, RegistryPort, StatePort } from '../aws/ports';
+import { StateReadError, type DeploymentInfo, type DeploymentPort, type DeploymentState, type RegistryPort, type StatePort } from '../aws/ports';
 import { errorText, mapLimit } from '../aws/util';
 
 /** A deployment the watchdog guards, with what it moves where. */
@@ -25,6 +25,11 @@ export interface Discovery {
   readonly warnings: string[];
   /** The state items of the ids found, when the discovery read them (RegistryOptions.state); absent when it did not or could not. */
   readonly states?: Map<string, DeploymentState>;
+  /**
+   * The ids whose state the discovery tried and failed to read, and why: their state is unknown,
+   * not absent. With `states` (a partial read) only those ids; without it, every id found.
+   */
+  readonly stateFailure?: { readonly message: string; readonly ids: readonly string[] };
 }
 
 /** Registry use for one discovery. */
@@ -105,12 +110,11 @@ export async function discover(guards: readonly GuardConfig[], deployments: Depl
   const reconciled = listAll && reg?.reconcile === true && errors.length === 0;
   const ids = [...new Set([...(registered ?? []), ...listed.flat(), ...extraIds])];
   let states: Map<string, DeploymentState> | undefined;
+  let stateFailure: Discovery['stateFailure'];
   if (reg?.state && ids.length) {
-    try {
-      states = await reg.state.get(ids);
-    } catch {
-      // Describe them all instead; the caller reads the state again and reports its failure.
-    }
+    const read = await readStates(reg.state, ids);
+    states = read.states;
+    stateFailure = read.failure;
   }
   // A deployment's end arrives as a state-change event naming it (described below), or is seen
   // by the reconciling run, which describes every id: only other runs use the hook's record.
@@ -124,7 +128,7 @@ export async function discover(guards: readonly GuardConfig[], deployments: Depl
       infos.push(...(await deployments.describe(toDescribe)));
     } catch (err) {
       fail(ALL_GROUPS, `BatchGetDeployments: ${errorText(err)}`);
-      return { active: [], errors, groupErrors, warnings, ...(states ? { states } : {}) };
+      return { active: [], errors, groupErrors, warnings, ...(states ? { states } : {}), ...(stateFailure ? { stateFailure } : {}) };
     }
   }
   const byGroup = new Map(guards.map((g) => [groupKey(g), g]));
@@ -160,7 +164,20 @@ export async function discover(guards: readonly GuardConfig[], deployments: Depl
       fail(groupKey(info), `deployment ${info.deploymentId} ${err instanceof Error && err.name === 'Error' ? err.message : errorText(err)}`);
     }
   }
-  return { active, errors, groupErrors, warnings, ...(states ? { states } : {}) };
+  return { active, errors, groupErrors, warnings, ...(states ? { states } : {}), ...(stateFailure ? { stateFailure } : {}) };
+}
+
+/**
+ * Read the state of `ids`: what was read, and which ids could not be and why. A partial read
+ * (StateReadError) keeps what it read; any other error leaves every id unread.
+ */
+export async function readStates(state: StatePort, ids: readonly string[]): Promise<{ states?: Map<string, DeploymentState>; failure?: { message: string; ids: readonly string[] } }> {
+  try {
+    return { states: await state.get(ids) };
+  } catch (err) {
+    if (err instanceof StateReadError) return { states: new Map(err.read), failure: { message: errorText(err), ids: err.unread } };
+    return { failure: { message: errorText(err), ids } };
+  }
 }
 
 /** Update the registry; a failed write is a warning: this run saw everything, the next reconciles. */

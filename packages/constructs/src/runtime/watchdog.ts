@@ -7,9 +7,10 @@ import { concurrentWindow, deploymentWindow, planReads, toObservations, type Ala
 import type { DeploymentSnapshot, EvaluationState, LayerSpec, Verdict, Window } from '../core/types';
 import type { ActionPort, AliasPort, Datapoint, DecisionPort, DeploymentInfo, DeploymentPort, DeploymentState, MetricsPort, RegistryPort, SignalPort, StatePort } from '../aws/ports';
 import { errorText, mapLimit } from '../aws/util';
-import { ALL_GROUPS, currentConfig, discover, groupKey, type ActiveDeployment, type ConfigSource } from './discover';
+import { ALL_GROUPS, currentConfig, discover, groupKey, readStates, type ActiveDeployment, type ConfigSource } from './discover';
 import { judgeSignal } from '../core/signals';
 import { signalKey } from '../core/types';
+import type { EvaluationMemory } from './evaluation-memory';
 import { telemetryObservations, watchedCounts, watchKey } from './telemetry';
 import { describeTrigger, guardsFor, type Trigger } from './triggers';
 
@@ -32,6 +33,8 @@ export interface WatchdogDeps {
   readonly registry?: RegistryPort;
   readonly decisions: DecisionPort;
   readonly metrics: MetricsPort;
+  /** This environment's record of evaluations whose state could not be read or written. */
+  readonly memory?: EvaluationMemory;
   readonly log: Log;
   readonly now: () => number;
 }
@@ -62,7 +65,9 @@ const ALIAS_CONCURRENCY = 8;
  * deployments it all saw, judged and acted on. A group's heartbeat withheld for three minutes
  * puts that group's heartbeat alarm, first in its own CodeDeploy alarm list, in ALARM, and
  * CodeDeploy stops that group's release itself: a watchdog that cannot see or act fails closed,
- * and one deployment it cannot judge stops only its own group's release.
+ * and one deployment it cannot judge stops only its own group's release. Its own state is part
+ * of what it must see: a deployment whose state item it cannot read or write withholds its
+ * group's heartbeat and counts towards blindness (ownState).
  */
 export async function runWatchdog(firstTrigger: Trigger, given: WatchdogDeps): Promise<WatchdogRun> {
   let trigger = firstTrigger;
@@ -103,14 +108,15 @@ export async function runWatchdog(firstTrigger: Trigger, given: WatchdogDeps): P
   const active = trigger.kind === 'telemetry' ? current.active.filter((a) => trigger.deploymentIds.includes(a.info.deploymentId)) : current.active;
 
   const ids = active.map((a) => a.info.deploymentId);
-  let states = found.states ?? new Map<string, DeploymentState>();
-  if (ids.length && !found.states) {
-    try {
-      states = await deps.state.get(ids);
-    } catch (err) {
-      // Without state the bake cannot be ended and blindness restarts from zero: record, go on.
-      errors.push(`state read: ${errorText(err)}`);
-    }
+  // The discovery read the state already (or failed to: it is not read twice in one run).
+  const read = found.states || found.stateFailure ? { states: found.states, failure: found.stateFailure } : ids.length ? await readStates(deps.state, ids) : {};
+  const states = read.states ?? new Map<string, DeploymentState>();
+  // A deployment whose state could not be read is judged without it, as 'state unreadable', and
+  // its group's heartbeat is withheld; it is never taken for a new deployment, and nothing is
+  // written over its history.
+  const unread = new Set(read.failure?.ids ?? []);
+  for (const a of active) {
+    if (unread.has(a.info.deploymentId)) withhold(groupKey(a.info), `state read ${a.info.deploymentId}: ${read.failure!.message}`);
   }
 
   // The telemetry extension's counts: each deployment's from the watch item of its own function
@@ -175,7 +181,9 @@ export async function runWatchdog(firstTrigger: Trigger, given: WatchdogDeps): P
         .map(([k, v]) => [k.slice(`${i}|`.length), v]),
     );
     const observations = { ...toObservations(layers, versions, window, mine, alarmReadings, concurrent), ...telemetryWatched(layers, a, watches, window, watchError) };
-    const { verdict, state: nextEval } = evaluate({ snapshot, layers, observations, state: st?.evaluation ?? INITIAL_STATE }, config.policy, now);
+    const id = a.info.deploymentId;
+    const own = ownState(id, st, unread.has(id) ? `state read: ${read.failure!.message}` : undefined, deps.memory);
+    const { verdict, state: nextEval } = evaluate({ snapshot, layers, observations, state: own.evaluation, ...(own.unreadable ? { stateUnreadable: own.unreadable } : {}) }, config.policy, now);
 
     const { taken, result, bakeReported } = await act(a, st, verdict, deps);
     if (result.startsWith('error')) withhold(groupKey(a.info), `${a.info.deploymentId}: ${result}`);
@@ -187,17 +195,24 @@ export async function runWatchdog(firstTrigger: Trigger, given: WatchdogDeps): P
     const counting = (e: EvaluationState | undefined) => Object.values(e?.consecutiveUnreadable ?? {}).some((n) => n > 0);
     const news = isNews(st?.decisions?.at(-1), record);
     if (sendsEvent(st?.decisions?.at(-1), record, now, periodic)) evented.add(record);
-    if (bakeReported || news || counting(nextEval) || counting(st?.evaluation)) {
+    if (unread.has(id)) {
+      // Unknown state is not overwritten: the count is carried in memory until it reads again.
+      deps.memory?.set(id, { evaluation: nextEval });
+    } else if (bakeReported || news || counting(nextEval) || counting(st?.evaluation)) {
       try {
-        await deps.state.update(a.info.deploymentId, {
+        await deps.state.update(id, {
           evaluation: nextEval,
           ...(news ? { decisions: keepDecisions(st?.decisions ?? [], record) } : {}),
           ...(bakeReported && st?.bake ? { bake: { ...st.bake, reported: bakeReported } } : {}),
         });
+        deps.memory?.forget(id);
       } catch (err) {
-        errors.push(`state write ${a.info.deploymentId}: ${errorText(err)}`);
+        // The next run would read a stale count: it counts this failure instead (see ownState).
+        const message = `state write ${id}: ${errorText(err)}`;
+        withhold(groupKey(a.info), message);
+        deps.memory?.set(id, { evaluation: nextEval, writeFailed: message });
       }
-    }
+    } else deps.memory?.forget(id);
   }
 
   if (decisions.length) {
@@ -308,6 +323,27 @@ async function telemetrySuspects(ids: readonly string[], recordKeys: readonly st
       l.signals.some((s) => s.kind === 'telemetry' && judgeSignal(s, observations[signalKey(l.name, s.name)], { layer: l.name, deploymentCreatedAt: info.createdAt, preexistingAlarms: deps.config.policy.preexistingAlarms, stage: 'shifting' }).outcome === 'failed'),
     );
   });
+}
+
+/**
+ * The evaluation state to judge a deployment from, and why its own state is unreadable (if it
+ * is). The state item holds the count, unless its read failed this run or its write failed last
+ * run: then this environment's memory holds the newer count (it holds one only after a failure,
+ * so it wins a tie), and the failure counts towards blindness (core STATE_LAYER) like an
+ * unreadable signal.
+ */
+export function ownState(
+  id: string,
+  st: DeploymentState | undefined,
+  readFailure: string | undefined,
+  memory: EvaluationMemory | undefined,
+): { evaluation: EvaluationState; unreadable?: string } {
+  const remembered = memory?.get(id);
+  const stored = st?.evaluation;
+  const newer = remembered && (readFailure !== undefined || (remembered.evaluation.lastEvaluatedAt ?? 0) >= (stored?.lastEvaluatedAt ?? 0)) ? remembered : undefined;
+  const evaluation = newer?.evaluation ?? stored ?? INITIAL_STATE;
+  const unreadable = readFailure ?? (newer?.writeFailed ? `the previous evaluation's ${newer.writeFailed}` : undefined);
+  return { evaluation, ...(unreadable ? { unreadable } : {}) };
 }
 
 function toSnapshot(a: ActiveDeployment, st: DeploymentState | undefined, weight: number | undefined): DeploymentSnapshot {

@@ -156,15 +156,15 @@ describe('ReleaseWatchdog', () => {
       for (const [id, r] of own) expect([id, JSON.stringify(r)]).toEqual([id, expect.not.stringContaining(versionId)]);
     });
 
-    it('gives the state table to the runtime by need: the registry is read by the watchdog and the prober, written by the watchdog and the pre-traffic hook', () => {
+    it('gives the state table to the runtime by need: the registry is read by the watchdog and the prober, written by the watchdog and the pre-traffic hook; the hooks read their own answers and bakes (BatchGetItem)', () => {
       // What each is allowed (the deny of the configuration item is isolation.test.ts's).
       const tableActions = (d: string) => statements(d).filter((s) => s.Effect === 'Allow' && /"\w*State[0-9A-F]{8}"/.test(JSON.stringify(s.Resource))).flatMap((s) => [s.Action].flat()).sort();
       expect(tableActions('watchdog')).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem']);
       // The stream actions are the event source mapping's (the telemetry extension's writes with failures).
       expect(tableActions('watchdog (events)')).toEqual(['dynamodb:BatchGetItem', 'dynamodb:DescribeStream', 'dynamodb:GetItem', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:UpdateItem']);
       expect(tableActions('prober')).toEqual(['dynamodb:GetItem']);
-      expect(tableActions('pre-traffic')).toEqual(['dynamodb:UpdateItem']);
-      expect(tableActions('post-traffic')).toEqual(['dynamodb:UpdateItem']);
+      expect(tableActions('pre-traffic')).toEqual(['dynamodb:BatchGetItem', 'dynamodb:UpdateItem']);
+      expect(tableActions('post-traffic')).toEqual(['dynamodb:BatchGetItem', 'dynamodb:UpdateItem']);
     });
 
     it('lets the watchdog report the bake hook of the guarded groups', () => {

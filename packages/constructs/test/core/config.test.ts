@@ -140,6 +140,11 @@ describe('parseWatchdogConfig', () => {
       message: 'config.guards[0].customLayers[0].name: probes is a built-in layer; custom layers need another name',
     },
     {
+      name: "rejects a custom layer named like the watchdog's own state, which counts towards blindness as a layer",
+      input: oneGuard({ customLayers: [{ name: 'watchdog-state', alarms: ['a'] }] }),
+      message: "config.guards[0].customLayers[0].name: watchdog-state is the watchdog's own state layer; custom layers need another name",
+    },
+    {
       name: 'rejects a custom layer name with capitals',
       input: oneGuard({ customLayers: [{ name: 'Downstream' }] }),
       message: 'config.guards[0].customLayers[0].name: expected a layer name of lowercase letters, digits and dashes, got "Downstream"',

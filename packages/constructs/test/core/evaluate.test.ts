@@ -1,4 +1,4 @@
-import { DEFAULT_POLICY, deriveStage, evaluate } from '../../src/core/evaluate';
+import { DEFAULT_POLICY, deriveStage, evaluate, STATE_LAYER } from '../../src/core/evaluate';
 import { PreexistingAlarms, type Observation, type Policy, type Stage } from '../../src/core/types';
 import { alarm, counts, LAYERS, MIN, obs, snapshot, state, T0, unreadable } from './fixtures';
 
@@ -391,6 +391,48 @@ describe('evaluate', () => {
       const r4 = step(ok.state, NOW + 3 * MIN);
       expect(r4.verdict.action).toBe('proceed');
     });
+  });
+});
+
+describe("the watchdog's own state, unreadable", () => {
+  const STATE_FAILURE = 'state read: ProvisionedThroughputExceededException: throughput exceeded';
+  const step = (s: ReturnType<typeof state>, now: number, over: { stateUnreadable?: string; observations?: ReturnType<typeof obs>; snap?: Parameters<typeof snapshot>[0] } = {}) =>
+    evaluate({ snapshot: snapshot(over.snap), layers: LAYERS, observations: over.observations ?? obs(), state: s, ...('stateUnreadable' in over ? { stateUnreadable: over.stateUnreadable } : { stateUnreadable: STATE_FAILURE }) }, DEFAULT_POLICY, now);
+
+  it('counts towards blindness like an unreadable signal, and rolls back after blindAfter consecutive evaluations', () => {
+    const r1 = step(state(), NOW);
+    const r2 = step(r1.state, NOW + MIN);
+    const r3 = step(r2.state, NOW + 2 * MIN);
+    expect([r1, r2, r3].map((r) => r.verdict.action)).toEqual(['proceed', 'proceed', 'rollback']);
+    expect(r1.verdict.layers.at(-1)).toEqual({ name: STATE_LAYER, outcome: 'unreadable', consecutiveUnreadable: 1 });
+    expect(r1.verdict.reasons[0]).toMatch(/unreadable, not yet blind: watchdog-state \(1\)/);
+    expect(r3.verdict.layer).toBe(STATE_LAYER);
+    expect(r3.verdict.reasons[0]).toBe(`blind: watchdog-state unreadable for 3 consecutive evaluations (limit 3): ${STATE_FAILURE}`);
+  });
+
+  it('lets a failing signal layer decide first', () => {
+    const r = step(state(), NOW, { observations: obs({ 'new-version/errors': counts(60, 600, 600, 5400) }) });
+    expect(r.verdict).toMatchObject({ action: 'rollback', layer: 'new-version' });
+  });
+
+  it('counts evaluations closer together than the policy allows once', () => {
+    const r1 = step(state(), NOW);
+    const r2 = step(r1.state, NOW + 5_000);
+    expect(r2.state.consecutiveUnreadable[STATE_LAYER]).toBe(1);
+  });
+
+  it('defers the bake end while the state is unreadable, though not yet blind', () => {
+    const r = step(state(), T0 + 24 * MIN, { snap: BAKE });
+    expect(r.verdict.action).toBe('proceed');
+    expect(r.verdict.deferred).toMatch(/watchdog-state unreadable \(1 of 3 before blind\): state read/);
+  });
+
+  it('guard: a readable state adds no layer and resets the count', () => {
+    const r1 = step(state(), NOW);
+    const ok = step(r1.state, NOW + MIN, { stateUnreadable: undefined });
+    expect(ok.verdict.layers.map((l) => l.name)).not.toContain(STATE_LAYER);
+    expect(ok.state.consecutiveUnreadable[STATE_LAYER] ?? 0).toBe(0);
+    expect(ok.verdict.action).toBe('proceed');
   });
 });
 

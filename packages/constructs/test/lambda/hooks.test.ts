@@ -2,12 +2,12 @@ import 'aws-sdk-client-mock-jest';
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { BatchGetDeploymentsCommand, CodeDeployClient, PutLifecycleEventHookExecutionStatusCommand } from '@aws-sdk/client-codedeploy';
 import { GetFunctionConfigurationCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { loopbackEndpoint } from './endpoint';
 import { handler as postTraffic } from '../../lambda/post-traffic';
 import { handler as preTraffic } from '../../lambda/pre-traffic';
-import { logger } from '../../lambda/shared';
+import { logger, STATE_RETRY_RESERVE_MS } from '../../lambda/shared';
 import { stateTable } from './aws-fakes';
 import { answerConfig, configInTable, deploymentInfo, expectingStatus, guard, MIN, payload, setEnv, T0 } from './env';
 
@@ -236,6 +236,18 @@ describe('pre-traffic hook: duplicate invocations', () => {
     expect(reported()).toEqual(['Succeeded', 'Succeeded']);
   });
 
+  it('never takes a repeated invocation whose stored answer it could not read for a first one: Failed, without probing again or writing over the answer', async () => {
+    world();
+    await preTraffic(hookEvent);
+    // DynamoDB leaves the deployment's key unprocessed for as long as the hook may retry it.
+    ddb.on(BatchGetCommand).resolves({ Responses: { 'watchdog-state': [] }, UnprocessedKeys: { 'watchdog-state': { Keys: [{ deploymentId: 'd-NEW1' }] } } });
+    const second = await preTraffic(hookEvent, { getRemainingTimeInMillis: () => STATE_RETRY_RESERVE_MS + 200 });
+    expect(second.status).toBe('Failed');
+    expect(second.reasons.join()).toMatch(/pre-traffic hook error: StateReadError: BatchGetItem left 1 key unprocessed .*: d-NEW1/);
+    expect(lambda).toHaveReceivedCommandTimes(InvokeCommand, 1);
+    expect(items.get('d-NEW1')).toMatchObject({ trafficShiftStartedAt: T0, preTraffic: { hookExecutionId: 'hook-exec-1', status: 'Succeeded' } });
+  });
+
   it('repeats a Failed answer even when the probe would pass now', async () => {
     world();
     lambda.on(InvokeCommand).resolves(ok({ statusCode: 500 }));
@@ -375,6 +387,26 @@ describe('post-traffic hook (bake)', () => {
     world();
     const r = await postTraffic(hookEvent);
     expect(r.until).toBe(T0 + 54 * MIN);
+  });
+
+  it('keeps the first bake, and its report, when the same hook execution is invoked again (Lambda may deliver an asynchronous invocation twice)', async () => {
+    world();
+    await postTraffic(hookEvent);
+    items.set('d-NEW1', { ...items.get('d-NEW1')!, bake: { ...(items.get('d-NEW1')!.bake as object), reported: 'Succeeded' } });
+    jest.spyOn(Date, 'now').mockImplementation(() => T0 + 12 * MIN);
+    const again = await postTraffic(hookEvent);
+    expect(again).toEqual({ deploymentId: 'd-NEW1', status: 'baking', until: T0 + 10 * MIN });
+    expect(items.get('d-NEW1')!.bake).toEqual({ hookExecutionId: 'hook-exec-1', startedAt: T0, until: T0 + 10 * MIN, reported: 'Succeeded' });
+    expect(cd).not.toHaveReceivedCommand(PutLifecycleEventHookExecutionStatusCommand);
+  });
+
+  it('guard: a new hook execution of the deployment starts a new bake', async () => {
+    world();
+    await postTraffic(hookEvent);
+    jest.spyOn(Date, 'now').mockImplementation(() => T0 + 12 * MIN);
+    const next = await postTraffic({ ...hookEvent, LifecycleEventHookExecutionId: 'hook-exec-2' });
+    expect(next).toEqual({ deploymentId: 'd-NEW1', status: 'baking', until: T0 + 22 * MIN });
+    expect(items.get('d-NEW1')!.bake).toEqual({ hookExecutionId: 'hook-exec-2', startedAt: T0 + 12 * MIN, until: T0 + 22 * MIN });
   });
 
   it('reports Failed when it cannot store the bake', async () => {

@@ -9,10 +9,10 @@ import {
 } from '@aws-sdk/client-codedeploy';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetAliasCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { resetSettings } from '../../lambda/shared';
+import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { resetSettings, STATE_RETRY_RESERVE_MS } from '../../lambda/shared';
 import { mockClient } from 'aws-sdk-client-mock';
-import { handler } from '../../lambda/watchdog';
+import { handler, resetMemory } from '../../lambda/watchdog';
 import { DECISION_EVENT_EVERY_MINUTES, decisionEventPhase, type DecisionRecord } from '../../src/core/decision-record';
 import { answerAlarms, answerMetrics, BAD_CODE, GOOD, stateTable, type Traffic } from './aws-fakes';
 import { answerConfig, appSpec, deploymentInfo, guard, MIN, setEnv, T0 } from './env';
@@ -61,6 +61,7 @@ beforeEach(() => {
   for (const m of [cd, cw, lambda, ddb, eb]) m.reset();
   setEnv();
   items = stateTable(ddb);
+  resetMemory();
   clock = T0 + 5 * MIN;
   jest.spyOn(Date, 'now').mockImplementation(() => clock);
 });
@@ -482,6 +483,93 @@ describe('watchdog handler', () => {
       const run = await handler(schedule);
       expect(decisions(run)[0].action).toBe('rollback');
       expect(cd).toHaveReceivedCommandTimes(StopDeploymentCommand, 1);
+    });
+  });
+
+  describe("when the watchdog's own state fails", () => {
+    const throughput = () => Object.assign(new Error('The level of configured provisioned throughput for the table was exceeded'), { name: 'ProvisionedThroughputExceededException', $metadata: { httpStatusCode: 400 } });
+    /** The run's time as Lambda tells it: 300 ms left for retries beyond what the run keeps in reserve. */
+    const context = { getRemainingTimeInMillis: () => STATE_RETRY_RESERVE_MS + 300 };
+    const unprocessedIds = new Set<string>();
+    let readsFail = false;
+    /** BatchGetItem over the in-memory table: rejected while `readsFail`, and leaving `unprocessedIds` unprocessed. */
+    function reads() {
+      ddb.on(BatchGetCommand).callsFake((input: { RequestItems: Record<string, { Keys: { deploymentId: string }[] }> }) => {
+        if (readsFail) throw throughput();
+        const [table, req] = Object.entries(input.RequestItems)[0];
+        const left = req.Keys.filter((k) => unprocessedIds.has(k.deploymentId));
+        return {
+          Responses: { [table]: req.Keys.filter((k) => !unprocessedIds.has(k.deploymentId)).flatMap((k) => items.get(k.deploymentId) ?? []) },
+          ...(left.length ? { UnprocessedKeys: { [table]: { Keys: left } } } : {}),
+        };
+      });
+    }
+    const history = [{ at: new Date(T0).toISOString(), action: 'proceed', reasons: ['earlier'] }];
+    const actionsOver = async (runs: number) => {
+      const out: string[] = [];
+      for (let i = 0; i < runs; i++) {
+        const run = await handler(schedule, context);
+        expect(run).toMatchObject({ heartbeats: { published: [], withheld: { 'orders-app/orders-dg': expect.any(String) } } });
+        out.push(decisions(run)[0].action);
+        clock += MIN;
+      }
+      return out;
+    };
+
+    beforeEach(() => {
+      unprocessedIds.clear();
+      readsFail = false;
+      reads();
+    });
+
+    it('counts a failed state read towards blindness like an unreadable signal, withholds the heartbeat, and rolls back on the third run', async () => {
+      world();
+      readsFail = true;
+      const actions = await actionsOver(3);
+      expect(actions).toEqual(['proceed', 'proceed', 'rollback']);
+      expect(heartbeats()).toHaveLength(0);
+      expect(cd).toHaveReceivedCommandTimes(StopDeploymentCommand, 1);
+    });
+
+    it("never treats a deployment whose keys stayed unprocessed as new, nor writes over its history", async () => {
+      world();
+      items.set('d-BAD1', { deploymentId: 'd-BAD1', trafficShiftStartedAt: T0, decisions: history });
+      unprocessedIds.add('d-BAD1');
+      const run = await handler(schedule, context);
+      const [d] = decisions(run);
+      expect(d.layers.at(-1)).toEqual({ name: 'watchdog-state', outcome: 'unreadable', consecutiveUnreadable: 1 });
+      expect(ddb.commandCalls(UpdateCommand).filter((c) => c.args[0].input.Key?.deploymentId === 'd-BAD1')).toHaveLength(0);
+      expect(items.get('d-BAD1')!.decisions).toEqual(history);
+      expect(run).toMatchObject({ heartbeat: false, heartbeats: { withheld: { 'orders-app/orders-dg': expect.stringMatching(/UnprocessedKeys\): d-BAD1/) } } });
+      expect(heartbeats()).toHaveLength(0);
+    });
+
+    it('counts a failed state write towards blindness from the next run, and withholds the heartbeat from the first', async () => {
+      world();
+      ddb.on(UpdateCommand, { Key: { deploymentId: 'd-BAD1' } }).rejects(throughput());
+      const actions = await actionsOver(4);
+      expect(actions).toEqual(['proceed', 'proceed', 'proceed', 'rollback']);
+      expect(cd).toHaveReceivedCommandTimes(StopDeploymentCommand, 1);
+    });
+
+    it('withholds only the group whose deployment it could not read', async () => {
+      setEnv({ guards: [guard(), guard({ application: 'other-app', deploymentGroup: 'other-dg', functionName: 'other' })] });
+      world();
+      readsFail = true;
+      const run = await handler(schedule, context);
+      expect(run).toMatchObject({ heartbeats: { published: ['other-app/other-dg'], withheld: { 'orders-app/orders-dg': expect.stringMatching(/state read d-BAD1: ProvisionedThroughputExceededException/) } } });
+    });
+
+    it('guard: once the state reads and writes again, the count restarts and the heartbeat flows', async () => {
+      world();
+      readsFail = true;
+      await handler(schedule, context);
+      clock += MIN;
+      readsFail = false;
+      const run = await handler(schedule, context);
+      expect(decisions(run)[0].layers.map((l) => l.name)).not.toContain('watchdog-state');
+      expect(run).toMatchObject({ heartbeat: true });
+      expect(heartbeats()).toHaveLength(1);
     });
   });
 

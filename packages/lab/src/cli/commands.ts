@@ -8,6 +8,7 @@ import { LabError } from '../lab/kernel';
 import { Lab } from '../lab/lab';
 import { synthSampleApp } from '../lab/sample-app';
 import { badInput } from './exit-codes';
+import { terminalSafe } from './terminal-text';
 
 /** A rate (0-1) in percent, without trailing zeros: 0.05 is "5 %". */
 const percent = (rate: number): string => `${+(rate * 100).toPrecision(6)} %`;
@@ -149,7 +150,8 @@ export function explainRecords(text: string, opts: { rollbacksOnly?: boolean; so
     }
     lines.push('');
   }
-  return `${lines.join('\n')}`;
+  // Reasons and notes quote AWS (alarm reasons): each line is made terminal-safe.
+  return lines.map(terminalSafe).join('\n');
 }
 
 /** Start the lab, load an app (or none: `empty`, for `cdk deploy`), print how to reach it, and run until Ctrl-C. */
@@ -201,7 +203,7 @@ export async function runLab(
   out(lines.join('\n'));
   // Each watchdog decision as it happens: deployment, layer, action and reason.
   // The trigger tells apart decisions taken at the same instant (a schedule tick, an alarm's state change).
-  lab.onDecision((r: DecisionRecord) => out(`${r.at} decision ${summarize(r)} (${r.actionTaken}: ${r.actionResult}; trigger ${r.trigger})\n`));
+  lab.onDecision((r: DecisionRecord) => out(`${terminalSafe(`${r.at} decision ${summarize(r)} (${r.actionTaken}: ${r.actionResult}; trigger ${r.trigger})`)}\n`));
   let stopping = false;
   const stop = async (signal: string) => {
     // A second signal while stopping ends the process at once.

@@ -1,4 +1,5 @@
 import { CloudWatchLogsClient, paginateFilterLogEvents } from '@aws-sdk/client-cloudwatch-logs';
+import { sdkClientConfig } from 'canary-watchdog/lib/aws/clients';
 import { errorText } from 'canary-watchdog/lib/aws/util';
 import { CliError, EXIT } from './exit-codes';
 
@@ -10,7 +11,7 @@ import { CliError, EXIT } from './exit-codes';
  * does not exist is bad input (2).
  * https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_FilterLogEvents.html
  */
-export async function decisionLinesFromLogGroup(logGroupName: string, deploymentId?: string, client = new CloudWatchLogsClient({})): Promise<string> {
+export async function decisionLinesFromLogGroup(logGroupName: string, deploymentId?: string, client = new CloudWatchLogsClient(sdkClientConfig())): Promise<string> {
   // Terms with punctuation are quoted; every term must appear in a line.
   const filterPattern = ['"canary-watchdog.decision"', ...(deploymentId ? [`"${deploymentId}"`] : [])].join(' ');
   const lines: string[] = [];

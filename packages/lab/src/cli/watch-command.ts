@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { runDeploy } from './deploy';
 import { badInput, CliError, EXIT } from './exit-codes';
 import { checkOutputFile } from './output-path';
+import { terminalSafe } from './terminal-text';
 import { defaultClients, Watcher, type WatchClients, type WatchTarget } from './watch';
 
 export interface FollowFlags {
@@ -47,8 +48,9 @@ export async function watchCommand(f: WatchFlags, clients: WatchClients = defaul
   if (f.json !== undefined) checkOutputFile('--json', f.json);
   const result = await new Watcher(clients, { ...common(f, out), target }).run();
   writeJson(f.json, { target, exitCode: result.exitCode, summary: result.summary, deployments: result.deployments });
-  if (result.exitCode !== EXIT.ok) throw new CliError(result.exitCode, result.summary);
-  out(`${result.summary}\n`);
+  // The summary quotes AWS (alarm reasons, CodeDeploy and CloudFormation messages): printed terminal-safe.
+  if (result.exitCode !== EXIT.ok) throw new CliError(result.exitCode, terminalSafe(result.summary));
+  out(`${terminalSafe(result.summary)}\n`);
 }
 
 /** `deploy`: run cdk deploy, follow its releases, end with their verdict. */
@@ -57,6 +59,6 @@ export async function deployCommand(args: readonly string[], f: FollowFlags & { 
   const cdk = f.cdk ? f.cdk.split(' ').filter(Boolean) : undefined;
   const result = await runDeploy(clients, args, { ...common(f, out), ...(cdk ? { cdk } : {}) });
   writeJson(f.json, result);
-  if (result.exitCode !== EXIT.ok) throw new CliError(result.exitCode, `release failed: ${result.summary}`);
-  out(`${result.summary}\n`);
+  if (result.exitCode !== EXIT.ok) throw new CliError(result.exitCode, terminalSafe(`release failed: ${result.summary}`));
+  out(`${terminalSafe(result.summary)}\n`);
 }

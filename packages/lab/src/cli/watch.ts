@@ -12,6 +12,7 @@ import { CodeDeployClient, GetDeploymentCommand, ListDeploymentGroupsCommand, Li
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetAliasCommand, GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { sdkClientConfig } from 'canary-watchdog/lib/aws/clients';
 import { ACTIVE_STATUSES } from 'canary-watchdog/lib/aws/codedeploy';
 import { errorName, errorText } from 'canary-watchdog/lib/aws/util';
 import { parseLambdaAppSpec, type LambdaAppSpec } from 'canary-watchdog/lib/core/appspec';
@@ -19,6 +20,7 @@ import type { PreTrafficOutcome } from 'canary-watchdog/lib/aws/ports';
 import type { DecisionRecord } from 'canary-watchdog/lib/core/decision-record';
 import { ENV } from 'canary-watchdog/lib/runtime/env';
 import { CliError, EXIT, type ExitCode } from './exit-codes';
+import { terminalSafe } from './terminal-text';
 
 export interface WatchClients {
   readonly codedeploy: CodeDeployClient;
@@ -27,9 +29,13 @@ export interface WatchClients {
   readonly cloudformation: CloudFormationClient;
 }
 
-/** Clients on the default credential chain and region; AWS_ENDPOINT_URL points them all at the lab. */
+/**
+ * Clients on the default credential chain and region; AWS_ENDPOINT_URL points them all at the lab.
+ * Each call is bounded like the runtime's (a hung call is a failed read, retried at the next poll).
+ */
 export function defaultClients(): WatchClients {
-  return { codedeploy: new CodeDeployClient({}), lambda: new LambdaClient({}), dynamodb: new DynamoDBClient({}), cloudformation: new CloudFormationClient({}) };
+  const bounded = sdkClientConfig();
+  return { codedeploy: new CodeDeployClient(bounded), lambda: new LambdaClient(bounded), dynamodb: new DynamoDBClient(bounded), cloudformation: new CloudFormationClient(bounded) };
 }
 
 export type WatchTarget = { readonly deployment: string } | { readonly stack: string } | { readonly application: string; readonly group: string };
@@ -146,8 +152,9 @@ export class Watcher {
     this.now = opts.now ?? Date.now;
   }
 
+  /** One line of output, made terminal-safe (it quotes AWS), wrapped to the width. */
   private print(prefix: string, text: string): void {
-    this.opts.out(`${wrap(`${prefix}${text}`, Math.max(40, this.opts.columns)).join('\n')}\n`);
+    this.opts.out(`${wrap(terminalSafe(`${prefix}${text}`), Math.max(40, this.opts.columns)).join('\n')}\n`);
   }
 
   /** Follow what the target names until every deployment in it has a verdict. */
