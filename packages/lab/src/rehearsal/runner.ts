@@ -246,7 +246,8 @@ async function runRelease(
     watch.check();
 
     const faults: FaultSpec[] = [];
-    for (const [key, service] of [['cloudwatch', 'CloudWatch'], ['codedeploy', 'CodeDeploy'], ['lambda', 'Lambda']] as const) {
+    // Fault windows count from here: the release's deployment starts now.
+    for (const [key, service] of [['cloudwatch', 'CloudWatch'], ['codedeploy', 'CodeDeploy'], ['lambda', 'Lambda'], ['dynamodb', 'DynamoDB']] as const) {
       const f = scenario.faults[key];
       if (f) faults.push({ service, ...f });
     }
