@@ -150,7 +150,7 @@ export class Lab implements FaultInjector {
       for (const l of this.decisionListeners) l(r);
     });
     this.traffic = new Traffic(this.scheduler, this.lambda, seededRandom((opts.seed ?? 1) * 7919));
-    this.telemetry = new TelemetryExtensionModel(this.dynamodb);
+    this.telemetry = new TelemetryExtensionModel(this.dynamodb, this);
     this.lambda.onInvocations((fn, version, at, n, errors) => this.telemetry.invoked(fn, version, at, n, errors));
     this.streams = new StreamEventSources(this.scheduler, this.dynamodb, (fn, event) => this.lambda.invoke(fn, event, 'event-source-mapping'));
     this.roles = new Set();
