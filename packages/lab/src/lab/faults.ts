@@ -38,6 +38,9 @@ export interface FaultOutcome {
 
 export const NO_FAULT: FaultOutcome = { latencyMs: 0 };
 
+/** Ends the message of every error the lab injects, so that a reader (the rehearsal) can tell them from real failures. */
+export const INJECTED = 'injected by the lab';
+
 /** Why each fault spec is invalid, naming the field and the allowed values; empty when valid. */
 export function faultSpecErrors(faults: readonly unknown[]): string[] {
   const errors: string[] = [];
@@ -74,14 +77,15 @@ export function faultSpecErrors(faults: readonly unknown[]): string[] {
  * KeyRangeThroughputExceeded reason.
  * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_ThrottlingReason.html
  */
-export function throttleError(service: string, resource?: string, reason = 'TableWriteKeyRangeThroughputExceeded'): LabError {
-  if (service === 'Lambda') return new LabError('TooManyRequestsException', 'Rate exceeded', 429);
+export function throttleError(service: string, resource?: string, reason = 'TableWriteKeyRangeThroughputExceeded', note = ''): LabError {
+  const suffix = note ? ` (${note})` : '';
+  if (service === 'Lambda') return new LabError('TooManyRequestsException', `Rate exceeded${suffix}`, 429);
   if (service === 'DynamoDB') {
-    return new LabError('ProvisionedThroughputExceededException', 'The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API.', 400, {
+    return new LabError('ProvisionedThroughputExceededException', `The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API.${suffix}`, 400, {
       ThrottlingReasons: [{ reason, resource: resource ?? `arn:aws:dynamodb:${LAB_REGION}:${LAB_ACCOUNT}:table/*` }],
     });
   }
-  return new LabError('ThrottlingException', 'Rate exceeded', 400);
+  return new LabError('ThrottlingException', `Rate exceeded${suffix}`, 400);
 }
 
 /**
@@ -89,8 +93,8 @@ export function throttleError(service: string, resource?: string, reason = 'Tabl
  * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.Errors.html
  */
 export function serverError(service: string, operation: string, unavailable: boolean): LabError {
-  if (unavailable) return new LabError('ServiceUnavailable', `${service} is currently unavailable (outage injected by the lab)`, 503);
-  return new LabError(service === 'DynamoDB' ? 'InternalServerError' : 'InternalFailure', `${service}.${operation} failed (fault injected by the lab)`, 500);
+  if (unavailable) return new LabError('ServiceUnavailable', `${service} is currently unavailable (outage ${INJECTED})`, 503);
+  return new LabError(service === 'DynamoDB' ? 'InternalServerError' : 'InternalFailure', `${service}.${operation} failed (fault ${INJECTED})`, 500);
 }
 
 /**
@@ -123,7 +127,7 @@ export class Faults {
       latencyMs += f.latencyMs ?? 0;
       if (error) continue;
       if (f.unavailable) error = serverError(service, operation, true);
-      else if (f.throttleRate && this.rand() < f.throttleRate) error = throttleError(service);
+      else if (f.throttleRate && this.rand() < f.throttleRate) error = throttleError(service, undefined, undefined, INJECTED);
       else if (f.errorRate && this.rand() < f.errorRate) error = serverError(service, operation, false);
     }
     return error ? { error, latencyMs } : latencyMs ? { latencyMs } : NO_FAULT;
