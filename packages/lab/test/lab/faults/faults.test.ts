@@ -95,6 +95,7 @@ function assembly(timeoutSeconds: number): string {
     '  const t = Date.now(); const before = context.getRemainingTimeInMillis();',
     '  try { await client.send(new GetItemCommand({ TableName: "state", Key: { deploymentId: { S: "d-1" } } })); }',
     '  catch (err) { return { error: err.name, status: err.$metadata && err.$metadata.httpStatusCode, roundTripMs: Date.now() - t }; }',
+    '  if (e.thenWaitForever) await new Promise(() => {});',
     '  return { roundTripMs: Date.now() - t, remainingSpentMs: before - context.getRemainingTimeInMillis() };',
     '};',
   ].join('\n');
@@ -112,8 +113,8 @@ function assembly(timeoutSeconds: number): string {
 describe('the lab: DynamoDB faults as functions and outside clients meet them', () => {
   let lab: Lab;
   const sdk = () => ({ endpoint: lab.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'lab', secretAccessKey: 'lab' } });
-  const invoke = async () => {
-    const out = await new LambdaClient(sdk()).send(new InvokeCommand({ FunctionName: 'reader' }));
+  const invoke = async (event: Record<string, unknown> = {}) => {
+    const out = await new LambdaClient(sdk()).send(new InvokeCommand({ FunctionName: 'reader', Payload: Buffer.from(JSON.stringify(event)) }));
     return { functionError: out.FunctionError, payload: JSON.parse(Buffer.from(out.Payload!).toString()) as Record<string, unknown> };
   };
   beforeEach(async () => {
@@ -138,6 +139,13 @@ describe('the lab: DynamoDB faults as functions and outside clients meet them', 
     expect(functionError).toBe('Unhandled');
     expect(payload).toMatchObject({ errorType: 'Sandbox.Timedout' });
   });
+
+  it('ends the invocation as soon as a call returns past the timeout, whatever the code does next', async () => {
+    await lab.loadAssembly(assembly(3));
+    lab.setFaults([{ service: 'DynamoDB', latencyMs: 5000 }]);
+    const { payload } = await invoke({ thenWaitForever: true });
+    expect(payload).toMatchObject({ errorType: 'Sandbox.Timedout' });
+  }, 15_000);
 
   it('fails every call of a function during an outage with a 503, and none after the window', async () => {
     await lab.loadAssembly(assembly(10));
