@@ -30,6 +30,9 @@ export interface FaultSpec {
   readonly toMinute?: number;
 }
 
+/** DynamoDB's reads: a throttled one gives a read throttling reason. */
+const READS = new Set(['GetItem', 'BatchGetItem', 'Query', 'Scan']);
+
 /** What a fault does to one call: fail it, and how much later it is answered. */
 export interface FaultOutcome {
   readonly error?: LabError;
@@ -127,7 +130,7 @@ export class Faults {
       latencyMs += f.latencyMs ?? 0;
       if (error) continue;
       if (f.unavailable) error = serverError(service, operation, true);
-      else if (f.throttleRate && this.rand() < f.throttleRate) error = throttleError(service, undefined, undefined, INJECTED);
+      else if (f.throttleRate && this.rand() < f.throttleRate) error = throttleError(service, undefined, READS.has(operation) ? 'TableReadKeyRangeThroughputExceeded' : 'TableWriteKeyRangeThroughputExceeded', INJECTED);
       else if (f.errorRate && this.rand() < f.errorRate) error = serverError(service, operation, false);
     }
     return error ? { error, latencyMs } : latencyMs ? { latencyMs } : NO_FAULT;

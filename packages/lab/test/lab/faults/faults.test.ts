@@ -33,10 +33,11 @@ describe('Faults (pure)', () => {
     expect(f.decide('CodeDeploy', 'GetDeployment', T0).error).toMatchObject({ code: 'InternalFailure', status: 500 });
   });
 
-  it('carries the throttling reason DynamoDB gives a hot key', () => {
+  it('carries the throttling reason DynamoDB gives a hot key, read or write', () => {
     const f = new Faults(() => 0);
     f.set([{ service: 'DynamoDB', throttleRate: 1 }], T0);
     expect(f.decide('DynamoDB', 'UpdateItem', T0).error?.fields).toMatchObject({ ThrottlingReasons: [{ reason: 'TableWriteKeyRangeThroughputExceeded' }] });
+    expect(f.decide('DynamoDB', 'GetItem', T0).error?.fields).toMatchObject({ ThrottlingReasons: [{ reason: 'TableReadKeyRangeThroughputExceeded' }] });
   });
 
   it('fails calls at the configured rate and no others', () => {
