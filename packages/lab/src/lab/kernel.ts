@@ -201,8 +201,14 @@ export class LabEventBus {
   }
 }
 
-/** An operation of a JSON-protocol service: takes the parsed input, returns the output. */
-export type Operation = (input: Record<string, unknown>) => unknown | Promise<unknown>;
+/** Who made a call, as far as the lab's server can tell. */
+export interface CallContext {
+  /** The access key id that signed the request. */
+  readonly accessKeyId?: string;
+}
+
+/** An operation of a JSON-protocol service: takes the parsed input (and who called), returns the output. */
+export type Operation = (input: Record<string, unknown>, caller?: CallContext) => unknown | Promise<unknown>;
 
 /** A service spoken over awsJson1_0 / awsJson1_1: its X-Amz-Target prefix and its operations. */
 export interface JsonService {

@@ -9,8 +9,11 @@ import { CodeDeployLab } from './codedeploy';
 import { DynamoDbLab, type StreamViewType } from './dynamodb';
 import { EventsLab } from './events';
 import { LabError, LabEventBus, Scheduler } from './kernel';
+
+export type { FaultSpec } from './faults';
 import { type Behaviour, type FunctionCode, LambdaLab, parseName } from './lambda';
 import { assetDir, readAssembly, Resolver, type StackArtifact } from './loader';
+import { Faults, type FaultOutcome, type FaultSpec } from './faults';
 import { LabServer, type FaultInjector, type RestRoute } from './server';
 import { S3Lab } from './s3';
 import { LogsLab } from './logs';
@@ -80,14 +83,6 @@ export interface LoadReport {
   readonly unmodelledIds: string[];
 }
 
-export interface FaultSpec {
-  readonly service: 'CloudWatch' | 'CodeDeploy' | 'Lambda' | 'DynamoDB' | 'EventBridge';
-  /** One operation, or every operation of the service. */
-  readonly operation?: string;
-  readonly errorRate?: number;
-  readonly throttleRate?: number;
-}
-
 /**
  * The embedded AWS lab: Lambda, CloudWatch, CodeDeploy, DynamoDB and EventBridge on one
  * loopback endpoint, on one clock. Handlers run unchanged and talk to it through the AWS SDK.
@@ -118,8 +113,7 @@ export class Lab implements FaultInjector {
   endpoint = '';
   private readonly clockBuffer = new SharedArrayBuffer(8);
   private stopped = false;
-  private faults: FaultSpec[] = [];
-  private faultRand!: () => number;
+  private faults!: Faults;
   private loaded: StackArtifact[] = [];
   private loadedDirs: string[] = [];
   /** Told of each watchdog decision as the lab sees it; kept across resets. */
@@ -156,7 +150,7 @@ export class Lab implements FaultInjector {
       for (const l of this.decisionListeners) l(r);
     });
     this.traffic = new Traffic(this.scheduler, this.lambda, seededRandom((opts.seed ?? 1) * 7919));
-    this.telemetry = new TelemetryExtensionModel(this.dynamodb);
+    this.telemetry = new TelemetryExtensionModel(this.dynamodb, this);
     this.lambda.onInvocations((fn, version, at, n, errors) => this.telemetry.invoked(fn, version, at, n, errors));
     this.streams = new StreamEventSources(this.scheduler, this.dynamodb, (fn, event) => this.lambda.invoke(fn, event, 'event-source-mapping'));
     this.roles = new Set();
@@ -172,8 +166,7 @@ export class Lab implements FaultInjector {
       followVersion: (fn, version) => this.updateVersionBoundAlarms(fn, version),
       awsCall: (json) => this.awsCall(json),
     });
-    this.faultRand = seededRandom((opts.seed ?? 1) * 104729);
-    this.faults = [];
+    this.faults = new Faults(seededRandom((opts.seed ?? 1) * 104729));
     this.releases = [];
     this.versionBoundAlarms = [];
     this.loaded = [];
@@ -257,27 +250,22 @@ export class Lab implements FaultInjector {
     return this.scheduler.advance(seconds * 1000);
   }
 
-  /** FaultInjector: throttle or fail an API call at the configured rates. */
-  fault(service: string, operation: string): LabError | undefined {
-    for (const f of this.faults) {
-      if (f.service !== service || (f.operation && f.operation !== operation)) continue;
-      if (f.throttleRate && this.faultRand() < f.throttleRate) return new LabError(service === 'Lambda' ? 'TooManyRequestsException' : 'ThrottlingException', 'Rate exceeded', service === 'Lambda' ? 429 : 400);
-      if (f.errorRate && this.faultRand() < f.errorRate) return new LabError('InternalFailure', `${service}.${operation} failed (fault injected by the lab)`, 500);
-    }
-    return undefined;
+  /** FaultInjector: fail, throttle or slow down an API call as the faults in force say. */
+  fault(service: string, operation: string): FaultOutcome {
+    return this.faults.decide(service, operation, this.scheduler.now());
   }
 
+  /**
+   * Replace the injected faults (see FaultSpec); their windows (`fromMinute`, `toMinute`) count
+   * from now on the lab's clock. A bad spec is a ValidationException naming the field.
+   */
   setFaults(faults: readonly FaultSpec[]): void {
-    for (const [i, f] of faults.entries()) {
-      if (!['CloudWatch', 'CodeDeploy', 'Lambda', 'DynamoDB', 'EventBridge'].includes(f.service)) {
-        throw new LabError('ValidationException', `faults[${i}].service: expected one of CloudWatch, CodeDeploy, Lambda, DynamoDB, EventBridge, got ${JSON.stringify(f.service)}`);
-      }
-      for (const k of ['errorRate', 'throttleRate'] as const) {
-        const v = f[k];
-        if (v !== undefined && !(typeof v === 'number' && v >= 0 && v <= 1)) throw new LabError('ValidationException', `faults[${i}].${k}: expected a rate from 0 to 1, got ${JSON.stringify(v)}`);
-      }
-    }
-    this.faults = [...faults];
+    this.faults.set(faults, this.scheduler.now());
+  }
+
+  /** The faults in force, as set. */
+  faultSpecs(): FaultSpec[] {
+    return this.faults.list();
   }
 
   /** Load every stack of a cloud assembly. */
@@ -666,9 +654,9 @@ export class Lab implements FaultInjector {
         pattern: '/_lab/faults',
         handle: (req) => {
           const b = req.json<{ faults?: unknown }>();
-          if (!Array.isArray(b.faults)) throw new LabError('ValidationException', 'faults: expected a list of {service, operation?, errorRate?, throttleRate?}');
+          if (!Array.isArray(b.faults)) throw new LabError('ValidationException', 'faults: expected a list of {service, operation?, errorRate?, throttleRate?, latencyMs?, unavailable?, fromMinute?, toMinute?}');
           this.setFaults(b.faults as FaultSpec[]);
-          return { body: { faults: this.faults } };
+          return { body: { faults: this.faultSpecs() } };
         },
       },
       {

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
+import type { FaultOutcome } from './faults';
 import { LabError, type JsonService } from './kernel';
 import { decodeQueryInput, encodeQueryError, encodeQueryOutput } from './query-protocol';
 
@@ -50,9 +51,26 @@ export interface SignedRequest {
   readonly accessKeyId?: string;
 }
 
-/** Faults injected per API operation (`Service.Operation`): answered before the operation runs. */
+/**
+ * Faults injected per API operation (`Service.Operation`): an error is answered before the
+ * operation runs; a latency is told to the caller in the `x-lab-elapsed-ms` header, which moves
+ * the calling invocation's clock on by that much (lambda/worker.js), success or error.
+ */
 export interface FaultInjector {
-  fault(service: string, operation: string): LabError | undefined;
+  fault(service: string, operation: string): FaultOutcome;
+}
+
+/** Response header: how long the call took in virtual time, ms (read by lambda/worker.js). */
+export const ELAPSED_HEADER = 'x-lab-elapsed-ms';
+
+/** The access key id that signed a request (SigV4 `Credential=<key>/<date>/...`), if signed. */
+export function callerKey(req: { headers: IncomingMessage['headers'] }): string | undefined {
+  return /Credential=([^/,\s]+)\//.exec(String(req.headers.authorization ?? ''))?.[1];
+}
+
+/** What one request learnt along the way: the latency its faults add. */
+interface Exchange {
+  latencyMs: number;
 }
 
 const JSON_CONTENT = { '1.0': 'application/x-amz-json-1.0', '1.1': 'application/x-amz-json-1.1' } as const;
@@ -118,18 +136,19 @@ export class LabServer {
       res.end(cborTextMap({ __type: e.code, message: e.message }));
       return;
     }
+    const ex: Exchange = { latencyMs: 0 };
     try {
-      if (typeof target === 'string') return await this.handleJson(target, req, body, res);
+      if (typeof target === 'string') return await this.handleJson(target, req, body, res, ex);
       const scope = /Credential=([^/,\s]+)\/\d{8}\/[^/]+\/([^/]+)\/aws4_request/.exec(String(req.headers.authorization ?? ''));
       const signed = scope && this.signed.find((s) => s.signingName === scope[2]);
       if (signed) return await this.handleSigned(signed, scope[1], req, body, res);
-      if (form) return await this.handleQuery(form, res);
-      return await this.handleRest(req, body, res);
+      if (form) return await this.handleQuery(form, res, ex);
+      return await this.handleRest(req, body, res, ex);
     } catch (err) {
       const e = err instanceof LabError ? err : new LabError('InternalFailure', `lab internal error: ${(err as Error).message}`, 500);
       if (form) {
         const requestId = `lab-${Date.now().toString(36)}`;
-        res.writeHead(e.status, { 'content-type': 'text/xml', 'x-amzn-requestid': requestId });
+        res.writeHead(e.status, { 'content-type': 'text/xml', 'x-amzn-requestid': requestId, ...elapsed(ex) });
         res.end(encodeQueryError(e, this.queryService(form)?.query?.xmlns, requestId));
         return;
       }
@@ -140,12 +159,21 @@ export class LabServer {
         // awsQuery-compatible services (CloudWatch) read the code from this header.
         'x-amzn-query-error': `${e.code};${e.status >= 500 ? 'Receiver' : 'Sender'}`,
         'x-amzn-requestid': `lab-${Date.now().toString(36)}`,
+        ...elapsed(ex),
       });
       res.end(JSON.stringify({ ...e.fields, __type: e.code, message: e.message, Message: e.message }));
     }
   }
 
-  private async handleJson(target: string, req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<void> {
+  /** Apply the injector's faults to one call: note its latency, throw its error. */
+  private injectFaults(service: string, operation: string, ex: Exchange): void {
+    const f = this.faults?.fault(service, operation);
+    if (!f) return;
+    ex.latencyMs += f.latencyMs;
+    if (f.error) throw f.error;
+  }
+
+  private async handleJson(target: string, req: IncomingMessage, body: Buffer, res: ServerResponse, ex: Exchange): Promise<void> {
     const dot = target.lastIndexOf('.');
     const prefix = target.slice(0, dot);
     const op = target.slice(dot + 1);
@@ -154,8 +182,7 @@ export class LabServer {
     const operation = service.operations[op];
     this.count(`${service.name}.${op}`);
     if (!operation) throw new LabError('UnknownOperationException', `${service.name}.${op} is not supported by the lab`);
-    const fault = this.faults?.fault(service.name, op);
-    if (fault) throw fault;
+    this.injectFaults(service.name, op, ex);
     let input: Record<string, unknown>;
     try {
       input = body.length ? (JSON.parse(body.toString('utf8')) as Record<string, unknown>) : {};
@@ -163,9 +190,9 @@ export class LabServer {
       throw new LabError('SerializationException', `request body is not JSON: ${(err as Error).message}`);
     }
     if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new LabError('SerializationException', 'request body must be a JSON object');
-    const output = await operation(input);
+    const output = await operation(input, { accessKeyId: callerKey(req) });
     const version = (req.headers['content-type'] ?? '').includes('1.1') ? '1.1' : '1.0';
-    res.writeHead(200, { 'content-type': JSON_CONTENT[version], 'x-amzn-requestid': `lab-${Date.now().toString(36)}` });
+    res.writeHead(200, { 'content-type': JSON_CONTENT[version], 'x-amzn-requestid': `lab-${Date.now().toString(36)}`, ...elapsed(ex) });
     res.end(JSON.stringify(output ?? {}));
   }
 
@@ -178,7 +205,7 @@ export class LabServer {
    * An awsQuery request (`Action=...&Version=...`, form-encoded), answered in XML.
    * https://smithy.io/2.0/aws/protocols/aws-query-protocol.html
    */
-  private async handleQuery(form: URLSearchParams, res: ServerResponse): Promise<void> {
+  private async handleQuery(form: URLSearchParams, res: ServerResponse, ex: Exchange): Promise<void> {
     const action = form.get('Action');
     if (!action) throw new LabError('MissingAction', 'The request must contain the parameter Action.');
     const service = this.queryService(form);
@@ -189,11 +216,10 @@ export class LabServer {
     const operation = service.operations[action];
     this.count(`${service.name}.${action}`);
     if (!operation) throw new LabError('InvalidAction', `The action ${action} is not valid for this web service: ${service.name}.${action} is not supported by the lab.`);
-    const fault = this.faults?.fault(service.name, action);
-    if (fault) throw fault;
+    this.injectFaults(service.name, action, ex);
     const output = (await operation(decodeQueryInput(form, service.query))) as Record<string, unknown> | undefined;
     const requestId = `lab-${Date.now().toString(36)}`;
-    res.writeHead(200, { 'content-type': 'text/xml', 'x-amzn-requestid': requestId });
+    res.writeHead(200, { 'content-type': 'text/xml', 'x-amzn-requestid': requestId, ...elapsed(ex) });
     res.end(encodeQueryOutput(action, output ?? {}, service.query, requestId));
   }
 
@@ -205,7 +231,7 @@ export class LabServer {
     res.end(reply.body instanceof Buffer || typeof reply.body === 'string' ? reply.body : reply.body === undefined ? '' : JSON.stringify(reply.body));
   }
 
-  private async handleRest(req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<void> {
+  private async handleRest(req: IncomingMessage, body: Buffer, res: ServerResponse, ex: Exchange): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://lab');
     const path = decodeURIComponent(url.pathname);
     for (const route of this.routes) {
@@ -215,8 +241,7 @@ export class LabServer {
       this.count(route.name ?? `${route.method} ${route.pattern}`);
       if (route.name) {
         const [service, op] = route.name.split('.');
-        const fault = this.faults?.fault(service, op);
-        if (fault) throw fault;
+        this.injectFaults(service, op, ex);
       }
       const reply = await route.handle({
         params,
@@ -233,12 +258,21 @@ export class LabServer {
         },
       });
       const raw = reply.body instanceof Buffer;
-      res.writeHead(reply.status ?? 200, { 'content-type': 'application/json', ...(reply.headers ?? {}) });
+      res.writeHead(reply.status ?? 200, { 'content-type': 'application/json', ...(reply.headers ?? {}), ...addElapsed(reply.headers, ex) });
       res.end(raw ? reply.body : reply.body === undefined ? '' : JSON.stringify(reply.body));
       return;
     }
     throw new LabError('UnknownOperationException', `${req.method} ${path} is not supported by the lab`, 404);
   }
+}
+
+/** The elapsed-time header of a call slowed by a fault; none otherwise. */
+const elapsed = (ex: Exchange): Record<string, string> => (ex.latencyMs > 0 ? { [ELAPSED_HEADER]: String(Math.round(ex.latencyMs)) } : {});
+
+/** A reply that already says how long it took (Invoke) takes the fault's latency on top. */
+function addElapsed(headers: Record<string, string> | undefined, ex: Exchange): Record<string, string> {
+  if (!(ex.latencyMs > 0)) return {};
+  return { [ELAPSED_HEADER]: String(Math.round(Number(headers?.[ELAPSED_HEADER] ?? 0) + ex.latencyMs)) };
 }
 
 /** A CBOR map of text strings (RFC 8949 major types 5 and 3), enough for an error body. */

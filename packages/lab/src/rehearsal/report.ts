@@ -1,4 +1,5 @@
 import type { ScenarioResult } from './rehearse';
+import type { CostMinute } from './capacity';
 import type { StrategyResult } from './runner';
 import { decidedByText, percent } from './summary';
 
@@ -19,6 +20,8 @@ export interface ChartOptions {
   readonly marker?: { readonly t: number; readonly label: string };
   /** A y value as a tick label. */
   readonly yTick?: (v: number) => string;
+  /** Pixels between the legend's entries (short labels fit more). @default 150 */
+  readonly legendStep?: number;
 }
 
 /** Seconds since the release at which a strategy's release was stopped or its hook failed; null if never. */
@@ -67,7 +70,7 @@ export function svgChart(title: string, series: readonly Series[], yLabel: strin
     .filter((s) => s.points.length)
     .map((s) => `<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${s.points.map(([a, b]) => `${x(a).toFixed(1)},${y(b).toFixed(1)}`).join(' ')}"><title>${esc(s.label)}</title></polyline>`)
     .join('');
-  const legend = series.map((s, i) => `<text x="${L + 8 + i * 150}" y="14" fill="${s.color}" font-size="11">■ ${esc(s.label)}</text>`).join('');
+  const legend = series.map((s, i) => `<text x="${L + 8 + i * (opts.legendStep ?? 150)}" y="14" fill="${s.color}" font-size="11">■ ${esc(s.label)}</text>`).join('');
   const yTicks = [0, 0.5, 1].map((f) => `<text x="4" y="${y(top * f) + 4}" font-size="10">${esc(yTick(top * f))}</text>`).join('');
   const xTicks = minuteTicks(xMax)
     .map((m) => `<text x="${x(m * 60).toFixed(1)}" y="${H - 14}" font-size="10" text-anchor="middle">${m}</text>`)
@@ -109,8 +112,25 @@ ${hookReason ? `<p class="reason">stopped by the pre-traffic hook (BeforeAllowTr
 ${svgChart('new version traffic share', [{ label: 'share', color: '#2b6cb0', points: r.series.t.map((t, i) => [t, r.series.weight[i]] as [number, number]) }], 'share of traffic, %', { ...chart, yMax: 1, yTick: percentTick })}
 ${svgChart('user error rate per version', errorRates, 'failed requests, %', { ...chart, yMax: Math.min(1, Math.max(1e-9, ...errorRates.flatMap((v) => v.points.map((p) => p[1]))) * 1.1), yTick: percentTick })}
 ${svgChart('p99 latency per version (ms)', perVersion((m) => m.p99), 'ms', chart)}
+${costCharts(r, chart)}
 ${layerNames.length ? `<table class="layers"><tr><th>min</th>${layerNames.map((n) => `<th>${esc(n)}</th>`).join('')}</tr>${layerRows}</table>` : ''}
 <ol class="timeline">${r.timeline.map((e) => `<li><b>${(e.t / 60).toFixed(2)} min</b> ${esc(e.what)}${hookReason && /^BeforeAllowTraffic hook (Failed|TimedOut)$/.test(e.what) ? `: ${esc(hookReason)}` : ''}</li>`).join('')}</ol></section>`;
+}
+
+/**
+ * The state table's write units per minute, in all and by kind of item, and the longest time the
+ * telemetry extension held an invocation of the guarded function in each minute.
+ */
+function costCharts(r: StrategyResult, chart: ChartOptions): string {
+  if (!r.cost.length) return '';
+  const colors: Record<string, string> = { all: '#222', deployment: '#2b6cb0', active: '#c53030', config: '#2f855a', watch: '#b7791f', other: '#718096' };
+  const kinds = Object.keys(r.cost[0].writeUnitsByKind) as (keyof CostMinute['writeUnitsByKind'])[];
+  const units = [
+    { label: 'all', color: colors.all, points: r.cost.map((m) => [m.t, m.writeUnits] as [number, number]) },
+    ...kinds.filter((k) => r.cost.some((m) => m.writeUnitsByKind[k] > 0)).map((k) => ({ label: k, color: colors[k], points: r.cost.map((m) => [m.t, m.writeUnitsByKind[k]] as [number, number]) })),
+  ];
+  return `${svgChart('state table write units per minute', units, 'write units', { ...chart, legendStep: 68 })}
+${svgChart('added latency per invocation (telemetry extension, ms)', [{ label: 'longest hold', color: '#c53030', points: r.cost.map((m) => [m.t, m.maxAddedLatencyMs] as [number, number]) }], 'ms', chart)}`;
 }
 
 /** A staged release's stages: each one's outcome, traffic, requests and exposure; the charts below are the last one's. */

@@ -1,6 +1,9 @@
 import { DEFAULT_THRESHOLDS, parseWatchdogConfig } from 'canary-watchdog/lib/core/config';
 import type { DecisionRecord } from 'canary-watchdog/lib/core/decision-record';
+import { INJECTED } from '../lab/faults';
 import { Lab, type FaultSpec, type GuardedRelease } from '../lab/lab';
+import { ENV } from 'canary-watchdog/lib/runtime/env';
+import { costPerMinute, type CostMinute } from './capacity';
 import type { Scenario, Stage } from './scenario';
 import { applyWatchdogSettings, configOf } from './watchdog-settings';
 
@@ -33,6 +36,8 @@ export interface StrategyResult {
   };
   /** Layer outcomes of the watchdog's decisions over time. */
   readonly layers: { t: number; layers: Record<string, string> }[];
+  /** Per minute: the state table's write units (by kind of item) and the telemetry extension's added latency. */
+  readonly cost: readonly CostMinute[];
   readonly virtualMinutes: number;
   readonly wallMs: number;
   /** Stages the release entered: 1 without `stages`. */
@@ -119,6 +124,9 @@ class RunWatch {
       }
       if (entry.level === 'ERROR' && /\b(misconfigured|crashed)\b/.test(entry.message ?? '')) {
         const error = typeof entry.error === 'string' ? entry.error : JSON.stringify(entry.error);
+        // A handler that could not read its configuration because of a fault the scenario injected
+        // (the state table down) failed closed, as it should: that is the scenario's outcome.
+        if (/\bmisconfigured\b/.test(entry.message ?? '') && error.includes(INJECTED)) continue;
         throw new RehearsalError(`${this.lab.lambda.getConfiguration(l.functionName).description} (${l.functionName}) ${entry.message} at ${new Date(l.at).toISOString()}: ${error}; the rehearsal is not a result`);
       }
     }
@@ -252,7 +260,8 @@ async function runRelease(
     watch.check();
 
     const faults: FaultSpec[] = [];
-    for (const [key, service] of [['cloudwatch', 'CloudWatch'], ['codedeploy', 'CodeDeploy'], ['lambda', 'Lambda']] as const) {
+    // Fault windows count from here: the release's deployment starts now.
+    for (const [key, service] of [['cloudwatch', 'CloudWatch'], ['codedeploy', 'CodeDeploy'], ['lambda', 'Lambda'], ['dynamodb', 'DynamoDB']] as const) {
       const f = scenario.faults[key];
       if (f) faults.push({ service, ...f });
     }
@@ -461,6 +470,9 @@ function summarize(
 
   // Per-minute user-visible error rates and p99 by version, from the lab's own tallies.
   const minutes = lab.traffic.minuteStats(fn, guarded.alias).filter((m) => m.minute * 60_000 >= t0 - 60_000).map((m) => ({ ...m, t: (m.minute * 60_000 - t0) / 1000 }));
+  const watchdogFn = lab.lambda.functionNames().find((n) => isRuntime(lab, n, 'watchdog'));
+  const stateTable = watchdogFn ? lab.lambda.getConfiguration(watchdogFn).env[ENV.stateTable] : undefined;
+  const cost = costPerMinute(lab.dynamodb.capacity.consumption(), stateTable, lab.telemetry.holds, new Set([fn]), t0);
   return {
     outcome,
     maxTrafficPercent,
@@ -473,6 +485,7 @@ function summarize(
     timeline,
     series: { ...series, minutes: minutes.map(({ t, version: v, requests, errors, p99 }) => ({ t, version: v, requests, errors, p99 })) },
     layers: records.map((r) => ({ t: rel(Date.parse(r.at)), layers: Object.fromEntries(r.layers.map((l) => [l.name, l.outcome])) })),
+    cost,
     virtualMinutes: Math.round((lab.now() - t0) / 6000) / 10,
     wallMs: Date.now() - started,
   };

@@ -3,6 +3,7 @@ import { basename, extname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { parsePolicy } from 'canary-watchdog/lib/core/config';
 import type { Policy } from 'canary-watchdog/lib/core/types';
+import { MAX_FAULT_LATENCY_MS, MAX_FAULT_MINUTE } from '../lab/faults';
 import type { HostAnswer } from '../lab/lambda';
 import { arr, bool, InputError, num, obj, oneOf, onlyKeys, optNum, str, unique } from 'canary-watchdog/lib/core/validate';
 
@@ -28,9 +29,23 @@ export interface Stage {
 }
 
 
+/**
+ * Faults of one service's API, met by every caller (the watchdog, the hooks, the prober, the
+ * telemetry extension and user code). The window counts in minutes from the release's deployment
+ * start: from `fromMinute` (default 0) up to, not including, `toMinute` (default: the end).
+ */
 export interface ApiFaults {
   readonly errorRate?: number;
   readonly throttleRate?: number;
+  /** Each call is answered this much later on the lab's clock (it counts against the caller's time). */
+  readonly latencyMs?: number;
+  readonly fromMinute?: number;
+  readonly toMinute?: number;
+}
+
+/** DynamoDB's faults: the API's, and an outage (every call fails with 503 ServiceUnavailable). */
+export interface DynamoDbFaults extends ApiFaults {
+  readonly unavailable?: boolean;
 }
 
 /** A release rehearsal: what users send, how the old and new versions behave, what breaks. */
@@ -61,6 +76,7 @@ export interface Scenario {
     readonly cloudwatch?: ApiFaults;
     readonly codedeploy?: ApiFaults;
     readonly lambda?: ApiFaults;
+    readonly dynamodb?: DynamoDbFaults;
   };
   readonly expect: {
     readonly outcome: 'completed' | 'rolled-back';
@@ -100,13 +116,20 @@ function behaviour(v: unknown, path: string, allowEnv: boolean): VersionBehaviou
   return out;
 }
 
-function apiFaults(v: unknown, path: string): ApiFaults | undefined {
+function apiFaults(v: unknown, path: string, outage = false): DynamoDbFaults | undefined {
   if (v === undefined) return undefined;
   const o = obj(v, path);
-  onlyKeys(o, path, ['errorRate', 'throttleRate']);
+  onlyKeys(o, path, ['errorRate', 'throttleRate', 'latencyMs', ...(outage ? ['unavailable'] : []), 'fromMinute', 'toMinute']);
+  const from = optNum(o.fromMinute, `${path}.fromMinute`, { min: 0, max: MAX_FAULT_MINUTE });
+  const to = optNum(o.toMinute, `${path}.toMinute`, { min: 0, max: MAX_FAULT_MINUTE });
+  if (to !== undefined && !(to > (from ?? 0))) throw new InputError(`${path}.toMinute: expected a minute after fromMinute (${from ?? 0}) and at most ${MAX_FAULT_MINUTE}, got ${to}`, `${path}.toMinute`);
   return {
     ...(o.errorRate !== undefined ? { errorRate: num(o.errorRate, `${path}.errorRate`, { min: 0, max: 1 }) } : {}),
     ...(o.throttleRate !== undefined ? { throttleRate: num(o.throttleRate, `${path}.throttleRate`, { min: 0, max: 1 }) } : {}),
+    ...(o.latencyMs !== undefined ? { latencyMs: num(o.latencyMs, `${path}.latencyMs`, { min: 0, max: MAX_FAULT_LATENCY_MS }) } : {}),
+    ...(o.unavailable !== undefined ? { unavailable: bool(o.unavailable, `${path}.unavailable`) } : {}),
+    ...(from !== undefined ? { fromMinute: from } : {}),
+    ...(to !== undefined ? { toMinute: to } : {}),
   };
 }
 
@@ -183,7 +206,7 @@ export function parseScenario(v: unknown, source: string): Scenario {
   const traffic = obj(o.traffic ?? {}, `${path}.traffic`);
   onlyKeys(traffic, `${path}.traffic`, ['rps', 'minutes', 'burstiness', 'warmUpMinutes']);
   const faults = obj(o.faults ?? {}, `${path}.faults`);
-  onlyKeys(faults, `${path}.faults`, ['watchdog', 'prober', 'cloudwatch', 'codedeploy', 'lambda']);
+  onlyKeys(faults, `${path}.faults`, ['watchdog', 'prober', 'cloudwatch', 'codedeploy', 'lambda', 'dynamodb']);
   let prober: { downAfterMinutes: number } | undefined;
   if (faults.prober !== undefined) {
     const p = obj(faults.prober, `${path}.faults.prober`);
@@ -198,6 +221,7 @@ export function parseScenario(v: unknown, source: string): Scenario {
   const cw = apiFaults(faults.cloudwatch, `${path}.faults.cloudwatch`);
   const cd = apiFaults(faults.codedeploy, `${path}.faults.codedeploy`);
   const lf = apiFaults(faults.lambda, `${path}.faults.lambda`);
+  const ddb = apiFaults(faults.dynamodb, `${path}.faults.dynamodb`, true);
   const maxTraffic = optNum(expect.maxTrafficPercent, `${path}.expect.maxTrafficPercent`, { min: 0, max: 100 });
   const maxFailed = optNum(expect.maxFailedUserRequests, `${path}.expect.maxFailedUserRequests`, { min: 0, integer: true });
   return {
@@ -223,6 +247,7 @@ export function parseScenario(v: unknown, source: string): Scenario {
       ...(cw ? { cloudwatch: cw } : {}),
       ...(cd ? { codedeploy: cd } : {}),
       ...(lf ? { lambda: lf } : {}),
+      ...(ddb ? { dynamodb: ddb } : {}),
     },
     expect: {
       outcome: oneOf(expect.outcome, `${path}.expect.outcome`, ['completed', 'rolled-back'] as const),

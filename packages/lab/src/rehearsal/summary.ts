@@ -4,6 +4,7 @@
  * expectations) goes under the table, wrapped at word boundaries, never cut.
  */
 import type { ScenarioResult } from './rehearse';
+import { costText } from './capacity';
 import type { StrategyResult } from './runner';
 
 /** Width of the summary table and of the notes under it. */
@@ -68,6 +69,12 @@ export function summaryTable(results: readonly ScenarioResult[]): string {
   if (decided.length) {
     lines.push('decided by (watchdog):');
     for (const r of decided) lines.push(...wrap(`${r.name}: ${decidedByText(r.strategies.watchdog)}`, TABLE_COLUMNS, '  ', '    '));
+    lines.push('');
+  }
+  const costed = results.filter((r) => r.strategies.watchdog.cost.length);
+  if (costed.length) {
+    lines.push('DynamoDB and added latency (watchdog; per minute in the JSON and the report):');
+    for (const r of costed) lines.push(...wrap(`${r.name}: ${costText(r.strategies.watchdog.cost)}`, TABLE_COLUMNS, '  ', '    '));
     lines.push('');
   }
   lines.push(`${results.filter((r) => r.passed).length} of ${results.length} scenarios met their expectations (watchdog strategy).`);

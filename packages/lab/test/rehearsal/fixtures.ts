@@ -13,6 +13,7 @@ export const strategyResult = (over: Partial<StrategyResult>): StrategyResult =>
   timeline: [],
   series: { t: [], weight: [], minutes: [] },
   layers: [],
+  cost: [],
   virtualMinutes: 10,
   wallMs: 100,
   stagesReached: 1,

@@ -13,7 +13,7 @@ let results: ScenarioResult[];
 
 beforeAll(async () => {
   results = await rehearse({
-    scenarios: loadScenarios(['config-mistake', 'bad-code']),
+    scenarios: loadScenarios(['config-mistake', 'bad-code', 'state-table-outage']),
     app: synthSampleApp(),
     json: join(dir, 'results.json'),
     report: join(dir, 'report.html'),
@@ -38,6 +38,20 @@ describe('rehearse on the sample app', () => {
     expect(r.strategies.watchdog.detectionSeconds).not.toBeNull();
     expect(r.strategies.watchdog.failedUserRequests).toBeLessThanOrEqual(r.strategies.native.failedUserRequests);
     expect(r.strategies.watchdog.deploymentIds).toHaveLength(2);
+  });
+
+  it('rolls a bad release back before any user traffic when the state table is down from its first minute: the hook fails closed, and the rehearsal is a result', () => {
+    const r = results.find((x) => x.name === 'state-table-outage')!;
+    expect(r.passed).toBe(true);
+    expect(r.strategies.watchdog).toMatchObject({ outcome: 'rolled-back', maxTrafficPercent: 0, failedUserRequests: 0, decidedBy: { layer: 'hook' } });
+    expect(r.strategies.native.outcome).toBe('completed');
+  });
+
+  it('reports the state table\'s write units per minute by kind of item in the JSON', () => {
+    const cost = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')).scenarios.find((x: ScenarioResult) => x.name === 'bad-code').strategies.watchdog.cost as { writeUnits: number; writeUnitsByKind: Record<string, number> }[];
+    expect(cost.length).toBeGreaterThan(0);
+    expect(cost.some((m) => m.writeUnitsByKind.deployment > 0)).toBe(true);
+    for (const m of cost) expect(Object.values(m.writeUnitsByKind).reduce((a, b) => a + b, 0)).toBeCloseTo(m.writeUnits, 5);
   });
 
   it('writes the documented JSON shape', () => {

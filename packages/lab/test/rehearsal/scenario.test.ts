@@ -16,12 +16,22 @@ describe('scenario files', () => {
       'good-release', 'noisy-low-traffic', 'bad-code', 'config-mistake', 'latency-regression',
       'crash-on-init', 'low-traffic-probe-bug', 'slow-burn', 'watchdog-down', 'cloudwatch-faults',
       'flaky-probes-cold-starts', 'silent-http-500s', 'prober-dies', 'fix-during-incident-ignore', 'fix-during-incident-rollback', 'shadow-mode',
-      'staged-bug-caught-in-beta', 'staged-load-bug-in-prod-1', 'staged-good-release',
+      'staged-bug-caught-in-beta', 'staged-load-bug-in-prod-1', 'staged-good-release', 'dynamodb-throttling', 'state-table-outage', 'state-table-outage-after-hook',
     ]);
   });
 
   it('finds a built-in scenario by name', () => {
     expect(loadScenarios(['bad-code'])[0]).toMatchObject({ name: 'bad-code', release: { errorRate: 0.2 }, expect: { outcome: 'rolled-back', maxTrafficPercent: 10 } });
+  });
+
+  it('reads DynamoDB faults and the latency and window of the other services\' faults', () => {
+    const faults = {
+      dynamodb: { errorRate: 0.01, throttleRate: 0.2, latencyMs: 30, unavailable: false, fromMinute: 0, toMinute: 5 },
+      cloudwatch: { errorRate: 0.5, latencyMs: 800, fromMinute: 2, toMinute: 4.5 },
+      codedeploy: { latencyMs: 100 },
+      lambda: { throttleRate: 0.1, fromMinute: 1 },
+    };
+    expect(parseScenario({ ...base, faults }, 'x.yaml').faults).toEqual(faults);
   });
 
   it('applies defaults: 20 requests/s for 30 minutes, seed 1, no faults', () => {
@@ -81,6 +91,13 @@ describe('scenario files', () => {
     ['an unknown noise', { ...base, noise: { jitter: 1 } }, 'x.yaml.noise.jitter: unknown field; allowed fields are transientErrorRate, coldStartMs'],
     ['an HTTP error rate above 1', { ...base, release: { httpErrorRate: -0.1 } }, 'x.yaml.release.httpErrorRate: expected a number from 0 to 1, got -0.1'],
     ['a prober fault without its time', { ...base, faults: { prober: {} } }, 'x.yaml.faults.prober.downAfterMinutes: expected a number'],
+    ['a DynamoDB throttle above 1', { ...base, faults: { dynamodb: { throttleRate: 1.2 } } }, 'x.yaml.faults.dynamodb.throttleRate: expected a number from 0 to 1, got 1.2'],
+    ['a negative DynamoDB latency', { ...base, faults: { dynamodb: { latencyMs: -1 } } }, 'x.yaml.faults.dynamodb.latencyMs: expected a number from 0 to 900000, got -1'],
+    ['an outage that is not a boolean', { ...base, faults: { dynamodb: { unavailable: 'yes' } } }, 'x.yaml.faults.dynamodb.unavailable: expected true or false'],
+    ['a fault window that ends where it starts', { ...base, faults: { dynamodb: { unavailable: true, fromMinute: 2, toMinute: 2 } } }, 'x.yaml.faults.dynamodb.toMinute: expected a minute after fromMinute (2) and at most 3000, got 2'],
+    ['a fault window that starts before the release', { ...base, faults: { cloudwatch: { errorRate: 0.5, fromMinute: -1 } } }, 'x.yaml.faults.cloudwatch.fromMinute: expected a number from 0 to 3000, got -1'],
+    ['an outage of CloudWatch (DynamoDB only)', { ...base, faults: { cloudwatch: { unavailable: true } } }, 'x.yaml.faults.cloudwatch.unavailable: unknown field; allowed fields are errorRate, throttleRate, latencyMs, fromMinute, toMinute'],
+    ['an unknown DynamoDB fault', { ...base, faults: { dynamodb: { slow: true } } }, 'x.yaml.faults.dynamodb.slow: unknown field; allowed fields are errorRate, throttleRate, latencyMs, unavailable, fromMinute, toMinute'],
     ['an unknown watchdog mode', { ...base, watchdog: { mode: 'dry-run' } }, 'x.yaml.watchdog.mode: expected one of enforce, shadow, got "dry-run"'],
     ['an unknown pre-existing alarm policy', { ...base, watchdog: { policy: { preexistingAlarms: 'skip' } } }, 'x.yaml.watchdog.policy.preexistingAlarms: expected one of ignore, rollback, got "skip"'],
     ['a host answer that is neither a status nor unreachable', { ...base, network: { 'payments.internal': 'down' } }, 'x.yaml.network.payments.internal: expected { status: 200-599 } or "unreachable", got "down"'],

@@ -28,7 +28,7 @@ beforeEach(async () => {
   failWrites = false;
   ddb = new DynamoDbLab({ now: () => Date.now() });
   ddb.createTable(TABLE, 'deploymentId');
-  server = new LabServer([ddb.service], [], { fault: (service, op) => (failWrites && service === 'DynamoDB' && op === 'UpdateItem' ? new LabError('InternalServerError', 'injected', 500) : undefined) });
+  server = new LabServer([ddb.service], [], { fault: (service, op) => (failWrites && service === 'DynamoDB' && op === 'UpdateItem' ? { error: new LabError('InternalServerError', 'injected', 500), latencyMs: 0 } : { latencyMs: 0 }) });
   endpoint = await server.listen(0, '127.0.0.1');
   doc = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 }));
 });

@@ -1,3 +1,5 @@
+import { throttleError } from '../faults';
+import { LAB_ACCOUNT, LAB_REGION } from '../kernel';
 import { booleanOf, enumOf, itemSize, type Item } from './values';
 
 /** ReturnConsumedCapacity: how much of the capacity an operation used is reported. */
@@ -38,3 +40,88 @@ export function consumed(detail: CapacityDetail, table: string, units: number): 
 
 /** The response member `ConsumedCapacity` when one was asked for. */
 export const withCapacity = (detail: CapacityDetail, table: string, units: number): { ConsumedCapacity?: ReturnType<typeof consumed> } => (detail === 'NONE' ? {} : { ConsumedCapacity: consumed(detail, table, units) });
+
+/**
+ * What one partition key value can serve in a second, in on-demand and provisioned mode alike:
+ * 3,000 read units and 1,000 write units. Beyond that DynamoDB throttles the key.
+ * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-key-design.html
+ * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/throttling-key-range-limit-exceeded-mitigation.html
+ */
+export const KEY_READ_UNITS_PER_SECOND = 3000;
+export const KEY_WRITE_UNITS_PER_SECOND = 1000;
+
+/**
+ * The kind of an item by its partition key: the runtime's state table keeps its own items under
+ * keys that start with `#` (`#active`, `#config`, `#watch#<function>#<version>`), told apart by
+ * their first segment; every other key is a plain item (on the state table, a deployment's).
+ */
+export function keyKind(partitionKey: string): string {
+  const m = /^#[^#]*/.exec(partitionKey);
+  return m ? m[0] : 'item';
+}
+
+/** The capacity one table used in one minute, for one kind of item and one caller. */
+export interface Consumption {
+  readonly table: string;
+  /** The minute's start, epoch ms. */
+  readonly minute: number;
+  /** keyKind of the items (`query` and `scan` for reads over many keys). */
+  readonly kind: string;
+  /** The access key id that signed the calls; `lab` for the lab's own callers. */
+  readonly caller: string;
+  readUnits: number;
+  writeUnits: number;
+}
+
+/**
+ * The capacity each table consumed, as DynamoDB bills it (the units ReturnConsumedCapacity
+ * reports), per minute, kind of item and caller; and the per-second use of each partition key,
+ * against which a read or write is admitted or throttled before it takes effect. A throttled
+ * request consumes nothing.
+ */
+export class CapacityLedger {
+  private readonly seconds = new Map<string, { second: number; read: number; write: number }>();
+  private readonly minutes = new Map<string, Consumption>();
+
+  /**
+   * Throw ProvisionedThroughputExceededException when `units` more would take the key over its
+   * limit in the current second; otherwise count them against it.
+   */
+  admit(table: string, partitionKey: string, what: 'read' | 'write', units: number, now: number): void {
+    const key = `${table}\u0000${partitionKey}`;
+    const second = Math.floor(now / 1000);
+    let s = this.seconds.get(key);
+    if (!s || s.second !== second) {
+      s = { second, read: 0, write: 0 };
+      this.seconds.set(key, s);
+    }
+    const limit = what === 'read' ? KEY_READ_UNITS_PER_SECOND : KEY_WRITE_UNITS_PER_SECOND;
+    if (s[what] + units > limit) throw throttleError('DynamoDB', `arn:aws:dynamodb:${LAB_REGION}:${LAB_ACCOUNT}:table/${table}`, what === 'read' ? 'TableReadKeyRangeThroughputExceeded' : 'TableWriteKeyRangeThroughputExceeded');
+    s[what] += units;
+  }
+
+  /** Whether `units` more reads of the key fit in the current second (BatchGetItem leaves the rest unprocessed). */
+  fits(table: string, partitionKey: string, units: number, now: number): boolean {
+    const s = this.seconds.get(`${table}\u0000${partitionKey}`);
+    const used = s && s.second === Math.floor(now / 1000) ? s.read : 0;
+    return used + units <= KEY_READ_UNITS_PER_SECOND;
+  }
+
+  record(table: string, kind: string, caller: string | undefined, units: { read?: number; write?: number }, now: number): void {
+    const minute = Math.floor(now / 60_000) * 60_000;
+    const who = caller ?? 'lab';
+    const key = [table, minute, kind, who].join('\u0000');
+    let c = this.minutes.get(key);
+    if (!c) {
+      c = { table, minute, kind, caller: who, readUnits: 0, writeUnits: 0 };
+      this.minutes.set(key, c);
+    }
+    c.readUnits += units.read ?? 0;
+    c.writeUnits += units.write ?? 0;
+  }
+
+  /** Every minute's consumption so far, oldest first. */
+  consumption(): Consumption[] {
+    return [...this.minutes.values()].map((c) => ({ ...c })).sort((a, b) => a.minute - b.minute);
+  }
+}

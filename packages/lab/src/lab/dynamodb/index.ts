@@ -1,10 +1,11 @@
-import { LAB_ACCOUNT, LAB_REGION, LabError, type JsonService } from '../kernel';
-import { capacityDetail, consistentRead, consumed, getUnits, withCapacity, writeUnits } from './capacity';
+import { LAB_ACCOUNT, LAB_REGION, LabError, type CallContext, type JsonService } from '../kernel';
+import { CapacityLedger, capacityDetail, consistentRead, consumed, getUnits, keyKind, withCapacity, writeUnits } from './capacity';
 import { check, conditionOf } from './condition';
 import { readPage, type KeySchema } from './read';
 import { TimeToLive } from './ttl';
 import { checkItem, checkMap, checkPlaceholdersUsed, enumOf, expressionInputs, parseProjection, project, returnValues, serialization, validation, type AttributeValue, type Item } from './values';
 import { isReserved, reservedMessage } from './reserved-words';
+import { throttleError } from '../faults';
 
 interface Table extends KeySchema {
   readonly name: string;
@@ -56,6 +57,8 @@ const keyPart = (v: AttributeValue) => JSON.stringify(typeof v.N === 'string' ? 
 export class DynamoDbLab {
   private readonly tables = new Map<string, Table>();
   private readonly ttlLagMs: number;
+  /** The capacity every table consumed, and each partition key's use this second (./capacity.ts). */
+  readonly capacity = new CapacityLedger();
 
   constructor(private readonly opts: DynamoDbLabOptions) {
     const lag = opts.ttlDeletionLagSeconds ?? 2 * 24 * 3600;
@@ -107,6 +110,23 @@ export class DynamoDbLab {
       streamViewType: s.viewType,
     };
     for (const l of s.listeners) l(change);
+  }
+
+  /** An item's partition key value as text (a number by value, a binary in base64). */
+  private partitionKey(t: Table, item: Item): string {
+    const v = item[t.hash];
+    return String(v?.S ?? (v?.N !== undefined ? Number(v.N) : (v?.B ?? '')));
+  }
+
+  /**
+   * Take `units` from a key's share of this second (or throttle the request, consuming nothing)
+   * and bill them to the table's minute, by kind of item and caller.
+   */
+  private charge(t: Table, item: Item, what: 'read' | 'write', units: number, caller: CallContext | undefined): void {
+    const pk = this.partitionKey(t, item);
+    const now = this.opts.now();
+    this.capacity.admit(t.name, pk, what, units, now);
+    this.capacity.record(t.name, keyKind(pk), caller?.accessKeyId, { [what]: units }, now);
   }
 
   tableNames(): string[] {
@@ -212,7 +232,7 @@ export class DynamoDbLab {
         return { TableNames: page, ...(names.length > limit ? { LastEvaluatedTableName: page[page.length - 1] } : {}) };
       },
       // https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_GetItem.html
-      GetItem: (i) => {
+      GetItem: (i, caller) => {
         DynamoDbLab.refuseLegacy(i, 'AttributesToGet');
         const projection = parseProjection(i.ProjectionExpression, expressionInputs(i).names);
         checkPlaceholdersUsed(i, ['ProjectionExpression']);
@@ -221,10 +241,12 @@ export class DynamoDbLab {
         const t = this.table(i.TableName);
         const id = this.keyOf(t, i.Key);
         const item = t.items.get(id);
-        return { ...(item ? { Item: project(item, projection) } : {}), ...withCapacity(detail, t.name, getUnits(item, consistent)) };
+        const units = getUnits(item, consistent);
+        this.charge(t, i.Key as Item, 'read', units, caller);
+        return { ...(item ? { Item: project(item, projection) } : {}), ...withCapacity(detail, t.name, units) };
       },
       // https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_PutItem.html
-      PutItem: (i) => {
+      PutItem: (i, caller) => {
         const condition = conditionOf(i);
         checkPlaceholdersUsed(i, ['ConditionExpression'], true);
         const t = this.table(i.TableName);
@@ -235,13 +257,17 @@ export class DynamoDbLab {
         const detail = capacityDetail(i);
         DynamoDbLab.itemCollectionMetrics(i);
         const old = t.items.get(id);
-        check(condition, old);
+        // A write whose condition fails still consumes write units (of the item as stored).
+        // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/read-write-operations.html
+        chargeFailedCondition(condition, old, () => this.charge(t, item, 'write', writeUnits(old), caller));
+        const units = writeUnits(old, item);
+        this.charge(t, item, 'write', units, caller);
         t.items.set(id, item);
         this.changed(t, old, item);
-        return { ...(rv === 'ALL_OLD' && old ? { Attributes: old } : {}), ...withCapacity(detail, t.name, writeUnits(old, item)) };
+        return { ...(rv === 'ALL_OLD' && old ? { Attributes: old } : {}), ...withCapacity(detail, t.name, units) };
       },
       // https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_DeleteItem.html
-      DeleteItem: (i) => {
+      DeleteItem: (i, caller) => {
         const condition = conditionOf(i);
         checkPlaceholdersUsed(i, ['ConditionExpression'], true);
         const t = this.table(i.TableName);
@@ -250,13 +276,15 @@ export class DynamoDbLab {
         const detail = capacityDetail(i);
         DynamoDbLab.itemCollectionMetrics(i);
         const old = t.items.get(id);
-        check(condition, old);
+        const units = writeUnits(old);
+        chargeFailedCondition(condition, old, () => this.charge(t, i.Key as Item, 'write', units, caller));
+        this.charge(t, i.Key as Item, 'write', units, caller);
         t.items.delete(id);
         this.changed(t, old, undefined);
-        return { ...(rv === 'ALL_OLD' && old ? { Attributes: old } : {}), ...withCapacity(detail, t.name, writeUnits(old)) };
+        return { ...(rv === 'ALL_OLD' && old ? { Attributes: old } : {}), ...withCapacity(detail, t.name, units) };
       },
       // https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html
-      BatchGetItem: (i) => {
+      BatchGetItem: (i, caller) => {
         if (i.RequestItems === undefined) throw validation(`1 validation error detected: Value null at 'requestItems' failed to satisfy constraint: Member must not be null`);
         const req = checkMap(i.RequestItems, 'RequestItems', (r, at) => {
           if (r === null) throw validation(`1 validation error detected: Value null at '${at}' failed to satisfy constraint: Member must not be null`);
@@ -279,20 +307,41 @@ export class DynamoDbLab {
           const t = this.table(name, `requestItems.${name}`);
           const ids = r.Keys.map((k, n) => this.keyOf(t, k, `RequestItems.${name}.Keys[${n}]`));
           if (new Set(ids).size !== ids.length) throw validation('Provided list of item keys contains duplicates');
-          return { t, ids, projection: parseProjection(r.ProjectionExpression, expressionInputs(r).names), consistent: consistentRead(r.ConsistentRead) };
+          return { t, spec: r, ids, projection: parseProjection(r.ProjectionExpression, expressionInputs(r).names), consistent: consistentRead(r.ConsistentRead) };
         });
         const Responses: Record<string, Item[]> = {};
+        const UnprocessedKeys: Record<string, Record<string, unknown>> = {};
         const capacity = [];
-        for (const { t, ids, projection, consistent } of reads) {
-          const found = ids.map((id) => t.items.get(id));
-          Responses[t.name] = found.filter((x): x is Item => Boolean(x)).map((x) => project(x, projection));
-          // Each key is read as one GetItem, rounded up on its own.
-          capacity.push(consumed(detail, t.name, found.reduce((n, x) => n + getUnits(x, consistent), 0)));
+        const now = this.opts.now();
+        let processed = 0;
+        for (const { t, spec, ids, projection, consistent } of reads) {
+          let units = 0;
+          const unprocessed: unknown[] = [];
+          Responses[t.name] = [];
+          for (const [n, id] of ids.entries()) {
+            const key = spec.Keys[n] as Item;
+            const x = t.items.get(id);
+            // Each key is read as one GetItem, rounded up on its own. A key over its share of this
+            // second is left in UnprocessedKeys; only when none could be read is the call throttled.
+            // https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html
+            const u = getUnits(x, consistent);
+            if (!this.capacity.fits(t.name, this.partitionKey(t, key), u, now)) {
+              unprocessed.push(key);
+              continue;
+            }
+            this.charge(t, key, 'read', u, caller);
+            units += u;
+            processed++;
+            if (x) Responses[t.name].push(project(x, projection));
+          }
+          if (unprocessed.length) UnprocessedKeys[t.name] = { ...spec, Keys: unprocessed };
+          capacity.push(consumed(detail, t.name, units));
         }
-        return { Responses, UnprocessedKeys: {}, ...(detail === 'NONE' ? {} : { ConsumedCapacity: capacity }) };
+        if (!processed) throw throttleError('DynamoDB', `arn:aws:dynamodb:${LAB_REGION}:${LAB_ACCOUNT}:table/${reads[0].t.name}`, 'TableReadKeyRangeThroughputExceeded');
+        return { Responses, UnprocessedKeys, ...(detail === 'NONE' ? {} : { ConsumedCapacity: capacity }) };
       },
       // https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_UpdateItem.html
-      UpdateItem: (i) => {
+      UpdateItem: (i, caller) => {
         DynamoDbLab.refuseLegacy(i, 'AttributeUpdates');
         const t = this.table(i.TableName);
         const id = this.keyOf(t, i.Key);
@@ -306,20 +355,24 @@ export class DynamoDbLab {
         // Both expressions are parsed, and the condition judged on the item as stored, before any
         // action is applied: a bad expression or a failed condition leaves the item as it was.
         const stored = t.items.get(id);
-        check(condition, stored);
+        chargeFailedCondition(condition, stored, () => this.charge(t, i.Key as Item, 'write', writeUnits(stored), caller));
         const item: Item = { ...(stored ?? Object.fromEntries(this.keyNames(t).map((n) => [n, (i.Key as Item)[n]]))) };
         for (const a of actions) apply(item, a);
+        // The larger of the item before and after, in 1 KB steps.
+        const units = writeUnits(stored, item);
+        this.charge(t, item, 'write', units, caller);
         t.items.set(id, item);
         this.changed(t, stored, item);
-        return { ...updateReturn(rv, stored, item, actions), ...withCapacity(detail, t.name, writeUnits(stored, item)) };
+        return { ...updateReturn(rv, stored, item, actions), ...withCapacity(detail, t.name, units) };
       },
-      Query: (i) => {
+      // Reads over many keys are billed to the table, under `query` and `scan`, and not held to a key's share.
+      Query: (i, caller) => {
         const t = this.table(i.TableName);
-        return readPage('Query', i, t, [...t.items.values()], (k) => this.startKey(t, k));
+        return readPage('Query', i, t, [...t.items.values()], (k) => this.startKey(t, k), (units) => this.capacity.record(t.name, 'query', caller?.accessKeyId, { read: units }, this.opts.now()));
       },
-      Scan: (i) => {
+      Scan: (i, caller) => {
         const t = this.table(i.TableName);
-        return readPage('Scan', i, t, [...t.items.values()], (k) => this.startKey(t, k));
+        return readPage('Scan', i, t, [...t.items.values()], (k) => this.startKey(t, k), (units) => this.capacity.record(t.name, 'scan', caller?.accessKeyId, { read: units }, this.opts.now()));
       },
       // https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_UpdateTimeToLive.html
       UpdateTimeToLive: (i) => {
@@ -333,6 +386,16 @@ export class DynamoDbLab {
       },
     },
   };
+}
+
+/** Judge a write's condition; when it fails, `charge` the write's units before the failure is answered. */
+function chargeFailedCondition(condition: Parameters<typeof check>[0], stored: Item | undefined, charge: () => void): void {
+  try {
+    check(condition, stored);
+  } catch (err) {
+    if ((err as LabError).code === 'ConditionalCheckFailedException') charge();
+    throw err;
+  }
 }
 
 /**

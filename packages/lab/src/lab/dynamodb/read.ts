@@ -17,7 +17,15 @@ export interface KeySchema {
  * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Query.Pagination.html
  * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Scan.html#Scan.Limit
  */
-export function readPage(op: 'Query' | 'Scan', i: Record<string, unknown>, schema: KeySchema, all: readonly Item[], startKey: (k: unknown) => Item | undefined): Record<string, unknown> {
+export function readPage(
+  op: 'Query' | 'Scan',
+  i: Record<string, unknown>,
+  schema: KeySchema,
+  all: readonly Item[],
+  startKey: (k: unknown) => Item | undefined,
+  /** Told the read units the page consumed. */
+  onUnits?: (units: number) => void,
+): Record<string, unknown> {
   for (const legacy of ['KeyConditions', 'QueryFilter', 'ScanFilter', 'AttributesToGet', 'ConditionalOperator'] as const) {
     if (i[legacy] !== undefined) throw validation(`the lab does not model the legacy ${legacy} parameter: use KeyConditionExpression, FilterExpression and ProjectionExpression`);
   }
@@ -73,12 +81,14 @@ export function readPage(op: 'Query' | 'Scan', i: Record<string, unknown>, schem
   const matched = filter ? scanned.filter((it) => holds(filter, it)) : scanned;
   const last = scanned[scanned.length - 1];
   const stopped = scanned.length >= limit || size >= PAGE_BYTES;
+  const units = readUnits(size, consistent);
+  onUnits?.(units);
   return {
     ...(select === 'COUNT' ? {} : { Items: matched.map((it) => project(it, projection)) }),
     Count: matched.length,
     ScannedCount: scanned.length,
     ...(stopped && last ? { LastEvaluatedKey: keyOnly(last, schema) } : {}),
-    ...withCapacity(detail, schema.name, readUnits(size, consistent)),
+    ...withCapacity(detail, schema.name, units),
   };
 }
 

@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { seededRandom } from 'canary-watchdog/lib/core/random';
 import { LAB_ACCOUNT, LAB_REGION, LabError } from '../kernel';
 import type { AliasRouting, CloudWatchPort, Datum, LabContext, LambdaPort } from '../ports';
-import type { RestRequest, RestRoute } from '../server';
+import { ELAPSED_HEADER, type RestRequest, type RestRoute } from '../server';
 
 /** How a version misbehaves on purpose (rehearsals): applied to every invocation of it. */
 export interface Behaviour {
@@ -340,7 +340,7 @@ function logTail(r: InvokeResult, memorySize: number): string {
 }
 
 /** Response header of Invoke: the call's virtual duration, ms, init included (read by worker.js). */
-export const LAB_ELAPSED_HEADER = 'x-lab-elapsed-ms';
+export const LAB_ELAPSED_HEADER = ELAPSED_HEADER;
 
 const FN_ARN = (name: string) => `arn:aws:lambda:${LAB_REGION}:${LAB_ACCOUNT}:function:${name}`;
 

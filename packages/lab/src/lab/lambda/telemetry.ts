@@ -1,6 +1,21 @@
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { TELEMETRY_BUFFER_MS, TelemetryTally, telemetryUpdate, watchedDeployment, watchKey, WATCH_RECHECK_SECONDS } from 'canary-watchdog/lib/runtime/telemetry';
 import type { DynamoDbLab } from '../dynamodb';
+import { NO_FAULT, type FaultOutcome } from '../faults';
+import { LabError } from '../kernel';
+
+/**
+ * The extension's SDK client and deadlines (packages/constructs/lambda/telemetry-extension.ts):
+ * at most 3 attempts (standard retries), each cut at 2 s, the whole call at 3 s; a lookup that
+ * failed is tried again 5 s later.
+ */
+const MAX_ATTEMPTS = 3;
+const REQUEST_TIMEOUT_MS = 2000;
+const CALL_DEADLINE_MS = 3000;
+const LOOKUP_RETRY_MS = 5000;
+
+/** What the SDK retries: throttles, server errors and timeouts. https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html */
+const retryable = (e: { code?: string; status?: number }) => (e.status ?? 0) >= 500 || e.code === 'ProvisionedThroughputExceededException' || e.code === 'ThrottlingException' || e.code === 'RequestTimeout';
 
 
 interface VersionTelemetry {
@@ -9,7 +24,8 @@ interface VersionTelemetry {
   readonly buffered: { at: number; invocations: number; errors: number }[];
   /** The deployment the watch item names; null when there was none at the last look. */
   watching?: string | null;
-  checkedAt: number;
+  /** When to look for the watch item again, while none is known. */
+  lookAt: number;
 }
 
 /**
@@ -37,8 +53,18 @@ export class TelemetryExtensionModel {
   private readonly versions = new Map<string, VersionTelemetry>();
   /** Writes the model made, for tests and the report: when, which deployment, what it added. */
   readonly writes: { at: number; functionName: string; version: string; deploymentId: string; invocations: number; errors: number }[] = [];
+  /**
+   * How long the extension held an invocation of the version with its DynamoDB calls (the time
+   * between INVOKE and its next `/next`, which keeps the environment from its next request and
+   * counts against the function's timeout): the user function's added latency.
+   */
+  readonly holds: { at: number; functionName: string; version: string; ms: number }[] = [];
 
-  constructor(private readonly dynamodb: DynamoDbLab) {}
+  constructor(
+    private readonly dynamodb: DynamoDbLab,
+    /** The lab's injected faults, met by the extension's calls as by any other caller's. */
+    private readonly faults?: { fault(service: string, operation: string): FaultOutcome },
+  ) {}
 
   /** A function whose layers hold the extension, counting into `table`. */
   enable(functionName: string, table: string): void {
@@ -56,7 +82,7 @@ export class TelemetryExtensionModel {
     const key = `${functionName}:${version}`;
     let v = this.versions.get(key);
     if (!v) {
-      v = { tally: new TelemetryTally(at), buffered: [], checkedAt: -Infinity };
+      v = { tally: new TelemetryTally(at), buffered: [], lookAt: -Infinity };
       this.versions.set(key, v);
     }
     // The environment runs now: the Telemetry API delivers what it buffered long enough.
@@ -69,23 +95,64 @@ export class TelemetryExtensionModel {
 
   /** What the extension does while the environment runs at `now`: find its deployment, write what is due. */
   private flush(functionName: string, version: string, table: string, v: VersionTelemetry, now: number): void {
-    if (v.watching === undefined || (v.watching === null && now - v.checkedAt >= WATCH_RECHECK_SECONDS * 1000)) {
-      const got = this.dynamodb.service.operations.GetItem({ TableName: table, Key: marshall({ deploymentId: watchKey(functionName, version) }) }) as { Item?: Record<string, never> };
-      v.watching = watchedDeployment(got.Item ? unmarshall(got.Item) : undefined) ?? null;
-      v.checkedAt = now;
+    let held = 0;
+    if (typeof v.watching !== 'string' && now >= v.lookAt) {
+      const got = this.call('GetItem', { TableName: table, Key: marshall({ deploymentId: watchKey(functionName, version) }), ConsistentRead: true });
+      held += got.ms;
+      if (got.error) v.lookAt = now + LOOKUP_RETRY_MS;
+      else {
+        const item = (got.out as { Item?: Record<string, never> }).Item;
+        v.watching = watchedDeployment(item ? unmarshall(item) : undefined) ?? null;
+        v.lookAt = now + WATCH_RECHECK_SECONDS * 1000;
+      }
     }
-    if (!v.watching || !v.tally.due(now)) return;
-    const counts = v.tally.take(now);
-    const u = telemetryUpdate(table, functionName, version, v.watching, counts.invocations, counts.errors, now);
-    try {
-      this.dynamodb.service.operations.UpdateItem({ ...u, Key: marshall(u.Key), ExpressionAttributeValues: marshall(u.ExpressionAttributeValues) });
-      this.writes.push({ at: now, functionName, version, deploymentId: v.watching, ...counts });
-    } catch (err) {
-      // The watch item is gone or watches another deployment: the extension drops the counts and
-      // looks for its watch item again later, as the extension does.
-      if ((err as { code?: string }).code !== 'ConditionalCheckFailedException') throw err;
-      v.watching = null;
-      v.checkedAt = now;
+    if (typeof v.watching === 'string' && v.tally.due(now)) {
+      const counts = v.tally.take(now);
+      const u = telemetryUpdate(table, functionName, version, v.watching, counts.invocations, counts.errors, now);
+      const put = this.call('UpdateItem', { ...u, Key: marshall(u.Key), ExpressionAttributeValues: marshall(u.ExpressionAttributeValues) });
+      held += put.ms;
+      if (!put.error) this.writes.push({ at: now, functionName, version, deploymentId: v.watching, ...counts });
+      else if (put.error.code === 'ConditionalCheckFailedException') {
+        // The watch item is gone or watches another deployment: the extension drops the counts
+        // and looks for its watch item again later, as the extension does.
+        v.watching = null;
+        v.lookAt = now + WATCH_RECHECK_SECONDS * 1000;
+      } else v.tally.restore(counts);
     }
+    if (held > 0) this.holds.push({ at: now, functionName, version, ms: held });
   }
+
+  /**
+   * One call as the extension's SDK client makes it: each attempt meets the lab's faults (its
+   * latency, cut at the attempt's timeout; its error), retryable failures are tried again up to
+   * the attempts and the deadline. Returns the output or the last error, and the time it took.
+   */
+  private call(operation: 'GetItem' | 'UpdateItem', input: Record<string, unknown>): { out?: unknown; error?: LabError; ms: number } {
+    let ms = 0;
+    let error: LabError | undefined;
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS && ms < CALL_DEADLINE_MS; attempt++) {
+      const f = this.faults?.fault('DynamoDB', operation) ?? NO_FAULT;
+      const slow = f.latencyMs >= REQUEST_TIMEOUT_MS;
+      ms = Math.min(CALL_DEADLINE_MS, ms + Math.min(f.latencyMs, REQUEST_TIMEOUT_MS));
+      if (slow) {
+        error = timeoutError(ms);
+        continue;
+      }
+      if (f.error) error = f.error;
+      else {
+        try {
+          return { out: this.dynamodb.service.operations[operation](input), ms };
+        } catch (err) {
+          error = err as LabError;
+        }
+      }
+      if (!retryable(error)) break;
+    }
+    return { error, ms };
+  }
+}
+
+/** An attempt cut at the client's request timeout. */
+function timeoutError(ms: number): LabError {
+  return new LabError('RequestTimeout', `no answer within ${REQUEST_TIMEOUT_MS} ms (${ms} ms in all)`, 408);
 }

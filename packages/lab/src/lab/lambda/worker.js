@@ -114,9 +114,10 @@ function hostOf(args) {
   return String(o.hostname || (o.host || 'localhost').replace(/:\d+$/, ''));
 }
 
-// An Invoke's response says how long the call took in virtual time (init included): the calling
-// invocation's clock moves to at least its start plus that, so its round trip shows it (calls
-// made at once overlap, as they would).
+// A response of the lab says how long the call took in virtual time (an Invoke's duration, init
+// included; a call slowed by an injected fault): the calling invocation's clock moves to at least
+// its start plus that, so its round trip shows it (calls made at once overlap, as they would). A
+// call that ends past the function's timeout ends the invocation there, as Lambda does.
 function trackElapsed(req) {
   const store = local.getStore();
   if (!store) return req;
@@ -124,6 +125,10 @@ function trackElapsed(req) {
   req.once('response', (res) => {
     const ms = Number(res.headers['x-lab-elapsed-ms']);
     if (ms > 0) store.offset = Math.max(store.offset, startOffset + ms);
+    if (store.offset > store.timeoutMs) {
+      store.offset = store.timeoutMs;
+      store.timedOut();
+    }
   });
   return req;
 }

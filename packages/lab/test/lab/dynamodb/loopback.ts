@@ -7,6 +7,8 @@ import { LabServer } from '../../../src/lab/server';
 export interface LoopbackDynamo {
   readonly raw: DynamoDBClient;
   readonly doc: DynamoDBDocumentClient;
+  /** The lab's DynamoDB itself (its capacity ledger). */
+  readonly dynamodb: DynamoDbLab;
   /** The lab's endpoint, for requests no SDK would send. */
   readonly url: string;
   close(): Promise<void>;
@@ -28,6 +30,7 @@ export async function loopbackDynamo(tables: Record<string, string | readonly [s
   return {
     raw,
     doc: DynamoDBDocumentClient.from(raw),
+    dynamodb: ddb,
     url,
     close: async () => {
       raw.destroy();

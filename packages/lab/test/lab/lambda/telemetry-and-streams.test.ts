@@ -1,7 +1,8 @@
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { FLUSH_SECONDS, TELEMETRY_STREAM_FILTER, watchItemUpdate, watchKey } from 'canary-watchdog/lib/runtime/telemetry';
 import { DynamoDbLab } from '../../../src/lab/dynamodb';
-import { Scheduler } from '../../../src/lab/kernel';
+import type { FaultOutcome } from '../../../src/lab/faults';
+import { LabError, Scheduler } from '../../../src/lab/kernel';
 import { STREAM_POLL_MS, StreamEventSources } from '../../../src/lab/lambda/event-source';
 import { TelemetryExtensionModel } from '../../../src/lab/lambda/telemetry';
 
@@ -97,6 +98,52 @@ describe('lab: the telemetry extension model', () => {
     expect(model.writes).toHaveLength(1);
     expect(() => watch('orders', '2', 'd-1')).toThrow(/conditional request failed/i);
     expect(item(watchKey('orders', '2'))).toMatchObject({ watching: 'd-1', telemetryInvocations: 3, telemetryErrors: 3 });
+  });
+
+  it('meets the lab\'s DynamoDB faults: a failed write keeps its counts for the next, and the calls\' latency holds the invocation', async () => {
+    const { scheduler, dynamodb, item, watch } = world();
+    watch('orders', '2', 'd-1');
+    let fault: FaultOutcome = { latencyMs: 40 };
+    const model = new TelemetryExtensionModel(dynamodb, { fault: () => fault });
+    model.enable('orders', TABLE);
+    model.invoked('orders', '2', scheduler.now(), 3, 1);
+    // The first look: one GetItem, 40 ms.
+    expect(model.holds).toEqual([{ at: T0, functionName: 'orders', version: '2', ms: 40 }]);
+    fault = { latencyMs: 40, error: new LabError('ServiceUnavailable', 'outage', 503) };
+    await scheduler.advance(1000);
+    model.invoked('orders', '2', scheduler.now(), 1, 0);
+    // The write failed three times (the SDK's attempts), each 40 ms: nothing written, nothing lost.
+    expect(model.writes).toHaveLength(0);
+    expect(model.holds.at(-1)).toMatchObject({ ms: 120 });
+    fault = { latencyMs: 0 };
+    await scheduler.advance(1000);
+    model.invoked('orders', '2', scheduler.now(), 1, 0);
+    expect(item(watchKey('orders', '2'))).toMatchObject({ telemetryInvocations: 4, telemetryErrors: 1 });
+  });
+
+  it('cuts a slow call at the client\'s timeouts: 2 s an attempt, 3 s in all', async () => {
+    const { scheduler, dynamodb, watch } = world();
+    watch('orders', '2', 'd-1');
+    const model = new TelemetryExtensionModel(dynamodb, { fault: () => ({ latencyMs: 10_000 }) });
+    model.enable('orders', TABLE);
+    model.invoked('orders', '2', scheduler.now(), 3, 1);
+    expect(model.holds).toEqual([{ at: T0, functionName: 'orders', version: '2', ms: 3000 }]);
+    // The lookup failed: it is tried again 5 s later, not at every invocation.
+    await scheduler.advance(1000);
+    model.invoked('orders', '2', scheduler.now(), 1, 0);
+    expect(model.holds).toHaveLength(1);
+  });
+
+  it('holds no invocation without faults (guard: the model adds no latency of its own)', async () => {
+    const { scheduler, dynamodb, watch } = world();
+    watch('orders', '2', 'd-1');
+    const model = new TelemetryExtensionModel(dynamodb, { fault: () => ({ latencyMs: 0 }) });
+    model.enable('orders', TABLE);
+    model.invoked('orders', '2', scheduler.now(), 3, 1);
+    await scheduler.advance(1000);
+    model.invoked('orders', '2', scheduler.now(), 1, 0);
+    expect(model.writes).toHaveLength(1);
+    expect(model.holds).toEqual([]);
   });
 
   it('ignores $LATEST and functions without the extension', async () => {
