@@ -80,7 +80,7 @@ export function adapters(settings: Pick<RuntimeSettings, 'stateTable' | 'eventBu
  * invocation, never thrown.
  */
 let cached: { value: { settings: RuntimeSettings } | { error: string }; until: number; readAt: number } | undefined;
-export async function settings(): Promise<{ settings: RuntimeSettings } | { error: string }> {
+export async function settings(): Promise<{ settings: RuntimeSettings; stale?: string } | { error: string }> {
   if (cached && now() < cached.until) return cached.value;
   let value: { settings: RuntimeSettings } | { error: string };
   let until = Infinity;
@@ -97,9 +97,18 @@ export async function settings(): Promise<{ settings: RuntimeSettings } | { erro
       value = { settings: loadSettings(process.env) };
     }
   } catch (err) {
+    const invalid = err instanceof Error && err.name === 'InputError';
+    if (!invalid && cached && 'settings' in cached.value) {
+      // A refresh that could not read the table (an outage, a throttle) keeps the configuration
+      // last read, so the watchdog still judges on what it can see; the caller is told, and the
+      // table is read again at the next invocation. A configuration that reads but is invalid is
+      // never replaced by an older one: that is a deploy's mistake, reported as such.
+      cached = { ...cached, until: 0 };
+      return { ...cached.value, stale: `configuration: reading it again failed (kept the one read at ${new Date(cached.readAt).toISOString()}): ${errorText(err)}` };
+    }
     value = { error: errorText(err) };
     // A read that failed is tried again on the next invocation.
-    if (!(err instanceof Error && err.name === 'InputError')) until = 0;
+    if (!invalid) until = 0;
   }
   cached = { value, until, readAt };
   return value;

@@ -18,7 +18,7 @@ export async function handler(event: unknown, context?: InvocationContext): Prom
     return { error: s.error };
   }
   try {
-    return await runWatchdog(parseTrigger(event), { config: s.settings.config, configSource: rereadableConfig(), ...adapters(s.settings, context), memory, log, now });
+    return await runWatchdog(parseTrigger(event), { config: s.settings.config, configSource: rereadableConfig(), ...(s.stale ? { staleConfig: s.stale } : {}), ...adapters(s.settings, context), memory, log, now });
   } catch (err) {
     // The runtime turns AWS failures into data; anything reaching here is a bug. Log it fully.
     log.error('watchdog run crashed: heartbeat withheld', { error: err as Error });

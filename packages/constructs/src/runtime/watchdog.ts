@@ -24,6 +24,11 @@ export interface WatchdogDeps {
   readonly config: WatchdogConfig;
   /** Where the configuration was read, to read it again for a deployment that began after that. */
   readonly configSource?: ConfigSource;
+  /**
+   * Why the configuration is the one read earlier (its refresh failed): the run judges by it, and
+   * withholds every heartbeat, since a deploy may have changed it unseen.
+   */
+  readonly staleConfig?: string;
   readonly deployments: DeploymentPort;
   readonly actions: ActionPort;
   readonly aliases: AliasPort;
@@ -100,6 +105,7 @@ export async function runWatchdog(firstTrigger: Trigger, given: WatchdogDeps): P
     withheld.set(group, [...(withheld.get(group) ?? []), message]);
   };
   for (const w of found.warnings) log.warn('discovery', { warning: w });
+  if (deps.staleConfig) withhold(ALL_GROUPS, deps.staleConfig);
   const current = await currentConfig(config, found, deps.configSource);
   if (current.warning) log.warn('configuration', { warning: current.warning });
   config = current.config;

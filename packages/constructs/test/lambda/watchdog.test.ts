@@ -835,6 +835,23 @@ describe('watchdog handler', () => {
       expect(decisions(run)[0]).toMatchObject({ action: 'rollback', actionTaken: 'shadow' });
     });
 
+    it('keeps judging by the configuration it read when a refresh fails (a state table outage), and says so; it withholds the heartbeat', async () => {
+      world({ traffic: BAD_CODE });
+      useTable({ guards: [guard()] });
+      await handler(schedule);
+      // The table goes down after the configuration was read: every read of it fails from now on.
+      ddb.on(GetCommand, { Key: { deploymentId: '#config' } }).rejects(Object.assign(new Error('DynamoDB is currently unavailable'), { name: 'ServiceUnavailable' }));
+      clock += 61_000;
+      cw.resetHistory();
+      cd.resetHistory();
+      const run = await handler(schedule);
+      // CloudWatch still reads: the bad release is stopped on its own evidence.
+      expect(cd).toHaveReceivedCommandWith(StopDeploymentCommand, { deploymentId: 'd-BAD1', autoRollbackEnabled: true });
+      expect(decisions(run)[0]).toMatchObject({ action: 'rollback', layer: 'new-version' });
+      expect('errors' in run && run.errors.join('; ')).toMatch(/configuration: reading it again failed \(kept the one read at .*\): ServiceUnavailable/);
+      expect(heartbeats()).toHaveLength(0);
+    });
+
     it('reports a missing item without evaluating or publishing a heartbeat', async () => {
       world();
       useTable(undefined);
