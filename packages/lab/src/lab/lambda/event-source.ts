@@ -1,6 +1,7 @@
 import type { DynamoDbLab, StreamChange } from '../dynamodb';
 import { matches } from '../events';
-import { LAB_REGION, type Scheduler } from '../kernel';
+import { LAB_REGION, LabError, type Scheduler } from '../kernel';
+import { RESERVED_THROTTLE } from './environments';
 
 /**
  * Lambda polls each shard of a DynamoDB stream four times a second.
@@ -32,6 +33,8 @@ export class StreamEventSources {
   private readonly pending = new Map<string, { records: Record<string, unknown>[]; due?: number }>();
   /** Batches delivered, for tests and the report. */
   readonly delivered: { at: number; mapping: string; records: number }[] = [];
+  /** Batches the function's reserved concurrency refused (each retried). */
+  readonly throttled: { at: number; mapping: string; records: number }[] = [];
 
   constructor(
     private readonly scheduler: Scheduler,
@@ -63,10 +66,17 @@ export class StreamEventSources {
     const batch = p.records.splice(0, m.batchSize);
     p.due = undefined;
     if (batch.length) {
-      const r = await this.invoke(m.functionName, { Records: batch });
-      this.delivered.push({ at: this.scheduler.now(), mapping: m.id, records: batch.length });
+      const r = await this.invoke(m.functionName, { Records: batch }).catch((err: unknown) => {
+        // A throttled batch is retried, in order, as a failed one is: "If your function is
+        // throttled or the Lambda service returns an error without invoking your function, Lambda
+        // retries until the records expire". https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html
+        if (err instanceof LabError && err.code === RESERVED_THROTTLE.code) return 'throttled' as const;
+        throw err;
+      });
+      if (r === 'throttled') this.throttled.push({ at: this.scheduler.now(), mapping: m.id, records: batch.length });
+      else this.delivered.push({ at: this.scheduler.now(), mapping: m.id, records: batch.length });
       // A failed batch is retried, in order, before anything after it.
-      if (r.functionError) p.records.unshift(...batch);
+      if (r === 'throttled' || r.functionError) p.records.unshift(...batch);
     }
     if (p.records.length) {
       p.due = this.scheduler.now() + STREAM_POLL_MS;
