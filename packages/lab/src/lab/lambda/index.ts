@@ -625,17 +625,20 @@ export class LambdaLab implements LambdaPort {
    * queueing); one that vanished since is dropped with a log line, as Lambda drops an event it
    * cannot deliver, and never fails the scheduler. A throttled event goes back to the queue and is
    * retried after 1 s, 2 s, 4 s ... at most 5 minutes apart, until it is 6 hours old
-   * (environments.ts cites the page).
+   * (environments.ts cites the page). Each wait is drawn from [d, 2d): AWS does not document how its
+   * queue spreads retries, and events throttled together must not all come back at one instant
+   * (on a virtual clock they would be throttled together again, wave after wave).
    */
   invokeAsync(name: string, payload: unknown, source = 'event', qualifier?: string): void {
     const queuedAt = this.ctx.scheduler.now();
+    const spread = this.drawFor(`async-retry|${name}|${qualifier ?? ''}|${queuedAt}|${JSON.stringify(payload)}`);
     const attempt = (n: number, at: number) =>
       this.ctx.scheduler.at(at, `invoke ${name} (Event)`, async () => {
         try {
           await this.invoke(name, payload, source, qualifier);
         } catch (err) {
           if (!(err instanceof LabError)) throw err;
-          const retryAt = this.ctx.scheduler.now() + asyncRetryDelayMs(n);
+          const retryAt = this.ctx.scheduler.now() + Math.round(asyncRetryDelayMs(n) * (1 + spread()));
           if (err.code === RESERVED_THROTTLE.code && retryAt - queuedAt <= ASYNC_MAX_EVENT_AGE_MS) return void attempt(n + 1, retryAt);
           this.logs.push({ at: this.ctx.scheduler.now(), functionName: parseName(name).name, version: qualifier ?? '$LATEST', line: `lab: asynchronous invocation dropped: ${err.code}: ${err.message}` });
         }

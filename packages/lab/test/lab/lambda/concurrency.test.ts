@@ -7,7 +7,7 @@ import { Lab } from '../../../src/lab/lab';
 import { ENVIRONMENT_IDLE_MS } from '../../../src/lab/lambda/environments';
 
 // Functions as code folders: `busy` holds its thread for 300 ms of wall time (so concurrent calls
-// from outside the lab are all in flight together), `sleeper` sleeps 5 s of lab time, `broken`
+// from outside the lab are all in flight together), `quick` answers at once, `sleeper` sleeps 5 s of lab time, `broken`
 // throws at load, after writing a line.
 let dir: string;
 const code = (name: string, source: string) => {
@@ -16,10 +16,11 @@ const code = (name: string, source: string) => {
   writeFileSync(join(d, 'index.js'), source);
   return d;
 };
-let busyDir: string, sleeperDir: string, brokenDir: string;
+let busyDir: string, quickDir: string, sleeperDir: string, brokenDir: string;
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'lab-concurrency-'));
   busyDir = code('busy', 'exports.handler = async () => { const until = performance.now() + 300; while (performance.now() < until); return { ok: true }; };');
+  quickDir = code('quick', 'exports.handler = async () => ({ ok: true });');
   sleeperDir = code('sleeper', 'exports.handler = async (e) => { await new Promise((r) => setTimeout(r, 5000)); return { records: e.Records ? e.Records.length : 0 }; };');
   brokenDir = code('broken', 'console.log("loading broken"); throw new Error("no config");');
 });
@@ -90,15 +91,33 @@ describe('the lab: reserved concurrency', () => {
     expect(out).toMatchObject({ error: { name: 'InvalidParameterValueException', message } });
   }, 30_000);
 
-  it('retries a throttled asynchronous invocation after 1, 2, 4 ... seconds, and runs it once concurrency is free', async () => {
+  it('retries a throttled asynchronous invocation after about 1, 2, 4 ... seconds, and runs it once concurrency is free', async () => {
     lab.lambda.createFunction({ name: 'busy', handler: 'index.handler', codeDir: busyDir, reservedConcurrency: 0 });
     const t0 = lab.now();
     lab.lambda.invokeAsync('busy', {});
-    await lab.advance(10);
-    expect(lab.lambda.throttles.map((t) => (t.at - t0) / 1000)).toEqual([0, 1, 3, 7]);
+    await lab.advance(30);
+    const at = lab.lambda.throttles.map((t) => t.at - t0);
+    expect(at[0]).toBe(0);
+    // Each wait is 1 s, 2 s, 4 s ... spread over [d, 2d).
+    const waits = at.slice(1).map((t, i) => t - at[i]);
+    expect(waits.length).toBeGreaterThanOrEqual(3);
+    waits.forEach((w, i) => {
+      expect(w).toBeGreaterThanOrEqual(1000 * 2 ** i);
+      expect(w).toBeLessThan(2000 * 2 ** i);
+    });
     lab.lambda.setReservedConcurrency('busy', undefined);
-    await lab.advance(10);
-    expect(lab.lambda.invocations.map((i) => (i.at - t0) / 1000)).toEqual([15]);
+    const next = at.at(-1)! + 2000 * 2 ** waits.length;
+    await lab.advance(next / 1000);
+    expect(lab.lambda.invocations).toHaveLength(1);
+    expect(lab.lambda.invocations[0].at - t0).toBeGreaterThan(at.at(-1)!);
+  }, 30_000);
+
+  it('spreads the retries of events throttled together, so a short function drains a burst at its first retry', async () => {
+    lab.lambda.createFunction({ name: 'quick', handler: 'index.handler', codeDir: quickDir, reservedConcurrency: 2 });
+    for (let i = 0; i < 12; i++) lab.lambda.invokeAsync('quick', { n: i });
+    await lab.advance(3);
+    expect(lab.lambda.throttles).toHaveLength(10);
+    expect(lab.lambda.invocations).toHaveLength(12);
   }, 30_000);
 
   it('makes a burst of stream triggers during a scheduled run wait: the batch is throttled and retried in order until the run ends', async () => {
