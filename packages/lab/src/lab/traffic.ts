@@ -22,6 +22,8 @@ interface Stream {
   /** The minute being accumulated, per version. */
   minute: number;
   readonly calls: Map<string, Call[]>;
+  /** The minute's requests refused for reserved concurrency, per version. */
+  readonly throttles: Map<string, number>;
   readonly tally: Map<string, VersionTally>;
   readonly minutes: MinuteStat[];
 }
@@ -37,6 +39,9 @@ export interface MinuteStat {
 
 /** Base latency of a simulated request, ms, before a version's `latencyMs`. */
 const BASE_LATENCY_MS = 40;
+
+/** A simulated request's mean duration, ms: the base, the mean jitter, and the version's added latency. */
+const meanDurationMs = (b: { latencyMs?: number }) => BASE_LATENCY_MS + 10 + (b.latencyMs ?? 0);
 
 /** Bursty traffic keeps one rate for this long, then draws the next. */
 export const BURST_WINDOW_SECONDS = 10;
@@ -69,7 +74,7 @@ export class Traffic {
       s.burstiness = burstiness;
     } else {
       const minute = Math.floor(this.scheduler.now() / 60_000);
-      this.streams.set(key, { functionName, alias, rps, burstiness, factor: 1, window: -1, carry: 0, minute, calls: new Map(), tally: new Map(), minutes: [] });
+      this.streams.set(key, { functionName, alias, rps, burstiness, factor: 1, window: -1, carry: 0, minute, calls: new Map(), throttles: new Map(), tally: new Map(), minutes: [] });
     }
     this.ticking ??= this.scheduler.every(1000, 'user traffic', (at) => this.tick(at));
   }
@@ -96,10 +101,15 @@ export class Traffic {
       const extra = routing.additional ? binomialDraw(this.rand, n, routing.additional.weight) : 0;
       const split: [string, number][] = [[routing.functionVersion, n - extra]];
       if (routing.additional && extra) split.push([routing.additional.version, extra]);
-      for (const [version, count] of split) {
-        if (!count) continue;
+      const throttleShare = this.throttleShare(s.functionName, split);
+      for (const [version, offered] of split) {
+        if (!offered) continue;
         this.lambda.markTraffic(s.functionName, version, at);
         const b = this.lambda.behaviourOf(s.functionName, version);
+        // Requests over the reserved concurrency are refused (429): no invocation, a failed request.
+        const throttled = throttleShare ? binomialDraw(this.rand, offered, throttleShare) : 0;
+        const count = offered - throttled;
+        if (throttled) s.throttles.set(version, (s.throttles.get(version) ?? 0) + throttled);
         const failing = b.startsFailingAfterMinutes === undefined || at - this.lambda.firstTrafficAt(s.functionName, version) >= b.startsFailingAfterMinutes * 60_000;
         // Noise (transient errors, cold starts) hits the real invocations (probes, hooks' calls),
         // which the watchdog's own checks meet; what users see of each version is its behaviour
@@ -120,14 +130,27 @@ export class Traffic {
         // an HTTP 500 answered without throwing is a successful one.
         this.lambda.noteInvocations(s.functionName, version, at, count, errors);
         // What users see: a function error, a timeout or an HTTP 500 is a failed request.
-        const failed = errors + http5xx;
+        const failed = errors + http5xx + throttled;
         const t = s.tally.get(version) ?? { requests: 0, failures: 0 };
-        t.requests += count;
+        t.requests += offered;
         t.failures += failed;
         if (failed && t.firstFailureAt === undefined) t.firstFailureAt = at;
         s.tally.set(version, t);
       }
     }
+  }
+
+  /**
+   * The share of a second's requests the function's reserved concurrency refuses. By Little's law
+   * the invocations in flight are the arrival rate times the mean duration, summed over the
+   * versions the requests go to; above the reservation, the excess share is throttled.
+   * https://docs.aws.amazon.com/lambda/latest/dg/lambda-concurrency.html
+   */
+  private throttleShare(functionName: string, split: readonly [string, number][]): number {
+    const reserved = this.lambda.reservedConcurrency(functionName);
+    if (reserved === undefined) return 0;
+    const inFlight = split.reduce((sum, [version, count]) => sum + (count * meanDurationMs(this.lambda.behaviourOf(functionName, version))) / 1000, 0);
+    return inFlight > reserved ? 1 - reserved / inFlight : 0;
   }
 
   private factor(s: Stream, at: number): number {
@@ -143,11 +166,14 @@ export class Traffic {
   }
 
   private flush(s: Stream): void {
+    // A version whose every request was throttled this minute still publishes its Throttles.
+    for (const version of s.throttles.keys()) if (!s.calls.has(version)) s.calls.set(version, []);
     for (const [version, calls] of s.calls) {
-      this.lambda.recordMetrics(s.functionName, s.alias, version, s.minute * 60_000, calls, 0, this.lambda.hasUrl(s.functionName, s.alias));
+      this.lambda.recordMetrics(s.functionName, s.alias, version, s.minute * 60_000, calls, s.throttles.get(version) ?? 0, this.lambda.hasUrl(s.functionName, s.alias));
       const d = calls.map((c) => c.durationMs).sort((a, b) => a - b);
       s.minutes.push({ minute: s.minute, version, requests: calls.length, errors: calls.filter((c) => c.error || c.http5xx).length, p99: d.length ? d[Math.min(d.length - 1, Math.ceil(d.length * 0.99) - 1)] : null });
     }
     s.calls.clear();
+    s.throttles.clear();
   }
 }

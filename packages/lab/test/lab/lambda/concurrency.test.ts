@@ -1,3 +1,4 @@
+import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { DeleteFunctionConcurrencyCommand, GetFunctionCommand, GetFunctionConcurrencyCommand, InvokeCommand, LambdaClient, PutFunctionConcurrencyCommand } from '@aws-sdk/client-lambda';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -137,6 +138,48 @@ describe('the lab: reserved concurrency', () => {
     expect(Math.max(...at(lab.streams.throttled))).toBeLessThan(65);
     expect(at(lab.streams.delivered)).toEqual([65]);
     expect(lab.lambda.invocations.map((i) => i.source)).toEqual(['event', 'event-source-mapping']);
+  }, 30_000);
+});
+
+describe('the lab: user traffic under reserved concurrency', () => {
+  /** Sums of one AWS/Lambda metric of the function, over everything published so far. */
+  const sum = async (metricName: string) => {
+    const out = await new CloudWatchClient({ endpoint: lab.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'lab', secretAccessKey: 'lab' } }).send(
+      new GetMetricDataCommand({
+        StartTime: new Date(lab.now() - 3_600_000),
+        EndTime: new Date(lab.now()),
+        MetricDataQueries: [{ Id: 'm', MetricStat: { Metric: { Namespace: 'AWS/Lambda', MetricName: metricName, Dimensions: [{ Name: 'FunctionName', Value: 'quick' }] }, Period: 60, Stat: 'Sum' } }],
+      }),
+    );
+    return (out.MetricDataResults?.[0].Values ?? []).reduce((a, b) => a + b, 0);
+  };
+
+  beforeEach(() => {
+    lab.lambda.createFunction({ name: 'quick', handler: 'index.handler', codeDir: quickDir, reservedConcurrency: 5 });
+    lab.lambda.createAlias('quick', 'live', { functionVersion: lab.lambda.publishVersion('quick') });
+  });
+
+  it('throttles the share of requests over the reserved concurrency (rate x duration): Throttles, not Invocations, and failed requests for users', async () => {
+    // 200 a second of 40-60 ms plus 60 ms: about 22 in flight against 5 reserved, so about 77 % are throttled.
+    lab.lambda.setBehaviour('quick', '1', { latencyMs: 60 });
+    lab.traffic.set('quick', 'live', 200);
+    await lab.advance(180);
+    const tally = lab.traffic.tally('quick', 'live').get('1')!;
+    expect(tally.requests).toBe(200 * 180);
+    expect(tally.failures / tally.requests).toBeGreaterThan(0.72);
+    expect(tally.failures / tally.requests).toBeLessThan(0.82);
+    const throttles = await sum('Throttles');
+    const invocations = await sum('Invocations');
+    expect(throttles).toBeGreaterThan(0);
+    // What was published (two minutes, after the metric delay) splits into served and throttled.
+    expect(throttles / (throttles + invocations)).toBeGreaterThan(0.72);
+  }, 30_000);
+
+  it('throttles nothing while rate x duration stays within the reserved concurrency', async () => {
+    lab.traffic.set('quick', 'live', 50);
+    await lab.advance(180);
+    expect(lab.traffic.tally('quick', 'live').get('1')).toMatchObject({ requests: 50 * 180, failures: 0 });
+    expect(await sum('Throttles')).toBe(0);
   }, 30_000);
 });
 
