@@ -1,6 +1,7 @@
 import { binomialDraw } from 'canary-watchdog/lib/core/random';
 import type { Scheduler } from './kernel';
 import type { Call, LambdaLab } from './lambda';
+import { ENVIRONMENT_IDLE_MS } from './lambda/environments';
 
 /** Per version of one stream: what users sent and what failed. */
 export interface VersionTally {
@@ -24,6 +25,8 @@ interface Stream {
   readonly calls: Map<string, Call[]>;
   /** The minute's requests refused for reserved concurrency, per version. */
   readonly throttles: Map<string, number>;
+  /** The minute's most environments busy at once, and environments started, per version. */
+  readonly environments: Map<string, { most: number; started: number }>;
   readonly tally: Map<string, VersionTally>;
   readonly minutes: MinuteStat[];
 }
@@ -35,6 +38,20 @@ export interface MinuteStat {
   readonly requests: number;
   readonly errors: number;
   readonly p99: number | null;
+  /** The most execution environments the version's user requests kept busy in a second of the minute. */
+  readonly environments: number;
+  /** Environments started in the minute (each a cold start). */
+  readonly coldStarts: number;
+}
+
+/**
+ * The execution environments of a version's user traffic: environment i (from 0) is busy in a
+ * second whose requests keep more than i in flight, so the last second each was busy is enough
+ * to reap the idle ones (environments.ts says how long they stay warm).
+ */
+interface Pool {
+  readonly lastBusy: number[];
+  started: number;
 }
 
 /** Base latency of a simulated request, ms, before a version's `latencyMs`. */
@@ -58,6 +75,8 @@ export const BURST_WINDOW_SECONDS = 10;
  */
 export class Traffic {
   private readonly streams = new Map<string, Stream>();
+  /** Per `function:version`. */
+  private readonly pools = new Map<string, Pool>();
   private ticking?: { cancel(): void };
 
   constructor(
@@ -74,13 +93,20 @@ export class Traffic {
       s.burstiness = burstiness;
     } else {
       const minute = Math.floor(this.scheduler.now() / 60_000);
-      this.streams.set(key, { functionName, alias, rps, burstiness, factor: 1, window: -1, carry: 0, minute, calls: new Map(), throttles: new Map(), tally: new Map(), minutes: [] });
+      this.streams.set(key, { functionName, alias, rps, burstiness, factor: 1, window: -1, carry: 0, minute, calls: new Map(), throttles: new Map(), environments: new Map(), tally: new Map(), minutes: [] });
     }
     this.ticking ??= this.scheduler.every(1000, 'user traffic', (at) => this.tick(at));
   }
 
   minuteStats(functionName: string, alias: string): readonly MinuteStat[] {
     return this.streams.get(`${functionName}:${alias}`)?.minutes ?? [];
+  }
+
+  /** A version's environments serving user traffic: alive now, and started since the traffic began. */
+  environments(functionName: string, version: string): { alive: number; started: number } {
+    const pool = this.pools.get(`${functionName}:${version}`);
+    if (!pool) return { alive: 0, started: 0 };
+    return { alive: reapPool(pool, this.scheduler.now()).lastBusy.length, started: pool.started };
   }
 
   tally(functionName: string, alias: string): ReadonlyMap<string, VersionTally> {
@@ -110,6 +136,7 @@ export class Traffic {
         const throttled = throttleShare ? binomialDraw(this.rand, offered, throttleShare) : 0;
         const count = offered - throttled;
         if (throttled) s.throttles.set(version, (s.throttles.get(version) ?? 0) + throttled);
+        this.occupy(s, version, at, count, b);
         const failing = b.startsFailingAfterMinutes === undefined || at - this.lambda.firstTrafficAt(s.functionName, version) >= b.startsFailingAfterMinutes * 60_000;
         // Noise (transient errors, cold starts) hits the real invocations (probes, hooks' calls),
         // which the watchdog's own checks meet; what users see of each version is its behaviour
@@ -138,6 +165,23 @@ export class Traffic {
         s.tally.set(version, t);
       }
     }
+  }
+
+  /**
+   * Keep as many of the version's environments busy this second as its requests have in flight
+   * (rate x mean duration, rounded up, at most the reserved concurrency); new ones are cold starts.
+   */
+  private occupy(s: Stream, version: string, at: number, count: number, b: { latencyMs?: number }): void {
+    const key = `${s.functionName}:${version}`;
+    const pool = reapPool(this.pools.get(key) ?? { lastBusy: [], started: 0 }, at);
+    this.pools.set(key, pool);
+    const reserved = this.lambda.reservedConcurrency(s.functionName);
+    const busy = Math.min(Math.ceil((count * meanDurationMs(b)) / 1000), reserved ?? Infinity);
+    const fresh = Math.max(0, busy - pool.lastBusy.length);
+    pool.started += fresh;
+    for (let i = 0; i < busy; i++) pool.lastBusy[i] = at;
+    const m = s.environments.get(version) ?? { most: 0, started: 0 };
+    s.environments.set(version, { most: Math.max(m.most, busy), started: m.started + fresh });
   }
 
   /**
@@ -171,9 +215,20 @@ export class Traffic {
     for (const [version, calls] of s.calls) {
       this.lambda.recordMetrics(s.functionName, s.alias, version, s.minute * 60_000, calls, s.throttles.get(version) ?? 0, this.lambda.hasUrl(s.functionName, s.alias));
       const d = calls.map((c) => c.durationMs).sort((a, b) => a - b);
-      s.minutes.push({ minute: s.minute, version, requests: calls.length, errors: calls.filter((c) => c.error || c.http5xx).length, p99: d.length ? d[Math.min(d.length - 1, Math.ceil(d.length * 0.99) - 1)] : null });
+      const envs = s.environments.get(version) ?? { most: 0, started: 0 };
+      s.minutes.push({
+        minute: s.minute, version, requests: calls.length, errors: calls.filter((c) => c.error || c.http5xx).length, p99: d.length ? d[Math.min(d.length - 1, Math.ceil(d.length * 0.99) - 1)] : null,
+        environments: envs.most, coldStarts: envs.started,
+      });
     }
     s.calls.clear();
     s.throttles.clear();
+    s.environments.clear();
   }
+}
+
+/** Drop the environments idle too long: the highest first, as they are the least busy. */
+function reapPool(pool: Pool, now: number): Pool {
+  while (pool.lastBusy.length && now - pool.lastBusy[pool.lastBusy.length - 1] >= ENVIRONMENT_IDLE_MS) pool.lastBusy.pop();
+  return pool;
 }

@@ -183,6 +183,44 @@ describe('the lab: user traffic under reserved concurrency', () => {
   }, 30_000);
 });
 
+describe('the lab: execution environments of user traffic', () => {
+  it('runs each version in as many environments as rate x duration needs, keeps them warm while idle, and reaps them after', async () => {
+    lab.lambda.createFunction({ name: 'quick', handler: 'index.handler', codeDir: quickDir });
+    lab.lambda.createAlias('quick', 'live', { functionVersion: lab.lambda.publishVersion('quick') });
+    lab.lambda.setBehaviour('quick', '1', { latencyMs: 60 });
+    // 200 a second of 110 ms on average: 22 in flight.
+    lab.traffic.set('quick', 'live', 200);
+    await lab.advance(120);
+    expect(lab.traffic.environments('quick', '1')).toEqual({ alive: 22, started: 22 });
+    expect(lab.traffic.minuteStats('quick', 'live')[0]).toMatchObject({ environments: 22, coldStarts: 22 });
+    // Down to 20 a second (3 in flight, rounded up): the others stay warm for a while...
+    lab.traffic.set('quick', 'live', 20);
+    await lab.advance(300);
+    expect(lab.traffic.minuteStats('quick', 'live')[1]).toMatchObject({ environments: 22, coldStarts: 0 });
+    expect(lab.traffic.minuteStats('quick', 'live')[3]).toMatchObject({ environments: 3, coldStarts: 0 });
+    expect(lab.traffic.environments('quick', '1')).toEqual({ alive: 22, started: 22 });
+    lab.traffic.set('quick', 'live', 200);
+    await lab.advance(60);
+    expect(lab.traffic.environments('quick', '1')).toEqual({ alive: 22, started: 22 });
+    // ...and are reaped once idle long enough: a new burst starts new ones, each a cold start.
+    lab.traffic.set('quick', 'live', 20);
+    await lab.advance(ENVIRONMENT_IDLE_MS / 1000 + 60);
+    expect(lab.traffic.environments('quick', '1')).toEqual({ alive: 3, started: 22 });
+    lab.traffic.set('quick', 'live', 200);
+    await lab.advance(60);
+    expect(lab.traffic.environments('quick', '1')).toEqual({ alive: 22, started: 41 });
+  }, 30_000);
+
+  it('never runs more environments than the reserved concurrency', async () => {
+    lab.lambda.createFunction({ name: 'quick', handler: 'index.handler', codeDir: quickDir, reservedConcurrency: 5 });
+    lab.lambda.createAlias('quick', 'live', { functionVersion: lab.lambda.publishVersion('quick') });
+    lab.lambda.setBehaviour('quick', '1', { latencyMs: 60 });
+    lab.traffic.set('quick', 'live', 200);
+    await lab.advance(120);
+    expect(lab.traffic.environments('quick', '1').alive).toBeLessThanOrEqual(5);
+  }, 30_000);
+});
+
 describe('the lab: execution environments', () => {
   const tailOf = (r: { LogResult?: string }) => Buffer.from(r.LogResult ?? '', 'base64').toString();
 
