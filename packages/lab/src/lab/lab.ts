@@ -454,6 +454,8 @@ export class Lab implements FaultInjector {
         patterns: filters,
         batchSize: Number(p.BatchSize ?? 100),
         batchingWindowSeconds: Number(p.MaximumBatchingWindowInSeconds ?? 0),
+        ...(p.MaximumRecordAgeInSeconds !== undefined ? { maxRecordAgeSeconds: Number(p.MaximumRecordAgeInSeconds) } : {}),
+        ...(p.MaximumRetryAttempts !== undefined ? { maxRetryAttempts: Number(p.MaximumRetryAttempts) } : {}),
       });
       streamMappings.add(id);
     }

@@ -17,12 +17,14 @@ const code = (name: string, source: string) => {
   writeFileSync(join(d, 'index.js'), source);
   return d;
 };
-let busyDir: string, quickDir: string, sleeperDir: string, brokenDir: string;
+let busyDir: string, quickDir: string, sleeperDir: string, slowDir: string, failingDir: string, brokenDir: string;
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'lab-concurrency-'));
   busyDir = code('busy', 'exports.handler = async () => { const until = performance.now() + 300; while (performance.now() < until); return { ok: true }; };');
   quickDir = code('quick', 'exports.handler = async () => ({ ok: true });');
   sleeperDir = code('sleeper', 'exports.handler = async (e) => { await new Promise((r) => setTimeout(r, 5000)); return { records: e.Records ? e.Records.length : 0 }; };');
+  slowDir = code('slow', 'exports.handler = async () => { await new Promise((r) => setTimeout(r, 90000)); return {}; };');
+  failingDir = code('failing', 'exports.handler = async () => { throw new Error("cannot handle the batch"); };');
   brokenDir = code('broken', 'console.log("loading broken"); throw new Error("no config");');
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -138,6 +140,46 @@ describe('the lab: reserved concurrency', () => {
     expect(Math.max(...at(lab.streams.throttled))).toBeLessThan(65);
     expect(at(lab.streams.delivered)).toEqual([65]);
     expect(lab.lambda.invocations.map((i) => i.source)).toEqual(['event', 'event-source-mapping']);
+  }, 30_000);
+});
+
+describe('the lab: stream batches that cannot be delivered', () => {
+  const mapping = (functionName: string, extra: { maxRecordAgeSeconds?: number; maxRetryAttempts?: number }) => {
+    lab.dynamodb.createTable('state', 'deploymentId');
+    lab.dynamodb.enableStream('state', 'NEW_IMAGE');
+    lab.streams.add({ id: 'Trigger', table: 'state', functionName, patterns: [], batchSize: 100, batchingWindowSeconds: 0, ...extra });
+  };
+  const write = (id: string) => lab.dynamodb.service.operations.PutItem({ TableName: 'state', Item: marshall({ deploymentId: id }) });
+
+  it('discards a throttled batch once its records are older than MaximumRecordAgeInSeconds', async () => {
+    // A scheduled run that lasts 90 s holds the only environment; records written meanwhile expire after 60 s.
+    lab.lambda.createFunction({ name: 'watchdog', handler: 'index.handler', codeDir: slowDir, timeoutSeconds: 120, reservedConcurrency: 1 });
+    mapping('watchdog', { maxRecordAgeSeconds: 60 });
+    lab.eventbridge.addRule({ name: 'every-minute', scheduleExpression: 'rate(1 minute)', targets: ['watchdog'] });
+    await lab.advance(61);
+    write('d-1');
+    await lab.advance(100);
+    expect(lab.streams.delivered).toHaveLength(0);
+    expect(lab.streams.discarded).toEqual([{ at: expect.any(Number), mapping: 'Trigger', records: 1, why: 'older than MaximumRecordAgeInSeconds (60)' }]);
+    expect(lab.lambda.invocations.filter((i) => i.source === 'event-source-mapping')).toHaveLength(0);
+  }, 30_000);
+
+  it('retries a batch the function fails MaximumRetryAttempts times, then discards it', async () => {
+    lab.lambda.createFunction({ name: 'failing', handler: 'index.handler', codeDir: failingDir });
+    mapping('failing', { maxRetryAttempts: 2 });
+    write('d-1');
+    await lab.advance(10);
+    expect(lab.lambda.invocations.filter((i) => i.source === 'event-source-mapping')).toHaveLength(3);
+    expect(lab.streams.discarded).toMatchObject([{ mapping: 'Trigger', records: 1, why: 'failed 3 times (MaximumRetryAttempts 2)' }]);
+  }, 30_000);
+
+  it('retries a failing batch until it succeeds without the limits (the defaults, -1)', async () => {
+    lab.lambda.createFunction({ name: 'failing', handler: 'index.handler', codeDir: failingDir });
+    mapping('failing', {});
+    write('d-1');
+    await lab.advance(10);
+    expect(lab.lambda.invocations.filter((i) => i.source === 'event-source-mapping').length).toBeGreaterThan(10);
+    expect(lab.streams.discarded).toHaveLength(0);
   }, 30_000);
 });
 
