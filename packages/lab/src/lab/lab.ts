@@ -335,6 +335,8 @@ export class Lab implements FaultInjector {
         environment: Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v)])),
         description: String(p.Description ?? ''),
         ...(logGroupOf(resolver, p) ? { logGroup: logGroupOf(resolver, p) } : {}),
+        // Checked by createFunction: an integer >= 0, within the account's unreserved minimum.
+        ...(p.ReservedConcurrentExecutions !== undefined ? { reservedConcurrency: resolver.resolve(p.ReservedConcurrentExecutions) as number } : {}),
       });
       report.functions.push(name);
       if (this.hasTelemetryExtension(stack, res, p.Layers)) {
@@ -440,6 +442,8 @@ export class Lab implements FaultInjector {
         patterns: filters,
         batchSize: Number(p.BatchSize ?? 100),
         batchingWindowSeconds: Number(p.MaximumBatchingWindowInSeconds ?? 0),
+        ...(p.MaximumRecordAgeInSeconds !== undefined ? { maxRecordAgeSeconds: Number(p.MaximumRecordAgeInSeconds) } : {}),
+        ...(p.MaximumRetryAttempts !== undefined ? { maxRetryAttempts: Number(p.MaximumRetryAttempts) } : {}),
       });
       streamMappings.add(id);
     }

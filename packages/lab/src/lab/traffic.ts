@@ -1,6 +1,7 @@
 import { binomialDraw } from 'canary-watchdog/lib/core/random';
 import type { Scheduler } from './kernel';
 import type { Call, LambdaLab } from './lambda';
+import { ENVIRONMENT_IDLE_MS } from './lambda/environments';
 
 /** Per version of one stream: what users sent and what failed. */
 export interface VersionTally {
@@ -22,6 +23,10 @@ interface Stream {
   /** The minute being accumulated, per version. */
   minute: number;
   readonly calls: Map<string, Call[]>;
+  /** The minute's requests refused for reserved concurrency, per version. */
+  readonly throttles: Map<string, number>;
+  /** The minute's most environments busy at once, and environments started, per version. */
+  readonly environments: Map<string, { most: number; started: number }>;
   readonly tally: Map<string, VersionTally>;
   readonly minutes: MinuteStat[];
 }
@@ -33,10 +38,27 @@ export interface MinuteStat {
   readonly requests: number;
   readonly errors: number;
   readonly p99: number | null;
+  /** The most execution environments the version's user requests kept busy in a second of the minute. */
+  readonly environments: number;
+  /** Environments started in the minute (each a cold start). */
+  readonly coldStarts: number;
+}
+
+/**
+ * The execution environments of a version's user traffic: environment i (from 0) is busy in a
+ * second whose requests keep more than i in flight, so the last second each was busy is enough
+ * to reap the idle ones (environments.ts says how long they stay warm).
+ */
+interface Pool {
+  readonly lastBusy: number[];
+  started: number;
 }
 
 /** Base latency of a simulated request, ms, before a version's `latencyMs`. */
 const BASE_LATENCY_MS = 40;
+
+/** A simulated request's mean duration, ms: the base, the mean jitter, and the version's added latency. */
+const meanDurationMs = (b: { latencyMs?: number }) => BASE_LATENCY_MS + 10 + (b.latencyMs ?? 0);
 
 /** Bursty traffic keeps one rate for this long, then draws the next. */
 export const BURST_WINDOW_SECONDS = 10;
@@ -53,6 +75,8 @@ export const BURST_WINDOW_SECONDS = 10;
  */
 export class Traffic {
   private readonly streams = new Map<string, Stream>();
+  /** Per `function:version`. */
+  private readonly pools = new Map<string, Pool>();
   private ticking?: { cancel(): void };
 
   constructor(
@@ -69,13 +93,20 @@ export class Traffic {
       s.burstiness = burstiness;
     } else {
       const minute = Math.floor(this.scheduler.now() / 60_000);
-      this.streams.set(key, { functionName, alias, rps, burstiness, factor: 1, window: -1, carry: 0, minute, calls: new Map(), tally: new Map(), minutes: [] });
+      this.streams.set(key, { functionName, alias, rps, burstiness, factor: 1, window: -1, carry: 0, minute, calls: new Map(), throttles: new Map(), environments: new Map(), tally: new Map(), minutes: [] });
     }
     this.ticking ??= this.scheduler.every(1000, 'user traffic', (at) => this.tick(at));
   }
 
   minuteStats(functionName: string, alias: string): readonly MinuteStat[] {
     return this.streams.get(`${functionName}:${alias}`)?.minutes ?? [];
+  }
+
+  /** A version's environments serving user traffic: alive now, and started since the traffic began. */
+  environments(functionName: string, version: string): { alive: number; started: number } {
+    const pool = this.pools.get(`${functionName}:${version}`);
+    if (!pool) return { alive: 0, started: 0 };
+    return { alive: reapPool(pool, this.scheduler.now()).lastBusy.length, started: pool.started };
   }
 
   tally(functionName: string, alias: string): ReadonlyMap<string, VersionTally> {
@@ -96,10 +127,16 @@ export class Traffic {
       const extra = routing.additional ? binomialDraw(this.rand, n, routing.additional.weight) : 0;
       const split: [string, number][] = [[routing.functionVersion, n - extra]];
       if (routing.additional && extra) split.push([routing.additional.version, extra]);
-      for (const [version, count] of split) {
-        if (!count) continue;
+      const throttleShare = this.throttleShare(s.functionName, split);
+      for (const [version, offered] of split) {
+        if (!offered) continue;
         this.lambda.markTraffic(s.functionName, version, at);
         const b = this.lambda.behaviourOf(s.functionName, version);
+        // Requests over the reserved concurrency are refused (429): no invocation, a failed request.
+        const throttled = throttleShare ? binomialDraw(this.rand, offered, throttleShare) : 0;
+        const count = offered - throttled;
+        if (throttled) s.throttles.set(version, (s.throttles.get(version) ?? 0) + throttled);
+        this.occupy(s, version, at, count, b);
         const failing = b.startsFailingAfterMinutes === undefined || at - this.lambda.firstTrafficAt(s.functionName, version) >= b.startsFailingAfterMinutes * 60_000;
         // Noise (transient errors, cold starts) hits the real invocations (probes, hooks' calls),
         // which the watchdog's own checks meet; what users see of each version is its behaviour
@@ -120,14 +157,44 @@ export class Traffic {
         // an HTTP 500 answered without throwing is a successful one.
         this.lambda.noteInvocations(s.functionName, version, at, count, errors);
         // What users see: a function error, a timeout or an HTTP 500 is a failed request.
-        const failed = errors + http5xx;
+        const failed = errors + http5xx + throttled;
         const t = s.tally.get(version) ?? { requests: 0, failures: 0 };
-        t.requests += count;
+        t.requests += offered;
         t.failures += failed;
         if (failed && t.firstFailureAt === undefined) t.firstFailureAt = at;
         s.tally.set(version, t);
       }
     }
+  }
+
+  /**
+   * Keep as many of the version's environments busy this second as its requests have in flight
+   * (rate x mean duration, rounded up, at most the reserved concurrency); new ones are cold starts.
+   */
+  private occupy(s: Stream, version: string, at: number, count: number, b: { latencyMs?: number }): void {
+    const key = `${s.functionName}:${version}`;
+    const pool = reapPool(this.pools.get(key) ?? { lastBusy: [], started: 0 }, at);
+    this.pools.set(key, pool);
+    const reserved = this.lambda.reservedConcurrency(s.functionName);
+    const busy = Math.min(Math.ceil((count * meanDurationMs(b)) / 1000), reserved ?? Infinity);
+    const fresh = Math.max(0, busy - pool.lastBusy.length);
+    pool.started += fresh;
+    for (let i = 0; i < busy; i++) pool.lastBusy[i] = at;
+    const m = s.environments.get(version) ?? { most: 0, started: 0 };
+    s.environments.set(version, { most: Math.max(m.most, busy), started: m.started + fresh });
+  }
+
+  /**
+   * The share of a second's requests the function's reserved concurrency refuses. By Little's law
+   * the invocations in flight are the arrival rate times the mean duration, summed over the
+   * versions the requests go to; above the reservation, the excess share is throttled.
+   * https://docs.aws.amazon.com/lambda/latest/dg/lambda-concurrency.html
+   */
+  private throttleShare(functionName: string, split: readonly [string, number][]): number {
+    const reserved = this.lambda.reservedConcurrency(functionName);
+    if (reserved === undefined) return 0;
+    const inFlight = split.reduce((sum, [version, count]) => sum + (count * meanDurationMs(this.lambda.behaviourOf(functionName, version))) / 1000, 0);
+    return inFlight > reserved ? 1 - reserved / inFlight : 0;
   }
 
   private factor(s: Stream, at: number): number {
@@ -143,11 +210,25 @@ export class Traffic {
   }
 
   private flush(s: Stream): void {
+    // A version whose every request was throttled this minute still publishes its Throttles.
+    for (const version of s.throttles.keys()) if (!s.calls.has(version)) s.calls.set(version, []);
     for (const [version, calls] of s.calls) {
-      this.lambda.recordMetrics(s.functionName, s.alias, version, s.minute * 60_000, calls, 0, this.lambda.hasUrl(s.functionName, s.alias));
+      this.lambda.recordMetrics(s.functionName, s.alias, version, s.minute * 60_000, calls, s.throttles.get(version) ?? 0, this.lambda.hasUrl(s.functionName, s.alias));
       const d = calls.map((c) => c.durationMs).sort((a, b) => a - b);
-      s.minutes.push({ minute: s.minute, version, requests: calls.length, errors: calls.filter((c) => c.error || c.http5xx).length, p99: d.length ? d[Math.min(d.length - 1, Math.ceil(d.length * 0.99) - 1)] : null });
+      const envs = s.environments.get(version) ?? { most: 0, started: 0 };
+      s.minutes.push({
+        minute: s.minute, version, requests: calls.length, errors: calls.filter((c) => c.error || c.http5xx).length, p99: d.length ? d[Math.min(d.length - 1, Math.ceil(d.length * 0.99) - 1)] : null,
+        environments: envs.most, coldStarts: envs.started,
+      });
     }
     s.calls.clear();
+    s.throttles.clear();
+    s.environments.clear();
   }
+}
+
+/** Drop the environments idle too long: the highest first, as they are the least busy. */
+function reapPool(pool: Pool, now: number): Pool {
+  while (pool.lastBusy.length && now - pool.lastBusy[pool.lastBusy.length - 1] >= ENVIRONMENT_IDLE_MS) pool.lastBusy.pop();
+  return pool;
 }

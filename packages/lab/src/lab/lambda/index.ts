@@ -5,6 +5,7 @@ import { seededRandom } from 'canary-watchdog/lib/core/random';
 import { LAB_ACCOUNT, LAB_REGION, LabError } from '../kernel';
 import type { AliasRouting, CloudWatchPort, Datum, LabContext, LambdaPort } from '../ports';
 import { ELAPSED_HEADER, type RestRequest, type RestRoute } from '../server';
+import { ASYNC_MAX_EVENT_AGE_MS, asyncRetryDelayMs, checkReserved, concurrencyAt, type Environment, freeEnvironment, reap, RESERVED_THROTTLE } from './environments';
 
 /** How a version misbehaves on purpose (rehearsals): applied to every invocation of it. */
 export interface Behaviour {
@@ -66,6 +67,8 @@ export interface FunctionSpec {
   readonly description?: string;
   /** Its LoggingConfig.LogGroup; Lambda's default `/aws/lambda/<name>` without one. */
   readonly logGroup?: string;
+  /** ReservedConcurrentExecutions: the most invocations in flight at once, across its versions (0 throttles all). */
+  readonly reservedConcurrency?: number;
 }
 
 /** A function's code: the folder of its bundle and the handler in it. */
@@ -86,9 +89,16 @@ interface Version {
   readonly memorySize: number;
   readonly description: string;
   behaviour: Behaviour;
+  /**
+   * The thread its environments share (see `invoke`): one per version, so what the code keeps at
+   * module scope is shared by its environments; everything Lambda accounts per environment
+   * (concurrency, init, reuse, reset) is accounted in `environments`.
+   */
   worker?: VersionWorker;
-  /** Its execution environment has run an invocation (so paid its init phase). */
-  initialised?: boolean;
+  /** Its execution environments, alive or ending (environments.ts). */
+  environments: Environment[];
+  /** Its code's init failed last time: the next environment loads it afresh. */
+  initFailed?: boolean;
 }
 
 interface LabFunction {
@@ -106,6 +116,8 @@ interface LabFunction {
   readonly aliases: Map<string, LabAlias>;
   readonly tags: Map<string, string>;
   nextVersion: number;
+  /** ReservedConcurrentExecutions, when set. */
+  reserved?: number;
 }
 
 /** The SHA-256 a function's code is known by: its asset folder, and the rehearsed code revision. */
@@ -138,6 +150,19 @@ export interface Invocation {
    * missing) or the lab's injection (`injected`: a version's behaviour or noise).
    */
   readonly error?: { readonly type: string; readonly message: string; readonly init: boolean; readonly injected: boolean };
+  /** The execution environment it ran in (numbered per version from 1), and whether that environment started for it (a cold start). */
+  readonly environment: number;
+  readonly coldStart: boolean;
+}
+
+/** An invocation refused for the function's reserved concurrency (HTTP 429). */
+export interface Throttle {
+  readonly at: number;
+  readonly functionName: string;
+  readonly qualifier?: string;
+  readonly source: string;
+  /** Invocations in flight when it came: the reserved concurrency. */
+  readonly concurrency: number;
 }
 
 export interface InvokeResult {
@@ -278,7 +303,7 @@ class VersionWorker {
    * (`now`) passes the deadline; on a real clock, once the timeout has passed on the wall clock
    * (a sped-up clock speeds up the world, not the function's code).
    */
-  invoke(event: unknown, arn: string, network: Readonly<Record<string, HostAnswer>>, deadline: { now: () => number; timeoutMs: number }): Promise<WorkerReply> {
+  invoke(event: unknown, arn: string, network: Readonly<Record<string, HostAnswer>>, deadline: { now: () => number; timeoutMs: number }, startOffset = 0): Promise<WorkerReply> {
     const id = ++this.seq;
     const started = deadline.now();
     const wallStarted = performance.now();
@@ -300,8 +325,13 @@ class VersionWorker {
         clearInterval(watch);
         resolve(r);
       });
-      this.worker.postMessage({ type: 'invoke', id, event, arn, requestId: `lab-${id}`, network });
+      this.worker.postMessage({ type: 'invoke', id, event, arn, requestId: `lab-${id}`, network, startOffset });
     });
+  }
+
+  /** Load the version's code afresh (a new environment after a failed init runs the init again). */
+  reinit(): void {
+    this.worker.postMessage({ type: 'reinit' });
   }
 
   /** Ends the environment: its thread is kept for another version when it can be, else ended. */
@@ -339,8 +369,16 @@ function logTail(r: InvokeResult, memorySize: number): string {
   return Buffer.from(text.slice(-4096)).toString('base64');
 }
 
+/** Mark environments dead (their code or configuration is gone): they finish what they run and take nothing more. */
+function retire(envs: Environment[]): Environment[] {
+  for (const e of envs) e.dead = true;
+  return envs;
+}
+
 /** Response header of Invoke: the call's virtual duration, ms, init included (read by worker.js). */
 export const LAB_ELAPSED_HEADER = ELAPSED_HEADER;
+/** Request header worker.js adds to a function's calls to the lab: the function's own time, epoch ms. */
+export const LAB_CALLER_NOW_HEADER = 'x-lab-caller-now';
 
 const FN_ARN = (name: string) => `arn:aws:lambda:${LAB_REGION}:${LAB_ACCOUNT}:function:${name}`;
 
@@ -358,6 +396,17 @@ export class LambdaLab implements LambdaPort {
   private readonly logListeners: ((entry: LogEntry) => void)[] = [];
   /** Real invocations, for rehearsal accounting. */
   readonly invocations: Invocation[] = [];
+  /** Invocations refused for reserved concurrency. */
+  readonly throttles: Throttle[] = [];
+  /**
+   * The time of callers outside the lab (tests, the CLI, boto3): the lab's clock, or later, the end
+   * of the last invocation that had answered. Such a caller sees each answer before its next call,
+   * while the lab's clock may stand still (a virtual clock moves only when advanced), so its next
+   * call starts after what it waited for; calls it makes at once all start at the same time. (The
+   * lab's own callers, scheduled at an instant, are concurrent at that instant whatever order they
+   * run in; a function's calls carry its own time.)
+   */
+  private outsideClock = 0;
   endpoint = 'http://127.0.0.1:0';
 
   constructor(
@@ -375,6 +424,10 @@ export class LambdaLab implements LambdaPort {
 
   createFunction(spec: FunctionSpec): void {
     if (this.functions.has(spec.name)) throw new LabError('ResourceConflictException', `Function already exist: ${spec.name}`, 409);
+    if (spec.reservedConcurrency !== undefined) {
+      const problem = checkReserved(spec.reservedConcurrency, `${spec.name}: ReservedConcurrentExecutions`, this.reservedByOthers(spec.name));
+      if (problem) throw new LabError('InvalidParameterValueException', problem);
+    }
     this.functions.set(spec.name, {
       spec,
       arn: FN_ARN(spec.name),
@@ -388,8 +441,46 @@ export class LambdaLab implements LambdaPort {
       aliases: new Map(),
       tags: new Map(),
       nextVersion: 1,
+      ...(spec.reservedConcurrency !== undefined ? { reserved: spec.reservedConcurrency } : {}),
     });
   }
+
+  /** Reserved concurrency of every function but one. */
+  private reservedByOthers(name: string): number {
+    return [...this.functions.values()].reduce((n, f) => n + (f.spec.name === name ? 0 : (f.reserved ?? 0)), 0);
+  }
+
+  /**
+   * Set (a number) or remove (undefined) a function's reserved concurrency, as
+   * PutFunctionConcurrency and DeleteFunctionConcurrency do; 0 is Lambda's kill switch.
+   * https://docs.aws.amazon.com/lambda/latest/api/API_PutFunctionConcurrency.html
+   */
+  setReservedConcurrency(name: string, value: number | undefined): void {
+    const f = this.fn(name);
+    if (value === undefined) {
+      f.reserved = undefined;
+      return;
+    }
+    const problem = checkReserved(value, 'ReservedConcurrentExecutions', this.reservedByOthers(f.spec.name));
+    if (problem) throw new LabError('InvalidParameterValueException', problem);
+    f.reserved = value;
+  }
+
+  reservedConcurrency(name: string): number | undefined {
+    return this.fn(name).reserved;
+  }
+
+  /** A version's execution environments alive at the lab's time, and how many it ever started. */
+  environments(name: string, version: string): { alive: number; busy: number; started: number } {
+    const v = this.fn(name).versions.get(version);
+    if (!v) throw new LabError('ResourceNotFoundException', `Function not found: ${FN_ARN(name)}:${version}`, 404);
+    const now = this.ctx.scheduler.now();
+    const alive = reap(v.environments, now).filter((e) => !e.dead);
+    return { alive: alive.length, busy: alive.filter((e) => e.startedAt <= now && now < e.busyUntil).length, started: this.started.get(`${name}:${version}`) ?? 0 };
+  }
+
+  /** Environments started per `function:version`. */
+  private readonly started = new Map<string, number>();
 
   functionExists(name: string): boolean {
     return this.functions.has(parseName(name).name);
@@ -453,7 +544,7 @@ export class LambdaLab implements LambdaPort {
     const version = String(f.nextVersion++);
     const v: Version = {
       version, env: { ...f.env }, code: f.code, codeSha256: sha, publishedAt: this.ctx.scheduler.now(), behaviour,
-      timeoutSeconds: f.timeoutSeconds, memorySize: f.memorySize, description: description ?? f.description,
+      timeoutSeconds: f.timeoutSeconds, memorySize: f.memorySize, description: description ?? f.description, environments: [],
     };
     f.versions.set(version, v);
     // Start the version's worker now (its init runs alongside whatever comes next), as an
@@ -529,19 +620,30 @@ export class LambdaLab implements LambdaPort {
   }
 
   /**
-   * Queue an asynchronous invocation. Callers check the target exists first (Invoke answers 404
-   * before queueing); one that vanished since is dropped with a log line, as Lambda drops an event
-   * it cannot deliver, and never fails the scheduler.
+   * Queue an asynchronous invocation (Invoke with InvocationType Event, EventBridge targets,
+   * CodeDeploy's hooks). Callers check the target exists first (Invoke answers 404 before
+   * queueing); one that vanished since is dropped with a log line, as Lambda drops an event it
+   * cannot deliver, and never fails the scheduler. A throttled event goes back to the queue and is
+   * retried after 1 s, 2 s, 4 s ... at most 5 minutes apart, until it is 6 hours old
+   * (environments.ts cites the page). Each wait is drawn from [d, 2d): AWS does not document how its
+   * queue spreads retries, and events throttled together must not all come back at one instant
+   * (on a virtual clock they would be throttled together again, wave after wave).
    */
   invokeAsync(name: string, payload: unknown, source = 'event', qualifier?: string): void {
-    this.ctx.scheduler.at(this.ctx.scheduler.now(), `invoke ${name} (Event)`, async () => {
-      try {
-        await this.invoke(name, payload, source, qualifier);
-      } catch (err) {
-        if (!(err instanceof LabError)) throw err;
-        this.logs.push({ at: this.ctx.scheduler.now(), functionName: parseName(name).name, version: qualifier ?? '$LATEST', line: `lab: asynchronous invocation dropped: ${err.code}: ${err.message}` });
-      }
-    });
+    const queuedAt = this.ctx.scheduler.now();
+    const spread = this.drawFor(`async-retry|${name}|${qualifier ?? ''}|${queuedAt}|${JSON.stringify(payload)}`);
+    const attempt = (n: number, at: number) =>
+      this.ctx.scheduler.at(at, `invoke ${name} (Event)`, async () => {
+        try {
+          await this.invoke(name, payload, source, qualifier);
+        } catch (err) {
+          if (!(err instanceof LabError)) throw err;
+          const retryAt = this.ctx.scheduler.now() + Math.round(asyncRetryDelayMs(n) * (1 + spread()));
+          if (err.code === RESERVED_THROTTLE.code && retryAt - queuedAt <= ASYNC_MAX_EVENT_AGE_MS) return void attempt(n + 1, retryAt);
+          this.logs.push({ at: this.ctx.scheduler.now(), functionName: parseName(name).name, version: qualifier ?? '$LATEST', line: `lab: asynchronous invocation dropped: ${err.code}: ${err.message}` });
+        }
+      });
+    attempt(1, queuedAt);
   }
 
   /** The version an invocation with this qualifier runs ($LATEST, a version, or an alias's), or ResourceNotFoundException. */
@@ -585,12 +687,18 @@ export class LambdaLab implements LambdaPort {
     else this.noise.delete(f.spec.name);
   }
 
-  /** Invoke a function, a version or an alias with the real code, applying the version's behaviour. */
-  async invoke(nameOrArn: string, event: unknown, source: string, qualifier?: string): Promise<InvokeResult> {
+  /**
+   * Invoke a function, a version or an alias with the real code, applying the version's behaviour.
+   * `startAt` is the caller's time when it is ahead of the lab's clock (a function's own clock, a
+   * caller outside the lab); it places the invocation among the others in flight. Over the
+   * function's reserved concurrency it throws the 429 Lambda answers.
+   */
+  async invoke(nameOrArn: string, event: unknown, source: string, qualifier?: string, startAt?: number): Promise<InvokeResult> {
     const parsed = parseName(nameOrArn);
     const f = this.fn(parsed.name);
     const q = qualifier ?? parsed.qualifier;
     const at = this.ctx.scheduler.now();
+    const start = Math.max(at, startAt ?? at);
     let version: string;
     let alias: string | undefined;
     if (q === undefined || q === '$LATEST') {
@@ -607,17 +715,50 @@ export class LambdaLab implements LambdaPort {
       throw new LabError('ResourceNotFoundException', `Function not found: ${f.arn}:${q}`, 404);
     }
     const v = f.versions.get(version)!;
-    const b = v.behaviour;
     const noise = this.noise.get(f.spec.name) ?? {};
+    // Reserved concurrency caps the invocations in flight across every version of the function.
+    // https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html
+    for (const x of f.versions.values()) x.environments = reap(x.environments, start);
+    const inFlight = concurrencyAt([...f.versions.values()].map((x) => x.environments), start);
+    if (f.reserved !== undefined && inFlight >= f.reserved) {
+      this.throttles.push({ at, functionName: f.spec.name, ...(q ? { qualifier: q } : {}), source, concurrency: inFlight });
+      this.recordMetrics(f.spec.name, alias, version, at, [], 1);
+      throw new LabError(RESERVED_THROTTLE.code, RESERVED_THROTTLE.message, RESERVED_THROTTLE.status, RESERVED_THROTTLE.fields);
+    }
+    // A free environment of the version takes it; else a new one starts and pays its init phase.
+    const reused = freeEnvironment(v.environments, start);
+    const key = `${f.spec.name}:${version}`;
+    const env: Environment = reused ?? { id: (this.started.get(key) ?? 0) + 1, startedAt: start, busyUntil: Infinity, dead: false };
+    if (!reused) {
+      this.started.set(key, env.id);
+      v.environments.push(env);
+      // The code's init failed in the last environment: this one runs it again.
+      if (v.initFailed && v.worker) v.worker.reinit();
+    }
+    env.startedAt = start;
+    env.busyUntil = Infinity;
+    let ended = start;
+    try {
+      const result = await this.runIn(f, v, alias, event, source, q, at, !reused, env, noise);
+      ended = start + (result.initDurationMs ?? 0) + result.durationMs;
+      return result;
+    } finally {
+      env.busyUntil = ended;
+      this.outsideClock = Math.max(this.outsideClock, ended);
+    }
+  }
+
+  /** Run one invocation in an environment (`cold`: it starts for it), applying behaviour and noise. */
+  private async runIn(f: LabFunction, v: Version, alias: string | undefined, event: unknown, source: string, q: string | undefined, at: number, cold: boolean, env: Environment, noise: Noise): Promise<InvokeResult> {
+    const { version, behaviour: b } = v;
     // Draws depend on what is invoked and when, not on the order concurrent requests arrive in.
     const draw = this.drawFor(`${f.spec.name}|${version}|${at}|${JSON.stringify(event)}`);
     const failing = b.startsFailingAfterMinutes === undefined || at - this.firstTrafficAt(f, version) >= b.startsFailingAfterMinutes * 60_000;
-    // The first invocation in an execution environment pays its init phase (one environment per
-    // version in the lab).
-    const initDurationMs = !v.initialised && noise.coldStartMs ? noise.coldStartMs : undefined;
-    const cold = initDurationMs ? { initDurationMs } : {};
+    // A new environment pays its init phase.
+    const initDurationMs = cold && noise.coldStartMs ? noise.coldStartMs : undefined;
+    const coldInit = initDurationMs ? { initDurationMs } : {};
     const injected = (errorType: string, errorMessage: string, durationMs: number): InvokeResult => ({
-      statusCode: 200, executedVersion: version, functionError: 'Unhandled', payload: { errorType, errorMessage }, durationMs, ...cold,
+      statusCode: 200, executedVersion: version, functionError: 'Unhandled', payload: { errorType, errorMessage }, durationMs, ...coldInit,
     });
     let result: InvokeResult;
     let error: Invocation['error'];
@@ -631,37 +772,43 @@ export class LambdaLab implements LambdaPort {
     } else if (noise.transientErrorRate && draw() < noise.transientErrorRate) {
       result = injected('LabTransientError', 'transient error injected by the lab (noise.transientErrorRate)', 20 + (b.latencyMs ?? 0));
     } else if (failing && b.httpErrorRate && draw() < b.httpErrorRate) {
-      result = { statusCode: 200, executedVersion: version, payload: INJECTED_HTTP_500, durationMs: 20 + (b.latencyMs ?? 0), ...cold };
+      result = { statusCode: 200, executedVersion: version, payload: INJECTED_HTTP_500, durationMs: 20 + (b.latencyMs ?? 0), ...coldInit };
     } else {
       const worker = this.workerOf(f, v);
-      const r = await worker.invoke(event, alias ? `${f.arn}:${alias}` : `${f.arn}:${version}`, this.network, { now: () => this.ctx.scheduler.now(), timeoutMs: v.timeoutSeconds * 1000 });
+      // The function's clock starts at the invocation's start (a caller may be ahead of the lab's clock).
+      const r = await worker.invoke(event, alias ? `${f.arn}:${alias}` : `${f.arn}:${version}`, this.network, { now: () => this.ctx.scheduler.now(), timeoutMs: v.timeoutSeconds * 1000 }, env.startedAt - at);
       if (r.timedOut) {
         // Lambda stops the invocation at its timeout and starts the next in a fresh environment.
         // https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html
         worker.poisoned = true;
         v.worker = undefined;
-        v.initialised = false;
+        env.dead = true;
         void worker.close();
       }
+      // An init that failed resets the environment: the next invocation starts another, whose
+      // init runs (and may fail) again. https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html
+      v.initFailed = Boolean(r.init);
+      if (r.init) env.dead = true;
       result = {
         statusCode: 200,
         executedVersion: version,
         ...(r.ok ? {} : { functionError: 'Unhandled' as const }),
         payload: r.payload,
         durationMs: Math.max(1, Math.round(r.durationMs)) + (b.latencyMs ?? 0),
-        ...cold,
+        ...coldInit,
       };
       if (!r.ok) {
         const p = (r.payload ?? {}) as { errorType?: unknown; errorMessage?: unknown };
         error = { type: String(p.errorType ?? 'Error'), message: String(p.errorMessage ?? ''), init: Boolean(r.init), injected: false };
       }
     }
-    if (!b.crashOnInit) v.initialised = true;
+    // An injected init crash ends its environment as a real one does: every new one crashes again.
+    if (b.crashOnInit) env.dead = true;
     if (result.functionError && !error) {
       const p = result.payload as { errorType: string; errorMessage: string };
       error = { type: p.errorType, message: p.errorMessage, init: Boolean(b.crashOnInit), injected: true };
     }
-    this.invocations.push({ at, functionName: f.spec.name, ...(q ? { qualifier: q } : {}), executedVersion: version, ok: !result.functionError, source, ...(error ? { error } : {}) });
+    this.invocations.push({ at, functionName: f.spec.name, ...(q ? { qualifier: q } : {}), executedVersion: version, ok: !result.functionError, source, ...(error ? { error } : {}), environment: env.id, coldStart: cold });
     this.noteInvocations(f.spec.name, version, at, 1, result.functionError ? 1 : 0);
     // Lambda's Duration metric, like the REPORT line's, leaves the init phase out.
     this.recordMetrics(f.spec.name, alias, version, at, [{ error: Boolean(result.functionError), durationMs: result.durationMs }], 0);
@@ -725,6 +872,8 @@ export class LambdaLab implements LambdaPort {
       const v: Version = {
         version: '$LATEST', env: { ...f.env }, code: f.code, codeSha256: f.codeSha256, publishedAt: this.ctx.scheduler.now(), behaviour: {},
         timeoutSeconds: f.timeoutSeconds, memorySize: f.memorySize, description: f.description,
+        // The environments running the old $LATEST end as they finish; new invocations start new ones.
+        environments: retire(cur?.environments ?? []),
       };
       f.versions.set('$LATEST', v);
       this.workerOf(f, v);
@@ -749,7 +898,8 @@ export class LambdaLab implements LambdaPort {
   recordMetrics(name: string, alias: string | undefined, version: string, at: number, calls: readonly Call[], throttles: number, url = false): void {
     if (!calls.length && !throttles) return;
     const dimsets: Record<string, string>[] = [{ FunctionName: name }, { FunctionName: name, Resource: alias ? `${name}:${alias}` : `${name}:${version}` }];
-    if (alias) dimsets.push({ FunctionName: name, Resource: `${name}:${alias}`, ExecutedVersion: version });
+    // A throttled request executes no version: Throttles go by function and resource only.
+    if (alias && calls.length) dimsets.push({ FunctionName: name, Resource: `${name}:${alias}`, ExecutedVersion: version });
     const errors = calls.filter((c) => c.error).length;
     const durations = new Map<number, number>();
     for (const c of calls) durations.set(c.durationMs, (durations.get(c.durationMs) ?? 0) + 1);
@@ -875,7 +1025,13 @@ export class LambdaLab implements LambdaPort {
         pattern: `${base}/:fn`,
         handle: (req) => {
           const { f, q } = qualified(req);
-          return { body: { Configuration: config(f, versionOf(f, q)), Code: { RepositoryType: 'Lab', Location: (versionOf(f, q) ?? f).code.dir } } };
+          return {
+            body: {
+              Configuration: config(f, versionOf(f, q)),
+              Code: { RepositoryType: 'Lab', Location: (versionOf(f, q) ?? f).code.dir },
+              ...(f.reserved !== undefined ? { Concurrency: { ReservedConcurrentExecutions: f.reserved } } : {}),
+            },
+          };
         },
       },
       {
@@ -980,6 +1136,37 @@ export class LambdaLab implements LambdaPort {
           return { body: aliasOut(f, req.params.alias) };
         },
       },
+      // Reserved concurrency. https://docs.aws.amazon.com/lambda/latest/api/API_PutFunctionConcurrency.html
+      {
+        name: 'Lambda.PutFunctionConcurrency', method: 'PUT',
+        pattern: '/2017-10-31/functions/:fn/concurrency',
+        handle: (req) => {
+          const { f } = qualified(req);
+          const body = req.json();
+          const other = Object.keys(body).filter((k) => k !== 'ReservedConcurrentExecutions');
+          if (other.length) throw new LabError('InvalidParameterValueException', `${other.join(', ')}: unknown field; PutFunctionConcurrency takes ReservedConcurrentExecutions`);
+          this.setReservedConcurrency(f.spec.name, body.ReservedConcurrentExecutions as number);
+          return { body: { ReservedConcurrentExecutions: f.reserved } };
+        },
+      },
+      {
+        // https://docs.aws.amazon.com/lambda/latest/api/API_GetFunctionConcurrency.html
+        name: 'Lambda.GetFunctionConcurrency', method: 'GET',
+        pattern: '/2019-09-30/functions/:fn/concurrency',
+        handle: (req) => {
+          const { f } = qualified(req);
+          return { body: f.reserved !== undefined ? { ReservedConcurrentExecutions: f.reserved } : {} };
+        },
+      },
+      {
+        // https://docs.aws.amazon.com/lambda/latest/api/API_DeleteFunctionConcurrency.html
+        name: 'Lambda.DeleteFunctionConcurrency', method: 'DELETE',
+        pattern: '/2017-10-31/functions/:fn/concurrency',
+        handle: (req) => {
+          this.setReservedConcurrency(qualified(req).f.spec.name, undefined);
+          return { status: 204 };
+        },
+      },
       // Tags on a function. https://docs.aws.amazon.com/lambda/latest/api/API_TagResource.html
       {
         name: 'Lambda.ListTags', method: 'GET',
@@ -1038,7 +1225,12 @@ export class LambdaLab implements LambdaPort {
           }
           const logType = String(req.headers['x-amz-log-type'] ?? 'None');
           if (!['None', 'Tail'].includes(logType)) throw new LabError('InvalidParameterValueException', `X-Amz-Log-Type: expected None or Tail, got ${logType}`);
-          const r = await this.invoke(f.spec.name, event, 'api', q);
+          // A function in the lab says its own time (worker.js); a caller outside has the outside clock.
+          const now = this.ctx.scheduler.now();
+          const callerNow = Number(req.headers[LAB_CALLER_NOW_HEADER]);
+          const outside = !Number.isFinite(callerNow);
+          const start = outside ? Math.max(now, this.outsideClock) : Math.max(now, callerNow);
+          const r = await this.invoke(f.spec.name, event, 'api', q, start);
           return {
             status: 200,
             headers: {

@@ -38,8 +38,8 @@ globalThis.setTimeout = function labSetTimeout(fn, ms, ...args) {
   store.offset += Math.max(0, Number(ms) || 0);
   // A sleep that ends past the function's timeout: Lambda stops the invocation at the timeout,
   // so the code after it never runs.
-  if (store.offset > store.timeoutMs) {
-    store.offset = store.timeoutMs;
+  if (store.offset - store.base > store.timeoutMs) {
+    store.offset = store.base + store.timeoutMs;
     store.timedOut();
     return realSetTimeout(() => {}, 0);
   }
@@ -121,6 +121,12 @@ function hostOf(args) {
 function trackElapsed(req) {
   const store = local.getStore();
   if (!store) return req;
+  // The caller's own time, so the lab places what it invokes after the caller's sleeps and calls.
+  try {
+    req.setHeader('x-lab-caller-now', String(now()));
+  } catch {
+    // Headers already sent: the lab uses its own clock.
+  }
   const startOffset = store.offset;
   req.once('response', (res) => {
     const ms = Number(res.headers['x-lab-elapsed-ms']);
@@ -200,9 +206,13 @@ function assign(msg) {
 // Forget the version: its modules (a fresh module scope for the next), its environment and its
 // handler. Modules from outside its code folder (the SDK, node builtins) stay loaded, as the
 // runtime's own do. The marker tells the lab that every earlier output line has arrived.
-function release() {
+function forgetCode() {
   const prefix = current.codeDir.endsWith(path.sep) ? current.codeDir : current.codeDir + path.sep;
   for (const key of Object.keys(require.cache)) if (key.startsWith(prefix)) delete require.cache[key];
+}
+
+function release() {
+  forgetCode();
   handler = undefined;
   initError = undefined;
   current = undefined;
@@ -212,18 +222,29 @@ function release() {
 }
 const RELEASED = '\u0000canary-watchdog-lab:released';
 
+// A new execution environment after a failed init: the code loads afresh (its init runs again).
+function reinit() {
+  forgetCode();
+  handler = undefined;
+  initError = undefined;
+  load();
+}
+
 parentPort.on('message', (msg) => {
   if (msg.type === 'assign') return assign(msg);
   if (msg.type === 'release') return release();
+  if (msg.type === 'reinit') return reinit();
   if (msg.type !== 'invoke') return;
   network = msg.network || {};
-  const started = now();
+  // The invocation starts at the lab's clock plus `startOffset` (a caller ahead of the lab's clock).
+  const base = Number(msg.startOffset) || 0;
+  const started = now() + base;
   const wallStarted = performance.now();
   const cur = current;
   // Time the invocation has taken: its virtual sleeps and calls (the offset) plus, on a real
   // clock, its own compute at wall-clock speed. A sped-up clock (--speed N) runs the world N
   // times faster, not the function's code: 10 ms of work stays 10 ms, as it would in Lambda.
-  const elapsed = () => (cur.wallClock ? (local.getStore()?.offset ?? 0) + (performance.now() - wallStarted) : now() - started);
+  const elapsed = () => (cur.wallClock ? (local.getStore()?.offset ?? base) - base + (performance.now() - wallStarted) : now() - started);
   const context = {
     functionName: cur.functionName,
     functionVersion: cur.version,
@@ -246,7 +267,7 @@ parentPort.on('message', (msg) => {
       durationMs: cur.timeoutMs,
       payload: { errorType: 'Sandbox.Timedout', errorMessage: `${new RealDate(started + cur.timeoutMs).toISOString()} ${msg.requestId} Task timed out after ${(cur.timeoutMs / 1000).toFixed(2)} seconds` },
     });
-  local.run({ offset: 0, timeoutMs: cur.timeoutMs, timedOut }, async () => {
+  local.run({ offset: base, base, timeoutMs: cur.timeoutMs, timedOut }, async () => {
     let reply;
     try {
       load();
