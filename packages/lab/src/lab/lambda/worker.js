@@ -131,8 +131,9 @@ function trackElapsed(req) {
   req.once('response', (res) => {
     const ms = Number(res.headers['x-lab-elapsed-ms']);
     if (ms > 0) store.offset = Math.max(store.offset, startOffset + ms);
-    if (store.offset > store.timeoutMs) {
-      store.offset = store.timeoutMs;
+    // The offset counts from the lab's clock; the invocation began `base` after it.
+    if (store.offset - store.base > store.timeoutMs) {
+      store.offset = store.base + store.timeoutMs;
       store.timedOut();
     }
   });
