@@ -66,6 +66,15 @@ export interface FunctionSpec {
   readonly description?: string;
   /** Its LoggingConfig.LogGroup; Lambda's default `/aws/lambda/<name>` without one. */
   readonly logGroup?: string;
+  /** Its execution role's ARN: the function calls AWS as this role. Without one, with the lab's default full-access keys. */
+  readonly role?: string;
+}
+
+/** Credentials a function's environment gets for its execution role. */
+export interface RoleCredentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken: string;
 }
 
 /** A function's code: the folder of its bundle and the handler in it. */
@@ -205,6 +214,8 @@ class VersionWorker {
     v: Version,
     clock: SharedArrayBuffer,
     endpoint: string,
+    /** The execution role's credentials; the lab's default keys without a role. */
+    credentials: RoleCredentials | undefined,
     onLog: (line: string) => void,
     private readonly reuse: boolean,
     /** The lab runs on a real clock: the function's compute counts at wall-clock speed, whatever the clock's speed. */
@@ -227,8 +238,9 @@ class VersionWorker {
         PATH: process.env.PATH ?? '',
         AWS_REGION: LAB_REGION,
         AWS_DEFAULT_REGION: LAB_REGION,
-        AWS_ACCESS_KEY_ID: 'lab',
-        AWS_SECRET_ACCESS_KEY: 'lab',
+        AWS_ACCESS_KEY_ID: credentials?.accessKeyId ?? 'lab',
+        AWS_SECRET_ACCESS_KEY: credentials?.secretAccessKey ?? 'lab',
+        ...(credentials ? { AWS_SESSION_TOKEN: credentials.sessionToken } : {}),
         AWS_ENDPOINT_URL: endpoint,
         AWS_LAMBDA_FUNCTION_NAME: fn.spec.name,
         AWS_LAMBDA_FUNCTION_VERSION: v.version,
@@ -359,6 +371,8 @@ export class LambdaLab implements LambdaPort {
   /** Real invocations, for rehearsal accounting. */
   readonly invocations: Invocation[] = [];
   endpoint = 'http://127.0.0.1:0';
+  /** Credentials for a function's execution role (session named after the function, as Lambda names it). */
+  credentialsFor?: (roleArn: string, functionName: string) => RoleCredentials;
 
   constructor(
     private readonly ctx: LabContext,
@@ -674,7 +688,7 @@ export class LambdaLab implements LambdaPort {
       this.logs.push(entry);
       for (const l of this.logListeners) l(entry);
     };
-    v.worker ??= new VersionWorker(f, v, this.clock, this.endpoint, onLog, this.opts.reuseThreads === true, this.ctx.scheduler.mode === 'real');
+    v.worker ??= new VersionWorker(f, v, this.clock, this.endpoint, f.spec.role && this.credentialsFor ? this.credentialsFor(f.spec.role, f.spec.name) : undefined, onLog, this.opts.reuseThreads === true, this.ctx.scheduler.mode === 'real');
     return v.worker;
   }
 
@@ -783,6 +797,8 @@ export class LambdaLab implements LambdaPort {
     const config = (f: LabFunction, v?: Version) => ({
       FunctionName: f.spec.name,
       FunctionArn: v ? `${f.arn}:${v.version}` : f.arn,
+      // The execution role, so that a client can find the role to assume. https://docs.aws.amazon.com/lambda/latest/api/API_FunctionConfiguration.html
+      ...(f.spec.role ? { Role: f.spec.role } : {}),
       Runtime: f.spec.runtime ?? 'nodejs24.x',
       Handler: (v ?? f).code.handler,
       Timeout: v?.timeoutSeconds ?? f.timeoutSeconds,
