@@ -607,10 +607,11 @@ export class ReleaseWatchdog extends Construct {
       );
     }
     // GetItem reads the registry of active deployments (the prober reads it too); UpdateItem
-    // changes it and the deployments' own items.
+    // changes it and the deployments' own items. The pre-traffic hook reads its deployment's item
+    // (BatchGetItem) to replay an answer it already gave the same hook execution.
     this.stateTable.grant(this.watchdogFunction, 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem');
     this.stateTable.grant(this.prober, 'dynamodb:GetItem');
-    this.stateTable.grant(this.preTrafficHook, 'dynamodb:UpdateItem');
+    this.stateTable.grant(this.preTrafficHook, 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem');
     this.stateTable.grant(this.postTrafficHook, 'dynamodb:UpdateItem');
     this.watchdogFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['events:PutEvents'], resources: [this.eventBus.eventBusArn] }));
   }
