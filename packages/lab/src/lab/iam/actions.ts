@@ -40,14 +40,14 @@ export interface Authorization {
 
 const ARN = (service: string, rest: string) => `arn:aws:${service}:${LAB_REGION}:${LAB_ACCOUNT}:${rest}`;
 
-// DynamoDB, CodeDeploy, EventBridge and Logs answer AccessDeniedException (400) in awsJson;
+// DynamoDB, CodeDeploy, EventBridge and CloudWatch Logs answer AccessDeniedException (400) in awsJson;
 // CloudWatch AccessDenied (403, Sender) in awsQuery; Lambda AccessDeniedException (403) in REST.
 const JSON_DENIAL: DenialShape = { code: 'AccessDeniedException', status: 400 };
 const SHAPES: Readonly<Record<string, DenialShape>> = {
   DynamoDB: JSON_DENIAL,
   CodeDeploy: JSON_DENIAL,
   EventBridge: JSON_DENIAL,
-  Logs: JSON_DENIAL,
+  CloudWatchLogs: JSON_DENIAL,
   CloudWatch: { code: 'AccessDenied', status: 403 },
   Lambda: { code: 'AccessDeniedException', status: 403 },
 };
@@ -56,7 +56,7 @@ const SHAPES: Readonly<Record<string, DenialShape>> = {
 export function authorizationFor(call: Call, lookups: Lookups): Authorization | undefined {
   const shape = SHAPES[call.service];
   if (!shape) return undefined;
-  const describe = { DynamoDB: dynamodb, CloudWatch: cloudwatch, Lambda: lambda, CodeDeploy: codedeploy, EventBridge: eventbridge, Logs: logs }[call.service]!;
+  const describe = { DynamoDB: dynamodb, CloudWatch: cloudwatch, Lambda: lambda, CodeDeploy: codedeploy, EventBridge: eventbridge, CloudWatchLogs: logs }[call.service]!;
   return { requests: describe(call.operation, call.input, lookups), shape };
 }
 

@@ -29,6 +29,7 @@ const rows: [string, Call, { action: string; resource: string; context: Record<s
   ['Invoke by qualified ARN', { service: 'Lambda', operation: 'Invoke', input: { fn: `arn:aws:lambda:us-east-1:${A}:function:checkout:3` } }, [{ action: 'lambda:InvokeFunction', resource: `arn:aws:lambda:us-east-1:${A}:function:checkout:3`, context: {} }]],
   ['GetAlias: the alias ARN', { service: 'Lambda', operation: 'GetAlias', input: { fn: 'checkout', alias: 'live' } }, [{ action: 'lambda:GetAlias', resource: `arn:aws:lambda:us-east-1:${A}:function:checkout:live`, context: {} }]],
   ['PutLifecycleEventHookExecutionStatus: the deployment\u2019s group', { service: 'CodeDeploy', operation: 'PutLifecycleEventHookExecutionStatus', input: { deploymentId: 'd-1' } }, [{ action: 'codedeploy:PutLifecycleEventHookExecutionStatus', resource: `arn:aws:codedeploy:us-east-1:${A}:deploymentgroup:app/dg`, context: {} }]],
+  ['FilterLogEvents: the log group ARN', { service: 'CloudWatchLogs', operation: 'FilterLogEvents', input: { logGroupName: '/aws/lambda/checkout' } }, [{ action: 'logs:FilterLogEvents', resource: `arn:aws:logs:us-east-1:${A}:log-group:/aws/lambda/checkout:*`, context: {} }]],
   ['PutEvents: the default bus', { service: 'EventBridge', operation: 'PutEvents', input: { Entries: [{ Source: 'x' }] } }, [{ action: 'events:PutEvents', resource: `arn:aws:events:us-east-1:${A}:event-bus/default`, context: {} }]],
 ];
 
