@@ -7,6 +7,34 @@ import type { PolicyDocument } from './evaluate';
  * A role that attaches any other AWS managed policy is refused: the lab cannot tell what it allows.
  */
 const AWS_MANAGED: Readonly<Record<string, PolicyDocument>> = {
+  // The CDK bootstrap's CloudFormation execution role (`cdk bootstrap`'s default policy).
+  // https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AdministratorAccess.html
+  AdministratorAccess: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] },
+  // The CDK bootstrap's lookup role. Only its read actions of the services the lab evaluates
+  // (../iam/actions.ts): the lab never asks about the others.
+  // https://docs.aws.amazon.com/aws-managed-policy/latest/reference/ReadOnlyAccess.html
+  ReadOnlyAccess: {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Effect: 'Allow',
+        Action: [
+          'cloudwatch:Describe*', 'cloudwatch:Get*', 'cloudwatch:List*',
+          'codedeploy:BatchGet*', 'codedeploy:Get*', 'codedeploy:List*',
+          'dynamodb:BatchGet*', 'dynamodb:Describe*', 'dynamodb:Get*', 'dynamodb:List*', 'dynamodb:Query', 'dynamodb:Scan',
+          'events:Describe*', 'events:List*', 'events:Test*',
+          'lambda:Get*', 'lambda:List*',
+          'logs:Describe*', 'logs:FilterLogEvents', 'logs:Get*', 'logs:ListTagsLogGroup', 'logs:StartQuery', 'logs:StopQuery', 'logs:TestMetricFilter',
+        ],
+        Resource: '*',
+      },
+    ],
+  },
+  // The CDK bootstrap's deploy role. https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSCloudFormationReadOnlyAccess.html
+  AWSCloudFormationReadOnlyAccess: {
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Action: ['cloudformation:Describe*', 'cloudformation:EstimateTemplateCost', 'cloudformation:Get*', 'cloudformation:List*', 'cloudformation:ValidateTemplate', 'cloudformation:Detect*'], Resource: '*' }],
+  },
   // https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSLambdaBasicExecutionRole.html
   'service-role/AWSLambdaBasicExecutionRole': {
     Version: '2012-10-17',

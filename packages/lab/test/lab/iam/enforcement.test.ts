@@ -199,9 +199,9 @@ describe('roles and policies the lab refuses or removes', () => {
     });
 
   it('an AWS managed policy the lab does not know fails the stack, naming it and the ones it knows', async () => {
-    const s = await deploy('Ops', roleOnly('arn:aws:iam::aws:policy/AdministratorAccess'));
+    const s = await deploy('Ops', roleOnly('arn:aws:iam::aws:policy/PowerUserAccess'));
     expect(s.StackStatus).toBe('CREATE_FAILED');
-    expect(s.StackStatusReason).toContain('the AWS managed policy arn:aws:iam::aws:policy/AdministratorAccess is not known to the lab');
+    expect(s.StackStatusReason).toContain('the AWS managed policy arn:aws:iam::aws:policy/PowerUserAccess is not known to the lab');
     expect(s.StackStatusReason).toContain('arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole');
   });
 
