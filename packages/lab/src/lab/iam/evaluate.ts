@@ -82,8 +82,21 @@ function contextValue(context: AuthRequest['context'], key: string): string | re
   return undefined;
 }
 
+/** Compiled patterns: the same few policies are asked on every call. */
+const compiled = new Map<string, RegExp>();
+
 /** `*` any run of characters, `?` one; a `\u0000`-escaped character stands for itself. */
 function glob(pattern: string, ignoreCase = false): RegExp {
+  const key = `${ignoreCase ? 'i' : 's'}${pattern}`;
+  let cached = compiled.get(key);
+  if (!cached) {
+    if (compiled.size > 10_000) compiled.clear();
+    compiled.set(key, (cached = compileGlob(pattern, ignoreCase)));
+  }
+  return cached;
+}
+
+function compileGlob(pattern: string, ignoreCase: boolean): RegExp {
   let re = '';
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i];
