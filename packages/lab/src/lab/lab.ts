@@ -159,7 +159,11 @@ export class Lab implements FaultInjector, Authorizer {
       for (const l of this.decisionListeners) l(r);
     });
     this.traffic = new Traffic(this.scheduler, this.lambda, seededRandom((opts.seed ?? 1) * 7919));
-    this.telemetry = new TelemetryExtensionModel(this.dynamodb);
+    // The extension calls DynamoDB with its function's credentials.
+    this.telemetry = new TelemetryExtensionModel(this.dynamodb, (fn, operation, input) => {
+      const role = this.lambda.roleOf(fn);
+      return role === undefined ? undefined : this.authorize(this.iam.issue(role, fn).accessKeyId, { service: 'DynamoDB', operation, input });
+    });
     this.lambda.onInvocations((fn, version, at, n, errors) => this.telemetry.invoked(fn, version, at, n, errors));
     this.streams = new StreamEventSources(this.scheduler, this.dynamodb, (fn, event) => this.lambda.invoke(fn, event, 'event-source-mapping'));
     this.roles = new Set();

@@ -431,6 +431,11 @@ export class LambdaLab implements LambdaPort {
   }
 
   /** The function's current ($LATEST) configuration. */
+  /** A function's execution role, if it has one. */
+  roleOf(name: string): string | undefined {
+    return this.functions.get(name)?.spec.role;
+  }
+
   getConfiguration(name: string): { env: Record<string, string>; description: string; code: FunctionCode; timeoutSeconds: number; memorySize: number } {
     const f = this.fn(name);
     return { env: { ...f.env }, description: f.description, code: f.code, timeoutSeconds: f.timeoutSeconds, memorySize: f.memorySize };

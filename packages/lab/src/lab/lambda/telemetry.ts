@@ -1,6 +1,10 @@
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { TELEMETRY_BUFFER_MS, TelemetryTally, telemetryUpdate, watchedDeployment, watchKey, WATCH_RECHECK_SECONDS } from 'canary-watchdog/lib/runtime/telemetry';
 import type { DynamoDbLab } from '../dynamodb';
+import type { LabError } from '../kernel';
+
+/** Whether a function's role may make a DynamoDB call (the lab's IAM); the AccessDenied when not. */
+export type AuthorizeAs = (functionName: string, operation: 'GetItem' | 'UpdateItem', input: Record<string, unknown>) => LabError | undefined;
 
 
 interface VersionTelemetry {
@@ -29,6 +33,8 @@ interface VersionTelemetry {
  *   and everything reading the item see the write as on AWS.
  * Failures are function errors and timeouts (the runtimeDone status); an HTTP 500 the function
  * answered without throwing is a success to the extension, as to Lambda.
+ * The extension calls DynamoDB with its function's credentials: each call is authorized against
+ * the function's execution role, and a denied one is recorded and changes nothing.
  */
 export class TelemetryExtensionModel {
   /** Per function name: the table its environment variable names. */
@@ -36,8 +42,20 @@ export class TelemetryExtensionModel {
   private readonly versions = new Map<string, VersionTelemetry>();
   /** Writes the model made, for tests and the report: when, which deployment, what it added. */
   readonly writes: { at: number; functionName: string; version: string; deploymentId: string; invocations: number; errors: number }[] = [];
+  /** Calls its function's role may not make: when, which call, AWS's message. */
+  readonly denied: { at: number; functionName: string; version: string; operation: string; message: string }[] = [];
 
-  constructor(private readonly dynamodb: DynamoDbLab) {}
+  constructor(
+    private readonly dynamodb: DynamoDbLab,
+    private readonly authorize: AuthorizeAs = () => undefined,
+  ) {}
+
+  /** Whether the function's role may make the call; a denial is recorded. */
+  private allowed(functionName: string, version: string, operation: 'GetItem' | 'UpdateItem', input: Record<string, unknown>, now: number): boolean {
+    const denied = this.authorize(functionName, operation, input);
+    if (denied) this.denied.push({ at: now, functionName, version, operation, message: denied.message });
+    return !denied;
+  }
 
   /** A function whose layers hold the extension, counting into `table`. */
   enable(functionName: string, table: string): void {
@@ -69,15 +87,20 @@ export class TelemetryExtensionModel {
   /** What the extension does while the environment runs at `now`: find its deployment, write what is due. */
   private flush(functionName: string, version: string, table: string, v: VersionTelemetry, now: number): void {
     if (v.watching === undefined || (v.watching === null && now - v.checkedAt >= WATCH_RECHECK_SECONDS * 1000)) {
-      const got = this.dynamodb.service.operations.GetItem({ TableName: table, Key: marshall({ deploymentId: watchKey(functionName, version) }) }) as { Item?: Record<string, never> };
+      const get = { TableName: table, Key: marshall({ deploymentId: watchKey(functionName, version) }) };
+      // A denied read finds no watch item: the extension looks again later.
+      const got = (this.allowed(functionName, version, 'GetItem', get, now) ? this.dynamodb.service.operations.GetItem(get) : {}) as { Item?: Record<string, never> };
       v.watching = watchedDeployment(got.Item ? unmarshall(got.Item) : undefined) ?? null;
       v.checkedAt = now;
     }
     if (!v.watching || !v.tally.due(now)) return;
     const counts = v.tally.take(now);
     const u = telemetryUpdate(table, v.watching, counts.invocations, counts.errors, now);
+    const update = { ...u, Key: marshall(u.Key), ExpressionAttributeValues: marshall(u.ExpressionAttributeValues) };
+    // A denied write loses its counts, as the extension's failed write does.
+    if (!this.allowed(functionName, version, 'UpdateItem', update, now)) return;
     try {
-      this.dynamodb.service.operations.UpdateItem({ ...u, Key: marshall(u.Key), ExpressionAttributeValues: marshall(u.ExpressionAttributeValues) });
+      this.dynamodb.service.operations.UpdateItem(update);
       this.writes.push({ at: now, functionName, version, deploymentId: v.watching, ...counts });
     } catch (err) {
       // The deployment's item is gone (or not made yet): the extension drops the counts and looks
