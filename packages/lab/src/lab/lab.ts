@@ -8,13 +8,14 @@ import { CloudWatchLab } from './cloudwatch';
 import { CodeDeployLab } from './codedeploy';
 import { DynamoDbLab, type StreamViewType } from './dynamodb';
 import { EventsLab } from './events';
+import { authorizationFor, IamLab, stackIam } from './iam';
 import { LabError, LabEventBus, Scheduler } from './kernel';
 
 export type { FaultSpec } from './faults';
 import { type Behaviour, type FunctionCode, LambdaLab, parseName } from './lambda';
 import { assetDir, readAssembly, Resolver, type StackArtifact } from './loader';
 import { Faults, type FaultOutcome, type FaultSpec } from './faults';
-import { LabServer, type FaultInjector, type RestRoute } from './server';
+import { LabServer, type Authorizer, type FaultInjector, type RestRoute } from './server';
 import { S3Lab } from './s3';
 import { LogsLab } from './logs';
 import { SsmLab } from './ssm';
@@ -88,7 +89,7 @@ export interface LoadReport {
  * loopback endpoint, on one clock. Handlers run unchanged and talk to it through the AWS SDK.
  * CloudFormation, S3, SSM and STS on the same endpoint let the CDK CLI deploy into it.
  */
-export class Lab implements FaultInjector {
+export class Lab implements FaultInjector, Authorizer {
   scheduler!: Scheduler;
   events!: LabEventBus;
   cloudwatch!: CloudWatchLab;
@@ -108,6 +109,8 @@ export class Lab implements FaultInjector {
   cloudformation!: CloudFormationLab;
   /** ARNs of the IAM roles the lab's stacks created (STS lets them be assumed). */
   roles = new Set<string>();
+  /** The roles' identity policies and the access keys that act as them. */
+  iam!: IamLab;
   readonly server: LabServer;
   releases: GuardedRelease[] = [];
   endpoint = '';
@@ -128,7 +131,7 @@ export class Lab implements FaultInjector {
 
   constructor(private readonly opts: LabOptions = {}) {
     this.build();
-    this.server = new LabServer(this.services(), this.routes(), this, this.signedServices());
+    this.server = new LabServer(this.services(), this.routes(), this, this.signedServices(), this);
   }
 
   /** Every emulated service, new and empty, on a clock at the start time. */
@@ -150,15 +153,22 @@ export class Lab implements FaultInjector {
       for (const l of this.decisionListeners) l(r);
     });
     this.traffic = new Traffic(this.scheduler, this.lambda, seededRandom((opts.seed ?? 1) * 7919));
-    this.telemetry = new TelemetryExtensionModel(this.dynamodb, this);
+    // The extension meets the lab's faults, and calls DynamoDB with its function's credentials.
+    this.telemetry = new TelemetryExtensionModel(this.dynamodb, this, (fn, operation, input) => {
+      const role = this.lambda.roleOf(fn);
+      return role === undefined ? undefined : this.authorize(this.iam.issue(role, fn).accessKeyId, { service: 'DynamoDB', operation, input });
+    });
     this.lambda.onInvocations((fn, version, at, n, errors) => this.telemetry.invoked(fn, version, at, n, errors));
     this.streams = new StreamEventSources(this.scheduler, this.dynamodb, (fn, event) => this.lambda.invoke(fn, event, 'event-source-mapping'));
     this.roles = new Set();
-    this.sts = new StsLab((arn) => this.roles.has(arn));
+    this.iam = new IamLab();
+    // Every function calls AWS as its execution role.
+    this.lambda.credentialsFor = (role, fn) => this.iam.issue(role, fn);
+    this.sts = new StsLab((arn) => this.roles.has(arn) || this.iam.roleExists(arn), this.iam);
     this.ssm = new SsmLab(this.scheduler);
     this.logs = new LogsLab(this.lambda);
     this.s3 = new S3Lab(this.scheduler);
-    this.cloudformation = new CloudFormationLab({ clock: this.scheduler, s3: this.s3, ssm: this.ssm, roles: this.roles, loadStack: (stack) => this.loadDeployedStack(stack),
+    this.cloudformation = new CloudFormationLab({ clock: this.scheduler, s3: this.s3, ssm: this.ssm, roles: this.roles, iam: this.iam, loadStack: (stack) => this.loadDeployedStack(stack),
       configuration: (fn) => this.lambda.getConfiguration(fn),
       configure: (fn, c) => this.configure(fn, c),
       release: (fn, c) => this.deploy(fn, c),
@@ -250,6 +260,13 @@ export class Lab implements FaultInjector {
     return this.scheduler.advance(seconds * 1000);
   }
 
+  /** Authorizer: a call signed with a role session's key is evaluated against the role's policies. */
+  authorize(accessKeyId: string | undefined, call: Parameters<Authorizer['authorize']>[1]): LabError | undefined {
+    if (!this.iam.principalOf(accessKeyId)) return undefined;
+    const a = authorizationFor(call, { partitionKeyOf: (t) => this.dynamodb.partitionKeyOf(t), deploymentGroupOf: (id) => this.codedeploy.deploymentGroupOf(id) });
+    return a && this.iam.authorize(accessKeyId, a.requests, a.shape);
+  }
+
   /** FaultInjector: fail, throttle or slow down an API call as the faults in force say. */
   fault(service: string, operation: string): FaultOutcome {
     return this.faults.decide(service, operation, this.scheduler.now());
@@ -291,6 +308,7 @@ export class Lab implements FaultInjector {
     const byType = (t: string) => Object.entries(res).filter(([, r]) => r.Type === t);
     report.stacks.push(stack.stackName);
     let resolver = new Resolver(stack);
+    this.iam.setStack(stack.stackName, stackIam(stack.stackName, res, resolver));
     const streamMappings = new Set<string>();
     const telemetryLayers = new Set<string>();
     this.telemetryLayerIds = telemetryLayers;
@@ -337,6 +355,7 @@ export class Lab implements FaultInjector {
         ...(logGroupOf(resolver, p) ? { logGroup: logGroupOf(resolver, p) } : {}),
         // Checked by createFunction: an integer >= 0, within the account's unreserved minimum.
         ...(p.ReservedConcurrentExecutions !== undefined ? { reservedConcurrency: resolver.resolve(p.ReservedConcurrentExecutions) as number } : {}),
+        ...(p.Role !== undefined ? { role: String(resolver.resolve(p.Role)) } : {}),
       });
       report.functions.push(name);
       if (this.hasTelemetryExtension(stack, res, p.Layers)) {

@@ -68,7 +68,8 @@ export class Resolver {
         }
         case 'AWS::DynamoDB::Table': {
           const name = literal(p.TableName) ?? gen;
-          set(name, { Arn: `arn:aws:dynamodb:${LAB_REGION}:${LAB_ACCOUNT}:table/${name}` });
+          const arn = `arn:aws:dynamodb:${LAB_REGION}:${LAB_ACCOUNT}:table/${name}`;
+          set(name, { Arn: arn, StreamArn: `${arn}/stream/2026-01-01T00:00:00.000` });
           break;
         }
         case 'AWS::CodeDeploy::Application':
@@ -86,6 +87,12 @@ export class Resolver {
         case 'AWS::IAM::Role':
           set(gen, { Arn: `arn:aws:iam::${LAB_ACCOUNT}:role/${gen}` });
           break;
+        // Ref of a managed policy is its ARN. https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-iam-managedpolicy.html
+        case 'AWS::IAM::ManagedPolicy': {
+          const arn = `arn:aws:iam::${LAB_ACCOUNT}:policy${literal(p.Path) ?? '/'}${literal(p.ManagedPolicyName) ?? gen}`;
+          set(arn, { PolicyArn: arn });
+          break;
+        }
         default:
           set(gen, { Arn: `arn:aws:lab:${LAB_REGION}:${LAB_ACCOUNT}:${id}` });
       }

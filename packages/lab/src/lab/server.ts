@@ -73,6 +73,23 @@ interface Exchange {
   latencyMs: number;
 }
 
+/**
+ * Asked before every operation runs whether the signer may make the call (the lab's IAM); an
+ * error in the service's AccessDenied shape when it may not.
+ */
+export interface Authorizer {
+  authorize(accessKeyId: string | undefined, call: { readonly service: string; readonly operation: string; readonly input: Readonly<Record<string, unknown>> }): LabError | undefined;
+}
+
+/**
+ * The access key id that signed a request, from SigV4's Authorization header or a presigned URL's
+ * X-Amz-Credential. https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv4-signed-request-examples.html
+ */
+export function accessKeyOf(headers: IncomingMessage['headers'], url = '/'): string | undefined {
+  const header = /Credential=([^/,\s]+)\//.exec(String(headers.authorization ?? ''))?.[1];
+  return header ?? new URL(url, 'http://lab').searchParams.get('X-Amz-Credential')?.split('/')[0] ?? undefined;
+}
+
 const JSON_CONTENT = { '1.0': 'application/x-amz-json-1.0', '1.1': 'application/x-amz-json-1.1' } as const;
 
 /**
@@ -90,6 +107,7 @@ export class LabServer {
     private routes: readonly RestRoute[],
     private readonly faults?: FaultInjector,
     private signed: readonly SignedService[] = [],
+    private readonly authorizer?: Authorizer,
   ) {}
 
   /** Serve other services from now on (the lab's reset). */
@@ -142,7 +160,7 @@ export class LabServer {
       const scope = /Credential=([^/,\s]+)\/\d{8}\/[^/]+\/([^/]+)\/aws4_request/.exec(String(req.headers.authorization ?? ''));
       const signed = scope && this.signed.find((s) => s.signingName === scope[2]);
       if (signed) return await this.handleSigned(signed, scope[1], req, body, res);
-      if (form) return await this.handleQuery(form, res, ex);
+      if (form) return await this.handleQuery(form, req, res, ex);
       return await this.handleRest(req, body, res, ex);
     } catch (err) {
       const e = err instanceof LabError ? err : new LabError('InternalFailure', `lab internal error: ${(err as Error).message}`, 500);
@@ -190,6 +208,7 @@ export class LabServer {
       throw new LabError('SerializationException', `request body is not JSON: ${(err as Error).message}`);
     }
     if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new LabError('SerializationException', 'request body must be a JSON object');
+    this.authorize(req, { service: service.name, operation: op, input });
     const output = await operation(input, { accessKeyId: callerKey(req) });
     const version = (req.headers['content-type'] ?? '').includes('1.1') ? '1.1' : '1.0';
     res.writeHead(200, { 'content-type': JSON_CONTENT[version], 'x-amzn-requestid': `lab-${Date.now().toString(36)}`, ...elapsed(ex) });
@@ -205,7 +224,13 @@ export class LabServer {
    * An awsQuery request (`Action=...&Version=...`, form-encoded), answered in XML.
    * https://smithy.io/2.0/aws/protocols/aws-query-protocol.html
    */
-  private async handleQuery(form: URLSearchParams, res: ServerResponse, ex: Exchange): Promise<void> {
+  /** Throw the service's AccessDenied when the signer may not make the call. */
+  private authorize(req: IncomingMessage, call: Parameters<Authorizer['authorize']>[1]): void {
+    const denied = this.authorizer?.authorize(accessKeyOf(req.headers, req.url), call);
+    if (denied) throw denied;
+  }
+
+  private async handleQuery(form: URLSearchParams, req: IncomingMessage, res: ServerResponse, ex: Exchange): Promise<void> {
     const action = form.get('Action');
     if (!action) throw new LabError('MissingAction', 'The request must contain the parameter Action.');
     const service = this.queryService(form);
@@ -217,7 +242,9 @@ export class LabServer {
     this.count(`${service.name}.${action}`);
     if (!operation) throw new LabError('InvalidAction', `The action ${action} is not valid for this web service: ${service.name}.${action} is not supported by the lab.`);
     this.injectFaults(service.name, action, ex);
-    const output = (await operation(decodeQueryInput(form, service.query))) as Record<string, unknown> | undefined;
+    const input = decodeQueryInput(form, service.query);
+    this.authorize(req, { service: service.name, operation: action, input });
+    const output = (await operation(input)) as Record<string, unknown> | undefined;
     const requestId = `lab-${Date.now().toString(36)}`;
     res.writeHead(200, { 'content-type': 'text/xml', 'x-amzn-requestid': requestId, ...elapsed(ex) });
     res.end(encodeQueryOutput(action, output ?? {}, service.query, requestId));
@@ -241,6 +268,8 @@ export class LabServer {
       this.count(route.name ?? `${route.method} ${route.pattern}`);
       if (route.name) {
         const [service, op] = route.name.split('.');
+        const qualifier = url.searchParams.get('Qualifier');
+        this.authorize(req, { service, operation: op, input: { ...params, ...(qualifier === null ? {} : { Qualifier: qualifier }) } });
         this.injectFaults(service, op, ex);
       }
       const reply = await route.handle({

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { LAB_ACCOUNT, LAB_REGION, LabError } from '../kernel';
+import { stackIam, type IamLab } from '../iam';
 import type { FunctionChange } from '../lab';
 import { Resolver, type StackArtifact, type Template } from '../loader';
 import { queryService } from '../query';
@@ -20,6 +21,8 @@ export interface CloudFormationDeps {
   readonly ssm: SsmLab;
   /** IAM roles created by stacks (STS lets them be assumed). */
   readonly roles: Set<string>;
+  /** The identity policies of the stacks' roles, evaluated by the lab. */
+  readonly iam: IamLab;
   /** Make a stack's Lambda, CloudWatch, CodeDeploy, DynamoDB and EventBridge resources live; returns the logical ids it did not model. */
   loadStack(stack: StackArtifact): Promise<{ unmodelledIds: readonly string[] }>;
   /** A function's code and configuration now. */
@@ -294,10 +297,11 @@ export class CloudFormationLab {
       cs.statusReason = "The submitted information didn't contain changes. Submit different information to create a change set.";
     } else if (type === 'UPDATE') {
       const plan = planUpdate(stack.flat!.template.Resources, flat.template.Resources);
-      if ('refused' in plan) {
+      const iamRefused = unreadableIam(stack.name, flat, stack.physical);
+      if ('refused' in plan || iamRefused) {
         cs.status = 'FAILED';
         cs.executionStatus = 'UNAVAILABLE';
-        cs.statusReason = plan.refused;
+        cs.statusReason = 'refused' in plan ? plan.refused : iamRefused;
       } else {
         cs.plan = plan;
       }
@@ -397,6 +401,14 @@ export class CloudFormationLab {
       } catch (e) {
         failed = { id, reason: (e as Error).message };
         this.record(stack, id, r.Type, refs.get(id) ?? '', 'CREATE_FAILED', failed.reason);
+      }
+    }
+    // The roles' identity policies apply once the stack's IAM resources exist (before its functions run).
+    if (!failed) {
+      try {
+        this.deps.iam.setStack(stack.name, stackIam(stack.name, resources, new Resolver(artifact(assets))));
+      } catch (e) {
+        failed = { id: 'IAM', reason: (e as Error).message };
       }
     }
     if (!failed && order.some((id) => LIVE_IN_LAB.includes(resources[id].Type))) {
@@ -515,6 +527,9 @@ export class CloudFormationLab {
       const id = r.action === 'Add' ? this.createOwn(stack, r.id, after[r.id], resolver, physical.refs, physical.attrs).id : nameOf(r.id);
       this.record(stack, r.id, type, id, `${verb}_COMPLETE`, `recorded only: the lab does not model ${type}`);
     }
+    // The identity policies of the new template apply from here (IAM resources are recorded changes;
+    // the change set was refused if the lab cannot read them).
+    this.deps.iam.setStack(stack.name, stackIam(stack.name, after, resolver));
     // AwsCustomResource calls first: the configuration they write is read by the release's hooks.
     const oldResolver = new Resolver({ stackName: stack.name, template: stack.flat!.template as unknown as Template, assemblyDir: physical.assets, physical });
     // An AwsCustomResource makes its onUpdate call on update, and none without one.
@@ -581,6 +596,7 @@ export class CloudFormationLab {
       stack.status = 'UPDATE_ROLLBACK_IN_PROGRESS';
       stack.reason = `The following resource(s) failed to update: [${failed.id}]. ${failed.reason}`;
       this.event(stack, stack.name, stack.id, 'AWS::CloudFormation::Stack', stack.status, stack.reason);
+      this.deps.iam.setStack(stack.name, stackIam(stack.name, before, oldResolver));
       for (const id of plan.custom) {
         this.event(stack, id, nameOf(id), 'Custom::AWS', 'UPDATE_IN_PROGRESS');
         this.record(stack, id, 'Custom::AWS', nameOf(id), 'UPDATE_COMPLETE', await customCall(before[id], oldResolver));
@@ -738,6 +754,7 @@ export class CloudFormationLab {
       }
       this.record(s, id, r.type, r.physicalId, retain ? 'DELETE_SKIPPED' : 'DELETE_COMPLETE');
     }
+    this.deps.iam.removeStack(s.name);
     s.status = 'DELETE_COMPLETE';
     this.event(s, s.name, s.id, 'AWS::CloudFormation::Stack', 'DELETE_COMPLETE');
   }
@@ -813,6 +830,16 @@ function requiredCapability(t: { Resources: NonNullable<RawTemplate['Resources']
   if (!iam.length) return undefined;
   const named = iam.some((r) => ['RoleName', 'PolicyName', 'ManagedPolicyName', 'UserName', 'GroupName', 'InstanceProfileName'].some((k) => r.Properties?.[k] !== undefined && r.Type !== 'AWS::IAM::Policy'));
   return named ? 'CAPABILITY_NAMED_IAM' : 'CAPABILITY_IAM';
+}
+
+/** Why the lab cannot read the identity policies of a template (a change set that would change them), if it cannot. */
+function unreadableIam(stackName: string, flat: Flattened, physical: StackArtifact['physical']): string | undefined {
+  try {
+    stackIam(stackName, flat.template.Resources as unknown as Template['Resources'], new Resolver({ stackName, template: flat.template as unknown as Template, assemblyDir: '', physical }));
+    return undefined;
+  } catch (e) {
+    return `the lab cannot apply this update: ${(e as Error).message}`;
+  }
 }
 
 /**

@@ -133,6 +133,12 @@ export class CodeDeployLab {
     return this.engine.all().map((d) => this.info(d));
   }
 
+  /** The application and deployment group of a deployment (what IAM authorizes its calls on). */
+  deploymentGroupOf(deploymentId: string): { application: string; group: string } | undefined {
+    const d = this.engine.all().find((x) => x.deploymentId === deploymentId);
+    return d && { application: d.applicationName, group: d.deploymentGroupName };
+  }
+
   /** Every deployment group, by application and group name. */
   deploymentGroups(): { applicationName: string; deploymentGroupName: string }[] {
     return [...this.groups.values()].map((g) => ({ applicationName: g.applicationName, deploymentGroupName: g.deploymentGroupName }));

@@ -71,6 +71,11 @@ export class DynamoDbLab {
     if (!this.tables.has(name)) this.tables.set(name, { name, hash, range, items: new Map(), ttl: new TimeToLive(this.opts.now, this.ttlLagMs) });
   }
 
+  /** A table's partition key attribute (IAM's dynamodb:LeadingKeys are its values), if the table exists. */
+  partitionKeyOf(name: string): string | undefined {
+    return this.tables.get(name)?.hash;
+  }
+
   /** A table's TTL as its template declares it (CloudFormation's TimeToLiveSpecification), applied at once. */
   declareTimeToLive(name: string, spec: { AttributeName?: unknown; Enabled?: unknown } | undefined): void {
     this.tables.get(name)?.ttl.declare(spec);

@@ -69,6 +69,15 @@ export interface FunctionSpec {
   readonly logGroup?: string;
   /** ReservedConcurrentExecutions: the most invocations in flight at once, across its versions (0 throttles all). */
   readonly reservedConcurrency?: number;
+  /** Its execution role's ARN: the function calls AWS as this role. Without one, with the lab's default full-access keys. */
+  readonly role?: string;
+}
+
+/** Credentials a function's environment gets for its execution role. */
+export interface RoleCredentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken: string;
 }
 
 /** A function's code: the folder of its bundle and the handler in it. */
@@ -230,6 +239,8 @@ class VersionWorker {
     v: Version,
     clock: SharedArrayBuffer,
     endpoint: string,
+    /** The execution role's credentials; the lab's default keys without a role. */
+    credentials: RoleCredentials | undefined,
     onLog: (line: string) => void,
     private readonly reuse: boolean,
     /** The lab runs on a real clock: the function's compute counts at wall-clock speed, whatever the clock's speed. */
@@ -252,8 +263,9 @@ class VersionWorker {
         PATH: process.env.PATH ?? '',
         AWS_REGION: LAB_REGION,
         AWS_DEFAULT_REGION: LAB_REGION,
-        AWS_ACCESS_KEY_ID: 'lab',
-        AWS_SECRET_ACCESS_KEY: 'lab',
+        AWS_ACCESS_KEY_ID: credentials?.accessKeyId ?? 'lab',
+        AWS_SECRET_ACCESS_KEY: credentials?.secretAccessKey ?? 'lab',
+        ...(credentials ? { AWS_SESSION_TOKEN: credentials.sessionToken } : {}),
         AWS_ENDPOINT_URL: endpoint,
         AWS_LAMBDA_FUNCTION_NAME: fn.spec.name,
         AWS_LAMBDA_FUNCTION_VERSION: v.version,
@@ -408,6 +420,8 @@ export class LambdaLab implements LambdaPort {
    */
   private outsideClock = 0;
   endpoint = 'http://127.0.0.1:0';
+  /** Credentials for a function's execution role (session named after the function, as Lambda names it). */
+  credentialsFor?: (roleArn: string, functionName: string) => RoleCredentials;
 
   constructor(
     private readonly ctx: LabContext,
@@ -508,6 +522,11 @@ export class LambdaLab implements LambdaPort {
   }
 
   /** The function's current ($LATEST) configuration. */
+  /** A function's execution role, if it has one. */
+  roleOf(name: string): string | undefined {
+    return this.functions.get(name)?.spec.role;
+  }
+
   getConfiguration(name: string): { env: Record<string, string>; description: string; code: FunctionCode; timeoutSeconds: number; memorySize: number } {
     const f = this.fn(name);
     return { env: { ...f.env }, description: f.description, code: f.code, timeoutSeconds: f.timeoutSeconds, memorySize: f.memorySize };
@@ -821,7 +840,7 @@ export class LambdaLab implements LambdaPort {
       this.logs.push(entry);
       for (const l of this.logListeners) l(entry);
     };
-    v.worker ??= new VersionWorker(f, v, this.clock, this.endpoint, onLog, this.opts.reuseThreads === true, this.ctx.scheduler.mode === 'real');
+    v.worker ??= new VersionWorker(f, v, this.clock, this.endpoint, f.spec.role && this.credentialsFor ? this.credentialsFor(f.spec.role, f.spec.name) : undefined, onLog, this.opts.reuseThreads === true, this.ctx.scheduler.mode === 'real');
     return v.worker;
   }
 
@@ -933,6 +952,8 @@ export class LambdaLab implements LambdaPort {
     const config = (f: LabFunction, v?: Version) => ({
       FunctionName: f.spec.name,
       FunctionArn: v ? `${f.arn}:${v.version}` : f.arn,
+      // The execution role, so that a client can find the role to assume. https://docs.aws.amazon.com/lambda/latest/api/API_FunctionConfiguration.html
+      ...(f.spec.role ? { Role: f.spec.role } : {}),
       Runtime: f.spec.runtime ?? 'nodejs24.x',
       Handler: (v ?? f).code.handler,
       Timeout: v?.timeoutSeconds ?? f.timeoutSeconds,

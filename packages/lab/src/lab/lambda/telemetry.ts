@@ -17,6 +17,9 @@ const LOOKUP_RETRY_MS = 5000;
 /** What the SDK retries: throttles, server errors and timeouts. https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html */
 const retryable = (e: { code?: string; status?: number }) => (e.status ?? 0) >= 500 || e.code === 'ProvisionedThroughputExceededException' || e.code === 'ThrottlingException' || e.code === 'RequestTimeout';
 
+/** Whether a function's role may make a DynamoDB call (the lab's IAM); the AccessDenied when not. */
+export type AuthorizeAs = (functionName: string, operation: 'GetItem' | 'UpdateItem', input: Record<string, unknown>) => LabError | undefined;
+
 
 interface VersionTelemetry {
   readonly tally: TelemetryTally;
@@ -46,6 +49,8 @@ interface VersionTelemetry {
  *   and everything reading the item see the write as on AWS.
  * Failures are function errors and timeouts (the runtimeDone status); an HTTP 500 the function
  * answered without throwing is a success to the extension, as to Lambda.
+ * The extension calls DynamoDB with its function's credentials: each call is authorized against
+ * the function's execution role, and a denied one is recorded and changes nothing.
  */
 export class TelemetryExtensionModel {
   /** Per function name: the table its environment variable names. */
@@ -59,11 +64,15 @@ export class TelemetryExtensionModel {
    * counts against the function's timeout): the user function's added latency.
    */
   readonly holds: { at: number; functionName: string; version: string; ms: number }[] = [];
+  /** Calls its function's role may not make: when, which call, AWS's message. */
+  readonly denied: { at: number; functionName: string; version: string; operation: string; message: string }[] = [];
 
   constructor(
     private readonly dynamodb: DynamoDbLab,
     /** The lab's injected faults, met by the extension's calls as by any other caller's. */
     private readonly faults?: { fault(service: string, operation: string): FaultOutcome },
+    /** The lab's IAM: the extension calls DynamoDB with its function's credentials. */
+    private readonly authorize: AuthorizeAs = () => undefined,
   ) {}
 
   /** A function whose layers hold the extension, counting into `table`. */
@@ -97,7 +106,7 @@ export class TelemetryExtensionModel {
   private flush(functionName: string, version: string, table: string, v: VersionTelemetry, now: number): void {
     let held = 0;
     if (typeof v.watching !== 'string' && now >= v.lookAt) {
-      const got = this.call('GetItem', { TableName: table, Key: marshall({ deploymentId: watchKey(functionName, version) }), ConsistentRead: true });
+      const got = this.call('GetItem', { TableName: table, Key: marshall({ deploymentId: watchKey(functionName, version) }), ConsistentRead: true }, { functionName, version, now });
       held += got.ms;
       if (got.error) v.lookAt = now + LOOKUP_RETRY_MS;
       else {
@@ -109,7 +118,7 @@ export class TelemetryExtensionModel {
     if (typeof v.watching === 'string' && v.tally.due(now)) {
       const counts = v.tally.take(now);
       const u = telemetryUpdate(table, functionName, version, v.watching, counts.invocations, counts.errors, now);
-      const put = this.call('UpdateItem', { ...u, Key: marshall(u.Key), ExpressionAttributeValues: marshall(u.ExpressionAttributeValues) });
+      const put = this.call('UpdateItem', { ...u, Key: marshall(u.Key), ExpressionAttributeValues: marshall(u.ExpressionAttributeValues) }, { functionName, version, now });
       held += put.ms;
       if (!put.error) this.writes.push({ at: now, functionName, version, deploymentId: v.watching, ...counts });
       else if (put.error.code === 'ConditionalCheckFailedException') {
@@ -127,7 +136,13 @@ export class TelemetryExtensionModel {
    * latency, cut at the attempt's timeout; its error), retryable failures are tried again up to
    * the attempts and the deadline. Returns the output or the last error, and the time it took.
    */
-  private call(operation: 'GetItem' | 'UpdateItem', input: Record<string, unknown>): { out?: unknown; error?: LabError; ms: number } {
+  private call(operation: 'GetItem' | 'UpdateItem', input: Record<string, unknown>, who: { functionName: string; version: string; now: number }): { out?: unknown; error?: LabError; ms: number } {
+    // Authorized before anything else, as the lab's server does: a denial is not retried.
+    const denied = this.authorize(who.functionName, operation, input);
+    if (denied) {
+      this.denied.push({ at: who.now, functionName: who.functionName, version: who.version, operation, message: denied.message });
+      return { error: denied, ms: 0 };
+    }
     let ms = 0;
     let error: LabError | undefined;
     for (let attempt = 1; attempt <= MAX_ATTEMPTS && ms < CALL_DEADLINE_MS; attempt++) {

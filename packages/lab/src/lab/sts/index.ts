@@ -1,25 +1,26 @@
-import { createHash } from 'node:crypto';
+import type { IamLab } from '../iam';
 import { LAB_ACCOUNT, LabError } from '../kernel';
 import { queryService } from '../query';
 
 /**
  * STS as the CDK CLI uses it: GetCallerIdentity for the account, AssumeRole of the bootstrap
- * roles. A role can be assumed once a stack created it; the credentials it hands out answer
- * GetCallerIdentity as the assumed role.
+ * roles. A role can be assumed once a stack created it; the credentials it hands out act as the
+ * assumed role (the lab's IAM evaluates the role's policies) and answer GetCallerIdentity as it.
  * https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html
  */
 export class StsLab {
-  /** Access key id to the assumed-role ARN it stands for. */
-  private readonly sessions = new Map<string, string>();
   readonly service;
+  private issued = 0;
 
   constructor(
     /** Whether an IAM role of this ARN exists (created by a stack). */
     private readonly roleExists: (arn: string) => boolean,
+    /** Where the sessions it hands out are registered. */
+    private readonly iam: IamLab,
   ) {
     this.service = queryService('STS', 'sts', 'https://sts.amazonaws.com/doc/2011-06-15/', {
       GetCallerIdentity: (_input, caller) => {
-        const arn = (caller.accessKeyId && this.sessions.get(caller.accessKeyId)) ?? `arn:aws:iam::${LAB_ACCOUNT}:user/lab`;
+        const arn = this.iam.principalOf(caller.accessKeyId)?.arn ?? `arn:aws:iam::${LAB_ACCOUNT}:user/lab`;
         return { UserId: arn.includes(':assumed-role/') ? `AROALAB:${arn.split('/').pop()}` : 'AIDALAB', Account: LAB_ACCOUNT, Arn: arn };
       },
       AssumeRole: (input, caller) => this.assumeRole(input, caller.accessKeyId),
@@ -42,17 +43,14 @@ export class StsLab {
       throw new LabError('ValidationError', `DurationSeconds: expected 900 to 3600 (the role's maximum session duration), got ${JSON.stringify(input.DurationSeconds)}`);
     }
     if (!this.roleExists(roleArn)) {
-      const who = (callerKey && this.sessions.get(callerKey)) ?? `arn:aws:iam::${LAB_ACCOUNT}:user/lab`;
+      const who = this.iam.principalOf(callerKey)?.arn ?? `arn:aws:iam::${LAB_ACCOUNT}:user/lab`;
       throw new LabError('AccessDenied', `User: ${who} is not authorized to perform: sts:AssumeRole on resource: ${roleArn} (no stack in the lab created this role)`, 403);
     }
-    const roleName = roleArn.slice(roleArn.indexOf(':role/') + ':role/'.length).split('/').pop()!;
+    const c = this.iam.issue(roleArn, session, `sts-${++this.issued}`);
     // Expiration is on the wall clock: the client compares it with its own clock, not the lab's.
-    const assumed = `arn:aws:sts::${LAB_ACCOUNT}:assumed-role/${roleName}/${session}`;
-    const keyId = `ASIALAB${createHash('sha256').update(`${assumed}@${this.sessions.size}`).digest('hex').slice(0, 13).toUpperCase()}`;
-    this.sessions.set(keyId, assumed);
     return {
-      Credentials: { AccessKeyId: keyId, SecretAccessKey: 'lab', SessionToken: `lab-session-${keyId}`, Expiration: new Date(Date.now() + duration * 1000) },
-      AssumedRoleUser: { AssumedRoleId: `AROALAB:${session}`, Arn: assumed },
+      Credentials: { AccessKeyId: c.accessKeyId, SecretAccessKey: c.secretAccessKey, SessionToken: c.sessionToken, Expiration: new Date(Date.now() + duration * 1000) },
+      AssumedRoleUser: { AssumedRoleId: `AROALAB:${session}`, Arn: this.iam.principalOf(c.accessKeyId)!.arn },
     };
   }
 }
