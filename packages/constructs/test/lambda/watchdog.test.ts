@@ -456,6 +456,19 @@ describe('watchdog handler', () => {
       expect(run).toMatchObject({ errors: [] });
     });
 
+    it("ends a rolled-back release's watch at its own end (Stopped), and the rollback deployment's end removes nothing more", async () => {
+      // Prepare: the release was stopped with rollback; CodeDeploy's rollback deployment moves the alias back.
+      const rollback = deploymentInfo('d-RB', { status: 'Succeeded', creator: 'codeDeployRollback', rollbackInfo: { rollbackTriggeringDeploymentId: 'd-BAD1' }, revision: { revisionType: 'AppSpecContent', appSpecContent: { content: appSpec('2', '1') } } });
+      world({ deployments: [deploymentInfo('d-BAD1', { status: 'Stopped' }), rollback] });
+      watching('d-BAD1');
+      // Act
+      await handler(endEvent('STOP'));
+      await handler(endEvent('SUCCESS', 'd-RB'));
+      // Assess: one removal, the release's.
+      expect(items.has(KEY)).toBe(false);
+      expect(ddb.commandCalls(DeleteCommand).map((c) => c.args[0].input.ExpressionAttributeValues)).toEqual([{ ':w': 'd-BAD1' }]);
+    });
+
     it('keeps the watch item of a redeploy of the same version, which watches the new deployment now', async () => {
       world({ deployments: [deploymentInfo('d-BAD1', { status: 'Succeeded' })] });
       watching('d-NEW2');
