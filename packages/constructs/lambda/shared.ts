@@ -69,6 +69,7 @@ export function adapters(settings: Pick<RuntimeSettings, 'stateTable' | 'eventBu
     state: store,
     registry: store,
     watch: store,
+    watchEnd: store,
     decisions: new LogAndEventBridgeDecisions(log, clients.eventbridge, settings.eventBus),
   };
 }

@@ -113,6 +113,25 @@ export interface WatchPort {
   watch(functionName: string, version: string, deploymentId: string): Promise<void>;
 }
 
+/** One deployment's watch of its target version (the watch item `#watch#<function>#<version>`). */
+export interface WatchRef {
+  readonly deploymentId: string;
+  readonly functionName: string;
+  readonly version: string;
+}
+
+/**
+ * Where the watch ends: the watchdog removes a deployment's watch item when the deployment ends,
+ * and keeps the removals that failed for its next run (in the registry's item, which every run
+ * reads: RegistryPort.activeDeployments returns them as `unwatch`).
+ */
+export interface WatchEndPort {
+  /** Remove the version's watch item if it still watches the deployment; `not-watching` when it does not (or is gone). */
+  unwatch(w: WatchRef): Promise<'removed' | 'not-watching'>;
+  /** Keep removals to retry at the next run (`add`), forget those done (`done`). */
+  retryUnwatch(add: readonly WatchRef[], done: readonly WatchRef[]): Promise<void>;
+}
+
 /**
  * Some deployments' state could not be read (their keys were still unprocessed when the time for
  * retries ran out). Their state is unknown, which is not the same as "no state yet": a caller
@@ -153,8 +172,8 @@ export interface StatePort {
  * with a full listing every few minutes.
  */
 export interface RegistryPort {
-  /** The registered ids, and when a full listing last reconciled them (epoch ms). */
-  activeDeployments(): Promise<{ ids: string[]; reconciledAt?: number }>;
+  /** The registered ids, when a full listing last reconciled them (epoch ms), and the watch removals to retry (WatchEndPort). */
+  activeDeployments(): Promise<{ ids: string[]; reconciledAt?: number; unwatch?: WatchRef[] }>;
   /** Register ids (none is fine) and, when given, record a reconciliation time. */
   addActive(ids: readonly string[], reconciledAt?: number): Promise<void>;
   removeActive(ids: readonly string[]): Promise<void>;

@@ -1,7 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { watchItemUpdate } from '../runtime/telemetry';
-import { StateReadError, type DeploymentState, type RegistryPort, type StatePort, type WatchPort } from './ports';
+import { BatchGetCommand, DeleteCommand, DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { watchItemRemoval, watchItemUpdate } from '../runtime/telemetry';
+import { StateReadError, type DeploymentState, type RegistryPort, type StatePort, type WatchEndPort, type WatchPort, type WatchRef } from './ports';
 import { backoffDelay, chunk, errorName } from './util';
 
 /** BatchGetItem reads up to 100 items per call.
@@ -44,7 +44,7 @@ export const REGISTRY_ITEM_ID = '#active';
  * concurrent writers merge instead of overwriting.
  * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.UpdateExpressions.html
  */
-export class DynamoStateStore implements StatePort, RegistryPort, WatchPort {
+export class DynamoStateStore implements StatePort, RegistryPort, WatchPort, WatchEndPort {
   private readonly doc: DynamoDBDocumentClient;
 
   constructor(
@@ -145,11 +145,37 @@ export class DynamoStateStore implements StatePort, RegistryPort, WatchPort {
     }
   }
 
-  async activeDeployments(): Promise<{ ids: string[]; reconciledAt?: number }> {
+  /** The end of a deployment's watch: a conditional DeleteItem (watchItemRemoval). */
+  async unwatch(w: WatchRef): Promise<'removed' | 'not-watching'> {
+    try {
+      await this.doc.send(new DeleteCommand(watchItemRemoval(this.tableName, w.functionName, w.version, w.deploymentId)));
+      return 'removed';
+    } catch (err) {
+      if (errorName(err) === 'ConditionalCheckFailedException') return 'not-watching';
+      throw err;
+    }
+  }
+
+  /**
+   * Removals to retry live in the registry's item, as a string set `unwatch` changed with ADD and
+   * DELETE (concurrent runs merge); one UpdateItem each, and none when there is nothing to change.
+   */
+  async retryUnwatch(add: readonly WatchRef[], done: readonly WatchRef[]): Promise<void> {
+    for (const [op, refs] of [['ADD', add], ['DELETE', done]] as const) {
+      if (!refs.length) continue;
+      await this.doc.send(
+        new UpdateCommand({ TableName: this.tableName, Key: { deploymentId: REGISTRY_ITEM_ID }, UpdateExpression: `${op} #u :u`, ExpressionAttributeNames: { '#u': UNWATCH_FIELD }, ExpressionAttributeValues: { ':u': new Set(refs.map(unwatchEntry)) } }),
+      );
+    }
+  }
+
+  async activeDeployments(): Promise<{ ids: string[]; reconciledAt?: number; unwatch?: WatchRef[] }> {
     const res = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { deploymentId: REGISTRY_ITEM_ID }, ConsistentRead: true }));
     const ids = res.Item?.ids;
     const at = res.Item?.reconciledAt;
-    return { ids: ids instanceof Set ? [...ids].map(String) : [], ...(typeof at === 'number' ? { reconciledAt: at } : {}) };
+    const unwatch = res.Item?.[UNWATCH_FIELD];
+    const pending = unwatch instanceof Set ? [...unwatch].flatMap((e) => parseUnwatchEntry(String(e)) ?? []) : [];
+    return { ids: ids instanceof Set ? [...ids].map(String) : [], ...(typeof at === 'number' ? { reconciledAt: at } : {}), ...(pending.length ? { unwatch: pending } : {}) };
   }
 
   async addActive(ids: readonly string[], reconciledAt?: number): Promise<void> {
@@ -176,4 +202,17 @@ export class DynamoStateStore implements StatePort, RegistryPort, WatchPort {
       new UpdateCommand({ TableName: this.tableName, Key: { deploymentId: REGISTRY_ITEM_ID }, UpdateExpression: 'DELETE #ids :ids', ExpressionAttributeNames: { '#ids': 'ids' }, ExpressionAttributeValues: { ':ids': new Set(ids) } }),
     );
   }
+}
+
+/** The registry item's set of watch removals to retry. */
+const UNWATCH_FIELD = 'unwatch';
+
+/** `<deploymentId>|<function>|<version>`: none of the three holds a `|` (CodeDeploy ids, Lambda names and versions). */
+function unwatchEntry(w: WatchRef): string {
+  return `${w.deploymentId}|${w.functionName}|${w.version}`;
+}
+
+function parseUnwatchEntry(e: string): WatchRef | undefined {
+  const [deploymentId, functionName, version, ...rest] = e.split('|');
+  return deploymentId && functionName && version && !rest.length ? { deploymentId, functionName, version } : undefined;
 }

@@ -18,7 +18,7 @@ import { newestNodeRuntime } from './node-runtime';
 import { fitName, NAME_LIMITS, stackPathName } from './physical-names';
 import { runtimeHandlerDir, telemetryLayerDir, type RuntimeHandler } from './runtime-bundle';
 import * as eventsources from 'aws-cdk-lib/aws-lambda-event-sources';
-import { STREAM_BATCH_WINDOW_SECONDS, TELEMETRY_STREAM_FILTER, TELEMETRY_TABLE_ENV, watchKeyPattern } from '../runtime/telemetry';
+import { STREAM_BATCH_WINDOW_SECONDS, TELEMETRY_STREAM_FILTER, TELEMETRY_TABLE_ENV, WATCH_KEY_PREFIX, watchKeyPattern } from '../runtime/telemetry';
 
 /** Lambda limits the environment variables of one function to 4 KB in all.
  * https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html */
@@ -661,6 +661,12 @@ export class ReleaseWatchdog extends Construct {
     // changes it and the deployments' own items; BatchGetItem reads those items (the hooks read
     // their stored answer and bake, so that a repeated invocation keeps them).
     for (const w of this.watchdogs()) this.stateTable.grant(w, 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem');
+    // The watchdog ends a deployment's telemetry watch when the deployment ends: DeleteItem of
+    // watch items only (a LeadingKeys condition), never of a deployment's state or the registry.
+    // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html
+    for (const w of this.watchdogs()) {
+      w.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:DeleteItem'], resources: [this.stateTable.tableArn], conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${WATCH_KEY_PREFIX}*`] } } }));
+    }
     this.stateTable.grant(this.prober, 'dynamodb:GetItem');
     this.stateTable.grant(this.preTrafficHook, 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem');
     this.stateTable.grant(this.postTrafficHook, 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem');

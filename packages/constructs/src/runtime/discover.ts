@@ -1,7 +1,7 @@
 import { parseLambdaAppSpec, type LambdaAppSpec } from '../core/appspec';
 import type { GuardConfig, WatchdogConfig } from '../core/config';
 import type { RolloutShape } from '../core/types';
-import { StateReadError, type DeploymentInfo, type DeploymentPort, type DeploymentState, type RegistryPort, type StatePort } from '../aws/ports';
+import { StateReadError, type DeploymentInfo, type DeploymentPort, type DeploymentState, type RegistryPort, type StatePort, type WatchRef } from '../aws/ports';
 import { errorText, mapLimit } from '../aws/util';
 
 /** A deployment the watchdog guards, with what it moves where. */
@@ -23,6 +23,13 @@ export interface Discovery {
   readonly groupErrors: ReadonlyMap<string, readonly string[]>;
   /** What went wrong without hiding anything this run (a registry write that failed). */
   readonly warnings: string[];
+  /**
+   * The guarded deployments this run found ended (Succeeded, Failed, Stopped; rollbacks left out),
+   * as described: named by a state-change event, or registered and seen by the reconciling run.
+   */
+  readonly ended: readonly { readonly guard: GuardConfig; readonly info: DeploymentInfo }[];
+  /** The watch removals an earlier run could not make, from the registry (WatchEndPort). */
+  readonly unwatch: readonly WatchRef[];
   /** The state items of the ids found, when the discovery read them (RegistryOptions.state); absent when it did not or could not. */
   readonly states?: Map<string, DeploymentState>;
   /**
@@ -84,11 +91,13 @@ export async function discover(guards: readonly GuardConfig[], deployments: Depl
   };
   const warnings: string[] = [];
   let registered: string[] | undefined;
+  let unwatch: WatchRef[] = [];
   let listAll = true;
   if (reg) {
     try {
       const r = await reg.registry.activeDeployments();
       registered = r.ids;
+      unwatch = r.unwatch ?? [];
       // Never reconciled: the registry is new (or its writer never ran), so it proves nothing yet.
       listAll = r.reconciledAt === undefined || (reg.reconcile && reg.now - r.reconciledAt >= RECONCILE_EVERY_MS);
     } catch (err) {
@@ -128,7 +137,7 @@ export async function discover(guards: readonly GuardConfig[], deployments: Depl
       infos.push(...(await deployments.describe(toDescribe)));
     } catch (err) {
       fail(ALL_GROUPS, `BatchGetDeployments: ${errorText(err)}`);
-      return { active: [], errors, groupErrors, warnings, ...(states ? { states } : {}), ...(stateFailure ? { stateFailure } : {}) };
+      return { active: [], errors, groupErrors, warnings, ended: [], unwatch, ...(states ? { states } : {}), ...(stateFailure ? { stateFailure } : {}) };
     }
   }
   const byGroup = new Map(guards.map((g) => [groupKey(g), g]));
@@ -141,10 +150,12 @@ export async function discover(guards: readonly GuardConfig[], deployments: Depl
     await maintain(reg, add, remove, reconciled, warnings);
   }
   const active: ActiveDeployment[] = [];
+  const ended: { guard: GuardConfig; info: DeploymentInfo }[] = [];
   for (const info of infos) {
     const guard = byGroup.get(groupKey(info));
     if (!guard) continue;
-    // Ended deployments need nothing (their state expires); rollbacks restore the old version.
+    // Ended deployments need only their watch ended (their state expires); rollbacks restore the old version.
+    if (ENDED.has(info.status) && !info.isRollback) ended.push({ guard, info });
     if (ENDED.has(info.status) || info.isRollback) continue;
     if (!info.appSpec) {
       fail(groupKey(info), `deployment ${info.deploymentId}: no AppSpec content in its revision`);
@@ -164,7 +175,7 @@ export async function discover(guards: readonly GuardConfig[], deployments: Depl
       fail(groupKey(info), `deployment ${info.deploymentId} ${err instanceof Error && err.name === 'Error' ? err.message : errorText(err)}`);
     }
   }
-  return { active, errors, groupErrors, warnings, ...(states ? { states } : {}), ...(stateFailure ? { stateFailure } : {}) };
+  return { active, errors, groupErrors, warnings, ended, unwatch, ...(states ? { states } : {}), ...(stateFailure ? { stateFailure } : {}) };
 }
 
 /**

@@ -46,6 +46,13 @@ export const TELEMETRY_BUFFER_MS = 500;
 export const FLUSH_SECONDS = 10;
 /** An extension without a watch item looks again after this long. */
 export const WATCH_RECHECK_SECONDS = 30;
+/**
+ * An extension that watches a deployment looks at its watch item again after this long: the
+ * watchdog removes the item when the deployment ends (watchItemRemoval), and the extension then
+ * stops writing at its first look after that, within this interval (under 30 s) of the removal.
+ * Every implementation of the extension (the native one, the lab's model) uses this interval.
+ */
+export const WATCHING_RECHECK_SECONDS = 20;
 /** The event source mapping's batching window: one watchdog run for a second of failing writes. */
 export const STREAM_BATCH_WINDOW_SECONDS = 1;
 
@@ -85,6 +92,23 @@ export function watchItemUpdate(tableName: string, functionName: string, version
     ConditionExpression: 'attribute_not_exists(#w) OR #w <> :w',
     ExpressionAttributeNames: { '#w': WATCH_DEPLOYMENT_FIELD, '#x': 'expiresAt', '#n': TELEMETRY_FIELDS.invocations, '#e': TELEMETRY_FIELDS.errors, '#at': TELEMETRY_FIELDS.at, '#f': TELEMETRY_FIELDS.failed },
     ExpressionAttributeValues: { ':w': deploymentId, ':x': expiresAt, ':zero': 0 },
+  };
+}
+
+/**
+ * The DeleteItem input (DocumentClient form) that ends a deployment's watch when the deployment
+ * ends: only while the item still watches that deployment (a conditional delete), so that a
+ * redeploy of the same version, which the pre-traffic hook has pointed the item at since, stays
+ * watched. The caller takes ConditionalCheckFailedException as "not watching it any more".
+ * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_DeleteItem.html
+ */
+export function watchItemRemoval(tableName: string, functionName: string, version: string, deploymentId: string) {
+  return {
+    TableName: tableName,
+    Key: { deploymentId: watchKey(functionName, version) },
+    ConditionExpression: '#w = :w',
+    ExpressionAttributeNames: { '#w': WATCH_DEPLOYMENT_FIELD },
+    ExpressionAttributeValues: { ':w': deploymentId },
   };
 }
 

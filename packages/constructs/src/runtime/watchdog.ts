@@ -5,9 +5,9 @@ import { evaluate, INITIAL_STATE } from '../core/evaluate';
 import { scheduledWeight } from '../core/rollout';
 import { concurrentWindow, deploymentWindow, planReads, toObservations, type AlarmReading, type MetricQuery, type MetricReading } from '../core/observe';
 import type { DeploymentSnapshot, EvaluationState, LayerSpec, Verdict, Window } from '../core/types';
-import type { ActionPort, AliasPort, Datapoint, DecisionPort, DeploymentInfo, DeploymentPort, DeploymentState, MetricsPort, RegistryPort, SignalPort, StatePort } from '../aws/ports';
+import type { ActionPort, AliasPort, Datapoint, DecisionPort, DeploymentInfo, DeploymentPort, DeploymentState, MetricsPort, RegistryPort, SignalPort, StatePort, WatchEndPort, WatchRef } from '../aws/ports';
 import { errorText, mapLimit } from '../aws/util';
-import { ALL_GROUPS, currentConfig, discover, groupKey, readStates, type ActiveDeployment, type ConfigSource } from './discover';
+import { ALL_GROUPS, currentConfig, discover, groupKey, readStates, type ActiveDeployment, type ConfigSource, type Discovery } from './discover';
 import { judgeSignal } from '../core/signals';
 import { signalKey } from '../core/types';
 import type { EvaluationMemory } from './evaluation-memory';
@@ -38,6 +38,8 @@ export interface WatchdogDeps {
   readonly registry?: RegistryPort;
   readonly decisions: DecisionPort;
   readonly metrics: MetricsPort;
+  /** Where the telemetry watch of an ended deployment is removed (endWatches); without it, none is. */
+  readonly watchEnd?: WatchEndPort;
   /** This environment's record of evaluations whose state could not be read or written. */
   readonly memory?: EvaluationMemory;
   readonly log: Log;
@@ -105,6 +107,7 @@ export async function runWatchdog(firstTrigger: Trigger, given: WatchdogDeps): P
     withheld.set(group, [...(withheld.get(group) ?? []), message]);
   };
   for (const w of found.warnings) log.warn('discovery', { warning: w });
+  if (deps.watchEnd) await endWatches(found, deps.watchEnd, log);
   if (deps.staleConfig) withhold(ALL_GROUPS, deps.staleConfig);
   const current = await currentConfig(config, found, deps.configSource);
   if (current.warning) log.warn('configuration', { warning: current.warning });
@@ -240,6 +243,48 @@ export async function runWatchdog(firstTrigger: Trigger, given: WatchdogDeps): P
     heartbeats: heartbeats ? { published: heartbeats.published.length, withheld: Object.keys(heartbeats.withheld) } : 'none (partial run)',
   });
   return { trigger: triggerText, decisions, errors, heartbeat, heartbeats };
+}
+
+/**
+ * The watch ends when the deployment ends: remove the watch item of each ended deployment that the
+ * discovery found (a state-change event, or the reconciling run), and retry the removals earlier
+ * runs could not make. Each removal holds only while the item still watches that deployment, so a
+ * redeploy of the same version stays watched. A removal that fails is a warning, kept for the next
+ * run: the telemetry extension writes on until then (and the item expires a week after the
+ * hook wrote it), which costs write units but hides nothing from any judgement.
+ */
+async function endWatches(found: Discovery, port: WatchEndPort, log: Log): Promise<void> {
+  const key = (w: WatchRef) => `${w.deploymentId}|${w.functionName}|${w.version}`;
+  const pending = new Set(found.unwatch.map(key));
+  const targets = new Map<string, WatchRef>(found.unwatch.map((w) => [key(w), w]));
+  for (const { guard, info } of found.ended) {
+    if (!guard.telemetry || !info.appSpec) continue;
+    try {
+      const spec = parseLambdaAppSpec(info.appSpec);
+      const w = { deploymentId: info.deploymentId, functionName: spec.functionName, version: spec.targetVersion };
+      targets.set(key(w), w);
+    } catch {
+      // An AppSpec the watchdog cannot read named no watch item: the hook wrote none for it.
+    }
+  }
+  if (!targets.size) return;
+  const failed: WatchRef[] = [];
+  const done: WatchRef[] = [];
+  await mapLimit([...targets.values()], ALIAS_CONCURRENCY, async (w) => {
+    try {
+      const result = await port.unwatch(w);
+      log.info('telemetry watch ended', { ...w, result });
+      if (pending.has(key(w))) done.push(w);
+    } catch (err) {
+      log.warn('telemetry watch: could not remove the watch item of an ended deployment; the next run retries', { ...w, error: errorText(err) });
+      if (!pending.has(key(w))) failed.push(w);
+    }
+  });
+  try {
+    await port.retryUnwatch(failed, done);
+  } catch (err) {
+    log.warn('telemetry watch: could not record the removals to retry', { error: errorText(err), failed: failed.map(key), done: done.map(key) });
+  }
 }
 
 /**

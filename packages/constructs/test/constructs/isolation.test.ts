@@ -107,6 +107,28 @@ describe("the watchdog's own roles", () => {
     },
   );
 
+  describe('DeleteItem, to end a telemetry watch when its deployment ends', () => {
+    const roleOf = (t: Template, description: string) => {
+      const [, fn] = resourcesOfType(t, 'AWS::Lambda::Function').find(([, f]) => f.Properties.Description === description)!;
+      return ((fn.Properties.Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'])[0];
+    };
+    const deletes = (t: Template, description: string) => statementsOfRole(t, roleOf(t, description)).filter((s) => s.Effect === 'Allow' && actionsOf(s).some((a) => a === 'dynamodb:DeleteItem' || a === 'dynamodb:*' || a === '*'));
+
+    it.each(['canary-watchdog watchdog', 'canary-watchdog watchdog (events)'])('%s may delete watch items only (#watch#*, a LeadingKeys condition), in the state table', (description) => {
+      const t = build().template();
+      const allowed = deletes(t, description);
+      expect(allowed).toHaveLength(1);
+      expect(actionsOf(allowed[0])).toEqual(['dynamodb:DeleteItem']);
+      expect(mentionsTable(allowed[0])).toBe(true);
+      expect(allowed[0].Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['#watch#*'] } });
+    });
+
+    it.each(['canary-watchdog pre-traffic', 'canary-watchdog post-traffic', 'canary-watchdog prober'])('%s may delete nothing (guard: only the roles that end watches)', (description) => {
+      const t = build().template();
+      expect(deletes(t, description)).toEqual([]);
+    });
+  });
+
   it('the deploy-time custom resource may put the configuration item and no other', () => {
     const app = new App();
     const stack = new Stack(app, 'Shop');

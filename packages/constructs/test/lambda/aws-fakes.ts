@@ -4,7 +4,7 @@
  * carries from one invocation to the next.
  */
 import { DescribeAlarmsCommand, GetMetricDataCommand, type GetMetricDataCommandInput } from '@aws-sdk/client-cloudwatch';
-import { BatchGetCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DeleteCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AwsStub } from 'aws-sdk-client-mock';
 
 export interface VersionTraffic {
@@ -83,12 +83,12 @@ export function answerAlarms(cw: Stub, states: Record<string, 'OK' | 'ALARM' | '
 }
 
 /**
- * A DynamoDB table in memory behind the document client. UpdateItem honours the conditions the
+ * A DynamoDB table in memory behind the document client. UpdateItem and DeleteItem honour the conditions the
  * runtime writes (`attribute_not_exists(#n)`, `attribute_exists(#n)`, `#n = :v`, `#n <> :v`, joined
  * by AND or by OR, without parentheses) as DynamoDB does; any other condition fails the test
  * loudly rather than being ignored.
  */
-export function stateTable(ddb: Stub) {
+export function stateTable(ddb: Stub, faults: { /** Errors the next DeleteItem calls answer, one each. */ deletes?: Error[] } = {}) {
   const items = new Map<string, Record<string, unknown>>();
   const stub = ddb;
   stub.on(BatchGetCommand).callsFake((input: { RequestItems: Record<string, { Keys: { deploymentId: string }[] }> }) => {
@@ -130,6 +130,17 @@ export function stateTable(ddb: Stub) {
       return {};
     },
   );
+  // DeleteItem, with the same conditions as UpdateItem.
+  stub.on(DeleteCommand).callsFake((input: { Key: { deploymentId: string }; ConditionExpression?: string; ExpressionAttributeNames?: Record<string, string>; ExpressionAttributeValues?: Record<string, unknown> }) => {
+    const fault = faults.deletes?.shift();
+    if (fault) throw fault;
+    const stored = items.get(input.Key.deploymentId);
+    if (input.ConditionExpression !== undefined && !holds(input.ConditionExpression, stored, input.ExpressionAttributeNames ?? {}, input.ExpressionAttributeValues ?? {})) {
+      throw Object.assign(new Error('The conditional request failed'), { name: 'ConditionalCheckFailedException' });
+    }
+    items.delete(input.Key.deploymentId);
+    return {};
+  });
   return items;
 }
 

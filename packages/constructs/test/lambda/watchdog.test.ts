@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-codedeploy';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetAliasCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DeleteCommand, DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { resetSettings, STATE_RETRY_RESERVE_MS } from '../../lambda/shared';
 import { mockClient } from 'aws-sdk-client-mock';
 import { handler, resetMemory } from '../../lambda/watchdog';
@@ -420,6 +420,125 @@ describe('watchdog handler', () => {
       world({ deployments: [deploymentInfo('d-RB', { creator: 'codeDeployRollback', rollbackInfo: { rollbackTriggeringDeploymentId: 'd-BAD1' } })] });
       await handler(schedule);
       expect(items.get('#active')).toEqual({ deploymentId: '#active', reconciledAt: clock });
+    });
+  });
+
+  describe("the watch ends when the deployment ends: the telemetry extension's writes stop", () => {
+    const KEY = watchKey('orders', '2');
+    const endEvent = (state: string, deploymentId = 'd-BAD1') => ({
+      source: 'aws.codedeploy',
+      'detail-type': 'CodeDeploy Deployment State-change Notification',
+      detail: { deploymentId, application: 'orders-app', deploymentGroup: 'orders-dg', state },
+    });
+    const watching = (id: string) => items.set(KEY, { deploymentId: KEY, watching: id, telemetryInvocations: 40, telemetryErrors: 0 });
+    const throttled = () => Object.assign(new Error('Rate exceeded'), { name: 'ProvisionedThroughputExceededException' });
+    beforeEach(() => setEnv({ guards: [guard({ telemetry: true })] }));
+
+    it.each([
+      ['SUCCESS', 'Succeeded'],
+      ['FAILURE', 'Failed'],
+      ['STOP', 'Stopped'],
+    ])("removes the version's watch item when a state-change event (%s) says the deployment ended (%s), only if it still watches that deployment", async (state, status) => {
+      // Prepare
+      world({ deployments: [deploymentInfo('d-BAD1', { status })] });
+      watching('d-BAD1');
+      // Act
+      const run = await handler(endEvent(state));
+      // Assess
+      expect(items.has(KEY)).toBe(false);
+      expect(ddb).toHaveReceivedCommandWith(DeleteCommand, {
+        TableName: 'watchdog-state',
+        Key: { deploymentId: KEY },
+        ConditionExpression: '#w = :w',
+        ExpressionAttributeNames: { '#w': 'watching' },
+        ExpressionAttributeValues: { ':w': 'd-BAD1' },
+      });
+      expect(run).toMatchObject({ errors: [] });
+    });
+
+    it("ends a rolled-back release's watch at its own end (Stopped), and the rollback deployment's end removes nothing more", async () => {
+      // Prepare: the release was stopped with rollback; CodeDeploy's rollback deployment moves the alias back.
+      const rollback = deploymentInfo('d-RB', { status: 'Succeeded', creator: 'codeDeployRollback', rollbackInfo: { rollbackTriggeringDeploymentId: 'd-BAD1' }, revision: { revisionType: 'AppSpecContent', appSpecContent: { content: appSpec('2', '1') } } });
+      world({ deployments: [deploymentInfo('d-BAD1', { status: 'Stopped' }), rollback] });
+      watching('d-BAD1');
+      // Act
+      await handler(endEvent('STOP'));
+      await handler(endEvent('SUCCESS', 'd-RB'));
+      // Assess: one removal, the release's.
+      expect(items.has(KEY)).toBe(false);
+      expect(ddb.commandCalls(DeleteCommand).map((c) => c.args[0].input.ExpressionAttributeValues)).toEqual([{ ':w': 'd-BAD1' }]);
+    });
+
+    it('keeps the watch item of a redeploy of the same version, which watches the new deployment now', async () => {
+      world({ deployments: [deploymentInfo('d-BAD1', { status: 'Succeeded' })] });
+      watching('d-NEW2');
+      const run = await handler(endEvent('SUCCESS'));
+      expect(items.get(KEY)).toMatchObject({ watching: 'd-NEW2', telemetryInvocations: 40 });
+      expect(run).toMatchObject({ errors: [] });
+    });
+
+    it('keeps the watch while the deployment is in progress (guard: no removal on a steady run)', async () => {
+      world({ deployments: [deploymentInfo('d-BAD1')] });
+      watching('d-BAD1');
+      const run = await handler(schedule);
+      expect(decisions(run)).toHaveLength(1);
+      expect(items.get(KEY)).toMatchObject({ watching: 'd-BAD1' });
+      expect(ddb).not.toHaveReceivedCommand(DeleteCommand);
+    });
+
+    it('makes no DeleteItem for a guard without telemetry: it has no watch item', async () => {
+      setEnv({ guards: [guard()] });
+      world({ deployments: [deploymentInfo('d-BAD1', { status: 'Succeeded' })] });
+      await handler(endEvent('SUCCESS'));
+      expect(ddb).not.toHaveReceivedCommand(DeleteCommand);
+    });
+
+    it('removes the watch of a deployment whose end event was lost, at the reconciling run that finds it ended', async () => {
+      world({ deployments: [deploymentInfo('d-BAD1', { status: 'Stopped' })] });
+      watching('d-BAD1');
+      items.set('#active', { deploymentId: '#active', ids: new Set(['d-BAD1']), reconciledAt: clock - 10 * MIN });
+      await handler(schedule);
+      expect(items.has(KEY)).toBe(false);
+      expect(items.get('#active')?.ids).toBeUndefined();
+    });
+
+    it('takes a failed removal as a warning that withholds no heartbeat, and retries it at the next run until it is done', async () => {
+      // Prepare: the first DeleteItem is throttled.
+      items = stateTable(ddb, { deletes: [throttled()] });
+      world({ deployments: [deploymentInfo('d-BAD1', { status: 'Succeeded' })] });
+      watching('d-BAD1');
+      items.set('#active', { deploymentId: '#active', ids: new Set(['d-BAD1']), reconciledAt: clock - MIN });
+      // Act: the end event's run cannot remove it.
+      const ending = await handler(endEvent('SUCCESS'));
+      // Assess: still there, the deployment left the registry all the same, nothing withheld.
+      expect(items.get(KEY)).toMatchObject({ watching: 'd-BAD1' });
+      expect(items.get('#active')?.ids).toBeUndefined();
+      expect(ending).toMatchObject({ errors: [] });
+      expect(items.get('#active')?.unwatch).toEqual(new Set(['d-BAD1|orders|2']));
+      // The next (steady, non-reconciling) run removes it, publishes its heartbeat, and forgets the retry.
+      clock += MIN;
+      const next = await handler(schedule);
+      expect(items.has(KEY)).toBe(false);
+      expect(next).toMatchObject({ heartbeat: true, errors: [] });
+      clock += MIN;
+      ddb.resetHistory();
+      await handler(schedule);
+      expect(ddb).not.toHaveReceivedCommand(DeleteCommand);
+    });
+
+    it('forgets a retry once the item watches another deployment (a redeploy began meanwhile)', async () => {
+      items = stateTable(ddb, { deletes: [throttled()] });
+      world({ deployments: [deploymentInfo('d-BAD1', { status: 'Succeeded' })] });
+      watching('d-BAD1');
+      await handler(endEvent('SUCCESS'));
+      watching('d-NEW2');
+      clock += MIN;
+      await handler(schedule);
+      expect(items.get(KEY)).toMatchObject({ watching: 'd-NEW2' });
+      clock += MIN;
+      ddb.resetHistory();
+      await handler(schedule);
+      expect(ddb).not.toHaveReceivedCommand(DeleteCommand);
     });
   });
 

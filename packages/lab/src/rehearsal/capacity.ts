@@ -15,6 +15,11 @@ export interface CostMinute {
   /** The state table's write units in the minute, every caller. */
   readonly writeUnits: number;
   readonly writeUnitsByKind: Readonly<Record<ItemKind, number>>;
+  /** The state table's write requests in the minute, every caller, and by kind of item (each costs writeUnits / writes units on average). */
+  readonly writes: number;
+  readonly writesByKind: Readonly<Record<ItemKind, number>>;
+  /** The last write of each kind written in the minute, seconds since the deployment began (how long the extension wrote after a release). */
+  readonly lastWriteT: Readonly<Partial<Record<ItemKind, number>>>;
   readonly readUnits: number;
   /** The extension's holds of the guarded function's invocations in the minute: how many, the longest, their sum (ms). */
   readonly extensionHolds: number;
@@ -38,11 +43,11 @@ const emptyKinds = (): Record<ItemKind, number> => ({ deployment: 0, active: 0, 
  */
 export function costPerMinute(consumption: readonly Consumption[], stateTable: string | undefined, holds: readonly Hold[], guarded: ReadonlySet<string>, t0: number): CostMinute[] {
   const from = Math.floor((t0 - MINUTE) / MINUTE) * MINUTE;
-  const rows = new Map<number, { writeUnits: number; readUnits: number; byKind: Record<ItemKind, number>; holds: number; max: number; sum: number }>();
+  const rows = new Map<number, { writeUnits: number; readUnits: number; byKind: Record<ItemKind, number>; writes: number; writesByKind: Record<ItemKind, number>; last: Partial<Record<ItemKind, number>>; holds: number; max: number; sum: number }>();
   const row = (minute: number) => {
     let r = rows.get(minute);
     if (!r) {
-      r = { writeUnits: 0, readUnits: 0, byKind: emptyKinds(), holds: 0, max: 0, sum: 0 };
+      r = { writeUnits: 0, readUnits: 0, byKind: emptyKinds(), writes: 0, writesByKind: emptyKinds(), last: {}, holds: 0, max: 0, sum: 0 };
       rows.set(minute, r);
     }
     return r;
@@ -52,7 +57,11 @@ export function costPerMinute(consumption: readonly Consumption[], stateTable: s
     const r = row(c.minute);
     r.writeUnits += c.writeUnits;
     r.readUnits += c.readUnits;
-    r.byKind[(ITEM_KINDS as Record<string, ItemKind>)[c.kind] ?? 'other'] += c.writeUnits;
+    const kind = (ITEM_KINDS as Record<string, ItemKind>)[c.kind] ?? 'other';
+    r.byKind[kind] += c.writeUnits;
+    r.writes += c.writes;
+    r.writesByKind[kind] += c.writes;
+    if (c.lastWriteAt !== undefined) r.last[kind] = Math.max(r.last[kind] ?? -Infinity, (c.lastWriteAt - t0) / 1000);
   }
   for (const h of holds) {
     if (!guarded.has(h.functionName) || h.at < from) continue;
@@ -67,6 +76,9 @@ export function costPerMinute(consumption: readonly Consumption[], stateTable: s
       t: (minute - t0) / 1000,
       writeUnits: round(r.writeUnits),
       writeUnitsByKind: r.byKind,
+      writes: r.writes,
+      writesByKind: r.writesByKind,
+      lastWriteT: r.last,
       readUnits: round(r.readUnits),
       extensionHolds: r.holds,
       maxAddedLatencyMs: r.max,

@@ -71,6 +71,10 @@ export interface Consumption {
   readonly caller: string;
   readUnits: number;
   writeUnits: number;
+  /** Write requests (PutItem, UpdateItem, DeleteItem; one whose condition failed too, as it is billed). */
+  writes: number;
+  /** When the minute's last write request was, epoch ms (absent without one). */
+  lastWriteAt?: number;
 }
 
 /**
@@ -113,11 +117,15 @@ export class CapacityLedger {
     const key = [table, minute, kind, who].join('\u0000');
     let c = this.minutes.get(key);
     if (!c) {
-      c = { table, minute, kind, caller: who, readUnits: 0, writeUnits: 0 };
+      c = { table, minute, kind, caller: who, readUnits: 0, writeUnits: 0, writes: 0 };
       this.minutes.set(key, c);
     }
     c.readUnits += units.read ?? 0;
     c.writeUnits += units.write ?? 0;
+    if (units.write !== undefined) {
+      c.writes++;
+      c.lastWriteAt = now;
+    }
   }
 
   /** Every minute's consumption so far, oldest first. */

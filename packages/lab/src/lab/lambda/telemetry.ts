@@ -1,5 +1,5 @@
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { TELEMETRY_BUFFER_MS, TelemetryTally, telemetryUpdate, watchedDeployment, watchKey, WATCH_RECHECK_SECONDS } from 'canary-watchdog/lib/runtime/telemetry';
+import { TELEMETRY_BUFFER_MS, TelemetryTally, telemetryUpdate, watchedDeployment, watchKey, WATCH_RECHECK_SECONDS, WATCHING_RECHECK_SECONDS } from 'canary-watchdog/lib/runtime/telemetry';
 import type { DynamoDbLab } from '../dynamodb';
 import { NO_FAULT, type FaultOutcome } from '../faults';
 import { LabError } from '../kernel';
@@ -27,7 +27,7 @@ interface VersionTelemetry {
   readonly buffered: { at: number; invocations: number; errors: number }[];
   /** The deployment the watch item names; null when there was none at the last look. */
   watching?: string | null;
-  /** When to look for the watch item again, while none is known. */
+  /** When to look at the watch item again: WATCH_RECHECK_SECONDS while none is known, WATCHING_RECHECK_SECONDS while it watches. */
   lookAt: number;
 }
 
@@ -41,8 +41,10 @@ interface VersionTelemetry {
  *   no execution environments for user traffic (it is simulated in aggregate), so each version is
  *   modelled as one environment that runs whenever the version is invoked: nothing happens between
  *   its invocations (optimistic by the spread over several environments at high traffic);
- * - the extension reads the watch item at its first invocation and again every
- *   WATCH_RECHECK_SECONDS while there is none;
+ * - the extension reads the watch item at its first invocation, again every
+ *   WATCH_RECHECK_SECONDS while there is none, and every WATCHING_RECHECK_SECONDS while it watches
+ *   a deployment: the watch ends when the watchdog removes the item (the deployment ended), and a
+ *   redeploy of the same version points it at another deployment;
  * - it adds its counts to its version's watch item with the same UpdateItem as the extension
  *   (telemetryUpdate), at once after a
  *   failure and otherwise every FLUSH_SECONDS, through the lab's DynamoDB, so the table's stream
@@ -105,14 +107,14 @@ export class TelemetryExtensionModel {
   /** What the extension does while the environment runs at `now`: find its deployment, write what is due. */
   private flush(functionName: string, version: string, table: string, v: VersionTelemetry, now: number): void {
     let held = 0;
-    if (typeof v.watching !== 'string' && now >= v.lookAt) {
+    if (now >= v.lookAt) {
       const got = this.call('GetItem', { TableName: table, Key: marshall({ deploymentId: watchKey(functionName, version) }), ConsistentRead: true }, { functionName, version, now });
       held += got.ms;
       if (got.error) v.lookAt = now + LOOKUP_RETRY_MS;
       else {
         const item = (got.out as { Item?: Record<string, never> }).Item;
         v.watching = watchedDeployment(item ? unmarshall(item) : undefined) ?? null;
-        v.lookAt = now + WATCH_RECHECK_SECONDS * 1000;
+        v.lookAt = now + (v.watching ? WATCHING_RECHECK_SECONDS : WATCH_RECHECK_SECONDS) * 1000;
       }
     }
     if (typeof v.watching === 'string' && v.tally.due(now)) {

@@ -59,6 +59,18 @@ describe('capacity per item size', () => {
     ]);
   });
 
+  it('counts write requests beside their units, a failed condition too, and when the minute\'s last write was', async () => {
+    await put('d-1', 2.5);
+    now = T0 + 20_000;
+    await put('d-1', 2.5);
+    now = T0 + 30_000;
+    await failure(raw.send(new PutItemCommand({ TableName: 'state', Item: { deploymentId: { S: 'd-1' } }, ConditionExpression: 'attribute_not_exists(deploymentId)' })));
+    now = T0 + 40_000;
+    await raw.send(new GetItemCommand({ TableName: 'state', Key: { deploymentId: { S: 'd-1' } } }));
+    const [row] = ddb.capacity.consumption();
+    expect(row).toMatchObject({ kind: 'item', writes: 3, writeUnits: 9, lastWriteAt: T0 + 30_000 });
+  });
+
   it('bills a write whose condition failed for the item as stored', async () => {
     await put('d-1', 2.5);
     const before = ddb.capacity.consumption().reduce((n, c) => n + c.writeUnits, 0);

@@ -158,4 +158,27 @@ describe('the runtime state store over the lab', () => {
     expect(await store.updateIfAbsent('d-1', 'trafficShiftStartedAt', { trafficShiftStartedAt: 200 })).toBe(false);
     expect((await store.get(['d-1'])).get('d-1')).toMatchObject({ trafficShiftStartedAt: 100 });
   });
+
+  it("ends a deployment's telemetry watch only while the item watches that deployment", async () => {
+    const store = new DynamoStateStore(raw, 'state', () => 1_000_000);
+    await store.watch('orders', '2', 'd-2');
+    expect(await store.unwatch({ deploymentId: 'd-1', functionName: 'orders', version: '2' })).toBe('not-watching');
+    expect((await doc.send(new GetCommand({ TableName: 'state', Key: { deploymentId: '#watch#orders#2' } }))).Item).toMatchObject({ watching: 'd-2' });
+    expect(await store.unwatch({ deploymentId: 'd-2', functionName: 'orders', version: '2' })).toBe('removed');
+    expect((await doc.send(new GetCommand({ TableName: 'state', Key: { deploymentId: '#watch#orders#2' } }))).Item).toBeUndefined();
+    expect(await store.unwatch({ deploymentId: 'd-2', functionName: 'orders', version: '2' })).toBe('not-watching');
+  });
+
+  it('keeps the removals to retry in the registry item, beside its ids, and forgets those done', async () => {
+    const store = new DynamoStateStore(raw, 'state', () => 1_000_000);
+    const a = { deploymentId: 'd-1', functionName: 'orders', version: '2' };
+    const b = { deploymentId: 'd-3', functionName: 'pricing', version: '14' };
+    await store.addActive(['d-9'], 500);
+    await store.retryUnwatch([a, b], []);
+    expect(await store.activeDeployments()).toEqual({ ids: ['d-9'], reconciledAt: 500, unwatch: expect.arrayContaining([a, b]) });
+    await store.retryUnwatch([], [a]);
+    expect((await store.activeDeployments()).unwatch).toEqual([b]);
+    await store.retryUnwatch([], [b]);
+    expect(await store.activeDeployments()).toEqual({ ids: ['d-9'], reconciledAt: 500 });
+  });
 });

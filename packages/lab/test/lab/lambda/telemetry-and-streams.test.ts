@@ -1,5 +1,5 @@
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { FLUSH_SECONDS, TELEMETRY_STREAM_FILTER, watchItemUpdate, watchKey } from 'canary-watchdog/lib/runtime/telemetry';
+import { FLUSH_SECONDS, TELEMETRY_STREAM_FILTER, WATCHING_RECHECK_SECONDS, watchItemRemoval, watchItemUpdate, watchKey } from 'canary-watchdog/lib/runtime/telemetry';
 import { DynamoDbLab } from '../../../src/lab/dynamodb';
 import type { FaultOutcome } from '../../../src/lab/faults';
 import { LabError, Scheduler } from '../../../src/lab/kernel';
@@ -85,6 +85,51 @@ describe('lab: the telemetry extension model', () => {
     model.invoked('orders', '2', scheduler.now(), 1, 0);
     expect(model.writes).toHaveLength(0);
     expect(item(watchKey('orders', '2'))).toMatchObject({ watching: 'd-2', telemetryInvocations: 0, telemetryErrors: 0 });
+  });
+
+  /** Invoke the version once a second, successes only, until `until` (epoch ms). */
+  async function everySecond(scheduler: Scheduler, model: TelemetryExtensionModel, until: number) {
+    while (scheduler.now() < until) {
+      await scheduler.advance(1000);
+      model.invoked('orders', '2', scheduler.now(), 1, 0);
+    }
+  }
+
+  it('looks at its watch item again every WATCHING_RECHECK_SECONDS while it watches: a redeploy of the same version is counted from that look, without a failed write', async () => {
+    // Prepare: watching d-1, writing every FLUSH_SECONDS.
+    const { scheduler, dynamodb, item, watch } = world();
+    watch('orders', '2', 'd-1');
+    const model = new TelemetryExtensionModel(dynamodb);
+    model.enable('orders', TABLE);
+    model.invoked('orders', '2', scheduler.now(), 1, 0);
+    await everySecond(scheduler, model, T0 + 15_000);
+    expect(model.writes.map((w) => w.deploymentId)).toEqual(['d-1']);
+    // Act: the hook of a redeploy of version 2 points the item at d-2.
+    watch('orders', '2', 'd-2');
+    await everySecond(scheduler, model, T0 + WATCHING_RECHECK_SECONDS * 1000 + 1000);
+    // Assess: the look at 20 s found d-2 before the write was due; that write counted for d-2.
+    expect(model.writes.map((w) => w.deploymentId)).toEqual(['d-1', 'd-2']);
+    expect(item(watchKey('orders', '2'))).toMatchObject({ watching: 'd-2', telemetryInvocations: 10 });
+    const watchWriteUnits = dynamodb.capacity.consumption().filter((c) => c.kind === '#watch').reduce((a, c) => a + c.writeUnits, 0);
+    // Two hook writes, two extension writes: no write failed its condition.
+    expect(watchWriteUnits).toBe(4);
+  });
+
+  it('writes nothing more than 30 s after its watch item is removed, however often the version is invoked', async () => {
+    const { scheduler, dynamodb, watch } = world();
+    watch('orders', '2', 'd-1');
+    const model = new TelemetryExtensionModel(dynamodb);
+    model.enable('orders', TABLE);
+    model.invoked('orders', '2', scheduler.now(), 1, 0);
+    await everySecond(scheduler, model, T0 + 25_000);
+    // The watchdog ends the watch when the deployment ends.
+    const r = watchItemRemoval(TABLE, 'orders', '2', 'd-1');
+    dynamodb.service.operations.DeleteItem({ ...r, Key: marshall(r.Key), ExpressionAttributeValues: marshall(r.ExpressionAttributeValues) });
+    const removedAt = scheduler.now();
+    await everySecond(scheduler, model, removedAt + 5 * 60_000);
+    const writesAfter = dynamodb.capacity.consumption().filter((c) => c.kind === '#watch' && c.minute >= removedAt + 30_000 && c.writeUnits > 0);
+    expect(writesAfter).toEqual([]);
+    expect(model.writes.filter((w) => w.at > removedAt)).toEqual([]);
   });
 
   it("the hook's second write for the same deployment keeps the counts made since its first", async () => {
