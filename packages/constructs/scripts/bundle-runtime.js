@@ -4,6 +4,7 @@
 // into node_modules, and each asset's hash comes from the bundled files themselves.
 // The AWS SDK v3 is left to the Lambda Node.js runtime, which ships it; everything else
 // (Powertools, yaml) is bundled. https://docs.aws.amazon.com/lambda/latest/dg/lambda-nodejs.html
+const { spawnSync } = require('node:child_process');
 const { buildSync } = require('esbuild');
 const { chmodSync, rmSync } = require('node:fs');
 const { join } = require('node:path');
@@ -49,3 +50,22 @@ buildSync({
   logLevel: 'error',
 });
 chmodSync(extension, 0o755);
+
+// The native extension (extension/, Go), one static binary per Lambda architecture, each in the
+// layer folder of its architecture (runtime-bundle.ts telemetryLayerDir). CGO off: no libc, so the
+// same binary runs on every Lambda runtime, OS-only ones included.
+// https://docs.aws.amazon.com/lambda/latest/dg/foundation-arch.html
+for (const [arch, goarch] of [['x86_64', 'amd64'], ['arm64', 'arm64']]) {
+  const dir = join(root, 'assets', `telemetry-layer-${arch}`);
+  rmSync(dir, { recursive: true, force: true });
+  const out = join(dir, 'extensions', 'canary-watchdog-telemetry');
+  const go = spawnSync('go', ['build', '-trimpath', '-ldflags=-s -w', '-o', out, '.'], {
+    cwd: join(root, 'extension'),
+    env: { ...process.env, CGO_ENABLED: '0', GOOS: 'linux', GOARCH: goarch, GOTOOLCHAIN: 'local', GOFLAGS: '-buildvcs=false' },
+    stdio: 'inherit',
+  });
+  if (go.error || go.status !== 0) {
+    throw new Error(`go build of the telemetry extension (${goarch}) failed${go.error ? `: ${go.error.message}` : ''}; Go 1.26 or newer is needed to build the package`);
+  }
+  chmodSync(out, 0o755);
+}
