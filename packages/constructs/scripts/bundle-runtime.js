@@ -29,32 +29,13 @@ buildSync({
   logLevel: 'error',
 });
 
-// The telemetry extension, shipped as a layer: Lambda starts each executable in the layer's
-// extensions/ folder as its own process. https://docs.aws.amazon.com/lambda/latest/dg/extensions-api.html
-// That process does not get the Node.js runtime's bundled SDK on its module path, so the DynamoDB
-// clients are bundled into its one file (minified: the extension's start-up is part of every cold start).
-const layerDir = join(root, 'assets', 'telemetry-layer');
-const extension = join(layerDir, 'extensions', 'canary-watchdog-telemetry');
-rmSync(layerDir, { recursive: true, force: true });
-buildSync({
-  entryPoints: [join(root, 'lambda', 'telemetry-extension.ts')],
-  outfile: extension,
-  bundle: true,
-  platform: 'node',
-  target: 'node22',
-  format: 'cjs',
-  banner: { js: '#!/usr/bin/env node' },
-  minify: true,
-  sourcemap: false,
-  legalComments: 'none',
-  logLevel: 'error',
-});
-chmodSync(extension, 0o755);
-
-// The native extension (extension/, Go), one static binary per Lambda architecture, each in the
-// layer folder of its architecture (runtime-bundle.ts telemetryLayerDir). CGO off: no libc, so the
-// same binary runs on every Lambda runtime, OS-only ones included.
+// The telemetry extension (extension/, Go), shipped as a layer: Lambda starts each executable in
+// the layer's extensions/ folder as its own process. https://docs.aws.amazon.com/lambda/latest/dg/extensions-api.html
+// One static binary per Lambda architecture, each in the layer folder of its architecture
+// (runtime-bundle.ts telemetryLayerDir). CGO off: no libc, so the same binary runs on every Lambda
+// runtime, OS-only ones included.
 // https://docs.aws.amazon.com/lambda/latest/dg/foundation-arch.html
+rmSync(join(root, 'assets', 'telemetry-layer'), { recursive: true, force: true });
 for (const [arch, goarch] of [['x86_64', 'amd64'], ['arm64', 'arm64']]) {
   const dir = join(root, 'assets', `telemetry-layer-${arch}`);
   rmSync(dir, { recursive: true, force: true });
