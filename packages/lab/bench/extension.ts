@@ -10,9 +10,10 @@
  * https://docs.aws.amazon.com/lambda/latest/dg/runtimes-extensions-api.html#runtimes-lifecycle-invoke
  * Every telemetry batch holds a failure, so every event wants a write: the worst case for the hold.
  * `--floor FILE` runs a build with telemetry off (no table: it only answers /next), the harness's
- * and the machine's own noise, measured alongside. Prints a Markdown table; `--json FILE` writes the figures.
+ * and the machine's own noise, measured alongside. Prints a Markdown table; `--json FILE` writes the
+ * figures, `--markdown FILE` the BENCHMARKS.md section (bench/extension.md, which report.ts includes).
  */
-import { fork, spawn } from 'node:child_process';
+import { execSync, fork, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -225,6 +226,40 @@ async function measure(build: string, argv: readonly string[], condition: Condit
   }
 }
 
+/** The goals the issue set for the extension (BENCHMARKS.md). */
+export const GOALS = { peakRssMb: 16, firstNextMs: 50, holdP99Ms: 5, holdMaxMs: 20 } as const;
+
+/** Whether one build's rows meet each goal, and the worst figure behind it. */
+export function goalsOf(rows: readonly Figures[]): { goal: string; met: boolean; worst: number }[] {
+  const worst = (f: (r: Figures) => number) => Math.max(...rows.map(f));
+  const g = [
+    { goal: `peak RSS <= ${GOALS.peakRssMb} MB`, worst: worst((r) => r.peakRssMb), limit: GOALS.peakRssMb },
+    { goal: `start to first /next <= ${GOALS.firstNextMs} ms`, worst: worst((r) => r.firstNextMs), limit: GOALS.firstNextMs },
+    { goal: `added Invoke time p99 <= ${GOALS.holdP99Ms} ms`, worst: worst((r) => r.holdMs.p99), limit: GOALS.holdP99Ms },
+    { goal: `added Invoke time max <= ${GOALS.holdMaxMs} ms`, worst: worst((r) => r.holdMs.max), limit: GOALS.holdMaxMs },
+  ];
+  return g.map((x) => ({ goal: x.goal, met: x.worst <= x.limit, worst: x.worst }));
+}
+
+/** The BENCHMARKS.md section: method, the table, and the goals per build. */
+export function section(rows: readonly Figures[], meta: { commit: string; at: string; load: string }): string {
+  const builds = [...new Set(rows.filter((r) => !r.build.startsWith('floor')).map((r) => r.build))];
+  return [
+    '## Telemetry extension',
+    '',
+    `Measured on commit \`${meta.commit}\`, ${meta.at}, by \`packages/lab/bench/extension.ts\` (\`npm run bench:extension\`), every build in the same run on the same machine (load average ${meta.load} on 2 cores, shared).`,
+    '',
+    "Method: the harness plays Lambda's Extensions and Telemetry APIs over loopback and runs each build as Lambda does (its own process). DynamoDB is the lab's, in a process of its own, behind a proxy that makes it slow (2 s before each answer), hanging (never answers), throttled (400 ProvisionedThroughputExceededException) or unreachable (a closed port). Each run: start the process, one INVOKE with DynamoDB healthy (the extension finds its watch item), then the condition; then up to 200 rounds (or 30 s) of a telemetry batch holding one failed `platform.runtimeDone` (so every event wants a write: the worst case) followed by an INVOKE. *Added Invoke time* is from the INVOKE handed out to the extension's next `/event/next`: Lambda ends the Invoke phase only then, so that time is billed and counts toward the function's timeout. *Peak RSS* is the process's VmHWM. The *floor* row is the Go binary with telemetry off (it only answers `/next`): the harness's and the machine's own noise in the same figures.",
+    '',
+    table(rows),
+    '',
+    ...builds.flatMap((b) => [
+      `Goals, ${b}: ` + goalsOf(rows.filter((r) => r.build === b)).map((g) => `${g.goal}: ${g.met ? 'met' : '**not met**'} (worst ${g.worst})`).join('; ') + '.',
+      '',
+    ]),
+  ].join('\n');
+}
+
 export function table(rows: readonly Figures[]): string {
   const lines = ['| extension | DynamoDB | peak RSS (MB) | start to first /next (ms) | invokes | added Invoke time p50 / p99 / max (ms) |', '|---|---|---|---|---|---|'];
   for (const r of rows) lines.push(`| ${r.build} | ${r.condition} | ${r.peakRssMb} | ${r.firstNextMs} | ${r.invokes} | ${r.holdMs.p50} / ${r.holdMs.p99} / ${r.holdMs.max} |`);
@@ -244,12 +279,14 @@ if (require.main === module && process.argv.includes('--dynamo-side')) {
     const args = process.argv.slice(2);
     const builds: [string, string[], boolean][] = [];
     let json: string | undefined;
+    let markdown: string | undefined;
     for (let i = 0; i < args.length; i++) {
       if (args[i] === '--node') builds.push(['Node.js (bundle)', [process.execPath, args[++i]], true]);
       else if (args[i] === '--go') builds.push(['Go (native)', [args[++i]], true]);
       else if (args[i] === '--floor') builds.push(['floor: Go, telemetry off', [args[++i]], false]);
       else if (args[i] === '--json') json = args[++i];
-      else throw new Error(`unknown option ${args[i]}; allowed: --node FILE, --go FILE, --floor FILE, --json FILE`);
+      else if (args[i] === '--markdown') markdown = args[++i];
+      else throw new Error(`unknown option ${args[i]}; allowed: --node FILE, --go FILE, --floor FILE, --json FILE, --markdown FILE`);
     }
     if (!builds.length) throw new Error('give --node FILE and/or --go FILE');
     const ddb = await dynamo();
@@ -266,6 +303,10 @@ if (require.main === module && process.argv.includes('--dynamo-side')) {
       await ddb.close();
     }
     if (json) writeFileSync(json, `${JSON.stringify(rows, null, 2)}\n`);
+    if (markdown) {
+      const commit = execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim();
+      writeFileSync(markdown, `${section(rows, { commit, at: new Date().toISOString(), load: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ') })}\n`);
+    }
     process.stdout.write(`${table(rows)}\n`);
   })().catch((err: unknown) => {
     process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
