@@ -700,6 +700,6 @@ function validateProps(scope: Construct, p: GuardedFunctionProps, fnProps: nodej
 }
 
 /** The Dockerfile lines that add the telemetry extension to a container image of one architecture. */
-export function dockerfileLines(architecture: string): string[] {
+function dockerfileLines(architecture: string): string[] {
   return [`COPY node_modules/canary-watchdog/assets/telemetry-layer-${architecture}/extensions/ /opt/extensions/`, 'RUN chmod 755 /opt/extensions/canary-watchdog-telemetry'];
 }
