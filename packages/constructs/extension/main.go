@@ -11,10 +11,10 @@
 //     runtime and every extension have called /next: time held there is billed
 //     (PostRuntimeExtensionsDuration), counts toward the function's timeout and keeps the
 //     environment from its next request. So no network I/O happens between INVOKE and /next.
-//     https://docs.aws.amazon.com/lambda/latest/dg/runtimes-extensions-api.html#runtimes-lifecycle-invoke
+//     https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html#runtimes-lifecycle-invoke
 //  4. On SHUTDOWN, write what is left within the shutdown budget, then exit 0. Of the 2,000 ms
 //     limit, Lambda reserves up to 300 ms (500 ms with an internal extension) for the runtime.
-//     https://docs.aws.amazon.com/lambda/latest/dg/runtimes-extensions-api.html#runtimes-lifecycle-shutdown
+//     https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html#runtimes-lifecycle-shutdown
 //
 // An extension that exits or fails its init fails the function's environment: nothing here exits
 // but SHUTDOWN and a registration that cannot be made.

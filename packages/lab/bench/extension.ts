@@ -7,7 +7,7 @@
  * - time from process start to its first /event/next (its share of every cold start);
  * - the added Invoke-phase time: from INVOKE handed out to the extension's next /event/next
  *   (Lambda ends the Invoke phase only then), p50 / p99 / max, in each DynamoDB condition.
- * https://docs.aws.amazon.com/lambda/latest/dg/runtimes-extensions-api.html#runtimes-lifecycle-invoke
+ * https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html#runtimes-lifecycle-invoke
  * Every telemetry batch holds a failure, so every event wants a write: the worst case for the hold.
  * `--floor FILE` runs a build with telemetry off (no table: it only answers /next), the harness's
  * and the machine's own noise, measured alongside. Prints a Markdown table; `--json FILE` writes the
