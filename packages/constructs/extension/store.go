@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
 // Store is the extension's whole use of DynamoDB: read its watch item, add counts to it.
@@ -102,16 +103,18 @@ func (s *dynamoStore) Add(ctx context.Context, key, deploymentID string, c Count
 	return err
 }
 
-// ambiguous tells whether a failed write may still have been applied: it timed out or its
-// connection broke after the request was sent. Its counts are dropped, never written twice.
+// ambiguous tells whether a failed write may still have been applied: DynamoDB did not answer
+// it (it timed out, or its connection broke after the request went out). Its counts are dropped,
+// never written twice. An answered error (throttled, 5xx) or a connection never made did not write.
 func ambiguous(err error) bool {
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return true
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return false
 	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return true
+	// The SDK wraps every failure in a ResponseError; only one with a status code was answered.
+	var answered *smithyhttp.ResponseError
+	if errors.As(err, &answered) && answered.Response != nil && answered.Response.Response != nil && answered.Response.StatusCode > 0 {
+		return false
 	}
-	// Answered errors (throttling, 5xx) and refused connections: the write did not happen.
-	return false
+	return true
 }
