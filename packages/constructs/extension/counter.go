@@ -78,13 +78,6 @@ func (c *Counter) OnRuntimeDone(failed bool) {
 	c.mu.Unlock()
 }
 
-// Dropped answers the counts dropped so far (writes whose outcome is unknown).
-func (c *Counter) Dropped() Counts {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.dropped
-}
-
 // Run is the writer: on each nudge, look for the watch item when due and write the counts when
 // due. It stops when ctx ends. Timing is decided here, when events arrive: a frozen environment
 // runs no timers anyway. https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html
