@@ -16,8 +16,9 @@ const (
 	// after this long (the only cost outside a release: one GetItem per environment this often).
 	WatchRecheckSeconds = 30
 	// WatchingRecheckSeconds is WATCHING_RECHECK_SECONDS: a version that is watched looks again
-	// after this long, so that it notices the end of its release without writing.
-	WatchingRecheckSeconds = 10
+	// after this long, so that it notices the end of its release (the watch item removed) without
+	// writing; a write after the removal fails its condition and is the last.
+	WatchingRecheckSeconds = 20
 	// WatchKeyPrefix is WATCH_KEY_PREFIX.
 	WatchKeyPrefix = "#watch#"
 	// WatchDeploymentField is WATCH_DEPLOYMENT_FIELD: the watch item's attribute naming the deployment.

@@ -44,18 +44,15 @@ import { signalKey } from '../core/types';
 export const TELEMETRY_BUFFER_MS = 500;
 /** Counts without a failure are added at most this often per execution environment. */
 export const FLUSH_SECONDS = 10;
-/**
- * An extension without a watch item looks again after this long: outside a release, one small
- * consistent GetItem (one read unit) per execution environment this often is all it costs.
- */
+/** An extension without a watch item looks again after this long. */
 export const WATCH_RECHECK_SECONDS = 30;
 /**
- * An extension that is watching looks again after this long, so it notices the end of its release
- * (the watch item removed) even without a write; a write after the removal fails its condition and
- * is the last. Writes therefore stop at most WATCHING_RECHECK_SECONDS (plus the gap to the next
- * invocation) after the release ends, well within 30 s while traffic flows.
+ * An extension that watches a deployment looks at its watch item again after this long: the
+ * watchdog removes the item when the deployment ends (watchItemRemoval), and the extension then
+ * stops writing at its first look after that, within this interval (under 30 s) of the removal.
+ * Every implementation of the extension (the native one, the lab's model) uses this interval.
  */
-export const WATCHING_RECHECK_SECONDS = 10;
+export const WATCHING_RECHECK_SECONDS = 20;
 /** The event source mapping's batching window: one watchdog run for a second of failing writes. */
 export const STREAM_BATCH_WINDOW_SECONDS = 1;
 
