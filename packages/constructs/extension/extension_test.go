@@ -290,8 +290,8 @@ func TestWithoutTheTableAnswersEveryEventAndExitsAtShutdown(t *testing.T) {
 	if code := <-x.exit; code != 0 {
 		fail(t, "exit %d", code)
 	}
-	if x.lambda.nextCalls != 4 || len(x.lambda.subscriptions) != 0 || x.dynamo.count("GetItem") != 0 {
-		fail(t, "next %d subscriptions %d", x.lambda.nextCalls, len(x.lambda.subscriptions))
+	if x.lambda.nexts() != 4 || len(x.lambda.subscriptions) != 0 || x.dynamo.count("GetItem") != 0 {
+		fail(t, "next %d subscriptions %d", x.lambda.nexts(), len(x.lambda.subscriptions))
 	}
 }
 

@@ -168,6 +168,12 @@ func (l *fakeLambda) telemetry(batch any) int {
 	return res.StatusCode
 }
 
+func (l *fakeLambda) nexts() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.nextCalls
+}
+
 func (l *fakeLambda) holdTimes() []time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -418,10 +424,18 @@ func start(t *testing.T, version string, env map[string]string) *extension {
 	for k, v := range vars {
 		t.Setenv(k, v)
 	}
-	logOut = x.logs
 	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	go func() { x.exit <- run(ctx, x.lambda.api(), nil) }()
+	done := make(chan struct{})
+	// The extension ends with its test: nothing of it runs on into the next one.
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(3 * time.Second):
+			t.Error("the extension did not end with its context")
+		}
+	})
+	go func() { x.exit <- run(ctx, x.lambda.api(), nil, x.logs); close(done) }()
 	x.lambda.ready()
 	return x
 }

@@ -18,6 +18,7 @@ type extensionsAPI struct {
 	base string
 	// No timeout: /event/next waits as long as the environment is idle (frozen).
 	client http.Client
+	log    logger
 }
 
 type registration struct {
@@ -83,7 +84,7 @@ func (a *extensionsAPI) register(ctx context.Context) (*registration, error) {
 }
 
 // next answers the next lifecycle event; on an error it tries again (backing off to 1 s) rather
-// than exit, logging the first failure of a run.
+// than exit, logging the first failure of a run. It gives up only when ctx ends.
 func (a *extensionsAPI) next(ctx context.Context, id string) event {
 	for attempt := 0; ; attempt++ {
 		res, body, err := a.do(ctx, "GET", "/2020-01-01/extension/event/next", map[string]string{"Lambda-Extension-Identifier": id}, nil)
@@ -93,11 +94,14 @@ func (a *extensionsAPI) next(ctx context.Context, id string) event {
 				return ev
 			}
 		}
+		if ctx.Err() != nil {
+			return event{}
+		}
 		if attempt == 0 {
 			if err == nil {
 				err = fmt.Errorf("next answered %d: %s", res.StatusCode, short(body))
 			}
-			logLine("telemetry.next-failed", map[string]any{"error": err.Error()})
+			a.log.log("telemetry.next-failed", map[string]any{"error": err.Error()})
 		}
 		time.Sleep(min(time.Second, time.Duration(50<<min(attempt, 5))*time.Millisecond))
 	}
@@ -112,8 +116,9 @@ type telemetryEvent struct {
 	} `json:"record"`
 }
 
-// subscribe starts the telemetry listener and subscribes it to `platform` events.
-func subscribe(ctx context.Context, a *extensionsAPI, reg *registration, counter *Counter) error {
+// subscribe starts the telemetry listener and subscribes it to `platform` events; answers the
+// listener, for the caller to close.
+func subscribe(ctx context.Context, a *extensionsAPI, reg *registration, counter *Counter) (*http.Server, error) {
 	// Lambda sends telemetry to sandbox.localdomain only. https://docs.aws.amazon.com/lambda/latest/dg/telemetry-api.html
 	host := os.Getenv(envListenerHost)
 	if host == "" {
@@ -121,7 +126,7 @@ func subscribe(ctx context.Context, a *extensionsAPI, reg *registration, counter
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
@@ -132,7 +137,7 @@ func subscribe(ctx context.Context, a *extensionsAPI, reg *registration, counter
 			err = json.Unmarshal(body, &events)
 		}
 		if err != nil {
-			logLine("telemetry.bad-batch", map[string]any{"error": err.Error()})
+			a.log.log("telemetry.bad-batch", map[string]any{"error": err.Error()})
 			return
 		}
 		for _, e := range events {
@@ -156,7 +161,7 @@ func subscribe(ctx context.Context, a *extensionsAPI, reg *registration, counter
 	}
 	if err != nil {
 		srv.Close()
-		return err
+		return nil, err
 	}
-	return nil
+	return srv, nil
 }

@@ -36,19 +36,19 @@ const (
 	shutdownGrace = TelemetryBufferMs*time.Millisecond + 100*time.Millisecond
 )
 
-// logOut receives one JSON line per notable event, never one per invocation (tests read it).
-var logOut io.Writer = os.Stdout
+// logger writes one JSON line per notable event, never one per invocation.
+type logger struct{ out io.Writer }
 
-func logLine(event string, fields map[string]any) {
+func (l logger) log(event string, fields map[string]any) {
 	line := map[string]any{"level": "INFO", "extension": ExtensionName, "event": event}
 	for k, v := range fields {
 		line[k] = v
 	}
 	b, _ := json.Marshal(line)
-	logOut.Write(append(b, '\n'))
+	_, _ = l.out.Write(append(b, '\n'))
 }
 
-func durationEnv(name string, fallback time.Duration) time.Duration {
+func durationEnv(lg logger, name string, fallback time.Duration) time.Duration {
 	raw := os.Getenv(name)
 	if raw == "" {
 		return fallback
@@ -56,17 +56,19 @@ func durationEnv(name string, fallback time.Duration) time.Duration {
 	if n, err := strconv.Atoi(raw); err == nil && n > 0 {
 		return time.Duration(n) * time.Millisecond
 	}
-	logLine("telemetry.bad-setting", map[string]any{name: raw, "expected": "a positive integer of milliseconds", "using": fallback.Milliseconds()})
+	lg.log("telemetry.bad-setting", map[string]any{name: raw, "expected": "a positive integer of milliseconds", "using": fallback.Milliseconds()})
 	return fallback
 }
 
 func main() {
-	os.Exit(run(context.Background(), os.Getenv("AWS_LAMBDA_RUNTIME_API"), nil))
+	os.Exit(run(context.Background(), os.Getenv("AWS_LAMBDA_RUNTIME_API"), nil, os.Stdout))
 }
 
-// run is the extension's life; `store` replaces DynamoDB in tests (nil: the SDK client).
-func run(ctx context.Context, api string, store Store) int {
-	lambda := &extensionsAPI{base: "http://" + api}
+// run is the extension's life, until SHUTDOWN (or ctx ends); `store` replaces DynamoDB in tests
+// (nil: the SDK client), and the log lines go to `out`.
+func run(ctx context.Context, api string, store Store, out io.Writer) int {
+	lg := logger{out}
+	lambda := &extensionsAPI{base: "http://" + api, log: lg}
 	var reg *registration
 	var err error
 	for attempt := 1; ; attempt++ {
@@ -75,7 +77,7 @@ func run(ctx context.Context, api string, store Store) int {
 		}
 		// Without a registration there is no event loop to keep: Lambda reports the init failure.
 		if attempt == 3 {
-			logLine("telemetry.register-failed", map[string]any{"error": err.Error()})
+			lg.log("telemetry.register-failed", map[string]any{"error": err.Error()})
 			return 1
 		}
 		time.Sleep(time.Duration(100*attempt) * time.Millisecond)
@@ -85,27 +87,28 @@ func run(ctx context.Context, api string, store Store) int {
 	var counter *Counter
 	switch {
 	case table == "":
-		logLine("telemetry.off", map[string]any{"reason": TableEnv + " is not set"})
+		lg.log("telemetry.off", map[string]any{"reason": TableEnv + " is not set"})
 	case reg.FunctionVersion == "" || reg.FunctionVersion == "$LATEST":
 		b, _ := json.Marshal(reg.FunctionVersion)
-		logLine("telemetry.off", map[string]any{"reason": "version " + string(b) + " is never watched"})
+		lg.log("telemetry.off", map[string]any{"reason": "version " + string(b) + " is never watched"})
 	default:
 		if store == nil {
 			store = newDynamoStore(table)
 		}
 		counter = NewCounter(Config{
 			FunctionName: reg.FunctionName, Version: reg.FunctionVersion,
-			Flush:    durationEnv(envFlushMs, FlushSeconds*time.Second),
-			Recheck:  durationEnv(envRecheckMs, WatchRecheckSeconds*time.Second),
-			Watching: durationEnv(envWatchingMs, WatchingRecheckSeconds*time.Second),
-			CoolDown: durationEnv(envCoolDownMs, BreakerCoolDown),
-			Now:      time.Now, Log: logLine,
+			Flush:    durationEnv(lg, envFlushMs, FlushSeconds*time.Second),
+			Recheck:  durationEnv(lg, envRecheckMs, WatchRecheckSeconds*time.Second),
+			Watching: durationEnv(lg, envWatchingMs, WatchingRecheckSeconds*time.Second),
+			CoolDown: durationEnv(lg, envCoolDownMs, BreakerCoolDown),
+			Now:      time.Now, Log: lg.log,
 		}, store)
-		if err := subscribe(ctx, lambda, reg, counter); err != nil {
-			logLine("telemetry.off", map[string]any{"reason": "subscribe failed", "error": err.Error()})
+		if listener, err := subscribe(ctx, lambda, reg, counter); err != nil {
+			lg.log("telemetry.off", map[string]any{"reason": "subscribe failed", "error": err.Error()})
 			counter = nil
 		} else {
-			logLine("telemetry.subscribed", map[string]any{"functionName": reg.FunctionName, "version": reg.FunctionVersion, "table": table})
+			lg.log("telemetry.subscribed", map[string]any{"functionName": reg.FunctionName, "version": reg.FunctionVersion, "table": table})
+			defer listener.Close()
 			wctx, cancel := context.WithCancel(ctx)
 			defer cancel()
 			go counter.Run(wctx)
@@ -114,6 +117,9 @@ func run(ctx context.Context, api string, store Store) int {
 
 	for {
 		ev := lambda.next(ctx, reg.ID)
+		if ctx.Err() != nil {
+			return 0
+		}
 		switch ev.EventType {
 		case "INVOKE":
 			if counter != nil {
