@@ -4,6 +4,7 @@
 // into node_modules, and each asset's hash comes from the bundled files themselves.
 // The AWS SDK v3 is left to the Lambda Node.js runtime, which ships it; everything else
 // (Powertools, yaml) is bundled. https://docs.aws.amazon.com/lambda/latest/dg/lambda-nodejs.html
+const { spawnSync } = require('node:child_process');
 const { buildSync } = require('esbuild');
 const { chmodSync, rmSync } = require('node:fs');
 const { join } = require('node:path');
@@ -28,24 +29,24 @@ buildSync({
   logLevel: 'error',
 });
 
-// The telemetry extension, shipped as a layer: Lambda starts each executable in the layer's
-// extensions/ folder as its own process. https://docs.aws.amazon.com/lambda/latest/dg/extensions-api.html
-// That process does not get the Node.js runtime's bundled SDK on its module path, so the DynamoDB
-// clients are bundled into its one file (minified: the extension's start-up is part of every cold start).
-const layerDir = join(root, 'assets', 'telemetry-layer');
-const extension = join(layerDir, 'extensions', 'canary-watchdog-telemetry');
-rmSync(layerDir, { recursive: true, force: true });
-buildSync({
-  entryPoints: [join(root, 'lambda', 'telemetry-extension.ts')],
-  outfile: extension,
-  bundle: true,
-  platform: 'node',
-  target: 'node22',
-  format: 'cjs',
-  banner: { js: '#!/usr/bin/env node' },
-  minify: true,
-  sourcemap: false,
-  legalComments: 'none',
-  logLevel: 'error',
-});
-chmodSync(extension, 0o755);
+// The telemetry extension (extension/, Go), shipped as a layer: Lambda starts each executable in
+// the layer's extensions/ folder as its own process. https://docs.aws.amazon.com/lambda/latest/dg/extensions-api.html
+// One static binary per Lambda architecture, each in the layer folder of its architecture
+// (runtime-bundle.ts telemetryLayerDir). CGO off: no libc, so the same binary runs on every Lambda
+// runtime, OS-only ones included.
+// https://docs.aws.amazon.com/lambda/latest/dg/foundation-arch.html
+rmSync(join(root, 'assets', 'telemetry-layer'), { recursive: true, force: true });
+for (const [arch, goarch] of [['x86_64', 'amd64'], ['arm64', 'arm64']]) {
+  const dir = join(root, 'assets', `telemetry-layer-${arch}`);
+  rmSync(dir, { recursive: true, force: true });
+  const out = join(dir, 'extensions', 'canary-watchdog-telemetry');
+  const go = spawnSync('go', ['build', '-trimpath', '-ldflags=-s -w', '-o', out, '.'], {
+    cwd: join(root, 'extension'),
+    env: { ...process.env, CGO_ENABLED: '0', GOOS: 'linux', GOARCH: goarch, GOTOOLCHAIN: 'local', GOFLAGS: '-buildvcs=false' },
+    stdio: 'inherit',
+  });
+  if (go.error || go.status !== 0) {
+    throw new Error(`go build of the telemetry extension (${goarch}) failed${go.error ? `: ${go.error.message}` : ''}; Go 1.26 or newer is needed to build the package`);
+  }
+  chmodSync(out, 0o755);
+}

@@ -47,6 +47,8 @@ export interface Results {
 }
 
 const ANALYSIS = join(__dirname, 'analysis.md');
+/** The telemetry extension's section, written by bench/extension.ts --markdown (its own harness). */
+const EXTENSION = join(__dirname, 'extension.md');
 
 const pct = (x: number | null, d = 0) => (x === null ? '-' : `${(x * 100).toFixed(d)} %`);
 const num = (x: number | null) => (x === null ? '-' : String(Math.round(x)));
@@ -265,6 +267,7 @@ export function renderMarkdown(r: Results): string {
         `| ${c.n} | ${c.calls} | ${hist(c.byOperation)} | ${c.wallMs} | ${c.reconcile?.calls ?? '-'} | ${c.reconcile?.wallMs ?? '-'} | $${c.monthly.watchdog.toFixed(2)} | $${c.monthly.synthetics.toFixed(2)} |`,
     ),
     '',
+    ...(existsSync(EXTENSION) ? [readFileSync(EXTENSION, 'utf8').trim(), ''] : []),
     // The written analysis of the goals (packages/lab/bench/analysis.md), kept by hand next to the figures.
     ...(existsSync(ANALYSIS) ? [readFileSync(ANALYSIS, 'utf8').trim(), ''] : []),
   ].join('\n');

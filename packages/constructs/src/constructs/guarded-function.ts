@@ -157,8 +157,9 @@ export interface GuardedFunctionProps extends nodejs.NodejsFunctionProps {
   /**
    * Count the new version's invocations as they end with the telemetry extension (a layer the
    * guard adds): the watchdog judges the count within seconds of a failure instead of waiting for
-   * Lambda's one-minute metrics. The extension is a Node.js program, so it needs a Node.js runtime.
-   * @default true for a Node.js runtime, false otherwise
+   * Lambda's one-minute metrics. The extension is a static native binary: any runtime. A container
+   * image carries it itself (two Dockerfile lines, which synth names): set true once it does.
+   * @default true, false for a container image
    */
   readonly telemetry?: boolean;
 }
@@ -260,20 +261,17 @@ export class GuardedFunction extends Construct {
     for (const a of this.layers) this.alias.node.addDependency(a.alarm);
 
     if (this.function.isBoundToVpc) this.reachabilityChecker = watchdog.addReachabilityChecker(this, this.function);
-    const node = this.function.runtime.family === lambda.RuntimeFamily.NODEJS;
-    if (props.telemetry === true && !node) {
-      throw new GuardValidationError(this, 'telemetry', `the telemetry extension is a Node.js program and ${this.function.runtime.name} has no node; use a Node.js runtime or telemetry: false`);
-    }
-    this.telemetry = props.telemetry ?? node;
-    if (this.telemetry) {
-      watchdog._addTelemetry(this.function);
-      const memory = (this.function.node.defaultChild as lambda.CfnFunction).memorySize;
-      if (typeof memory === 'number' ? memory < 256 : memory === undefined) {
-        Annotations.of(this).addWarningV2(
-          'canary-watchdog:telemetryMemory',
-          `the telemetry extension runs in the function's memory (about 64 MB resident, measured) and the function has ${memory ?? 128} MB; give it 256 MB or more, or set telemetry: false`,
-        );
-      }
+    // A container image carries its extensions itself: Lambda takes no layers for it.
+    // https://docs.aws.amazon.com/lambda/latest/dg/extensions-configuration.html#using-extensions-images
+    const image = (this.function.node.defaultChild as lambda.CfnFunction).packageType === 'Image';
+    this.telemetry = props.telemetry ?? !image;
+    if (this.telemetry) watchdog._addTelemetry(this.function, !image);
+    else if (image && props.telemetry === undefined) {
+      Annotations.of(this).addInfo(
+        `${this.function.node.path} is a container image, guarded without the fast signal (the telemetry extension). ` +
+          `To add it, put these two lines in its Dockerfile, then set telemetry: true: ` +
+          dockerfileLines(this.function.architecture.name).join(' ; '),
+      );
     }
 
     // Which alarms CodeDeploy checks itself, by mode and preexistingAlarms policy (one rule with the rehearsal).
@@ -699,4 +697,9 @@ function validateProps(scope: Construct, p: GuardedFunctionProps, fnProps: nodej
   if (new Set(layerNames).size !== layerNames.length) throw new GuardValidationError(scope, 'customLayers', 'layer names must be unique');
   const duplicate = findDuplicateAlarm(scope, [...(p.extraAlarms ?? []), ...(p.customLayers ?? []).flatMap((l) => l.alarms)]);
   if (duplicate) throw new GuardValidationError(scope, 'extraAlarms', `the alarm ${duplicate.node.path} is given twice in extraAlarms and customLayers; CodeDeploy rejects an alarm listed twice`);
+}
+
+/** The Dockerfile lines that add the telemetry extension to a container image of one architecture. */
+function dockerfileLines(architecture: string): string[] {
+  return [`COPY node_modules/canary-watchdog/assets/telemetry-layer-${architecture}/extensions/ /opt/extensions/`, 'RUN chmod 755 /opt/extensions/canary-watchdog-telemetry'];
 }

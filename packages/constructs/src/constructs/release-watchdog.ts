@@ -553,25 +553,24 @@ export class ReleaseWatchdog extends Construct {
     if (alarmArns.length) policy(this.watchdogFunction, ['cloudwatch:DescribeAlarms'], alarmArns);
   }
 
-  private telemetryLayer?: lambda.LayerVersion;
+  /** The telemetry extension's layers, one per architecture in use. */
+  private readonly telemetryLayers = new Map<string, lambda.LayerVersion>();
+  private telemetryStream = false;
 
   /**
-   * Give a guarded function the telemetry extension (runtime/telemetry.ts): the layer, the state
-   * table's name in its environment, and the right to read its watch item and add its counts. The
-   * first call also makes the layer and the event source mapping that hands the extension's writes
-   * with failures to the watchdog (filtered, so no other write of the table invokes it; a batch
-   * the watchdog cannot take is retried twice and dropped after a minute: the one-minute schedule
+   * Give a guarded function the telemetry extension (runtime/telemetry.ts): the layer of its
+   * architecture (unless `layer` is false: a container image carries the extension itself), the
+   * state table's name in its environment, and the right to read its watch item and add its counts.
+   * The first call also makes the event source mapping that hands the extension's writes with
+   * failures to the watchdog (filtered, so no other write of the table invokes it; a batch the
+   * watchdog cannot take is retried twice and dropped after a minute: the one-minute schedule
    * judges the same counts anyway).
    * https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html
    * @internal
    */
-  _addTelemetry(fn: lambda.Function): void {
-    if (!this.telemetryLayer) {
-      this.telemetryLayer = new lambda.LayerVersion(this, 'TelemetryLayer', {
-        code: lambda.Code.fromAsset(telemetryLayerDir()),
-        description: 'canary-watchdog-telemetry: counts the release version\'s invocations (Telemetry API) into the release state table',
-        compatibleRuntimes: [lambda.Runtime.NODEJS_22_X, newestNodeRuntime()].filter((r, i, all) => all.findIndex((x) => x.name === r.name) === i),
-      });
+  _addTelemetry(fn: lambda.Function, layer = true): void {
+    if (!this.telemetryStream) {
+      this.telemetryStream = true;
       this.eventWatchdog.addEventSource(
         new eventsources.DynamoEventSource(this.stateTable, {
           startingPosition: lambda.StartingPosition.LATEST,
@@ -583,8 +582,28 @@ export class ReleaseWatchdog extends Construct {
         }),
       );
     }
-    fn.addLayers(this.telemetryLayer);
+    if (layer) fn.addLayers(this.telemetryLayer(fn.architecture));
     fn.addEnvironment(TELEMETRY_TABLE_ENV, this.stateTable.tableName);
+  }
+
+  /**
+   * The extension's layer for one architecture: a static binary, so any runtime (no
+   * compatibleRuntimes); compatibleArchitectures says which machine code it holds.
+   * https://docs.aws.amazon.com/lambda/latest/dg/chapter-layers.html
+   */
+  private telemetryLayer(architecture: lambda.Architecture): lambda.LayerVersion {
+    let layer = this.telemetryLayers.get(architecture.name);
+    if (!layer) {
+      // The first architecture's id stays `TelemetryLayer` (x86_64, Lambda's default, in every existing stack).
+      const id = architecture.name === lambda.Architecture.X86_64.name ? 'TelemetryLayer' : `TelemetryLayer${architecture.name.replace(/[^A-Za-z0-9]/g, '')}`;
+      layer = new lambda.LayerVersion(this, id, {
+        code: lambda.Code.fromAsset(telemetryLayerDir(architecture.name)),
+        description: `canary-watchdog-telemetry (${architecture.name}): counts the release version's invocations (Telemetry API) into the release state table`,
+        compatibleArchitectures: [architecture],
+      });
+      this.telemetryLayers.set(architecture.name, layer);
+    }
+    return layer;
   }
 
   /**

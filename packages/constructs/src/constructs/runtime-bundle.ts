@@ -14,11 +14,12 @@ export function runtimeBundleDir(): string {
 }
 
 /**
- * The telemetry extension's layer content (`extensions/canary-watchdog-telemetry`), bundled with
- * the runtime; a clear error when the package was not built.
+ * The telemetry extension's layer content for one Lambda architecture (`x86_64` or `arm64`):
+ * `extensions/canary-watchdog-telemetry`, the native binary built for it with the runtime; a clear
+ * error when the package was not built.
  */
-export function telemetryLayerDir(): string {
-  const dir = join(__dirname, '..', '..', 'assets', 'telemetry-layer');
+export function telemetryLayerDir(architecture: string): string {
+  const dir = join(__dirname, '..', '..', 'assets', `telemetry-layer-${architecture}`);
   if (!existsSync(join(dir, 'extensions', 'canary-watchdog-telemetry'))) {
     throw new Error(`canary-watchdog: the telemetry extension ${join(dir, 'extensions', 'canary-watchdog-telemetry')} is missing; build the package first (npm run bundle -w canary-watchdog)`);
   }

@@ -192,11 +192,14 @@ export class Resolver {
   }
 }
 
-/** Where a function's bundled code lives in the assembly. */
+/** Where a function's bundled code, or a layer's content, lives in the assembly. */
 export function assetDir(stack: StackArtifact, resource: { Metadata?: Record<string, unknown>; Properties?: Record<string, unknown> }): string {
   const meta = resource.Metadata?.['aws:asset:path'];
   if (typeof meta === 'string') return join(stack.assemblyDir, meta);
-  const key = (resource.Properties?.Code as { S3Key?: unknown } | undefined)?.S3Key;
+  // A function's zip is its Code, a layer's its Content, both named by their S3Key when the
+  // assembly was synthesized without asset metadata (a plain `app.synth()`).
+  // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lambda-layerversion.html
+  const key = ((resource.Properties?.Code ?? resource.Properties?.Content) as { S3Key?: unknown } | undefined)?.S3Key;
   if (typeof key === 'string') {
     const dir = join(stack.assemblyDir, `asset.${key.replace(/\.zip$/, '')}`);
     if (existsSync(dir)) return dir;

@@ -1,11 +1,13 @@
 /**
- * The bundled `canary-watchdog-telemetry` extension, run as Lambda runs it (its own process, the
- * Extensions and Telemetry APIs played over loopback by ./fake-lambda.ts), writing to the lab's
- * DynamoDB through the SDK clients bundled into it.
+ * The native `canary-watchdog-telemetry` extension (packages/constructs/extension), run as Lambda
+ * runs it (its own process, the Extensions and Telemetry APIs played over loopback by
+ * ./fake-lambda.ts), writing to the lab's DynamoDB. Its DynamoDB calls happen in the background,
+ * after it has answered INVOKE with /next, so the tests wait for their effects, never for INVOKE.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { TELEMETRY_BUFFER_MS, TELEMETRY_EXTENSION_NAME, TELEMETRY_FIELDS, telemetryOf, watchItem, watchKey } from 'canary-watchdog/lib/runtime/telemetry';
+import { createServer as createTcpServer, type Socket } from 'node:net';
 import { DynamoDbLab } from '../../src/lab/dynamodb';
 import { LabError } from '../../src/lab/kernel';
 import { LabServer } from '../../src/lab/server';
@@ -15,6 +17,8 @@ const TABLE = 'watchdog-state';
 const DEPLOYMENT = 'd-ABCDEF123';
 const FLUSH_MS = 600;
 const RECHECK_MS = 800;
+/** The breaker's cool-down after three failed calls (30 s in Lambda). */
+const COOLDOWN_MS = 300;
 
 let ddb: DynamoDbLab;
 let server: LabServer;
@@ -52,7 +56,7 @@ async function counts(version = '7') {
 
 async function start(env: Record<string, string> = {}, version = '7'): Promise<FakeLambda> {
   lambda = new FakeLambda({ functionName: 'orders', functionVersion: version });
-  await lambda.start({ CANARY_WATCHDOG_TELEMETRY_TABLE: TABLE, AWS_ENDPOINT_URL_DYNAMODB: endpoint, CANARY_WATCHDOG_TELEMETRY_FLUSH_MS: String(FLUSH_MS), CANARY_WATCHDOG_TELEMETRY_RECHECK_MS: String(RECHECK_MS), ...env });
+  await lambda.start({ CANARY_WATCHDOG_TELEMETRY_TABLE: TABLE, AWS_ENDPOINT_URL_DYNAMODB: endpoint, CANARY_WATCHDOG_TELEMETRY_FLUSH_MS: String(FLUSH_MS), CANARY_WATCHDOG_TELEMETRY_RECHECK_MS: String(RECHECK_MS), CANARY_WATCHDOG_TELEMETRY_WATCHING_RECHECK_MS: String(RECHECK_MS), CANARY_WATCHDOG_TELEMETRY_COOLDOWN_MS: String(COOLDOWN_MS), ...env });
   await lambda.ready();
   return lambda;
 }
@@ -98,8 +102,11 @@ it('adds a failure to the item at once and successes within the flush interval, 
   await l.telemetry([runtimeDone('success'), runtimeDone('success')]);
   await l.invoke();
   expect(await counts()).toMatchObject({ invocations: 4, errors: 1 });
-  await new Promise((r) => setTimeout(r, FLUSH_MS + 50));
+  await new Promise((r) => setTimeout(r, 100));
+  expect(await counts()).toMatchObject({ invocations: 4, errors: 1 });
+  await new Promise((r) => setTimeout(r, FLUSH_MS));
   await l.invoke();
+  await until(async () => (await counts())?.invocations === 6, 2000, 'the successes to be written');
   expect(await counts()).toMatchObject({ invocations: 6, errors: 1 });
   expect(updates()).toBe(2);
   // `telemetryAt` is the latest flush's time.
@@ -116,7 +123,8 @@ it('adds a failure to the item at once and successes within the flush interval, 
 it('writes nothing for an unwatched version, looks again after the re-check interval, and counts from then on', async () => {
   const l = await start();
   await l.invoke();
-  expect(gets()).toBe(1);
+  await until(() => gets() === 1, 2000, 'the first lookup');
+  await until(() => l.logs.some((e) => e.event === 'telemetry.unwatched'), 2000, 'the unwatched log line');
   await l.telemetry([runtimeDone('error'), runtimeDone('success')]);
   await l.invoke();
   await new Promise((r) => setTimeout(r, 100));
@@ -126,8 +134,8 @@ it('writes nothing for an unwatched version, looks again after the re-check inte
   await watch();
   await new Promise((r) => setTimeout(r, RECHECK_MS));
   await l.invoke();
-  expect(gets()).toBe(2);
   await until(() => l.logs.some((e) => e.event === 'telemetry.watching'), 5000, 'the watching log line');
+  expect(gets()).toBe(2);
   expect(l.logs.map((e) => e.event)).toEqual(['telemetry.subscribed', 'telemetry.unwatched', 'telemetry.watching']);
   // What was counted while unwatched belongs to no release: only what follows is written.
   await l.telemetry([runtimeDone('failure')]);
@@ -145,10 +153,11 @@ it('never looks for a watch item for $LATEST', async () => {
   expect(l.logs).toEqual([expect.objectContaining({ event: 'telemetry.off', reason: 'version "$LATEST" is never watched' })]);
 });
 
-it('keeps counting through failed writes and writes the sum on the next successful one, logging once', async () => {
+it('keeps counting through failed writes and writes the sum at the first event after the cool-down, logging once', async () => {
   await watch();
   const l = await start();
   await l.invoke();
+  await until(() => l.logs.some((e) => e.event === 'telemetry.watching'), 5000, 'the watching log line');
   failWrites = true;
   await l.telemetry([runtimeDone('error')]);
   await until(() => l.logs.some((e) => e.event === 'telemetry.write-failed'), 10_000, 'the write to fail');
@@ -158,15 +167,20 @@ it('keeps counting through failed writes and writes the sum on the next successf
   expect(l.logs.filter((e) => e.event === 'telemetry.write-failed')).toHaveLength(1);
   failWrites = false;
   await l.telemetry([runtimeDone('success')]);
-  await until(async () => (await counts()) !== undefined, 5000, 'the counts to arrive');
+  // The breaker may be open after three failed calls: the first event after its cool-down writes.
+  await until(async () => {
+    await l.invoke();
+    return (await counts()) !== undefined;
+  }, 5000, 'the counts to arrive');
   expect(await counts()).toMatchObject({ invocations: 4, errors: 2 });
   await until(() => l.logs.some((e) => e.event === 'telemetry.write-recovered'), 5000, 'the write-recovered log line');
 }, 60_000);
 
 it('stops writing when its watch item moves to another deployment, and never counts for that one', async () => {
   await watch();
-  const l = await start();
+  const l = await start({ CANARY_WATCHDOG_TELEMETRY_WATCHING_RECHECK_MS: '600000' });
   await l.invoke();
+  await until(() => l.logs.some((e) => e.event === 'telemetry.watching'), 5000, 'the watching log line');
   // A redeployment of the same version: the hook names the new deployment, counts from zero.
   await watch('7', 'd-OTHER0001');
   await l.telemetry([runtimeDone('error')]);
@@ -179,6 +193,7 @@ it('never writes any item but its own watch item', async () => {
   await watch();
   const l = await start();
   await l.invoke();
+  await until(() => l.logs.some((e) => e.event === 'telemetry.watching'), 5000, 'the watching log line');
   await l.telemetry([runtimeDone('error'), runtimeDone('success')]);
   await until(async () => (await counts()) !== undefined, 5000, 'the counts to arrive');
   const all = ddb.service.operations.Scan({ TableName: TABLE }) as { Items: Record<string, { S?: string }>[] };
@@ -189,6 +204,7 @@ it('writes what is left at SHUTDOWN, with the telemetry Lambda delivers just aft
   await watch();
   const l = await start({ CANARY_WATCHDOG_TELEMETRY_FLUSH_MS: '600000' });
   await l.invoke();
+  await until(() => l.logs.some((e) => e.event === 'telemetry.watching'), 5000, 'the watching log line');
   await l.telemetry([runtimeDone('success'), runtimeDone('success'), runtimeDone('success')]);
   await l.invoke();
   expect(await counts()).toBeUndefined();
@@ -204,17 +220,19 @@ it('stops counting when the release ends (its watch item removed), at the next r
   await watch();
   const l = await start();
   await l.invoke();
+  await until(() => l.logs.some((e) => e.event === 'telemetry.watching'), 5000, 'the watching log line');
   await l.telemetry([runtimeDone('error')]);
   await until(async () => (await counts()) !== undefined, 2000, 'the failure to be written');
   await doc.send(new DeleteCommand({ TableName: TABLE, Key: { deploymentId: watchKey('orders', '7') } }));
   await new Promise((r) => setTimeout(r, RECHECK_MS));
   await l.invoke();
+  await until(() => l.logs.at(-1)?.event === 'telemetry.unwatched', 5000, 'the unwatched log line');
   await l.telemetry([runtimeDone('error')]);
   await l.invoke();
-  // Nothing written after the release: the item is not made again.
+  await new Promise((r) => setTimeout(r, 200));
+  // Nothing written after the release, not even a write that fails its condition: the item is not made again.
   expect(await counts()).toBeUndefined();
   expect(updates()).toBe(1);
-  await until(() => l.logs.at(-1)?.event === 'telemetry.unwatched', 5000, 'the unwatched log line');
 }, 30_000);
 
 it('without the table variable, logs once and still answers every event, then exits at SHUTDOWN', async () => {
@@ -228,3 +246,31 @@ it('without the table variable, logs once and still answers every event, then ex
   expect(await lambda.shutdown()).toBe(0);
   expect(gets() + updates()).toBe(0);
 });
+
+it('answers every INVOKE at once while DynamoDB hangs: the Invoke phase is never held for a call', async () => {
+  // An endpoint that takes connections and never answers.
+  const sockets: Socket[] = [];
+  const hanging = createTcpServer((s) => sockets.push(s));
+  await new Promise<void>((r) => hanging.listen(0, '127.0.0.1', r));
+  try {
+    await watch();
+    const l = await start({ AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${(hanging.address() as import('node:net').AddressInfo).port}` });
+    const held: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      await l.telemetry([runtimeDone('error')]);
+      const t = performance.now();
+      await l.invoke();
+      held.push(performance.now() - t);
+    }
+    // Each INVOKE is answered with /next long before one bounded call (500 ms) could end.
+    expect(Math.max(...held)).toBeLessThan(100);
+    await until(() => l.logs.some((e) => e.event === 'telemetry.lookup-failed'), 5000, 'the lookup to time out');
+    // And SHUTDOWN still ends within the budget.
+    const t = Date.now();
+    expect(await l.shutdown()).toBe(0);
+    expect(Date.now() - t).toBeLessThan(2000);
+  } finally {
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((r) => hanging.close(() => r()));
+  }
+}, 30_000);

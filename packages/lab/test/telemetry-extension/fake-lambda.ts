@@ -10,8 +10,8 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 
-/** The bundled extension, as the layer ships it (`npm run bundle` writes it). */
-export const EXTENSION = join(__dirname, '..', '..', '..', 'constructs', 'assets', 'telemetry-layer', 'extensions', 'canary-watchdog-telemetry');
+/** The native extension for this machine's architecture, as its layer ships it (`npm run bundle` builds it). */
+export const EXTENSION = join(__dirname, '..', '..', '..', 'constructs', 'assets', `telemetry-layer-${process.arch === 'arm64' ? 'arm64' : 'x86_64'}`, 'extensions', 'canary-watchdog-telemetry');
 
 const EXTENSION_ID = 'ext-7f3c';
 
@@ -43,7 +43,7 @@ export async function until(ready: () => boolean | Promise<boolean>, ms = 5000, 
 }
 
 /**
- * One execution environment with the extension in it: start the fake APIs, run the bundle as a
+ * One execution environment with the extension in it: start the fake APIs, run the binary as a
  * child process with `env`, and drive it with `invoke`, `telemetry` and `shutdown`.
  */
 export class FakeLambda {
@@ -64,8 +64,8 @@ export class FakeLambda {
     this.server = createServer((req, res) => void this.handle(req, res));
     await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
     const api = `127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-    const child = spawn(process.execPath, [EXTENSION], {
-      env: { PATH: process.env.PATH ?? '', NODE_NO_WARNINGS: '1', AWS_LAMBDA_RUNTIME_API: api, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', CANARY_WATCHDOG_TELEMETRY_LISTENER_HOST: '127.0.0.1', ...env },
+    const child = spawn(EXTENSION, [], {
+      env: { PATH: process.env.PATH ?? '', AWS_LAMBDA_RUNTIME_API: api, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', CANARY_WATCHDOG_TELEMETRY_LISTENER_HOST: '127.0.0.1', ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     this.child = child;
