@@ -40,11 +40,14 @@ describe('lab: the telemetry extension model', () => {
     model.invoked('orders', '2', scheduler.now(), 1, 0);
     expect(model.writes).toHaveLength(0);
     await scheduler.advance(20_000);
+    model.invoked('orders', '2', scheduler.now(), 1, 1);
+    // Found now; what ended while nothing was watched is nobody's and is not counted.
+    expect(model.writes).toHaveLength(0);
+    await scheduler.advance(1000);
     model.invoked('orders', '2', scheduler.now(), 1, 0);
     expect(model.writes).toHaveLength(1);
-    // Everything counted while unwatched goes to the deployment once it is found, in the watch item.
     expect(item('d-1')).toBeUndefined();
-    expect(item(watchKey('orders', '2'))).toMatchObject({ watching: 'd-1', telemetryInvocations: 11, telemetryErrors: 2, telemetryFailed: true });
+    expect(item(watchKey('orders', '2'))).toMatchObject({ watching: 'd-1', telemetryInvocations: 1, telemetryErrors: 1 });
   });
 
   it('writes a failure at the next invocation after the Telemetry API buffer, successes only every FLUSH_SECONDS', async () => {
@@ -106,8 +109,9 @@ describe('lab: the telemetry extension model', () => {
     expect(model.writes.map((w) => w.deploymentId)).toEqual(['d-1']);
     // Act: the hook of a redeploy of version 2 points the item at d-2.
     watch('orders', '2', 'd-2');
-    await everySecond(scheduler, model, T0 + WATCHING_RECHECK_SECONDS * 1000 + 1000);
-    // Assess: the look at 20 s found d-2 before the write was due; that write counted for d-2.
+    await everySecond(scheduler, model, T0 + WATCHING_RECHECK_SECONDS * 1000 + FLUSH_SECONDS * 1000 + 1000);
+    // Assess: the look at 20 s found d-2 before the write was due; what was counted for d-1 since
+    // its last write is given up, and the next write, a flush interval later, counts for d-2.
     expect(model.writes.map((w) => w.deploymentId)).toEqual(['d-1', 'd-2']);
     expect(item(watchKey('orders', '2'))).toMatchObject({ watching: 'd-2', telemetryInvocations: 10 });
     const watchWriteUnits = dynamodb.capacity.consumption().filter((c) => c.kind === '#watch').reduce((a, c) => a + c.writeUnits, 0);
@@ -145,38 +149,66 @@ describe('lab: the telemetry extension model', () => {
     expect(item(watchKey('orders', '2'))).toMatchObject({ watching: 'd-1', telemetryInvocations: 3, telemetryErrors: 3 });
   });
 
-  it('meets the lab\'s DynamoDB faults: a failed write keeps its counts for the next, and the calls\' latency holds the invocation', async () => {
+  it("never holds an invocation, whatever DynamoDB does: it answers /next at once and calls in the background", async () => {
+    const { scheduler, dynamodb, watch } = world();
+    watch('orders', '2', 'd-1');
+    const model = new TelemetryExtensionModel(dynamodb, { fault: () => ({ latencyMs: 2000 }) });
+    model.enable('orders', TABLE);
+    for (let i = 0; i < 5; i++) {
+      model.invoked('orders', '2', scheduler.now(), 3, 1);
+      await scheduler.advance(1000);
+    }
+    expect(model.holds).toEqual([]);
+  });
+
+  it('a write answered with an error keeps its counts for the next; one cut at 500 ms may have been applied, so its counts are dropped', async () => {
     const { scheduler, dynamodb, item, watch } = world();
     watch('orders', '2', 'd-1');
-    let fault: FaultOutcome = { latencyMs: 40 };
+    let fault: FaultOutcome = { latencyMs: 0 };
     const model = new TelemetryExtensionModel(dynamodb, { fault: () => fault });
     model.enable('orders', TABLE);
     model.invoked('orders', '2', scheduler.now(), 3, 1);
-    // The first look: one GetItem, 40 ms.
-    expect(model.holds).toEqual([{ at: T0, functionName: 'orders', version: '2', ms: 40 }]);
-    fault = { latencyMs: 40, error: new LabError('ServiceUnavailable', 'outage', 503) };
+    fault = { latencyMs: 10, error: new LabError('ServiceUnavailable', 'outage', 503) };
     await scheduler.advance(1000);
     model.invoked('orders', '2', scheduler.now(), 1, 0);
-    // The write failed three times (the SDK's attempts), each 40 ms: nothing written, nothing lost.
     expect(model.writes).toHaveLength(0);
-    expect(model.holds.at(-1)).toMatchObject({ ms: 120 });
     fault = { latencyMs: 0 };
     await scheduler.advance(1000);
-    model.invoked('orders', '2', scheduler.now(), 1, 0);
+    model.invoked('orders', '2', scheduler.now(), 1, 1);
     expect(item(watchKey('orders', '2'))).toMatchObject({ telemetryInvocations: 4, telemetryErrors: 1 });
-  });
-
-  it('cuts a slow call at the client\'s timeouts: 2 s an attempt, 3 s in all', async () => {
-    const { scheduler, dynamodb, watch } = world();
-    watch('orders', '2', 'd-1');
-    const model = new TelemetryExtensionModel(dynamodb, { fault: () => ({ latencyMs: 10_000 }) });
-    model.enable('orders', TABLE);
-    model.invoked('orders', '2', scheduler.now(), 3, 1);
-    expect(model.holds).toEqual([{ at: T0, functionName: 'orders', version: '2', ms: 3000 }]);
-    // The lookup failed: it is tried again 5 s later, not at every invocation.
+    // A call that takes 500 ms or more is cut there: not retried, its counts given up.
+    fault = { latencyMs: 500 };
     await scheduler.advance(1000);
     model.invoked('orders', '2', scheduler.now(), 1, 0);
-    expect(model.holds).toHaveLength(1);
+    expect(model.dropped).toEqual([{ at: T0 + 3000, functionName: 'orders', version: '2', invocations: 1, errors: 1 }]);
+    fault = { latencyMs: 0 };
+    await scheduler.advance(FLUSH_SECONDS * 1000);
+    model.invoked('orders', '2', scheduler.now(), 1, 0);
+    expect(item(watchKey('orders', '2'))).toMatchObject({ telemetryInvocations: 5, telemetryErrors: 1 });
+  });
+
+  it('after three failed calls in a row, makes none for 30 s (its breaker), then tries again', async () => {
+    const { scheduler, dynamodb, watch } = world();
+    watch('orders', '2', 'd-1');
+    let calls = 0;
+    let down = true;
+    const model = new TelemetryExtensionModel(dynamodb, {
+      fault: () => {
+        calls++;
+        return down ? { latencyMs: 0, error: new LabError('ServiceUnavailable', 'outage', 503) } : { latencyMs: 0 };
+      },
+    });
+    model.enable('orders', TABLE);
+    // Lookups fail, retried 5 s apart: three failures open the breaker.
+    for (let i = 0; i < 30; i++) {
+      model.invoked('orders', '2', scheduler.now(), 1, 1);
+      await scheduler.advance(1000);
+    }
+    expect(calls).toBe(3);
+    down = false;
+    await scheduler.advance(10_000);
+    model.invoked('orders', '2', scheduler.now(), 1, 1);
+    expect(calls).toBe(4);
   });
 
   it('holds no invocation without faults (guard: the model adds no latency of its own)', async () => {
