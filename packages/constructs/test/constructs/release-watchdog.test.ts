@@ -159,9 +159,10 @@ describe('ReleaseWatchdog', () => {
     it('gives the state table to the runtime by need: the registry is read by the watchdog and the prober, written by the watchdog and the pre-traffic hook; the hooks read their own answers and bakes (BatchGetItem)', () => {
       // What each is allowed (the deny of the configuration item is isolation.test.ts's).
       const tableActions = (d: string) => statements(d).filter((s) => s.Effect === 'Allow' && /"\w*State[0-9A-F]{8}"/.test(JSON.stringify(s.Resource))).flatMap((s) => [s.Action].flat()).sort();
-      expect(tableActions('watchdog')).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem']);
+      // DeleteItem ends a release's telemetry watch, on #watch# keys only (isolation.test.ts).
+      expect(tableActions('watchdog')).toEqual(['dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem']);
       // The stream actions are the event source mapping's (the telemetry extension's writes with failures).
-      expect(tableActions('watchdog (events)')).toEqual(['dynamodb:BatchGetItem', 'dynamodb:DescribeStream', 'dynamodb:GetItem', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:UpdateItem']);
+      expect(tableActions('watchdog (events)')).toEqual(['dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:DescribeStream', 'dynamodb:GetItem', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:UpdateItem']);
       expect(tableActions('prober')).toEqual(['dynamodb:GetItem']);
       expect(tableActions('pre-traffic')).toEqual(['dynamodb:BatchGetItem', 'dynamodb:UpdateItem']);
       expect(tableActions('post-traffic')).toEqual(['dynamodb:BatchGetItem', 'dynamodb:UpdateItem']);
