@@ -51,6 +51,25 @@ class PaymentsStack(cdk.Stack):
             ],
         )
 
+        # A Python function on Graviton, guarded the same way: the telemetry extension is a native
+        # binary, so it carries the layer of its architecture like any other runtime.
+        refunds = lambda_.Function(
+            self,
+            "RefundsHandler",
+            runtime=lambda_.Runtime.PYTHON_3_12,
+            architecture=lambda_.Architecture.ARM_64,
+            handler="index.handler",
+            code=lambda_.Code.from_inline("def handler(event, context):\n    return {'statusCode': 200, 'body': '{\"ok\": true}'}\n"),
+            memory_size=256,
+        )
+        self.refunds = cw.GuardedFunction(
+            self,
+            "Refunds",
+            watchdog=watchdog,
+            existing_function=refunds,
+            probes=[cw.ProbeSpec(name="health", event={"rawPath": "/health"}, expect=cw.ProbeExpectation(status=cw.ProbeStatus.SUCCESS))],
+        )
+
 
 app = cdk.App()
 stack = PaymentsStack(app, "PaymentsPython")

@@ -10,7 +10,7 @@ import app as user_app
 template = Template.from_stack(user_app.stack)
 
 # The alias takes user traffic; CodeDeploy shifts it, with both hooks in the update policy.
-template.resource_count_is("AWS::Lambda::Alias", 1)
+template.resource_count_is("AWS::Lambda::Alias", 2)
 template.has_resource_properties("AWS::Lambda::Alias", {"Name": "live"})
 template.has_resource(
     "AWS::Lambda::Alias",
@@ -28,7 +28,7 @@ template.has_resource(
 
 # The deployment group: Rollout.canary(10 %, 5 min) is CodeDeploy's predefined config, and a
 # failed or stopped deployment rolls back.
-template.resource_count_is("AWS::CodeDeploy::DeploymentGroup", 1)
+template.resource_count_is("AWS::CodeDeploy::DeploymentGroup", 2)
 template.has_resource_properties(
     "AWS::CodeDeploy::DeploymentGroup",
     {
@@ -56,4 +56,15 @@ assert guard["probes"][0]["event"]["rawPath"] == "/health", guard["probes"]
 assert guard["probes"][0]["expect"]["body"][0] == {"path": "$.statusCode", "equals": 200}, guard["probes"]
 assert guard["configChecks"][0] == {"key": "PAYMENTS_TIMEOUT_MS", "format": "integer"}, guard["configChecks"]
 
-print("python user app: alias, deployment group, hooks, probe and config check found")
+# The Python function on arm64 carries the telemetry extension of its architecture: a layer that
+# is compatible with arm64 only, and the state table's name to count into.
+layers = template.find_resources("AWS::Lambda::LayerVersion")
+arm = [lid for lid, l in layers.items() if l["Properties"].get("CompatibleArchitectures") == ["arm64"]]
+assert len(arm) == 1, f"expected one arm64 telemetry layer, found {layers}"
+refunds = template.find_resources("AWS::Lambda::Function", {"Properties": {"Runtime": "python3.12"}})
+assert len(refunds) == 1, f"expected the Python function, found {sorted(refunds)}"
+props = next(iter(refunds.values()))["Properties"]
+assert props["Layers"] == [{"Ref": arm[0]}], props.get("Layers")
+assert "CANARY_WATCHDOG_TELEMETRY_TABLE" in props["Environment"]["Variables"], props["Environment"]
+
+print("python user app: aliases, deployment groups, hooks, probe and config check, and the Python function's arm64 telemetry layer found")
