@@ -38,6 +38,10 @@ const (
 	envCoolDownMs     = "CANARY_WATCHDOG_TELEMETRY_COOLDOWN_MS"
 	envListenerHost   = "CANARY_WATCHDOG_TELEMETRY_LISTENER_HOST"
 	envDynamoEndpoint = "AWS_ENDPOINT_URL_DYNAMODB"
+	// A host whose clock is not the wall's (the lab's virtual clock) sets both: the extension's
+	// time is then the lifecycle events' (eventclock.go).
+	envClockTimeoutMs = "CANARY_WATCHDOG_TELEMETRY_CLOCK_TIMEOUT_MS"
+	envClockStartMs   = "CANARY_WATCHDOG_TELEMETRY_CLOCK_START_MS"
 )
 
 // WatchKey is watchKey(functionName, version): the version's watch item, the only item a guarded

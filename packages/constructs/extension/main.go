@@ -32,6 +32,7 @@ import (
 // Shutdown: the external extensions' share of the 2,000 ms limit once the runtime's 500 ms (the
 // most it may reserve) is taken, and how long to wait for the telemetry Lambda delivers last.
 const (
+	shutdownLimit = 2000 * time.Millisecond
 	shutdownShare = 1500 * time.Millisecond
 	shutdownGrace = TelemetryBufferMs*time.Millisecond + 100*time.Millisecond
 )
@@ -83,6 +84,12 @@ func run(ctx context.Context, api string, store Store, out io.Writer) int {
 		time.Sleep(time.Duration(100*attempt) * time.Millisecond)
 	}
 
+	now := time.Now
+	clock := newEventClock(lg)
+	if clock != nil {
+		now = clock.Now
+	}
+
 	table := os.Getenv(TableEnv)
 	var counter *Counter
 	switch {
@@ -101,7 +108,7 @@ func run(ctx context.Context, api string, store Store, out io.Writer) int {
 			Recheck:  durationEnv(lg, envRecheckMs, WatchRecheckSeconds*time.Second),
 			Watching: durationEnv(lg, envWatchingMs, WatchingRecheckSeconds*time.Second),
 			CoolDown: durationEnv(lg, envCoolDownMs, BreakerCoolDown),
-			Now:      time.Now, Log: lg.log,
+			Now:      now, Log: lg.log,
 		}, store)
 		if listener, err := subscribe(ctx, lambda, reg, counter); err != nil {
 			lg.log("telemetry.off", map[string]any{"reason": "subscribe failed", "error": err.Error()})
@@ -120,6 +127,9 @@ func run(ctx context.Context, api string, store Store, out io.Writer) int {
 		if ctx.Err() != nil {
 			return 0
 		}
+		if clock != nil {
+			clock.observe(ev)
+		}
 		switch ev.EventType {
 		case "INVOKE":
 			if counter != nil {
@@ -127,7 +137,7 @@ func run(ctx context.Context, api string, store Store, out io.Writer) int {
 			}
 		case "SHUTDOWN":
 			if counter != nil {
-				shutdown(counter, ev.DeadlineMs)
+				shutdown(counter, ev.DeadlineMs, now)
 			}
 			return 0
 		}
@@ -135,11 +145,11 @@ func run(ctx context.Context, api string, store Store, out io.Writer) int {
 }
 
 // shutdown waits for the last telemetry, then writes what is left, all within the budget.
-func shutdown(counter *Counter, deadlineMs int64) {
+func shutdown(counter *Counter, deadlineMs int64, now func() time.Time) {
 	start := time.Now()
 	budget := shutdownShare
 	if deadlineMs > 0 {
-		budget = min(budget, time.Until(time.UnixMilli(deadlineMs)))
+		budget = min(budget, time.UnixMilli(deadlineMs).Sub(now()))
 	}
 	// Keep at least one call's time (and a margin) for the write.
 	grace := max(0, min(shutdownGrace, budget-CallTimeout-100*time.Millisecond))

@@ -43,6 +43,7 @@ export class Scheduler {
   private readonly wallStart = Date.now();
   private readonly origin: number;
   private readonly failures = new Map<string, { count: number; first: string }>();
+  private readonly barriers: (() => Promise<void> | undefined)[] = [];
   private report: (label: string, err: unknown) => void = (label, err) => console.error(`lab: scheduled task "${label}" failed (later failures of this task are counted, not printed): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
 
   constructor(
@@ -123,15 +124,33 @@ export class Scheduler {
     return this.current;
   }
 
+  /**
+   * Something outside the lab's own code that must finish what an instant made it do before time
+   * moves on (an extension process running at that instant): the clock waits for the promise
+   * `barrier` answers, after every task; undefined means nothing to wait for.
+   */
+  addBarrier(barrier: () => Promise<void> | undefined): void {
+    this.barriers.push(barrier);
+  }
+
+  private async barrier(): Promise<void> {
+    for (const b of this.barriers) {
+      const p = b();
+      if (p) await p;
+    }
+  }
+
   private async advanceTo(target: number): Promise<void> {
     if (this.running) return;
     this.running = true;
     try {
+      await this.barrier();
       while (this.queue.length && this.queue[0].at <= target) {
         const task = this.queue.shift()!;
         this.current = Math.max(this.current, task.at);
         this.onTime?.(this.current);
         await this.runTask(task);
+        await this.barrier();
       }
       this.current = Math.max(this.current, target);
       this.onTime?.(this.current);

@@ -1,6 +1,6 @@
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { DecisionRecord } from 'canary-watchdog/lib/core/decision-record';
 import { seededRandom } from 'canary-watchdog/lib/core/random';
 import { CloudFormationLab } from './cloudformation';
@@ -22,8 +22,8 @@ import { SsmLab } from './ssm';
 import { StsLab } from './sts';
 import { Traffic } from './traffic';
 import { StreamEventSources } from './lambda/event-source';
-import { TelemetryExtensionModel } from './lambda/telemetry';
-import { TELEMETRY_EXTENSION_NAME, TELEMETRY_TABLE_ENV } from 'canary-watchdog/lib/runtime/telemetry';
+import { TelemetryExtensionHost } from './lambda/extensions';
+import { TELEMETRY_EXTENSION_NAME } from 'canary-watchdog/lib/runtime/telemetry';
 
 export interface LabOptions {
   readonly clock?: 'virtual' | 'real';
@@ -99,7 +99,7 @@ export class Lab implements FaultInjector, Authorizer {
   eventbridge!: EventsLab;
   traffic!: Traffic;
   /** The telemetry extension of functions whose layers carry it (runtime/telemetry.ts). */
-  telemetry!: TelemetryExtensionModel;
+  telemetry!: TelemetryExtensionHost;
   /** Event source mappings on DynamoDB streams. */
   streams!: StreamEventSources;
   sts!: StsLab;
@@ -153,12 +153,17 @@ export class Lab implements FaultInjector, Authorizer {
       for (const l of this.decisionListeners) l(r);
     });
     this.traffic = new Traffic(this.scheduler, this.lambda, seededRandom((opts.seed ?? 1) * 7919));
-    // The extension meets the lab's faults, and calls DynamoDB with its function's credentials.
-    this.telemetry = new TelemetryExtensionModel(this.dynamodb, this, (fn, operation, input) => {
-      const role = this.lambda.roleOf(fn);
-      return role === undefined ? undefined : this.authorize(this.iam.issue(role, fn).accessKeyId, { service: 'DynamoDB', operation, input });
+    // The real extension binary of every function whose layers hold it, on the lab's Extensions and
+    // Telemetry API; its DynamoDB calls reach the lab's endpoint with its function's credentials,
+    // and meet the lab's IAM, faults and capacity accounting there. The clock waits for it.
+    this.telemetry = new TelemetryExtensionHost({
+      now: () => this.scheduler.now(),
+      endpoint: () => this.endpoint,
+      environmentOf: (fn, version) => this.lambda.environmentOf(fn, version),
+      log: (fn, version, line) => this.lambda.log(fn, version, line),
     });
-    this.lambda.onInvocations((fn, version, at, n, errors) => this.telemetry.invoked(fn, version, at, n, errors));
+    this.scheduler.addBarrier(() => this.telemetry.settled());
+    this.lambda.onInvocations((fn, version, at, n, errors, durationMs) => this.telemetry.invoked(fn, version, at, n, errors, durationMs));
     this.streams = new StreamEventSources(this.scheduler, this.dynamodb, (fn, event) => this.lambda.invoke(fn, event, 'event-source-mapping'));
     this.roles = new Set();
     this.iam = new IamLab();
@@ -199,6 +204,7 @@ export class Lab implements FaultInjector, Authorizer {
   async reset(): Promise<LoadReport[]> {
     this.scheduler.stop();
     this.cloudwatch.dispose();
+    await this.telemetry.close();
     await this.lambda.close();
     const dirs = this.loadedDirs;
     this.build();
@@ -218,6 +224,7 @@ export class Lab implements FaultInjector, Authorizer {
   async stop(): Promise<void> {
     this.stopped = true;
     this.scheduler.stop();
+    await this.telemetry.close();
     await this.lambda.close();
     await this.server.close();
   }
@@ -358,10 +365,8 @@ export class Lab implements FaultInjector, Authorizer {
         ...(p.Role !== undefined ? { role: String(resolver.resolve(p.Role)) } : {}),
       });
       report.functions.push(name);
-      if (this.hasTelemetryExtension(stack, res, p.Layers)) {
-        const table = env[TELEMETRY_TABLE_ENV];
-        if (typeof table === 'string' && table) this.telemetry.enable(name, table);
-      }
+      const extension = this.telemetryExtension(stack, res, p.Layers);
+      if (extension) this.telemetry.enable(name, extension);
       // The dependencies the deployed app already uses answer; other hosts do not exist.
       this.lambda.setNetwork(Object.fromEntries(hostsNamedIn(Object.values(env)).map((h) => [h, { status: 200 }])));
       // Functions invoked unqualified (the watchdog, the hooks, the prober) start warming now.
@@ -482,8 +487,9 @@ export class Lab implements FaultInjector, Authorizer {
    * layer's `extensions/` folder). Other layers are not modelled (the report lists them).
    * https://docs.aws.amazon.com/lambda/latest/dg/extensions-api.html
    */
-  private hasTelemetryExtension(stack: StackArtifact, res: Record<string, { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> }>, layers: unknown): boolean {
-    let found = false;
+  /** The telemetry extension's executable in the function's layers, as this host can run it; undefined when none holds it. */
+  private telemetryExtension(stack: StackArtifact, res: Record<string, { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> }>, layers: unknown): string | undefined {
+    let found: string | undefined;
     for (const l of Array.isArray(layers) ? layers : []) {
       const id = (l as { Ref?: unknown } | null)?.Ref;
       const r = typeof id === 'string' ? res[id] : undefined;
@@ -494,13 +500,15 @@ export class Lab implements FaultInjector, Authorizer {
       } catch {
         continue;
       }
-      if (existsSync(join(dir, 'extensions', TELEMETRY_EXTENSION_NAME))) {
+      const binary = join(dir, 'extensions', TELEMETRY_EXTENSION_NAME);
+      if (existsSync(binary)) {
         this.telemetryLayerIds.add(id as string);
-        found = true;
+        found = runnableHere(binary);
       }
     }
     return found;
   }
+
 
   /** Make an AwsCustomResource's SDK call (its Create or Update property) if the lab models it; false if not. */
   async awsCall(json: string): Promise<boolean> {
@@ -763,4 +771,30 @@ function logGroupOf(resolver: Resolver, p: Record<string, unknown>): string | un
   if (g === undefined) return undefined;
   const name = resolver.resolve(g);
   return typeof name === 'string' ? name : undefined;
+}
+
+/** This host's Lambda architecture name. */
+const HOST_ARCH = process.arch === 'arm64' ? 'arm64' : 'x86_64';
+
+/**
+ * The extension executable to run for a layer's: the layer's own when this host can execute it
+ * (its ELF machine is the host's); otherwise the same extension built for this host, from the
+ * canary-watchdog package the lab runs (an arm64 function's layer on an x86_64 host). Both are
+ * built from one source by one command (npm run bundle).
+ */
+function runnableHere(binary: string): string {
+  const header = Buffer.alloc(20);
+  const fd = openSync(binary, 'r');
+  try {
+    readSync(fd, header, 0, 20, 0);
+  } finally {
+    closeSync(fd);
+  }
+  // ELF e_machine: 0x3e x86-64, 0xb7 AArch64.
+  const machine = header.readUInt16LE(18);
+  const arch = machine === 0xb7 ? 'arm64' : machine === 0x3e ? 'x86_64' : 'unknown';
+  if (arch === HOST_ARCH) return binary;
+  const sibling = join(dirname(require.resolve('canary-watchdog/package.json')), 'assets', `telemetry-layer-${HOST_ARCH}`, 'extensions', TELEMETRY_EXTENSION_NAME);
+  if (!existsSync(sibling)) throw new LabError('ValidationException', `the telemetry extension at ${binary} is built for ${arch}, which this ${HOST_ARCH} host cannot run, and canary-watchdog has no ${HOST_ARCH} build at ${sibling} (run npm run bundle in packages/constructs)`);
+  return sibling;
 }

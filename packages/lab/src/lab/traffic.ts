@@ -155,7 +155,7 @@ export class Traffic {
         s.calls.set(version, list);
         // Function errors and timeouts are failed invocations to Lambda (and its Telemetry API);
         // an HTTP 500 answered without throwing is a successful one.
-        this.lambda.noteInvocations(s.functionName, version, at, count, errors);
+        this.lambda.noteInvocations(s.functionName, version, at, count, errors, BASE_LATENCY_MS + 10 + (b.latencyMs ?? 0));
         // What users see: a function error, a timeout or an HTTP 500 is a failed request.
         const failed = errors + http5xx + throttled;
         const t = s.tally.get(version) ?? { requests: 0, failures: 0 };

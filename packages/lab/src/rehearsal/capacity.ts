@@ -93,6 +93,7 @@ export function costText(minutes: readonly CostMinute[]): string {
   const total = round(minutes.reduce((a, m) => a + m.writeUnits, 0));
   const peak = minutes.reduce<CostMinute | undefined>((p, m) => (!p || m.writeUnits > p.writeUnits ? m : p), undefined);
   const kinds = peak ? Object.entries(peak.writeUnitsByKind).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') : '';
-  const held = Math.max(0, ...minutes.map((m) => m.maxAddedLatencyMs));
+  // Measured in the lab on the wall clock, INVOKE to the next /next (the lab's own turn-around included).
+  const held = round(Math.max(0, ...minutes.map((m) => m.maxAddedLatencyMs)));
   return `${total} write units on the state table (peak ${peak?.writeUnits ?? 0}/min${kinds ? `: ${kinds}` : ''}); extension added up to ${held} ms to an invocation`;
 }

@@ -222,6 +222,26 @@ export async function endIdleThreads(): Promise<void> {
 
 type WorkerReply = { ok: boolean; payload: unknown; durationMs: number; init?: boolean; timedOut?: boolean };
 
+/**
+ * Lambda's reserved variables for every process of a version's environment, the role's
+ * credentials (the lab's default keys without a role) and the lab's endpoint.
+ * https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime
+ */
+function lambdaEnvironment(name: string, v: Version, endpoint: string, credentials: RoleCredentials | undefined): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    AWS_REGION: LAB_REGION,
+    AWS_DEFAULT_REGION: LAB_REGION,
+    AWS_ACCESS_KEY_ID: credentials?.accessKeyId ?? 'lab',
+    AWS_SECRET_ACCESS_KEY: credentials?.secretAccessKey ?? 'lab',
+    ...(credentials ? { AWS_SESSION_TOKEN: credentials.sessionToken } : {}),
+    AWS_ENDPOINT_URL: endpoint,
+    AWS_LAMBDA_FUNCTION_NAME: name,
+    AWS_LAMBDA_FUNCTION_VERSION: v.version,
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(v.memorySize),
+  };
+}
+
 /** A version's worker thread, invoked by message. */
 class VersionWorker {
   private readonly worker: Worker;
@@ -259,20 +279,7 @@ class VersionWorker {
       timeoutMs: v.timeoutSeconds * 1000,
       // Lambda's reserved variables, the lab's endpoint, then the function's own environment.
       // https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime
-      env: {
-        PATH: process.env.PATH ?? '',
-        AWS_REGION: LAB_REGION,
-        AWS_DEFAULT_REGION: LAB_REGION,
-        AWS_ACCESS_KEY_ID: credentials?.accessKeyId ?? 'lab',
-        AWS_SECRET_ACCESS_KEY: credentials?.secretAccessKey ?? 'lab',
-        ...(credentials ? { AWS_SESSION_TOKEN: credentials.sessionToken } : {}),
-        AWS_ENDPOINT_URL: endpoint,
-        AWS_LAMBDA_FUNCTION_NAME: fn.spec.name,
-        AWS_LAMBDA_FUNCTION_VERSION: v.version,
-        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(v.memorySize),
-        AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING: '1',
-        ...v.env,
-      },
+      env: { ...lambdaEnvironment(fn.spec.name, v, endpoint, credentials), AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING: '1', ...v.env },
     });
     let markers = 0;
     for (const stream of [this.worker.stdout, this.worker.stderr]) {
@@ -828,10 +835,38 @@ export class LambdaLab implements LambdaPort {
       error = { type: p.errorType, message: p.errorMessage, init: Boolean(b.crashOnInit), injected: true };
     }
     this.invocations.push({ at, functionName: f.spec.name, ...(q ? { qualifier: q } : {}), executedVersion: version, ok: !result.functionError, source, ...(error ? { error } : {}), environment: env.id, coldStart: cold });
-    this.noteInvocations(f.spec.name, version, at, 1, result.functionError ? 1 : 0);
+    this.noteInvocations(f.spec.name, version, at, 1, result.functionError ? 1 : 0, result.durationMs);
     // Lambda's Duration metric, like the REPORT line's, leaves the init phase out.
     this.recordMetrics(f.spec.name, alias, version, at, [{ error: Boolean(result.functionError), durationMs: result.durationMs }], 0);
     return result;
+  }
+
+  /**
+   * A published version's environment as Lambda gives it to every process of the function (its
+   * runtime and its extensions alike): Lambda's reserved variables, the role's credentials, the
+   * lab's endpoint, then the version's own variables.
+   * https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime
+   */
+  environmentOf(name: string, version: string): { functionName: string; version: string; env: Record<string, string>; timeoutMs: number; memorySize: number; arn: string } | undefined {
+    const f = this.functions.get(name);
+    const v = f?.versions.get(version);
+    if (!f || !v) return undefined;
+    const credentials = f.spec.role && this.credentialsFor ? this.credentialsFor(f.spec.role, f.spec.name) : undefined;
+    return {
+      functionName: name,
+      version,
+      timeoutMs: v.timeoutSeconds * 1000,
+      memorySize: v.memorySize,
+      arn: `${f.arn}:${version}`,
+      env: { ...lambdaEnvironment(name, v, this.endpoint, credentials), _HANDLER: v.code.handler, ...v.env },
+    };
+  }
+
+  /** A line in a version's log group, from a process of its environment other than the runtime (an extension). */
+  log(name: string, version: string, line: string): void {
+    const entry = { at: this.ctx.scheduler.now(), functionName: name, version, line };
+    this.logs.push(entry);
+    for (const l of this.logListeners) l(entry);
   }
 
   private workerOf(f: LabFunction, v: Version): VersionWorker {
@@ -866,16 +901,16 @@ export class LambdaLab implements LambdaPort {
     return this.firstTraffic.get(key) ?? fn.versions.get(version)?.publishedAt ?? 0;
   }
 
-  private readonly invocationListeners: ((functionName: string, version: string, at: number, invocations: number, errors: number) => void)[] = [];
+  private readonly invocationListeners: ((functionName: string, version: string, at: number, invocations: number, errors: number, durationMs: number) => void)[] = [];
 
   /** Listen to every finished invocation of every version: real ones, and simulated users' per second. */
-  onInvocations(listener: (functionName: string, version: string, at: number, invocations: number, errors: number) => void): void {
+  onInvocations(listener: (functionName: string, version: string, at: number, invocations: number, errors: number, durationMs: number) => void): void {
     this.invocationListeners.push(listener);
   }
 
-  /** `invocations` of a version that started at `at`, `errors` of them failed (a function error or a timeout). */
-  noteInvocations(functionName: string, version: string, at: number, invocations: number, errors: number): void {
-    for (const l of this.invocationListeners) l(functionName, version, at, invocations, errors);
+  /** `invocations` of a version that started at `at`, `errors` of them failed (a function error or a timeout), taking `durationMs` on average. */
+  noteInvocations(functionName: string, version: string, at: number, invocations: number, errors: number, durationMs = 0): void {
+    for (const l of this.invocationListeners) l(functionName, version, at, invocations, errors, durationMs);
   }
 
   markTraffic(name: string, version: string, at: number): void {
