@@ -124,6 +124,13 @@ class ExtensionEnvironment {
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    // The lab's process never waits for its extensions to end, and takes them with it when it exits.
+    const proc = this.proc;
+    live.add(proc);
+    proc.once('exit', () => live.delete(proc));
+    proc.unref();
+    for (const stream of [proc.stdout, proc.stderr] as unknown as { unref?: () => void }[]) stream.unref?.();
+    this.server.unref();
     let partial = '';
     const onData = (chunk: Buffer) => {
       const lines = (partial + chunk.toString('utf8')).split('\n');
@@ -390,6 +397,12 @@ function readBody(stream: IncomingMessage): Promise<string> {
     stream.on('error', () => resolve(Buffer.concat(chunks).toString('utf8')));
   });
 }
+
+/** Every extension process the lab runs: killed when the lab's process exits, whatever way it exits. */
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const p of live) p.kill('SIGKILL');
+});
 
 /** A wait that never keeps the lab's process alive by itself. */
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
