@@ -89,6 +89,7 @@ class ExtensionEnvironment {
   /** Requests being read or served (a /next counts until it waits), and connections not yet past their first request. */
   private inflight = 0;
   private readonly opening = new Set<import('node:net').Socket>();
+  private readonly threads = new Threads();
   private seq = 0;
   private exited?: string;
   port = 0;
@@ -239,13 +240,17 @@ class ExtensionEnvironment {
     const end = performance.now() + SETTLE_TIMEOUT_MS;
     let quiet = 0;
     let looks = 0;
-    while (quiet < 4) {
+    for (;;) {
       if (this.exited || pid === undefined) return;
       if (performance.now() > end) {
         this.host.log(this.spec, `lab: the extension did not settle within ${SETTLE_TIMEOUT_MS} ms (a /next ${this.waiting ? 'waiting' : 'not waiting'}, ${this.inflight} calls in flight)`);
         return;
       }
-      quiet = this.waiting && this.inflight === 0 && this.opening.size === 0 && !runnable(pid) ? quiet + 1 : 0;
+      quiet = this.waiting && this.inflight === 0 && this.opening.size === 0 ? quiet + 1 : 0;
+      // Quiet on the wire for three turns: then whether a thread of its own is still at work (the
+      // costly look, once), and a last turn for a call that thread sent to reach the lab.
+      if (quiet === 3 && this.threads.runnable(pid)) quiet = 0;
+      if (quiet === 4) return;
       // Busy at first (most settle within a few turns), then a millisecond apart.
       await (quiet === 0 && ++looks > 50 ? sleep(1) : new Promise((r) => setImmediate(r)));
     }
@@ -407,23 +412,36 @@ process.once('exit', () => {
 /** A wait that never keeps the lab's process alive by itself. */
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
-/** Whether any thread of the process is runnable (Linux /proc): it still has work of its own to do. */
-function runnable(pid: number): boolean {
-  let tasks: string[];
-  try {
-    tasks = readdirSync(`/proc/${pid}/task`);
-  } catch {
+/** A process's threads, as Linux's /proc shows them (the list kept between looks, read again when it changes). */
+class Threads {
+  private tids: string[] = [];
+  private listed = 0;
+
+  /** Whether any thread of the process is runnable: it still has work of its own to do. */
+  runnable(pid: number): boolean {
+    // Go starts threads as it needs them: the list is read again every 50 looks.
+    if (this.listed++ % 50 === 0) this.list(pid);
+    for (const t of this.tids) {
+      let stat: string;
+      try {
+        stat = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
+      } catch {
+        // The thread ended: list them again.
+        this.listed = 0;
+        continue;
+      }
+      if (stat[stat.lastIndexOf(')') + 2] === 'R') return true;
+    }
     return false;
   }
-  for (const t of tasks) {
+
+  private list(pid: number): void {
     try {
-      const stat = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
-      if (stat[stat.lastIndexOf(')') + 2] === 'R') return true;
+      this.tids = readdirSync(`/proc/${pid}/task`);
     } catch {
-      // The thread ended between the two reads.
+      this.tids = [];
     }
   }
-  return false;
 }
 
 /** What the host needs from the lab. */
