@@ -237,3 +237,39 @@ describe('the lab chooses the runner by Runtime', () => {
     expect(() => lab.lambda.createFunction({ name: 'f', handler: 'index.handler', codeDir: tmpdir(), ...(runtime ? { runtime } : {}) })).not.toThrow();
   });
 });
+
+/** A one-stack cloud assembly with these functions (inline code). */
+function assembly(functions: Record<string, { runtime?: string; code: string }>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'lab-python-stack-'));
+  const resources = Object.fromEntries(
+    Object.entries(functions).map(([id, f]) => [id, { Type: 'AWS::Lambda::Function', Properties: { FunctionName: id.toLowerCase(), Handler: 'index.handler', ...(f.runtime ? { Runtime: f.runtime } : {}), Code: { ZipFile: f.code } } }]),
+  );
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ version: '40.0.0', artifacts: { S: { type: 'aws:cloudformation:stack', properties: { templateFile: 'S.template.json' } } } }));
+  writeFileSync(join(dir, 'S.template.json'), JSON.stringify({ Resources: resources }));
+  return dir;
+}
+
+describe('a stack with Python functions', () => {
+  let lab: Lab;
+  beforeEach(async () => {
+    lab = new Lab({ warm: false });
+    await lab.start();
+  });
+  afterEach(() => lab.stop());
+
+  (hostPython ? it : it.skip)('runs inline Python code as index.py, beside inline Node.js code as index.js', async () => {
+    await lab.loadAssembly(assembly({
+      Py: { runtime: 'python3.12', code: 'def handler(event, context):\n    return {"statusCode": 200, "body": "from python"}\n' },
+      Js: { runtime: 'nodejs24.x', code: 'exports.handler = async () => ({ statusCode: 200, body: "from node" });' },
+    }));
+    expect((await lab.lambda.invoke('py', {}, 'test')).payload).toEqual({ statusCode: 200, body: 'from python' });
+    expect((await lab.lambda.invoke('js', {}, 'test')).payload).toEqual({ statusCode: 200, body: 'from node' });
+  });
+
+  it('fails the stack, naming the function and its runtime, before any function exists, when one has a runtime the lab cannot run', async () => {
+    const load = lab.loadAssembly(assembly({ Ok: { runtime: 'nodejs24.x', code: 'exports.handler = async () => 1;' }, Billing: { runtime: 'java21', code: '' } }));
+    await expect(load).rejects.toThrow(LabError);
+    await expect(lab.loadAssembly(assembly({ Billing: { runtime: 'java21', code: '' } }))).rejects.toThrow(/^Billing: Runtime java21: the lab runs nodejs\* \(in a worker thread\) and python3\.9 to python3\.13/);
+    expect(lab.lambda.functionNames()).toEqual([]);
+  });
+});
