@@ -270,7 +270,8 @@ def _load():
 
 
 def _error_payload(exc, request_id):
-    frames = traceback.extract_tb(exc.__traceback__)
+    # The trace starts at the function's own code, without the runtime's frames.
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename != __file__]
     return {"errorMessage": str(exc), "errorType": type(exc).__name__, "requestId": request_id, "stackTrace": traceback.format_list(frames)}
 
 

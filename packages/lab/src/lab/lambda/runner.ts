@@ -36,7 +36,7 @@ export interface Runner {
 export type RuntimeFamily = 'nodejs' | 'python';
 
 /** Python runtimes the lab runs on the host's python3. https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html */
-const PYTHON_RUNTIMES = ['python3.9', 'python3.10', 'python3.11', 'python3.12', 'python3.13'];
+const PYTHON_RUNTIMES = ['python3.9', 'python3.10', 'python3.11', 'python3.12', 'python3.13', 'python3.14'];
 
 /** Which runner a Runtime gets (none given: Node.js, the lab's default), or a LabError naming what the lab runs. */
 export function runtimeFamily(runtime: string | undefined): RuntimeFamily {

@@ -114,6 +114,9 @@ describeWithPython('the lab runs Python functions', () => {
     expect(p).toMatchObject({ errorMessage: 'no quote for sku sku-9', errorType: 'ValueError' });
     expect(p.requestId).toMatch(/\S/);
     expect(p.stackTrace.join('')).toContain('raise ValueError("no quote for sku " + event["raise"])');
+    // It starts at the function's own code, as the runtime's does: the lab's runner is not in it.
+    expect(p.stackTrace[0]).toContain(`${join(codeDir, 'shipping.py')}", line`);
+    expect(p.stackTrace.join('')).not.toContain('python_worker.py');
     expect(lab.lambda.invocations.at(-1)).toMatchObject({ ok: false, error: { type: 'ValueError', init: false, injected: false } });
     // The process lives on: the next request is served.
     expect((await lab.lambda.invoke('quote', { sku: 'sku-2' }, 'test', v)).functionError).toBeUndefined();
@@ -230,10 +233,10 @@ describe('the lab chooses the runner by Runtime', () => {
   it.each(['java21', 'dotnet8', 'ruby3.3', 'provided.al2023', 'python2.7', 'python3.8'])('refuses %s at CreateFunction with a LabError naming the runtimes it runs', (runtime) => {
     const create = () => lab.lambda.createFunction({ name: 'f', handler: 'index.handler', codeDir: tmpdir(), runtime });
     expect(create).toThrow(LabError);
-    expect(create).toThrow(`Runtime ${runtime}: the lab runs nodejs* (in a worker thread) and python3.9 to python3.13 (on the host's python3), not this runtime`);
+    expect(create).toThrow(`Runtime ${runtime}: the lab runs nodejs* (in a worker thread) and python3.9 to python3.14 (on the host's python3), not this runtime`);
   });
 
-  it.each(['nodejs20.x', 'nodejs24.x', ...(hostPython ? ['python3.9', 'python3.13'] : []), undefined])('accepts %s', (runtime) => {
+  it.each(['nodejs20.x', 'nodejs24.x', ...(hostPython ? ['python3.9', 'python3.13', 'python3.14'] : []), undefined])('accepts %s', (runtime) => {
     expect(() => lab.lambda.createFunction({ name: 'f', handler: 'index.handler', codeDir: tmpdir(), ...(runtime ? { runtime } : {}) })).not.toThrow();
   });
 });
@@ -269,7 +272,7 @@ describe('a stack with Python functions', () => {
   it('fails the stack, naming the function and its runtime, before any function exists, when one has a runtime the lab cannot run', async () => {
     const load = lab.loadAssembly(assembly({ Ok: { runtime: 'nodejs24.x', code: 'exports.handler = async () => 1;' }, Billing: { runtime: 'java21', code: '' } }));
     await expect(load).rejects.toThrow(LabError);
-    await expect(lab.loadAssembly(assembly({ Billing: { runtime: 'java21', code: '' } }))).rejects.toThrow(/^Billing: Runtime java21: the lab runs nodejs\* \(in a worker thread\) and python3\.9 to python3\.13/);
+    await expect(lab.loadAssembly(assembly({ Billing: { runtime: 'java21', code: '' } }))).rejects.toThrow(/^Billing: Runtime java21: the lab runs nodejs\* \(in a worker thread\) and python3\.9 to python3\.14/);
     expect(lab.lambda.functionNames()).toEqual([]);
   });
 });
