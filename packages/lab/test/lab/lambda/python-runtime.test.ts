@@ -4,6 +4,7 @@
  * virtual clock (lib/lab/lambda/python-runtime.ts, python_worker.py).
  * https://docs.aws.amazon.com/lambda/latest/dg/python-handler.html
  */
+import { CloudFormationClient, CreateChangeSetCommand, DescribeStacksCommand, ExecuteChangeSetCommand } from '@aws-sdk/client-cloudformation';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -213,6 +214,24 @@ describeWithPython('the lab runs Python functions', () => {
     expect(p.round_trip_ms).toBeLessThan(1500 + 1000);
   });
 
+  it('reaches hosts outside the lab only as the lab\'s network map says: a mapped host answers its status, any other fails as DNS does', async () => {
+    writeFileSync(join(codeDir, 'fetcher.py'), [
+      'import urllib.request, urllib.error',
+      'def handler(event, context):',
+      '    try:',
+      '        return {"status": urllib.request.urlopen(event["url"], timeout=2).status}',
+      '    except urllib.error.HTTPError as e:',
+      '        return {"status": e.code}',
+      '    except urllib.error.URLError as e:',
+      '        return {"error": type(e.reason).__name__}',
+    ].join('\n'));
+    lab.lambda.setNetwork({ 'payments.internal': { status: 503 }, 'carrier.example': { status: 200 } });
+    const v = create('fetcher.handler');
+    expect((await lab.lambda.invoke('quote', { url: 'https://carrier.example/rates' }, 'test', v)).payload).toEqual({ status: 200 });
+    expect((await lab.lambda.invoke('quote', { url: 'http://payments.internal/v2' }, 'test', v)).payload).toEqual({ status: 503 });
+    expect((await lab.lambda.invoke('quote', { url: 'https://example.org/' }, 'test', v)).payload).toEqual({ error: 'gaierror' });
+  });
+
   it('says once, at create time, when the host\'s Python is not the runtime\'s minor version', () => {
     create();
     lab.lambda.createFunction({ name: 'other', handler: 'shipping.handler', codeDir, runtime: 'python3.12' });
@@ -274,5 +293,20 @@ describe('a stack with Python functions', () => {
     await expect(load).rejects.toThrow(LabError);
     await expect(lab.loadAssembly(assembly({ Billing: { runtime: 'java21', code: '' } }))).rejects.toThrow(/^Billing: Runtime java21: the lab runs nodejs\* \(in a worker thread\) and python3\.9 to python3\.14/);
     expect(lab.lambda.functionNames()).toEqual([]);
+  });
+
+  it('through the CloudFormation API (cdk deploy), such a runtime ends the stack CREATE_FAILED with the reason, and the lab serves on', async () => {
+    const cfn = new CloudFormationClient({ endpoint: lab.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'lab', secretAccessKey: 'lab' }, maxAttempts: 1 });
+    const TemplateBody = JSON.stringify({ Resources: { Billing: { Type: 'AWS::Lambda::Function', Properties: { FunctionName: 'billing', Handler: 'index.handler', Runtime: 'java21', Role: 'arn:aws:iam::123456789012:role/r', Code: { ZipFile: 'x' } } } } });
+    await cfn.send(new CreateChangeSetCommand({ StackName: 'app', ChangeSetName: 'cs', ChangeSetType: 'CREATE', TemplateBody }));
+    await cfn.send(new ExecuteChangeSetCommand({ StackName: 'app', ChangeSetName: 'cs' }));
+    let stack = (await cfn.send(new DescribeStacksCommand({ StackName: 'app' }))).Stacks![0];
+    for (let i = 0; i < 200 && stack.StackStatus!.endsWith('IN_PROGRESS'); i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      stack = (await cfn.send(new DescribeStacksCommand({ StackName: 'app' }))).Stacks![0];
+    }
+    expect(stack.StackStatus).toBe('CREATE_FAILED');
+    expect(stack.StackStatusReason).toContain('Billing: Runtime java21: the lab runs nodejs* (in a worker thread) and python3.9 to python3.14');
+    expect((await cfn.send(new DescribeStacksCommand({ StackName: 'app' }))).Stacks).toHaveLength(1);
   });
 });
