@@ -29,17 +29,20 @@ const fnDefaults = {
 };
 
 /**
- * The sample service: an orders API and a pricing API, each a Lambda function behind its
- * `live` alias with an IAM-authenticated function URL, released through canary-watchdog.
+ * The sample service: an orders API, a pricing API (Node.js) and a shipping quote API (Python),
+ * each a Lambda function behind its `live` alias with an IAM-authenticated function URL,
+ * released through canary-watchdog.
  */
 export class OrdersServiceStack extends Stack {
   readonly watchdog: ReleaseWatchdog;
   readonly orders: GuardedFunction;
   readonly pricing: GuardedFunction;
+  /** A Python function (stdlib only), guarded like the others. */
+  readonly shipping: GuardedFunction;
 
   constructor(scope: Construct, id: string, props: OrdersServiceProps) {
     super(scope, id, props);
-    // Two guarded functions with 8 probes and 6 checks between them outgrow Lambda's 4 KB
+    // Three guarded functions with 9 probes and 8 checks between them outgrow Lambda's 4 KB
     // environment: the configuration lives in the state table.
     this.watchdog = new ReleaseWatchdog(this, 'Watchdog', { configDelivery: ConfigDelivery.STATE_TABLE });
 
@@ -157,9 +160,52 @@ export class OrdersServiceStack extends Stack {
       ],
     });
 
+    // A Python function, guarded the same way: the telemetry extension is a native binary, so it
+    // gets the layer of its architecture as the Node.js functions do.
+    const shippingRates = { EU: { baseCents: 490, perKgCents: 120 }, US: { baseCents: 650, perKgCents: 150 } };
+    const shippingFunction = new lambda.Function(this, 'ShippingQuoteFunction', {
+      runtime: lambda.Runtime.PYTHON_3_14,
+      architecture: lambda.Architecture.ARM_64,
+      handler: 'shipping_quote.handler',
+      code: lambda.Code.fromAsset(join(__dirname, 'functions', 'shipping')),
+      memorySize: 256,
+      timeout: Duration.seconds(5),
+      logGroup: new logs.LogGroup(this, 'ShippingQuoteLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY }),
+      environment: { SHIPPING_RATES: JSON.stringify(shippingRates), CURRENCY: props.currency },
+    });
+    const parcelCents = (zone: keyof typeof shippingRates, kg: number) => shippingRates[zone].baseCents + Math.ceil(kg) * shippingRates[zone].perKgCents;
+    this.shipping = new GuardedFunction(this, 'ShippingQuote', {
+      watchdog: this.watchdog,
+      existingFunction: shippingFunction,
+      rollout: Rollout.canary({ percent: 10, minutes: 5 }),
+      bakeMinutes: 5,
+      configChecks: [
+        { key: 'SHIPPING_RATES', format: ConfigFormat.JSON },
+        { key: 'CURRENCY', oneOf: ['USD', 'EUR', 'GBP'] },
+      ],
+      probes: [
+        {
+          name: 'quote-eu-parcel',
+          event: { rawPath: '/shipping', requestContext: { http: { method: 'GET' } }, queryStringParameters: { zone: 'EU', weightKg: '2.5' } },
+          expect: { status: ProbeStatus.SUCCESS, body: [{ path: '$.statusCode', equalTo: 200 }, { path: '$.body.cents', equalTo: parcelCents('EU', 2.5) }, { path: '$.body.currency', equalTo: props.currency }], maxLatencyMs: 500 },
+        },
+        {
+          name: 'quote-us-parcel',
+          event: { rawPath: '/shipping', requestContext: { http: { method: 'GET' } }, queryStringParameters: { zone: 'US', weightKg: '1' } },
+          expect: { status: ProbeStatus.SUCCESS, body: [{ path: '$.statusCode', equalTo: 200 }, { path: '$.body.cents', equalTo: parcelCents('US', 1) }] },
+        },
+        {
+          name: 'reject-overweight',
+          event: { rawPath: '/shipping', requestContext: { http: { method: 'GET' } }, queryStringParameters: { zone: 'EU', weightKg: '31' } },
+          expect: { status: ProbeStatus.SUCCESS, body: [{ path: '$.statusCode', equalTo: 400 }] },
+        },
+      ],
+    });
+
     // Function URLs on the aliases, so users go through the weighted alias; IAM-authenticated.
     this.orders.alias.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.AWS_IAM });
     this.pricing.alias.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.AWS_IAM });
+    this.shipping.alias.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.AWS_IAM });
 
     this.acknowledgeNagFindings();
   }

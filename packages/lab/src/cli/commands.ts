@@ -201,6 +201,10 @@ export async function runLab(
     '',
   );
   out(lines.join('\n'));
+  // The lab's own notes (a Python runtime run on another host Python, ...): those of the load, then each as it comes (cdk deploy).
+  const note = (line: string) => line.startsWith('lab: ') && out(`${terminalSafe(line)}\n`);
+  for (const l of lab.lambda.logs) note(l.line);
+  lab.lambda.onLog((e) => note(e.line));
   // Each watchdog decision as it happens: deployment, layer, action and reason.
   // The trigger tells apart decisions taken at the same instant (a schedule tick, an alarm's state change).
   lab.onDecision((r: DecisionRecord) => out(`${terminalSafe(`${r.at} decision ${summarize(r)} (${r.actionTaken}: ${r.actionResult}; trigger ${r.trigger})`)}\n`));

@@ -23,6 +23,7 @@ import { StsLab } from './sts';
 import { Traffic } from './traffic';
 import { StreamEventSources } from './lambda/event-source';
 import { TelemetryExtensionHost } from './lambda/extensions';
+import { runtimeFamily } from './lambda/runner';
 import { TELEMETRY_EXTENSION_NAME } from 'canary-watchdog/lib/runtime/telemetry';
 
 export interface LabOptions {
@@ -337,6 +338,15 @@ export class Lab implements FaultInjector, Authorizer {
     for (const [id, r] of byType('Custom::AWS')) {
       if (await this.awsCall(String(resolver.resolve(r.Properties?.Create ?? '{}')))) handledCustom.add(id);
     }
+    // A runtime the lab cannot run fails the stack before any of its functions exists.
+    for (const [id, r] of byType('AWS::Lambda::Function')) {
+      try {
+        runtimeFamily(r.Properties?.Runtime === undefined ? undefined : String(r.Properties.Runtime));
+      } catch (e) {
+        if (e instanceof LabError) throw new LabError(e.code, `${id}: ${e.message}`, e.status);
+        throw e;
+      }
+    }
     // Functions first, with everything their environment refers to resolved by name.
     for (const [id, r] of byType('AWS::Lambda::Function')) {
       const p = r.Properties ?? {};
@@ -345,7 +355,8 @@ export class Lab implements FaultInjector, Authorizer {
       let codeDir: string;
       if (typeof inline === 'string') {
         codeDir = mkdtempSync(join(tmpdir(), 'lab-inline-'));
-        writeFileSync(join(codeDir, 'index.js'), inline);
+        // Inline code is index.js for Node.js, index.py for Python. https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-lambda-function-code.html
+        writeFileSync(join(codeDir, runtimeFamily(p.Runtime === undefined ? undefined : String(p.Runtime)) === 'python' ? 'index.py' : 'index.js'), inline);
       } else {
         codeDir = assetDir(stack, r);
       }

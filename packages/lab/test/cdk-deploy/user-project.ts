@@ -39,7 +39,9 @@ export async function startUserProject(): Promise<UserProject> {
   symlinkSync(join(root, 'node_modules'), join(copy, 'node_modules'));
   symlinkSync(join(root, 'packages/constructs'), join(copy, 'packages/constructs'));
 
-  const lab: ChildProcess = spawn(process.execPath, [join(root, 'packages/lab/bin/canary-watchdog.js'), 'lab', '--port', '0', '--empty', '--clock', 'real', '--speed', '60'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // A free port, or the one CANARY_WATCHDOG_E2E_LAB_PORT names (a machine shared by several runs).
+  const port = process.env.CANARY_WATCHDOG_E2E_LAB_PORT ?? '0';
+  const lab: ChildProcess = spawn(process.execPath, [join(root, 'packages/lab/bin/canary-watchdog.js'), 'lab', '--port', port, '--empty', '--clock', 'real', '--speed', '60'], { stdio: ['ignore', 'pipe', 'inherit'] });
   let labOut = '';
   const endpoint = await new Promise<string>((ok, fail) => {
     const timer = setTimeout(() => fail(new Error(`the lab printed no endpoint: ${labOut}`)), 30_000);

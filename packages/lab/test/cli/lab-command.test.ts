@@ -1,14 +1,14 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 
 const CLI = resolve(__dirname, '../../bin/canary-watchdog.js');
 
-/** `one` answers 1; `judge` logs the decision record it is given, as the watchdog does. */
-function oneFunctionAssembly(): string {
+/** `one` answers 1; `judge` logs the decision record it is given, as the watchdog does; `py` (with `python`) answers 2 from Python. */
+function oneFunctionAssembly(python?: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'cli-app-'));
-  const fn = (name: string, code: string) => ({ Type: 'AWS::Lambda::Function', Properties: { FunctionName: name, Handler: 'index.handler', Code: { ZipFile: code } } });
+  const fn = (name: string, code: string, runtime?: string) => ({ Type: 'AWS::Lambda::Function', Properties: { FunctionName: name, Handler: 'index.handler', Code: { ZipFile: code }, ...(runtime ? { Runtime: runtime } : {}) } });
   writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ version: '40.0.0', artifacts: { One: { type: 'aws:cloudformation:stack', properties: { templateFile: 'One.template.json' } } } }));
   writeFileSync(
     join(dir, 'One.template.json'),
@@ -17,6 +17,7 @@ function oneFunctionAssembly(): string {
         Fn: fn('one', 'exports.handler = async () => 1;'),
         Judge: fn('judge', 'exports.handler = async (decision) => { console.log(JSON.stringify({ level: "INFO", message: "decision", decision })); };'),
         Role: { Type: 'AWS::IAM::Role', Properties: {} },
+        ...(python ? { Py: fn('py', 'def handler(event, context):\n    return 2\n', python) } : {}),
       },
     }),
   );
@@ -115,6 +116,24 @@ describe('canary-watchdog lab', () => {
     expect(await exited).toBe(0);
     expect(output.out).toContain('lab stopped (SIGTERM)');
     expect(() => process.kill(child.pid!, 0)).toThrow(expect.objectContaining({ code: 'ESRCH' }));
+  }, 60_000);
+
+  it('runs a Python function, says once that the host\'s Python is not its runtime\'s, and on SIGTERM leaves no python process', async () => {
+    const host = spawnSync('python3', ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])'], { encoding: 'utf8' }).stdout?.trim();
+    if (!host) return void process.stderr.write('*** lab-command Python test SKIPPED: no python3 on this host ***\n');
+    // A runtime other than the host's, so that the note is due.
+    const runtime = host === '3.13' ? 'python3.12' : 'python3.13';
+    const { child, output, endpoint, exited } = await startLab(['--app', oneFunctionAssembly(runtime)]);
+    expect(await (await invoke(endpoint, 'py')).json()).toBe(2);
+    expect(output.out.split('\n').filter((l) => l.startsWith('lab: '))).toEqual([`lab: ${runtime} functions run on this host's Python ${host} (the lab has no other): code that needs ${runtime.slice(6)} itself may behave differently`]);
+    const pythons = spawnSync('ps', ['-o', 'pid=,args=', '--ppid', String(child.pid)], { encoding: 'utf8' })
+      .stdout.split('\n')
+      .filter((l) => l.includes('python_worker.py'))
+      .map((l) => Number(l.trim().split(/\s+/)[0]));
+    expect(pythons.length).toBeGreaterThan(0);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    for (const pid of pythons) expect(() => process.kill(pid, 0)).toThrow(expect.objectContaining({ code: 'ESRCH' }));
   }, 60_000);
 
   it('stops on SIGINT while an invocation is stuck in an endless loop', async () => {

@@ -17,6 +17,7 @@ describe('scenario files', () => {
       'crash-on-init', 'low-traffic-probe-bug', 'slow-burn', 'watchdog-down', 'cloudwatch-faults',
       'flaky-probes-cold-starts', 'silent-http-500s', 'prober-dies', 'fix-during-incident-ignore', 'fix-during-incident-rollback', 'shadow-mode',
       'staged-bug-caught-in-beta', 'staged-load-bug-in-prod-1', 'staged-good-release', 'dynamodb-throttling', 'state-table-outage', 'state-table-outage-after-hook',
+      'python-bad-code', 'python-rates-missing-field', 'python-good-release',
     ]);
   });
 

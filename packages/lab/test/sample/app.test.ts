@@ -28,9 +28,9 @@ describe('sample app', () => {
     expect(report.success).toBe(true);
   });
 
-  it('guards two functions with one watchdog, each behind an IAM-authenticated function URL on its alias', () => {
-    template.resourceCountIs('AWS::CodeDeploy::DeploymentGroup', 2);
-    template.resourceCountIs('AWS::Lambda::Url', 2);
+  it('guards three functions with one watchdog, each behind an IAM-authenticated function URL on its alias', () => {
+    template.resourceCountIs('AWS::CodeDeploy::DeploymentGroup', 3);
+    template.resourceCountIs('AWS::Lambda::Url', 3);
     for (const [, url] of resourcesOfType(template, 'AWS::Lambda::Url')) {
       expect(url.Properties).toMatchObject({ AuthType: 'AWS_IAM', Qualifier: 'live' });
     }
@@ -46,6 +46,20 @@ describe('sample app', () => {
     expect(orders.probes.map((p) => p.name)).toEqual(['validate-order', 'read-missing-order', 'reject-zero-qty', 'reject-over-limit', 'unknown-route']);
     const pricing = config.guards.find((g) => g.functionName.includes('PricingApi'))!;
     expect(pricing.probes[0].expect.body).toContainEqual({ path: '$.body.total', equals: 2806 });
+  });
+
+  it('guards a Python function (stdlib only, its code folder as the asset) with the telemetry layer of its architecture and its probes', () => {
+    const [, fn] = resourcesOfType(template, 'AWS::Lambda::Function').find(([id]) => id.startsWith('ShippingQuoteFunction'))!;
+    expect(fn.Properties).toMatchObject({ Runtime: 'python3.14', Handler: 'shipping_quote.handler', Architectures: ['arm64'] });
+    expect((fn.Properties.Environment as { Variables: object }).Variables).toHaveProperty('CANARY_WATCHDOG_TELEMETRY_TABLE');
+    const layers = (fn.Properties.Layers as { Ref: string }[]).map((l) => template.toJSON().Resources[l.Ref]);
+    expect(layers).toEqual([expect.objectContaining({ Type: 'AWS::Lambda::LayerVersion', Properties: expect.objectContaining({ CompatibleArchitectures: ['arm64'] }) })]);
+    const [, item] = resourcesOfType(template, 'Custom::AWS').find(([id]) => id.startsWith('WatchdogConfigItem'))!;
+    const put = JSON.parse(joinToText(item.Properties.Create)) as { parameters: { Item: { config: { S: string } } } };
+    const shipping = parseWatchdogConfig(JSON.parse(put.parameters.Item.config.S)).guards.find((g) => g.functionName.includes('ShippingQuote'))!;
+    expect(shipping.probes.map((p) => p.name)).toEqual(['quote-eu-parcel', 'quote-us-parcel', 'reject-overweight']);
+    // EU: 490 cents and 120 a started kilogram, so 2.5 kg is 490 + 3 * 120.
+    expect(shipping.probes[0].expect.body).toContainEqual({ path: '$.body.cents', equals: 850 });
   });
 
   it('bundles the functions with local esbuild and synthesizes without cycles', () => {

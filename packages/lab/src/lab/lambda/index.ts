@@ -6,6 +6,10 @@ import { LAB_ACCOUNT, LAB_REGION, LabError } from '../kernel';
 import type { AliasRouting, CloudWatchPort, Datum, LabContext, LambdaPort } from '../ports';
 import { ELAPSED_HEADER, type RestRequest, type RestRoute } from '../server';
 import { ASYNC_MAX_EVENT_AGE_MS, asyncRetryDelayMs, checkReserved, concurrencyAt, type Environment, freeEnvironment, reap, RESERVED_THROTTLE } from './environments';
+import { hostPythonNote, PythonRunner } from './python-runtime';
+import { awaitReply, type Deadline, eachLine, type HostAnswer, type Runner, type RunnerReply, runtimeFamily } from './runner';
+
+export type { HostAnswer } from './runner';
 
 /** How a version misbehaves on purpose (rehearsals): applied to every invocation of it. */
 export interface Behaviour {
@@ -39,9 +43,6 @@ export interface Noise {
   /** Init phase of each execution environment's first invocation, ms (not part of its Duration). */
   readonly coldStartMs?: number;
 }
-
-/** What a host outside the lab answers function code: an HTTP status, or nothing (DNS fails). */
-export type HostAnswer = { readonly status: number } | 'unreachable';
 
 /** One request's outcome, as the metrics count it. */
 export interface Call {
@@ -103,7 +104,7 @@ interface Version {
    * module scope is shared by its environments; everything Lambda accounts per environment
    * (concurrency, init, reuse, reset) is accounted in `environments`.
    */
-  worker?: VersionWorker;
+  worker?: Runner;
   /** Its execution environments, alive or ending (environments.ts). */
   environments: Environment[];
   /** Its code's init failed last time: the next environment loads it afresh. */
@@ -220,14 +221,14 @@ export async function endIdleThreads(): Promise<void> {
   await Promise.all(idleThreads.splice(0).map((w) => (clearTimeout(idleTimers.get(w)), w.terminate())));
 }
 
-type WorkerReply = { ok: boolean; payload: unknown; durationMs: number; init?: boolean; timedOut?: boolean };
+type WorkerReply = RunnerReply;
 
 /**
- * Lambda's reserved variables for every process of a version's environment, the role's
- * credentials (the lab's default keys without a role) and the lab's endpoint.
+ * The environment a function's code runs with: Lambda's reserved variables, the lab's endpoint,
+ * then the function's own environment.
  * https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime
  */
-function lambdaEnvironment(name: string, v: Version, endpoint: string, credentials: RoleCredentials | undefined): Record<string, string> {
+function runtimeEnvironment(fn: LabFunction, v: Version, endpoint: string, credentials: RoleCredentials | undefined): Record<string, string> {
   return {
     PATH: process.env.PATH ?? '',
     AWS_REGION: LAB_REGION,
@@ -236,14 +237,16 @@ function lambdaEnvironment(name: string, v: Version, endpoint: string, credentia
     AWS_SECRET_ACCESS_KEY: credentials?.secretAccessKey ?? 'lab',
     ...(credentials ? { AWS_SESSION_TOKEN: credentials.sessionToken } : {}),
     AWS_ENDPOINT_URL: endpoint,
-    AWS_LAMBDA_FUNCTION_NAME: name,
+    AWS_LAMBDA_FUNCTION_NAME: fn.spec.name,
     AWS_LAMBDA_FUNCTION_VERSION: v.version,
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(v.memorySize),
+    AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING: '1',
+    ...v.env,
   };
 }
 
 /** A version's worker thread, invoked by message. */
-class VersionWorker {
+class VersionWorker implements Runner {
   private readonly worker: Worker;
   private seq = 0;
   private dead = false;
@@ -277,27 +280,17 @@ class VersionWorker {
       functionName: fn.spec.name,
       version: v.version,
       timeoutMs: v.timeoutSeconds * 1000,
-      // Lambda's reserved variables, the lab's endpoint, then the function's own environment.
-      // https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime
-      env: { ...lambdaEnvironment(fn.spec.name, v, endpoint, credentials), AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING: '1', ...v.env },
+      env: runtimeEnvironment(fn, v, endpoint, credentials),
     });
     let markers = 0;
     for (const stream of [this.worker.stdout, this.worker.stderr]) {
-      let buf = '';
-      stream.setEncoding('utf8');
-      const onData = (chunk: string) => {
-        buf += chunk;
-        let nl: number;
-        while ((nl = buf.indexOf('\n')) >= 0) {
-          const line = buf.slice(0, nl);
-          buf = buf.slice(nl + 1);
+      this.detach.push(
+        eachLine(stream, (line) => {
           if (line === RELEASED) {
             if (++markers === 2) this.onReleased?.();
           } else onLog(line);
-        }
-      };
-      stream.on('data', onData);
-      this.detach.push(() => stream.off('data', onData));
+        }),
+      );
     }
     const onMessage = (m: WorkerReply & { type: string; id: number }) => {
       if (m.type === 'result') {
@@ -316,36 +309,10 @@ class VersionWorker {
     this.worker.unref();
   }
 
-  /**
-   * Run one invocation. The thread ends a sleep past the timeout itself (worker.js); code that
-   * blocks its thread (a busy loop) or waits on real time is ended from here, once the lab's clock
-   * (`now`) passes the deadline; on a real clock, once the timeout has passed on the wall clock
-   * (a sped-up clock speeds up the world, not the function's code).
-   */
-  invoke(event: unknown, arn: string, network: Readonly<Record<string, HostAnswer>>, deadline: { now: () => number; timeoutMs: number }, startOffset = 0): Promise<WorkerReply> {
+  /** Run one invocation. The thread ends a sleep past the timeout itself (worker.js); `awaitReply` the rest. */
+  invoke(event: unknown, arn: string, network: Readonly<Record<string, HostAnswer>>, deadline: Deadline, startOffset = 0): Promise<WorkerReply> {
     const id = ++this.seq;
-    const started = deadline.now();
-    const wallStarted = performance.now();
-    const elapsed = () => (this.realClock ? performance.now() - wallStarted : deadline.now() - started);
-    return new Promise((resolve) => {
-      const watch = setInterval(() => {
-        if (elapsed() <= deadline.timeoutMs || !this.pending.has(id)) return;
-        this.pending.delete(id);
-        clearInterval(watch);
-        resolve({
-          ok: false,
-          timedOut: true,
-          durationMs: deadline.timeoutMs,
-          payload: { errorType: 'Sandbox.Timedout', errorMessage: `${new Date(started + deadline.timeoutMs).toISOString()} lab-${id} Task timed out after ${(deadline.timeoutMs / 1000).toFixed(2)} seconds` },
-        });
-      }, 50);
-      watch.unref();
-      this.pending.set(id, (r) => {
-        clearInterval(watch);
-        resolve(r);
-      });
-      this.worker.postMessage({ type: 'invoke', id, event, arn, requestId: `lab-${id}`, network, startOffset });
-    });
+    return awaitReply(this.pending, id, deadline, this.realClock, () => this.worker.postMessage({ type: 'invoke', id, event, arn, requestId: `lab-${id}`, network, startOffset }));
   }
 
   /** Load the version's code afresh (a new environment after a failed init runs the init again). */
@@ -445,6 +412,8 @@ export class LambdaLab implements LambdaPort {
 
   createFunction(spec: FunctionSpec): void {
     if (this.functions.has(spec.name)) throw new LabError('ResourceConflictException', `Function already exist: ${spec.name}`, 409);
+    // A runtime the lab cannot run is refused here, never at the first invocation.
+    const note = runtimeFamily(spec.runtime) === 'python' ? hostPythonNote(spec.runtime!, this.notedRuntimes) : undefined;
     if (spec.reservedConcurrency !== undefined) {
       const problem = checkReserved(spec.reservedConcurrency, `${spec.name}: ReservedConcurrentExecutions`, this.reservedByOthers(spec.name));
       if (problem) throw new LabError('InvalidParameterValueException', problem);
@@ -464,7 +433,11 @@ export class LambdaLab implements LambdaPort {
       nextVersion: 1,
       ...(spec.reservedConcurrency !== undefined ? { reserved: spec.reservedConcurrency } : {}),
     });
+    if (note) this.log(spec.name, '$LATEST', note);
   }
+
+  /** Runtimes whose host mismatch the lab's log has noted (once each). */
+  private readonly notedRuntimes = new Set<string>();
 
   /** Reserved concurrency of every function but one. */
   private reservedByOthers(name: string): number {
@@ -858,25 +831,34 @@ export class LambdaLab implements LambdaPort {
       timeoutMs: v.timeoutSeconds * 1000,
       memorySize: v.memorySize,
       arn: `${f.arn}:${version}`,
-      env: { ...lambdaEnvironment(name, v, this.endpoint, credentials), _HANDLER: v.code.handler, ...v.env },
+      env: { ...runtimeEnvironment(f, v, this.endpoint, credentials), _HANDLER: v.code.handler },
     };
   }
 
-  /** A line in a version's log group, from a process of its environment other than the runtime (an extension). */
-  log(name: string, version: string, line: string): void {
-    const entry = { at: this.ctx.scheduler.now(), functionName: name, version, line };
+  private workerOf(f: LabFunction, v: Version): Runner {
+    const onLog = (line: string) => this.log(f.spec.name, v.version, line);
+    const credentials = f.spec.role && this.credentialsFor ? this.credentialsFor(f.spec.role, f.spec.name) : undefined;
+    const realClock = this.ctx.scheduler.mode === 'real';
+    // The runner of the function's Runtime (checked at createFunction).
+    v.worker ??=
+      runtimeFamily(f.spec.runtime) === 'python'
+        ? new PythonRunner(
+            {
+              functionName: f.spec.name, version: v.version, runtime: f.spec.runtime!, codeDir: v.code.dir, handler: v.code.handler, timeoutMs: v.timeoutSeconds * 1000,
+              logGroup: this.logGroupOf(f.spec.name), env: runtimeEnvironment(f, v, this.endpoint, credentials), clock: this.clock, realClock,
+            },
+            onLog,
+          )
+        : new VersionWorker(f, v, this.clock, this.endpoint, credentials, onLog, this.opts.reuseThreads === true, realClock);
+    return v.worker;
+  }
+
+  /** One line of a function's log (its output, or a note of the lab's, `lab: ...`). */
+  /** A line in a version's log group, from any process of its environment (its runtime, an extension). */
+  log(functionName: string, version: string, line: string): void {
+    const entry = { at: this.ctx.scheduler.now(), functionName, version, line };
     this.logs.push(entry);
     for (const l of this.logListeners) l(entry);
-  }
-
-  private workerOf(f: LabFunction, v: Version): VersionWorker {
-    const onLog = (line: string) => {
-      const entry = { at: this.ctx.scheduler.now(), functionName: f.spec.name, version: v.version, line };
-      this.logs.push(entry);
-      for (const l of this.logListeners) l(entry);
-    };
-    v.worker ??= new VersionWorker(f, v, this.clock, this.endpoint, f.spec.role && this.credentialsFor ? this.credentialsFor(f.spec.role, f.spec.name) : undefined, onLog, this.opts.reuseThreads === true, this.ctx.scheduler.mode === 'real');
-    return v.worker;
   }
 
   private readonly drawCounts = new Map<string, number>();

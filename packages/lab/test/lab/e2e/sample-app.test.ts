@@ -38,10 +38,10 @@ describe('the lab running the sample app', () => {
     lab = new Lab({ seed: 1 });
     await lab.start();
     const report = await lab.loadAssembly(assembly);
-    // Five runtime functions (the scheduled and the event-driven watchdog among them), the two
-    // guarded ones, and the provider of the #config custom resource.
-    expect(report.functions).toHaveLength(8);
-    expect(report.releases.map((r) => r.alias)).toEqual(['live', 'live']);
+    // Five runtime functions (the scheduled and the event-driven watchdog among them), the three
+    // guarded ones (two Node.js, one Python), and the provider of the #config custom resource.
+    expect(report.functions).toHaveLength(9);
+    expect(report.releases.map((r) => r.alias)).toEqual(['live', 'live', 'live']);
     expect(report.releases[0].beforeAllowTraffic).toMatch(/^CodeDeployHook_/);
     expect(Object.keys(report.unmodelled).sort()).toEqual(['AWS::CloudWatch::Dashboard', 'AWS::IAM::Policy', 'AWS::IAM::Role', 'AWS::Lambda::Permission', 'AWS::Logs::LogGroup']);
   });
@@ -61,7 +61,15 @@ describe('the lab running the sample app', () => {
     expect(alarms.MetricAlarms?.map((a) => a.AlarmName).filter((n) => n!.endsWith('-heartbeat'))).toEqual([
       expect.stringMatching(/^OrdersService-OrdersApi-[0-9A-F]{8}-heartbeat$/),
       expect.stringMatching(/^OrdersService-PricingApi-[0-9A-F]{8}-heartbeat$/),
+      expect.stringMatching(/^OrdersService-ShippingQuote-[0-9A-F]{8}-heartbeat$/),
     ]);
+    // The Python function's real code answers through its alias, in a python3 process.
+    const shipping = lab.release('ShippingQuote');
+    const quote = await lambda.send(
+      new InvokeCommand({ FunctionName: shipping.functionName, Qualifier: 'live', Payload: Buffer.from(JSON.stringify({ rawPath: '/shipping', queryStringParameters: { zone: 'US', weightKg: '1.2' } })) }),
+    );
+    expect([quote.ExecutedVersion, quote.FunctionError]).toEqual(['1', undefined]);
+    expect(JSON.parse(JSON.parse(Buffer.from(quote.Payload!).toString()).body)).toEqual({ zone: 'US', weightKg: 1.2, cents: 650 + 2 * 150, currency: 'USD' });
   }, 30_000);
 
   it('completes a good release: canary, final shift, bake, and the watchdog ends the bake', async () => {
