@@ -56,7 +56,7 @@ describe('sample pipeline', () => {
       expect(stacks.map((s) => s.stackName)).toEqual([`${stage.stageName}-OrdersService`]);
       const t = Template.fromStack(stacks[0]);
       const aliases = Object.values(t.findResources('AWS::Lambda::Alias', { Properties: { Name: 'live' } }));
-      expect(aliases).toHaveLength(2);
+      expect(aliases).toHaveLength(3); // OrdersApi, PricingApi and the Python ShippingQuote
       for (const alias of aliases) {
         // The stack update waits for the CodeDeploy release, its watchdog's hooks before and after the shift included.
         expect(alias.UpdatePolicy).toEqual({
@@ -68,7 +68,7 @@ describe('sample pipeline', () => {
           },
         });
       }
-      t.resourceCountIs('AWS::CodeDeploy::DeploymentGroup', 2);
+      t.resourceCountIs('AWS::CodeDeploy::DeploymentGroup', 3);
       t.hasResourceProperties('AWS::CodeDeploy::DeploymentGroup', { AutoRollbackConfiguration: { Enabled: true, Events: Match.arrayWith(['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_ALARM']) } });
     }
   });
