@@ -2,7 +2,9 @@
  * The sample's Python function (sample/functions/shipping/shipping_quote.py) rehearsed end to
  * end: its real code answers the hooks' probes in a python3 process, and its users' requests
  * reach the watchdog through the telemetry extension (the fast signal), as the Node.js
- * functions' do.
+ * functions' do. Its guard scenario, `python-good-release` (a healthy release must complete),
+ * runs with every built-in scenario in CI's rehearse step (.ci/rehearse), where its 17-minute
+ * bake costs npm test nothing.
  */
 import { Writable } from 'node:stream';
 import { synthSampleApp } from '../../src/lab/sample-app';
@@ -14,7 +16,7 @@ let results: ScenarioResult[];
 const result = (name: string) => results.find((x) => x.name === name)!;
 
 beforeAll(async () => {
-  results = await rehearse({ scenarios: loadScenarios(['python-bad-code', 'python-rates-missing-field', 'python-good-release']), app: synthSampleApp(), out });
+  results = await rehearse({ scenarios: loadScenarios(['python-bad-code', 'python-rates-missing-field']), app: synthSampleApp(), out });
 }, 120_000);
 
 describe('rehearse the sample\'s Python function', () => {
@@ -32,11 +34,5 @@ describe('rehearse the sample\'s Python function', () => {
     expect(r.passed).toBe(true);
     expect(r.strategies.watchdog).toMatchObject({ outcome: 'rolled-back', maxTrafficPercent: 0, failedUserRequests: 0, decidedBy: { layer: 'probes' } });
     expect(JSON.stringify(r.strategies.watchdog.decidedBy)).toMatch(/quote-eu-parcel.*perKgCents.*KeyError/);
-  });
-
-  it('completes a good release whose real probes pass', () => {
-    const r = result('python-good-release');
-    expect(r.passed).toBe(true);
-    expect(r.strategies.watchdog).toMatchObject({ outcome: 'completed', maxTrafficPercent: 100 });
   });
 });
