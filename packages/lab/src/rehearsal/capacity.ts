@@ -95,5 +95,5 @@ export function costText(minutes: readonly CostMinute[]): string {
   const kinds = peak ? Object.entries(peak.writeUnitsByKind).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') : '';
   // Measured in the lab on the wall clock, INVOKE to the next /next (the lab's own turn-around included).
   const held = round(Math.max(0, ...minutes.map((m) => m.maxAddedLatencyMs)));
-  return `${total} write units on the state table (peak ${peak?.writeUnits ?? 0}/min${kinds ? `: ${kinds}` : ''}); extension added up to ${held} ms to an invocation`;
+  return `${total} write units on the state table (peak ${peak?.writeUnits ?? 0}/min${kinds ? `: ${kinds}` : ''}); extension back at /next at most ${held} ms after INVOKE (lab wall clock, machine load included)`;
 }

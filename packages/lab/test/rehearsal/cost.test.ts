@@ -49,7 +49,7 @@ describe('costPerMinute', () => {
 
   it('says the totals and the peak minute in words', () => {
     const rows = costPerMinute([c(0, 'item', 12), c(0, '#active', 2), c(1, 'item', 3)], 'state', [{ at: T0, functionName: 'orders', ms: 3000 }], new Set(['orders']), T0);
-    expect(costText(rows)).toBe('17 write units on the state table (peak 14/min: deployment 12, active 2); extension added up to 3000 ms to an invocation');
+    expect(costText(rows)).toBe('17 write units on the state table (peak 14/min: deployment 12, active 2); extension back at /next at most 3000 ms after INVOKE (lab wall clock, machine load included)');
   });
 });
 
@@ -67,7 +67,7 @@ describe('the cost in the summary, the report and the JSON', () => {
   it(`prints each scenario's write units and added latency within ${TABLE_COLUMNS} columns`, () => {
     const table = summaryTable([result]);
     for (const line of table.split('\n')) expect(line.length).toBeLessThanOrEqual(TABLE_COLUMNS);
-    expect(table.replace(/\s+/g, ' ')).toContain('dynamodb-outage-with-a-rather-long-scenario-name: 15 write units on the state table (peak 15/min: deployment 12, active 2, watch 1); extension added up to 250 ms');
+    expect(table.replace(/\s+/g, ' ')).toContain('dynamodb-outage-with-a-rather-long-scenario-name: 15 write units on the state table (peak 15/min: deployment 12, active 2, watch 1); extension back at /next at most 250 ms after INVOKE');
   });
 
   it('prints nothing about it when no run has a cost (guard: no empty heading)', () => {
