@@ -158,8 +158,9 @@ export class Traffic {
         // which the watchdog's own checks meet; what users see of each version is its behaviour
         // (`current.errorRate` already states the old version's everyday failures).
         const own = b.crashOnInit ? 1 : failing ? Math.min(1, (b.errorRate ?? 0) + (b.timeoutRate ?? 0)) : 0;
-        // A shared failure fails requests independently of the version's own failures.
-        const shared = s.shared && at >= s.shared.from && at < s.shared.to ? s.shared.errorRate : 0;
+        // A shared failure fails requests independently of the version's own failures; this tick's
+        // requests are the second that ends at `at`.
+        const shared = s.shared && at > s.shared.from && at <= s.shared.to ? s.shared.errorRate : 0;
         const rate = 1 - (1 - own) * (1 - shared);
         // Over its capacity, the second's excess fails; the rest fail at the version's rate.
         const overload = b.capacityRps === undefined ? 0 : Math.max(0, count - Math.floor(b.capacityRps));
