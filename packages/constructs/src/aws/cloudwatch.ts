@@ -107,6 +107,7 @@ export class CloudWatchSignals implements SignalPort {
         });
         try {
           const values = new Map<string, number[]>();
+          const stamps = new Map<string, number[]>();
           const failed = new Map<string, string>();
           let nextToken: string | undefined;
           do {
@@ -124,12 +125,19 @@ export class CloudWatchSignals implements SignalPort {
                 failed.set(r.Id, `GetMetricData ${r.StatusCode}: ${(r.Messages ?? []).map((m) => m.Value).join('; ')}`);
               }
               values.set(r.Id, [...(values.get(r.Id) ?? []), ...(r.Values ?? [])]);
+              // Timestamps[i] is the start of Values[i]'s period: the per-minute comparison matches periods by it.
+              // https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_MetricDataResult.html
+              stamps.set(r.Id, [...(stamps.get(r.Id) ?? []), ...(r.Timestamps ?? []).map((t) => t.getTime())]);
             }
             nextToken = res.NextToken;
           } while (nextToken);
           for (const [id, sig] of ids) {
             const err = failed.get(id);
-            for (const key of keysOf.get(sig)!) out[key] = err ? { error: err } : { values: values.get(id) ?? [] };
+            const vs = values.get(id) ?? [];
+            const ts = stamps.get(id) ?? [];
+            // Without a timestamp for every value, the values alone (a pooled comparison).
+            const reading: MetricReading = ts.length === vs.length ? { values: vs, timestamps: ts } : { values: vs };
+            for (const key of keysOf.get(sig)!) out[key] = err ? { error: err } : reading;
           }
         } catch (err) {
           for (const sig of ids.values()) for (const key of keysOf.get(sig)!) out[key] = { error: `GetMetricData failed: ${errorText(err)}` };

@@ -1,6 +1,6 @@
 import { resolveAlarmName, VERSION } from './config';
 import { minutesToFinalShift } from './rollout';
-import type { DeploymentSnapshot, LayerSpec, MetricRef, Observation, Observations, SignalSpec, Window } from './types';
+import type { DeploymentSnapshot, LayerSpec, MetricRef, Observation, Observations, SignalSpec, TimeSlice, Window } from './types';
 import { signalKey } from './types';
 
 /** One metric to read over one window, with `{version}` already resolved. */
@@ -8,12 +8,19 @@ export interface MetricQuery {
   readonly key: string;
   readonly metric: MetricRef;
   readonly window: Window;
-  /** One period spanning the whole window, a multiple of 60 s, so percentiles cover it all. */
+  /**
+   * One period spanning the whole window, a multiple of 60 s, so percentiles cover it all; 60 s
+   * for the counts a comparison with the old version judges minute by minute.
+   */
   readonly periodSeconds: number;
 }
 
-/** What a metric read returned: its datapoints, or why it could not be read. */
-export type MetricReading = { readonly values: readonly number[] } | { readonly error: string };
+/**
+ * What a metric read returned: its datapoints, or why it could not be read. `timestamps` (epoch
+ * ms, each its period's start, one per value) when the reader has them: the per-minute comparison
+ * needs them; without them the comparison is pooled.
+ */
+export type MetricReading = { readonly values: readonly number[]; readonly timestamps?: readonly number[] } | { readonly error: string };
 
 export type AlarmReading =
   | { readonly state: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA'; readonly reason: string; readonly since: number }
@@ -95,6 +102,13 @@ function sidesOf(s: MetricSignal, window: Window, baselineWindow: Window | null 
   return sides;
 }
 
+/** The sides the comparison with the old version reads: the old version's, and the new version's over the same window. */
+function comparedSide(which: Side, sides: readonly [Side, Window][]): boolean {
+  const has = (x: Side) => sides.some(([w]) => w === x);
+  if (!has('old')) return false;
+  return which === 'old' || which === 'newb' || (which === 'new' && !has('newb'));
+}
+
 function rolesOf(s: MetricSignal): [string, MetricRef][] {
   return s.kind === 'rate' ? [['events', s.events], ['total', s.total]] : [['value', s.value], ['samples', s.samples]];
 }
@@ -117,10 +131,13 @@ export function planReads(
       }
       // The telemetry extension's counts come with the deployment's state item, not from CloudWatch.
       if (s.kind === 'telemetry') continue;
-      for (const [which, w] of sidesOf(s, window, baselineWindow)) {
+      const sides = sidesOf(s, window, baselineWindow);
+      for (const [which, w] of sides) {
         // The fresh window needs only the new version's rate.
+        // A rate compared with the old version is read per minute on both sides of the comparison.
+        const perMinute = s.kind === 'rate' && comparedSide(which, sides);
         for (const [role, m] of rolesOf(s)) {
-          metrics.push({ key: queryKey(key, role, which), metric: resolveMetric(m, versions[which === 'old' ? 'old' : 'new']), window: w, periodSeconds: period(w) });
+          metrics.push({ key: queryKey(key, role, which), metric: resolveMetric(m, versions[which === 'old' ? 'old' : 'new']), window: w, periodSeconds: perMinute ? 60 : period(w) });
         }
       }
     }
@@ -129,6 +146,38 @@ export function planReads(
 }
 
 const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
+
+/**
+ * Both versions' counts per period, oldest first, matched by timestamp: a period missing on one
+ * side counted no sample there (CloudWatch returns no datapoint for a Sum of nothing).
+ * undefined when a reading came without timestamps (or with one per value missing).
+ */
+function perMinute(
+  got: Readonly<Record<string, readonly number[]>>,
+  stamps: Readonly<Record<string, readonly number[] | undefined>>,
+  newSide: Side,
+  addEventsToTotal: boolean,
+): TimeSlice[] | undefined {
+  const fields = [['newEvents', `events#${newSide}`], ['newTotal', `total#${newSide}`], ['oldEvents', 'events#old'], ['oldTotal', 'total#old']] as const;
+  const rows = new Map<number, { newEvents: number; newTotal: number; oldEvents: number; oldTotal: number }>();
+  for (const [field, k] of fields) {
+    const ts = stamps[k];
+    const vs = got[k];
+    if (ts === undefined || ts.length !== vs.length) return undefined;
+    ts.forEach((t, i) => {
+      const row = rows.get(t) ?? { newEvents: 0, newTotal: 0, oldEvents: 0, oldTotal: 0 };
+      row[field] += vs[i];
+      rows.set(t, row);
+    });
+  }
+  return [...rows.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([start, r]) => ({
+      start,
+      ...r,
+      ...(addEventsToTotal ? { newTotal: r.newTotal + r.newEvents, oldTotal: r.oldTotal + r.oldEvents } : {}),
+    }));
+}
 
 /**
  * Turn what was read into observations for `evaluate`. Pure. `alarms` is keyed by alarm name
@@ -158,13 +207,17 @@ export function toObservations(
       if (s.kind === 'telemetry') continue;
       const sides = sidesOf(s, window, baselineWindow);
       const got: Record<string, readonly number[]> = {};
+      const stamps: Record<string, readonly number[] | undefined> = {};
       let error: string | undefined;
       for (const [which] of sides) {
         for (const [role] of rolesOf(s)) {
           const r = metrics[queryKey(key, role, which)];
           if (r === undefined) error ??= `metric ${role} (${which} version) was not read`;
           else if ('error' in r) error ??= r.error;
-          else got[`${role}#${which}`] = r.values;
+          else {
+            got[`${role}#${which}`] = r.values;
+            stamps[`${role}#${which}`] = r.timestamps;
+          }
         }
       }
       if (error !== undefined) {
@@ -187,6 +240,8 @@ export function toObservations(
           ...(has('newb') ? { baselineNew: counts('newb'), baselineWindow: windowOf.get('newb') } : {}),
           ...(has('fresh') ? { fresh: counts('fresh'), freshWindow: windowOf.get('fresh') } : {}),
         };
+        const slices = has('old') ? perMinute(got, stamps, has('newb') ? 'newb' : 'new', s.addEventsToTotal === true) : undefined;
+        if (slices) out[key] = { ...out[key], slices };
       } else {
         // A percentile cannot be merged across periods; with more than one datapoint (period
         // alignment) the worst one is taken.

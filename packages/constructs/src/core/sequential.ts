@@ -10,43 +10,80 @@
  * (Robbins 1970; Johari, Pekelis & Walsh, "Always valid inference", 2017). Its p-value,
  * min(1, 1 / ratio), can be read at every look and compared with alpha as is.
  *
- * Both tests here are exact at any sample size (no normal approximation): the ratio is a finite
- * mixture of exact binomial likelihood ratios, computed in logs.
+ * Both tests here are exact at any sample size (no normal approximation): the ratio is a mixture
+ * of exact binomial likelihood ratios, computed in logs.
  *
- * The mixture is over alternatives spaced in log-odds above the null's boundary, with equal
- * weights: close alternatives catch a small excess on many samples, far ones a crash on three.
- * The price of covering them all is log(K) = log(8) ~ 2.1 in the log ratio, about the evidence of
- * one more failure at a 10x excess.
+ * The mixture is over alternatives spaced in log-odds above the null's boundary, half an octave
+ * apart: steps 8, 8/sqrt(2), 4, ... down to 8 / 2^39.5 (about 1e-11). The eight from 8 to 0.71
+ * (near-certain failure down to twice the odds) weigh 0.075 each; the smaller ones share the other
+ * 0.4 as 1 / (j (j + 1)), j = 1, 2, ... (scaled to sum to 0.4). Each component's ratio is a
+ * nonnegative supermartingale under the null, so a mixture with weights summing to 1 is one too,
+ * and Ville's inequality holds for it. Alternatives reach down to the boundary, so the test is
+ * consistent: a true rate any amount above the boundary (a log-odds excess d <= 8) has a step in
+ * (d/2, d], whose ratio grows exponentially with the samples, so detection becomes certain as
+ * samples grow (a discrete mixture as in Howard, Ramdas, McAuliffe & Sekhon, "Time-uniform,
+ * nonparametric, nonasymptotic confidence sequences", Annals of Statistics 2021). The eight equal
+ * steps from 0.4 up used until 2026-12 could never flag an excess below about 0.2 in log-odds
+ * (1.22x the boundary's odds), however much traffic came. The price of an alternative is
+ * log(1 / weight) in the log ratio: 2.6 for each of the eight large steps (2.1 before), 1.6 at
+ * step 0.5, 3.4 at 0.25 (1.28x the odds), 4.3 at 1/8; half-octave spacing loses at most 3 % of the
+ * best single alternative's evidence per sample.
  */
 import { baselineNullShare } from './stats';
+import type { CountSlice } from './types';
+
+/** Half-octave steps of the grid: the smallest is 8 / 2^((K - 1) / 2). */
+const MIXTURE_STEPS_COUNT = 80;
+/** The large steps, and their share of the weight. */
+const LARGE_STEPS = 8;
+const LARGE_STEPS_WEIGHT = 0.6;
 
 /**
- * Log-odds steps of the alternatives above the null boundary: 0.4 is 1.5x the odds (2 % -> 3 %),
- * 2.3 is 10x (2 % -> 17 %), 7 is near-certain failure.
+ * Log-odds steps of the alternatives above the null boundary, largest first: 8 is near-certain
+ * failure, 2 is 7.4x the odds (2 % -> 13 %), 0.25 is 1.28x, and the steps shrink on towards 0.
  */
-export const MIXTURE_LOG_ODDS_STEPS: readonly number[] = [0.4, 0.8, 1.2, 1.8, 2.5, 3.5, 5, 7];
+export const MIXTURE_LOG_ODDS_STEPS: readonly number[] = Array.from({ length: MIXTURE_STEPS_COUNT }, (_, i) => 8 / 2 ** (i / 2));
 
-const logit = (p: number) => Math.log(p / (1 - p));
-const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+/** Weights of the steps, summing to 1: 0.6 / 8 for each large step, the rest 1 / (j (j + 1)) scaled to 0.4. */
+export const MIXTURE_WEIGHTS: readonly number[] = (() => {
+  const tail = MIXTURE_LOG_ODDS_STEPS.slice(LARGE_STEPS).map((_, j) => 1 / ((j + 1) * (j + 2)));
+  const tailSum = tail.reduce((a, b) => a + b, 0);
+  return [...Array<number>(LARGE_STEPS).fill(LARGE_STEPS_WEIGHT / LARGE_STEPS), ...tail.map((w) => (w * (1 - LARGE_STEPS_WEIGHT)) / tailSum)];
+})();
+
+/** e^step - 1 for each step, computed once: every look evaluates every step. */
+const STEP_EXPM1 = MIXTURE_LOG_ODDS_STEPS.map((st) => Math.expm1(st));
+
+/**
+ * log of one Bernoulli likelihood ratio for `events` of `total` trials, alternative
+ * logit(p1) = logit(p0) + step against p0: events * step - total * log(1 - p0 + p0 e^step),
+ * since p1 / p0 = e^step (1 - p1) / (1 - p0) and (1 - p1) / (1 - p0) = 1 / (1 - p0 + p0 e^step).
+ */
+function bernoulliLogRatio(events: number, total: number, p0: number, step: number, expm1Step = Math.expm1(step)): number {
+  return events * step - total * Math.log1p(p0 * expm1Step);
+}
+
+/** log of sum_k w_k exp(terms_k), without overflow. */
+function logMix(terms: readonly number[], weights: readonly number[]): number {
+  const max = Math.max(...terms);
+  if (max === -Infinity) return -Infinity;
+  return max + Math.log(terms.reduce((a, t, i) => a + weights[i] * Math.exp(t - max), 0));
+}
 
 /**
  * log of the mixture likelihood ratio for `events` of `total` Bernoulli trials: alternatives p1
  * with logit(p1) = logit(p0) + step, against the boundary p0. For any true rate p <= p0 each
  * component's ratio is a supermartingale: one trial multiplies it by p p1/p0 + (1-p)(1-p1)/(1-p0)
- * in expectation, which is 1 at p = p0 and smaller below it.
+ * in expectation, which is 1 at p = p0 and smaller below it. `steps` alone (equal weights) is for
+ * tests that look at one component.
  */
-export function mixtureLogRatio(events: number, total: number, p0: number, steps: readonly number[] = MIXTURE_LOG_ODDS_STEPS): number {
+export function mixtureLogRatio(events: number, total: number, p0: number, steps?: readonly number[]): number {
   assertCounts(events, total);
   if (p0 >= 1) return -Infinity; // no rate exceeds 1: no evidence can exist.
   // p0 = 0 (no failure allowed): any event is proof; without one there is no evidence.
   if (p0 <= 0) return events > 0 ? Infinity : 0;
-  const base = logit(p0);
-  const terms = steps.map((s) => {
-    const p1 = sigmoid(base + s);
-    return events * Math.log(p1 / p0) + (total - events) * (Math.log1p(-p1) - Math.log1p(-p0));
-  });
-  const max = Math.max(...terms);
-  return max + Math.log(terms.reduce((a, t) => a + Math.exp(t - max), 0) / steps.length);
+  if (steps) return logMix(steps.map((s) => bernoulliLogRatio(events, total, p0, s)), steps.map(() => 1 / steps.length));
+  return logMix(MIXTURE_LOG_ODDS_STEPS.map((s, i) => bernoulliLogRatio(events, total, p0, s, STEP_EXPM1[i])), MIXTURE_WEIGHTS);
 }
 
 /** Always-valid p-value from a log likelihood ratio: min(1, 1 / ratio). */
@@ -67,20 +104,54 @@ export function sequentialRateAbovePValue(events: number, total: number, maxRate
 /**
  * Always-valid one-sided test that the new version's event rate exceeds the old version's by more
  * than `tolerance` (0.25: 25 % worse is still acceptable), from cumulative counts of both over the
- * same minutes.
- *
- * Conditional on which events happened, each one is the new version's with probability
- * pi = nNew r / (nNew r + nOld), r = 1 + tolerance, under the null's boundary (two Poisson streams;
- * Przyborowski & Wilenski, 1940), independently: a Bernoulli sequence over events, tested with the
- * same mixture. A worse new version shifts the log-odds of pi by log(rate ratio / r). The traffic
- * split is taken from the cumulative counts, exact while it is constant (a canary's one share);
- * during a linear shift it is the average split. Returns 1 when there is nothing to compare.
+ * same minutes, pooled: one traffic split for the whole window. Exact while the split is constant
+ * (a canary's one share); during a linear shift it is the average split, and errors both versions
+ * meet late, when the new version holds most traffic, look like the new version's (Simpson's
+ * paradox): use stratifiedWorseThanBaselinePValue when per-minute counts are at hand.
+ * Returns 1 when there is nothing to compare.
  */
 export function sequentialWorseThanBaselinePValue(newEvents: number, newTotal: number, oldEvents: number, oldTotal: number, tolerance: number): number {
   assertCounts(newEvents, newTotal);
   assertCounts(oldEvents, oldTotal);
   const pi = baselineNullShare(newEvents, newTotal, oldEvents, oldTotal, tolerance);
   return pi === undefined ? 1 : pFromLogRatio(mixtureLogRatio(newEvents, newEvents + oldEvents, pi));
+}
+
+export type { CountSlice } from './types';
+
+/**
+ * Always-valid one-sided test that the new version's event rate exceeds the old version's by more
+ * than `tolerance`, compared within each time slice and combined across slices as the
+ * Cochran-Mantel-Haenszel test does (Mantel & Haenszel, 1959), in a sequential form.
+ *
+ * Conditional on a slice's events, each is the new version's with probability
+ * pi_t = nNew_t r / (nNew_t r + nOld_t), r = 1 + tolerance, under the null's boundary (two Poisson
+ * streams; Przyborowski & Wilenski, 1940), independently across events and slices. A worse new
+ * version shifts every slice's log-odds by the same log(rate ratio / r): the likelihood ratio of
+ * one shared shift is the product of the slices' Bernoulli ratios, a nonnegative supermartingale
+ * under the null, and so is its mixture over the shifts (the grid above), so Ville's inequality
+ * keeps it valid at any number of looks. Rates that change with time (an outage both versions
+ * meet, while the split shifts) cancel within each slice instead of being charged to whichever
+ * version held more traffic then. A slice with one version absent carries no evidence. A slice
+ * whose events outnumber its samples (a datapoint landing in the next minute) counts its events
+ * as samples. Returns 1 when there is nothing to compare.
+ */
+export function stratifiedWorseThanBaselinePValue(slices: readonly CountSlice[], tolerance: number): number {
+  const r = 1 + tolerance;
+  const strata: { x: number; e: number; pi: number }[] = [];
+  for (const sl of slices) {
+    for (const [name, v] of Object.entries(sl)) {
+      if (!Number.isFinite(v) || v < 0) throw new RangeError(`${name} must be a finite number >= 0, got ${v}`);
+    }
+    const nNew = Math.max(sl.newTotal, sl.newEvents);
+    const nOld = Math.max(sl.oldTotal, sl.oldEvents);
+    const e = sl.newEvents + sl.oldEvents;
+    if (nNew === 0 || nOld === 0 || e === 0) continue;
+    strata.push({ x: sl.newEvents, e, pi: (nNew * r) / (nNew * r + nOld) });
+  }
+  if (!strata.length) return 1;
+  const terms = MIXTURE_LOG_ODDS_STEPS.map((s, i) => strata.reduce((a, t) => a + bernoulliLogRatio(t.x, t.e, t.pi, s, STEP_EXPM1[i]), 0));
+  return pFromLogRatio(logMix(terms, MIXTURE_WEIGHTS));
 }
 
 function assertCounts(events: number, total: number): void {

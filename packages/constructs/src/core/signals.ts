@@ -1,4 +1,4 @@
-import { sequentialRateAbovePValue, sequentialWorseThanBaselinePValue } from './sequential';
+import { sequentialRateAbovePValue, sequentialWorseThanBaselinePValue, stratifiedWorseThanBaselinePValue } from './sequential';
 import type { AlarmSignal, Evidence, Observation, Outcome, RateSignal, SignalSpec, Stage, ValueSignal, Window } from './types';
 import { FRESH_EVIDENCE_STAGES, worstOutcome } from './types';
 
@@ -131,7 +131,13 @@ function judgeRate(spec: JudgedRate, obs: Extract<Observation, { kind: 'counts' 
     const bTotal = Math.round((obs.baselineNew ?? obs.new).total);
     const during = obs.baselineWindow ? ` while both served traffic (${fmtWindow(obs.baselineWindow)}: new version ${bEvents} of ${bTotal})` : '';
     if (oTotal >= spec.minSamples && oEvents <= oTotal && bEvents <= bTotal) {
-      const pBase = sequentialWorseThanBaselinePValue(bEvents, bTotal, oEvents, oTotal, spec.baseline.tolerance);
+      // Minute by minute when the per-minute counts were read, so errors both versions meet while
+      // the split shifts cancel within each minute; otherwise pooled over the window.
+      const slices = obs.slices?.length ? obs.slices : undefined;
+      const pBase = slices
+        ? stratifiedWorseThanBaselinePValue(slices, spec.baseline.tolerance)
+        : sequentialWorseThanBaselinePValue(bEvents, bTotal, oEvents, oTotal, spec.baseline.tolerance);
+      const how = slices ? `compared minute by minute over ${slices.length} minutes` : 'pooled over the window';
       const oRate = oEvents / oTotal;
       compared = true;
       baseline = { observed: oRate, sampleSize: oTotal, pValue: pBase };
@@ -139,8 +145,8 @@ function judgeRate(spec: JudgedRate, obs: Extract<Observation, { kind: 'counts' 
       baseNote =
         `; old version ${fmtRate(oRate)} of ${oTotal}${during} ` +
         (baseFailed
-          ? `(worse than the old version by more than ${spec.baseline.tolerance * 100} %, p = ${pBase.toPrecision(3)} < ${spec.baseline.alpha})`
-          : `(not significantly worse, p = ${pBase.toPrecision(3)})`);
+          ? `(worse than the old version by more than ${spec.baseline.tolerance * 100} %, ${how}, p = ${pBase.toPrecision(3)} < ${spec.baseline.alpha})`
+          : `(not significantly worse, ${how}, p = ${pBase.toPrecision(3)})`);
     } else {
       baseline = { observed: oTotal > 0 ? oEvents / oTotal : null, sampleSize: oTotal };
       baseNote = `; old version has ${oTotal} samples${during}, too few to compare`;

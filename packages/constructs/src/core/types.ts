@@ -141,6 +141,19 @@ export interface Counts {
   readonly total: number;
 }
 
+/** Both versions' counts over one time slice in which both could serve traffic. */
+export interface CountSlice {
+  readonly newEvents: number;
+  readonly newTotal: number;
+  readonly oldEvents: number;
+  readonly oldTotal: number;
+}
+
+/** A CountSlice of one CloudWatch period, from `start` (epoch ms). */
+export interface TimeSlice extends CountSlice {
+  readonly start: number;
+}
+
 export interface ValueSample {
   /** null when there were no samples. */
   readonly value: number | null;
@@ -169,6 +182,11 @@ export type Observation =
       /** The new version over `freshWindow`, the last few minutes (signals with `freshMinutes`). */
       readonly fresh?: Counts;
       readonly freshWindow?: Window;
+      /**
+       * Both versions per minute over `baselineWindow` (or `window`), oldest first: the comparison
+       * is made within each minute. Absent (older observations, the telemetry counts): pooled.
+       */
+      readonly slices?: readonly TimeSlice[];
     }
   | {
       readonly kind: 'value';

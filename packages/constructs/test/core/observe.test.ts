@@ -150,8 +150,13 @@ describe('planReads', () => {
     { name: 'rounds a window of 12 min 30 s up to 780 s', window: { start: T0, end: T0 + 12 * MIN + 30 * SEC }, periodSeconds: 780 },
     { name: 'uses 60 s for an empty window', window: { start: T0, end: T0 }, periodSeconds: 60 },
   ])('$name', ({ window, periodSeconds }) => {
-    const plan = planReads([{ name: 'new-version', signals: [errors, p99] }], VERSIONS, window);
-    expect(new Set(plan.metrics.map((q) => q.periodSeconds))).toEqual(new Set([periodSeconds]));
+    const plan = planReads([{ name: 'new-version', signals: [errors, p99, throttles] }], VERSIONS, window);
+    // A percentile, and a rate not compared with the old version: one period spanning the window.
+    const spanning = plan.metrics.filter((q) => !q.key.startsWith('new-version/errors#'));
+    expect(new Set(spanning.map((q) => q.periodSeconds))).toEqual(new Set([periodSeconds]));
+    // A rate compared with the old version: per minute, both versions, for the minute-by-minute comparison.
+    const compared = plan.metrics.filter((q) => q.key.startsWith('new-version/errors#'));
+    expect(compared.map((q) => q.periodSeconds)).toEqual([60, 60, 60, 60]);
     expect(plan.metrics.every((q) => q.window === window)).toBe(true);
   });
 });
@@ -338,8 +343,9 @@ describe('reads for the concurrent comparison and fresh evidence', () => {
     const plan = planReads(layers, VERSIONS, WINDOW, CONCURRENT);
     const windows = Object.fromEntries(plan.metrics.map((q) => [q.key, [q.window, q.metric.dimensions.ExecutedVersion, q.periodSeconds]]));
     expect(windows['l/errors#events#new']).toEqual([WINDOW, '7', 300]);
-    expect(windows['l/errors#events#old']).toEqual([CONCURRENT, '6', 120]);
-    expect(windows['l/errors#events#newb']).toEqual([CONCURRENT, '7', 120]);
+    // The comparison's two sides per minute; the new version's whole window still in one period.
+    expect(windows['l/errors#events#old']).toEqual([CONCURRENT, '6', 60]);
+    expect(windows['l/errors#events#newb']).toEqual([CONCURRENT, '7', 60]);
     expect(windows['l/p99-duration#value#newb']).toEqual([CONCURRENT, '7', 120]);
     expect(windows['l/probe-failures#total#fresh']).toEqual([{ start: T0 + 2 * MIN, end: T0 + 5 * MIN }, '7', 180]);
     expect(plan.metrics).toHaveLength(20);
@@ -364,5 +370,40 @@ describe('reads for the concurrent comparison and fresh evidence', () => {
       kind: 'value', new: { value: 1, samples: 1 }, old: { value: 2, samples: 2 }, baselineNew: { value: 3, samples: 3 }, baselineWindow: CONCURRENT, window: WINDOW,
     });
     expect(got['l/probe-failures']).toMatchObject({ fresh: { events: 4, total: 4 }, freshWindow: { start: T0 + 2 * MIN, end: T0 + 5 * MIN } });
+  });
+  it('pairs both versions minute by minute from the periods\' timestamps; a minute one side lacks counted nothing there', () => {
+    const plan = planReads([{ name: 'l', signals: [errors] }], VERSIONS, WINDOW, CONCURRENT);
+    const M1 = CONCURRENT.start;
+    const M2 = M1 + MIN;
+    const readings: Record<string, MetricReading> = {
+      'l/errors#events#new': { values: [9], timestamps: [T0] },
+      'l/errors#total#new': { values: [900], timestamps: [T0] },
+      // Newest first, as GetMetricData answers by default.
+      'l/errors#events#newb': { values: [4, 1], timestamps: [M2, M1] },
+      'l/errors#total#newb': { values: [80, 20], timestamps: [M2, M1] },
+      'l/errors#events#old': { values: [3], timestamps: [M2] },
+      'l/errors#total#old': { values: [20, 80], timestamps: [M2, M1] },
+    };
+    expect(plan.metrics.map((q) => q.key).sort()).toEqual(Object.keys(readings).sort());
+    const got = toObservations([{ name: 'l', signals: [errors] }], VERSIONS, WINDOW, readings, {}, CONCURRENT);
+    expect(got['l/errors']).toMatchObject({
+      old: { events: 3, total: 100 },
+      baselineNew: { events: 5, total: 100 },
+      slices: [
+        { start: M1, newEvents: 1, newTotal: 20, oldEvents: 0, oldTotal: 80 },
+        { start: M2, newEvents: 4, newTotal: 80, oldEvents: 3, oldTotal: 20 },
+      ],
+    });
+  });
+
+  it('adds events to totals per minute where the signal says so, and pools when a reading has no timestamps', () => {
+    const compared: SignalSpec = { ...(throttles as Extract<SignalSpec, { kind: 'rate' }>), baseline: { tolerance: 0.25, alpha: 0.001 } };
+    const plan = planReads([{ name: 'l', signals: [compared] }], VERSIONS, WINDOW);
+    const stamped = Object.fromEntries(plan.metrics.map((q) => [q.key, { values: [q.key.includes('#events#') ? 1 : 10], timestamps: [T0] }]));
+    const got = toObservations([{ name: 'l', signals: [compared] }], VERSIONS, WINDOW, stamped, {});
+    expect(got['l/throttles']).toMatchObject({ slices: [{ start: T0, newEvents: 1, newTotal: 11, oldEvents: 1, oldTotal: 11 }] });
+    const bare = Object.fromEntries(plan.metrics.map((q) => [q.key, { values: [q.key.includes('#events#') ? 1 : 10] }]));
+    const pooled = toObservations([{ name: 'l', signals: [compared] }], VERSIONS, WINDOW, bare, {});
+    expect(pooled['l/throttles']).toEqual({ kind: 'counts', new: { events: 1, total: 11 }, old: { events: 1, total: 11 }, window: WINDOW });
   });
 });

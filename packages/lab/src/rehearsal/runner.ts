@@ -270,6 +270,10 @@ async function runRelease(
     const env = scenario.release.env ? { ...lab.lambda.getConfiguration(fn).env, ...scenario.release.env } : undefined;
     const { env: _e, ...behaviour } = scenario.release;
     const t0 = lab.now();
+    if (scenario.shared) {
+      const { errorRate, fromMinute, toMinute } = scenario.shared;
+      lab.traffic.setShared(fn, guarded.alias, { errorRate, from: t0 + (fromMinute ?? 0) * 60_000, to: toMinute === undefined ? Infinity : t0 + toMinute * 60_000 });
+    }
     const requestsBefore = requestsOf(lab, guarded);
     const { version, deploymentId } = await lab.deploy(fn, { ...(env ? { env } : {}), behaviour }, via);
     const proberDown = scenario.faults.prober;

@@ -18,6 +18,7 @@ describe('scenario files', () => {
       'flaky-probes-cold-starts', 'silent-http-500s', 'prober-dies', 'fix-during-incident-ignore', 'fix-during-incident-rollback', 'shadow-mode',
       'staged-bug-caught-in-beta', 'staged-load-bug-in-prod-1', 'staged-good-release', 'dynamodb-throttling', 'state-table-outage', 'state-table-outage-after-hook',
       'python-bad-code', 'python-rates-missing-field', 'python-good-release',
+      'simpson-linear-shared-errors', 'linear-regression-during-shared-errors', 'small-excess-high-traffic',
     ]);
   });
 
@@ -33,6 +34,11 @@ describe('scenario files', () => {
       lambda: { throttleRate: 0.1, fromMinute: 1 },
     };
     expect(parseScenario({ ...base, faults }, 'x.yaml').faults).toEqual(faults);
+  });
+
+  it('reads a failure both versions meet, from a minute of the release on', () => {
+    expect(parseScenario({ ...base, shared: { errorRate: 0.04, fromMinute: 7 } }, 'x.yaml').shared).toEqual({ errorRate: 0.04, fromMinute: 7 });
+    expect(parseScenario(base, 'x.yaml').shared).toBeUndefined();
   });
 
   it('applies defaults: 20 requests/s for 30 minutes, seed 1, no faults', () => {
@@ -79,7 +85,10 @@ describe('scenario files', () => {
   });
 
   it.each<[string, unknown, string]>([
-    ['an unknown field', { ...base, trafic: {} }, 'x.yaml.trafic: unknown field; allowed fields are name, description, function, traffic, stages, seed, current, release, noise, watchdog, network, faults, expect'],
+    ['an unknown field', { ...base, trafic: {} }, 'x.yaml.trafic: unknown field; allowed fields are name, description, function, traffic, stages, seed, current, release, shared, noise, watchdog, network, faults, expect'],
+    ['a shared failure without its rate', { ...base, shared: { fromMinute: 7 } }, 'x.yaml.shared.errorRate: expected a number'],
+    ['a shared failure above 1', { ...base, shared: { errorRate: 1.5 } }, 'x.yaml.shared.errorRate: expected a number from 0 to 1, got 1.5'],
+    ['a shared failure that ends where it starts', { ...base, shared: { errorRate: 0.04, fromMinute: 7, toMinute: 7 } }, 'x.yaml.shared.toMinute: expected a minute after fromMinute (7) and at most 3000, got 7'],
     ['a rate above 1', { ...base, release: { errorRate: 1.5 } }, 'x.yaml.release.errorRate: expected a number from 0 to 1, got 1.5'],
     ['an unknown outcome', { ...base, expect: { outcome: 'passed' } }, 'x.yaml.expect.outcome: expected one of completed, rolled-back, got "passed"'],
     ['a missing expectation', { name: 'x' }, 'x.yaml.expect: expected an object, got nothing'],
