@@ -285,7 +285,7 @@ function exceedsBaseline(
     note:
       `${a} of ${samples} new-version samples above ${over.reference} ${spec.unit} (${spec.baseline!.maxRatio}x the old version's ` +
       `${spec.value.stat} ${old.value} ${spec.unit} of ${old.samples} samples, or +${spec.baseline!.minExcess} ${spec.unit}; ` +
-      `at most ${fmtRate(bound)} expected, ${fmtRate(1 - q)} with the old ${spec.value.stat}'s uncertainty at ${alpha / 2}), ` +
+      `at most ${fmtRate(bound)} expected: ${fmtRate(1 - q)} above the old ${spec.value.stat}, widened for its uncertainty at ${alpha / 2}), ` +
       (failed ? `p = ${p.toPrecision(3)} < ${alpha / 2}` : `not significantly more (p = ${p.toPrecision(3)})`),
   };
 }

@@ -79,7 +79,7 @@ describe('toObservations: counts above the reference', () => {
     expect(obs.kind === 'value' && obs.overMax).toBeCloseTo(3, 9);
   });
 
-  it.each([
+  it.each<{ name: string; extra: Record<string, MetricReading>; error: string }>([
     { name: 'a failed PR(:max) read is unreadable', extra: { 'new-version/p99#overmax#new': { error: 'GetMetricData Forbidden' } }, error: 'GetMetricData Forbidden' },
     { name: 'a missing PR(:max) read is unreadable', extra: {}, error: 'metric PR(:800) (new version) was not read' },
   ])('$name', ({ extra, error }) => {
