@@ -236,6 +236,11 @@ export function referenceShareBound(samples: number, q: number, delta: number): 
   return lo;
 }
 
+/** A p-value as the notes give it: three digits, and below what a double holds as such. */
+function fmtP(p: number): string {
+  return p > 0 ? `= ${p.toPrecision(3)}` : '< 1e-300';
+}
+
 interface ExceedanceResult {
   readonly failed: boolean;
   readonly pValue: number;
@@ -257,7 +262,7 @@ function exceedsMax(spec: ValueSignal, above: number, samples: number, q: number
     pValue: p,
     note:
       `${a} of ${samples} new-version samples above ${spec.max} ${spec.unit} (${fmtRate(1 - q)} allowed for ${spec.value.stat} <= ${spec.max}), ` +
-      (failed ? `p = ${p.toPrecision(3)} < ${alpha}` : `not significantly more (p = ${p.toPrecision(3)})`),
+      (failed ? `p ${fmtP(p)}, below ${alpha}` : `not significantly more (p ${fmtP(p)})`),
   };
 }
 
@@ -286,7 +291,7 @@ function exceedsBaseline(
       `${a} of ${samples} new-version samples above ${over.reference} ${spec.unit} (${spec.baseline!.maxRatio}x the old version's ` +
       `${spec.value.stat} ${old.value} ${spec.unit} of ${old.samples} samples, or +${spec.baseline!.minExcess} ${spec.unit}; ` +
       `at most ${fmtRate(bound)} expected: ${fmtRate(1 - q)} above the old ${spec.value.stat}, widened for its uncertainty at ${alpha / 2}), ` +
-      (failed ? `p = ${p.toPrecision(3)} < ${alpha / 2}` : `not significantly more (p = ${p.toPrecision(3)})`),
+      (failed ? `p ${fmtP(p)}, below ${alpha / 2}` : `not significantly more (p ${fmtP(p)})`),
   };
 }
 
