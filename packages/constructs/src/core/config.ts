@@ -364,6 +364,7 @@ export function buildLayers(g: GuardConfig, namespace: string): LayerSpec[] {
       ...(t.maxP99LatencyMs !== undefined ? { max: t.maxP99LatencyMs } : {}),
       minSamples: t.minLatencySamples,
       baseline: { maxRatio: t.maxLatencyRatio, minExcess: t.minLatencyExcessMs },
+      alpha: t.alpha,
     },
   ];
   if (g.telemetry) {

@@ -1,5 +1,6 @@
 import { resolveAlarmName, VERSION } from './config';
 import { minutesToFinalShift } from './rollout';
+import { exceedanceReference, percentileLevel, percentileMinSamples } from './signals';
 import type { DeploymentSnapshot, LayerSpec, MetricRef, Observation, Observations, SignalSpec, TimeSlice, Window } from './types';
 import { signalKey } from './types';
 
@@ -113,6 +114,66 @@ function rolesOf(s: MetricSignal): [string, MetricRef][] {
   return s.kind === 'rate' ? [['events', s.events], ['total', s.total]] : [['value', s.value], ['samples', s.samples]];
 }
 
+/**
+ * The percentile-rank statistic PR(:x): the percentage of data points at or below x (a lower
+ * bound is exclusive, an upper one inclusive).
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Statistics-definitions.html
+ */
+export function percentileRankStat(x: number): string {
+  return `PR(:${x})`;
+}
+
+/** A value signal's `max` read as the share at or below it, for the exceedance test: PR(:max). */
+function overMaxRef(s: MetricSignal): MetricRef | undefined {
+  if (s.kind !== 'value' || s.max === undefined || percentileLevel(s.value.stat) === undefined) return undefined;
+  return { ...s.value, stat: percentileRankStat(s.max) };
+}
+
+/**
+ * How many of `samples` data points lie above the bound of the PR(:x) datapoints `ranks`
+ * (percentages), paired with the SampleCount datapoints of the same periods. When the periods
+ * cannot be paired, the smallest share above is taken for all: never more than were there.
+ */
+function countAbove(ranks: readonly number[], counts: readonly number[]): number {
+  const total = sum(counts);
+  if (!ranks.length) return 0;
+  const above = (r: number) => Math.min(1, Math.max(0, 1 - r / 100));
+  if (ranks.length === counts.length) return ranks.reduce((n, r, i) => n + counts[i] * above(r), 0);
+  return total * Math.min(...ranks.map(above));
+}
+
+/**
+ * The second read of a value signal whose percentile is below its stable sample count over the
+ * window both versions served: the new version's PR(:reference), the reference taken from the
+ * old version's percentile the first read returned (exceedanceReference). `observations` are
+ * toObservations of the first read. Pure; empty when no signal needs it.
+ */
+export function planExceedanceReads(
+  layers: readonly LayerSpec[],
+  versions: { readonly new: string },
+  observations: Readonly<Record<string, Observation>>,
+  window: Window,
+  baselineWindow?: Window | null,
+): MetricQuery[] {
+  const out: MetricQuery[] = [];
+  for (const layer of layers) {
+    for (const s of layer.signals) {
+      if (s.kind !== 'value' || !s.baseline || baselineWindow === null || percentileLevel(s.value.stat) === undefined) continue;
+      const key = signalKey(layer.name, s.name);
+      const obs = observations[key];
+      if (obs?.kind !== 'value' || !obs.old || obs.old.value === null || !Number.isFinite(obs.old.value) || obs.old.samples <= 0) continue;
+      const side = sidesOf(s, window, baselineWindow).find(([which]) => which === 'newb') ?? ['new', window];
+      const samples = (obs.baselineNew ?? obs.new).samples;
+      // Enough samples for a stable percentile on both sides: the value comparison judges.
+      const stable = Math.max(s.minSamples, percentileMinSamples(s.value.stat));
+      if (samples <= 0 || (samples >= stable && obs.old.samples >= stable)) continue;
+      const ref = exceedanceReference(obs.old.value, s.baseline);
+      out.push({ key: queryKey(key, 'overbase', side[0]), metric: resolveMetric({ ...s.value, stat: percentileRankStat(ref) }, versions.new), window: side[1], periodSeconds: period(side[1]) });
+    }
+  }
+  return out;
+}
+
 /** Everything to read to judge `layers` for one deployment. Pure. */
 export function planReads(
   layers: readonly LayerSpec[],
@@ -140,6 +201,8 @@ export function planReads(
           metrics.push({ key: queryKey(key, role, which), metric: resolveMetric(m, versions[which === 'old' ? 'old' : 'new']), window: w, periodSeconds: perMinute ? 60 : period(w) });
         }
       }
+      const overMax = overMaxRef(s);
+      if (overMax) metrics.push({ key: queryKey(key, 'overmax', 'new'), metric: resolveMetric(overMax, versions.new), window, periodSeconds: period(window) });
     }
   }
   return { metrics, alarmNames: [...new Set(alarmNames)] };
@@ -249,12 +312,33 @@ export function toObservations(
           const vs = got[`value#${which}`];
           return { value: vs.length ? Math.max(...vs) : null, samples: sum(got[`samples#${which}`]) };
         };
+        // The exceedance reads: PR(:max) with the first read, PR(:reference) with the second.
+        let overMax: number | undefined;
+        if (overMaxRef(s)) {
+          const r = metrics[queryKey(key, 'overmax', 'new')];
+          if (r === undefined || 'error' in r) {
+            out[key] = { kind: 'unreadable', error: r === undefined ? `metric ${percentileRankStat(s.max!)} (new version) was not read` : r.error };
+            continue;
+          }
+          overMax = countAbove(r.values, got['samples#new']);
+        }
+        const bside: Side = has('newb') ? 'newb' : 'new';
+        const rb = metrics[queryKey(key, 'overbase', bside)];
+        if (rb !== undefined && 'error' in rb) {
+          out[key] = { kind: 'unreadable', error: rb.error };
+          continue;
+        }
+        const old = has('old') ? sample('old') : undefined;
+        const overBaseline =
+          rb !== undefined && old !== undefined && old.value !== null && s.baseline ? { reference: exceedanceReference(old.value, s.baseline), above: countAbove(rb.values, got[`samples#${bside}`]) } : undefined;
         out[key] = {
           kind: 'value',
           new: sample('new'),
           window,
-          ...(has('old') ? { old: sample('old') } : {}),
+          ...(old ? { old } : {}),
           ...(has('newb') ? { baselineNew: sample('newb'), baselineWindow: windowOf.get('newb') } : {}),
+          ...(overMax !== undefined ? { overMax } : {}),
+          ...(overBaseline ? { overBaseline } : {}),
         };
       }
     }

@@ -185,6 +185,14 @@ function fmtWindow(w: Window): string {
   return `${new Date(w.start).toISOString()} to ${new Date(w.end).toISOString()}`;
 }
 
+/** The level of a percentile statistic: 0.99 for p99, undefined for any other statistic. */
+export function percentileLevel(stat: string): number | undefined {
+  const m = /^p(\d+(?:\.\d+)?)$/i.exec(stat);
+  if (!m) return undefined;
+  const q = Number(m[1]) / 100;
+  return q > 0 && q < 1 ? q : undefined;
+}
+
 /**
  * Samples a percentile statistic needs to be stable, as CloudWatch counts them: fewer than
  * 10 / (1 - q) data points for 0.5 <= q < 1 (1,000 for p99; 50 are about the maximum), or 10 / q
@@ -192,17 +200,113 @@ function fmtWindow(w: Window): string {
  * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/percentiles-with-low-samples.html
  */
 export function percentileMinSamples(stat: string): number {
-  const m = /^p(\d+(?:\.\d+)?)$/i.exec(stat);
-  if (!m) return 0;
-  const q = Number(m[1]) / 100;
-  if (!(q > 0 && q < 1)) return 0;
+  const q = percentileLevel(stat);
+  if (q === undefined) return 0;
   return Math.ceil((q >= 0.5 ? 10 / (1 - q) : 10 / q) - 1e-9);
+}
+
+/** Default significance level of the exceedance tests (the thresholds' `alpha`). */
+const EXCEEDANCE_ALPHA = 0.001;
+
+/**
+ * The latency the new version's requests are counted above, from the old version's percentile:
+ * the most the comparison allows (`maxRatio` times it, or `minExcess` more, whichever is higher),
+ * rounded up to 0.001 (the PR(:X) bound CloudWatch is asked for). A new version that is no
+ * regression (no slower than that on the same requests) has at most the old version's share of
+ * requests above the old percentile above it: 1 % for p99.
+ */
+export function exceedanceReference(oldValue: number, baseline: { readonly maxRatio: number; readonly minExcess: number }): number {
+  return Math.ceil(Math.max(oldValue * baseline.maxRatio, oldValue + baseline.minExcess) * 1000 - 1e-6) / 1000;
+}
+
+/**
+ * An upper confidence bound on the true share of the old version's requests above its
+ * nearest-rank q-percentile of `samples` samples: at least ceil(q n) of them are at or below it,
+ * and the bound is the largest share above it that the always-valid test (./sequential.ts) does
+ * not reject at `delta` from those counts. It falls to 1 - q as the old version's samples grow;
+ * with few of them the reference is uncertain and the bound is wide.
+ */
+export function referenceShareBound(samples: number, q: number, delta: number): number {
+  const n = Math.floor(samples);
+  if (n <= 0) return 1;
+  const atOrBelow = Math.min(n, Math.ceil(q * n - 1e-9));
+  // The share above is u when the share at or below is 1 - u: rejected when that rate is
+  // significantly exceeded. The p-value falls as u grows: bisect for where it crosses delta.
+  let lo = 1 - q;
+  let hi = 1;
+  for (let i = 0; i < 60; i++) {
+    const mid = (lo + hi) / 2;
+    if (sequentialRateAbovePValue(atOrBelow, n, 1 - mid) >= delta) lo = mid;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** A p-value as the notes give it: three digits, and below what a double holds as such. */
+function fmtP(p: number): string {
+  return p > 0 ? `= ${p.toPrecision(3)}` : '< 1e-300';
+}
+
+interface ExceedanceResult {
+  readonly failed: boolean;
+  readonly pValue: number;
+  readonly note: string;
+}
+
+/**
+ * The exceedance test against `max`: a p99 at or below `max` means at most 1 % of requests
+ * above it, so a share of the new version's requests significantly above 1 % over `max` is a p99
+ * above it. The always-valid binomial test (./sequential.ts) judges that share at any sample
+ * size, where the percentile itself needs 10 / (1 - q) samples to be stable.
+ */
+function exceedsMax(spec: ValueSignal, above: number, samples: number, q: number, alpha: number): ExceedanceResult {
+  const a = Math.min(Math.round(above), samples);
+  const p = sequentialRateAbovePValue(a, samples, 1 - q);
+  const failed = a / samples > 1 - q && p < alpha;
+  return {
+    failed,
+    pValue: p,
+    note:
+      `${a} of ${samples} new-version samples above ${spec.max} ${spec.unit} (${fmtRate(1 - q)} allowed for ${spec.value.stat} <= ${spec.max}), ` +
+      (failed ? `p ${fmtP(p)}, below ${alpha}` : `not significantly more (p ${fmtP(p)})`),
+  };
+}
+
+/**
+ * The exceedance test against the old version: the share of the new version's requests above
+ * the reference (exceedanceReference of the old version's percentile, same minutes) against the
+ * share the old version has above its percentile, bounded from above at alpha / 2 for the
+ * percentile's own uncertainty (referenceShareBound); the share is then tested at alpha / 2.
+ */
+function exceedsBaseline(
+  spec: ValueSignal,
+  over: { readonly reference: number; readonly above: number },
+  samples: number,
+  old: { readonly value: number; readonly samples: number },
+  q: number,
+  alpha: number,
+): ExceedanceResult {
+  const a = Math.min(Math.round(over.above), samples);
+  const bound = referenceShareBound(old.samples, q, alpha / 2);
+  const p = sequentialRateAbovePValue(a, samples, bound);
+  const failed = a / samples > bound && p < alpha / 2;
+  return {
+    failed,
+    pValue: p,
+    note:
+      `${a} of ${samples} new-version samples above ${over.reference} ${spec.unit} (${spec.baseline!.maxRatio}x the old version's ` +
+      `${spec.value.stat} ${old.value} ${spec.unit} of ${old.samples} samples, or +${spec.baseline!.minExcess} ${spec.unit}; ` +
+      `at most ${fmtRate(bound)} expected: ${fmtRate(1 - q)} above the old ${spec.value.stat}, widened for its uncertainty at ${alpha / 2}), ` +
+      (failed ? `p ${fmtP(p)}, below ${alpha / 2}` : `not significantly more (p ${fmtP(p)})`),
+  };
 }
 
 function judgeValue(spec: ValueSignal, obs: Extract<Observation, { kind: 'value' }>, ctx: SignalContext): Evidence {
   const samples = Math.round(obs.new.samples);
   const v = obs.new.value;
   const minSamples = Math.max(spec.minSamples, percentileMinSamples(spec.value.stat));
+  const q = percentileLevel(spec.value.stat);
+  const alpha = spec.alpha ?? EXCEEDANCE_ALPHA;
   const parts: string[] = [];
   if (spec.max !== undefined) parts.push(`> ${spec.max} ${spec.unit}`);
   if (spec.baseline) parts.push(`> ${spec.baseline.maxRatio}x old version and +${spec.baseline.minExcess} ${spec.unit}`);
@@ -215,19 +319,29 @@ function judgeValue(spec: ValueSignal, obs: Extract<Observation, { kind: 'value'
     sampleSize: samples,
     window: isoWindow(obs.window),
   };
-  if (samples < minSamples || v === null || !Number.isFinite(v)) {
-    return {
-      ...common,
-      outcome: 'insufficient',
-      note: `${samples} samples, fewer than the ${minSamples} needed to judge${minSamples > spec.minSamples ? ` a stable ${spec.value.stat}` : ''}`,
-    };
-  }
   const outcomes: Outcome[] = [];
   const notes: string[] = [];
+  const exceedance: ExceedanceResult[] = [];
+  // Below its stable sample count a percentile is not judged by its value: the exceedance tests
+  // judge the share of requests above a reference instead, valid at any sample size. They can
+  // only fail a release: without a significant share the evidence stays insufficient.
+  const judgeExceedance = (r: ExceedanceResult) => {
+    exceedance.push(r);
+    outcomes.push(r.failed ? 'failed' : 'insufficient');
+    notes.push(`${r.failed ? 'exceedance test decided' : 'exceedance test'}: ${r.note}`);
+  };
+  const stable = samples >= minSamples && v !== null && Number.isFinite(v);
+  if (!stable) {
+    notes.push(`${samples} samples, fewer than the ${minSamples} needed to judge${minSamples > spec.minSamples ? ` a stable ${spec.value.stat}` : ''}`);
+  }
   if (spec.max !== undefined) {
-    const over = v > spec.max;
-    outcomes.push(over ? 'failed' : 'healthy');
-    notes.push(`${v} ${spec.unit} ${over ? 'above' : 'within'} ${spec.max} ${spec.unit}`);
+    if (stable) {
+      const over = v! > spec.max;
+      outcomes.push(over ? 'failed' : 'healthy');
+      notes.push(`${v} ${spec.unit} ${over ? 'above' : 'within'} ${spec.max} ${spec.unit}`);
+    } else if (q !== undefined && obs.overMax !== undefined && samples > 0) {
+      judgeExceedance(exceedsMax(spec, obs.overMax, samples, q, alpha));
+    }
   }
   let baseline: Evidence['baseline'];
   if (spec.baseline && obs.old) {
@@ -238,15 +352,26 @@ function judgeValue(spec: ValueSignal, obs: Extract<Observation, { kind: 'value'
     const bs = Math.round((obs.baselineNew ?? obs.new).samples);
     const during = obs.baselineWindow ? ` while both served traffic (new version ${bv} ${spec.unit} of ${bs} samples)` : '';
     baseline = { observed: ov, sampleSize: os };
-    if (ov !== null && Number.isFinite(ov) && os >= minSamples && bv !== null && Number.isFinite(bv) && bs >= minSamples) {
+    const oldReadable = ov !== null && Number.isFinite(ov);
+    if (stable && oldReadable && os >= minSamples && bv !== null && Number.isFinite(bv) && bs >= minSamples) {
       const worse = bv > ov * spec.baseline.maxRatio && bv - ov >= spec.baseline.minExcess;
       outcomes.push(worse ? 'failed' : 'healthy');
       notes.push(`old version ${ov} ${spec.unit} of ${os} samples${during} (${worse ? 'regression' : 'no regression'})`);
+    } else if (q !== undefined && oldReadable && os > 0 && bs > 0 && obs.overBaseline !== undefined) {
+      judgeExceedance(exceedsBaseline(spec, obs.overBaseline, bs, { value: ov, samples: os }, q, alpha));
     } else {
       notes.push(`old version has ${os} samples${during}, too few to compare (${minSamples} needed)`);
     }
   }
+  const decided = exceedance.filter((r) => r.failed);
+  const pValue = exceedance.length ? Math.min(...(decided.length ? decided : exceedance).map((r) => r.pValue)) : undefined;
   // With no maximum and no comparable baseline nothing was judged: that is not evidence of health.
   const outcome: Outcome = outcomes.length ? worstOutcome(outcomes) : 'insufficient';
-  return { ...common, outcome, ...(baseline ? { baseline } : {}), note: notes.join('; ') || `${v} ${spec.unit}` };
+  return {
+    ...common,
+    outcome,
+    ...(pValue !== undefined ? { pValue } : {}),
+    ...(baseline ? { baseline } : {}),
+    note: notes.join('; ') || `${v} ${spec.unit}`,
+  };
 }

@@ -108,6 +108,11 @@ export interface ValueSignal {
   readonly minSamples: number;
   /** Fail when above `maxRatio` times the old version's value and at least `minExcess` above it. */
   readonly baseline?: { readonly maxRatio: number; readonly minExcess: number };
+  /**
+   * Significance level of the exceedance tests that judge a percentile below its stable sample
+   * count (core/signals.ts judgeExceedance). @default 0.001
+   */
+  readonly alpha?: number;
 }
 
 /**
@@ -195,6 +200,13 @@ export type Observation =
       readonly window: Window;
       readonly baselineNew?: ValueSample;
       readonly baselineWindow?: Window;
+      /** The new version's samples over `window` above the signal's `max` (read as PR(:max)). */
+      readonly overMax?: number;
+      /**
+       * The new version's samples over the baseline window above `reference`, the old version's
+       * percentile stretched by the baseline's ratio and excess (read as PR(:reference)).
+       */
+      readonly overBaseline?: { readonly reference: number; readonly above: number };
     }
   | { readonly kind: 'unreadable'; readonly error: string };
 

@@ -3,7 +3,7 @@ import { parseLambdaAppSpec } from '../core/appspec';
 import { decisionRecord, isNews, keepDecisions, sendsEvent, type ActionTaken, type DecisionRecord } from '../core/decision-record';
 import { evaluate, INITIAL_STATE } from '../core/evaluate';
 import { scheduledWeight } from '../core/rollout';
-import { concurrentWindow, deploymentWindow, planReads, toObservations, type AlarmReading, type MetricQuery, type MetricReading } from '../core/observe';
+import { concurrentWindow, deploymentWindow, planExceedanceReads, planReads, toObservations, type AlarmReading, type MetricQuery, type MetricReading } from '../core/observe';
 import type { DeploymentSnapshot, EvaluationState, LayerSpec, Verdict, Window } from '../core/types';
 import type { ActionPort, AliasPort, Datapoint, DecisionPort, DeploymentInfo, DeploymentPort, DeploymentState, MetricsPort, RegistryPort, SignalPort, StatePort, WatchEndPort, WatchRef } from '../aws/ports';
 import { errorText, mapLimit } from '../aws/util';
@@ -175,6 +175,19 @@ export async function runWatchdog(firstTrigger: Trigger, given: WatchdogDeps): P
     prefixed.length ? deps.signals.readMetrics(prefixed) : Promise.resolve<Record<string, MetricReading>>({}),
     alarmNames.length ? deps.signals.readAlarms(alarmNames) : Promise.resolve<Record<string, AlarmReading>>({}),
   ]);
+  const readingsOf = (i: number) =>
+    Object.fromEntries(
+      Object.entries(metricReadings)
+        .filter(([k]) => k.startsWith(`${i}|`))
+        .map(([k, v]) => [k.slice(`${i}|`.length), v]),
+    );
+  // A percentile below its stable sample count is judged by the share of the new version's
+  // requests above a reference taken from the old version's percentile the first read returned:
+  // a second read, batched for all deployments, only for the signals that need it.
+  const second: MetricQuery[] = plans.flatMap((p, i) =>
+    planExceedanceReads(p.layers, p.versions, toObservations(p.layers, p.versions, p.window, readingsOf(i), {}, p.concurrent), p.window, p.concurrent).map((q) => ({ ...q, key: `${i}|${q.key}` })),
+  );
+  if (second.length) Object.assign(metricReadings, await deps.signals.readMetrics(second));
 
   const decisions: DecisionRecord[] = [];
   const evented = new Set<DecisionRecord>();
@@ -184,11 +197,7 @@ export async function runWatchdog(firstTrigger: Trigger, given: WatchdogDeps): P
     const a = active[i];
     const st = states.get(a.info.deploymentId);
     const { snapshot, layers, versions, window, concurrent } = plans[i];
-    const mine = Object.fromEntries(
-      Object.entries(metricReadings)
-        .filter(([k]) => k.startsWith(`${i}|`))
-        .map(([k, v]) => [k.slice(`${i}|`.length), v]),
-    );
+    const mine = readingsOf(i);
     const observations = { ...toObservations(layers, versions, window, mine, alarmReadings, concurrent), ...telemetryWatched(layers, a, watches, window, watchError) };
     const id = a.info.deploymentId;
     const own = ownState(id, st, unread.has(id) ? `state read: ${read.failure!.message}` : undefined, deps.memory);

@@ -189,8 +189,11 @@ describe('watchdog handler', () => {
   it("reads both versions of every metric in one GetMetricData call, scoped by ExecutedVersion, and the probes' last 2 minutes in another", async () => {
     world();
     await handler(schedule);
-    expect(cw).toHaveReceivedCommandTimes(GetMetricDataCommand, 2);
+    // A third call: the p99 has too few samples to be stable, so the new version's share above
+    // the reference from the old version's p99 is read (PR(:reference)) for the exceedance test.
+    expect(cw).toHaveReceivedCommandTimes(GetMetricDataCommand, 3);
     expect(cw.commandCalls(GetMetricDataCommand)[1].args[0].input).toMatchObject({ StartTime: new Date(clock - 2 * MIN), EndTime: new Date(clock) });
+    expect(cw.commandCalls(GetMetricDataCommand)[2].args[0].input.MetricDataQueries!.map((q) => [q.MetricStat!.Metric!.MetricName, q.MetricStat!.Stat])).toEqual([['Duration', expect.stringMatching(/^PR\(:\d+(\.\d+)?\)$/)]]);
     const queries = cw.commandCalls(GetMetricDataCommand)[0].args[0].input.MetricDataQueries!;
     const errors = queries.filter((q) => q.MetricStat?.Metric?.MetricName === 'Errors');
     expect(errors.map((q) => q.MetricStat!.Metric!.Dimensions)).toEqual([
@@ -202,10 +205,12 @@ describe('watchdog handler', () => {
   it('reads a metric several deployments share once', async () => {
     world({ deployments: [deploymentInfo('d-1'), deploymentInfo('d-2')] });
     const run = await handler(schedule);
-    expect(cw).toHaveReceivedCommandTimes(GetMetricDataCommand, 2);
-    // Invocations serves both the error and the throttle rate: 16 distinct queries, not 18; the fresh probe counts 2.
+    expect(cw).toHaveReceivedCommandTimes(GetMetricDataCommand, 3);
+    // Invocations serves both the error and the throttle rate: 16 distinct queries, not 18; the fresh probe counts 2;
+    // the exceedance read of the p99 (too few samples) is one more call, with the one PR(:reference) both share.
     expect(cw.commandCalls(GetMetricDataCommand)[0].args[0].input.MetricDataQueries).toHaveLength(16);
     expect(cw.commandCalls(GetMetricDataCommand)[1].args[0].input.MetricDataQueries).toHaveLength(2);
+    expect(cw.commandCalls(GetMetricDataCommand)[2].args[0].input.MetricDataQueries).toHaveLength(1);
     expect(decisions(run).map((d) => d.action)).toEqual(['proceed', 'proceed']);
   });
 
@@ -239,8 +244,9 @@ describe('watchdog handler', () => {
     expect(cd).toHaveReceivedCommandTimes(BatchGetDeploymentsCommand, 10);
     const queries = cw.commandCalls(GetMetricDataCommand).map((c) => c.args[0].input.MetricDataQueries!.length);
     // 16 distinct queries a deployment (config checks 2, probes 4, errors 4, throttles 2 more, p99 4): 4,000 in 8 calls;
-    // and the probes' last 2 minutes (2 a deployment): 500 in 1 more.
-    expect(queries).toEqual([500, 500, 500, 500, 500, 500, 500, 500, 500]);
+    // and the probes' last 2 minutes (2 a deployment): 500 in 1 more; the exceedance read of
+    // the p99 (too few samples for a stable one), PR(:reference) a deployment: 250 in 1 more.
+    expect(queries).toEqual([500, 500, 500, 500, 500, 500, 500, 500, 500, 250]);
     expect(cw).toHaveReceivedCommandTimes(DescribeAlarmsCommand, 3);
     expect(decisions(run)).toHaveLength(n);
     expect(eb).toHaveReceivedCommandTimes(PutEventsCommand, 25);

@@ -152,7 +152,7 @@ export class Traffic {
         const throttled = throttleShare ? binomialDraw(this.rand, offered, throttleShare) : 0;
         const count = offered - throttled;
         if (throttled) s.throttles.set(version, (s.throttles.get(version) ?? 0) + throttled);
-        this.occupy(s, version, at, count, b);
+        const fresh = this.occupy(s, version, at, count, b);
         const failing = b.startsFailingAfterMinutes === undefined || at - this.lambda.firstTrafficAt(s.functionName, version) >= b.startsFailingAfterMinutes * 60_000;
         // Noise (transient errors, cold starts) hits the real invocations (probes, hooks' calls),
         // which the watchdog's own checks meet; what users see of each version is its behaviour
@@ -168,9 +168,16 @@ export class Traffic {
         // HTTP 500 answers among the requests that did not fail: no function error.
         const http5xx = failing && b.httpErrorRate && errors < count ? binomialDraw(this.rand, count - errors, b.httpErrorRate) : 0;
         const list = s.calls.get(version) ?? [];
+        const spread = this.lambda.noiseOf(s.functionName).latencyJitter;
         for (let i = 0; i < count; i++) {
           const jitter = Math.round(this.rand() * 20);
-          list.push({ error: i < errors, ...(i >= errors && i < errors + http5xx ? { http5xx: true } : {}), durationMs: BASE_LATENCY_MS + jitter + (b.latencyMs ?? 0) });
+          let durationMs = BASE_LATENCY_MS + jitter + (b.latencyMs ?? 0);
+          if (spread) {
+            // A log-normal spread around the duration (median unchanged), and the first request
+            // of each environment started this second slower by `firstRequestMs`.
+            durationMs = Math.round(durationMs * Math.exp(spread.sigma * normalDraw(this.rand)) + (i < fresh ? (spread.firstRequestMs ?? 0) : 0));
+          }
+          list.push({ error: i < errors, ...(i >= errors && i < errors + http5xx ? { http5xx: true } : {}), durationMs });
         }
         s.calls.set(version, list);
         // Function errors and timeouts are failed invocations to Lambda (and its Telemetry API);
@@ -191,7 +198,7 @@ export class Traffic {
    * Keep as many of the version's environments busy this second as its requests have in flight
    * (rate x mean duration, rounded up, at most the reserved concurrency); new ones are cold starts.
    */
-  private occupy(s: Stream, version: string, at: number, count: number, b: { latencyMs?: number }): void {
+  private occupy(s: Stream, version: string, at: number, count: number, b: { latencyMs?: number }): number {
     const key = `${s.functionName}:${version}`;
     const pool = reapPool(this.pools.get(key) ?? { lastBusy: [], started: 0 }, at);
     this.pools.set(key, pool);
@@ -202,6 +209,7 @@ export class Traffic {
     for (let i = 0; i < busy; i++) pool.lastBusy[i] = at;
     const m = s.environments.get(version) ?? { most: 0, started: 0 };
     s.environments.set(version, { most: Math.max(m.most, busy), started: m.started + fresh });
+    return fresh;
   }
 
   /**
@@ -221,8 +229,7 @@ export class Traffic {
     if (!s.burstiness) return 1;
     const window = Math.floor((at - 1) / (BURST_WINDOW_SECONDS * 1000));
     if (window !== s.window) {
-      // Box-Muller: a standard normal draw from two uniform ones.
-      const z = Math.sqrt(-2 * Math.log(1 - this.rand())) * Math.cos(2 * Math.PI * this.rand());
+      const z = normalDraw(this.rand);
       s.factor = Math.exp(s.burstiness * z - (s.burstiness * s.burstiness) / 2);
       s.window = window;
     }
@@ -245,6 +252,11 @@ export class Traffic {
     s.throttles.clear();
     s.environments.clear();
   }
+}
+
+/** Box-Muller: a standard normal draw from two uniform ones. */
+function normalDraw(rand: () => number): number {
+  return Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
 }
 
 /** Drop the environments idle too long: the highest first, as they are the least busy. */

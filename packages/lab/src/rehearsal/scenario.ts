@@ -69,8 +69,17 @@ export interface Scenario {
    * `toMinute` (default: the end), in minutes from the release's deployment start, as `faults`.
    */
   readonly shared?: { readonly errorRate: number; readonly fromMinute?: number; readonly toMinute?: number };
-  /** Noise both versions' real invocations (probes included) meet: transient function errors and cold starts. */
-  readonly noise: { readonly transientErrorRate?: number; readonly coldStartMs?: number };
+  /**
+   * Noise both versions meet: transient function errors and cold starts on real invocations
+   * (probes included); `latencyJitter` on user requests: each duration times a log-normal factor
+   * exp(σz) (median 1), and `firstRequestMs` more for the first request of each newly started
+   * execution environment (lazy initialisation, in Duration).
+   */
+  readonly noise: {
+    readonly transientErrorRate?: number;
+    readonly coldStartMs?: number;
+    readonly latencyJitter?: { readonly sigma: number; readonly firstRequestMs?: number };
+  };
   /** The watchdog's mode and policy for this scenario (rewrites its configuration and the native alarm lists). */
   readonly watchdog?: { readonly mode?: 'enforce' | 'shadow'; readonly policy?: Policy };
   /** Hosts outside the lab and what they answer, over the template's defaults. */
@@ -152,10 +161,21 @@ function shared(v: unknown, path: string): Scenario['shared'] {
 function noise(v: unknown, path: string): Scenario['noise'] {
   if (v === undefined) return {};
   const o = obj(v, path);
-  onlyKeys(o, path, ['transientErrorRate', 'coldStartMs']);
+  onlyKeys(o, path, ['transientErrorRate', 'coldStartMs', 'latencyJitter']);
   const transient = optNum(o.transientErrorRate, `${path}.transientErrorRate`, { min: 0, max: 1 });
   const cold = optNum(o.coldStartMs, `${path}.coldStartMs`, { min: 0, max: 10_000 });
-  return { ...(transient !== undefined ? { transientErrorRate: transient } : {}), ...(cold !== undefined ? { coldStartMs: cold } : {}) };
+  let jitter: Scenario['noise']['latencyJitter'];
+  if (o.latencyJitter !== undefined) {
+    const j = obj(o.latencyJitter, `${path}.latencyJitter`);
+    onlyKeys(j, `${path}.latencyJitter`, ['sigma', 'firstRequestMs']);
+    const first = optNum(j.firstRequestMs, `${path}.latencyJitter.firstRequestMs`, { min: 0, max: 10_000 });
+    jitter = { sigma: num(j.sigma, `${path}.latencyJitter.sigma`, { min: 0, max: 3 }), ...(first !== undefined ? { firstRequestMs: first } : {}) };
+  }
+  return {
+    ...(transient !== undefined ? { transientErrorRate: transient } : {}),
+    ...(cold !== undefined ? { coldStartMs: cold } : {}),
+    ...(jitter ? { latencyJitter: jitter } : {}),
+  };
 }
 
 function watchdogSettings(v: unknown, path: string): Scenario['watchdog'] {

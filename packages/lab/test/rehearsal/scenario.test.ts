@@ -19,6 +19,7 @@ describe('scenario files', () => {
       'staged-bug-caught-in-beta', 'staged-load-bug-in-prod-1', 'staged-good-release', 'dynamodb-throttling', 'state-table-outage', 'state-table-outage-after-hook',
       'python-bad-code', 'python-rates-missing-field', 'python-good-release',
       'simpson-linear-shared-errors', 'linear-regression-during-shared-errors', 'small-excess-high-traffic',
+      'latency-regression-moderate-traffic', 'noisy-latency-good-release',
     ]);
   });
 
@@ -43,6 +44,11 @@ describe('scenario files', () => {
 
   it('applies defaults: 20 requests/s for 30 minutes, seed 1, no faults', () => {
     expect(parseScenario(base, 'x.yaml')).toMatchObject({ traffic: { rps: 20, minutes: 30 }, seed: 1, faults: {}, current: {}, release: {}, noise: {}, network: {} });
+  });
+
+  it('reads a latency spread on user requests', () => {
+    expect(parseScenario({ ...base, noise: { latencyJitter: { sigma: 0.6, firstRequestMs: 800 } } }, 'x.yaml').noise).toEqual({ latencyJitter: { sigma: 0.6, firstRequestMs: 800 } });
+    expect(parseScenario({ ...base, noise: { latencyJitter: { sigma: 0 } } }, 'x.yaml').noise).toEqual({ latencyJitter: { sigma: 0 } });
   });
 
   it('reads the same noise, faults and watchdog settings from YAML and JSON', () => {
@@ -98,7 +104,10 @@ describe('scenario files', () => {
     ['a bad name', { ...base, name: 'Bad Name' }, 'x.yaml.name: expected a name of lowercase letters, digits and dashes, got "Bad Name"'],
     ['a transient error rate above 1', { ...base, noise: { transientErrorRate: 2 } }, 'x.yaml.noise.transientErrorRate: expected a number from 0 to 1, got 2'],
     ['a cold start above 10 s', { ...base, noise: { coldStartMs: 20000 } }, 'x.yaml.noise.coldStartMs: expected a number from 0 to 10000, got 20000'],
-    ['an unknown noise', { ...base, noise: { jitter: 1 } }, 'x.yaml.noise.jitter: unknown field; allowed fields are transientErrorRate, coldStartMs'],
+    ['an unknown noise', { ...base, noise: { jitter: 1 } }, 'x.yaml.noise.jitter: unknown field; allowed fields are transientErrorRate, coldStartMs, latencyJitter'],
+    ['a latency spread without its sigma', { ...base, noise: { latencyJitter: { firstRequestMs: 500 } } }, 'x.yaml.noise.latencyJitter.sigma: expected a number'],
+    ['a latency spread above σ 3', { ...base, noise: { latencyJitter: { sigma: 4 } } }, 'x.yaml.noise.latencyJitter.sigma: expected a number from 0 to 3, got 4'],
+    ['an unknown latency spread field', { ...base, noise: { latencyJitter: { sigma: 0.5, tail: 2 } } }, 'x.yaml.noise.latencyJitter.tail: unknown field; allowed fields are sigma, firstRequestMs'],
     ['an HTTP error rate above 1', { ...base, release: { httpErrorRate: -0.1 } }, 'x.yaml.release.httpErrorRate: expected a number from 0 to 1, got -0.1'],
     ['a prober fault without its time', { ...base, faults: { prober: {} } }, 'x.yaml.faults.prober.downAfterMinutes: expected a number'],
     ['a DynamoDB throttle above 1', { ...base, faults: { dynamodb: { throttleRate: 1.2 } } }, 'x.yaml.faults.dynamodb.throttleRate: expected a number from 0 to 1, got 1.2'],

@@ -53,7 +53,7 @@ import { checkPeriod, checkQueryGraph, parseQuery, parseStatName, runQueries, ty
 import { MetricStore, SIMPLE_STATS, statValue, type Series, type StatisticSet } from './store';
 
 export { evaluateRange, parseRule, evaluateRule } from './evaluate';
-export { MetricStore, percentile } from './store';
+export { MetricStore, percentile, percentileRank } from './store';
 
 const ALARM_ARN_PREFIX = `arn:aws:cloudwatch:${LAB_REGION}:${LAB_ACCOUNT}:alarm:`;
 

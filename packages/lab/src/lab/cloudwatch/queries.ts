@@ -51,7 +51,7 @@ export function parseStatName(name: string, field: string, percentilesOnly = fal
   if (!parsed || (percentilesOnly && parsed.kind !== 'percentile')) {
     throw invalidValue(
       `The value ${name} for parameter ${field} is invalid. ` +
-        (percentilesOnly ? 'Valid values are percentiles p0.0 to p100.' : 'Valid values are SampleCount, Average, Sum, Minimum, Maximum and percentiles p0.0 to p100.'),
+        (percentilesOnly ? 'Valid values are percentiles p0.0 to p100.' : 'Valid values are SampleCount, Average, Sum, Minimum, Maximum, percentiles p0.0 to p100 and percentile ranks PR(n:m).'),
     );
   }
   return parsed;

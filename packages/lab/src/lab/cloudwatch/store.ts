@@ -47,14 +47,28 @@ export type Series = Map<number, number>;
 
 export type Stat =
   | { readonly kind: 'Sum' | 'Average' | 'SampleCount' | 'Minimum' | 'Maximum' }
-  | { readonly kind: 'percentile'; readonly p: number };
+  | { readonly kind: 'percentile'; readonly p: number }
+  /** Percentile rank PR(lo:hi): the percentage of values above `lo` and at or below `hi`. */
+  | { readonly kind: 'rank'; readonly lo?: number; readonly hi?: number };
 
 export const SIMPLE_STATS = ['SampleCount', 'Average', 'Sum', 'Minimum', 'Maximum'] as const;
 
-/** Parse a statistic name: the five simple statistics, or pNN / pNN.NN (0 to 100).
+/** A bound of PR(n:m): a number with at most 10 decimal places. */
+const RANK_BOUND = '(-?\\d+(?:\\.\\d{1,10})?)?';
+const RANK = new RegExp(`^PR\\(${RANK_BOUND}:${RANK_BOUND}\\)$`, 'i');
+
+/** Parse a statistic name: the five simple statistics, pNN / pNN.NN (0 to 100), or PR(n:m) (one
+ * bound at least; the lower no higher than the upper).
  * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Statistics-definitions.html */
 export function parseStat(name: string): Stat | undefined {
   if ((SIMPLE_STATS as readonly string[]).includes(name)) return { kind: name as (typeof SIMPLE_STATS)[number] };
+  const r = RANK.exec(name);
+  if (r) {
+    const lo = r[1] === undefined ? undefined : Number(r[1]);
+    const hi = r[2] === undefined ? undefined : Number(r[2]);
+    if ((lo === undefined && hi === undefined) || (lo !== undefined && hi !== undefined && lo > hi)) return undefined;
+    return { kind: 'rank', ...(lo !== undefined ? { lo } : {}), ...(hi !== undefined ? { hi } : {}) };
+  }
   const m = /^[pP](\d{1,3}(?:\.\d{1,10})?)$/.exec(name);
   if (!m) return undefined;
   const p = Number(m[1]);
@@ -86,6 +100,22 @@ export function percentile(values: readonly { value: number; count: number }[], 
   return sorted[sorted.length - 1].value;
 }
 
+/**
+ * Percentile rank: the percentage of the values (with counts) above `lo` and at or below `hi`
+ * ("the lower bound is exclusive and the upper bound is inclusive"), either bound open.
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Statistics-definitions.html
+ */
+export function percentileRank(values: readonly { value: number; count: number }[], lo: number | undefined, hi: number | undefined): number | undefined {
+  let total = 0;
+  let within = 0;
+  for (const v of values) {
+    if (v.count <= 0) continue;
+    total += v.count;
+    if ((lo === undefined || v.value > lo) && (hi === undefined || v.value <= hi)) within += v.count;
+  }
+  return total === 0 ? undefined : (100 * within) / total;
+}
+
 export function statValue(b: Bucket, stat: Stat): number | undefined {
   if (b.count <= 0) return undefined;
   switch (stat.kind) {
@@ -101,6 +131,8 @@ export function statValue(b: Bucket, stat: Stat): number | undefined {
       return b.max;
     case 'percentile':
       return percentile(b.values, stat.p);
+    case 'rank':
+      return percentileRank(b.values, stat.lo, stat.hi);
   }
 }
 

@@ -42,6 +42,12 @@ export interface Noise {
   readonly transientErrorRate?: number;
   /** Init phase of each execution environment's first invocation, ms (not part of its Duration). */
   readonly coldStartMs?: number;
+  /**
+   * Spread of user requests' durations (simulated traffic): each one's duration is multiplied by
+   * a log-normal factor exp(σz), median 1; the first request a newly started environment serves
+   * takes `firstRequestMs` more (lazy initialisation Init does not cover, so it is in Duration).
+   */
+  readonly latencyJitter?: { readonly sigma: number; readonly firstRequestMs?: number };
 }
 
 /** One request's outcome, as the metrics count it. */
@@ -680,6 +686,11 @@ export class LambdaLab implements LambdaPort {
   }
 
   /** Noise every version of a function meets from now on (undefined: none). */
+  /** The noise a function's versions meet (none: an empty object). */
+  noiseOf(name: string): Noise {
+    return this.noise.get(this.fn(name).spec.name) ?? {};
+  }
+
   setNoise(name: string, noise: Noise | undefined): void {
     const f = this.fn(name);
     if (noise) this.noise.set(f.spec.name, noise);
