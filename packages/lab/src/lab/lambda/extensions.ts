@@ -96,6 +96,8 @@ class ExtensionEnvironment {
   /** Its init failed: Lambda would fail the environment; the lab records and stops running it. */
   failed?: string;
   chain: Promise<void> = Promise.resolve();
+  /** The run waiting its turn, which later invocations may join (TelemetryExtensionHost.coalesce). */
+  queued?: { at: number; invocations: number; errors: number };
 
   constructor(
     readonly spec: ExtensionSpec,
@@ -464,6 +466,8 @@ export class TelemetryExtensionHost {
   private readonly envs = new Map<string, ExtensionEnvironment>();
   private readonly running = new Set<Promise<void>>();
   private closed = false;
+  /** Merge invocations that arrive while a version's run waits into that run (a real clock); off on a virtual clock, where each instant is its own run. */
+  coalesce = false;
   /** Writes the extensions made (UpdateItem answered 200): when, which deployment, what they added. */
   readonly writes: ExtensionWrite[] = [];
   /** Calls the extension gave up on before their answer (its 500 ms timeout): a write among them may have been applied. */
@@ -516,7 +520,21 @@ export class TelemetryExtensionHost {
       );
     }
     const e = env;
-    this.track((e.chain = e.chain.then(() => e.invoke(at, invocations, errors, durationMs))));
+    // Coalescing (a real clock): invocations that arrive while a run waits join it, so a busy
+    // machine delays the counts instead of queueing a run per second of traffic without bound.
+    if (this.coalesce && e.queued) {
+      e.queued.invocations += invocations;
+      e.queued.errors += errors;
+      return;
+    }
+    const run = { at, invocations, errors };
+    if (this.coalesce) e.queued = run;
+    this.track(
+      (e.chain = e.chain.then(() => {
+        if (e.queued === run) e.queued = undefined;
+        return e.invoke(run.at, run.invocations, run.errors, durationMs);
+      })),
+    );
   }
 
   private track(p: Promise<void>): void {

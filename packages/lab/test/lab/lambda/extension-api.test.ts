@@ -202,6 +202,22 @@ describe('lab: the real telemetry extension on the lab\u2019s Extensions and Tel
     expect(lab.telemetry.calls).toEqual([]);
   });
 
+  it('on a real clock, joins invocations that arrive while a run waits into that run: fewer INVOKEs, the same counts', async () => {
+    w = await extensionWorld();
+    const { lab, item, watch, invoke, advance } = w;
+    lab.telemetry.coalesce = true;
+    watch('2', 'd-1');
+    await invoke(1);
+    await advance(1000);
+    // Five batches arrive before the environment's next run has begun: they make that one run.
+    for (let i = 0; i < 5; i++) lab.lambda.noteInvocations('orders', '2', lab.now(), 2, 1, 20);
+    await lab.telemetry.settled();
+    expect(lab.telemetry.holds.length).toBe(2);
+    await advance(1000);
+    await invoke(1);
+    expect(item(watchKey('orders', '2'))).toMatchObject({ telemetryInvocations: 11, telemetryErrors: 5 });
+  });
+
   it('without the table variable says so once, never calls DynamoDB, and still answers every INVOKE', async () => {
     w = await extensionWorld({ env: { CANARY_WATCHDOG_TELEMETRY_TABLE: '' } });
     const { lab, invoke, advance } = w;
