@@ -110,7 +110,8 @@ export interface PreTrafficOutcome {
 
 /** Where the telemetry extension finds which deployment a function version's counts belong to. */
 export interface WatchPort {
-  watch(functionName: string, version: string, deploymentId: string): Promise<void>;
+  /** `role` baseline: the version the release replaces, counted for comparison only (runtime/telemetry.ts WatchRole). */
+  watch(functionName: string, version: string, deploymentId: string, role?: 'release' | 'baseline'): Promise<void>;
 }
 
 /** One deployment's watch of its target version (the watch item `#watch#<function>#<version>`). */

@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DeleteCommand, DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { watchItemRemoval, watchItemUpdate } from '../runtime/telemetry';
+import { watchItemRemoval, watchItemUpdate, type WatchRole } from '../runtime/telemetry';
 import { StateReadError, type DeploymentState, type RegistryPort, type StatePort, type WatchEndPort, type WatchPort, type WatchRef } from './ports';
 import { backoffDelay, chunk, errorName } from './util';
 
@@ -137,9 +137,10 @@ export class DynamoStateStore implements StatePort, RegistryPort, WatchPort, Wat
    * The watch item for the telemetry extension (runtime/telemetry.ts), expiring with the state. A
    * second call for the same deployment (a duplicate hook invocation) keeps the counts made since.
    */
-  async watch(functionName: string, version: string, deploymentId: string): Promise<void> {
+  async watch(functionName: string, version: string, deploymentId: string, role: WatchRole = 'release'): Promise<void> {
+    const now = this.clock();
     try {
-      await this.doc.send(new UpdateCommand(watchItemUpdate(this.tableName, functionName, version, deploymentId, Math.floor(this.clock() / 1000) + STATE_TTL_SECONDS)));
+      await this.doc.send(new UpdateCommand(watchItemUpdate(this.tableName, functionName, version, deploymentId, Math.floor(now / 1000) + STATE_TTL_SECONDS, role, now)));
     } catch (err) {
       if (errorName(err) !== 'ConditionalCheckFailedException') throw err;
     }

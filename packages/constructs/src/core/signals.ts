@@ -1,5 +1,5 @@
 import { sequentialRateAbovePValue, sequentialWorseThanBaselinePValue } from './sequential';
-import type { AlarmSignal, Evidence, Observation, Outcome, RateSignal, SignalSpec, Stage, ValueSignal, Window } from './types';
+import type { AlarmSignal, Evidence, Observation, Outcome, RateSignal, SignalSpec, Stage, TelemetrySignal, ValueSignal, Window } from './types';
 import { FRESH_EVIDENCE_STAGES, worstOutcome } from './types';
 
 /** Context a signal needs besides its observation. */
@@ -30,8 +30,29 @@ export function judgeSignal(spec: SignalSpec, obs: Observation | undefined, ctx:
       return judgeValue(spec, obs, ctx);
     case 'telemetry':
       if (obs.kind !== 'counts') return unreadable(spec, ctx, `expected counts, got ${obs.kind}`);
-      return judgeRate(spec, obs, ctx);
+      return judgeTelemetry(spec, obs, ctx);
   }
+}
+
+/**
+ * The telemetry counts' comparison with the old version's: whether the new version fails more
+ * than `tolerance` (relative) above the old one, as an always-valid p-value. One function, so
+ * that a stratified comparison can take its place.
+ */
+export function telemetryWorseThanOldPValue(newEvents: number, newTotal: number, oldEvents: number, oldTotal: number, tolerance: number): number {
+  return sequentialWorseThanBaselinePValue(newEvents, newTotal, oldEvents, oldTotal, tolerance);
+}
+
+/**
+ * The fast signal, judged like a rate against the old version's own counts. Where the cause can be
+ * shared (failOnlyIfWorse), a failure judged on the new version alone while the old version's
+ * counts are still awaited (the observation's `baselinePending`) is held as insufficient: the
+ * old version's extension starts counting up to a recheck interval after the watch began.
+ */
+function judgeTelemetry(spec: TelemetrySignal, obs: Extract<Observation, { kind: 'counts' }>, ctx: SignalContext): Evidence {
+  const e = judgeRate(spec, obs, ctx, telemetryWorseThanOldPValue);
+  if (e.outcome !== 'failed' || !spec.baseline?.failOnlyIfWorse || e.baseline?.pValue !== undefined || !obs.baselinePending) return e;
+  return { ...e, outcome: 'insufficient', note: `${obs.baselinePending}: not judged on the new version alone yet; ${e.note}` };
 }
 
 function unreadable(spec: SignalSpec, ctx: SignalContext, error: string): Evidence {
@@ -90,7 +111,12 @@ function fmtRate(r: number): string {
 /** What judging a rate needs of its signal: a CloudWatch rate signal, or the telemetry counts'. */
 type JudgedRate = Pick<RateSignal, 'name' | 'maxRate' | 'minSamples' | 'alpha' | 'baseline' | 'freshMinutes'>;
 
-function judgeRate(spec: JudgedRate, obs: Extract<Observation, { kind: 'counts' }>, ctx: SignalContext): Evidence {
+function judgeRate(
+  spec: JudgedRate,
+  obs: Extract<Observation, { kind: 'counts' }>,
+  ctx: SignalContext,
+  worseThanBaseline: typeof sequentialWorseThanBaselinePValue = sequentialWorseThanBaselinePValue,
+): Evidence {
   const events = Math.round(obs.new.events);
   const total = Math.round(obs.new.total);
   const rate = total > 0 ? events / total : null;
@@ -131,7 +157,7 @@ function judgeRate(spec: JudgedRate, obs: Extract<Observation, { kind: 'counts' 
     const bTotal = Math.round((obs.baselineNew ?? obs.new).total);
     const during = obs.baselineWindow ? ` while both served traffic (${fmtWindow(obs.baselineWindow)}: new version ${bEvents} of ${bTotal})` : '';
     if (oTotal >= spec.minSamples && oEvents <= oTotal && bEvents <= bTotal) {
-      const pBase = sequentialWorseThanBaselinePValue(bEvents, bTotal, oEvents, oTotal, spec.baseline.tolerance);
+      const pBase = worseThanBaseline(bEvents, bTotal, oEvents, oTotal, spec.baseline.tolerance);
       const oRate = oEvents / oTotal;
       compared = true;
       baseline = { observed: oRate, sampleSize: oTotal, pValue: pBase };
@@ -148,8 +174,9 @@ function judgeRate(spec: JudgedRate, obs: Extract<Observation, { kind: 'counts' 
   }
   // A cause both versions share (function-wide throttling) fails only when the new version is also worse.
   const failOnlyIfWorse = spec.baseline?.failOnlyIfWorse === true && compared;
-  const failed = failOnlyIfWorse ? absFailed && baseFailed : absFailed || baseFailed;
-  const sharedNote = failOnlyIfWorse && absFailed && !baseFailed ? '; not worse than the old version, so not attributed to the release' : '';
+  const comparedAlone = compared && spec.baseline?.comparedAloneWhileBothServe === true && (!obs.baselineWindow || obs.baselineWindow.end >= obs.window.end);
+  const failed = failOnlyIfWorse ? absFailed && baseFailed : comparedAlone ? baseFailed : absFailed || baseFailed;
+  const sharedNote = (failOnlyIfWorse || comparedAlone) && absFailed && !baseFailed ? '; not worse than the old version, so not attributed to the release' : '';
   const note =
     `${events} of ${total} (${fmtRate(rate ?? 0)}); ` +
     (absFailed ? `above ${fmtRate(spec.maxRate)} with p = ${pAbs.toPrecision(3)} < ${spec.alpha}` : `not significantly above ${fmtRate(spec.maxRate)} (p = ${pAbs.toPrecision(3)})`) +

@@ -119,13 +119,17 @@ export async function runPreTraffic(event: unknown, deps: PreTrafficDeps): Promi
     const fn = appSpec.functionName;
     const version = appSpec.targetVersion;
     if (guard.telemetry && deps.watch) {
-      // Before the probes, so the extension counts them too. Without the item the fast signal is
-      // missing (the telemetry signal stays insufficient) while every other layer still judges:
-      // a warning, not a failed hook.
-      try {
-        await deps.watch.watch(fn, version, deploymentId);
-      } catch (err) {
-        deps.log.warn('pre-traffic hook: could not write the telemetry watch item; the fast signal is missing for this release', { deploymentId, error: errorText(err) });
+      // The old version first: its environments, unwatched until now, find their item up to
+      // WATCH_RECHECK_SECONDS later, and the release's counts are compared with it. Without an
+      // item the fast signal is missing (the telemetry signal stays insufficient) or judged
+      // without its baseline, while every other layer still judges: a warning, not a failed hook.
+      const watches: [string, 'release' | 'baseline'][] = [...(appSpec.currentVersion !== version ? [[appSpec.currentVersion, 'baseline'] as [string, 'baseline']] : []), [version, 'release']];
+      for (const [v, role] of watches) {
+        try {
+          await deps.watch.watch(fn, v, deploymentId, role);
+        } catch (err) {
+          deps.log.warn(`pre-traffic hook: could not write the telemetry watch item of the ${role === 'release' ? 'new' : 'old'} version; the fast signal is ${role === 'release' ? 'missing' : 'judged without its baseline'} for this release`, { deploymentId, version: v, error: errorText(err) });
+        }
       }
     }
 

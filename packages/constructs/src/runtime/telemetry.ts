@@ -84,16 +84,28 @@ export function watchKeyPattern(functionName: string): string {
  * deployment yet (the condition), so a duplicate hook invocation keeps the counts made since the
  * first; the caller takes ConditionalCheckFailedException as "already watching".
  */
-export function watchItemUpdate(tableName: string, functionName: string, version: string, deploymentId: string, expiresAt: number) {
+export function watchItemUpdate(tableName: string, functionName: string, version: string, deploymentId: string, expiresAt: number, role: WatchRole = 'release', watchedAt?: number) {
   return {
     TableName: tableName,
     Key: { deploymentId: watchKey(functionName, version) },
-    UpdateExpression: 'SET #w = :w, #x = :x, #n = :zero, #e = :zero REMOVE #at, #f',
+    UpdateExpression: `SET #w = :w, #x = :x, #n = :zero, #e = :zero, #r = :r${watchedAt !== undefined ? ', #s = :s' : ''} REMOVE #at, #f${watchedAt !== undefined ? '' : ', #s'}`,
     ConditionExpression: 'attribute_not_exists(#w) OR #w <> :w',
-    ExpressionAttributeNames: { '#w': WATCH_DEPLOYMENT_FIELD, '#x': 'expiresAt', '#n': TELEMETRY_FIELDS.invocations, '#e': TELEMETRY_FIELDS.errors, '#at': TELEMETRY_FIELDS.at, '#f': TELEMETRY_FIELDS.failed },
-    ExpressionAttributeValues: { ':w': deploymentId, ':x': expiresAt, ':zero': 0 },
+    ExpressionAttributeNames: { '#w': WATCH_DEPLOYMENT_FIELD, '#x': 'expiresAt', '#n': TELEMETRY_FIELDS.invocations, '#e': TELEMETRY_FIELDS.errors, '#at': TELEMETRY_FIELDS.at, '#f': TELEMETRY_FIELDS.failed, '#r': WATCH_ROLE_FIELD, '#s': WATCH_STARTED_FIELD },
+    ExpressionAttributeValues: { ':w': deploymentId, ':x': expiresAt, ':zero': 0, ':r': role, ...(watchedAt !== undefined ? { ':s': watchedAt } : {}) },
   };
 }
+
+/**
+ * Which version of the deployment a watch item counts: `release`, the version under release, whose
+ * failing writes wake the watchdog (TELEMETRY_STREAM_FILTER); `baseline`, the version it replaces,
+ * counted the same way (the extension cannot tell them apart, nor needs to) so that the release's
+ * counts are judged against it, but whose writes never wake the watchdog by themselves.
+ */
+export type WatchRole = 'release' | 'baseline';
+/** The watch item's attribute holding its WatchRole (written by the pre-traffic hook only). */
+export const WATCH_ROLE_FIELD = 'watchRole';
+/** When the hook started the watch, epoch ms: the baseline's counts are awaited for a while after it (baselinePending). */
+export const WATCH_STARTED_FIELD = 'watchStartedAt';
 
 /**
  * The DeleteItem input (DocumentClient form) that ends a deployment's watch when the deployment
@@ -148,7 +160,8 @@ export const TELEMETRY_FIELDS = { invocations: 'telemetryInvocations', errors: '
  */
 export const TELEMETRY_STREAM_FILTER = {
   eventName: ['MODIFY', 'INSERT'],
-  dynamodb: { NewImage: { [TELEMETRY_FIELDS.failed]: { BOOL: [true] } } },
+  // Only the release's item: the baseline's failures are everyday evidence about the old version.
+  dynamodb: { NewImage: { [TELEMETRY_FIELDS.failed]: { BOOL: [true] }, [WATCH_ROLE_FIELD]: { S: ['release' satisfies WatchRole] } } },
 };
 
 /** The counts carried by a version's watch item, if any extension has written. */
@@ -170,13 +183,36 @@ export function telemetryOf(item: Readonly<Record<string, unknown>> | undefined)
 }
 
 /**
+ * How long after the watch began the old version's counts are awaited: its environments, unwatched
+ * until then, look for their item every WATCH_RECHECK_SECONDS and write successes every
+ * FLUSH_SECONDS. Until then a failure on the new version alone is held (core judgeTelemetry).
+ */
+export const BASELINE_WAIT_SECONDS = WATCH_RECHECK_SECONDS + FLUSH_SECONDS;
+
+/** The deployment's other watch items, for the comparison (each already checked with watchedCounts). */
+export interface BaselineWatch {
+  /** The old version's watch item, when it watches this deployment. */
+  readonly item?: Readonly<Record<string, unknown>>;
+  /** Now, epoch ms: whether the old version's counts are still awaited (BASELINE_WAIT_SECONDS). */
+  readonly now: number;
+}
+
+/**
  * Observations for the layers' telemetry signals, from the deployment's watch item (watchedCounts):
  * the counts since the release began, up to the latest flush. No item or no flush yet is 0 of 0
- * (insufficient evidence, never healthy).
+ * (insufficient evidence, never healthy). With the old version's watch item of the same deployment,
+ * its counts are the baseline (`old`), taken over the same watch.
  */
-export function telemetryObservations(layers: readonly LayerSpec[], item: object | undefined, window: Window, unreadable?: string): Observations {
+export function telemetryObservations(layers: readonly LayerSpec[], item: object | undefined, window: Window, unreadable?: string, baseline?: BaselineWatch): Observations {
   const out: Record<string, Observation> = {};
   const counts = telemetryOf(item as Readonly<Record<string, unknown>> | undefined);
+  const old = baseline?.item ? (telemetryOf(baseline.item) ?? { invocations: 0, errors: 0, at: 0 }) : undefined;
+  const started = baseline?.item?.[WATCH_STARTED_FIELD];
+  const awaitedUntil = typeof started === 'number' ? started + BASELINE_WAIT_SECONDS * 1000 : undefined;
+  const pending =
+    baseline && awaitedUntil !== undefined && baseline.now < awaitedUntil
+      ? `the old version's counts are awaited until ${new Date(awaitedUntil).toISOString()} (its extension looks for its watch item every ${WATCH_RECHECK_SECONDS} s)`
+      : undefined;
   for (const layer of layers) {
     for (const s of layer.signals) {
       if (s.kind !== 'telemetry') continue;
@@ -185,6 +221,8 @@ export function telemetryObservations(layers: readonly LayerSpec[], item: object
         kind: 'counts',
         new: { events: counts?.errors ?? 0, total: counts?.invocations ?? 0 },
         window: { start: window.start, end: counts?.at ? Math.min(window.end, counts.at) : window.end },
+        ...(old ? { old: { events: old.errors, total: old.invocations } } : {}),
+        ...(pending ? { baselinePending: pending } : {}),
       };
     }
   }

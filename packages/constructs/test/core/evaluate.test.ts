@@ -38,10 +38,17 @@ const rows: Row[] = [
   { name: 'proceeds when every layer is healthy', action: 'proceed', layer: null, stage: 'shifting', reason: /healthy: config, probes, new-version, service, downstream/ },
   {
     name: "rolls back when the new version's error rate is significantly above the absolute threshold",
-    over: { 'new-version/errors': counts(60, 600, 600, 5400) },
+    over: { 'new-version/errors': counts(60, 600, 30, 5400) },
     action: 'rollback',
     layer: 'new-version',
     reason: /new-version\/errors failed: 60 of 600 \(10.00 %\); above 5.00 %/,
+  },
+  {
+    // Both versions fail alike while both serve traffic (a dependency down): not the release's.
+    name: 'does not blame the release for an outage both versions meet, above the absolute threshold',
+    over: { 'new-version/errors': counts(60, 600, 600, 5400) },
+    action: 'proceed',
+    layer: null,
   },
   {
     name: "rolls back when the new version's error rate exceeds the old one's though below the absolute threshold",
@@ -411,7 +418,7 @@ describe("the watchdog's own state, unreadable", () => {
   });
 
   it('lets a failing signal layer decide first', () => {
-    const r = step(state(), NOW, { observations: obs({ 'new-version/errors': counts(60, 600, 600, 5400) }) });
+    const r = step(state(), NOW, { observations: obs({ 'new-version/errors': counts(60, 600, 30, 5400) }) });
     expect(r.verdict).toMatchObject({ action: 'rollback', layer: 'new-version' });
   });
 

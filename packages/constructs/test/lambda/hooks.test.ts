@@ -179,10 +179,19 @@ describe('pre-traffic hook: the telemetry watch item', () => {
     expect(items.get('#watch#orders#2')).toMatchObject({ deploymentId: '#watch#orders#2', watching: 'd-NEW1', expiresAt: expect.any(Number) });
   });
 
+  it("watches the old version for the same deployment as the baseline, whose writes never wake the watchdog", async () => {
+    setEnv({ guards: [guard({ telemetry: true })] });
+    world();
+    await preTraffic(hookEvent);
+    expect(items.get('#watch#orders#1')).toMatchObject({ watching: 'd-NEW1', watchRole: 'baseline', telemetryInvocations: 0, watchStartedAt: expect.any(Number) });
+    expect(items.get('#watch#orders#2')).toMatchObject({ watching: 'd-NEW1', watchRole: 'release' });
+  });
+
   it('writes none for a guard without telemetry', async () => {
     world();
     await preTraffic(hookEvent);
     expect(items.has('#watch#orders#2')).toBe(false);
+    expect(items.has('#watch#orders#1')).toBe(false);
   });
 
   it('a failed write is a warning: the fast signal is missing, every other layer still judges, the hook answers on its checks', async () => {

@@ -464,9 +464,12 @@ describe('watchdog handler', () => {
       // Act
       await handler(endEvent('STOP'));
       await handler(endEvent('SUCCESS', 'd-RB'));
-      // Assess: one removal, the release's.
+      // Assess: the release's removals only, of both its watches (the new version's and its baseline's, the old version's).
       expect(items.has(KEY)).toBe(false);
-      expect(ddb.commandCalls(DeleteCommand).map((c) => c.args[0].input.ExpressionAttributeValues)).toEqual([{ ':w': 'd-BAD1' }]);
+      expect(ddb.commandCalls(DeleteCommand).map((c) => [c.args[0].input.Key, c.args[0].input.ExpressionAttributeValues])).toEqual([
+        [{ deploymentId: KEY }, { ':w': 'd-BAD1' }],
+        [{ deploymentId: watchKey('orders', '1') }, { ':w': 'd-BAD1' }],
+      ]);
     });
 
     it('keeps the watch item of a redeploy of the same version, which watches the new deployment now', async () => {

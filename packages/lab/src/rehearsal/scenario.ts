@@ -63,6 +63,12 @@ export interface Scenario {
   readonly seed: number;
   readonly current: VersionBehaviour;
   readonly release: VersionBehaviour & { readonly env?: Readonly<Record<string, string>> };
+  /**
+   * A failure both versions meet, user requests and real invocations alike (a dependency down): a
+   * share of requests failing from `fromMinute` (default 0) up to, not including, `toMinute`
+   * (default: the end), in minutes from the release's deployment start.
+   */
+  readonly shared?: { readonly errorRate: number; readonly fromMinute?: number; readonly toMinute?: number };
   /** Noise both versions' real invocations (probes included) meet: transient function errors and cold starts. */
   readonly noise: { readonly transientErrorRate?: number; readonly coldStartMs?: number };
   /** The watchdog's mode and policy for this scenario (rewrites its configuration and the native alarm lists). */
@@ -131,6 +137,16 @@ function apiFaults(v: unknown, path: string, outage = false): DynamoDbFaults | u
     ...(from !== undefined ? { fromMinute: from } : {}),
     ...(to !== undefined ? { toMinute: to } : {}),
   };
+}
+
+function sharedFailure(v: unknown, path: string): Scenario['shared'] {
+  if (v === undefined) return undefined;
+  const o = obj(v, path);
+  onlyKeys(o, path, ['errorRate', 'fromMinute', 'toMinute']);
+  const from = optNum(o.fromMinute, `${path}.fromMinute`, { min: 0, max: MAX_FAULT_MINUTE });
+  const to = optNum(o.toMinute, `${path}.toMinute`, { min: 0, max: MAX_FAULT_MINUTE });
+  if (to !== undefined && !(to > (from ?? 0))) throw new InputError(`${path}.toMinute: expected a minute after fromMinute (${from ?? 0}) and at most ${MAX_FAULT_MINUTE}, got ${to}`, `${path}.toMinute`);
+  return { errorRate: num(o.errorRate, `${path}.errorRate`, { min: 0, max: 1 }), ...(from !== undefined ? { fromMinute: from } : {}), ...(to !== undefined ? { toMinute: to } : {}) };
 }
 
 function noise(v: unknown, path: string): Scenario['noise'] {
@@ -202,7 +218,8 @@ export function parseNetwork(v: unknown, path: string): Record<string, HostAnswe
 export function parseScenario(v: unknown, source: string): Scenario {
   const path = basename(source);
   const o = obj(v, path);
-  onlyKeys(o, path, ['name', 'description', 'function', 'traffic', 'stages', 'seed', 'current', 'release', 'noise', 'watchdog', 'network', 'faults', 'expect']);
+  onlyKeys(o, path, ['name', 'description', 'function', 'traffic', 'stages', 'seed', 'current', 'release', 'shared', 'noise', 'watchdog', 'network', 'faults', 'expect']);
+  const shared = sharedFailure(o.shared, `${path}.shared`);
   const traffic = obj(o.traffic ?? {}, `${path}.traffic`);
   onlyKeys(traffic, `${path}.traffic`, ['rps', 'minutes', 'burstiness', 'warmUpMinutes']);
   const faults = obj(o.faults ?? {}, `${path}.faults`);
@@ -238,6 +255,7 @@ export function parseScenario(v: unknown, source: string): Scenario {
     seed: o.seed === undefined ? 1 : num(o.seed, `${path}.seed`, { integer: true }),
     current: behaviour(o.current, `${path}.current`, false),
     release: behaviour(o.release, `${path}.release`, true),
+    ...(shared ? { shared } : {}),
     noise: noise(o.noise, `${path}.noise`),
     ...(watchdog ? { watchdog } : {}),
     network: parseNetwork(o.network, `${path}.network`),
