@@ -5,6 +5,12 @@ import { FRESH_EVIDENCE_STAGES, worstOutcome } from './types';
 /** Context a signal needs besides its observation. */
 export interface SignalContext {
   readonly layer: string;
+  /**
+   * Why an alarm of this layer in ALARM is not the release's doing: the version-scoped evidence
+   * shows the new version significantly better than the old one (releaseIsBetter). Only for the
+   * layers that are not version-scoped (service, custom); absent, an ALARM fails as always.
+   */
+  readonly notAttributed?: string;
   /** When the deployment was created, epoch ms: ALARM states older than this predate the release. */
   readonly deploymentCreatedAt: number;
   readonly preexistingAlarms: 'ignore' | 'rollback';
@@ -101,7 +107,30 @@ function judgeAlarm(
         `began: not attributed to the release (policy preexistingAlarms=ignore): ${obs.reason}`,
     };
   }
+  if (ctx.notAttributed) {
+    return { ...base, outcome: 'insufficient', note: `alarm ${spec.alarmName} is in ALARM, not attributed to the release: ${ctx.notAttributed}: ${obs.reason}` };
+  }
   return { ...base, outcome: 'failed', note: `alarm ${spec.alarmName} is in ALARM: ${obs.reason}` };
+}
+
+/**
+ * Whether the version-scoped evidence shows the new version significantly better than the old one:
+ * a rate signal's comparison of the two (the same always-valid test, with the roles swapped and no
+ * tolerance: the old version's rate above the new one's), at that signal's baseline alpha, on
+ * enough samples of each. Says which, or undefined (no such evidence: today's rules apply).
+ */
+export function releaseIsBetter(signals: readonly { spec: SignalSpec; obs: Observation | undefined }[]): string | undefined {
+  for (const { spec, obs } of signals) {
+    if ((spec.kind !== 'rate' && spec.kind !== 'telemetry') || !spec.baseline || obs?.kind !== 'counts' || !obs.old) continue;
+    const b = obs.baselineNew ?? obs.new;
+    const [nE, nT, oE, oT] = [b.events, b.total, obs.old.events, obs.old.total].map(Math.round);
+    if (nT < spec.minSamples || oT < spec.minSamples || nE > nT || oE > oT) continue;
+    const p = sequentialWorseThanBaselinePValue(oE, oT, nE, nT, 0);
+    if (p < spec.baseline.alpha) {
+      return `the new version's ${spec.name} ${fmtRate(nE / nT)} of ${nT} is significantly below the old version's ${fmtRate(oE / oT)} of ${oT} (p = ${p.toPrecision(3)} < ${spec.baseline.alpha})`;
+    }
+  }
+  return undefined;
 }
 
 function fmtRate(r: number): string {

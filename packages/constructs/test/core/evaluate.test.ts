@@ -137,6 +137,48 @@ const rows: Row[] = [
     action: 'rollback',
     layer: 'service',
   },
+  // Attribution: a fix shipped during an incident (the old version fails 30 %, the new one 0.33 %).
+  {
+    name: 'does not roll back on a service alarm when the new version is significantly better than the old one, and says why',
+    over: { 'service/alarm:orders-5xx': alarm('ALARM'), 'new-version/errors': counts(2, 600, 1620, 5400) },
+    action: 'proceed',
+    layer: null,
+    layerOutcome: ['service', 'insufficient'],
+    reason: /not attributed to the release: service\/alarm:orders-5xx in ALARM while the new version's errors 0.33 % of 600 is significantly below the old version's 30.00 % of 5400/,
+  },
+  {
+    name: "does not roll back on a custom layer's alarm either when the new version is significantly better",
+    over: { 'downstream/alarm:payments-latency': alarm('ALARM'), 'new-version/errors': counts(2, 600, 1620, 5400) },
+    action: 'proceed',
+    layer: null,
+    layerOutcome: ['downstream', 'insufficient'],
+  },
+  {
+    name: 'also on a pre-existing ALARM under the rollback policy, once the new version is significantly better',
+    over: { 'service/alarm:orders-5xx': alarm('ALARM', T0 - 30 * MIN), 'new-version/errors': counts(2, 600, 1620, 5400) },
+    policy: { preexistingAlarms: PreexistingAlarms.ROLLBACK },
+    action: 'proceed',
+    layer: null,
+  },
+  {
+    name: 'still rolls back on a service alarm when the new version is no better than the old one (both fail alike)',
+    over: { 'service/alarm:orders-5xx': alarm('ALARM'), 'new-version/errors': counts(180, 600, 1620, 5400) },
+    action: 'rollback',
+    layer: 'service',
+    reason: /alarm orders-5xx is in ALARM/,
+  },
+  {
+    name: 'still rolls back on a service alarm when the version-scoped evidence is missing (too few samples to compare)',
+    over: { 'service/alarm:orders-5xx': alarm('ALARM'), 'new-version/errors': counts(0, 10, 1620, 5400) },
+    action: 'rollback',
+    layer: 'service',
+  },
+  {
+    name: 'still rolls back when a version-scoped layer fails, however much better its error rate',
+    over: { 'service/alarm:orders-5xx': alarm('ALARM'), 'new-version/errors': counts(2, 600, 1620, 5400), 'probes/probe-failures': counts(6, 6, 0, 6) },
+    action: 'rollback',
+    layer: 'probes',
+  },
   {
     name: 'counts INSUFFICIENT_DATA as insufficient evidence, never as healthy',
     over: { 'downstream/alarm:payments-latency': alarm('INSUFFICIENT_DATA') },
