@@ -114,6 +114,11 @@ export interface WatchPort {
   watch(functionName: string, version: string, deploymentId: string, role?: 'release' | 'baseline'): Promise<void>;
 }
 
+/** Where probe invocations are recorded, so that the fast signal does not count them as user traffic (runtime/telemetry.ts). */
+export interface ProbeCountPort {
+  recordProbes(deploymentId: string, tallies: readonly { version: string; invocations: number; errors: number }[]): Promise<void>;
+}
+
 /** One deployment's watch of its target version (the watch item `#watch#<function>#<version>`). */
 export interface WatchRef {
   readonly deploymentId: string;

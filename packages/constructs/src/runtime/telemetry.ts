@@ -193,6 +193,8 @@ export const BASELINE_WAIT_SECONDS = WATCH_RECHECK_SECONDS + FLUSH_SECONDS;
 export interface BaselineWatch {
   /** The old version's watch item, when it watches this deployment. */
   readonly item?: Readonly<Record<string, unknown>>;
+  /** The probe invocations to take off each version's counts (the deployment's probe record). */
+  readonly probes?: { readonly release: { invocations: number; errors: number }; readonly baseline: { invocations: number; errors: number } };
   /** Now, epoch ms: whether the old version's counts are still awaited (BASELINE_WAIT_SECONDS). */
   readonly now: number;
 }
@@ -205,8 +207,9 @@ export interface BaselineWatch {
  */
 export function telemetryObservations(layers: readonly LayerSpec[], item: object | undefined, window: Window, unreadable?: string, baseline?: BaselineWatch): Observations {
   const out: Record<string, Observation> = {};
-  const counts = telemetryOf(item as Readonly<Record<string, unknown>> | undefined);
-  const old = baseline?.item ? (telemetryOf(baseline.item) ?? { invocations: 0, errors: 0, at: 0 }) : undefined;
+  const own = telemetryOf(item as Readonly<Record<string, unknown>> | undefined);
+  const counts = own ? { ...own, ...withoutProbes(own, baseline?.probes?.release) } : undefined;
+  const old = baseline?.item ? withoutProbes(telemetryOf(baseline.item) ?? { invocations: 0, errors: 0, at: 0 }, baseline.probes?.baseline) : undefined;
   const started = baseline?.item?.[WATCH_STARTED_FIELD];
   const awaitedUntil = typeof started === 'number' ? started + BASELINE_WAIT_SECONDS * 1000 : undefined;
   const pending =
@@ -257,6 +260,62 @@ export function telemetryUpdate(tableName: string, functionName: string, version
  */
 export function watchedCounts(item: Readonly<Record<string, unknown>> | undefined, deploymentId: string): Readonly<Record<string, unknown>> | undefined {
   return item && watchedDeployment(item) === deploymentId ? item : undefined;
+}
+
+/**
+ * Probe invocations are not user traffic: the pre-traffic hook and the prober add each version's
+ * probe invocations, and those that ended in a function error (what the extension counts as
+ * failed), to the deployment's probe record, `#probed#<deploymentId>`, and the watchdog takes them
+ * off the version's telemetry counts. The record's key is outside `#watch#<function>#*`, so a
+ * guarded function's role can neither read nor change it (ReleaseWatchdog isolate); the prober may
+ * update only such keys.
+ */
+export const PROBED_KEY_PREFIX = '#probed#';
+
+export function probedKey(deploymentId: string): string {
+  return `${PROBED_KEY_PREFIX}${deploymentId}`;
+}
+
+/** One version's probe invocations in a probe record (its attributes are named for the version). */
+export interface ProbeTally {
+  readonly version: string;
+  readonly invocations: number;
+  /** Those that ended in a function error (Lambda's X-Amz-Function-Error): failed to the Telemetry API too. */
+  readonly errors: number;
+}
+
+const probedFields = (version: string) => ({ invocations: `probeInvocations_${version}`, errors: `probeErrors_${version}` });
+
+/** The UpdateItem input (DocumentClient form) adding probe invocations to the deployment's probe record (ADD: concurrent writers add). */
+export function probedUpdate(tableName: string, deploymentId: string, tallies: readonly ProbeTally[], expiresAt: number) {
+  const names: Record<string, string> = { '#x': 'expiresAt' };
+  const values: Record<string, number> = { ':x': expiresAt };
+  const adds: string[] = [];
+  tallies.forEach((t, i) => {
+    const f = probedFields(t.version);
+    names[`#n${i}`] = f.invocations;
+    names[`#e${i}`] = f.errors;
+    values[`:n${i}`] = t.invocations;
+    values[`:e${i}`] = t.errors;
+    adds.push(`#n${i} :n${i}`, `#e${i} :e${i}`);
+  });
+  return { TableName: tableName, Key: { deploymentId: probedKey(deploymentId) }, UpdateExpression: `ADD ${adds.join(', ')} SET #x = :x`, ExpressionAttributeNames: names, ExpressionAttributeValues: values };
+}
+
+/** A version's probe invocations from a probe record (0 of 0 without one). */
+export function probedOf(item: Readonly<Record<string, unknown>> | undefined, version: string): { invocations: number; errors: number } {
+  const f = probedFields(version);
+  const n = item?.[f.invocations];
+  const e = item?.[f.errors];
+  const num = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) && x > 0 ? x : 0);
+  return { invocations: num(n), errors: num(e) };
+}
+
+/** The probes taken off a version's telemetry counts: never below 0 (the extension may not have counted a probe yet). */
+function withoutProbes(c: { invocations: number; errors: number }, p: { invocations: number; errors: number } | undefined): { invocations: number; errors: number } {
+  if (!p) return c;
+  const invocations = Math.max(0, c.invocations - p.invocations);
+  return { invocations, errors: Math.min(invocations, Math.max(0, c.errors - p.errors)) };
 }
 
 /** A `platform.runtimeDone` status that is a failed invocation. */

@@ -11,7 +11,7 @@ import { ALL_GROUPS, currentConfig, discover, groupKey, readStates, type ActiveD
 import { judgeSignal } from '../core/signals';
 import { signalKey } from '../core/types';
 import type { EvaluationMemory } from './evaluation-memory';
-import { telemetryObservations, watchedCounts, watchKey } from './telemetry';
+import { probedKey, probedOf, telemetryObservations, watchedCounts, watchKey } from './telemetry';
 import { describeTrigger, guardsFor, type Trigger } from './triggers';
 
 export interface Log {
@@ -131,7 +131,7 @@ export async function runWatchdog(firstTrigger: Trigger, given: WatchdogDeps): P
   // The telemetry extension's counts: each deployment's from the watch item of its own function
   // and target version (as CodeDeploy's AppSpec names them), read in one batch.
   // The old version's item too, the release's baseline (the same batch).
-  const watchKeys = active.flatMap((a) => (a.guard.telemetry ? watchKeysOf(a.appSpec) : []));
+  const watchKeys = active.flatMap((a) => (a.guard.telemetry ? [...watchKeysOf(a.appSpec), probedKey(a.info.deploymentId)] : []));
   let watches = new Map<string, object>();
   let watchError: string | undefined;
   if (watchKeys.length) {
@@ -352,7 +352,10 @@ function telemetryOfDeployment(
 ) {
   const of = (version: string) => watchedCounts(items.get(watchKey(spec.functionName, version)) as Readonly<Record<string, unknown>> | undefined, deploymentId);
   const baseline = spec.currentVersion !== spec.targetVersion ? of(spec.currentVersion) : undefined;
-  return telemetryObservations(layers, of(spec.targetVersion), window, unreadable, { ...(baseline ? { item: baseline } : {}), now });
+  // The probes' invocations are not user traffic: taken off each version's counts.
+  const probed = items.get(probedKey(deploymentId)) as Readonly<Record<string, unknown>> | undefined;
+  const probes = probed ? { release: probedOf(probed, spec.targetVersion), baseline: probedOf(probed, spec.currentVersion) } : undefined;
+  return telemetryObservations(layers, of(spec.targetVersion), window, unreadable, { ...(baseline ? { item: baseline } : {}), ...(probes ? { probes } : {}), now });
 }
 
 /**
@@ -380,7 +383,7 @@ async function telemetrySuspects(ids: readonly string[], recordKeys: readonly st
       // Judged in full, where discovery reports the AppSpec.
     }
   }
-  const missing = [...new Set([...placed.values()].flatMap((p) => watchKeysOf(p.spec)))].filter((k) => !items.has(k) && !recordKeys.includes(k));
+  const missing = [...new Set([...placed].flatMap(([id, p]) => [...watchKeysOf(p.spec), probedKey(id)]))].filter((k) => !items.has(k) && !recordKeys.includes(k));
   if (missing.length) {
     try {
       for (const [k, v] of await deps.state.get(missing)) items.set(k, v);
