@@ -18,7 +18,15 @@ describe('scenario files', () => {
       'flaky-probes-cold-starts', 'silent-http-500s', 'prober-dies', 'fix-during-incident-ignore', 'fix-during-incident-rollback', 'shadow-mode',
       'staged-bug-caught-in-beta', 'staged-load-bug-in-prod-1', 'staged-good-release', 'dynamodb-throttling', 'state-table-outage', 'state-table-outage-after-hook',
       'python-bad-code', 'python-rates-missing-field', 'python-good-release',
+      'shared-outage-fast-signal', 'flaky-probes-low-traffic', 'shared-outage-bad-release', 'fix-during-incident-attributed', 'incident-during-release-not-attributed',
     ]);
+  });
+
+  it('reads a failure both versions share, and refuses a window that ends before it begins', () => {
+    expect(parseScenario({ ...base, shared: { errorRate: 0.1, fromMinute: 0, toMinute: 1 } }, 'x.yaml').shared).toEqual({ errorRate: 0.1, fromMinute: 0, toMinute: 1 });
+    expect(parseScenario(base, 'x.yaml')).not.toHaveProperty('shared');
+    expect(() => parseScenario({ ...base, shared: { errorRate: 0.1, fromMinute: 2, toMinute: 1 } }, 'x.yaml')).toThrow('x.yaml.shared.toMinute: expected a minute after fromMinute (2)');
+    expect(() => parseScenario({ ...base, shared: { errorRate: 1.5 } }, 'x.yaml')).toThrow(/x\.yaml\.shared\.errorRate/);
   });
 
   it('finds a built-in scenario by name', () => {
@@ -79,7 +87,7 @@ describe('scenario files', () => {
   });
 
   it.each<[string, unknown, string]>([
-    ['an unknown field', { ...base, trafic: {} }, 'x.yaml.trafic: unknown field; allowed fields are name, description, function, traffic, stages, seed, current, release, noise, watchdog, network, faults, expect'],
+    ['an unknown field', { ...base, trafic: {} }, 'x.yaml.trafic: unknown field; allowed fields are name, description, function, traffic, stages, seed, current, release, shared, noise, watchdog, network, faults, expect'],
     ['a rate above 1', { ...base, release: { errorRate: 1.5 } }, 'x.yaml.release.errorRate: expected a number from 0 to 1, got 1.5'],
     ['an unknown outcome', { ...base, expect: { outcome: 'passed' } }, 'x.yaml.expect.outcome: expected one of completed, rolled-back, got "passed"'],
     ['a missing expectation', { name: 'x' }, 'x.yaml.expect: expected an object, got nothing'],
