@@ -43,6 +43,9 @@ export const DEFAULT_POLICY: Policy = {
 
 export const INITIAL_STATE: EvaluationState = { consecutiveUnreadable: {} };
 
+/** The comparisons that can show a release better than the old version: its failed requests (fewer throttles cannot). */
+const ATTRIBUTING_SIGNALS: readonly string[] = ['errors', 'http-5xx', 'telemetry-errors'];
+
 /** The layers whose evidence is the new version's own (config checks, probes, its metrics and telemetry). */
 const VERSION_SCOPED: readonly string[] = ['config', ...VERSION_SCOPED_LAYERS];
 
@@ -150,7 +153,7 @@ export function evaluate(input: EvaluationInput, policy: Policy, now: number): E
   // shipped during an incident). Without such evidence, or with a version-scoped layer failing,
   // an ALARM fails as always.
   const scoped = layers.filter((l) => VERSION_SCOPED.includes(l.name));
-  const better = releaseIsBetter(scoped.flatMap((l) => l.signals.map((s) => ({ spec: s, obs: observations[signalKey(l.name, s.name)] }))));
+  const better = releaseIsBetter(scoped.flatMap((l) => l.signals.filter((s) => ATTRIBUTING_SIGNALS.includes(s.name)).map((s) => ({ spec: s, obs: observations[signalKey(l.name, s.name)] }))));
   for (const layer of layers) {
     const notAttributed = better !== undefined && !VERSION_SCOPED.includes(layer.name) ? { notAttributed: better } : {};
     const items = layer.signals.map((s) =>

@@ -168,6 +168,12 @@ const rows: Row[] = [
     reason: /alarm orders-5xx is in ALARM/,
   },
   {
+    name: 'still rolls back on a service alarm when only fewer throttles set the new version apart (not its failed requests)',
+    over: { 'service/alarm:orders-5xx': alarm('ALARM'), ...throttles(2, 600, 1620, 5400) },
+    action: 'rollback',
+    layer: 'service',
+  },
+  {
     name: 'still rolls back on a service alarm when the version-scoped evidence is missing (too few samples to compare)',
     over: { 'service/alarm:orders-5xx': alarm('ALARM'), 'new-version/errors': counts(0, 10, 1620, 5400) },
     action: 'rollback',
