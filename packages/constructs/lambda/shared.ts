@@ -70,6 +70,7 @@ export function adapters(settings: Pick<RuntimeSettings, 'stateTable' | 'eventBu
     registry: store,
     watch: store,
     watchEnd: store,
+    probeCounts: store,
     decisions: new LogAndEventBridgeDecisions(log, clients.eventbridge, settings.eventBus),
   };
 }

@@ -110,7 +110,13 @@ export interface PreTrafficOutcome {
 
 /** Where the telemetry extension finds which deployment a function version's counts belong to. */
 export interface WatchPort {
-  watch(functionName: string, version: string, deploymentId: string): Promise<void>;
+  /** `role` baseline: the version the release replaces, counted for comparison only (runtime/telemetry.ts WatchRole). */
+  watch(functionName: string, version: string, deploymentId: string, role?: 'release' | 'baseline'): Promise<void>;
+}
+
+/** Where probe invocations are recorded, so that the fast signal does not count them as user traffic (runtime/telemetry.ts). */
+export interface ProbeCountPort {
+  recordProbes(deploymentId: string, tallies: readonly { version: string; invocations: number; errors: number }[]): Promise<void>;
 }
 
 /** One deployment's watch of its target version (the watch item `#watch#<function>#<version>`). */

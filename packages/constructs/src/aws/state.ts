@@ -1,7 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DeleteCommand, DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { watchItemRemoval, watchItemUpdate } from '../runtime/telemetry';
-import { StateReadError, type DeploymentState, type RegistryPort, type StatePort, type WatchEndPort, type WatchPort, type WatchRef } from './ports';
+import { probedUpdate, watchItemRemoval, watchItemUpdate, type ProbeTally, type WatchRole } from '../runtime/telemetry';
+import { StateReadError, type DeploymentState, type ProbeCountPort, type RegistryPort, type StatePort, type WatchEndPort, type WatchPort, type WatchRef } from './ports';
 import { backoffDelay, chunk, errorName } from './util';
 
 /** BatchGetItem reads up to 100 items per call.
@@ -44,7 +44,7 @@ export const REGISTRY_ITEM_ID = '#active';
  * concurrent writers merge instead of overwriting.
  * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.UpdateExpressions.html
  */
-export class DynamoStateStore implements StatePort, RegistryPort, WatchPort, WatchEndPort {
+export class DynamoStateStore implements StatePort, RegistryPort, WatchPort, WatchEndPort, ProbeCountPort {
   private readonly doc: DynamoDBDocumentClient;
 
   constructor(
@@ -137,12 +137,20 @@ export class DynamoStateStore implements StatePort, RegistryPort, WatchPort, Wat
    * The watch item for the telemetry extension (runtime/telemetry.ts), expiring with the state. A
    * second call for the same deployment (a duplicate hook invocation) keeps the counts made since.
    */
-  async watch(functionName: string, version: string, deploymentId: string): Promise<void> {
+  async watch(functionName: string, version: string, deploymentId: string, role: WatchRole = 'release'): Promise<void> {
+    const now = this.clock();
     try {
-      await this.doc.send(new UpdateCommand(watchItemUpdate(this.tableName, functionName, version, deploymentId, Math.floor(this.clock() / 1000) + STATE_TTL_SECONDS)));
+      await this.doc.send(new UpdateCommand(watchItemUpdate(this.tableName, functionName, version, deploymentId, Math.floor(now / 1000) + STATE_TTL_SECONDS, role, now)));
     } catch (err) {
       if (errorName(err) !== 'ConditionalCheckFailedException') throw err;
     }
+  }
+
+  /** Probe invocations of a deployment's versions, added to its probe record (probedUpdate), expiring with the state. */
+  async recordProbes(deploymentId: string, tallies: readonly ProbeTally[]): Promise<void> {
+    const counted = tallies.filter((t) => t.invocations > 0);
+    if (!counted.length) return;
+    await this.doc.send(new UpdateCommand(probedUpdate(this.tableName, deploymentId, counted, Math.floor(this.clock() / 1000) + STATE_TTL_SECONDS)));
   }
 
   /** The end of a deployment's watch: a conditional DeleteItem (watchItemRemoval). */

@@ -18,7 +18,7 @@ import { newestNodeRuntime } from './node-runtime';
 import { fitName, NAME_LIMITS, stackPathName } from './physical-names';
 import { runtimeHandlerDir, telemetryLayerDir, type RuntimeHandler } from './runtime-bundle';
 import * as eventsources from 'aws-cdk-lib/aws-lambda-event-sources';
-import { STREAM_BATCH_WINDOW_SECONDS, TELEMETRY_STREAM_FILTER, TELEMETRY_TABLE_ENV, WATCH_KEY_PREFIX, watchKeyPattern } from '../runtime/telemetry';
+import { PROBED_KEY_PREFIX, STREAM_BATCH_WINDOW_SECONDS, TELEMETRY_STREAM_FILTER, TELEMETRY_TABLE_ENV, WATCH_KEY_PREFIX, watchKeyPattern } from '../runtime/telemetry';
 
 /** Lambda limits the environment variables of one function to 4 KB in all.
  * https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html */
@@ -687,6 +687,9 @@ export class ReleaseWatchdog extends Construct {
       w.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:DeleteItem'], resources: [this.stateTable.tableArn], conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${WATCH_KEY_PREFIX}*`] } } }));
     }
     this.stateTable.grant(this.prober, 'dynamodb:GetItem');
+    // The prober adds its probe invocations to each deployment's probe record (runtime/telemetry.ts
+    // probedUpdate), for the fast signal to take off: UpdateItem of those items only.
+    this.prober.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:UpdateItem'], resources: [this.stateTable.tableArn], conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${PROBED_KEY_PREFIX}*`] } } }));
     this.stateTable.grant(this.preTrafficHook, 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem');
     this.stateTable.grant(this.postTrafficHook, 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem');
     // The configuration item is the deploy's alone (the ConfigItem custom resource): not even the

@@ -340,7 +340,8 @@ export function buildLayers(g: GuardConfig, namespace: string): LayerSpec[] {
       maxRate: t.maxErrorRate,
       minSamples: t.minInvocations,
       alpha: t.alpha,
-      baseline,
+      // An outage both versions meet (a dependency down) is not the release's while both serve.
+      baseline: { ...baseline, comparedAloneWhileBothServe: true },
     },
     {
       kind: 'rate',
@@ -370,8 +371,9 @@ export function buildLayers(g: GuardConfig, namespace: string): LayerSpec[] {
   if (g.telemetry) {
     // The new version's own invocations as they end, counted by the telemetry extension: the same
     // requests as `errors`, seconds instead of minutes late (runtime/telemetry.ts). Its own test at
-    // alpha; no baseline: the extension counts only the version under release.
-    newVersion.unshift({ kind: 'telemetry', name: 'telemetry-errors', maxRate: t.maxErrorRate, minSamples: t.minInvocations, alpha: t.alpha });
+    // alpha, and against the old version's counts (the same extension, the same deployment): a
+    // cause both versions share (an outage downstream) fails only when the new version is also worse.
+    newVersion.unshift({ kind: 'telemetry', name: 'telemetry-errors', maxRate: t.maxErrorRate, minSamples: t.minInvocations, alpha: t.alpha, baseline: { ...baseline, failOnlyIfWorse: true } });
   }
   if (g.httpMetrics === 'function-url') {
     // Function URL requests that end in HTTP 5xx (a `statusCode: 500` answered without throwing,
@@ -385,7 +387,7 @@ export function buildLayers(g: GuardConfig, namespace: string): LayerSpec[] {
       maxRate: t.maxErrorRate,
       minSamples: t.minInvocations,
       alpha: t.alpha,
-      baseline,
+      baseline: { ...baseline, comparedAloneWhileBothServe: true },
     });
   }
   return [

@@ -1,5 +1,6 @@
 import { minutesToFinalShift } from './rollout';
-import { judgeSignal } from './signals';
+import { VERSION_SCOPED_LAYERS } from './native-alarms';
+import { judgeSignal, releaseIsBetter } from './signals';
 import type {
   DeploymentSnapshot,
   EvaluationState,
@@ -41,6 +42,12 @@ export const DEFAULT_POLICY: Policy = {
 };
 
 export const INITIAL_STATE: EvaluationState = { consecutiveUnreadable: {} };
+
+/** The comparisons that can show a release better than the old version: its failed requests (fewer throttles cannot). */
+const ATTRIBUTING_SIGNALS: readonly string[] = ['errors', 'http-5xx', 'telemetry-errors'];
+
+/** The layers whose evidence is the new version's own (config checks, probes, its metrics and telemetry). */
+const VERSION_SCOPED: readonly string[] = ['config', ...VERSION_SCOPED_LAYERS];
 
 /**
  * The watchdog's own state (its DynamoDB item) as a layer of evidence: a run that could not read
@@ -141,13 +148,21 @@ export function evaluate(input: EvaluationInput, policy: Policy, now: number): E
   // the end instead of deciding it: evidence may still come, and ending a bake cannot be undone.
   const missing: { layer: string; reason: string }[] = [];
 
+  // Attribution: an alarm of the service or a custom layer is not the release's when the
+  // version-scoped layers show the new version significantly better than the old one (a fix
+  // shipped during an incident). Without such evidence, or with a version-scoped layer failing,
+  // an ALARM fails as always.
+  const scoped = layers.filter((l) => VERSION_SCOPED.includes(l.name));
+  const better = releaseIsBetter(scoped.flatMap((l) => l.signals.filter((s) => ATTRIBUTING_SIGNALS.includes(s.name)).map((s) => ({ spec: s, obs: observations[signalKey(l.name, s.name)] }))));
   for (const layer of layers) {
+    const notAttributed = better !== undefined && !VERSION_SCOPED.includes(layer.name) ? { notAttributed: better } : {};
     const items = layer.signals.map((s) =>
       judgeSignal(s, observations[signalKey(layer.name, s.name)], {
         layer: layer.name,
         deploymentCreatedAt: snapshot.createdAt,
         preexistingAlarms: policy.preexistingAlarms,
         stage,
+        ...notAttributed,
       }),
     );
     evidence.push(...items);
@@ -213,6 +228,10 @@ export function evaluate(input: EvaluationInput, policy: Policy, now: number): E
   const action = decidingLayer === null && !reasons.length ? 'proceed' : 'rollback';
   if (deferred) reasons.push(deferred);
   if (action === 'proceed') reasons.push(proceedReason(layerResults, stage));
+  const excused = better !== undefined ? evidence.filter((e) => e.outcome === 'insufficient' && e.observed === 'ALARM' && !VERSION_SCOPED.includes(e.layer)) : [];
+  if (action === 'proceed' && excused.length) {
+    reasons.push(`not attributed to the release: ${excused.map((e) => `${e.layer}/${e.signal}`).join(', ')} in ALARM while ${better}`);
+  }
   return {
     verdict: { action, layer: decidingLayer, stage, reasons, evidence, layers: layerResults, ...(deferred ? { deferred } : {}) },
     state: { lastEvaluatedAt: sameMoment ? state.lastEvaluatedAt : now, consecutiveUnreadable: nextUnreadable },

@@ -1,10 +1,16 @@
 import { sequentialRateAbovePValue, sequentialWorseThanBaselinePValue, stratifiedWorseThanBaselinePValue } from './sequential';
-import type { AlarmSignal, Evidence, Observation, Outcome, RateSignal, SignalSpec, Stage, ValueSignal, Window } from './types';
+import type { AlarmSignal, Evidence, Observation, Outcome, RateSignal, SignalSpec, Stage, TelemetrySignal, ValueSignal, Window } from './types';
 import { FRESH_EVIDENCE_STAGES, worstOutcome } from './types';
 
 /** Context a signal needs besides its observation. */
 export interface SignalContext {
   readonly layer: string;
+  /**
+   * Why an alarm of this layer in ALARM is not the release's doing: the version-scoped evidence
+   * shows the new version significantly better than the old one (releaseIsBetter). Only for the
+   * layers that are not version-scoped (service, custom); absent, an ALARM fails as always.
+   */
+  readonly notAttributed?: string;
   /** When the deployment was created, epoch ms: ALARM states older than this predate the release. */
   readonly deploymentCreatedAt: number;
   readonly preexistingAlarms: 'ignore' | 'rollback';
@@ -30,8 +36,29 @@ export function judgeSignal(spec: SignalSpec, obs: Observation | undefined, ctx:
       return judgeValue(spec, obs, ctx);
     case 'telemetry':
       if (obs.kind !== 'counts') return unreadable(spec, ctx, `expected counts, got ${obs.kind}`);
-      return judgeRate(spec, obs, ctx);
+      return judgeTelemetry(spec, obs, ctx);
   }
+}
+
+/**
+ * The telemetry counts' comparison with the old version's: whether the new version fails more
+ * than `tolerance` (relative) above the old one, as an always-valid p-value. One function, so
+ * that a stratified comparison can take its place.
+ */
+export function telemetryWorseThanOldPValue(newEvents: number, newTotal: number, oldEvents: number, oldTotal: number, tolerance: number): number {
+  return sequentialWorseThanBaselinePValue(newEvents, newTotal, oldEvents, oldTotal, tolerance);
+}
+
+/**
+ * The fast signal, judged like a rate against the old version's own counts. Where the cause can be
+ * shared (failOnlyIfWorse), a failure judged on the new version alone while the old version's
+ * counts are still awaited (the observation's `baselinePending`) is held as insufficient: the
+ * old version's extension starts counting up to a recheck interval after the watch began.
+ */
+function judgeTelemetry(spec: TelemetrySignal, obs: Extract<Observation, { kind: 'counts' }>, ctx: SignalContext): Evidence {
+  const e = judgeRate(spec, obs, ctx, telemetryWorseThanOldPValue);
+  if (e.outcome !== 'failed' || !spec.baseline?.failOnlyIfWorse || e.baseline?.pValue !== undefined || !obs.baselinePending) return e;
+  return { ...e, outcome: 'insufficient', note: `${obs.baselinePending}: not judged on the new version alone yet; ${e.note}` };
 }
 
 function unreadable(spec: SignalSpec, ctx: SignalContext, error: string): Evidence {
@@ -80,7 +107,30 @@ function judgeAlarm(
         `began: not attributed to the release (policy preexistingAlarms=ignore): ${obs.reason}`,
     };
   }
+  if (ctx.notAttributed) {
+    return { ...base, outcome: 'insufficient', note: `alarm ${spec.alarmName} is in ALARM, not attributed to the release: ${ctx.notAttributed}: ${obs.reason}` };
+  }
   return { ...base, outcome: 'failed', note: `alarm ${spec.alarmName} is in ALARM: ${obs.reason}` };
+}
+
+/**
+ * Whether the version-scoped evidence shows the new version significantly better than the old one:
+ * a rate signal's comparison of the two (the same always-valid test, with the roles swapped and no
+ * tolerance: the old version's rate above the new one's), at that signal's baseline alpha, on
+ * enough samples of each. Says which, or undefined (no such evidence: today's rules apply).
+ */
+export function releaseIsBetter(signals: readonly { spec: SignalSpec; obs: Observation | undefined }[]): string | undefined {
+  for (const { spec, obs } of signals) {
+    if ((spec.kind !== 'rate' && spec.kind !== 'telemetry') || !spec.baseline || obs?.kind !== 'counts' || !obs.old) continue;
+    const b = obs.baselineNew ?? obs.new;
+    const [nE, nT, oE, oT] = [b.events, b.total, obs.old.events, obs.old.total].map(Math.round);
+    if (nT < spec.minSamples || oT < spec.minSamples || nE > nT || oE > oT) continue;
+    const p = sequentialWorseThanBaselinePValue(oE, oT, nE, nT, 0);
+    if (p < spec.baseline.alpha) {
+      return `the new version's ${spec.name} ${fmtRate(nE / nT)} of ${nT} is significantly below the old version's ${fmtRate(oE / oT)} of ${oT} (p = ${p.toPrecision(3)} < ${spec.baseline.alpha})`;
+    }
+  }
+  return undefined;
 }
 
 function fmtRate(r: number): string {
@@ -90,7 +140,12 @@ function fmtRate(r: number): string {
 /** What judging a rate needs of its signal: a CloudWatch rate signal, or the telemetry counts'. */
 type JudgedRate = Pick<RateSignal, 'name' | 'maxRate' | 'minSamples' | 'alpha' | 'baseline' | 'freshMinutes'>;
 
-function judgeRate(spec: JudgedRate, obs: Extract<Observation, { kind: 'counts' }>, ctx: SignalContext): Evidence {
+function judgeRate(
+  spec: JudgedRate,
+  obs: Extract<Observation, { kind: 'counts' }>,
+  ctx: SignalContext,
+  worseThanBaseline: typeof sequentialWorseThanBaselinePValue = sequentialWorseThanBaselinePValue,
+): Evidence {
   const events = Math.round(obs.new.events);
   const total = Math.round(obs.new.total);
   const rate = total > 0 ? events / total : null;
@@ -136,7 +191,7 @@ function judgeRate(spec: JudgedRate, obs: Extract<Observation, { kind: 'counts' 
       const slices = obs.slices?.length ? obs.slices : undefined;
       const pBase = slices
         ? stratifiedWorseThanBaselinePValue(slices, spec.baseline.tolerance)
-        : sequentialWorseThanBaselinePValue(bEvents, bTotal, oEvents, oTotal, spec.baseline.tolerance);
+        : worseThanBaseline(bEvents, bTotal, oEvents, oTotal, spec.baseline.tolerance);
       const how = slices ? `compared minute by minute over ${slices.length} minutes` : 'pooled over the window';
       const oRate = oEvents / oTotal;
       compared = true;
@@ -154,8 +209,9 @@ function judgeRate(spec: JudgedRate, obs: Extract<Observation, { kind: 'counts' 
   }
   // A cause both versions share (function-wide throttling) fails only when the new version is also worse.
   const failOnlyIfWorse = spec.baseline?.failOnlyIfWorse === true && compared;
-  const failed = failOnlyIfWorse ? absFailed && baseFailed : absFailed || baseFailed;
-  const sharedNote = failOnlyIfWorse && absFailed && !baseFailed ? '; not worse than the old version, so not attributed to the release' : '';
+  const comparedAlone = compared && spec.baseline?.comparedAloneWhileBothServe === true && (!obs.baselineWindow || obs.baselineWindow.end >= obs.window.end);
+  const failed = failOnlyIfWorse ? absFailed && baseFailed : comparedAlone ? baseFailed : absFailed || baseFailed;
+  const sharedNote = (failOnlyIfWorse || comparedAlone) && absFailed && !baseFailed ? '; not worse than the old version, so not attributed to the release' : '';
   const note =
     `${events} of ${total} (${fmtRate(rate ?? 0)}); ` +
     (absFailed ? `above ${fmtRate(spec.maxRate)} with p = ${pAbs.toPrecision(3)} < ${spec.alpha}` : `not significantly above ${fmtRate(spec.maxRate)} (p = ${pAbs.toPrecision(3)})`) +

@@ -85,6 +85,12 @@ export interface RateSignal {
      * release's. With too few old-version samples to compare, the absolute test alone decides.
      */
     readonly failOnlyIfWorse?: boolean;
+    /**
+     * While both versions serve traffic (the comparison covers the whole window) and can be
+     * compared, the comparison alone decides: above `maxRate` but not worse than the old version is
+     * a cause both meet (a dependency down), not the release's. Otherwise both tests decide, as without it.
+     */
+    readonly comparedAloneWhileBothServe?: boolean;
   };
   /**
    * At the stages in FRESH_EVIDENCE_STAGES, also require `minSamples` samples from the last
@@ -126,6 +132,8 @@ export interface TelemetrySignal {
   readonly maxRate: number;
   readonly minSamples: number;
   readonly alpha: number;
+  /** The old version's counts, taken by the same extension for the same deployment (RateSignal's). */
+  readonly baseline?: RateSignal['baseline'];
 }
 
 export type SignalSpec = AlarmSignal | RateSignal | ValueSignal | TelemetrySignal;
@@ -192,6 +200,8 @@ export type Observation =
        * is made within each minute. Absent (older observations, the telemetry counts): pooled.
        */
       readonly slices?: readonly TimeSlice[];
+      /** Telemetry: why the old version's counts are still awaited (its extension has not looked yet). */
+      readonly baselinePending?: string;
     }
   | {
       readonly kind: 'value';

@@ -2,10 +2,10 @@ import { configSince, type ConfigSource } from './discover';
 import { parseLambdaAppSpec } from '../core/appspec';
 import { checkEnvironment, judgeReachability, type ConfigCheckResult } from '../core/config-checks';
 import { METRIC, type GuardConfig, type WatchdogConfig } from '../core/config';
-import type { ActionPort, Datapoint, DeploymentInfo, DeploymentPort, FunctionPort, MetricsPort, PreTrafficOutcome, RegistryPort, StatePort, WatchPort } from '../aws/ports';
+import type { ActionPort, Datapoint, DeploymentInfo, DeploymentPort, FunctionPort, MetricsPort, PreTrafficOutcome, ProbeCountPort, RegistryPort, StatePort, WatchPort } from '../aws/ports';
 import { errorText } from '../aws/util';
 import { parseHookEvent } from './hook-event';
-import { PRE_TRAFFIC_PROBE_ATTEMPTS, probeWithRetries, type RetriedProbe } from './probing';
+import { PRE_TRAFFIC_PROBE_ATTEMPTS, probeWithRetries, tallyProbes, type RetriedProbe } from './probing';
 import type { Log } from './watchdog';
 
 /** Answers an HTTP GET within a time limit: a status, or an error such as a timeout; through the
@@ -25,6 +25,8 @@ export interface PreTrafficDeps {
   readonly registry?: RegistryPort;
   /** Where the telemetry extension learns which deployment the new version's counts belong to. */
   readonly watch?: WatchPort;
+  /** Where the probes' invocations are recorded, so that the fast signal does not count them as user traffic. */
+  readonly probeCounts?: ProbeCountPort;
   readonly http: HttpCheck;
   readonly log: Log;
   readonly now: () => number;
@@ -119,13 +121,17 @@ export async function runPreTraffic(event: unknown, deps: PreTrafficDeps): Promi
     const fn = appSpec.functionName;
     const version = appSpec.targetVersion;
     if (guard.telemetry && deps.watch) {
-      // Before the probes, so the extension counts them too. Without the item the fast signal is
-      // missing (the telemetry signal stays insufficient) while every other layer still judges:
-      // a warning, not a failed hook.
-      try {
-        await deps.watch.watch(fn, version, deploymentId);
-      } catch (err) {
-        deps.log.warn('pre-traffic hook: could not write the telemetry watch item; the fast signal is missing for this release', { deploymentId, error: errorText(err) });
+      // The old version first: its environments, unwatched until now, find their item up to
+      // WATCH_RECHECK_SECONDS later, and the release's counts are compared with it. Without an
+      // item the fast signal is missing (the telemetry signal stays insufficient) or judged
+      // without its baseline, while every other layer still judges: a warning, not a failed hook.
+      const watches: [string, 'release' | 'baseline'][] = [...(appSpec.currentVersion !== version ? [[appSpec.currentVersion, 'baseline'] as [string, 'baseline']] : []), [version, 'release']];
+      for (const [v, role] of watches) {
+        try {
+          await deps.watch.watch(fn, v, deploymentId, role);
+        } catch (err) {
+          deps.log.warn(`pre-traffic hook: could not write the telemetry watch item of the ${role === 'release' ? 'new' : 'old'} version; the fast signal is ${role === 'release' ? 'missing' : 'judged without its baseline'} for this release`, { deploymentId, version: v, error: errorText(err) });
+        }
       }
     }
 
@@ -138,6 +144,14 @@ export async function runPreTraffic(event: unknown, deps: PreTrafficDeps): Promi
     // Probes run even when a configuration check failed: their results tell the operator more.
     const probed = await Promise.all(guard.probes.map((p) => probeWithRetries(deps.functions, fn, version, p, deps.now, PRE_TRAFFIC_PROBE_ATTEMPTS)));
     probes = probed.map((p) => p.verdict);
+    if (guard.telemetry && deps.watch && deps.probeCounts) {
+      // Counted by the extension since the watch began, so recorded for the watchdog to take off.
+      try {
+        await deps.probeCounts.recordProbes(deploymentId, [tallyProbes(version, probed.flatMap((p) => p.attempts.map((a) => a.judgement)))]);
+      } catch (err) {
+        deps.log.warn("pre-traffic hook: could not record the probes' invocations; the fast signal counts them as user traffic", { deploymentId, error: errorText(err) });
+      }
+    }
 
     // Every attempt is published, passed or failed, so the probes layer counts them all.
     const t = deps.now();

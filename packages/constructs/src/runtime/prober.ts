@@ -1,10 +1,9 @@
 import { METRIC, type WatchdogConfig } from '../core/config';
-import type { ProbeJudgement } from '../core/probes';
-import type { Datapoint, DeploymentPort, FunctionPort, MetricsPort, RegistryPort } from '../aws/ports';
+import type { Datapoint, DeploymentPort, FunctionPort, MetricsPort, ProbeCountPort, RegistryPort } from '../aws/ports';
 import { errorText, mapLimit } from '../aws/util';
 import { currentConfig, discover, type ConfigSource } from './discover';
 import { point } from './pre-traffic';
-import { probeOnce } from './probing';
+import { probeOnce, tallyProbes, type ProbeOutcome } from './probing';
 import type { Log } from './watchdog';
 
 export interface ProberDeps {
@@ -16,6 +15,8 @@ export interface ProberDeps {
   readonly registry?: RegistryPort;
   readonly functions: FunctionPort;
   readonly metrics: MetricsPort;
+  /** Where each round's probe invocations are recorded, so that the fast signal does not count them. */
+  readonly probeCounts?: ProbeCountPort;
   readonly log: Log;
   readonly now: () => number;
   readonly sleep: (ms: number) => Promise<void>;
@@ -30,6 +31,29 @@ export interface ProberOptions {
 }
 
 export const DEFAULT_PROBER_OPTIONS: ProberOptions = { rounds: 6, intervalMs: 10_000 };
+
+/**
+ * A round's probe invocations of each telemetry-guarded deployment, per version, into its probe
+ * record: one UpdateItem per deployment and round, right after the round, so that the watchdog
+ * takes them off the telemetry counts within seconds of the extension's writes. A failed write is
+ * an error of the run (those probes then count as user traffic), never a reason to stop probing.
+ */
+async function recordRound(results: readonly { deploymentId: string; telemetry: boolean; version: string; j: ProbeOutcome }[], deps: ProberDeps, errors: string[]): Promise<void> {
+  if (!deps.probeCounts) return;
+  const byDeployment = new Map<string, Map<string, ProbeOutcome[]>>();
+  for (const r of results.filter((x) => x.telemetry)) {
+    const versions = byDeployment.get(r.deploymentId) ?? new Map<string, ProbeOutcome[]>();
+    versions.set(r.version, [...(versions.get(r.version) ?? []), r.j]);
+    byDeployment.set(r.deploymentId, versions);
+  }
+  await mapLimit([...byDeployment], INVOKE_CONCURRENCY, async ([id, versions]) => {
+    try {
+      await deps.probeCounts!.recordProbes(id, [...versions].map(([v, outcomes]) => tallyProbes(v, outcomes)));
+    } catch (err) {
+      errors.push(`probe record ${id}: ${errorText(err)}`);
+    }
+  });
+}
 const INVOKE_CONCURRENCY = 10;
 
 export interface ProberRun {
@@ -58,16 +82,17 @@ export async function runProber(deps: ProberDeps, opts: ProberOptions = DEFAULT_
 
   const jobs = current.active.flatMap((a) =>
     [a.appSpec.targetVersion, a.appSpec.currentVersion].flatMap((version) =>
-      a.guard.probes.map((probe) => ({ fn: a.appSpec.functionName, version, probe })),
+      a.guard.probes.map((probe) => ({ deploymentId: a.info.deploymentId, telemetry: a.guard.telemetry === true, fn: a.appSpec.functionName, version, probe })),
     ),
   );
   for (let r = 0; r < opts.rounds; r++) {
     if (r > 0) await deps.sleep(opts.intervalMs);
     rounds++;
-    const results: { fn: string; version: string; at: number; j: ProbeJudgement }[] = await mapLimit(jobs, INVOKE_CONCURRENCY, async (job) => {
+    const results: { deploymentId: string; telemetry: boolean; fn: string; version: string; at: number; j: ProbeOutcome }[] = await mapLimit(jobs, INVOKE_CONCURRENCY, async (job) => {
       const at = deps.now();
-      return { fn: job.fn, version: job.version, at, j: await probeOnce(deps.functions, job.fn, job.version, job.probe, deps.now) };
+      return { deploymentId: job.deploymentId, telemetry: job.telemetry, fn: job.fn, version: job.version, at, j: await probeOnce(deps.functions, job.fn, job.version, job.probe, deps.now) };
     });
+    await recordRound(results, deps, errors);
     const points: Datapoint[] = results.flatMap((x) => [
       point(METRIC.probeFailure, x.fn, x.version, x.j.passed ? 0 : 1, 'Count', x.at),
       point(METRIC.probeLatency, x.fn, x.version, x.j.latencyMs, 'Milliseconds', x.at),

@@ -1,18 +1,36 @@
 import { judgeProbe, type ProbeJudgement, type ProbeSpec } from '../core/probes';
 import type { FunctionPort } from '../aws/ports';
 import { errorText } from '../aws/util';
+import type { ProbeTally } from './telemetry';
 
 /**
  * Invoke one version with one probe's event and judge the answer. An invocation the Lambda API
  * refuses (throttled, not found) is a failed probe: a user's request would have failed too.
  */
-export async function probeOnce(functions: FunctionPort, functionName: string, version: string, spec: ProbeSpec, now: () => number): Promise<ProbeJudgement> {
+export async function probeOnce(functions: FunctionPort, functionName: string, version: string, spec: ProbeSpec, now: () => number): Promise<ProbeOutcome> {
   const started = now();
   try {
-    return judgeProbe(spec, await functions.invoke(functionName, version, spec.event));
+    const result = await functions.invoke(functionName, version, spec.event);
+    return { ...judgeProbe(spec, result), invoked: true, functionError: result.functionError !== undefined };
   } catch (err) {
-    return { probe: spec.name, passed: false, latencyMs: now() - started, failures: [`invoke failed: ${errorText(err)}`] };
+    return { probe: spec.name, passed: false, latencyMs: now() - started, failures: [`invoke failed: ${errorText(err)}`], invoked: false, functionError: false };
   }
+}
+
+/**
+ * A probe's judgement, and what the invocation was to Lambda: `invoked` when the function ran (a
+ * refused Invoke did not), `functionError` when it ended in a function error, which the telemetry
+ * extension counts as a failed invocation (runtime/telemetry.ts probe record).
+ */
+export interface ProbeOutcome extends ProbeJudgement {
+  readonly invoked: boolean;
+  readonly functionError: boolean;
+}
+
+/** Probe invocations of one version, as the probe record counts them. */
+export function tallyProbes(version: string, outcomes: readonly ProbeOutcome[]): ProbeTally {
+  const ran = outcomes.filter((o) => o.invoked);
+  return { version, invocations: ran.length, errors: ran.filter((o) => o.functionError).length };
 }
 
 /**
@@ -36,7 +54,7 @@ export interface RetriedProbe extends ProbeJudgement {
 
 export interface ProbeAttempt {
   readonly at: number;
-  readonly judgement: ProbeJudgement;
+  readonly judgement: ProbeOutcome;
 }
 
 /** Probe until an attempt passes or `maxAttempts` have failed; a probe passes if an attempt passes. */

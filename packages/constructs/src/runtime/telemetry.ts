@@ -84,16 +84,28 @@ export function watchKeyPattern(functionName: string): string {
  * deployment yet (the condition), so a duplicate hook invocation keeps the counts made since the
  * first; the caller takes ConditionalCheckFailedException as "already watching".
  */
-export function watchItemUpdate(tableName: string, functionName: string, version: string, deploymentId: string, expiresAt: number) {
+export function watchItemUpdate(tableName: string, functionName: string, version: string, deploymentId: string, expiresAt: number, role: WatchRole = 'release', watchedAt?: number) {
   return {
     TableName: tableName,
     Key: { deploymentId: watchKey(functionName, version) },
-    UpdateExpression: 'SET #w = :w, #x = :x, #n = :zero, #e = :zero REMOVE #at, #f',
+    UpdateExpression: `SET #w = :w, #x = :x, #n = :zero, #e = :zero, #r = :r${watchedAt !== undefined ? ', #s = :s' : ''} REMOVE #at, #f${watchedAt !== undefined ? '' : ', #s'}`,
     ConditionExpression: 'attribute_not_exists(#w) OR #w <> :w',
-    ExpressionAttributeNames: { '#w': WATCH_DEPLOYMENT_FIELD, '#x': 'expiresAt', '#n': TELEMETRY_FIELDS.invocations, '#e': TELEMETRY_FIELDS.errors, '#at': TELEMETRY_FIELDS.at, '#f': TELEMETRY_FIELDS.failed },
-    ExpressionAttributeValues: { ':w': deploymentId, ':x': expiresAt, ':zero': 0 },
+    ExpressionAttributeNames: { '#w': WATCH_DEPLOYMENT_FIELD, '#x': 'expiresAt', '#n': TELEMETRY_FIELDS.invocations, '#e': TELEMETRY_FIELDS.errors, '#at': TELEMETRY_FIELDS.at, '#f': TELEMETRY_FIELDS.failed, '#r': WATCH_ROLE_FIELD, '#s': WATCH_STARTED_FIELD },
+    ExpressionAttributeValues: { ':w': deploymentId, ':x': expiresAt, ':zero': 0, ':r': role, ...(watchedAt !== undefined ? { ':s': watchedAt } : {}) },
   };
 }
+
+/**
+ * Which version of the deployment a watch item counts: `release`, the version under release, whose
+ * failing writes wake the watchdog (TELEMETRY_STREAM_FILTER); `baseline`, the version it replaces,
+ * counted the same way (the extension cannot tell them apart, nor needs to) so that the release's
+ * counts are judged against it, but whose writes never wake the watchdog by themselves.
+ */
+export type WatchRole = 'release' | 'baseline';
+/** The watch item's attribute holding its WatchRole (written by the pre-traffic hook only). */
+export const WATCH_ROLE_FIELD = 'watchRole';
+/** When the hook started the watch, epoch ms: the baseline's counts are awaited for a while after it (baselinePending). */
+export const WATCH_STARTED_FIELD = 'watchStartedAt';
 
 /**
  * The DeleteItem input (DocumentClient form) that ends a deployment's watch when the deployment
@@ -148,7 +160,8 @@ export const TELEMETRY_FIELDS = { invocations: 'telemetryInvocations', errors: '
  */
 export const TELEMETRY_STREAM_FILTER = {
   eventName: ['MODIFY', 'INSERT'],
-  dynamodb: { NewImage: { [TELEMETRY_FIELDS.failed]: { BOOL: [true] } } },
+  // Only the release's item: the baseline's failures are everyday evidence about the old version.
+  dynamodb: { NewImage: { [TELEMETRY_FIELDS.failed]: { BOOL: [true] }, [WATCH_ROLE_FIELD]: { S: ['release' satisfies WatchRole] } } },
 };
 
 /** The counts carried by a version's watch item, if any extension has written. */
@@ -170,13 +183,39 @@ export function telemetryOf(item: Readonly<Record<string, unknown>> | undefined)
 }
 
 /**
+ * How long after the watch began the old version's counts are awaited: its environments, unwatched
+ * until then, look for their item every WATCH_RECHECK_SECONDS and write successes every
+ * FLUSH_SECONDS. Until then a failure on the new version alone is held (core judgeTelemetry).
+ */
+export const BASELINE_WAIT_SECONDS = WATCH_RECHECK_SECONDS + FLUSH_SECONDS;
+
+/** The deployment's other watch items, for the comparison (each already checked with watchedCounts). */
+export interface BaselineWatch {
+  /** The old version's watch item, when it watches this deployment. */
+  readonly item?: Readonly<Record<string, unknown>>;
+  /** The probe invocations to take off each version's counts (the deployment's probe record). */
+  readonly probes?: { readonly release: { invocations: number; errors: number }; readonly baseline: { invocations: number; errors: number } };
+  /** Now, epoch ms: whether the old version's counts are still awaited (BASELINE_WAIT_SECONDS). */
+  readonly now: number;
+}
+
+/**
  * Observations for the layers' telemetry signals, from the deployment's watch item (watchedCounts):
  * the counts since the release began, up to the latest flush. No item or no flush yet is 0 of 0
- * (insufficient evidence, never healthy).
+ * (insufficient evidence, never healthy). With the old version's watch item of the same deployment,
+ * its counts are the baseline (`old`), taken over the same watch.
  */
-export function telemetryObservations(layers: readonly LayerSpec[], item: object | undefined, window: Window, unreadable?: string): Observations {
+export function telemetryObservations(layers: readonly LayerSpec[], item: object | undefined, window: Window, unreadable?: string, baseline?: BaselineWatch): Observations {
   const out: Record<string, Observation> = {};
-  const counts = telemetryOf(item as Readonly<Record<string, unknown>> | undefined);
+  const own = telemetryOf(item as Readonly<Record<string, unknown>> | undefined);
+  const counts = own ? { ...own, ...withoutProbes(own, baseline?.probes?.release) } : undefined;
+  const old = baseline?.item ? withoutProbes(telemetryOf(baseline.item) ?? { invocations: 0, errors: 0, at: 0 }, baseline.probes?.baseline) : undefined;
+  const started = baseline?.item?.[WATCH_STARTED_FIELD];
+  const awaitedUntil = typeof started === 'number' ? started + BASELINE_WAIT_SECONDS * 1000 : undefined;
+  const pending =
+    baseline && awaitedUntil !== undefined && baseline.now < awaitedUntil
+      ? `the old version's counts are awaited until ${new Date(awaitedUntil).toISOString()} (its extension looks for its watch item every ${WATCH_RECHECK_SECONDS} s)`
+      : undefined;
   for (const layer of layers) {
     for (const s of layer.signals) {
       if (s.kind !== 'telemetry') continue;
@@ -185,6 +224,8 @@ export function telemetryObservations(layers: readonly LayerSpec[], item: object
         kind: 'counts',
         new: { events: counts?.errors ?? 0, total: counts?.invocations ?? 0 },
         window: { start: window.start, end: counts?.at ? Math.min(window.end, counts.at) : window.end },
+        ...(old ? { old: { events: old.errors, total: old.invocations } } : {}),
+        ...(pending ? { baselinePending: pending } : {}),
       };
     }
   }
@@ -219,6 +260,62 @@ export function telemetryUpdate(tableName: string, functionName: string, version
  */
 export function watchedCounts(item: Readonly<Record<string, unknown>> | undefined, deploymentId: string): Readonly<Record<string, unknown>> | undefined {
   return item && watchedDeployment(item) === deploymentId ? item : undefined;
+}
+
+/**
+ * Probe invocations are not user traffic: the pre-traffic hook and the prober add each version's
+ * probe invocations, and those that ended in a function error (what the extension counts as
+ * failed), to the deployment's probe record, `#probed#<deploymentId>`, and the watchdog takes them
+ * off the version's telemetry counts. The record's key is outside `#watch#<function>#*`, so a
+ * guarded function's role can neither read nor change it (ReleaseWatchdog isolate); the prober may
+ * update only such keys.
+ */
+export const PROBED_KEY_PREFIX = '#probed#';
+
+export function probedKey(deploymentId: string): string {
+  return `${PROBED_KEY_PREFIX}${deploymentId}`;
+}
+
+/** One version's probe invocations in a probe record (its attributes are named for the version). */
+export interface ProbeTally {
+  readonly version: string;
+  readonly invocations: number;
+  /** Those that ended in a function error (Lambda's X-Amz-Function-Error): failed to the Telemetry API too. */
+  readonly errors: number;
+}
+
+const probedFields = (version: string) => ({ invocations: `probeInvocations_${version}`, errors: `probeErrors_${version}` });
+
+/** The UpdateItem input (DocumentClient form) adding probe invocations to the deployment's probe record (ADD: concurrent writers add). */
+export function probedUpdate(tableName: string, deploymentId: string, tallies: readonly ProbeTally[], expiresAt: number) {
+  const names: Record<string, string> = { '#x': 'expiresAt' };
+  const values: Record<string, number> = { ':x': expiresAt };
+  const adds: string[] = [];
+  tallies.forEach((t, i) => {
+    const f = probedFields(t.version);
+    names[`#n${i}`] = f.invocations;
+    names[`#e${i}`] = f.errors;
+    values[`:n${i}`] = t.invocations;
+    values[`:e${i}`] = t.errors;
+    adds.push(`#n${i} :n${i}`, `#e${i} :e${i}`);
+  });
+  return { TableName: tableName, Key: { deploymentId: probedKey(deploymentId) }, UpdateExpression: `ADD ${adds.join(', ')} SET #x = :x`, ExpressionAttributeNames: names, ExpressionAttributeValues: values };
+}
+
+/** A version's probe invocations from a probe record (0 of 0 without one). */
+export function probedOf(item: Readonly<Record<string, unknown>> | undefined, version: string): { invocations: number; errors: number } {
+  const f = probedFields(version);
+  const n = item?.[f.invocations];
+  const e = item?.[f.errors];
+  const num = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) && x > 0 ? x : 0);
+  return { invocations: num(n), errors: num(e) };
+}
+
+/** The probes taken off a version's telemetry counts: never below 0 (the extension may not have counted a probe yet). */
+function withoutProbes(c: { invocations: number; errors: number }, p: { invocations: number; errors: number } | undefined): { invocations: number; errors: number } {
+  if (!p) return c;
+  const invocations = Math.max(0, c.invocations - p.invocations);
+  return { invocations, errors: Math.min(invocations, Math.max(0, c.errors - p.errors)) };
 }
 
 /** A `platform.runtimeDone` status that is a failed invocation. */

@@ -1,5 +1,5 @@
 import { buildLayers, METRIC, type GuardConfig, type WatchdogConfig } from '../core/config';
-import { parseLambdaAppSpec } from '../core/appspec';
+import { parseLambdaAppSpec, type LambdaAppSpec } from '../core/appspec';
 import { decisionRecord, isNews, keepDecisions, sendsEvent, type ActionTaken, type DecisionRecord } from '../core/decision-record';
 import { evaluate, INITIAL_STATE } from '../core/evaluate';
 import { scheduledWeight } from '../core/rollout';
@@ -11,7 +11,7 @@ import { ALL_GROUPS, currentConfig, discover, groupKey, readStates, type ActiveD
 import { judgeSignal } from '../core/signals';
 import { signalKey } from '../core/types';
 import type { EvaluationMemory } from './evaluation-memory';
-import { telemetryObservations, watchedCounts, watchKey } from './telemetry';
+import { probedKey, probedOf, telemetryObservations, watchedCounts, watchKey } from './telemetry';
 import { describeTrigger, guardsFor, type Trigger } from './triggers';
 
 export interface Log {
@@ -130,8 +130,8 @@ export async function runWatchdog(firstTrigger: Trigger, given: WatchdogDeps): P
 
   // The telemetry extension's counts: each deployment's from the watch item of its own function
   // and target version (as CodeDeploy's AppSpec names them), read in one batch.
-  const watchKeyOf = (a: ActiveDeployment) => (a.guard.telemetry ? watchKey(a.appSpec.functionName, a.appSpec.targetVersion) : undefined);
-  const watchKeys = active.flatMap((a) => watchKeyOf(a) ?? []);
+  // The old version's item too, the release's baseline (the same batch).
+  const watchKeys = active.flatMap((a) => (a.guard.telemetry ? [...watchKeysOf(a.appSpec), probedKey(a.info.deploymentId)] : []));
   let watches = new Map<string, object>();
   let watchError: string | undefined;
   if (watchKeys.length) {
@@ -198,7 +198,7 @@ export async function runWatchdog(firstTrigger: Trigger, given: WatchdogDeps): P
     const st = states.get(a.info.deploymentId);
     const { snapshot, layers, versions, window, concurrent } = plans[i];
     const mine = readingsOf(i);
-    const observations = { ...toObservations(layers, versions, window, mine, alarmReadings, concurrent), ...telemetryWatched(layers, a, watches, window, watchError) };
+    const observations = { ...toObservations(layers, versions, window, mine, alarmReadings, concurrent), ...telemetryWatched(layers, a, watches, window, now, watchError) };
     const id = a.info.deploymentId;
     const own = ownState(id, st, unread.has(id) ? `state read: ${read.failure!.message}` : undefined, deps.memory);
     const { verdict, state: nextEval } = evaluate({ snapshot, layers, observations, state: own.evaluation, ...(own.unreadable ? { stateUnreadable: own.unreadable } : {}) }, config.policy, now);
@@ -270,8 +270,11 @@ async function endWatches(found: Discovery, port: WatchEndPort, log: Log): Promi
     if (!guard.telemetry || !info.appSpec) continue;
     try {
       const spec = parseLambdaAppSpec(info.appSpec);
-      const w = { deploymentId: info.deploymentId, functionName: spec.functionName, version: spec.targetVersion };
-      targets.set(key(w), w);
+      // Both watches the hook started: the release's and its baseline's (the old version's).
+      for (const version of new Set([spec.targetVersion, spec.currentVersion])) {
+        const w = { deploymentId: info.deploymentId, functionName: spec.functionName, version };
+        targets.set(key(w), w);
+      }
     } catch {
       // An AppSpec the watchdog cannot read named no watch item: the hook wrote none for it.
     }
@@ -332,11 +335,36 @@ async function publishHeartbeats(
   return { published, withheld: why };
 }
 
-/** The telemetry observations of one deployment, from its own version's watch item. */
-function telemetryWatched(layers: readonly LayerSpec[], a: ActiveDeployment, watches: ReadonlyMap<string, object>, window: Window, unreadable?: string) {
+/** The watch items of a deployment: its target version's, then its old version's (the baseline). */
+function watchKeysOf(spec: { functionName: string; targetVersion: string; currentVersion: string }): string[] {
+  return [...new Set([watchKey(spec.functionName, spec.targetVersion), watchKey(spec.functionName, spec.currentVersion)])];
+}
+
+/** The telemetry observations of one deployment, from its own version's watch item and its old version's. */
+function telemetryWatched(layers: readonly LayerSpec[], a: ActiveDeployment, watches: ReadonlyMap<string, object>, window: Window, now: number, unreadable?: string) {
   if (!a.guard.telemetry) return {};
-  const item = watches.get(watchKey(a.appSpec.functionName, a.appSpec.targetVersion)) as Readonly<Record<string, unknown>> | undefined;
-  return telemetryObservations(layers, watchedCounts(item, a.info.deploymentId), window, unreadable);
+  return telemetryOfDeployment(layers, a.info.deploymentId, a.appSpec, watches, window, now, unreadable);
+}
+
+/**
+ * A deployment's telemetry observations from the watch items read: each counts only while it
+ * watches this deployment (watchedCounts); the old version's is the baseline.
+ */
+function telemetryOfDeployment(
+  layers: readonly LayerSpec[],
+  deploymentId: string,
+  spec: { functionName: string; targetVersion: string; currentVersion: string },
+  items: ReadonlyMap<string, object>,
+  window: Window,
+  now: number,
+  unreadable?: string,
+) {
+  const of = (version: string) => watchedCounts(items.get(watchKey(spec.functionName, version)) as Readonly<Record<string, unknown>> | undefined, deploymentId);
+  const baseline = spec.currentVersion !== spec.targetVersion ? of(spec.currentVersion) : undefined;
+  // The probes' invocations are not user traffic: taken off each version's counts.
+  const probed = items.get(probedKey(deploymentId)) as Readonly<Record<string, unknown>> | undefined;
+  const probes = probed ? { release: probedOf(probed, spec.targetVersion), baseline: probedOf(probed, spec.currentVersion) } : undefined;
+  return telemetryObservations(layers, of(spec.targetVersion), window, unreadable, { ...(baseline ? { item: baseline } : {}), ...(probes ? { probes } : {}), now });
 }
 
 /**
@@ -353,19 +381,18 @@ async function telemetrySuspects(ids: readonly string[], recordKeys: readonly st
   } catch {
     return [...ids];
   }
-  const placed = new Map<string, { guard: GuardConfig; info: DeploymentInfo; key: string }>();
+  const placed = new Map<string, { guard: GuardConfig; info: DeploymentInfo; spec: LambdaAppSpec }>();
   for (const id of ids) {
     const info = (items.get(id) as DeploymentState | undefined)?.deployment;
     const guard = info && deps.config.guards.find((g) => g.application === info.application && g.deploymentGroup === info.deploymentGroup);
     if (!guard || !info.appSpec) continue;
     try {
-      const spec = parseLambdaAppSpec(info.appSpec);
-      placed.set(id, { guard, info, key: watchKey(spec.functionName, spec.targetVersion) });
+      placed.set(id, { guard, info, spec: parseLambdaAppSpec(info.appSpec) });
     } catch {
       // Judged in full, where discovery reports the AppSpec.
     }
   }
-  const missing = [...placed.values()].map((p) => p.key).filter((k) => !items.has(k) && !recordKeys.includes(k));
+  const missing = [...new Set([...placed].flatMap(([id, p]) => [...watchKeysOf(p.spec), probedKey(id)]))].filter((k) => !items.has(k) && !recordKeys.includes(k));
   if (missing.length) {
     try {
       for (const [k, v] of await deps.state.get(missing)) items.set(k, v);
@@ -376,9 +403,9 @@ async function telemetrySuspects(ids: readonly string[], recordKeys: readonly st
   return ids.filter((id) => {
     const p = placed.get(id);
     if (!p) return true;
-    const { guard, info, key } = p;
+    const { guard, info, spec } = p;
     const layers = buildLayers(guard, deps.config.namespace);
-    const observations = telemetryObservations(layers, watchedCounts(items.get(key) as Readonly<Record<string, unknown>> | undefined, id), { start: info.createdAt, end: now });
+    const observations = telemetryOfDeployment(layers, id, spec, items, { start: info.createdAt, end: now }, now);
     return layers.some((l) =>
       l.signals.some((s) => s.kind === 'telemetry' && judgeSignal(s, observations[signalKey(l.name, s.name)], { layer: l.name, deploymentCreatedAt: info.createdAt, preexistingAlarms: deps.config.policy.preexistingAlarms, stage: 'shifting' }).outcome === 'failed'),
     );

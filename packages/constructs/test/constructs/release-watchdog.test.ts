@@ -163,7 +163,10 @@ describe('ReleaseWatchdog', () => {
       expect(tableActions('watchdog')).toEqual(['dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem']);
       // The stream actions are the event source mapping's (the telemetry extension's writes with failures).
       expect(tableActions('watchdog (events)')).toEqual(['dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:DescribeStream', 'dynamodb:GetItem', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:UpdateItem']);
-      expect(tableActions('prober')).toEqual(['dynamodb:GetItem']);
+      // UpdateItem adds probe invocations to the deployments' probe records, on #probed# keys only.
+      expect(tableActions('prober')).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+      const proberUpdate = statements('prober').find((st) => st.Effect === 'Allow' && [st.Action].flat().includes('dynamodb:UpdateItem'));
+      expect(proberUpdate?.Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['#probed#*'] } });
       expect(tableActions('pre-traffic')).toEqual(['dynamodb:BatchGetItem', 'dynamodb:UpdateItem']);
       expect(tableActions('post-traffic')).toEqual(['dynamodb:BatchGetItem', 'dynamodb:UpdateItem']);
     });

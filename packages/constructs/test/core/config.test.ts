@@ -266,7 +266,8 @@ describe('buildLayers', () => {
     { name: 'reads p99 duration and its sample count', layer: 'new-version', signal: 'p99-duration', pick: (s) => [(s as ValueSignal).value, (s as ValueSignal).samples], expected: [lambda('Duration', 'p99'), lambda('Duration', 'SampleCount')] },
     { name: 'sets no absolute latency limit by default', layer: 'new-version', signal: 'p99-duration', pick: (s) => 'max' in s, expected: false },
     { name: 'compares latency with the old version', layer: 'new-version', signal: 'p99-duration', pick: (s) => (s as ValueSignal).baseline, expected: { maxRatio: 1.5, minExcess: 100 } },
-    { name: 'compares errors with the old version', layer: 'new-version', signal: 'errors', pick: (s) => (s as RateSignal).baseline, expected: { tolerance: 0.25, alpha: 0.001 } },
+    // A cause both versions share (an outage downstream) fails only when the new version is also worse.
+    { name: 'compares errors with the old version', layer: 'new-version', signal: 'errors', pick: (s) => (s as RateSignal).baseline, expected: { tolerance: 0.25, alpha: 0.001, comparedAloneWhileBothServe: true } },
     { name: 'uses the error thresholds', layer: 'new-version', signal: 'errors', pick: (s) => [(s as RateSignal).maxRate, (s as RateSignal).minSamples], expected: [0.05, 20] },
     { name: 'reads config check failures from the watchdog’s own metric by version', layer: 'config', signal: 'config-checks', pick: (s) => [(s as RateSignal).events, (s as RateSignal).total], expected: [own('ConfigCheckFailure', 'Sum'), own('ConfigCheckFailure', 'SampleCount')] },
     { name: 'tolerates no config check failure, from one sample, without a baseline', layer: 'config', signal: 'config-checks', pick: (s) => [(s as RateSignal).maxRate, (s as RateSignal).minSamples, 'baseline' in s], expected: [0, 1, false] },
@@ -335,7 +336,7 @@ describe('buildLayers', () => {
         0.02,
         20,
         0.001,
-        { tolerance: 0.25, alpha: 0.001 },
+        { tolerance: 0.25, alpha: 0.001, comparedAloneWhileBothServe: true },
       ],
     },
     {

@@ -38,10 +38,17 @@ const rows: Row[] = [
   { name: 'proceeds when every layer is healthy', action: 'proceed', layer: null, stage: 'shifting', reason: /healthy: config, probes, new-version, service, downstream/ },
   {
     name: "rolls back when the new version's error rate is significantly above the absolute threshold",
-    over: { 'new-version/errors': counts(60, 600, 600, 5400) },
+    over: { 'new-version/errors': counts(60, 600, 30, 5400) },
     action: 'rollback',
     layer: 'new-version',
     reason: /new-version\/errors failed: 60 of 600 \(10.00 %\); above 5.00 %/,
+  },
+  {
+    // Both versions fail alike while both serve traffic (a dependency down): not the release's.
+    name: 'does not blame the release for an outage both versions meet, above the absolute threshold',
+    over: { 'new-version/errors': counts(60, 600, 600, 5400) },
+    action: 'proceed',
+    layer: null,
   },
   {
     name: "rolls back when the new version's error rate exceeds the old one's though below the absolute threshold",
@@ -129,6 +136,54 @@ const rows: Row[] = [
     policy: { preexistingAlarms: PreexistingAlarms.ROLLBACK },
     action: 'rollback',
     layer: 'service',
+  },
+  // Attribution: a fix shipped during an incident (the old version fails 30 %, the new one 0.33 %).
+  {
+    name: 'does not roll back on a service alarm when the new version is significantly better than the old one, and says why',
+    over: { 'service/alarm:orders-5xx': alarm('ALARM'), 'new-version/errors': counts(2, 600, 1620, 5400) },
+    action: 'proceed',
+    layer: null,
+    layerOutcome: ['service', 'insufficient'],
+    reason: /not attributed to the release: service\/alarm:orders-5xx in ALARM while the new version's errors 0.33 % of 600 is significantly below the old version's 30.00 % of 5400/,
+  },
+  {
+    name: "does not roll back on a custom layer's alarm either when the new version is significantly better",
+    over: { 'downstream/alarm:payments-latency': alarm('ALARM'), 'new-version/errors': counts(2, 600, 1620, 5400) },
+    action: 'proceed',
+    layer: null,
+    layerOutcome: ['downstream', 'insufficient'],
+  },
+  {
+    name: 'also on a pre-existing ALARM under the rollback policy, once the new version is significantly better',
+    over: { 'service/alarm:orders-5xx': alarm('ALARM', T0 - 30 * MIN), 'new-version/errors': counts(2, 600, 1620, 5400) },
+    policy: { preexistingAlarms: PreexistingAlarms.ROLLBACK },
+    action: 'proceed',
+    layer: null,
+  },
+  {
+    name: 'still rolls back on a service alarm when the new version is no better than the old one (both fail alike)',
+    over: { 'service/alarm:orders-5xx': alarm('ALARM'), 'new-version/errors': counts(180, 600, 1620, 5400) },
+    action: 'rollback',
+    layer: 'service',
+    reason: /alarm orders-5xx is in ALARM/,
+  },
+  {
+    name: 'still rolls back on a service alarm when only fewer throttles set the new version apart (not its failed requests)',
+    over: { 'service/alarm:orders-5xx': alarm('ALARM'), ...throttles(2, 600, 1620, 5400) },
+    action: 'rollback',
+    layer: 'service',
+  },
+  {
+    name: 'still rolls back on a service alarm when the version-scoped evidence is missing (too few samples to compare)',
+    over: { 'service/alarm:orders-5xx': alarm('ALARM'), 'new-version/errors': counts(0, 10, 1620, 5400) },
+    action: 'rollback',
+    layer: 'service',
+  },
+  {
+    name: 'still rolls back when a version-scoped layer fails, however much better its error rate',
+    over: { 'service/alarm:orders-5xx': alarm('ALARM'), 'new-version/errors': counts(2, 600, 1620, 5400), 'probes/probe-failures': counts(6, 6, 0, 6) },
+    action: 'rollback',
+    layer: 'probes',
   },
   {
     name: 'counts INSUFFICIENT_DATA as insufficient evidence, never as healthy',
@@ -411,7 +466,7 @@ describe("the watchdog's own state, unreadable", () => {
   });
 
   it('lets a failing signal layer decide first', () => {
-    const r = step(state(), NOW, { observations: obs({ 'new-version/errors': counts(60, 600, 600, 5400) }) });
+    const r = step(state(), NOW, { observations: obs({ 'new-version/errors': counts(60, 600, 30, 5400) }) });
     expect(r.verdict).toMatchObject({ action: 'rollback', layer: 'new-version' });
   });
 

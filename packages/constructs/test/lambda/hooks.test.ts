@@ -179,10 +179,29 @@ describe('pre-traffic hook: the telemetry watch item', () => {
     expect(items.get('#watch#orders#2')).toMatchObject({ deploymentId: '#watch#orders#2', watching: 'd-NEW1', expiresAt: expect.any(Number) });
   });
 
+  it("watches the old version for the same deployment as the baseline, whose writes never wake the watchdog", async () => {
+    setEnv({ guards: [guard({ telemetry: true })] });
+    world();
+    await preTraffic(hookEvent);
+    expect(items.get('#watch#orders#1')).toMatchObject({ watching: 'd-NEW1', watchRole: 'baseline', telemetryInvocations: 0, watchStartedAt: expect.any(Number) });
+    expect(items.get('#watch#orders#2')).toMatchObject({ watching: 'd-NEW1', watchRole: 'release' });
+  });
+
+  it("records its probes' invocations of the new version in the deployment's probe record, for the fast signal to take off", async () => {
+    setEnv({ guards: [guard({ telemetry: true })] });
+    world();
+    const r = await preTraffic(hookEvent);
+    const record = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input).filter((i) => i.Key?.deploymentId === '#probed#d-NEW1');
+    expect(record).toHaveLength(1);
+    expect(record[0]).toMatchObject({ ExpressionAttributeNames: { '#n0': 'probeInvocations_2', '#e0': 'probeErrors_2' }, ExpressionAttributeValues: { ':n0': r.probes.reduce((a, p) => a + p.attempts, 0), ':e0': 0 } });
+  });
+
   it('writes none for a guard without telemetry', async () => {
     world();
     await preTraffic(hookEvent);
     expect(items.has('#watch#orders#2')).toBe(false);
+    expect(items.has('#watch#orders#1')).toBe(false);
+    expect(ddb.commandCalls(UpdateCommand).filter((c) => String(c.args[0].input.Key?.deploymentId).startsWith('#probed#'))).toHaveLength(0);
   });
 
   it('a failed write is a warning: the fast signal is missing, every other layer still judges, the hook answers on its checks', async () => {

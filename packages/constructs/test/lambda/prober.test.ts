@@ -85,6 +85,27 @@ describe('prober', () => {
     expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
   });
 
+  it("records each round's probe invocations per version for the fast signal to take off, failed ones as the extension counts them", async () => {
+    setEnv({ guards: [guard({ telemetry: true })] });
+    world(true);
+    await handler();
+    const writes = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input);
+    // One write per round, to the deployment's probe record only.
+    expect(writes).toHaveLength(3);
+    expect(writes.every((w) => w.Key?.deploymentId === '#probed#d-1')).toBe(true);
+    expect(writes[0]).toMatchObject({
+      UpdateExpression: 'ADD #n0 :n0, #e0 :e0, #n1 :n1, #e1 :e1 SET #x = :x',
+      ExpressionAttributeNames: { '#n0': 'probeInvocations_2', '#e0': 'probeErrors_2', '#n1': 'probeInvocations_1', '#e1': 'probeErrors_1' },
+      ExpressionAttributeValues: { ':n0': 1, ':e0': 1, ':n1': 1, ':e1': 0 },
+    });
+  });
+
+  it('records nothing for a guard without the fast signal (guard: the probe record is for telemetry only)', async () => {
+    world(true);
+    await handler();
+    expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
+  });
+
   it('lists the groups while the registry has never been reconciled', async () => {
     world();
     items.set('#active', { deploymentId: '#active', ids: new Set(['d-0']) });

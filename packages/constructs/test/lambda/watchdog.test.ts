@@ -470,9 +470,12 @@ describe('watchdog handler', () => {
       // Act
       await handler(endEvent('STOP'));
       await handler(endEvent('SUCCESS', 'd-RB'));
-      // Assess: one removal, the release's.
+      // Assess: the release's removals only, of both its watches (the new version's and its baseline's, the old version's).
       expect(items.has(KEY)).toBe(false);
-      expect(ddb.commandCalls(DeleteCommand).map((c) => c.args[0].input.ExpressionAttributeValues)).toEqual([{ ':w': 'd-BAD1' }]);
+      expect(ddb.commandCalls(DeleteCommand).map((c) => [c.args[0].input.Key, c.args[0].input.ExpressionAttributeValues])).toEqual([
+        [{ deploymentId: KEY }, { ':w': 'd-BAD1' }],
+        [{ deploymentId: watchKey('orders', '1') }, { ':w': 'd-BAD1' }],
+      ]);
     });
 
     it('keeps the watch item of a redeploy of the same version, which watches the new deployment now', async () => {
@@ -1041,6 +1044,30 @@ describe('watchdog handler: the telemetry fast signal', () => {
     const loud = await handler(streamBatch('d-BAD1'));
     expect(decisions(loud)[0]).toMatchObject({ action: 'rollback', layer: 'new-version' });
     expect(cd).toHaveReceivedCommandWith(StopDeploymentCommand, { deploymentId: 'd-BAD1', autoRollbackEnabled: true });
+  });
+
+  it("does not roll back on failures both versions meet: the old version's counts of the same deployment are the baseline", async () => {
+    world();
+    items.set('d-BAD1', { deploymentId: 'd-BAD1', trafficShiftStartedAt: clock - 1 * MIN });
+    counted('d-BAD1', 120, 12);
+    counted('d-BAD1', 1080, 108, 'orders', '1');
+    const run = await handler(streamBatch('d-BAD1'));
+    expect(cd).not.toHaveReceivedCommand(StopDeploymentCommand);
+    for (const d of decisions(run)) expect(d.evidence.find((e) => e.signal === 'telemetry-errors')).toMatchObject({ outcome: 'healthy', baseline: { observed: 0.1, sampleSize: 1080 } });
+    // Guard: a new version failing more than the old one still rolls back at once.
+    counted('d-BAD1', 160, 50);
+    const bad = await handler(streamBatch('d-BAD1'));
+    expect(decisions(bad)[0]).toMatchObject({ action: 'rollback', layer: 'new-version' });
+  });
+
+  it("takes the probes' invocations off the counts: failing probes are not failed user requests", async () => {
+    world();
+    items.set('d-BAD1', { deploymentId: 'd-BAD1', trafficShiftStartedAt: clock - 1 * MIN });
+    counted('d-BAD1', 60, 14);
+    items.set('#probed#d-BAD1', { deploymentId: '#probed#d-BAD1', probeInvocations_2: 30, probeErrors_2: 14 });
+    const run = await handler(streamBatch('d-BAD1'));
+    expect(cd).not.toHaveReceivedCommand(StopDeploymentCommand);
+    for (const d of decisions(run)) expect(d.evidence.find((e) => e.signal === 'telemetry-errors')).toMatchObject({ observed: 0, sampleSize: 30 });
   });
 
   it('judges only the deployments in the batch', async () => {

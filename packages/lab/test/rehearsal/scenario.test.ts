@@ -20,7 +20,15 @@ describe('scenario files', () => {
       'python-bad-code', 'python-rates-missing-field', 'python-good-release',
       'simpson-linear-shared-errors', 'linear-regression-during-shared-errors', 'small-excess-high-traffic',
       'latency-regression-moderate-traffic', 'noisy-latency-good-release',
+      'shared-outage-fast-signal', 'flaky-probes-low-traffic', 'shared-outage-bad-release', 'fix-during-incident-attributed', 'incident-during-release-not-attributed',
     ]);
+  });
+
+  it('reads a failure both versions share, and refuses a window that ends before it begins', () => {
+    expect(parseScenario({ ...base, shared: { errorRate: 0.1, fromMinute: 0, toMinute: 1 } }, 'x.yaml').shared).toEqual({ errorRate: 0.1, fromMinute: 0, toMinute: 1 });
+    expect(parseScenario(base, 'x.yaml')).not.toHaveProperty('shared');
+    expect(() => parseScenario({ ...base, shared: { errorRate: 0.1, fromMinute: 2, toMinute: 1 } }, 'x.yaml')).toThrow('x.yaml.shared.toMinute: expected a minute after fromMinute (2)');
+    expect(() => parseScenario({ ...base, shared: { errorRate: 1.5 } }, 'x.yaml')).toThrow(/x\.yaml\.shared\.errorRate/);
   });
 
   it('finds a built-in scenario by name', () => {

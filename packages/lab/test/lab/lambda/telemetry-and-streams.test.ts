@@ -1,5 +1,5 @@
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { TELEMETRY_STREAM_FILTER, watchItemUpdate } from 'canary-watchdog/lib/runtime/telemetry';
+import { TELEMETRY_STREAM_FILTER, WATCH_ROLE_FIELD, watchItemUpdate, type WatchRole } from 'canary-watchdog/lib/runtime/telemetry';
 import { DynamoDbLab } from '../../../src/lab/dynamodb';
 import { Scheduler } from '../../../src/lab/kernel';
 import { STREAM_POLL_MS, StreamEventSources } from '../../../src/lab/lambda/event-source';
@@ -35,7 +35,9 @@ describe('lab: event source mappings on a DynamoDB stream', () => {
       return failures-- > 0 ? { functionError: 'Unhandled' } : {};
     });
     sources.add({ id: 'Mapping', table: TABLE, functionName: 'watchdog', patterns: [TELEMETRY_STREAM_FILTER], batchSize: 100, batchingWindowSeconds: 1 });
-    const put = (id: string, failed: boolean) => w.dynamodb.service.operations.UpdateItem({ TableName: TABLE, Key: marshall({ deploymentId: id }), UpdateExpression: 'SET #f = :f', ExpressionAttributeNames: { '#f': 'telemetryFailed' }, ExpressionAttributeValues: marshall({ ':f': failed }) });
+    // A flush into a watch item the hook wrote for the release (its role) or for its baseline.
+    const put = (id: string, failed: boolean, role: WatchRole = 'release') =>
+      w.dynamodb.service.operations.UpdateItem({ TableName: TABLE, Key: marshall({ deploymentId: id }), UpdateExpression: 'SET #f = :f, #r = :r', ExpressionAttributeNames: { '#f': 'telemetryFailed', '#r': WATCH_ROLE_FIELD }, ExpressionAttributeValues: marshall({ ':f': failed, ':r': role }) });
     return { ...w, calls, put };
   }
 
@@ -47,6 +49,14 @@ describe('lab: event source mappings on a DynamoDB stream', () => {
     put('d-2', true);
     await scheduler.advance(1000);
     expect(calls).toEqual([{ at: T0 + STREAM_POLL_MS + 1000, ids: ['d-1', 'd-2'] }]);
+  });
+
+  it("never hands the function the old version's writes (the baseline), failing or not", async () => {
+    const { scheduler, calls, put } = mapped();
+    put('#watch#orders#1', true, 'baseline');
+    put('#watch#orders#2', true);
+    await scheduler.advance(1300);
+    expect(calls.map((c) => c.ids)).toEqual([['#watch#orders#2']]);
   });
 
   it('retries a failed batch, in order, before later records', async () => {
