@@ -29,15 +29,6 @@ interface Stream {
   readonly environments: Map<string, { most: number; started: number }>;
   readonly tally: Map<string, VersionTally>;
   readonly minutes: MinuteStat[];
-  /** A failure every version's user requests meet over [from, to): a dependency outage. */
-  shared?: SharedFailure;
-}
-
-/** Share of user requests (0-1) that fail on every version alike, from `from` up to, not including, `to` (epoch ms). */
-export interface SharedFailure {
-  readonly errorRate: number;
-  readonly from: number;
-  readonly to: number;
 }
 
 /** One minute of one version's user traffic. */
@@ -107,13 +98,6 @@ export class Traffic {
     this.ticking ??= this.scheduler.every(1000, 'user traffic', (at) => this.tick(at));
   }
 
-  /** A failure both versions' user requests meet (undefined: none). Set after `set`. */
-  setShared(functionName: string, alias: string, shared: SharedFailure | undefined): void {
-    const s = this.streams.get(`${functionName}:${alias}`);
-    if (!s) throw new Error(`no user traffic to ${functionName}:${alias}`);
-    s.shared = shared;
-  }
-
   minuteStats(functionName: string, alias: string): readonly MinuteStat[] {
     return this.streams.get(`${functionName}:${alias}`)?.minutes ?? [];
   }
@@ -157,11 +141,7 @@ export class Traffic {
         // Noise (transient errors, cold starts) hits the real invocations (probes, hooks' calls),
         // which the watchdog's own checks meet; what users see of each version is its behaviour
         // (`current.errorRate` already states the old version's everyday failures).
-        const own = b.crashOnInit ? 1 : failing ? Math.min(1, (b.errorRate ?? 0) + (b.timeoutRate ?? 0)) : 0;
-        // A shared failure fails requests independently of the version's own failures; this tick's
-        // requests are the second that ends at `at`.
-        const shared = s.shared && at > s.shared.from && at <= s.shared.to ? s.shared.errorRate : 0;
-        const rate = 1 - (1 - own) * (1 - shared);
+        const rate = b.crashOnInit ? 1 : failing ? Math.min(1, (b.errorRate ?? 0) + (b.timeoutRate ?? 0)) : 0;
         // Over its capacity, the second's excess fails; the rest fail at the version's rate.
         const overload = b.capacityRps === undefined ? 0 : Math.max(0, count - Math.floor(b.capacityRps));
         const errors = rate >= 1 ? count : overload + binomialDraw(this.rand, count - overload, rate);

@@ -270,12 +270,10 @@ async function runRelease(
     const env = scenario.release.env ? { ...lab.lambda.getConfiguration(fn).env, ...scenario.release.env } : undefined;
     const { env: _e, ...behaviour } = scenario.release;
     const t0 = lab.now();
-    if (scenario.shared) {
-      const { errorRate, fromMinute, toMinute } = scenario.shared;
-      lab.traffic.setShared(fn, guarded.alias, { errorRate, from: t0 + (fromMinute ?? 0) * 60_000, to: toMinute === undefined ? Infinity : t0 + toMinute * 60_000 });
-    }
     const requestsBefore = requestsOf(lab, guarded);
     const { version, deploymentId } = await lab.deploy(fn, { ...(env ? { env } : {}), behaviour }, via);
+    // A dependency both versions use fails: their user requests and their real invocations (probes) alike.
+    if (scenario.shared) shareFailure(lab, fn, [lab.lambda.getAlias(fn, guarded.alias)!.functionVersion, version], scenario.shared, t0);
     const proberDown = scenario.faults.prober;
     if (proberDown && proberFn) lab.scheduler.at(t0 + proberDown.downAfterMinutes * 60_000, 'the prober goes down (scenario fault)', () => void lab.eventbridge.disabledTargets.add(proberFn));
 
@@ -311,6 +309,25 @@ async function runRelease(
     return { result, requests: Math.round(requestsOf(lab, guarded) - requestsBefore + run.rps * rest), passed: baked && result.outcome === 'completed' };
   } finally {
     await lab.stop();
+  }
+}
+
+/**
+ * The scenario's shared failure: over its window both versions fail that share of requests on top
+ * of their own behaviour (independent causes: 1 - (1 - own)(1 - shared)), then behave as before.
+ */
+function shareFailure(lab: Lab, fn: string, versions: readonly string[], shared: NonNullable<Scenario['shared']>, t0: number): void {
+  const saved = versions.map((v) => [v, lab.lambda.behaviourOf(fn, v)] as const);
+  const start = () => {
+    for (const [v, b] of saved) lab.lambda.setBehaviour(fn, v, { ...b, errorRate: 1 - (1 - (b.errorRate ?? 0)) * (1 - shared.errorRate) });
+  };
+  const from = t0 + (shared.fromMinute ?? 0) * 60_000;
+  if (from <= lab.now()) start();
+  else lab.scheduler.at(from, 'a shared failure begins (scenario shared)', start);
+  if (shared.toMinute !== undefined) {
+    lab.scheduler.at(t0 + shared.toMinute * 60_000, 'the shared failure ends (scenario shared)', () => {
+      for (const [v, b] of saved) lab.lambda.setBehaviour(fn, v, b);
+    });
   }
 }
 

@@ -64,9 +64,10 @@ export interface Scenario {
   readonly current: VersionBehaviour;
   readonly release: VersionBehaviour & { readonly env?: Readonly<Record<string, string>> };
   /**
-   * A failure both versions' simulated user requests meet alike (a dependency outage), counted as
-   * function errors: `errorRate` of them fail from `fromMinute` (default 0) up to, not including,
-   * `toMinute` (default: the end), in minutes from the release's deployment start, as `faults`.
+   * A failure both versions meet alike, user requests and real invocations (probes) alike (a
+   * dependency down), as function errors on top of each version's own: `errorRate` of them fail
+   * from `fromMinute` (default 0) up to, not including, `toMinute` (default: the end), in minutes
+   * from the release's deployment start, as `faults`.
    */
   readonly shared?: { readonly errorRate: number; readonly fromMinute?: number; readonly toMinute?: number };
   /**

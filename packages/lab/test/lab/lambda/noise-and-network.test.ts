@@ -129,28 +129,6 @@ describe('the lab: noise, HTTP 500s, function URL metrics and the network', () =
     expect(lab.traffic.tally('callee', 'live').get('1')).toMatchObject({ requests: 600 + 2400, failures: 60 * 25 });
   }, 30_000);
 
-  it('fails user requests at a shared rate only inside its window, on top of the version\'s own failures', async () => {
-    lab.traffic.set('callee', 'live', 100);
-    const t0 = lab.now();
-    lab.traffic.setShared('callee', 'live', { errorRate: 1, from: t0 + 60_000, to: t0 + 120_000 });
-    await lab.advance(60);
-    expect(lab.traffic.tally('callee', 'live').get('1')).toMatchObject({ requests: 6000, failures: 0 });
-    await lab.advance(60);
-    expect(lab.traffic.tally('callee', 'live').get('1')).toMatchObject({ requests: 12_000, failures: 6000 });
-    await lab.advance(60);
-    expect(lab.traffic.tally('callee', 'live').get('1')).toMatchObject({ requests: 18_000, failures: 6000 });
-    expect(() => lab.traffic.setShared('callee', 'nope', undefined)).toThrow('no user traffic to callee:nope');
-  }, 30_000);
-
-  it.each([
-    ['fetch', { fetch: 'https://payments.internal/v2' }, { status: 200 }],
-    ['fetch', { fetch: 'https://payments.elsewhere.example/v2' }, { error: 'fetch failed', cause: 'getaddrinfo ENOTFOUND payments.elsewhere.example' }],
-    ['https.request', { request: 'https://payments.internal/v2' }, { status: 200 }],
-    ['https.request', { request: 'https://payments.elsewhere.example/v2' }, { error: 'getaddrinfo ENOTFOUND payments.elsewhere.example' }],
-  ])('keeps function code off the internet (%s %j): hosts the template names answer, others fail as DNS does', async (_how, event, answer) => {
-    expect((await invoke(lab, 'caller', event)).payload).toEqual(answer);
-  }, 30_000);
-
   it('lets a network override make a named host fail or answer another status', async () => {
     lab.lambda.setNetwork({ 'payments.internal': 'unreachable', 'status.example': { status: 503 } });
     expect((await invoke(lab, 'caller', { fetch: 'https://payments.internal/v2' })).payload).toMatchObject({ error: 'fetch failed' });
