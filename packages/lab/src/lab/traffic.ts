@@ -19,6 +19,12 @@ interface Stream {
   /** The current window's rate multiplier, and the window it belongs to. */
   factor: number;
   window: number;
+  /** Spread of the per-window multiplier of both versions' error rates (σ of its logarithm); 0 is none. */
+  errorBurstiness: number;
+  errorFactor: number;
+  errorWindow: number;
+  /** A failure both versions share from `from` (lab time), added to their own rates. */
+  shared?: { errorRate: number; from: number };
   carry: number;
   /** The minute being accumulated, per version. */
   minute: number;
@@ -85,17 +91,25 @@ export class Traffic {
     private readonly rand: () => number,
   ) {}
 
-  set(functionName: string, alias: string, rps: number, burstiness = 0): void {
+  set(functionName: string, alias: string, rps: number, burstiness = 0, errorBurstiness = 0): void {
     const key = `${functionName}:${alias}`;
     const s = this.streams.get(key);
     if (s) {
       s.rps = rps;
       s.burstiness = burstiness;
+      s.errorBurstiness = errorBurstiness;
     } else {
       const minute = Math.floor(this.scheduler.now() / 60_000);
-      this.streams.set(key, { functionName, alias, rps, burstiness, factor: 1, window: -1, carry: 0, minute, calls: new Map(), throttles: new Map(), environments: new Map(), tally: new Map(), minutes: [] });
+      this.streams.set(key, { functionName, alias, rps, burstiness, factor: 1, window: -1, errorBurstiness, errorFactor: 1, errorWindow: -1, carry: 0, minute, calls: new Map(), throttles: new Map(), environments: new Map(), tally: new Map(), minutes: [] });
     }
     this.ticking ??= this.scheduler.every(1000, 'user traffic', (at) => this.tick(at));
+  }
+
+  /** A failure both versions' user requests share from lab time `from` (a dependency's outage); undefined ends it. */
+  setShared(functionName: string, alias: string, shared: { errorRate: number; from: number } | undefined): void {
+    const s = this.streams.get(`${functionName}:${alias}`);
+    if (!s) throw new Error(`lab: no user traffic through ${functionName}:${alias} to share a failure`);
+    s.shared = shared;
   }
 
   minuteStats(functionName: string, alias: string): readonly MinuteStat[] {
@@ -128,6 +142,8 @@ export class Traffic {
       const split: [string, number][] = [[routing.functionVersion, n - extra]];
       if (routing.additional && extra) split.push([routing.additional.version, extra]);
       const throttleShare = this.throttleShare(s.functionName, split);
+      const errorFactor = this.errorFactor(s, at);
+      const shared = s.shared && at >= s.shared.from ? s.shared.errorRate : 0;
       for (const [version, offered] of split) {
         if (!offered) continue;
         this.lambda.markTraffic(s.functionName, version, at);
@@ -141,7 +157,8 @@ export class Traffic {
         // Noise (transient errors, cold starts) hits the real invocations (probes, hooks' calls),
         // which the watchdog's own checks meet; what users see of each version is its behaviour
         // (`current.errorRate` already states the old version's everyday failures).
-        const rate = b.crashOnInit ? 1 : failing ? Math.min(1, (b.errorRate ?? 0) + (b.timeoutRate ?? 0)) : 0;
+        // A shared failure adds to the version's own; error bursts scale both at once.
+        const rate = b.crashOnInit ? 1 : Math.min(1, ((failing ? (b.errorRate ?? 0) + (b.timeoutRate ?? 0) : 0) + shared) * errorFactor);
         // Over its capacity, the second's excess fails; the rest fail at the version's rate.
         const overload = b.capacityRps === undefined ? 0 : Math.max(0, count - Math.floor(b.capacityRps));
         const errors = rate >= 1 ? count : overload + binomialDraw(this.rand, count - overload, rate);
@@ -150,7 +167,8 @@ export class Traffic {
         const list = s.calls.get(version) ?? [];
         for (let i = 0; i < count; i++) {
           const jitter = Math.round(this.rand() * 20);
-          list.push({ error: i < errors, ...(i >= errors && i < errors + http5xx ? { http5xx: true } : {}), durationMs: BASE_LATENCY_MS + jitter + (b.latencyMs ?? 0) });
+          const duration = BASE_LATENCY_MS + jitter + (b.latencyMs ?? 0);
+          list.push({ error: i < errors, ...(i >= errors && i < errors + http5xx ? { http5xx: true } : {}), durationMs: b.latencyJitter?.sigma ? Math.round(duration * Math.exp(b.latencyJitter.sigma * this.normal())) : duration });
         }
         s.calls.set(version, list);
         // Function errors and timeouts are failed invocations to Lambda (and its Telemetry API);
@@ -201,12 +219,26 @@ export class Traffic {
     if (!s.burstiness) return 1;
     const window = Math.floor((at - 1) / (BURST_WINDOW_SECONDS * 1000));
     if (window !== s.window) {
-      // Box-Muller: a standard normal draw from two uniform ones.
-      const z = Math.sqrt(-2 * Math.log(1 - this.rand())) * Math.cos(2 * Math.PI * this.rand());
-      s.factor = Math.exp(s.burstiness * z - (s.burstiness * s.burstiness) / 2);
+      s.factor = Math.exp(s.burstiness * this.normal() - (s.burstiness * s.burstiness) / 2);
       s.window = window;
     }
     return s.factor;
+  }
+
+  /** Both versions' error rates' multiplier in this 10-second window (mean 1): failures in bursts. */
+  private errorFactor(s: Stream, at: number): number {
+    if (!s.errorBurstiness) return 1;
+    const window = Math.floor((at - 1) / (BURST_WINDOW_SECONDS * 1000));
+    if (window !== s.errorWindow) {
+      s.errorFactor = Math.exp(s.errorBurstiness * this.normal() - (s.errorBurstiness * s.errorBurstiness) / 2);
+      s.errorWindow = window;
+    }
+    return s.errorFactor;
+  }
+
+  /** Box-Muller: a standard normal draw from two uniform ones. */
+  private normal(): number {
+    return Math.sqrt(-2 * Math.log(1 - this.rand())) * Math.cos(2 * Math.PI * this.rand());
   }
 
   private flush(s: Stream): void {

@@ -254,7 +254,7 @@ async function runRelease(
         lab.streams.disabledFunctions.add(f);
       }
     }
-    lab.traffic.set(fn, guarded.alias, run.rps, scenario.traffic.burstiness ?? 0);
+    lab.traffic.set(fn, guarded.alias, run.rps, scenario.traffic.burstiness ?? 0, scenario.traffic.errorBurstiness ?? 0);
     const watch = new RunWatch(lab);
     await lab.advance(scenario.traffic.warmUpMinutes === undefined ? WARM_UP_SECONDS : scenario.traffic.warmUpMinutes * 60);
     watch.check();
@@ -270,6 +270,7 @@ async function runRelease(
     const env = scenario.release.env ? { ...lab.lambda.getConfiguration(fn).env, ...scenario.release.env } : undefined;
     const { env: _e, ...behaviour } = scenario.release;
     const t0 = lab.now();
+    if (scenario.shared) lab.traffic.setShared(fn, guarded.alias, { errorRate: scenario.shared.errorRate, from: t0 + (scenario.shared.fromMinute ?? 0) * 60_000 });
     const requestsBefore = requestsOf(lab, guarded);
     const { version, deploymentId } = await lab.deploy(fn, { ...(env ? { env } : {}), behaviour }, via);
     const proberDown = scenario.faults.prober;

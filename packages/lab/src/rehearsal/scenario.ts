@@ -17,6 +17,14 @@ export interface VersionBehaviour {
   readonly httpErrorRate?: number;
   /** User requests a second the version can serve; the excess fails (a bug that shows only under load). */
   readonly capacityRps?: number;
+  /** Log-normal spread of each user request's duration: it is multiplied by exp(sigma z), z standard normal (median unchanged). */
+  readonly latencyJitter?: { readonly sigma: number };
+}
+
+/** A failure both versions' user requests share (a dependency's outage), from `fromMinute` of the release's deployment (default 0). */
+export interface SharedFailure {
+  readonly errorRate: number;
+  readonly fromMinute?: number;
 }
 
 /** One stage of a multi-stage release (a pipeline wave): its share of all users and its bake. */
@@ -56,8 +64,9 @@ export interface Scenario {
   readonly function?: string;
   /** `burstiness`: σ of the log-normal 10-second rate factor (0 steady; see lib/lab/traffic.ts). */
   /** `warmUpMinutes`: traffic before the release starts (default 3), e.g. for an incident already under way. */
+  /** `errorBurstiness`: σ of a log-normal 10-second factor (mean 1) on both versions' error rates at once: failures come in bursts. */
   /** With `stages`, `rps` is the rate of the whole fleet and `minutes` the longest a stage runs. */
-  readonly traffic: { readonly rps: number; readonly minutes: number; readonly burstiness?: number; readonly warmUpMinutes?: number };
+  readonly traffic: { readonly rps: number; readonly minutes: number; readonly burstiness?: number; readonly warmUpMinutes?: number; readonly errorBurstiness?: number };
   /** The same release goes through these stages in order, each its own deployment with its own guard. */
   readonly stages?: readonly Stage[];
   readonly seed: number;
@@ -65,6 +74,8 @@ export interface Scenario {
   readonly release: VersionBehaviour & { readonly env?: Readonly<Record<string, string>> };
   /** Noise both versions' real invocations (probes included) meet: transient function errors and cold starts. */
   readonly noise: { readonly transientErrorRate?: number; readonly coldStartMs?: number };
+  /** A failure both versions' user requests share, added to each version's own error rate. */
+  readonly shared?: SharedFailure;
   /** The watchdog's mode and policy for this scenario (rewrites its configuration and the native alarm lists). */
   readonly watchdog?: { readonly mode?: 'enforce' | 'shadow'; readonly policy?: Policy };
   /** Hosts outside the lab and what they answer, over the template's defaults. */
@@ -94,7 +105,7 @@ export interface Scenario {
 function behaviour(v: unknown, path: string, allowEnv: boolean): VersionBehaviour & { env?: Record<string, string> } {
   if (v === undefined) return {};
   const o = obj(v, path);
-  onlyKeys(o, path, ['errorRate', 'latencyMs', 'crashOnInit', 'timeoutRate', 'startsFailingAfterMinutes', 'httpErrorRate', 'capacityRps', ...(allowEnv ? ['env'] : [])]);
+  onlyKeys(o, path, ['errorRate', 'latencyMs', 'crashOnInit', 'timeoutRate', 'startsFailingAfterMinutes', 'httpErrorRate', 'capacityRps', 'latencyJitter', ...(allowEnv ? ['env'] : [])]);
   const rate = { min: 0, max: 1 };
   const out: VersionBehaviour & { env?: Record<string, string> } = {
     ...(o.errorRate !== undefined ? { errorRate: num(o.errorRate, `${path}.errorRate`, rate) } : {}),
@@ -104,6 +115,7 @@ function behaviour(v: unknown, path: string, allowEnv: boolean): VersionBehaviou
     ...(o.crashOnInit !== undefined ? { crashOnInit: bool(o.crashOnInit, `${path}.crashOnInit`) } : {}),
     ...(o.startsFailingAfterMinutes !== undefined ? { startsFailingAfterMinutes: num(o.startsFailingAfterMinutes, `${path}.startsFailingAfterMinutes`, { min: 0 }) } : {}),
     ...(o.capacityRps !== undefined ? { capacityRps: num(o.capacityRps, `${path}.capacityRps`, { min: 0, max: 10_000 }) } : {}),
+    ...(o.latencyJitter !== undefined ? { latencyJitter: latencyJitter(o.latencyJitter, `${path}.latencyJitter`) } : {}),
   };
   if (o.env !== undefined) {
     const env = obj(o.env, `${path}.env`);
@@ -114,6 +126,20 @@ function behaviour(v: unknown, path: string, allowEnv: boolean): VersionBehaviou
     out.env = env as Record<string, string>;
   }
   return out;
+}
+
+function latencyJitter(v: unknown, path: string): { sigma: number } {
+  const o = obj(v, path);
+  onlyKeys(o, path, ['sigma']);
+  return { sigma: num(o.sigma, `${path}.sigma`, { min: 0, max: 3 }) };
+}
+
+function sharedFailure(v: unknown, path: string): SharedFailure | undefined {
+  if (v === undefined) return undefined;
+  const o = obj(v, path);
+  onlyKeys(o, path, ['errorRate', 'fromMinute']);
+  const from = optNum(o.fromMinute, `${path}.fromMinute`, { min: 0, max: MAX_FAULT_MINUTE });
+  return { errorRate: num(o.errorRate, `${path}.errorRate`, { min: 0, max: 1 }), ...(from !== undefined ? { fromMinute: from } : {}) };
 }
 
 function apiFaults(v: unknown, path: string, outage = false): DynamoDbFaults | undefined {
@@ -202,9 +228,9 @@ export function parseNetwork(v: unknown, path: string): Record<string, HostAnswe
 export function parseScenario(v: unknown, source: string): Scenario {
   const path = basename(source);
   const o = obj(v, path);
-  onlyKeys(o, path, ['name', 'description', 'function', 'traffic', 'stages', 'seed', 'current', 'release', 'noise', 'watchdog', 'network', 'faults', 'expect']);
+  onlyKeys(o, path, ['name', 'description', 'function', 'traffic', 'stages', 'seed', 'current', 'release', 'noise', 'shared', 'watchdog', 'network', 'faults', 'expect']);
   const traffic = obj(o.traffic ?? {}, `${path}.traffic`);
-  onlyKeys(traffic, `${path}.traffic`, ['rps', 'minutes', 'burstiness', 'warmUpMinutes']);
+  onlyKeys(traffic, `${path}.traffic`, ['rps', 'minutes', 'burstiness', 'warmUpMinutes', 'errorBurstiness']);
   const faults = obj(o.faults ?? {}, `${path}.faults`);
   onlyKeys(faults, `${path}.faults`, ['watchdog', 'prober', 'cloudwatch', 'codedeploy', 'lambda', 'dynamodb']);
   let prober: { downAfterMinutes: number } | undefined;
@@ -233,12 +259,14 @@ export function parseScenario(v: unknown, source: string): Scenario {
       minutes: traffic.minutes === undefined ? 30 : num(traffic.minutes, `${path}.traffic.minutes`, { min: 1, max: 3000 }),
       ...(traffic.burstiness !== undefined ? { burstiness: num(traffic.burstiness, `${path}.traffic.burstiness`, { min: 0, max: 3 }) } : {}),
       ...(traffic.warmUpMinutes !== undefined ? { warmUpMinutes: num(traffic.warmUpMinutes, `${path}.traffic.warmUpMinutes`, { min: 1, max: 60 }) } : {}),
+      ...(traffic.errorBurstiness !== undefined ? { errorBurstiness: num(traffic.errorBurstiness, `${path}.traffic.errorBurstiness`, { min: 0, max: 3 }) } : {}),
     },
     ...(stages ? { stages } : {}),
     seed: o.seed === undefined ? 1 : num(o.seed, `${path}.seed`, { integer: true }),
     current: behaviour(o.current, `${path}.current`, false),
     release: behaviour(o.release, `${path}.release`, true),
     noise: noise(o.noise, `${path}.noise`),
+    ...(o.shared !== undefined ? { shared: sharedFailure(o.shared, `${path}.shared`) } : {}),
     ...(watchdog ? { watchdog } : {}),
     network: parseNetwork(o.network, `${path}.network`),
     faults: {

@@ -79,7 +79,7 @@ describe('scenario files', () => {
   });
 
   it.each<[string, unknown, string]>([
-    ['an unknown field', { ...base, trafic: {} }, 'x.yaml.trafic: unknown field; allowed fields are name, description, function, traffic, stages, seed, current, release, noise, watchdog, network, faults, expect'],
+    ['an unknown field', { ...base, trafic: {} }, 'x.yaml.trafic: unknown field; allowed fields are name, description, function, traffic, stages, seed, current, release, noise, shared, watchdog, network, faults, expect'],
     ['a rate above 1', { ...base, release: { errorRate: 1.5 } }, 'x.yaml.release.errorRate: expected a number from 0 to 1, got 1.5'],
     ['an unknown outcome', { ...base, expect: { outcome: 'passed' } }, 'x.yaml.expect.outcome: expected one of completed, rolled-back, got "passed"'],
     ['a missing expectation', { name: 'x' }, 'x.yaml.expect: expected an object, got nothing'],

@@ -34,6 +34,8 @@ export interface Behaviour {
    * is one request and never meets it.
    */
   readonly capacityRps?: number;
+  /** Log-normal spread of each simulated user request's duration (x exp(sigma z), median unchanged). */
+  readonly latencyJitter?: { readonly sigma: number };
 }
 
 /** What every version of a function meets, old and new alike (rehearsals' `noise`). */
