@@ -216,24 +216,23 @@ export class Traffic {
   }
 
   private factor(s: Stream, at: number): number {
-    if (!s.burstiness) return 1;
-    const window = Math.floor((at - 1) / (BURST_WINDOW_SECONDS * 1000));
-    if (window !== s.window) {
-      s.factor = Math.exp(s.burstiness * this.normal() - (s.burstiness * s.burstiness) / 2);
-      s.window = window;
-    }
-    return s.factor;
+    const f = this.windowFactor(s.burstiness, s.window, s.factor, at);
+    [s.window, s.factor] = [f.window, f.factor];
+    return f.factor;
   }
 
   /** Both versions' error rates' multiplier in this 10-second window (mean 1): failures in bursts. */
   private errorFactor(s: Stream, at: number): number {
-    if (!s.errorBurstiness) return 1;
-    const window = Math.floor((at - 1) / (BURST_WINDOW_SECONDS * 1000));
-    if (window !== s.errorWindow) {
-      s.errorFactor = Math.exp(s.errorBurstiness * this.normal() - (s.errorBurstiness * s.errorBurstiness) / 2);
-      s.errorWindow = window;
-    }
-    return s.errorFactor;
+    const f = this.windowFactor(s.errorBurstiness, s.errorWindow, s.errorFactor, at);
+    [s.errorWindow, s.errorFactor] = [f.window, f.factor];
+    return f.factor;
+  }
+
+  /** A log-normal factor exp(σz - σ²/2) (mean 1) drawn once per 10-second window; 1 when σ is 0. */
+  private windowFactor(sigma: number, window: number, factor: number, at: number): { window: number; factor: number } {
+    if (!sigma) return { window, factor: 1 };
+    const now = Math.floor((at - 1) / (BURST_WINDOW_SECONDS * 1000));
+    return now === window ? { window, factor } : { window: now, factor: Math.exp(sigma * this.normal() - (sigma * sigma) / 2) };
   }
 
   /** Box-Muller: a standard normal draw from two uniform ones. */
