@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { judge, renderMarkdown, type Results, type SafetyRow } from '../../bench/report';
-import { kindDetectionLimit as matrixLimit, KINDS, type Kind } from '../../bench/safety';
+import { kindDetectionLimit as matrixLimit, KINDS, type FalseRollbackRow, type Kind } from '../../bench/safety';
 
 /** The limit with 200 runs, not the matrix's 2,000: simulations run ~50x slower under jest than under tsx. */
 const kindDetectionLimit = (kind: Kind, rps: number) => matrixLimit(kind, rps, 200);
@@ -142,7 +142,7 @@ describe('the goals against the oracle (issue 23)', () => {
     expect(goal({ ...r, safety: at(0.8), noisy: at(0.81) }, 'Catch rate at least 90 % of the oracle')).toMatchObject({ met: false, measured: 'short in 1 of 18 cells: 2 % errors @ 20 req/s (80 % vs oracle 90 %)' });
   });
 
-  const row = (kind: string, rps: number, watchdog: number) => ({ kind, rps, burstiness: 1, trials: 100, rolledBack: { watchdog, native: 0.5 }, decidedBy: { watchdog: watchdog ? { 'new-version': watchdog * 100 } : {}, native: {} } });
+  const row = (kind: string, rps: number, watchdog: number): FalseRollbackRow => ({ kind, rps, burstiness: 1, trials: 100, rolledBack: { watchdog, native: 0.5 }, decidedBy: { watchdog: watchdog ? { 'new-version': watchdog * 100 } : {}, native: {} } });
 
   it('judges false rollbacks per kind of noise: at most 1 % at 1, 20 and 200 req/s each', () => {
     const r = oldResults();
