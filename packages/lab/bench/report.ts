@@ -154,12 +154,17 @@ function oracleDetectionGoal(rows: readonly SafetyRow[] | undefined, world: 'qui
 function oracleCatchGoal(rows: readonly SafetyRow[] | undefined, world: 'quiet' | 'noisy'): Goal {
   const goal = `Catch rate at least ${ORACLE_GOAL.minCatchShare * 100} % of the oracle's power in every cell (${world})`;
   if (!rows) return { goal, met: false, measured: 'not measured' };
-  const bad = rows.filter((c) => isBad(c) && c.oracle);
+  // Where the oracle itself rejects in under 1 % of canaries there is nothing a valid test can catch: listed, not judged.
+  const out = rows.filter((c) => isBad(c) && c.oracle && c.oracle.power < MIN_REJECTED);
+  const bad = rows.filter((c) => isBad(c) && c.oracle && !out.includes(c));
   const short = bad.filter((c) => c.strategies.watchdog.caught < ORACLE_GOAL.minCatchShare * c.oracle!.power);
   return {
     goal,
     met: bad.length > 0 && short.length === 0,
-    measured: short.length ? `short in ${short.length} of ${bad.length} cells: ${short.map((c) => `${c.kind} @ ${c.rps} req/s (${pct(c.strategies.watchdog.caught)} vs oracle ${pct(c.oracle!.power)})`).join('; ')}` : `met in all ${bad.length} cells`,
+    measured: [
+      short.length ? `short in ${short.length} of ${bad.length} cells: ${short.map((c) => `${c.kind} @ ${c.rps} req/s (${pct(c.strategies.watchdog.caught)} vs oracle ${pct(c.oracle!.power)})`).join('; ')}` : `met in all ${bad.length} cells`,
+      out.length ? `not judged (the oracle rejects in under ${MIN_REJECTED * 100} % of canaries): ${out.map((c) => `${c.kind} @ ${c.rps} (${pct(c.oracle!.power, 1)})`).join(', ')}` : '',
+    ].filter(Boolean).join('. '),
   };
 }
 

@@ -142,6 +142,13 @@ describe('the goals against the oracle (issue 23)', () => {
     expect(goal({ ...r, safety: at(0.8), noisy: at(0.81) }, 'Catch rate at least 90 % of the oracle')).toMatchObject({ met: false, measured: 'short in 1 of 18 cells: 2 % errors @ 20 req/s (80 % vs oracle 90 %)' });
   });
 
+  it('does not judge the catch rate where the oracle itself rejects in under 1 % of canaries, and names those cells', () => {
+    const r = oldResults();
+    const none = r.safety.map((row) => ({ ...row, strategies: { ...row.strategies, watchdog: { ...row.strategies.watchdog, caught: row.kind === '2 % errors' && row.rps === 1 ? 0 : 1 } } }));
+    const rows = withOracle(none, () => 1, (row) => (row.kind === '2 % errors' && row.rps === 1 ? 0.003 : 0.9));
+    expect(goal({ ...r, safety: rows, noisy: rows }, 'Catch rate at least 90 % of the oracle')).toMatchObject({ met: true, measured: 'met in all 17 cells. not judged (the oracle rejects in under 1 % of canaries): 2 % errors @ 1 (0.3 %)' });
+  });
+
   const row = (kind: string, rps: number, watchdog: number): FalseRollbackRow => ({ kind, rps, burstiness: 1, trials: 100, rolledBack: { watchdog, native: 0.5 }, decidedBy: { watchdog: watchdog ? { 'new-version': watchdog * 100 } : {}, native: {} } });
 
   it('judges false rollbacks per kind of noise: at most 1 % at 1, 20 and 200 req/s each', () => {
