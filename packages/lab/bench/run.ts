@@ -15,7 +15,8 @@ import { labSpeed } from './lab-speed';
 import { EXIT, exitCodeOf } from '../src/cli/exit-codes';
 import { benchOutput, type BenchOutput } from './output';
 import { renderMarkdown } from './report';
-import { NOISE, runFalseRollbacks, runMatrix } from './safety';
+import { measureFloor } from './floor';
+import { CANARY, NOISE, NOISE_KINDS, OLD_ERROR_RATE, runFalseRollbacks, runMatrix, type FalseRollbackRow, type Trial } from './safety';
 import { maxPerStack, runScale } from './scale';
 import { evaluationCost, monthlyCost } from './watchdog-cost';
 
@@ -52,14 +53,29 @@ void (async () => {
   const started = Date.now();
   const app = synthSampleApp();
 
+  // The signal path's floor per rate: each failed request of a 5 % release timed to the watchdog's
+  // first invocation that reads it, over the canary (shadow mode, so the whole canary runs).
+  const floor = [];
+  for (const rps of [1, 20, 200]) {
+    floor.push(await measureFloor(app, { rps, seeds: quick ? 1 : 3, oldErrorRate: OLD_ERROR_RATE, newErrorRate: 0.05, minutes: CANARY.minutes }));
+    process.stderr.write(`floor at ${rps} req/s: ${floor[floor.length - 1].floorSeconds} s\n`);
+  }
+  const floors = new Map(floor.map((f) => [f.rps, f.floorSeconds]));
+
   const t = Date.now();
-  const safety = await runMatrix(app, { seeds: quick ? 2 : 20, rps: [1, 20, 200], minutes: MINUTES, lanes: LANES, onProgress: progress('safety matrix') });
+  const safety = await runMatrix(app, { seeds: quick ? 2 : 20, rps: [1, 20, 200], minutes: MINUTES, lanes: LANES, floors, onProgress: progress('safety matrix') });
   const safetyWallMs = Date.now() - t;
   const f = Date.now();
   const falseRollbacks = await runFalseRollbacks(app, { trials: quick ? 10 : 200, rps: [1, 20], burstiness: BURSTINESS, minutes: MINUTES, lanes: LANES, onProgress: progress('false rollbacks') });
   // The same under noise: transient failures and cold starts in both versions (NOISE).
-  const safetyNoisy = await runMatrix(app, { seeds: quick ? 2 : 10, rps: [1, 20, 200], minutes: MINUTES, lanes: LANES, noise: NOISE, onProgress: progress('safety matrix, noisy') });
-  const falseRollbacksNoisy = await runFalseRollbacks(app, { trials: quick ? 10 : 200, rps: [1, 20], burstiness: BURSTINESS, minutes: MINUTES, lanes: LANES, noise: NOISE, onProgress: progress('false rollbacks, noisy') });
+  const safetyNoisy = await runMatrix(app, { seeds: quick ? 2 : 10, rps: [1, 20, 200], minutes: MINUTES, lanes: LANES, noise: NOISE, floors, onProgress: progress('safety matrix, noisy') });
+  // Each kind of noise (issue 23) its own rows: good releases that a valid guard completes.
+  const falseRollbacksNoisy = { rows: [] as FalseRollbackRow[], trials: [] as Trial[] };
+  for (const k of NOISE_KINDS) {
+    const r = await runFalseRollbacks(app, { trials: quick ? 10 : 200, rps: k.rps, burstiness: BURSTINESS, minutes: MINUTES, lanes: LANES, kind: k.kind, ...(k.noise ? { noise: k.noise } : {}), ...(k.extra ? { extra: k.extra } : {}), onProgress: progress(`false rollbacks, ${k.kind}`) });
+    falseRollbacksNoisy.rows.push(...r.rows);
+    falseRollbacksNoisy.trials.push(...r.trials);
+  }
   const falseWallMs = Date.now() - f;
 
   // Rehearsal throughput: the built-in scenarios as `npm run rehearse` runs them, and the
@@ -103,6 +119,7 @@ void (async () => {
     measuredAt: new Date().toISOString(),
     wallSeconds: Math.round((Date.now() - started) / 1000),
     settings: { lanes: LANES, minutes: MINUTES, burstiness: BURSTINESS },
+    floor,
     safety: safety.cells,
     falseRollbacks: falseRollbacks.rows,
     // The noisy matrix, shaped like `safety` (issue 16); `safetyNoisy` keeps the same rows for older readers.

@@ -9,6 +9,7 @@ import { runStrategy, STRATEGIES } from '../src/rehearsal/runner';
 import type { Scenario } from '../src/rehearsal/scenario';
 import { seededRandom } from 'canary-watchdog/lib/core/random';
 import { binomialUpperTail } from 'canary-watchdog/lib/core/stats';
+import { oracleSprt, ORACLE_ALPHA, ORACLE_BETA } from './oracle';
 
 /** The sample app's canary: the share and minutes before the final shift. */
 export const CANARY = { percent: 10, minutes: 5 };
@@ -62,15 +63,26 @@ export interface Trial {
   readonly wallMs: number;
 }
 
-export function scenarioFor(kind: Kind, rps: number, seed: number, minutes: number, burstiness = 0, noise?: Scenario['noise']): Scenario {
+/** What a noise kind adds to a trial's scenario (see NOISE_KINDS). */
+export interface NoiseExtra {
+  /** The guarded function (default OrdersApi, the canary; PricingApi rolls out linearly). */
+  readonly function?: string;
+  readonly shared?: Scenario['shared'];
+  readonly errorBurstiness?: number;
+  /** Behaviour both versions add to their own (e.g. log-normal latency). */
+  readonly both?: Scenario['current'];
+}
+
+export function scenarioFor(kind: Kind, rps: number, seed: number, minutes: number, burstiness = 0, noise?: Scenario['noise'], extra: NoiseExtra = {}): Scenario {
   return {
     name: 'bench',
     description: kind.name,
-    function: 'OrdersApi',
-    traffic: { rps, minutes, ...(burstiness ? { burstiness } : {}) },
+    function: extra.function ?? 'OrdersApi',
+    traffic: { rps, minutes, ...(burstiness ? { burstiness } : {}), ...(extra.errorBurstiness ? { errorBurstiness: extra.errorBurstiness } : {}) },
     seed,
-    current: { errorRate: OLD_ERROR_RATE },
-    release: kind.release,
+    current: { errorRate: OLD_ERROR_RATE, ...extra.both },
+    release: { ...kind.release, ...extra.both },
+    ...(extra.shared ? { shared: extra.shared } : {}),
     faults: {},
     noise: noise ?? {},
     network: {},
@@ -79,8 +91,8 @@ export function scenarioFor(kind: Kind, rps: number, seed: number, minutes: numb
   };
 }
 
-export async function trial(assembly: string, kind: Kind, strategy: Strategy, rps: number, seed: number, minutes: number, burstiness = 0, noise?: Scenario['noise']): Promise<Trial> {
-  const r = await runStrategy(scenarioFor(kind, rps, seed, minutes, burstiness, noise), strategy, assembly);
+export async function trial(assembly: string, kind: Kind, strategy: Strategy, rps: number, seed: number, minutes: number, burstiness = 0, noise?: Scenario['noise'], extra: NoiseExtra = {}): Promise<Trial> {
+  const r = await runStrategy(scenarioFor(kind, rps, seed, minutes, burstiness, noise, extra), strategy, assembly);
   return {
     seed,
     outcome: r.outcome,
@@ -258,10 +270,47 @@ export function kindDetectionLimit(kind: Kind, rps: number, runs = LIMIT_RUNS): 
 }
 const kindLimitCache = new Map<string, DetectionLimit>();
 
+/** Simulated runs per cell of the oracle (seed 1: every bench gives the same figures). */
+export const ORACLE_RUNS = 20_000;
+
+/** The oracle of a cell (issue 23): what the best valid test could do, and the signal path's floor. */
+export interface Oracle {
+  /** Wald's SPRT told the true rates (bench/oracle.ts): median seconds from the first failed request to its rejection; null when it rejects in fewer than 1 % of runs. */
+  readonly detectionSeconds: number | null;
+  /** Share of its runs that reject within the canary. */
+  readonly power: number;
+  /** The signal path's delay measured on the lab at this rate (bench/floor.ts): null when not measured. */
+  readonly floorSeconds: number | null;
+}
+
+/**
+ * The oracle for a kind at a rate: Wald's SPRT of the new version's requests (0.5 % against the
+ * kind's true rate) at 1 % false rollbacks per release and 90 % power, on the canary's per-second
+ * traffic. A crash or a configuration mistake fails every request; a slower version's every
+ * request is slower than any of the old version's, so the first one decides as a rate of 1 does.
+ */
+export function kindOracle(kind: Kind, rps: number, floorSeconds: number | null, runs = ORACLE_RUNS): Oracle {
+  const key = `${kind.name}@${rps}/${runs}`;
+  let r = oracleCache.get(key);
+  if (!r) {
+    const rate = kind.release.crashOnInit || kind.harm === 'slow' ? 1 : (kind.release.errorRate ?? 0);
+    r = oracleSprt({ baselineRate: OLD_ERROR_RATE, errorRate: rate, rps, share: CANARY.percent / 100, seconds: CANARY.minutes * 60, alpha: ORACLE_ALPHA, beta: ORACLE_BETA, runs, seed: 1 });
+    oracleCache.set(key, r);
+  }
+  return { detectionSeconds: r.detectionSeconds, power: r.power, floorSeconds };
+}
+const oracleCache = new Map<string, ReturnType<typeof oracleSprt>>();
+
 export interface Cell {
   readonly kind: string;
   readonly rps: number;
   readonly trials: number;
+  readonly oracle: Oracle;
+  /** The watchdog's median detection over (oracle detection + floor): null when either is missing or the sum is 0. */
+  readonly oracleRatio: number | null;
+  /** The watchdog's catch rate over the oracle's power: null for a good release or when the oracle has no power. */
+  readonly oracleCatchShare: number | null;
+  /** The fixed-alpha one-look test's power (see limitPower): not a sequential test. */
   readonly limit: { n: number; critical: number | null; power: number };
   /** The detection-time limit's median seconds (see detectionLimit); for the good release the time to a false rejection. */
   readonly detectionLimitSeconds: number | null;
@@ -284,7 +333,7 @@ export interface Cell {
   readonly harmRatio: number | null;
 }
 
-export function summarizeCell(kind: Kind, rps: number, byStrategy: Record<Strategy, Trial[]>): Cell {
+export function summarizeCell(kind: Kind, rps: number, byStrategy: Record<Strategy, Trial[]>, floorSeconds: number | null = null): Cell {
   const strategies = {} as Cell['strategies'];
   for (const s of STRATEGIES) {
     const ts = byStrategy[s];
@@ -307,10 +356,15 @@ export function summarizeCell(kind: Kind, rps: number, byStrategy: Record<Strate
   const n = strategies.native.harmedMedian ?? 0;
   const dl = kindDetectionLimit(kind, rps);
   const detect = strategies.watchdog.detectionMedian;
+  const oracle = kindOracle(kind, rps, floorSeconds);
+  const bound = oracle.detectionSeconds === null ? null : oracle.detectionSeconds + (floorSeconds ?? 0);
   return {
     kind: kind.name,
     rps,
     trials: byStrategy.watchdog.length,
+    oracle,
+    oracleRatio: detect !== null && bound !== null && bound > 0 ? detect / bound : null,
+    oracleCatchShare: kind.bad && oracle.power > 0 ? strategies.watchdog.caught / oracle.power : null,
     limit: limitPower(kind, rps),
     detectionLimitSeconds: dl.seconds,
     detectionLimitRejected: dl.rejected,
@@ -328,6 +382,8 @@ export interface MatrixOptions {
   readonly lanes: number;
   /** Transient failures and cold starts in both versions (see NOISE). */
   readonly noise?: Scenario['noise'];
+  /** The signal path's floor per rate, seconds (bench/floor.ts). */
+  readonly floors?: ReadonlyMap<number, number | null>;
   readonly onProgress?: (done: number, of: number) => void;
 }
 
@@ -351,13 +407,15 @@ export async function runMatrix(assembly: string, o: MatrixOptions): Promise<{ c
       for (const d of done) if (d.key === key) by[d.strategy].push(d.t);
       trials[`${key} watchdog`] = by.watchdog;
       trials[`${key} native`] = by.native;
-      cells.push(summarizeCell(kind, rps, by));
+      cells.push(summarizeCell(kind, rps, by, o.floors?.get(rps) ?? null));
     }
   }
   return { cells, trials };
 }
 
 export interface FalseRollbackRow {
+  /** The noise kind (NOISE_KINDS); absent in the quiet runs and in results from before issue 23. */
+  readonly kind?: string;
   readonly rps: number;
   readonly burstiness: number;
   readonly trials: number;
@@ -370,13 +428,13 @@ export interface FalseRollbackRow {
 /** Good releases (old and new at the same error rate) on bursty traffic: how many roll back. */
 export async function runFalseRollbacks(
   assembly: string,
-  o: { trials: number; rps: readonly number[]; burstiness: number; minutes: number; lanes: number; noise?: Scenario['noise']; onProgress?: (done: number, of: number) => void },
+  o: { trials: number; rps: readonly number[]; burstiness: number; minutes: number; lanes: number; noise?: Scenario['noise']; kind?: string; extra?: NoiseExtra; onProgress?: (done: number, of: number) => void },
 ): Promise<{ rows: FalseRollbackRow[]; trials: Trial[] }> {
   const good = KINDS[0];
   const tasks: (() => Promise<{ rps: number; strategy: Strategy; t: Trial }>)[] = [];
   for (const rps of o.rps) {
     for (let i = 1; i <= o.trials; i++) {
-      for (const strategy of STRATEGIES) tasks.push(async () => ({ rps, strategy, t: await trial(assembly, good, strategy, rps, 1000 + i, o.minutes, o.burstiness, o.noise) }));
+      for (const strategy of STRATEGIES) tasks.push(async () => ({ rps, strategy, t: await trial(assembly, good, strategy, rps, 1000 + i, o.minutes, o.burstiness, o.noise, o.extra) }));
     }
   }
   const done = await pool(tasks, o.lanes, (n) => o.onProgress?.(n, tasks.length));
@@ -389,7 +447,59 @@ export async function runFalseRollbacks(
       const by = d.t.decidedBy ?? 'unknown';
       decidedBy[d.strategy][by] = (decidedBy[d.strategy][by] ?? 0) + 1;
     }
-    return { rps, burstiness: o.burstiness, trials: o.trials, ...(o.noise ? { noise: o.noise } : {}), rolledBack: { watchdog: rolledBack.watchdog / o.trials, native: rolledBack.native / o.trials }, decidedBy };
+    return { ...(o.kind ? { kind: o.kind } : {}), rps, burstiness: o.burstiness, trials: o.trials, ...(o.noise ? { noise: o.noise } : {}), rolledBack: { watchdog: rolledBack.watchdog / o.trials, native: rolledBack.native / o.trials }, decidedBy };
   });
   return { rows, trials: done.map((d) => d.t) };
 }
+
+/**
+ * The kinds of noise a good release meets in the false-rollback runs (issue 23), each its own row
+ * per rate. None is the release's fault: a valid guard completes every one. Each uses general
+ * scenario fields (scenario.ts): `noise` (its `latencyJitter` too), `shared`, `traffic.errorBurstiness`.
+ */
+export interface NoiseKind {
+  readonly kind: string;
+  readonly description: string;
+  readonly rps: readonly number[];
+  readonly noise?: Scenario['noise'];
+  readonly extra?: NoiseExtra;
+}
+
+export const NOISE_KINDS: readonly NoiseKind[] = [
+  {
+    kind: 'transient-errors-cold-starts',
+    description: `both versions' real invocations (the probes, the hooks' calls) fail ${(NOISE.transientErrorRate ?? 0) * 100} % of the time, and each new environment pays a ${NOISE.coldStartMs} ms init`,
+    rps: [1, 20, 200],
+    noise: NOISE,
+  },
+  {
+    kind: 'shared-outage',
+    description: 'a dependency fails 10 % of both versions\' user requests from the release\'s first minute on',
+    rps: [1, 20, 200],
+    extra: { shared: { errorRate: 0.1, fromMinute: 1 } },
+  },
+  {
+    kind: 'shared-late-errors-linear',
+    description: 'PricingApi rolls out linearly (20 % every 2 minutes); both versions fail 4 % more from the 80 % step (minute 6) on',
+    rps: [1, 20, 200],
+    extra: { function: 'PricingApi', shared: { errorRate: 0.04, fromMinute: 6 } },
+  },
+  {
+    kind: 'bursty-errors',
+    description: 'both versions\' error rates move together by a log-normal 10-second factor with σ = 1.5 (mean 1): failures in bursts',
+    rps: [1, 20, 200],
+    extra: { errorBurstiness: 1.5 },
+  },
+  {
+    kind: 'flaky-probes-low-traffic',
+    description: 'both versions\' real invocations (the probes) fail 5 % of the time; from 3 user requests a minute up',
+    rps: [0.05, 1, 20, 200],
+    noise: { transientErrorRate: 0.05 },
+  },
+  {
+    kind: 'lognormal-latency-cold-starts',
+    description: 'every user request\'s duration of both versions is log-normal (σ = 1 around the median), and each new environment pays a 1000 ms init',
+    rps: [1, 20, 200],
+    noise: { coldStartMs: 1000, latencyJitter: { sigma: 1 } },
+  },
+];

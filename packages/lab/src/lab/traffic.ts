@@ -19,6 +19,11 @@ interface Stream {
   /** The current window's rate multiplier, and the window it belongs to. */
   factor: number;
   window: number;
+  /** Spread of the per-window multiplier of both versions' error rates (σ of its logarithm); 0 is none. */
+  errorBurstiness: number;
+  errorFactor: number;
+  errorWindow: number;
+  /** A failure both versions share from `from` (lab time), added to their own rates. */
   carry: number;
   /** The minute being accumulated, per version. */
   minute: number;
@@ -85,18 +90,20 @@ export class Traffic {
     private readonly rand: () => number,
   ) {}
 
-  set(functionName: string, alias: string, rps: number, burstiness = 0): void {
+  set(functionName: string, alias: string, rps: number, burstiness = 0, errorBurstiness = 0): void {
     const key = `${functionName}:${alias}`;
     const s = this.streams.get(key);
     if (s) {
       s.rps = rps;
       s.burstiness = burstiness;
+      s.errorBurstiness = errorBurstiness;
     } else {
       const minute = Math.floor(this.scheduler.now() / 60_000);
-      this.streams.set(key, { functionName, alias, rps, burstiness, factor: 1, window: -1, carry: 0, minute, calls: new Map(), throttles: new Map(), environments: new Map(), tally: new Map(), minutes: [] });
+      this.streams.set(key, { functionName, alias, rps, burstiness, factor: 1, window: -1, errorBurstiness, errorFactor: 1, errorWindow: -1, carry: 0, minute, calls: new Map(), throttles: new Map(), environments: new Map(), tally: new Map(), minutes: [] });
     }
     this.ticking ??= this.scheduler.every(1000, 'user traffic', (at) => this.tick(at));
   }
+
 
   minuteStats(functionName: string, alias: string): readonly MinuteStat[] {
     return this.streams.get(`${functionName}:${alias}`)?.minutes ?? [];
@@ -128,6 +135,7 @@ export class Traffic {
       const split: [string, number][] = [[routing.functionVersion, n - extra]];
       if (routing.additional && extra) split.push([routing.additional.version, extra]);
       const throttleShare = this.throttleShare(s.functionName, split);
+      const errorFactor = this.errorFactor(s, at);
       for (const [version, offered] of split) {
         if (!offered) continue;
         this.lambda.markTraffic(s.functionName, version, at);
@@ -141,7 +149,8 @@ export class Traffic {
         // Noise (transient errors, cold starts) hits the real invocations (probes, hooks' calls),
         // which the watchdog's own checks meet; what users see of each version is its behaviour
         // (`current.errorRate` already states the old version's everyday failures).
-        const rate = b.crashOnInit ? 1 : failing ? Math.min(1, (b.errorRate ?? 0) + (b.timeoutRate ?? 0)) : 0;
+        // Error bursts scale both versions' rates at once.
+        const rate = b.crashOnInit ? 1 : Math.min(1, ((failing ? (b.errorRate ?? 0) + (b.timeoutRate ?? 0) : 0)) * errorFactor);
         // Over its capacity, the second's excess fails; the rest fail at the version's rate.
         const overload = b.capacityRps === undefined ? 0 : Math.max(0, count - Math.floor(b.capacityRps));
         const errors = rate >= 1 ? count : overload + binomialDraw(this.rand, count - overload, rate);
@@ -206,14 +215,23 @@ export class Traffic {
   }
 
   private factor(s: Stream, at: number): number {
-    if (!s.burstiness) return 1;
-    const window = Math.floor((at - 1) / (BURST_WINDOW_SECONDS * 1000));
-    if (window !== s.window) {
-      const z = normalDraw(this.rand);
-      s.factor = Math.exp(s.burstiness * z - (s.burstiness * s.burstiness) / 2);
-      s.window = window;
-    }
-    return s.factor;
+    const f = this.windowFactor(s.burstiness, s.window, s.factor, at);
+    [s.window, s.factor] = [f.window, f.factor];
+    return f.factor;
+  }
+
+  /** Both versions' error rates' multiplier in this 10-second window (mean 1): failures in bursts. */
+  private errorFactor(s: Stream, at: number): number {
+    const f = this.windowFactor(s.errorBurstiness, s.errorWindow, s.errorFactor, at);
+    [s.errorWindow, s.errorFactor] = [f.window, f.factor];
+    return f.factor;
+  }
+
+  /** A log-normal factor exp(σz - σ²/2) (mean 1) drawn once per 10-second window; 1 when σ is 0. */
+  private windowFactor(sigma: number, window: number, factor: number, at: number): { window: number; factor: number } {
+    if (!sigma) return { window, factor: 1 };
+    const now = Math.floor((at - 1) / (BURST_WINDOW_SECONDS * 1000));
+    return now === window ? { window, factor } : { window: now, factor: Math.exp(sigma * normalDraw(this.rand) - (sigma * sigma) / 2) };
   }
 
   private flush(s: Stream): void {

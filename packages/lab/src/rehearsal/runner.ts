@@ -254,7 +254,7 @@ async function runRelease(
         lab.streams.disabledFunctions.add(f);
       }
     }
-    lab.traffic.set(fn, guarded.alias, run.rps, scenario.traffic.burstiness ?? 0);
+    lab.traffic.set(fn, guarded.alias, run.rps, scenario.traffic.burstiness ?? 0, scenario.traffic.errorBurstiness ?? 0);
     const watch = new RunWatch(lab);
     await lab.advance(scenario.traffic.warmUpMinutes === undefined ? WARM_UP_SECONDS : scenario.traffic.warmUpMinutes * 60);
     watch.check();

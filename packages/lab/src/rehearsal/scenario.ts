@@ -56,8 +56,9 @@ export interface Scenario {
   readonly function?: string;
   /** `burstiness`: σ of the log-normal 10-second rate factor (0 steady; see lib/lab/traffic.ts). */
   /** `warmUpMinutes`: traffic before the release starts (default 3), e.g. for an incident already under way. */
+  /** `errorBurstiness`: σ of a log-normal 10-second factor (mean 1) on both versions' error rates at once: failures come in bursts. */
   /** With `stages`, `rps` is the rate of the whole fleet and `minutes` the longest a stage runs. */
-  readonly traffic: { readonly rps: number; readonly minutes: number; readonly burstiness?: number; readonly warmUpMinutes?: number };
+  readonly traffic: { readonly rps: number; readonly minutes: number; readonly burstiness?: number; readonly warmUpMinutes?: number; readonly errorBurstiness?: number };
   /** The same release goes through these stages in order, each its own deployment with its own guard. */
   readonly stages?: readonly Stage[];
   readonly seed: number;
@@ -241,7 +242,7 @@ export function parseScenario(v: unknown, source: string): Scenario {
   const o = obj(v, path);
   onlyKeys(o, path, ['name', 'description', 'function', 'traffic', 'stages', 'seed', 'current', 'release', 'shared', 'noise', 'watchdog', 'network', 'faults', 'expect']);
   const traffic = obj(o.traffic ?? {}, `${path}.traffic`);
-  onlyKeys(traffic, `${path}.traffic`, ['rps', 'minutes', 'burstiness', 'warmUpMinutes']);
+  onlyKeys(traffic, `${path}.traffic`, ['rps', 'minutes', 'burstiness', 'warmUpMinutes', 'errorBurstiness']);
   const faults = obj(o.faults ?? {}, `${path}.faults`);
   onlyKeys(faults, `${path}.faults`, ['watchdog', 'prober', 'cloudwatch', 'codedeploy', 'lambda', 'dynamodb']);
   let prober: { downAfterMinutes: number } | undefined;
@@ -271,6 +272,7 @@ export function parseScenario(v: unknown, source: string): Scenario {
       minutes: traffic.minutes === undefined ? 30 : num(traffic.minutes, `${path}.traffic.minutes`, { min: 1, max: 3000 }),
       ...(traffic.burstiness !== undefined ? { burstiness: num(traffic.burstiness, `${path}.traffic.burstiness`, { min: 0, max: 3 }) } : {}),
       ...(traffic.warmUpMinutes !== undefined ? { warmUpMinutes: num(traffic.warmUpMinutes, `${path}.traffic.warmUpMinutes`, { min: 1, max: 60 }) } : {}),
+      ...(traffic.errorBurstiness !== undefined ? { errorBurstiness: num(traffic.errorBurstiness, `${path}.traffic.errorBurstiness`, { min: 0, max: 3 }) } : {}),
     },
     ...(stages ? { stages } : {}),
     seed: o.seed === undefined ? 1 : num(o.seed, `${path}.seed`, { integer: true }),

@@ -1,4 +1,4 @@
-import { ALPHA, criticalCount, criticalCounts, detectionLimit, KINDS, kindDetectionLimit, OLD_ERROR_RATE, summarizeCell, type Trial } from '../../bench/safety';
+import { ALPHA, criticalCount, criticalCounts, detectionLimit, KINDS, kindDetectionLimit, kindOracle, NOISE_KINDS, OLD_ERROR_RATE, scenarioFor, summarizeCell, type Trial } from '../../bench/safety';
 
 // Few runs where the figure is not a median to pin down: simulations run ~50x slower under jest than under tsx.
 const base = { requestsPerSecond: 2, seconds: 300, baselineRate: OLD_ERROR_RATE, alpha: ALPHA, runs: 500, seed: 1 };
@@ -100,5 +100,56 @@ describe('the matrix rows', () => {
     ['no trial stopped', '20 % errors', [null, null]],
   ])('has no ratio when %s', (_why, name, detections) => {
     expect(summarizeCell(kind(name), 20, { watchdog: trials(detections), native: trials(detections) }).detectionRatio).toBeNull();
+  });
+
+  it('gives each cell the oracle (issue 23): its detection and power, the floor, and the watchdog against them', () => {
+    const k = kind('20 % errors');
+    const cell = summarizeCell(k, 20, { watchdog: trials([6, 8, 10, null]), native: trials([null, null, null, null]) }, 2.25);
+    const oracle = kindOracle(k, 20, 2.25);
+    expect(cell.oracle).toEqual(oracle);
+    expect(oracle.floorSeconds).toBe(2.25);
+    // The SPRT's power is near the 90 % it is built for; it decides in a second or two at 2 req/s to the new version.
+    expect(oracle.power).toBeGreaterThan(0.85);
+    expect(oracle.power).toBeLessThan(0.95);
+    expect(cell.oracleRatio).toBeCloseTo(8 / ((oracle.detectionSeconds as number) + 2.25));
+    expect(cell.oracleCatchShare).toBeCloseTo(0.75 / oracle.power);
+  });
+
+  it.each<[string, number, number | null, number]>([
+    // A release no worse than the old one: nothing to detect, so no power and no catch share.
+    ['good (0.5 %)', 1, null, 0],
+    // A release that fails every request: its first request decides.
+    ['crash on init', 20, 0, 1],
+    ['config mistake', 200, 0, 1],
+    ['p99 latency +1.5 s', 20, 0, 1],
+  ])('%s at %i req/s: oracle detect %p s, power %p', (name, rps, detect, power) => {
+    const o = kindOracle(kind(name), rps, null);
+    expect(o.detectionSeconds).toBe(detect);
+    expect(o.power).toBeCloseTo(power, 2);
+    const cell = summarizeCell(kind(name), rps, { watchdog: trials([0]), native: trials([0]) });
+    if (name.startsWith('good')) expect(cell.oracleCatchShare).toBeNull();
+  });
+});
+
+describe('the kinds of noise in the false-rollback runs', () => {
+  const good = KINDS[0];
+  it('runs every kind issue 23 names, each at 1, 20 and 200 req/s', () => {
+    expect(NOISE_KINDS.map((k) => k.kind)).toEqual(['transient-errors-cold-starts', 'shared-outage', 'shared-late-errors-linear', 'bursty-errors', 'flaky-probes-low-traffic', 'lognormal-latency-cold-starts']);
+    for (const k of NOISE_KINDS) expect(k.rps).toEqual(expect.arrayContaining([1, 20, 200]));
+  });
+
+  it.each(NOISE_KINDS.map((k) => [k.kind, k] as const))('%s: a good release, the noise added to both versions alike', (_n, k) => {
+    const s = scenarioFor(good, k.rps[0], 1, 20, 1, k.noise, k.extra);
+    // Whatever the noise adds, it adds to both versions alike: the release is no worse than the old one.
+    const { errorRate: oldRate, ...oldRest } = s.current;
+    const { errorRate: newRate, ...newRest } = s.release;
+    expect(newRate).toBe(oldRate);
+    expect(newRest).toEqual(oldRest);
+    expect(s.expect.outcome).toBe('completed');
+  });
+
+  it('puts the late shared errors on the linear rollout from its 80 % step', () => {
+    const k = NOISE_KINDS.find((x) => x.kind === 'shared-late-errors-linear')!;
+    expect(scenarioFor(good, 20, 1, 20, 1, k.noise, k.extra)).toMatchObject({ function: 'PricingApi', shared: { errorRate: 0.04, fromMinute: 6 } });
   });
 });
