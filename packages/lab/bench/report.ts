@@ -17,7 +17,8 @@ export interface Results {
   quick: boolean;
   measuredAt: string;
   wallSeconds: number;
-  settings: { lanes: number; minutes: number; burstiness: number };
+  /** `seeds`, `noisySeeds`, `trials`: the run's sizes (absent in results from before `--seeds`/`--trials`). */
+  settings: { lanes: number; minutes: number; burstiness: number; seeds?: number; noisySeeds?: number; trials?: number };
   /** The signal path's delay per rate (absent in results from before issue 23). */
   floor?: FloorMeasurement[];
   safety: SafetyRow[];
@@ -239,6 +240,12 @@ export function median(xs: readonly number[]): number | null {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/** What a sized run was given (`--seeds`, `--trials`), against the full run's sizes; empty for the full run. */
+export function sizeNote(s: Results['settings']): string {
+  if (s.seeds === undefined || s.trials === undefined || (s.seeds >= 20 && s.trials >= 200)) return '';
+  return ` with \`--seeds ${s.seeds} --trials ${s.trials}\` (${s.seeds} seeds per safety cell, ${s.noisySeeds ?? s.seeds} under noise, ${s.trials} good releases per false-rollback row; the full run takes 20, 10 and 200)`;
+}
+
 export function renderMarkdown(r: Results): string {
   const goals = judge(r);
   const t = r.throughput;
@@ -246,7 +253,7 @@ export function renderMarkdown(r: Results): string {
   return [
     '# Benchmarks',
     '',
-    `Measured on commit \`${r.commit}\`${r.dirty ? ' (with uncommitted changes)' : ''}${r.quick ? ' in quick mode' : ''}, ${r.measuredAt}, on the 2-core development machine, by \`npm run bench\` (${r.wallSeconds} s). Raw figures: \`bench/results.json\`. The shared machine makes wall times noisy: they are context; counts and ratios, measured side by side in one run, are the result.`,
+    `Measured on commit \`${r.commit}\`${r.dirty ? ' (with uncommitted changes)' : ''}${r.quick ? ' in quick mode' : ''}, ${r.measuredAt}, on the 2-core development machine, by \`npm run bench\`${sizeNote(r.settings)} (${r.wallSeconds} s). Raw figures: \`bench/results.json\`. The shared machine makes wall times noisy: they are context; counts and ratios, measured side by side in one run, are the result.`,
     '',
     '## Goals',
     '',

@@ -47,6 +47,10 @@ void (async () => {
     return;
   }
   const quick = output.quick;
+  // The run's sizes: the full run's, the quick try-out's, or those asked for (--seeds, --trials).
+  const seeds = output.seeds ?? (quick ? 2 : 20);
+  const noisySeeds = output.seeds !== undefined ? Math.ceil(output.seeds / 2) : quick ? 2 : 10;
+  const trials = output.trials ?? (quick ? 10 : 200);
   process.stderr.write(`writing ${output.resultsJson} and ${output.benchmarksMd}${output.committed ? ' (the committed figures)' : ''} at the end\n`);
   const commit = execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim();
   const dirty = execSync('git status --porcelain', { encoding: 'utf8' }).trim() !== '';
@@ -63,16 +67,16 @@ void (async () => {
   const floors = new Map(floor.map((f) => [f.rps, f.floorSeconds]));
 
   const t = Date.now();
-  const safety = await runMatrix(app, { seeds: quick ? 2 : 20, rps: [1, 20, 200], minutes: MINUTES, lanes: LANES, floors, onProgress: progress('safety matrix') });
+  const safety = await runMatrix(app, { seeds, rps: [1, 20, 200], minutes: MINUTES, lanes: LANES, floors, onProgress: progress('safety matrix') });
   const safetyWallMs = Date.now() - t;
   const f = Date.now();
-  const falseRollbacks = await runFalseRollbacks(app, { trials: quick ? 10 : 200, rps: [1, 20], burstiness: BURSTINESS, minutes: MINUTES, lanes: LANES, onProgress: progress('false rollbacks') });
+  const falseRollbacks = await runFalseRollbacks(app, { trials, rps: [1, 20], burstiness: BURSTINESS, minutes: MINUTES, lanes: LANES, onProgress: progress('false rollbacks') });
   // The same under noise: transient failures and cold starts in both versions (NOISE).
-  const safetyNoisy = await runMatrix(app, { seeds: quick ? 2 : 10, rps: [1, 20, 200], minutes: MINUTES, lanes: LANES, noise: NOISE, floors, onProgress: progress('safety matrix, noisy') });
+  const safetyNoisy = await runMatrix(app, { seeds: noisySeeds, rps: [1, 20, 200], minutes: MINUTES, lanes: LANES, noise: NOISE, floors, onProgress: progress('safety matrix, noisy') });
   // Each kind of noise (issue 23) its own rows: good releases that a valid guard completes.
   const falseRollbacksNoisy = { rows: [] as FalseRollbackRow[], trials: [] as Trial[] };
   for (const k of NOISE_KINDS) {
-    const r = await runFalseRollbacks(app, { trials: quick ? 10 : 200, rps: k.rps, burstiness: BURSTINESS, minutes: MINUTES, lanes: LANES, kind: k.kind, ...(k.noise ? { noise: k.noise } : {}), ...(k.extra ? { extra: k.extra } : {}), onProgress: progress(`false rollbacks, ${k.kind}`) });
+    const r = await runFalseRollbacks(app, { trials, rps: k.rps, burstiness: BURSTINESS, minutes: MINUTES, lanes: LANES, kind: k.kind, ...(k.noise ? { noise: k.noise } : {}), ...(k.extra ? { extra: k.extra } : {}), onProgress: progress(`false rollbacks, ${k.kind}`) });
     falseRollbacksNoisy.rows.push(...r.rows);
     falseRollbacksNoisy.trials.push(...r.trials);
   }
@@ -118,7 +122,7 @@ void (async () => {
     quick,
     measuredAt: new Date().toISOString(),
     wallSeconds: Math.round((Date.now() - started) / 1000),
-    settings: { lanes: LANES, minutes: MINUTES, burstiness: BURSTINESS },
+    settings: { lanes: LANES, minutes: MINUTES, burstiness: BURSTINESS, seeds, noisySeeds, trials },
     floor,
     safety: safety.cells,
     falseRollbacks: falseRollbacks.rows,

@@ -15,6 +15,12 @@ describe('where npm run bench writes', () => {
     expect(benchOutput(argv, committed, scratch)).toMatchObject(expected);
   });
 
+  it('sizes a run with --seeds and --trials; smaller than the full run, it writes to scratch unless --write', () => {
+    expect(benchOutput([], committed, scratch)).not.toHaveProperty('seeds');
+    expect(benchOutput(['--seeds', '6', '--trials', '12'], committed, scratch)).toMatchObject({ seeds: 6, trials: 12, committed: false, resultsJson: '/tmp/scratch-1/results.json' });
+    expect(benchOutput(['--seeds', '6', '--trials', '12', '--write'], committed, scratch)).toMatchObject({ seeds: 6, trials: 12, ...committed, committed: true });
+  });
+
   it('writes into --out DIR, checked before anything is measured', () => {
     const dir = mkdtempSync(join(tmpdir(), 'bench-out-'));
     expect(benchOutput(['--quick', '--out', dir], committed, scratch)).toMatchObject({ resultsJson: join(dir, 'results.json'), benchmarksMd: join(dir, 'BENCHMARKS.md'), committed: false });
@@ -24,7 +30,11 @@ describe('where npm run bench writes', () => {
   });
 
   it.each([
-    [['--quik'], '--quik: unknown flag; allowed: --quick, --write, --out DIR, --render'],
+    [['--quik'], '--quik: unknown flag; allowed: --quick, --write, --out DIR, --render, --seeds N, --trials N'],
+    [['--seeds'], '--seeds: expected a whole number from 1 to 1000, got nothing'],
+    [['--trials', '0'], '--trials: expected a whole number from 1 to 1000, got 0'],
+    [['--trials', '2.5'], '--trials: expected a whole number from 1 to 1000, got 2.5'],
+    [['--quick', '--seeds', '3'], '--quick and --seeds exclude each other'],
     [['--out'], '--out: expected a folder, got nothing'],
     [['--write', '--out', '/tmp'], '--write and --out exclude each other'],
   ])('rejects %j as bad input', (argv, message) => {

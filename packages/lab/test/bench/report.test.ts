@@ -32,6 +32,13 @@ function withLimit(rows: readonly SafetyRow[], detect: (row: SafetyRow, limit: n
 const goal = (r: Results, starts: string) => judge(r).find((g) => g.goal.startsWith(starts))!;
 
 describe('BENCHMARKS.md', () => {
+  it('says when the run was smaller than the full one, and its sizes', () => {
+    const r = oldResults();
+    expect(renderMarkdown({ ...r, settings: { ...r.settings, seeds: 4, noisySeeds: 2, trials: 12 } })).toContain('by `npm run bench` with `--seeds 4 --trials 12` (4 seeds per safety cell, 2 under noise, 12 good releases per false-rollback row; the full run takes 20, 10 and 200)');
+    expect(renderMarkdown({ ...r, settings: { ...r.settings, seeds: 20, noisySeeds: 10, trials: 200 } })).toMatch(/by `npm run bench` \(\d+ s\)/);
+    expect(renderMarkdown(r)).not.toContain('--seeds');
+  });
+
   it('renders results from before the detection-time limit, with "-" where the limit is missing', () => {
     const md = renderMarkdown(oldResults());
     expect(md).toContain('| release | req/s | oracle power | oracle detect s | floor s | watchdog caught | catch / oracle | native caught | watchdog detect s | ratio to oracle + floor | native detect s | fixed-alpha power (one look) | fixed-alpha detect s (every request) | ratio to fixed-alpha |');
