@@ -19,7 +19,7 @@ import { createServer, request, type IncomingMessage, type Server, type ServerRe
 import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { watchItem } from 'canary-watchdog/lib/runtime/telemetry';
+import { watchItem } from 'canary-watchdog/lib/aws/telemetry';
 import { DynamoDbLab } from '../src/lab/dynamodb';
 import { LabServer } from '../src/lab/server';
 

@@ -110,11 +110,11 @@ export interface PreTrafficOutcome {
 
 /** Where the telemetry extension finds which deployment a function version's counts belong to. */
 export interface WatchPort {
-  /** `role` baseline: the version the release replaces, counted for comparison only (runtime/telemetry.ts WatchRole). */
+  /** `role` baseline: the version the release replaces, counted for comparison only (aws/telemetry.ts WatchRole). */
   watch(functionName: string, version: string, deploymentId: string, role?: 'release' | 'baseline'): Promise<void>;
 }
 
-/** Where probe invocations are recorded, so that the fast signal does not count them as user traffic (runtime/telemetry.ts). */
+/** Where probe invocations are recorded, so that the fast signal does not count them as user traffic (aws/telemetry.ts). */
 export interface ProbeCountPort {
   recordProbes(deploymentId: string, tallies: readonly { version: string; invocations: number; errors: number }[]): Promise<void>;
 }

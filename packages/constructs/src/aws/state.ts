@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DeleteCommand, DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { probedUpdate, watchItemRemoval, watchItemUpdate, type ProbeTally, type WatchRole } from '../runtime/telemetry';
+import { probedUpdate, watchItemRemoval, watchItemUpdate, type ProbeTally, type WatchRole } from './telemetry';
 import { StateReadError, type DeploymentState, type ProbeCountPort, type RegistryPort, type StatePort, type WatchEndPort, type WatchPort, type WatchRef } from './ports';
 import { backoffDelay, chunk, errorName } from './util';
 
@@ -134,7 +134,7 @@ export class DynamoStateStore implements StatePort, RegistryPort, WatchPort, Wat
   }
 
   /**
-   * The watch item for the telemetry extension (runtime/telemetry.ts), expiring with the state. A
+   * The watch item for the telemetry extension (aws/telemetry.ts), expiring with the state. A
    * second call for the same deployment (a duplicate hook invocation) keeps the counts made since.
    */
   async watch(functionName: string, version: string, deploymentId: string, role: WatchRole = 'release'): Promise<void> {

@@ -18,7 +18,7 @@ import { newestNodeRuntime } from './node-runtime';
 import { fitName, NAME_LIMITS, stackPathName } from './physical-names';
 import { runtimeHandlerDir, telemetryLayerDir, type RuntimeHandler } from './runtime-bundle';
 import * as eventsources from 'aws-cdk-lib/aws-lambda-event-sources';
-import { PROBED_KEY_PREFIX, STREAM_BATCH_WINDOW_SECONDS, TELEMETRY_STREAM_FILTER, TELEMETRY_TABLE_ENV, WATCH_KEY_PREFIX, watchKeyPattern } from '../runtime/telemetry';
+import { PROBED_KEY_PREFIX, STREAM_BATCH_WINDOW_SECONDS, TELEMETRY_STREAM_FILTER, TELEMETRY_TABLE_ENV, WATCH_KEY_PREFIX, watchKeyPattern } from '../aws/telemetry';
 
 /** Lambda limits the environment variables of one function to 4 KB in all.
  * https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html */
@@ -558,7 +558,7 @@ export class ReleaseWatchdog extends Construct {
   private telemetryStream = false;
 
   /**
-   * Give a guarded function the telemetry extension (runtime/telemetry.ts): the layer of its
+   * Give a guarded function the telemetry extension (aws/telemetry.ts): the layer of its
    * architecture (unless `layer` is false: a container image carries the extension itself), the
    * state table's name in its environment, and the right to read its watch item and add its counts.
    * The first call also makes the event source mapping that hands the extension's writes with
@@ -687,7 +687,7 @@ export class ReleaseWatchdog extends Construct {
       w.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:DeleteItem'], resources: [this.stateTable.tableArn], conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${WATCH_KEY_PREFIX}*`] } } }));
     }
     this.stateTable.grant(this.prober, 'dynamodb:GetItem');
-    // The prober adds its probe invocations to each deployment's probe record (runtime/telemetry.ts
+    // The prober adds its probe invocations to each deployment's probe record (aws/telemetry.ts
     // probedUpdate), for the fast signal to take off: UpdateItem of those items only.
     this.prober.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:UpdateItem'], resources: [this.stateTable.tableArn], conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${PROBED_KEY_PREFIX}*`] } } }));
     this.stateTable.grant(this.preTrafficHook, 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem');

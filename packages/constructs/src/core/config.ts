@@ -92,7 +92,7 @@ export interface GuardConfig {
    */
   readonly reachabilityChecker?: string;
   /**
-   * `true`: the function carries the telemetry extension (runtime/telemetry.ts), which counts the
+   * `true`: the function carries the telemetry extension (aws/telemetry.ts), which counts the
    * new version's invocations into the state table within seconds; the new-version layer then also
    * judges that count (`telemetry-errors`), and the watchdog looks at it every few seconds.
    */
@@ -370,7 +370,7 @@ export function buildLayers(g: GuardConfig, namespace: string): LayerSpec[] {
   ];
   if (g.telemetry) {
     // The new version's own invocations as they end, counted by the telemetry extension: the same
-    // requests as `errors`, seconds instead of minutes late (runtime/telemetry.ts). Its own test at
+    // requests as `errors`, seconds instead of minutes late (aws/telemetry.ts). Its own test at
     // alpha, and against the old version's counts (the same extension, the same deployment): a
     // cause both versions share (an outage downstream) fails only when the new version is also worse.
     newVersion.unshift({ kind: 'telemetry', name: 'telemetry-errors', maxRate: t.maxErrorRate, minSamples: t.minInvocations, alpha: t.alpha, baseline: { ...baseline, failOnlyIfWorse: true } });

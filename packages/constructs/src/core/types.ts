@@ -123,7 +123,7 @@ export interface ValueSignal {
 
 /**
  * The new version's invocations and failures as the telemetry extension counted them into the
- * deployment's state item (runtime/telemetry.ts): judged like a rate signal, read from the state
+ * deployment's state item (aws/telemetry.ts): judged like a rate signal, read from the state
  * table instead of CloudWatch.
  */
 export interface TelemetrySignal {

@@ -1,7 +1,7 @@
 import { judgeProbe, type ProbeJudgement, type ProbeSpec } from '../core/probes';
 import type { FunctionPort } from '../aws/ports';
 import { errorText } from '../aws/util';
-import type { ProbeTally } from './telemetry';
+import type { ProbeTally } from '../aws/telemetry';
 
 /**
  * Invoke one version with one probe's event and judge the answer. An invocation the Lambda API
@@ -20,7 +20,7 @@ export async function probeOnce(functions: FunctionPort, functionName: string, v
 /**
  * A probe's judgement, and what the invocation was to Lambda: `invoked` when the function ran (a
  * refused Invoke did not), `functionError` when it ended in a function error, which the telemetry
- * extension counts as a failed invocation (runtime/telemetry.ts probe record).
+ * extension counts as a failed invocation (aws/telemetry.ts probe record).
  */
 export interface ProbeOutcome extends ProbeJudgement {
   readonly invoked: boolean;

@@ -1,5 +1,5 @@
 import { alarmNameMatches, type GuardConfig } from '../core/config';
-import { WATCH_DEPLOYMENT_FIELD, WATCH_KEY_PREFIX } from './telemetry';
+import { WATCH_DEPLOYMENT_FIELD, WATCH_KEY_PREFIX } from '../aws/telemetry';
 
 /** Why the watchdog runs. Anything it does not recognise triggers a full sweep: safe, never a crash. */
 export type Trigger =
@@ -46,7 +46,7 @@ export function parseTrigger(event: unknown): Trigger {
 
 /**
  * A batch from the state table's stream, which the event source mapping's filter limits to the
- * telemetry extension's writes that carried failures (runtime/telemetry.ts): the deployments to
+ * telemetry extension's writes that carried failures (aws/telemetry.ts): the deployments to
  * judge now, as the version's watch item (`#watch#...`) names them. That name is written by the
  * guarded function itself, so it only chooses what to judge: the watchdog judges a deployment by
  * the watch item of its own function and version (watchedCounts), whatever the record says.

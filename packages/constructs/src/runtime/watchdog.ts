@@ -11,7 +11,7 @@ import { ALL_GROUPS, currentConfig, discover, groupKey, readStates, type ActiveD
 import { judgeSignal } from '../core/signals';
 import { signalKey } from '../core/types';
 import type { EvaluationMemory } from './evaluation-memory';
-import { probedKey, probedOf, telemetryObservations, watchedCounts, watchKey } from './telemetry';
+import { probedKey, probedOf, telemetryObservations, watchedCounts, watchKey } from '../aws/telemetry';
 import { describeTrigger, guardsFor, type Trigger } from './triggers';
 
 export interface Log {

@@ -4,7 +4,7 @@ import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { GuardedFunction, ProbeStatus, ReleaseWatchdog } from '../../src';
-import { TELEMETRY_STREAM_FILTER, TELEMETRY_TABLE_ENV } from '../../src/runtime/telemetry';
+import { TELEMETRY_STREAM_FILTER, TELEMETRY_TABLE_ENV } from '../../src/aws/telemetry';
 import { build, joinToText, resourcesOfType } from './helpers';
 
 const configOf = (template: Template): { guards: { telemetry?: boolean }[] } => {

@@ -16,7 +16,7 @@ import { handler, resetMemory } from '../../lambda/watchdog';
 import { DECISION_EVENT_EVERY_MINUTES, decisionEventPhase, type DecisionRecord } from '../../src/core/decision-record';
 import { answerAlarms, answerMetrics, BAD_CODE, GOOD, stateTable, type Traffic } from './aws-fakes';
 import { answerConfig, appSpec, deploymentInfo, guard, MIN, setEnv, T0 } from './env';
-import { watchKey } from '../../src/runtime/telemetry';
+import { watchKey } from '../../src/aws/telemetry';
 
 const cd = mockClient(CodeDeployClient);
 const cw = mockClient(CloudWatchClient);

@@ -1,4 +1,3 @@
-import type { QueryShapes } from './query-protocol';
 
 /**
  * The lab's kernel: its clock and scheduler, its error type, its service interface and its
@@ -228,6 +227,24 @@ export interface CallContext {
 
 /** An operation of a JSON-protocol service: takes the parsed input (and who called), returns the output. */
 export type Operation = (input: Record<string, unknown>, caller?: CallContext) => unknown | Promise<unknown>;
+
+/** What a service needs to be spoken to over awsQuery. */
+export interface QueryShapes {
+  /** The `Version` parameter the service's clients send (its API version). */
+  readonly version: string;
+  /** The XML namespace of its answers. */
+  readonly xmlns: string;
+  /** Input members whose values are numbers (lists of numbers included). */
+  readonly numbers: ReadonlySet<string>;
+  /** Input members whose values are booleans. */
+  readonly booleans: ReadonlySet<string>;
+  /** Input members that are lists: an empty one travels as `Name=` with no members. */
+  readonly lists: ReadonlySet<string>;
+  /** Output members that are timestamps (epoch seconds in JSON, ISO 8601 in XML). */
+  readonly timestamps: ReadonlySet<string>;
+  /** Output members that are maps (JSON objects written as `<entry>`s, not as structures). */
+  readonly maps: ReadonlySet<string>;
+}
 
 /** A service spoken over awsJson1_0 / awsJson1_1: its X-Amz-Target prefix and its operations. */
 export interface JsonService {

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { DecisionRecord } from 'canary-watchdog/lib/core/decision-record';
 import { seededRandom } from 'canary-watchdog/lib/core/random';
-import { CloudFormationLab } from './cloudformation';
+import { CloudFormationLab, type FunctionChange } from './cloudformation';
+
+export type { FunctionChange } from './cloudformation';
 import { CloudWatchLab } from './cloudwatch';
 import { CodeDeployLab } from './codedeploy';
 import { DynamoDbLab, type StreamViewType } from './dynamodb';
@@ -12,7 +14,7 @@ import { authorizationFor, IamLab, stackIam } from './iam';
 import { LabError, LabEventBus, Scheduler } from './kernel';
 
 export type { FaultSpec } from './faults';
-import { type Behaviour, type FunctionCode, LambdaLab, parseName } from './lambda';
+import { type Behaviour, LambdaLab, parseName } from './lambda';
 import { assetDir, readAssembly, Resolver, type StackArtifact } from './loader';
 import { Faults, type FaultOutcome, type FaultSpec } from './faults';
 import { LabServer, type Authorizer, type FaultInjector, type RestRoute } from './server';
@@ -24,7 +26,7 @@ import { Traffic } from './traffic';
 import { StreamEventSources } from './lambda/event-source';
 import { TelemetryExtensionHost } from './lambda/extensions';
 import { runtimeFamily } from './lambda/runner';
-import { TELEMETRY_EXTENSION_NAME } from 'canary-watchdog/lib/runtime/telemetry';
+import { TELEMETRY_EXTENSION_NAME } from 'canary-watchdog/lib/aws/telemetry';
 
 export interface LabOptions {
   readonly clock?: 'virtual' | 'real';
@@ -55,13 +57,6 @@ export interface LabOptions {
   readonly reuseThreads?: boolean;
 }
 
-/** What a release changes in a function: its code, environment and limits (each optional). */
-export interface FunctionChange {
-  readonly env?: Record<string, string>;
-  readonly code?: FunctionCode;
-  readonly timeoutSeconds?: number;
-  readonly memorySize?: number;
-}
 
 /** A function CodeDeploy releases through an alias update policy. */
 export interface GuardedRelease {
@@ -99,7 +94,7 @@ export class Lab implements FaultInjector, Authorizer {
   dynamodb!: DynamoDbLab;
   eventbridge!: EventsLab;
   traffic!: Traffic;
-  /** The telemetry extension of functions whose layers carry it (runtime/telemetry.ts). */
+  /** The telemetry extension of functions whose layers carry it (aws/telemetry.ts). */
   telemetry!: TelemetryExtensionHost;
   /** Event source mappings on DynamoDB streams. */
   streams!: StreamEventSources;

@@ -5,25 +5,10 @@
  * The wire carries no types, so each service names its number, boolean and list members.
  * https://smithy.io/2.0/aws/protocols/aws-query-protocol.html
  */
-import type { LabError } from './kernel';
+import type { LabError, QueryShapes } from './kernel';
 
-/** What a service needs to be spoken to over awsQuery. */
-export interface QueryShapes {
-  /** The `Version` parameter the service's clients send (its API version). */
-  readonly version: string;
-  /** The XML namespace of its answers. */
-  readonly xmlns: string;
-  /** Input members whose values are numbers (lists of numbers included). */
-  readonly numbers: ReadonlySet<string>;
-  /** Input members whose values are booleans. */
-  readonly booleans: ReadonlySet<string>;
-  /** Input members that are lists: an empty one travels as `Name=` with no members. */
-  readonly lists: ReadonlySet<string>;
-  /** Output members that are timestamps (epoch seconds in JSON, ISO 8601 in XML). */
-  readonly timestamps: ReadonlySet<string>;
-  /** Output members that are maps (JSON objects written as `<entry>`s, not as structures). */
-  readonly maps: ReadonlySet<string>;
-}
+export type { QueryShapes } from './kernel';
+
 
 /** Parameters that sign or route a request rather than belong to the operation's input. */
 const CONTROL = /^(Action|Version|X-Amz-.*|AWSAccessKeyId|Signature|SignatureMethod|SignatureVersion|Timestamp|Expires|SecurityToken)$/;

@@ -9,18 +9,10 @@ import { renderReport } from './report';
 import { LIVE_BAR_SIZE, LIVE_FORMAT, LIVE_PREFIX_COLUMNS, liveName, liveStatusLine, summaryTable, type LiveStatus } from './summary';
 import { runStrategy, STRATEGIES, type StrategyResult } from './runner';
 import type { Scenario } from './scenario';
+import type { ScenarioResult } from './result';
 
-export interface ScenarioResult {
-  readonly name: string;
-  readonly description: string;
-  readonly passed: boolean;
-  /** Why `passed` is false, one line per unmet expectation. */
-  readonly failures: readonly string[];
-  readonly expect: Scenario['expect'];
-  /** The scenario's stages, in order, when it has any. */
-  readonly stages?: readonly string[];
-  readonly strategies: { readonly watchdog: StrategyResult; readonly native: StrategyResult };
-}
+export type { ScenarioResult } from './result';
+
 
 export interface RehearsalOptions {
   readonly scenarios: readonly Scenario[];

@@ -1,4 +1,4 @@
-import type { ScenarioResult } from './rehearse';
+import type { ScenarioResult } from './result';
 import type { CostMinute } from './capacity';
 import type { StrategyResult } from './runner';
 import { decidedByText, percent } from './summary';

@@ -3,7 +3,7 @@
  * it. The table fits 100 columns; what does not fit in a cell (the deciding layer's reason, unmet
  * expectations) goes under the table, wrapped at word boundaries, never cut.
  */
-import type { ScenarioResult } from './rehearse';
+import type { ScenarioResult } from './result';
 import { costText } from './capacity';
 import type { StrategyResult } from './runner';
 

@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { LAB_ACCOUNT, LAB_REGION, LabError } from '../kernel';
 import { stackIam, type IamLab } from '../iam';
-import type { FunctionChange } from '../lab';
 import { Resolver, type StackArtifact, type Template } from '../loader';
 import { queryService } from '../query';
 import type { S3Lab } from '../s3';
@@ -13,6 +12,15 @@ import type { SsmLab } from '../ssm';
 import { flattenTemplate, type Flattened, type ParameterInput, type RawTemplate } from './template';
 import { planUpdate, type UpdatePlan } from './update';
 import { unzip } from './zip';
+import type { FunctionCode } from '../lambda';
+
+/** What a release changes in a function: its code, environment and limits (each optional). */
+export interface FunctionChange {
+  readonly env?: Record<string, string>;
+  readonly code?: FunctionCode;
+  readonly timeoutSeconds?: number;
+  readonly memorySize?: number;
+}
 
 /** What CloudFormation hands the rest of the lab. */
 export interface CloudFormationDeps {

@@ -8,7 +8,7 @@ import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwat
 import { DynamoDBClient, GetItemCommand, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
-import { watchKey } from 'canary-watchdog/lib/runtime/telemetry';
+import { watchKey } from 'canary-watchdog/lib/aws/telemetry';
 import { Lab } from '../../../src/lab/lab';
 import { synthSampleApp } from '../../../src/lab/sample-app';
 

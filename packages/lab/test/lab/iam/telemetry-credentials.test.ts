@@ -4,7 +4,7 @@
  * against the function's execution role, as on AWS.
  * https://docs.aws.amazon.com/lambda/latest/dg/lambda-extensions.html
  */
-import { watchKey } from 'canary-watchdog/lib/runtime/telemetry';
+import { watchKey } from 'canary-watchdog/lib/aws/telemetry';
 import type { PolicyDocument } from '../../../src/lab/iam';
 import { extensionWorld } from '../lambda/extension-world';
 

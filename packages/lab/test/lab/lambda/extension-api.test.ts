@@ -8,7 +8,7 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FLUSH_SECONDS, WATCHING_RECHECK_SECONDS, watchItemRemoval, watchKey } from 'canary-watchdog/lib/runtime/telemetry';
+import { FLUSH_SECONDS, WATCHING_RECHECK_SECONDS, watchItemRemoval, watchKey } from 'canary-watchdog/lib/aws/telemetry';
 import type { Lab } from '../../../src/lab/lab';
 import { extensionWorld, T0, TABLE } from './extension-world';
 

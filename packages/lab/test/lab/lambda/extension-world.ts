@@ -3,7 +3,7 @@ import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { TELEMETRY_EXTENSION_NAME, TELEMETRY_TABLE_ENV, watchItemUpdate } from 'canary-watchdog/lib/runtime/telemetry';
+import { TELEMETRY_EXTENSION_NAME, TELEMETRY_TABLE_ENV, watchItemUpdate } from 'canary-watchdog/lib/aws/telemetry';
 import type { FaultSpec } from '../../../src/lab/faults';
 import { Lab } from '../../../src/lab/lab';
 

@@ -1,5 +1,5 @@
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { TELEMETRY_STREAM_FILTER, WATCH_ROLE_FIELD, watchItemUpdate, type WatchRole } from 'canary-watchdog/lib/runtime/telemetry';
+import { TELEMETRY_STREAM_FILTER, WATCH_ROLE_FIELD, watchItemUpdate, type WatchRole } from 'canary-watchdog/lib/aws/telemetry';
 import { DynamoDbLab } from '../../../src/lab/dynamodb';
 import { Scheduler } from '../../../src/lab/kernel';
 import { STREAM_POLL_MS, StreamEventSources } from '../../../src/lab/lambda/event-source';

@@ -1,5 +1,5 @@
 /**
- * The native extension (extension/, Go) and the TypeScript contract (src/runtime/telemetry.ts) name
+ * The native extension (extension/, Go) and the TypeScript contract (src/aws/telemetry.ts) name
  * the same things: each constant in extension/contract.go must equal its TypeScript counterpart.
  */
 import { readFileSync } from 'node:fs';
@@ -15,7 +15,7 @@ import {
   WATCH_RECHECK_SECONDS,
   WATCHING_RECHECK_SECONDS,
   telemetryUpdate,
-} from '../../src/runtime/telemetry';
+} from '../../src/aws/telemetry';
 
 const source = readFileSync(join(__dirname, '..', '..', 'extension', 'contract.go'), 'utf8');
 

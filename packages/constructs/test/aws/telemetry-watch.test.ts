@@ -1,6 +1,6 @@
-/** The watch item's stored form and the tally's flush interval (src/runtime/telemetry.ts). */
+/** The watch item's stored form and the tally's flush interval (src/aws/telemetry.ts). */
 import { buildLayers, parseWatchdogConfig } from '../../src/core/config';
-import { BASELINE_WAIT_SECONDS, FLUSH_SECONDS, probedOf, TELEMETRY_STREAM_FILTER, TelemetryTally, telemetryObservations, WATCH_DEPLOYMENT_FIELD, watchedDeployment, watchItem, watchItemUpdate, watchKey } from '../../src/runtime/telemetry';
+import { BASELINE_WAIT_SECONDS, FLUSH_SECONDS, probedOf, TELEMETRY_STREAM_FILTER, TelemetryTally, telemetryObservations, WATCH_DEPLOYMENT_FIELD, watchedDeployment, watchItem, watchItemUpdate, watchKey } from '../../src/aws/telemetry';
 
 describe('watch item', () => {
   it('is keyed by watchKey and names the deployment in its own attribute', () => {
