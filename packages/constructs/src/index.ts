@@ -6,6 +6,7 @@
  */
 export { ReleaseWatchdog, ReservedConcurrency, type ReleaseWatchdogProps, type GuardRegistration, type RuntimeConcurrency } from './constructs/release-watchdog';
 export { WatchdogMode, ConfigDelivery, type PolicyOverrides } from './constructs/watchdog-options';
+export { UNGUARDED_INTEGRATION } from './constructs/integration-guard';
 export { GuardedFunction, type GuardedFunctionProps, type ConfigCheckProps, type CustomLayer, MAX_NATIVE_ALARMS } from './constructs/guarded-function';
 export { Rollout, type CanaryOptions, type LinearOptions, MAX_ROLLOUT_MINUTES } from './constructs/rollout';
 export { ReleaseWaves, MAX_WAVE_BAKE_MINUTES, type ReleaseWave, type ReleaseWavesProps } from './constructs/release-waves';

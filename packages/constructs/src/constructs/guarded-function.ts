@@ -1,3 +1,4 @@
+import { checkIntegrations } from './integration-guard';
 import { Annotations, Aspects, Duration, Names, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
@@ -256,6 +257,11 @@ export class GuardedFunction extends Construct {
     const twin = Stack.of(this).node.findAll().find((c): c is GuardedFunction => c instanceof GuardedFunction && c !== this && c.function === this.function && c.alias?.aliasName === aliasName);
     if (twin) throw new GuardValidationError(this, 'existingFunction', `${this.function.node.path} is already guarded by ${twin.node.path} with the alias ${aliasName}; guard a function once`);
     this.alias = new lambda.Alias(this, 'Alias', { aliasName, version: this.version });
+    // Integrations with the function itself reach $LATEST, not the alias CodeDeploy shifts: the synth fails on them.
+    const fnResource = this.function.node.defaultChild;
+    if (fnResource instanceof lambda.CfnFunction) {
+      checkIntegrations(Stack.of(fnResource), { functionLogicalId: Stack.of(fnResource).getLogicalId(fnResource), functionPath: this.function.node.path, aliasName, ownScopes: [this.node.path, watchdog.node.path] });
+    }
     // The version-scoped alarms must point at the new version before the alias update starts
     // the deployment; the alarms do not depend on the alias, so no cycle forms.
     for (const a of this.layers) this.alias.node.addDependency(a.alarm);
