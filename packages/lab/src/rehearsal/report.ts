@@ -22,6 +22,14 @@ export interface ChartOptions {
   readonly yTick?: (v: number) => string;
   /** Pixels between the legend's entries (short labels fit more). @default 150 */
   readonly legendStep?: number;
+  /** Top of the y-axis when every value is 0 (1 % for a rate: 0.01). @default 2 (whole ticks: 0, 1, 2) */
+  readonly zeroTop?: number;
+}
+
+/** The smallest of 1, 2 or 5 times a power of ten at or above `v` (> 0): an axis top that reads. */
+export function niceTop(v: number): number {
+  const p = 10 ** Math.floor(Math.log10(v));
+  return ([1, 2, 2.5, 5, 10].find((f) => f * p >= v * (1 - 1e-12)) ?? 10) * p;
 }
 
 /** Seconds since the release at which a strategy's release was stopped or its hook failed; null if never. */
@@ -62,7 +70,9 @@ export function svgChart(title: string, series: readonly Series[], yLabel: strin
   series = series.map((s) => ({ ...s, points: s.points.filter(([t]) => t >= 0) }));
   const all = series.flatMap((s) => s.points);
   const xMax = opts.xMax ?? Math.max(60, ...all.map((p) => p[0]));
-  const top = opts.yMax ?? Math.max(1e-9, ...all.map((p) => p[1])) * 1.1;
+  const dataMax = Math.max(0, ...all.map((p) => p[1]));
+  // Nothing above zero: an axis of 0 to one unit, not of 0 to 1e-9.
+  const top = opts.yMax ?? (dataMax > 0 ? niceTop(dataMax * 1.1) : (opts.zeroTop ?? 2));
   const yTick = opts.yTick ?? ((v: number) => String(+v.toPrecision(2)));
   const x = (v: number) => L + (Math.min(v, xMax) / xMax) * (W - L - 10);
   const y = (v: number) => H - B - (Math.min(v, top) / top) * (H - B - 20);
@@ -81,6 +91,12 @@ export function svgChart(title: string, series: readonly Series[], yLabel: strin
   return `<figure><figcaption>${esc(title)}</figcaption><svg role="img" aria-label="${esc(title)}" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">
 <rect x="${L}" y="20" width="${W - L - 10}" height="${H - B - 20}" fill="#fafafa" stroke="#ccc"/>${yTicks}${xTicks}${legend}${lines}${marker}
 <text x="${W / 2}" y="${H - 2}" font-size="10" text-anchor="middle">minutes since the release (${esc(yLabel)})</text></svg></figure>`;
+}
+
+/** A rate chart's axis: a readable top above the data, at most 100 %; 0-1 % when nothing failed. */
+function rateTop(series: readonly Series[]): Pick<ChartOptions, 'yMax' | 'zeroTop'> {
+  const max = Math.max(0, ...series.flatMap((v) => v.points.map((p) => p[1])));
+  return max > 0 ? { yMax: Math.min(1, niceTop(max * 1.1)) } : { zeroTop: 0.01 };
 }
 
 const detection = (r: StrategyResult) => (r.detectionSeconds === null ? '—' : `${r.detectionSeconds} s`);
@@ -110,7 +126,7 @@ detection ${detection(r)}${stop !== null ? `; stopped at ${(stop / 60).toFixed(2
 ${stagesHtml(r)}
 ${hookReason ? `<p class="reason">stopped by the pre-traffic hook (BeforeAllowTraffic), before any user traffic: ${esc(hookReason)}</p>` : r.decidedBy ? `<p class="reason">decided by ${esc(decidedByText(r) ?? '')}</p>` : ''}
 ${svgChart('new version traffic share', [{ label: 'share', color: '#2b6cb0', points: r.series.t.map((t, i) => [t, r.series.weight[i]] as [number, number]) }], 'share of traffic, %', { ...chart, yMax: 1, yTick: percentTick })}
-${svgChart('user error rate per version', errorRates, 'failed requests, %', { ...chart, yMax: Math.min(1, Math.max(1e-9, ...errorRates.flatMap((v) => v.points.map((p) => p[1]))) * 1.1), yTick: percentTick })}
+${svgChart('user error rate per version', errorRates, 'failed requests, %', { ...chart, ...rateTop(errorRates), yTick: percentTick })}
 ${svgChart('p99 latency per version (ms)', perVersion((m) => m.p99), 'ms', chart)}
 ${costCharts(r, chart)}
 ${layerNames.length ? `<table class="layers"><tr><th>min</th>${layerNames.map((n) => `<th>${esc(n)}</th>`).join('')}</tr>${layerRows}</table>` : ''}
@@ -137,28 +153,48 @@ ${svgChart('added latency per invocation (telemetry extension, ms)', [{ label: '
 function stagesHtml(r: StrategyResult): string {
   if (!r.stages) return '';
   const rows = r.stages
-    .map((s) => `<tr><td>${esc(s.name)}</td><td>${percent(s.trafficShare)}</td><td class="${s.outcome === 'passed' ? 'completed' : 'stopped'}">${esc(s.outcome)}</td><td>${s.maxTrafficPercent} %</td><td>${s.userRequestsToNewVersion} of ${s.requests}</td><td>${s.failedUserRequests}</td><td>${percent(s.exposure)}</td><td class="reason">${esc(s.decidedBy ? `${s.decidedBy.layer}: ${s.decidedBy.signal}` : '—')}</td></tr>`)
+    .map((s) => `<tr><td>${esc(s.name)}</td><td>${percent(s.trafficShare)}</td><td>${esc(s.outcome)}</td><td>${s.maxTrafficPercent} %</td><td>${s.userRequestsToNewVersion} of ${s.requests}</td><td>${s.failedUserRequests}</td><td>${percent(s.exposure)}</td><td class="reason">${esc(s.decidedBy ? `${s.decidedBy.layer}: ${s.decidedBy.signal}` : '—')}</td></tr>`)
     .join('');
   return `<p>stages reached: ${r.stagesReached}; fleet exposure ${percent(r.fleetExposure)} (the share of all user requests the new version served)</p>
 <table class="stages"><tr><th>stage</th><th>share of users</th><th>outcome</th><th>max share</th><th>requests to the new version</th><th>failed</th><th>exposure</th><th>decided by</th></tr>${rows}</table>
 <p>The charts and the timeline below are stage ${esc(r.stages[r.stages.length - 1].name)}'s.</p>`;
 }
 
-/** The summary at the top: one row per scenario, both strategies, each row linking to its section. */
+/** Whether a strategy's outcome is the one the scenario expects: the colour of its cell. */
+const outcomeClass = (r: StrategyResult, s: ScenarioResult) => (r.outcome === s.expect.outcome ? 'met' : 'not-met');
+
+/**
+ * The summary at the top: one row per scenario, both strategies, each row linking to its section.
+ * Stages and fleet exposure only when a scenario has stages, so that it fits a 1,400 px window.
+ */
 function summaryHtml(results: readonly ScenarioResult[]): string {
+  const staged = results.some((s) => s.stages?.length);
   const cells = (r: StrategyResult, s: ScenarioResult) =>
-    `<td class="${r.outcome === 'completed' ? 'completed' : 'stopped'}">${esc(r.outcome)}</td><td>${r.maxTrafficPercent} %</td><td>${r.failedUserRequests}</td><td>${detection(r)}</td><td>${r.stagesReached} of ${s.stages?.length ?? 1}</td><td>${percent(r.fleetExposure)}</td>`;
+    `<td class="${outcomeClass(r, s)}">${esc(r.outcome)}</td><td>${r.maxTrafficPercent} %</td><td>${r.failedUserRequests.toLocaleString('en-US')}</td><td>${detection(r)}</td>` +
+    (staged ? `<td>${r.stagesReached} of ${s.stages?.length ?? 1}</td><td>${percent(r.fleetExposure)}</td>` : '');
   const rows = results
     .map(
       (s) =>
-        `<tr><td><a href="#${esc(s.name)}">${esc(s.name)}</a></td><td class="${s.passed ? 'pass' : 'fail'}">${s.passed ? 'met' : 'not met'}</td>${cells(s.strategies.watchdog, s)}${cells(s.strategies.native, s)}<td class="reason">${esc(decidedByText(s.strategies.watchdog) ?? '—')}</td></tr>`,
+        `<tr><td class="name"><a href="#${esc(s.name)}">${esc(s.name)}</a></td><td class="${s.passed ? 'pass' : 'fail'}">${s.passed ? 'met' : 'not met'}</td>${cells(s.strategies.watchdog, s)}${cells(s.strategies.native, s)}<td class="reason">${esc(decidedByText(s.strategies.watchdog) ?? '—')}</td></tr>`,
     )
     .join('\n');
-  const head = '<th>outcome</th><th>max share</th><th>failed requests</th><th>detection</th><th>stages reached</th><th>fleet exposure</th>';
-  return `<table class="summary"><thead><tr><th rowspan="2">scenario</th><th rowspan="2">expectations</th><th colspan="6">watchdog</th><th colspan="6">native CodeDeploy alarm rollback</th><th rowspan="2">decided by (watchdog)</th></tr>
+  const head = `<th>outcome</th><th>max share</th><th>failed requests</th><th>detection</th>${staged ? '<th>stages reached</th><th>fleet exposure</th>' : ''}`;
+  const span = staged ? 6 : 4;
+  return `<table class="summary"><thead><tr><th rowspan="2">scenario</th><th rowspan="2">expectations</th><th colspan="${span}">watchdog</th><th colspan="${span}">native CodeDeploy alarm rollback</th><th rowspan="2">decided by (watchdog)</th></tr>
 <tr>${head}${head}</tr></thead><tbody>
 ${rows}
 </tbody></table>`;
+}
+
+/** The failed user requests the watchdog saved against native over all scenarios, in one sentence. */
+function headline(results: readonly ScenarioResult[]): string {
+  const w = results.reduce((a, s) => a + s.strategies.watchdog.failedUserRequests, 0);
+  const n = results.reduce((a, s) => a + s.strategies.native.failedUserRequests, 0);
+  const f = (v: number) => v.toLocaleString('en-US');
+  const over = `over ${results.length} scenario${results.length === 1 ? '' : 's'}`;
+  return n >= w
+    ? `<p class="headline">The watchdog saved ${f(n - w)} failed user requests against native CodeDeploy alarm rollback: ${f(w)} failed instead of ${f(n)}, ${over}.</p>`
+    : `<p class="headline">The watchdog let ${f(w - n)} more user requests fail than native CodeDeploy alarm rollback: ${f(w)} failed instead of ${f(n)}, ${over}.</p>`;
 }
 
 /** One self-contained page: a summary table, then every scenario with both strategies, charts as inline SVG. */
@@ -175,11 +211,12 @@ export function renderReport(results: readonly ScenarioResult[]): string {
 <style>body{font:14px system-ui,sans-serif;margin:2em;color:#222}h2 span{font-size:12px;padding:2px 6px;border-radius:4px}.pass{background:#c6f6d5}.fail{background:#fed7d7}
 .pair{display:flex;gap:2em;flex-wrap:wrap}.strategy{flex:1;min-width:480px}figure{margin:.5em 0}figcaption{font-weight:600;font-size:12px}
 .reason{overflow-wrap:break-word;word-break:normal;hyphens:none}
-table.summary{border-collapse:collapse;font-size:12px}table.summary td,table.summary th{border:1px solid #ddd;padding:3px 6px;vertical-align:top}table.summary td.reason{max-width:32em}
-td.stopped{background:#fefcbf}td.completed{background:#edf2f7}table.summary td:not(.reason){white-space:nowrap}
+table.summary{border-collapse:collapse;font-size:12px;max-width:100%}table.summary td,table.summary th{border:1px solid #ddd;padding:3px 5px;vertical-align:top}
+table.summary td.reason{min-width:14em}table.summary td.name{overflow-wrap:anywhere;min-width:10em}table.summary td:not(.reason):not(.name){white-space:nowrap}
+td.met{background:#c6f6d5}td.not-met{background:#fed7d7}.headline{font-size:16px;font-weight:600}
 table.layers,table.stages{border-collapse:collapse;font-size:11px}table.layers td,table.layers th,table.stages td,table.stages th{border:1px solid #ddd;padding:2px 4px}
 td.failed{background:#fed7d7}td.healthy{background:#c6f6d5}td.insufficient{background:#fefcbf}td.unreadable{background:#e9d8fd}.timeline{font-size:12px}</style></head>
-<body><h1>canary-watchdog release rehearsal</h1><p id="summary">${results.filter((r) => r.passed).length} of ${results.length} scenarios met their expectations. Virtual time; each scenario ran both strategies on identical traffic and faults.</p>
+<body><h1>canary-watchdog release rehearsal</h1>${headline(results)}<p id="summary">${results.filter((r) => r.passed).length} of ${results.length} scenarios met their expectations. Virtual time; each scenario ran both strategies on identical traffic and faults.</p>
 ${summaryHtml(results)}
 ${body}</body></html>
 `;

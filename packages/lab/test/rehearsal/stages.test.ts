@@ -76,6 +76,6 @@ describe('rehearse a bad release through stages', () => {
     const html = renderReport([result]);
     expect(html).toContain('<th>stages reached</th><th>fleet exposure</th>');
     expect(html).toContain(`<td>1 of 3</td><td>${+(w.fleetExposure * 100).toPrecision(2)} %</td>`);
-    expect(html).toMatch(/<table class="stages">.*<td>beta<\/td><td>1 %<\/td><td class="stopped">rolled-back<\/td>/s);
+    expect(html).toMatch(/<table class="stages">.*<td>beta<\/td><td>1 %<\/td><td>rolled-back<\/td>/s);
   });
 });

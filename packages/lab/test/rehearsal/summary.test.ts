@@ -1,5 +1,9 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { ScenarioResult } from '../../src/rehearsal/rehearse';
-import { minuteTicks, preTrafficHookReason, renderReport, sharedXMax, stopSeconds } from '../../src/rehearsal/report';
+import { minuteTicks, preTrafficHookReason, renderReport, sharedXMax, stopSeconds, svgChart } from '../../src/rehearsal/report';
 import type { StrategyResult } from '../../src/rehearsal/runner';
 import { liveStatusLine, summaryTable, TABLE_COLUMNS, wrap } from '../../src/rehearsal/summary';
 import { strategyResult } from './fixtures';
@@ -101,7 +105,54 @@ describe('the HTML report', () => {
       expect(html).toContain(`<a href="#${r.name}">${r.name}</a>`);
       expect(html).toContain(`<article id="${r.name}">`);
     }
-    expect(html).toMatch(/<td class="stopped">rolled-back<\/td><td>0 %<\/td><td>0<\/td><td>60 s<\/td><td>1 of 1<\/td><td>10 %<\/td><td class="completed">completed<\/td><td>100 %<\/td><td>123456<\/td><td>—<\/td><td>1 of 1<\/td><td>10 %<\/td>/);
+    expect(html).toMatch(/<td class="met">rolled-back<\/td><td>0 %<\/td><td>0<\/td><td>60 s<\/td><td class="not-met">completed<\/td><td>100 %<\/td><td>123,456<\/td><td>—<\/td>/);
+  });
+
+  it('colours an outcome by whether it is the expected one, not by what it is', () => {
+    const completedAsExpected: ScenarioResult = { ...rows[0], name: 'good', expect: { outcome: 'completed' }, strategies: { watchdog: nativeLong, native: hookStopped } };
+    const page = renderReport([completedAsExpected]);
+    expect(page).toContain('<td class="met">completed</td>');
+    expect(page).toContain('<td class="not-met">rolled-back</td>');
+    expect(page).not.toMatch(/class="(stopped|completed)"/);
+  });
+
+  it('says in a headline how many failed user requests the watchdog saved against native', () => {
+    const w = rows.reduce((a, r) => a + r.strategies.watchdog.failedUserRequests, 0);
+    const n = rows.reduce((a, r) => a + r.strategies.native.failedUserRequests, 0);
+    expect(html).toContain(`<p class="headline">The watchdog saved ${(n - w).toLocaleString('en-US')} failed user requests against native CodeDeploy alarm rollback: ${w.toLocaleString('en-US')} failed instead of ${n.toLocaleString('en-US')}, over ${rows.length} scenarios.</p>`);
+    const worse: ScenarioResult = { ...rows[0], strategies: { watchdog: nativeLong, native: hookStopped } };
+    expect(renderReport([worse])).toContain('The watchdog let 123,456 more user requests fail than native CodeDeploy alarm rollback');
+  });
+
+  it('shows only the columns some scenario needs: stages when a scenario has stages', () => {
+    expect(html).not.toContain('<th>stages reached</th>');
+    const staged: ScenarioResult = { ...rows[0], stages: ['beta', 'prod'] };
+    expect(renderReport([staged])).toContain('<th>stages reached</th>');
+  });
+
+  it('reads sensibly when every value is zero: a 0-1 % axis, no 1e-7', () => {
+    const zero = svgChart('user error rate', [{ label: 'v2', color: '#000', points: [[0, 0], [60, 0]] }], 'failed requests, %', { yTick: (v) => `${+(v * 100).toPrecision(2)} %`, zeroTop: 0.01 });
+    expect([...zero.matchAll(/font-size="10">([^<]*%)<\/text>/g)].map((m) => m[1])).toEqual(['0 %', '0.5 %', '1 %']);
+    const counts = svgChart('write units', [{ label: 'all', color: '#000', points: [[0, 0]] }], 'write units');
+    expect(counts).not.toMatch(/e-\d/);
+    expect(renderReport(rows)).not.toMatch(/e-\d+ %/);
+  });
+
+  const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
+  (chromium ? it : it.skip)('fits the summary table, "decided by" included, in a 1,400 px window in Chromium', () => {
+    // Many scenarios with long names and reasons, as `npm run rehearse` gives.
+    const many = Array.from({ length: 12 }, (_, i) => ({ ...rows[i % 2], name: `${rows[i % 2].name}-${i}-linear-regression-during-shared-errors` }));
+    const dir = mkdtempSync(join(tmpdir(), 'report-width-'));
+    const file = join(dir, 'report.html');
+    // The measuring script goes into the test's copy only: the report itself has no script.
+    const measure = `<script>addEventListener('load',()=>{const t=document.querySelector('table.summary');const th=[...t.querySelectorAll('th')].find((h)=>/decided by/.test(h.textContent));document.body.setAttribute('data-measured',JSON.stringify({viewport:document.documentElement.clientWidth,table:t.getBoundingClientRect().right,scroll:document.documentElement.scrollWidth,decided:th.getBoundingClientRect().right}))})</script>`;
+    writeFileSync(file, renderReport(many).replace('</body>', `${measure}</body>`));
+    const run = spawnSync(chromium!, ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--window-size=1400,900', `--user-data-dir=${mkdtempSync(join(tmpdir(), 'chrome-'))}`, '--dump-dom', `file://${file}`], { encoding: 'utf8', timeout: 60_000 });
+    const m = JSON.parse((/data-measured="([^"]*)"/.exec(run.stdout)?.[1] ?? 'null').replace(/&quot;/g, '"')) as { viewport: number; table: number; scroll: number; decided: number };
+    expect(m.viewport).toBeGreaterThan(1300);
+    expect(m.table).toBeLessThanOrEqual(m.viewport);
+    expect(m.decided).toBeLessThanOrEqual(m.viewport);
+    expect(m.scroll).toBeLessThanOrEqual(m.viewport);
   });
 
   it('draws both strategies\' charts on one x-axis', () => {
