@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/cdk.out/**', 'dist/**', 'coverage/**', '**/*.d.ts', 'packages/constructs/assets/**', 'packages/constructs/lib/**'] },
+  { ignores: ['**/node_modules/**', '**/cdk.out/**', 'dist/**', 'packages/*/dist/**', 'coverage/**', '**/*.d.ts', 'packages/constructs/assets/**', 'packages/constructs/lib/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,9 +1,9 @@
 /**
  * The canary-watchdog CLI. Commands stay thin: read input, call lib/, print.
  */
+import { CLI_PACKAGE_JSON } from '../src/lab/files';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { checkConfigReport, EXPLAIN_INPUT, explainRecords, runLab } from '../src/cli/commands';
 import { badInput, CliError, EXIT, EXIT_CODE_HELP, exitCodeOf } from '../src/cli/exit-codes';
 import { decisionLinesFromLogGroup } from '../src/cli/log-group';
@@ -157,7 +157,7 @@ function parseSeed(v: string): number {
 
 /** The CLI's version: its package's. */
 function packageVersion(): string {
-  return (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
+  return (JSON.parse(readFileSync(CLI_PACKAGE_JSON, 'utf8')) as { version: string }).version;
 }
 
 /** Run the CLI on `argv` (node's, with the script at [1]); resolves to the exit status (EXIT_CODE_HELP). */

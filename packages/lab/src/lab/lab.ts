@@ -804,7 +804,13 @@ function runnableHere(binary: string): string {
   const machine = header.readUInt16LE(18);
   const arch = machine === 0xb7 ? 'arm64' : machine === 0x3e ? 'x86_64' : 'unknown';
   if (arch === HOST_ARCH) return binary;
-  const sibling = join(dirname(require.resolve('canary-watchdog/package.json')), 'assets', `telemetry-layer-${HOST_ARCH}`, 'extensions', TELEMETRY_EXTENSION_NAME);
+  let pkg: string;
+  try {
+    pkg = dirname(require.resolve('canary-watchdog/package.json'));
+  } catch {
+    throw new LabError('ValidationException', `the telemetry extension at ${binary} is built for ${arch}, which this ${HOST_ARCH} host cannot run; the lab runs canary-watchdog's ${HOST_ARCH} build of it instead, and canary-watchdog is not installed here (npm install canary-watchdog)`);
+  }
+  const sibling = join(pkg, 'assets', `telemetry-layer-${HOST_ARCH}`, 'extensions', TELEMETRY_EXTENSION_NAME);
   if (!existsSync(sibling)) throw new LabError('ValidationException', `the telemetry extension at ${binary} is built for ${arch}, which this ${HOST_ARCH} host cannot run, and canary-watchdog has no ${HOST_ARCH} build at ${sibling} (run npm run bundle in packages/constructs)`);
   return sibling;
 }

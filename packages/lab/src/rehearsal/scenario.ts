@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, extname, join, resolve } from 'node:path';
+import { basename, extname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { LAB_FILES } from '../lab/files';
 import { parsePolicy } from 'canary-watchdog/lib/core/config';
 import type { Policy } from 'canary-watchdog/lib/core/types';
 import { MAX_FAULT_LATENCY_MS, MAX_FAULT_MINUTE } from '../lab/faults';
@@ -301,7 +302,7 @@ export function parseScenario(v: unknown, source: string): Scenario {
   };
 }
 
-export const BUILT_IN_DIR = resolve(__dirname, '..', '..', 'scenarios');
+export const BUILT_IN_DIR = join(LAB_FILES, 'scenarios');
 
 /** Read scenarios from files, folders (every .yaml/.yml/.json in it) or built-in names. */
 export function loadScenarios(refs: readonly string[]): Scenario[] {

@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { RUNNER_FILES } from '../files';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { seededRandom } from 'canary-watchdog/lib/core/random';
@@ -276,7 +277,7 @@ class VersionWorker implements Runner {
     private readonly realClock: boolean,
   ) {
     // Not the host's loader flags (tsx, jest): a Lambda runtime runs plain JavaScript bundles.
-    this.worker = (reuse && takeIdle()) || new Worker(join(__dirname, 'worker.js'), { execArgv: [], env: {}, stdout: true, stderr: true });
+    this.worker = (reuse && takeIdle()) || new Worker(join(RUNNER_FILES, 'worker.js'), { execArgv: [], env: {}, stdout: true, stderr: true });
     this.worker.postMessage({
       type: 'assign',
       clock,

@@ -1,4 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { RUNNER_FILES } from '../files';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -99,7 +100,7 @@ export class PythonRunner implements Runner {
       LANG: 'en_US.UTF-8',
     };
     // -u: each line reaches the log as it is written; -B: no bytecode in the asset folder; -s: not the host user's site-packages.
-    this.proc = spawn(py.executable, ['-u', '-B', '-s', join(__dirname, 'python_worker.py'), JSON.stringify({ wallClock: spec.realClock, timeoutMs: spec.timeoutMs })], {
+    this.proc = spawn(py.executable, ['-u', '-B', '-s', join(RUNNER_FILES, 'python_worker.py'), JSON.stringify({ wallClock: spec.realClock, timeoutMs: spec.timeoutMs })], {
       cwd: spec.codeDir,
       env,
       stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],

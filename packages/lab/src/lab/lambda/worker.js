@@ -56,6 +56,9 @@ Module._resolveFilename = function resolveWithRuntimeSdk(request, parent, ...res
     return originalResolve.call(this, request, parent, ...rest);
   } catch (err) {
     if (typeof request === 'string' && (request.startsWith('@aws-sdk/') || request.startsWith('@smithy/'))) {
+      // The installed CLI carries the SDK bundled once, one module per name under sdk/ (packages/cli).
+      const packed = path.join(__dirname, 'sdk', request, 'index.js');
+      if (require('node:fs').existsSync(packed)) return packed;
       return originalResolve.call(this, request, { ...parent, paths: Module._nodeModulePaths(__dirname) }, ...rest);
     }
     throw err;
@@ -168,8 +171,11 @@ function ownCaller() {
   const stack = new Error().stack || '';
   Error.stackTraceLimit = limit;
   const caller = stack.slice(stack.lastIndexOf('\n') + 1);
-  return stack.split('\n').length >= 4 && !caller.includes('node_modules') && !caller.includes('node:');
+  return stack.split('\n').length >= 4 && !caller.includes('node_modules') && !caller.includes('node:') && !caller.includes(PACKED_SDK);
 }
+
+// The SDK the installed CLI carries bundled (packages/cli): a library, like node_modules.
+const PACKED_SDK = path.join(__dirname, 'sdk.js');
 
 let handler;
 let initError;
