@@ -6,6 +6,7 @@
 //   bundled once (minified), each name a two-line module over it. The Lambda Node.js runtime ships
 //   the SDK, so function bundles leave it out; the lab plays that part (worker.js).
 // - worker.js, python_worker.py: the function runners; scenarios/, cdk.json.
+// - extensions/<arch>/canary-watchdog-telemetry: the telemetry extension's builds.
 // - sample-assembly/: the sample app synthesized (`rehearse` without --app).
 // Run by `npm run dist` (scripts/dist.js at the root); needs `npm run bundle` first.
 'use strict';
@@ -80,6 +81,15 @@ async function main() {
   fs.copyFileSync(path.join(LAB, 'src', 'lab', 'lambda', 'python_worker.py'), path.join(OUT, 'python_worker.py'));
   fs.cpSync(path.join(LAB, 'scenarios'), path.join(OUT, 'scenarios'), { recursive: true });
   fs.copyFileSync(path.join(LAB, 'cdk.json'), path.join(OUT, 'cdk.json'));
+  // The telemetry extension for each architecture: the lab runs the machine's build of it when a
+  // function's layer carries the other one (an arm64 function on an x86_64 laptop).
+  for (const arch of ['x86_64', 'arm64']) {
+    const from = path.join(ROOT, 'packages', 'constructs', 'assets', `telemetry-layer-${arch}`, 'extensions', 'canary-watchdog-telemetry');
+    if (!fs.existsSync(from)) throw new Error(`${from} is missing: run npm run bundle first`);
+    fs.mkdirSync(path.join(OUT, 'extensions', arch), { recursive: true });
+    fs.copyFileSync(from, path.join(OUT, 'extensions', arch, 'canary-watchdog-telemetry'));
+    fs.chmodSync(path.join(OUT, 'extensions', arch, 'canary-watchdog-telemetry'), 0o755);
+  }
 
   // The sample app, synthesized by the repository's code (NodejsFunction bundles its handlers).
   const script = path.join(OUT, 'synth-sample.ts');

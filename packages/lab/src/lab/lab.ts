@@ -1,4 +1,5 @@
 import { closeSync, existsSync, mkdtempSync, openSync, readSync, writeFileSync } from 'node:fs';
+import { BUNDLED, LAB_FILES } from './files';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { DecisionRecord } from 'canary-watchdog/lib/core/decision-record';
@@ -804,11 +805,14 @@ function runnableHere(binary: string): string {
   const machine = header.readUInt16LE(18);
   const arch = machine === 0xb7 ? 'arm64' : machine === 0x3e ? 'x86_64' : 'unknown';
   if (arch === HOST_ARCH) return binary;
+  // The installed CLI carries both builds (packages/cli); from the repository, canary-watchdog's assets.
+  const packed = join(LAB_FILES, 'extensions', HOST_ARCH, TELEMETRY_EXTENSION_NAME);
+  if (BUNDLED && existsSync(packed)) return packed;
   let pkg: string;
   try {
     pkg = dirname(require.resolve('canary-watchdog/package.json'));
   } catch {
-    throw new LabError('ValidationException', `the telemetry extension at ${binary} is built for ${arch}, which this ${HOST_ARCH} host cannot run; the lab runs canary-watchdog's ${HOST_ARCH} build of it instead, and canary-watchdog is not installed here (npm install canary-watchdog)`);
+    throw new LabError('ValidationException', `the telemetry extension at ${binary} is built for ${arch}, which this ${HOST_ARCH} host cannot run, and neither the CLI package nor canary-watchdog (not installed here) has its ${HOST_ARCH} build`);
   }
   const sibling = join(pkg, 'assets', `telemetry-layer-${HOST_ARCH}`, 'extensions', TELEMETRY_EXTENSION_NAME);
   if (!existsSync(sibling)) throw new LabError('ValidationException', `the telemetry extension at ${binary} is built for ${arch}, which this ${HOST_ARCH} host cannot run, and canary-watchdog has no ${HOST_ARCH} build at ${sibling} (run npm run bundle in packages/constructs)`);
