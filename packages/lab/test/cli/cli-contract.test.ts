@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { runCli } from './run-cli';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'cli-contract-'));
-const README = readFileSync(resolve(__dirname, '../../../../README.md'), 'utf8');
+const README = readFileSync(resolve(__dirname, '../../../../docs/layers-and-statistics.md'), 'utf8');
 
 /** The README's decision-record example, as a user would copy it into a file. */
 function readmeDecisionRecord(): string {

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
-// What the identity running `watch` or `deploy` needs is said twice, in the README's policy and
+// What the identity running `watch` or `deploy` needs is said twice, in docs/pipelines.md's policy and
 // in the release workflow example, and follows from the SDK commands the CLI sends: all three agree.
 const ROOT = resolve(__dirname, '..', '..', '..', '..');
 const SERVICE: Record<string, string> = { 'client-codedeploy': 'codedeploy', 'client-cloudformation': 'cloudformation', 'client-lambda': 'lambda', 'lib-dynamodb': 'dynamodb', 'client-dynamodb': 'dynamodb' };
@@ -25,7 +25,7 @@ function fromCode(): string[] {
 }
 
 function fromReadme(): string[] {
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const readme = readFileSync(join(ROOT, 'docs', 'pipelines.md'), 'utf8');
   const at = readme.indexOf('IAM for the identity that runs `watch` or `deploy`');
   const block = readme.slice(readme.indexOf('```json', at) + 7, readme.indexOf('```', readme.indexOf('```json', at) + 7));
   const policy = JSON.parse(block) as { Statement: { Action: string | string[] }[] };
@@ -46,7 +46,7 @@ function fromWorkflow(): string[] {
 }
 
 describe('the IAM actions watch and deploy need', () => {
-  it('the README policy lists exactly the actions the CLI\'s SDK commands call', () => {
+  it('the policy in docs/pipelines.md lists exactly the actions the CLI\'s SDK commands call', () => {
     expect(fromCode().length).toBeGreaterThan(5);
     expect(fromReadme()).toEqual(fromCode());
   });

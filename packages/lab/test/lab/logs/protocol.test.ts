@@ -13,7 +13,7 @@ import { decisionLinesFromLogGroup } from '../../../src/cli/log-group';
 import { Lab } from '../../../src/lab/lab';
 
 /** The README's decision record, as the watchdog logs it (a Powertools JSON line). */
-const README = readFileSync(resolve(__dirname, '../../../../../README.md'), 'utf8');
+const README = readFileSync(resolve(__dirname, '../../../../../docs/layers-and-statistics.md'), 'utf8');
 const record = JSON.parse(/```json\n([\s\S]*?)\n```/.exec(README.slice(README.indexOf('## Decision record')))![1]) as { deploymentId: string };
 
 let lab: Lab;
