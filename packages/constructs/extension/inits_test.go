@@ -29,7 +29,7 @@ func TestInitBucketOf(t *testing.T) {
 		ms   float64
 		want int
 	}{
-		{0, 0}, {64, 0}, {64.01, 1}, {76.1, 1}, {76.2, 2}, {128, 4}, {128.1, 5}, {400, 11}, {1600, 19}, {16384, 32}, {16385, 33}, {1e9, 33},
+		{0, 0}, {64, 0}, {64.01, 1}, {69.7, 1}, {69.8, 2}, {128, 8}, {128.1, 9}, {400, 22}, {1600, 38}, {16384, 64}, {16385, 65}, {1e9, 65},
 	} {
 		if got := initBucketOf(tc.ms); got != tc.want {
 			t.Errorf("initBucketOf(%v) = %d, want %d", tc.ms, got, tc.want)
@@ -47,7 +47,7 @@ func TestTallyCountsInitsAndWritesThemAtTheFlushInterval(t *testing.T) {
 		t.Fatal("inits alone are written at the flush interval, not at once")
 	}
 	c := tally.Take(t0)
-	if c.Inits != 3 || c.InitBuckets[11] != 1 || c.InitBuckets[12] != 1 || c.InitBuckets[19] != 1 || c.Invocations != 0 {
+	if c.Inits != 3 || c.InitBuckets[22] != 1 || c.InitBuckets[initBucketOf(460)] != 1 || c.InitBuckets[38] != 1 || c.Invocations != 0 {
 		t.Fatalf("took %+v", c)
 	}
 	tally.Restore(c)

@@ -32,6 +32,7 @@
  * needs about 15 inits of each version at alpha 0.001 (too few: insufficient, never failed).
  */
 import { mixtureLogRatio } from './sequential';
+import type { Evidence, InitSignal, Observation } from './types';
 
 /**
  * The init-duration histogram the extension writes (extension/contract.go): bucket k <
@@ -170,4 +171,28 @@ export function initRegressionTest(newH: InitHistogram, oldH: InitHistogram | un
   // Could n inits, all above, have rejected? If not, the sample is too small to call it healthy.
   const couldReject = 2 * Math.exp(-mixtureLogRatio(n, n, 0.5)) <= alpha;
   return { ...common, outcome: couldReject ? 'healthy' : 'insufficient', note: `${what}, p = ${pValue.toPrecision(2)}${couldReject ? '' : ` (about 15 new-version inits are needed at alpha ${alpha})`}` };
+}
+
+/** The `inits` signal's evidence: initRegressionTest on the observation, its figures in the record. */
+export function judgeInits(spec: InitSignal, obs: Extract<Observation, { kind: 'inits' }>, layer: string): Evidence {
+  const r = initRegressionTest(obs.new, obs.old, { maxRatio: spec.maxRatio, minExcessMs: spec.minExcessMs }, spec.alpha);
+  const median = (h: InitHistogram | undefined) => {
+    if (!h) return null;
+    const n = h.buckets.reduce((a, b) => a + b, 0);
+    return n ? Math.round(initBucketUpperMs(bucketOfRank(h, Math.ceil(n / 2)))) : null;
+  };
+  return {
+    layer,
+    signal: spec.name,
+    outcome: r.outcome,
+    // The new version's median init, as its histogram bucket's upper edge.
+    observed: median(obs.new),
+    threshold: r.referenceMs !== undefined ? `more than half of the inits > ${Math.round(r.referenceMs)} ms (p < ${spec.alpha})` : `median > ${spec.maxRatio}x old and +${spec.minExcessMs} ms`,
+    unit: 'ms',
+    sampleSize: r.newCount,
+    window: { start: new Date(obs.window.start).toISOString(), end: new Date(obs.window.end).toISOString() },
+    ...(r.pValue !== undefined ? { pValue: r.pValue } : {}),
+    ...(obs.old ? { baseline: { observed: median(obs.old), sampleSize: r.oldCount } } : {}),
+    note: r.note,
+  };
 }
