@@ -1,6 +1,6 @@
 import { binomialDraw } from 'canary-watchdog/lib/core/random';
 import type { Scheduler } from './kernel';
-import type { Call, LambdaLab } from './lambda';
+import { initDurationOf, type Behaviour, type Call, type LambdaLab, type Noise } from './lambda';
 import { ENVIRONMENT_IDLE_MS } from './lambda/environments';
 
 /** Per version of one stream: what users sent and what failed. */
@@ -174,7 +174,7 @@ export class Traffic {
         // Function errors and timeouts are failed invocations to Lambda (and its Telemetry API);
         // an HTTP 500 answered without throwing is a successful one.
         // Each environment started this second paid its init phase first (not part of Duration).
-        const initsMs = this.lambda.initDurations(s.functionName, version, fresh, this.rand);
+        const initsMs = initDurations(b, this.lambda.noiseOf(s.functionName), fresh, this.rand);
         this.lambda.noteInvocations(s.functionName, version, at, count, errors, BASE_LATENCY_MS + 10 + (b.latencyMs ?? 0), initsMs);
         // What users see: a function error, a timeout or an HTTP 500 is a failed request.
         const failed = errors + http5xx + throttled;
@@ -266,6 +266,17 @@ export class Traffic {
     s.throttles.clear();
     s.environments.clear();
   }
+}
+
+/** The init phases of `n` environments of a version starting now (users' cold starts); none without an init duration. */
+function initDurations(b: Behaviour, noise: Noise, n: number, rand: () => number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const ms = initDurationOf(b, noise, rand);
+    if (ms === undefined) return [];
+    out.push(ms);
+  }
+  return out;
 }
 
 /** Box-Muller: a standard normal draw from two uniform ones. */

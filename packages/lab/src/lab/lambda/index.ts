@@ -938,19 +938,6 @@ export class LambdaLab implements LambdaPort {
     for (const l of this.invocationListeners) l(functionName, version, at, invocations, errors, durationMs, initsMs);
   }
 
-  /** The init phases of `n` environments of a version starting now (simulated users' cold starts); none without an init duration. */
-  initDurations(name: string, version: string, n: number, rand: () => number): number[] {
-    if (n <= 0) return [];
-    const b = this.behaviourOf(name, version);
-    const noise = this.noiseOf(name);
-    const out: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const ms = initDurationOf(b, noise, rand);
-      if (ms === undefined) return [];
-      out.push(ms);
-    }
-    return out;
-  }
 
   markTraffic(name: string, version: string, at: number): void {
     const key = `${name}:${version}`;
