@@ -1,5 +1,7 @@
 package main
 
+import "math"
+
 // The contract shared with the constructs and the watchdog (src/runtime/telemetry.ts). Each value
 // here equals its TypeScript constant: test/telemetry-extension-contract.test.ts reads this file and
 // fails when one drifts.
@@ -28,6 +30,18 @@ const (
 	FieldErrors      = "telemetryErrors"
 	FieldAt          = "telemetryAt"
 	FieldFailed      = "telemetryFailed"
+	// FieldInits is TELEMETRY_INIT_FIELDS.count: execution environments whose init was counted.
+	FieldInits = "telemetryInits"
+	// FieldInitBucketPrefix is TELEMETRY_INIT_FIELDS.bucketPrefix: bucket k's count is the
+	// attribute FieldInitBucketPrefix + k (initBucketOf).
+	FieldInitBucketPrefix = "telemetryInitB"
+	// The init-duration histogram (INIT_HISTOGRAM in telemetry.ts): bucket k < InitBucketCount-1
+	// holds inits in (edge(k-1), edge(k)], edge(k) = InitBucketBaseMs * 2^(k/InitBucketsPerOctave)
+	// ms; the last bucket holds everything above. An eighth of an octave (9 %) is fine beside the
+	// watchdog's tolerance, and only the buckets with inits are written.
+	InitBucketBaseMs     = 64
+	InitBucketsPerOctave = 8
+	InitBucketCount      = 66
 )
 
 // Overrides for tests only (the same names as the Node extension took).
@@ -54,4 +68,14 @@ func WatchKey(functionName, version string) string {
 // https://docs.aws.amazon.com/lambda/latest/dg/telemetry-schema-reference.html
 func IsFailedStatus(status string) bool {
 	return status == "error" || status == "failure" || status == "timeout"
+}
+
+// initBucketOf is initBucketOf in telemetry.ts: the histogram bucket of an init of `ms` milliseconds.
+func initBucketOf(ms float64) int {
+	if !(ms > InitBucketBaseMs) {
+		return 0
+	}
+	// The small epsilon keeps a value on an edge in the bucket that edge closes, in both languages.
+	k := int(math.Ceil(InitBucketsPerOctave*math.Log2(ms/InitBucketBaseMs) - 1e-9))
+	return min(k, InitBucketCount-1)
 }

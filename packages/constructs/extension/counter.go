@@ -45,6 +45,9 @@ type Counter struct {
 	failedWrites int
 	dropped      Counts
 	droppedLogs  int
+	// heldInits: init durations reported before the first lookup said whether the version is
+	// watched (an environment's init ends before its first invocation, which starts the lookup).
+	heldInits []float64
 
 	nudge chan struct{}
 	// io is held by whoever calls DynamoDB (the writer, or SHUTDOWN's last flush): one call at a time.
@@ -74,6 +77,27 @@ func (c *Counter) OnRuntimeDone(failed bool) {
 	c.mu.Lock()
 	if c.deploymentID != "" {
 		c.tally.Add(failed)
+	}
+	c.mu.Unlock()
+}
+
+// maxHeldInits bounds the inits held before the first lookup: one per environment on AWS (its
+// own), more only where one process sees many environments' events (the lab's model).
+const maxHeldInits = 1000
+
+// OnInit counts one execution environment's init phase (platform.initReport). An init reported
+// before the first lookup is held until that lookup says whether a release watches the version;
+// once looked, an init is counted only while watched, like an invocation.
+func (c *Counter) OnInit(ms float64) {
+	if !(ms >= 0) {
+		return
+	}
+	c.mu.Lock()
+	switch {
+	case c.deploymentID != "":
+		c.tally.AddInit(ms)
+	case !c.looked && len(c.heldInits) < maxHeldInits:
+		c.heldInits = append(c.heldInits, ms)
 	}
 	c.mu.Unlock()
 }
@@ -125,8 +149,8 @@ func (c *Counter) step(ctx context.Context, all bool) bool {
 	c.mu.Lock()
 	now = c.cfg.Now()
 	id := c.deploymentID
-	if id == "" || c.tally.Pending().Invocations == 0 || !(all || c.tally.Due(now)) {
-		empty := id == "" || c.tally.Pending().Invocations == 0
+	if id == "" || c.tally.Pending().Empty() || !(all || c.tally.Due(now)) {
+		empty := id == "" || c.tally.Pending().Empty()
 		c.mu.Unlock()
 		return empty
 	}
@@ -184,6 +208,13 @@ func (c *Counter) lookup(ctx context.Context) {
 		c.tally.Take(now)
 	}
 	c.deploymentID, c.looked = found, true
+	// The inits reported before the first lookup count when it found a release to count for.
+	if found != "" {
+		for _, ms := range c.heldInits {
+			c.tally.AddInit(ms)
+		}
+	}
+	c.heldInits = nil
 }
 
 func (c *Counter) write(ctx context.Context, id string, counts Counts, at time.Time) bool {
@@ -211,8 +242,7 @@ func (c *Counter) write(ctx context.Context, id string, counts Counts, at time.T
 		return true
 	case ambiguous(err):
 		// It may have been applied: dropped and counted, never written twice.
-		c.dropped.Invocations += counts.Invocations
-		c.dropped.Errors += counts.Errors
+		c.dropped.add(counts)
 		c.droppedLogs++
 		// Logged at the first drop, then every tenth: a log line per event would cost more than the count.
 		if c.droppedLogs%10 == 1 {

@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -297,12 +298,18 @@ func (d *fakeDynamo) handle(w http.ResponseWriter, r *http.Request) {
 		item := d.items[key]
 		names := in.ExpressionAttributeNames
 		switch {
-		case in.ConditionExpression != "#w = :w" || in.UpdateExpression != "ADD #n :n, #e :e SET #at = :at, #f = :f":
+		case in.ConditionExpression != "#w = :w" || !updateShape.MatchString(in.UpdateExpression):
 			fail = "ValidationException"
 		case item == nil || item[names["#w"]]["S"] != in.ExpressionAttributeValues[":w"]["S"]:
 			fail = "ConditionalCheckFailedException"
 		default:
-			for _, f := range []string{"#n", "#e"} {
+			// Every `#x :x` pair of the ADD clause adds its number (ADD creates it at 0).
+			adds := strings.Split(strings.TrimPrefix(strings.SplitN(in.UpdateExpression, " SET ", 2)[0], "ADD "), ", ")
+			fields := make([]string, 0, len(adds))
+			for _, a := range adds {
+				fields = append(fields, strings.Fields(a)[0])
+			}
+			for _, f := range fields {
 				old, _ := strconv.ParseInt(fmt.Sprint(item[names[f]]["N"]), 10, 64)
 				add, _ := strconv.ParseInt(fmt.Sprint(in.ExpressionAttributeValues[":"+f[1:]]["N"]), 10, 64)
 				item[names[f]] = map[string]any{"N": strconv.FormatInt(old+add, 10)}
@@ -328,6 +335,9 @@ func (d *fakeDynamo) handle(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
 	_ = json.NewEncoder(w).Encode(out)
 }
+
+// updateShape: the extension's UpdateItem, with or without the inits' ADDs.
+var updateShape = regexp.MustCompile(`^ADD #n :n, #e :e(, #i :i(, #b\d+ :b\d+)+)? SET #at = :at, #f = :f$`)
 
 // unreachable answers an endpoint nothing listens on.
 func unreachable(t *testing.T) string {

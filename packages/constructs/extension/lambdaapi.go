@@ -107,13 +107,32 @@ func (a *extensionsAPI) next(ctx context.Context, id string) event {
 	}
 }
 
-// telemetryEvent is the part of a telemetry event the counter reads.
+// telemetryEvent is the part of a telemetry event the counter reads: a platform.runtimeDone's
+// status, and a platform.initReport's phase, initialization type and duration.
 // https://docs.aws.amazon.com/lambda/latest/dg/telemetry-schema-reference.html#platform-runtimeDone
+// https://docs.aws.amazon.com/lambda/latest/dg/telemetry-schema-reference.html#platform-initReport
 type telemetryEvent struct {
 	Type   string `json:"type"`
 	Record struct {
-		Status string `json:"status"`
+		Status             string `json:"status"`
+		Phase              string `json:"phase"`
+		InitializationType string `json:"initializationType"`
+		Metrics            struct {
+			DurationMs *float64 `json:"durationMs"`
+		} `json:"metrics"`
 	} `json:"record"`
+}
+
+// initDurationMs answers the init duration a telemetry event reports for its environment, if it
+// is one to count: a platform.initReport of the Init phase of an on-demand environment (the cold
+// starts users wait for; provisioned concurrency and SnapStart initialise ahead of traffic). The
+// same init's Init Duration in the first platform.report is that environment's again, not counted twice.
+func initDurationMs(e telemetryEvent) (float64, bool) {
+	r := e.Record
+	if e.Type != "platform.initReport" || r.Phase != "init" || r.InitializationType != "on-demand" || r.Metrics.DurationMs == nil || *r.Metrics.DurationMs < 0 {
+		return 0, false
+	}
+	return *r.Metrics.DurationMs, true
 }
 
 // subscribe starts the telemetry listener and subscribes it to `platform` events; answers the
@@ -143,6 +162,8 @@ func subscribe(ctx context.Context, a *extensionsAPI, reg *registration, counter
 		for _, e := range events {
 			if e.Type == "platform.runtimeDone" {
 				counter.OnRuntimeDone(IsFailedStatus(e.Record.Status))
+			} else if ms, ok := initDurationMs(e); ok {
+				counter.OnInit(ms)
 			}
 		}
 		counter.Nudge()

@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -80,27 +82,72 @@ func watchedDeployment(id string) bool { return id != "" && id[0] != '#' }
 // deployment, so a late write never counts for another release nor re-creates a removed item.
 // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.UpdateExpressions.html#Expressions.UpdateExpressions.ADD
 func (s *dynamoStore) Add(ctx context.Context, key, deploymentID string, c Counts, at time.Time) error {
+	names := map[string]string{
+		"#n": FieldInvocations, "#e": FieldErrors, "#at": FieldAt, "#f": FieldFailed, "#w": WatchDeploymentField,
+	}
+	values := map[string]types.AttributeValue{
+		":n":  &types.AttributeValueMemberN{Value: strconv.FormatInt(c.Invocations, 10)},
+		":e":  &types.AttributeValueMemberN{Value: strconv.FormatInt(c.Errors, 10)},
+		":at": &types.AttributeValueMemberN{Value: strconv.FormatInt(at.UnixMilli(), 10)},
+		":f":  &types.AttributeValueMemberBOOL{Value: c.Errors > 0},
+		":w":  &types.AttributeValueMemberS{Value: deploymentID},
+	}
+	for name, v := range initAdds(c) {
+		names["#"+name[1:]] = initField(name)
+		values[name] = &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
+	}
 	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:           aws.String(s.table),
-		Key:                 map[string]types.AttributeValue{"deploymentId": &types.AttributeValueMemberS{Value: key}},
-		UpdateExpression:    aws.String("ADD #n :n, #e :e SET #at = :at, #f = :f"),
-		ConditionExpression: aws.String("#w = :w"),
-		ExpressionAttributeNames: map[string]string{
-			"#n": FieldInvocations, "#e": FieldErrors, "#at": FieldAt, "#f": FieldFailed, "#w": WatchDeploymentField,
-		},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":n":  &types.AttributeValueMemberN{Value: strconv.FormatInt(c.Invocations, 10)},
-			":e":  &types.AttributeValueMemberN{Value: strconv.FormatInt(c.Errors, 10)},
-			":at": &types.AttributeValueMemberN{Value: strconv.FormatInt(at.UnixMilli(), 10)},
-			":f":  &types.AttributeValueMemberBOOL{Value: c.Errors > 0},
-			":w":  &types.AttributeValueMemberS{Value: deploymentID},
-		},
+		TableName:                 aws.String(s.table),
+		Key:                       map[string]types.AttributeValue{"deploymentId": &types.AttributeValueMemberS{Value: key}},
+		UpdateExpression:          aws.String(updateExpression(c)),
+		ConditionExpression:       aws.String("#w = :w"),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
 	})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
 		return ErrGone
 	}
 	return err
+}
+
+// updateExpression is telemetryUpdate's in telemetry.ts: the counts, then one ADD for the inits
+// and one for each non-empty bucket of their histogram (#i :i, #b<k> :b<k>, by rising k).
+func updateExpression(c Counts) string {
+	if c.Inits == 0 {
+		return "ADD #n :n, #e :e SET #at = :at, #f = :f"
+	}
+	var b strings.Builder
+	b.WriteString("ADD #n :n, #e :e, #i :i")
+	for k, n := range c.InitBuckets {
+		if n > 0 {
+			fmt.Fprintf(&b, ", #b%d :b%d", k, k)
+		}
+	}
+	b.WriteString(" SET #at = :at, #f = :f")
+	return b.String()
+}
+
+// initAdds: the values the inits add, by placeholder (:i, :b<k>); none without inits.
+func initAdds(c Counts) map[string]int64 {
+	if c.Inits == 0 {
+		return nil
+	}
+	out := map[string]int64{":i": c.Inits}
+	for k, n := range c.InitBuckets {
+		if n > 0 {
+			out[fmt.Sprintf(":b%d", k)] = n
+		}
+	}
+	return out
+}
+
+// initField: the attribute an init placeholder adds to (:i FieldInits, :b<k> FieldInitBucketPrefix<k>).
+func initField(placeholder string) string {
+	if placeholder == ":i" {
+		return FieldInits
+	}
+	return FieldInitBucketPrefix + placeholder[2:]
 }
 
 // ambiguous tells whether a failed write may still have been applied: DynamoDB did not answer

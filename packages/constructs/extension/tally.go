@@ -2,10 +2,26 @@ package main
 
 import "time"
 
-// Counts are finished invocations and how many of them failed.
+// Counts are finished invocations and how many of them failed, and the execution environments'
+// inits counted with them (how many, and their durations' histogram: InitBucketCount buckets).
 type Counts struct {
 	Invocations int64
 	Errors      int64
+	Inits       int64
+	InitBuckets [InitBucketCount]int64
+}
+
+// Empty tells whether there is nothing to write.
+func (c Counts) Empty() bool { return c.Invocations == 0 && c.Inits == 0 }
+
+// add adds o to c.
+func (c *Counts) add(o Counts) {
+	c.Invocations += o.Invocations
+	c.Errors += o.Errors
+	c.Inits += o.Inits
+	for k, n := range o.InitBuckets {
+		c.InitBuckets[k] += n
+	}
 }
 
 // Tally is one environment's counts between flushes and when to flush them: at once after a
@@ -29,11 +45,17 @@ func (t *Tally) Add(failed bool) {
 	}
 }
 
+// AddInit counts one execution environment's init phase of `ms` milliseconds.
+func (t *Tally) AddInit(ms float64) {
+	t.pending.Inits++
+	t.pending.InitBuckets[initBucketOf(ms)]++
+}
+
 func (t *Tally) Pending() Counts { return t.pending }
 
 // Due tells whether the counts should be written now.
 func (t *Tally) Due(now time.Time) bool {
-	if t.pending.Invocations == 0 {
+	if t.pending.Empty() {
 		return false
 	}
 	return t.pending.Errors > 0 || now.Sub(t.lastFlush) >= t.flush
@@ -47,10 +69,7 @@ func (t *Tally) Take(now time.Time) Counts {
 	return out
 }
 
-func (t *Tally) Restore(c Counts) {
-	t.pending.Invocations += c.Invocations
-	t.pending.Errors += c.Errors
-}
+func (t *Tally) Restore(c Counts) { t.pending.add(c) }
 
 // Breaker skips DynamoDB calls for a cool-down after `threshold` consecutive failures, then lets
 // one call through (half-open): a function whose DynamoDB is unreachable, slow or throttled pays

@@ -37,12 +37,12 @@ func TestTallyTakeAndRestore(t *testing.T) {
 	tally.Add(true)
 	tally.Add(false)
 	c := tally.Take(t0)
-	if c != (Counts{2, 1}) || tally.Pending() != (Counts{}) {
+	if c != (Counts{Invocations: 2, Errors: 1}) || tally.Pending() != (Counts{}) {
 		t.Fatalf("took %+v, left %+v", c, tally.Pending())
 	}
 	tally.Add(false)
 	tally.Restore(c)
-	if tally.Pending() != (Counts{3, 1}) {
+	if tally.Pending() != (Counts{Invocations: 3, Errors: 1}) {
 		t.Fatalf("pending %+v", tally.Pending())
 	}
 }

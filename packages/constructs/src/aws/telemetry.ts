@@ -37,6 +37,7 @@
  * registry, deployment state or decisions, nor another function's counts; what it writes into its
  * own item is judged only for its own deployment (watchedCounts).
  */
+import { INIT_HISTOGRAM, type InitHistogram } from '../core/init-durations';
 import type { LayerSpec, Observation, Observations, Window } from '../core/types';
 import { signalKey } from '../core/types';
 
@@ -88,9 +89,13 @@ export function watchItemUpdate(tableName: string, functionName: string, version
   return {
     TableName: tableName,
     Key: { deploymentId: watchKey(functionName, version) },
-    UpdateExpression: `SET #w = :w, #x = :x, #n = :zero, #e = :zero, #r = :r${watchedAt !== undefined ? ', #s = :s' : ''} REMOVE #at, #f${watchedAt !== undefined ? '' : ', #s'}`,
+    // The inits of an earlier deployment of the same version go with its counts: the count to 0, the histogram removed.
+    UpdateExpression: `SET #w = :w, #x = :x, #n = :zero, #e = :zero, #i = :zero, #r = :r${watchedAt !== undefined ? ', #s = :s' : ''} REMOVE #at, #f${watchedAt !== undefined ? '' : ', #s'}${INIT_BUCKET_NAMES.map((_, k) => `, #b${k}`).join('')}`,
     ConditionExpression: 'attribute_not_exists(#w) OR #w <> :w',
-    ExpressionAttributeNames: { '#w': WATCH_DEPLOYMENT_FIELD, '#x': 'expiresAt', '#n': TELEMETRY_FIELDS.invocations, '#e': TELEMETRY_FIELDS.errors, '#at': TELEMETRY_FIELDS.at, '#f': TELEMETRY_FIELDS.failed, '#r': WATCH_ROLE_FIELD, '#s': WATCH_STARTED_FIELD },
+    ExpressionAttributeNames: {
+      '#w': WATCH_DEPLOYMENT_FIELD, '#x': 'expiresAt', '#n': TELEMETRY_FIELDS.invocations, '#e': TELEMETRY_FIELDS.errors, '#at': TELEMETRY_FIELDS.at, '#f': TELEMETRY_FIELDS.failed, '#r': WATCH_ROLE_FIELD, '#s': WATCH_STARTED_FIELD,
+      '#i': TELEMETRY_INIT_FIELDS.count, ...Object.fromEntries(INIT_BUCKET_NAMES.map((name, k) => [`#b${k}`, name])),
+    },
     ExpressionAttributeValues: { ':w': deploymentId, ':x': expiresAt, ':zero': 0, ':r': role, ...(watchedAt !== undefined ? { ':s': watchedAt } : {}) },
   };
 }
@@ -151,6 +156,35 @@ export function watchedDeployment(item: Readonly<Record<string, unknown>> | unde
 
 /** The fields the extension adds to its watch item. */
 export const TELEMETRY_FIELDS = { invocations: 'telemetryInvocations', errors: 'telemetryErrors', at: 'telemetryAt', failed: 'telemetryFailed' } as const;
+
+/**
+ * The fields of the execution environments' inits the extension adds (extension/contract.go): how
+ * many it counted, and the histogram of their durations, bucket k under `${bucketPrefix}${k}`
+ * (core INIT_HISTOGRAM, initBucketOf). Each init is one `platform.initReport` of phase `init`,
+ * on-demand: the cold start Lambda's Duration and the REPORT line's Duration leave out.
+ * https://docs.aws.amazon.com/lambda/latest/dg/telemetry-schema-reference.html#platform-initReport
+ */
+export const TELEMETRY_INIT_FIELDS = { count: 'telemetryInits', bucketPrefix: 'telemetryInitB' } as const;
+
+/** Every bucket's attribute name. */
+const INIT_BUCKET_NAMES: readonly string[] = Array.from({ length: INIT_HISTOGRAM.count }, (_, k) => `${TELEMETRY_INIT_FIELDS.bucketPrefix}${k}`);
+
+/** The inits a watch item carries (each bucket a finite count >= 0); undefined when none were written. */
+export function initsOf(item: Readonly<Record<string, unknown>> | undefined): InitHistogram | undefined {
+  const count = item?.[TELEMETRY_INIT_FIELDS.count];
+  if (typeof count !== 'number' || !Number.isFinite(count) || count <= 0) return undefined;
+  const buckets = Array.from({ length: INIT_HISTOGRAM.count }, (_, k) => {
+    const v = item?.[`${TELEMETRY_INIT_FIELDS.bucketPrefix}${k}`];
+    return typeof v === 'number' && Number.isFinite(v) && v > 0 ? Math.floor(v) : 0;
+  });
+  return { count, buckets };
+}
+
+/** The histogram's buckets to ADD, by bucket index: only those with inits (the extension's updateExpression). */
+function initAdds(inits: InitHistogram | undefined): [number, number][] {
+  if (!inits?.count) return [];
+  return inits.buckets.flatMap((n, k) => (n > 0 ? [[k, n] as [number, number]] : []));
+}
 
 /**
  * The event source mapping's filter: only writes whose latest flush carried failures (the
@@ -216,8 +250,21 @@ export function telemetryObservations(layers: readonly LayerSpec[], item: object
     baseline && awaitedUntil !== undefined && baseline.now < awaitedUntil
       ? `the old version's counts are awaited until ${new Date(awaitedUntil).toISOString()} (its extension looks for its watch item every ${WATCH_RECHECK_SECONDS} s)`
       : undefined;
+  const inits = initsOf(item as Readonly<Record<string, unknown>> | undefined);
+  const oldInits = baseline?.item ? initsOf(baseline.item) : undefined;
+  const empty = { count: 0, buckets: new Array<number>(INIT_HISTOGRAM.count).fill(0) };
   for (const layer of layers) {
     for (const s of layer.signals) {
+      if (s.kind === 'inits') {
+        // Both versions' cold starts over the same release; the old version's only from its own watch of this deployment.
+        out[signalKey(layer.name, s.name)] = unreadable !== undefined ? { kind: 'unreadable', error: unreadable } : {
+          kind: 'inits',
+          new: inits ?? empty,
+          ...(baseline?.item ? { old: oldInits ?? empty } : {}),
+          window,
+        };
+        continue;
+      }
       if (s.kind !== 'telemetry') continue;
       // A watch item that could not be read is a blind signal, never 0 of 0.
       out[signalKey(layer.name, s.name)] = unreadable !== undefined ? { kind: 'unreadable', error: unreadable } : {
@@ -240,14 +287,22 @@ export function telemetryObservations(layers: readonly LayerSpec[], item: object
  * the item still watches `deploymentId`: a late write never counts for another release, nor
  * re-creates an expired item.
  */
-export function telemetryUpdate(tableName: string, functionName: string, version: string, deploymentId: string, invocations: number, errors: number, at: number) {
+export function telemetryUpdate(tableName: string, functionName: string, version: string, deploymentId: string, invocations: number, errors: number, at: number, inits?: InitHistogram) {
+  const buckets = initAdds(inits);
+  const initNames: Record<string, string> = buckets.length ? { '#i': TELEMETRY_INIT_FIELDS.count } : {};
+  const initValues: Record<string, number> = buckets.length ? { ':i': inits!.count } : {};
+  for (const [k, n] of buckets) {
+    initNames[`#b${k}`] = `${TELEMETRY_INIT_FIELDS.bucketPrefix}${k}`;
+    initValues[`:b${k}`] = n;
+  }
+  const initAdd = buckets.length ? `, #i :i${buckets.map(([k]) => `, #b${k} :b${k}`).join('')}` : '';
   return {
     TableName: tableName,
     Key: { deploymentId: watchKey(functionName, version) },
-    UpdateExpression: 'ADD #n :n, #e :e SET #at = :at, #f = :f',
+    UpdateExpression: `ADD #n :n, #e :e${initAdd} SET #at = :at, #f = :f`,
     ConditionExpression: '#w = :w',
-    ExpressionAttributeNames: { '#n': TELEMETRY_FIELDS.invocations, '#e': TELEMETRY_FIELDS.errors, '#at': TELEMETRY_FIELDS.at, '#f': TELEMETRY_FIELDS.failed, '#w': WATCH_DEPLOYMENT_FIELD },
-    ExpressionAttributeValues: { ':n': invocations, ':e': errors, ':at': at, ':f': errors > 0, ':w': deploymentId },
+    ExpressionAttributeNames: { '#n': TELEMETRY_FIELDS.invocations, '#e': TELEMETRY_FIELDS.errors, '#at': TELEMETRY_FIELDS.at, '#f': TELEMETRY_FIELDS.failed, '#w': WATCH_DEPLOYMENT_FIELD, ...initNames },
+    ExpressionAttributeValues: { ':n': invocations, ':e': errors, ':at': at, ':f': errors > 0, ':w': deploymentId, ...initValues },
   };
 }
 

@@ -1,5 +1,6 @@
 import { parseConfigChecks, type ConfigCheck } from './config-checks';
 import { DEFAULT_POLICY, FRESH_PROBE_MINUTES, STATE_LAYER } from './evaluate';
+import { DEFAULT_INIT_TOLERANCE } from './init-durations';
 import { parseProbes, type ProbeSpec } from './probes';
 import type { LayerSpec, MetricRef, Policy, SignalSpec } from './types';
 import { BUILT_IN_LAYERS, InsufficientAction, PreexistingAlarms, STAGES } from './types';
@@ -373,6 +374,9 @@ export function buildLayers(g: GuardConfig, namespace: string): LayerSpec[] {
     // requests as `errors`, seconds instead of minutes late (aws/telemetry.ts). Its own test at
     // alpha, and against the old version's counts (the same extension, the same deployment): a
     // cause both versions share (an outage downstream) fails only when the new version is also worse.
+    // Each environment's init, which Duration leaves out, from the init reports the same extension
+    // counts for both versions: a slower cold start (a heavy dependency, a slow config load).
+    newVersion.unshift({ kind: 'inits', name: 'telemetry-inits', ...DEFAULT_INIT_TOLERANCE, alpha: t.alpha });
     newVersion.unshift({ kind: 'telemetry', name: 'telemetry-errors', maxRate: t.maxErrorRate, minSamples: t.minInvocations, alpha: t.alpha, baseline: { ...baseline, failOnlyIfWorse: true } });
   }
   if (g.httpMetrics === 'function-url') {

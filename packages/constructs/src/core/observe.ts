@@ -90,7 +90,7 @@ function queryKey(signal: string, role: string, which: Side): string {
  * served traffic at the same time, so there is nothing to compare with.
  */
 /** Signals read from CloudWatch metrics (not alarms, not the state table's telemetry). */
-type MetricSignal = Exclude<SignalSpec, { kind: 'alarm' | 'telemetry' }>;
+type MetricSignal = Exclude<SignalSpec, { kind: 'alarm' | 'telemetry' | 'inits' }>;
 
 function sidesOf(s: MetricSignal, window: Window, baselineWindow: Window | null | undefined): [Side, Window][] {
   const sides: [Side, Window][] = [['new', window]];
@@ -190,8 +190,8 @@ export function planReads(
         alarmNames.push(resolveAlarmName(s.alarmName, versions.new));
         continue;
       }
-      // The telemetry extension's counts come with the deployment's state item, not from CloudWatch.
-      if (s.kind === 'telemetry') continue;
+      // The telemetry extension's counts (and init reports) come with the watch items, not from CloudWatch.
+      if (s.kind === 'telemetry' || s.kind === 'inits') continue;
       const sides = sidesOf(s, window, baselineWindow);
       for (const [which, w] of sides) {
         // The fresh window needs only the new version's rate.
@@ -267,7 +267,7 @@ export function toObservations(
         else out[key] = { kind: 'alarm', state: a.state, reason: a.reason, since: a.since };
         continue;
       }
-      if (s.kind === 'telemetry') continue;
+      if (s.kind === 'telemetry' || s.kind === 'inits') continue;
       const sides = sidesOf(s, window, baselineWindow);
       const got: Record<string, readonly number[]> = {};
       const stamps: Record<string, readonly number[] | undefined> = {};

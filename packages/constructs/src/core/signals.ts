@@ -1,3 +1,4 @@
+import { judgeInits } from './init-durations';
 import { sequentialRateAbovePValue, sequentialWorseThanBaselinePValue, stratifiedWorseThanBaselinePValue } from './sequential';
 import type { AlarmSignal, Evidence, Observation, Outcome, RateSignal, SignalSpec, Stage, TelemetrySignal, ValueSignal, Window } from './types';
 import { FRESH_EVIDENCE_STAGES, worstOutcome } from './types';
@@ -37,6 +38,9 @@ export function judgeSignal(spec: SignalSpec, obs: Observation | undefined, ctx:
     case 'telemetry':
       if (obs.kind !== 'counts') return unreadable(spec, ctx, `expected counts, got ${obs.kind}`);
       return judgeTelemetry(spec, obs, ctx);
+    case 'inits':
+      if (obs.kind !== 'inits') return unreadable(spec, ctx, `expected init reports, got ${obs.kind}`);
+      return judgeInits(spec, obs, ctx.layer);
   }
 }
 

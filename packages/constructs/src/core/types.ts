@@ -136,7 +136,20 @@ export interface TelemetrySignal {
   readonly baseline?: RateSignal['baseline'];
 }
 
-export type SignalSpec = AlarmSignal | RateSignal | ValueSignal | TelemetrySignal;
+/**
+ * Both versions' cold starts as the telemetry extension counted their init reports into their
+ * watch items (aws/telemetry.ts): the new version fails when its median init is significantly
+ * above max(maxRatio x the old median, old median + minExcessMs) (core/init-durations.ts).
+ */
+export interface InitSignal {
+  readonly kind: 'inits';
+  readonly name: string;
+  readonly maxRatio: number;
+  readonly minExcessMs: number;
+  readonly alpha: number;
+}
+
+export type SignalSpec = AlarmSignal | RateSignal | ValueSignal | TelemetrySignal | InitSignal;
 
 export interface LayerSpec {
   readonly name: string;
@@ -202,6 +215,14 @@ export type Observation =
       readonly slices?: readonly TimeSlice[];
       /** Telemetry: why the old version's counts are still awaited (its extension has not looked yet). */
       readonly baselinePending?: string;
+    }
+  | {
+      readonly kind: 'inits';
+      /** The new version's inits counted so far in the release (count, and histogram buckets). */
+      readonly new: { readonly count: number; readonly buckets: readonly number[] };
+      /** The old version's, over the same release (its baseline watch). */
+      readonly old?: { readonly count: number; readonly buckets: readonly number[] };
+      readonly window: Window;
     }
   | {
       readonly kind: 'value';

@@ -9,6 +9,7 @@ import {
   TELEMETRY_BUFFER_MS,
   TELEMETRY_EXTENSION_NAME,
   TELEMETRY_FIELDS,
+  TELEMETRY_INIT_FIELDS,
   TELEMETRY_TABLE_ENV,
   WATCH_DEPLOYMENT_FIELD,
   WATCH_KEY_PREFIX,
@@ -16,6 +17,7 @@ import {
   WATCHING_RECHECK_SECONDS,
   telemetryUpdate,
 } from '../../src/aws/telemetry';
+import { INIT_HISTOGRAM, initHistogramOf } from '../../src/core/init-durations';
 
 const source = readFileSync(join(__dirname, '..', '..', 'extension', 'contract.go'), 'utf8');
 
@@ -39,6 +41,11 @@ it.each([
   ['FieldErrors', TELEMETRY_FIELDS.errors],
   ['FieldAt', TELEMETRY_FIELDS.at],
   ['FieldFailed', TELEMETRY_FIELDS.failed],
+  ['FieldInits', TELEMETRY_INIT_FIELDS.count],
+  ['FieldInitBucketPrefix', TELEMETRY_INIT_FIELDS.bucketPrefix],
+  ['InitBucketBaseMs', INIT_HISTOGRAM.baseMs],
+  ['InitBucketsPerOctave', INIT_HISTOGRAM.perOctave],
+  ['InitBucketCount', INIT_HISTOGRAM.count],
 ])('the Go extension\'s %s equals the TypeScript contract (%p)', (name, value) => {
   expect(goConstant(name)).toBe(value);
 });
@@ -57,4 +64,16 @@ it('writes the same update as telemetryUpdate: the expressions in the Go source 
     expect([alias, goConstant(goName!)]).toEqual([alias, field]);
     expect(store).toContain(`"${alias}": ${goName}`);
   }
+});
+
+it('adds the inits as the Go extension does: the same expression for the same buckets (extension/inits_test.go)', () => {
+  const initsTest = readFileSync(join(__dirname, '..', '..', 'extension', 'inits_test.go'), 'utf8');
+  // The Go test's histogram: two inits, in buckets 11 and 19.
+  const inits = { count: 2, buckets: Array.from({ length: INIT_HISTOGRAM.count }, (_, k) => (k === 11 || k === 19 ? 1 : 0)) };
+  const update = telemetryUpdate('t', 'orders', '7', 'd-1', 2, 0, 0, inits);
+  expect(initsTest).toContain(JSON.stringify(update.UpdateExpression));
+  expect(update.ExpressionAttributeNames).toMatchObject({ '#i': 'telemetryInits', '#b11': 'telemetryInitB11', '#b19': 'telemetryInitB19' });
+  expect(update.ExpressionAttributeValues).toMatchObject({ ':i': 2, ':b11': 1, ':b19': 1 });
+  // Without inits the update is the counts' alone.
+  expect(telemetryUpdate('t', 'orders', '7', 'd-1', 2, 0, 0, initHistogramOf([])).UpdateExpression).toBe('ADD #n :n, #e :e SET #at = :at, #f = :f');
 });

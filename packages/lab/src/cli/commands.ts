@@ -32,6 +32,8 @@ function describeSignal(s: SignalSpec): string {
     }
     case 'telemetry':
       return `${s.name}: the new version's invocations counted by the telemetry extension (state table, seconds late) fail above ${percent(s.maxRate)} (p < ${s.alpha}) after ${s.minSamples} samples`;
+    case 'inits':
+      return `${s.name}: both versions' cold starts from their init reports (telemetry extension) fail when the new median init is significantly above ${s.maxRatio}x the old and +${s.minExcessMs} ms (p < ${s.alpha})`;
   }
 }
 

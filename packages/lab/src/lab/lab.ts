@@ -164,7 +164,7 @@ export class Lab implements FaultInjector, Authorizer {
     // beside the runtime on AWS, and a run that finds its environment busy joins the next one.
     if (this.scheduler.mode === 'virtual') this.scheduler.addBarrier(() => this.telemetry.settled());
     else this.telemetry.coalesce = true;
-    this.lambda.onInvocations((fn, version, at, n, errors, durationMs) => this.telemetry.invoked(fn, version, at, n, errors, durationMs));
+    this.lambda.onInvocations((fn, version, at, n, errors, durationMs, initsMs) => this.telemetry.invoked(fn, version, at, n, errors, durationMs, initsMs));
     this.streams = new StreamEventSources(this.scheduler, this.dynamodb, (fn, event) => this.lambda.invoke(fn, event, 'event-source-mapping'));
     this.roles = new Set();
     this.iam = new IamLab();

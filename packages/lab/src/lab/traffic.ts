@@ -1,6 +1,6 @@
 import { binomialDraw } from 'canary-watchdog/lib/core/random';
 import type { Scheduler } from './kernel';
-import type { Call, LambdaLab } from './lambda';
+import { initDurationOf, type Behaviour, type Call, type LambdaLab, type Noise } from './lambda';
 import { ENVIRONMENT_IDLE_MS } from './lambda/environments';
 
 /** Per version of one stream: what users sent and what failed. */
@@ -56,6 +56,8 @@ export interface MinuteStat {
  */
 interface Pool {
   readonly lastBusy: number[];
+  /** When each environment started (for `environmentLifetimeMinutes`). */
+  readonly bornAt: number[];
   started: number;
 }
 
@@ -171,7 +173,9 @@ export class Traffic {
         s.calls.set(version, list);
         // Function errors and timeouts are failed invocations to Lambda (and its Telemetry API);
         // an HTTP 500 answered without throwing is a successful one.
-        this.lambda.noteInvocations(s.functionName, version, at, count, errors, BASE_LATENCY_MS + 10 + (b.latencyMs ?? 0));
+        // Each environment started this second paid its init phase first (not part of Duration).
+        const initsMs = initDurations(b, this.lambda.noiseOf(s.functionName), fresh, this.rand);
+        this.lambda.noteInvocations(s.functionName, version, at, count, errors, BASE_LATENCY_MS + 10 + (b.latencyMs ?? 0), initsMs);
         // What users see: a function error, a timeout or an HTTP 500 is a failed request.
         const failed = errors + http5xx + throttled;
         const t = s.tally.get(version) ?? { requests: 0, failures: 0 };
@@ -189,11 +193,23 @@ export class Traffic {
    */
   private occupy(s: Stream, version: string, at: number, count: number, b: { latencyMs?: number }): number {
     const key = `${s.functionName}:${version}`;
-    const pool = reapPool(this.pools.get(key) ?? { lastBusy: [], started: 0 }, at);
+    const pool = reapPool(this.pools.get(key) ?? { lastBusy: [], bornAt: [], started: 0 }, at);
     this.pools.set(key, pool);
     const reserved = this.lambda.reservedConcurrency(s.functionName);
     const busy = Math.min(Math.ceil((count * meanDurationMs(b)) / 1000), reserved ?? Infinity);
-    const fresh = Math.max(0, busy - pool.lastBusy.length);
+    let fresh = Math.max(0, busy - pool.lastBusy.length);
+    for (let i = pool.lastBusy.length; i < busy; i++) pool.bornAt[i] = at;
+    // Lambda ends environments now and then even under steady traffic; a busy one past its
+    // lifetime is replaced by a new one (a cold start). https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html
+    const lifetimeMinutes = this.lambda.noiseOf(s.functionName).environmentLifetimeMinutes;
+    if (lifetimeMinutes) {
+      for (let i = 0; i < Math.min(busy, pool.lastBusy.length); i++) {
+        if (at - pool.bornAt[i] >= lifetimeMinutes * 60_000) {
+          pool.bornAt[i] = at;
+          fresh++;
+        }
+      }
+    }
     pool.started += fresh;
     for (let i = 0; i < busy; i++) pool.lastBusy[i] = at;
     const m = s.environments.get(version) ?? { most: 0, started: 0 };
@@ -252,6 +268,17 @@ export class Traffic {
   }
 }
 
+/** The init phases of `n` environments of a version starting now (users' cold starts); none without an init duration. */
+function initDurations(b: Behaviour, noise: Noise, n: number, rand: () => number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const ms = initDurationOf(b, noise, rand);
+    if (ms === undefined) return [];
+    out.push(ms);
+  }
+  return out;
+}
+
 /** Box-Muller: a standard normal draw from two uniform ones. */
 function normalDraw(rand: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
@@ -259,6 +286,9 @@ function normalDraw(rand: () => number): number {
 
 /** Drop the environments idle too long: the highest first, as they are the least busy. */
 function reapPool(pool: Pool, now: number): Pool {
-  while (pool.lastBusy.length && now - pool.lastBusy[pool.lastBusy.length - 1] >= ENVIRONMENT_IDLE_MS) pool.lastBusy.pop();
+  while (pool.lastBusy.length && now - pool.lastBusy[pool.lastBusy.length - 1] >= ENVIRONMENT_IDLE_MS) {
+    pool.lastBusy.pop();
+    pool.bornAt.length = pool.lastBusy.length;
+  }
   return pool;
 }

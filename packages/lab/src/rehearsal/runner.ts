@@ -241,7 +241,7 @@ async function runRelease(
     if (scenario.watchdog) await applyWatchdogSettings(lab, scenario.watchdog);
     // The old version behaves as the scenario says from the start; noise hits both versions.
     lab.lambda.setBehaviour(fn, lab.lambda.getAlias(fn, guarded.alias)!.functionVersion, scenario.current);
-    if (scenario.noise.transientErrorRate || scenario.noise.coldStartMs || scenario.noise.latencyJitter) lab.lambda.setNoise(fn, scenario.noise);
+    if (scenario.noise.transientErrorRate || scenario.noise.coldStartMs || scenario.noise.coldStartSigma || scenario.noise.environmentLifetimeMinutes || scenario.noise.latencyJitter) lab.lambda.setNoise(fn, scenario.noise);
     lab.lambda.setNetwork(scenario.network);
     let via: { application: string; deploymentGroup: string } | undefined;
     if (strategy === 'native') {

@@ -18,6 +18,8 @@ export interface VersionBehaviour {
   readonly httpErrorRate?: number;
   /** User requests a second the version can serve; the excess fails (a bug that shows only under load). */
   readonly capacityRps?: number;
+  /** The version's own init phase per new execution environment, ms (0-10,000, Lambda's init limit); default `noise.coldStartMs`. */
+  readonly initMs?: number;
 }
 
 /** One stage of a multi-stage release (a pipeline wave): its share of all users and its bake. */
@@ -81,6 +83,10 @@ export interface Scenario {
   readonly noise: {
     readonly transientErrorRate?: number;
     readonly coldStartMs?: number;
+    /** Spread of each init (a version's `initMs`, or `coldStartMs`): times exp(σz), median 1. */
+    readonly coldStartSigma?: number;
+    /** Users' execution environments are replaced after this many minutes (churn; Lambda recycles them now and then, compressed here). */
+    readonly environmentLifetimeMinutes?: number;
     readonly latencyJitter?: { readonly sigma: number; readonly firstRequestMs?: number };
   };
   /** The watchdog's mode and policy for this scenario (rewrites its configuration and the native alarm lists). */
@@ -112,7 +118,7 @@ export interface Scenario {
 function behaviour(v: unknown, path: string, allowEnv: boolean): VersionBehaviour & { env?: Record<string, string> } {
   if (v === undefined) return {};
   const o = obj(v, path);
-  onlyKeys(o, path, ['errorRate', 'latencyMs', 'crashOnInit', 'timeoutRate', 'startsFailingAfterMinutes', 'httpErrorRate', 'capacityRps', ...(allowEnv ? ['env'] : [])]);
+  onlyKeys(o, path, ['errorRate', 'latencyMs', 'crashOnInit', 'timeoutRate', 'startsFailingAfterMinutes', 'httpErrorRate', 'capacityRps', 'initMs', ...(allowEnv ? ['env'] : [])]);
   const rate = { min: 0, max: 1 };
   const out: VersionBehaviour & { env?: Record<string, string> } = {
     ...(o.errorRate !== undefined ? { errorRate: num(o.errorRate, `${path}.errorRate`, rate) } : {}),
@@ -122,6 +128,8 @@ function behaviour(v: unknown, path: string, allowEnv: boolean): VersionBehaviou
     ...(o.crashOnInit !== undefined ? { crashOnInit: bool(o.crashOnInit, `${path}.crashOnInit`) } : {}),
     ...(o.startsFailingAfterMinutes !== undefined ? { startsFailingAfterMinutes: num(o.startsFailingAfterMinutes, `${path}.startsFailingAfterMinutes`, { min: 0 }) } : {}),
     ...(o.capacityRps !== undefined ? { capacityRps: num(o.capacityRps, `${path}.capacityRps`, { min: 0, max: 10_000 }) } : {}),
+    // Lambda's init phase is limited to 10 s. https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html#runtimes-lifecycle-ib
+    ...(o.initMs !== undefined ? { initMs: num(o.initMs, `${path}.initMs`, { min: 0, max: 10_000 }) } : {}),
   };
   if (o.env !== undefined) {
     const env = obj(o.env, `${path}.env`);
@@ -164,9 +172,11 @@ function shared(v: unknown, path: string): Scenario['shared'] {
 function noise(v: unknown, path: string): Scenario['noise'] {
   if (v === undefined) return {};
   const o = obj(v, path);
-  onlyKeys(o, path, ['transientErrorRate', 'coldStartMs', 'latencyJitter']);
+  onlyKeys(o, path, ['transientErrorRate', 'coldStartMs', 'coldStartSigma', 'environmentLifetimeMinutes', 'latencyJitter']);
   const transient = optNum(o.transientErrorRate, `${path}.transientErrorRate`, { min: 0, max: 1 });
   const cold = optNum(o.coldStartMs, `${path}.coldStartMs`, { min: 0, max: 10_000 });
+  const coldSigma = optNum(o.coldStartSigma, `${path}.coldStartSigma`, { min: 0, max: 2 });
+  const lifetime = optNum(o.environmentLifetimeMinutes, `${path}.environmentLifetimeMinutes`, { min: 1, max: 1440 });
   let jitter: Scenario['noise']['latencyJitter'];
   if (o.latencyJitter !== undefined) {
     const j = obj(o.latencyJitter, `${path}.latencyJitter`);
@@ -177,6 +187,8 @@ function noise(v: unknown, path: string): Scenario['noise'] {
   return {
     ...(transient !== undefined ? { transientErrorRate: transient } : {}),
     ...(cold !== undefined ? { coldStartMs: cold } : {}),
+    ...(coldSigma !== undefined ? { coldStartSigma: coldSigma } : {}),
+    ...(lifetime !== undefined ? { environmentLifetimeMinutes: lifetime } : {}),
     ...(jitter ? { latencyJitter: jitter } : {}),
   };
 }

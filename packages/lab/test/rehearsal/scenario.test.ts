@@ -21,6 +21,7 @@ describe('scenario files', () => {
       'simpson-linear-shared-errors', 'linear-regression-during-shared-errors', 'small-excess-high-traffic',
       'latency-regression-moderate-traffic', 'noisy-latency-good-release',
       'shared-outage-fast-signal', 'flaky-probes-low-traffic', 'shared-outage-bad-release', 'fix-during-incident-attributed', 'incident-during-release-not-attributed',
+      'cold-start-regression', 'cold-start-noise-good-release',
     ]);
   });
 
@@ -52,6 +53,11 @@ describe('scenario files', () => {
 
   it('applies defaults: 20 requests/s for 30 minutes, seed 1, no faults', () => {
     expect(parseScenario(base, 'x.yaml')).toMatchObject({ traffic: { rps: 20, minutes: 30 }, seed: 1, faults: {}, current: {}, release: {}, noise: {}, network: {} });
+  });
+
+  it("reads each version's own init, the inits' spread and the environments' lifetime", () => {
+    const s = parseScenario({ ...base, current: { initMs: 400 }, release: { initMs: 1600 }, noise: { coldStartMs: 300, coldStartSigma: 0.3, environmentLifetimeMinutes: 2 } }, 'x.yaml');
+    expect([s.current, s.release, s.noise]).toEqual([{ initMs: 400 }, { initMs: 1600 }, { coldStartMs: 300, coldStartSigma: 0.3, environmentLifetimeMinutes: 2 }]);
   });
 
   it('reads a latency spread on user requests', () => {
@@ -107,12 +113,16 @@ describe('scenario files', () => {
     ['an unknown outcome', { ...base, expect: { outcome: 'passed' } }, 'x.yaml.expect.outcome: expected one of completed, rolled-back, got "passed"'],
     ['a missing expectation', { name: 'x' }, 'x.yaml.expect: expected an object, got nothing'],
     ['a non-string env value', { ...base, release: { env: { TAX_RATE: 0.2 } } }, 'x.yaml.release.env.TAX_RATE: expected a string value, got 0.2'],
-    ['env on the current version', { ...base, current: { env: {} } }, 'x.yaml.current.env: unknown field; allowed fields are errorRate, latencyMs, crashOnInit, timeoutRate, startsFailingAfterMinutes, httpErrorRate, capacityRps'],
+    ['env on the current version', { ...base, current: { env: {} } }, 'x.yaml.current.env: unknown field; allowed fields are errorRate, latencyMs, crashOnInit, timeoutRate, startsFailingAfterMinutes, httpErrorRate, capacityRps, initMs'],
+    ['an init above 10 s, Lambda\'s init limit', { ...base, release: { initMs: 12000 } }, 'x.yaml.release.initMs: expected a number from 0 to 10000, got 12000'],
+    ['a negative init', { ...base, current: { initMs: -5 } }, 'x.yaml.current.initMs: expected a number from 0 to 10000, got -5'],
+    ['an init spread above σ 2', { ...base, noise: { coldStartSigma: 3 } }, 'x.yaml.noise.coldStartSigma: expected a number from 0 to 2, got 3'],
+    ['environments replaced in under a minute', { ...base, noise: { environmentLifetimeMinutes: 0.5 } }, 'x.yaml.noise.environmentLifetimeMinutes: expected a number from 1 to 1440, got 0.5'],
     ['an unknown watchdog fault', { ...base, faults: { watchdog: 'slow' } }, 'x.yaml.faults.watchdog: expected one of down, got "slow"'],
     ['a bad name', { ...base, name: 'Bad Name' }, 'x.yaml.name: expected a name of lowercase letters, digits and dashes, got "Bad Name"'],
     ['a transient error rate above 1', { ...base, noise: { transientErrorRate: 2 } }, 'x.yaml.noise.transientErrorRate: expected a number from 0 to 1, got 2'],
     ['a cold start above 10 s', { ...base, noise: { coldStartMs: 20000 } }, 'x.yaml.noise.coldStartMs: expected a number from 0 to 10000, got 20000'],
-    ['an unknown noise', { ...base, noise: { jitter: 1 } }, 'x.yaml.noise.jitter: unknown field; allowed fields are transientErrorRate, coldStartMs, latencyJitter'],
+    ['an unknown noise', { ...base, noise: { jitter: 1 } }, 'x.yaml.noise.jitter: unknown field; allowed fields are transientErrorRate, coldStartMs, coldStartSigma, environmentLifetimeMinutes, latencyJitter'],
     ['a latency spread without its sigma', { ...base, noise: { latencyJitter: { firstRequestMs: 500 } } }, 'x.yaml.noise.latencyJitter.sigma: expected a number'],
     ['a latency spread above σ 3', { ...base, noise: { latencyJitter: { sigma: 4 } } }, 'x.yaml.noise.latencyJitter.sigma: expected a number from 0 to 3, got 4'],
     ['an unknown latency spread field', { ...base, noise: { latencyJitter: { sigma: 0.5, tail: 2 } } }, 'x.yaml.noise.latencyJitter.tail: unknown field; allowed fields are sigma, firstRequestMs'],

@@ -13,8 +13,10 @@ import { ELAPSED_HEADER } from '../server';
  *
  * - Registration, /event/next with INVOKE and SHUTDOWN, init and exit errors:
  *   https://docs.aws.amazon.com/lambda/latest/dg/runtimes-extensions-api.html
- * - Telemetry subscription with buffering, and delivery of `platform.start`,
- *   `platform.runtimeDone` and `platform.report` to the subscriber's HTTP listener:
+ * - Telemetry subscription with buffering, and delivery of `platform.initStart`,
+ *   `platform.initRuntimeDone` and `platform.initReport` for each environment started (a cold
+ *   start), then `platform.start`, `platform.runtimeDone` and `platform.report` (the first
+ *   invocation of a new environment with its `initDurationMs`) to the subscriber's HTTP listener:
  *   https://docs.aws.amazon.com/lambda/latest/dg/telemetry-api.html
  *   https://docs.aws.amazon.com/lambda/latest/dg/telemetry-schema-reference.html
  *
@@ -97,7 +99,7 @@ class ExtensionEnvironment {
   failed?: string;
   chain: Promise<void> = Promise.resolve();
   /** The run waiting its turn, which later invocations may join (TelemetryExtensionHost.coalesce). */
-  queued?: { at: number; invocations: number; errors: number };
+  queued?: { at: number; invocations: number; errors: number; initsMs: number[] };
 
   constructor(
     readonly spec: ExtensionSpec,
@@ -166,19 +168,38 @@ class ExtensionEnvironment {
     return new Promise<void>((resolve) => (this.nextArrived = resolve));
   }
 
-  /** Invocations of the version that started at `at`: deliver what the buffer released, INVOKE, settle. */
-  async invoke(at: number, invocations: number, errors: number, durationMs: number): Promise<void> {
+  /**
+   * Invocations of the version that started at `at`, `initsMs` the init phase of each environment
+   * started for them: deliver what the buffer released, INVOKE, settle.
+   */
+  async invoke(at: number, invocations: number, errors: number, durationMs: number, initsMs: readonly number[] = []): Promise<void> {
     if (this.failed || this.exited) return;
     await this.deliver(at);
     const events: string[] = [];
     const time = new Date(at).toISOString();
+    // Each new environment's Init phase ends before its first invocation starts. An extension
+    // gets its own environment's init events when it subscribed during that Init phase (Lambda
+    // holds them for a subscription made before the extension's first /next); the lab's one
+    // process per version subscribes before its first /next, and so gets every environment's.
+    // https://docs.aws.amazon.com/lambda/latest/dg/telemetry-schema-reference.html#platform-initReport
+    for (const ms of initsMs) {
+      const record = { initializationType: 'on-demand', phase: 'init' };
+      const started = new Date(at - ms).toISOString();
+      events.push(
+        JSON.stringify({ time: started, type: 'platform.initStart', record: { ...record, runtimeVersion: 'lab', runtimeVersionArn: 'arn:aws:lambda:lab::runtime:lab', functionName: this.spec.functionName, functionVersion: this.spec.version } }),
+        JSON.stringify({ time, type: 'platform.initRuntimeDone', record: { ...record, status: 'success' } }),
+        JSON.stringify({ time, type: 'platform.initReport', record: { ...record, status: 'success', metrics: { durationMs: ms } } }),
+      );
+    }
     for (let i = 0; i < invocations; i++) {
       const requestId = `${this.spec.functionName}-${this.spec.version}-${++this.seq}`;
       const status = i < errors ? 'error' : 'success';
+      // The first invocation of a new environment reports its Init Duration too.
+      const init = i < initsMs.length ? { initDurationMs: initsMs[i] } : {};
       events.push(
         JSON.stringify({ time, type: 'platform.start', record: { requestId, version: this.spec.version } }),
         JSON.stringify({ time, type: 'platform.runtimeDone', record: { requestId, status, metrics: { durationMs, producedBytes: 0 } } }),
-        JSON.stringify({ time, type: 'platform.report', record: { requestId, status, metrics: { durationMs, billedDurationMs: Math.ceil(durationMs), memorySizeMB: this.spec.memorySize, maxMemoryUsedMB: 0 } } }),
+        JSON.stringify({ time, type: 'platform.report', record: { requestId, status, metrics: { durationMs, billedDurationMs: Math.ceil(durationMs), memorySizeMB: this.spec.memorySize, maxMemoryUsedMB: 0, ...init } } }),
       );
     }
     if (this.subscription && events.length) this.buffered.push({ at, events });
@@ -502,7 +523,7 @@ export class TelemetryExtensionHost {
   }
 
   /** Invocations of one version that started at `at` (real ones, or a second of simulated users); run on the version's environment in order. */
-  invoked(functionName: string, version: string, at: number, invocations: number, errors: number, durationMs = 0): void {
+  invoked(functionName: string, version: string, at: number, invocations: number, errors: number, durationMs = 0, initsMs: readonly number[] = []): void {
     const binary = this.binaries.get(functionName);
     if (!binary || version === '$LATEST' || invocations <= 0 || this.closed) return;
     const key = `${functionName}:${version}`;
@@ -525,14 +546,15 @@ export class TelemetryExtensionHost {
     if (this.coalesce && e.queued) {
       e.queued.invocations += invocations;
       e.queued.errors += errors;
+      e.queued.initsMs.push(...initsMs);
       return;
     }
-    const run = { at, invocations, errors };
+    const run = { at, invocations, errors, initsMs: [...initsMs] };
     if (this.coalesce) e.queued = run;
     this.track(
       (e.chain = e.chain.then(() => {
         if (e.queued === run) e.queued = undefined;
-        return e.invoke(run.at, run.invocations, run.errors, durationMs);
+        return e.invoke(run.at, run.invocations, run.errors, durationMs, run.initsMs);
       })),
     );
   }

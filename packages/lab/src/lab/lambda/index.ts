@@ -35,6 +35,13 @@ export interface Behaviour {
    * is one request and never meets it.
    */
   readonly capacityRps?: number;
+  /**
+   * The version's own init phase, ms, for each execution environment it starts (a heavy
+   * dependency, a slow configuration load); without it, the noise's `coldStartMs`. Like Lambda's,
+   * it is not part of Duration: only the REPORT line's Init Duration and the Telemetry API's
+   * init events carry it.
+   */
+  readonly initMs?: number;
 }
 
 /** What every version of a function meets, old and new alike (rehearsals' `noise`). */
@@ -43,12 +50,32 @@ export interface Noise {
   readonly transientErrorRate?: number;
   /** Init phase of each execution environment's first invocation, ms (not part of its Duration). */
   readonly coldStartMs?: number;
+  /** Spread of each init (the version's `initMs`, or `coldStartMs`): times a log-normal factor exp(σz), median 1. */
+  readonly coldStartSigma?: number;
+  /** Simulated users' environments are replaced after this long busy (churn: a cold start each); default never. */
+  readonly environmentLifetimeMinutes?: number;
   /**
    * Spread of user requests' durations (simulated traffic): each one's duration is multiplied by
    * a log-normal factor exp(σz), median 1; the first request a newly started environment serves
    * takes `firstRequestMs` more (lazy initialisation Init does not cover, so it is in Duration).
    */
   readonly latencyJitter?: { readonly sigma: number; readonly firstRequestMs?: number };
+}
+
+/** Told of every finished invocation (InvocationListener's arguments as noteInvocations's). */
+export type InvocationListener = (functionName: string, version: string, at: number, invocations: number, errors: number, durationMs: number, initsMs: readonly number[]) => void;
+
+/**
+ * One environment's init phase, ms: the version's `initMs`, else the noise's `coldStartMs`, spread
+ * by `coldStartSigma` (drawn only then, so that scenarios without it draw as before); undefined
+ * when neither is set (the lab then reports no init).
+ */
+export function initDurationOf(b: Behaviour, noise: Noise, rand: () => number): number | undefined {
+  const base = b.initMs ?? noise.coldStartMs;
+  if (!base) return undefined;
+  if (!noise.coldStartSigma) return base;
+  const z = Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+  return Math.max(1, Math.round(base * Math.exp(noise.coldStartSigma * z)));
 }
 
 /** One request's outcome, as the metrics count it. */
@@ -765,8 +792,8 @@ export class LambdaLab implements LambdaPort {
     // Draws depend on what is invoked and when, not on the order concurrent requests arrive in.
     const draw = this.drawFor(`${f.spec.name}|${version}|${at}|${JSON.stringify(event)}`);
     const failing = b.startsFailingAfterMinutes === undefined || at - this.firstTrafficAt(f, version) >= b.startsFailingAfterMinutes * 60_000;
-    // A new environment pays its init phase.
-    const initDurationMs = cold && noise.coldStartMs ? noise.coldStartMs : undefined;
+    // A new environment pays its init phase: the version's own, else the noise's.
+    const initDurationMs = cold ? initDurationOf(b, noise, draw) : undefined;
     const coldInit = initDurationMs ? { initDurationMs } : {};
     const injected = (errorType: string, errorMessage: string, durationMs: number): InvokeResult => ({
       statusCode: 200, executedVersion: version, functionError: 'Unhandled', payload: { errorType, errorMessage }, durationMs, ...coldInit,
@@ -820,7 +847,7 @@ export class LambdaLab implements LambdaPort {
       error = { type: p.errorType, message: p.errorMessage, init: Boolean(b.crashOnInit), injected: true };
     }
     this.invocations.push({ at, functionName: f.spec.name, ...(q ? { qualifier: q } : {}), executedVersion: version, ok: !result.functionError, source, ...(error ? { error } : {}), environment: env.id, coldStart: cold });
-    this.noteInvocations(f.spec.name, version, at, 1, result.functionError ? 1 : 0, result.durationMs);
+    this.noteInvocations(f.spec.name, version, at, 1, result.functionError ? 1 : 0, result.durationMs, initDurationMs ? [initDurationMs] : []);
     // Lambda's Duration metric, like the REPORT line's, leaves the init phase out.
     this.recordMetrics(f.spec.name, alias, version, at, [{ error: Boolean(result.functionError), durationMs: result.durationMs }], 0);
     return result;
@@ -895,17 +922,22 @@ export class LambdaLab implements LambdaPort {
     return this.firstTraffic.get(key) ?? fn.versions.get(version)?.publishedAt ?? 0;
   }
 
-  private readonly invocationListeners: ((functionName: string, version: string, at: number, invocations: number, errors: number, durationMs: number) => void)[] = [];
+  private readonly invocationListeners: InvocationListener[] = [];
 
   /** Listen to every finished invocation of every version: real ones, and simulated users' per second. */
-  onInvocations(listener: (functionName: string, version: string, at: number, invocations: number, errors: number, durationMs: number) => void): void {
+  onInvocations(listener: InvocationListener): void {
     this.invocationListeners.push(listener);
   }
 
-  /** `invocations` of a version that started at `at`, `errors` of them failed (a function error or a timeout), taking `durationMs` on average. */
-  noteInvocations(functionName: string, version: string, at: number, invocations: number, errors: number, durationMs = 0): void {
-    for (const l of this.invocationListeners) l(functionName, version, at, invocations, errors, durationMs);
+  /**
+   * `invocations` of a version that started at `at`, `errors` of them failed (a function error or a
+   * timeout), taking `durationMs` on average; `initsMs`: the init phase of each execution
+   * environment that started for them (a cold start each).
+   */
+  noteInvocations(functionName: string, version: string, at: number, invocations: number, errors: number, durationMs = 0, initsMs: readonly number[] = []): void {
+    for (const l of this.invocationListeners) l(functionName, version, at, invocations, errors, durationMs, initsMs);
   }
+
 
   markTraffic(name: string, version: string, at: number): void {
     const key = `${name}:${version}`;

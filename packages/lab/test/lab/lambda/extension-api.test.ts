@@ -8,7 +8,8 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FLUSH_SECONDS, WATCHING_RECHECK_SECONDS, watchItemRemoval, watchKey } from 'canary-watchdog/lib/aws/telemetry';
+import { initBucketOf } from 'canary-watchdog/lib/core/init-durations';
+import { FLUSH_SECONDS, initsOf, WATCHING_RECHECK_SECONDS, watchItemRemoval, watchKey } from 'canary-watchdog/lib/aws/telemetry';
 import type { Lab } from '../../../src/lab/lab';
 import { extensionWorld, T0, TABLE } from './extension-world';
 
@@ -38,6 +39,24 @@ describe('lab: the real telemetry extension on the lab\u2019s Extensions and Tel
     expect(item(watchKey('orders', '2'))).toMatchObject({ watching: 'd-1', telemetryInvocations: 1, telemetryErrors: 1 });
     // Its lines are in the function's log group, as an extension's are on AWS.
     expect(lab.lambda.logs.filter((l) => l.functionName === 'orders').map((l) => JSON.parse(l.line).event)).toEqual(['telemetry.subscribed', 'telemetry.unwatched', 'telemetry.watching']);
+  });
+
+  it("delivers each new environment's init events, and the extension counts the on-demand inits into its watch item's histogram", async () => {
+    w = await extensionWorld();
+    const { lab, item, watch, invoke, advance } = w;
+    watch('2', 'd-1');
+    await invoke(1);
+    // Three environments start for five invocations: platform.initStart, initRuntimeDone and
+    // initReport each, then the first invocation of each reports its Init Duration too.
+    lab.lambda.noteInvocations('orders', '2', lab.now(), 5, 0, 20, [400, 420, 1600]);
+    await lab.telemetry.settled();
+    await advance(FLUSH_SECONDS * 1000);
+    await invoke(1);
+    const got = item(watchKey('orders', '2'))!;
+    // The last invocation's events wait in the Telemetry API's buffer.
+    expect(got).toMatchObject({ telemetryInvocations: 6, telemetryInits: 3 });
+    expect(initsOf(got)!.buckets[initBucketOf(400)]).toBe(2);
+    expect(initsOf(got)!.buckets[initBucketOf(1600)]).toBe(1);
   });
 
   it('writes a failure at the next invocation after the Telemetry API buffer, successes only every FLUSH_SECONDS', async () => {

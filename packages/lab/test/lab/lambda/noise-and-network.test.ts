@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Lab } from '../../../src/lab/lab';
+import { initDurationOf } from '../../../src/lab/lambda';
 
 /** One stack: `callee` (version 1, alias live with a function URL), and `caller`, which invokes it and fetches. */
 function assembly(): string {
@@ -74,6 +75,19 @@ describe('the lab: noise, HTTP 500s, function URL metrics and the network', () =
     } finally {
       await fresh.stop();
     }
+  }, 30_000);
+
+  it("charges a version its own init (initMs) rather than the noise's, and spreads inits by coldStartSigma", async () => {
+    lab.lambda.setNoise('callee', { coldStartMs: 1000 });
+    lab.lambda.setBehaviour('callee', '1', { initMs: 1600 });
+    expect(/^REPORT .*$/m.exec((await invoke(lab, 'callee', {}, '1')).tail)![0]).toMatch(/\tInit Duration: 1600\.00 ms\t/);
+    const draws = [0.3, 0.9, 0.6, 0.1];
+    const rand = () => draws.shift()!;
+    expect(initDurationOf({ initMs: 400 }, { coldStartMs: 1000 }, rand)).toBe(400);
+    expect(initDurationOf({}, { coldStartMs: 1000 }, rand)).toBe(1000);
+    expect(initDurationOf({}, {}, rand)).toBeUndefined();
+    const spread = [initDurationOf({ initMs: 400 }, { coldStartSigma: 0.3 }, rand), initDurationOf({ initMs: 400 }, { coldStartSigma: 0.3 }, rand)];
+    expect(spread.every((ms) => ms !== undefined && ms > 150 && ms < 1100 && ms !== 400)).toBe(true);
   }, 30_000);
 
   it('fails the noisy function\'s invocations at the transient rate, and no other function\'s', async () => {
