@@ -1,5 +1,5 @@
 import { sequentialRateAbovePValue, sequentialWorseThanBaselinePValue, stratifiedWorseThanBaselinePValue } from './sequential';
-import type { AlarmSignal, Evidence, Observation, Outcome, RateSignal, SignalSpec, Stage, TelemetrySignal, ValueSignal, Window } from './types';
+import type { AlarmSignal, CountSlice, Evidence, Observation, Outcome, RateSignal, SignalSpec, Stage, TelemetrySignal, ValueSignal, Window } from './types';
 import { FRESH_EVIDENCE_STAGES, worstOutcome } from './types';
 
 /** Context a signal needs besides its observation. */
@@ -41,23 +41,42 @@ export function judgeSignal(spec: SignalSpec, obs: Observation | undefined, ctx:
 }
 
 /**
- * The telemetry counts' comparison with the old version's: whether the new version fails more
- * than `tolerance` (relative) above the old one, as an always-valid p-value. One function, so
- * that a stratified comparison can take its place.
+ * The telemetry counts' comparison with the old version's, pooled over the watch: whether the new
+ * version fails more than `tolerance` (relative) above the old one, as an always-valid p-value.
+ * Used until the watchdog has kept a read of both versions' counts; from then on the comparison
+ * is made within the slices between reads (the observation's `slices`, judgeRate).
  */
 export function telemetryWorseThanOldPValue(newEvents: number, newTotal: number, oldEvents: number, oldTotal: number, tolerance: number): number {
   return sequentialWorseThanBaselinePValue(newEvents, newTotal, oldEvents, oldTotal, tolerance);
 }
 
 /**
+ * The telemetry counts' comparison within the slices between the watchdog's reads: the least of
+ * the stratified p-values at each read the slices end at. Each of those reads was a look, and the
+ * least is still always valid: Ville's inequality bounds the chance that the mixture's likelihood
+ * ratio EVER reaches 1/alpha, so its running maximum may be read (Howard, Ramdas, McAuliffe &
+ * Sekhon 2021, section 2). So a regression the slices before a shared failure showed is not
+ * forgotten when the failure's slice, where both versions fail alike, weighs against it.
+ */
+export function telemetryStratifiedPValue(slices: readonly CountSlice[], tolerance: number): number {
+  let p = 1;
+  for (let k = 1; k <= slices.length; k++) p = Math.min(p, stratifiedWorseThanBaselinePValue(slices.slice(0, k), tolerance));
+  return p;
+}
+
+/**
  * The fast signal, judged like a rate against the old version's own counts. Where the cause can be
  * shared (failOnlyIfWorse), a failure judged on the new version alone while the old version's
  * counts are still awaited (the observation's `baselinePending`) is held as insufficient: the
- * old version's extension starts counting up to a recheck interval after the watch began.
+ * old version's extension starts counting up to a recheck interval after the watch began. After
+ * the final shift (`bothServedUntil`) the old version serves nothing to compare with, so the
+ * comparison no longer excuses the new version's failures: the absolute test decides, as for the
+ * CloudWatch error rate after the final shift.
  */
 function judgeTelemetry(spec: TelemetrySignal, obs: Extract<Observation, { kind: 'counts' }>, ctx: SignalContext): Evidence {
-  const e = judgeRate(spec, obs, ctx, telemetryWorseThanOldPValue);
-  if (e.outcome !== 'failed' || !spec.baseline?.failOnlyIfWorse || e.baseline?.pValue !== undefined || !obs.baselinePending) return e;
+  const judged = obs.bothServedUntil !== undefined && spec.baseline?.failOnlyIfWorse ? { ...spec, baseline: { ...spec.baseline, failOnlyIfWorse: false } } : spec;
+  const e = judgeRate(judged, obs, ctx, telemetryWorseThanOldPValue, telemetryStratifiedPValue);
+  if (e.outcome !== 'failed' || !judged.baseline?.failOnlyIfWorse || e.baseline?.pValue !== undefined || !obs.baselinePending) return e;
   return { ...e, outcome: 'insufficient', note: `${obs.baselinePending}: not judged on the new version alone yet; ${e.note}` };
 }
 
@@ -138,13 +157,14 @@ function fmtRate(r: number): string {
 }
 
 /** What judging a rate needs of its signal: a CloudWatch rate signal, or the telemetry counts'. */
-type JudgedRate = Pick<RateSignal, 'name' | 'maxRate' | 'minSamples' | 'alpha' | 'baseline' | 'freshMinutes'>;
+type JudgedRate = Pick<RateSignal, 'name' | 'maxRate' | 'minSamples' | 'alpha' | 'baseline' | 'freshMinutes'> & { readonly kind?: SignalSpec['kind'] };
 
 function judgeRate(
   spec: JudgedRate,
   obs: Extract<Observation, { kind: 'counts' }>,
   ctx: SignalContext,
   worseThanBaseline: typeof sequentialWorseThanBaselinePValue = sequentialWorseThanBaselinePValue,
+  worseWithinSlices: typeof stratifiedWorseThanBaselinePValue = stratifiedWorseThanBaselinePValue,
 ): Evidence {
   const events = Math.round(obs.new.events);
   const total = Math.round(obs.new.total);
@@ -190,9 +210,9 @@ function judgeRate(
       // the split shifts cancel within each minute; otherwise pooled over the window.
       const slices = obs.slices?.length ? obs.slices : undefined;
       const pBase = slices
-        ? stratifiedWorseThanBaselinePValue(slices, spec.baseline.tolerance)
+        ? worseWithinSlices(slices, spec.baseline.tolerance)
         : worseThanBaseline(bEvents, bTotal, oEvents, oTotal, spec.baseline.tolerance);
-      const how = slices ? `compared minute by minute over ${slices.length} minutes` : 'pooled over the window';
+      const how = !slices ? 'pooled over the window' : spec.kind === 'telemetry' ? `compared within ${slices.length} time slices between reads` : `compared minute by minute over ${slices.length} minutes`;
       const oRate = oEvents / oTotal;
       compared = true;
       baseline = { observed: oRate, sampleSize: oTotal, pValue: pBase };
