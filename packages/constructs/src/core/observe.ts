@@ -406,6 +406,13 @@ export function telemetrySlices(points: readonly TelemetryPoint[], current: Tele
   return out;
 }
 
+/** Two series of points as one, in time order, one point per time (the first series' wins). Pure. */
+export function mergeTelemetryPoints(a: readonly TelemetryPoint[], b: readonly TelemetryPoint[]): TelemetryPoint[] {
+  const byTime = new Map<number, TelemetryPoint>();
+  for (const p of [...b, ...a]) byTime.set(p[0], p);
+  return [...byTime.values()].sort((x, y) => x[0] - y[0]);
+}
+
 /** The points as stored, checked: what is not a list of 5 finite counts >= 0, in time order, is dropped. */
 export function parseTelemetryPoints(stored: unknown): TelemetryPoint[] {
   if (!Array.isArray(stored)) return [];

@@ -3,7 +3,7 @@ import { parseLambdaAppSpec, type LambdaAppSpec } from '../core/appspec';
 import { decisionRecord, isNews, keepDecisions, sendsEvent, type ActionTaken, type DecisionRecord } from '../core/decision-record';
 import { evaluate, INITIAL_STATE } from '../core/evaluate';
 import { scheduledWeight } from '../core/rollout';
-import { concurrentWindow, deploymentWindow, parseTelemetryPoints, planExceedanceReads, planReads, toObservations, withTelemetryPoint, type AlarmReading, type MetricQuery, type MetricReading } from '../core/observe';
+import { concurrentWindow, deploymentWindow, mergeTelemetryPoints, parseTelemetryPoints, planExceedanceReads, planReads, toObservations, withTelemetryPoint, type AlarmReading, type MetricQuery, type MetricReading, type TelemetryPoint } from '../core/observe';
 import type { DeploymentSnapshot, EvaluationState, LayerSpec, Verdict, Window } from '../core/types';
 import type { ActionPort, AliasPort, Datapoint, DecisionPort, DeploymentInfo, DeploymentPort, DeploymentState, MetricsPort, RegistryPort, SignalPort, StatePort, WatchEndPort, WatchRef } from '../aws/ports';
 import { errorText, mapLimit } from '../aws/util';
@@ -198,7 +198,8 @@ export async function runWatchdog(firstTrigger: Trigger, given: WatchdogDeps): P
     const st = states.get(a.info.deploymentId);
     const { snapshot, layers, versions, window, concurrent } = plans[i];
     const mine = readingsOf(i);
-    const telemetry = telemetryWatched(layers, a, watches, window, now, watchError, st, concurrent);
+    const telemetry = telemetryWatched(layers, a, watches, window, now, watchError, st, concurrent, deps.memory?.recentPoints(a.info.deploymentId) ?? []);
+    if (telemetry.point) deps.memory?.rememberPoint(a.info.deploymentId, telemetry.point);
     const observations = { ...toObservations(layers, versions, window, mine, alarmReadings, concurrent), ...telemetry.observations };
     const id = a.info.deploymentId;
     const own = ownState(id, st, unread.has(id) ? `state read: ${read.failure!.message}` : undefined, deps.memory);
@@ -220,11 +221,12 @@ export async function runWatchdog(firstTrigger: Trigger, given: WatchdogDeps): P
     } else if (bakeReported || news || counting(nextEval) || counting(st?.evaluation)) {
       // Both versions' telemetry counts ride along in a write made anyway (never one of its own):
       // each traffic step is news, so the fast signal gets a slice per step at no extra call.
-      const points = telemetry.point ? withTelemetryPoint(telemetry.points, telemetry.point) : undefined;
+      // The state keeps the first read of each minute, this environment's recent ones included.
+      const points = telemetry.point ? [...telemetry.points, telemetry.point].reduce<TelemetryPoint[]>((kept, p) => withTelemetryPoint(kept, p), []) : undefined;
       try {
         await deps.state.update(id, {
           evaluation: nextEval,
-          ...(points && points.length !== telemetry.points.length ? { telemetryPoints: points } : {}),
+          ...(points && JSON.stringify(points) !== JSON.stringify(telemetry.stored) ? { telemetryPoints: points } : {}),
           ...(news ? { decisions: keepDecisions(st?.decisions ?? [], record) } : {}),
           ...(bakeReported && st?.bake ? { bake: { ...st.bake, reported: bakeReported } } : {}),
         });
@@ -358,12 +360,15 @@ function telemetryWatched(
   unreadable: string | undefined,
   st: DeploymentState | undefined,
   concurrent: Window | null,
+  recent: readonly TelemetryPoint[],
 ) {
-  const points = parseTelemetryPoints(st?.telemetryPoints);
-  if (!a.guard.telemetry) return { observations: {}, points, point: undefined };
+  const kept = parseTelemetryPoints(st?.telemetryPoints);
+  // This environment's recent reads (best effort: another environment has none) add slice edges.
+  const points = mergeTelemetryPoints(kept, recent);
+  if (!a.guard.telemetry) return { observations: {}, points, stored: kept, point: undefined };
   // Once the final shift has passed, the concurrent window ends at it.
   const bothServedUntil = concurrent && concurrent.end < now ? concurrent.end : undefined;
-  return { ...telemetryOfDeployment(layers, a.info.deploymentId, a.appSpec, watches, window, now, unreadable, { points, bothServedUntil }), points };
+  return { ...telemetryOfDeployment(layers, a.info.deploymentId, a.appSpec, watches, window, now, unreadable, { points, bothServedUntil }), points, stored: kept };
 }
 
 /**
@@ -436,8 +441,11 @@ async function telemetrySuspects(ids: readonly string[], recordKeys: readonly st
     const layers = buildLayers(guard, deps.config.namespace);
     // The points the state keeps, and the final shift once the bake has begun.
     const st = items.get(id) as DeploymentState | undefined;
-    const kept = { points: parseTelemetryPoints(st?.telemetryPoints), ...(st?.bake?.startedAt !== undefined ? { bothServedUntil: st.bake.startedAt } : {}) };
-    const { observations } = telemetryOfDeployment(layers, id, spec, items, { start: info.createdAt, end: now }, now, undefined, kept);
+    const points = mergeTelemetryPoints(parseTelemetryPoints(st?.telemetryPoints), deps.memory?.recentPoints(id) ?? []);
+    const kept = { points, ...(st?.bake?.startedAt !== undefined ? { bothServedUntil: st.bake.startedAt } : {}) };
+    const { observations, point } = telemetryOfDeployment(layers, id, spec, items, { start: info.createdAt, end: now }, now, undefined, kept);
+    // These looks come every few seconds while failures come: their reads are the finest edges.
+    if (point) deps.memory?.rememberPoint(id, point);
     return layers.some((l) =>
       l.signals.some((s) => s.kind === 'telemetry' && judgeSignal(s, observations[signalKey(l.name, s.name)], { layer: l.name, deploymentCreatedAt: info.createdAt, preexistingAlarms: deps.config.policy.preexistingAlarms, stage: 'shifting' }).outcome === 'failed'),
     );

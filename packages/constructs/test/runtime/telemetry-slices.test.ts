@@ -4,7 +4,8 @@
  * failures both versions meet while a linear rollout shifts cancel (Simpson's paradox).
  */
 import { buildLayers, parseWatchdogConfig } from '../../src/core/config';
-import type { TelemetryPoint } from '../../src/core/observe';
+import { mergeTelemetryPoints, type TelemetryPoint } from '../../src/core/observe';
+import { EvaluationMemory } from '../../src/runtime/evaluation-memory';
 import { judgeSignal } from '../../src/core/signals';
 import type { SignalSpec } from '../../src/core/types';
 import { telemetryObservations, telemetryPoint } from '../../src/runtime/telemetry';
@@ -96,5 +97,46 @@ describe('the fast signal compared with the old version within the slices betwee
     expect(telemetryPoint(release, { item: old, probes, now })).toEqual([now, 11980, 1019, 11980, 300]);
     // Without the old version's item there is nothing to compare: no point.
     expect(telemetryPoint(release, { now })).toBeUndefined();
+  });
+});
+
+describe("a read next to a traffic step (the event-driven looks' own, kept in memory)", () => {
+  /** Both versions' cumulative counts at second `t` of a linear rollout (20 % more every 2 minutes, 50 requests/s), a 50 % shared burst from the 80 % step. */
+  const at = (t: number): TelemetryPoint => {
+    const c = [0, 0, 0, 0];
+    for (let s = 0; s < t; s++) {
+      const w = 0.2 * (Math.floor(s / 120) + 1);
+      const rate = 0.005 + (s >= 360 ? 0.5 : 0);
+      c[0] += 50 * w;
+      c[1] += 50 * w * rate;
+      c[2] += 50 * (1 - w);
+      c[3] += 50 * (1 - w) * rate;
+    }
+    return [T + t * 1000, ...c.map(Math.round)] as unknown as TelemetryPoint;
+  };
+  const lookAt = (t: number, kept: TelemetryPoint[]) => {
+    const [now, ni, ne, oi, oe] = at(t);
+    const release = { watching: 'd-1', telemetryInvocations: ni, telemetryErrors: ne, telemetryAt: now };
+    const old = { watching: 'd-1', watchStartedAt: T, telemetryInvocations: oi, telemetryErrors: oe, telemetryAt: now };
+    return judgeSignal(spec, telemetryObservations(layers, release, { start: T, end: now }, undefined, { item: old, now, points: kept })['new-version/telemetry-errors'], ctx);
+  };
+  // The state's reads: one a minute after each step (the first write after it).
+  const stored = [at(60), at(180), at(300)];
+
+  it('with only the reads a minute after each step, a burst from the step on is charged at the slice\'s average split', () => {
+    expect(lookAt(390, stored).outcome).toBe('failed');
+  });
+
+  it('a read a second before the step ends the slice there, and the burst cancels', () => {
+    expect(lookAt(390, mergeTelemetryPoints(stored, [at(359)])).outcome).toBe('healthy');
+  });
+
+  it('keeps an environment\'s reads at least 10 s apart, at most 30 of them, oldest first', () => {
+    const memory = new EvaluationMemory();
+    for (let t = 0; t < 600; t += 4) memory.rememberPoint('d-1', at(t));
+    const kept = memory.recentPoints('d-1');
+    expect(kept).toHaveLength(30);
+    expect(kept.every((p, i) => i === 0 || p[0] - kept[i - 1][0] >= 10_000)).toBe(true);
+    expect(memory.recentPoints('d-2')).toEqual([]);
   });
 });
