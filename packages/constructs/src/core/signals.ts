@@ -1,4 +1,4 @@
-import { sequentialRateAbovePValue, sequentialWorseThanBaselinePValue, stratifiedWorseThanBaselinePValue } from './sequential';
+import { sequentialRateAbovePValue, sequentialWorseThanBaselinePValue, stratifiedPValues, stratifiedWorseThanBaselinePValue } from './sequential';
 import type { AlarmSignal, CountSlice, Evidence, Observation, Outcome, RateSignal, SignalSpec, Stage, TelemetrySignal, ValueSignal, Window } from './types';
 import { FRESH_EVIDENCE_STAGES, worstOutcome } from './types';
 
@@ -59,9 +59,7 @@ export function telemetryWorseThanOldPValue(newEvents: number, newTotal: number,
  * forgotten when the failure's slice, where both versions fail alike, weighs against it.
  */
 export function telemetryStratifiedPValue(slices: readonly CountSlice[], tolerance: number): number {
-  let p = 1;
-  for (let k = 1; k <= slices.length; k++) p = Math.min(p, stratifiedWorseThanBaselinePValue(slices.slice(0, k), tolerance));
-  return p;
+  return Math.min(1, ...stratifiedPValues(slices, tolerance));
 }
 
 /**
