@@ -72,11 +72,19 @@ export function telemetryStratifiedPValue(slices: readonly CountSlice[], toleran
  * CloudWatch error rate after the final shift.
  */
 function judgeTelemetry(spec: TelemetrySignal, obs: Extract<Observation, { kind: 'counts' }>, ctx: SignalContext): Evidence {
-  const judged = obs.bothServedUntil !== undefined && spec.baseline?.failOnlyIfWorse ? { ...spec, baseline: { ...spec.baseline, failOnlyIfWorse: false } } : spec;
-  const e = judgeRate(judged, obs, ctx, telemetryWorseThanOldPValue, telemetryStratifiedPValue);
-  if (e.outcome !== 'failed' || !judged.baseline?.failOnlyIfWorse || e.baseline?.pValue !== undefined || !obs.baselinePending) return e;
+  const e = judgeRate(spec, obs, ctx, telemetryWorseThanOldPValue, telemetryStratifiedPValue);
+  if (obs.bothServedUntil !== undefined && spec.baseline?.failOnlyIfWorse) {
+    const above = e.observed !== null && typeof e.observed === 'number' && e.observed > spec.maxRate && e.pValue !== undefined && e.pValue < spec.alpha;
+    if (e.outcome === 'failed' || !above) return e;
+    const since = new Date(obs.bothServedUntil).toISOString();
+    return { ...e, outcome: 'failed', note: `${e.note.replace(NOT_ATTRIBUTED, '')}; the old version has served nothing since the final shift (${since}), so the comparison no longer excuses it` };
+  }
+  if (e.outcome !== 'failed' || !spec.baseline?.failOnlyIfWorse || e.baseline?.pValue !== undefined || !obs.baselinePending) return e;
   return { ...e, outcome: 'insufficient', note: `${obs.baselinePending}: not judged on the new version alone yet; ${e.note}` };
 }
+
+/** What judgeRate adds when a shared cause excused an absolute failure. */
+const NOT_ATTRIBUTED = '; not worse than the old version, so not attributed to the release';
 
 function unreadable(spec: SignalSpec, ctx: SignalContext, error: string): Evidence {
   return {
@@ -229,7 +237,7 @@ function judgeRate(
   const failOnlyIfWorse = spec.baseline?.failOnlyIfWorse === true && compared;
   const comparedAlone = compared && spec.baseline?.comparedAloneWhileBothServe === true && (!obs.baselineWindow || obs.baselineWindow.end >= obs.window.end);
   const failed = failOnlyIfWorse ? absFailed && baseFailed : comparedAlone ? baseFailed : absFailed || baseFailed;
-  const sharedNote = (failOnlyIfWorse || comparedAlone) && absFailed && !baseFailed ? '; not worse than the old version, so not attributed to the release' : '';
+  const sharedNote = (failOnlyIfWorse || comparedAlone) && absFailed && !baseFailed ? NOT_ATTRIBUTED : '';
   const note =
     `${events} of ${total} (${fmtRate(rate ?? 0)}); ` +
     (absFailed ? `above ${fmtRate(spec.maxRate)} with p = ${pAbs.toPrecision(3)} < ${spec.alpha}` : `not significantly above ${fmtRate(spec.maxRate)} (p = ${pAbs.toPrecision(3)})`) +

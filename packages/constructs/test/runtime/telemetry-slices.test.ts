@@ -81,11 +81,15 @@ describe('the fast signal compared with the old version within the slices betwee
     // The old version serves nothing after the shift: the new version's last step fails alone.
     const bake = rollout((k) => (k === 3 ? 0.2 : 0.005), () => 0.005, [0.1, 0.1, 0.1, 1]);
     expect(look(bake, 3).outcome).toBe('healthy');
-    expect(look(bake, 3, { bothServedUntil: bake[2][0] }).outcome).toBe('failed');
+    const after = look(bake, 3, { bothServedUntil: bake[2][0] });
+    expect(after.outcome).toBe('failed');
+    expect(after.note).toMatch(/the old version has served nothing since the final shift \(2026-01-01T00:06:00.000Z\), so the comparison no longer excuses it$/);
+    expect(after.note).not.toMatch(/not attributed/);
   });
 
-  it('guard: after the final shift, a rate within maxErrorRate still passes', () => {
-    const bake = rollout(() => 0.01, () => 0.005, [0.1, 0.1, 0.1, 1]);
+  it('guard: after the final shift, a rate within maxErrorRate still passes, even significantly worse than the old one (failOnlyIfWorse)', () => {
+    const bake = rollout(() => 0.03, () => 0.005, [0.2, 0.4, 0.6, 1]);
+    expect(look(bake, 2).baseline!.pValue!).toBeLessThan(0.001);
     expect(look(bake, 3, { bothServedUntil: bake[2][0] }).outcome).toBe('healthy');
   });
 
