@@ -4,7 +4,7 @@
  * the lab serves the same clients over loopback.
  */
 import type { RolloutShape } from '../core/types';
-import type { AlarmReading, MetricQuery, MetricReading } from '../core/observe';
+import type { AlarmReading, MetricQuery, MetricReading, TelemetryPoint } from '../core/observe';
 import type { DecisionRecord } from '../core/decision-record';
 import type { EvaluationState } from '../core/types';
 import type { ProbeResult } from '../core/probes';
@@ -99,6 +99,11 @@ export interface DeploymentState {
    * DECISIONS_KEPT: what `canary-watchdog watch` reads, on AWS and on the lab alike.
    */
   readonly decisions?: readonly DecisionRecord[];
+  /**
+   * Both versions' telemetry counts at some of the watchdog's reads (core/observe.ts
+   * TelemetryPoint), kept in the writes it makes anyway: the fast signal's time slices.
+   */
+  readonly telemetryPoints?: readonly TelemetryPoint[];
 }
 
 /** The pre-traffic hook's answer for one hook execution: the status it reported and why. */

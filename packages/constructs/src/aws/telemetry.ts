@@ -39,6 +39,7 @@
  */
 import { INIT_HISTOGRAM, type InitHistogram } from '../core/init-durations';
 import type { LayerSpec, Observation, Observations, Window } from '../core/types';
+import { telemetrySlices, type TelemetryPoint } from '../core/observe';
 import { signalKey } from '../core/types';
 
 /** The Telemetry API buffering the extension asks for (the API's minimum is 25 ms, default 1,000). */
@@ -231,13 +232,40 @@ export interface BaselineWatch {
   readonly probes?: { readonly release: { invocations: number; errors: number }; readonly baseline: { invocations: number; errors: number } };
   /** Now, epoch ms: whether the old version's counts are still awaited (BASELINE_WAIT_SECONDS). */
   readonly now: number;
+  /**
+   * Both versions' counts at earlier reads, kept in the deployment's state (DeploymentState
+   * telemetryPoints): with them the comparison is made within the slices between reads.
+   */
+  readonly points?: readonly TelemetryPoint[];
+  /**
+   * When both versions stopped serving traffic together (the final shift), once it has passed:
+   * the comparison says nothing about the new version's counts after it, so it no longer
+   * excuses them (core judgeTelemetry).
+   */
+  readonly bothServedUntil?: number;
+}
+
+/**
+ * Both versions' counts as this read sees them, probes taken off, at `now`: the point the state
+ * keeps for the next reads' slices. undefined without the old version's watch item (nothing to
+ * compare with) or before the new version's extension wrote.
+ */
+export function telemetryPoint(item: object | undefined, baseline: BaselineWatch | undefined): TelemetryPoint | undefined {
+  const own = telemetryOf(item as Readonly<Record<string, unknown>> | undefined);
+  if (!own || !baseline?.item) return undefined;
+  const counts = withoutProbes(own, baseline.probes?.release);
+  const old = withoutProbes(telemetryOf(baseline.item) ?? { invocations: 0, errors: 0, at: 0 }, baseline.probes?.baseline);
+  return [baseline.now, counts.invocations, counts.errors, old.invocations, old.errors];
 }
 
 /**
  * Observations for the layers' telemetry signals, from the deployment's watch item (watchedCounts):
  * the counts since the release began, up to the latest flush. No item or no flush yet is 0 of 0
  * (insufficient evidence, never healthy). With the old version's watch item of the same deployment,
- * its counts are the baseline (`old`), taken over the same watch.
+ * its counts are the baseline (`old`), taken over the same watch, and with the points of earlier
+ * reads the comparison is made within each slice between reads (`slices`): one BatchGetItem reads
+ * both items at once, so a slice is the same stretch of time for both versions, and errors both
+ * meet while the traffic split shifts cancel within it (core stratifiedWorseThanBaselinePValue).
  */
 export function telemetryObservations(layers: readonly LayerSpec[], item: object | undefined, window: Window, unreadable?: string, baseline?: BaselineWatch): Observations {
   const out: Record<string, Observation> = {};
@@ -253,6 +281,11 @@ export function telemetryObservations(layers: readonly LayerSpec[], item: object
   const inits = initsOf(item as Readonly<Record<string, unknown>> | undefined);
   const oldInits = baseline?.item ? initsOf(baseline.item) : undefined;
   const empty = { count: 0, buckets: new Array<number>(INIT_HISTOGRAM.count).fill(0) };
+  const point = telemetryPoint(item, baseline);
+  // Slices only once a read has been kept: with none, the one slice is the pooled counts.
+  const slices = point && baseline?.points?.length ? telemetrySlices(baseline.points, point, window.start) : undefined;
+  const end = counts?.at ? Math.min(window.end, counts.at) : window.end;
+  const servedUntil = baseline?.bothServedUntil;
   for (const layer of layers) {
     for (const s of layer.signals) {
       if (s.kind === 'inits') {
@@ -270,8 +303,10 @@ export function telemetryObservations(layers: readonly LayerSpec[], item: object
       out[signalKey(layer.name, s.name)] = unreadable !== undefined ? { kind: 'unreadable', error: unreadable } : {
         kind: 'counts',
         new: { events: counts?.errors ?? 0, total: counts?.invocations ?? 0 },
-        window: { start: window.start, end: counts?.at ? Math.min(window.end, counts.at) : window.end },
+        window: { start: window.start, end },
         ...(old ? { old: { events: old.errors, total: old.invocations } } : {}),
+        ...(slices ? { slices } : {}),
+        ...(old && servedUntil !== undefined && servedUntil < end ? { bothServedUntil: servedUntil } : {}),
         ...(pending ? { baselinePending: pending } : {}),
       };
     }

@@ -345,3 +345,82 @@ export function toObservations(
   }
   return out;
 }
+
+/**
+ * Both versions' cumulative telemetry counts as one watchdog read saw them: `at` (epoch ms), the
+ * new version's invocations and errors, the old version's. One BatchGetItem reads both watch items
+ * at the same moment, so the differences between two reads are the same stretch of time for both
+ * versions: a time slice, as a CloudWatch minute is for the metrics.
+ */
+export type TelemetryPoint = readonly [at: number, newInvocations: number, newErrors: number, oldInvocations: number, oldErrors: number];
+
+/**
+ * The most points a deployment's state keeps: about 2 KB in the state item. The points are kept
+ * only in the state writes the watchdog makes anyway (a record that says something new, which
+ * every traffic step is), so a canary keeps 2 or 3 and a linear rollout about one per step; past
+ * this bound, the slices with the most alike traffic split are merged (withTelemetryPoint).
+ */
+export const TELEMETRY_POINTS_MAX = 48;
+
+const MINUTE_MS = 60_000;
+
+/**
+ * The points to keep after a read: `point` is added when it is from a later minute than the last
+ * one kept (the first read of each minute is kept: the first after a traffic step is the one
+ * nearest the step), and past TELEMETRY_POINTS_MAX the point between the two slices with the most
+ * alike new-version share of traffic is dropped, which merges them (fewer, longer slices stay
+ * valid; they only cancel less of what both versions meet). Pure.
+ */
+export function withTelemetryPoint(points: readonly TelemetryPoint[], point: TelemetryPoint): TelemetryPoint[] {
+  const last = points.at(-1);
+  if (last && Math.floor(point[0] / MINUTE_MS) <= Math.floor(last[0] / MINUTE_MS)) return [...points];
+  const out = [...points, point];
+  while (out.length > TELEMETRY_POINTS_MAX) {
+    const shares = telemetrySlices(out.slice(0, -1), out.at(-1)!).map((s) => (s.newTotal + s.oldTotal > 0 ? s.newTotal / (s.newTotal + s.oldTotal) : 0));
+    // Point i (0-based) ends slice i and begins slice i + 1; the last point is never dropped.
+    let drop = 0;
+    for (let i = 1; i < out.length - 1; i++) if (Math.abs(shares[i + 1] - shares[i]) < Math.abs(shares[drop + 1] - shares[drop])) drop = i;
+    out.splice(drop, 1);
+  }
+  return out;
+}
+
+/**
+ * The time slices between consecutive reads of both versions' telemetry counts, from the start of
+ * the watch (0 of 0) through `points` to `current`, oldest first, each starting at the read that
+ * opens it. A count that falls between two reads (the probe record ahead of the extension, or an
+ * item no longer watching this deployment) adds nothing to its slice until it passes its
+ * previous high: no count is taken twice. Pure.
+ */
+export function telemetrySlices(points: readonly TelemetryPoint[], current: TelemetryPoint, start = 0): TimeSlice[] {
+  const out: TimeSlice[] = [];
+  let high = [0, 0, 0, 0];
+  let from = start;
+  for (const p of [...points.filter((q) => q[0] < current[0]), current]) {
+    const next = high.map((h, i) => Math.max(h, p[i + 1]));
+    const [newTotal, newEvents, oldTotal, oldEvents] = next.map((n, i) => n - high[i]);
+    out.push({ start: from, newEvents, newTotal, oldEvents, oldTotal });
+    high = next;
+    from = p[0];
+  }
+  return out;
+}
+
+/** Two series of points as one, in time order, one point per time (the first series' wins). Pure. */
+export function mergeTelemetryPoints(a: readonly TelemetryPoint[], b: readonly TelemetryPoint[]): TelemetryPoint[] {
+  const byTime = new Map<number, TelemetryPoint>();
+  for (const p of [...b, ...a]) byTime.set(p[0], p);
+  return [...byTime.values()].sort((x, y) => x[0] - y[0]);
+}
+
+/** The points as stored, checked: what is not a list of 5 finite counts >= 0, in time order, is dropped. */
+export function parseTelemetryPoints(stored: unknown): TelemetryPoint[] {
+  if (!Array.isArray(stored)) return [];
+  const out: TelemetryPoint[] = [];
+  for (const p of stored) {
+    if (!Array.isArray(p) || p.length !== 5 || !p.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0)) continue;
+    if (out.length && p[0] <= out.at(-1)![0]) continue;
+    out.push(p as unknown as TelemetryPoint);
+  }
+  return out;
+}

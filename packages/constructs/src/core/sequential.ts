@@ -137,21 +137,32 @@ export type { CountSlice } from './types';
  * as samples. Returns 1 when there is nothing to compare.
  */
 export function stratifiedWorseThanBaselinePValue(slices: readonly CountSlice[], tolerance: number): number {
+  return stratifiedPValues(slices, tolerance).at(-1) ?? 1;
+}
+
+/**
+ * The stratified test's p-value after each slice, in order (stratifiedWorseThanBaselinePValue of
+ * each prefix), in one pass: the least of them is the test read at the end of each slice, still
+ * always valid (Ville's inequality bounds the running maximum of the ratio).
+ */
+export function stratifiedPValues(slices: readonly CountSlice[], tolerance: number): number[] {
   const r = 1 + tolerance;
-  const strata: { x: number; e: number; pi: number }[] = [];
-  for (const sl of slices) {
+  const terms = MIXTURE_LOG_ODDS_STEPS.map(() => 0);
+  let any = false;
+  return slices.map((sl) => {
     for (const [name, v] of Object.entries(sl)) {
       if (!Number.isFinite(v) || v < 0) throw new RangeError(`${name} must be a finite number >= 0, got ${v}`);
     }
     const nNew = Math.max(sl.newTotal, sl.newEvents);
     const nOld = Math.max(sl.oldTotal, sl.oldEvents);
     const e = sl.newEvents + sl.oldEvents;
-    if (nNew === 0 || nOld === 0 || e === 0) continue;
-    strata.push({ x: sl.newEvents, e, pi: (nNew * r) / (nNew * r + nOld) });
-  }
-  if (!strata.length) return 1;
-  const terms = MIXTURE_LOG_ODDS_STEPS.map((s, i) => strata.reduce((a, t) => a + bernoulliLogRatio(t.x, t.e, t.pi, s, STEP_EXPM1[i]), 0));
-  return pFromLogRatio(logMix(terms, MIXTURE_WEIGHTS));
+    if (nNew > 0 && nOld > 0 && e > 0) {
+      const pi = (nNew * r) / (nNew * r + nOld);
+      MIXTURE_LOG_ODDS_STEPS.forEach((st, i) => (terms[i] += bernoulliLogRatio(sl.newEvents, e, pi, st, STEP_EXPM1[i])));
+      any = true;
+    }
+    return any ? pFromLogRatio(logMix(terms, MIXTURE_WEIGHTS)) : 1;
+  });
 }
 
 function assertCounts(events: number, total: number): void {

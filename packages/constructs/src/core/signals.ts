@@ -1,6 +1,6 @@
 import { judgeInits } from './init-durations';
-import { sequentialRateAbovePValue, sequentialWorseThanBaselinePValue, stratifiedWorseThanBaselinePValue } from './sequential';
-import type { AlarmSignal, Evidence, Observation, Outcome, RateSignal, SignalSpec, Stage, TelemetrySignal, ValueSignal, Window } from './types';
+import { sequentialRateAbovePValue, sequentialWorseThanBaselinePValue, stratifiedPValues, stratifiedWorseThanBaselinePValue } from './sequential';
+import type { AlarmSignal, CountSlice, Evidence, Observation, Outcome, RateSignal, SignalSpec, Stage, TelemetrySignal, ValueSignal, Window } from './types';
 import { FRESH_EVIDENCE_STAGES, worstOutcome } from './types';
 
 /** Context a signal needs besides its observation. */
@@ -45,25 +45,50 @@ export function judgeSignal(spec: SignalSpec, obs: Observation | undefined, ctx:
 }
 
 /**
- * The telemetry counts' comparison with the old version's: whether the new version fails more
- * than `tolerance` (relative) above the old one, as an always-valid p-value. One function, so
- * that a stratified comparison can take its place.
+ * The telemetry counts' comparison with the old version's, pooled over the watch: whether the new
+ * version fails more than `tolerance` (relative) above the old one, as an always-valid p-value.
+ * Used until the watchdog has kept a read of both versions' counts; from then on the comparison
+ * is made within the slices between reads (the observation's `slices`, judgeRate).
  */
 export function telemetryWorseThanOldPValue(newEvents: number, newTotal: number, oldEvents: number, oldTotal: number, tolerance: number): number {
   return sequentialWorseThanBaselinePValue(newEvents, newTotal, oldEvents, oldTotal, tolerance);
 }
 
 /**
+ * The telemetry counts' comparison within the slices between the watchdog's reads: the least of
+ * the stratified p-values at each read the slices end at. Each of those reads was a look, and the
+ * least is still always valid: Ville's inequality bounds the chance that the mixture's likelihood
+ * ratio EVER reaches 1/alpha, so its running maximum may be read (Howard, Ramdas, McAuliffe &
+ * Sekhon 2021, section 2). So a regression the slices before a shared failure showed is not
+ * forgotten when the failure's slice, where both versions fail alike, weighs against it.
+ */
+export function telemetryStratifiedPValue(slices: readonly CountSlice[], tolerance: number): number {
+  return Math.min(1, ...stratifiedPValues(slices, tolerance));
+}
+
+/**
  * The fast signal, judged like a rate against the old version's own counts. Where the cause can be
  * shared (failOnlyIfWorse), a failure judged on the new version alone while the old version's
  * counts are still awaited (the observation's `baselinePending`) is held as insufficient: the
- * old version's extension starts counting up to a recheck interval after the watch began.
+ * old version's extension starts counting up to a recheck interval after the watch began. After
+ * the final shift (`bothServedUntil`) the old version serves nothing to compare with, so the
+ * comparison no longer excuses the new version's failures: the absolute test decides, as for the
+ * CloudWatch error rate after the final shift.
  */
 function judgeTelemetry(spec: TelemetrySignal, obs: Extract<Observation, { kind: 'counts' }>, ctx: SignalContext): Evidence {
-  const e = judgeRate(spec, obs, ctx, telemetryWorseThanOldPValue);
+  const e = judgeRate(spec, obs, ctx, telemetryWorseThanOldPValue, telemetryStratifiedPValue);
+  if (obs.bothServedUntil !== undefined && spec.baseline?.failOnlyIfWorse) {
+    const above = e.observed !== null && typeof e.observed === 'number' && e.observed > spec.maxRate && e.pValue !== undefined && e.pValue < spec.alpha;
+    if (e.outcome === 'failed' || !above) return e;
+    const since = new Date(obs.bothServedUntil).toISOString();
+    return { ...e, outcome: 'failed', note: `${e.note.replace(NOT_ATTRIBUTED, '')}; the old version has served nothing since the final shift (${since}), so the comparison no longer excuses it` };
+  }
   if (e.outcome !== 'failed' || !spec.baseline?.failOnlyIfWorse || e.baseline?.pValue !== undefined || !obs.baselinePending) return e;
   return { ...e, outcome: 'insufficient', note: `${obs.baselinePending}: not judged on the new version alone yet; ${e.note}` };
 }
+
+/** What judgeRate adds when a shared cause excused an absolute failure. */
+const NOT_ATTRIBUTED = '; not worse than the old version, so not attributed to the release';
 
 function unreadable(spec: SignalSpec, ctx: SignalContext, error: string): Evidence {
   return {
@@ -142,13 +167,14 @@ function fmtRate(r: number): string {
 }
 
 /** What judging a rate needs of its signal: a CloudWatch rate signal, or the telemetry counts'. */
-type JudgedRate = Pick<RateSignal, 'name' | 'maxRate' | 'minSamples' | 'alpha' | 'baseline' | 'freshMinutes'>;
+type JudgedRate = Pick<RateSignal, 'name' | 'maxRate' | 'minSamples' | 'alpha' | 'baseline' | 'freshMinutes'> & { readonly kind?: SignalSpec['kind'] };
 
 function judgeRate(
   spec: JudgedRate,
   obs: Extract<Observation, { kind: 'counts' }>,
   ctx: SignalContext,
   worseThanBaseline: typeof sequentialWorseThanBaselinePValue = sequentialWorseThanBaselinePValue,
+  worseWithinSlices: typeof stratifiedWorseThanBaselinePValue = stratifiedWorseThanBaselinePValue,
 ): Evidence {
   const events = Math.round(obs.new.events);
   const total = Math.round(obs.new.total);
@@ -194,9 +220,9 @@ function judgeRate(
       // the split shifts cancel within each minute; otherwise pooled over the window.
       const slices = obs.slices?.length ? obs.slices : undefined;
       const pBase = slices
-        ? stratifiedWorseThanBaselinePValue(slices, spec.baseline.tolerance)
+        ? worseWithinSlices(slices, spec.baseline.tolerance)
         : worseThanBaseline(bEvents, bTotal, oEvents, oTotal, spec.baseline.tolerance);
-      const how = slices ? `compared minute by minute over ${slices.length} minutes` : 'pooled over the window';
+      const how = !slices ? 'pooled over the window' : spec.kind === 'telemetry' ? `compared within ${slices.length} time slices between reads` : `compared minute by minute over ${slices.length} minutes`;
       const oRate = oEvents / oTotal;
       compared = true;
       baseline = { observed: oRate, sampleSize: oTotal, pValue: pBase };
@@ -215,7 +241,7 @@ function judgeRate(
   const failOnlyIfWorse = spec.baseline?.failOnlyIfWorse === true && compared;
   const comparedAlone = compared && spec.baseline?.comparedAloneWhileBothServe === true && (!obs.baselineWindow || obs.baselineWindow.end >= obs.window.end);
   const failed = failOnlyIfWorse ? absFailed && baseFailed : comparedAlone ? baseFailed : absFailed || baseFailed;
-  const sharedNote = (failOnlyIfWorse || comparedAlone) && absFailed && !baseFailed ? '; not worse than the old version, so not attributed to the release' : '';
+  const sharedNote = (failOnlyIfWorse || comparedAlone) && absFailed && !baseFailed ? NOT_ATTRIBUTED : '';
   const note =
     `${events} of ${total} (${fmtRate(rate ?? 0)}); ` +
     (absFailed ? `above ${fmtRate(spec.maxRate)} with p = ${pAbs.toPrecision(3)} < ${spec.alpha}` : `not significantly above ${fmtRate(spec.maxRate)} (p = ${pAbs.toPrecision(3)})`) +

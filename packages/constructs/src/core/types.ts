@@ -210,11 +210,17 @@ export type Observation =
       readonly freshWindow?: Window;
       /**
        * Both versions per minute over `baselineWindow` (or `window`), oldest first: the comparison
-       * is made within each minute. Absent (older observations, the telemetry counts): pooled.
+       * is made within each minute (telemetry: within each stretch between the watchdog's reads).
+       * Absent (older observations, telemetry before a read was kept): pooled.
        */
       readonly slices?: readonly TimeSlice[];
       /** Telemetry: why the old version's counts are still awaited (its extension has not looked yet). */
       readonly baselinePending?: string;
+      /**
+       * Telemetry: when both versions stopped serving together (the final shift), epoch ms, once
+       * passed: the comparison no longer speaks for the new version's counts after it.
+       */
+      readonly bothServedUntil?: number;
     }
   | {
       readonly kind: 'inits';

@@ -3,7 +3,7 @@ import { parseLambdaAppSpec, type LambdaAppSpec } from '../core/appspec';
 import { decisionRecord, isNews, keepDecisions, sendsEvent, type ActionTaken, type DecisionRecord } from '../core/decision-record';
 import { evaluate, INITIAL_STATE } from '../core/evaluate';
 import { scheduledWeight } from '../core/rollout';
-import { concurrentWindow, deploymentWindow, planExceedanceReads, planReads, toObservations, type AlarmReading, type MetricQuery, type MetricReading } from '../core/observe';
+import { concurrentWindow, deploymentWindow, mergeTelemetryPoints, parseTelemetryPoints, planExceedanceReads, planReads, toObservations, withTelemetryPoint, type AlarmReading, type MetricQuery, type MetricReading, type TelemetryPoint } from '../core/observe';
 import type { DeploymentSnapshot, EvaluationState, LayerSpec, Verdict, Window } from '../core/types';
 import type { ActionPort, AliasPort, Datapoint, DecisionPort, DeploymentInfo, DeploymentPort, DeploymentState, MetricsPort, RegistryPort, SignalPort, StatePort, WatchEndPort, WatchRef } from '../aws/ports';
 import { errorText, mapLimit } from '../aws/util';
@@ -11,7 +11,7 @@ import { ALL_GROUPS, currentConfig, discover, groupKey, readStates, type ActiveD
 import { judgeSignal } from '../core/signals';
 import { signalKey } from '../core/types';
 import type { EvaluationMemory } from './evaluation-memory';
-import { probedKey, probedOf, telemetryObservations, watchedCounts, watchKey } from '../aws/telemetry';
+import { probedKey, probedOf, telemetryObservations, telemetryPoint, watchedCounts, watchKey, type BaselineWatch } from '../aws/telemetry';
 import { describeTrigger, guardsFor, type Trigger } from './triggers';
 
 export interface Log {
@@ -198,7 +198,9 @@ export async function runWatchdog(firstTrigger: Trigger, given: WatchdogDeps): P
     const st = states.get(a.info.deploymentId);
     const { snapshot, layers, versions, window, concurrent } = plans[i];
     const mine = readingsOf(i);
-    const observations = { ...toObservations(layers, versions, window, mine, alarmReadings, concurrent), ...telemetryWatched(layers, a, watches, window, now, watchError) };
+    const telemetry = telemetryWatched(layers, a, watches, window, now, watchError, st, concurrent, deps.memory?.recentPoints(a.info.deploymentId) ?? []);
+    if (telemetry.point) deps.memory?.rememberPoint(a.info.deploymentId, telemetry.point);
+    const observations = { ...toObservations(layers, versions, window, mine, alarmReadings, concurrent), ...telemetry.observations };
     const id = a.info.deploymentId;
     const own = ownState(id, st, unread.has(id) ? `state read: ${read.failure!.message}` : undefined, deps.memory);
     const { verdict, state: nextEval } = evaluate({ snapshot, layers, observations, state: own.evaluation, ...(own.unreadable ? { stateUnreadable: own.unreadable } : {}) }, config.policy, now);
@@ -217,9 +219,14 @@ export async function runWatchdog(firstTrigger: Trigger, given: WatchdogDeps): P
       // Unknown state is not overwritten: the count is carried in memory until it reads again.
       deps.memory?.set(id, { evaluation: nextEval });
     } else if (bakeReported || news || counting(nextEval) || counting(st?.evaluation)) {
+      // Both versions' telemetry counts ride along in a write made anyway (never one of its own):
+      // each traffic step is news, so the fast signal gets a slice per step at no extra call.
+      // The state keeps the first read of each minute, this environment's recent ones included.
+      const points = telemetry.point ? [...telemetry.points, telemetry.point].reduce<TelemetryPoint[]>((kept, p) => withTelemetryPoint(kept, p), []) : undefined;
       try {
         await deps.state.update(id, {
           evaluation: nextEval,
+          ...(points && JSON.stringify(points) !== JSON.stringify(telemetry.stored) ? { telemetryPoints: points } : {}),
           ...(news ? { decisions: keepDecisions(st?.decisions ?? [], record) } : {}),
           ...(bakeReported && st?.bake ? { bake: { ...st.bake, reported: bakeReported } } : {}),
         });
@@ -340,10 +347,28 @@ function watchKeysOf(spec: { functionName: string; targetVersion: string; curren
   return [...new Set([watchKey(spec.functionName, spec.targetVersion), watchKey(spec.functionName, spec.currentVersion)])];
 }
 
-/** The telemetry observations of one deployment, from its own version's watch item and its old version's. */
-function telemetryWatched(layers: readonly LayerSpec[], a: ActiveDeployment, watches: ReadonlyMap<string, object>, window: Window, now: number, unreadable?: string) {
-  if (!a.guard.telemetry) return {};
-  return telemetryOfDeployment(layers, a.info.deploymentId, a.appSpec, watches, window, now, unreadable);
+/**
+ * The telemetry observations of one deployment, from its own version's watch item and its old
+ * version's, with the points of earlier reads its state keeps; and this read's point, to keep.
+ */
+function telemetryWatched(
+  layers: readonly LayerSpec[],
+  a: ActiveDeployment,
+  watches: ReadonlyMap<string, object>,
+  window: Window,
+  now: number,
+  unreadable: string | undefined,
+  st: DeploymentState | undefined,
+  concurrent: Window | null,
+  recent: readonly TelemetryPoint[],
+) {
+  const kept = parseTelemetryPoints(st?.telemetryPoints);
+  // This environment's recent reads (best effort: another environment has none) add slice edges.
+  const points = mergeTelemetryPoints(kept, recent);
+  if (!a.guard.telemetry) return { observations: {}, points, stored: kept, point: undefined };
+  // Once the final shift has passed, the concurrent window ends at it.
+  const bothServedUntil = concurrent && concurrent.end < now ? concurrent.end : undefined;
+  return { ...telemetryOfDeployment(layers, a.info.deploymentId, a.appSpec, watches, window, now, unreadable, { points, bothServedUntil }), points, stored: kept };
 }
 
 /**
@@ -358,13 +383,22 @@ function telemetryOfDeployment(
   window: Window,
   now: number,
   unreadable?: string,
+  kept: Pick<BaselineWatch, 'points' | 'bothServedUntil'> = {},
 ) {
   const of = (version: string) => watchedCounts(items.get(watchKey(spec.functionName, version)) as Readonly<Record<string, unknown>> | undefined, deploymentId);
   const baseline = spec.currentVersion !== spec.targetVersion ? of(spec.currentVersion) : undefined;
   // The probes' invocations are not user traffic: taken off each version's counts.
   const probed = items.get(probedKey(deploymentId)) as Readonly<Record<string, unknown>> | undefined;
   const probes = probed ? { release: probedOf(probed, spec.targetVersion), baseline: probedOf(probed, spec.currentVersion) } : undefined;
-  return telemetryObservations(layers, of(spec.targetVersion), window, unreadable, { ...(baseline ? { item: baseline } : {}), ...(probes ? { probes } : {}), now });
+  const watch: BaselineWatch = {
+    ...(baseline ? { item: baseline } : {}),
+    ...(probes ? { probes } : {}),
+    now,
+    ...(kept.points?.length ? { points: kept.points } : {}),
+    ...(kept.bothServedUntil !== undefined ? { bothServedUntil: kept.bothServedUntil } : {}),
+  };
+  const item = of(spec.targetVersion);
+  return { observations: telemetryObservations(layers, item, window, unreadable, watch), point: unreadable === undefined ? telemetryPoint(item, watch) : undefined };
 }
 
 /**
@@ -405,7 +439,13 @@ async function telemetrySuspects(ids: readonly string[], recordKeys: readonly st
     if (!p) return true;
     const { guard, info, spec } = p;
     const layers = buildLayers(guard, deps.config.namespace);
-    const observations = telemetryOfDeployment(layers, id, spec, items, { start: info.createdAt, end: now }, now);
+    // The points the state keeps, and the final shift once the bake has begun.
+    const st = items.get(id) as DeploymentState | undefined;
+    const points = mergeTelemetryPoints(parseTelemetryPoints(st?.telemetryPoints), deps.memory?.recentPoints(id) ?? []);
+    const kept = { points, ...(st?.bake?.startedAt !== undefined ? { bothServedUntil: st.bake.startedAt } : {}) };
+    const { observations, point } = telemetryOfDeployment(layers, id, spec, items, { start: info.createdAt, end: now }, now, undefined, kept);
+    // These looks come every few seconds while failures come: their reads are the finest edges.
+    if (point) deps.memory?.rememberPoint(id, point);
     return layers.some((l) =>
       l.signals.some((s) => s.kind === 'telemetry' && judgeSignal(s, observations[signalKey(l.name, s.name)], { layer: l.name, deploymentCreatedAt: info.createdAt, preexistingAlarms: deps.config.policy.preexistingAlarms, stage: 'shifting' }).outcome === 'failed'),
     );

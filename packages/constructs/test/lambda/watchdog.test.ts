@@ -1070,6 +1070,31 @@ describe('watchdog handler: the telemetry fast signal', () => {
     for (const d of decisions(run)) expect(d.evidence.find((e) => e.signal === 'telemetry-errors')).toMatchObject({ observed: 0, sampleSize: 30 });
   });
 
+  it("keeps both versions' counts for the fast signal's slices only in a state write made anyway (no call of its own)", async () => {
+    world();
+    items.set('d-BAD1', { deploymentId: 'd-BAD1', trafficShiftStartedAt: clock - 1 * MIN });
+    counted('d-BAD1', 120, 1);
+    counted('d-BAD1', 1080, 5, 'orders', '1');
+    // The first record is news: its write carries this read's point.
+    await handler(schedule);
+    expect((items.get('d-BAD1') as { telemetryPoints?: unknown[] }).telemetryPoints).toEqual([[clock, 120, 1, 1080, 5]]);
+    // A steady minute writes nothing, points included (guard against a write per run).
+    ddb.resetHistory();
+    clock += MIN;
+    counted('d-BAD1', 240, 2);
+    counted('d-BAD1', 2160, 10, 'orders', '1');
+    await handler(schedule);
+    expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
+    // The next write (the service alarm fires: news) keeps this environment's last read too.
+    clock += MIN;
+    counted('d-BAD1', 360, 3);
+    counted('d-BAD1', 3240, 15, 'orders', '1');
+    answerAlarms(cw, { 'orders-5xx': 'ALARM' }, new Date(clock - 30_000));
+    const run = await handler(schedule);
+    expect((items.get('d-BAD1') as { telemetryPoints?: unknown[] }).telemetryPoints).toHaveLength(3);
+    expect(decisions(run)[0].evidence.find((e) => e.signal === 'telemetry-errors')!.note).toMatch(/compared within 3 time slices between reads/);
+  });
+
   it('judges only the deployments in the batch', async () => {
     setEnv({ guards: [guard({ telemetry: true }), guard({ application: 'other-app', deploymentGroup: 'other-dg', telemetry: true })] });
     world({ deployments: [deploymentInfo('d-BAD1'), deploymentInfo('d-OTHER', { applicationName: 'other-app', deploymentGroupName: 'other-dg' })] });
