@@ -8,6 +8,8 @@ import { checkConfigReport, EXPLAIN_INPUT, explainRecords, runLab } from '../src
 import { badInput, CliError, EXIT, EXIT_CODE_HELP, exitCodeOf } from '../src/cli/exit-codes';
 import { decisionLinesFromLogGroup } from '../src/cli/log-group';
 import { checkOutputFile } from '../src/cli/output-path';
+import { onInterrupt } from '../src/cli/interrupt';
+import { checkCloudAssembly } from '../src/cli/preflight';
 import { terminalLines } from '../src/cli/terminal-text';
 import { rehearse } from '../src/rehearsal/rehearse';
 import { loadScenarios } from '../src/rehearsal/scenario';
@@ -79,8 +81,9 @@ export function program(): Command {
       // Every input and output path is checked before the app is synthesized or a lab starts.
       if (opts.json !== undefined) checkOutputFile('--json', opts.json);
       if (opts.report !== undefined) checkOutputFile('--report', opts.report);
+      if (opts.app !== undefined) checkCloudAssembly(opts.app);
       const scenarios = loadScenarios(opts.scenario ?? []);
-      const results = await rehearse({ scenarios, ...opts });
+      const results = await interruptible((interrupt) => rehearse({ scenarios, ...opts, interrupt }));
       if (results.some((r) => !r.passed)) throw new CliError(EXIT.failed, 'some scenarios did not meet their expectations');
     });
 
@@ -100,7 +103,7 @@ export function program(): Command {
       .option('--application <name>', 'with --group: the deployment in progress in that group, or the next one')
       .option('--group <name>', 'a deployment group of --application'),
   ).action(async (opts: WatchFlags) => {
-    await watchCommand(opts);
+    await interruptible((interrupt) => watchCommand({ ...opts, interrupt }));
   });
 
   followOptions(
@@ -112,10 +115,20 @@ export function program(): Command {
       .passThroughOptions()
       .allowUnknownOption(),
   ).action(async (cdkArgs: string[], opts: FollowFlags & { cdk: string }) => {
-    await deployCommand(cdkArgs, opts);
+    await interruptible((interrupt) => deployCommand(cdkArgs, { ...opts, interrupt }));
   });
 
   return cli;
+}
+
+/** Run a long command with Ctrl-C as its interrupt signal (see src/cli/interrupt.ts). */
+async function interruptible<T>(run: (interrupt: AbortSignal) => Promise<T>): Promise<T> {
+  const stop = onInterrupt();
+  try {
+    return await run(stop.signal);
+  } finally {
+    stop.dispose();
+  }
 }
 
 function parseInterval(v: string): number {
@@ -173,10 +186,10 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT.badInput;
     }
     const code = exitCodeOf(err);
-    // "failed" is a verdict, not an error of the CLI's.
+    // "failed" is a verdict and "interrupted" the user's choice, not errors of the CLI's.
     // An error's message may quote AWS (an SDK error, a reason): printed terminal-safe.
     const message = terminalLines((err as Error).message);
-    process.stderr.write(code === EXIT.failed ? `${message}\n` : `error: ${message}\n`);
+    process.stderr.write(code === EXIT.failed || code === EXIT.interrupted ? `${message}\n` : `error: ${message}\n`);
     return code;
   }
 }

@@ -8,6 +8,7 @@ import { LabError } from '../lab/kernel';
 import { Lab } from '../lab/lab';
 import { synthSampleApp } from '../lab/sample-app';
 import { badInput } from './exit-codes';
+import { checkCloudAssembly, checkPortFree, portInUse } from './preflight';
 import { terminalSafe } from './terminal-text';
 
 /** A rate (0-1) in percent, without trailing zeros: 0.05 is "5 %". */
@@ -161,6 +162,9 @@ export async function runLab(
 ): Promise<Lab> {
   if (opts.empty && opts.app) throw new InputError('--empty and --app exclude each other: an empty lab loads no app', 'empty');
   if (opts.speed !== undefined && opts.speed !== 1 && opts.clock !== 'real') throw new InputError('--speed needs --clock real: a virtual clock moves only when advanced', 'speed');
+  // The app and the port are checked before the sample app is synthesized (seconds).
+  if (opts.app !== undefined && !opts.empty) checkCloudAssembly(opts.app);
+  await checkPortFree(opts.port);
   const dir = opts.empty ? undefined : opts.app === undefined ? synthSampleApp() : resolve(opts.app);
   const lab = new Lab({ clock: opts.clock, seed: opts.seed, port: opts.port, ...(opts.speed !== undefined ? { speed: opts.speed } : {}) });
   let endpoint;
@@ -173,6 +177,8 @@ export async function runLab(
     await lab.stop();
     // Not a cloud assembly, or one whose manifest or template is not JSON: bad input.
     if (err instanceof LabError || err instanceof SyntaxError) throw badInput(`--app: ${err.message}`);
+    // The port was free when checked, and taken since.
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw portInUse(opts.port);
     throw err;
   }
   const clock = `clock: ${opts.clock}${opts.clock === 'real' && (opts.speed ?? 1) !== 1 ? ` x${opts.speed}` : ''}`;

@@ -19,7 +19,8 @@ import { parseLambdaAppSpec, type LambdaAppSpec } from 'canary-watchdog/lib/core
 import type { PreTrafficOutcome } from 'canary-watchdog/lib/aws/ports';
 import type { DecisionRecord } from 'canary-watchdog/lib/core/decision-record';
 import { ENV } from 'canary-watchdog/lib/runtime/env';
-import { CliError, EXIT, type ExitCode } from './exit-codes';
+import { CliError, EXIT, worstExit, type ExitCode } from './exit-codes';
+import { sleepUnless } from './interrupt';
 import { terminalSafe } from './terminal-text';
 
 export interface WatchClients {
@@ -55,10 +56,12 @@ export interface WatchOptions {
   readonly out: (text: string) => void;
   readonly sleep?: (ms: number) => Promise<void>;
   readonly now?: () => number;
+  /** Ctrl-C: stop following, and end each deployment not yet ended as `interrupted`. */
+  readonly interrupt?: AbortSignal;
 }
 
-/** `failed`: CodeDeploy failed it (a hook reported Failed) without a rollback; `stopped`: stopped without one. */
-export type Outcome = 'completed' | 'rolled-back' | 'failed' | 'stopped' | 'unobservable';
+/** `failed`: CodeDeploy failed it (a hook reported Failed) without a rollback; `stopped`: stopped without one; `interrupted`: the user stopped the watch first. */
+export type Outcome = 'completed' | 'rolled-back' | 'failed' | 'stopped' | 'unobservable' | 'interrupted';
 
 /** One followed deployment's end: what `--json` writes. */
 export interface FollowResult {
@@ -84,13 +87,7 @@ const ENDED = ['Succeeded', 'Failed', 'Stopped'];
 
 /** Exit status of one outcome; the worst of several wins. */
 export function exitCodeFor(outcome: Outcome): ExitCode {
-  return outcome === 'completed' ? EXIT.ok : outcome === 'unobservable' ? EXIT.unobservable : EXIT.failed;
-}
-
-/** Worst wins: could not observe (3) over rolled back (1) over completed (0). */
-export function worstExit(codes: readonly ExitCode[]): ExitCode {
-  const rank = (c: ExitCode) => (c === EXIT.unobservable ? 3 : c === EXIT.failed ? 2 : c === EXIT.badInput ? 1 : 0);
-  return codes.reduce<ExitCode>((w, c) => (rank(c) > rank(w) ? c : w), EXIT.ok);
+  return outcome === 'completed' ? EXIT.ok : outcome === 'unobservable' ? EXIT.unobservable : outcome === 'interrupted' ? EXIT.interrupted : EXIT.failed;
 }
 
 /** Wrap `text` at spaces so that no line exceeds `width`; continuation lines get `indent`. A word longer than a line is never cut. */
@@ -148,7 +145,7 @@ export class Watcher {
     private readonly opts: WatchOptions,
   ) {
     this.doc = DynamoDBDocumentClient.from(clients.dynamodb);
-    this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    this.sleep = opts.sleep ?? ((ms) => sleepUnless(opts.interrupt, ms));
     this.now = opts.now ?? Date.now;
   }
 
@@ -164,12 +161,18 @@ export class Watcher {
     if ('deployment' in t) return this.summarize([await this.follow(t.deployment, deadline)]);
     if ('stack' in t) return this.followStack(t.stack, deadline);
     const id = await this.nextDeployment(t.application, t.group, deadline);
+    if (!id && this.opts.interrupt?.aborted) return { exitCode: EXIT.interrupted, deployments: [], summary: `interrupted (SIGINT) while waiting for a deployment of ${t.application}/${t.group}` };
     if (!id) return { exitCode: EXIT.unobservable, deployments: [], summary: `no deployment of ${t.application}/${t.group} started before the timeout` };
     return this.summarize([await this.follow(id, deadline)]);
   }
 
   private summarize(results: FollowResult[], extra?: string): WatchResult {
     const exitCode = worstExit(results.map((r) => exitCodeFor(r.outcome)));
+    if (exitCode === EXIT.interrupted) {
+      // What finished so far, then where each unfinished release stood.
+      const summary = `interrupted (SIGINT) after ${results.filter((r) => r.outcome !== 'interrupted').length} of ${results.length} verdict(s): ${results.map((r) => `${r.deploymentId} ${r.outcome === 'interrupted' ? `no verdict yet (${r.reason})` : `${r.outcome}${r.reason ? `: ${r.reason}` : ''}`}`).join('; ')}`;
+      return { exitCode, deployments: results, summary };
+    }
     const failed = results.filter((r) => r.outcome !== 'completed');
     const summary =
       extra ??
@@ -186,7 +189,7 @@ export class Watcher {
       const res = await this.clients.codedeploy.send(new ListDeploymentsCommand({ applicationName: application, deploymentGroupName: group, includeOnlyStatuses: ACTIVE_STATUSES }));
       const ids = res.deployments ?? [];
       if (ids.length) return ids[0];
-      if (this.now() >= deadline) return undefined;
+      if (this.now() >= deadline || this.opts.interrupt?.aborted) return undefined;
       await this.sleep(this.opts.intervalMs);
     }
   }
@@ -218,10 +221,15 @@ export class Watcher {
       const stack = (await cfn.send(new DescribeStacksCommand({ StackName: stackName }))).Stacks?.[0];
       status = stack?.StackStatus ?? 'UNKNOWN';
       reason = stack?.StackStatusReason;
-      if (!status.endsWith('_IN_PROGRESS') || this.now() >= deadline) break;
+      if (!status.endsWith('_IN_PROGRESS') || this.now() >= deadline || this.opts.interrupt?.aborted) break;
       await this.sleep(this.opts.intervalMs);
     }
     const results = (await Promise.all(followed.values())).filter((r) => r.status !== 'skipped');
+    if (this.opts.interrupt?.aborted) {
+      const so = this.summarize(results);
+      if (so.exitCode === EXIT.interrupted) return so;
+      return { exitCode: EXIT.interrupted, deployments: results, summary: `interrupted (SIGINT) while stack ${stackName} was ${status}${results.length ? `; verdicts so far: ${so.summary}` : ''}` };
+    }
     if (status.endsWith('_IN_PROGRESS')) return { exitCode: EXIT.unobservable, deployments: results, summary: `stack ${stackName} still ${status} at the timeout` };
     this.print('', `stack ${stackName}: ${status}${reason ? ` (${reason})` : ''}`);
     if (results.length) return this.summarize(results);
@@ -315,6 +323,7 @@ export class Watcher {
           throw new CliError(EXIT.badInput, `--deployment: ${deploymentId} does not exist: ${errorText(err)}`);
         }
         if (++failures >= maxFailures) return unobservable(`GetDeployment failed ${failures} times in a row: ${errorText(err)}`);
+        if (this.opts.interrupt?.aborted) return { deploymentId, status: info?.status ?? 'Unknown', outcome: 'interrupted', reason: `GetDeployment failing: ${errorText(err)}`, decisions: records };
         await this.sleep(this.opts.intervalMs);
         continue;
       }
@@ -358,6 +367,11 @@ export class Watcher {
         lastState = state;
       }
       if (ENDED.includes(status)) return this.ended(info, deploymentId, readRecords, () => records, () => preTraffic);
+      if (this.opts.interrupt?.aborted) {
+        const where = `${lastState}${records.length ? `; last decision ${records.at(-1)!.action} at ${records.at(-1)!.trafficPercent} %` : ''}`;
+        this.print(`${tag} `, `interrupted: no verdict yet: ${where}`);
+        return { deploymentId, application: info.applicationName, deploymentGroup: info.deploymentGroupName, status, outcome: 'interrupted', reason: where, decisions: records };
+      }
       if (this.now() >= deadline) return unobservable(`still ${status} at the timeout`);
       await this.sleep(this.opts.intervalMs);
     }

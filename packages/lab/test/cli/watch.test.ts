@@ -7,8 +7,8 @@ import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { DecisionRecord } from 'canary-watchdog/lib/core/decision-record';
 import { stacksInMotion } from '../../src/cli/deploy';
-import { CliError, EXIT } from '../../src/cli/exit-codes';
-import { shareOf, Watcher, worstExit, wrap, type WatchTarget } from '../../src/cli/watch';
+import { CliError, EXIT, worstExit } from '../../src/cli/exit-codes';
+import { shareOf, Watcher, wrap, type WatchTarget } from '../../src/cli/watch';
 import { watchTarget } from '../../src/cli/watch-command';
 
 const cd = mockClient(CodeDeployClient);
