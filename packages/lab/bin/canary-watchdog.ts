@@ -14,6 +14,7 @@ import { terminalLines } from '../src/cli/terminal-text';
 import { rehearse } from '../src/rehearsal/rehearse';
 import { loadScenarios } from '../src/rehearsal/scenario';
 import { deployCommand, watchCommand, type FollowFlags, type WatchFlags } from '../src/cli/watch-command';
+import { DEFAULT_WAIT_FOR_UPDATE_MINUTES } from '../src/cli/watch';
 
 function readInput(file: string): string {
   try {
@@ -100,6 +101,7 @@ export function program(): Command {
       .description("follow a guarded release to its verdict (AWS, or the lab through AWS_ENDPOINT_URL): traffic share, stage, each layer's state, the watchdog's decision records, and on a rollback the deciding layer's reason and evidence")
       .option('--deployment <id>', 'a CodeDeploy deployment id')
       .option('--stack <name>', "every guarded deployment the stack's current update starts")
+      .option('--wait-for-update <minutes>', `with --stack: when the stack is not being updated, wait this long for its update to begin (exit 3 if none does); 0: report its last update`, parseWait, DEFAULT_WAIT_FOR_UPDATE_MINUTES)
       .option('--application <name>', 'with --group: the deployment in progress in that group, or the next one')
       .option('--group <name>', 'a deployment group of --application'),
   ).action(async (opts: WatchFlags) => {
@@ -134,6 +136,12 @@ async function interruptible<T>(run: (interrupt: AbortSignal) => Promise<T>): Pr
 function parseInterval(v: string): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n < 0.1 || n > 300) throw new InvalidArgumentError(`expected seconds from 0.1 to 300, got ${v}`);
+  return n;
+}
+
+function parseWait(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0 || n > 600) throw new InvalidArgumentError(`expected minutes from 0 to 600, got ${v}`);
   return n;
 }
 

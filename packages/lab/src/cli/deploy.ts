@@ -6,7 +6,7 @@ import { DescribeStacksCommand, type Stack } from '@aws-sdk/client-cloudformatio
 import { spawn } from 'node:child_process';
 import { CliError, EXIT, worstExit, type ExitCode } from './exit-codes';
 import { sleepUnless } from './interrupt';
-import { Watcher, type WatchClients, type WatchOptions, type WatchResult } from './watch';
+import { stackStamp, Watcher, type WatchClients, type WatchOptions, type WatchResult } from './watch';
 
 export interface DeployOptions extends Omit<WatchOptions, 'target'> {
   /** The command that runs the CDK CLI, before `deploy`. @default ['npx', 'cdk'] */
@@ -24,12 +24,10 @@ export interface DeployResult {
 /** Stacks whose status says an operation is under way, or that changed since `before`. */
 export function stacksInMotion(before: ReadonlyMap<string, string>, now: readonly Stack[]): string[] {
   return now
-    .filter((s) => s.StackName && (s.StackStatus?.endsWith('_IN_PROGRESS') || before.get(s.StackName) !== stamp(s)))
+    .filter((s) => s.StackName && (s.StackStatus?.endsWith('_IN_PROGRESS') || before.get(s.StackName) !== stackStamp(s)))
     .filter((s) => s.StackStatus !== 'REVIEW_IN_PROGRESS')
     .map((s) => s.StackName!);
 }
-
-const stamp = (s: Stack) => `${s.StackStatus}|${(s.LastUpdatedTime ?? s.CreationTime)?.toISOString()}`;
 
 async function listStacks(clients: WatchClients): Promise<Stack[]> {
   const out: Stack[] = [];
@@ -49,7 +47,7 @@ async function listStacks(clients: WatchClients): Promise<Stack[]> {
  * began at all (a synth failure).
  */
 export async function runDeploy(clients: WatchClients, args: readonly string[], opts: DeployOptions): Promise<DeployResult> {
-  const before = new Map((await listStacks(clients)).map((s) => [s.StackName!, stamp(s)]));
+  const before = new Map((await listStacks(clients)).map((s) => [s.StackName!, stackStamp(s)]));
   const [cmd, ...pre] = opts.cdk ?? ['npx', 'cdk'];
   const child = spawn(cmd, [...pre, 'deploy', ...args], { cwd: opts.cwd ?? process.cwd(), stdio: ['inherit', 'inherit', 'inherit'], env: process.env });
   let cdkStatus: number | null | undefined;
@@ -66,7 +64,8 @@ export async function runDeploy(clients: WatchClients, args: readonly string[], 
     const done = cdkStatus !== undefined || Boolean(opts.interrupt?.aborted);
     for (const name of stacksInMotion(before, await listStacks(clients))) {
       if (watching.has(name)) continue;
-      watching.set(name, new Watcher(clients, { ...opts, target: { stack: name } }).run());
+      // The stack is already under way or changed: its update began, nothing to wait for.
+      watching.set(name, new Watcher(clients, { ...opts, target: { stack: name }, waitForUpdateMs: 0 }).run());
     }
     if (done) break;
     await Promise.race([exited, sleep(opts.intervalMs)]);

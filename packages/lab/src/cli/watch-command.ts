@@ -21,6 +21,8 @@ export interface WatchFlags extends FollowFlags {
   readonly stack?: string;
   readonly application?: string;
   readonly group?: string;
+  /** With --stack: minutes to wait for the stack's update to begin. */
+  readonly waitForUpdate?: number;
 }
 
 /** Exactly one thing to follow: --deployment, --stack, or --application with --group. */
@@ -51,7 +53,7 @@ export async function watchCommand(f: WatchFlags, clients: WatchClients = defaul
   const target = watchTarget(f);
   if (f.json !== undefined) checkOutputFile('--json', f.json);
   await checkRegion(clients.codedeploy);
-  const result = await new Watcher(clients, { ...common(f, out), target }).run();
+  const result = await new Watcher(clients, { ...common(f, out), target, ...(f.waitForUpdate !== undefined ? { waitForUpdateMs: f.waitForUpdate * 60_000 } : {}) }).run();
   writeJson(f.json, { target, exitCode: result.exitCode, summary: result.summary, deployments: result.deployments });
   // The summary quotes AWS (alarm reasons, CodeDeploy and CloudFormation messages): printed terminal-safe.
   if (result.exitCode !== EXIT.ok) throw new CliError(result.exitCode, terminalSafe(result.summary));

@@ -7,7 +7,7 @@
  * The state table is found without the user naming it: the deployment's AppSpec names its
  * BeforeAllowTraffic hook, and the hook function's environment names the table.
  */
-import { CloudFormationClient, DescribeStackEventsCommand, DescribeStackResourcesCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient, DescribeStackEventsCommand, DescribeStackResourcesCommand, DescribeStacksCommand, type Stack } from '@aws-sdk/client-cloudformation';
 import { CodeDeployClient, GetDeploymentCommand, ListDeploymentGroupsCommand, ListDeploymentsCommand, type DeploymentInfo } from '@aws-sdk/client-codedeploy';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetAliasCommand, GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
@@ -58,7 +58,22 @@ export interface WatchOptions {
   readonly now?: () => number;
   /** Ctrl-C: stop following, and end each deployment not yet ended as `interrupted`. */
   readonly interrupt?: AbortSignal;
+  /**
+   * `--stack`: how long to wait for the stack's update to begin when it is not under way (watch
+   * started before cdk deploy reached CloudFormation); 0 reports its last update.
+   * @default DEFAULT_WAIT_FOR_UPDATE_MINUTES
+   */
+  readonly waitForUpdateMs?: number;
 }
+
+/** `watch --stack` waits this long for the update to begin: cdk synthesizes, publishes assets and creates a change set first. */
+export const DEFAULT_WAIT_FOR_UPDATE_MINUTES = 15;
+
+/** A stack's status and when it last changed, by CloudFormation's clock: a new value means a create or update began since. */
+export const stackStamp = (s: Stack) => `${s.StackStatus}|${(s.LastUpdatedTime ?? s.CreationTime)?.toISOString()}`;
+
+/** A stack under way (REVIEW_IN_PROGRESS is a change set waiting, not an update). */
+const underWay = (s: Stack) => Boolean(s.StackStatus?.endsWith('_IN_PROGRESS')) && s.StackStatus !== 'REVIEW_IN_PROGRESS';
 
 /** `failed`: CodeDeploy failed it (a hook reported Failed) without a rollback; `stopped`: stopped without one; `interrupted`: the user stopped the watch first. */
 export type Outcome = 'completed' | 'rolled-back' | 'failed' | 'stopped' | 'unobservable' | 'interrupted';
@@ -201,14 +216,10 @@ export class Watcher {
    */
   async followStack(stackName: string, deadline: number): Promise<WatchResult> {
     const cfn = this.clients.cloudformation;
+    const notBegun = await this.waitForUpdate(stackName, deadline);
+    if (notBegun) return notBegun;
     const began = await this.updateBegan(stackName);
-    const resources = (await cfn.send(new DescribeStackResourcesCommand({ StackName: stackName }))).StackResources ?? [];
-    const groupNames = new Set(resources.filter((r) => r.ResourceType === 'AWS::CodeDeploy::DeploymentGroup').map((r) => r.PhysicalResourceId!));
-    const groups: { application: string; group: string }[] = [];
-    for (const app of resources.filter((r) => r.ResourceType === 'AWS::CodeDeploy::Application')) {
-      const listed = (await this.clients.codedeploy.send(new ListDeploymentGroupsCommand({ applicationName: app.PhysicalResourceId! }))).deploymentGroups ?? [];
-      for (const g of listed) if (groupNames.has(g)) groups.push({ application: app.PhysicalResourceId!, group: g });
-    }
+    const groups = await this.guardedGroups(stackName);
     this.print('', `stack ${stackName}: update began ${began.toISOString()}; guarded deployment groups: ${groups.map((g) => `${g.application}/${g.group}`).join(', ') || 'none'}`);
     const followed = new Map<string, Promise<FollowResult>>();
     let status: string;
@@ -235,6 +246,68 @@ export class Watcher {
     if (results.length) return this.summarize(results);
     const ok = status === 'CREATE_COMPLETE' || status === 'UPDATE_COMPLETE';
     return { exitCode: ok ? EXIT.ok : EXIT.failed, deployments: [], summary: `stack ${stackName} ${status} without a guarded deployment${reason ? `: ${reason}` : ''}` };
+  }
+
+  /** The stack's CodeDeploy deployment groups, with their applications. */
+  private async guardedGroups(stackName: string): Promise<{ application: string; group: string }[]> {
+    const resources = (await this.clients.cloudformation.send(new DescribeStackResourcesCommand({ StackName: stackName }))).StackResources ?? [];
+    const groupNames = new Set(resources.filter((r) => r.ResourceType === 'AWS::CodeDeploy::DeploymentGroup').map((r) => r.PhysicalResourceId!));
+    const groups: { application: string; group: string }[] = [];
+    for (const app of resources.filter((r) => r.ResourceType === 'AWS::CodeDeploy::Application')) {
+      const listed = (await this.clients.codedeploy.send(new ListDeploymentGroupsCommand({ applicationName: app.PhysicalResourceId! }))).deploymentGroups ?? [];
+      for (const g of listed) if (groupNames.has(g)) groups.push({ application: app.PhysicalResourceId!, group: g });
+    }
+    return groups;
+  }
+
+  /** The stack, or undefined when it does not exist (yet). */
+  private async describeStack(stackName: string): Promise<Stack | undefined> {
+    try {
+      return (await this.clients.cloudformation.send(new DescribeStacksCommand({ StackName: stackName }))).Stacks?.[0];
+    } catch (err) {
+      // https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStacks.html: a ValidationError names a stack that does not exist.
+      if (errorName(err) === 'ValidationError' && /does not exist/.test(errorText(err))) return undefined;
+      throw err;
+    }
+  }
+
+  /** The deployments in progress in the groups. */
+  private async activeDeployments(groups: readonly { application: string; group: string }[]): Promise<string[]> {
+    const ids: string[] = [];
+    for (const g of groups) {
+      ids.push(...((await this.clients.codedeploy.send(new ListDeploymentsCommand({ applicationName: g.application, deploymentGroupName: g.group, includeOnlyStatuses: ACTIVE_STATUSES }))).deployments ?? []));
+    }
+    return ids;
+  }
+
+  /**
+   * `watch --stack` started before cdk deploy reached CloudFormation would otherwise report the
+   * stack's last update: when the stack is not under way, wait (up to waitForUpdateMs) for an
+   * update to begin: the stack under way or changed since (CloudFormation's clock, not ours), or
+   * a new deployment in one of its guarded groups. Undefined once it began; the result otherwise.
+   */
+  private async waitForUpdate(stackName: string, deadline: number): Promise<WatchResult | undefined> {
+    const waitMs = this.opts.waitForUpdateMs ?? DEFAULT_WAIT_FOR_UPDATE_MINUTES * 60_000;
+    const first = await this.describeStack(stackName);
+    if (!first && waitMs <= 0) throw new CliError(EXIT.badInput, `--stack: ${stackName} does not exist (in this account and region)`);
+    if (waitMs <= 0 || (first && underWay(first))) return undefined;
+    const until = Math.min(deadline, this.now() + waitMs);
+    const minutes = `${+(waitMs / 60_000).toPrecision(3)} min`;
+    let groups = first ? await this.guardedGroups(stackName) : [];
+    const activeBefore = new Set(await this.activeDeployments(groups));
+    this.print('', first ? `stack ${stackName}: ${first.StackStatus}; waiting up to ${minutes} for its update to begin` : `stack ${stackName}: does not exist yet; waiting up to ${minutes} for it to be created`);
+    for (;;) {
+      await this.sleep(this.opts.intervalMs);
+      const now = await this.describeStack(stackName);
+      if (now && (underWay(now) || !first || stackStamp(now) !== stackStamp(first))) return undefined;
+      if (groups.length === 0 && now) groups = await this.guardedGroups(stackName);
+      if ((await this.activeDeployments(groups)).some((id) => !activeBefore.has(id))) return undefined;
+      if (this.opts.interrupt?.aborted) return { exitCode: EXIT.interrupted, deployments: [], summary: `interrupted (SIGINT) while waiting for stack ${stackName}'s update to begin` };
+      if (this.now() >= until) {
+        const state = now ? `it is ${now.StackStatus}` : 'it does not exist';
+        return { exitCode: EXIT.unobservable, deployments: [], summary: `stack ${stackName}: no update began within ${minutes} of waiting (${state}); start cdk deploy first, raise --wait-for-update, or --wait-for-update 0 to report its last update` };
+      }
+    }
   }
 
   /** When the stack's current (or last) create or update began, from its own events. */

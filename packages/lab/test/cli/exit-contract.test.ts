@@ -83,7 +83,7 @@ describe('2 bad input, caught before any work', () => {
   });
 });
 
-describe('2: a synth failure under deploy', () => {
+describe('against an empty lab: a synth failure under deploy (2), a stack that does not exist (2), no update begun (3)', () => {
   let lab: Lab;
   beforeAll(async () => {
     lab = new Lab({ port: 0 });
@@ -101,6 +101,19 @@ describe('2: a synth failure under deploy', () => {
     expect(r.code).toBe(EXIT.badInput);
     expect(r.stderr).toMatch(/error: cdk deploy failed \(status 1\) before any stack update began: the app did not synthesize, or cdk rejected its arguments \(see cdk's output above\)\n$/);
   }, 120_000);
+
+  it('watch --stack NAME --wait-for-update 0 for a stack that does not exist: 2', async () => {
+    const r = await runCli(['watch', '--stack', 'NoSuchStack', '--wait-for-update', '0'], tmp(), undefined, { env: awsEnv(lab.endpoint) });
+    expect(r.code).toBe(EXIT.badInput);
+    expect(errors(r.stderr)).toEqual(['error: --stack: NoSuchStack does not exist (in this account and region)']);
+  });
+
+  it('watch --stack when no update begins within --wait-for-update: 3, saying so (not 0)', async () => {
+    const r = await runCli(['watch', '--stack', 'NoSuchStack', '--wait-for-update', '0.02', '--interval', '0.2'], tmp(), undefined, { env: awsEnv(lab.endpoint) });
+    expect(r.code).toBe(EXIT.unobservable);
+    expect(r.stdout).toContain('stack NoSuchStack: does not exist yet; waiting up to 0.02 min for it to be created');
+    expect(errors(r.stderr)).toEqual(['error: stack NoSuchStack: no update began within 0.02 min of waiting (it does not exist); start cdk deploy first, raise --wait-for-update, or --wait-for-update 0 to report its last update']);
+  });
 });
 
 describe('3 AWS or the lab unreachable', () => {

@@ -49,7 +49,7 @@ const rollback: DecisionRecord = {
   actionResult: 'ok',
 };
 
-function watcher(target: WatchTarget, extra: { table?: string } = {}) {
+function watcher(target: WatchTarget, extra: { table?: string; waitForUpdateMs?: number } = {}) {
   let out = '';
   let clock = 0;
   const w = new Watcher(
@@ -173,10 +173,91 @@ describe('Watcher with --stack', () => {
   });
 
   it('exits 0 for a stack update that started no guarded deployment', async () => {
-    cfn.on(DescribeStacksCommand).resolves({ Stacks: [{ StackName: 'S', StackStatus: 'UPDATE_COMPLETE', CreationTime: began }] });
+    cfn.on(DescribeStacksCommand).resolvesOnce({ Stacks: [{ StackName: 'S', StackStatus: 'UPDATE_IN_PROGRESS', CreationTime: began }] }).resolves({ Stacks: [{ StackName: 'S', StackStatus: 'UPDATE_COMPLETE', CreationTime: began }] });
     cd.on(ListDeploymentsCommand).resolves({ deployments: [] });
     const { w } = watcher({ stack: 'S' });
     expect(await w.run()).toMatchObject({ exitCode: EXIT.ok, summary: 'stack S UPDATE_COMPLETE without a guarded deployment' });
+  });
+});
+
+describe('Watcher with --stack, started before cdk deploy began the update', () => {
+  const created = new Date('2026-01-01T00:00:00Z');
+  const began = new Date('2026-01-01T00:10:00Z');
+  const complete: { Stacks: Stack[] } = { Stacks: [{ StackName: 'S', StackStatus: 'CREATE_COMPLETE', CreationTime: created }] };
+  /** Whether CloudFormation has begun the update: its events say so only from then on. */
+  let updating = false;
+  const stacks = (...answers: { Stacks: Stack[] }[]) => {
+    let i = 0;
+    cfn.on(DescribeStacksCommand).callsFake(() => {
+      const a = answers[Math.min(i++, answers.length - 1)];
+      if (a.Stacks[0].LastUpdatedTime) updating = true;
+      return a;
+    });
+  };
+  beforeEach(() => {
+    updating = false;
+    const event = (status: string, at: Date, id: string) => ({ StackName: 'S', LogicalResourceId: 'S', ResourceType: 'AWS::CloudFormation::Stack', ResourceStatus: status, Timestamp: at, EventId: id, StackId: 's' });
+    cfn.on(DescribeStackEventsCommand).callsFake(() => ({ StackEvents: [...(updating ? [event('UPDATE_IN_PROGRESS', began, '2')] : []), event('CREATE_COMPLETE', created, '1b'), event('CREATE_IN_PROGRESS', created, '1')] }));
+    cfn.on(DescribeStackResourcesCommand).resolves({
+      StackResources: [
+        { LogicalResourceId: 'App', PhysicalResourceId: 'app', ResourceType: 'AWS::CodeDeploy::Application', ResourceStatus: 'CREATE_COMPLETE', Timestamp: created },
+        { LogicalResourceId: 'Dg', PhysicalResourceId: 'dg', ResourceType: 'AWS::CodeDeploy::DeploymentGroup', ResourceStatus: 'CREATE_COMPLETE', Timestamp: created },
+      ],
+    });
+    cd.on(ListDeploymentGroupsCommand).resolves({ deploymentGroups: ['dg'] });
+    cd.on(ListDeploymentsCommand).resolves({ deployments: [] });
+    ddb.on(GetCommand).resolves({ Item: { decisions: [rollback] } });
+  });
+
+  it("waits for the stack's update to begin (UPDATE_IN_PROGRESS), then follows the deployment it starts", async () => {
+    // CREATE_COMPLETE twice (cdk is still synthesizing and publishing assets), then the update.
+    stacks(complete, complete, { Stacks: [{ StackName: 'S', StackStatus: 'UPDATE_IN_PROGRESS', CreationTime: created, LastUpdatedTime: began }] }, { Stacks: [{ StackName: 'S', StackStatus: 'UPDATE_ROLLBACK_COMPLETE', CreationTime: created, LastUpdatedTime: began }] });
+    cd.on(ListDeploymentsCommand, { createTimeRange: { start: began } }).resolves({ deployments: ['d-1'] });
+    cd.on(GetDeploymentCommand, { deploymentId: 'd-1' }).resolves(deployment('d-1', 'Stopped', { rollbackInfo: { rollbackDeploymentId: 'd-2' } }));
+    const { w, out } = watcher({ stack: 'S' });
+    const result = await w.run();
+    expect(out()).toContain('stack S: CREATE_COMPLETE; waiting up to 15 min for its update to begin');
+    expect(result).toMatchObject({ exitCode: EXIT.failed, deployments: [{ deploymentId: 'd-1', outcome: 'rolled-back' }] });
+  });
+
+  it('follows a new deployment of a guarded group even before the stack reads as in progress', async () => {
+    // The deployment shows before DescribeStacks does (CloudFormation's reads lag): the update's events are there.
+    let polls = 0;
+    cd.on(ListDeploymentsCommand).callsFake((input: { createTimeRange?: { start?: Date } }) => {
+      // The update's deployments, since it began; the deployments in progress, the second poll on.
+      if (input.createTimeRange) return { deployments: input.createTimeRange.start?.getTime() === began.getTime() ? ['d-1'] : [] };
+      if (++polls < 2) return { deployments: [] };
+      updating = true;
+      return { deployments: ['d-1'] };
+    });
+    cfn.on(DescribeStacksCommand).resolvesOnce(complete).resolvesOnce(complete).resolvesOnce(complete).resolves({ Stacks: [{ StackName: 'S', StackStatus: 'UPDATE_ROLLBACK_COMPLETE', CreationTime: created, LastUpdatedTime: began }] });
+    cd.on(GetDeploymentCommand, { deploymentId: 'd-1' }).resolves(deployment('d-1', 'Stopped', { rollbackInfo: { rollbackDeploymentId: 'd-2' } }));
+    const { w } = watcher({ stack: 'S' });
+    expect(await w.run()).toMatchObject({ exitCode: EXIT.failed, deployments: [{ deploymentId: 'd-1', outcome: 'rolled-back' }] });
+  });
+
+  it('waits for a stack that does not exist yet (the first cdk deploy creates it)', async () => {
+    cfn
+      .on(DescribeStacksCommand)
+      .rejectsOnce(Object.assign(new Error('Stack with id S does not exist'), { name: 'ValidationError' }))
+      .resolvesOnce({ Stacks: [{ StackName: 'S', StackStatus: 'CREATE_IN_PROGRESS', CreationTime: began }] })
+      .resolves({ Stacks: [{ StackName: 'S', StackStatus: 'CREATE_COMPLETE', CreationTime: began }] });
+    const { w, out } = watcher({ stack: 'S' });
+    expect(await w.run()).toMatchObject({ exitCode: EXIT.ok, summary: 'stack S CREATE_COMPLETE without a guarded deployment' });
+    expect(out()).toContain('stack S: does not exist yet; waiting up to 15 min for it to be created');
+  });
+
+  it('exits 3, not 0, when no update begins within --wait-for-update, saying so', async () => {
+    stacks(complete);
+    const { w } = watcher({ stack: 'S' });
+    const result = await w.run();
+    expect(result).toEqual({ exitCode: EXIT.unobservable, deployments: [], summary: 'stack S: no update began within 15 min of waiting (it is CREATE_COMPLETE); start cdk deploy first, raise --wait-for-update, or --wait-for-update 0 to report its last update' });
+  });
+
+  it('with --wait-for-update 0, reports the stack as it is: its last update', async () => {
+    stacks(complete);
+    const { w } = watcher({ stack: 'S' }, { waitForUpdateMs: 0 });
+    expect(await w.run()).toMatchObject({ exitCode: EXIT.ok, summary: 'stack S CREATE_COMPLETE without a guarded deployment' });
   });
 });
 
