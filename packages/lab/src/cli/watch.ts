@@ -89,6 +89,8 @@ export interface FollowResult {
   readonly reason?: string;
   readonly rollbackDeploymentId?: string;
   readonly decisions: readonly DecisionRecord[];
+  /** The pre-traffic hook's record when it failed the release (no decision record says why then). */
+  readonly preTraffic?: { readonly type: 'canary-watchdog.pre-traffic'; readonly deploymentId: string; readonly status: string; readonly reasons: readonly string[] };
 }
 
 export interface WatchResult {
@@ -479,6 +481,7 @@ export class Watcher {
       ...(reason ? { reason } : {}),
       ...(info.rollbackInfo?.rollbackDeploymentId ? { rollbackDeploymentId: info.rollbackInfo.rollbackDeploymentId } : {}),
       decisions: current(),
+      ...(hook?.status === 'Failed' ? { preTraffic: { type: 'canary-watchdog.pre-traffic' as const, deploymentId, status: hook.status, reasons: hook.reasons } } : {}),
     };
   }
 }
