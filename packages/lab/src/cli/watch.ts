@@ -375,7 +375,8 @@ export class Watcher {
         const state = await this.stateOf(table, deploymentId);
         if (state.preTraffic && !preTraffic) {
           preTraffic = state.preTraffic;
-          this.print(`${tag} `, `pre-traffic hook reported ${preTraffic.status}${preTraffic.reasons.length ? `: ${preTraffic.reasons.join('; ')}` : ''}`);
+          // A Failed hook's reasons are the release's verdict: printed once, in the line the command ends with.
+          this.print(`${tag} `, `pre-traffic hook reported ${preTraffic.status}${preTraffic.status !== 'Failed' && preTraffic.reasons.length ? `: ${preTraffic.reasons.join('; ')}` : ''}`);
         }
         for (const r of state.decisions) {
           const key = `${r.at}|${r.trigger}|${r.stage}|${r.action}|${r.trafficPercent}`;
@@ -469,7 +470,8 @@ export class Watcher {
     const hook = preTraffic();
     const hookReason = hook?.status === 'Failed' ? `pre-traffic hook: ${hook.reasons.join('; ')}` : undefined;
     const reason = status === 'Succeeded' ? undefined : d ? `layer ${d.layer ?? '(none)'}: ${d.reasons.join('; ')}` : hookReason ?? error ?? status;
-    const lines = status === 'Succeeded' ? ['COMPLETED: every traffic shift and hook succeeded'] : [`${outcome.toUpperCase()} (${status})`, ...(d ? explainRollback(d) : [`why: ${reason}`])];
+    const why = d ? explainRollback(d) : hookReason ? ['why: the pre-traffic hook failed it before any traffic (its reasons end the output)'] : [`why: ${reason}`];
+    const lines = status === 'Succeeded' ? ['COMPLETED: every traffic shift and hook succeeded'] : [`${outcome.toUpperCase()} (${status})`, ...why];
     if (info.rollbackInfo?.rollbackDeploymentId) lines.push(`rollback deployment: ${info.rollbackInfo.rollbackDeploymentId}`);
     for (const l of lines) this.print(`${deploymentId} `, l);
     return {

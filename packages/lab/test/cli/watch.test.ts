@@ -103,8 +103,12 @@ describe('Watcher.follow', () => {
     cd.on(GetDeploymentCommand).resolves(deployment('d-1', 'Failed', { errorInformation: { code: 'HOOK_EXECUTION_FAILURE', message: 'The BeforeAllowTraffic hook reported Failed' } }));
     ddb.on(GetCommand).resolves({ Item: { preTraffic: { hookExecutionId: 'h-1', status: 'Failed', reasons: ['config TAX_RATE: expected a number, got "abc"'] } } });
     const { w, out } = watcher({ deployment: 'd-1' });
-    expect(await w.run()).toMatchObject({ exitCode: EXIT.failed, deployments: [{ outcome: 'failed', reason: 'pre-traffic hook: config TAX_RATE: expected a number, got "abc"' }] });
-    expect(out()).toContain('pre-traffic hook reported Failed: config TAX_RATE');
+    const result = await w.run();
+    expect(result).toMatchObject({ exitCode: EXIT.failed, deployments: [{ outcome: 'failed', reason: 'pre-traffic hook: config TAX_RATE: expected a number, got "abc"' }] });
+    expect(out()).toContain('pre-traffic hook reported Failed');
+    // The reason is printed once: in the verdict line the command ends with (standard error), not also in the follow lines.
+    expect(`${out()}\n${result.summary}`.match(/config TAX_RATE/g)).toHaveLength(1);
+    expect(result.summary).toBe('d-1 failed: pre-traffic hook: config TAX_RATE: expected a number, got "abc"');
   });
 
   it('exits 3 when CodeDeploy cannot be read five times in a row', async () => {
