@@ -82,6 +82,18 @@ export function decisionRecord(
   };
 }
 
+/**
+ * Whether a record ends its deployment's story: the watchdog stopped the release, failed its bake
+ * or succeeded it, and the action took (ok, or already done). Nothing is recorded after it: a
+ * later run that still finds the deployment in progress (CodeDeploy rolling it back) leaves it
+ * alone. A shadow record, or an action that failed, is not final: later runs judge again.
+ */
+export function isFinal(r: DecisionRecord | undefined): boolean {
+  if (!r) return false;
+  const ends = r.actionTaken === 'stop-deployment' || r.actionTaken === 'fail-bake' || r.actionTaken === 'succeed-bake';
+  return ends && !r.actionResult.startsWith('error');
+}
+
 /** One line for humans: "rollback by new-version: errors failed: 9 of 40 (22.50 %) ...". */
 export function summarize(r: DecisionRecord): string {
   return `${r.deploymentId} ${r.functionName}:${r.alias} v${r.currentVersion}->v${r.targetVersion} at ${r.trafficPercent} % ` +
