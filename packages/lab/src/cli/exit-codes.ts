@@ -31,7 +31,7 @@ export interface ExitCodeRow {
 
 /** The exit status table, as `--help` prints it and the docs show it. */
 export const EXIT_CODES: readonly ExitCodeRow[] = [
-  { code: EXIT.ok, meaning: 'completed: the release completed, every expectation was met', cases: 'every guarded release `watch` or `deploy` followed completed; every rehearsed scenario met its expectations; `explain` and `check-config` printed their result' },
+  { code: EXIT.ok, meaning: 'completed: the release completed, every expectation was met', cases: 'every guarded release `watch` or `deploy` followed completed; every rehearsed scenario met its expectations; `explain` and `check-config` printed their result; `lab` stopped with Ctrl-C (its normal end)' },
   {
     code: EXIT.failed,
     meaning: 'rolled back or failed release: rolled back, failed or stopped, or an expectation was not met',
@@ -41,7 +41,7 @@ export const EXIT_CODES: readonly ExitCodeRow[] = [
     code: EXIT.badInput,
     meaning: 'bad input, caught before any work',
     cases:
-      'an unknown flag or value; a file that cannot be read; an output path whose folder is missing or not writable; a scenario or configuration that does not validate; `--app` that is not a cloud assembly; `deploy` without a CDK app (no `cdk.json`, no `--app`); a busy `--port`; no AWS region (set `AWS_REGION`; never retried); an app that does not synthesize under `deploy`; `watch --stack` whose stack or deployment does not exist; `explain` input without any decision record',
+      'an unknown flag or value; a file that cannot be read; an output path whose folder is missing or not writable; a scenario or configuration that does not validate; `--app` that is not a cloud assembly; `deploy` without a CDK app (no `cdk.json`, no `--app`); a busy `--port`; no AWS region (set `AWS_REGION`; never retried); an app that does not synthesize under `deploy`; `watch --deployment` that does not exist, or `--stack` that does not exist with `--wait-for-update 0`; `explain` input without any decision record',
   },
   {
     code: EXIT.unobservable,

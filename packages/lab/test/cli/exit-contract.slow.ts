@@ -3,7 +3,7 @@
  * exit-contract.test.ts for the others): 130 interrupted, after printing what finished.
  * Slow (a rehearsal, a synthesized sample app): run by CI's slow-tests step.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EXIT } from '../../src/cli/exit-codes';
@@ -12,6 +12,17 @@ import { synthSampleApp } from '../../src/lab/sample-app';
 import { awsEnv, runCli } from './run-cli';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'exit-contract-'));
+
+describe('1 rolled back or failed release', () => {
+  it('rehearse whose scenario misses its expectations (the watchdog rolls back a release expected to complete): 1, naming the unmet expectation', async () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'expects-completed.yaml'), 'name: expects-completed\nfunction: OrdersApi\ntraffic: { rps: 20, minutes: 20 }\nseed: 3\nrelease: { errorRate: 0.3 }\nexpect: { outcome: completed }\n');
+    const r = await runCli(['rehearse', '--scenario', join(dir, 'expects-completed.yaml')], dir);
+    expect(r.code).toBe(EXIT.failed);
+    expect(r.stdout).toMatch(/^FAIL expects-completed$/m);
+    expect(r.stderr).toMatch(/^some scenarios did not meet their expectations$/m);
+  }, 300_000);
+});
 
 describe('130 interrupted, after printing the results finished so far', () => {
   it('rehearse: Ctrl-C after the first scenario finished prints its summary, writes --json with it, and exits 130', async () => {
