@@ -6,7 +6,7 @@ import { GetAliasCommand, GetFunctionConfigurationCommand, LambdaClient } from '
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { DecisionRecord } from 'canary-watchdog/lib/core/decision-record';
-import { stacksInMotion } from '../../src/cli/deploy';
+import { runDeploy, stacksInMotion } from '../../src/cli/deploy';
 import { CliError, EXIT, worstExit } from '../../src/cli/exit-codes';
 import { shareOf, Watcher, wrap, type WatchTarget } from '../../src/cli/watch';
 import { watchTarget } from '../../src/cli/watch-command';
@@ -263,6 +263,21 @@ describe('Watcher with --stack, started before cdk deploy began the update', () 
     const { w } = watcher({ stack: 'S' }, { waitForUpdateMs: 0 });
     expect(await w.run()).toMatchObject({ exitCode: EXIT.ok, summary: 'stack S CREATE_COMPLETE without a guarded deployment' });
   });
+});
+
+describe('deploy interrupted', () => {
+  it('passes a SIGINT on to cdk, stops following and ends with 130, saying nothing had begun', async () => {
+    cfn.on(DescribeStacksCommand).resolves({ Stacks: [] });
+    const interrupt = new AbortController();
+    let out = '';
+    // A cdk that runs until it is sent SIGINT, then exits 130 as the CDK CLI does.
+    const cdk = [process.execPath, '-e', "process.on('SIGINT', () => process.exit(130)); setTimeout(() => {}, 60000);"];
+    const clients = { codedeploy: new CodeDeployClient({}), lambda: new LambdaClient({}), dynamodb: new DynamoDBClient({}), cloudformation: new CloudFormationClient({}) };
+    setTimeout(() => interrupt.abort(new CliError(EXIT.interrupted, 'interrupted (SIGINT): stopping')), 500);
+    const result = await runDeploy(clients, [], { cdk, intervalMs: 100, timeoutMs: 60_000, columns: 100, out: (x) => (out += x), interrupt: interrupt.signal });
+    expect(result).toMatchObject({ exitCode: EXIT.interrupted, cdkStatus: 130, summary: 'interrupted (SIGINT) before any guarded release began' });
+    expect(out).toBe('');
+  }, 20_000);
 });
 
 describe('watch helpers', () => {
