@@ -8,10 +8,13 @@ import { checkConfigReport, EXPLAIN_INPUT, explainRecords, runLab } from '../src
 import { badInput, CliError, EXIT, EXIT_CODE_HELP, exitCodeOf } from '../src/cli/exit-codes';
 import { decisionLinesFromLogGroup } from '../src/cli/log-group';
 import { checkOutputFile } from '../src/cli/output-path';
+import { onInterrupt } from '../src/cli/interrupt';
+import { checkCloudAssembly } from '../src/cli/preflight';
 import { terminalLines } from '../src/cli/terminal-text';
 import { rehearse } from '../src/rehearsal/rehearse';
 import { loadScenarios } from '../src/rehearsal/scenario';
 import { deployCommand, watchCommand, type FollowFlags, type WatchFlags } from '../src/cli/watch-command';
+import { DEFAULT_WAIT_FOR_UPDATE_MINUTES } from '../src/cli/watch';
 
 function readInput(file: string): string {
   try {
@@ -79,8 +82,9 @@ export function program(): Command {
       // Every input and output path is checked before the app is synthesized or a lab starts.
       if (opts.json !== undefined) checkOutputFile('--json', opts.json);
       if (opts.report !== undefined) checkOutputFile('--report', opts.report);
+      if (opts.app !== undefined) checkCloudAssembly(opts.app);
       const scenarios = loadScenarios(opts.scenario ?? []);
-      const results = await rehearse({ scenarios, ...opts });
+      const results = await interruptible((interrupt) => rehearse({ scenarios, ...opts, interrupt }));
       if (results.some((r) => !r.passed)) throw new CliError(EXIT.failed, 'some scenarios did not meet their expectations');
     });
 
@@ -97,10 +101,11 @@ export function program(): Command {
       .description("follow a guarded release to its verdict (AWS, or the lab through AWS_ENDPOINT_URL): traffic share, stage, each layer's state, the watchdog's decision records, and on a rollback the deciding layer's reason and evidence")
       .option('--deployment <id>', 'a CodeDeploy deployment id')
       .option('--stack <name>', "every guarded deployment the stack's current update starts")
+      .option('--wait-for-update <minutes>', `with --stack: when the stack is not being updated, wait this long for its update to begin (exit 3 if none does); 0: report its last update`, parseWait, DEFAULT_WAIT_FOR_UPDATE_MINUTES)
       .option('--application <name>', 'with --group: the deployment in progress in that group, or the next one')
       .option('--group <name>', 'a deployment group of --application'),
   ).action(async (opts: WatchFlags) => {
-    await watchCommand(opts);
+    await interruptible((interrupt) => watchCommand({ ...opts, interrupt }));
   });
 
   followOptions(
@@ -112,15 +117,31 @@ export function program(): Command {
       .passThroughOptions()
       .allowUnknownOption(),
   ).action(async (cdkArgs: string[], opts: FollowFlags & { cdk: string }) => {
-    await deployCommand(cdkArgs, opts);
+    await interruptible((interrupt) => deployCommand(cdkArgs, { ...opts, interrupt }));
   });
 
   return cli;
 }
 
+/** Run a long command with Ctrl-C as its interrupt signal (see src/cli/interrupt.ts). */
+async function interruptible<T>(run: (interrupt: AbortSignal) => Promise<T>): Promise<T> {
+  const stop = onInterrupt();
+  try {
+    return await run(stop.signal);
+  } finally {
+    stop.dispose();
+  }
+}
+
 function parseInterval(v: string): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n < 0.1 || n > 300) throw new InvalidArgumentError(`expected seconds from 0.1 to 300, got ${v}`);
+  return n;
+}
+
+function parseWait(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0 || n > 600) throw new InvalidArgumentError(`expected minutes from 0 to 600, got ${v}`);
   return n;
 }
 
@@ -173,10 +194,10 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT.badInput;
     }
     const code = exitCodeOf(err);
-    // "failed" is a verdict, not an error of the CLI's.
+    // "failed" is a verdict and "interrupted" the user's choice, not errors of the CLI's.
     // An error's message may quote AWS (an SDK error, a reason): printed terminal-safe.
     const message = terminalLines((err as Error).message);
-    process.stderr.write(code === EXIT.failed ? `${message}\n` : `error: ${message}\n`);
+    process.stderr.write(code === EXIT.failed || code === EXIT.interrupted ? `${message}\n` : `error: ${message}\n`);
     return code;
   }
 }

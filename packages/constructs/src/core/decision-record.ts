@@ -1,3 +1,4 @@
+import { resolveAlarmName } from './config';
 import type { DeploymentSnapshot, Verdict } from './types';
 
 export const DECISION_RECORD_TYPE = 'canary-watchdog.decision';
@@ -53,6 +54,7 @@ export function decisionRecord(
   actionTaken: ActionTaken,
   actionResult: string,
 ): DecisionRecord {
+  const real = (text: string) => resolveAlarmName(text, snapshot.targetVersion);
   return {
     type: DECISION_RECORD_TYPE,
     schemaVersion: DECISION_SCHEMA_VERSION,
@@ -69,13 +71,27 @@ export function decisionRecord(
     stage: verdict.stage,
     action: verdict.action,
     layer: verdict.layer,
-    reasons: verdict.reasons,
-    ...(verdict.deferred !== undefined ? { deferred: verdict.deferred } : {}),
+    // Alarm names are judged as templates (`-v{version}` matches every version's alarm); the record
+    // names the alarm of this release's target version, the one a reader finds in CloudWatch.
+    reasons: verdict.reasons.map(real),
+    ...(verdict.deferred !== undefined ? { deferred: real(verdict.deferred) } : {}),
     layers: verdict.layers,
-    evidence: verdict.evidence,
+    evidence: verdict.evidence.map((e) => ({ ...e, signal: real(e.signal), note: real(e.note), ...(e.threshold !== undefined && e.threshold !== null ? { threshold: real(e.threshold) } : {}) })),
     actionTaken,
     actionResult,
   };
+}
+
+/**
+ * Whether a record ends its deployment's story: the watchdog stopped the release, failed its bake
+ * or succeeded it, and the action took (ok, or already done). Nothing is recorded after it: a
+ * later run that still finds the deployment in progress (CodeDeploy rolling it back) leaves it
+ * alone. A shadow record, or an action that failed, is not final: later runs judge again.
+ */
+export function isFinal(r: DecisionRecord | undefined): boolean {
+  if (!r) return false;
+  const ends = r.actionTaken === 'stop-deployment' || r.actionTaken === 'fail-bake' || r.actionTaken === 'succeed-bake';
+  return ends && !r.actionResult.startsWith('error');
 }
 
 /** One line for humans: "rollback by new-version: errors failed: 9 of 40 (22.50 %) ...". */

@@ -1,6 +1,6 @@
 import { buildLayers, METRIC, type GuardConfig, type WatchdogConfig } from '../core/config';
 import { parseLambdaAppSpec, type LambdaAppSpec } from '../core/appspec';
-import { decisionRecord, isNews, keepDecisions, sendsEvent, type ActionTaken, type DecisionRecord } from '../core/decision-record';
+import { decisionRecord, isFinal, isNews, keepDecisions, sendsEvent, type ActionTaken, type DecisionRecord } from '../core/decision-record';
 import { evaluate, INITIAL_STATE } from '../core/evaluate';
 import { scheduledWeight } from '../core/rollout';
 import { concurrentWindow, deploymentWindow, mergeTelemetryPoints, parseTelemetryPoints, planExceedanceReads, planReads, toObservations, withTelemetryPoint, type AlarmReading, type MetricQuery, type MetricReading, type TelemetryPoint } from '../core/observe';
@@ -196,6 +196,8 @@ export async function runWatchdog(firstTrigger: Trigger, given: WatchdogDeps): P
   for (let i = 0; i < active.length; i++) {
     const a = active[i];
     const st = states.get(a.info.deploymentId);
+    // No record follows the final one (see isFinal).
+    if (isFinal(st?.decisions?.at(-1))) continue;
     const { snapshot, layers, versions, window, concurrent } = plans[i];
     const mine = readingsOf(i);
     const telemetry = telemetryWatched(layers, a, watches, window, now, watchError, st, concurrent, deps.memory?.recentPoints(a.info.deploymentId) ?? []);

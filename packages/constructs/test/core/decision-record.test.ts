@@ -1,4 +1,9 @@
+import { buildLayers, parseWatchdogConfig } from '../../src/core/config';
+import { DEFAULT_POLICY, evaluate } from '../../src/core/evaluate';
+import { signalKey } from '../../src/core/types';
+import { alarm, MIN, obs, snapshot, state, T0 } from './fixtures';
 import {
+  decisionRecord,
   DECISION_EVENT_EVERY_MINUTES,
   DECISIONS_KEPT,
   DECISIONS_MAX_BYTES,
@@ -91,5 +96,22 @@ describe('keepDecisions', () => {
     expect(kept.map((r) => r.trafficPercent)).toEqual([3, 4]);
     expect(kept.reduce((n, r) => n + JSON.stringify(r).length, 0)).toBeLessThanOrEqual(DECISIONS_MAX_BYTES);
     expect(keepDecisions([], rec({ reasons: ['x'.repeat(400_000)] }))).toHaveLength(1);
+  });
+});
+
+describe('decisionRecord names the real alarm', () => {
+  // An alarm named for the version it watches (`-v{version}`) is replaced with each release: the
+  // record names the one this release's target version has, never the template.
+  const config = parseWatchdogConfig({ guards: [{ application: 'orders-app', deploymentGroup: 'orders-dg', functionName: 'orders', alias: 'live', alarms: { service: ['orders-errors-v{version}'] } }] });
+  const layers = buildLayers(config.guards[0], config.namespace);
+  const observations = obs(Object.fromEntries(layers.flatMap((l) => l.signals.filter((s) => s.kind === 'alarm').map((s) => [signalKey(l.name, s.name), alarm('ALARM')]))));
+  const verdict = evaluate({ snapshot: snapshot(), layers, observations, state: state() }, DEFAULT_POLICY, T0 + 5 * MIN).verdict;
+
+  it('in its reasons, evidence signals and notes: orders-errors-v2, no {version} left', () => {
+    expect(verdict.action).toBe('rollback');
+    const r = decisionRecord(snapshot(), verdict, T0 + 5 * MIN, 'schedule', 'stop-deployment', 'ok');
+    expect(JSON.stringify(r)).not.toContain('{version}');
+    expect(r.reasons.join(' ')).toContain('alarm orders-errors-v2 is in ALARM');
+    expect(r.evidence.find((e) => e.layer === 'service')).toMatchObject({ signal: 'alarm:orders-errors-v2', note: expect.stringContaining('alarm orders-errors-v2 is in ALARM') });
   });
 });

@@ -260,14 +260,24 @@ describe('watchdog handler', () => {
     expect(heartbeats()).toHaveLength(0);
   });
 
-  it('is harmless when run again on a deployment that is already stopping', async () => {
+  it('is harmless when run again on a deployment that is already stopping: its stop was the final record, nothing follows it', async () => {
     world({ traffic: BAD_CODE });
     await handler(schedule);
     cd.on(StopDeploymentCommand).rejects(Object.assign(new Error('The deployment is already completed.'), { name: 'DeploymentAlreadyCompletedException' }));
     clock += 20_000;
     const second = await handler(schedule);
-    expect(decisions(second)[0]).toMatchObject({ action: 'rollback', actionTaken: 'stop-deployment', actionResult: 'already-ended' });
+    expect(decisions(second)).toEqual([]);
+    expect(cd).toHaveReceivedCommandTimes(StopDeploymentCommand, 1);
     expect('heartbeat' in second && second.heartbeat).toBe(true);
+  });
+
+  it('stops a deployment whose stop could not be recorded as done (an error result is not final)', async () => {
+    world({ traffic: BAD_CODE });
+    cd.on(StopDeploymentCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+    expect(decisions(await handler(schedule))[0]).toMatchObject({ actionTaken: 'stop-deployment', actionResult: expect.stringMatching(/^error: /) });
+    cd.on(StopDeploymentCommand).rejects(Object.assign(new Error('The deployment is already completed.'), { name: 'DeploymentAlreadyCompletedException' }));
+    clock += 20_000;
+    expect(decisions(await handler(schedule))[0]).toMatchObject({ action: 'rollback', actionTaken: 'stop-deployment', actionResult: 'already-ended' });
   });
 
   it('runs concurrently triggered invocations without double counting or crashing', async () => {
@@ -382,7 +392,8 @@ describe('watchdog handler', () => {
       expect(decisions(steady)).toMatchObject([{ deploymentId: 'd-BAD1', actionTaken: 'stop-deployment', actionResult: 'already-ended' }]);
       expect(steady).toMatchObject({ heartbeat: true });
       clock += 8 * MIN;
-      expect(decisions(await handler(schedule))).toHaveLength(1);
+      // Its stop ("already ended") was the final record: later runs record nothing more for it.
+      expect(decisions(await handler(schedule))).toHaveLength(0);
       expect(described()).toEqual([]);
       // The reconciling run, RECONCILE_EVERY_MS after the last, describes it: ended, dropped, not judged.
       clock += MIN;
@@ -798,6 +809,22 @@ describe('watchdog handler', () => {
       expect(cd).not.toHaveReceivedCommand(StopDeploymentCommand);
       expect(decisions(run)[0]).toMatchObject({ stage: 'bake', action: 'rollback', actionTaken: 'fail-bake' });
     });
+
+    it('records nothing after the final record: a run that finds the deployment still in progress while CodeDeploy rolls it back leaves it alone', async () => {
+      world({ traffic: BAD_CODE });
+      lambda.on(GetAliasCommand).resolves({ FunctionVersion: '2' });
+      baking(clock + 5 * MIN);
+      expect(decisions(await handler(schedule))[0]).toMatchObject({ action: 'rollback', actionTaken: 'fail-bake', actionResult: 'ok' });
+      // A minute later CodeDeploy still lists it in progress, and the old version's traffic looks healthy.
+      clock += MIN;
+      world();
+      lambda.on(GetAliasCommand).resolves({ FunctionVersion: '2' });
+      const later = await handler(schedule);
+      expect(decisions(later).map((d) => `[${d.stage}] ${d.action} at ${d.trafficPercent} %`)).toEqual([]);
+      expect((items.get('d-BAD1')?.decisions as DecisionRecord[]).at(-1)).toMatchObject({ action: 'rollback', actionTaken: 'fail-bake' });
+      expect(hookReports()).toEqual(['Failed']);
+      expect(cd).not.toHaveReceivedCommand(StopDeploymentCommand);
+    });
   });
 
   it('does not attribute an alarm to the release when it entered ALARM before the deployment, though its reason was updated since', async () => {
@@ -964,9 +991,11 @@ describe('watchdog handler', () => {
     });
 
     it('keeps judging by the configuration it read when a refresh fails (a state table outage), and says so; it withholds the heartbeat', async () => {
-      world({ traffic: BAD_CODE });
+      world();
       useTable({ guards: [guard()] });
       await handler(schedule);
+      // The release goes bad after the first run (which was healthy, so not final).
+      answerMetrics(cw, BAD_CODE);
       // The table goes down after the configuration was read: every read of it fails from now on.
       ddb.on(GetCommand, { Key: { deploymentId: '#config' } }).rejects(Object.assign(new Error('DynamoDB is currently unavailable'), { name: 'ServiceUnavailable' }));
       clock += 61_000;

@@ -8,6 +8,7 @@ import { LabError } from '../lab/kernel';
 import { Lab } from '../lab/lab';
 import { synthSampleApp } from '../lab/sample-app';
 import { badInput } from './exit-codes';
+import { checkCloudAssembly, checkPortFree, portInUse } from './preflight';
 import { terminalSafe } from './terminal-text';
 
 /** A rate (0-1) in percent, without trailing zeros: 0.05 is "5 %". */
@@ -102,25 +103,38 @@ function closingIndex(text: string, from: number): number {
   return -1;
 }
 
-/**
- * The decision records a JSON value holds: a bare record, a Powertools log line with `decision`,
- * an EventBridge event with it as `detail`, an array of any of these, or a CloudWatch Logs
- * export (`events` whose `message` is a log line).
- */
-function decisionsIn(v: unknown): DecisionRecord[] {
-  if (Array.isArray(v)) return v.flatMap(decisionsIn);
-  const r = asDecision(v);
-  if (r) return [r];
-  if (v === null || typeof v !== 'object') return [];
-  const o = v as Record<string, unknown>;
-  if (Array.isArray(o.events)) return o.events.flatMap(decisionsIn);
-  if (typeof o.message === 'string' && o.message.includes('{')) return jsonValues(o.message).flatMap(decisionsIn);
-  return [];
+/** The pre-traffic hook's record (its log line's `record`): a release it failed has no decision record. */
+export interface PreTrafficRecord {
+  readonly type: 'canary-watchdog.pre-traffic';
+  readonly deploymentId: string;
+  readonly status: string;
+  readonly reasons: readonly string[];
 }
 
-/** Find decision records in a JSON document, a JSON array or JSON lines (see `decisionsIn`). */
+const isPreTraffic = (v: unknown): v is PreTrafficRecord => {
+  const o = v as Partial<PreTrafficRecord> | null;
+  return o !== null && typeof o === 'object' && o.type === 'canary-watchdog.pre-traffic' && typeof o.deploymentId === 'string' && Array.isArray(o.reasons);
+};
+
+/**
+ * The decision records (and pre-traffic hook records) a JSON value holds, wherever they are: a
+ * bare record, a Powertools log line with `decision` (or `record`), an EventBridge event with it
+ * as `detail`, a log line's `message` (a CloudWatch Logs export), or any array or object that
+ * holds these: what `watch --json`, `deploy --json`, `rehearse --json` and the lab's
+ * /_lab/decisions write.
+ */
+function recordsIn(v: unknown): (DecisionRecord | PreTrafficRecord)[] {
+  if (Array.isArray(v)) return v.flatMap(recordsIn);
+  const r = asDecision(v);
+  if (r) return [r];
+  if (isPreTraffic(v)) return [v];
+  if (v === null || typeof v !== 'object') return [];
+  return Object.entries(v as Record<string, unknown>).flatMap(([k, x]) => (k === 'message' && typeof x === 'string' && x.includes('{') ? jsonValues(x).flatMap(recordsIn) : recordsIn(x)));
+}
+
+/** Find decision records in a JSON document, a JSON array or JSON lines (see `recordsIn`). */
 export function parseDecisionLines(text: string): DecisionRecord[] {
-  return jsonValues(text).flatMap(decisionsIn);
+  return jsonValues(text).flatMap(recordsIn).filter((r): r is DecisionRecord => !isPreTraffic(r));
 }
 
 function fmt(v: number | string | null | undefined, unit?: string): string {
@@ -130,26 +144,31 @@ function fmt(v: number | string | null | undefined, unit?: string): string {
 }
 
 /** What `explain` reads, for its help and its error. */
-export const EXPLAIN_INPUT = 'decision records: bare, in Powertools log lines ("decision"), or EventBridge events ("detail"); as a JSON array, JSON lines or pretty-printed JSON';
+export const EXPLAIN_INPUT = 'decision records: bare, in Powertools log lines ("decision"), or EventBridge events ("detail"), or the JSON of watch, deploy and rehearse --json and the lab\'s /_lab/decisions; as a JSON array, JSON lines or pretty-printed JSON';
 
 export function explainRecords(text: string, opts: { rollbacksOnly?: boolean; source?: string; deployment?: string } = {}): string {
-  const all = parseDecisionLines(text).filter((r) => opts.deployment === undefined || r.deploymentId === opts.deployment);
+  const all = jsonValues(text)
+    .flatMap(recordsIn)
+    .filter((r) => opts.deployment === undefined || r.deploymentId === opts.deployment);
   if (!all.length) throw badInput(`${opts.source ?? 'input'}: no decision records found; expected ${EXPLAIN_INPUT} (each record has "type": "canary-watchdog.decision")`);
-  const records = all.filter((r) => !opts.rollbacksOnly || r.action === 'rollback');
+  // A failed pre-traffic hook stopped the release: it counts as a rollback.
+  const records = all.filter((r) => !opts.rollbacksOnly || (isPreTraffic(r) ? r.status === 'Failed' : r.action === 'rollback'));
   if (!records.length) return `no rollback decisions among ${all.length} decision record(s)\n`;
   const lines: string[] = [];
   for (const r of records) {
+    if (isPreTraffic(r)) {
+      lines.push(`${r.deploymentId}  PRE-TRAFFIC HOOK ${r.status}`, ...r.reasons.map((x) => `  why: ${x}`), '');
+      continue;
+    }
     lines.push(
       `${r.at}  ${r.deploymentId}  ${r.functionName}:${r.alias} v${r.currentVersion} -> v${r.targetVersion}  ${r.trafficPercent} % new  [${r.stage}]`,
       `  ${r.action.toUpperCase()}${r.layer ? ` by layer ${r.layer}` : ''}; action ${r.actionTaken} (${r.actionResult}); trigger ${r.trigger}`,
     );
     for (const reason of r.reasons) lines.push(`  why: ${reason}`);
-    lines.push('  layer         signal                     outcome       observed        threshold                                   samples');
-    for (const e of r.evidence) {
-      lines.push(
-        `  ${e.layer.padEnd(13)} ${e.signal.slice(0, 26).padEnd(26)} ${e.outcome.padEnd(13)} ${fmt(e.observed, e.unit).padEnd(15)} ${(e.threshold ?? '-').slice(0, 43).padEnd(43)} ${e.sampleSize ?? '-'}`,
-      );
-    }
+    // Names are never cut (alarm names share long prefixes): each column is as wide as its longest cell.
+    const rows = [['layer', 'signal', 'outcome', 'observed', 'threshold', 'samples'], ...r.evidence.map((e) => [e.layer, e.signal, e.outcome, fmt(e.observed, e.unit), e.threshold ?? '-', String(e.sampleSize ?? '-')])];
+    const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+    for (const row of rows) lines.push(`  ${row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]))).join('  ')}`);
     lines.push('');
   }
   // Reasons and notes quote AWS (alarm reasons): each line is made terminal-safe.
@@ -163,6 +182,9 @@ export async function runLab(
 ): Promise<Lab> {
   if (opts.empty && opts.app) throw new InputError('--empty and --app exclude each other: an empty lab loads no app', 'empty');
   if (opts.speed !== undefined && opts.speed !== 1 && opts.clock !== 'real') throw new InputError('--speed needs --clock real: a virtual clock moves only when advanced', 'speed');
+  // The app and the port are checked before the sample app is synthesized (seconds).
+  if (opts.app !== undefined && !opts.empty) checkCloudAssembly(opts.app);
+  await checkPortFree(opts.port);
   const dir = opts.empty ? undefined : opts.app === undefined ? synthSampleApp() : resolve(opts.app);
   const lab = new Lab({ clock: opts.clock, seed: opts.seed, port: opts.port, ...(opts.speed !== undefined ? { speed: opts.speed } : {}) });
   let endpoint;
@@ -175,6 +197,8 @@ export async function runLab(
     await lab.stop();
     // Not a cloud assembly, or one whose manifest or template is not JSON: bad input.
     if (err instanceof LabError || err instanceof SyntaxError) throw badInput(`--app: ${err.message}`);
+    // The port was free when checked, and taken since.
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw portInUse(opts.port);
     throw err;
   }
   const clock = `clock: ${opts.clock}${opts.clock === 'real' && (opts.speed ?? 1) !== 1 ? ` x${opts.speed}` : ''}`;

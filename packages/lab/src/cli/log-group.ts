@@ -2,6 +2,7 @@ import { CloudWatchLogsClient, paginateFilterLogEvents } from '@aws-sdk/client-c
 import { sdkClientConfig } from 'canary-watchdog/lib/aws/clients';
 import { errorText } from 'canary-watchdog/lib/aws/util';
 import { CliError, EXIT } from './exit-codes';
+import { checkRegion } from './preflight';
 
 /**
  * The watchdog's log lines that hold decision records, read from its log group with
@@ -15,6 +16,12 @@ export async function decisionLinesFromLogGroup(logGroupName: string, deployment
   // Terms with punctuation are quoted; every term must appear in a line.
   const filterPattern = ['"canary-watchdog.decision"', ...(deploymentId ? [`"${deploymentId}"`] : [])].join(' ');
   const lines: string[] = [];
+  try {
+    await checkRegion(client);
+  } catch (err) {
+    client.destroy();
+    throw err;
+  }
   try {
     for await (const page of paginateFilterLogEvents({ client }, { logGroupName, filterPattern })) {
       for (const e of page.events ?? []) if (e.message) lines.push(e.message);

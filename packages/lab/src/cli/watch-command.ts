@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { runDeploy } from './deploy';
 import { badInput, CliError, EXIT } from './exit-codes';
 import { checkOutputFile } from './output-path';
+import { checkCdkApp, checkRegion } from './preflight';
 import { terminalSafe } from './terminal-text';
 import { defaultClients, Watcher, type WatchClients, type WatchTarget } from './watch';
 
@@ -11,6 +12,8 @@ export interface FollowFlags {
   readonly interval: number;
   readonly timeout: number;
   readonly table?: string;
+  /** Ctrl-C (see interrupt.ts). */
+  readonly interrupt?: AbortSignal;
 }
 
 export interface WatchFlags extends FollowFlags {
@@ -18,6 +21,8 @@ export interface WatchFlags extends FollowFlags {
   readonly stack?: string;
   readonly application?: string;
   readonly group?: string;
+  /** With --stack: minutes to wait for the stack's update to begin. */
+  readonly waitForUpdate?: number;
 }
 
 /** Exactly one thing to follow: --deployment, --stack, or --application with --group. */
@@ -36,6 +41,7 @@ const common = (f: FollowFlags, out: (s: string) => void) => ({
   columns: process.stdout.columns || 100,
   out,
   ...(f.table ? { table: f.table } : {}),
+  ...(f.interrupt ? { interrupt: f.interrupt } : {}),
 });
 
 function writeJson(file: string | undefined, value: unknown): void {
@@ -46,7 +52,8 @@ function writeJson(file: string | undefined, value: unknown): void {
 export async function watchCommand(f: WatchFlags, clients: WatchClients = defaultClients(), out = (s: string) => void process.stdout.write(s)): Promise<void> {
   const target = watchTarget(f);
   if (f.json !== undefined) checkOutputFile('--json', f.json);
-  const result = await new Watcher(clients, { ...common(f, out), target }).run();
+  await checkRegion(clients.codedeploy);
+  const result = await new Watcher(clients, { ...common(f, out), target, ...(f.waitForUpdate !== undefined ? { waitForUpdateMs: f.waitForUpdate * 60_000 } : {}) }).run();
   writeJson(f.json, { target, exitCode: result.exitCode, summary: result.summary, deployments: result.deployments });
   // The summary quotes AWS (alarm reasons, CodeDeploy and CloudFormation messages): printed terminal-safe.
   if (result.exitCode !== EXIT.ok) throw new CliError(result.exitCode, terminalSafe(result.summary));
@@ -56,9 +63,11 @@ export async function watchCommand(f: WatchFlags, clients: WatchClients = defaul
 /** `deploy`: run cdk deploy, follow its releases, end with their verdict. */
 export async function deployCommand(args: readonly string[], f: FollowFlags & { cdk?: string }, clients: WatchClients = defaultClients(), out = (s: string) => void process.stdout.write(s)): Promise<void> {
   if (f.json !== undefined) checkOutputFile('--json', f.json);
+  checkCdkApp(process.cwd(), args);
+  await checkRegion(clients.codedeploy);
   const cdk = f.cdk ? f.cdk.split(' ').filter(Boolean) : undefined;
   const result = await runDeploy(clients, args, { ...common(f, out), ...(cdk ? { cdk } : {}) });
   writeJson(f.json, result);
-  if (result.exitCode !== EXIT.ok) throw new CliError(result.exitCode, terminalSafe(`release failed: ${result.summary}`));
+  if (result.exitCode !== EXIT.ok) throw new CliError(result.exitCode, terminalSafe(result.exitCode === EXIT.failed ? `release failed: ${result.summary}` : result.summary));
   out(`${terminalSafe(result.summary)}\n`);
 }

@@ -7,7 +7,7 @@
  * The state table is found without the user naming it: the deployment's AppSpec names its
  * BeforeAllowTraffic hook, and the hook function's environment names the table.
  */
-import { CloudFormationClient, DescribeStackEventsCommand, DescribeStackResourcesCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient, DescribeStackEventsCommand, DescribeStackResourcesCommand, DescribeStacksCommand, type Stack } from '@aws-sdk/client-cloudformation';
 import { CodeDeployClient, GetDeploymentCommand, ListDeploymentGroupsCommand, ListDeploymentsCommand, type DeploymentInfo } from '@aws-sdk/client-codedeploy';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetAliasCommand, GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
@@ -19,7 +19,8 @@ import { parseLambdaAppSpec, type LambdaAppSpec } from 'canary-watchdog/lib/core
 import type { PreTrafficOutcome } from 'canary-watchdog/lib/aws/ports';
 import type { DecisionRecord } from 'canary-watchdog/lib/core/decision-record';
 import { ENV } from 'canary-watchdog/lib/runtime/env';
-import { CliError, EXIT, type ExitCode } from './exit-codes';
+import { CliError, EXIT, worstExit, type ExitCode } from './exit-codes';
+import { sleepUnless } from './interrupt';
 import { terminalSafe } from './terminal-text';
 
 export interface WatchClients {
@@ -55,10 +56,27 @@ export interface WatchOptions {
   readonly out: (text: string) => void;
   readonly sleep?: (ms: number) => Promise<void>;
   readonly now?: () => number;
+  /** Ctrl-C: stop following, and end each deployment not yet ended as `interrupted`. */
+  readonly interrupt?: AbortSignal;
+  /**
+   * `--stack`: how long to wait for the stack's update to begin when it is not under way (watch
+   * started before cdk deploy reached CloudFormation); 0 reports its last update.
+   * @default DEFAULT_WAIT_FOR_UPDATE_MINUTES
+   */
+  readonly waitForUpdateMs?: number;
 }
 
-/** `failed`: CodeDeploy failed it (a hook reported Failed) without a rollback; `stopped`: stopped without one. */
-export type Outcome = 'completed' | 'rolled-back' | 'failed' | 'stopped' | 'unobservable';
+/** `watch --stack` waits this long for the update to begin: cdk synthesizes, publishes assets and creates a change set first. */
+export const DEFAULT_WAIT_FOR_UPDATE_MINUTES = 15;
+
+/** A stack's status and when it last changed, by CloudFormation's clock: a new value means a create or update began since. */
+export const stackStamp = (s: Stack) => `${s.StackStatus}|${(s.LastUpdatedTime ?? s.CreationTime)?.toISOString()}`;
+
+/** A stack under way (REVIEW_IN_PROGRESS is a change set waiting, not an update). */
+const underWay = (s: Stack) => Boolean(s.StackStatus?.endsWith('_IN_PROGRESS')) && s.StackStatus !== 'REVIEW_IN_PROGRESS';
+
+/** `failed`: CodeDeploy failed it (a hook reported Failed) without a rollback; `stopped`: stopped without one; `interrupted`: the user stopped the watch first. */
+export type Outcome = 'completed' | 'rolled-back' | 'failed' | 'stopped' | 'unobservable' | 'interrupted';
 
 /** One followed deployment's end: what `--json` writes. */
 export interface FollowResult {
@@ -71,6 +89,8 @@ export interface FollowResult {
   readonly reason?: string;
   readonly rollbackDeploymentId?: string;
   readonly decisions: readonly DecisionRecord[];
+  /** The pre-traffic hook's record when it failed the release (no decision record says why then). */
+  readonly preTraffic?: { readonly type: 'canary-watchdog.pre-traffic'; readonly deploymentId: string; readonly status: string; readonly reasons: readonly string[] };
 }
 
 export interface WatchResult {
@@ -84,13 +104,7 @@ const ENDED = ['Succeeded', 'Failed', 'Stopped'];
 
 /** Exit status of one outcome; the worst of several wins. */
 export function exitCodeFor(outcome: Outcome): ExitCode {
-  return outcome === 'completed' ? EXIT.ok : outcome === 'unobservable' ? EXIT.unobservable : EXIT.failed;
-}
-
-/** Worst wins: could not observe (3) over rolled back (1) over completed (0). */
-export function worstExit(codes: readonly ExitCode[]): ExitCode {
-  const rank = (c: ExitCode) => (c === EXIT.unobservable ? 3 : c === EXIT.failed ? 2 : c === EXIT.badInput ? 1 : 0);
-  return codes.reduce<ExitCode>((w, c) => (rank(c) > rank(w) ? c : w), EXIT.ok);
+  return outcome === 'completed' ? EXIT.ok : outcome === 'unobservable' ? EXIT.unobservable : outcome === 'interrupted' ? EXIT.interrupted : EXIT.failed;
 }
 
 /** Wrap `text` at spaces so that no line exceeds `width`; continuation lines get `indent`. A word longer than a line is never cut. */
@@ -148,7 +162,7 @@ export class Watcher {
     private readonly opts: WatchOptions,
   ) {
     this.doc = DynamoDBDocumentClient.from(clients.dynamodb);
-    this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    this.sleep = opts.sleep ?? ((ms) => sleepUnless(opts.interrupt, ms));
     this.now = opts.now ?? Date.now;
   }
 
@@ -164,12 +178,18 @@ export class Watcher {
     if ('deployment' in t) return this.summarize([await this.follow(t.deployment, deadline)]);
     if ('stack' in t) return this.followStack(t.stack, deadline);
     const id = await this.nextDeployment(t.application, t.group, deadline);
+    if (!id && this.opts.interrupt?.aborted) return { exitCode: EXIT.interrupted, deployments: [], summary: `interrupted (SIGINT) while waiting for a deployment of ${t.application}/${t.group}` };
     if (!id) return { exitCode: EXIT.unobservable, deployments: [], summary: `no deployment of ${t.application}/${t.group} started before the timeout` };
     return this.summarize([await this.follow(id, deadline)]);
   }
 
   private summarize(results: FollowResult[], extra?: string): WatchResult {
     const exitCode = worstExit(results.map((r) => exitCodeFor(r.outcome)));
+    if (exitCode === EXIT.interrupted) {
+      // What finished so far, then where each unfinished release stood.
+      const summary = `interrupted (SIGINT) after ${results.filter((r) => r.outcome !== 'interrupted').length} of ${results.length} verdict(s): ${results.map((r) => `${r.deploymentId} ${r.outcome === 'interrupted' ? `no verdict yet (${r.reason})` : `${r.outcome}${r.reason ? `: ${r.reason}` : ''}`}`).join('; ')}`;
+      return { exitCode, deployments: results, summary };
+    }
     const failed = results.filter((r) => r.outcome !== 'completed');
     const summary =
       extra ??
@@ -186,7 +206,7 @@ export class Watcher {
       const res = await this.clients.codedeploy.send(new ListDeploymentsCommand({ applicationName: application, deploymentGroupName: group, includeOnlyStatuses: ACTIVE_STATUSES }));
       const ids = res.deployments ?? [];
       if (ids.length) return ids[0];
-      if (this.now() >= deadline) return undefined;
+      if (this.now() >= deadline || this.opts.interrupt?.aborted) return undefined;
       await this.sleep(this.opts.intervalMs);
     }
   }
@@ -198,14 +218,10 @@ export class Watcher {
    */
   async followStack(stackName: string, deadline: number): Promise<WatchResult> {
     const cfn = this.clients.cloudformation;
+    const notBegun = await this.waitForUpdate(stackName, deadline);
+    if (notBegun) return notBegun;
     const began = await this.updateBegan(stackName);
-    const resources = (await cfn.send(new DescribeStackResourcesCommand({ StackName: stackName }))).StackResources ?? [];
-    const groupNames = new Set(resources.filter((r) => r.ResourceType === 'AWS::CodeDeploy::DeploymentGroup').map((r) => r.PhysicalResourceId!));
-    const groups: { application: string; group: string }[] = [];
-    for (const app of resources.filter((r) => r.ResourceType === 'AWS::CodeDeploy::Application')) {
-      const listed = (await this.clients.codedeploy.send(new ListDeploymentGroupsCommand({ applicationName: app.PhysicalResourceId! }))).deploymentGroups ?? [];
-      for (const g of listed) if (groupNames.has(g)) groups.push({ application: app.PhysicalResourceId!, group: g });
-    }
+    const groups = await this.guardedGroups(stackName);
     this.print('', `stack ${stackName}: update began ${began.toISOString()}; guarded deployment groups: ${groups.map((g) => `${g.application}/${g.group}`).join(', ') || 'none'}`);
     const followed = new Map<string, Promise<FollowResult>>();
     let status: string;
@@ -218,15 +234,82 @@ export class Watcher {
       const stack = (await cfn.send(new DescribeStacksCommand({ StackName: stackName }))).Stacks?.[0];
       status = stack?.StackStatus ?? 'UNKNOWN';
       reason = stack?.StackStatusReason;
-      if (!status.endsWith('_IN_PROGRESS') || this.now() >= deadline) break;
+      if (!status.endsWith('_IN_PROGRESS') || this.now() >= deadline || this.opts.interrupt?.aborted) break;
       await this.sleep(this.opts.intervalMs);
     }
     const results = (await Promise.all(followed.values())).filter((r) => r.status !== 'skipped');
+    if (this.opts.interrupt?.aborted) {
+      const so = this.summarize(results);
+      if (so.exitCode === EXIT.interrupted) return so;
+      return { exitCode: EXIT.interrupted, deployments: results, summary: `interrupted (SIGINT) while stack ${stackName} was ${status}${results.length ? `; verdicts so far: ${so.summary}` : ''}` };
+    }
     if (status.endsWith('_IN_PROGRESS')) return { exitCode: EXIT.unobservable, deployments: results, summary: `stack ${stackName} still ${status} at the timeout` };
     this.print('', `stack ${stackName}: ${status}${reason ? ` (${reason})` : ''}`);
     if (results.length) return this.summarize(results);
     const ok = status === 'CREATE_COMPLETE' || status === 'UPDATE_COMPLETE';
     return { exitCode: ok ? EXIT.ok : EXIT.failed, deployments: [], summary: `stack ${stackName} ${status} without a guarded deployment${reason ? `: ${reason}` : ''}` };
+  }
+
+  /** The stack's CodeDeploy deployment groups, with their applications. */
+  private async guardedGroups(stackName: string): Promise<{ application: string; group: string }[]> {
+    const resources = (await this.clients.cloudformation.send(new DescribeStackResourcesCommand({ StackName: stackName }))).StackResources ?? [];
+    const groupNames = new Set(resources.filter((r) => r.ResourceType === 'AWS::CodeDeploy::DeploymentGroup').map((r) => r.PhysicalResourceId!));
+    const groups: { application: string; group: string }[] = [];
+    for (const app of resources.filter((r) => r.ResourceType === 'AWS::CodeDeploy::Application')) {
+      const listed = (await this.clients.codedeploy.send(new ListDeploymentGroupsCommand({ applicationName: app.PhysicalResourceId! }))).deploymentGroups ?? [];
+      for (const g of listed) if (groupNames.has(g)) groups.push({ application: app.PhysicalResourceId!, group: g });
+    }
+    return groups;
+  }
+
+  /** The stack, or undefined when it does not exist (yet). */
+  private async describeStack(stackName: string): Promise<Stack | undefined> {
+    try {
+      return (await this.clients.cloudformation.send(new DescribeStacksCommand({ StackName: stackName }))).Stacks?.[0];
+    } catch (err) {
+      // https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStacks.html: a ValidationError names a stack that does not exist.
+      if (errorName(err) === 'ValidationError' && /does not exist/.test(errorText(err))) return undefined;
+      throw err;
+    }
+  }
+
+  /** The deployments in progress in the groups. */
+  private async activeDeployments(groups: readonly { application: string; group: string }[]): Promise<string[]> {
+    const ids: string[] = [];
+    for (const g of groups) {
+      ids.push(...((await this.clients.codedeploy.send(new ListDeploymentsCommand({ applicationName: g.application, deploymentGroupName: g.group, includeOnlyStatuses: ACTIVE_STATUSES }))).deployments ?? []));
+    }
+    return ids;
+  }
+
+  /**
+   * `watch --stack` started before cdk deploy reached CloudFormation would otherwise report the
+   * stack's last update: when the stack is not under way, wait (up to waitForUpdateMs) for an
+   * update to begin: the stack under way or changed since (CloudFormation's clock, not ours), or
+   * a new deployment in one of its guarded groups. Undefined once it began; the result otherwise.
+   */
+  private async waitForUpdate(stackName: string, deadline: number): Promise<WatchResult | undefined> {
+    const waitMs = this.opts.waitForUpdateMs ?? DEFAULT_WAIT_FOR_UPDATE_MINUTES * 60_000;
+    const first = await this.describeStack(stackName);
+    if (!first && waitMs <= 0) throw new CliError(EXIT.badInput, `--stack: ${stackName} does not exist (in this account and region)`);
+    if (waitMs <= 0 || (first && underWay(first))) return undefined;
+    const until = Math.min(deadline, this.now() + waitMs);
+    const minutes = `${+(waitMs / 60_000).toPrecision(3)} min`;
+    let groups = first ? await this.guardedGroups(stackName) : [];
+    const activeBefore = new Set(await this.activeDeployments(groups));
+    this.print('', first ? `stack ${stackName}: ${first.StackStatus}; waiting up to ${minutes} for its update to begin` : `stack ${stackName}: does not exist yet; waiting up to ${minutes} for it to be created`);
+    for (;;) {
+      await this.sleep(this.opts.intervalMs);
+      const now = await this.describeStack(stackName);
+      if (now && (underWay(now) || !first || stackStamp(now) !== stackStamp(first))) return undefined;
+      if (groups.length === 0 && now) groups = await this.guardedGroups(stackName);
+      if ((await this.activeDeployments(groups)).some((id) => !activeBefore.has(id))) return undefined;
+      if (this.opts.interrupt?.aborted) return { exitCode: EXIT.interrupted, deployments: [], summary: `interrupted (SIGINT) while waiting for stack ${stackName}'s update to begin` };
+      if (this.now() >= until) {
+        const state = now ? `it is ${now.StackStatus}` : 'it does not exist';
+        return { exitCode: EXIT.unobservable, deployments: [], summary: `stack ${stackName}: no update began within ${minutes} of waiting (${state}); start cdk deploy first, raise --wait-for-update, or --wait-for-update 0 to report its last update` };
+      }
+    }
   }
 
   /** When the stack's current (or last) create or update began, from its own events. */
@@ -292,7 +375,8 @@ export class Watcher {
         const state = await this.stateOf(table, deploymentId);
         if (state.preTraffic && !preTraffic) {
           preTraffic = state.preTraffic;
-          this.print(`${tag} `, `pre-traffic hook reported ${preTraffic.status}${preTraffic.reasons.length ? `: ${preTraffic.reasons.join('; ')}` : ''}`);
+          // A Failed hook's reasons are the release's verdict: printed once, in the line the command ends with.
+          this.print(`${tag} `, `pre-traffic hook reported ${preTraffic.status}${preTraffic.status !== 'Failed' && preTraffic.reasons.length ? `: ${preTraffic.reasons.join('; ')}` : ''}`);
         }
         for (const r of state.decisions) {
           const key = `${r.at}|${r.trigger}|${r.stage}|${r.action}|${r.trafficPercent}`;
@@ -315,6 +399,7 @@ export class Watcher {
           throw new CliError(EXIT.badInput, `--deployment: ${deploymentId} does not exist: ${errorText(err)}`);
         }
         if (++failures >= maxFailures) return unobservable(`GetDeployment failed ${failures} times in a row: ${errorText(err)}`);
+        if (this.opts.interrupt?.aborted) return { deploymentId, status: info?.status ?? 'Unknown', outcome: 'interrupted', reason: `GetDeployment failing: ${errorText(err)}`, decisions: records };
         await this.sleep(this.opts.intervalMs);
         continue;
       }
@@ -358,6 +443,11 @@ export class Watcher {
         lastState = state;
       }
       if (ENDED.includes(status)) return this.ended(info, deploymentId, readRecords, () => records, () => preTraffic);
+      if (this.opts.interrupt?.aborted) {
+        const where = `${lastState}${records.length ? `; last decision ${records.at(-1)!.action} at ${records.at(-1)!.trafficPercent} %` : ''}`;
+        this.print(`${tag} `, `interrupted: no verdict yet: ${where}`);
+        return { deploymentId, application: info.applicationName, deploymentGroup: info.deploymentGroupName, status, outcome: 'interrupted', reason: where, decisions: records };
+      }
       if (this.now() >= deadline) return unobservable(`still ${status} at the timeout`);
       await this.sleep(this.opts.intervalMs);
     }
@@ -380,7 +470,8 @@ export class Watcher {
     const hook = preTraffic();
     const hookReason = hook?.status === 'Failed' ? `pre-traffic hook: ${hook.reasons.join('; ')}` : undefined;
     const reason = status === 'Succeeded' ? undefined : d ? `layer ${d.layer ?? '(none)'}: ${d.reasons.join('; ')}` : hookReason ?? error ?? status;
-    const lines = status === 'Succeeded' ? ['COMPLETED: every traffic shift and hook succeeded'] : [`${outcome.toUpperCase()} (${status})`, ...(d ? explainRollback(d) : [`why: ${reason}`])];
+    const why = d ? explainRollback(d) : hookReason ? ['why: the pre-traffic hook failed it before any traffic (its reasons end the output)'] : [`why: ${reason}`];
+    const lines = status === 'Succeeded' ? ['COMPLETED: every traffic shift and hook succeeded'] : [`${outcome.toUpperCase()} (${status})`, ...why];
     if (info.rollbackInfo?.rollbackDeploymentId) lines.push(`rollback deployment: ${info.rollbackInfo.rollbackDeploymentId}`);
     for (const l of lines) this.print(`${deploymentId} `, l);
     return {
@@ -392,6 +483,7 @@ export class Watcher {
       ...(reason ? { reason } : {}),
       ...(info.rollbackInfo?.rollbackDeploymentId ? { rollbackDeploymentId: info.rollbackInfo.rollbackDeploymentId } : {}),
       decisions: current(),
+      ...(hook?.status === 'Failed' ? { preTraffic: { type: 'canary-watchdog.pre-traffic' as const, deploymentId, status: hook.status, reasons: hook.reasons } } : {}),
     };
   }
 }

@@ -26,6 +26,11 @@ export interface RehearsalOptions {
   readonly report?: string;
   /** Where progress and the summary go. */
   readonly out?: NodeJS.WriteStream;
+  /**
+   * Fires when the user stops the rehearsal (Ctrl-C): the running scenarios stop, the finished
+   * ones are summarized (and written to `json`), and the rehearsal rejects with the signal's reason.
+   */
+  readonly interrupt?: AbortSignal;
 }
 
 /** The scenario's expectations, checked against the watchdog strategy. */
@@ -119,23 +124,33 @@ export async function rehearse(opts: RehearsalOptions): Promise<ScenarioResult[]
   };
   let next = 0;
   const lanes = Math.max(1, Math.min(opts.parallel ?? 2, opts.scenarios.length));
+  const stop = () => abort.abort(opts.interrupt!.reason);
+  opts.interrupt?.addEventListener('abort', stop, { once: true });
   try {
     await Promise.all(
       Array.from({ length: lanes }, async () => {
         while (next < opts.scenarios.length && !abort.signal.aborted) await runOne(next++);
       }),
     );
+  } catch (err) {
+    // Interrupted: the scenarios that finished are still results.
+    if (!opts.interrupt?.aborted) throw err;
   } finally {
     bars?.stop();
+    opts.interrupt?.removeEventListener('abort', stop);
   }
-  out.write(summaryTable(results));
+  const finished = results.filter(Boolean);
+  const interrupted = Boolean(opts.interrupt?.aborted);
+  out.write(summaryTable(finished));
+  if (interrupted) out.write(`interrupted: ${finished.length} of ${opts.scenarios.length} scenarios finished (shown above); the others were stopped or not started\n`);
   if (opts.json) {
-    writeFileSync(opts.json, `${JSON.stringify({ scenarios: results }, null, 2)}\n`);
+    writeFileSync(opts.json, `${JSON.stringify({ ...(interrupted ? { interrupted: true } : {}), scenarios: finished }, null, 2)}\n`);
     out.write(`wrote ${opts.json}\n`);
   }
   if (opts.report) {
-    writeFileSync(opts.report, renderReport(results));
+    writeFileSync(opts.report, renderReport(finished));
     out.write(`wrote ${opts.report}\n`);
   }
+  if (interrupted) throw opts.interrupt!.reason;
   return results;
 }

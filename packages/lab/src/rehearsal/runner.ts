@@ -1,5 +1,5 @@
 import { DEFAULT_THRESHOLDS, parseWatchdogConfig } from 'canary-watchdog/lib/core/config';
-import type { DecisionRecord } from 'canary-watchdog/lib/core/decision-record';
+import { isNews, type DecisionRecord } from 'canary-watchdog/lib/core/decision-record';
 import { INJECTED } from '../lab/faults';
 import { Lab, type FaultSpec, type GuardedRelease } from '../lab/lab';
 import { ENV } from 'canary-watchdog/lib/runtime/env';
@@ -51,6 +51,10 @@ export interface StrategyResult {
   readonly fleetExposure: number;
   /** With `stages`: what each stage reached saw, in order. */
   readonly stages?: readonly StageResult[];
+  /** The watchdog's decision records that said something new (as its state table keeps them), every stage's in order: what `explain` reads. */
+  readonly decisions: readonly DecisionRecord[];
+  /** The pre-traffic hook's record when it failed the release (which then has no rollback record): what `explain` shows for it. */
+  readonly preTraffic?: { readonly type: 'canary-watchdog.pre-traffic'; readonly deploymentId: string; readonly status: string; readonly reasons: readonly string[] };
 }
 
 /** One stage of a staged release. */
@@ -193,6 +197,7 @@ export function combineStages(runs: readonly { stage: Stage; run: ReleaseRun }[]
     failedUserRequests: sum((r) => r.failedUserRequests),
     wouldHaveRolledBack: runs.some((r) => r.run.result.wouldHaveRolledBack),
     deploymentIds: runs.flatMap((r) => r.run.result.deploymentIds),
+    decisions: runs.flatMap((r) => r.run.result.decisions),
     virtualMinutes: Math.round(sum((r) => r.virtualMinutes) * 10) / 10,
     wallMs: sum((r) => r.wallMs),
     stagesReached: runs.length,
@@ -462,12 +467,15 @@ function summarize(
   const detectionSeconds = stopAt !== undefined && Number.isFinite(firstFailure) ? Math.max(0, Math.round((stopAt - firstFailure) / 1000)) : null;
 
   let decidedBy: StrategyResult['decidedBy'] = null;
+  let preTraffic: StrategyResult['preTraffic'];
   if (acting) {
     const signal = acting.evidence.find((e) => e.layer === acting.layer && e.outcome !== 'healthy' && e.outcome !== 'not-applicable');
     decidedBy = { layer: acting.layer ?? 'unknown', signal: signal?.signal ?? acting.reasons[0] ?? '' };
   } else if (stopEntry?.type === 'hook') {
     const hookLog = lab.lambda.logs.find((l) => l.line.includes('canary-watchdog.pre-traffic') && l.line.includes(deploymentId) && l.line.includes('"Failed"'));
-    const reason = hookLog ? ((JSON.parse(hookLog.line) as { record: { reasons: string[] } }).record.reasons[0] ?? '') : `${stopEntry.hook} ${stopEntry.result}`;
+    const hookRecord = hookLog ? (JSON.parse(hookLog.line) as { record: { deploymentId: string; status: string; reasons: string[] } }).record : undefined;
+    if (hookRecord) preTraffic = { type: 'canary-watchdog.pre-traffic', deploymentId: hookRecord.deploymentId, status: hookRecord.status, reasons: hookRecord.reasons };
+    const reason = hookRecord ? (hookRecord.reasons[0] ?? '') : `${stopEntry.hook} ${stopEntry.result}`;
     decidedBy = { layer: reason.startsWith('config') ? 'config' : reason.startsWith('probe') ? 'probes' : 'hook', signal: reason.replace(/^config: /, '') };
   } else if (stopEntry?.type === 'stop') {
     const polled = [...tl].reverse().find((e) => e.type === 'alarms') as { states: Record<string, string> } | undefined;
@@ -509,5 +517,7 @@ function summarize(
     cost,
     virtualMinutes: Math.round((lab.now() - t0) / 6000) / 10,
     wallMs: Date.now() - started,
+    decisions: records.filter((r, i) => isNews(records[i - 1], r)),
+    ...(preTraffic ? { preTraffic } : {}),
   };
 }

@@ -27,7 +27,7 @@ describe('the CLI contract: one exit status table for every command', () => {
   it('documents the exit status table in --help', async () => {
     const r = await runCli(['--help'], tmp());
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/Exit status \(every command\):\n {2}0 {2}ok.*\n {2}1 .*rolled back.*\n {2}2 {2}bad input.*\n {2}3 {2}could not observe/);
+    expect(r.stdout).toMatch(/Exit status \(every command\):\n {4}0 {2}completed.*\n {4}1 {2}rolled back.*\n {4}2 {2}bad input.*\n {4}3 {2}AWS or the lab unreachable.*\n {2}130 {2}interrupted/);
   });
 
   it.each([

@@ -27,6 +27,12 @@ describe('canary-watchdog rehearse: a rehearsal whose watchdog, hooks or prober 
     const result = JSON.parse(readFileSync(json, 'utf8')).scenarios[0];
     // The watchdog's own layers decide (probes or new-version), not CodeDeploy's heartbeat alarm.
     expect(['probes', 'new-version']).toContain(result.strategies.watchdog.decidedBy.layer);
+    // The JSON keeps the watchdog's decision records (those that say something new) and a failed
+    // pre-traffic hook's record, so explain reads it and shows what decided.
+    const explained = await run(['explain', '--rollbacks-only', json], dirname(app));
+    expect({ code: explained.code, stderr: explained.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(explained.stdout).toMatch(/ROLLBACK by layer (probes|new-version)|PRE-TRAFFIC HOOK Failed/);
+    expect(explained.stdout).toContain(result.strategies.watchdog.decidedBy.signal);
   }, 120_000);
 
   it.each<[string, (d: string, id: string) => boolean, (p: Record<string, unknown>) => void, RegExp]>([

@@ -109,11 +109,14 @@ describe('canary-watchdog watch on the lab', () => {
     child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const code = await new Promise((ok) => child.on('exit', ok));
-    // The deciding layer depends on wall-clock timing (the probes' alarm or the error rate): either is right.
-    expect({ code, stderr }).toMatchObject({ code: EXIT.failed, stderr: expect.stringMatching(new RegExp(`^${deploymentId} rolled-back: layer (new-version|probes): `, 'm')) });
-    expect(stdout).toContain('rolled back by layer');
+    // What decides depends on wall-clock timing: the probes' alarm or the error rate, or, when the
+    // injected errors fail all three attempts of a probe before traffic, the pre-traffic hook.
+    expect({ code, stderr }).toMatchObject({ code: EXIT.failed, stderr: expect.stringMatching(new RegExp(`^${deploymentId} rolled-back: (layer (new-version|probes)|pre-traffic hook): `, 'm')) });
+    const byHook = stderr.includes('rolled-back: pre-traffic hook: ');
+    expect(stdout).toContain(byHook ? 'pre-traffic hook reported Failed' : 'rolled back by layer');
     const written = JSON.parse(readFileSync(json, 'utf8'));
     expect(written).toMatchObject({ target: { deployment: deploymentId }, exitCode: EXIT.failed, deployments: [{ deploymentId, outcome: 'rolled-back' }] });
-    expect(written.deployments[0].decisions.at(-1)).toMatchObject({ type: 'canary-watchdog.decision', action: 'rollback' });
+    if (byHook) expect(written.deployments[0].preTraffic).toMatchObject({ type: 'canary-watchdog.pre-traffic', status: 'Failed' });
+    else expect(written.deployments[0].decisions.at(-1)).toMatchObject({ type: 'canary-watchdog.decision', action: 'rollback' });
   }, 120_000);
 });

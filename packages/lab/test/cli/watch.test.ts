@@ -6,9 +6,9 @@ import { GetAliasCommand, GetFunctionConfigurationCommand, LambdaClient } from '
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { DecisionRecord } from 'canary-watchdog/lib/core/decision-record';
-import { stacksInMotion } from '../../src/cli/deploy';
-import { CliError, EXIT } from '../../src/cli/exit-codes';
-import { shareOf, Watcher, worstExit, wrap, type WatchTarget } from '../../src/cli/watch';
+import { runDeploy, stacksInMotion } from '../../src/cli/deploy';
+import { CliError, EXIT, worstExit } from '../../src/cli/exit-codes';
+import { shareOf, Watcher, wrap, type WatchTarget } from '../../src/cli/watch';
 import { watchTarget } from '../../src/cli/watch-command';
 
 const cd = mockClient(CodeDeployClient);
@@ -49,7 +49,7 @@ const rollback: DecisionRecord = {
   actionResult: 'ok',
 };
 
-function watcher(target: WatchTarget, extra: { table?: string } = {}) {
+function watcher(target: WatchTarget, extra: { table?: string; waitForUpdateMs?: number } = {}) {
   let out = '';
   let clock = 0;
   const w = new Watcher(
@@ -103,8 +103,12 @@ describe('Watcher.follow', () => {
     cd.on(GetDeploymentCommand).resolves(deployment('d-1', 'Failed', { errorInformation: { code: 'HOOK_EXECUTION_FAILURE', message: 'The BeforeAllowTraffic hook reported Failed' } }));
     ddb.on(GetCommand).resolves({ Item: { preTraffic: { hookExecutionId: 'h-1', status: 'Failed', reasons: ['config TAX_RATE: expected a number, got "abc"'] } } });
     const { w, out } = watcher({ deployment: 'd-1' });
-    expect(await w.run()).toMatchObject({ exitCode: EXIT.failed, deployments: [{ outcome: 'failed', reason: 'pre-traffic hook: config TAX_RATE: expected a number, got "abc"' }] });
-    expect(out()).toContain('pre-traffic hook reported Failed: config TAX_RATE');
+    const result = await w.run();
+    expect(result).toMatchObject({ exitCode: EXIT.failed, deployments: [{ outcome: 'failed', reason: 'pre-traffic hook: config TAX_RATE: expected a number, got "abc"' }] });
+    expect(out()).toContain('pre-traffic hook reported Failed');
+    // The reason is printed once: in the verdict line the command ends with (standard error), not also in the follow lines.
+    expect(`${out()}\n${result.summary}`.match(/config TAX_RATE/g)).toHaveLength(1);
+    expect(result.summary).toBe('d-1 failed: pre-traffic hook: config TAX_RATE: expected a number, got "abc"');
   });
 
   it('exits 3 when CodeDeploy cannot be read five times in a row', async () => {
@@ -173,11 +177,107 @@ describe('Watcher with --stack', () => {
   });
 
   it('exits 0 for a stack update that started no guarded deployment', async () => {
-    cfn.on(DescribeStacksCommand).resolves({ Stacks: [{ StackName: 'S', StackStatus: 'UPDATE_COMPLETE', CreationTime: began }] });
+    cfn.on(DescribeStacksCommand).resolvesOnce({ Stacks: [{ StackName: 'S', StackStatus: 'UPDATE_IN_PROGRESS', CreationTime: began }] }).resolves({ Stacks: [{ StackName: 'S', StackStatus: 'UPDATE_COMPLETE', CreationTime: began }] });
     cd.on(ListDeploymentsCommand).resolves({ deployments: [] });
     const { w } = watcher({ stack: 'S' });
     expect(await w.run()).toMatchObject({ exitCode: EXIT.ok, summary: 'stack S UPDATE_COMPLETE without a guarded deployment' });
   });
+});
+
+describe('Watcher with --stack, started before cdk deploy began the update', () => {
+  const created = new Date('2026-01-01T00:00:00Z');
+  const began = new Date('2026-01-01T00:10:00Z');
+  const complete: { Stacks: Stack[] } = { Stacks: [{ StackName: 'S', StackStatus: 'CREATE_COMPLETE', CreationTime: created }] };
+  /** Whether CloudFormation has begun the update: its events say so only from then on. */
+  let updating = false;
+  const stacks = (...answers: { Stacks: Stack[] }[]) => {
+    let i = 0;
+    cfn.on(DescribeStacksCommand).callsFake(() => {
+      const a = answers[Math.min(i++, answers.length - 1)];
+      if (a.Stacks[0].LastUpdatedTime) updating = true;
+      return a;
+    });
+  };
+  beforeEach(() => {
+    updating = false;
+    const event = (status: string, at: Date, id: string) => ({ StackName: 'S', LogicalResourceId: 'S', ResourceType: 'AWS::CloudFormation::Stack', ResourceStatus: status, Timestamp: at, EventId: id, StackId: 's' });
+    cfn.on(DescribeStackEventsCommand).callsFake(() => ({ StackEvents: [...(updating ? [event('UPDATE_IN_PROGRESS', began, '2')] : []), event('CREATE_COMPLETE', created, '1b'), event('CREATE_IN_PROGRESS', created, '1')] }));
+    cfn.on(DescribeStackResourcesCommand).resolves({
+      StackResources: [
+        { LogicalResourceId: 'App', PhysicalResourceId: 'app', ResourceType: 'AWS::CodeDeploy::Application', ResourceStatus: 'CREATE_COMPLETE', Timestamp: created },
+        { LogicalResourceId: 'Dg', PhysicalResourceId: 'dg', ResourceType: 'AWS::CodeDeploy::DeploymentGroup', ResourceStatus: 'CREATE_COMPLETE', Timestamp: created },
+      ],
+    });
+    cd.on(ListDeploymentGroupsCommand).resolves({ deploymentGroups: ['dg'] });
+    cd.on(ListDeploymentsCommand).resolves({ deployments: [] });
+    ddb.on(GetCommand).resolves({ Item: { decisions: [rollback] } });
+  });
+
+  it("waits for the stack's update to begin (UPDATE_IN_PROGRESS), then follows the deployment it starts", async () => {
+    // CREATE_COMPLETE twice (cdk is still synthesizing and publishing assets), then the update.
+    stacks(complete, complete, { Stacks: [{ StackName: 'S', StackStatus: 'UPDATE_IN_PROGRESS', CreationTime: created, LastUpdatedTime: began }] }, { Stacks: [{ StackName: 'S', StackStatus: 'UPDATE_ROLLBACK_COMPLETE', CreationTime: created, LastUpdatedTime: began }] });
+    cd.on(ListDeploymentsCommand, { createTimeRange: { start: began } }).resolves({ deployments: ['d-1'] });
+    cd.on(GetDeploymentCommand, { deploymentId: 'd-1' }).resolves(deployment('d-1', 'Stopped', { rollbackInfo: { rollbackDeploymentId: 'd-2' } }));
+    const { w, out } = watcher({ stack: 'S' });
+    const result = await w.run();
+    expect(out()).toContain('stack S: CREATE_COMPLETE; waiting up to 15 min for its update to begin');
+    expect(result).toMatchObject({ exitCode: EXIT.failed, deployments: [{ deploymentId: 'd-1', outcome: 'rolled-back' }] });
+  });
+
+  it('follows a new deployment of a guarded group even before the stack reads as in progress', async () => {
+    // The deployment shows before DescribeStacks does (CloudFormation's reads lag): the update's events are there.
+    let polls = 0;
+    cd.on(ListDeploymentsCommand).callsFake((input: { createTimeRange?: { start?: Date } }) => {
+      // The update's deployments, since it began; the deployments in progress, the second poll on.
+      if (input.createTimeRange) return { deployments: input.createTimeRange.start?.getTime() === began.getTime() ? ['d-1'] : [] };
+      if (++polls < 2) return { deployments: [] };
+      updating = true;
+      return { deployments: ['d-1'] };
+    });
+    cfn.on(DescribeStacksCommand).resolvesOnce(complete).resolvesOnce(complete).resolvesOnce(complete).resolves({ Stacks: [{ StackName: 'S', StackStatus: 'UPDATE_ROLLBACK_COMPLETE', CreationTime: created, LastUpdatedTime: began }] });
+    cd.on(GetDeploymentCommand, { deploymentId: 'd-1' }).resolves(deployment('d-1', 'Stopped', { rollbackInfo: { rollbackDeploymentId: 'd-2' } }));
+    const { w } = watcher({ stack: 'S' });
+    expect(await w.run()).toMatchObject({ exitCode: EXIT.failed, deployments: [{ deploymentId: 'd-1', outcome: 'rolled-back' }] });
+  });
+
+  it('waits for a stack that does not exist yet (the first cdk deploy creates it)', async () => {
+    cfn
+      .on(DescribeStacksCommand)
+      .rejectsOnce(Object.assign(new Error('Stack with id S does not exist'), { name: 'ValidationError' }))
+      .resolvesOnce({ Stacks: [{ StackName: 'S', StackStatus: 'CREATE_IN_PROGRESS', CreationTime: began }] })
+      .resolves({ Stacks: [{ StackName: 'S', StackStatus: 'CREATE_COMPLETE', CreationTime: began }] });
+    const { w, out } = watcher({ stack: 'S' });
+    expect(await w.run()).toMatchObject({ exitCode: EXIT.ok, summary: 'stack S CREATE_COMPLETE without a guarded deployment' });
+    expect(out()).toContain('stack S: does not exist yet; waiting up to 15 min for it to be created');
+  });
+
+  it('exits 3, not 0, when no update begins within --wait-for-update, saying so', async () => {
+    stacks(complete);
+    const { w } = watcher({ stack: 'S' });
+    const result = await w.run();
+    expect(result).toEqual({ exitCode: EXIT.unobservable, deployments: [], summary: 'stack S: no update began within 15 min of waiting (it is CREATE_COMPLETE); start cdk deploy first, raise --wait-for-update, or --wait-for-update 0 to report its last update' });
+  });
+
+  it('with --wait-for-update 0, reports the stack as it is: its last update', async () => {
+    stacks(complete);
+    const { w } = watcher({ stack: 'S' }, { waitForUpdateMs: 0 });
+    expect(await w.run()).toMatchObject({ exitCode: EXIT.ok, summary: 'stack S CREATE_COMPLETE without a guarded deployment' });
+  });
+});
+
+describe('deploy interrupted', () => {
+  it('passes a SIGINT on to cdk, stops following and ends with 130, saying nothing had begun', async () => {
+    cfn.on(DescribeStacksCommand).resolves({ Stacks: [] });
+    const interrupt = new AbortController();
+    let out = '';
+    // A cdk that runs until it is sent SIGINT, then exits 130 as the CDK CLI does.
+    const cdk = [process.execPath, '-e', "process.on('SIGINT', () => process.exit(130)); setTimeout(() => {}, 60000);"];
+    const clients = { codedeploy: new CodeDeployClient({}), lambda: new LambdaClient({}), dynamodb: new DynamoDBClient({}), cloudformation: new CloudFormationClient({}) };
+    setTimeout(() => interrupt.abort(new CliError(EXIT.interrupted, 'interrupted (SIGINT): stopping')), 500);
+    const result = await runDeploy(clients, [], { cdk, intervalMs: 100, timeoutMs: 60_000, columns: 100, out: (x) => (out += x), interrupt: interrupt.signal });
+    expect(result).toMatchObject({ exitCode: EXIT.interrupted, cdkStatus: 130, summary: 'interrupted (SIGINT) before any guarded release began' });
+    expect(out).toBe('');
+  }, 20_000);
 });
 
 describe('watch helpers', () => {

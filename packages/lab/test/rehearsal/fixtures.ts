@@ -18,5 +18,6 @@ export const strategyResult = (over: Partial<StrategyResult>): StrategyResult =>
   wallMs: 100,
   stagesReached: 1,
   fleetExposure: 0.1,
+  decisions: [],
   ...over,
 });
