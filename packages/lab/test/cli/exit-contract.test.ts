@@ -4,10 +4,10 @@
  * exit-contract.slow.ts.
  */
 import { createServer, type Server } from 'node:net';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { EXIT, EXIT_CODES } from '../../src/cli/exit-codes';
+import { join, resolve } from 'node:path';
+import { EXIT, EXIT_CODES, exitCodeTable } from '../../src/cli/exit-codes';
 import { Lab } from '../../src/lab/lab';
 import { awsEnv, runCli } from './run-cli';
 
@@ -121,5 +121,12 @@ describe('3 AWS or the lab unreachable', () => {
     const r = await runCli(['watch', '--deployment', 'd-ABCDEFGHI', '--interval', '0.1'], tmp(), undefined, { env: awsEnv(`http://127.0.0.1:${NOTHING_LISTENS}`) });
     expect(r.code).toBe(EXIT.unobservable);
     expect(r.stderr).toMatch(/GetDeployment failed 5 times in a row: .*ECONNREFUSED/);
+  });
+});
+
+describe('the documented exit statuses', () => {
+  it('docs/cli.md holds exactly the table the code prints (exitCodeTable)', () => {
+    const docs = readFileSync(resolve(__dirname, '../../../../docs/cli.md'), 'utf8');
+    expect(docs).toContain(exitCodeTable().trim());
   });
 });
