@@ -19,9 +19,12 @@ afterAll(() => project.stop());
 
 const json = () => join(mkdtempSync(join(tmpdir(), 'deploy-')), 'out.json');
 
+/** The CLI: the repository's, or the installed CLI package's (CANARY_WATCHDOG_CLI, set by .ci/cdk-deploy after npm run dist). */
+const cli = process.env.CANARY_WATCHDOG_CLI ?? join(root, 'packages/lab/bin/canary-watchdog.js');
+
 /** `canary-watchdog deploy` in the copy, with the CDK CLI the project installed. */
 const deploy = (out: string) =>
-  project.run(process.execPath, [join(root, 'packages/lab/bin/canary-watchdog.js'), 'deploy', '--interval', '1', '--json', out, '--cdk', join(root, 'node_modules/.bin/cdk'), '--', '--require-approval', 'never', '--no-notices', '--no-color']);
+  project.run(process.execPath, [cli, 'deploy', '--interval', '1', '--json', out, '--cdk', join(root, 'node_modules/.bin/cdk'), '--', '--require-approval', 'never', '--no-notices', '--no-color']);
 
 it('follows the releases cdk deploy starts and exits with their verdict: 0 created, 1 with the hook\'s reason, 0 completed', async () => {
   const started = Date.now();
