@@ -108,7 +108,8 @@ describe('an alarm StateReason carrying escape sequences prints harmlessly', () 
       cd.on(ListDeploymentGroupsCommand).resolves({ deploymentGroups: ['dg'] });
       cd.on(ListDeploymentsCommand).resolves({ deployments: ['d-1'] });
       let out = '';
-      const err = await deployCommand([], { ...flags, cdk: process.execPath + ' -e process.exit(1)' }, clients, (s) => void (out += s)).catch((e: Error) => e);
+      // An app is named (deploy checks for one before running cdk); the fake cdk fails after the update began.
+      const err = await deployCommand(['--app', 'cdk.out'], { ...flags, cdk: process.execPath + ' -e process.exit(1)' }, clients, (s) => void (out += s)).catch((e: Error) => e);
       expect(out).toMatch(/stack S: UPDATE_ROLLBACK_COMPLETE \(failed \]0;pwned\[2J\)/);
       expect(out).toMatch(/Threshold Crossed \]0;pwned\[2J/);
       expect(out).not.toMatch(CONTROL);

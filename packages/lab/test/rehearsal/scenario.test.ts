@@ -21,7 +21,7 @@ describe('scenario files', () => {
       'simpson-linear-shared-errors', 'linear-regression-during-shared-errors', 'small-excess-high-traffic',
       'latency-regression-moderate-traffic', 'noisy-latency-good-release',
       'shared-outage-fast-signal', 'flaky-probes-low-traffic', 'shared-outage-bad-release', 'fix-during-incident-attributed', 'incident-during-release-not-attributed',
-      'cold-start-regression', 'cold-start-noise-good-release',
+      'cold-start-regression', 'cold-start-noise-good-release', 'linear-shared-burst-fast-signal', 'linear-regression-after-shared-burst',
     ]);
   });
 
