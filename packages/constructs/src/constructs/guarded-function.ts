@@ -219,6 +219,9 @@ export class GuardedFunction extends Construct {
   private readonly customConfig?: codedeploy.ILambdaDeploymentConfig;
   /** The probes in the runtime configuration's form. */
   private finalized?: { readonly functionUrl: boolean };
+  /** The synth summary (finalize): the layers guarding each release, in one line. */
+  private summary?: string;
+  private summaryPrinted = false;
 
   constructor(scope: Construct, id: string, props: GuardedFunctionProps) {
     super(scope, id);
@@ -310,6 +313,24 @@ export class GuardedFunction extends Construct {
     Aspects.of(this).add({ visit: (node) => (node === this ? this.finalize() : undefined) });
     this.node.addValidation({ validate: () => this.validateEnvironment() });
     this.node.addValidation({ validate: () => this.validateFunctionUrl() });
+    this.node.addValidation({ validate: () => this.printSummaryPastWarnings() });
+  }
+
+  /**
+   * The CDK CLI shows a stack's info annotations only when it has no warning, so the synth summary
+   * would vanish whenever any construct warns (a default-sized function does). Under the CLI
+   * (CDK_OUTDIR set for the app), with a warning in the stack, the summary goes to stderr, which
+   * the CLI passes on. Validations run after every aspect: the warnings are all there.
+   */
+  private printSummaryPastWarnings(): string[] {
+    if (!this.summary || !process.env.CDK_OUTDIR || this.summaryPrinted) return [];
+    const warned = Stack.of(this).node.findAll().some((c) => c.node.metadata.some((m) => m.type === 'aws:cdk:warning'));
+    if (warned) {
+      // Once, however often the app synthesizes.
+      this.summaryPrinted = true;
+      process.stderr.write(`${this.node.path}: ${this.summary}\n`);
+    }
+    return [];
   }
 
   /** The probes as declared: the `probes` prop's, then those added with addProbe. */
@@ -564,7 +585,7 @@ export class GuardedFunction extends Construct {
     }
 
     // `cdk synth` prints this, so the layers guarding each release are visible at a glance.
-    Annotations.of(this).addInfo(
+    this.summary =
       `canary-watchdog guards ${aliasName} with ${describeRollout(this.rollout._shape)}, bake ${this.bakeMinutes} min. Layers: ` +
         [
           `config (${this.configChecks.length} checks: ${this.configChecks.map((c) => c.key).join(', ') || 'none'})`,
@@ -573,8 +594,8 @@ export class GuardedFunction extends Construct {
           `service (alias error rate${extra.length ? ` + ${extra.length} of your alarms` : ''})`,
           ...custom.map((l) => `${l.name} (${l.alarms.length} alarms)`),
         ].join('; ') +
-        `. CodeDeploy's own alarms: ${this.native.length}${this.selection.heartbeat ? ' (heartbeat first)' : ' (shadow mode: none)'}.`,
-    );
+        `. CodeDeploy's own alarms: ${this.native.length}${this.selection.heartbeat ? ' (heartbeat first)' : ' (shadow mode: none)'}.`;
+    Annotations.of(this).addInfo(this.summary);
 
     if (this.props.dashboard ?? true) watchdog.addDashboardRow(...this.dashboardRow(fnName, aliasName));
   }
