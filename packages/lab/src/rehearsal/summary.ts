@@ -33,44 +33,63 @@ export function wrap(text: string, width: number, first = '', rest = first): str
   return lines;
 }
 
-const cell = (r: StrategyResult) =>
+/** What the summary shows of a strategy's result: also all that docs/rehearsal-figures.json keeps. */
+export type StrategyFigures = Pick<StrategyResult, 'outcome' | 'maxTrafficPercent' | 'failedUserRequests' | 'detectionSeconds' | 'decidedBy' | 'stagesReached' | 'fleetExposure' | 'stages'>;
+
+/** What the summary shows of a scenario's result. */
+export interface ScenarioFigures {
+  readonly name: string;
+  readonly passed: boolean;
+  readonly stages?: readonly string[];
+  readonly strategies: { readonly watchdog: StrategyFigures; readonly native: StrategyFigures };
+}
+
+const cell = (r: StrategyFigures) =>
   `${fit(r.outcome, 11)} ${`${r.maxTrafficPercent} %`.padStart(7)} ${String(r.failedUserRequests).padStart(6)} ${(r.detectionSeconds === null ? '-' : `${r.detectionSeconds}s`).padStart(6)}`;
 
 /** What stopped a strategy's release, in words: the deciding layer and its signal or reason. */
-export const decidedByText = (r: StrategyResult): string | undefined => (r.decidedBy ? `${r.decidedBy.layer}: ${r.decidedBy.signal}` : undefined);
+export const decidedByText = (r: Pick<StrategyFigures, 'decidedBy'>): string | undefined => (r.decidedBy ? `${r.decidedBy.layer}: ${r.decidedBy.signal}` : undefined);
 
 /** A share (0-1) in percent, two significant digits: 0.000058 is "0.0058 %". */
 export const percent = (share: number): string => `${+(share * 100).toPrecision(2)} %`;
 
 /** How far a staged release got: "1 of 3 stages (beta rolled-back), 0.0058 % of the fleet". */
-export const stagesText = (r: StrategyResult, of: number): string =>
+export const stagesText = (r: StrategyFigures, of: number): string =>
   `${r.stagesReached} of ${of} stages (${(r.stages ?? []).map((s) => `${s.name} ${s.outcome}`).join(', ')}), ${percent(r.fleetExposure)} of the fleet`;
 
-/** Both strategies side by side, one scenario a row, within TABLE_COLUMNS; reasons under the table. */
-export function summaryTable(results: readonly ScenarioResult[]): string {
+/** Both strategies side by side, one scenario a row, within TABLE_COLUMNS: the table alone. */
+export function resultsTable(results: readonly ScenarioFigures[]): string[] {
   const heading = `${'outcome'.padEnd(11)} ${'max'.padStart(7)} ${'failed'.padStart(6)} ${'detect'.padStart(6)}`;
-  const lines = [
-    '',
+  return [
     `${''.padEnd(NAME + 5)} | ${'watchdog'.padEnd(heading.length)} | native CodeDeploy alarm rollback`,
     `${'scenario'.padEnd(NAME)} ${'met'.padEnd(4)} | ${heading} | ${heading}`,
     '-'.repeat(NAME + 5 + 2 * (heading.length + 3)),
     ...results.map((r) => `${fit(r.name, NAME)} ${r.passed ? 'pass' : 'FAIL'} | ${cell(r.strategies.watchdog)} | ${cell(r.strategies.native)}`),
-    '',
   ];
+}
+
+/** The staged scenarios' stages and fleet exposure, one wrapped line per strategy (none without stages). */
+export function stagesLines(results: readonly ScenarioFigures[]): string[] {
   const staged = results.filter((r) => r.stages);
-  if (staged.length) {
-    lines.push('stages reached and fleet exposure (the share of all user requests the new version served):');
-    for (const r of staged) {
-      for (const [name, x] of [['watchdog', r.strategies.watchdog], ['native', r.strategies.native]] as const) lines.push(...wrap(`${r.name}, ${name}: ${stagesText(x, r.stages!.length)}`, TABLE_COLUMNS, '  ', '    '));
-    }
-    lines.push('');
+  if (!staged.length) return [];
+  const lines = ['stages reached and fleet exposure (the share of all user requests the new version served):'];
+  for (const r of staged) {
+    for (const [name, x] of [['watchdog', r.strategies.watchdog], ['native', r.strategies.native]] as const) lines.push(...wrap(`${r.name}, ${name}: ${stagesText(x, r.stages!.length)}`, TABLE_COLUMNS, '  ', '    '));
   }
+  return lines;
+}
+
+/** What decided each watchdog stop, never cut (none when nothing was stopped by a layer). */
+export function decidedByLines(results: readonly ScenarioFigures[]): string[] {
   const decided = results.filter((r) => r.strategies.watchdog.decidedBy);
-  if (decided.length) {
-    lines.push('decided by (watchdog):');
-    for (const r of decided) lines.push(...wrap(`${r.name}: ${decidedByText(r.strategies.watchdog)}`, TABLE_COLUMNS, '  ', '    '));
-    lines.push('');
-  }
+  if (!decided.length) return [];
+  return ['decided by (watchdog):', ...decided.flatMap((r) => wrap(`${r.name}: ${decidedByText(r.strategies.watchdog)}`, TABLE_COLUMNS, '  ', '    '))];
+}
+
+/** Both strategies side by side, one scenario a row, within TABLE_COLUMNS; reasons under the table. */
+export function summaryTable(results: readonly ScenarioResult[]): string {
+  const lines = ['', ...resultsTable(results), ''];
+  for (const section of [stagesLines(results), decidedByLines(results)]) if (section.length) lines.push(...section, '');
   const costed = results.filter((r) => r.strategies.watchdog.cost.length);
   if (costed.length) {
     lines.push('DynamoDB and added latency (watchdog; per minute in the JSON and the report):');

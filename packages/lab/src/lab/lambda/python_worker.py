@@ -272,6 +272,11 @@ def _load():
 def _error_payload(exc, request_id):
     # The trace starts at the function's own code, without the runtime's frames.
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename != __file__]
+    # The code's folder shows as Lambda's /var/task, not the lab host's folder.
+    root = os.environ.get("LAMBDA_TASK_ROOT", "")
+    for f in frames:
+        if root and f.filename.startswith(root + os.sep):
+            f.filename = "/var/task" + f.filename[len(root):]
     return {"errorMessage": str(exc), "errorType": type(exc).__name__, "requestId": request_id, "stackTrace": traceback.format_list(frames)}
 
 
