@@ -15,6 +15,8 @@ import { rehearse } from '../src/rehearsal/rehearse';
 import { loadScenarios } from '../src/rehearsal/scenario';
 import { deployCommand, watchCommand, type FollowFlags, type WatchFlags } from '../src/cli/watch-command';
 import { DEFAULT_WAIT_FOR_UPDATE_MINUTES } from '../src/cli/watch';
+import { mergeCommand, parseShard, QUICK_LEAVES_OUT, threatModelCommand, type ThreatModelFlags } from '../src/cli/threat-model-command';
+import { CATALOGUE } from '../src/threat-model/catalogue';
 
 function readInput(file: string): string {
   try {
@@ -86,6 +88,43 @@ export function program(): Command {
       const scenarios = loadScenarios(opts.scenario ?? []);
       const results = await interruptible((interrupt) => rehearse({ scenarios, ...opts, interrupt }));
       if (results.some((r) => !r.passed)) throw new CliError(EXIT.failed, 'some scenarios did not meet their expectations');
+    });
+
+  const threat = cli
+    .command('threat-model')
+    .description('for each guarded function and failure mode: which layers stop it, each with the ones before taken away; how far it gets, its failed requests, and where there is one chance or none (a static audit of the templates first)')
+    .option('--app <dir>', 'a synthesized cloud assembly (default: synthesize the sample app)')
+    .option('--function <name...>', 'only these guarded functions (name or construct id)')
+    .option('--mode <id...>', `only these failure modes: ${CATALOGUE.map((m) => m.id).join(', ')}`)
+    .option('--scenario <ref...>', 'your own failure modes: scenario files or folders (expect.outcome completed: a good release that must not roll back)')
+    .option('--quick', `a subset for pull requests; leaves out ${QUICK_LEAVES_OUT.join(', ')}`)
+    .option('--rps <n>', 'user requests a second each function gets (what you declare)', parseRps, 10)
+    .option('--baseline-error-rate <rate>', 'the error rate the old version runs at (for the audit)', parseRate, 0.005)
+    .option('--parallel <n>', 'trials at once (results do not depend on it)', parsePositive, 2)
+    .option('--seed <n>', 'the rehearsals\' seed', parseSeed, 1)
+    .option('--shard <i/n>', 'only shard I of N of the trials (a CI job matrix); join them with threat-model merge')
+    .option('--json <file>', 'write { findings, rows } as JSON, one row per function and mode')
+    .option('--report <file.html>', 'write a self-contained HTML matrix of modes by layers')
+    .option('--fail-under <n>', 'exit 1 when a bad release is stopped by fewer than N layers before 100 %, or a good one is rolled back', parseCount)
+    .option('--audit-only', 'the static audit alone, no rehearsal')
+    .action(async (opts: Omit<ThreatModelFlags, 'shard'> & { shard?: string }) => {
+      if (opts.json !== undefined) checkOutputFile('--json', opts.json);
+      if (opts.report !== undefined) checkOutputFile('--report', opts.report);
+      if (opts.app !== undefined) checkCloudAssembly(opts.app);
+      const shard = opts.shard === undefined ? undefined : parseShard(opts.shard);
+      await interruptible((interrupt) => threatModelCommand({ ...opts, ...(shard ? { shard } : { shard: undefined }), interrupt }));
+    });
+  threat
+    .command('merge')
+    .description("join the JSON of threat-model --shard runs into one result: the table, --json, --report, --fail-under")
+    .argument('<files...>', "the shards' JSON files")
+    .option('--json <file>', 'write the joined JSON')
+    .option('--report <file.html>', 'write the HTML matrix')
+    .option('--fail-under <n>', 'exit 1 when a bad release is stopped by fewer than N layers before 100 %, or a good one is rolled back', parseCount)
+    .action((files: string[], opts: { json?: string; report?: string; failUnder?: number }) => {
+      if (opts.json !== undefined) checkOutputFile('--json', opts.json);
+      if (opts.report !== undefined) checkOutputFile('--report', opts.report);
+      mergeCommand(files, opts);
     });
 
   const followOptions = (c: Command) =>
@@ -167,6 +206,24 @@ function parseSpeed(v: string): number {
 function parsePositive(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1 || n > 16) throw new InvalidArgumentError(`expected an integer from 1 to 16, got ${v}`);
+  return n;
+}
+
+function parseRps(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0 || n > 10_000) throw new InvalidArgumentError(`expected requests a second above 0 and at most 10000, got ${v}`);
+  return n;
+}
+
+function parseRate(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0 || n >= 1) throw new InvalidArgumentError(`expected a rate from 0 up to 1 (0.005 is 0.5 %), got ${v}`);
+  return n;
+}
+
+function parseCount(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 10) throw new InvalidArgumentError(`expected an integer from 0 to 10, got ${v}`);
   return n;
 }
 

@@ -98,6 +98,12 @@ export interface GuardConfig {
    * judges that count (`telemetry-errors`), and the watchdog looks at it every few seconds.
    */
   readonly telemetry?: boolean;
+  /**
+   * `false`: the new-version layer judges none of the new version's CloudWatch metrics (errors,
+   * throttles, p99, HTTP 5xx), only the telemetry extension's counts and the layer's alarms. What
+   * a rehearsal sets to take that part of the layer away (`threat-model`'s ablations). @default true
+   */
+  readonly newVersionMetrics?: boolean;
 }
 
 /** Sources of an HTTP-level error signal for user traffic. */
@@ -198,7 +204,7 @@ function parseGuard(v: unknown, path: string): GuardConfig {
   const o = obj(v, path);
   onlyKeys(o, path, [
     'application', 'deploymentGroup', 'functionName', 'alias', 'bakeMinutes', 'thresholds', 'alarms', 'customLayers', 'configChecks', 'probes',
-    'httpMetrics', 'reachabilityChecker', 'telemetry',
+    'httpMetrics', 'reachabilityChecker', 'telemetry', 'newVersionMetrics',
   ]);
   const alarms: Record<string, string[]> = {};
   if (o.alarms !== undefined) {
@@ -231,6 +237,7 @@ function parseGuard(v: unknown, path: string): GuardConfig {
     ...(o.httpMetrics !== undefined ? { httpMetrics: oneOf(o.httpMetrics, `${path}.httpMetrics`, HTTP_METRICS) } : {}),
     ...(o.reachabilityChecker !== undefined ? { reachabilityChecker: str(o.reachabilityChecker, `${path}.reachabilityChecker`, FUNCTION_NAME) } : {}),
     ...(o.telemetry !== undefined ? { telemetry: bool(o.telemetry, `${path}.telemetry`) } : {}),
+    ...(o.newVersionMetrics !== undefined ? { newVersionMetrics: bool(o.newVersionMetrics, `${path}.newVersionMetrics`) } : {}),
   };
 }
 
@@ -332,7 +339,7 @@ export function buildLayers(g: GuardConfig, namespace: string): LayerSpec[] {
         },
       ]
     : [];
-  const newVersion: SignalSpec[] = [
+  const newVersion: SignalSpec[] = g.newVersionMetrics === false ? [] : [
     {
       kind: 'rate',
       name: 'errors',
@@ -379,7 +386,7 @@ export function buildLayers(g: GuardConfig, namespace: string): LayerSpec[] {
     newVersion.unshift({ kind: 'inits', name: 'telemetry-inits', ...DEFAULT_INIT_TOLERANCE, alpha: t.alpha });
     newVersion.unshift({ kind: 'telemetry', name: 'telemetry-errors', maxRate: t.maxErrorRate, minSamples: t.minInvocations, alpha: t.alpha, baseline: { ...baseline, failOnlyIfWorse: true } });
   }
-  if (g.httpMetrics === 'function-url') {
+  if (g.httpMetrics === 'function-url' && g.newVersionMetrics !== false) {
     // Function URL requests that end in HTTP 5xx (a `statusCode: 500` answered without throwing,
     // errors and timeouts too), per ExecutedVersion; judged like the error rate.
     // https://docs.aws.amazon.com/lambda/latest/dg/urls-monitoring.html

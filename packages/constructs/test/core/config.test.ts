@@ -370,3 +370,23 @@ describe('alarm name templates', () => {
     expect(alarmNamePrefix(template)).toBe(prefix);
   });
 });
+
+// A rehearsal that takes the new version's CloudWatch metrics away (threat-model's ablation of
+// the `new-version` layer) keeps the telemetry extension's counts and the layer's alarms.
+describe('newVersionMetrics: false', () => {
+  const guard = (over: Record<string, unknown> = {}): GuardConfig => parseWatchdogConfig(oneGuard(over)).guards[0];
+  const names = (g: GuardConfig) => buildLayers(g, 'CanaryWatchdog').find((l) => l.name === 'new-version')!.signals.map((s) => s.name);
+
+  it('leaves the new-version layer only the telemetry signals and its alarms', () => {
+    const on = guard({ telemetry: true, httpMetrics: 'function-url', alarms: { 'new-version': ['mine'] } });
+    expect(names(on)).toEqual(['telemetry-errors', 'telemetry-inits', 'errors', 'throttles', 'p99-duration', 'http-5xx', 'alarm:mine']);
+    const off = guard({ telemetry: true, httpMetrics: 'function-url', alarms: { 'new-version': ['mine'] }, newVersionMetrics: false });
+    expect(names(off)).toEqual(['telemetry-errors', 'telemetry-inits', 'alarm:mine']);
+    // Overcorrection guard: absent or true changes nothing.
+    expect(names(guard({ telemetry: true, httpMetrics: 'function-url', alarms: { 'new-version': ['mine'] }, newVersionMetrics: true }))).toEqual(names(on));
+  });
+
+  it('takes only a boolean', () => {
+    expect(() => guard({ newVersionMetrics: 'no' })).toThrow(/guards\[0\]\.newVersionMetrics/);
+  });
+});

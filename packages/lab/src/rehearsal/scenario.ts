@@ -90,7 +90,7 @@ export interface Scenario {
     readonly latencyJitter?: { readonly sigma: number; readonly firstRequestMs?: number };
   };
   /** The watchdog's mode and policy for this scenario (rewrites its configuration and the native alarm lists). */
-  readonly watchdog?: { readonly mode?: 'enforce' | 'shadow'; readonly policy?: Policy };
+  readonly watchdog?: { readonly mode?: 'enforce' | 'shadow'; readonly policy?: Policy; readonly disabledLayers?: readonly string[] };
   /** Hosts outside the lab and what they answer, over the template's defaults. */
   readonly network: Readonly<Record<string, HostAnswer>>;
   readonly faults: {
@@ -196,10 +196,14 @@ function noise(v: unknown, path: string): Scenario['noise'] {
 function watchdogSettings(v: unknown, path: string): Scenario['watchdog'] {
   if (v === undefined) return undefined;
   const o = obj(v, path);
-  onlyKeys(o, path, ['mode', 'policy']);
+  onlyKeys(o, path, ['mode', 'policy', 'disabledLayers']);
+  // Which names a layer may have is the app's to say (custom layers): checked when applied.
+  const disabledLayers = o.disabledLayers === undefined ? undefined : arr(o.disabledLayers, `${path}.disabledLayers`, (x, p) => str(x, p, { pattern: /^[a-z][a-z0-9-]{0,39}$/, patternText: 'a layer name' }));
+  if (disabledLayers) unique(disabledLayers, `${path}.disabledLayers`, 'layer');
   return {
     ...(o.mode !== undefined ? { mode: oneOf(o.mode, `${path}.mode`, ['enforce', 'shadow'] as const) } : {}),
     ...(o.policy !== undefined ? { policy: parsePolicy(o.policy, `${path}.policy`) } : {}),
+    ...(disabledLayers ? { disabledLayers } : {}),
   };
 }
 

@@ -19,6 +19,45 @@ export class WatchdogSettingsError extends Error {
 export interface WatchdogSettings {
   readonly mode?: 'enforce' | 'shadow';
   readonly policy?: Policy;
+  /**
+   * Layers taken away, as if never configured (threat-model's ablations): `config` (the checks),
+   * `probes` (pre-traffic and scheduled), `fast-signal` (the telemetry extension's counts),
+   * `new-version` (the new version's CloudWatch metrics and its alarms), `service`, `heartbeat`
+   * (CodeDeploy's check of the watchdog's heartbeat), or a custom layer's name.
+   */
+  readonly disabledLayers?: readonly string[];
+}
+
+/** The built-in layers a rehearsal can take away (besides custom layers, by name). */
+export const REMOVABLE_LAYERS = ['config', 'probes', 'fast-signal', 'new-version', 'service', 'heartbeat'] as const;
+
+/** A guard's raw configuration with the layers taken away (see WatchdogSettings.disabledLayers). */
+export function withoutLayers(guard: Record<string, unknown>, layers: readonly string[], origin: string): Record<string, unknown> {
+  const g = { ...guard };
+  const alarms = { ...((g.alarms as Record<string, unknown> | undefined) ?? {}) };
+  const custom = ((g.customLayers as { name: string }[] | undefined) ?? []).map((l) => l.name);
+  for (const layer of layers) {
+    if (!(REMOVABLE_LAYERS as readonly string[]).includes(layer) && !custom.includes(layer)) {
+      throw new WatchdogSettingsError(`watchdog.disabledLayers: ${layer} is not a layer of ${String(g.functionName)} (${origin}); allowed: ${[...REMOVABLE_LAYERS, ...custom].join(', ')}`);
+    }
+    if (layer === 'config') {
+      g.configChecks = [];
+      alarms.config = [];
+    } else if (layer === 'probes') {
+      g.probes = [];
+      alarms.probes = [];
+    } else if (layer === 'fast-signal') {
+      g.telemetry = false;
+    } else if (layer === 'new-version') {
+      g.newVersionMetrics = false;
+      alarms['new-version'] = [];
+    } else if (layer === 'service') {
+      alarms.service = [];
+    } else if (layer !== 'heartbeat') {
+      g.customLayers = ((g.customLayers as { name: string }[]) ?? []).filter((l) => l.name !== layer);
+    }
+  }
+  return { ...g, alarms };
 }
 
 /**
@@ -32,6 +71,8 @@ export async function applyWatchdogSettings(lab: Lab, settings: WatchdogSettings
   const runtime = lab.lambda.functionNames().filter((n) => [...RUNTIME_HANDLERS.map((h) => `canary-watchdog ${h}`), 'canary-watchdog watchdog (events)'].includes(lab.lambda.getConfiguration(n).description));
   if (!runtime.length) throw new WatchdogSettingsError('watchdog: the app has no canary-watchdog runtime functions (descriptions "canary-watchdog watchdog", "... pre-traffic", "... post-traffic", "... prober") to configure');
   let config: WatchdogConfig | undefined;
+  // The configuration as the app has it, before this rewrites it (the alarms of every layer).
+  const original = (await configOf(lab, runtime[0])).raw;
   const rewritten = new Set<string>();
   for (const fn of runtime) {
     const env = lab.lambda.getConfiguration(fn).env;
@@ -46,7 +87,14 @@ export async function applyWatchdogSettings(lab: Lab, settings: WatchdogSettings
       lab.lambda.updateConfiguration(fn, { ...env, [ENV.config]: JSON.stringify(config) });
     }
   }
-  for (const g of config!.guards) await setNativeAlarms(lab, config!, g);
+  // The alarms of the whole configuration, layers taken away included, named for the serving versions.
+  const full = rewrite(original, { ...settings, disabledLayers: [] }, 'the app\'s configuration');
+  for (const g of config!.guards) {
+    const all = full.guards.find((x) => x.functionName === g.functionName && x.alias === g.alias);
+    const version = lab.lambda.getAlias(g.functionName, g.alias)?.functionVersion ?? '';
+    const allAlarms = all ? [...Object.values(all.alarms).flat(), ...all.customLayers.flatMap((l) => l.alarms)].map((n) => resolveAlarmName(n, version)) : [];
+    await setNativeAlarms(lab, config!, g, (settings.disabledLayers ?? []).includes('heartbeat'), allAlarms);
+  }
   return config!;
 }
 
@@ -78,11 +126,13 @@ function rewrite(raw: string, settings: WatchdogSettings, origin: string): Watch
   } catch (err) {
     throw new WatchdogSettingsError(`watchdog: ${origin} is not valid JSON: ${(err as Error).message}`);
   }
-  return parseWatchdogConfig({ ...json, ...(settings.mode ? { mode: settings.mode } : {}), ...(settings.policy ? { policy: settings.policy } : {}) }, origin);
+  const disabled = settings.disabledLayers ?? [];
+  const guards = disabled.length && Array.isArray(json.guards) ? (json.guards as Record<string, unknown>[]).map((g) => withoutLayers(g, disabled, origin)) : json.guards;
+  return parseWatchdogConfig({ ...json, ...(guards !== undefined ? { guards } : {}), ...(settings.mode ? { mode: settings.mode } : {}), ...(settings.policy ? { policy: settings.policy } : {}) }, origin);
 }
 
 /** The group's alarm list as synth would write it for the configuration's mode and policy. */
-async function setNativeAlarms(lab: Lab, config: WatchdogConfig, g: GuardConfig): Promise<void> {
+async function setNativeAlarms(lab: Lab, config: WatchdogConfig, g: GuardConfig, withoutHeartbeat = false, allAlarms: readonly string[] = []): Promise<void> {
   const cd = lab.codedeploy.service.operations;
   const info = ((await cd.GetDeploymentGroup({ applicationName: g.application, deploymentGroupName: g.deploymentGroup })) as {
     deploymentGroupInfo: { alarmConfiguration?: { enabled: boolean; ignorePollAlarmFailure: boolean; alarms: { name: string }[] } };
@@ -98,7 +148,8 @@ async function setNativeAlarms(lab: Lab, config: WatchdogConfig, g: GuardConfig)
     ...g.customLayers.map((l) => ({ name: l.name, alarms: named(l.alarms) })),
   ];
   const heartbeat = await heartbeatAlarm(lab, config, g);
-  const known = new Set([heartbeat, ...layers.flatMap((l) => l.alarms)]);
+  // A layer taken away leaves its alarms in the app: known (the full configuration's), left out of the list.
+  const known = new Set([heartbeat, ...layers.flatMap((l) => l.alarms), ...allAlarms]);
   const stranger = current.find((n) => !known.has(n));
   if (stranger) {
     throw new WatchdogSettingsError(
@@ -106,7 +157,7 @@ async function setNativeAlarms(lab: Lab, config: WatchdogConfig, g: GuardConfig)
     );
   }
   const select = nativeAlarmSelection(config.mode, config.policy.preexistingAlarms);
-  const alarms = [...(select.heartbeat && heartbeat ? [heartbeat] : []), ...layers.filter((l) => select.includesLayer(l.name)).flatMap((l) => l.alarms)];
+  const alarms = [...(select.heartbeat && heartbeat && !withoutHeartbeat ? [heartbeat] : []), ...layers.filter((l) => select.includesLayer(l.name)).flatMap((l) => l.alarms)];
   const unique = [...new Set(alarms)];
   // CodeDeploy takes at most 10 alarms per deployment group.
   // https://docs.aws.amazon.com/codedeploy/latest/userguide/monitoring-create-alarms.html

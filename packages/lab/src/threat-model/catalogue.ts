@@ -1,0 +1,198 @@
+/**
+ * The failure modes `threat-model` rehearses for each guarded function: what can break in a
+ * release (the code, its configuration, the release process, its dependencies), each as the
+ * scenario fields that make it happen on the lab.
+ */
+import type { GuardConfig } from 'canary-watchdog/lib/core/config';
+
+/** What the catalogue needs to know of a guarded function to build its modes. */
+export interface FunctionFacts {
+  /** The Lambda function's name. */
+  readonly functionName: string;
+  /** Its construct's logical id in the template. */
+  readonly logicalId: string;
+  readonly guard: GuardConfig;
+  /** The function's environment as deployed. */
+  readonly env: Readonly<Record<string, string>>;
+  /** Minutes from the deployment's start until the new version has all the traffic (0 all at once). */
+  readonly shiftMinutes: number;
+  /** The rollout in words ("canary 10 % for 5 min"). */
+  readonly rollout: string;
+}
+
+export type ModeGroup = 'code' | 'configuration' | 'release process' | 'dependencies';
+
+/** The scenario fields of a mode, as a scenario file gives them (the threat model adds name, function, traffic and expect). */
+export type ModeScenario = Record<string, unknown>;
+
+export interface FailureMode {
+  readonly id: string;
+  readonly group: ModeGroup;
+  /** What it stands for, in a sentence. */
+  readonly explain: string;
+  /**
+   * `bad`: a release that must be stopped; `good`: a good release under trouble that must not be
+   * rolled back (what catches it is a false rollback).
+   */
+  readonly kind: 'bad' | 'good';
+  /** In `--quick` (a pull request's subset). */
+  readonly quick: boolean;
+  /** The scenario fields for a function, or why this mode cannot be rehearsed for it. */
+  build(f: FunctionFacts): ModeScenario | { readonly skip: string };
+}
+
+/** A bad release's effect on user requests, for the modes that break something else. */
+const BAD = { errorRate: 0.2 };
+
+/** A value that fails a configuration check's format, by format. */
+function malformed(format: string | undefined): string {
+  switch (format) {
+    case 'url':
+      return 'htp//payments';
+    case 'integer':
+    case 'number':
+      return '2.5s';
+    case 'json':
+      return '{"eu": 8,}';
+    case 'boolean':
+      return 'yes';
+    default:
+      return 'TYPO';
+  }
+}
+
+/** The first configuration check of a function, or the first variable of its environment. */
+function configKey(f: FunctionFacts): { key: string; format?: string; oneOf?: readonly string[]; checked: boolean } | undefined {
+  const check = f.guard.configChecks[0] as { key: string; format?: string; oneOf?: readonly string[] } | undefined;
+  if (check) return { key: check.key, ...(check.format ? { format: check.format } : {}), ...(check.oneOf ? { oneOf: check.oneOf } : {}), checked: true };
+  const key = Object.keys(f.env).find((k) => !k.startsWith('AWS_') && !k.startsWith('CANARY_WATCHDOG'));
+  return key ? { key, checked: false } : undefined;
+}
+
+const urlKey = (f: FunctionFacts): string | undefined => Object.entries(f.env).find(([k, v]) => !k.startsWith('CANARY_WATCHDOG') && /^https?:\/\//.test(v))?.[0];
+
+export const CATALOGUE: readonly FailureMode[] = [
+  { id: 'crash-on-init', group: 'code', kind: 'bad', quick: true, explain: 'the new code throws while loading: every request fails', build: () => ({ release: { crashOnInit: true } }) },
+  { id: 'errors-2', group: 'code', kind: 'bad', quick: false, explain: 'the new code fails 2 % of requests (the old one 0.5 %)', build: () => ({ release: { errorRate: 0.02 } }) },
+  { id: 'errors-5', group: 'code', kind: 'bad', quick: false, explain: 'the new code fails 5 % of requests', build: () => ({ release: { errorRate: 0.05 } }) },
+  { id: 'errors-20', group: 'code', kind: 'bad', quick: true, explain: 'the new code fails 20 % of requests', build: () => ({ release: { errorRate: 0.2 } }) },
+  { id: 'latency-regression', group: 'code', kind: 'bad', quick: false, explain: 'the new code answers 1.5 s slower', build: () => ({ release: { latencyMs: 1500 } }) },
+  {
+    id: 'silent-http-500s',
+    group: 'code',
+    kind: 'bad',
+    quick: false,
+    explain: 'the new code answers HTTP 500 to 20 % of requests without throwing (no Lambda error)',
+    build: () => ({ release: { httpErrorRate: 0.2 } }),
+  },
+  {
+    id: 'slow-burn-after-100',
+    group: 'code',
+    kind: 'bad',
+    quick: false,
+    explain: 'the new code starts failing 20 % of requests a minute after it has all the traffic',
+    build: (f) => ({ release: { errorRate: 0.2, startsFailingAfterMinutes: f.shiftMinutes + 1 } }),
+  },
+  {
+    id: 'real-traffic-bug',
+    group: 'code',
+    kind: 'bad',
+    quick: false,
+    explain: 'a bug only real users\' requests reach (probes never send them)',
+    build: () => ({ skip: 'needs traffic that invokes the real code (issue 25); rehearse it with a scenario file of your own' }),
+  },
+  {
+    id: 'config-typo',
+    group: 'configuration',
+    kind: 'bad',
+    quick: true,
+    explain: 'a typo in a configuration value: the code fails on every request that reads it',
+    build: (f) => {
+      const k = configKey(f);
+      if (!k) return { skip: 'the function has no environment variable to get wrong' };
+      return { release: { env: { [k.key]: k.oneOf ? `${k.oneOf[0]}x` : malformed(k.format) }, errorRate: 1 } };
+    },
+  },
+  {
+    id: 'unreachable-dependency',
+    group: 'configuration',
+    kind: 'bad',
+    quick: false,
+    explain: 'a configuration value points to a host that does not answer',
+    build: (f) => {
+      const key = urlKey(f);
+      if (!key) return { skip: 'no environment variable holds a URL' };
+      return { release: { env: { [key]: 'https://unreachable.invalid/v1' }, errorRate: 1 } };
+    },
+  },
+  {
+    id: 'valid-but-wrong',
+    group: 'configuration',
+    kind: 'bad',
+    quick: false,
+    explain: 'a value valid in form but wrong in meaning: every check passes, 20 % of requests go wrong',
+    build: (f) => {
+      const k = configKey(f);
+      if (!k) return { skip: 'the function has no environment variable to get wrong' };
+      const value = k.oneOf?.find((x) => x !== f.env[k.key]) ?? f.env[k.key] ?? '';
+      return { release: { env: { [k.key]: value }, ...BAD } };
+    },
+  },
+  {
+    id: 'environment-change',
+    group: 'configuration',
+    kind: 'bad',
+    quick: false,
+    explain: 'a new environment variable changes behaviour: 20 % of requests fail',
+    build: () => ({ release: { env: { FEATURE_FLAGS: '{"newCheckout":true}' }, ...BAD } }),
+  },
+  { id: 'watchdog-down', group: 'release process', kind: 'bad', quick: true, explain: 'a bad release (20 % errors) while the watchdog function is dead', build: () => ({ release: BAD, faults: { watchdog: 'down' } }) },
+  {
+    id: 'cloudwatch-failing',
+    group: 'release process',
+    kind: 'bad',
+    quick: false,
+    explain: 'a bad release while every CloudWatch call fails',
+    build: () => ({ release: BAD, faults: { cloudwatch: { errorRate: 1 } } }),
+  },
+  {
+    id: 'state-table-unavailable',
+    group: 'release process',
+    kind: 'bad',
+    quick: false,
+    explain: 'a bad release while the watchdog\'s state table (DynamoDB) is down',
+    build: () => ({ release: BAD, faults: { dynamodb: { unavailable: true } } }),
+  },
+  { id: 'prober-down', group: 'release process', kind: 'bad', quick: false, explain: 'a bad release while the prober is dead', build: () => ({ release: BAD, faults: { prober: { downAfterMinutes: 0 } } }) },
+  {
+    id: 'lambda-api-failing',
+    group: 'release process',
+    kind: 'bad',
+    quick: false,
+    explain: 'a bad release while Lambda\'s API throttles half of the calls of the hooks, prober and watchdog',
+    build: () => ({ release: BAD, faults: { lambda: { throttleRate: 0.5 } } }),
+  },
+  {
+    id: 'old-version-above-threshold',
+    group: 'release process',
+    kind: 'bad',
+    quick: false,
+    explain: 'a bad release while the old version already fails more than the threshold',
+    build: (f) => ({ current: { errorRate: Math.min(0.5, f.guard.thresholds.maxErrorRate * 1.5) }, release: { errorRate: Math.min(1, f.guard.thresholds.maxErrorRate * 1.5 + 0.2) } }),
+  },
+  {
+    id: 'dependency-outage',
+    group: 'dependencies',
+    kind: 'good',
+    quick: true,
+    explain: 'a good release while a dependency both versions use fails 10 % of requests: must not roll back',
+    build: () => ({ shared: { errorRate: 0.1, fromMinute: 1 } }),
+  },
+];
+
+/** A mode by id, or an error naming the allowed ones. */
+export function modeById(id: string): FailureMode {
+  const m = CATALOGUE.find((x) => x.id === id);
+  if (!m) throw new Error(`no failure mode ${id}; modes: ${CATALOGUE.map((x) => x.id).join(', ')}`);
+  return m;
+}
