@@ -12,6 +12,7 @@ new OrdersServiceStack(app, ctx('stackName') ?? 'OrdersService', {
   taxRate: Number(ctx('taxRate')),
   maxItemsPerOrder: Number(ctx('maxItemsPerOrder')),
   paymentMode: ctx('paymentMode'),
+  ...(ctx('probes') === false || ctx('probes') === 'false' ? { probes: false } : {}),
 } satisfies OrdersServiceProps);
 // cdk-nag's AwsSolutions pack checks the whole app at synth; findings fail `cdk synth`.
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

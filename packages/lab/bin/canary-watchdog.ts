@@ -105,7 +105,7 @@ export function program(): Command {
     .option('--shard <i/n>', 'only shard I of N of the trials (a CI job matrix); join them with threat-model merge')
     .option('--json <file>', 'write { findings, rows } as JSON, one row per function and mode')
     .option('--report <file.html>', 'write a self-contained HTML matrix of modes by layers')
-    .option('--fail-under <n>', 'exit 1 when a bad release is stopped by fewer than N layers before 100 %, or a good one is rolled back', parseCount)
+    .option('--fail-under <n>', 'exit 1 when a bad release is stopped by fewer than N layers before 100 % (false rollbacks are shown, not counted)', parseCount)
     .option('--audit-only', 'the static audit alone, no rehearsal')
     .action(async (opts: Omit<ThreatModelFlags, 'shard'> & { shard?: string }) => {
       if (opts.json !== undefined) checkOutputFile('--json', opts.json);
@@ -120,7 +120,7 @@ export function program(): Command {
     .argument('<files...>', "the shards' JSON files")
     .option('--json <file>', 'write the joined JSON')
     .option('--report <file.html>', 'write the HTML matrix')
-    .option('--fail-under <n>', 'exit 1 when a bad release is stopped by fewer than N layers before 100 %, or a good one is rolled back', parseCount)
+    .option('--fail-under <n>', 'exit 1 when a bad release is stopped by fewer than N layers before 100 % (false rollbacks are shown, not counted)', parseCount)
     .action((files: string[], opts: { json?: string; report?: string; failUnder?: number }) => {
       if (opts.json !== undefined) checkOutputFile('--json', opts.json);
       if (opts.report !== undefined) checkOutputFile('--report', opts.report);

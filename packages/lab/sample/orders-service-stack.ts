@@ -14,6 +14,8 @@ export interface OrdersServiceProps extends StackProps {
   readonly taxRate: number;
   readonly maxItemsPerOrder: number;
   readonly paymentMode: 'live' | 'sandbox';
+  /** `false`: no probes on any function (context `orders-service:probes`): what `threat-model` finds without them. @default true */
+  readonly probes?: boolean;
 }
 
 const fnDefaults = {
@@ -85,7 +87,7 @@ export class OrdersServiceStack extends Stack {
         { key: 'MAX_ITEMS_PER_ORDER', format: ConfigFormat.INTEGER },
         { key: 'PAYMENT_MODE', oneOf: ['live', 'sandbox'] },
       ],
-      probes: [
+      probes: props.probes === false ? [] : [
         {
           name: 'validate-order',
           event: {
@@ -143,7 +145,7 @@ export class OrdersServiceStack extends Stack {
         { key: 'CURRENCY', oneOf: ['USD', 'EUR', 'GBP'] },
         { key: 'TAX_RATE', format: ConfigFormat.NUMBER },
       ],
-      probes: [
+      probes: props.probes === false ? [] : [
         {
           name: 'quote-known-sku',
           event: { rawPath: '/price', requestContext: { http: { method: 'GET' } }, queryStringParameters: { sku: probeSku, qty: '2' } },
@@ -183,7 +185,7 @@ export class OrdersServiceStack extends Stack {
         { key: 'SHIPPING_RATES', format: ConfigFormat.JSON },
         { key: 'CURRENCY', oneOf: ['USD', 'EUR', 'GBP'] },
       ],
-      probes: [
+      probes: props.probes === false ? [] : [
         {
           name: 'quote-eu-parcel',
           event: { rawPath: '/shipping', requestContext: { http: { method: 'GET' } }, queryStringParameters: { zone: 'EU', weightKg: '2.5' } },

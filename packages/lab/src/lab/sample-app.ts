@@ -34,6 +34,7 @@ export function synthSampleApp(outdir = mkdtempSync(join(tmpdir(), 'canary-watch
     taxRate: Number(ctx('taxRate')),
     maxItemsPerOrder: Number(ctx('maxItemsPerOrder')),
     paymentMode: ctx('paymentMode'),
+    ...(ctx('probes') === false || ctx('probes') === 'false' ? { probes: false } : {}),
   });
   synthForLab(app);
   return outdir;
