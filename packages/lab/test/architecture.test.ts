@@ -17,6 +17,9 @@ const LAYERS: readonly { readonly dir: string; readonly rank: number }[] = [
   { dir: 'packages/constructs/src/index.ts', rank: 4 },
   { dir: 'packages/lab/src/lab', rank: 5 },
   { dir: 'packages/lab/src/rehearsal', rank: 6 },
+  // threat-model rehearses (above rehearsal); the docs' figures render both.
+  { dir: 'packages/lab/src/threat-model', rank: 6.5 },
+  { dir: 'packages/lab/src/docs-figures', rank: 7 },
   { dir: 'packages/lab/src/cli', rank: 7 },
   { dir: 'packages/lab/bench', rank: 8 },
 ];

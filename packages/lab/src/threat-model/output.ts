@@ -14,6 +14,9 @@ const fit = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` 
 /** A function's short name: the construct's part of a CloudFormation-generated name. */
 export const shortName = (fn: string): string => fn.replace(/^[^-]+-/, '').replace(/[A-F0-9]{8}$/, '').replace(/Function$/, '') || fn;
 
+/** Short names of the built-in layers in the table (a legend under it says them in full). */
+export const LAYER_ABBREVIATIONS: Readonly<Record<string, string>> = { config: 'cfg', probes: 'prb', 'fast-signal': 'fast', 'new-version': 'nv', service: 'svc', heartbeat: 'hb', 'fail-closed': 'closed' };
+
 /** The chances a row's failure mode meets, in words, with a mark when fewer than `need`. */
 export function verdict(r: ThreatRow, need: number): string {
   if (r.skipped) return 'not rehearsed';
@@ -27,10 +30,12 @@ export function threatTable(rows: readonly ThreatRow[], need: number): string {
   const head = `${fit('function', 14)} ${fit('mode', 22)} ${fit('stopped by (in turn)', 26)} ${'max'.padStart(5)} ${'failed'.padStart(6)} ${'detect'.padStart(6)}  verdict`;
   const lines = [head, '-'.repeat(TABLE_COLUMNS)];
   for (const r of rows) {
-    const stoppedBy = r.skipped ? '-' : r.detectedBy.length ? r.detectedBy.join(' > ') : '(nothing)';
+    const stoppedBy = r.skipped ? '-' : r.detectedBy.length ? r.detectedBy.map((l) => LAYER_ABBREVIATIONS[l] ?? l).join('>') : '(nothing)';
     const figures = r.skipped ? `${'-'.padStart(5)} ${'-'.padStart(6)} ${'-'.padStart(6)}` : `${`${r.maxTrafficPercent} %`.padStart(5)} ${String(r.failedUserRequests).padStart(6)} ${(r.detectionSeconds === null || r.detectionSeconds === undefined ? '-' : `${r.detectionSeconds}s`).padStart(6)}`;
     lines.push(fit(`${fit(shortName(r.function), 14)} ${fit(r.mode, 22)} ${fit(stoppedBy, 26)} ${figures}  ${verdict(r, need)}`, TABLE_COLUMNS).trimEnd());
   }
+  const used = Object.entries(LAYER_ABBREVIATIONS).filter(([l]) => rows.some((r) => r.detectedBy.includes(l)));
+  if (used.length) lines.push(...wrap(`layers: ${used.map(([l, a]) => `${a} ${l}`).join(', ')}; each stopped the mode with the ones before it taken away`, TABLE_COLUMNS));
   const advised = rows.filter((r) => r.advice);
   if (advised.length) {
     lines.push('', 'second chances:');

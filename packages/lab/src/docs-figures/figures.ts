@@ -5,14 +5,18 @@
  * A test renders the blocks again from the kept file, and CI's rehearse step compares a fresh run
  * with it, so no figure in the docs can drift from what the command prints.
  */
-import type { ScenarioResult } from './result';
-import { decidedByLines, resultsTable, stagesLines, type ScenarioFigures, type StrategyFigures } from './summary';
+import type { ScenarioResult } from '../rehearsal/result';
+import { decidedByLines, resultsTable, stagesLines, type ScenarioFigures, type StrategyFigures } from '../rehearsal/summary';
+import { threatTable } from '../threat-model/output';
+import type { ThreatRow } from '../threat-model/run';
 
 /** docs/rehearsal-figures.json: every built-in scenario, as much of its result as the docs show. */
 export interface RehearsalFigures {
   /** How the figures were measured. */
   readonly measuredBy: string;
   readonly scenarios: readonly (ScenarioFigures & { readonly description: string })[];
+  /** The sample's threat model (`threat-model --json`'s rows), when kept. */
+  readonly threatModel?: readonly ThreatRow[];
 }
 
 export const MEASURED_BY = 'npm run rehearse -- --json FILE, then npm run docs -- --from FILE';
@@ -52,6 +56,8 @@ export const BLOCK_KINDS = {
   'rehearsal-scenarios': 'none',
   /** How many built-in scenarios there are (inline). */
   'scenario-count': 'none',
+  /** The sample's threat model as `threat-model --fail-under 2` prints it. */
+  'threat-model-table': 'none',
 } as const;
 
 export type BlockKind = keyof typeof BLOCK_KINDS;
@@ -76,10 +82,13 @@ const cellText = (s: string): string => s.replace(/\|/g, '\\|').replace(/\s+/g, 
 export function renderBlock(kind: string, args: readonly string[], figures: RehearsalFigures): string {
   if (!(kind in BLOCK_KINDS)) throw new Error(`figures: unknown block kind ${kind}; allowed: ${Object.keys(BLOCK_KINDS).join(', ')}`);
   const k = kind as BlockKind;
-  if ((k === 'rehearsal-scenarios' || k === 'scenario-count') && args.length) throw new Error(`figures: ${k} takes no arguments, got ${args.join(' ')}`);
+  if ((k === 'rehearsal-scenarios' || k === 'scenario-count' || k === 'threat-model-table') && args.length) throw new Error(`figures: ${k} takes no arguments, got ${args.join(' ')}`);
   switch (k) {
     case 'scenario-count':
       return String(figures.scenarios.length);
+    case 'threat-model-table':
+      if (!figures.threatModel) throw new Error('figures: no threat model kept: npm run docs -- --threat-model FILE (threat-model --json on the sample)');
+      return [FENCE, ...threatTable(figures.threatModel, 2).trimEnd().split('\n'), FENCE].join('\n');
     case 'rehearsal-table':
       return [FENCE, ...resultsTable(pick(figures, args)), FENCE].join('\n');
     case 'rehearsal-summary': {
@@ -115,6 +124,13 @@ export function regenerate(text: string, figures: RehearsalFigures): { text: str
 /** Where two sets of figures differ, one line per difference (none: the same). */
 export function figureDifferences(kept: RehearsalFigures, fresh: RehearsalFigures): string[] {
   const diffs: string[] = [];
+  // A threat model run (often --quick: a subset) against the kept rows of the same pairs.
+  for (const r of fresh.threatModel ?? []) {
+    const k = kept.threatModel?.find((x) => x.function === r.function && x.mode === r.mode);
+    if (!k) diffs.push(`threat model ${r.function} ${r.mode}: not in the kept figures`);
+    else if (JSON.stringify(k) !== JSON.stringify(r)) diffs.push(`threat model ${r.function} ${r.mode}: ${JSON.stringify(k.detectedBy)} -> ${JSON.stringify(r.detectedBy)}, ${k.maxTrafficPercent} % -> ${r.maxTrafficPercent} %, ${k.failedUserRequests} -> ${r.failedUserRequests} failed`);
+  }
+  if (!fresh.scenarios.length) return diffs;
   const names = (f: RehearsalFigures) => f.scenarios.map((s) => s.name);
   for (const n of names(fresh)) if (!names(kept).includes(n)) diffs.push(`${n}: new scenario, not in the kept figures`);
   for (const n of names(kept)) if (!names(fresh).includes(n)) diffs.push(`${n}: in the kept figures, not rehearsed`);
