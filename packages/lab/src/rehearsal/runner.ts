@@ -5,6 +5,7 @@ import { Lab, type FaultSpec, type GuardedRelease } from '../lab/lab';
 import { ENV } from 'canary-watchdog/lib/runtime/env';
 import { costPerMinute, type CostMinute } from './capacity';
 import type { Scenario, Stage } from './scenario';
+import { codeChange, DEFAULT_REAL_RPS, initialNetwork, scenarioNetwork, userEvents, userTrafficOf, type UserTraffic } from './real-traffic';
 import { applyWatchdogSettings, configOf } from './watchdog-settings';
 
 export type Strategy = 'watchdog' | 'native';
@@ -34,6 +35,8 @@ export interface StrategyResult {
     readonly weight: number[];
     readonly minutes: { t: number; version: string; requests: number; errors: number; p99: number | null }[];
   };
+  /** What the new version's user requests were and where their failures came from (real code, injected behaviour, noise). */
+  readonly userTraffic?: UserTraffic;
   /** Layer outcomes of the watchdog's decisions over time. */
   readonly layers: { t: number; layers: Record<string, string> }[];
   /** Per minute: the state table's write units (by kind of item) and the telemetry extension's added latency. */
@@ -247,7 +250,8 @@ async function runRelease(
     // The old version behaves as the scenario says from the start; noise hits both versions.
     lab.lambda.setBehaviour(fn, lab.lambda.getAlias(fn, guarded.alias)!.functionVersion, scenario.current);
     if (scenario.noise.transientErrorRate || scenario.noise.coldStartMs || scenario.noise.coldStartSigma || scenario.noise.environmentLifetimeMinutes || scenario.noise.latencyJitter) lab.lambda.setNoise(fn, scenario.noise);
-    lab.lambda.setNetwork(scenario.network);
+    lab.lambda.setNetwork(initialNetwork(scenario));
+    const events = userEvents(scenario, lab, guarded);
     let via: { application: string; deploymentGroup: string } | undefined;
     if (strategy === 'native') {
       via = await nativeGroup(lab, guarded, watchdogFn);
@@ -259,7 +263,9 @@ async function runRelease(
         lab.streams.disabledFunctions.add(f);
       }
     }
-    lab.traffic.set(fn, guarded.alias, run.rps, scenario.traffic.burstiness ?? 0, scenario.traffic.errorBurstiness ?? 0);
+    // With events, user requests invoke the real code, at most `realRps` a second (a stage's share of it).
+    const real = events ? { events, realRps: Math.max(1, (scenario.traffic.realRps ?? DEFAULT_REAL_RPS) * (run.stage?.trafficShare ?? 1)) } : undefined;
+    lab.traffic.set(fn, guarded.alias, run.rps, scenario.traffic.burstiness ?? 0, scenario.traffic.errorBurstiness ?? 0, real);
     const watch = new RunWatch(lab);
     await lab.advance(scenario.traffic.warmUpMinutes === undefined ? WARM_UP_SECONDS : scenario.traffic.warmUpMinutes * 60);
     watch.check();
@@ -273,10 +279,12 @@ async function runRelease(
     lab.setFaults(faults);
 
     const env = scenario.release.env ? { ...lab.lambda.getConfiguration(fn).env, ...scenario.release.env } : undefined;
-    const { env: _e, ...behaviour } = scenario.release;
+    const { env: _e, code: codePath, ...behaviour } = scenario.release;
+    const code = codePath ? codeChange(codePath) : undefined;
     const t0 = lab.now();
     const requestsBefore = requestsOf(lab, guarded);
-    const { version, deploymentId } = await lab.deploy(fn, { ...(env ? { env } : {}), behaviour }, via);
+    scenarioNetwork(lab, scenario, t0);
+    const { version, deploymentId } = await lab.deploy(fn, { ...(env ? { env } : {}), ...(code ? { code } : {}), behaviour }, via);
     // A dependency both versions use fails: their user requests and their real invocations (probes) alike.
     if (scenario.shared) shareFailure(lab, fn, [lab.lambda.getAlias(fn, guarded.alias)!.functionVersion, version], scenario.shared, t0);
     const proberDown = scenario.faults.prober;
@@ -453,7 +461,7 @@ function summarize(
   const rel = (at: number) => Math.round((at - t0) / 100) / 10;
   const weights = tl.filter((e) => e.type === 'traffic').map((e) => (e as { targetWeight: number }).targetWeight);
   const maxTrafficPercent = Math.round(Math.max(0, ...weights, ...series.weight) * 1000) / 10;
-  const tally = lab.traffic.tally(fn, guarded.alias).get(version) ?? { requests: 0, failures: 0 };
+  const tally = lab.traffic.tally(fn, guarded.alias).get(version) ?? { requests: 0, failures: 0, firstFailureAt: undefined };
   const failedInvocation = lab.lambda.invocations.find((i) => i.functionName === fn && i.executedVersion === version && !i.ok);
   // A slower version harms every request it serves: its first request is its first bad one.
   const slow = (lab.lambda.behaviourOf(fn, version).latencyMs ?? 0) > 0;
@@ -513,6 +521,7 @@ function summarize(
     deploymentIds: [deploymentId, ...rollbackIds],
     timeline,
     series: { ...series, minutes: minutes.map(({ t, version: v, requests, errors, p99 }) => ({ t, version: v, requests, errors, p99 })) },
+    userTraffic: userTrafficOf(lab.traffic.tally(fn, guarded.alias), version, lab.traffic.streamsOf(fn).find((x) => x.alias === guarded.alias)?.events),
     layers: records.map((r) => ({ t: rel(Date.parse(r.at)), layers: Object.fromEntries(r.layers.map((l) => [l.name, l.outcome])) })),
     cost,
     virtualMinutes: Math.round((lab.now() - t0) / 6000) / 10,

@@ -22,6 +22,7 @@ describe('scenario files', () => {
       'latency-regression-moderate-traffic', 'noisy-latency-good-release',
       'shared-outage-fast-signal', 'flaky-probes-low-traffic', 'shared-outage-bad-release', 'fix-during-incident-attributed', 'incident-during-release-not-attributed',
       'cold-start-regression', 'cold-start-noise-good-release', 'linear-shared-burst-fast-signal', 'linear-regression-after-shared-burst',
+      'real-traffic-bug', 'real-traffic-dependency-outage', 'real-traffic-good-release',
     ]);
   });
 
@@ -139,6 +140,14 @@ describe('scenario files', () => {
     ['an unknown pre-existing alarm policy', { ...base, watchdog: { policy: { preexistingAlarms: 'skip' } } }, 'x.yaml.watchdog.policy.preexistingAlarms: expected one of ignore, rollback, got "skip"'],
     ['a host answer that is neither a status nor unreachable', { ...base, network: { 'payments.internal': 'down' } }, 'x.yaml.network.payments.internal: expected { status: 200-599 } or "unreachable", got "down"'],
     ['a status outside 200-599', { ...base, network: { 'payments.internal': { status: 42 } } }, 'x.yaml.network.payments.internal.status: expected an integer from 200 to 599, got 42'],
+    ['a host window that ends before it starts', { ...base, network: { 'payments.internal': { status: 503, fromMinute: 3, toMinute: 1 } } }, 'x.yaml.network.payments.internal.toMinute: expected a minute after fromMinute (3) and at most 3000, got 1'],
+    ['a negative host latency', { ...base, network: { 'payments.internal': { status: 200, latencyMs: -5 } } }, 'x.yaml.network.payments.internal.latencyMs: expected a number from 0 to 900000, got -5'],
+    ['an unknown host answer field', { ...base, network: { 'payments.internal': { status: 200, delay: 5 } } }, 'x.yaml.network.payments.internal.delay: unknown field; allowed fields are status, latencyMs, fromMinute, toMinute'],
+    ['a real-invocation budget without events', { ...base, traffic: { realRps: 5 } }, 'x.yaml.traffic.realRps: only with traffic.events (requests without events invoke no code)'],
+    ['events that are not there', { ...base, traffic: { events: 'no-such-events.jsonl' } }, 'x.yaml.traffic.events: no such file or folder'],
+    ['events of an unknown kind', { ...base, traffic: { events: __filename } }, 'x.yaml.traffic.events: ' + __filename + ': expected a folder of .json events, a .jsonl file, a .json list, a .js or .cjs module, or a traffic .yaml; got a .ts'],
+    ['code that is not a handler module', { ...base, release: { code: 'x.yaml' } }, 'x.yaml.release.code: expected a handler module (.js, .cjs or .ts) exporting handler, got x.yaml'],
+    ['code on the old version', { ...base, current: { code: 'a.js' } }, 'x.yaml.current.code: unknown field'],
     ['a non-boolean wouldHaveRolledBack', { ...base, expect: { outcome: 'completed', wouldHaveRolledBack: 'yes' } }, 'x.yaml.expect.wouldHaveRolledBack: expected true or false'],
     ['a negative capacity', { ...base, release: { capacityRps: -1 } }, 'x.yaml.release.capacityRps: expected a number from 0 to 10000, got -1'],
     ['stages that are not a list', { ...base, stages: { name: 'beta' } }, 'x.yaml.stages: expected an array, got an object'],
