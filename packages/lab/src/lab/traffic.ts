@@ -154,6 +154,11 @@ export class Traffic {
     return this.streams.get(`${functionName}:${alias}`)?.tally ?? new Map();
   }
 
+  /** A stream's real traffic (its events), if its requests run the real code. */
+  realOf(functionName: string, alias: string): RealTraffic | undefined {
+    return this.streams.get(`${functionName}:${alias}`)?.real;
+  }
+
   /** Every stream of a function (each alias's). */
   streamsOf(functionName: string): { alias: string; rps: number; events?: string }[] {
     return [...this.streams.values()].filter((s) => s.functionName === functionName).map((s) => ({ alias: s.alias, rps: s.rps, ...(s.real ? { events: s.real.events.from } : {}) }));

@@ -93,8 +93,8 @@ export function loadEventSource(file: string, path: string): EventSource {
   throw new InputError(`${path}: ${file}: expected a folder of .json events, a .jsonl file, a .json list, a .js or .cjs module, or a traffic .yaml; got a ${ext || 'file without extension'}`, path);
 }
 
-/** The events of one function's entry: a list given inline, or a path to load (relative to the traffic file). */
-function entryEvents(v: unknown, path: string, dir: string): EventSource {
+/** Events given as a list inline, or as a path to load (relative to `dir`). */
+export function parseEvents(v: unknown, path: string, dir: string): EventSource {
   if (typeof v === 'string') return loadEventSource(isAbsolute(v) ? v : join(dir, v), path);
   return list(arr(v, path, weighted), `${path} (inline)`, path);
 }
@@ -115,7 +115,7 @@ export function parseTrafficFile(v: unknown, source: string): TrafficFile {
     const e = obj(x, p);
     onlyKeys(e, p, ['rps', 'events', 'realRps']);
     const realRps = optNum(e.realRps, `${p}.realRps`, { min: 1, max: MAX_RPS });
-    out.set(name, { rps: num(e.rps, `${p}.rps`, { min: 0, max: MAX_RPS }), events: entryEvents(e.events, `${p}.events`, dirname(source)), ...(realRps !== undefined ? { realRps } : {}) });
+    out.set(name, { rps: num(e.rps, `${p}.rps`, { min: 0, max: MAX_RPS }), events: parseEvents(e.events, `${p}.events`, dirname(source)), ...(realRps !== undefined ? { realRps } : {}) });
   }
   return out;
 }

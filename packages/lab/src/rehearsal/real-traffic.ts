@@ -15,7 +15,7 @@ import type { Scenario } from './scenario';
  * each second's other requests are counted in proportion (docs/rehearsals.md gives the rate that
  * runs fully for real on two cores, and how it was measured).
  */
-export const DEFAULT_REAL_RPS = 10;
+export const DEFAULT_REAL_RPS = 2;
 
 /** What a version's user requests were and where their failures came from. */
 export interface UserTraffic {
