@@ -148,7 +148,10 @@ function behaviour(v: unknown, path: string, allowEnv: boolean, source = ''): Ve
     out.env = env as Record<string, string>;
   }
   if (o.code !== undefined) {
-    const code = relativeTo(source, str(o.code, `${path}.code`));
+    const given = relativeTo(source, str(o.code, `${path}.code`));
+    // The installed CLI carries the built-in scenarios' TypeScript changes bundled, as .js beside where the .ts would be.
+    const built = given.replace(/\.ts$/, '.js');
+    const code = extname(given) === '.ts' && !existsSync(given) && existsSync(built) ? built : given;
     if (!existsSync(code) || !['.js', '.cjs', '.ts'].includes(extname(code))) throw new InputError(`${path}.code: expected a handler module (.js, .cjs or .ts) exporting handler, got ${o.code}${existsSync(code) ? '' : ' (no such file)'}`, `${path}.code`);
     (out as { code?: string }).code = code;
   }
