@@ -22,7 +22,7 @@ describe('scenario files', () => {
       'latency-regression-moderate-traffic', 'noisy-latency-good-release',
       'shared-outage-fast-signal', 'flaky-probes-low-traffic', 'shared-outage-bad-release', 'fix-during-incident-attributed', 'incident-during-release-not-attributed',
       'cold-start-regression', 'cold-start-noise-good-release', 'linear-shared-burst-fast-signal', 'linear-regression-after-shared-burst',
-      'real-traffic-bug', 'real-traffic-dependency-outage', 'real-traffic-good-release',
+      'real-traffic-bug', 'real-traffic-dependency-outage', 'real-traffic-good-release', 'real-traffic-timeout',
     ]);
   });
 
