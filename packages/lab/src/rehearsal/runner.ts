@@ -101,6 +101,8 @@ class RunWatch {
   private seenLogs = 0;
   private readonly runtime: Set<string>;
   private readonly guarded: Set<string>;
+  /** `function:version` of the scenario's own code change (`release.code`): its failing to load is the scenario's outcome. */
+  readonly changedCode = new Set<string>();
 
   constructor(private readonly lab: Lab) {
     this.runtime = new Set(lab.lambda.functionNames().filter((n) => lab.lambda.getConfiguration(n).description.startsWith('canary-watchdog ')));
@@ -114,7 +116,7 @@ class RunWatch {
       if (!i.error) continue;
       const what = this.runtime.has(i.functionName)
         ? `${this.lab.lambda.getConfiguration(i.functionName).description} (${i.functionName}) failed`
-        : this.guarded.has(i.functionName) && i.error.init && !i.error.injected
+        : this.guarded.has(i.functionName) && i.error.init && !i.error.injected && !this.changedCode.has(`${i.functionName}:${i.executedVersion}`)
           ? `guarded function ${i.functionName} version ${i.executedVersion} failed to load`
           : undefined;
       if (what) throw new RehearsalError(`${what} at ${new Date(i.at).toISOString()}: ${i.error.type}: ${i.error.message}; the rehearsal is not a result`);
@@ -285,6 +287,7 @@ async function runRelease(
     const requestsBefore = requestsOf(lab, guarded);
     scenarioNetwork(lab, scenario, t0);
     const { version, deploymentId } = await lab.deploy(fn, { ...(env ? { env } : {}), ...(code ? { code } : {}), behaviour }, via);
+    if (code) watch.changedCode.add(`${fn}:${version}`);
     // A dependency both versions use fails: their user requests and their real invocations (probes) alike.
     if (scenario.shared) shareFailure(lab, fn, [lab.lambda.getAlias(fn, guarded.alias)!.functionVersion, version], scenario.shared, t0);
     const proberDown = scenario.faults.prober;
