@@ -280,8 +280,8 @@ export class Lab implements FaultInjector, Authorizer {
   }
 
   /** FaultInjector: fail, throttle or slow down an API call as the faults in force say. */
-  fault(service: string, operation: string): FaultOutcome {
-    return this.faults.decide(service, operation, this.scheduler.now());
+  fault(service: string, operation: string, table?: string): FaultOutcome {
+    return this.faults.decide(service, operation, this.scheduler.now(), table);
   }
 
   /**

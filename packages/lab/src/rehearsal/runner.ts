@@ -1,5 +1,7 @@
 import { DEFAULT_THRESHOLDS, parseWatchdogConfig } from 'canary-watchdog/lib/core/config';
 import { isNews, type DecisionRecord } from 'canary-watchdog/lib/core/decision-record';
+import { basename } from 'node:path';
+import { InputError } from 'canary-watchdog/lib/core/validate';
 import { INJECTED } from '../lab/faults';
 import { Lab, type FaultSpec, type GuardedRelease } from '../lab/lab';
 import { ENV } from 'canary-watchdog/lib/runtime/env';
@@ -276,7 +278,7 @@ async function runRelease(
     // Fault windows count from here: the release's deployment starts now.
     for (const [key, service] of [['cloudwatch', 'CloudWatch'], ['codedeploy', 'CodeDeploy'], ['lambda', 'Lambda'], ['dynamodb', 'DynamoDB']] as const) {
       const f = scenario.faults[key];
-      if (f) faults.push({ service, ...f });
+      if (f) faults.push({ service, ...f, ...(f === scenario.faults.dynamodb && scenario.faults.dynamodb.table ? { table: tableNamed(lab, scenario.faults.dynamodb.table, scenario.source) } : {}) });
     }
     lab.setFaults(faults);
 
@@ -345,6 +347,15 @@ function shareFailure(lab: Lab, fn: string, versions: readonly string[], shared:
       for (const [v, b] of saved) lab.lambda.setBehaviour(fn, v, b);
     });
   }
+}
+
+/** One of the app's tables by its name or construct id (a generated name `<stack>-<logical id>`, and on AWS `-<suffix>`). */
+export function tableNamed(lab: Lab, table: string, source: string): string {
+  const names = lab.dynamodb.tableNames();
+  // After the stack's name comes the logical id (then, on AWS, a random suffix); a construct id begins it.
+  const found = names.find((n) => n === table) ?? names.find((n) => n.split('-').slice(1).some((part) => part.startsWith(table)));
+  if (!found) throw new InputError(`${basename(source)}.faults.dynamodb.table: ${table} is none of the app's tables: ${names.join(', ')}`, `${basename(source)}.faults.dynamodb.table`);
+  return found;
 }
 
 /** User requests through the guarded alias so far, every version. */

@@ -47,9 +47,11 @@ export interface ApiFaults {
   readonly toMinute?: number;
 }
 
-/** DynamoDB's faults: the API's, and an outage (every call fails with 503 ServiceUnavailable). */
+/** DynamoDB's faults: the API's, and an outage (every call fails with 503 ServiceUnavailable); with `table`, only on that table. */
 export interface DynamoDbFaults extends ApiFaults {
   readonly unavailable?: boolean;
+  /** One of the app's tables (its name, or its construct id, e.g. the user's own `Orders`); default every table, the watchdog's included. */
+  readonly table?: string;
 }
 
 /** A release rehearsal: what users send, how the old and new versions behave, what breaks. */
@@ -173,7 +175,7 @@ function scenarioEvents(v: unknown, path: string, source: string): ScenarioEvent
 function apiFaults(v: unknown, path: string, outage = false): DynamoDbFaults | undefined {
   if (v === undefined) return undefined;
   const o = obj(v, path);
-  onlyKeys(o, path, ['errorRate', 'throttleRate', 'latencyMs', ...(outage ? ['unavailable'] : []), 'fromMinute', 'toMinute']);
+  onlyKeys(o, path, ['errorRate', 'throttleRate', 'latencyMs', ...(outage ? ['unavailable', 'table'] : []), 'fromMinute', 'toMinute']);
   const from = optNum(o.fromMinute, `${path}.fromMinute`, { min: 0, max: MAX_FAULT_MINUTE });
   const to = optNum(o.toMinute, `${path}.toMinute`, { min: 0, max: MAX_FAULT_MINUTE });
   if (to !== undefined && !(to > (from ?? 0))) throw new InputError(`${path}.toMinute: expected a minute after fromMinute (${from ?? 0}) and at most ${MAX_FAULT_MINUTE}, got ${to}`, `${path}.toMinute`);
@@ -182,6 +184,7 @@ function apiFaults(v: unknown, path: string, outage = false): DynamoDbFaults | u
     ...(o.throttleRate !== undefined ? { throttleRate: num(o.throttleRate, `${path}.throttleRate`, { min: 0, max: 1 }) } : {}),
     ...(o.latencyMs !== undefined ? { latencyMs: num(o.latencyMs, `${path}.latencyMs`, { min: 0, max: MAX_FAULT_LATENCY_MS }) } : {}),
     ...(o.unavailable !== undefined ? { unavailable: bool(o.unavailable, `${path}.unavailable`) } : {}),
+    ...(o.table !== undefined ? { table: str(o.table, `${path}.table`) } : {}),
     ...(from !== undefined ? { fromMinute: from } : {}),
     ...(to !== undefined ? { toMinute: to } : {}),
   };
