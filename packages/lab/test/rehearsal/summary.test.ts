@@ -212,6 +212,9 @@ describe('where the new version\'s failed requests came from', () => {
       result('older-result'),
     ]);
     expect(text).toContain("where the new version's failed requests came from (watchdog):\n  real-bug: 40 real code, 3 injected behaviour; 25 % of 600 requests invoked the real code, failure\n    rate known within ±2.1 % (95 %)\n  noisy: 5 injected behaviour, 2 noise (simulated traffic: 900 requests)\n");
+    expect(renderReport([result('real-bug', { events: 'traffic.yaml', requests: 600, realShare: 0.25, failures: failures({ code: 40 }), failureRateMargin95: 0.021 })])).toContain(
+      "<p>where the new version's failed requests came from: 40 real code; 25 % of 600 requests invoked the real code, failure rate known within ±2.1 % (95 %)</p>",
+    );
     // A scenario whose failures are all the behaviour it states adds nothing to read.
     expect(text).not.toContain('injected-only: 50');
     expect(text).not.toMatch(/older-result: (\d|none)/);
