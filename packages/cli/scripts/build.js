@@ -81,6 +81,13 @@ async function main() {
   fs.copyFileSync(path.join(LAB, 'src', 'lab', 'lambda', 'python_worker.py'), path.join(OUT, 'python_worker.py'));
   fs.cpSync(path.join(LAB, 'scenarios'), path.join(OUT, 'scenarios'), { recursive: true });
   fs.copyFileSync(path.join(LAB, 'cdk.json'), path.join(OUT, 'cdk.json'));
+  // What the real-traffic scenarios name: the sample's traffic file, and its code changes bundled
+  // (the installed CLI has no esbuild; a scenario's .ts change runs as the .js beside it).
+  fs.mkdirSync(path.join(OUT, 'sample', 'changes'), { recursive: true });
+  fs.copyFileSync(path.join(LAB, 'sample', 'traffic.yaml'), path.join(OUT, 'sample', 'traffic.yaml'));
+  for (const f of fs.readdirSync(path.join(LAB, 'sample', 'changes')).filter((x) => x.endsWith('.ts'))) {
+    await esbuild.build({ ...common, entryPoints: [path.join(LAB, 'sample', 'changes', f)], outfile: path.join(OUT, 'sample', 'changes', f.replace(/\.ts$/, '.js')), external: ['@aws-sdk/*'] });
+  }
   // The telemetry extension for each architecture: the lab runs the machine's build of it when a
   // function's layer carries the other one (an arm64 function on an x86_64 laptop).
   for (const arch of ['x86_64', 'arm64']) {

@@ -67,7 +67,8 @@ export function program(): Command {
     .option('--app <dir>', 'a synthesized cloud assembly (cdk.out) to load (default: synthesize the sample app)')
     .option('--empty', 'load no app: wait for cdk bootstrap and cdk deploy against the endpoint', false)
     .option('--seed <n>', 'seed of every random draw (traffic, injected errors, faults)', parseSeed, 1)
-    .action(async (opts: { port: number; clock: 'virtual' | 'real'; speed?: number; app?: string; empty: boolean; seed: number }) => {
+    .option('--traffic <file>', "user traffic that runs the real code: per function (construct id or function name) its events and rate (e.g. the sample's sample/traffic.yaml); it starts for each function as soon as a stack deploys it")
+    .action(async (opts: { port: number; clock: 'virtual' | 'real'; speed?: number; app?: string; empty: boolean; seed: number; traffic?: string }) => {
       await runLab(opts);
     });
 

@@ -78,6 +78,8 @@ export class OrdersServiceStack extends Stack {
         TABLE_NAME: table.tableName,
         MAX_ITEMS_PER_ORDER: String(props.maxItemsPerOrder),
         PAYMENT_MODE: props.paymentMode,
+        // The payments service live orders are authorized with (a dependency outside the app).
+        PAYMENTS_URL: 'https://payments.internal/authorize',
       },
       rollout: Rollout.canary({ percent: 10, minutes: 5 }),
       bakeMinutes: 10,

@@ -5,8 +5,9 @@ import { json, method, parseBody, type UrlEvent, type UrlResult } from './http';
 
 /**
  * Orders: validates and stores orders in TABLE_NAME. MAX_ITEMS_PER_ORDER caps the quantity;
- * PAYMENT_MODE is `live` or `sandbox`. POST /orders?dryRun=true validates without storing,
- * which is what the probes use.
+ * PAYMENT_MODE is `live` or `sandbox`; an order is first authorized by the payments service at
+ * PAYMENTS_URL (when set; PAYMENT_MODE tells it live from sandbox), and a payments failure answers 502. POST
+ * /orders?dryRun=true validates without storing or paying, which is what the probes use.
  */
 const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}));
 
@@ -33,6 +34,18 @@ function settings() {
   return { table, maxItems, paymentMode };
 }
 
+/** Authorize an order with the payments service: a failure answer (502), or undefined when paid (or no service is set). */
+export async function authorizePayment(order: OrderInput, paymentMode: string): Promise<UrlResult | undefined> {
+  const url = process.env.PAYMENTS_URL;
+  if (!url) return undefined;
+  try {
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...order, mode: paymentMode }) });
+    return res.ok ? undefined : json(502, { error: `payments answered ${res.status}` });
+  } catch (err) {
+    return json(502, { error: `payments unreachable: ${(err as Error).message}` });
+  }
+}
+
 export async function handler(event: UrlEvent): Promise<UrlResult> {
   const s = settings();
   const path = event.rawPath ?? '/';
@@ -46,6 +59,8 @@ export async function handler(event: UrlEvent): Promise<UrlResult> {
     const { order, error } = validateOrder(body, s.maxItems);
     if (!order) return json(400, { error });
     if (event.queryStringParameters?.dryRun === 'true') return json(200, { valid: true, order, paymentMode: s.paymentMode });
+    const paid = await authorizePayment(order, s.paymentMode);
+    if (paid) return paid;
     const orderId = randomUUID();
     await doc.send(new PutCommand({ TableName: s.table, Item: { orderId, ...order, createdAt: new Date().toISOString(), paymentMode: s.paymentMode } }));
     return json(201, { orderId, ...order });

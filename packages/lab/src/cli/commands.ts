@@ -1,3 +1,4 @@
+import { loadTrafficFile } from '../lab/user-events';
 import { buildLayers, parseWatchdogConfig } from 'canary-watchdog/lib/core/config';
 import { summarize, type DecisionRecord } from 'canary-watchdog/lib/core/decision-record';
 import type { SignalSpec } from 'canary-watchdog/lib/core/types';
@@ -177,13 +178,15 @@ export function explainRecords(text: string, opts: { rollbacksOnly?: boolean; so
 
 /** Start the lab, load an app (or none: `empty`, for `cdk deploy`), print how to reach it, and run until Ctrl-C. */
 export async function runLab(
-  opts: { port: number; clock: 'virtual' | 'real'; speed?: number; app?: string; empty?: boolean; seed: number },
+  opts: { port: number; clock: 'virtual' | 'real'; speed?: number; app?: string; empty?: boolean; seed: number; traffic?: string },
   out: (s: string) => void = (s) => process.stdout.write(s),
 ): Promise<Lab> {
   if (opts.empty && opts.app) throw new InputError('--empty and --app exclude each other: an empty lab loads no app', 'empty');
   if (opts.speed !== undefined && opts.speed !== 1 && opts.clock !== 'real') throw new InputError('--speed needs --clock real: a virtual clock moves only when advanced', 'speed');
   // The app and the port are checked before the sample app is synthesized (seconds).
   if (opts.app !== undefined && !opts.empty) checkCloudAssembly(opts.app);
+  // The traffic file is read (and every error in it named) before anything starts.
+  const userTraffic = opts.traffic === undefined ? undefined : loadTrafficFile(opts.traffic, '--traffic');
   await checkPortFree(opts.port);
   const dir = opts.empty ? undefined : opts.app === undefined ? synthSampleApp() : resolve(opts.app);
   const lab = new Lab({ clock: opts.clock, seed: opts.seed, port: opts.port, ...(opts.speed !== undefined ? { speed: opts.speed } : {}) });
@@ -191,6 +194,7 @@ export async function runLab(
   let report;
   try {
     endpoint = await lab.start();
+    if (userTraffic) lab.setUserTraffic(userTraffic);
     if (dir !== undefined) report = await lab.loadAssembly(dir);
   } catch (err) {
     // Nothing is left running: the server and any function started so far stop with the error.
@@ -210,6 +214,13 @@ export async function runLab(
       `loaded ${report.stacks.join(', ')} from ${dir}: ${report.functions.length} functions, ${report.releases.length} guarded releases`,
       ...report.releases.map((r) => `  guarded: ${r.functionName}:${r.alias} (CodeDeploy ${r.application}/${r.deploymentGroup})`),
       `not modelled (no behaviour to emulate or not supported): ${Object.entries(report.unmodelled).map(([t, n]) => `${t} x${n}`).join(', ') || 'none'}`,
+    );
+  }
+  if (userTraffic) {
+    const started = lab.traffic.streamsOf.bind(lab.traffic);
+    const running = lab.releases.filter((r) => started(r.functionName).some((x) => x.events));
+    lines.push(
+      `user traffic from ${opts.traffic} (real code): ${[...userTraffic].map(([k, t]) => `${k} ${t.rps}/s`).join(', ')}; ${running.length ? `running for ${running.map((r) => r.functionName).join(', ')}` : 'none deployed yet'}, the others start as a stack deploys them`,
     );
   }
   lines.push(

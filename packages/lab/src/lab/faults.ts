@@ -13,6 +13,8 @@ export interface FaultSpec {
   readonly service: FaultService;
   /** One operation, or every operation of the service. */
   readonly operation?: string;
+  /** DynamoDB: only calls naming this table (their TableName), e.g. the user's own table; default every table. */
+  readonly table?: string;
   /** Share of calls that fail with a 500 (DynamoDB: InternalServerError). */
   readonly errorRate?: number;
   /** Share of calls that are throttled (see `throttleError`). */
@@ -54,9 +56,10 @@ export function faultSpecErrors(faults: readonly unknown[]): string[] {
       continue;
     }
     const f = x as Record<string, unknown>;
-    const allowed = ['service', 'operation', 'errorRate', 'throttleRate', 'latencyMs', 'unavailable', 'fromMinute', 'toMinute'];
+    const allowed = ['service', 'operation', 'table', 'errorRate', 'throttleRate', 'latencyMs', 'unavailable', 'fromMinute', 'toMinute'];
     for (const k of Object.keys(f)) if (!allowed.includes(k)) errors.push(`${at}.${k}: unknown field; allowed: ${allowed.join(', ')}`);
     if (!FAULT_SERVICES.includes(f.service as FaultService)) errors.push(`${at}.service: expected one of ${FAULT_SERVICES.join(', ')}, got ${JSON.stringify(f.service)}`);
+    if (f.table !== undefined && (f.service !== 'DynamoDB' || typeof f.table !== 'string' || !/^[a-zA-Z0-9_.-]{3,255}$/.test(f.table))) errors.push(`${at}.table: expected a DynamoDB table name (3-255 letters, digits, _ . -) with service DynamoDB, got ${JSON.stringify(f.table)}`);
     if (f.operation !== undefined && (typeof f.operation !== 'string' || !/^[A-Z][A-Za-z]+$/.test(f.operation))) errors.push(`${at}.operation: expected an operation name (e.g. GetItem), got ${JSON.stringify(f.operation)}`);
     const inRange = (k: string, min: number, max: number, what: string) => {
       const v = f[k];
@@ -122,11 +125,11 @@ export class Faults {
   }
 
   /** What happens to one call of `service.operation` at `now`. */
-  decide(service: string, operation: string, now: number): FaultOutcome {
+  decide(service: string, operation: string, now: number, table?: string): FaultOutcome {
     let latencyMs = 0;
     let error: LabError | undefined;
     for (const { spec: f, from, to } of this.specs) {
-      if (f.service !== service || (f.operation && f.operation !== operation) || now < from || now >= to) continue;
+      if (f.service !== service || (f.operation && f.operation !== operation) || (f.table !== undefined && f.table !== table) || now < from || now >= to) continue;
       latencyMs += f.latencyMs ?? 0;
       if (error) continue;
       if (f.unavailable) error = serverError(service, operation, true);

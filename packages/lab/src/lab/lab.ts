@@ -24,6 +24,8 @@ import { LogsLab } from './logs';
 import { SsmLab } from './ssm';
 import { StsLab } from './sts';
 import { Traffic } from './traffic';
+import { entryFor, parseEvents, type TrafficFile } from './user-events';
+import { InputError } from 'canary-watchdog/lib/core/validate';
 import { StreamEventSources } from './lambda/event-source';
 import { TelemetryExtensionHost } from './lambda/extensions';
 import { runtimeFamily } from './lambda/runner';
@@ -110,6 +112,8 @@ export class Lab implements FaultInjector, Authorizer {
   iam!: IamLab;
   readonly server: LabServer;
   releases: GuardedRelease[] = [];
+  /** Per function, the user traffic to start as soon as a stack deploys it (`lab --traffic`). */
+  private userTraffic?: TrafficFile;
   endpoint = '';
   private readonly clockBuffer = new SharedArrayBuffer(8);
   private stopped = false;
@@ -276,8 +280,8 @@ export class Lab implements FaultInjector, Authorizer {
   }
 
   /** FaultInjector: fail, throttle or slow down an API call as the faults in force say. */
-  fault(service: string, operation: string): FaultOutcome {
-    return this.faults.decide(service, operation, this.scheduler.now());
+  fault(service: string, operation: string, table?: string): FaultOutcome {
+    return this.faults.decide(service, operation, this.scheduler.now(), table);
   }
 
   /**
@@ -291,6 +295,24 @@ export class Lab implements FaultInjector, Authorizer {
   /** The faults in force, as set. */
   faultSpecs(): FaultSpec[] {
     return this.faults.list();
+  }
+
+  /**
+   * User traffic per function (a traffic file: by construct id or function name, its events and
+   * rate): it starts at once for the guarded functions loaded, and for each other as soon as a
+   * stack deploys it. Requests run the real code, all of them unless the file sets `realRps`.
+   * Returns the `function:alias` streams started now.
+   */
+  setUserTraffic(file: TrafficFile): string[] {
+    this.userTraffic = file;
+    return this.releases.flatMap((r) => this.startUserTraffic(r));
+  }
+
+  private startUserTraffic(r: GuardedRelease): string[] {
+    const entry = this.userTraffic && entryFor(this.userTraffic, (key) => key === r.functionName || r.logicalId.startsWith(key));
+    if (!entry) return [];
+    this.traffic.set(r.functionName, r.alias, entry.rps, 0, 0, { events: entry.events, realRps: entry.realRps ?? Math.max(1, entry.rps) });
+    return [`${r.functionName}:${r.alias}`];
   }
 
   /** Load every stack of a cloud assembly. */
@@ -450,6 +472,7 @@ export class Lab implements FaultInjector, Authorizer {
       };
       this.releases.push(release);
       report.releases.push(release);
+      this.startUserTraffic(release);
     }
     for (const [id, r] of byType('AWS::Events::Rule')) {
       const p = resolver.resolve(r.Properties ?? {}) as { ScheduleExpression?: string; EventPattern?: Record<string, unknown>; Targets?: { Arn: string }[]; State?: string };
@@ -682,13 +705,31 @@ export class Lab implements FaultInjector, Authorizer {
         method: 'POST',
         pattern: '/_lab/traffic',
         handle: (req) => {
-          const b = req.json<{ function?: unknown; alias?: unknown; rps?: unknown; burstiness?: unknown }>();
+          const b = req.json<{ function?: unknown; alias?: unknown; rps?: unknown; burstiness?: unknown; events?: unknown; realRps?: unknown }>();
           const r = this.release(typeof b.function === 'string' ? b.function : undefined);
           const alias = typeof b.alias === 'string' ? b.alias : r.alias;
           const burstiness = b.burstiness === undefined ? 0 : num(b.burstiness, 'burstiness');
           if (burstiness < 0 || burstiness > 3) throw new LabError('ValidationException', `burstiness: expected a number from 0 (steady) to 3, got ${burstiness}`);
-          this.traffic.set(r.functionName, alias, num(b.rps, 'rps'), burstiness);
-          return { body: { function: r.functionName, alias, rps: b.rps, burstiness } };
+          const rps = num(b.rps, 'rps');
+          // `events` (a list, or a path on the lab's host) makes requests run the real code; null
+          // goes back to simulated requests; omitted keeps what the stream had.
+          let real = this.traffic.realOf(r.functionName, alias);
+          try {
+            // Every request runs for real unless `realRps` says how many a second at most.
+            if (b.events === null) real = undefined;
+            else if (b.events !== undefined) real = { events: parseEvents(b.events, 'events', process.cwd()), realRps: Math.max(1, rps) };
+            else if (real) real = { ...real, realRps: Math.max(1, rps) };
+            if (b.realRps !== undefined) {
+              if (!real) throw new InputError('realRps: only with events (simulated requests invoke no code)', 'realRps');
+              real = { ...real, realRps: num(b.realRps, 'realRps') };
+              if (!(real.realRps >= 1)) throw new InputError(`realRps: expected at least 1 real invocation a second, got ${real.realRps}`, 'realRps');
+            }
+          } catch (err) {
+            if (err instanceof InputError) throw new LabError('ValidationException', err.message);
+            throw err;
+          }
+          this.traffic.set(r.functionName, alias, rps, burstiness, 0, real);
+          return { body: { function: r.functionName, alias, rps: b.rps, burstiness, ...(real ? { events: real.events.from, realRps: real.realRps } : {}) } };
         },
       },
       {

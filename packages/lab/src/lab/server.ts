@@ -57,7 +57,8 @@ export interface SignedRequest {
  * the calling invocation's clock on by that much (lambda/worker.js), success or error.
  */
 export interface FaultInjector {
-  fault(service: string, operation: string): FaultOutcome;
+  /** `table`: the DynamoDB table the call names (its TableName), for faults on one table. */
+  fault(service: string, operation: string, table?: string): FaultOutcome;
 }
 
 /** Response header: how long the call took in virtual time, ms (read by lambda/worker.js). */
@@ -184,8 +185,8 @@ export class LabServer {
   }
 
   /** Apply the injector's faults to one call: note its latency, throw its error. */
-  private injectFaults(service: string, operation: string, ex: Exchange): void {
-    const f = this.faults?.fault(service, operation);
+  private injectFaults(service: string, operation: string, ex: Exchange, table?: string): void {
+    const f = this.faults?.fault(service, operation, table);
     if (!f) return;
     ex.latencyMs += f.latencyMs;
     if (f.error) throw f.error;
@@ -200,13 +201,15 @@ export class LabServer {
     const operation = service.operations[op];
     this.count(`${service.name}.${op}`);
     if (!operation) throw new LabError('UnknownOperationException', `${service.name}.${op} is not supported by the lab`);
-    this.injectFaults(service.name, op, ex);
     let input: Record<string, unknown>;
     try {
       input = body.length ? (JSON.parse(body.toString('utf8')) as Record<string, unknown>) : {};
     } catch (err) {
+      this.injectFaults(service.name, op, ex);
       throw new LabError('SerializationException', `request body is not JSON: ${(err as Error).message}`);
     }
+    // A fault on one table meets the calls that name it.
+    this.injectFaults(service.name, op, ex, typeof input?.TableName === 'string' ? input.TableName : undefined);
     if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new LabError('SerializationException', 'request body must be a JSON object');
     this.authorize(req, { service: service.name, operation: op, input });
     const output = await operation(input, { accessKeyId: callerKey(req) });

@@ -1,14 +1,37 @@
 import { binomialDraw } from 'canary-watchdog/lib/core/random';
 import type { Scheduler } from './kernel';
-import { initDurationOf, type Behaviour, type Call, type LambdaLab, type Noise } from './lambda';
-import { ENVIRONMENT_IDLE_MS } from './lambda/environments';
+import { LabError } from './kernel';
+import { httpStatusOf, initDurationOf, INJECTED_HTTP_500, type Behaviour, type Call, type FailureSource, type LambdaLab, type Noise } from './lambda';
+import { ENVIRONMENT_IDLE_MS, RESERVED_THROTTLE } from './lambda/environments';
+import { drawEvent, type EventSource } from './user-events';
 
 /** Per version of one stream: what users sent and what failed. */
 export interface VersionTally {
   requests: number;
   failures: number;
   firstFailureAt?: number;
+  /** Requests invoked for real (the rest, with events, were counted in proportion to them). */
+  real: number;
+  /** Failed requests of `real` (for the sampling's margin). */
+  realFailures: number;
+  /** Failed requests by where the failure came from. */
+  readonly sources: Record<FailureSource, number>;
 }
+
+/** User requests that invoke the real code: their events, and how many a second run for real at most. */
+export interface RealTraffic {
+  readonly events: EventSource;
+  /** Real invocations a second at most, over every version; each second's others are counted in proportion. */
+  readonly realRps: number;
+}
+
+/** A real request's outcome, as the metrics and the tallies count it. */
+interface Outcome extends Call {
+  readonly failure?: FailureSource;
+  readonly throttled?: boolean;
+}
+
+const emptyTally = (): VersionTally => ({ requests: 0, failures: 0, real: 0, realFailures: 0, sources: { code: 0, injected: 0, noise: 0, throttled: 0 } });
 
 interface Stream {
   readonly functionName: string;
@@ -34,6 +57,10 @@ interface Stream {
   readonly environments: Map<string, { most: number; started: number }>;
   readonly tally: Map<string, VersionTally>;
   readonly minutes: MinuteStat[];
+  /** With events: requests invoke the real code. */
+  real?: RealTraffic;
+  /** Requests drawn so far (a generator's index). */
+  drawn: number;
 }
 
 /** One minute of one version's user traffic. */
@@ -92,16 +119,21 @@ export class Traffic {
     private readonly rand: () => number,
   ) {}
 
-  set(functionName: string, alias: string, rps: number, burstiness = 0, errorBurstiness = 0): void {
+  /** Start or change a stream; with `real`, its requests invoke the deployed versions' code with its events (without, they follow each version's behaviour). */
+  set(functionName: string, alias: string, rps: number, burstiness = 0, errorBurstiness = 0, real?: RealTraffic): void {
     const key = `${functionName}:${alias}`;
     const s = this.streams.get(key);
     if (s) {
       s.rps = rps;
       s.burstiness = burstiness;
       s.errorBurstiness = errorBurstiness;
+      s.real = real;
     } else {
       const minute = Math.floor(this.scheduler.now() / 60_000);
-      this.streams.set(key, { functionName, alias, rps, burstiness, factor: 1, window: -1, errorBurstiness, errorFactor: 1, errorWindow: -1, carry: 0, minute, calls: new Map(), throttles: new Map(), environments: new Map(), tally: new Map(), minutes: [] });
+      this.streams.set(key, {
+        functionName, alias, rps, burstiness, factor: 1, window: -1, errorBurstiness, errorFactor: 1, errorWindow: -1, carry: 0, minute,
+        calls: new Map(), throttles: new Map(), environments: new Map(), tally: new Map(), minutes: [], ...(real ? { real } : {}), drawn: 0,
+      });
     }
     this.ticking ??= this.scheduler.every(1000, 'user traffic', (at) => this.tick(at));
   }
@@ -122,7 +154,17 @@ export class Traffic {
     return this.streams.get(`${functionName}:${alias}`)?.tally ?? new Map();
   }
 
-  private tick(at: number): void {
+  /** A stream's real traffic (its events), if its requests run the real code. */
+  realOf(functionName: string, alias: string): RealTraffic | undefined {
+    return this.streams.get(`${functionName}:${alias}`)?.real;
+  }
+
+  /** Every stream of a function (each alias's). */
+  streamsOf(functionName: string): { alias: string; rps: number; events?: string }[] {
+    return [...this.streams.values()].filter((s) => s.functionName === functionName).map((s) => ({ alias: s.alias, rps: s.rps, ...(s.real ? { events: s.real.events.from } : {}) }));
+  }
+
+  private async tick(at: number): Promise<void> {
     for (const s of this.streams.values()) {
       const minute = Math.floor((at - 1) / 60_000);
       if (minute !== s.minute) this.flush(s);
@@ -136,6 +178,10 @@ export class Traffic {
       const extra = routing.additional ? binomialDraw(this.rand, n, routing.additional.weight) : 0;
       const split: [string, number][] = [[routing.functionVersion, n - extra]];
       if (routing.additional && extra) split.push([routing.additional.version, extra]);
+      if (s.real) {
+        await this.tickReal(s, s.real, at, n, split);
+        continue;
+      }
       const throttleShare = this.throttleShare(s.functionName, split);
       const errorFactor = this.errorFactor(s, at);
       for (const [version, offered] of split) {
@@ -178,11 +224,74 @@ export class Traffic {
         this.lambda.noteInvocations(s.functionName, version, at, count, errors, BASE_LATENCY_MS + 10 + (b.latencyMs ?? 0), initsMs);
         // What users see: a function error, a timeout or an HTTP 500 is a failed request.
         const failed = errors + http5xx + throttled;
-        const t = s.tally.get(version) ?? { requests: 0, failures: 0 };
+        const t = this.tallyOf(s, version);
         t.requests += offered;
         t.failures += failed;
+        t.sources.injected += errors + http5xx;
+        t.sources.throttled += throttled;
         if (failed && t.firstFailureAt === undefined) t.firstFailureAt = at;
-        s.tally.set(version, t);
+      }
+    }
+  }
+
+  private tallyOf(s: Stream, version: string): VersionTally {
+    const t = s.tally.get(version) ?? emptyTally();
+    s.tally.set(version, t);
+    return t;
+  }
+
+  /**
+   * A second of requests that run the real code: each version's share of the second's sample
+   * (`realRps` over the second's `n` requests, at least one per version that has requests) is
+   * invoked for real, one after the other, spread over the second, through the lab's execution
+   * environments (cold starts, concurrency, timeouts, the extension); each of the version's other
+   * requests takes the outcome of one of its real ones, drawn from the same seeded stream.
+   */
+  private async tickReal(s: Stream, real: RealTraffic, at: number, n: number, split: readonly [string, number][]): Promise<void> {
+    const share = Math.min(1, real.realRps / n);
+    for (const [version, count] of split) {
+      if (!count) continue;
+      this.lambda.markTraffic(s.functionName, version, at);
+      const k = Math.min(count, Math.max(1, Math.round(count * share)));
+      const sampled: Outcome[] = [];
+      const startedBefore = this.lambda.environments(s.functionName, version).started;
+      for (let j = 0; j < k; j++) {
+        const event = drawEvent(real.events, this.rand, s.drawn++);
+        try {
+          const r = await this.lambda.invoke(s.functionName, event, 'user', version, at + Math.floor((j * 1000) / k), { record: false });
+          const error = Boolean(r.functionError);
+          const http5xx = !error && httpStatusOf(r.payload) >= 500;
+          sampled.push({ error, ...(http5xx ? { http5xx } : {}), durationMs: r.durationMs, ...(error || http5xx ? { failure: r.failure ?? (r.payload === INJECTED_HTTP_500 ? 'injected' : 'code') } : {}) });
+        } catch (err) {
+          // Refused for the function's reserved concurrency (429): no invocation, a failed request.
+          if (!(err instanceof LabError) || err.code !== RESERVED_THROTTLE.code) throw err;
+          sampled.push({ error: false, durationMs: 0, throttled: true, failure: 'throttled' });
+        }
+      }
+      const all = [...sampled];
+      for (let j = k; j < count; j++) all.push(sampled[Math.floor(this.rand() * k)]);
+      const invoked = all.filter((o) => !o.throttled);
+      const counted = invoked.slice(sampled.filter((o) => !o.throttled).length);
+      // The real ones told the extension themselves; the ones counted in proportion are told here.
+      if (counted.length) this.lambda.noteInvocations(s.functionName, version, at, counted.length, counted.filter((o) => o.error).length, Math.round(counted.reduce((a, o) => a + o.durationMs, 0) / counted.length));
+      const list = s.calls.get(version) ?? [];
+      for (const o of invoked) list.push({ error: o.error, ...(o.http5xx ? { http5xx: true } : {}), durationMs: o.durationMs });
+      s.calls.set(version, list);
+      const throttled = all.length - invoked.length;
+      if (throttled) s.throttles.set(version, (s.throttles.get(version) ?? 0) + throttled);
+      // The lab's environments of the version: the most alive, and those started this second (cold starts).
+      const env = this.lambda.environments(s.functionName, version);
+      const m = s.environments.get(version) ?? { most: 0, started: 0 };
+      s.environments.set(version, { most: Math.max(m.most, env.alive), started: m.started + env.started - startedBefore });
+      const t = this.tallyOf(s, version);
+      t.requests += count;
+      t.real += k;
+      for (const [i, o] of all.entries()) {
+        if (!o.failure) continue;
+        t.failures++;
+        t.sources[o.failure]++;
+        if (i < k) t.realFailures++;
+        if (t.firstFailureAt === undefined) t.firstFailureAt = at;
       }
     }
   }

@@ -1,7 +1,7 @@
 import type { ScenarioResult } from './result';
 import type { CostMinute } from './capacity';
 import type { StrategyResult } from './runner';
-import { decidedByText, percent } from './summary';
+import { decidedByText, failureSourcesText, percent } from './summary';
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
@@ -123,6 +123,7 @@ function strategyBlock(name: string, r: StrategyResult, xMax: number): string {
   return `<section class="strategy"><h3>${esc(name)}: ${esc(r.outcome)}</h3>
 <p>max traffic to the new version ${r.maxTrafficPercent} %; ${r.userRequestsToNewVersion} user requests to it, ${r.failedUserRequests} failed;
 detection ${detection(r)}${stop !== null ? `; stopped at ${(stop / 60).toFixed(2)} min` : ''}</p>
+${r.userTraffic ? `<p>where the new version's failed requests came from: ${esc(failureSourcesText(r.userTraffic))}</p>` : ''}
 ${stagesHtml(r)}
 ${hookReason ? `<p class="reason">stopped by the pre-traffic hook (BeforeAllowTraffic), before any user traffic: ${esc(hookReason)}</p>` : r.decidedBy ? `<p class="reason">decided by ${esc(decidedByText(r) ?? '')}</p>` : ''}
 ${svgChart('new version traffic share', [{ label: 'share', color: '#2b6cb0', points: r.series.t.map((t, i) => [t, r.series.weight[i]] as [number, number]) }], 'share of traffic, %', { ...chart, yMax: 1, yTick: percentTick })}

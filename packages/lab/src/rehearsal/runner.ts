@@ -1,10 +1,13 @@
 import { DEFAULT_THRESHOLDS, parseWatchdogConfig } from 'canary-watchdog/lib/core/config';
 import { isNews, type DecisionRecord } from 'canary-watchdog/lib/core/decision-record';
+import { basename } from 'node:path';
+import { InputError } from 'canary-watchdog/lib/core/validate';
 import { INJECTED } from '../lab/faults';
 import { Lab, type FaultSpec, type GuardedRelease } from '../lab/lab';
 import { ENV } from 'canary-watchdog/lib/runtime/env';
 import { costPerMinute, type CostMinute } from './capacity';
 import type { Scenario, Stage } from './scenario';
+import { codeChange, DEFAULT_REAL_RPS, initialNetwork, scenarioNetwork, userEvents, userTrafficOf, type UserTraffic } from './real-traffic';
 import { applyWatchdogSettings, configOf } from './watchdog-settings';
 
 export type Strategy = 'watchdog' | 'native';
@@ -34,6 +37,8 @@ export interface StrategyResult {
     readonly weight: number[];
     readonly minutes: { t: number; version: string; requests: number; errors: number; p99: number | null }[];
   };
+  /** What the new version's user requests were and where their failures came from (real code, injected behaviour, noise). */
+  readonly userTraffic?: UserTraffic;
   /** Layer outcomes of the watchdog's decisions over time. */
   readonly layers: { t: number; layers: Record<string, string> }[];
   /** Per minute: the state table's write units (by kind of item) and the telemetry extension's added latency. */
@@ -98,6 +103,8 @@ class RunWatch {
   private seenLogs = 0;
   private readonly runtime: Set<string>;
   private readonly guarded: Set<string>;
+  /** `function:version` of the scenario's own code change (`release.code`): its failing to load is the scenario's outcome. */
+  readonly changedCode = new Set<string>();
 
   constructor(private readonly lab: Lab) {
     this.runtime = new Set(lab.lambda.functionNames().filter((n) => lab.lambda.getConfiguration(n).description.startsWith('canary-watchdog ')));
@@ -111,7 +118,7 @@ class RunWatch {
       if (!i.error) continue;
       const what = this.runtime.has(i.functionName)
         ? `${this.lab.lambda.getConfiguration(i.functionName).description} (${i.functionName}) failed`
-        : this.guarded.has(i.functionName) && i.error.init && !i.error.injected
+        : this.guarded.has(i.functionName) && i.error.init && !i.error.injected && !this.changedCode.has(`${i.functionName}:${i.executedVersion}`)
           ? `guarded function ${i.functionName} version ${i.executedVersion} failed to load`
           : undefined;
       if (what) throw new RehearsalError(`${what} at ${new Date(i.at).toISOString()}: ${i.error.type}: ${i.error.message}; the rehearsal is not a result`);
@@ -247,7 +254,8 @@ async function runRelease(
     // The old version behaves as the scenario says from the start; noise hits both versions.
     lab.lambda.setBehaviour(fn, lab.lambda.getAlias(fn, guarded.alias)!.functionVersion, scenario.current);
     if (scenario.noise.transientErrorRate || scenario.noise.coldStartMs || scenario.noise.coldStartSigma || scenario.noise.environmentLifetimeMinutes || scenario.noise.latencyJitter) lab.lambda.setNoise(fn, scenario.noise);
-    lab.lambda.setNetwork(scenario.network);
+    lab.lambda.setNetwork(initialNetwork(scenario));
+    const events = userEvents(scenario, lab, guarded);
     let via: { application: string; deploymentGroup: string } | undefined;
     if (strategy === 'native') {
       via = await nativeGroup(lab, guarded, watchdogFn);
@@ -259,7 +267,9 @@ async function runRelease(
         lab.streams.disabledFunctions.add(f);
       }
     }
-    lab.traffic.set(fn, guarded.alias, run.rps, scenario.traffic.burstiness ?? 0, scenario.traffic.errorBurstiness ?? 0);
+    // With events, user requests invoke the real code, at most `realRps` a second (a stage's share of it).
+    const real = events ? { events, realRps: Math.max(1, (scenario.traffic.realRps ?? DEFAULT_REAL_RPS) * (run.stage?.trafficShare ?? 1)) } : undefined;
+    lab.traffic.set(fn, guarded.alias, run.rps, scenario.traffic.burstiness ?? 0, scenario.traffic.errorBurstiness ?? 0, real);
     const watch = new RunWatch(lab);
     await lab.advance(scenario.traffic.warmUpMinutes === undefined ? WARM_UP_SECONDS : scenario.traffic.warmUpMinutes * 60);
     watch.check();
@@ -268,15 +278,18 @@ async function runRelease(
     // Fault windows count from here: the release's deployment starts now.
     for (const [key, service] of [['cloudwatch', 'CloudWatch'], ['codedeploy', 'CodeDeploy'], ['lambda', 'Lambda'], ['dynamodb', 'DynamoDB']] as const) {
       const f = scenario.faults[key];
-      if (f) faults.push({ service, ...f });
+      if (f) faults.push({ service, ...f, ...(f === scenario.faults.dynamodb && scenario.faults.dynamodb.table ? { table: tableNamed(lab, scenario.faults.dynamodb.table, scenario.source) } : {}) });
     }
     lab.setFaults(faults);
 
     const env = scenario.release.env ? { ...lab.lambda.getConfiguration(fn).env, ...scenario.release.env } : undefined;
-    const { env: _e, ...behaviour } = scenario.release;
+    const { env: _e, code: codePath, ...behaviour } = scenario.release;
+    const code = codePath ? codeChange(codePath) : undefined;
     const t0 = lab.now();
     const requestsBefore = requestsOf(lab, guarded);
-    const { version, deploymentId } = await lab.deploy(fn, { ...(env ? { env } : {}), behaviour }, via);
+    scenarioNetwork(lab, scenario, t0);
+    const { version, deploymentId } = await lab.deploy(fn, { ...(env ? { env } : {}), ...(code ? { code } : {}), behaviour }, via);
+    if (code) watch.changedCode.add(`${fn}:${version}`);
     // A dependency both versions use fails: their user requests and their real invocations (probes) alike.
     if (scenario.shared) shareFailure(lab, fn, [lab.lambda.getAlias(fn, guarded.alias)!.functionVersion, version], scenario.shared, t0);
     const proberDown = scenario.faults.prober;
@@ -334,6 +347,15 @@ function shareFailure(lab: Lab, fn: string, versions: readonly string[], shared:
       for (const [v, b] of saved) lab.lambda.setBehaviour(fn, v, b);
     });
   }
+}
+
+/** One of the app's tables by its name or construct id (a generated name `<stack>-<logical id>`, and on AWS `-<suffix>`). */
+export function tableNamed(lab: Lab, table: string, source: string): string {
+  const names = lab.dynamodb.tableNames();
+  // After the stack's name comes the logical id (then, on AWS, a random suffix); a construct id begins it.
+  const found = names.find((n) => n === table) ?? names.find((n) => n.split('-').slice(1).some((part) => part.startsWith(table)));
+  if (!found) throw new InputError(`${basename(source)}.faults.dynamodb.table: ${table} is none of the app's tables: ${names.join(', ')}`, `${basename(source)}.faults.dynamodb.table`);
+  return found;
 }
 
 /** User requests through the guarded alias so far, every version. */
@@ -453,7 +475,7 @@ function summarize(
   const rel = (at: number) => Math.round((at - t0) / 100) / 10;
   const weights = tl.filter((e) => e.type === 'traffic').map((e) => (e as { targetWeight: number }).targetWeight);
   const maxTrafficPercent = Math.round(Math.max(0, ...weights, ...series.weight) * 1000) / 10;
-  const tally = lab.traffic.tally(fn, guarded.alias).get(version) ?? { requests: 0, failures: 0 };
+  const tally = lab.traffic.tally(fn, guarded.alias).get(version) ?? { requests: 0, failures: 0, firstFailureAt: undefined };
   const failedInvocation = lab.lambda.invocations.find((i) => i.functionName === fn && i.executedVersion === version && !i.ok);
   // A slower version harms every request it serves: its first request is its first bad one.
   const slow = (lab.lambda.behaviourOf(fn, version).latencyMs ?? 0) > 0;
@@ -513,6 +535,7 @@ function summarize(
     deploymentIds: [deploymentId, ...rollbackIds],
     timeline,
     series: { ...series, minutes: minutes.map(({ t, version: v, requests, errors, p99 }) => ({ t, version: v, requests, errors, p99 })) },
+    userTraffic: userTrafficOf(lab.traffic.tally(fn, guarded.alias), version, lab.traffic.streamsOf(fn).find((x) => x.alias === guarded.alias)?.events),
     layers: records.map((r) => ({ t: rel(Date.parse(r.at)), layers: Object.fromEntries(r.layers.map((l) => [l.name, l.outcome])) })),
     cost,
     virtualMinutes: Math.round((lab.now() - t0) / 6000) / 10,

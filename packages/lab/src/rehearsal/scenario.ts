@@ -1,11 +1,12 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, extname, join } from 'node:path';
+import { basename, dirname, extname, isAbsolute, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { LAB_FILES } from '../lab/files';
 import { parsePolicy } from 'canary-watchdog/lib/core/config';
 import type { Policy } from 'canary-watchdog/lib/core/types';
 import { MAX_FAULT_LATENCY_MS, MAX_FAULT_MINUTE } from '../lab/faults';
 import type { HostAnswer } from '../lab/lambda';
+import { loadEventSource, loadTrafficFile, type EventSource, type TrafficFile } from '../lab/user-events';
 import { arr, bool, InputError, num, obj, oneOf, onlyKeys, optNum, str, unique } from 'canary-watchdog/lib/core/validate';
 
 export interface VersionBehaviour {
@@ -46,9 +47,11 @@ export interface ApiFaults {
   readonly toMinute?: number;
 }
 
-/** DynamoDB's faults: the API's, and an outage (every call fails with 503 ServiceUnavailable). */
+/** DynamoDB's faults: the API's, and an outage (every call fails with 503 ServiceUnavailable); with `table`, only on that table. */
 export interface DynamoDbFaults extends ApiFaults {
   readonly unavailable?: boolean;
+  /** One of the app's tables (its name, or its construct id, e.g. the user's own `Orders`); default every table, the watchdog's included. */
+  readonly table?: string;
 }
 
 /** A release rehearsal: what users send, how the old and new versions behave, what breaks. */
@@ -61,12 +64,17 @@ export interface Scenario {
   /** `warmUpMinutes`: traffic before the release starts (default 3), e.g. for an incident already under way. */
   /** `errorBurstiness`: σ of a log-normal 10-second factor (mean 1) on both versions' error rates at once: failures come in bursts. */
   /** With `stages`, `rps` is the rate of the whole fleet and `minutes` the longest a stage runs. */
-  readonly traffic: { readonly rps: number; readonly minutes: number; readonly burstiness?: number; readonly warmUpMinutes?: number; readonly errorBurstiness?: number };
+  /** `events`: user requests invoke the deployed versions' real code with these events (see lab/user-events.ts); `realRps`: at most this many a second run for real, the rest are counted in proportion. */
+  readonly traffic: {
+    readonly rps: number; readonly minutes: number; readonly burstiness?: number; readonly warmUpMinutes?: number; readonly errorBurstiness?: number;
+    readonly events?: ScenarioEvents; readonly realRps?: number;
+  };
   /** The same release goes through these stages in order, each its own deployment with its own guard. */
   readonly stages?: readonly Stage[];
   readonly seed: number;
   readonly current: VersionBehaviour;
-  readonly release: VersionBehaviour & { readonly env?: Readonly<Record<string, string>> };
+  /** `code`: the new version's handler module (a code change; .js, or .ts bundled with esbuild), its path as given and resolved. */
+  readonly release: VersionBehaviour & { readonly env?: Readonly<Record<string, string>>; readonly code?: string };
   /**
    * A failure both versions meet alike, user requests and real invocations (probes) alike (a
    * dependency down), as function errors on top of each version's own: `errorRate` of them fail
@@ -91,8 +99,10 @@ export interface Scenario {
   };
   /** The watchdog's mode and policy for this scenario (rewrites its configuration and the native alarm lists). */
   readonly watchdog?: { readonly mode?: 'enforce' | 'shadow'; readonly policy?: Policy; readonly disabledLayers?: readonly string[] };
-  /** Hosts outside the lab and what they answer, over the template's defaults. */
+  /** Hosts outside the lab and what they answer, over the template's defaults; with a window, only within it (healthy, 200, outside). */
   readonly network: Readonly<Record<string, HostAnswer>>;
+  /** The hosts whose answer holds only for a window of minutes from the deployment start. */
+  readonly networkWindows?: Readonly<Record<string, { readonly fromMinute?: number; readonly toMinute?: number }>>;
   readonly faults: {
     readonly watchdog?: 'down';
     /** The prober stops being invoked this many minutes after the deployment starts. */
@@ -115,10 +125,10 @@ export interface Scenario {
   readonly source: string;
 }
 
-function behaviour(v: unknown, path: string, allowEnv: boolean): VersionBehaviour & { env?: Record<string, string> } {
+function behaviour(v: unknown, path: string, allowEnv: boolean, source = ''): VersionBehaviour & { env?: Record<string, string>; code?: string } {
   if (v === undefined) return {};
   const o = obj(v, path);
-  onlyKeys(o, path, ['errorRate', 'latencyMs', 'crashOnInit', 'timeoutRate', 'startsFailingAfterMinutes', 'httpErrorRate', 'capacityRps', 'initMs', ...(allowEnv ? ['env'] : [])]);
+  onlyKeys(o, path, ['errorRate', 'latencyMs', 'crashOnInit', 'timeoutRate', 'startsFailingAfterMinutes', 'httpErrorRate', 'capacityRps', 'initMs', ...(allowEnv ? ['env', 'code'] : [])]);
   const rate = { min: 0, max: 1 };
   const out: VersionBehaviour & { env?: Record<string, string> } = {
     ...(o.errorRate !== undefined ? { errorRate: num(o.errorRate, `${path}.errorRate`, rate) } : {}),
@@ -139,13 +149,33 @@ function behaviour(v: unknown, path: string, allowEnv: boolean): VersionBehaviou
     }
     out.env = env as Record<string, string>;
   }
+  if (o.code !== undefined) {
+    const given = relativeTo(source, str(o.code, `${path}.code`));
+    // The installed CLI carries the built-in scenarios' TypeScript changes bundled, as .js beside where the .ts would be.
+    const built = given.replace(/\.ts$/, '.js');
+    const code = extname(given) === '.ts' && !existsSync(given) && existsSync(built) ? built : given;
+    if (!existsSync(code) || !['.js', '.cjs', '.ts'].includes(extname(code))) throw new InputError(`${path}.code: expected a handler module (.js, .cjs or .ts) exporting handler, got ${o.code}${existsSync(code) ? '' : ' (no such file)'}`, `${path}.code`);
+    (out as { code?: string }).code = code;
+  }
   return out;
+}
+
+/** A path in a scenario: as given when absolute, else relative to the scenario's file. */
+const relativeTo = (source: string, p: string) => (isAbsolute(p) ? p : join(dirname(source), p));
+
+/** A scenario's events: an event source, or a traffic file whose entry for the scenario's function is used. */
+export type ScenarioEvents = { readonly path: string; readonly source: EventSource } | { readonly path: string; readonly file: TrafficFile };
+
+function scenarioEvents(v: unknown, path: string, source: string): ScenarioEvents | undefined {
+  if (v === undefined) return undefined;
+  const p = relativeTo(source, str(v, path));
+  return ['.yaml', '.yml'].includes(extname(p)) ? { path: p, file: loadTrafficFile(p, path) } : { path: p, source: loadEventSource(p, path) };
 }
 
 function apiFaults(v: unknown, path: string, outage = false): DynamoDbFaults | undefined {
   if (v === undefined) return undefined;
   const o = obj(v, path);
-  onlyKeys(o, path, ['errorRate', 'throttleRate', 'latencyMs', ...(outage ? ['unavailable'] : []), 'fromMinute', 'toMinute']);
+  onlyKeys(o, path, ['errorRate', 'throttleRate', 'latencyMs', ...(outage ? ['unavailable', 'table'] : []), 'fromMinute', 'toMinute']);
   const from = optNum(o.fromMinute, `${path}.fromMinute`, { min: 0, max: MAX_FAULT_MINUTE });
   const to = optNum(o.toMinute, `${path}.toMinute`, { min: 0, max: MAX_FAULT_MINUTE });
   if (to !== undefined && !(to > (from ?? 0))) throw new InputError(`${path}.toMinute: expected a minute after fromMinute (${from ?? 0}) and at most ${MAX_FAULT_MINUTE}, got ${to}`, `${path}.toMinute`);
@@ -154,6 +184,7 @@ function apiFaults(v: unknown, path: string, outage = false): DynamoDbFaults | u
     ...(o.throttleRate !== undefined ? { throttleRate: num(o.throttleRate, `${path}.throttleRate`, { min: 0, max: 1 }) } : {}),
     ...(o.latencyMs !== undefined ? { latencyMs: num(o.latencyMs, `${path}.latencyMs`, { min: 0, max: MAX_FAULT_LATENCY_MS }) } : {}),
     ...(o.unavailable !== undefined ? { unavailable: bool(o.unavailable, `${path}.unavailable`) } : {}),
+    ...(o.table !== undefined ? { table: str(o.table, `${path}.table`) } : {}),
     ...(from !== undefined ? { fromMinute: from } : {}),
     ...(to !== undefined ? { toMinute: to } : {}),
   };
@@ -235,8 +266,11 @@ export function parseStages(v: unknown, path: string): Stage[] | undefined {
   return stages;
 }
 
-/** `{ "<host>": { status: N } | "unreachable" }`. */
-export function parseNetwork(v: unknown, path: string): Record<string, HostAnswer> {
+/**
+ * `{ "<host>": { status: N, latencyMs?, fromMinute?, toMinute? } | "unreachable" }`; `windows`
+ * receives the hosts whose answer holds only for a window.
+ */
+export function parseNetwork(v: unknown, path: string, windows: Record<string, { fromMinute?: number; toMinute?: number }> = {}): Record<string, HostAnswer> {
   if (v === undefined) return {};
   const o = obj(v, path);
   const out: Record<string, HostAnswer> = {};
@@ -247,8 +281,14 @@ export function parseNetwork(v: unknown, path: string): Record<string, HostAnswe
       continue;
     }
     if (typeof a !== 'object' || a === null || Array.isArray(a)) throw new InputError(`${path}.${host}: expected { status: 200-599 } or "unreachable", got ${JSON.stringify(a)}`, `${path}.${host}`);
-    onlyKeys(a as Record<string, unknown>, `${path}.${host}`, ['status']);
-    out[host.toLowerCase()] = { status: num((a as Record<string, unknown>).status, `${path}.${host}.status`, { min: 200, max: 599, integer: true }) };
+    const h = a as Record<string, unknown>;
+    onlyKeys(h, `${path}.${host}`, ['status', 'latencyMs', 'fromMinute', 'toMinute']);
+    const latencyMs = optNum(h.latencyMs, `${path}.${host}.latencyMs`, { min: 0, max: MAX_FAULT_LATENCY_MS });
+    out[host.toLowerCase()] = { status: num(h.status, `${path}.${host}.status`, { min: 200, max: 599, integer: true }), ...(latencyMs !== undefined ? { latencyMs } : {}) };
+    const from = optNum(h.fromMinute, `${path}.${host}.fromMinute`, { min: 0, max: MAX_FAULT_MINUTE });
+    const to = optNum(h.toMinute, `${path}.${host}.toMinute`, { min: 0, max: MAX_FAULT_MINUTE });
+    if (to !== undefined && !(to > (from ?? 0))) throw new InputError(`${path}.${host}.toMinute: expected a minute after fromMinute (${from ?? 0}) and at most ${MAX_FAULT_MINUTE}, got ${to}`, `${path}.${host}.toMinute`);
+    if (from !== undefined || to !== undefined) windows[host.toLowerCase()] = { ...(from !== undefined ? { fromMinute: from } : {}), ...(to !== undefined ? { toMinute: to } : {}) };
   }
   return out;
 }
@@ -259,7 +299,12 @@ export function parseScenario(v: unknown, source: string): Scenario {
   const o = obj(v, path);
   onlyKeys(o, path, ['name', 'description', 'function', 'traffic', 'stages', 'seed', 'current', 'release', 'shared', 'noise', 'watchdog', 'network', 'faults', 'expect']);
   const traffic = obj(o.traffic ?? {}, `${path}.traffic`);
-  onlyKeys(traffic, `${path}.traffic`, ['rps', 'minutes', 'burstiness', 'warmUpMinutes', 'errorBurstiness']);
+  onlyKeys(traffic, `${path}.traffic`, ['rps', 'minutes', 'burstiness', 'warmUpMinutes', 'errorBurstiness', 'events', 'realRps']);
+  const events = scenarioEvents(traffic.events, `${path}.traffic.events`, source);
+  const realRps = optNum(traffic.realRps, `${path}.traffic.realRps`, { min: 1, max: 10_000 });
+  if (realRps !== undefined && !events) throw new InputError(`${path}.traffic.realRps: only with traffic.events (requests without events invoke no code)`, `${path}.traffic.realRps`);
+  const windows: Record<string, { fromMinute?: number; toMinute?: number }> = {};
+  const network = parseNetwork(o.network, `${path}.network`, windows);
   const faults = obj(o.faults ?? {}, `${path}.faults`);
   onlyKeys(faults, `${path}.faults`, ['watchdog', 'prober', 'cloudwatch', 'codedeploy', 'lambda', 'dynamodb']);
   let prober: { downAfterMinutes: number } | undefined;
@@ -290,15 +335,18 @@ export function parseScenario(v: unknown, source: string): Scenario {
       ...(traffic.burstiness !== undefined ? { burstiness: num(traffic.burstiness, `${path}.traffic.burstiness`, { min: 0, max: 3 }) } : {}),
       ...(traffic.warmUpMinutes !== undefined ? { warmUpMinutes: num(traffic.warmUpMinutes, `${path}.traffic.warmUpMinutes`, { min: 1, max: 60 }) } : {}),
       ...(traffic.errorBurstiness !== undefined ? { errorBurstiness: num(traffic.errorBurstiness, `${path}.traffic.errorBurstiness`, { min: 0, max: 3 }) } : {}),
+      ...(events ? { events } : {}),
+      ...(realRps !== undefined ? { realRps } : {}),
     },
     ...(stages ? { stages } : {}),
     seed: o.seed === undefined ? 1 : num(o.seed, `${path}.seed`, { integer: true }),
     current: behaviour(o.current, `${path}.current`, false),
-    release: behaviour(o.release, `${path}.release`, true),
+    release: behaviour(o.release, `${path}.release`, true, source),
     ...(sharedFailure ? { shared: sharedFailure } : {}),
     noise: noise(o.noise, `${path}.noise`),
     ...(watchdog ? { watchdog } : {}),
-    network: parseNetwork(o.network, `${path}.network`),
+    network,
+    ...(Object.keys(windows).length ? { networkWindows: windows } : {}),
     faults: {
       ...(faults.watchdog !== undefined ? { watchdog: oneOf(faults.watchdog, `${path}.faults.watchdog`, ['down'] as const) } : {}),
       ...(prober ? { prober } : {}),

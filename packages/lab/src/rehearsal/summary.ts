@@ -3,6 +3,7 @@
  * it. The table fits 100 columns; what does not fit in a cell (the deciding layer's reason, unmet
  * expectations) goes under the table, wrapped at word boundaries, never cut.
  */
+import type { UserTraffic } from './real-traffic';
 import type { ScenarioResult } from './result';
 import { costText } from './capacity';
 import type { StrategyResult } from './runner';
@@ -90,6 +91,16 @@ export function decidedByLines(results: readonly ScenarioFigures[]): string[] {
 export function summaryTable(results: readonly ScenarioResult[]): string {
   const lines = ['', ...resultsTable(results), ''];
   for (const section of [stagesLines(results), decidedByLines(results)]) if (section.length) lines.push(...section, '');
+  // Scenarios with events, or whose failures are not all the injected behaviour they state.
+  const sourced = results.filter((r) => {
+    const u = r.strategies.watchdog.userTraffic;
+    return u && (u.events || u.failures.code || u.failures.noise);
+  });
+  if (sourced.length) {
+    lines.push("where the new version's failed requests came from (watchdog):");
+    for (const r of sourced) lines.push(...wrap(`${r.name}: ${failureSourcesText(r.strategies.watchdog.userTraffic!)}`, TABLE_COLUMNS, '  ', '    '));
+    lines.push('');
+  }
   const costed = results.filter((r) => r.strategies.watchdog.cost.length);
   if (costed.length) {
     lines.push('DynamoDB and added latency (watchdog; per minute in the JSON and the report):');
@@ -135,3 +146,16 @@ export const LIVE_FORMAT = `{scenario} [{bar}] {value}/{total} min | {status}`;
 export const LIVE_BAR_SIZE = 16;
 export const LIVE_PREFIX_COLUMNS = NAME + ' ['.length + LIVE_BAR_SIZE + '] '.length + '3000.0/3000 min'.length + ' | '.length;
 export const liveName = (name: string): string => fit(name, NAME);
+
+/**
+ * Where a version's failed user requests came from (real code, injected behaviour, noise,
+ * throttles) and, with events, the share invoked for real and the margin sampling leaves.
+ */
+export function failureSourcesText(u: UserTraffic): string {
+  const f = u.failures;
+  const parts = ([['code', 'real code'], ['injected', 'injected behaviour'], ['noise', 'noise'], ['throttled', 'throttled']] as const).filter(([k]) => f[k]).map(([k, what]) => `${f[k]} ${what}`);
+  const failed = parts.length ? parts.join(', ') : 'none failed';
+  if (!u.events) return `${failed} (simulated traffic: ${u.requests} requests)`;
+  const margin = u.failureRateMargin95 ? `, failure rate known within ±${percent(u.failureRateMargin95)} (95 %)` : '';
+  return `${failed}; ${percent(u.realShare)} of ${u.requests} requests invoked the real code${margin}`;
+}

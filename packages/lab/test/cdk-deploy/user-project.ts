@@ -30,7 +30,8 @@ export interface UserProject {
   stop(): Promise<void>;
 }
 
-export async function startUserProject(): Promise<UserProject> {
+/** `labArgs`: more arguments for the lab, given the copy's app folder (`--traffic FILE`). */
+export async function startUserProject(labArgs: (app: string) => string[] = () => []): Promise<UserProject> {
   const copy = mkdtempSync(join(tmpdir(), 'cdk-user-project-'));
   const app = join(copy, 'packages/lab');
   mkdirSync(app, { recursive: true });
@@ -41,7 +42,7 @@ export async function startUserProject(): Promise<UserProject> {
 
   // A free port, or the one CANARY_WATCHDOG_E2E_LAB_PORT names (a machine shared by several runs).
   const port = process.env.CANARY_WATCHDOG_E2E_LAB_PORT ?? '0';
-  const lab: ChildProcess = spawn(process.execPath, [join(root, 'packages/lab/bin/canary-watchdog.js'), 'lab', '--port', port, '--empty', '--clock', 'real', '--speed', '60'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lab: ChildProcess = spawn(process.execPath, [join(root, 'packages/lab/bin/canary-watchdog.js'), 'lab', '--port', port, '--empty', '--clock', 'real', '--speed', '60', ...labArgs(app)], { stdio: ['ignore', 'pipe', 'inherit'] });
   let labOut = '';
   const endpoint = await new Promise<string>((ok, fail) => {
     const timer = setTimeout(() => fail(new Error(`the lab printed no endpoint: ${labOut}`)), 30_000);

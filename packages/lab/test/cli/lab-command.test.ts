@@ -160,6 +160,21 @@ describe('canary-watchdog lab', () => {
     expect(err).toContain(`error: --app: ${notAnApp} is not a cloud assembly: no manifest.json (run npx cdk synth first)`);
   }, 30_000);
 
+  it('exits 2 at once, naming the field, when the --traffic file is wrong, and says which functions it starts when it is right', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cli-traffic-'));
+    writeFileSync(join(dir, 'bad.yaml'), 'functions:\n  one: { rps: 5, events: [42] }\n');
+    const bad = spawnSync(process.execPath, [CLI, 'lab', '--port', '0', '--empty', '--traffic', join(dir, 'bad.yaml')], { encoding: 'utf8', timeout: 20_000 });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('error: bad.yaml.functions.one.events[0]: expected a Lambda event (a JSON object) or { event, weight }, got 42');
+    writeFileSync(join(dir, 'good.yaml'), 'functions:\n  one: { rps: 5, events: [{ qty: 1 }] }\n');
+    const { child, output, endpoint, exited } = await startLab(['--empty', '--traffic', join(dir, 'good.yaml')]);
+    expect(output.out).toContain(`user traffic from ${join(dir, 'good.yaml')} (real code): one 5/s; none deployed yet, the others start as a stack deploys them`);
+    // It answers (and has set up its signal handlers) before it is stopped.
+    expect((await fetch(`${endpoint}/_lab/clock`)).status).toBe(200);
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+  }, 60_000);
+
   it('rejects a bad port with the allowed range', async () => {
     const child = spawn(process.execPath, [CLI, 'lab', '--port', '70000'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';

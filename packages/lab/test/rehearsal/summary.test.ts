@@ -196,3 +196,27 @@ describe('the HTML report', () => {
     expect(html).toContain(`BeforeAllowTraffic hook Failed: probes: ${escaped}`);
   });
 });
+
+describe('where the new version\'s failed requests came from', () => {
+  const result = (name: string, userTraffic?: StrategyResult['userTraffic']): ScenarioResult => ({
+    name, description: '', passed: true, failures: [], expect: { outcome: 'rolled-back' },
+    strategies: { watchdog: strategyResult(userTraffic ? { userTraffic } : {}), native: strategyResult({}) },
+  });
+  const failures = (f: Partial<Record<'code' | 'injected' | 'noise' | 'throttled', number>>) => ({ code: 0, injected: 0, noise: 0, throttled: 0, ...f });
+
+  it('says, per scenario with events or with failures of its code or noise, each source, the share invoked for real and the margin', () => {
+    const text = summaryTable([
+      result('real-bug', { events: 'traffic.yaml', requests: 600, realShare: 0.25, failures: failures({ code: 40, injected: 3 }), failureRateMargin95: 0.021 }),
+      result('noisy', { requests: 900, realShare: 1, failures: failures({ injected: 5, noise: 2 }), failureRateMargin95: 0 }),
+      result('injected-only', { requests: 900, realShare: 1, failures: failures({ injected: 50 }), failureRateMargin95: 0 }),
+      result('older-result'),
+    ]);
+    expect(text).toContain("where the new version's failed requests came from (watchdog):\n  real-bug: 40 real code, 3 injected behaviour; 25 % of 600 requests invoked the real code, failure\n    rate known within ±2.1 % (95 %)\n  noisy: 5 injected behaviour, 2 noise (simulated traffic: 900 requests)\n");
+    expect(renderReport([result('real-bug', { events: 'traffic.yaml', requests: 600, realShare: 0.25, failures: failures({ code: 40 }), failureRateMargin95: 0.021 })])).toContain(
+      "<p>where the new version's failed requests came from: 40 real code; 25 % of 600 requests invoked the real code, failure rate known within ±2.1 % (95 %)</p>",
+    );
+    // A scenario whose failures are all the behaviour it states adds nothing to read.
+    expect(text).not.toContain('injected-only: 50');
+    expect(text).not.toMatch(/older-result: (\d|none)/);
+  });
+});

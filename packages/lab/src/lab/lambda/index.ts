@@ -217,7 +217,15 @@ export interface InvokeResult {
   readonly durationMs: number;
   /** The init phase this invocation paid (cold start), ms; not part of `durationMs`. */
   readonly initDurationMs?: number;
+  /**
+   * Where a failure came from: the function's own code (`code`: its error, timeout or HTTP 5xx
+   * answer), a version's injected behaviour (`injected`), or the scenario's noise (`noise`).
+   */
+  readonly failure?: FailureSource;
 }
+
+/** Where a failed request's failure came from (`throttled`: refused for the reserved concurrency). */
+export type FailureSource = 'code' | 'injected' | 'noise' | 'throttled';
 
 /**
  * Threads that served a version of a lab now stopped, kept for the next lab that asks for one
@@ -731,7 +739,7 @@ export class LambdaLab implements LambdaPort {
    * caller outside the lab); it places the invocation among the others in flight. Over the
    * function's reserved concurrency it throws the 429 Lambda answers.
    */
-  async invoke(nameOrArn: string, event: unknown, source: string, qualifier?: string, startAt?: number): Promise<InvokeResult> {
+  async invoke(nameOrArn: string, event: unknown, source: string, qualifier?: string, startAt?: number, opts: { record?: boolean } = {}): Promise<InvokeResult> {
     const parsed = parseName(nameOrArn);
     const f = this.fn(parsed.name);
     const q = qualifier ?? parsed.qualifier;
@@ -760,7 +768,7 @@ export class LambdaLab implements LambdaPort {
     const inFlight = concurrencyAt([...f.versions.values()].map((x) => x.environments), start);
     if (f.reserved !== undefined && inFlight >= f.reserved) {
       this.throttles.push({ at, functionName: f.spec.name, ...(q ? { qualifier: q } : {}), source, concurrency: inFlight });
-      this.recordMetrics(f.spec.name, alias, version, at, [], 1);
+      if (opts.record !== false) this.recordMetrics(f.spec.name, alias, version, at, [], 1);
       throw new LabError(RESERVED_THROTTLE.code, RESERVED_THROTTLE.message, RESERVED_THROTTLE.status, RESERVED_THROTTLE.fields);
     }
     // A free environment of the version takes it; else a new one starts and pays its init phase.
@@ -777,7 +785,7 @@ export class LambdaLab implements LambdaPort {
     env.busyUntil = Infinity;
     let ended = start;
     try {
-      const result = await this.runIn(f, v, alias, event, source, q, at, !reused, env, noise);
+      const result = await this.runIn(f, v, alias, event, source, q, at, !reused, env, noise, opts.record !== false);
       ended = start + (result.initDurationMs ?? 0) + result.durationMs;
       return result;
     } finally {
@@ -787,7 +795,7 @@ export class LambdaLab implements LambdaPort {
   }
 
   /** Run one invocation in an environment (`cold`: it starts for it), applying behaviour and noise. */
-  private async runIn(f: LabFunction, v: Version, alias: string | undefined, event: unknown, source: string, q: string | undefined, at: number, cold: boolean, env: Environment, noise: Noise): Promise<InvokeResult> {
+  private async runIn(f: LabFunction, v: Version, alias: string | undefined, event: unknown, source: string, q: string | undefined, at: number, cold: boolean, env: Environment, noise: Noise, record: boolean): Promise<InvokeResult> {
     const { version, behaviour: b } = v;
     // Draws depend on what is invoked and when, not on the order concurrent requests arrive in.
     const draw = this.drawFor(`${f.spec.name}|${version}|${at}|${JSON.stringify(event)}`);
@@ -795,8 +803,8 @@ export class LambdaLab implements LambdaPort {
     // A new environment pays its init phase: the version's own, else the noise's.
     const initDurationMs = cold ? initDurationOf(b, noise, draw) : undefined;
     const coldInit = initDurationMs ? { initDurationMs } : {};
-    const injected = (errorType: string, errorMessage: string, durationMs: number): InvokeResult => ({
-      statusCode: 200, executedVersion: version, functionError: 'Unhandled', payload: { errorType, errorMessage }, durationMs, ...coldInit,
+    const injected = (errorType: string, errorMessage: string, durationMs: number, failure: FailureSource = 'injected'): InvokeResult => ({
+      statusCode: 200, executedVersion: version, functionError: 'Unhandled', payload: { errorType, errorMessage }, durationMs, ...coldInit, failure,
     });
     let result: InvokeResult;
     let error: Invocation['error'];
@@ -808,9 +816,9 @@ export class LambdaLab implements LambdaPort {
     } else if (failing && b.errorRate && draw() < b.errorRate) {
       result = injected('LabInjectedError', 'error injected by the lab (behaviour.errorRate)', 20 + (b.latencyMs ?? 0));
     } else if (noise.transientErrorRate && draw() < noise.transientErrorRate) {
-      result = injected('LabTransientError', 'transient error injected by the lab (noise.transientErrorRate)', 20 + (b.latencyMs ?? 0));
+      result = injected('LabTransientError', 'transient error injected by the lab (noise.transientErrorRate)', 20 + (b.latencyMs ?? 0), 'noise');
     } else if (failing && b.httpErrorRate && draw() < b.httpErrorRate) {
-      result = { statusCode: 200, executedVersion: version, payload: INJECTED_HTTP_500, durationMs: 20 + (b.latencyMs ?? 0), ...coldInit };
+      result = { statusCode: 200, executedVersion: version, payload: INJECTED_HTTP_500, durationMs: 20 + (b.latencyMs ?? 0), ...coldInit, failure: 'injected' };
     } else {
       const worker = this.workerOf(f, v);
       // The function's clock starts at the invocation's start (a caller may be ahead of the lab's clock).
@@ -834,6 +842,7 @@ export class LambdaLab implements LambdaPort {
         payload: r.payload,
         durationMs: Math.max(1, Math.round(r.durationMs)) + (b.latencyMs ?? 0),
         ...coldInit,
+        ...(!r.ok || httpStatusOf(r.payload) >= 500 ? { failure: 'code' as const } : {}),
       };
       if (!r.ok) {
         const p = (r.payload ?? {}) as { errorType?: unknown; errorMessage?: unknown };
@@ -849,7 +858,7 @@ export class LambdaLab implements LambdaPort {
     this.invocations.push({ at, functionName: f.spec.name, ...(q ? { qualifier: q } : {}), executedVersion: version, ok: !result.functionError, source, ...(error ? { error } : {}), environment: env.id, coldStart: cold });
     this.noteInvocations(f.spec.name, version, at, 1, result.functionError ? 1 : 0, result.durationMs, initDurationMs ? [initDurationMs] : []);
     // Lambda's Duration metric, like the REPORT line's, leaves the init phase out.
-    this.recordMetrics(f.spec.name, alias, version, at, [{ error: Boolean(result.functionError), durationMs: result.durationMs }], 0);
+    if (record) this.recordMetrics(f.spec.name, alias, version, at, [{ error: Boolean(result.functionError), durationMs: result.durationMs }], 0);
     return result;
   }
 
@@ -1329,6 +1338,12 @@ export class LambdaLab implements LambdaPort {
       },
     ];
   }
+}
+
+/** The HTTP status a function URL answers for a handler's result (payload format 2.0's `statusCode`); 200 when it has none. https://docs.aws.amazon.com/lambda/latest/dg/urls-invocation.html */
+export function httpStatusOf(payload: unknown): number {
+  const s = (payload as { statusCode?: unknown } | null)?.statusCode;
+  return typeof s === 'number' ? s : 200;
 }
 
 /** `name`, `name:qualifier`, or an ARN with or without qualifier. */

@@ -1,7 +1,8 @@
 import { LabError } from '../kernel';
 
 /** What a host outside the lab answers function code: an HTTP status, or nothing (DNS fails). */
-export type HostAnswer = { readonly status: number } | 'unreachable';
+/** What a host outside the lab answers function code: a status, `latencyMs` later on the invocation's clock; or no such host. */
+export type HostAnswer = { readonly status: number; readonly latencyMs?: number } | 'unreachable';
 
 /** One invocation's outcome, as a runner reports it. */
 export interface RunnerReply {

@@ -85,8 +85,21 @@ globalThis.fetch = async function labFetch(input, init) {
   const answer = answerOf(url.hostname);
   // undici's shape: TypeError('fetch failed') with the DNS error as its cause.
   if (answer === 'unreachable') throw new TypeError('fetch failed', { cause: dnsError(url.hostname) });
+  hostDelay(answer);
   return new Response(null, { status: answer.status });
 };
+
+// A slow host answers `latencyMs` later on the invocation's clock; past the function's timeout the
+// invocation ends there, as Lambda ends it.
+function hostDelay(answer) {
+  const store = local.getStore();
+  if (!store || !answer.latencyMs) return;
+  store.offset += answer.latencyMs;
+  if (store.offset - store.base > store.timeoutMs) {
+    store.offset = store.base + store.timeoutMs;
+    store.timedOut();
+  }
+}
 
 // A socket that answers one request with the host's status (or fails as DNS does).
 function fakeSocket(host) {
@@ -99,6 +112,7 @@ function fakeSocket(host) {
       head += chunk.toString('latin1');
       if (!answered && head.includes('\r\n\r\n')) {
         answered = true;
+        hostDelay(answer);
         socket.push(`HTTP/1.1 ${answer.status} ${http.STATUS_CODES[answer.status] || ''}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
         socket.push(null);
       }

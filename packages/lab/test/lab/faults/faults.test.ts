@@ -76,7 +76,7 @@ describe('Faults (pure)', () => {
     ['a negative latency', { latencyMs: -5 }, 'faults[0].latencyMs: expected milliseconds from 0 to 900000, got -5'],
     ['a latency that is not a number', { latencyMs: '5' }, 'faults[0].latencyMs: expected milliseconds from 0 to 900000, got "5"'],
     ['an outage that is not a boolean', { unavailable: 'yes' }, 'faults[0].unavailable: expected true or false, got "yes"'],
-    ['an unknown field', { latency: 5 }, 'faults[0].latency: unknown field; allowed: service, operation, errorRate, throttleRate, latencyMs, unavailable, fromMinute, toMinute'],
+    ['an unknown field', { latency: 5 }, 'faults[0].latency: unknown field; allowed: service, operation, table, errorRate, throttleRate, latencyMs, unavailable, fromMinute, toMinute'],
   ])('rejects %s, naming the field and the allowed values', (_n, spec, message) => {
     expect(faultSpecErrors([{ service: 'DynamoDB', ...spec }])).toEqual([message]);
   });
