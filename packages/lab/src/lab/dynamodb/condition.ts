@@ -1,5 +1,6 @@
 import { LabError } from '../kernel';
 import { enumOf, expressionInputs, validation, type AttributeValue, type Item } from './values';
+import { canonicalNumber, compareNumbers } from './numbers';
 import { isReserved } from './reserved-words';
 
 /** Which expression is parsed: DynamoDB names it in every error (`Invalid FilterExpression: ...`). */
@@ -233,11 +234,11 @@ export function holds(c: Condition, item: Item | undefined): boolean {
   }
 }
 
-function scalar(v: AttributeValue | undefined): { type: 'N' | 'S' | 'B'; bytes: Buffer; n: number } | undefined {
+function scalar(v: AttributeValue | undefined): { type: 'N' | 'S' | 'B'; bytes: Buffer; n: string } | undefined {
   if (!v) return undefined;
-  if (typeof v.N === 'string') return { type: 'N', bytes: Buffer.alloc(0), n: Number(v.N) };
-  if (typeof v.S === 'string') return { type: 'S', bytes: Buffer.from(v.S, 'utf8'), n: NaN };
-  if (typeof v.B === 'string') return { type: 'B', bytes: Buffer.from(v.B, 'base64'), n: NaN };
+  if (typeof v.N === 'string') return { type: 'N', bytes: Buffer.alloc(0), n: v.N };
+  if (typeof v.S === 'string') return { type: 'S', bytes: Buffer.from(v.S, 'utf8'), n: '' };
+  if (typeof v.B === 'string') return { type: 'B', bytes: Buffer.from(v.B, 'base64'), n: '' };
   return undefined;
 }
 
@@ -246,7 +247,8 @@ export function compare(a: AttributeValue | undefined, b: AttributeValue | undef
   const x = scalar(a);
   const y = scalar(b);
   if (!x || !y || x.type !== y.type) return undefined;
-  if (x.type === 'N') return x.n === y.n ? 0 : x.n < y.n ? -1 : 1;
+  // Numbers by decimal value (./numbers.ts), never as binary floats.
+  if (x.type === 'N') return compareNumbers(x.n, y.n);
   return Buffer.compare(x.bytes, y.bytes);
 }
 
@@ -258,12 +260,12 @@ function equal(a: AttributeValue, b: AttributeValue): boolean {
   const y = b[tb];
   switch (ta) {
     case 'N':
-      return Number(x) === Number(y);
+      return compareNumbers(x as string, y as string) === 0;
     case 'SS':
     case 'BS':
       return sameMembers(x as string[], y as string[], String);
     case 'NS':
-      return sameMembers(x as string[], y as string[], (m) => String(Number(m)));
+      return sameMembers(x as string[], y as string[], canonicalNumber);
     case 'L': {
       const l = x as AttributeValue[];
       const r = y as AttributeValue[];

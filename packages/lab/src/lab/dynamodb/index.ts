@@ -2,6 +2,7 @@ import { LAB_ACCOUNT, LAB_REGION, LabError, type CallContext, type JsonService }
 import { CapacityLedger, capacityDetail, consistentRead, consumed, getUnits, keyKind, withCapacity, writeUnits } from './capacity';
 import { check, conditionOf } from './condition';
 import { readPage, type KeySchema } from './read';
+import { addNumbers, canonicalNumber } from './numbers';
 import { TimeToLive } from './ttl';
 import { checkItem, checkMap, checkPlaceholdersUsed, enumOf, expressionInputs, parseProjection, project, returnValues, serialization, validation, type AttributeValue, type Item } from './values';
 import { isReserved, reservedMessage } from './reserved-words';
@@ -36,8 +37,8 @@ export interface DynamoDbLabOptions {
   readonly ttlDeletionLagSeconds?: number;
 }
 
-/** A key attribute's value as a map key: numbers by value, so 1 and 1.0 are one item. */
-const keyPart = (v: AttributeValue) => JSON.stringify(typeof v.N === 'string' ? { N: String(Number(v.N)) } : v);
+/** A key attribute's value as a map key: numbers by value (checked values are canonical), so 1 and 1.0 are one item. */
+const keyPart = (v: AttributeValue) => JSON.stringify(typeof v.N === 'string' ? { N: canonicalNumber(v.N) } : v);
 
 /**
  * DynamoDB, as far as the runtime's state table and the sample service need it: items keyed by
@@ -120,7 +121,7 @@ export class DynamoDbLab {
   /** An item's partition key value as text (a number by value, a binary in base64). */
   private partitionKey(t: Table, item: Item): string {
     const v = item[t.hash];
-    return String(v?.S ?? (v?.N !== undefined ? Number(v.N) : (v?.B ?? '')));
+    return String(v?.S ?? v?.N ?? v?.B ?? '');
   }
 
   /**
@@ -424,7 +425,7 @@ function apply(item: Item, a: UpdateAction): void {
   else if (a.kind === 'ADD' && typeof a.value!.N === 'string') {
     // ADD of a number to a missing attribute starts from 0.
     if (cur && typeof cur.N !== 'string') throw validation(`An operand in the update expression has an incorrect data type: ${a.name} is not a number`);
-    item[a.name] = { N: String(Number(cur?.N ?? 0) + Number(a.value!.N)) };
+    item[a.name] = { N: addNumbers((cur?.N as string | undefined) ?? '0', a.value!.N) };
   } else {
     const { type, members } = setOf(a.value!, a.name, a.kind);
     if (cur && !(type in cur)) throw validation(`An operand in the update expression has an incorrect data type: ${a.name} is not a ${type} set`);

@@ -1,4 +1,5 @@
 import { LabError } from '../kernel';
+import { canonicalNumber } from './numbers';
 import { isReserved, reservedMessage } from './reserved-words';
 
 export type AttributeValue = Record<string, unknown>;
@@ -33,7 +34,8 @@ export function checkValue(v: unknown, at: string): AttributeValue {
       break;
     case 'N':
       if (typeof x !== 'string') throw serialization(`Unexpected value type in payload: ${at}.N must be a string`);
-      checkNumber(x, at);
+      // Stored as DynamoDB stores it, so that keys, comparisons and replies see one spelling per value.
+      av.N = canonicalNumber(x);
       break;
     case 'BOOL':
       if (typeof x !== 'boolean') throw serialization(`Unexpected value type in payload: ${at}.BOOL must be a boolean`);
@@ -46,8 +48,8 @@ export function checkValue(v: unknown, at: string): AttributeValue {
     case 'BS': {
       if (!Array.isArray(x) || !x.every((m) => typeof m === 'string')) throw serialization(`Unexpected field type: ${at}.${type} must be a list of strings`);
       if (!x.length) throw validation(`One or more parameter values were invalid: An ${SET_NAMES[type]} set  may not be empty (${at})`);
-      if (type === 'NS') x.forEach((m: string) => checkNumber(m, at));
-      const norm = type === 'NS' ? x.map((m: string) => String(Number(m))) : x;
+      const norm = type === 'NS' ? x.map((m: string) => canonicalNumber(m)) : x;
+      if (type === 'NS') av.NS = norm;
       if (new Set(norm).size !== x.length) throw validation(`One or more parameter values were invalid: Input collection [${x.join(', ')}] contains duplicates (${at})`);
       break;
     }
@@ -60,11 +62,6 @@ export function checkValue(v: unknown, at: string): AttributeValue {
       break;
   }
   return av;
-}
-
-function checkNumber(n: string, at: string): void {
-  // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.NamingRulesDataTypes.html#HowItWorks.DataTypes.Number
-  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(n.trim())) throw validation(`The parameter cannot be converted to a numeric value: ${n} (${at})`);
 }
 
 /** A JSON object whose every member is checked by `each`; anything else is a SerializationException. */
