@@ -4,7 +4,7 @@ import { check, conditionOf } from './condition';
 import { readPage, type KeySchema } from './read';
 import { addNumbers, canonicalNumber } from './numbers';
 import { TimeToLive } from './ttl';
-import { checkItem, checkMap, checkPlaceholdersUsed, enumOf, expressionInputs, parseProjection, project, returnValues, serialization, validation, type AttributeValue, type Item } from './values';
+import { checkItem, checkMap, overlapMessage, checkPlaceholdersUsed, enumOf, expressionInputs, itemSize, parseProjection, project, returnValues, serialization, validation, type AttributeValue, type Item } from './values';
 import { isReserved, reservedMessage } from './reserved-words';
 import { throttleError } from '../faults';
 
@@ -156,11 +156,18 @@ export class DynamoDbLab {
     return t.range ? [t.hash, t.range] : [t.hash];
   }
 
-  /** A key attribute's value: a non-empty string, a number or a non-empty binary. */
-  private static keyValue(v: AttributeValue, name: string): AttributeValue {
+  /**
+   * A key attribute's value: a non-empty string, a number or a non-empty binary, a partition key of
+   * at most 2048 bytes and a sort key of at most 1024 (AWS's messages, the missing space included).
+   * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html#limits-partition-sort-keys
+   */
+  private static keyValue(v: AttributeValue, name: string, isHash: boolean): AttributeValue {
     const [type] = Object.keys(v).filter((k) => v[k] !== undefined && v[k] !== null);
     if (type !== 'S' && type !== 'N' && type !== 'B') throw validation(`One or more parameter values were invalid: Type mismatch for key ${name}: a key attribute is a string, number or binary, got ${type}`);
     if (type !== 'N' && v[type] === '') throw validation(`One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty ${type === 'S' ? 'string' : 'binary'} value. Key: ${name}`);
+    const bytes = type === 'S' ? Buffer.byteLength(v.S as string) : type === 'B' ? Buffer.from(v.B as string, 'base64').length : 0;
+    if (isHash && bytes > 2048) throw validation('One or more parameter values were invalid: Size of hashkey has exceeded the maximum size limit of2048 bytes');
+    if (!isHash && bytes > 1024) throw validation('One or more parameter values were invalid: Aggregated size of all range keys has exceeded the size limit of 1024 bytes');
     return v;
   }
 
@@ -168,15 +175,13 @@ export class DynamoDbLab {
   private keyOf(t: Table, key: unknown, at = 'Key'): string {
     const k = checkItem(key, at);
     const names = this.keyNames(t);
-    if (Object.keys(k).length !== names.length || !names.every((n) => k[n] !== undefined)) {
-      throw validation(`The provided key element does not match the schema: ${at} must hold exactly ${names.join(' and ')}, got ${Object.keys(k).join(', ') || 'nothing'}`);
-    }
+    if (Object.keys(k).length !== names.length || !names.every((n) => k[n] !== undefined)) throw validation('The provided key element does not match the schema');
     return this.idOf(t, k);
   }
 
   private idOf(t: Table, item: Item): string {
     return this.keyNames(t)
-      .map((n) => keyPart(DynamoDbLab.keyValue(item[n], n)))
+      .map((n, i) => keyPart(DynamoDbLab.keyValue(item[n], n, i === 0)))
       .join('|');
   }
 
@@ -188,7 +193,14 @@ export class DynamoDbLab {
 
   /** The item a Key parameter names (a decoded ExclusiveStartKey) or a validation error. */
   private startKey(t: Table, key: unknown): Item {
-    this.keyOf(t, key, 'ExclusiveStartKey');
+    try {
+      this.keyOf(t, key, 'ExclusiveStartKey');
+    } catch (e) {
+      // AWS prefixes the reason, except for a number it cannot store (an AWS-verified test's rule).
+      const m = (e as LabError).message;
+      if ((e as LabError).code !== 'ValidationException' || /numeric value|significant digits|number with magnitude/.test(m)) throw e;
+      throw validation(`The provided starting key is invalid: ${m}`);
+    }
     return key as Item;
   }
 
@@ -259,6 +271,7 @@ export class DynamoDbLab {
         if (i.Item === undefined) throw validation(`1 validation error detected: Value null at 'item' failed to satisfy constraint: Member must not be null`);
         const item = checkItem(i.Item, 'Item');
         const id = this.itemId(t, item);
+        if (itemSize(item) > MAX_ITEM_BYTES) throw validation('Item size has exceeded the maximum allowed size');
         const rv = returnValues(i.ReturnValues, 'put-delete');
         const detail = capacityDetail(i);
         DynamoDbLab.itemCollectionMetrics(i);
@@ -364,6 +377,7 @@ export class DynamoDbLab {
         chargeFailedCondition(condition, stored, () => this.charge(t, i.Key as Item, 'write', writeUnits(stored), caller));
         const item: Item = { ...(stored ?? Object.fromEntries(this.keyNames(t).map((n) => [n, (i.Key as Item)[n]]))) };
         for (const a of actions) apply(item, a);
+        if (itemSize(item) > MAX_ITEM_BYTES) throw validation('Item size to update has exceeded the maximum allowed size');
         // The larger of the item before and after, in 1 KB steps.
         const units = writeUnits(stored, item);
         this.charge(t, item, 'write', units, caller);
@@ -393,6 +407,9 @@ export class DynamoDbLab {
     },
   };
 }
+
+/** An item is at most 400 KB, its attribute names included. https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html#limits-items */
+const MAX_ITEM_BYTES = 400 * 1024;
 
 /** Judge a write's condition; when it fails, `charge` the write's units before the failure is answered. */
 function chargeFailedCondition(condition: Parameters<typeof check>[0], stored: Item | undefined, charge: () => void): void {
@@ -448,7 +465,7 @@ interface UpdateAction {
 
 /**
  * Parse an update expression: clauses SET (`#a = :v`), REMOVE (`#a`), ADD and DELETE (`#a :v`),
- * top-level attributes only; each attribute may appear once in the whole expression.
+ * top-level attributes only; each section at most once, and each attribute once in the whole expression.
  * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.UpdateExpressions.html
  */
 function parseUpdate(expr: unknown, names: Record<string, string>, values: Record<string, AttributeValue>, keys: readonly string[]): UpdateAction[] {
@@ -457,13 +474,14 @@ function parseUpdate(expr: unknown, names: Record<string, string>, values: Recor
   const clauses = expr.split(/\b(SET|REMOVE|ADD|DELETE)\b/i);
   if (clauses[0].trim()) throw validation(`Invalid UpdateExpression: expected SET, REMOVE, ADD or DELETE at ${JSON.stringify(clauses[0].trim())}`);
   const seen = new Set<string>();
+  const sections = new Set<string>();
   const out: UpdateAction[] = [];
   const nameOf = (token: string) => {
     const name = token.startsWith('#') ? names[token] : token;
     if (!token.startsWith('#') && isReserved(token)) throw validation(reservedMessage('UpdateExpression', token));
     if (name === undefined) throw validation(`Invalid UpdateExpression: An expression attribute name used in the document path is not defined; attribute name: ${token}`);
-    if (keys.includes(name)) throw validation(`Cannot update attribute ${name}. This attribute is part of the key`);
-    if (seen.has(name)) throw validation(`Invalid UpdateExpression: Two document paths overlap with each other; attribute ${name}`);
+    if (keys.includes(name)) throw validation(`One or more parameter values were invalid: Cannot update attribute ${name}. This attribute is part of the key`);
+    if (seen.has(name)) throw validation(overlapMessage('UpdateExpression', name));
     seen.add(name);
     return name;
   };
@@ -474,6 +492,8 @@ function parseUpdate(expr: unknown, names: Record<string, string>, values: Recor
   };
   for (let c = 1; c < clauses.length; c += 2) {
     const kind = clauses[c].toUpperCase() as UpdateAction['kind'];
+    if (sections.has(kind)) throw validation(`Invalid UpdateExpression: The "${kind}" section can only be used once in an update expression;`);
+    sections.add(kind);
     for (const part of clauses[c + 1].split(',')) {
       const text = part.trim();
       const m = kind === 'SET' ? /^(#?\w+)\s*=\s*(:\w+)$/.exec(text) : kind === 'REMOVE' ? /^(#?\w+)$/.exec(text) : /^(#?\w+)\s+(:\w+)$/.exec(text);
