@@ -4,6 +4,7 @@ import { check, conditionOf } from './condition';
 import { readPage, type KeySchema } from './read';
 import { addNumbers, canonicalNumber } from './numbers';
 import { TimeToLive } from './ttl';
+import { billingOf, describeTable, keySchemaOf, newSettings, streamLabel, streamSpecOf, templateSettings, type StreamViewType, type TableSettings } from './tables';
 import { checkItem, checkMap, overlapMessage, checkPlaceholdersUsed, enumOf, expressionInputs, itemSize, parseProjection, project, returnValues, serialization, validation, type AttributeValue, type Item } from './values';
 import { isReserved, reservedMessage } from './reserved-words';
 import { throttleError } from '../faults';
@@ -12,12 +13,13 @@ interface Table extends KeySchema {
   readonly name: string;
   readonly items: Map<string, Item>;
   readonly ttl: TimeToLive;
+  readonly settings: TableSettings;
   /** The table's stream (StreamSpecification), if it has one. */
-  stream?: { readonly viewType: StreamViewType; readonly listeners: ((r: StreamChange) => void)[]; sequence: number };
+  stream?: { readonly viewType: StreamViewType; readonly label: string; readonly listeners: ((r: StreamChange) => void)[]; sequence: number };
 }
 
 /** What a stream record shows of an item. https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_StreamSpecification.html */
-export type StreamViewType = 'KEYS_ONLY' | 'NEW_IMAGE' | 'OLD_IMAGE' | 'NEW_AND_OLD_IMAGES';
+export type { StreamViewType };
 
 /** One item-level change, as a DynamoDB stream record carries it (the `dynamodb` part and the event name). */
 export interface StreamChange {
@@ -67,9 +69,18 @@ export class DynamoDbLab {
     this.ttlLagMs = lag * 1000;
   }
 
-  /** A table with its partition key and, if it has one, its sort key. */
-  createTable(name: string, hash: string, range?: string): void {
-    if (!this.tables.has(name)) this.tables.set(name, { name, hash, range, items: new Map(), ttl: new TimeToLive(this.opts.now, this.ttlLagMs) });
+  /**
+   * A table with its partition key and, if it has one, its sort key; `properties` are its template's
+   * (AttributeDefinitions, BillingMode, ProvisionedThroughput), for DescribeTable.
+   */
+  createTable(name: string, hash: string, range?: string, properties?: Record<string, unknown>): void {
+    if (!this.tables.has(name)) this.addTable(name, hash, range, templateSettings(this.opts.now(), properties));
+  }
+
+  private addTable(name: string, hash: string, range: string | undefined, settings: TableSettings): Table {
+    const t: Table = { name, hash, range, items: new Map(), ttl: new TimeToLive(this.opts.now, this.ttlLagMs), settings };
+    this.tables.set(name, t);
+    return t;
   }
 
   /** A table's partition key attribute (IAM's dynamodb:LeadingKeys are its values), if the table exists. */
@@ -91,7 +102,7 @@ export class DynamoDbLab {
   enableStream(name: string, viewType: StreamViewType): void {
     const t = this.tables.get(name);
     if (!t) throw validation(`enableStream: no table ${name}`);
-    t.stream ??= { viewType, listeners: [], sequence: 0 };
+    t.stream ??= { viewType, label: streamLabel(this.opts.now()), listeners: [], sequence: 0 };
   }
 
   onStream(name: string, listener: (r: StreamChange) => void): void {
@@ -99,6 +110,9 @@ export class DynamoDbLab {
     if (!t?.stream) throw validation(`onStream: table ${name} has no stream`);
     t.stream.listeners.push(listener);
   }
+
+  /** Stream records of a transaction not yet committed: sent when it commits, dropped when it is cancelled. */
+  private held?: (() => void)[];
 
   private changed(t: Table, old: Item | undefined, next: Item | undefined): void {
     const s = t.stream;
@@ -115,7 +129,11 @@ export class DynamoDbLab {
       sequenceNumber: String(++s.sequence).padStart(21, '0'),
       streamViewType: s.viewType,
     };
-    for (const l of s.listeners) l(change);
+    const send = () => {
+      for (const l of s.listeners) l(change);
+    };
+    if (this.held) this.held.push(send);
+    else send();
   }
 
   /** An item's partition key value as text (a number by value, a binary in base64). */
@@ -140,14 +158,9 @@ export class DynamoDbLab {
   }
 
   private table(v: unknown, at = 'tableName'): Table {
-    if (v === undefined) throw validation(`1 validation error detected: Value null at '${at}' failed to satisfy constraint: Member must not be null`);
-    if (typeof v !== 'string') throw serialization(`Unexpected value type in payload: ${at} must be a string`);
-    // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.NamingRulesDataTypes.html
-    if (v.length < 3 || v.length > 255 || !/^[a-zA-Z0-9_.-]+$/.test(v)) {
-      throw validation(`1 validation error detected: Value '${v}' at '${at}' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+ and have length between 3 and 255`);
-    }
-    const t = this.tables.get(v);
-    if (!t) throw new LabError('ResourceNotFoundException', `Requested resource not found: Table: ${v} not found`);
+    const name = DynamoDbLab.tableName(v, at);
+    const t = this.tables.get(name);
+    if (!t) throw new LabError('ResourceNotFoundException', `Requested resource not found: Table: ${name} not found`);
     t.ttl.sweep(t.items);
     return t;
   }
@@ -175,20 +188,27 @@ export class DynamoDbLab {
   private keyOf(t: Table, key: unknown, at = 'Key'): string {
     const k = checkItem(key, at);
     const names = this.keyNames(t);
-    if (Object.keys(k).length !== names.length || !names.every((n) => k[n] !== undefined)) throw validation('The provided key element does not match the schema');
-    return this.idOf(t, k);
+    const mismatch = () => validation('The provided key element does not match the schema');
+    if (Object.keys(k).length !== names.length || !names.every((n) => k[n] !== undefined)) throw mismatch();
+    return this.idOf(t, k, mismatch);
   }
 
-  private idOf(t: Table, item: Item): string {
+  private idOf(t: Table, item: Item, mismatch: (name: string, expected: string, actual: string) => LabError): string {
     return this.keyNames(t)
-      .map((n, i) => keyPart(DynamoDbLab.keyValue(item[n], n, i === 0)))
+      .map((n, i) => {
+        const v = DynamoDbLab.keyValue(item[n], n, i === 0);
+        const expected = t.settings.types[n];
+        const [actual] = Object.keys(v);
+        if (expected && actual !== expected) throw mismatch(n, expected, actual);
+        return keyPart(v);
+      })
       .join('|');
   }
 
-  /** The map key of an item to write, which must carry the key attributes. */
+  /** The map key of an item to write, which must carry the key attributes, of their defined types. */
   private itemId(t: Table, item: Item): string {
     for (const n of this.keyNames(t)) if (item[n] === undefined) throw validation(`One or more parameter values were invalid: Missing the key ${n} in the item`);
-    return this.idOf(t, item);
+    return this.idOf(t, item, (n, expected, actual) => validation(`One or more parameter values were invalid: Type mismatch for key ${n} expected: ${expected} actual: ${actual}`));
   }
 
   /** The item a Key parameter names (a decoded ExclusiveStartKey) or a validation error. */
@@ -217,22 +237,194 @@ export class DynamoDbLab {
     enumOf(i.ReturnItemCollectionMetrics, 'returnItemCollectionMetrics', ['SIZE', 'NONE'], 'NONE');
   }
 
+  /** Check a table name as DynamoDB does, without requiring the table to exist. */
+  // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.NamingRulesDataTypes.html
+  private static tableName(v: unknown, at = 'tableName'): string {
+    if (v === undefined) throw validation(`1 validation error detected: Value null at '${at}' failed to satisfy constraint: Member must not be null`);
+    if (typeof v !== 'string') throw serialization(`Unexpected value type in payload: ${at} must be a string`);
+    if (v.length < 3 || v.length > 255 || !/^[a-zA-Z0-9_.-]+$/.test(v)) {
+      throw validation(`1 validation error detected: Value '${v}' at '${at}' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+ and have length between 3 and 255`);
+    }
+    return v;
+  }
+
+  /**
+   * CreateTable, UpdateTable (billing mode, throughput, stream) and DeleteTable. A table is usable
+   * as soon as CreateTable answers (CREATING there, ACTIVE in DescribeTable), and gone as soon as
+   * DeleteTable answers (DELETING).
+   * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_CreateTable.html
+   * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_UpdateTable.html
+   * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_DeleteTable.html
+   */
+  private tableOperations(): JsonService['operations'] {
+    return {
+      CreateTable: (i) => {
+        const name = DynamoDbLab.tableName(i.TableName);
+        const { hash, range, types } = keySchemaOf(i);
+        const billing = billingOf(i);
+        const stream = streamSpecOf(i.StreamSpecification);
+        if (this.tables.has(name)) throw new LabError('ResourceInUseException', `Table already exists: ${name}`);
+        const t = this.addTable(name, hash, range, newSettings(this.opts.now(), types, billing));
+        if (stream?.enabled) this.enableStream(name, stream.viewType);
+        return { TableDescription: describeTable(t, 'CREATING') };
+      },
+      UpdateTable: (i) => {
+        const t = this.table(i.TableName);
+        if (i.GlobalSecondaryIndexUpdates !== undefined || i.ReplicaUpdates !== undefined) throw validation('the lab does not model secondary indexes or global tables: GlobalSecondaryIndexUpdates and ReplicaUpdates cannot be applied');
+        if (i.ProvisionedThroughput === undefined && i.BillingMode === undefined && i.StreamSpecification === undefined && i.SSESpecification === undefined) {
+          throw validation('At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required');
+        }
+        const billing = i.ProvisionedThroughput !== undefined || i.BillingMode !== undefined ? billingOf(i, t.settings) : undefined;
+        const stream = streamSpecOf(i.StreamSpecification);
+        if (stream?.enabled && t.stream) throw validation(`Table already has an enabled stream: TableName: ${t.name}`);
+        if (stream && !stream.enabled && !t.stream) throw validation(`One or more parameter values were invalid: the table ${t.name} has no stream to disable`);
+        if (billing) Object.assign(t.settings, { billingMode: billing.billingMode, read: billing.read, write: billing.write, billingModeSet: billing.set });
+        if (stream?.enabled) this.enableStream(t.name, stream.viewType);
+        else if (stream) t.stream = undefined;
+        return { TableDescription: describeTable(t, 'UPDATING') };
+      },
+      DeleteTable: (i) => {
+        const t = this.table(i.TableName);
+        const out = describeTable(t, 'DELETING');
+        this.tables.delete(t.name);
+        return { TableDescription: out };
+      },
+    };
+  }
+
+  /** The operation that serves one write of a batch or a transaction, and the item it names (for duplicates). */
+  private writeTarget(kind: 'Put' | 'Delete' | 'Update' | 'ConditionCheck', spec: Record<string, unknown>): { t: Table; id: string } {
+    const t = this.table(spec.TableName, 'tableName');
+    return { t, id: kind === 'Put' ? this.itemId(t, checkItem(spec.Item, 'Item')) : this.keyOf(t, spec.Key) };
+  }
+
+  /**
+   * Run `body` so that its writes to `tables` all happen or none do: on a throw the tables' items
+   * are put back and their stream records dropped. Items are replaced, never changed in place, so
+   * a shallow copy of each table's map is its snapshot.
+   */
+  private atomically<T>(tables: readonly Table[], body: () => T): T {
+    const snapshots = tables.map((t) => [t, new Map(t.items)] as const);
+    this.held = [];
+    try {
+      const out = body();
+      const sends = this.held;
+      this.held = undefined;
+      for (const send of sends) send();
+      return out;
+    } catch (e) {
+      this.held = undefined;
+      for (const [t, items] of snapshots) {
+        t.items.clear();
+        for (const [k, v] of items) t.items.set(k, v);
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * TransactWriteItems, TransactGetItems and BatchWriteItem.
+   * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html
+   * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactGetItems.html
+   * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchWriteItem.html
+   */
+  private multiItemOperations(): JsonService['operations'] {
+    const ops = () => this.service.operations as Record<string, (i: Record<string, unknown>, caller?: CallContext) => Record<string, unknown>>;
+    return {
+      TransactWriteItems: (i, caller) => {
+        const entries = transactEntries(i.TransactItems, 'TransactWriteItem', ['ConditionCheck', 'Put', 'Delete', 'Update'], 'TransactItems can only contain one of Check, Put, Update or Delete');
+        // Every entry is checked, and no item named twice, before anything is written.
+        const targets = entries.map(({ kind, spec }) => this.writeTarget(kind as 'Put', spec));
+        const ids = targets.map(({ t, id }) => `${t.name}\u0000${id}`);
+        if (new Set(ids).size !== ids.length) throw validation('Transaction request cannot include multiple operations on one item');
+        for (const { kind, spec } of entries) if (kind === 'ConditionCheck' && spec.ConditionExpression === undefined) throw validation("1 validation error detected: Value null at 'transactItems.1.member.conditionCheck.conditionExpression' failed to satisfy constraint: Member must not be null");
+        const reasons: Record<string, unknown>[] = [];
+        this.atomically([...new Set(targets.map((x) => x.t))], () => {
+          for (const [n, { kind, spec }] of entries.entries()) {
+            try {
+              if (kind === 'ConditionCheck') {
+                const condition = conditionOf(spec);
+                checkPlaceholdersUsed(spec, ['ConditionExpression']);
+                check(condition, targets[n].t.items.get(targets[n].id));
+              } else ops()[`${kind}Item`]({ ...spec, ReturnValues: undefined, ReturnConsumedCapacity: undefined }, caller);
+              reasons.push({ Code: 'None' });
+            } catch (e) {
+              if ((e as LabError).code !== 'ConditionalCheckFailedException') throw e;
+              reasons.push({ Code: 'ConditionalCheckFailed', Message: 'The conditional request failed', ...((e as LabError).fields ?? {}) });
+            }
+          }
+          // A failed condition cancels the whole transaction, each entry's reason in order.
+          if (reasons.some((r) => r.Code !== 'None')) {
+            throw new LabError('TransactionCanceledException', `Transaction cancelled, please refer cancellation reasons for specific reasons [${reasons.map((r) => r.Code as string).join(', ')}]`, 400, { CancellationReasons: reasons });
+          }
+        });
+        return {};
+      },
+      TransactGetItems: (i, caller) => {
+        const entries = transactEntries(i.TransactItems, 'TransactGetItem', ['Get'], 'TransactItems can only contain one of Get');
+        const ids = entries.map(({ spec }) => {
+          const t = this.table(spec.TableName, 'tableName');
+          return `${t.name}\u0000${this.keyOf(t, spec.Key)}`;
+        });
+        if (new Set(ids).size !== ids.length) throw validation('Transaction request cannot include multiple operations on one item');
+        return {
+          Responses: entries.map(({ spec }) => {
+            const out = ops().GetItem({ ...spec, ReturnConsumedCapacity: undefined }, caller);
+            return out.Item ? { Item: out.Item } : {};
+          }),
+        };
+      },
+      BatchWriteItem: (i, caller) => {
+        if (i.RequestItems === undefined) throw validation(`1 validation error detected: Value null at 'requestItems' failed to satisfy constraint: Member must not be null`);
+        const req = checkMap(i.RequestItems, 'RequestItems', (r, at) => {
+          if (!Array.isArray(r)) throw serialization(`Unexpected field type: ${at} must be a list of write requests`);
+          if (r.length < 1 || r.length > 25) throw validation(`1 validation error detected: Value at '${at}' failed to satisfy constraint: Map value must satisfy constraint: [Member must have length less than or equal to 25, Member must have length greater than or equal to 1]`);
+          return r as Record<string, unknown>[];
+        });
+        const tables = Object.entries(req);
+        if (!tables.length) throw validation(`1 validation error detected: Value '{}' at 'requestItems' failed to satisfy constraint: Member must have length greater than or equal to 1`);
+        if (tables.reduce((n, [, r]) => n + r.length, 0) > 25) throw validation('Too many items requested for the BatchWriteItem call');
+        const writes = tables.flatMap(([name, rs]) => {
+          const t = this.table(name, `requestItems.${name}`);
+          const ws = rs.map((w) => {
+            const kinds = ['PutRequest', 'DeleteRequest'].filter((k) => w[k] !== undefined && w[k] !== null);
+            if (kinds.length !== 1) throw validation('Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes');
+            const spec = w[kinds[0]] as Record<string, unknown>;
+            const put = kinds[0] === 'PutRequest';
+            const id = put ? this.itemId(t, checkItem(spec.Item, 'Item')) : this.keyOf(t, spec.Key);
+            if (put && itemSize(spec.Item as Item) > MAX_ITEM_BYTES) throw validation('Item size has exceeded the maximum allowed size');
+            return { t, id, request: w, op: put ? 'PutItem' : 'DeleteItem', input: { TableName: name, ...(put ? { Item: spec.Item } : { Key: spec.Key }) } };
+          });
+          if (new Set(ws.map((w) => w.id)).size !== ws.length) throw validation('Provided list of item keys contains duplicates');
+          return ws;
+        });
+        // A write over its key's share of this second is left in UnprocessedItems; only when none
+        // could be written is the call throttled.
+        const unprocessed: Record<string, unknown[]> = {};
+        let throttled: LabError | undefined;
+        for (const w of writes) {
+          try {
+            ops()[w.op](w.input, caller);
+          } catch (e) {
+            if ((e as LabError).code !== 'ProvisionedThroughputExceededException') throw e;
+            throttled = e as LabError;
+            (unprocessed[w.t.name] ??= []).push(w.request);
+          }
+        }
+        if (throttled && Object.values(unprocessed).flat().length === writes.length) throw throttled;
+        return { UnprocessedItems: unprocessed };
+      },
+    };
+  }
+
   readonly service: JsonService = {
     name: 'DynamoDB',
     targetPrefix: 'DynamoDB_20120810',
     operations: {
-      DescribeTable: (i) => {
-        const t = this.table(i.TableName);
-        return {
-          Table: {
-            TableName: t.name,
-            TableStatus: 'ACTIVE',
-            TableArn: `arn:aws:dynamodb:${LAB_REGION}:${LAB_ACCOUNT}:table/${t.name}`,
-            KeySchema: [{ AttributeName: t.hash, KeyType: 'HASH' }, ...(t.range ? [{ AttributeName: t.range, KeyType: 'RANGE' }] : [])],
-            ItemCount: t.items.size,
-          },
-        };
-      },
+      // https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_DescribeTable.html
+      DescribeTable: (i) => ({ Table: describeTable(this.table(i.TableName), 'ACTIVE') }),
+      ...this.tableOperations(),
+      ...this.multiItemOperations(),
       // https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_ListTables.html
       ListTables: (i) => {
         let limit = 100;
@@ -514,4 +706,27 @@ function setOf(v: AttributeValue, name: string, kind: string): { type: 'SS' | 'N
     if (Array.isArray(members)) return { type, members: members as string[] };
   }
   throw validation(`An operand in the update expression has an incorrect data type: ${kind} on ${name} takes ${kind === 'ADD' ? 'a number or a set' : 'a set'}, got ${Object.keys(v)[0]}`);
+}
+
+/**
+ * The entries of TransactWriteItems or TransactGetItems: 1 to 100, each with exactly one action.
+ * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html#DDB-TransactWriteItems-request-TransactItems
+ */
+function transactEntries(v: unknown, shape: string, kinds: readonly string[], oneOf: string): { kind: string; spec: Record<string, unknown> }[] {
+  if (v === undefined || v === null) throw validation(`1 validation error detected: Value null at 'transactItems' failed to satisfy constraint: Member must not be null`);
+  if (!Array.isArray(v)) throw serialization('Unexpected field type: TransactItems must be a list');
+  if (v.length < 1) throw validation(`1 validation error detected: Value '[]' at 'transactItems' failed to satisfy constraint: Member must have length greater than or equal to 1`);
+  if (v.length > 100) {
+    // AWS echoes the list as its Java objects print.
+    const dump = v.map((_, n) => `com.amazonaws.dynamodb.v20120810.${shape}@${(n + 1).toString(16)}`).join(', ');
+    throw validation(`1 validation error detected: Value '[${dump}]' at 'transactItems' failed to satisfy constraint: Member must have length less than or equal to 100`);
+  }
+  return v.map((e: unknown) => {
+    if (typeof e !== 'object' || e === null) throw serialization('Unexpected field type: each of TransactItems must be a structure');
+    const present = kinds.filter((k) => (e as Record<string, unknown>)[k] !== undefined && (e as Record<string, unknown>)[k] !== null);
+    if (present.length !== 1) throw validation(oneOf);
+    const spec = (e as Record<string, unknown>)[present[0]];
+    if (typeof spec !== 'object' || spec === null) throw serialization(`Unexpected field type: ${present[0]} must be a structure`);
+    return { kind: present[0], spec: spec as Record<string, unknown> };
+  });
 }
