@@ -111,7 +111,7 @@ export function parseCondition(expr: unknown, names: Record<string, string>, val
       expect('AND');
       const high = operand();
       if (low.kind === 'value' && high.kind === 'value' && (compare(low.value, high.value) ?? 0) > 0) {
-        throw invalid(`The BETWEEN operator requires upper bound to be greater than or equal to lower bound; lower bound operand: ${low.token}, upper bound operand: ${high.token}`);
+        throw invalid(`The BETWEEN operator requires upper bound to be greater than or equal to lower bound; lower bound operand: ${shown(low.value)}, upper bound operand: ${shown(high.value)}`);
       }
       return { kind: 'between', operand: left, low, high };
     }
@@ -159,6 +159,9 @@ export function parseCondition(expr: unknown, names: Record<string, string>, val
   if (pos < tokens.length) throw invalid(`unexpected ${near()} in ${JSON.stringify(expr)}`);
   return out;
 }
+
+/** A value as DynamoDB shows it in a message: `AttributeValue: {N:2}`. */
+const shown = (v: AttributeValue) => `AttributeValue: {${Object.entries(v).map(([t, x]) => `${t}:${typeof x === 'string' ? x : JSON.stringify(x)}`).join(', ')}}`;
 
 function tokenize(expr: string, invalid: (m: string) => LabError): string[] {
   const out: string[] = [];

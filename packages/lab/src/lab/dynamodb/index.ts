@@ -511,7 +511,7 @@ export class DynamoDbLab {
         const entries = Object.entries(req);
         if (!entries.length) throw validation(`1 validation error detected: Value '{}' at 'requestItems' failed to satisfy constraint: Member must have length greater than or equal to 1`);
         const total = entries.reduce((n, [, r]) => n + r.Keys.length, 0);
-        if (total > 100) throw validation('Too many items requested for the BatchGetItem call: at most 100');
+        if (total > 100) throw validation('Too many items requested for the BatchGetItem call');
         const detail = capacityDetail(i);
         // Every table and key is checked before anything is read.
         const reads = entries.map(([name, r]) => {
@@ -600,6 +600,9 @@ export class DynamoDbLab {
   };
 }
 
+/** AWS's message for ADD or DELETE on a value of the wrong type (which operand, it does not say). */
+const INCORRECT_TYPE = 'An operand in the update expression has an incorrect data type';
+
 /** An item is at most 400 KB, its attribute names included. https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html#limits-items */
 const MAX_ITEM_BYTES = 400 * 1024;
 
@@ -633,11 +636,11 @@ function apply(item: Item, a: UpdateAction): void {
   else if (a.kind === 'REMOVE') delete item[a.name];
   else if (a.kind === 'ADD' && typeof a.value!.N === 'string') {
     // ADD of a number to a missing attribute starts from 0.
-    if (cur && typeof cur.N !== 'string') throw validation(`An operand in the update expression has an incorrect data type: ${a.name} is not a number`);
+    if (cur && typeof cur.N !== 'string') throw validation(INCORRECT_TYPE);
     item[a.name] = { N: addNumbers((cur?.N as string | undefined) ?? '0', a.value!.N) };
   } else {
-    const { type, members } = setOf(a.value!, a.name, a.kind);
-    if (cur && !(type in cur)) throw validation(`An operand in the update expression has an incorrect data type: ${a.name} is not a ${type} set`);
+    const { type, members } = setOf(a.value!);
+    if (cur && !(type in cur)) throw validation(INCORRECT_TYPE);
     const have = new Set(((cur?.[type] as string[] | undefined) ?? []).map(String));
     for (const m of members) {
       if (a.kind === 'ADD') have.add(m);
@@ -700,12 +703,12 @@ function parseUpdate(expr: unknown, names: Record<string, string>, values: Recor
 }
 
 /** The members of a set operand of ADD / DELETE (ADD also takes a number, applied before this). */
-function setOf(v: AttributeValue, name: string, kind: string): { type: 'SS' | 'NS' | 'BS'; members: string[] } {
+function setOf(v: AttributeValue): { type: 'SS' | 'NS' | 'BS'; members: string[] } {
   for (const type of ['SS', 'NS', 'BS'] as const) {
     const members = v[type];
     if (Array.isArray(members)) return { type, members: members as string[] };
   }
-  throw validation(`An operand in the update expression has an incorrect data type: ${kind} on ${name} takes ${kind === 'ADD' ? 'a number or a set' : 'a set'}, got ${Object.keys(v)[0]}`);
+  throw validation(INCORRECT_TYPE);
 }
 
 /**

@@ -5,7 +5,7 @@
  * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.UpdateExpressions.html
  * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html
  */
-import { GetItemCommand, PutItemCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchGetItemCommand, GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { failure, loopbackDynamo, type LoopbackDynamo } from './loopback';
 
 let lab: LoopbackDynamo;
@@ -110,4 +110,27 @@ describe('attribute values and keys, AWS\'s messages', () => {
     await refused(raw.send(new GetItemCommand({ TableName: 'Music', Key: { Artist: { S: 'a' } } })), 'The provided key element does not match the schema');
     await refused(raw.send(new GetItemCommand({ TableName: 'Thread', Key: { Nope: { S: 'a' } } })), 'The provided key element does not match the schema');
   });
+});
+
+describe('messages the lab used to word its own way, now as AWS words them', () => {
+  it.each([
+    ['BatchGetItem over 100 keys', () => raw.send(new BatchGetItemCommand({ RequestItems: { Thread: { Keys: Array.from({ length: 101 }, (_, i) => ({ Id: { S: `k${i}` } })) } } })), 'Too many items requested for the BatchGetItem call'],
+    ['a key condition on a non-key attribute', () => raw.send(new QueryCommand({ TableName: 'Thread', KeyConditionExpression: 'x = :v', ExpressionAttributeValues: { ':v': { N: '1' } } })), 'Query condition missed key schema element: Id'],
+    ['a partition key compared with <', () => raw.send(new QueryCommand({ TableName: 'Thread', KeyConditionExpression: 'Id < :v', ExpressionAttributeValues: { ':v': { S: 'a' } } })), 'Query key condition not supported'],
+    ['ADD of a number to a string', async () => {
+      await raw.send(new PutItemCommand({ TableName: 'Thread', Item: { Id: { S: 'a' }, s: { S: 'text' } } }));
+      return update('ADD s :v');
+    }, 'An operand in the update expression has an incorrect data type'],
+    ['DELETE of a number', () => update('DELETE s :v'), 'An operand in the update expression has an incorrect data type'],
+    ['BETWEEN with its bounds reversed', () => raw.send(new PutItemCommand({ TableName: 'Thread', Item: { Id: { S: 'a' } }, ConditionExpression: 'n BETWEEN :hi AND :lo', ExpressionAttributeValues: { ':hi': { N: '2' }, ':lo': { N: '1' } } })), 'Invalid ConditionExpression: The BETWEEN operator requires upper bound to be greater than or equal to lower bound; lower bound operand: AttributeValue: {N:2}, upper bound operand: AttributeValue: {N:1}'],
+  ] as [string, () => Promise<unknown>, string][])('%s', async (_, call, message) => {
+    await refused(call(), message);
+  });
+});
+
+it('a key condition on three attributes is refused, not read as a filter', async () => {
+  await refused(
+    raw.send(new QueryCommand({ TableName: 'Music', KeyConditionExpression: 'Artist = :a AND SongTitle = :s AND #y = :y', ExpressionAttributeNames: { '#y': 'Year' }, ExpressionAttributeValues: { ':a': { S: 'a' }, ':s': { S: 's' }, ':y': { N: '1' } } })),
+    'Conditions can be of length 1 or 2 only',
+  );
 });
