@@ -322,6 +322,27 @@ export class DynamoDbLab {
     }
   }
 
+  /** TransactWriteItems' client tokens: the request each was first used with, and when. */
+  private readonly tokens = new Map<string, { readonly request: string; readonly at: number }>();
+
+  /**
+   * A TransactWriteItems' ClientRequestToken: a retry with the same token and parameters within ten
+   * minutes succeeds without writing again; the same token with other parameters is refused.
+   * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html#DDB-TransactWriteItems-request-ClientRequestToken
+   */
+  private idempotency(i: Record<string, unknown>): { seen: boolean; record: () => void } | undefined {
+    const token = i.ClientRequestToken;
+    if (token === undefined) return undefined;
+    if (typeof token !== 'string') throw serialization('Unexpected value type in payload: ClientRequestToken must be a string');
+    if (token.length < 1 || token.length > 36) throw validation(`1 validation error detected: Value '${token}' at 'clientRequestToken' failed to satisfy constraint: Member must have length less than or equal to 36`);
+    const request = JSON.stringify(i.TransactItems);
+    const now = this.opts.now();
+    const before = this.tokens.get(token);
+    const live = before && now - before.at < 10 * 60 * 1000;
+    if (live && before.request !== request) throw new LabError('IdempotentParameterMismatchException', `The ClientRequestToken ${token} was used in the last ten minutes with other TransactItems`);
+    return { seen: !!live, record: () => this.tokens.set(token, { request, at: now }) };
+  }
+
   /**
    * TransactWriteItems, TransactGetItems and BatchWriteItem.
    * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html
@@ -332,6 +353,8 @@ export class DynamoDbLab {
     const ops = () => this.service.operations as Record<string, (i: Record<string, unknown>, caller?: CallContext) => Record<string, unknown>>;
     return {
       TransactWriteItems: (i, caller) => {
+        const token = this.idempotency(i);
+        if (token?.seen) return {};
         const entries = transactEntries(i.TransactItems, 'TransactWriteItem', ['ConditionCheck', 'Put', 'Delete', 'Update'], 'TransactItems can only contain one of Check, Put, Update or Delete');
         // Every entry is checked, and no item named twice, before anything is written.
         const targets = entries.map(({ kind, spec }) => this.writeTarget(kind as 'Put', spec));
@@ -358,6 +381,7 @@ export class DynamoDbLab {
             throw new LabError('TransactionCanceledException', `Transaction cancelled, please refer cancellation reasons for specific reasons [${reasons.map((r) => r.Code as string).join(', ')}]`, 400, { CancellationReasons: reasons });
           }
         });
+        token?.record();
         return {};
       },
       TransactGetItems: (i, caller) => {

@@ -228,3 +228,34 @@ it('a table made by CreateTable is known to IAM evaluation (its partition key, f
   await create();
   expect(lab.dynamodb.partitionKeyOf('Orders')).toBe('pk');
 });
+
+describe('TransactWriteItems ClientRequestToken', () => {
+  let clock = NOW;
+  const add = (token: string, by = '1') =>
+    raw.send(new TransactWriteItemsCommand({ ClientRequestToken: token, TransactItems: [{ Update: { TableName: 'Orders', Key: { pk: { S: 'c' }, sk: { N: '1' } }, UpdateExpression: 'ADD n :d', ExpressionAttributeValues: { ':d': { N: by } } } }] }));
+  const n = async () => (await raw.send(new GetItemCommand({ TableName: 'Orders', Key: { pk: { S: 'c' }, sk: { N: '1' } } }))).Item?.n.N;
+
+  beforeEach(async () => {
+    await lab.close();
+    clock = NOW;
+    lab = await loopbackDynamo({}, { now: () => clock });
+    ({ raw } = lab);
+    await create();
+  });
+
+  it('a retry with the same token within ten minutes is applied once; after them, again', async () => {
+    await add('tok-1');
+    await add('tok-1');
+    expect(await n()).toBe('1');
+    clock += 10 * 60 * 1000 + 1;
+    await add('tok-1');
+    expect(await n()).toBe('2');
+  });
+
+  it('the same token with other parameters is IdempotentParameterMismatchException; another token applies (guard)', async () => {
+    await add('tok-1');
+    await refused(add('tok-1', '5'), 'IdempotentParameterMismatchException', /tok-1/);
+    await add('tok-2');
+    expect(await n()).toBe('2');
+  });
+});
