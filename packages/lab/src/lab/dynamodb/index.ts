@@ -1,5 +1,5 @@
 import { LAB_ACCOUNT, LAB_REGION, LabError, type CallContext, type JsonService } from '../kernel';
-import { CapacityLedger, capacityDetail, consistentRead, consumed, getUnits, keyKind, withCapacity, writeUnits } from './capacity';
+import { CapacityLedger, capacityDetail, type CapacityDetail, consistentRead, consumed, getUnits, keyKind, withCapacity, writeUnits } from './capacity';
 import { check, conditionOf } from './condition';
 import { readPage, type KeySchema } from './read';
 import { addNumbers, canonicalNumber } from './numbers';
@@ -111,6 +111,9 @@ export class DynamoDbLab {
     t.stream.listeners.push(listener);
   }
 
+  /** What a unit counts for while a transaction runs (TRANSACTION_UNIT_SCALE), 1 otherwise. */
+  private unitScale = 1;
+
   /** Stream records of a transaction not yet committed: sent when it commits, dropped when it is cancelled. */
   private held?: (() => void)[];
 
@@ -146,7 +149,8 @@ export class DynamoDbLab {
    * Take `units` from a key's share of this second (or throttle the request, consuming nothing)
    * and bill them to the table's minute, by kind of item and caller.
    */
-  private charge(t: Table, item: Item, what: 'read' | 'write', units: number, caller: CallContext | undefined): void {
+  private charge(t: Table, item: Item, what: 'read' | 'write', given: number, caller: CallContext | undefined): void {
+    const units = given * this.unitScale;
     const pk = this.partitionKey(t, item);
     const now = this.opts.now();
     this.capacity.admit(t.name, pk, what, units, now);
@@ -361,7 +365,11 @@ export class DynamoDbLab {
         const ids = targets.map(({ t, id }) => `${t.name}\u0000${id}`);
         if (new Set(ids).size !== ids.length) throw validation('Transaction request cannot include multiple operations on one item');
         for (const { kind, spec } of entries) if (kind === 'ConditionCheck' && spec.ConditionExpression === undefined) throw validation("1 validation error detected: Value null at 'transactItems.1.member.conditionCheck.conditionExpression' failed to satisfy constraint: Member must not be null");
+        const detail = capacityDetail(i);
+        const units = new Map<string, number>();
         const reasons: Record<string, unknown>[] = [];
+        this.unitScale = TRANSACTION_UNIT_SCALE;
+        try {
         this.atomically([...new Set(targets.map((x) => x.t))], () => {
           for (const [n, { kind, spec }] of entries.entries()) {
             try {
@@ -369,7 +377,7 @@ export class DynamoDbLab {
                 const condition = conditionOf(spec);
                 checkPlaceholdersUsed(spec, ['ConditionExpression']);
                 check(condition, targets[n].t.items.get(targets[n].id));
-              } else ops()[`${kind}Item`]({ ...spec, ReturnValues: undefined, ReturnConsumedCapacity: undefined }, caller);
+              } else tally(units, targets[n].t.name, ops()[`${kind}Item`]({ ...spec, ReturnValues: undefined, ReturnConsumedCapacity: 'TOTAL' }, caller), TRANSACTION_UNIT_SCALE);
               reasons.push({ Code: 'None' });
             } catch (e) {
               if ((e as LabError).code !== 'ConditionalCheckFailedException') throw e;
@@ -381,8 +389,11 @@ export class DynamoDbLab {
             throw new LabError('TransactionCanceledException', `Transaction cancelled, please refer cancellation reasons for specific reasons [${reasons.map((r) => r.Code as string).join(', ')}]`, 400, { CancellationReasons: reasons });
           }
         });
+        } finally {
+          this.unitScale = 1;
+        }
         token?.record();
-        return {};
+        return capacityOf(detail, units);
       },
       TransactGetItems: (i, caller) => {
         const entries = transactEntries(i.TransactItems, 'TransactGetItem', ['Get'], 'TransactItems can only contain one of Get');
@@ -391,12 +402,20 @@ export class DynamoDbLab {
           return `${t.name}\u0000${this.keyOf(t, spec.Key)}`;
         });
         if (new Set(ids).size !== ids.length) throw validation('Transaction request cannot include multiple operations on one item');
-        return {
-          Responses: entries.map(({ spec }) => {
-            const out = ops().GetItem({ ...spec, ReturnConsumedCapacity: undefined }, caller);
+        const detail = capacityDetail(i);
+        const units = new Map<string, number>();
+        this.unitScale = TRANSACTION_UNIT_SCALE;
+        try {
+          // A transactional read is strongly consistent, at twice its units.
+          const Responses = entries.map(({ spec }) => {
+            const out = ops().GetItem({ ...spec, ConsistentRead: true, ReturnConsumedCapacity: 'TOTAL' }, caller);
+            tally(units, spec.TableName as string, out, TRANSACTION_UNIT_SCALE);
             return out.Item ? { Item: out.Item } : {};
-          }),
-        };
+          });
+          return { Responses, ...capacityOf(detail, units) };
+        } finally {
+          this.unitScale = 1;
+        }
       },
       BatchWriteItem: (i, caller) => {
         if (i.RequestItems === undefined) throw validation(`1 validation error detected: Value null at 'requestItems' failed to satisfy constraint: Member must not be null`);
@@ -424,11 +443,13 @@ export class DynamoDbLab {
         });
         // A write over its key's share of this second is left in UnprocessedItems; only when none
         // could be written is the call throttled.
+        const detail = capacityDetail(i);
+        const units = new Map<string, number>();
         const unprocessed: Record<string, unknown[]> = {};
         let throttled: LabError | undefined;
         for (const w of writes) {
           try {
-            ops()[w.op](w.input, caller);
+            tally(units, w.t.name, ops()[w.op]({ ...w.input, ReturnConsumedCapacity: 'TOTAL' }, caller), 1);
           } catch (e) {
             if ((e as LabError).code !== 'ProvisionedThroughputExceededException') throw e;
             throttled = e as LabError;
@@ -436,7 +457,7 @@ export class DynamoDbLab {
           }
         }
         if (throttled && Object.values(unprocessed).flat().length === writes.length) throw throttled;
-        return { UnprocessedItems: unprocessed };
+        return { UnprocessedItems: unprocessed, ...capacityOf(detail, units) };
       },
     };
   }
@@ -623,6 +644,21 @@ export class DynamoDbLab {
     },
   };
 }
+
+/**
+ * Transactional reads and writes consume twice the units of plain ones.
+ * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis.html#transaction-capacity-handling
+ */
+const TRANSACTION_UNIT_SCALE = 2;
+
+/** Add the units an inner call reported (its ConsumedCapacity, asked for as TOTAL) to its table's count. */
+function tally(units: Map<string, number>, table: string, out: Record<string, unknown>, scale: number): void {
+  const used = (out.ConsumedCapacity as { CapacityUnits?: number } | undefined)?.CapacityUnits ?? 0;
+  units.set(table, (units.get(table) ?? 0) + used * scale);
+}
+
+/** The ConsumedCapacity list of a multi-table call, one entry per table, as ReturnConsumedCapacity asks. */
+const capacityOf = (detail: CapacityDetail, units: ReadonlyMap<string, number>) => (detail === 'NONE' ? {} : { ConsumedCapacity: [...units].map(([t, u]) => consumed(detail, t, u)) });
 
 /** AWS's message for ADD or DELETE on a value of the wrong type (which operand, it does not say). */
 const INCORRECT_TYPE = 'An operand in the update expression has an incorrect data type';

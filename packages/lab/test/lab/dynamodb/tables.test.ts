@@ -259,3 +259,27 @@ describe('TransactWriteItems ClientRequestToken', () => {
     expect(await n()).toBe('2');
   });
 });
+
+describe('capacity of multi-item writes and transactions', () => {
+  // Transactions cost two units per KB written or per 4 KB read; a batch costs what its writes cost.
+  // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis.html#transaction-capacity-handling
+  const key = (pk: string) => ({ pk: { S: pk }, sk: { N: '1' } });
+  beforeEach(() => create());
+
+  it('TransactWriteItems reports two write units per KB of each item, and bills them', async () => {
+    const out = await raw.send(new TransactWriteItemsCommand({ ReturnConsumedCapacity: 'TOTAL', TransactItems: [{ Put: { TableName: 'Orders', Item: key('a') } }, { Put: { TableName: 'Orders', Item: { ...key('b'), body: { S: 'x'.repeat(1500) } } } }] }));
+    expect(out.ConsumedCapacity).toEqual([{ TableName: 'Orders', CapacityUnits: 6 }]);
+    expect(lab.dynamodb.capacity.consumption().reduce((n, c) => n + c.writeUnits, 0)).toBe(6);
+  });
+
+  it('TransactGetItems reports two read units per 4 KB item', async () => {
+    await raw.send(new PutItemCommand({ TableName: 'Orders', Item: key('a') }));
+    const out = await raw.send(new TransactGetItemsCommand({ ReturnConsumedCapacity: 'TOTAL', TransactItems: [{ Get: { TableName: 'Orders', Key: key('a') } }, { Get: { TableName: 'Orders', Key: key('missing') } }] }));
+    expect(out.ConsumedCapacity).toEqual([{ TableName: 'Orders', CapacityUnits: 4 }]);
+  });
+
+  it('BatchWriteItem reports one unit per KB of each write (guard: not doubled)', async () => {
+    const out = await raw.send(new BatchWriteItemCommand({ ReturnConsumedCapacity: 'TOTAL', RequestItems: { Orders: [{ PutRequest: { Item: key('a') } }, { PutRequest: { Item: key('b') } }] } }));
+    expect(out.ConsumedCapacity).toEqual([{ TableName: 'Orders', CapacityUnits: 2 }]);
+  });
+});
