@@ -283,3 +283,14 @@ describe('capacity of multi-item writes and transactions', () => {
     expect(out.ConsumedCapacity).toEqual([{ TableName: 'Orders', CapacityUnits: 2 }]);
   });
 });
+
+it('a stream sees a committed transaction\u2019s writes, and nothing of a cancelled one', async () => {
+  await create({ StreamSpecification: { StreamEnabled: true, StreamViewType: 'KEYS_ONLY' } });
+  const seen: string[] = [];
+  lab.dynamodb.onStream('Orders', (r) => seen.push(`${r.eventName} ${String(r.keys.pk.S)}`));
+  const put = (pk: string): TransactWriteItem => ({ Put: { TableName: 'Orders', Item: { pk: { S: pk }, sk: { N: '1' } }, ConditionExpression: 'attribute_not_exists(pk)' } });
+  await raw.send(new TransactWriteItemsCommand({ TransactItems: [put('a'), put('b')] }));
+  expect(seen).toEqual(['INSERT a', 'INSERT b']);
+  await failure(raw.send(new TransactWriteItemsCommand({ TransactItems: [put('c'), put('a')] })));
+  expect(seen).toEqual(['INSERT a', 'INSERT b']);
+});
