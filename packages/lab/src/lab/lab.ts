@@ -346,7 +346,7 @@ export class Lab implements FaultInjector, Authorizer {
     for (const [id, r] of byType('AWS::DynamoDB::Table')) {
       const schema = (r.Properties?.KeySchema as { AttributeName: string; KeyType: string }[]) ?? [];
       const key = (type: string) => schema.find((k) => k.KeyType === type)?.AttributeName;
-      this.dynamodb.createTable(resolver.ref(id)!, key('HASH') ?? 'id', key('RANGE'));
+      this.dynamodb.createTable(resolver.ref(id)!, key('HASH') ?? 'id', key('RANGE'), r.Properties);
       this.dynamodb.declareTimeToLive(resolver.ref(id)!, r.Properties?.TimeToLiveSpecification as { AttributeName?: unknown; Enabled?: unknown } | undefined);
       const view = (r.Properties?.StreamSpecification as { StreamViewType?: string } | undefined)?.StreamViewType;
       if (view !== undefined) {

@@ -172,11 +172,14 @@ export class LabServer {
         return;
       }
       const version = (req.headers['content-type'] ?? '').includes('1.1') ? '1.1' : '1.0';
+      // Only awsQuery-compatible services (CloudWatch) send this header, which their clients read
+      // the code from; on any other JSON error botocore would add QueryErrorCode and Type: Sender.
+      // https://smithy.io/2.0/aws/protocols/aws-query-protocol.html#aws-protocols-awsquerycompatible-trait
+      const queryCompatible = typeof target === 'string' && this.services.some((s) => s.query && s.targetPrefix === target.slice(0, target.lastIndexOf('.')));
       res.writeHead(e.status, {
         'content-type': typeof target === 'string' ? JSON_CONTENT[version] : 'application/json',
         'x-amzn-errortype': e.code,
-        // awsQuery-compatible services (CloudWatch) read the code from this header.
-        'x-amzn-query-error': `${e.code};${e.status >= 500 ? 'Receiver' : 'Sender'}`,
+        ...(queryCompatible ? { 'x-amzn-query-error': `${e.code};${e.status >= 500 ? 'Receiver' : 'Sender'}` } : {}),
         'x-amzn-requestid': `lab-${Date.now().toString(36)}`,
         ...elapsed(ex),
       });

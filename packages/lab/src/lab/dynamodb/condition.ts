@@ -1,5 +1,6 @@
 import { LabError } from '../kernel';
 import { enumOf, expressionInputs, validation, type AttributeValue, type Item } from './values';
+import { canonicalNumber, compareNumbers } from './numbers';
 import { isReserved } from './reserved-words';
 
 /** Which expression is parsed: DynamoDB names it in every error (`Invalid FilterExpression: ...`). */
@@ -110,7 +111,7 @@ export function parseCondition(expr: unknown, names: Record<string, string>, val
       expect('AND');
       const high = operand();
       if (low.kind === 'value' && high.kind === 'value' && (compare(low.value, high.value) ?? 0) > 0) {
-        throw invalid(`The BETWEEN operator requires upper bound to be greater than or equal to lower bound; lower bound operand: ${low.token}, upper bound operand: ${high.token}`);
+        throw invalid(`The BETWEEN operator requires upper bound to be greater than or equal to lower bound; lower bound operand: ${shown(low.value)}, upper bound operand: ${shown(high.value)}`);
       }
       return { kind: 'between', operand: left, low, high };
     }
@@ -158,6 +159,9 @@ export function parseCondition(expr: unknown, names: Record<string, string>, val
   if (pos < tokens.length) throw invalid(`unexpected ${near()} in ${JSON.stringify(expr)}`);
   return out;
 }
+
+/** A value as DynamoDB shows it in a message: `AttributeValue: {N:2}`. */
+const shown = (v: AttributeValue) => `AttributeValue: {${Object.entries(v).map(([t, x]) => `${t}:${typeof x === 'string' ? x : JSON.stringify(x)}`).join(', ')}}`;
 
 function tokenize(expr: string, invalid: (m: string) => LabError): string[] {
   const out: string[] = [];
@@ -233,11 +237,11 @@ export function holds(c: Condition, item: Item | undefined): boolean {
   }
 }
 
-function scalar(v: AttributeValue | undefined): { type: 'N' | 'S' | 'B'; bytes: Buffer; n: number } | undefined {
+function scalar(v: AttributeValue | undefined): { type: 'N' | 'S' | 'B'; bytes: Buffer; n: string } | undefined {
   if (!v) return undefined;
-  if (typeof v.N === 'string') return { type: 'N', bytes: Buffer.alloc(0), n: Number(v.N) };
-  if (typeof v.S === 'string') return { type: 'S', bytes: Buffer.from(v.S, 'utf8'), n: NaN };
-  if (typeof v.B === 'string') return { type: 'B', bytes: Buffer.from(v.B, 'base64'), n: NaN };
+  if (typeof v.N === 'string') return { type: 'N', bytes: Buffer.alloc(0), n: v.N };
+  if (typeof v.S === 'string') return { type: 'S', bytes: Buffer.from(v.S, 'utf8'), n: '' };
+  if (typeof v.B === 'string') return { type: 'B', bytes: Buffer.from(v.B, 'base64'), n: '' };
   return undefined;
 }
 
@@ -246,7 +250,8 @@ export function compare(a: AttributeValue | undefined, b: AttributeValue | undef
   const x = scalar(a);
   const y = scalar(b);
   if (!x || !y || x.type !== y.type) return undefined;
-  if (x.type === 'N') return x.n === y.n ? 0 : x.n < y.n ? -1 : 1;
+  // Numbers by decimal value (./numbers.ts), never as binary floats.
+  if (x.type === 'N') return compareNumbers(x.n, y.n);
   return Buffer.compare(x.bytes, y.bytes);
 }
 
@@ -258,12 +263,12 @@ function equal(a: AttributeValue, b: AttributeValue): boolean {
   const y = b[tb];
   switch (ta) {
     case 'N':
-      return Number(x) === Number(y);
+      return compareNumbers(x as string, y as string) === 0;
     case 'SS':
     case 'BS':
       return sameMembers(x as string[], y as string[], String);
     case 'NS':
-      return sameMembers(x as string[], y as string[], (m) => String(Number(m)));
+      return sameMembers(x as string[], y as string[], canonicalNumber);
     case 'L': {
       const l = x as AttributeValue[];
       const r = y as AttributeValue[];

@@ -1,4 +1,5 @@
 import { LabError } from '../kernel';
+import { canonicalNumber } from './numbers';
 import { isReserved, reservedMessage } from './reserved-words';
 
 export type AttributeValue = Record<string, unknown>;
@@ -18,12 +19,13 @@ const SET_NAMES = { SS: 'string', NS: 'number', BS: 'binary' } as const;
  * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_AttributeValue.html
  */
 export function checkValue(v: unknown, at: string): AttributeValue {
-  if (v === null || v === undefined) throw validation(`One or more parameter values were invalid: Supplied AttributeValue is empty, must contain exactly one of the supported datatypes (${at})`);
+  const EMPTY = 'One or more parameter values were invalid: Supplied AttributeValue is empty, must contain exactly one of the supported datatypes';
+  if (v === null || v === undefined) throw validation(EMPTY);
   if (typeof v !== 'object' || Array.isArray(v)) throw serialization(`Unexpected value type in payload: ${at} must be an attribute value such as {"S": "..."}, got ${JSON.stringify(v)}`);
   const av = v as AttributeValue;
   const set = TYPES.filter((t) => av[t] !== undefined && av[t] !== null);
-  if (set.length === 0) throw validation(`One or more parameter values were invalid: Supplied AttributeValue is empty, must contain exactly one of the supported datatypes (${at}; one of ${TYPES.join(', ')})`);
-  if (set.length > 1) throw validation(`Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes (${at} has ${set.join(', ')})`);
+  if (set.length === 0) throw validation(EMPTY);
+  if (set.length > 1) throw validation('Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes');
   const [type] = set;
   const x = av[type];
   switch (type) {
@@ -33,22 +35,26 @@ export function checkValue(v: unknown, at: string): AttributeValue {
       break;
     case 'N':
       if (typeof x !== 'string') throw serialization(`Unexpected value type in payload: ${at}.N must be a string`);
-      checkNumber(x, at);
+      // Stored as DynamoDB stores it, so that keys, comparisons and replies see one spelling per value.
+      av.N = canonicalNumber(x);
       break;
     case 'BOOL':
       if (typeof x !== 'boolean') throw serialization(`Unexpected value type in payload: ${at}.BOOL must be a boolean`);
       break;
     case 'NULL':
-      if (x !== true) throw validation(`One or more parameter values were invalid: Null attribute value types must have the value of true (${at})`);
+      if (x !== true) throw validation('One or more parameter values were invalid: Null attribute value types must have the value of true');
       break;
     case 'SS':
     case 'NS':
     case 'BS': {
       if (!Array.isArray(x) || !x.every((m) => typeof m === 'string')) throw serialization(`Unexpected field type: ${at}.${type} must be a list of strings`);
-      if (!x.length) throw validation(`One or more parameter values were invalid: An ${SET_NAMES[type]} set  may not be empty (${at})`);
-      if (type === 'NS') x.forEach((m: string) => checkNumber(m, at));
-      const norm = type === 'NS' ? x.map((m: string) => String(Number(m))) : x;
-      if (new Set(norm).size !== x.length) throw validation(`One or more parameter values were invalid: Input collection [${x.join(', ')}] contains duplicates (${at})`);
+      // AWS's messages differ by set type (the double space included).
+      if (!x.length) throw validation(type === 'BS' ? 'One or more parameter values were invalid: Binary sets should not be empty' : `One or more parameter values were invalid: An ${SET_NAMES[type]} set  may not be empty`);
+      const norm = type === 'NS' ? x.map((m: string) => canonicalNumber(m)) : x;
+      if (type === 'NS') av.NS = norm;
+      if (new Set(norm).size !== x.length) {
+        throw validation(type === 'NS' ? 'Input collection contains duplicates' : `One or more parameter values were invalid: Input collection [${x.join(', ')}]${type === 'BS' ? 'of type BS' : ''} contains duplicates.`);
+      }
       break;
     }
     case 'L':
@@ -60,11 +66,6 @@ export function checkValue(v: unknown, at: string): AttributeValue {
       break;
   }
   return av;
-}
-
-function checkNumber(n: string, at: string): void {
-  // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.NamingRulesDataTypes.html#HowItWorks.DataTypes.Number
-  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(n.trim())) throw validation(`The parameter cannot be converted to a numeric value: ${n} (${at})`);
 }
 
 /** A JSON object whose every member is checked by `each`; anything else is a SerializationException. */
@@ -186,7 +187,8 @@ export function parseProjection(expr: unknown, names: Record<string, string>): s
   if (expr === undefined) return undefined;
   if (typeof expr !== 'string') throw serialization('Unexpected value type in payload: ProjectionExpression must be a string');
   if (!expr.trim()) throw validation('Invalid ProjectionExpression: The expression can not be empty;');
-  return expr.split(',').map((part) => {
+  const seen = new Set<string>();
+  const paths = expr.split(',').map((part) => {
     const token = part.trim();
     if (/^#?\w+([.[].*)$/.test(token)) throw validation(`Invalid ProjectionExpression: nested document path ${token} is not supported by the lab (top-level attributes only)`);
     if (!/^#?\w+$/.test(token)) throw validation(`Invalid ProjectionExpression: Syntax error; token: ${JSON.stringify(token)}`);
@@ -198,7 +200,16 @@ export function parseProjection(expr: unknown, names: Record<string, string>): s
     if (name === undefined) throw validation(`Invalid ProjectionExpression: An expression attribute name used in the document path is not defined; attribute name: ${token}`);
     return name;
   });
+  for (const p of paths) {
+    if (seen.has(p)) throw validation(overlapMessage('ProjectionExpression', p));
+    seen.add(p);
+  }
+  return paths;
 }
+
+/** AWS's message for a (top-level) path named twice in one expression. */
+export const overlapMessage = (expression: string, path: string) =>
+  `Invalid ${expression}: Two document paths overlap with each other; must remove or rewrite one of these paths; path one: [${path}], path two: [${path}]`;
 
 /** The item with only the projected attributes (all of them without a projection). */
 export function project(item: Item, attributes: readonly string[] | undefined): Item {

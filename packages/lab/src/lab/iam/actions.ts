@@ -89,6 +89,18 @@ const dynamodb: Describe = (operation, input, lookups) => {
       };
     });
   }
+  // A transaction asks for each of its entries' own action on its table; a batch write asks once per table.
+  // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html
+  if (operation === 'TransactWriteItems' || operation === 'TransactGetItems') {
+    const ops: Record<string, string> = { Put: 'PutItem', Update: 'UpdateItem', Delete: 'DeleteItem', ConditionCheck: 'ConditionCheckItem', Get: 'GetItem' };
+    return arr(input.TransactItems).flatMap((e) => Object.entries(obj(e)).flatMap(([kind, spec]) => (ops[kind] ? dynamodb(ops[kind], obj(spec), lookups) : [])));
+  }
+  if (operation === 'BatchWriteItem') {
+    return Object.entries(obj(input.RequestItems)).map(([name, rs]) => {
+      const items = arr(rs).map((w) => obj(obj(obj(w).PutRequest).Item ?? obj(obj(w).DeleteRequest).Key));
+      return { action, resource: table(name), context: withKeys({}, leading(lookups.partitionKeyOf(name), items), attributes(items, [], {}, undefined)) };
+    });
+  }
   const name = input.TableName;
   const pk = lookups.partitionKeyOf(String(name));
   const names = obj(input.ExpressionAttributeNames);
@@ -101,6 +113,7 @@ const dynamodb: Describe = (operation, input, lookups) => {
     case 'PutItem':
     case 'DeleteItem':
     case 'UpdateItem':
+    case 'ConditionCheckItem':
       return [{ action, resource: table(name), context: withKeys(context, leading(pk, [item]), attributes([item], expressions, names, input.AttributesToGet)) }];
     case 'Query': {
       const value = pk === undefined ? undefined : queryPartitionValue(pk, str(input.KeyConditionExpression), names, obj(input.ExpressionAttributeValues));

@@ -94,8 +94,8 @@ describe('validation, as DynamoDB answers it', () => {
     ['duplicate keys in BatchGetItem', () => raw.send(new BatchGetItemCommand({ RequestItems: { Thread: { Keys: [{ Id: { S: 'a' } }, { Id: { S: 'a' } }] } } })), 'ValidationException', /Provided list of item keys contains duplicates/],
     ['an empty-string key attribute', () => raw.send(new PutItemCommand({ TableName: 'Thread', Item: { Id: { S: '' } } })), 'ValidationException', /cannot contain an empty string value. Key: Id/],
     ['an empty-string key in GetItem', () => raw.send(new GetItemCommand({ TableName: 'Thread', Key: { Id: { S: '' } } })), 'ValidationException', /cannot contain an empty string value/],
-    ['a key without the sort key', () => raw.send(new GetItemCommand({ TableName: 'Music', Key: { Artist: { S: 'a' } } })), 'ValidationException', /does not match the schema: Key must hold exactly Artist and SongTitle/],
-    ['an attribute value with two types', () => raw.send(new PutItemCommand({ TableName: 'Thread', Item: { Id: { S: 'a' }, x: { S: 'a', N: '1' } as never } })), 'ValidationException', /more than one datatypes set.*\(Item\.x has S, N\)/],
+    ['a key without the sort key', () => raw.send(new GetItemCommand({ TableName: 'Music', Key: { Artist: { S: 'a' } } })), 'ValidationException', /^The provided key element does not match the schema$/],
+    ['an attribute value with two types', () => raw.send(new PutItemCommand({ TableName: 'Thread', Item: { Id: { S: 'a' }, x: { S: 'a', N: '1' } as never } })), 'ValidationException', /^Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes$/],
     ['an empty attribute value', () => raw.send(new PutItemCommand({ TableName: 'Thread', Item: { Id: { S: 'a' }, x: {} as never } })), 'ValidationException', /Supplied AttributeValue is empty/],
     ['a number that is not one', () => raw.send(new PutItemCommand({ TableName: 'Thread', Item: { Id: { S: 'a' }, x: { N: 'ten' } } })), 'ValidationException', /cannot be converted to a numeric value: ten/],
     ['an empty set', () => raw.send(new PutItemCommand({ TableName: 'Thread', Item: { Id: { S: 'a' }, x: { SS: [] } } })), 'ValidationException', /string set {2}may not be empty/],
@@ -125,11 +125,11 @@ describe('malformed bodies get 400s, never a 500', () => {
     ['UpdateItem', '{"TableName":"Thread","Key":{"Id":{"S":"a"}},"UpdateExpression":"ADD v :n","ExpressionAttributeValues":{":n":null}}', 'ValidationException', /ExpressionAttributeValues contains invalid value: .*empty.* for key :n/],
     ['PutItem', '{"TableName":"Thread","Item":{"Id":{"S":"a"},"x":"not an attribute value"}}', 'SerializationException', /Item.x must be an attribute value/],
     ['PutItem', '{"TableName":"Thread","Item":[1,2]}', 'SerializationException', /Item must be a map/],
-    ['PutItem', '{"TableName":"Thread","Item":{"Id":{"S":"a"},"m":{"M":{"k":{"L":[null]}}}}}', 'ValidationException', /Item.m.M.k\[0\]/],
+    ['PutItem', '{"TableName":"Thread","Item":{"Id":{"S":"a"},"m":{"M":{"k":{"L":[null]}}}}}', 'ValidationException', /^One or more parameter values were invalid: Supplied AttributeValue is empty, must contain exactly one of the supported datatypes$/],
     ['PutItem', '{"TableName":"Thread"}', 'ValidationException', /at 'item' failed to satisfy constraint: Member must not be null/],
     ['GetItem', '{"TableName":7,"Key":{}}', 'SerializationException', /tableName must be a string/],
     ['Query', '{"TableName":"Thread","Limit":"ten","KeyConditionExpression":"Id = :a","ExpressionAttributeValues":{":a":{"S":"a"}}}', 'SerializationException', /Limit must be an integer/],
-    ['Scan', '{"TableName":"Thread","ExclusiveStartKey":{"Id":null}}', 'ValidationException', /ExclusiveStartKey.Id/],
+    ['Scan', '{"TableName":"Thread","ExclusiveStartKey":{"Id":null}}', 'ValidationException', /^The provided starting key is invalid: One or more parameter values were invalid: Supplied AttributeValue is empty/],
   ])('%s %s answers %s', async (op, body, type, message) => {
     const out = await post(op, body);
     expect(out.status).toBe(400);
@@ -199,9 +199,9 @@ describe('Query', () => {
   it.each([
     ['no key condition', { KeyConditionExpression: undefined }, /KeyConditionExpression parameter must be specified/],
     ['OR', { KeyConditionExpression: 'Artist = :a OR Artist = :a' }, /Invalid operator used in KeyConditionExpression: OR/],
-    ['a non-key attribute', { KeyConditionExpression: 'Artist = :a AND #y = :y', ExpressionAttributeNames: { '#y': 'Year' }, values: { ':y': { N: '1' } } }, /Year is not a key attribute/],
+    ['a non-key attribute', { KeyConditionExpression: 'Artist = :a AND #y = :y', ExpressionAttributeNames: { '#y': 'Year' }, values: { ':y': { N: '1' } } }, /^Query condition missed key schema element: SongTitle$/],
     ['no partition key', { KeyConditionExpression: 'SongTitle = :a' }, /missed key schema element: Artist/],
-    ['< on the partition key', { KeyConditionExpression: 'Artist < :a' }, /partition key Artist takes only =/],
+    ['< on the partition key', { KeyConditionExpression: 'Artist < :a' }, /^Query key condition not supported$/],
     ['a key attribute in the filter', { FilterExpression: 'SongTitle = :a' }, /Primary key attribute: SongTitle/],
     ['an index', { IndexName: 'ByYear' }, /does not model secondary indexes: IndexName "ByYear"/],
     ['a function it does not model', { FilterExpression: 'contains(#y, :a)', ExpressionAttributeNames: { '#y': 'Year' } }, /Invalid FilterExpression: function contains is not supported by the lab/],

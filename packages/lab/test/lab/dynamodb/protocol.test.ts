@@ -51,9 +51,9 @@ describe('UpdateItem on sets', () => {
 
   it.each([
     ['an attribute twice', 'ADD #ids :ids DELETE #ids :ids', { '#ids': 'ids' }, { ':ids': new Set(['x']) }, /Two document paths overlap/],
-    ['ADD of a string', 'ADD #n :n', { '#n': 'n' }, { ':n': 'x' }, /ADD on n takes a number or a set, got S/],
-    ['ADD of a number onto a number set', 'ADD #a :n', { '#a': 'a' }, { ':n': new Set([1]) }, /a is not a NS set/],
-    ['ADD of a string set onto a number', 'ADD #a :s', { '#a': 'a' }, { ':s': new Set(['x']) }, /incorrect data type: a is not a SS set/],
+    ['ADD of a string', 'ADD #n :n', { '#n': 'n' }, { ':n': 'x' }, /^An operand in the update expression has an incorrect data type$/],
+    ['ADD of a number onto a number set', 'ADD #a :n', { '#a': 'a' }, { ':n': new Set([1]) }, /^An operand in the update expression has an incorrect data type$/],
+    ['ADD of a string set onto a number', 'ADD #a :s', { '#a': 'a' }, { ':s': new Set(['x']) }, /^An operand in the update expression has an incorrect data type$/],
     ['an unknown clause', 'UPSERT #a :a', { '#a': 'a' }, { ':a': 1 }, /expected SET, REMOVE, ADD or DELETE/],
     ['an undefined value', 'SET #a = :zz', { '#a': 'a' }, { ':a': 1 }, /attribute value: :zz/],
     ['the key', 'SET #k = :a', { '#k': 'deploymentId' }, { ':a': 'x' }, /part of the key/],

@@ -23,6 +23,15 @@ const rows: [string, Call, { action: string; resource: string; context: Record<s
     { action: 'dynamodb:BatchGetItem', resource: `arn:aws:dynamodb:us-east-1:${A}:table/state`, context: { 'dynamodb:LeadingKeys': ['a', 'b'], 'dynamodb:Attributes': ['pk'] } },
     { action: 'dynamodb:BatchGetItem', resource: `arn:aws:dynamodb:us-east-1:${A}:table/other`, context: { 'dynamodb:LeadingKeys': ['c'], 'dynamodb:Attributes': ['id'] } },
   ]],
+  ['TransactWriteItems: each entry as its own action on its table (ConditionCheck is ConditionCheckItem)', { service: 'DynamoDB', operation: 'TransactWriteItems', input: { TransactItems: [{ Put: { TableName: 'state', Item: { pk: S('a') } } }, { ConditionCheck: { TableName: 'other', Key: { id: S('b') }, ConditionExpression: 'attribute_exists(id)' } }] } }, [
+    { action: 'dynamodb:PutItem', resource: `arn:aws:dynamodb:us-east-1:${A}:table/state`, context: { 'dynamodb:LeadingKeys': ['a'], 'dynamodb:Attributes': ['pk'] } },
+    { action: 'dynamodb:ConditionCheckItem', resource: `arn:aws:dynamodb:us-east-1:${A}:table/other`, context: { 'dynamodb:LeadingKeys': ['b'], 'dynamodb:Attributes': ['id'] } },
+  ]],
+  ['TransactGetItems: GetItem per entry', { service: 'DynamoDB', operation: 'TransactGetItems', input: { TransactItems: [{ Get: { TableName: 'state', Key: { pk: S('a') } } }] } }, [{ action: 'dynamodb:GetItem', resource: `arn:aws:dynamodb:us-east-1:${A}:table/state`, context: { 'dynamodb:LeadingKeys': ['a'], 'dynamodb:Attributes': ['pk'] } }]],
+  ['BatchWriteItem: one request per table with its keys and attributes', { service: 'DynamoDB', operation: 'BatchWriteItem', input: { RequestItems: { state: [{ PutRequest: { Item: { pk: S('a'), v: S('x') } } }, { DeleteRequest: { Key: { pk: S('b') } } }] } } }, [
+    { action: 'dynamodb:BatchWriteItem', resource: `arn:aws:dynamodb:us-east-1:${A}:table/state`, context: { 'dynamodb:LeadingKeys': ['a', 'b'], 'dynamodb:Attributes': ['pk', 'v'] } },
+  ]],
+  ['CreateTable: the new table\u2019s ARN', { service: 'DynamoDB', operation: 'CreateTable', input: { TableName: 'fresh' } }, [{ action: 'dynamodb:CreateTable', resource: `arn:aws:dynamodb:us-east-1:${A}:table/fresh`, context: {} }]],
   ['PutMetricData: the namespace key on *', { service: 'CloudWatch', operation: 'PutMetricData', input: { Namespace: 'CanaryWatchdog' } }, [{ action: 'cloudwatch:PutMetricData', resource: '*', context: { 'cloudwatch:namespace': 'CanaryWatchdog' } }]],
   ['SetAlarmState: the alarm ARN', { service: 'CloudWatch', operation: 'SetAlarmState', input: { AlarmName: 'a1' } }, [{ action: 'cloudwatch:SetAlarmState', resource: `arn:aws:cloudwatch:us-east-1:${A}:alarm:a1`, context: {} }]],
   ['Invoke through an alias: the alias ARN', { service: 'Lambda', operation: 'Invoke', input: { fn: 'checkout', Qualifier: 'live' } }, [{ action: 'lambda:InvokeFunction', resource: `arn:aws:lambda:us-east-1:${A}:function:checkout:live`, context: {} }]],
