@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { asDecision } from '../lab/events/decisions';
 import { LabError } from '../lab/kernel';
 import { Lab } from '../lab/lab';
+import { isLabNote } from '../lab/lambda';
 import { synthSampleApp } from '../lab/sample-app';
 import { badInput } from './exit-codes';
 import { checkCloudAssembly, checkPortFree, portInUse } from './preflight';
@@ -228,7 +229,7 @@ export async function runLab(
   );
   out(lines.join('\n'));
   // The lab's own notes (a Python runtime run on another host Python, ...): those of the load, then each as it comes (cdk deploy).
-  const note = (line: string) => line.startsWith('lab: ') && out(`${terminalSafe(line)}\n`);
+  const note = (line: string) => isLabNote(line) && out(`${terminalSafe(line)}\n`);
   for (const l of lab.lambda.logs) note(l.line);
   lab.lambda.onLog((e) => note(e.line));
   // Each watchdog decision as it happens: deployment, layer, action and reason.

@@ -8,7 +8,7 @@ import type { AliasRouting, CloudWatchPort, Datum, LabContext, LambdaPort } from
 import { ELAPSED_HEADER, type RestRequest, type RestRoute } from '../server';
 import { ASYNC_MAX_EVENT_AGE_MS, asyncRetryDelayMs, checkReserved, concurrencyAt, type Environment, freeEnvironment, reap, RESERVED_THROTTLE } from './environments';
 import { hostPythonNote, PythonRunner } from './python-runtime';
-import { awaitReply, type Deadline, eachLine, type HostAnswer, type Runner, type RunnerReply, runtimeFamily } from './runner';
+import { awaitReply, type Deadline, eachLine, type HostAnswer, OutputFence, type Runner, type RunnerReply, runtimeFamily } from './runner';
 
 export type { HostAnswer } from './runner';
 
@@ -217,6 +217,8 @@ export interface InvokeResult {
   readonly durationMs: number;
   /** The init phase this invocation paid (cold start), ms; not part of `durationMs`. */
   readonly initDurationMs?: number;
+  /** Its request id, as its START, END and REPORT lines name it. */
+  readonly requestId: string;
 }
 
 /**
@@ -290,6 +292,7 @@ class VersionWorker implements Runner {
   poisoned = false;
   /** Resolves once both output streams passed the release marker. */
   private onReleased?: () => void;
+  private readonly fence = new OutputFence();
 
   constructor(
     fn: LabFunction,
@@ -322,7 +325,7 @@ class VersionWorker implements Runner {
         eachLine(stream, (line) => {
           if (line === RELEASED) {
             if (++markers === 2) this.onReleased?.();
-          } else onLog(line);
+          } else if (!this.fence.take(line)) onLog(line);
         }),
       );
     }
@@ -344,9 +347,9 @@ class VersionWorker implements Runner {
   }
 
   /** Run one invocation. The thread ends a sleep past the timeout itself (worker.js); `awaitReply` the rest. */
-  invoke(event: unknown, arn: string, network: Readonly<Record<string, HostAnswer>>, deadline: Deadline, startOffset = 0): Promise<WorkerReply> {
+  invoke(event: unknown, arn: string, network: Readonly<Record<string, HostAnswer>>, deadline: Deadline, startOffset = 0, requestId?: string): Promise<WorkerReply> {
     const id = ++this.seq;
-    return awaitReply(this.pending, id, deadline, this.realClock, () => this.worker.postMessage({ type: 'invoke', id, event, arn, requestId: `lab-${id}`, network, startOffset }));
+    return awaitReply(this.pending, id, deadline, this.realClock, () => this.worker.postMessage({ type: 'invoke', id, event, arn, requestId: requestId ?? `lab-${id}`, network, startOffset }), this.fence);
   }
 
   /** Load the version's code afresh (a new environment after a failed init runs the init again). */
@@ -370,23 +373,36 @@ class VersionWorker implements Runner {
 }
 
 /**
- * LogType Tail: the last 4 KB of the invocation's log, base64, ending with the runtime's REPORT
- * line (the duration includes the version's added latency; a cold start's init phase is its own
- * `Init Duration` field, outside `Duration`, as on AWS:
- * https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html).
- * https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html
+ * The Lambda platform's lines around one invocation in its log stream: START before the
+ * function's output; END and REPORT after it, the REPORT's Init Duration on a cold start only
+ * (the init phase is outside Duration). Max Memory Used is nominal: the lab does not measure it.
  * https://docs.aws.amazon.com/lambda/latest/dg/nodejs-logging.html
+ * https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html
  */
-function logTail(r: InvokeResult, memorySize: number): string {
-  const id = createHash('sha256').update(`${r.executedVersion}|${r.durationMs}|${JSON.stringify(r.payload)}`).digest('hex').slice(0, 32);
-  const requestId = `${id.slice(0, 8)}-${id.slice(8, 12)}-${id.slice(12, 16)}-${id.slice(16, 20)}-${id.slice(20)}`;
-  const text = [
-    `START RequestId: ${requestId} Version: ${r.executedVersion}`,
+export function platformLines(requestId: string, version: string, r?: { durationMs: number; initDurationMs?: number }, memorySize = 128): string[] {
+  if (!r) return [`START RequestId: ${requestId} Version: ${version}`];
+  return [
     `END RequestId: ${requestId}`,
     `REPORT RequestId: ${requestId}\tDuration: ${r.durationMs.toFixed(2)} ms\tBilled Duration: ${Math.ceil(r.durationMs)} ms\tMemory Size: ${memorySize} MB\tMax Memory Used: ${Math.min(memorySize, 64)} MB\t${r.initDurationMs ? `Init Duration: ${r.initDurationMs.toFixed(2)} ms\t` : ''}`,
-    '',
-  ].join('\n');
+  ];
+}
+
+/** A line of the lab's own (a note for whoever runs the lab, `lab: ...`): never in a function's log group. */
+export const isLabNote = (line: string): boolean => line.startsWith('lab: ');
+
+/**
+ * LogType Tail: the last 4 KB of the invocation's platform lines, base64, ending with its REPORT
+ * line. https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html
+ */
+function logTail(r: InvokeResult, memorySize: number): string {
+  const text = [...platformLines(r.requestId, r.executedVersion), ...platformLines(r.requestId, r.executedVersion, r, memorySize), ''].join('\n');
   return Buffer.from(text.slice(-4096)).toString('base64');
+}
+
+/** A request id (a UUID's shape) from an invocation's seeded draws. */
+function uuidOf(draw: () => number): string {
+  const hex = Array.from({ length: 4 }, () => Math.floor(draw() * 0x100000000).toString(16).padStart(8, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 /** Mark environments dead (their code or configuration is gone): they finish what they run and take nothing more. */
@@ -673,7 +689,7 @@ export class LambdaLab implements LambdaPort {
           if (!(err instanceof LabError)) throw err;
           const retryAt = this.ctx.scheduler.now() + Math.round(asyncRetryDelayMs(n) * (1 + spread()));
           if (err.code === RESERVED_THROTTLE.code && retryAt - queuedAt <= ASYNC_MAX_EVENT_AGE_MS) return void attempt(n + 1, retryAt);
-          this.logs.push({ at: this.ctx.scheduler.now(), functionName: parseName(name).name, version: qualifier ?? '$LATEST', line: `lab: asynchronous invocation dropped: ${err.code}: ${err.message}` });
+          this.log(parseName(name).name, qualifier ?? '$LATEST', `lab: asynchronous invocation dropped: ${err.code}: ${err.message}`);
         }
       });
     attempt(1, queuedAt);
@@ -794,12 +810,15 @@ export class LambdaLab implements LambdaPort {
     const failing = b.startsFailingAfterMinutes === undefined || at - this.firstTrafficAt(f, version) >= b.startsFailingAfterMinutes * 60_000;
     // A new environment pays its init phase: the version's own, else the noise's.
     const initDurationMs = cold ? initDurationOf(b, noise, draw) : undefined;
-    const coldInit = initDurationMs ? { initDurationMs } : {};
+    const requestId = uuidOf(this.drawFor(`request|${f.spec.name}|${version}|${at}|${JSON.stringify(event)}`));
+    const coldInit = { requestId, ...(initDurationMs ? { initDurationMs } : {}) };
+    this.log(f.spec.name, version, platformLines(requestId, version)[0]);
     const injected = (errorType: string, errorMessage: string, durationMs: number): InvokeResult => ({
       statusCode: 200, executedVersion: version, functionError: 'Unhandled', payload: { errorType, errorMessage }, durationMs, ...coldInit,
     });
     let result: InvokeResult;
     let error: Invocation['error'];
+    let measuredInitMs: number | undefined;
     if (b.crashOnInit) {
       result = injected('Runtime.ExitError', 'RequestId: lab Error: Runtime exited with error: exit status 1', 50);
     } else if (failing && b.timeoutRate && draw() < b.timeoutRate) {
@@ -814,7 +833,7 @@ export class LambdaLab implements LambdaPort {
     } else {
       const worker = this.workerOf(f, v);
       // The function's clock starts at the invocation's start (a caller may be ahead of the lab's clock).
-      const r = await worker.invoke(event, alias ? `${f.arn}:${alias}` : `${f.arn}:${version}`, this.network, { now: () => this.ctx.scheduler.now(), timeoutMs: v.timeoutSeconds * 1000 }, env.startedAt - at);
+      const r = await worker.invoke(event, alias ? `${f.arn}:${alias}` : `${f.arn}:${version}`, this.network, { now: () => this.ctx.scheduler.now(), timeoutMs: v.timeoutSeconds * 1000 }, env.startedAt - at, requestId);
       if (r.timedOut) {
         // Lambda stops the invocation at its timeout and starts the next in a fresh environment.
         // https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html
@@ -827,6 +846,8 @@ export class LambdaLab implements LambdaPort {
       // init runs (and may fail) again. https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html
       v.initFailed = Boolean(r.init);
       if (r.init) env.dead = true;
+      // A cold start's REPORT names an init phase: the modelled one, else the code's measured load.
+      if (cold && !initDurationMs && r.loadMs !== undefined) measuredInitMs = Math.max(0.01, r.loadMs);
       result = {
         statusCode: 200,
         executedVersion: version,
@@ -840,6 +861,8 @@ export class LambdaLab implements LambdaPort {
         error = { type: String(p.errorType ?? 'Error'), message: String(p.errorMessage ?? ''), init: Boolean(r.init), injected: false };
       }
     }
+    const report = { durationMs: result.durationMs, ...((result.initDurationMs ?? measuredInitMs) ? { initDurationMs: result.initDurationMs ?? measuredInitMs } : {}) };
+    for (const line of platformLines(requestId, version, report, v.memorySize)) this.log(f.spec.name, version, line);
     // An injected init crash ends its environment as a real one does: every new one crashes again.
     if (b.crashOnInit) env.dead = true;
     if (result.functionError && !error) {

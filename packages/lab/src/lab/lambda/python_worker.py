@@ -314,6 +314,10 @@ def _invoke(message, wall_clock, timeout_ms):
         if replied:
             return
         replied.append(True)
+        # Every line the invocation printed is written before this marker (index.ts waits for it).
+        for stream in (sys.stdout, sys.stderr):
+            stream.write("\u0000canary-watchdog-lab:done %d\n" % message["id"])
+            stream.flush()
         _send(dict(body, type="result", id=message["id"]))
 
     started = _lab_clock_ms() + base
