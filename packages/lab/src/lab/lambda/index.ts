@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { readdirSync, statSync } from 'node:fs';
 import { RUNNER_FILES } from '../files';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -106,6 +107,12 @@ export interface FunctionSpec {
   readonly reservedConcurrency?: number;
   /** Its execution role's ARN: the function calls AWS as this role. Without one, with the lab's default full-access keys. */
   readonly role?: string;
+  /** Its instruction set architecture (described only; the lab runs every function on its host); default x86_64. */
+  readonly architectures?: readonly string[];
+  /** TracingConfig.Mode (described only: the lab has no X-Ray); default PassThrough. */
+  readonly tracingMode?: string;
+  /** EphemeralStorage.Size, MB (described only); default 512. */
+  readonly ephemeralStorageMb?: number;
 }
 
 /** Credentials a function's environment gets for its execution role. */
@@ -128,6 +135,8 @@ interface Version {
   readonly code: FunctionCode;
   readonly codeSha256: string;
   readonly publishedAt: number;
+  /** Its RevisionId, fixed at publication. */
+  readonly revisionId: string;
   /** The configuration a published version keeps (Lambda snapshots it at publication). */
   readonly timeoutSeconds: number;
   readonly memorySize: number;
@@ -162,6 +171,9 @@ interface LabFunction {
   nextVersion: number;
   /** ReservedConcurrentExecutions, when set. */
   reserved?: number;
+  /** When $LATEST's code or configuration last changed, and the id of that revision. */
+  lastModified: number;
+  revisionId: string;
 }
 
 /** The SHA-256 a function's code is known by: its asset folder, and the rehearsed code revision. */
@@ -399,6 +411,25 @@ function logTail(r: InvokeResult, memorySize: number): string {
   return Buffer.from(text.slice(-4096)).toString('base64');
 }
 
+/** Lambda's timestamps: ISO 8601 with milliseconds and +0000 (2026-01-01T00:00:00.000+0000). */
+const lambdaTime = (ms: number) => new Date(ms).toISOString().replace('Z', '+0000');
+
+const codeSizes = new Map<string, number>();
+/** CodeSize: the bytes of the code's folder (Lambda counts its deployment package's), read once a folder. */
+function codeSize(dir: string): number {
+  let size = codeSizes.get(dir);
+  if (size === undefined) {
+    size = 0;
+    try {
+      for (const e of readdirSync(dir, { recursive: true, withFileTypes: true })) if (e.isFile()) size += statSync(join(e.parentPath, e.name)).size;
+    } catch {
+      // A folder that is gone (a stopped rehearsal's) has no size left to count.
+    }
+    codeSizes.set(dir, size);
+  }
+  return size;
+}
+
 /** A request id (a UUID's shape) from an invocation's seeded draws. */
 function uuidOf(draw: () => number): string {
   const hex = Array.from({ length: 4 }, () => Math.floor(draw() * 0x100000000).toString(16).padStart(8, '0')).join('');
@@ -481,6 +512,8 @@ export class LambdaLab implements LambdaPort {
       aliases: new Map(),
       tags: new Map(),
       nextVersion: 1,
+      lastModified: this.ctx.scheduler.now(),
+      revisionId: randomUUID(),
       ...(spec.reservedConcurrency !== undefined ? { reserved: spec.reservedConcurrency } : {}),
     });
     if (note) this.log(spec.name, '$LATEST', note);
@@ -567,6 +600,13 @@ export class LambdaLab implements LambdaPort {
     const f = this.fn(name);
     f.code = code;
     f.codeSha256 = codeSha(code, '');
+    this.touch(f);
+  }
+
+  /** $LATEST changed: a new revision. https://docs.aws.amazon.com/lambda/latest/api/API_FunctionConfiguration.html */
+  private touch(f: LabFunction): void {
+    f.lastModified = this.ctx.scheduler.now();
+    f.revisionId = randomUUID();
   }
 
   updateConfiguration(name: string, env: Record<string, string> | undefined, description?: string, limits: { timeoutSeconds?: number; memorySize?: number } = {}): void {
@@ -575,6 +615,7 @@ export class LambdaLab implements LambdaPort {
     if (description !== undefined) f.description = description;
     if (limits.timeoutSeconds !== undefined) f.timeoutSeconds = limits.timeoutSeconds;
     if (limits.memorySize !== undefined) f.memorySize = limits.memorySize;
+    this.touch(f);
   }
 
   /**
@@ -592,7 +633,7 @@ export class LambdaLab implements LambdaPort {
     if (last && last.codeSha256 === sha && JSON.stringify([last.env, last.timeoutSeconds, last.memorySize]) === config) return last.version;
     const version = String(f.nextVersion++);
     const v: Version = {
-      version, env: { ...f.env }, code: f.code, codeSha256: sha, publishedAt: this.ctx.scheduler.now(), behaviour,
+      version, env: { ...f.env }, code: f.code, codeSha256: sha, publishedAt: this.ctx.scheduler.now(), revisionId: randomUUID(), behaviour,
       timeoutSeconds: f.timeoutSeconds, memorySize: f.memorySize, description: description ?? f.description, environments: [],
     };
     f.versions.set(version, v);
@@ -973,7 +1014,7 @@ export class LambdaLab implements LambdaPort {
     if (!cur || JSON.stringify([cur.env, cur.code, cur.timeoutSeconds, cur.memorySize]) !== JSON.stringify([f.env, f.code, f.timeoutSeconds, f.memorySize])) {
       void cur?.worker?.close();
       const v: Version = {
-        version: '$LATEST', env: { ...f.env }, code: f.code, codeSha256: f.codeSha256, publishedAt: this.ctx.scheduler.now(), behaviour: {},
+        version: '$LATEST', env: { ...f.env }, code: f.code, codeSha256: f.codeSha256, publishedAt: this.ctx.scheduler.now(), revisionId: f.revisionId, behaviour: {},
         timeoutSeconds: f.timeoutSeconds, memorySize: f.memorySize, description: f.description,
         // The environments running the old $LATEST end as they finish; new invocations start new ones.
         environments: retire(cur?.environments ?? []),
@@ -1033,19 +1074,35 @@ export class LambdaLab implements LambdaPort {
   /** Lambda's REST API (restJson1), the operations the runtime and the SDK tests use. */
   routes(): RestRoute[] {
     const base = '/2015-03-31/functions';
-    const config = (f: LabFunction, v?: Version) => ({
+    /**
+     * A function's configuration ($LATEST without `v`; its ARN qualified with :$LATEST when
+     * `latestQualified`, as ListVersionsByFunction gives it), field by field as the response
+     * syntax lists them, where the lab knows the value.
+     * https://docs.aws.amazon.com/lambda/latest/api/API_FunctionConfiguration.html
+     */
+    const config = (f: LabFunction, v?: Version, latestQualified = false) => ({
       FunctionName: f.spec.name,
-      FunctionArn: v ? `${f.arn}:${v.version}` : f.arn,
-      // The execution role, so that a client can find the role to assume. https://docs.aws.amazon.com/lambda/latest/api/API_FunctionConfiguration.html
+      FunctionArn: v ? `${f.arn}:${v.version}` : latestQualified ? `${f.arn}:$LATEST` : f.arn,
+      // The execution role, so that a client can find the role to assume.
       ...(f.spec.role ? { Role: f.spec.role } : {}),
       Runtime: f.spec.runtime ?? 'nodejs24.x',
       Handler: (v ?? f).code.handler,
+      CodeSize: codeSize((v ?? f).code.dir),
       Timeout: v?.timeoutSeconds ?? f.timeoutSeconds,
       MemorySize: v?.memorySize ?? f.memorySize,
+      LastModified: lambdaTime(v?.publishedAt ?? f.lastModified),
       Version: v?.version ?? '$LATEST',
       Description: v?.description ?? f.description,
       Environment: { Variables: v ? v.env : f.env },
       CodeSha256: v?.codeSha256 ?? f.codeSha256,
+      RevisionId: v?.revisionId ?? f.revisionId,
+      PackageType: 'Zip',
+      Architectures: [...(f.spec.architectures ?? ['x86_64'])],
+      EphemeralStorage: { Size: f.spec.ephemeralStorageMb ?? 512 },
+      TracingConfig: { Mode: f.spec.tracingMode ?? 'PassThrough' },
+      // The lab writes its platform lines as text (START, END, REPORT).
+      LoggingConfig: { LogFormat: 'Text', LogGroup: this.logGroupOf(f.spec.name) },
+      SnapStart: { ApplyOn: 'None', OptimizationStatus: 'Off' },
       State: 'Active',
       LastUpdateStatus: 'Successful',
     });
@@ -1190,7 +1247,7 @@ export class LambdaLab implements LambdaPort {
         pattern: `${base}/:fn/versions`,
         handle: (req) => {
           const { f } = qualified(req);
-          return { body: { Versions: [config(f), ...[...f.versions.values()].filter((v) => v.version !== '$LATEST').map((v) => config(f, v))] } };
+          return { body: { Versions: [config(f, undefined, true), ...[...f.versions.values()].filter((v) => v.version !== '$LATEST').map((v) => config(f, v))] } };
         },
       },
       {
