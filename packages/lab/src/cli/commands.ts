@@ -178,16 +178,17 @@ export function explainRecords(text: string, opts: { rollbacksOnly?: boolean; so
 
 /** Start the lab, load an app (or none: `empty`, for `cdk deploy`), print how to reach it, and run until Ctrl-C. */
 export async function runLab(
-  opts: { port: number; clock: 'virtual' | 'real'; speed?: number; app?: string; empty?: boolean; seed: number },
+  opts: { port: number; clock: 'virtual' | 'real'; speed?: number; start?: number; app?: string; empty?: boolean; seed: number },
   out: (s: string) => void = (s) => process.stdout.write(s),
 ): Promise<Lab> {
   if (opts.empty && opts.app) throw new InputError('--empty and --app exclude each other: an empty lab loads no app', 'empty');
   if (opts.speed !== undefined && opts.speed !== 1 && opts.clock !== 'real') throw new InputError('--speed needs --clock real: a virtual clock moves only when advanced', 'speed');
+  if (opts.start !== undefined && opts.clock === 'real') throw new InputError('--start needs --clock virtual: a real clock always starts now', 'start');
   // The app and the port are checked before the sample app is synthesized (seconds).
   if (opts.app !== undefined && !opts.empty) checkCloudAssembly(opts.app);
   await checkPortFree(opts.port);
   const dir = opts.empty ? undefined : opts.app === undefined ? synthSampleApp() : resolve(opts.app);
-  const lab = new Lab({ clock: opts.clock, seed: opts.seed, port: opts.port, ...(opts.speed !== undefined ? { speed: opts.speed } : {}) });
+  const lab = new Lab({ clock: opts.clock, seed: opts.seed, port: opts.port, ...(opts.speed !== undefined ? { speed: opts.speed } : {}), ...(opts.start !== undefined ? { start: opts.start } : {}) });
   let endpoint;
   let report;
   try {
