@@ -1192,6 +1192,8 @@ export class LambdaLab implements LambdaPort {
               Configuration: config(f, versionOf(f, q)),
               Code: { RepositoryType: 'Lab', Location: (versionOf(f, q) ?? f).code.dir },
               ...(f.reserved !== undefined ? { Concurrency: { ReservedConcurrentExecutions: f.reserved } } : {}),
+              // https://docs.aws.amazon.com/lambda/latest/api/API_GetFunction.html: the function's tags, when it has any.
+              ...(f.tags.size ? { Tags: Object.fromEntries(f.tags) } : {}),
             },
           };
         },

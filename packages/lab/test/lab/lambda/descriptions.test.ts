@@ -4,7 +4,7 @@
  * https://docs.aws.amazon.com/lambda/latest/api/API_FunctionConfiguration.html
  * https://docs.aws.amazon.com/lambda/latest/api/API_ListVersionsByFunction.html
  */
-import { GetFunctionConfigurationCommand, LambdaClient, ListVersionsByFunctionCommand, PublishVersionCommand, UpdateFunctionConfigurationCommand } from '@aws-sdk/client-lambda';
+import { GetFunctionCommand, GetFunctionConfigurationCommand, LambdaClient, TagResourceCommand, ListVersionsByFunctionCommand, PublishVersionCommand, UpdateFunctionConfigurationCommand } from '@aws-sdk/client-lambda';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -79,5 +79,13 @@ describe('ListVersionsByFunction', () => {
     const versions = (await client.send(new ListVersionsByFunctionCommand({ FunctionName: 'fn' }))).Versions!;
     expect(versions.map((v) => [v.Version, v.FunctionArn])).toEqual([['$LATEST', `${ARN}:$LATEST`], ['1', `${ARN}:1`]]);
     for (const v of versions) expect(v).toMatchObject({ Role: ROLE, CodeSize: Buffer.byteLength(CODE), PackageType: 'Zip', State: 'Active', Architectures: ['arm64'] });
+  });
+});
+
+describe('GetFunction', () => {
+  it('carries the function\'s tags once it has some, and none before', async () => {
+    expect((await client.send(new GetFunctionCommand({ FunctionName: 'fn' }))).Tags).toBeUndefined();
+    await client.send(new TagResourceCommand({ Resource: ARN, Tags: { team: 'payments' } }));
+    expect((await client.send(new GetFunctionCommand({ FunctionName: 'fn' }))).Tags).toEqual({ team: 'payments' });
   });
 });
