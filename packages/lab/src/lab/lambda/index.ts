@@ -888,7 +888,7 @@ export class LambdaLab implements LambdaPort {
       v.initFailed = Boolean(r.init);
       if (r.init) env.dead = true;
       // A cold start's REPORT names an init phase: the modelled one, else the code's measured load.
-      if (cold && !initDurationMs && r.loadMs !== undefined) measuredInitMs = Math.max(0.01, r.loadMs);
+      if (cold && !initDurationMs && typeof r.loadMs === 'number') measuredInitMs = Math.max(0.01, r.loadMs);
       result = {
         statusCode: 200,
         executedVersion: version,
