@@ -65,7 +65,7 @@ export class LogsLab {
           logGroups: [...this.groups().keys()]
             .filter((g) => g.startsWith(prefix))
             .sort()
-            .map((g) => ({ logGroupName: g, arn: `${groupArn(g)}:*`, logGroupArn: groupArn(g), creationTime: 0, metricFilterCount: 0, storedBytes: 0, logGroupClass: 'STANDARD' })),
+            .map((g) => ({ logGroupName: g, arn: `${groupArn(g)}:*`, logGroupArn: groupArn(g), metricFilterCount: 0, storedBytes: 0, logGroupClass: 'STANDARD' })),
         };
       },
       // https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_DescribeLogStreams.html
