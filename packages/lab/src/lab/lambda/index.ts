@@ -231,6 +231,8 @@ export interface InvokeResult {
   readonly initDurationMs?: number;
   /** Its request id, as its START, END and REPORT lines name it. */
   readonly requestId: string;
+  /** Its log lines, START to REPORT (LogType Tail), when no other invocation's interleave with them. */
+  readonly logLines?: readonly string[];
 }
 
 /**
@@ -403,12 +405,13 @@ export function platformLines(requestId: string, version: string, r?: { duration
 export const isLabNote = (line: string): boolean => line.startsWith('lab: ');
 
 /**
- * LogType Tail: the last 4 KB of the invocation's platform lines, base64, ending with its REPORT
- * line. https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html
+ * LogType Tail: the last 4 KB of the invocation's log, base64, ending with its REPORT line: its
+ * own lines, or its platform lines alone when another invocation's interleaved with them.
+ * https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html
  */
 function logTail(r: InvokeResult, memorySize: number): string {
-  const text = [...platformLines(r.requestId, r.executedVersion), ...platformLines(r.requestId, r.executedVersion, r, memorySize), ''].join('\n');
-  return Buffer.from(text.slice(-4096)).toString('base64');
+  const lines = r.logLines ?? [...platformLines(r.requestId, r.executedVersion), ...platformLines(r.requestId, r.executedVersion, r, memorySize)];
+  return Buffer.from([...lines, ''].join('\n').slice(-4096)).toString('base64');
 }
 
 /** Lambda's timestamps: ISO 8601 with milliseconds and +0000 (2026-01-01T00:00:00.000+0000). */
@@ -853,6 +856,7 @@ export class LambdaLab implements LambdaPort {
     const initDurationMs = cold ? initDurationOf(b, noise, draw) : undefined;
     const requestId = uuidOf(this.drawFor(`request|${f.spec.name}|${version}|${at}|${JSON.stringify(event)}`));
     const coldInit = { requestId, ...(initDurationMs ? { initDurationMs } : {}) };
+    const firstLine = this.logs.length;
     this.log(f.spec.name, version, platformLines(requestId, version)[0]);
     const injected = (errorType: string, errorMessage: string, durationMs: number): InvokeResult => ({
       statusCode: 200, executedVersion: version, functionError: 'Unhandled', payload: { errorType, errorMessage }, durationMs, ...coldInit,
@@ -904,6 +908,8 @@ export class LambdaLab implements LambdaPort {
     }
     const report = { durationMs: result.durationMs, ...((result.initDurationMs ?? measuredInitMs) ? { initDurationMs: result.initDurationMs ?? measuredInitMs } : {}) };
     for (const line of platformLines(requestId, version, report, v.memorySize)) this.log(f.spec.name, version, line);
+    const logLines = this.invocationLog(f.spec.name, version, requestId, firstLine);
+    if (logLines) result = { ...result, logLines };
     // An injected init crash ends its environment as a real one does: every new one crashes again.
     if (b.crashOnInit) env.dead = true;
     if (result.functionError && !error) {
@@ -915,6 +921,15 @@ export class LambdaLab implements LambdaPort {
     // Lambda's Duration metric, like the REPORT line's, leaves the init phase out.
     this.recordMetrics(f.spec.name, alias, version, at, [{ error: Boolean(result.functionError), durationMs: result.durationMs }], 0);
     return result;
+  }
+
+  /**
+   * The lines one invocation wrote, START to REPORT, from the log since `from`; undefined when
+   * another invocation of the version ran meanwhile (their lines cannot be told apart).
+   */
+  private invocationLog(fn: string, version: string, requestId: string, from: number): string[] | undefined {
+    const lines = this.logs.slice(from).filter((e) => e.functionName === fn && e.version === version && !isLabNote(e.line)).map((e) => e.line);
+    return lines.some((l) => l.startsWith('START RequestId: ') && !l.startsWith(`START RequestId: ${requestId} `)) ? undefined : lines;
   }
 
   /**

@@ -116,6 +116,15 @@ describe('log streams', () => {
     expect(text).not.toContain('lab: a note');
   });
 
+  it('Invoke with LogType Tail answers the invocation\'s own lines, START to REPORT', async () => {
+    const lambda = new LambdaClient(config());
+    const r = await lambda.send(new InvokeCommand({ FunctionName: 'watchdog', Payload: JSON.stringify({ n: 2 }), LogType: 'Tail' }));
+    lambda.destroy();
+    const lines = Buffer.from(r.LogResult!, 'base64').toString().trimEnd().split('\n');
+    const id = REPORT.exec(lines.at(-1)! + (lines.at(-1)!.endsWith('\t') ? '' : '\t'))![1];
+    expect(lines.slice(0, -1)).toEqual([`START RequestId: ${id} Version: $LATEST`, 'tick 0', 'tick 1', expect.stringContaining('"message":"decision"'), `END RequestId: ${id}`]);
+  });
+
   it('GetLogEvents pages forward from the head, and the forward token stays put at the end', async () => {
     const stream = (await logs().send(new DescribeLogStreamsCommand({ logGroupName: group }))).logStreams![0].logStreamName!;
     const seen: string[] = [];
