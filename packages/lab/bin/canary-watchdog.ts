@@ -10,6 +10,7 @@ import { decisionLinesFromLogGroup } from '../src/cli/log-group';
 import { checkOutputFile } from '../src/cli/output-path';
 import { onInterrupt } from '../src/cli/interrupt';
 import { checkCloudAssembly } from '../src/cli/preflight';
+import { parseLabStart } from '../src/cli/lab-start';
 import { terminalLines } from '../src/cli/terminal-text';
 import { rehearse } from '../src/rehearsal/rehearse';
 import { loadScenarios } from '../src/rehearsal/scenario';
@@ -66,9 +67,10 @@ export function program(): Command {
     .option('--speed <n>', 'with --clock real: lab seconds per wall-clock second (60: a 10-minute canary in 10 s)', parseSpeed)
     .option('--app <dir>', 'a synthesized cloud assembly (cdk.out) to load (default: synthesize the sample app)')
     .option('--empty', 'load no app: wait for cdk bootstrap and cdk deploy against the endpoint', false)
+    .option('--start <time>', 'with --clock virtual: when the clock starts, now or an ISO 8601 time (default: 2026-01-01T00:00:00Z); a real clock starts now', (v: string) => parseLabStart(v))
     .option('--seed <n>', 'seed of every random draw (traffic, injected errors, faults)', parseSeed, 1)
     .option('--traffic <file>', "user traffic that runs the real code: per function (construct id or function name) its events and rate (e.g. the sample's sample/traffic.yaml); it starts for each function as soon as a stack deploys it")
-    .action(async (opts: { port: number; clock: 'virtual' | 'real'; speed?: number; app?: string; empty: boolean; seed: number; traffic?: string }) => {
+    .action(async (opts: { port: number; clock: 'virtual' | 'real'; speed?: number; start?: number; app?: string; empty: boolean; seed: number; traffic?: string }) => {
       await runLab(opts);
     });
 

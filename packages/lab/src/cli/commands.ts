@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { asDecision } from '../lab/events/decisions';
 import { LabError } from '../lab/kernel';
 import { Lab } from '../lab/lab';
+import { isLabNote } from '../lab/lambda';
 import { synthSampleApp } from '../lab/sample-app';
 import { badInput } from './exit-codes';
 import { checkCloudAssembly, checkPortFree, portInUse } from './preflight';
@@ -178,18 +179,19 @@ export function explainRecords(text: string, opts: { rollbacksOnly?: boolean; so
 
 /** Start the lab, load an app (or none: `empty`, for `cdk deploy`), print how to reach it, and run until Ctrl-C. */
 export async function runLab(
-  opts: { port: number; clock: 'virtual' | 'real'; speed?: number; app?: string; empty?: boolean; seed: number; traffic?: string },
+  opts: { port: number; clock: 'virtual' | 'real'; speed?: number; start?: number; app?: string; empty?: boolean; seed: number; traffic?: string },
   out: (s: string) => void = (s) => process.stdout.write(s),
 ): Promise<Lab> {
   if (opts.empty && opts.app) throw new InputError('--empty and --app exclude each other: an empty lab loads no app', 'empty');
   if (opts.speed !== undefined && opts.speed !== 1 && opts.clock !== 'real') throw new InputError('--speed needs --clock real: a virtual clock moves only when advanced', 'speed');
+  if (opts.start !== undefined && opts.clock === 'real') throw new InputError('--start needs --clock virtual: a real clock always starts now', 'start');
   // The app and the port are checked before the sample app is synthesized (seconds).
   if (opts.app !== undefined && !opts.empty) checkCloudAssembly(opts.app);
   // The traffic file is read (and every error in it named) before anything starts.
   const userTraffic = opts.traffic === undefined ? undefined : loadTrafficFile(opts.traffic, '--traffic');
   await checkPortFree(opts.port);
   const dir = opts.empty ? undefined : opts.app === undefined ? synthSampleApp() : resolve(opts.app);
-  const lab = new Lab({ clock: opts.clock, seed: opts.seed, port: opts.port, ...(opts.speed !== undefined ? { speed: opts.speed } : {}) });
+  const lab = new Lab({ clock: opts.clock, seed: opts.seed, port: opts.port, ...(opts.speed !== undefined ? { speed: opts.speed } : {}), ...(opts.start !== undefined ? { start: opts.start } : {}) });
   let endpoint;
   let report;
   try {
@@ -239,7 +241,7 @@ export async function runLab(
   );
   out(lines.join('\n'));
   // The lab's own notes (a Python runtime run on another host Python, ...): those of the load, then each as it comes (cdk deploy).
-  const note = (line: string) => line.startsWith('lab: ') && out(`${terminalSafe(line)}\n`);
+  const note = (line: string) => isLabNote(line) && out(`${terminalSafe(line)}\n`);
   for (const l of lab.lambda.logs) note(l.line);
   lab.lambda.onLog((e) => note(e.line));
   // Each watchdog decision as it happens: deployment, layer, action and reason.

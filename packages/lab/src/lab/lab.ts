@@ -15,7 +15,7 @@ import { authorizationFor, IamLab, stackIam } from './iam';
 import { LabError, LabEventBus, Scheduler } from './kernel';
 
 export type { FaultSpec } from './faults';
-import { type Behaviour, LambdaLab, parseName } from './lambda';
+import { type Behaviour, type FunctionSpec, LambdaLab, parseName } from './lambda';
 import { assetDir, readAssembly, Resolver, type StackArtifact } from './loader';
 import { Faults, type FaultOutcome, type FaultSpec } from './faults';
 import { LabServer, type Authorizer, type FaultInjector, type RestRoute } from './server';
@@ -396,6 +396,7 @@ export class Lab implements FaultInjector, Authorizer {
         // Checked by createFunction: an integer >= 0, within the account's unreserved minimum.
         ...(p.ReservedConcurrentExecutions !== undefined ? { reservedConcurrency: resolver.resolve(p.ReservedConcurrentExecutions) as number } : {}),
         ...(p.Role !== undefined ? { role: String(resolver.resolve(p.Role)) } : {}),
+        ...describedOnly(resolver.resolve({ Architectures: p.Architectures, TracingConfig: p.TracingConfig, EphemeralStorage: p.EphemeralStorage }) as Record<string, unknown>),
       });
       report.functions.push(name);
       const extension = this.telemetryExtension(stack, res, p.Layers);
@@ -858,4 +859,15 @@ function runnableHere(binary: string): string {
   const sibling = join(pkg, 'assets', `telemetry-layer-${HOST_ARCH}`, 'extensions', TELEMETRY_EXTENSION_NAME);
   if (!existsSync(sibling)) throw new LabError('ValidationException', `the telemetry extension at ${binary} is built for ${arch}, which this ${HOST_ARCH} host cannot run, and canary-watchdog has no ${HOST_ARCH} build at ${sibling} (run npm run bundle in packages/constructs)`);
   return sibling;
+}
+
+/** What a function's template says of the properties the lab only describes (GetFunctionConfiguration). */
+function describedOnly(p: { Architectures?: unknown; TracingConfig?: unknown; EphemeralStorage?: unknown }): Pick<FunctionSpec, 'architectures' | 'tracingMode' | 'ephemeralStorageMb'> {
+  const mode = (p.TracingConfig as { Mode?: unknown } | undefined)?.Mode;
+  const size = (p.EphemeralStorage as { Size?: unknown } | undefined)?.Size;
+  return {
+    ...(Array.isArray(p.Architectures) ? { architectures: p.Architectures.map(String) } : {}),
+    ...(typeof mode === 'string' ? { tracingMode: mode } : {}),
+    ...(size !== undefined ? { ephemeralStorageMb: Number(size) } : {}),
+  };
 }

@@ -46,6 +46,31 @@ async function startLab(args: string[], cwd?: string) {
 const invoke = (endpoint: string, fn: string, event: unknown = {}) => fetch(`${endpoint}/2015-03-31/functions/${fn}/invocations`, { method: 'POST', body: JSON.stringify(event) });
 
 describe('canary-watchdog lab', () => {
+  it('--start now starts the virtual clock at the wall clock, so a client\'s current timestamps are accepted', async () => {
+    const before = Date.now();
+    const { child, endpoint, exited } = await startLab(['--app', oneFunctionAssembly(), '--start', 'now']);
+    const { now } = (await (await fetch(`${endpoint}/_lab/clock`)).json()) as { now: string };
+    expect(Date.parse(now)).toBeGreaterThanOrEqual(before);
+    expect(Date.parse(now)).toBeLessThanOrEqual(Date.now());
+    const put = await fetch(endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': 'GraniteServiceVersion20100801.PutMetricData' },
+      body: JSON.stringify({ Namespace: 'Script', MetricData: [{ MetricName: 'Runs', Value: 1, Timestamp: Date.now() / 1000 }] }),
+    });
+    expect(put.status).toBe(200);
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+  }, 60_000);
+
+  it.each([
+    [['--start', 'soon'], '--start <time>\' argument \'soon\' is invalid. expected now or an ISO 8601 time with a zone'],
+    [['--clock', 'real', '--start', '2026-03-01'], '--start needs --clock virtual'],
+  ])('refuses %j as bad input (exit 2), naming what it takes', (args, message) => {
+    const r = spawnSync(process.execPath, [CLI, 'lab', '--port', '0', '--app', oneFunctionAssembly(), ...args], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(message);
+  });
+
   it('starts on loopback, prints the endpoint and what it loaded, answers the control API and stops on SIGINT', async () => {
     const { child, output, endpoint, exited } = await startLab(['--app', oneFunctionAssembly()]);
     const out = () => output.out;

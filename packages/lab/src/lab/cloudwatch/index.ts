@@ -190,6 +190,7 @@ export class CloudWatchLab implements CloudWatchPort {
         PutMetricAlarm: op(this.putMetricAlarm),
         PutCompositeAlarm: op(this.putCompositeAlarm),
         DescribeAlarms: op(this.describeAlarms),
+        DescribeAlarmsForMetric: op(this.describeAlarmsForMetric),
         DescribeAlarmHistory: op(this.describeAlarmHistory),
         SetAlarmState: op(this.setAlarmState),
         DeleteAlarms: op(this.deleteAlarms),
@@ -765,6 +766,38 @@ export class CloudWatchLab implements CloudWatchPort {
       CompositeAlarms: page.filter((a) => a.kind === 'CompositeAlarm').map((a) => this.describeAlarm(a)),
       ...(from + max < all.length ? { NextToken: pageToken(from + max) } : {}),
     };
+  }
+
+  /**
+   * DescribeAlarmsForMetric: the metric alarms on one metric, narrowed by whichever of Statistic,
+   * ExtendedStatistic, Dimensions (all of them, exactly), Period and Unit are given. Alarms on
+   * metric math and composite alarms are not returned.
+   * https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarmsForMetric.html
+   */
+  private describeAlarmsForMetric(input: Input): unknown {
+    const metricName = reqString(input, 'MetricName', 'MetricName', { min: 1, max: 255 });
+    const namespace = reqString(input, 'Namespace', 'Namespace', { min: 1, max: 255 });
+    const statistic = optString(input, 'Statistic', 'Statistic', { allowed: ['SampleCount', 'Average', 'Sum', 'Minimum', 'Maximum'] });
+    const extended = optString(input, 'ExtendedStatistic');
+    const period = optNumber(input, 'Period', 'Period', { integer: true, min: 1 });
+    const unit = optString(input, 'Unit', 'Unit', { allowed: UNITS });
+    const dims = input.Dimensions === undefined ? undefined : dimensionList(dimensions(input, 'Dimensions'));
+    const sameDims = (have: unknown) => {
+      const list = (have ?? []) as { Name: string; Value: string }[];
+      return list.length === dims!.length && dims!.every((d) => list.some((x) => x.Name === d.Name && x.Value === d.Value));
+    };
+    const alarms = [...this.alarms.values()]
+      .filter((a) => {
+        const c = a.config;
+        if (a.kind !== 'MetricAlarm' || c.MetricName !== metricName || c.Namespace !== namespace) return false;
+        if (statistic !== undefined && c.Statistic !== statistic) return false;
+        if (extended !== undefined && c.ExtendedStatistic !== extended) return false;
+        if (period !== undefined && c.Period !== period) return false;
+        if (unit !== undefined && c.Unit !== unit) return false;
+        return dims === undefined || sameDims(c.Dimensions);
+      })
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return { MetricAlarms: alarms.map((a) => this.describeAlarm(a)) };
   }
 
   private describeAlarm(a: Alarm): Record<string, unknown> {

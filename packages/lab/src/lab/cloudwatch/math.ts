@@ -326,6 +326,11 @@ function call(node: Extract<Node, { t: 'call' }>, ctx: MathContext): Value {
 
 /** Check an expression at the API boundary: parse errors become InvalidParameterValue naming the field. */
 export function checkExpression(expr: string, field: string): Node {
+  // A Metrics Insights query is SQL (SELECT ... FROM ...), valid on AWS: refused by name, never as a parse error.
+  // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-metrics-insights-querylanguage.html
+  if (/^\s*SELECT\s/i.test(expr)) {
+    throw invalidValue(`The value ${expr} for parameter ${field} is a CloudWatch Metrics Insights query: Metrics Insights is not supported by the lab; use a MetricStat or a metric math expression.`);
+  }
   try {
     return parseExpression(expr);
   } catch (err) {

@@ -86,11 +86,11 @@ export function putEventsEntrySize(entry: Record<string, unknown>): number {
 }
 
 /** A rule as ListRules and DescribeRule answer it. */
-function ruleOut(r: RuleSpec) {
+function ruleOut(r: RuleSpec, enabled: boolean) {
   return {
     Name: r.name,
     Arn: `arn:aws:events:${LAB_REGION}:${LAB_ACCOUNT}:rule/${r.name}`,
-    State: 'ENABLED',
+    State: enabled ? 'ENABLED' : 'DISABLED',
     EventBusName: DEFAULT_BUS,
     ...(r.eventPattern ? { EventPattern: JSON.stringify(r.eventPattern) } : {}),
     ...(r.scheduleExpression ? { ScheduleExpression: r.scheduleExpression } : {}),
@@ -111,6 +111,8 @@ export class EventsLab {
   readonly decisions = new DecisionLog();
   /** When set, invocations of these functions are dropped (a dead watchdog, say). */
   readonly disabledTargets = new Set<string>();
+  /** Rules disabled by DisableRule: they deliver nothing until EnableRule. */
+  private readonly disabledRules = new Set<string>();
 
   constructor(
     private readonly ctx: LabContext,
@@ -152,8 +154,23 @@ export class EventsLab {
     for (const rule of this.rules) if (rule.eventPattern && matches(rule.eventPattern, envelope)) this.deliver(rule, envelope);
   }
 
+  /** A disabled rule matches nothing and its schedule invokes nothing. https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_DisableRule.html */
   private deliver(rule: RuleSpec, envelope: Record<string, unknown>): void {
+    if (this.disabledRules.has(rule.name)) return;
     for (const t of rule.targets) if (!this.disabledTargets.has(t)) this.invokeAsync(t, envelope);
+  }
+
+  /** The rule a request names (Name, EventBusName), or the error AWS gives. */
+  private ruleNamed(i: Record<string, unknown>): RuleSpec {
+    // A rule name: 1 to 64 of letters, digits, '.', '-' and '_'.
+    if (typeof i.Name !== 'string' || !/^[.\-_A-Za-z0-9]{1,64}$/.test(i.Name)) {
+      throw new LabError('ValidationException', `1 validation error detected: Value ${JSON.stringify(i.Name ?? null)} at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+ and have length between 1 and 64`);
+    }
+    const busError = this.checkBus(i.EventBusName);
+    if (busError) throw busError;
+    const rule = this.rules.find((r) => r.name === i.Name);
+    if (!rule) throw new LabError('ResourceNotFoundException', `Rule ${i.Name} does not exist on EventBus ${DEFAULT_BUS}.`);
+    return rule;
   }
 
   readonly service: JsonService = {
@@ -222,19 +239,22 @@ export class EventsLab {
         if (!Number.isInteger(start) || start < 0 || start > names.length) throw new LabError('ValidationException', `NextToken: not a token this lab returned: ${JSON.stringify(i.NextToken)}`);
         const end = start + ((i.Limit as number | undefined) ?? 100);
         const rules = names.slice(start, end).map((n) => this.rules.find((r) => r.name === n)!);
-        return { Rules: rules.map(ruleOut), ...(end < names.length ? { NextToken: String(end) } : {}) };
+        return { Rules: rules.map((r) => ruleOut(r, !this.disabledRules.has(r.name))), ...(end < names.length ? { NextToken: String(end) } : {}) };
       },
       // https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_DescribeRule.html
       DescribeRule: (i) => {
-        // A rule name: 1 to 64 of letters, digits, '.', '-' and '_'.
-        if (typeof i.Name !== 'string' || !/^[.\-_A-Za-z0-9]{1,64}$/.test(i.Name)) {
-          throw new LabError('ValidationException', `1 validation error detected: Value ${JSON.stringify(i.Name ?? null)} at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+ and have length between 1 and 64`);
-        }
-        const busError = this.checkBus(i.EventBusName);
-        if (busError) throw busError;
-        const rule = this.rules.find((r) => r.name === i.Name);
-        if (!rule) throw new LabError('ResourceNotFoundException', `Rule ${i.Name} does not exist on EventBus ${DEFAULT_BUS}.`);
-        return { ...ruleOut(rule), CreatedBy: LAB_ACCOUNT };
+        const rule = this.ruleNamed(i);
+        return { ...ruleOut(rule, !this.disabledRules.has(rule.name)), CreatedBy: LAB_ACCOUNT };
+      },
+      // https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_DisableRule.html
+      DisableRule: (i) => {
+        this.disabledRules.add(this.ruleNamed(i).name);
+        return {};
+      },
+      // https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_EnableRule.html
+      EnableRule: (i) => {
+        this.disabledRules.delete(this.ruleNamed(i).name);
+        return {};
       },
       // https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_ListEventBuses.html
       ListEventBuses: (i) => {

@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { readdirSync, statSync } from 'node:fs';
 import { RUNNER_FILES } from '../files';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -8,7 +9,7 @@ import type { AliasRouting, CloudWatchPort, Datum, LabContext, LambdaPort } from
 import { ELAPSED_HEADER, type RestRequest, type RestRoute } from '../server';
 import { ASYNC_MAX_EVENT_AGE_MS, asyncRetryDelayMs, checkReserved, concurrencyAt, type Environment, freeEnvironment, reap, RESERVED_THROTTLE } from './environments';
 import { hostPythonNote, PythonRunner } from './python-runtime';
-import { awaitReply, type Deadline, eachLine, type HostAnswer, type Runner, type RunnerReply, runtimeFamily } from './runner';
+import { awaitReply, type Deadline, eachLine, type HostAnswer, OutputFence, type Runner, type RunnerReply, runtimeFamily } from './runner';
 
 export type { HostAnswer } from './runner';
 
@@ -106,6 +107,12 @@ export interface FunctionSpec {
   readonly reservedConcurrency?: number;
   /** Its execution role's ARN: the function calls AWS as this role. Without one, with the lab's default full-access keys. */
   readonly role?: string;
+  /** Its instruction set architecture (described only; the lab runs every function on its host); default x86_64. */
+  readonly architectures?: readonly string[];
+  /** TracingConfig.Mode (described only: the lab has no X-Ray); default PassThrough. */
+  readonly tracingMode?: string;
+  /** EphemeralStorage.Size, MB (described only); default 512. */
+  readonly ephemeralStorageMb?: number;
 }
 
 /** Credentials a function's environment gets for its execution role. */
@@ -128,6 +135,8 @@ interface Version {
   readonly code: FunctionCode;
   readonly codeSha256: string;
   readonly publishedAt: number;
+  /** Its RevisionId, fixed at publication. */
+  readonly revisionId: string;
   /** The configuration a published version keeps (Lambda snapshots it at publication). */
   readonly timeoutSeconds: number;
   readonly memorySize: number;
@@ -162,6 +171,9 @@ interface LabFunction {
   nextVersion: number;
   /** ReservedConcurrentExecutions, when set. */
   reserved?: number;
+  /** When $LATEST's code or configuration last changed, and the id of that revision. */
+  lastModified: number;
+  revisionId: string;
 }
 
 /** The SHA-256 a function's code is known by: its asset folder, and the rehearsed code revision. */
@@ -222,6 +234,10 @@ export interface InvokeResult {
    * answer), a version's injected behaviour (`injected`), or the scenario's noise (`noise`).
    */
   readonly failure?: FailureSource;
+  /** Its request id, as its START, END and REPORT lines name it. */
+  readonly requestId: string;
+  /** Its log lines, START to REPORT (LogType Tail), when no other invocation's interleave with them. */
+  readonly logLines?: readonly string[];
 }
 
 /** Where a failed request's failure came from (`throttled`: refused for the reserved concurrency). */
@@ -298,6 +314,7 @@ class VersionWorker implements Runner {
   poisoned = false;
   /** Resolves once both output streams passed the release marker. */
   private onReleased?: () => void;
+  private readonly fence = new OutputFence();
 
   constructor(
     fn: LabFunction,
@@ -330,7 +347,7 @@ class VersionWorker implements Runner {
         eachLine(stream, (line) => {
           if (line === RELEASED) {
             if (++markers === 2) this.onReleased?.();
-          } else onLog(line);
+          } else if (!this.fence.take(line)) onLog(line);
         }),
       );
     }
@@ -352,9 +369,9 @@ class VersionWorker implements Runner {
   }
 
   /** Run one invocation. The thread ends a sleep past the timeout itself (worker.js); `awaitReply` the rest. */
-  invoke(event: unknown, arn: string, network: Readonly<Record<string, HostAnswer>>, deadline: Deadline, startOffset = 0): Promise<WorkerReply> {
+  invoke(event: unknown, arn: string, network: Readonly<Record<string, HostAnswer>>, deadline: Deadline, startOffset = 0, requestId?: string): Promise<WorkerReply> {
     const id = ++this.seq;
-    return awaitReply(this.pending, id, deadline, this.realClock, () => this.worker.postMessage({ type: 'invoke', id, event, arn, requestId: `lab-${id}`, network, startOffset }));
+    return awaitReply(this.pending, id, deadline, this.realClock, () => this.worker.postMessage({ type: 'invoke', id, event, arn, requestId: requestId ?? `lab-${id}`, network, startOffset }), this.fence);
   }
 
   /** Load the version's code afresh (a new environment after a failed init runs the init again). */
@@ -378,23 +395,56 @@ class VersionWorker implements Runner {
 }
 
 /**
- * LogType Tail: the last 4 KB of the invocation's log, base64, ending with the runtime's REPORT
- * line (the duration includes the version's added latency; a cold start's init phase is its own
- * `Init Duration` field, outside `Duration`, as on AWS:
- * https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html).
- * https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html
+ * The Lambda platform's lines around one invocation in its log stream: START before the
+ * function's output; END and REPORT after it, the REPORT's Init Duration on a cold start only
+ * (the init phase is outside Duration). Max Memory Used is nominal: the lab does not measure it.
  * https://docs.aws.amazon.com/lambda/latest/dg/nodejs-logging.html
+ * https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html
  */
-function logTail(r: InvokeResult, memorySize: number): string {
-  const id = createHash('sha256').update(`${r.executedVersion}|${r.durationMs}|${JSON.stringify(r.payload)}`).digest('hex').slice(0, 32);
-  const requestId = `${id.slice(0, 8)}-${id.slice(8, 12)}-${id.slice(12, 16)}-${id.slice(16, 20)}-${id.slice(20)}`;
-  const text = [
-    `START RequestId: ${requestId} Version: ${r.executedVersion}`,
+export function platformLines(requestId: string, version: string, r?: { durationMs: number; initDurationMs?: number }, memorySize = 128): string[] {
+  if (!r) return [`START RequestId: ${requestId} Version: ${version}`];
+  return [
     `END RequestId: ${requestId}`,
     `REPORT RequestId: ${requestId}\tDuration: ${r.durationMs.toFixed(2)} ms\tBilled Duration: ${Math.ceil(r.durationMs)} ms\tMemory Size: ${memorySize} MB\tMax Memory Used: ${Math.min(memorySize, 64)} MB\t${r.initDurationMs ? `Init Duration: ${r.initDurationMs.toFixed(2)} ms\t` : ''}`,
-    '',
-  ].join('\n');
-  return Buffer.from(text.slice(-4096)).toString('base64');
+  ];
+}
+
+/** A line of the lab's own (a note for whoever runs the lab, `lab: ...`): never in a function's log group. */
+export const isLabNote = (line: string): boolean => line.startsWith('lab: ');
+
+/**
+ * LogType Tail: the last 4 KB of the invocation's log, base64, ending with its REPORT line: its
+ * own lines, or its platform lines alone when another invocation's interleaved with them.
+ * https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html
+ */
+function logTail(r: InvokeResult, memorySize: number): string {
+  const lines = r.logLines ?? [...platformLines(r.requestId, r.executedVersion), ...platformLines(r.requestId, r.executedVersion, r, memorySize)];
+  return Buffer.from([...lines, ''].join('\n').slice(-4096)).toString('base64');
+}
+
+/** Lambda's timestamps: ISO 8601 with milliseconds and +0000 (2026-01-01T00:00:00.000+0000). */
+const lambdaTime = (ms: number) => new Date(ms).toISOString().replace('Z', '+0000');
+
+const codeSizes = new Map<string, number>();
+/** CodeSize: the bytes of the code's folder (Lambda counts its deployment package's), read once a folder. */
+function codeSize(dir: string): number {
+  let size = codeSizes.get(dir);
+  if (size === undefined) {
+    size = 0;
+    try {
+      for (const e of readdirSync(dir, { recursive: true, withFileTypes: true })) if (e.isFile()) size += statSync(join(e.parentPath, e.name)).size;
+    } catch {
+      // A folder that is gone (a stopped rehearsal's) has no size left to count.
+    }
+    codeSizes.set(dir, size);
+  }
+  return size;
+}
+
+/** A request id (a UUID's shape) from an invocation's seeded draws. */
+function uuidOf(draw: () => number): string {
+  const hex = Array.from({ length: 4 }, () => Math.floor(draw() * 0x100000000).toString(16).padStart(8, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 /** Mark environments dead (their code or configuration is gone): they finish what they run and take nothing more. */
@@ -473,6 +523,8 @@ export class LambdaLab implements LambdaPort {
       aliases: new Map(),
       tags: new Map(),
       nextVersion: 1,
+      lastModified: this.ctx.scheduler.now(),
+      revisionId: randomUUID(),
       ...(spec.reservedConcurrency !== undefined ? { reserved: spec.reservedConcurrency } : {}),
     });
     if (note) this.log(spec.name, '$LATEST', note);
@@ -559,6 +611,13 @@ export class LambdaLab implements LambdaPort {
     const f = this.fn(name);
     f.code = code;
     f.codeSha256 = codeSha(code, '');
+    this.touch(f);
+  }
+
+  /** $LATEST changed: a new revision. https://docs.aws.amazon.com/lambda/latest/api/API_FunctionConfiguration.html */
+  private touch(f: LabFunction): void {
+    f.lastModified = this.ctx.scheduler.now();
+    f.revisionId = randomUUID();
   }
 
   updateConfiguration(name: string, env: Record<string, string> | undefined, description?: string, limits: { timeoutSeconds?: number; memorySize?: number } = {}): void {
@@ -567,6 +626,7 @@ export class LambdaLab implements LambdaPort {
     if (description !== undefined) f.description = description;
     if (limits.timeoutSeconds !== undefined) f.timeoutSeconds = limits.timeoutSeconds;
     if (limits.memorySize !== undefined) f.memorySize = limits.memorySize;
+    this.touch(f);
   }
 
   /**
@@ -584,7 +644,7 @@ export class LambdaLab implements LambdaPort {
     if (last && last.codeSha256 === sha && JSON.stringify([last.env, last.timeoutSeconds, last.memorySize]) === config) return last.version;
     const version = String(f.nextVersion++);
     const v: Version = {
-      version, env: { ...f.env }, code: f.code, codeSha256: sha, publishedAt: this.ctx.scheduler.now(), behaviour,
+      version, env: { ...f.env }, code: f.code, codeSha256: sha, publishedAt: this.ctx.scheduler.now(), revisionId: randomUUID(), behaviour,
       timeoutSeconds: f.timeoutSeconds, memorySize: f.memorySize, description: description ?? f.description, environments: [],
     };
     f.versions.set(version, v);
@@ -681,7 +741,7 @@ export class LambdaLab implements LambdaPort {
           if (!(err instanceof LabError)) throw err;
           const retryAt = this.ctx.scheduler.now() + Math.round(asyncRetryDelayMs(n) * (1 + spread()));
           if (err.code === RESERVED_THROTTLE.code && retryAt - queuedAt <= ASYNC_MAX_EVENT_AGE_MS) return void attempt(n + 1, retryAt);
-          this.logs.push({ at: this.ctx.scheduler.now(), functionName: parseName(name).name, version: qualifier ?? '$LATEST', line: `lab: asynchronous invocation dropped: ${err.code}: ${err.message}` });
+          this.log(parseName(name).name, qualifier ?? '$LATEST', `lab: asynchronous invocation dropped: ${err.code}: ${err.message}`);
         }
       });
     attempt(1, queuedAt);
@@ -802,12 +862,16 @@ export class LambdaLab implements LambdaPort {
     const failing = b.startsFailingAfterMinutes === undefined || at - this.firstTrafficAt(f, version) >= b.startsFailingAfterMinutes * 60_000;
     // A new environment pays its init phase: the version's own, else the noise's.
     const initDurationMs = cold ? initDurationOf(b, noise, draw) : undefined;
-    const coldInit = initDurationMs ? { initDurationMs } : {};
+    const requestId = uuidOf(this.drawFor(`request|${f.spec.name}|${version}|${at}|${JSON.stringify(event)}`));
+    const coldInit = { requestId, ...(initDurationMs ? { initDurationMs } : {}) };
+    const firstLine = this.logs.length;
+    this.log(f.spec.name, version, platformLines(requestId, version)[0]);
     const injected = (errorType: string, errorMessage: string, durationMs: number, failure: FailureSource = 'injected'): InvokeResult => ({
       statusCode: 200, executedVersion: version, functionError: 'Unhandled', payload: { errorType, errorMessage }, durationMs, ...coldInit, failure,
     });
     let result: InvokeResult;
     let error: Invocation['error'];
+    let measuredInitMs: number | undefined;
     if (b.crashOnInit) {
       result = injected('Runtime.ExitError', 'RequestId: lab Error: Runtime exited with error: exit status 1', 50);
     } else if (failing && b.timeoutRate && draw() < b.timeoutRate) {
@@ -822,7 +886,7 @@ export class LambdaLab implements LambdaPort {
     } else {
       const worker = this.workerOf(f, v);
       // The function's clock starts at the invocation's start (a caller may be ahead of the lab's clock).
-      const r = await worker.invoke(event, alias ? `${f.arn}:${alias}` : `${f.arn}:${version}`, this.network, { now: () => this.ctx.scheduler.now(), timeoutMs: v.timeoutSeconds * 1000 }, env.startedAt - at);
+      const r = await worker.invoke(event, alias ? `${f.arn}:${alias}` : `${f.arn}:${version}`, this.network, { now: () => this.ctx.scheduler.now(), timeoutMs: v.timeoutSeconds * 1000 }, env.startedAt - at, requestId);
       if (r.timedOut) {
         // Lambda stops the invocation at its timeout and starts the next in a fresh environment.
         // https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html
@@ -835,6 +899,8 @@ export class LambdaLab implements LambdaPort {
       // init runs (and may fail) again. https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html
       v.initFailed = Boolean(r.init);
       if (r.init) env.dead = true;
+      // A cold start's REPORT names an init phase: the modelled one, else the code's measured load.
+      if (cold && !initDurationMs && typeof r.loadMs === 'number') measuredInitMs = Math.max(0.01, r.loadMs);
       result = {
         statusCode: 200,
         executedVersion: version,
@@ -849,6 +915,10 @@ export class LambdaLab implements LambdaPort {
         error = { type: String(p.errorType ?? 'Error'), message: String(p.errorMessage ?? ''), init: Boolean(r.init), injected: false };
       }
     }
+    const report = { durationMs: result.durationMs, ...((result.initDurationMs ?? measuredInitMs) ? { initDurationMs: result.initDurationMs ?? measuredInitMs } : {}) };
+    for (const line of platformLines(requestId, version, report, v.memorySize)) this.log(f.spec.name, version, line);
+    const logLines = this.invocationLog(f.spec.name, version, requestId, firstLine);
+    if (logLines) result = { ...result, logLines };
     // An injected init crash ends its environment as a real one does: every new one crashes again.
     if (b.crashOnInit) env.dead = true;
     if (result.functionError && !error) {
@@ -860,6 +930,15 @@ export class LambdaLab implements LambdaPort {
     // Lambda's Duration metric, like the REPORT line's, leaves the init phase out.
     if (record) this.recordMetrics(f.spec.name, alias, version, at, [{ error: Boolean(result.functionError), durationMs: result.durationMs }], 0);
     return result;
+  }
+
+  /**
+   * The lines one invocation wrote, START to REPORT, from the log since `from`; undefined when
+   * another invocation of the version ran meanwhile (their lines cannot be told apart).
+   */
+  private invocationLog(fn: string, version: string, requestId: string, from: number): string[] | undefined {
+    const lines = this.logs.slice(from).filter((e) => e.functionName === fn && e.version === version && !isLabNote(e.line)).map((e) => e.line);
+    return lines.some((l) => l.startsWith('START RequestId: ') && !l.startsWith(`START RequestId: ${requestId} `)) ? undefined : lines;
   }
 
   /**
@@ -959,7 +1038,7 @@ export class LambdaLab implements LambdaPort {
     if (!cur || JSON.stringify([cur.env, cur.code, cur.timeoutSeconds, cur.memorySize]) !== JSON.stringify([f.env, f.code, f.timeoutSeconds, f.memorySize])) {
       void cur?.worker?.close();
       const v: Version = {
-        version: '$LATEST', env: { ...f.env }, code: f.code, codeSha256: f.codeSha256, publishedAt: this.ctx.scheduler.now(), behaviour: {},
+        version: '$LATEST', env: { ...f.env }, code: f.code, codeSha256: f.codeSha256, publishedAt: this.ctx.scheduler.now(), revisionId: f.revisionId, behaviour: {},
         timeoutSeconds: f.timeoutSeconds, memorySize: f.memorySize, description: f.description,
         // The environments running the old $LATEST end as they finish; new invocations start new ones.
         environments: retire(cur?.environments ?? []),
@@ -1019,19 +1098,35 @@ export class LambdaLab implements LambdaPort {
   /** Lambda's REST API (restJson1), the operations the runtime and the SDK tests use. */
   routes(): RestRoute[] {
     const base = '/2015-03-31/functions';
-    const config = (f: LabFunction, v?: Version) => ({
+    /**
+     * A function's configuration ($LATEST without `v`; its ARN qualified with :$LATEST when
+     * `latestQualified`, as ListVersionsByFunction gives it), field by field as the response
+     * syntax lists them, where the lab knows the value.
+     * https://docs.aws.amazon.com/lambda/latest/api/API_FunctionConfiguration.html
+     */
+    const config = (f: LabFunction, v?: Version, latestQualified = false) => ({
       FunctionName: f.spec.name,
-      FunctionArn: v ? `${f.arn}:${v.version}` : f.arn,
-      // The execution role, so that a client can find the role to assume. https://docs.aws.amazon.com/lambda/latest/api/API_FunctionConfiguration.html
+      FunctionArn: v ? `${f.arn}:${v.version}` : latestQualified ? `${f.arn}:$LATEST` : f.arn,
+      // The execution role, so that a client can find the role to assume.
       ...(f.spec.role ? { Role: f.spec.role } : {}),
       Runtime: f.spec.runtime ?? 'nodejs24.x',
       Handler: (v ?? f).code.handler,
+      CodeSize: codeSize((v ?? f).code.dir),
       Timeout: v?.timeoutSeconds ?? f.timeoutSeconds,
       MemorySize: v?.memorySize ?? f.memorySize,
+      LastModified: lambdaTime(v?.publishedAt ?? f.lastModified),
       Version: v?.version ?? '$LATEST',
       Description: v?.description ?? f.description,
       Environment: { Variables: v ? v.env : f.env },
       CodeSha256: v?.codeSha256 ?? f.codeSha256,
+      RevisionId: v?.revisionId ?? f.revisionId,
+      PackageType: 'Zip',
+      Architectures: [...(f.spec.architectures ?? ['x86_64'])],
+      EphemeralStorage: { Size: f.spec.ephemeralStorageMb ?? 512 },
+      TracingConfig: { Mode: f.spec.tracingMode ?? 'PassThrough' },
+      // The lab writes its platform lines as text (START, END, REPORT).
+      LoggingConfig: { LogFormat: 'Text', LogGroup: this.logGroupOf(f.spec.name) },
+      SnapStart: { ApplyOn: 'None', OptimizationStatus: 'Off' },
       State: 'Active',
       LastUpdateStatus: 'Successful',
     });
@@ -1121,6 +1216,8 @@ export class LambdaLab implements LambdaPort {
               Configuration: config(f, versionOf(f, q)),
               Code: { RepositoryType: 'Lab', Location: (versionOf(f, q) ?? f).code.dir },
               ...(f.reserved !== undefined ? { Concurrency: { ReservedConcurrentExecutions: f.reserved } } : {}),
+              // https://docs.aws.amazon.com/lambda/latest/api/API_GetFunction.html: the function's tags, when it has any.
+              ...(f.tags.size ? { Tags: Object.fromEntries(f.tags) } : {}),
             },
           };
         },
@@ -1176,7 +1273,7 @@ export class LambdaLab implements LambdaPort {
         pattern: `${base}/:fn/versions`,
         handle: (req) => {
           const { f } = qualified(req);
-          return { body: { Versions: [config(f), ...[...f.versions.values()].filter((v) => v.version !== '$LATEST').map((v) => config(f, v))] } };
+          return { body: { Versions: [config(f, undefined, true), ...[...f.versions.values()].filter((v) => v.version !== '$LATEST').map((v) => config(f, v))] } };
         },
       },
       {

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { LabError } from '../kernel';
-import { awaitReply, type Deadline, eachLine, type HostAnswer, type Runner, type RunnerReply } from './runner';
+import { awaitReply, type Deadline, eachLine, type HostAnswer, OutputFence, type Runner, type RunnerReply } from './runner';
 
 /** The host's python3, as the lab runs it: its executable (past any shim) and version. */
 interface HostPython {
@@ -80,6 +80,7 @@ export class PythonRunner implements Runner {
   private readonly pending = new Map<number, (r: RunnerReply) => void>();
   private seq = 0;
   private exited = false;
+  private readonly fence = new OutputFence();
 
   constructor(
     private readonly spec: PythonVersionSpec,
@@ -107,8 +108,9 @@ export class PythonRunner implements Runner {
     });
     const [, stdout, stderr, toProcess, fromProcess] = this.proc.stdio as [null, Readable, Readable, Writable, Readable];
     this.toProcess = toProcess;
-    eachLine(stdout, onLog);
-    eachLine(stderr, onLog);
+    const out = (line: string) => this.fence.take(line) || onLog(line);
+    eachLine(stdout, out);
+    eachLine(stderr, out);
     eachLine(fromProcess, (line) => {
       const m = JSON.parse(line) as RunnerReply & { type: string; id: number };
       if (m.type === 'clock') this.write({ type: 'clock', id: m.id, now: clock[0] });
@@ -133,10 +135,10 @@ export class PythonRunner implements Runner {
   }
 
   /** Run one invocation. The process ends a sleep past the timeout itself (python_worker.py); `awaitReply` the rest. */
-  invoke(event: unknown, arn: string, network: Readonly<Record<string, HostAnswer>>, deadline: Deadline, startOffset = 0): Promise<RunnerReply> {
+  invoke(event: unknown, arn: string, network: Readonly<Record<string, HostAnswer>>, deadline: Deadline, startOffset = 0, requestId?: string): Promise<RunnerReply> {
     if (this.exited) return Promise.resolve(exitError(this.proc.exitCode, this.proc.signalCode));
     const id = ++this.seq;
-    return awaitReply(this.pending, id, deadline, this.spec.realClock, () => this.write({ type: 'invoke', id, event, arn, requestId: `lab-${id}`, network, startOffset }));
+    return awaitReply(this.pending, id, deadline, this.spec.realClock, () => this.write({ type: 'invoke', id, event, arn, requestId: requestId ?? `lab-${id}`, network, startOffset }), this.fence);
   }
 
   reinit(): void {

@@ -12,6 +12,8 @@ export interface RunnerReply {
   /** The failure was the init phase's (the code did not load). */
   init?: boolean;
   timedOut?: boolean;
+  /** Wall ms the runner took to load the code last (its measured init), when it knows. */
+  loadMs?: number;
 }
 
 /** The lab's clock as the caller sees it, and the version's timeout. */
@@ -27,7 +29,8 @@ export interface Deadline {
 export interface Runner {
   /** An invocation timed out in it: its code may still run, so it is never reused. */
   poisoned: boolean;
-  invoke(event: unknown, arn: string, network: Readonly<Record<string, HostAnswer>>, deadline: Deadline, startOffset?: number): Promise<RunnerReply>;
+  /** Run one invocation; it resolves once every line the invocation printed has reached the log. */
+  invoke(event: unknown, arn: string, network: Readonly<Record<string, HostAnswer>>, deadline: Deadline, startOffset?: number, requestId?: string): Promise<RunnerReply>;
   /** Load the version's code afresh (a new environment after a failed init runs the init again). */
   reinit(): void;
   close(): Promise<void>;
@@ -56,7 +59,17 @@ export function runtimeFamily(runtime: string | undefined): RuntimeFamily {
  * speeds up the world, not the function's code). `send` posts the invocation.
  * https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html
  */
-export function awaitReply(pending: Map<number, (r: RunnerReply) => void>, id: number, deadline: Deadline, realClock: boolean, send: () => void): Promise<RunnerReply> {
+export async function awaitReply(pending: Map<number, (r: RunnerReply) => void>, id: number, deadline: Deadline, realClock: boolean, send: () => void, fence?: OutputFence): Promise<RunnerReply> {
+  const reply = await awaitOnly(pending, id, deadline, realClock, send);
+  // A runner that stopped answering writes no marker: wait for its output only briefly.
+  await fence?.wait(id, FENCE_CAP_MS);
+  return reply;
+}
+
+/** The most wall time an invocation waits for its output's markers. */
+const FENCE_CAP_MS = 250;
+
+function awaitOnly(pending: Map<number, (r: RunnerReply) => void>, id: number, deadline: Deadline, realClock: boolean, send: () => void): Promise<RunnerReply> {
   const started = deadline.now();
   const wallStarted = performance.now();
   const elapsed = () => (realClock ? performance.now() - wallStarted : deadline.now() - started);
@@ -96,4 +109,42 @@ export function eachLine(stream: NodeJS.ReadableStream, onLine: (line: string) =
   };
   stream.on('data', onData);
   return () => stream.off('data', onData);
+}
+
+/** Written by a runner on stdout and on stderr once an invocation's code has ended, before its reply. */
+export const DONE_MARKER = '\u0000canary-watchdog-lab:done ';
+
+/**
+ * Tells when every line an invocation printed has arrived: a runner writes DONE_MARKER and the
+ * invocation's id on both its streams before it replies, and the reply may overtake them.
+ */
+export class OutputFence {
+  private readonly seen = new Map<number, number>();
+  private readonly waiting = new Map<number, () => void>();
+
+  /** A line from one of the runner's two streams: true when it is a marker, not output. */
+  take(line: string): boolean {
+    if (!line.startsWith(DONE_MARKER)) return false;
+    const id = Number(line.slice(DONE_MARKER.length));
+    const n = (this.seen.get(id) ?? 0) + 1;
+    this.seen.set(id, n);
+    if (n === 2) this.waiting.get(id)?.();
+    return true;
+  }
+
+  /** Resolves once both markers of invocation `id` arrived, or after `capMs` of wall time (a runner that died writes none). */
+  wait(id: number, capMs: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.seen.delete(id);
+        this.waiting.delete(id);
+        resolve();
+      };
+      const timer = setTimeout(done, this.seen.get(id) === 2 ? 0 : capMs);
+      timer.unref();
+      if (this.seen.get(id) === 2) return done();
+      this.waiting.set(id, done);
+    });
+  }
 }

@@ -65,6 +65,16 @@ Module._resolveFilename = function resolveWithRuntimeSdk(request, parent, ...res
   }
 };
 
+// The function runs on the Lambda runtime it names, not on the lab host's Node.js: a warning
+// about the host's own Node.js version (the AWS SDK's NodeVersionSupportWarning on Node 20) is
+// the host's, and stays out of the function's log. Every other warning is the function's.
+const realEmitWarning = process.emitWarning;
+process.emitWarning = function emitWarningOfTheFunction(warning, ...rest) {
+  const text = warning instanceof Error ? warning.message : String(warning);
+  if (text.includes(`running node ${process.version}`) || text.includes(`Node.js ${process.version.slice(1).split('.')[0]}.x`)) return;
+  return realEmitWarning.call(process, warning, ...rest);
+};
+
 // The network function code sees (README, The lab): loopback (the lab's own endpoint, which the SDK
 // talks to) passes through; any other host answers as the lab's network map says (the hosts the
 // template's functions name in their environment answer 200), and a host not in it fails as DNS
@@ -193,8 +203,12 @@ const PACKED_SDK = path.join(__dirname, 'sdk.js');
 
 let handler;
 let initError;
+// How long the code's last load took, wall ms: the REPORT line's Init Duration of a cold start
+// when the version models no init of its own (index.ts).
+let loadMs;
 function load() {
   if (handler || initError) return;
+  const loadStarted = performance.now();
   try {
     const [file, name] = splitHandler(current.handler);
     const mod = require(path.join(current.codeDir, file));
@@ -203,6 +217,7 @@ function load() {
   } catch (err) {
     initError = err;
   }
+  loadMs = performance.now() - loadStarted;
 }
 
 function splitHandler(h) {
@@ -242,6 +257,7 @@ function release() {
   process.stderr.write(`${RELEASED}\n`);
 }
 const RELEASED = '\u0000canary-watchdog-lab:released';
+const DONE = '\u0000canary-watchdog-lab:done ';
 
 // A new execution environment after a failed init: the code loads afresh (its init runs again).
 function reinit() {
@@ -277,7 +293,10 @@ parentPort.on('message', (msg) => {
   const send = (reply) => {
     if (replied) return;
     replied = true;
-    parentPort.postMessage({ type: 'result', id: msg.id, ...reply });
+    // Every line the invocation printed is written before this marker (runner.ts waits for it).
+    process.stdout.write(`${DONE}${msg.id}\n`);
+    process.stderr.write(`${DONE}${msg.id}\n`);
+    parentPort.postMessage({ type: 'result', id: msg.id, loadMs, ...reply });
   };
   // Lambda's timeout: the invocation ends with Sandbox.Timedout at the configured duration.
   // https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html

@@ -6,6 +6,7 @@ import {
   DeleteAlarmsCommand,
   DescribeAlarmHistoryCommand,
   DescribeAlarmsCommand,
+  DescribeAlarmsForMetricCommand,
   DisableAlarmActionsCommand,
   EnableAlarmActionsCommand,
   GetMetricDataCommand,
@@ -271,6 +272,48 @@ describe('alarms over the SDK', () => {
     await client.send(new SetAlarmStateCommand({ AlarmName: 'child', StateValue: 'ALARM', StateReason: 'drill' }));
     const parents = await client.send(new DescribeAlarmsCommand({ ParentsOfAlarmName: 'child' }));
     expect(parents.CompositeAlarms).toMatchObject([{ AlarmName: 'parent', StateValue: 'ALARM' }]);
+  });
+});
+
+describe('DescribeAlarmsForMetric over the SDK', () => {
+  // https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarmsForMetric.html
+  const alarm = (AlarmName: string, extra: Partial<PutMetricAlarmCommandInput> = {}) =>
+    client.send(new PutMetricAlarmCommand({
+      AlarmName, Namespace: NS, MetricName: 'Errors', Dimensions: [{ Name: 'FunctionName', Value: 'f' }], Statistic: 'Sum', Period: 60,
+      EvaluationPeriods: 1, Threshold: 1, ComparisonOperator: 'GreaterThanThreshold', ...extra,
+    }));
+
+  it('answers the metric alarms on one metric, narrowed by statistic, dimensions and period', async () => {
+    await alarm('a-sum');
+    await alarm('b-max', { Statistic: 'Maximum' });
+    await alarm('c-other-fn', { Dimensions: [{ Name: 'FunctionName', Value: 'g' }] });
+    await alarm('d-other-metric', { MetricName: 'Throttles' });
+    const names = async (input: Record<string, unknown>) => ((await client.send(new DescribeAlarmsForMetricCommand({ Namespace: NS, MetricName: 'Errors', ...input }))).MetricAlarms ?? []).map((a) => a.AlarmName);
+    expect(await names({})).toEqual(['a-sum', 'b-max', 'c-other-fn']);
+    expect(await names({ Statistic: 'Sum' })).toEqual(['a-sum', 'c-other-fn']);
+    expect(await names({ Dimensions: [{ Name: 'FunctionName', Value: 'f' }] })).toEqual(['a-sum', 'b-max']);
+    expect(await names({ Dimensions: [{ Name: 'FunctionName', Value: 'f' }], Period: 300 })).toEqual([]);
+    const [a] = (await client.send(new DescribeAlarmsForMetricCommand({ Namespace: NS, MetricName: 'Errors', Statistic: 'Sum', Dimensions: [{ Name: 'FunctionName', Value: 'f' }] }))).MetricAlarms!;
+    expect(a).toMatchObject({ AlarmName: 'a-sum', StateValue: 'INSUFFICIENT_DATA', Threshold: 1, Period: 60 });
+  });
+
+  it('requires the metric: MetricName and Namespace', async () => {
+    await expect(client.send(new DescribeAlarmsForMetricCommand({ Namespace: NS } as never))).rejects.toMatchObject({ name: 'MissingRequiredParameterException', message: expect.stringContaining('MetricName') });
+  });
+});
+
+describe('a Metrics Insights query', () => {
+  it('is refused by name as not supported, not as a parse error', async () => {
+    const q = [{ Id: 'q', Expression: 'SELECT SUM(Errors) FROM SCHEMA("Lab/Test", FunctionName)', Period: 60 }];
+    await expect(client.send(new GetMetricDataCommand({ MetricDataQueries: q, StartTime: new Date(T0 - 10 * MIN), EndTime: new Date(T0) }))).rejects.toMatchObject({
+      name: 'InvalidParameterValueException',
+      message: expect.stringContaining('Metrics Insights is not supported by the lab'),
+    });
+  });
+
+  it('leaves metric math as it was (the guard: only SELECT is Metrics Insights)', async () => {
+    const q = [{ Id: 'e', Expression: 'SELECTED + 1', Period: 60 }];
+    await expect(client.send(new GetMetricDataCommand({ MetricDataQueries: q, StartTime: new Date(T0 - 10 * MIN), EndTime: new Date(T0) }))).rejects.toMatchObject({ message: expect.not.stringContaining('Metrics Insights') });
   });
 });
 

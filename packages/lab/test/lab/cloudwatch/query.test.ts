@@ -176,4 +176,18 @@ describe('form-encoded requests that are not awsQuery', () => {
       await routed.close();
     }
   });
+
+  it('answers DescribeAlarmsForMetric in XML', async () => {
+    const put = await query({
+      Action: 'PutMetricAlarm', AlarmName: 'q-errors', Namespace: 'Lab/Q', MetricName: 'Errors', Statistic: 'Sum', Period: '60', EvaluationPeriods: '1', Threshold: '1',
+      ComparisonOperator: 'GreaterThanThreshold', 'Dimensions.member.1.Name': 'FunctionName', 'Dimensions.member.1.Value': 'f',
+    });
+    expect(put.status).toBe(200);
+    const r = await query({ Action: 'DescribeAlarmsForMetric', Namespace: 'Lab/Q', MetricName: 'Errors', Period: '60', 'Dimensions.member.1.Name': 'FunctionName', 'Dimensions.member.1.Value': 'f' });
+    expect(r.status).toBe(200);
+    expect(r.xml).toContain('<DescribeAlarmsForMetricResponse');
+    expect(r.xml).toMatch(/<MetricAlarms>\s*<member>[\s\S]*<AlarmName>q-errors<\/AlarmName>/);
+    const none = await query({ Action: 'DescribeAlarmsForMetric', Namespace: 'Lab/Q', MetricName: 'Errors', Period: '300' });
+    expect(none.xml).not.toContain('q-errors');
+  });
 });

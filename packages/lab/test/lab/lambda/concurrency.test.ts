@@ -217,6 +217,18 @@ describe('the lab: user traffic under reserved concurrency', () => {
     expect(throttles / (throttles + invocations)).toBeGreaterThan(0.72);
   }, 30_000);
 
+  it('throttles every user request and every direct invoke at 0 (the kill switch), and Throttles counts each', async () => {
+    await client().send(new PutFunctionConcurrencyCommand({ FunctionName: 'quick', ReservedConcurrentExecutions: 0 }));
+    lab.traffic.set('quick', 'live', 20);
+    for (let i = 0; i < 3; i++) expect(await settle(invoke('quick'))).toMatchObject({ error: { name: 'TooManyRequestsException', message: 'Rate Exceeded.' } });
+    await lab.advance(180);
+    const tally = lab.traffic.tally('quick', 'live').get('1')!;
+    expect(tally).toMatchObject({ requests: 20 * 180, failures: 20 * 180 });
+    expect(await sum('Invocations')).toBe(0);
+    // At least the first minute of traffic is published by now (a minute ends, then the metric delay), plus the three direct invokes.
+    expect(await sum('Throttles')).toBeGreaterThanOrEqual(20 * 60 + 3);
+  }, 30_000);
+
   it('throttles nothing while rate x duration stays within the reserved concurrency', async () => {
     lab.traffic.set('quick', 'live', 50);
     await lab.advance(180);

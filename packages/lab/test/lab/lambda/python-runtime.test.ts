@@ -106,6 +106,24 @@ describeWithPython('the lab runs Python functions', () => {
     expect(lines).toEqual(expect.arrayContaining(['quote for {"sku": "sku-1"}', 'to stderr']));
   });
 
+  it('writes START, its output, END and REPORT for each invocation, the request id the context\'s; Init Duration on the cold start only', async () => {
+    const v = create();
+    const ids: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      ids.push(((await lab.lambda.invoke('quote', { sku: `s${i}` }, 'test', v)).payload as { aws_request_id: string }).aws_request_id);
+      // The first has ended by the second (calls at one instant are concurrent: each a cold start).
+      await lab.advance(1);
+    }
+    const lines = lab.lambda.logs.filter((l) => l.functionName === 'quote').map((l) => l.line);
+    for (const [i, id] of ids.entries()) {
+      const start = lines.indexOf(`START RequestId: ${id} Version: 1`);
+      const report = lines.findIndex((l) => l.startsWith(`REPORT RequestId: ${id}\t`));
+      expect(start).toBeGreaterThanOrEqual(0);
+      expect(lines.slice(start, report + 1)).toEqual([`START RequestId: ${id} Version: 1`, `quote for {"sku": "s${i}"}`, 'to stderr', `END RequestId: ${id}`, lines[report]]);
+      expect(/Init Duration: \d+\.\d\d ms\t$/.test(lines[report])).toBe(i === 0);
+    }
+  });
+
   it('answers an uncaught exception with the documented payload: errorMessage, errorType, requestId, stackTrace', async () => {
     const v = create();
     const r = await lab.lambda.invoke('quote', { raise: 'sku-9' }, 'test', v);
