@@ -37,6 +37,8 @@ export interface FailureMode {
   readonly kind: 'bad' | 'good';
   /** In `--quick` (a pull request's subset). */
   readonly quick: boolean;
+  /** It begins only once the new version has all the traffic: every layer that stops it counts, at any share. */
+  readonly afterFullTraffic?: boolean;
   /** The scenario fields for a function, or why this mode cannot be rehearsed for it. */
   build(f: FunctionFacts): ModeScenario | { readonly skip: string };
 }
@@ -90,6 +92,7 @@ export const CATALOGUE: readonly FailureMode[] = [
     group: 'code',
     kind: 'bad',
     quick: false,
+    afterFullTraffic: true,
     explain: 'the new code starts failing 20 % of requests a minute after it has all the traffic',
     build: (f) => ({ release: { errorRate: 0.2, startsFailingAfterMinutes: f.shiftMinutes + 1 } }),
   },

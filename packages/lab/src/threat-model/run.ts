@@ -27,7 +27,7 @@ export interface ThreatRow {
   readonly skipped?: string;
   /** The layers that stopped it, in turn, each with the others before it taken away. */
   readonly detectedBy: readonly string[];
-  /** How many of them stopped it before the new version had all the traffic. */
+  /** How many of them stopped it before the new version had all the traffic (at any share, for a mode that begins only after). */
   readonly redundancy: number;
   /** With every layer: */
   readonly outcome?: StrategyResult['outcome'];
@@ -153,7 +153,7 @@ export async function modelOne(assembly: string, f: FunctionFacts, mode: Failure
     if (r.outcome !== 'rolled-back') break;
     const layer = layerOf(r.decidedBy, f.guard);
     detectedBy.push(layer);
-    if (r.maxTrafficPercent < 100) before100++;
+    if (r.maxTrafficPercent < 100 || mode.afterFullTraffic) before100++;
     if (!removable(layer, f.guard)) break;
   }
   const row: ThreatRow = {

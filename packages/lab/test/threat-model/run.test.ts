@@ -42,6 +42,8 @@ describe('the threat model', () => {
     // A typo fails the configuration check's format; a slow burn starts after the shift.
     expect(CATALOGUE.find((m) => m.id === 'config-typo')!.build(facts)).toEqual({ release: { env: { PAYMENTS_URL: 'htp//payments' }, errorRate: 1 } });
     expect(CATALOGUE.find((m) => m.id === 'slow-burn-after-100')!.build(facts)).toMatchObject({ release: { startsFailingAfterMinutes: 6 } });
+    // A slow burn begins after the shift: only it counts the layers that stop it at 100 %.
+    expect(CATALOGUE.filter((m) => m.afterFullTraffic).map((m) => m.id)).toEqual(['slow-burn-after-100']);
     expect(new Set(CATALOGUE.map((m) => m.group))).toEqual(new Set(['code', 'configuration', 'release process', 'dependencies']));
   });
 
