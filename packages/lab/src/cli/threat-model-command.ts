@@ -46,7 +46,11 @@ export const QUICK_LEAVES_OUT = CATALOGUE.filter((m) => !m.quick).map((m) => m.i
 
 /** A user's scenario file as a failure mode: its behaviour, faults and noise; its expect.outcome says bad or good. */
 function modeFromScenario(ref: string): FailureMode[] {
-  return loadScenarios([ref]).map((s) => ({
+  const scenarios = loadScenarios([ref]);
+  // Said, not dropped: the threat model sets each trial's traffic itself.
+  const withEvents = scenarios.find((s) => s.traffic.events || s.stages);
+  if (withEvents) throw badInput(`--scenario ${basename(withEvents.source)}: traffic.events and stages are not taken by threat-model yet; rehearse it with canary-watchdog rehearse --scenario`);
+  return scenarios.map((s) => ({
     id: s.name,
     group: 'code' as const,
     kind: s.expect.outcome === 'completed' ? ('good' as const) : ('bad' as const),

@@ -102,7 +102,7 @@ export const CATALOGUE: readonly FailureMode[] = [
     kind: 'bad',
     quick: false,
     explain: 'a bug only real users\' requests reach (probes never send them)',
-    build: () => ({ skip: 'needs traffic that invokes the real code (issue 25); rehearse it with a scenario file of your own' }),
+    build: () => ({ skip: 'needs your own traffic events and a code change only real requests reach: rehearse them with canary-watchdog rehearse (traffic.events, release.code; the sample\'s real-traffic-bug is one)' }),
   },
   {
     id: 'config-typo',
