@@ -91,4 +91,12 @@ function main(argv: readonly string[]): number {
   return 0;
 }
 
-if (require.main === module) process.exit(main(process.argv.slice(2)));
+if (require.main === module) {
+  try {
+    process.exit(main(process.argv.slice(2)));
+  } catch (err) {
+    // A block the kept figures cannot render (a scenario named in it is not kept): said, exit 1.
+    process.stderr.write(`docs: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+}
