@@ -239,10 +239,8 @@ export async function runLab(
     'Ctrl-C stops it.',
     '',
   );
-  out(lines.join('\n'));
   // The lab's own notes (a Python runtime run on another host Python, ...): those of the load, then each as it comes (cdk deploy).
   const note = (line: string) => isLabNote(line) && out(`${terminalSafe(line)}\n`);
-  for (const l of lab.lambda.logs) note(l.line);
   lab.lambda.onLog((e) => note(e.line));
   // Each watchdog decision as it happens: deployment, layer, action and reason.
   // The trigger tells apart decisions taken at the same instant (a schedule tick, an alarm's state change).
@@ -261,5 +259,8 @@ export async function runLab(
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+  // "Ctrl-C stops it" only once it does: a SIGINT before the handler would kill the process outright.
+  out(lines.join('\n'));
+  for (const l of lab.lambda.logs) note(l.line);
   return lab;
 }
