@@ -35,6 +35,25 @@ const SDK = [
   '@aws-sdk/util-dynamodb',
 ];
 
+/**
+ * The SDK's retry backoff (a wait between attempts) calls the lab worker's __labRetryBackoff when
+ * there is one, which makes it the invocation's time on a virtual clock (worker.js). The bundle
+ * loses the module paths worker.js tells it by in node_modules.
+ */
+const RETRY_MODULE = /[\\/]@smithy[\\/](?:core[\\/]dist-[a-z]+[\\/]submodules[\\/]retry|middleware-retry|util-retry)[\\/].*\.js$/;
+const retryBackoff = {
+  name: 'retry-backoff',
+  setup(build) {
+    build.onLoad({ filter: RETRY_MODULE }, (args) => {
+      const source = fs.readFileSync(args.path, 'utf8');
+      const contents = source.replace(/\bsetTimeout\(/g, '(globalThis.__labRetryBackoff || setTimeout)(');
+      if (contents !== source) retryPatched++;
+      return { contents, loader: 'js' };
+    });
+  },
+};
+let retryPatched = 0;
+
 /** '@aws-sdk/x' from the CLI's bundle resolves to dist/sdk/@aws-sdk/x (one shared copy). */
 const sdkShims = {
   name: 'sdk-shims',
@@ -67,8 +86,10 @@ async function main() {
   // The SDK, once: each module loaded on first use.
   const entry = path.join(OUT, 'sdk-entry.js');
   fs.writeFileSync(entry, `module.exports = {\n${SDK.map((m) => `  ${JSON.stringify(m)}: () => require(${JSON.stringify(m)}),`).join('\n')}\n};\n`);
-  await esbuild.build({ ...common, entryPoints: [entry], outfile: path.join(OUT, 'sdk.js'), minify: true, keepNames: true, nodePaths: [path.join(ROOT, 'node_modules')] });
+  await esbuild.build({ ...common, entryPoints: [entry], outfile: path.join(OUT, 'sdk.js'), minify: true, keepNames: true, nodePaths: [path.join(ROOT, 'node_modules')], plugins: [retryBackoff] });
   fs.rmSync(entry);
+  // An SDK whose retry module moved would wait in wall time again, silently: refuse it.
+  if (!retryPatched) throw new Error(`no SDK retry module matched ${RETRY_MODULE} in sdk.js: update it to where the SDK waits between attempts`);
   for (const m of SDK) {
     const dir = path.join(OUT, 'sdk', m);
     fs.mkdirSync(dir, { recursive: true });

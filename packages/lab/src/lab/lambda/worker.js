@@ -32,9 +32,18 @@ class LabDate extends RealDate {
 globalThis.Date = LabDate;
 globalThis.setTimeout = function labSetTimeout(fn, ms, ...args) {
   const store = local.getStore();
-  // Only the function's own sleeps are virtual; library timers (the SDK's socket and retry
-  // timers, loaded from node_modules) keep real time and their own meaning.
-  if (!store || !ownCaller()) return realSetTimeout(fn, ms, ...args);
+  // Only the function's own sleeps and the SDK's retry backoff (a sleep too, between attempts) are
+  // virtual; other library timers (the SDK's socket and request timeouts) keep real time and their
+  // own meaning. https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html
+  if (!store || !(ownCaller() || sdkBackoff())) return realSetTimeout(fn, ms, ...args);
+  return virtualSleep(store, fn, ms, args);
+};
+// The installed CLI's bundled SDK calls this for its retry backoff (packages/cli/scripts/build.js).
+globalThis.__labRetryBackoff = function labRetryBackoff(fn, ms, ...args) {
+  const store = local.getStore();
+  return store ? virtualSleep(store, fn, ms, args) : realSetTimeout(fn, ms, ...args);
+};
+function virtualSleep(store, fn, ms, args) {
   store.offset += Math.max(0, Number(ms) || 0);
   // A sleep that ends past the function's timeout: Lambda stops the invocation at the timeout,
   // so the code after it never runs.
@@ -44,7 +53,7 @@ globalThis.setTimeout = function labSetTimeout(fn, ms, ...args) {
     return realSetTimeout(() => {}, 0);
   }
   return realSetTimeout(fn, 0, ...args);
-};
+}
 
 // The Lambda Node.js runtime ships the AWS SDK v3 (/var/runtime/node_modules), so bundles leave
 // it out. The lab plays that part: '@aws-sdk/*' the bundle cannot find comes from the lab's own
@@ -196,6 +205,19 @@ function ownCaller() {
   Error.stackTraceLimit = limit;
   const caller = stack.slice(stack.lastIndexOf('\n') + 1);
   return stack.split('\n').length >= 4 && !caller.includes('node_modules') && !caller.includes('node:') && !caller.includes(PACKED_SDK);
+}
+
+// Whether the SDK's retry strategy set this timer: its wait between attempts. The SDK v3 keeps it in
+// @smithy's retry module (@smithy/core's retry submodule, or @smithy/middleware-retry and
+// @smithy/util-retry in older releases). (The installed CLI's bundled SDK has no module paths: it
+// calls __labRetryBackoff instead, see packages/cli/scripts/build.js.)
+const RETRY_MODULE = /[\\/]@smithy[\\/](?:core[\\/]dist-[a-z]+[\\/]submodules[\\/]retry|middleware-retry|util-retry)[\\/]/;
+function sdkBackoff() {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 4;
+  const stack = new Error().stack || '';
+  Error.stackTraceLimit = limit;
+  return RETRY_MODULE.test(stack);
 }
 
 // The SDK the installed CLI carries bundled (packages/cli): a library, like node_modules.
