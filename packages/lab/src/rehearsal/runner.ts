@@ -260,6 +260,8 @@ async function runRelease(
     if (strategy === 'native') {
       via = await nativeGroup(lab, guarded, watchdogFn);
       for (const f of [...watchdogFns, proberFn]) if (f) lab.eventbridge.disabledTargets.add(f);
+      // The native user's functions carry no canary-watchdog layer: no telemetry extension runs.
+      for (const f of functions) lab.telemetry.disable(f);
       for (const f of watchdogFns) lab.streams.disabledFunctions.add(f);
     } else if (scenario.faults.watchdog === 'down') {
       for (const f of watchdogFns) {

@@ -47,6 +47,13 @@ describe('rehearse on the sample app', () => {
     expect(r.strategies.native.outcome).toBe('completed');
   });
 
+  it('runs the telemetry extension for the watchdog strategy only: the native user has no canary-watchdog layer', () => {
+    const r = results.find((x) => x.name === 'bad-code')!;
+    const holds = (s: ScenarioResult['strategies']['native']) => s.cost.reduce((a, m) => a + m.extensionHolds, 0);
+    expect(holds(r.strategies.watchdog)).toBeGreaterThan(0);
+    expect(holds(r.strategies.native)).toBe(0);
+  });
+
   it('reports the state table\'s write units per minute by kind of item in the JSON', () => {
     const cost = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')).scenarios.find((x: ScenarioResult) => x.name === 'bad-code').strategies.watchdog.cost as { writeUnits: number; writeUnitsByKind: Record<string, number> }[];
     expect(cost.length).toBeGreaterThan(0);

@@ -518,6 +518,11 @@ export class TelemetryExtensionHost {
     this.binaries.set(functionName, binary);
   }
 
+  /** A function runs without the extension from now on (a rehearsal's native strategy: no canary-watchdog layer). */
+  disable(functionName: string): void {
+    this.binaries.delete(functionName);
+  }
+
   enabled(functionName: string): boolean {
     return this.binaries.has(functionName);
   }
