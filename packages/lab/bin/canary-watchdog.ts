@@ -13,6 +13,7 @@ import { checkCloudAssembly } from '../src/cli/preflight';
 import { parseLabStart } from '../src/cli/lab-start';
 import { terminalLines } from '../src/cli/terminal-text';
 import { rehearse } from '../src/rehearsal/rehearse';
+import { serveStrategyRuns, StrategyProcesses, STRATEGY_RUNNER_ENV } from '../src/rehearsal/processes';
 import { loadScenarios } from '../src/rehearsal/scenario';
 import { deployCommand, watchCommand, type FollowFlags, type WatchFlags } from '../src/cli/watch-command';
 import { DEFAULT_WAIT_FOR_UPDATE_MINUTES } from '../src/cli/watch';
@@ -89,7 +90,14 @@ export function program(): Command {
       if (opts.report !== undefined) checkOutputFile('--report', opts.report);
       if (opts.app !== undefined) checkCloudAssembly(opts.app);
       const scenarios = loadScenarios(opts.scenario ?? []);
-      const results = await interruptible((interrupt) => rehearse({ scenarios, ...opts, interrupt }));
+      // Each strategy of each scenario running at once in a process of its own (results do not depend on it).
+      const processes = new StrategyProcesses(opts.parallel * 2);
+      let results;
+      try {
+        results = await interruptible((interrupt) => rehearse({ scenarios, ...opts, interrupt, runner: processes.run }));
+      } finally {
+        processes.close();
+      }
       if (results.some((r) => !r.passed)) throw new CliError(EXIT.failed, 'some scenarios did not meet their expectations');
     });
 
@@ -115,7 +123,12 @@ export function program(): Command {
       if (opts.report !== undefined) checkOutputFile('--report', opts.report);
       if (opts.app !== undefined) checkCloudAssembly(opts.app);
       const shard = opts.shard === undefined ? undefined : parseShard(opts.shard);
-      await interruptible((interrupt) => threatModelCommand({ ...opts, ...(shard ? { shard } : { shard: undefined }), interrupt }));
+      const processes = new StrategyProcesses(opts.parallel);
+      try {
+        await interruptible((interrupt) => threatModelCommand({ ...opts, ...(shard ? { shard } : { shard: undefined }), interrupt, runner: processes.run }));
+      } finally {
+        processes.close();
+      }
     });
   threat
     .command('merge')
@@ -243,6 +256,16 @@ function packageVersion(): string {
 
 /** Run the CLI on `argv` (node's, with the script at [1]); resolves to the exit status (EXIT_CODE_HELP). */
 export async function main(argv: string[]): Promise<number> {
+  // A child the CLI started to run rehearsal strategies in (rehearsal/processes.ts).
+  if (process.env[STRATEGY_RUNNER_ENV] === '1') {
+    delete process.env[STRATEGY_RUNNER_ENV];
+    if (!process.send) {
+      process.stderr.write(`error: ${STRATEGY_RUNNER_ENV} is set, but this process was not started by the CLI (no IPC channel)\n`);
+      return EXIT.badInput;
+    }
+    await serveStrategyRuns();
+    process.exit(EXIT.ok);
+  }
   try {
     await program().parseAsync(argv);
     return EXIT.ok;

@@ -3,6 +3,7 @@
  * rehearsals (lib: src/threat-model), print the table, write the JSON and the report, and exit 1
  * when a mode has fewer chances than `--fail-under` asks.
  */
+import type { StrategyRunner } from '../rehearsal/processes';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { synthSampleApp } from '../lab/sample-app';
@@ -22,6 +23,8 @@ export interface ThreatModelFlags {
   readonly rps: number;
   readonly baselineErrorRate: number;
   readonly parallel: number;
+  /** What runs each rehearsal (default: in this process); the CLI runs them in child processes. */
+  readonly runner?: StrategyRunner;
   readonly seed: number;
   readonly shard?: readonly [number, number];
   readonly json?: string;
@@ -99,6 +102,7 @@ export async function threatModelCommand(flags: ThreatModelFlags): Promise<Threa
       parallel: flags.parallel,
       ...(flags.shard ? { shard: flags.shard } : {}),
       ...(flags.interrupt ? { signal: flags.interrupt } : {}),
+      ...(flags.runner ? { runner: flags.runner } : {}),
       onRow: (r) => out.write(`  ${r.skipped ? 'skip' : 'done'} ${r.function} ${r.mode}\n`),
     });
   }

@@ -9,6 +9,7 @@ import { renderReport } from './report';
 import { LIVE_BAR_SIZE, LIVE_FORMAT, LIVE_PREFIX_COLUMNS, liveName, liveStatusLine, summaryTable, type LiveStatus } from './summary';
 import { runStrategy, STRATEGIES, type StrategyResult } from './runner';
 import type { Scenario } from './scenario';
+import type { StrategyRunner } from './processes';
 import type { ScenarioResult } from './result';
 
 export type { ScenarioResult } from './result';
@@ -31,6 +32,8 @@ export interface RehearsalOptions {
    * ones are summarized (and written to `json`), and the rehearsal rejects with the signal's reason.
    */
   readonly interrupt?: AbortSignal;
+  /** What runs each strategy: in this process (default), or in child processes (StrategyProcesses.run, the CLI's). */
+  readonly runner?: StrategyRunner;
 }
 
 /** The scenario's expectations, checked against the watchdog strategy. */
@@ -102,7 +105,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<ScenarioResult[]
     // A run that cannot be judged (RehearsalError) ends the whole rehearsal, the other run too.
     const [watchdog, native] = await Promise.all(
       STRATEGIES.map((strategy) =>
-        runStrategy(
+        (opts.runner ?? runStrategy)(
           scenario,
           strategy,
           app,

@@ -13,6 +13,7 @@
 import { parseWatchdogConfig, type GuardConfig } from 'canary-watchdog/lib/core/config';
 import { Lab } from '../lab/lab';
 import { runStrategy, type StrategyResult } from '../rehearsal/runner';
+import type { StrategyRunner } from '../rehearsal/processes';
 import { parseScenario } from '../rehearsal/scenario';
 import { configOf, REMOVABLE_LAYERS, RUNTIME_HANDLERS } from '../rehearsal/watchdog-settings';
 import { CATALOGUE, type FailureMode, type FunctionFacts } from './catalogue';
@@ -118,6 +119,8 @@ export interface ThreatModelOptions {
   /** Called as each row is ready. */
   readonly onRow?: (row: ThreatRow) => void;
   readonly signal?: AbortSignal;
+  /** What runs each rehearsal: in this process (default), or in child processes (the CLI's). */
+  readonly runner?: StrategyRunner;
 }
 
 /** The (function, mode) trials of a threat model, in a fixed order, then this shard's share. */
@@ -127,7 +130,7 @@ export function trials(facts: readonly FunctionFacts[], modes: readonly FailureM
 }
 
 /** Rehearse one mode for one function until it gets through. */
-export async function modelOne(assembly: string, f: FunctionFacts, mode: FailureMode, opts: { rps: number; seed: number; signal?: AbortSignal }): Promise<ThreatRow> {
+export async function modelOne(assembly: string, f: FunctionFacts, mode: FailureMode, opts: { rps: number; seed: number; signal?: AbortSignal; runner?: StrategyRunner }): Promise<ThreatRow> {
   const base = { function: f.functionName, mode: mode.id, group: mode.group, kind: mode.kind };
   const built = mode.build(f);
   if ('skip' in built) return { ...base, skipped: String(built.skip), detectedBy: [], redundancy: 0, advice: String(built.skip) };
@@ -148,7 +151,7 @@ export async function modelOne(assembly: string, f: FunctionFacts, mode: Failure
       expect: { outcome: mode.kind === 'bad' ? 'rolled-back' : 'completed' },
     };
     const scenario = parseScenario(raw, `threat-model ${f.functionName} ${mode.id}`);
-    const r = await runStrategy(scenario, 'watchdog', assembly, undefined, opts.signal);
+    const r = await (opts.runner ?? runStrategy)(scenario, 'watchdog', assembly, undefined, opts.signal);
     first ??= r;
     if (r.outcome !== 'rolled-back') break;
     const layer = layerOf(r.decidedBy, f.guard);
@@ -197,7 +200,7 @@ export async function threatModel(opts: ThreatModelOptions): Promise<ThreatRow[]
     Array.from({ length: Math.max(1, Math.min(opts.parallel, list.length)) }, async () => {
       while (next < list.length && !opts.signal?.aborted) {
         const i = next++;
-        rows[i] = await modelOne(opts.assembly, list[i].facts, list[i].mode, { rps: opts.rps, seed: opts.seed, ...(opts.signal ? { signal: opts.signal } : {}) });
+        rows[i] = await modelOne(opts.assembly, list[i].facts, list[i].mode, { rps: opts.rps, seed: opts.seed, ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.runner ? { runner: opts.runner } : {}) });
         opts.onRow?.(rows[i]);
       }
     }),
