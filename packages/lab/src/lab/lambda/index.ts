@@ -113,6 +113,16 @@ export interface FunctionSpec {
   readonly tracingMode?: string;
   /** EphemeralStorage.Size, MB (described only); default 512. */
   readonly ephemeralStorageMb?: number;
+  /** Its layers' version ARNs, with each one's size when the lab has its content (described only: the lab runs the telemetry layer's extension itself). */
+  readonly layers?: readonly { readonly arn: string; readonly codeSize?: number }[];
+  /** VpcConfig (described only: the lab's functions reach what the lab lets them reach); VpcId when the template names the subnets' VPC. */
+  readonly vpc?: { readonly subnetIds: readonly string[]; readonly securityGroupIds: readonly string[]; readonly vpcId?: string; readonly ipv6AllowedForDualStack: boolean };
+  /** DeadLetterConfig.TargetArn (described only). */
+  readonly deadLetterTargetArn?: string;
+  /** KMSKeyArn, the key of its environment variables (described only). */
+  readonly kmsKeyArn?: string;
+  /** SnapStart.ApplyOn (described only); default None. */
+  readonly snapStartApplyOn?: string;
 }
 
 /** Credentials a function's environment gets for its execution role. */
@@ -427,7 +437,7 @@ const lambdaTime = (ms: number) => new Date(ms).toISOString().replace('Z', '+000
 
 const codeSizes = new Map<string, number>();
 /** CodeSize: the bytes of the code's folder (Lambda counts its deployment package's), read once a folder. */
-function codeSize(dir: string): number {
+export function codeSize(dir: string): number {
   let size = codeSizes.get(dir);
   if (size === undefined) {
     size = 0;
@@ -1124,9 +1134,15 @@ export class LambdaLab implements LambdaPort {
       Architectures: [...(f.spec.architectures ?? ['x86_64'])],
       EphemeralStorage: { Size: f.spec.ephemeralStorageMb ?? 512 },
       TracingConfig: { Mode: f.spec.tracingMode ?? 'PassThrough' },
+      // What the template sets and AWS leaves out when it is not set.
+      ...(f.spec.layers?.length ? { Layers: f.spec.layers.map((l) => ({ Arn: l.arn, ...(l.codeSize !== undefined ? { CodeSize: l.codeSize } : {}) })) } : {}),
+      ...(f.spec.vpc ? { VpcConfig: { SubnetIds: [...f.spec.vpc.subnetIds], SecurityGroupIds: [...f.spec.vpc.securityGroupIds], ...(f.spec.vpc.vpcId ? { VpcId: f.spec.vpc.vpcId } : {}), Ipv6AllowedForDualStack: f.spec.vpc.ipv6AllowedForDualStack } } : {}),
+      ...(f.spec.deadLetterTargetArn ? { DeadLetterConfig: { TargetArn: f.spec.deadLetterTargetArn } } : {}),
+      ...(f.spec.kmsKeyArn ? { KMSKeyArn: f.spec.kmsKeyArn } : {}),
       // The lab writes its platform lines as text (START, END, REPORT).
       LoggingConfig: { LogFormat: 'Text', LogGroup: this.logGroupOf(f.spec.name) },
-      SnapStart: { ApplyOn: 'None', OptimizationStatus: 'Off' },
+      // SnapStart applies to published versions only: $LATEST stays Off. https://docs.aws.amazon.com/lambda/latest/api/API_SnapStartResponse.html
+      SnapStart: { ApplyOn: f.spec.snapStartApplyOn ?? 'None', OptimizationStatus: v && f.spec.snapStartApplyOn === 'PublishedVersions' ? 'On' : 'Off' },
       State: 'Active',
       LastUpdateStatus: 'Successful',
     });
