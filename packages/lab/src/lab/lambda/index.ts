@@ -140,6 +140,8 @@ export interface FunctionCode {
 
 interface Version {
   readonly version: string;
+  /** The last measure of the most memory its environment has held, bytes (REPORT's Max Memory Used). */
+  memoryBytes?: number;
   readonly env: Record<string, string>;
   /** The code a published version keeps (Lambda snapshots code and configuration at publication). */
   readonly code: FunctionCode;
@@ -248,6 +250,8 @@ export interface InvokeResult {
   readonly requestId: string;
   /** Its log lines, START to REPORT (LogType Tail), when no other invocation's interleave with them. */
   readonly logLines?: readonly string[];
+  /** The most memory its environment had held when it ended, bytes (REPORT's Max Memory Used). */
+  readonly memoryBytes?: number;
 }
 
 /** Where a failed request's failure came from (`throttled`: refused for the reserved concurrency). */
@@ -407,17 +411,21 @@ class VersionWorker implements Runner {
 /**
  * The Lambda platform's lines around one invocation in its log stream: START before the
  * function's output; END and REPORT after it, the REPORT's Init Duration on a cold start only
- * (the init phase is outside Duration). Max Memory Used is nominal: the lab does not measure it.
+ * (the init phase is outside Duration). Max Memory Used is the environment's measured peak: an
+ * injected outcome, which runs no code, reports the last measure of the version's environment.
  * https://docs.aws.amazon.com/lambda/latest/dg/nodejs-logging.html
  * https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html
  */
-export function platformLines(requestId: string, version: string, r?: { durationMs: number; initDurationMs?: number }, memorySize = 128): string[] {
+export function platformLines(requestId: string, version: string, r?: { durationMs: number; initDurationMs?: number; memoryBytes?: number }, memorySize = 128): string[] {
   if (!r) return [`START RequestId: ${requestId} Version: ${version}`];
   return [
     `END RequestId: ${requestId}`,
-    `REPORT RequestId: ${requestId}\tDuration: ${r.durationMs.toFixed(2)} ms\tBilled Duration: ${Math.ceil(r.durationMs)} ms\tMemory Size: ${memorySize} MB\tMax Memory Used: ${Math.min(memorySize, 64)} MB\t${r.initDurationMs ? `Init Duration: ${r.initDurationMs.toFixed(2)} ms\t` : ''}`,
+    `REPORT RequestId: ${requestId}\tDuration: ${r.durationMs.toFixed(2)} ms\tBilled Duration: ${Math.ceil(r.durationMs)} ms\tMemory Size: ${memorySize} MB\tMax Memory Used: ${maxMemoryUsedMb(r.memoryBytes ?? 0, memorySize)} MB\t${r.initDurationMs ? `Init Duration: ${r.initDurationMs.toFixed(2)} ms\t` : ''}`,
   ];
 }
+
+/** Max Memory Used: the environment's measured peak in whole MB (MiB), never above Memory Size. */
+const maxMemoryUsedMb = (bytes: number, memorySize: number): number => Math.min(memorySize, Math.round(bytes / 2 ** 20));
 
 /** A line of the lab's own (a note for whoever runs the lab, `lab: ...`): never in a function's log group. */
 export const isLabNote = (line: string): boolean => line.startsWith('lab: ');
@@ -911,6 +919,7 @@ export class LambdaLab implements LambdaPort {
       if (r.init) env.dead = true;
       // A cold start's REPORT names an init phase: the modelled one, else the code's measured load.
       if (cold && !initDurationMs && typeof r.loadMs === 'number') measuredInitMs = Math.max(0.01, r.loadMs);
+      if (typeof r.memoryBytes === 'number') v.memoryBytes = r.memoryBytes;
       result = {
         statusCode: 200,
         executedVersion: version,
@@ -925,7 +934,8 @@ export class LambdaLab implements LambdaPort {
         error = { type: String(p.errorType ?? 'Error'), message: String(p.errorMessage ?? ''), init: Boolean(r.init), injected: false };
       }
     }
-    const report = { durationMs: result.durationMs, ...((result.initDurationMs ?? measuredInitMs) ? { initDurationMs: result.initDurationMs ?? measuredInitMs } : {}) };
+    if (v.memoryBytes !== undefined) result = { ...result, memoryBytes: v.memoryBytes };
+    const report = { durationMs: result.durationMs, memoryBytes: v.memoryBytes, ...((result.initDurationMs ?? measuredInitMs) ? { initDurationMs: result.initDurationMs ?? measuredInitMs } : {}) };
     for (const line of platformLines(requestId, version, report, v.memorySize)) this.log(f.spec.name, version, line);
     const logLines = this.invocationLog(f.spec.name, version, requestId, firstLine);
     if (logLines) result = { ...result, logLines };

@@ -10,6 +10,7 @@
 const { parentPort } = require('node:worker_threads');
 const { AsyncLocalStorage } = require('node:async_hooks');
 const path = require('node:path');
+const v8 = require('node:v8');
 
 // What this thread runs now: set by an 'assign' message (a lab may hand a thread that served
 // one version to the next, see index.ts), cleared by 'release'.
@@ -230,8 +231,18 @@ function errorPayload(err) {
   return { errorType: e.name || 'Error', errorMessage: e.message, trace: (e.stack || '').split('\n').slice(0, 5) };
 }
 
+// The most memory this environment has held, bytes: its V8 heap and the external memory (buffers)
+// the heap keeps, measured as each invocation ends (REPORT's Max Memory Used).
+let peakMemory = 0;
+function memoryPeak() {
+  const h = v8.getHeapStatistics();
+  peakMemory = Math.max(peakMemory, h.total_heap_size + h.external_memory);
+  return peakMemory;
+}
+
 function assign(msg) {
   current = msg;
+  peakMemory = 0;
   shared = new Float64Array(msg.clock);
   for (const key of Object.keys(process.env)) delete process.env[key];
   Object.assign(process.env, msg.env);
@@ -296,7 +307,7 @@ parentPort.on('message', (msg) => {
     // Every line the invocation printed is written before this marker (runner.ts waits for it).
     process.stdout.write(`${DONE}${msg.id}\n`);
     process.stderr.write(`${DONE}${msg.id}\n`);
-    parentPort.postMessage({ type: 'result', id: msg.id, loadMs, ...reply });
+    parentPort.postMessage({ type: 'result', id: msg.id, loadMs, memoryBytes: memoryPeak(), ...reply });
   };
   // Lambda's timeout: the invocation ends with Sandbox.Timedout at the configured duration.
   // https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html
