@@ -15,7 +15,7 @@ import { authorizationFor, IamLab, stackIam } from './iam';
 import { LabError, LabEventBus, Scheduler } from './kernel';
 
 export type { FaultSpec } from './faults';
-import { type Behaviour, codeSize, type FunctionSpec, LambdaLab, parseName } from './lambda';
+import { type Behaviour, codeSize, type FunctionSpec, LambdaLab, loggingOf, parseName } from './lambda';
 import { assetDir, readAssembly, Resolver, type StackArtifact } from './loader';
 import { Faults, type FaultOutcome, type FaultSpec } from './faults';
 import { LabServer, type Authorizer, type FaultInjector, type RestRoute } from './server';
@@ -398,6 +398,7 @@ export class Lab implements FaultInjector, Authorizer {
         ...(p.Role !== undefined ? { role: String(resolver.resolve(p.Role)) } : {}),
         ...describedOnly(resolver.resolve({ Architectures: p.Architectures, TracingConfig: p.TracingConfig, EphemeralStorage: p.EphemeralStorage, DeadLetterConfig: p.DeadLetterConfig, KmsKeyArn: p.KmsKeyArn, SnapStart: p.SnapStart }) as Record<string, unknown>),
         ...describedNetwork(stack, resolver, p),
+        ...(p.LoggingConfig !== undefined ? { logging: loggingOf(resolver.resolve(p.LoggingConfig) as Record<string, unknown>) } : {}),
       });
       report.functions.push(name);
       const extension = this.telemetryExtension(stack, res, p.Layers);
