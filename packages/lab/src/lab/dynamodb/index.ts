@@ -365,6 +365,9 @@ export class DynamoDbLab {
         const ids = targets.map(({ t, id }) => `${t.name}\u0000${id}`);
         if (new Set(ids).size !== ids.length) throw validation('Transaction request cannot include multiple operations on one item');
         for (const { kind, spec } of entries) if (kind === 'ConditionCheck' && spec.ConditionExpression === undefined) throw validation("1 validation error detected: Value null at 'transactItems.1.member.conditionCheck.conditionExpression' failed to satisfy constraint: Member must not be null");
+        // What the request itself shows of the size (a Put's item, the stored items) is checked before
+        // anything runs, so that a refused request consumes nothing; what updates add, after.
+        checkTransactionSize(targets.map(({ t, id }, n) => Math.max(sizeOf(t.items.get(id)), entries[n].kind === 'Put' ? sizeOf(entries[n].spec.Item as Item) : 0)));
         const detail = capacityDetail(i);
         const units = new Map<string, number>();
         const reasons: Record<string, unknown>[] = [];
