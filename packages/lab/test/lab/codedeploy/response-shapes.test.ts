@@ -90,6 +90,31 @@ describe('GetDeploymentGroup', () => {
   });
 });
 
+describe('a stopped deployment and its rollback', () => {
+  it('describe errorInformation and rollbackInfo in the output shape (their codes among the model\'s)', async () => {
+    await call('CreateDeploymentGroup', {
+      applicationName: 'app', deploymentGroupName: 'slow', serviceRoleArn: 'arn:aws:iam::123456789012:role/codedeploy',
+      deploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent30Minutes',
+      deploymentStyle: { deploymentType: 'BLUE_GREEN', deploymentOption: 'WITH_TRAFFIC_CONTROL' },
+      autoRollbackConfiguration: { enabled: true, events: ['DEPLOYMENT_STOP_ON_REQUEST'] },
+    });
+    // From the version the alias is on now to the other one.
+    const now = lab.lambda.getAlias('fn', 'live')!.functionVersion;
+    const live: [string, string] = now === '1' ? ['1', '2'] : ['2', '1'];
+    const id = (await call('CreateDeployment', { applicationName: 'app', deploymentGroupName: 'slow', revision: { revisionType: 'AppSpecContent', appSpecContent: { content: appSpec({}, live) } } })).deploymentId as string;
+    await lab.advance(5);
+    await call('StopDeployment', { deploymentId: id, autoRollbackEnabled: true });
+    await lab.advance(5);
+    const stopped = await call('GetDeployment', { deploymentId: id });
+    expect(shapeProblems(model, 'GetDeployment', stopped)).toEqual([]);
+    const d = stopped.deploymentInfo as Record<string, unknown>;
+    expect(missing(d, ['errorInformation.code', 'errorInformation.message', 'rollbackInfo.rollbackDeploymentId'])).toEqual([]);
+    const rollback = await call('GetDeployment', { deploymentId: (d.rollbackInfo as { rollbackDeploymentId: string }).rollbackDeploymentId });
+    expect(shapeProblems(model, 'GetDeployment', rollback)).toEqual([]);
+    expect(missing(rollback.deploymentInfo, ['rollbackInfo.rollbackTriggeringDeploymentId', 'creator'])).toEqual([]);
+  });
+});
+
 describe('ListDeployments', () => {
   it('every member in the output shape, newest first', async () => {
     const out = await call('ListDeployments', { applicationName: 'app', deploymentGroupName: 'dg' });
