@@ -118,4 +118,18 @@ describe('AliasConfiguration', () => {
       Name: 'live', FunctionVersion: '1', Description: 'what users call', RevisionId: expect.stringMatching(/^[0-9a-f-]{36}$/),
     });
   });
+
+  it('an alias weighted between two versions describes RoutingConfig in its shape', async () => {
+    const published = await get('full/versions', 'POST');
+    expect(published.Version).toBe('1');
+    // A second version (a new environment variable), then 10 % of the alias's traffic to it.
+    const update = await fetch(`${lab.endpoint}/2015-03-31/functions/full/configuration`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ Environment: { Variables: { RELEASE: '2' } } }) });
+    expect(update.status).toBe(200);
+    expect((await get('full/versions', 'POST')).Version).toBe('2');
+    const routed = await fetch(`${lab.endpoint}/2015-03-31/functions/full/aliases/live`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ RoutingConfig: { AdditionalVersionWeights: { '2': 0.1 } } }) });
+    expect(routed.status).toBe(200);
+    const alias = await get('full/aliases/live');
+    expect(shapeProblems(model, 'GetAlias', alias)).toEqual([]);
+    expect(alias.RoutingConfig).toEqual({ AdditionalVersionWeights: { '2': 0.1 } });
+  });
 });
