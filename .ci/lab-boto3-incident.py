@@ -8,9 +8,8 @@ import re
 import sys
 import time
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
+from lab_boto3 import check, lab_client
 
 ENDPOINT = sys.argv[1]
 FN = "OrdersService-PricingApiFunctionE656641C"
@@ -23,26 +22,10 @@ REPORT = re.compile(r"^REPORT RequestId: ([0-9a-f-]{36})\tDuration: \d+\.\d\d ms
 
 
 def client(service):
-    return boto3.client(
-        service,
-        endpoint_url=ENDPOINT,
-        region_name="us-east-1",
-        aws_access_key_id="lab",
-        aws_secret_access_key="lab",
-        config=Config(retries={"max_attempts": 1, "mode": "standard"}),
-    )
+    return lab_client(ENDPOINT, service)
 
 
 logs, lam, events, cw = client("logs"), client("lambda"), client("events"), client("cloudwatch")
-
-
-def check(name, fn):
-    """fn returns True, or a string saying what it saw; an exception is a failure too."""
-    try:
-        got = fn()
-    except Exception as e:  # noqa: BLE001 - every failure is reported, with its type
-        got = "%s: %s" % (type(e).__name__, e)
-    print("pass" if got is True else "FAIL boto3 %s: %s" % (name, got))
 
 
 def refused(name, code, message, fn):

@@ -15,7 +15,7 @@ import { authorizationFor, IamLab, stackIam } from './iam';
 import { LabError, LabEventBus, Scheduler } from './kernel';
 
 export type { FaultSpec } from './faults';
-import { type Behaviour, type FunctionSpec, LambdaLab, parseName } from './lambda';
+import { type Behaviour, codeSize, type FunctionSpec, LambdaLab, loggingOf, parseName } from './lambda';
 import { assetDir, readAssembly, Resolver, type StackArtifact } from './loader';
 import { Faults, type FaultOutcome, type FaultSpec } from './faults';
 import { LabServer, type Authorizer, type FaultInjector, type RestRoute } from './server';
@@ -396,7 +396,9 @@ export class Lab implements FaultInjector, Authorizer {
         // Checked by createFunction: an integer >= 0, within the account's unreserved minimum.
         ...(p.ReservedConcurrentExecutions !== undefined ? { reservedConcurrency: resolver.resolve(p.ReservedConcurrentExecutions) as number } : {}),
         ...(p.Role !== undefined ? { role: String(resolver.resolve(p.Role)) } : {}),
-        ...describedOnly(resolver.resolve({ Architectures: p.Architectures, TracingConfig: p.TracingConfig, EphemeralStorage: p.EphemeralStorage }) as Record<string, unknown>),
+        ...describedOnly(resolver.resolve({ Architectures: p.Architectures, TracingConfig: p.TracingConfig, EphemeralStorage: p.EphemeralStorage, DeadLetterConfig: p.DeadLetterConfig, KmsKeyArn: p.KmsKeyArn, SnapStart: p.SnapStart }) as Record<string, unknown>),
+        ...describedNetwork(stack, resolver, p),
+        ...(p.LoggingConfig !== undefined ? { logging: loggingOf(resolver.resolve(p.LoggingConfig) as Record<string, unknown>) } : {}),
       });
       report.functions.push(name);
       const extension = this.telemetryExtension(stack, res, p.Layers);
@@ -412,8 +414,8 @@ export class Lab implements FaultInjector, Authorizer {
     }
     resolver = new Resolver(stack, versions);
     for (const [, r] of byType('AWS::Lambda::Alias')) {
-      const p = resolver.resolve(r.Properties ?? {}) as { FunctionName: string; Name: string; FunctionVersion: string };
-      this.lambda.createAlias(p.FunctionName, p.Name, { functionVersion: p.FunctionVersion });
+      const p = resolver.resolve(r.Properties ?? {}) as { FunctionName: string; Name: string; FunctionVersion: string; Description?: string };
+      this.lambda.createAlias(p.FunctionName, p.Name, { functionVersion: p.FunctionVersion }, p.Description ?? '');
     }
     // A function URL on an alias: user traffic through that alias gets the URL metrics.
     const urls = new Set<string>();
@@ -862,12 +864,49 @@ function runnableHere(binary: string): string {
 }
 
 /** What a function's template says of the properties the lab only describes (GetFunctionConfiguration). */
-function describedOnly(p: { Architectures?: unknown; TracingConfig?: unknown; EphemeralStorage?: unknown }): Pick<FunctionSpec, 'architectures' | 'tracingMode' | 'ephemeralStorageMb'> {
+function describedOnly(p: { Architectures?: unknown; TracingConfig?: unknown; EphemeralStorage?: unknown; DeadLetterConfig?: unknown; KmsKeyArn?: unknown; SnapStart?: unknown }): Pick<FunctionSpec, 'architectures' | 'tracingMode' | 'ephemeralStorageMb' | 'deadLetterTargetArn' | 'kmsKeyArn' | 'snapStartApplyOn'> {
   const mode = (p.TracingConfig as { Mode?: unknown } | undefined)?.Mode;
   const size = (p.EphemeralStorage as { Size?: unknown } | undefined)?.Size;
+  const dlq = (p.DeadLetterConfig as { TargetArn?: unknown } | undefined)?.TargetArn;
+  const applyOn = (p.SnapStart as { ApplyOn?: unknown } | undefined)?.ApplyOn;
   return {
     ...(Array.isArray(p.Architectures) ? { architectures: p.Architectures.map(String) } : {}),
     ...(typeof mode === 'string' ? { tracingMode: mode } : {}),
     ...(size !== undefined ? { ephemeralStorageMb: Number(size) } : {}),
+    ...(typeof dlq === 'string' ? { deadLetterTargetArn: dlq } : {}),
+    ...(typeof p.KmsKeyArn === 'string' ? { kmsKeyArn: p.KmsKeyArn } : {}),
+    ...(typeof applyOn === 'string' ? { snapStartApplyOn: applyOn } : {}),
+  };
+}
+
+/**
+ * A function's layers and VPC as GetFunctionConfiguration describes them: each layer's version ARN
+ * (and its size when the layer's content is an asset of the stack); the subnets, security groups
+ * and, when the template defines the subnets, their VPC.
+ * https://docs.aws.amazon.com/lambda/latest/api/API_VpcConfigResponse.html
+ */
+function describedNetwork(stack: StackArtifact, resolver: Resolver, p: Record<string, unknown>): Pick<FunctionSpec, 'layers' | 'vpc'> {
+  const res = stack.template.Resources;
+  const layers = (Array.isArray(p.Layers) ? p.Layers : []).map((l: unknown) => {
+    const id = (l as { Ref?: unknown } | null)?.Ref;
+    const r = typeof id === 'string' ? res[id] : undefined;
+    let size: number | undefined;
+    if (r?.Type === 'AWS::Lambda::LayerVersion') {
+      try {
+        size = codeSize(assetDir(stack, r));
+      } catch {
+        // A layer whose content is not an asset here (S3Bucket/S3Key): its size is unknown.
+      }
+    }
+    return { arn: String(resolver.resolve(l)), ...(size !== undefined ? { codeSize: size } : {}) };
+  });
+  const vpc = resolver.resolve(p.VpcConfig) as { SubnetIds?: unknown; SecurityGroupIds?: unknown; Ipv6AllowedForDualStack?: unknown } | undefined;
+  const subnetIds = Array.isArray(vpc?.SubnetIds) ? vpc.SubnetIds.map(String) : [];
+  const vpcIds = new Set(Object.entries(res).filter(([id, r]) => r.Type === 'AWS::EC2::Subnet' && subnetIds.includes(resolver.ref(id) ?? '')).map(([, r]) => String(resolver.resolve(r.Properties?.VpcId))));
+  return {
+    ...(layers.length ? { layers } : {}),
+    ...(subnetIds.length
+      ? { vpc: { subnetIds, securityGroupIds: Array.isArray(vpc?.SecurityGroupIds) ? vpc.SecurityGroupIds.map(String) : [], ...(vpcIds.size === 1 ? { vpcId: [...vpcIds][0] } : {}), ipv6AllowedForDualStack: vpc?.Ipv6AllowedForDualStack === true } }
+      : {}),
   };
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { LAB_ACCOUNT, LAB_REGION, LabError } from './kernel';
@@ -35,6 +36,11 @@ export function readAssembly(relativeOrAbsolute: string): StackArtifact[] {
   }
   if (!stacks.length) throw new LabError('InvalidAssembly', `${dir}: the cloud assembly holds no CloudFormation stack`);
   return stacks;
+}
+
+/** A stable EC2 resource id for a template's resource: `<prefix>-` and 17 hex digits. */
+function ec2Id(prefix: string, stack: string, id: string): string {
+  return `${prefix}-${createHash('sha256').update(`${stack}/${id}`).digest('hex').slice(0, 17)}`;
 }
 
 /** Physical names and attributes of the template's resources, as CloudFormation would give them. */
@@ -93,6 +99,20 @@ export class Resolver {
           set(arn, { PolicyArn: arn });
           break;
         }
+        // Ref of a layer version is its ARN. https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-lambda-layerversion.html
+        case 'AWS::Lambda::LayerVersion':
+          set(`arn:aws:lambda:${LAB_REGION}:${LAB_ACCOUNT}:layer:${literal(p.LayerName) ?? gen}:1`);
+          break;
+        // Ref of a VPC, subnet or security group is its id (vpc-, subnet-, sg- and 17 hex digits).
+        case 'AWS::EC2::VPC':
+          set(ec2Id('vpc', stack.stackName, id));
+          break;
+        case 'AWS::EC2::Subnet':
+          set(ec2Id('subnet', stack.stackName, id));
+          break;
+        case 'AWS::EC2::SecurityGroup':
+          set(ec2Id('sg', stack.stackName, id), { GroupId: ec2Id('sg', stack.stackName, id) });
+          break;
         default:
           set(gen, { Arn: `arn:aws:lab:${LAB_REGION}:${LAB_ACCOUNT}:${id}` });
       }

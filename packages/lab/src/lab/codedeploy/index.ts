@@ -236,7 +236,24 @@ export class CodeDeployLab {
         autoRollbackConfiguration: g.autoRollbackConfiguration,
         deploymentStyle: { deploymentType: 'BLUE_GREEN', deploymentOption: 'WITH_TRAFFIC_CONTROL' },
         computePlatform: 'Lambda',
+        ...this.groupHistory(g),
       },
+    };
+  }
+
+  /**
+   * A group's last attempted and last successful deployments, and its target revision (the one its
+   * last successful deployment installed). https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_LastDeploymentInfo.html
+   */
+  private groupHistory(g: DeploymentGroup): Record<string, unknown> {
+    const mine = this.engine.all().filter((d) => d.applicationName === g.applicationName && d.deploymentGroupName === g.deploymentGroupName);
+    const last = (d: Deployment | undefined) =>
+      d && { deploymentId: d.deploymentId, status: d.status, ...(d.completeTime !== undefined ? { endTime: seconds(d.completeTime) } : {}), createTime: seconds(d.createTime) };
+    const succeeded = mine.filter((d) => d.status === 'Succeeded').at(-1);
+    return {
+      ...(succeeded ? { targetRevision: revisionOut(succeeded) } : {}),
+      ...(succeeded ? { lastSuccessfulDeployment: last(succeeded) } : {}),
+      ...(mine.length ? { lastAttemptedDeployment: last(mine.at(-1)) } : {}),
     };
   }
 
@@ -490,17 +507,19 @@ export class CodeDeployLab {
   /** GetDeployment's deploymentInfo. */
   private info(d: Deployment): Record<string, unknown> {
     const done = d.status === 'Succeeded' ? 1 : 0;
+    // The revision the group's last successful deployment before this one installed.
+    const all = this.engine.all();
+    const previous = all
+      .slice(0, all.indexOf(d))
+      .filter((p) => p.applicationName === d.applicationName && p.deploymentGroupName === d.deploymentGroupName && p.status === 'Succeeded')
+      .at(-1);
     return {
       applicationName: d.applicationName,
       deploymentGroupName: d.deploymentGroupName,
       deploymentConfigName: d.deploymentConfigName,
       deploymentId: d.deploymentId,
-      revision: {
-        revisionType: d.revision.revisionType,
-        ...(d.revision.revisionType === 'AppSpecContent'
-          ? { appSpecContent: { content: d.revision.content, sha256: d.revision.sha256 } }
-          : { string: { content: d.revision.content, sha256: d.revision.sha256 } }),
-      },
+      ...(previous ? { previousRevision: revisionOut(previous) } : {}),
+      revision: revisionOut(d),
       status: d.status,
       errorInformation: d.errorInformation && { ...d.errorInformation },
       createTime: seconds(d.createTime),
@@ -516,6 +535,10 @@ export class CodeDeployLab {
       },
       description: d.description,
       creator: d.creator,
+      // Settings of EC2/on-premises deployments, which a Lambda deployment has at their defaults.
+      ignoreApplicationStopFailures: false,
+      updateOutdatedInstancesOnly: false,
+      instanceTerminationWaitTimeStarted: false,
       autoRollbackConfiguration: d.autoRollbackConfiguration,
       rollbackInfo: d.rollbackInfo && { ...d.rollbackInfo },
       deploymentStyle: { deploymentType: 'BLUE_GREEN', deploymentOption: 'WITH_TRAFFIC_CONTROL' },
@@ -523,6 +546,12 @@ export class CodeDeployLab {
       computePlatform: 'Lambda',
     };
   }
+}
+
+/** A deployment's revision as RevisionLocation describes it. https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_RevisionLocation.html */
+function revisionOut(d: Deployment): Record<string, unknown> {
+  const body = { content: d.revision.content, sha256: d.revision.sha256 };
+  return { revisionType: d.revision.revisionType, ...(d.revision.revisionType === 'AppSpecContent' ? { appSpecContent: body } : { string: body }) };
 }
 
 const groupKey = (app: string, group: string) => `${app}\u0000${group}`;

@@ -365,12 +365,16 @@ export class DynamoDbLab {
         const ids = targets.map(({ t, id }) => `${t.name}\u0000${id}`);
         if (new Set(ids).size !== ids.length) throw validation('Transaction request cannot include multiple operations on one item');
         for (const { kind, spec } of entries) if (kind === 'ConditionCheck' && spec.ConditionExpression === undefined) throw validation("1 validation error detected: Value null at 'transactItems.1.member.conditionCheck.conditionExpression' failed to satisfy constraint: Member must not be null");
+        // What the request itself shows of the size (a Put's item, the stored items) is checked before
+        // anything runs, so that a refused request consumes nothing; what updates add, after.
+        checkTransactionSize(targets.map(({ t, id }, n) => Math.max(sizeOf(t.items.get(id)), entries[n].kind === 'Put' ? sizeOf(entries[n].spec.Item as Item) : 0)));
         const detail = capacityDetail(i);
         const units = new Map<string, number>();
         const reasons: Record<string, unknown>[] = [];
         this.unitScale = TRANSACTION_UNIT_SCALE;
         try {
         this.atomically([...new Set(targets.map((x) => x.t))], () => {
+          const before = targets.map(({ t, id }) => t.items.get(id));
           for (const [n, { kind, spec }] of entries.entries()) {
             try {
               if (kind === 'ConditionCheck') {
@@ -384,6 +388,8 @@ export class DynamoDbLab {
               reasons.push({ Code: 'ConditionalCheckFailed', Message: 'The conditional request failed', ...((e as LabError).fields ?? {}) });
             }
           }
+          // Each item counts at the larger of its sizes before and after the transaction.
+          checkTransactionSize(targets.map(({ t, id }, n) => Math.max(sizeOf(before[n]), sizeOf(t.items.get(id)))));
           // A failed condition cancels the whole transaction, each entry's reason in order.
           if (reasons.some((r) => r.Code !== 'None')) {
             throw new LabError('TransactionCanceledException', `Transaction cancelled, please refer cancellation reasons for specific reasons [${reasons.map((r) => r.Code as string).join(', ')}]`, 400, { CancellationReasons: reasons });
@@ -397,11 +403,14 @@ export class DynamoDbLab {
       },
       TransactGetItems: (i, caller) => {
         const entries = transactEntries(i.TransactItems, 'TransactGetItem', ['Get'], 'TransactItems can only contain one of Get');
-        const ids = entries.map(({ spec }) => {
+        const stored = entries.map(({ spec }) => {
           const t = this.table(spec.TableName, 'tableName');
-          return `${t.name}\u0000${this.keyOf(t, spec.Key)}`;
+          const key = this.keyOf(t, spec.Key);
+          return { id: `${t.name}\u0000${key}`, item: t.items.get(key) };
         });
+        const ids = stored.map((x) => x.id);
         if (new Set(ids).size !== ids.length) throw validation('Transaction request cannot include multiple operations on one item');
+        checkTransactionSize(stored.map((x) => sizeOf(x.item)));
         const detail = capacityDetail(i);
         const units = new Map<string, number>();
         this.unitScale = TRANSACTION_UNIT_SCALE;
@@ -662,6 +671,16 @@ const capacityOf = (detail: CapacityDetail, units: ReadonlyMap<string, number>) 
 
 /** AWS's message for ADD or DELETE on a value of the wrong type (which operand, it does not say). */
 const INCORRECT_TYPE = 'An operand in the update expression has an incorrect data type';
+
+/** The aggregate size of the items in a transaction is at most 4 MB. https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html */
+const MAX_TRANSACTION_BYTES = 4 * 1024 * 1024;
+
+function checkTransactionSize(sizes: readonly number[]): void {
+  // No verified service text was found: the message is the API reference's sentence.
+  if (sizes.reduce((a, b) => a + b, 0) > MAX_TRANSACTION_BYTES) throw validation('The aggregate size of the items in the transaction cannot exceed 4 MB');
+}
+
+const sizeOf = (item: Item | undefined): number => (item ? itemSize(item) : 0);
 
 /** An item is at most 400 KB, its attribute names included. https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html#limits-items */
 const MAX_ITEM_BYTES = 400 * 1024;

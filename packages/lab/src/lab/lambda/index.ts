@@ -113,7 +113,51 @@ export interface FunctionSpec {
   readonly tracingMode?: string;
   /** EphemeralStorage.Size, MB (described only); default 512. */
   readonly ephemeralStorageMb?: number;
+  /** Its layers' version ARNs, with each one's size when the lab has its content (described only: the lab runs the telemetry layer's extension itself). */
+  readonly layers?: readonly { readonly arn: string; readonly codeSize?: number }[];
+  /** VpcConfig (described only: the lab's functions reach what the lab lets them reach); VpcId when the template names the subnets' VPC. */
+  readonly vpc?: { readonly subnetIds: readonly string[]; readonly securityGroupIds: readonly string[]; readonly vpcId?: string; readonly ipv6AllowedForDualStack: boolean };
+  /** DeadLetterConfig.TargetArn (described only). */
+  readonly deadLetterTargetArn?: string;
+  /** KMSKeyArn, the key of its environment variables (described only). */
+  readonly kmsKeyArn?: string;
+  /** SnapStart.ApplyOn (described only); default None. */
+  readonly snapStartApplyOn?: string;
+  /** LoggingConfig's format and levels (its LogGroup is `logGroup`); the text format without one. */
+  readonly logging?: LoggingSpec;
 }
+
+/** How a function's logs are written: Lambda's text format, or JSON records filtered by level. */
+export type LoggingSpec = { readonly format: 'Text' } | { readonly format: 'JSON'; readonly applicationLevel: string; readonly systemLevel: string };
+
+/** Application log levels, most detailed first. https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html */
+const APPLICATION_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'] as const;
+/** System log levels, most detailed first. */
+const SYSTEM_LEVELS = ['DEBUG', 'INFO', 'WARN'] as const;
+
+/**
+ * A template's LoggingConfig as a LoggingSpec: LogFormat Text or JSON; ApplicationLogLevel and
+ * SystemLogLevel only with JSON, each INFO by default. A bad value is refused naming the allowed ones.
+ * https://docs.aws.amazon.com/lambda/latest/api/API_LoggingConfig.html
+ */
+export function loggingOf(raw: { LogFormat?: unknown; ApplicationLogLevel?: unknown; SystemLogLevel?: unknown } | undefined): LoggingSpec {
+  const bad = (m: string) => new LabError('InvalidParameterValueException', m);
+  const format = raw?.LogFormat ?? 'Text';
+  if (format !== 'Text' && format !== 'JSON') throw bad(`LogFormat: expected Text or JSON, got ${JSON.stringify(format)}`);
+  const app = raw?.ApplicationLogLevel;
+  const system = raw?.SystemLogLevel;
+  if (format === 'Text') {
+    if (app !== undefined || system !== undefined) throw bad('LoggingConfig: ApplicationLogLevel and SystemLogLevel need LogFormat JSON');
+    return { format };
+  }
+  if (app !== undefined && !(APPLICATION_LEVELS as readonly unknown[]).includes(app)) throw bad(`ApplicationLogLevel: expected TRACE, DEBUG, INFO, WARN, ERROR or FATAL, got ${JSON.stringify(app)}`);
+  if (system !== undefined && !(SYSTEM_LEVELS as readonly unknown[]).includes(system)) throw bad(`SystemLogLevel: expected DEBUG, INFO or WARN, got ${JSON.stringify(system)}`);
+  return { format, applicationLevel: (app as string | undefined) ?? 'INFO', systemLevel: (system as string | undefined) ?? 'INFO' };
+}
+
+/** Whether a system record of `level` passes the function's SystemLogLevel. */
+const systemLogs = (logging: LoggingSpec, level: (typeof SYSTEM_LEVELS)[number]): boolean =>
+  logging.format === 'JSON' && SYSTEM_LEVELS.indexOf(level) >= SYSTEM_LEVELS.indexOf(logging.systemLevel as (typeof SYSTEM_LEVELS)[number]);
 
 /** Credentials a function's environment gets for its execution role. */
 export interface RoleCredentials {
@@ -130,6 +174,8 @@ export interface FunctionCode {
 
 interface Version {
   readonly version: string;
+  /** The last measure of the most memory its environment has held, bytes (REPORT's Max Memory Used). */
+  memoryBytes?: number;
   readonly env: Record<string, string>;
   /** The code a published version keeps (Lambda snapshots code and configuration at publication). */
   readonly code: FunctionCode;
@@ -238,6 +284,8 @@ export interface InvokeResult {
   readonly requestId: string;
   /** Its log lines, START to REPORT (LogType Tail), when no other invocation's interleave with them. */
   readonly logLines?: readonly string[];
+  /** The most memory its environment had held when it ended, bytes (REPORT's Max Memory Used). */
+  readonly memoryBytes?: number;
 }
 
 /** Where a failed request's failure came from (`throttled`: refused for the reserved concurrency). */
@@ -299,6 +347,8 @@ function runtimeEnvironment(fn: LabFunction, v: Version, endpoint: string, crede
     AWS_LAMBDA_FUNCTION_VERSION: v.version,
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(v.memorySize),
     AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING: '1',
+    // The runtime writes JSON records at the application log level. https://docs.aws.amazon.com/lambda/latest/dg/nodejs-logging.html
+    ...(fn.spec.logging?.format === 'JSON' ? { AWS_LAMBDA_LOG_FORMAT: 'JSON', AWS_LAMBDA_LOG_LEVEL: fn.spec.logging.applicationLevel } : {}),
     ...v.env,
   };
 }
@@ -397,17 +447,52 @@ class VersionWorker implements Runner {
 /**
  * The Lambda platform's lines around one invocation in its log stream: START before the
  * function's output; END and REPORT after it, the REPORT's Init Duration on a cold start only
- * (the init phase is outside Duration). Max Memory Used is nominal: the lab does not measure it.
+ * (the init phase is outside Duration). Max Memory Used is the environment's measured peak: an
+ * injected outcome, which runs no code, reports the last measure of the version's environment.
  * https://docs.aws.amazon.com/lambda/latest/dg/nodejs-logging.html
  * https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html
  */
-export function platformLines(requestId: string, version: string, r?: { durationMs: number; initDurationMs?: number }, memorySize = 128): string[] {
+export function platformLines(requestId: string, version: string, r?: PlatformReport, memorySize = 128, logging: LoggingSpec = TEXT_LOGS, at = 0): string[] {
+  const memoryUsed = maxMemoryUsedMb(r?.memoryBytes ?? 0, memorySize);
+  if (logging.format === 'JSON') {
+    // JSON records: platform.start and platform.report at INFO, platform.runtimeDone at DEBUG.
+    // https://docs.aws.amazon.com/lambda/latest/dg/telemetry-schema-reference.html
+    const time = new Date(at).toISOString();
+    const record = (type: string, body: Record<string, unknown>) => JSON.stringify({ time, type, record: { requestId, ...body } });
+    if (!r) return systemLogs(logging, 'INFO') ? [record('platform.start', { version })] : [];
+    const status = r.status ?? 'success';
+    const metrics = { durationMs: r.durationMs, billedDurationMs: Math.ceil(r.durationMs), memorySizeMB: memorySize, maxMemoryUsedMB: memoryUsed, ...(r.initDurationMs ? { initDurationMs: r.initDurationMs } : {}) };
+    return [
+      ...(systemLogs(logging, 'DEBUG') ? [record('platform.runtimeDone', { status, metrics: { durationMs: r.durationMs } })] : []),
+      ...(systemLogs(logging, 'INFO') ? [record('platform.report', { metrics, status })] : []),
+    ];
+  }
   if (!r) return [`START RequestId: ${requestId} Version: ${version}`];
   return [
     `END RequestId: ${requestId}`,
-    `REPORT RequestId: ${requestId}\tDuration: ${r.durationMs.toFixed(2)} ms\tBilled Duration: ${Math.ceil(r.durationMs)} ms\tMemory Size: ${memorySize} MB\tMax Memory Used: ${Math.min(memorySize, 64)} MB\t${r.initDurationMs ? `Init Duration: ${r.initDurationMs.toFixed(2)} ms\t` : ''}`,
+    `REPORT RequestId: ${requestId}\tDuration: ${r.durationMs.toFixed(2)} ms\tBilled Duration: ${Math.ceil(r.durationMs)} ms\tMemory Size: ${memorySize} MB\tMax Memory Used: ${memoryUsed} MB\t${r.initDurationMs ? `Init Duration: ${r.initDurationMs.toFixed(2)} ms\t` : ''}`,
   ];
 }
+
+/** What an invocation's END and REPORT lines (or platform records) say of it. */
+export interface PlatformReport {
+  readonly durationMs: number;
+  readonly initDurationMs?: number;
+  readonly memoryBytes?: number;
+  /** success, error (the function's), or timeout. */
+  readonly status?: 'success' | 'error' | 'timeout';
+}
+
+const TEXT_LOGS: LoggingSpec = { format: 'Text' };
+
+/** Whether a log line starts another invocation than `requestId` (a text START line or a platform.start record). */
+function startsOther(line: string, requestId: string): boolean {
+  if (line.startsWith('START RequestId: ')) return !line.startsWith(`START RequestId: ${requestId} `);
+  if (!line.startsWith('{"time":') || !line.includes('"type":"platform.start"')) return false;
+  return !line.includes(`"requestId":"${requestId}"`);
+}
+
+const maxMemoryUsedMb = (bytes: number, memorySize: number): number => Math.min(memorySize, Math.round(bytes / 2 ** 20));
 
 /** A line of the lab's own (a note for whoever runs the lab, `lab: ...`): never in a function's log group. */
 export const isLabNote = (line: string): boolean => line.startsWith('lab: ');
@@ -417,8 +502,8 @@ export const isLabNote = (line: string): boolean => line.startsWith('lab: ');
  * own lines, or its platform lines alone when another invocation's interleaved with them.
  * https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html
  */
-function logTail(r: InvokeResult, memorySize: number): string {
-  const lines = r.logLines ?? [...platformLines(r.requestId, r.executedVersion), ...platformLines(r.requestId, r.executedVersion, r, memorySize)];
+function logTail(r: InvokeResult, memorySize: number, logging: LoggingSpec | undefined, at: number): string {
+  const lines = r.logLines ?? [...platformLines(r.requestId, r.executedVersion, undefined, memorySize, logging, at), ...platformLines(r.requestId, r.executedVersion, r, memorySize, logging, at)];
   return Buffer.from([...lines, ''].join('\n').slice(-4096)).toString('base64');
 }
 
@@ -427,7 +512,7 @@ const lambdaTime = (ms: number) => new Date(ms).toISOString().replace('Z', '+000
 
 const codeSizes = new Map<string, number>();
 /** CodeSize: the bytes of the code's folder (Lambda counts its deployment package's), read once a folder. */
-function codeSize(dir: string): number {
+export function codeSize(dir: string): number {
   let size = codeSizes.get(dir);
   if (size === undefined) {
     size = 0;
@@ -865,7 +950,7 @@ export class LambdaLab implements LambdaPort {
     const requestId = uuidOf(this.drawFor(`request|${f.spec.name}|${version}|${at}|${JSON.stringify(event)}`));
     const coldInit = { requestId, ...(initDurationMs ? { initDurationMs } : {}) };
     const firstLine = this.logs.length;
-    this.log(f.spec.name, version, platformLines(requestId, version)[0]);
+    for (const line of platformLines(requestId, version, undefined, v.memorySize, f.spec.logging, this.ctx.scheduler.now())) this.log(f.spec.name, version, line);
     const injected = (errorType: string, errorMessage: string, durationMs: number, failure: FailureSource = 'injected'): InvokeResult => ({
       statusCode: 200, executedVersion: version, functionError: 'Unhandled', payload: { errorType, errorMessage }, durationMs, ...coldInit, failure,
     });
@@ -901,6 +986,7 @@ export class LambdaLab implements LambdaPort {
       if (r.init) env.dead = true;
       // A cold start's REPORT names an init phase: the modelled one, else the code's measured load.
       if (cold && !initDurationMs && typeof r.loadMs === 'number') measuredInitMs = Math.max(0.01, r.loadMs);
+      if (typeof r.memoryBytes === 'number') v.memoryBytes = r.memoryBytes;
       result = {
         statusCode: 200,
         executedVersion: version,
@@ -915,8 +1001,10 @@ export class LambdaLab implements LambdaPort {
         error = { type: String(p.errorType ?? 'Error'), message: String(p.errorMessage ?? ''), init: Boolean(r.init), injected: false };
       }
     }
-    const report = { durationMs: result.durationMs, ...((result.initDurationMs ?? measuredInitMs) ? { initDurationMs: result.initDurationMs ?? measuredInitMs } : {}) };
-    for (const line of platformLines(requestId, version, report, v.memorySize)) this.log(f.spec.name, version, line);
+    if (v.memoryBytes !== undefined) result = { ...result, memoryBytes: v.memoryBytes };
+    const status = !result.functionError ? 'success' : (result.payload as { errorType?: unknown } | null)?.errorType === 'Sandbox.Timedout' ? 'timeout' : 'error';
+    const report: PlatformReport = { durationMs: result.durationMs, memoryBytes: v.memoryBytes, status, ...((result.initDurationMs ?? measuredInitMs) ? { initDurationMs: result.initDurationMs ?? measuredInitMs } : {}) };
+    for (const line of platformLines(requestId, version, report, v.memorySize, f.spec.logging, this.ctx.scheduler.now())) this.log(f.spec.name, version, line);
     const logLines = this.invocationLog(f.spec.name, version, requestId, firstLine);
     if (logLines) result = { ...result, logLines };
     // An injected init crash ends its environment as a real one does: every new one crashes again.
@@ -938,7 +1026,7 @@ export class LambdaLab implements LambdaPort {
    */
   private invocationLog(fn: string, version: string, requestId: string, from: number): string[] | undefined {
     const lines = this.logs.slice(from).filter((e) => e.functionName === fn && e.version === version && !isLabNote(e.line)).map((e) => e.line);
-    return lines.some((l) => l.startsWith('START RequestId: ') && !l.startsWith(`START RequestId: ${requestId} `)) ? undefined : lines;
+    return lines.some((l) => startsOther(l, requestId)) ? undefined : lines;
   }
 
   /**
@@ -1124,9 +1212,19 @@ export class LambdaLab implements LambdaPort {
       Architectures: [...(f.spec.architectures ?? ['x86_64'])],
       EphemeralStorage: { Size: f.spec.ephemeralStorageMb ?? 512 },
       TracingConfig: { Mode: f.spec.tracingMode ?? 'PassThrough' },
-      // The lab writes its platform lines as text (START, END, REPORT).
-      LoggingConfig: { LogFormat: 'Text', LogGroup: this.logGroupOf(f.spec.name) },
-      SnapStart: { ApplyOn: 'None', OptimizationStatus: 'Off' },
+      // What the template sets and AWS leaves out when it is not set.
+      ...(f.spec.layers?.length ? { Layers: f.spec.layers.map((l) => ({ Arn: l.arn, ...(l.codeSize !== undefined ? { CodeSize: l.codeSize } : {}) })) } : {}),
+      ...(f.spec.vpc ? { VpcConfig: { SubnetIds: [...f.spec.vpc.subnetIds], SecurityGroupIds: [...f.spec.vpc.securityGroupIds], ...(f.spec.vpc.vpcId ? { VpcId: f.spec.vpc.vpcId } : {}), Ipv6AllowedForDualStack: f.spec.vpc.ipv6AllowedForDualStack } } : {}),
+      ...(f.spec.deadLetterTargetArn ? { DeadLetterConfig: { TargetArn: f.spec.deadLetterTargetArn } } : {}),
+      ...(f.spec.kmsKeyArn ? { KMSKeyArn: f.spec.kmsKeyArn } : {}),
+      // https://docs.aws.amazon.com/lambda/latest/api/API_LoggingConfig.html: the levels only with JSON.
+      LoggingConfig: {
+        LogFormat: f.spec.logging?.format ?? 'Text',
+        ...(f.spec.logging?.format === 'JSON' ? { ApplicationLogLevel: f.spec.logging.applicationLevel, SystemLogLevel: f.spec.logging.systemLevel } : {}),
+        LogGroup: this.logGroupOf(f.spec.name),
+      },
+      // SnapStart applies to published versions only: $LATEST stays Off. https://docs.aws.amazon.com/lambda/latest/api/API_SnapStartResponse.html
+      SnapStart: { ApplyOn: f.spec.snapStartApplyOn ?? 'None', OptimizationStatus: v && f.spec.snapStartApplyOn === 'PublishedVersions' ? 'On' : 'Off' },
       State: 'Active',
       LastUpdateStatus: 'Successful',
     });
@@ -1424,7 +1522,7 @@ export class LambdaLab implements LambdaPort {
             headers: {
               'x-amz-executed-version': r.executedVersion,
               ...(r.functionError ? { 'x-amz-function-error': r.functionError } : {}),
-              ...(logType === 'Tail' ? { 'x-amz-log-result': logTail(r, f.versions.get(r.executedVersion)?.memorySize ?? f.memorySize) } : {}),
+              ...(logType === 'Tail' ? { 'x-amz-log-result': logTail(r, f.versions.get(r.executedVersion)?.memorySize ?? f.memorySize, f.spec.logging, this.ctx.scheduler.now()) } : {}),
               // The lab's own header: how long the call took in virtual time (init included), so
               // a caller running in the lab sees it in its round trip (lib/lab/lambda/worker.js).
               [LAB_ELAPSED_HEADER]: String(r.durationMs + (r.initDurationMs ?? 0)),

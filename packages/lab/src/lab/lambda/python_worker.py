@@ -15,6 +15,7 @@ import datetime as _datetime
 import importlib
 import json
 import os
+import resource
 import socket
 import sys
 import threading
@@ -30,6 +31,23 @@ _local = threading.local()
 _real_time = time.time
 _real_sleep = time.sleep
 _real_monotonic = time.monotonic
+
+
+def _peak_memory():
+    """The process's peak resident memory, bytes (REPORT's Max Memory Used).
+
+    Linux's VmHWM, which starts afresh with the process's own image: ru_maxrss would carry the
+    peak of the lab's Node.js process, which Linux keeps across fork and exec.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    # Elsewhere (macOS), ru_maxrss is in bytes.
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def _send(message):
@@ -336,7 +354,7 @@ def _invoke(message, wall_clock, timeout_ms):
         for stream in (sys.stdout, sys.stderr):
             stream.write("\u0000canary-watchdog-lab:done %d\n" % message["id"])
             stream.flush()
-        _send(dict(body, type="result", id=message["id"], loadMs=_load_ms[0]))
+        _send(dict(body, type="result", id=message["id"], loadMs=_load_ms[0], memoryBytes=_peak_memory()))
 
     started = _lab_clock_ms() + base
     wall_started = _real_monotonic()

@@ -14,6 +14,8 @@ export interface RunnerReply {
   timedOut?: boolean;
   /** Wall ms the runner took to load the code last (its measured init), when it knows. */
   loadMs?: number;
+  /** The most memory the environment has held so far, bytes, when the runner measures it. */
+  memoryBytes?: number;
 }
 
 /** The lab's clock as the caller sees it, and the version's timeout. */

@@ -10,6 +10,8 @@
 const { parentPort } = require('node:worker_threads');
 const { AsyncLocalStorage } = require('node:async_hooks');
 const path = require('node:path');
+const v8 = require('node:v8');
+const util = require('node:util');
 
 // What this thread runs now: set by an 'assign' message (a lab may hand a thread that served
 // one version to the next, see index.ts), cleared by 'release'.
@@ -252,11 +254,42 @@ function errorPayload(err) {
   return { errorType: e.name || 'Error', errorMessage: e.message, trace: (e.stack || '').split('\n').slice(0, 5) };
 }
 
+// The most memory this environment has held, bytes: its V8 heap and the external memory (buffers)
+// the heap keeps, measured as each invocation ends (REPORT's Max Memory Used).
+let peakMemory = 0;
+function memoryPeak() {
+  const h = v8.getHeapStatistics();
+  peakMemory = Math.max(peakMemory, h.total_heap_size + h.external_memory);
+  return peakMemory;
+}
+
+// Lambda's JSON log format for Node.js: each console call is one record with its level, the
+// invocation's request id and the formatted message; calls below AWS_LAMBDA_LOG_LEVEL are dropped.
+// https://docs.aws.amazon.com/lambda/latest/dg/nodejs-logging.html
+const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'];
+const CONSOLE_LEVELS = { trace: 'TRACE', debug: 'DEBUG', log: 'INFO', info: 'INFO', warn: 'WARN', error: 'ERROR' };
+const textConsole = Object.fromEntries(Object.keys(CONSOLE_LEVELS).map((m) => [m, console[m]]));
+function setLogFormat(env) {
+  if (env.AWS_LAMBDA_LOG_FORMAT !== 'JSON') return Object.assign(console, textConsole);
+  const least = Math.max(0, LOG_LEVELS.indexOf(env.AWS_LAMBDA_LOG_LEVEL || 'INFO'));
+  for (const [method, level] of Object.entries(CONSOLE_LEVELS)) {
+    console[method] = (...args) => {
+      if (LOG_LEVELS.indexOf(level) < least) return;
+      const requestId = local.getStore()?.requestId;
+      const record = { timestamp: new RealDate(now()).toISOString(), level, ...(requestId ? { requestId } : {}), message: util.format(...args) };
+      // One stream for every level, so that the records keep the order they were written in.
+      process.stdout.write(`${JSON.stringify(record)}\n`);
+    };
+  }
+}
+
 function assign(msg) {
   current = msg;
+  peakMemory = 0;
   shared = new Float64Array(msg.clock);
   for (const key of Object.keys(process.env)) delete process.env[key];
   Object.assign(process.env, msg.env);
+  setLogFormat(msg.env);
   // Initialise at once, as Lambda's init phase does, so the first invocation finds the code loaded.
   load();
 }
@@ -318,7 +351,7 @@ parentPort.on('message', (msg) => {
     // Every line the invocation printed is written before this marker (runner.ts waits for it).
     process.stdout.write(`${DONE}${msg.id}\n`);
     process.stderr.write(`${DONE}${msg.id}\n`);
-    parentPort.postMessage({ type: 'result', id: msg.id, loadMs, ...reply });
+    parentPort.postMessage({ type: 'result', id: msg.id, loadMs, memoryBytes: memoryPeak(), ...reply });
   };
   // Lambda's timeout: the invocation ends with Sandbox.Timedout at the configured duration.
   // https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html
@@ -329,7 +362,7 @@ parentPort.on('message', (msg) => {
       durationMs: cur.timeoutMs,
       payload: { errorType: 'Sandbox.Timedout', errorMessage: `${new RealDate(started + cur.timeoutMs).toISOString()} ${msg.requestId} Task timed out after ${(cur.timeoutMs / 1000).toFixed(2)} seconds` },
     });
-  local.run({ offset: base, base, timeoutMs: cur.timeoutMs, timedOut }, async () => {
+  local.run({ offset: base, base, timeoutMs: cur.timeoutMs, timedOut, requestId: msg.requestId }, async () => {
     let reply;
     try {
       load();
