@@ -24,8 +24,10 @@ import { LogsLab } from './logs';
 import { SsmLab } from './ssm';
 import { StsLab } from './sts';
 import { Traffic } from './traffic';
-import { entryFor, parseEvents, type TrafficFile } from './user-events';
-import { InputError } from 'canary-watchdog/lib/core/validate';
+import { entryFor, NO_WINDOWS, parseEvents, type TrafficFile } from './user-events';
+import { parseNetwork } from './network';
+import type { HostAnswer } from './lambda/runner';
+import { InputError, obj } from 'canary-watchdog/lib/core/validate';
 import { StreamEventSources } from './lambda/event-source';
 import { TelemetryExtensionHost } from './lambda/extensions';
 import { runtimeFamily } from './lambda/runner';
@@ -305,7 +307,16 @@ export class Lab implements FaultInjector, Authorizer {
    */
   setUserTraffic(file: TrafficFile): string[] {
     this.userTraffic = file;
+    if (file.network) this.setUserNetwork(file.network);
     return this.releases.flatMap((r) => this.startUserTraffic(r));
+  }
+
+  /** Hosts the user said how to answer (a traffic file, POST /_lab/network): over the defaults a deployed stack's environment gives its hosts. */
+  private userNetwork: Record<string, HostAnswer> = {};
+
+  setUserNetwork(hosts: Readonly<Record<string, HostAnswer>>): void {
+    Object.assign(this.userNetwork, hosts);
+    this.lambda.setNetwork(hosts);
   }
 
   private startUserTraffic(r: GuardedRelease): string[] {
@@ -405,6 +416,7 @@ export class Lab implements FaultInjector, Authorizer {
       if (extension) this.telemetry.enable(name, extension);
       // The dependencies the deployed app already uses answer; other hosts do not exist.
       this.lambda.setNetwork(Object.fromEntries(hostsNamedIn(Object.values(env)).map((h) => [h, { status: 200 }])));
+      this.lambda.setNetwork(this.userNetwork);
       // Functions invoked unqualified (the watchdog, the hooks, the prober) start warming now.
       if (!Object.values(res).some((x) => x.Type === 'AWS::Lambda::Version' && JSON.stringify(x.Properties?.FunctionName) === JSON.stringify({ Ref: id }))) this.lambda.warm(name);
     }
@@ -702,6 +714,25 @@ export class Lab implements FaultInjector, Authorizer {
             throw new LabError('ValidationException', 'env: expected a map of strings (the new environment variables)');
           }
           return { body: await this.deploy(b.function as string | undefined, { ...(b.env ? { env: b.env as Record<string, string> } : {}), ...(b.behaviour ? { behaviour: parseBehaviour(b.behaviour, 'behaviour') } : {}) }) };
+        },
+      },
+      {
+        method: 'POST',
+        pattern: '/_lab/network',
+        handle: (req) => {
+          // What hosts outside the lab answer function code from now on: { hosts: { "<host>": { status, latencyMs? } | "unreachable" } }.
+          const b = req.json<{ hosts?: unknown }>();
+          const windows: Record<string, { fromMinute?: number; toMinute?: number }> = {};
+          try {
+            const hosts = parseNetwork(obj(b.hosts, 'hosts'), 'hosts', windows);
+            const windowed = Object.keys(windows)[0];
+            if (windowed) throw new InputError(`hosts.${windowed}: ${NO_WINDOWS.replace("a traffic file's hosts answer", "hosts answer")}`, `hosts.${windowed}`);
+            this.setUserNetwork(hosts);
+          } catch (err) {
+            if (err instanceof InputError) throw new LabError('ValidationException', err.message);
+            throw err;
+          }
+          return { body: { hosts: this.lambda.networkMap() } };
         },
       },
       {

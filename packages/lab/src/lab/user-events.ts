@@ -2,6 +2,8 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { arr, InputError, num, obj, onlyKeys, optNum } from 'canary-watchdog/lib/core/validate';
+import type { HostAnswer } from './lambda/runner';
+import { parseNetwork } from './network';
 
 /** One Lambda event users send, and how often relative to the others (default 1). */
 export interface WeightedEvent {
@@ -25,8 +27,8 @@ export interface FunctionTraffic {
   readonly realRps?: number;
 }
 
-/** A traffic file: per function (construct id or function name), its traffic. */
-export type TrafficFile = ReadonlyMap<string, FunctionTraffic>;
+/** A traffic file: per function (construct id or function name), its traffic; `network`, what hosts outside the lab answer. */
+export type TrafficFile = ReadonlyMap<string, FunctionTraffic> & { readonly network?: Readonly<Record<string, HostAnswer>> };
 
 /** The most requests a second one function's traffic may ask for (as a scenario's `traffic.rps`). */
 export const MAX_RPS = 10_000;
@@ -106,7 +108,7 @@ export function parseEvents(v: unknown, path: string, dir: string): EventSource 
 export function parseTrafficFile(v: unknown, source: string): TrafficFile {
   const path = basename(source);
   const o = obj(v, path);
-  onlyKeys(o, path, ['functions']);
+  onlyKeys(o, path, ['functions', 'network']);
   const fns = obj(o.functions, `${path}.functions`);
   if (!Object.keys(fns).length) throw new InputError(`${path}.functions: no function; name each by construct id or function name`, `${path}.functions`);
   const out = new Map<string, FunctionTraffic>();
@@ -117,8 +119,16 @@ export function parseTrafficFile(v: unknown, source: string): TrafficFile {
     const realRps = optNum(e.realRps, `${p}.realRps`, { min: 1, max: MAX_RPS });
     out.set(name, { rps: num(e.rps, `${p}.rps`, { min: 0, max: MAX_RPS }), events: parseEvents(e.events, `${p}.events`, dirname(source)), ...(realRps !== undefined ? { realRps } : {}) });
   }
-  return out;
+  if (o.network === undefined) return out;
+  const windows: Record<string, { fromMinute?: number; toMinute?: number }> = {};
+  const network = parseNetwork(o.network, `${path}.network`, windows);
+  const windowed = Object.keys(windows)[0];
+  if (windowed) throw new InputError(`${path}.network.${windowed}: ${NO_WINDOWS}`, `${path}.network.${windowed}`);
+  return Object.assign(out, { network });
 }
+
+/** Why a traffic file's or the control API's host answers take no window. */
+export const NO_WINDOWS = "a traffic file's hosts answer for the whole run, without fromMinute or toMinute (windows count from a release's start: give them in a scenario, or change a host with POST /_lab/network while the lab runs)";
 
 export function loadTrafficFile(file: string, path = basename(file)): TrafficFile {
   if (!existsSync(file)) throw new InputError(`${path}: no such traffic file: ${file}`, path);

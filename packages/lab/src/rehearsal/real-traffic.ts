@@ -102,7 +102,10 @@ const HEALTHY: HostAnswer = { status: 200 };
 
 /** The network a scenario starts with: a host with a window answers healthily until its window. */
 export function initialNetwork(scenario: Scenario): Record<string, HostAnswer> {
-  return { ...scenario.network, ...Object.fromEntries(Object.keys(scenario.networkWindows ?? {}).map((h) => [h, HEALTHY])) };
+  // A traffic file's hosts first (as `lab --traffic` starts them), the scenario's own over them.
+  const events = scenario.traffic.events;
+  const file = events && 'file' in events ? (events.file.network ?? {}) : {};
+  return { ...file, ...scenario.network, ...Object.fromEntries(Object.keys(scenario.networkWindows ?? {}).map((h) => [h, HEALTHY])) };
 }
 
 /** Each windowed host answers as the scenario says from `fromMinute` after the deployment start `t0`, healthily again from `toMinute`. */

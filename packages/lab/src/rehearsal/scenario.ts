@@ -5,7 +5,10 @@ import { LAB_FILES } from '../lab/files';
 import { parsePolicy } from 'canary-watchdog/lib/core/config';
 import type { Policy } from 'canary-watchdog/lib/core/types';
 import { MAX_FAULT_LATENCY_MS, MAX_FAULT_MINUTE } from '../lab/faults';
+import { parseNetwork } from '../lab/network';
 import type { HostAnswer } from '../lab/lambda';
+
+export { parseNetwork } from '../lab/network';
 import { loadEventSource, loadTrafficFile, type EventSource, type TrafficFile } from '../lab/user-events';
 import { arr, bool, InputError, num, obj, oneOf, onlyKeys, optNum, str, unique } from 'canary-watchdog/lib/core/validate';
 
@@ -264,33 +267,6 @@ export function parseStages(v: unknown, path: string): Stage[] | undefined {
   const sum = stages.reduce((a, s) => a + s.trafficShare, 0);
   if (sum > 1 + SHARE_SUM_SLACK) throw new InputError(`${path}[].trafficShare: the stages' shares add up to ${+sum.toFixed(6)}; they may cover at most all users (1)`, `${path}[].trafficShare`);
   return stages;
-}
-
-/**
- * `{ "<host>": { status: N, latencyMs?, fromMinute?, toMinute? } | "unreachable" }`; `windows`
- * receives the hosts whose answer holds only for a window.
- */
-export function parseNetwork(v: unknown, path: string, windows: Record<string, { fromMinute?: number; toMinute?: number }> = {}): Record<string, HostAnswer> {
-  if (v === undefined) return {};
-  const o = obj(v, path);
-  const out: Record<string, HostAnswer> = {};
-  for (const [host, a] of Object.entries(o)) {
-    if (!/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/i.test(host)) throw new InputError(`${path}.${host}: not a host name (letters, digits, dots and dashes)`, `${path}.${host}`);
-    if (a === 'unreachable') {
-      out[host.toLowerCase()] = 'unreachable';
-      continue;
-    }
-    if (typeof a !== 'object' || a === null || Array.isArray(a)) throw new InputError(`${path}.${host}: expected { status: 200-599 } or "unreachable", got ${JSON.stringify(a)}`, `${path}.${host}`);
-    const h = a as Record<string, unknown>;
-    onlyKeys(h, `${path}.${host}`, ['status', 'latencyMs', 'fromMinute', 'toMinute']);
-    const latencyMs = optNum(h.latencyMs, `${path}.${host}.latencyMs`, { min: 0, max: MAX_FAULT_LATENCY_MS });
-    out[host.toLowerCase()] = { status: num(h.status, `${path}.${host}.status`, { min: 200, max: 599, integer: true }), ...(latencyMs !== undefined ? { latencyMs } : {}) };
-    const from = optNum(h.fromMinute, `${path}.${host}.fromMinute`, { min: 0, max: MAX_FAULT_MINUTE });
-    const to = optNum(h.toMinute, `${path}.${host}.toMinute`, { min: 0, max: MAX_FAULT_MINUTE });
-    if (to !== undefined && !(to > (from ?? 0))) throw new InputError(`${path}.${host}.toMinute: expected a minute after fromMinute (${from ?? 0}) and at most ${MAX_FAULT_MINUTE}, got ${to}`, `${path}.${host}.toMinute`);
-    if (from !== undefined || to !== undefined) windows[host.toLowerCase()] = { ...(from !== undefined ? { fromMinute: from } : {}), ...(to !== undefined ? { toMinute: to } : {}) };
-  }
-  return out;
 }
 
 /** Validate one scenario; every error names the field and what it allows. */

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Lab } from '../../../src/lab/lab';
 import type { EventSource } from '../../../src/lab/user-events';
-import { userTrafficOf } from '../../../src/rehearsal/real-traffic';
+import { initialNetwork, userTrafficOf } from '../../../src/rehearsal/real-traffic';
+import { parseScenario } from '../../../src/rehearsal/scenario';
 
 /**
  * `shop`: version 1 answers 200 for every SKU; its alias `live` has a function URL. The tests
@@ -154,4 +155,16 @@ describe('user traffic that runs the real code (traffic events)', () => {
     expect(fresh.failures / fresh.requests).toBeLessThan(0.3);
     expect(fresh.sources.injected).toBe(fresh.failures);
   }, 60_000);
+});
+
+describe('a scenario whose events are a traffic file with hosts (network)', () => {
+  it('starts from the file\'s host answers, the scenario\'s own over them, a windowed host healthy until its window', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'scenario-network-'));
+    writeFileSync(join(dir, 'traffic.yaml'), 'functions: { OrdersApi: { rps: 1, events: [{}] } }\nnetwork:\n  payments.internal: { status: 200, latencyMs: 2600 }\n  stock.internal: { status: 200, latencyMs: 50 }\n');
+    const scenario = parseScenario(
+      { name: 'n', description: 'd', traffic: { rps: 1, minutes: 1, events: 'traffic.yaml' }, network: { 'stock.internal': { status: 503 }, 'cache.internal': { status: 503, fromMinute: 1 } }, expect: { outcome: 'completed' } },
+      join(dir, 'n.yaml'),
+    );
+    expect(initialNetwork(scenario)).toEqual({ 'payments.internal': { status: 200, latencyMs: 2600 }, 'stock.internal': { status: 503 }, 'cache.internal': { status: 200 } });
+  });
 });
