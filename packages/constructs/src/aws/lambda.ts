@@ -61,9 +61,25 @@ export class LambdaFunctions implements FunctionPort {
   }
 }
 
-/** `Duration: N ms` of the REPORT line in an Invoke's base64 log tail. */
+/**
+ * The invocation's duration in an Invoke's base64 log tail: `Duration: N ms` of the REPORT line
+ * (the text log format), or `record.metrics.durationMs` of the platform.report record (JSON).
+ * https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-advanced.html
+ */
 export function reportedDurationMs(logResult: string | undefined): number | undefined {
   if (!logResult) return undefined;
-  const m = /^REPORT RequestId: \S+\s+Duration: ([\d.]+) ms/m.exec(Buffer.from(logResult, 'base64').toString('utf8'));
-  return m ? Number(m[1]) : undefined;
+  const text = Buffer.from(logResult, 'base64').toString('utf8');
+  const m = /^REPORT RequestId: \S+\s+Duration: ([\d.]+) ms/m.exec(text);
+  if (m) return Number(m[1]);
+  for (const line of text.split('\n')) {
+    if (!line.includes('"platform.report"')) continue;
+    try {
+      const r = JSON.parse(line) as { type?: unknown; record?: { metrics?: { durationMs?: unknown } } };
+      const ms = r.record?.metrics?.durationMs;
+      if (r.type === 'platform.report' && typeof ms === 'number' && Number.isFinite(ms)) return ms;
+    } catch {
+      // Not a JSON record: not a report.
+    }
+  }
+  return undefined;
 }

@@ -3,8 +3,9 @@
  * traffic file (`lab --traffic`, each function's requests running its real code, at most 2 a
  * second for real at --speed 60), then `canary-watchdog deploy` of a code change to the orders
  * function that throws for bulk orders of every SKU but sku-1, which the probes never send: the
- * new-version layer stops it before 100 % and the command exits 1 with that reason. A good code
- * change completes. Run by .ci/cdk-deploy (slow: not part of `npm test`).
+ * new-version layer stops it before 100 % and the command exits 1 with that reason. So is a change
+ * that calls the payments service twice while it answers 2.6 s late (POST /_lab/network): its real
+ * requests outlast the 5 s timeout. A good code change completes. Run by .ci/cdk-deploy (slow: not part of `npm test`).
  */
 import { existsSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,6 +33,9 @@ const json = () => join(mkdtempSync(join(tmpdir(), 'deploy-')), 'out.json');
 const deploy = (out: string) =>
   project.run(process.execPath, [cli, 'deploy', '--interval', '1', '--json', out, '--cdk', join(root, 'node_modules/.bin/cdk'), '--', '--require-approval', 'never', '--no-notices', '--no-color']);
 
+/** What payments.internal answers the functions from now on (the lab's control API). */
+const setPayments = (answer: { status: number; latencyMs?: number }) => fetch(`${project.endpoint}/_lab/network`, { method: 'POST', body: JSON.stringify({ hosts: { 'payments.internal': answer } }) });
+
 /** Make the copy's orders handler the given change (sample/changes/*.ts), keeping the original beside it as orders-v1.ts once. */
 function changeOrders(change: string): void {
   const functions = join(project.app, 'sample', 'functions');
@@ -41,7 +45,7 @@ function changeOrders(change: string): void {
   writeFileSync(join(functions, 'orders.ts'), code);
 }
 
-it('with the sample traffic running, a code change that throws on real requests the probes never send is stopped before 100 % (exit 1, the new-version layer), and a good change completes', async () => {
+it('with the sample traffic running, a code change that throws on real requests the probes never send is stopped before 100 % (exit 1, the new-version layer), so is one that times out under a slow dependency, and a good change completes', async () => {
   const started = Date.now();
   const mark = (what: string) => process.stdout.write(`real-traffic e2e: ${what} at ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
   expect((await project.cdk('bootstrap', 'aws://123456789012/us-east-1')).status).toBe(0);
@@ -61,6 +65,22 @@ it('with the sample traffic running, a code change that throws on real requests 
   const stopped = records.flatMap((d) => d.decisions).find((r) => r.actionTaken === 'stop-deployment' || r.actionTaken === 'fail-bake');
   expect(stopped).toMatchObject({ layer: 'new-version' });
   expect(stopped!.trafficPercent).toBeLessThan(100);
+
+  // The payments service both versions call answers 2.6 s late: a change that calls it twice for a
+  // stored order outlasts the function's 5 s timeout on real requests the probes (dry runs) never send.
+  const slow = await setPayments({ status: 200, latencyMs: 2600 });
+  expect(slow.status).toBe(200);
+  changeOrders('orders-capture.ts');
+  const timing = json();
+  const timedOut = await deploy(timing);
+  mark('capture change deployed under a slow payments service');
+  expect({ status: timedOut.status, out: timedOut.out }).toMatchObject({ status: 1, out: expect.stringMatching(/rolled back by layer new-version at \d+(\.\d+)? %/) });
+  const timeoutRecords = (JSON.parse(readFileSync(timing, 'utf8')) as { stacks: { OrdersService: { deployments: { decisions: { layer?: string; trafficPercent: number; actionTaken: string }[] }[] } } }).stacks.OrdersService.deployments;
+  const stoppedSlow = timeoutRecords.flatMap((d) => d.decisions).find((r) => r.actionTaken === 'stop-deployment' || r.actionTaken === 'fail-bake');
+  expect(stoppedSlow).toMatchObject({ layer: 'new-version' });
+  expect(stoppedSlow!.trafficPercent).toBeLessThan(100);
+  // The payments service answers on time again.
+  expect((await setPayments({ status: 200 })).status).toBe(200);
 
   changeOrders('orders-request-id.ts');
   const good = await deploy(json());
