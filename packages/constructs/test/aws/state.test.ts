@@ -1,6 +1,6 @@
 import 'aws-sdk-client-mock-jest';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { StateReadError } from '../../src/aws/ports';
 import { DynamoStateStore, STATE_READ_BUDGET_MS } from '../../src/aws/state';
@@ -96,5 +96,25 @@ describe('backoffDelay', () => {
     [3, 0, 0],
   ])('attempt %d with random %d waits %d ms (full jitter, capped at 1 s)', (attempt, r, ms) => {
     expect(backoffDelay(attempt, () => r)).toBe(ms);
+  });
+});
+
+describe('DynamoStateStore writes: numbers within what DynamoDB stores', () => {
+  // DynamoDB numbers run from 1E-130 to 9.9999999999999999999999999999999999999E+125 in magnitude (and
+  // 0); a smaller or larger one fails the whole write with a ValidationException (underflow or
+  // overflow). https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.NamingRulesDataTypes.html#HowItWorks.DataTypes.Number
+  const inRange = (v: unknown): boolean =>
+    typeof v === 'number' ? v === 0 || (Math.abs(v) >= 1e-130 && Math.abs(v) <= 9.99999999999999e125) : Array.isArray(v) ? v.every(inRange) : v !== null && typeof v === 'object' ? Object.values(v).every(inRange) : true;
+
+  it('stores a p-value below 1E-130 as 0 and a likelihood ratio above the maximum as the maximum, leaving others as they are', async () => {
+    ddb.reset();
+    ddb.on(UpdateCommand).resolves({});
+    const { s } = store();
+    const evidence = [{ signal: 'errors', pValue: 1e-300 }, { signal: 'latency', pValue: 0.0123, ratio: 1e300 }, { signal: 'neg', delta: -1e-200 }];
+    await s.update('d-1', { decisions: [{ evidence }] as never });
+    const values = ddb.commandCalls(UpdateCommand)[0].args[0].input.ExpressionAttributeValues!;
+    expect(inRange(values)).toBe(true);
+    const written = Object.values(values).find((v) => Array.isArray(v)) as { evidence: Record<string, number>[] }[];
+    expect(written[0].evidence).toEqual([{ signal: 'errors', pValue: 0 }, { signal: 'latency', pValue: 0.0123, ratio: 9.99999999999999e125 }, { signal: 'neg', delta: 0 }]);
   });
 });
