@@ -64,7 +64,7 @@ function main(argv: readonly string[]): number {
   const kept: RehearsalFigures | undefined = existsSync(FIGURES_FILE) ? JSON.parse(readFileSync(FIGURES_FILE, 'utf8')) : undefined;
   const rehearsed = from ? readResults(resolve(from)) : undefined;
   const rows = threat ? readThreatModel(resolve(threat)) : undefined;
-  if (!kept && !rehearsed) usage(`${relative(ROOT, FIGURES_FILE)} is missing: run npm run rehearse -- --json FILE, then npm run docs -- --from FILE`);
+  if (!kept && !rehearsed) usage(`${relative(ROOT, FIGURES_FILE)} is missing: run npm run rehearse:all -- --json FILE, then npm run docs -- --from FILE`);
   // What this run measured: a rehearsal's figures, a threat model's rows, or both.
   const fresh: RehearsalFigures | undefined =
     rehearsed || rows ? { ...(rehearsed ?? { ...kept!, scenarios: check ? [] : kept!.scenarios }), ...(rows ? { threatModel: rows } : check || !kept?.threatModel ? {} : { threatModel: kept.threatModel }) } : undefined;
@@ -84,7 +84,7 @@ function main(argv: readonly string[]): number {
     else writeFileSync(file, next.text);
   }
   if (problems.length) {
-    process.stdout.write(`docs: the figures drifted:\n${problems.map((p) => `  ${p}`).join('\n')}\nrerun: npm run rehearse -- --json FILE && npm run docs -- --from FILE\n`);
+    process.stdout.write(`docs: the figures drifted:\n${problems.map((p) => `  ${p}`).join('\n')}\nrerun: npm run rehearse:all -- --json FILE && npm run docs -- --from FILE\n`);
     return 1;
   }
   process.stdout.write(`docs: ${blocks} generated block(s) ${check ? 'up to date' : 'written'}, ${figures.scenarios.length} scenarios${fresh && check ? ', the fresh rehearsal matches the kept figures' : ''}\n`);

@@ -9,7 +9,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { synthSampleApp } from '../src/lab/sample-app';
 import { rehearse } from '../src/rehearsal/rehearse';
-import { loadScenarios } from '../src/rehearsal/scenario';
+import { loadScenarios, QUICK_SCENARIOS } from '../src/rehearsal/scenario';
+import { StrategyProcesses } from '../src/rehearsal/processes';
 import { alphaSweep, runComparison } from './comparison-test';
 import { labSpeed } from './lab-speed';
 import { EXIT, exitCodeOf } from '../src/cli/exit-codes';
@@ -82,11 +83,12 @@ void (async () => {
   }
   const falseWallMs = Date.now() - f;
 
-  // Rehearsal throughput: the built-in scenarios as `npm run rehearse` runs them, and the
-  // trials above (one strategy on one fresh lab each).
+  // Rehearsal throughput: the built-in tour as `npm run rehearse` runs it (rehearse --quick: each
+  // strategy in a child process of the CLI), and the trials above (one strategy on one fresh lab each).
   const r = Date.now();
-  const scenarios = loadScenarios([]);
-  const rehearsal = quick ? [] : await rehearse({ scenarios, app, out: Object.assign(process.stderr, { isTTY: false }) as NodeJS.WriteStream });
+  const scenarios = loadScenarios(QUICK_SCENARIOS);
+  const processes = new StrategyProcesses(4, { script: join(__dirname, '..', 'bin', 'canary-watchdog.js'), execArgv: [] });
+  const rehearsal = quick ? [] : await rehearse({ scenarios, app, out: Object.assign(process.stderr, { isTTY: false }) as NodeJS.WriteStream, runner: processes.run }).finally(() => processes.close());
   const rehearseWallMs = Date.now() - r;
   const allTrials = [...Object.values(safety.trials).flat(), ...falseRollbacks.trials, ...Object.values(safetyNoisy.trials).flat(), ...falseRollbacksNoisy.trials];
   const throughput = {

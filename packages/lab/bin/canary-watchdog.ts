@@ -14,7 +14,7 @@ import { parseLabStart } from '../src/cli/lab-start';
 import { terminalLines } from '../src/cli/terminal-text';
 import { rehearse } from '../src/rehearsal/rehearse';
 import { serveStrategyRuns, StrategyProcesses, STRATEGY_RUNNER_ENV } from '../src/rehearsal/processes';
-import { loadScenarios } from '../src/rehearsal/scenario';
+import { loadScenarios, QUICK_SCENARIOS } from '../src/rehearsal/scenario';
 import { deployCommand, watchCommand, type FollowFlags, type WatchFlags } from '../src/cli/watch-command';
 import { DEFAULT_WAIT_FOR_UPDATE_MINUTES } from '../src/cli/watch';
 import { mergeCommand, parseShard, QUICK_LEAVES_OUT, threatModelCommand, type ThreatModelFlags } from '../src/cli/threat-model-command';
@@ -84,12 +84,14 @@ export function program(): Command {
     .option('--app <dir>', 'a synthesized cloud assembly (default: synthesize the sample app)')
     .option('--seed <n>', 'override every scenario\'s seed', parseSeed)
     .option('--parallel <n>', 'scenarios run at once (results do not depend on it)', parsePositive, 2)
-    .action(async (opts: { scenario?: string[]; json?: string; report?: string; app?: string; seed?: number; parallel: number }) => {
+    .option('--quick', `a tour of the built-in scenarios: ${QUICK_SCENARIOS.join(', ')}`)
+    .action(async (opts: { scenario?: string[]; json?: string; report?: string; app?: string; seed?: number; parallel: number; quick?: boolean }) => {
+      if (opts.quick && opts.scenario) throw badInput('--quick and --scenario exclude each other: --quick rehearses a tour of the built-in scenarios, --scenario the ones you name');
       // Every input and output path is checked before the app is synthesized or a lab starts.
       if (opts.json !== undefined) checkOutputFile('--json', opts.json);
       if (opts.report !== undefined) checkOutputFile('--report', opts.report);
       if (opts.app !== undefined) checkCloudAssembly(opts.app);
-      const scenarios = loadScenarios(opts.scenario ?? []);
+      const scenarios = loadScenarios(opts.quick ? QUICK_SCENARIOS : (opts.scenario ?? []));
       // Each strategy of each scenario running at once in a process of its own (results do not depend on it).
       const processes = new StrategyProcesses(opts.parallel * 2);
       let results;

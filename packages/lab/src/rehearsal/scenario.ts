@@ -345,6 +345,26 @@ export function parseScenario(v: unknown, source: string): Scenario {
 export const BUILT_IN_DIR = join(LAB_FILES, 'scenarios');
 
 /** Read scenarios from files, folders (every .yaml/.yml/.json in it) or built-in names. */
+/**
+ * `rehearse --quick` (the repository's `npm run rehearse`): a tour of the built-in scenarios, each
+ * showing something the others do not: a good release, a release stopped first by each of the
+ * config, probes and new-version layers, a slow burn after 100 %, the watchdog down (the heartbeat),
+ * silent HTTP 500s, a Python function, waves, and a bug only real users' requests reach.
+ */
+export const QUICK_SCENARIOS: readonly string[] = [
+  'good-release',
+  'bad-code',
+  'config-mistake',
+  'latency-regression',
+  'crash-on-init',
+  'slow-burn',
+  'watchdog-down',
+  'silent-http-500s',
+  'python-bad-code',
+  'staged-bug-caught-in-beta',
+  'real-traffic-bug',
+];
+
 export function loadScenarios(refs: readonly string[]): Scenario[] {
   const files: string[] = [];
   for (const ref of refs.length ? refs : [BUILT_IN_DIR]) {

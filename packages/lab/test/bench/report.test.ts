@@ -100,7 +100,7 @@ describe('the goal table', () => {
   });
 
   it.each<[string, Results['throughput']['builtIn'], boolean, string]>([
-    ['meets', { scenarios: 16, wallMs: 31_108, virtualMinutes: 422 }, true, '31.1 s: the bench\'s run of the 16 built-in scenarios'],
+    ['meets', { scenarios: 16, wallMs: 31_108, virtualMinutes: 422 }, true, '31.1 s: the bench\'s run of the 16 scenarios of the built-in tour'],
     ['misses', { scenarios: 16, wallMs: 60_000, virtualMinutes: 422 }, false, '60.0 s'],
     ['cannot judge in quick mode', null, false, 'not measured (quick mode)'],
   ])('%s the rehearsal goal from the timed built-in rehearsal', (_name, builtIn, met, measured) => {

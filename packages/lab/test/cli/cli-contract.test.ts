@@ -104,6 +104,12 @@ describe('the CLI contract: one exit status table for every command', () => {
     expect(r.stderr).toMatch(message);
   });
 
+  it('exits 2 for rehearse --quick with --scenario: the tour or the scenarios named, not both', async () => {
+    const r = await runCli(['rehearse', '--quick', '--scenario', 'bad-code'], tmp());
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('error: --quick and --scenario exclude each other: --quick rehearses a tour of the built-in scenarios, --scenario the ones you name');
+  });
+
   it('exits 2 for an unknown flag', async () => {
     const r = await runCli(['rehearse', '--no-such-flag'], tmp());
     expect(r.code).toBe(2);

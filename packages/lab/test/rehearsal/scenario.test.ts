@@ -5,7 +5,7 @@ import { check, type ScenarioResult } from '../../src/rehearsal/rehearse';
 import { summaryTable } from '../../src/rehearsal/summary';
 import type { StrategyResult } from '../../src/rehearsal/runner';
 import { strategyResult } from './fixtures';
-import { loadScenarios, parseScenario } from '../../src/rehearsal/scenario';
+import { loadScenarios, parseScenario, QUICK_SCENARIOS } from '../../src/rehearsal/scenario';
 
 const base = { name: 'x', expect: { outcome: 'completed' } };
 
@@ -245,5 +245,16 @@ describe('expectations', () => {
     expect(table).toMatch(/bad-code\s+pass \| rolled-back\s+10 %\s+20\s+60s \| completed\s+100 %\s+900\s+-\n/);
     expect(table).toContain('decided by (watchdog):\n  bad-code: new-version: errors\n');
     expect(table).toContain('1 of 1 scenarios met their expectations (watchdog strategy).');
+  });
+});
+
+describe('rehearse --quick', () => {
+  it('tours built-in scenarios only, each once, good and bad releases and real traffic among them', () => {
+    const tour = loadScenarios(QUICK_SCENARIOS);
+    expect(tour.map((s) => s.name)).toEqual([...QUICK_SCENARIOS]);
+    expect(new Set(QUICK_SCENARIOS).size).toBe(QUICK_SCENARIOS.length);
+    expect(tour.some((s) => s.expect.outcome === 'completed')).toBe(true);
+    expect(tour.some((s) => s.traffic.events)).toBe(true);
+    expect(tour.some((s) => s.stages)).toBe(true);
   });
 });
