@@ -33,6 +33,9 @@ interface Task {
  * deterministic. In real mode a timer drives the same queue from the wall clock, or from the
  * wall clock sped up `speed` times (time since the start flows `speed` times faster).
  */
+/** Lab time a real clock's task may start after it fell due before the lab says it cannot keep up. */
+const LATE_MS = 30_000;
+
 export class Scheduler {
   private current: number;
   private seq = 0;
@@ -146,6 +149,7 @@ export class Scheduler {
       await this.barrier();
       while (this.queue.length && this.queue[0].at <= target) {
         const task = this.queue.shift()!;
+        if (this.mode === 'real') this.checkLate(task);
         this.current = Math.max(this.current, task.at);
         this.onTime?.(this.current);
         await this.runTask(task);
@@ -175,6 +179,28 @@ export class Scheduler {
         this.report(task.label, err);
       }
     }
+  }
+
+  /**
+   * A real clock does not wait for the lab: when the machine is too busy for the speed asked, tasks
+   * run late in lab time and a release's timers move on while the functions judging it still run,
+   * which AWS never does. Said (by default on stderr) when a task starts more than LATE_MS of lab
+   * time after it fell due (beyond two ticks), at most once a wall second.
+   */
+  private checkLate(task: Task): void {
+    // Beyond the ticks' own granularity (10 ms of wall time at least, 36 s of lab time at x3600).
+    const late = this.realNow() - task.at - 2 * Math.max(250, 10 * this.speed);
+    if (late <= LATE_MS || Date.now() - this.lateSaidAt < 1000) return;
+    this.lateSaidAt = Date.now();
+    this.sayLate(`lab: "${task.label}" ran ${Math.round(late / 1000)} s of lab time late at --speed ${this.speed}: this machine cannot keep up, so releases move on faster than the functions judging them, as they would not on AWS; lower --speed`);
+  }
+
+  private lateSaidAt = 0;
+  private sayLate: (line: string) => void = (line) => console.error(line);
+
+  /** Replace how running late is said (by default, a line on stderr). */
+  onLate(say: (line: string) => void): void {
+    this.sayLate = say;
   }
 
   /** Replace how a task's first failure is reported (by default, one line on stderr). */

@@ -73,3 +73,37 @@ describe('a scheduled task that throws', () => {
     expect(s.taskFailures()).toEqual([{ label: 'broken', count: 1, first: 'async boom' }]);
   });
 });
+
+describe('a real clock the machine cannot keep up with', () => {
+  it('says so when a task runs more than 30 s of lab time late (a busy machine at a high --speed), at most once a wall second', async () => {
+    const s = new Scheduler('real', undefined, undefined, 3600);
+    const said: string[] = [];
+    try {
+      s.onLate((line) => said.push(line));
+      const t0 = s.now();
+      // A task that holds the clock's loop 200 ms of wall time: 12 lab minutes at x3600.
+      s.at(t0 + 1_000, 'a busy task', () => {
+        const until = Date.now() + 200;
+        while (Date.now() < until);
+      });
+      const done = new Promise<void>((resolve) => s.at(t0 + 2_000, 'the watchdog schedule', () => resolve()));
+      await done;
+      expect(said).toHaveLength(1);
+      expect(said[0]).toMatch(/^lab: "the watchdog schedule" ran \d+ s of lab time late at --speed 3600: this machine cannot keep up, so releases move on faster than the functions judging them, as they would not on AWS; lower --speed$/);
+    } finally {
+      s.stop();
+    }
+  });
+
+  it('says nothing when tasks run on time (guard)', async () => {
+    const s = new Scheduler('real', undefined, undefined, 60);
+    const said: string[] = [];
+    try {
+      s.onLate((line) => said.push(line));
+      await new Promise<void>((resolve) => s.after(5_000, 'on time', () => resolve()));
+      expect(said).toEqual([]);
+    } finally {
+      s.stop();
+    }
+  });
+});
