@@ -78,10 +78,21 @@ export function telemetryStratifiedPValue(slices: readonly CountSlice[], toleran
 function judgeTelemetry(spec: TelemetrySignal, obs: Extract<Observation, { kind: 'counts' }>, ctx: SignalContext): Evidence {
   const e = judgeRate(spec, obs, ctx, telemetryWorseThanOldPValue, telemetryStratifiedPValue);
   if (obs.bothServedUntil !== undefined && spec.baseline?.failOnlyIfWorse) {
-    const above = e.observed !== null && typeof e.observed === 'number' && e.observed > spec.maxRate && e.pValue !== undefined && e.pValue < spec.alpha;
-    if (e.outcome === 'failed' || !above) return e;
+    // The new version alone, on its requests since the final shift (the slices between reads that
+    // start at it or later; all of the watch's when no read was kept): what both versions met
+    // before it, the comparison has already judged.
     const since = new Date(obs.bothServedUntil).toISOString();
-    return { ...e, outcome: 'failed', note: `${e.note.replace(NOT_ATTRIBUTED, '')}; the old version has served nothing since the final shift (${since}), so the comparison no longer excuses it` };
+    const after = obs.slices?.length ? obs.slices.filter((x) => x.start >= obs.bothServedUntil!) : undefined;
+    const events = after ? after.reduce((a, x) => a + x.newEvents, 0) : Math.round(obs.new.events);
+    const total = after ? after.reduce((a, x) => a + x.newTotal, 0) : Math.round(obs.new.total);
+    const pAlone = sequentialRateAbovePValue(events, total, spec.maxRate);
+    const above = total > 0 && events / total > spec.maxRate && pAlone < spec.alpha;
+    if (e.outcome === 'failed' || !above) return after ? { ...e, note: `${e.note}; ${events} of ${total} since the final shift (${since})` } : e;
+    return {
+      ...e,
+      outcome: 'failed',
+      note: `${e.note.replace(NOT_ATTRIBUTED, '')}; ${after ? `${events} of ${total} since ` : 'the old version has served nothing since '}the final shift (${since})${after ? `, above ${fmtRate(spec.maxRate)} (p = ${pAlone.toPrecision(3)} < ${spec.alpha})` : ''}, so the comparison no longer excuses it`,
+    };
   }
   if (e.outcome !== 'failed' || !spec.baseline?.failOnlyIfWorse || e.baseline?.pValue !== undefined || !obs.baselinePending) return e;
   return { ...e, outcome: 'insufficient', note: `${obs.baselinePending}: not judged on the new version alone yet; ${e.note}` };
@@ -198,11 +209,20 @@ function judgeRate(
       note: `${total} samples, fewer than the ${spec.minSamples} needed to judge (${events} events so far)`,
     };
   }
+  // After the final shift, a signal the comparison alone judged while both versions served
+  // (comparedAloneWhileBothServe) is judged on the new version's requests since then: the
+  // comparison has already spoken for the earlier ones, and counting a failure both versions met
+  // then (a dependency down in the canary) again would roll a good release back.
+  const afterShift =
+    spec.baseline?.comparedAloneWhileBothServe === true && obs.old !== undefined && obs.baselineNew !== undefined && obs.baselineWindow !== undefined && obs.baselineWindow.end < obs.window.end;
+  const aEvents = afterShift ? Math.max(0, events - Math.round(obs.baselineNew!.events)) : events;
+  const aTotal = afterShift ? Math.max(0, total - Math.round(obs.baselineNew!.total)) : total;
+  const aRate = aTotal > 0 ? aEvents / aTotal : null;
   // Always-valid tests (./sequential.ts): the watchdog looks every minute, on alarm events and on
   // every fast look, and each test still rejects a release within its threshold at most `alpha`
   // of the time over the whole release, however many looks that is.
-  const pAbs = sequentialRateAbovePValue(events, total, spec.maxRate);
-  const absFailed = rate !== null && rate > spec.maxRate && pAbs < spec.alpha;
+  const pAbs = sequentialRateAbovePValue(aEvents, aTotal, spec.maxRate);
+  const absFailed = aRate !== null && aRate > spec.maxRate && pAbs < spec.alpha;
 
   let baseline: Evidence['baseline'];
   let baseFailed = false;
@@ -244,6 +264,7 @@ function judgeRate(
   const sharedNote = (failOnlyIfWorse || comparedAlone) && absFailed && !baseFailed ? NOT_ATTRIBUTED : '';
   const note =
     `${events} of ${total} (${fmtRate(rate ?? 0)}); ` +
+    (afterShift ? `${aEvents} of ${aTotal} since the final shift (${fmtRate(aRate ?? 0)}), ` : '') +
     (absFailed ? `above ${fmtRate(spec.maxRate)} with p = ${pAbs.toPrecision(3)} < ${spec.alpha}` : `not significantly above ${fmtRate(spec.maxRate)} (p = ${pAbs.toPrecision(3)})`) +
     baseNote +
     sharedNote;

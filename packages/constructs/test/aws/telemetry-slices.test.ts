@@ -83,8 +83,19 @@ describe('the fast signal compared with the old version within the slices betwee
     expect(look(bake, 3).outcome).toBe('healthy');
     const after = look(bake, 3, { bothServedUntil: bake[2][0] });
     expect(after.outcome).toBe('failed');
-    expect(after.note).toMatch(/the old version has served nothing since the final shift \(2026-01-01T00:06:00.000Z\), so the comparison no longer excuses it$/);
+    expect(after.note).toMatch(/1200 of 6000 since the final shift \(2026-01-01T00:06:00.000Z\), above 5.00 % \(p = [^)]+ < 0.001\), so the comparison no longer excuses it$/);
     expect(after.note).not.toMatch(/not attributed/);
+  });
+
+  it('after the final shift, judges the new version alone on its requests since the shift, not on a failure both versions met before it', () => {
+    // Half of both versions' requests fail in the canary (a dependency down), which the
+    // comparison excused; after the final shift the new version fails 0.5 % alone. Over the
+    // whole watch it is 930 of 7,800 (11.9 %), above maxErrorRate: counted again, a good release
+    // would be rolled back.
+    const outage = rollout((k) => (k < 3 ? 0.5 : 0.005), (k) => (k < 3 ? 0.5 : 0.005), [0.1, 0.1, 0.1, 1]);
+    const after = look(outage, 3, { bothServedUntil: outage[2][0] });
+    expect(after.outcome).toBe('healthy');
+    expect(after.note).toMatch(/30 of 6000 since the final shift/);
   });
 
   it('guard: after the final shift, a rate within maxErrorRate still passes, even significantly worse than the old one (failOnlyIfWorse)', () => {

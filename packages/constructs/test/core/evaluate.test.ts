@@ -238,11 +238,28 @@ const rows: Row[] = [
     layerOutcome: ['new-version', 'healthy'],
   },
   {
-    name: 'still fails the absolute test over the whole window when the concurrent comparison passes',
+    name: 'still fails the absolute test after the final shift when the concurrent comparison passes',
     over: { 'new-version/errors': afterBake(400) },
     action: 'rollback',
     layer: 'new-version',
-    reason: /above 5.00 %.*not significantly worse/,
+    reason: /since the final shift.*above 5.00 %/,
+  },
+  {
+    // A dependency down during the canary: both versions failed half their requests alike, which
+    // the comparison excused; since the final shift the new version fails 10 of 3,400. Counting
+    // the canary's excused failures again in the absolute test would roll a good release back.
+    name: 'after the final shift, judges the new version alone on its requests since the shift, not on an outage both versions met before it',
+    over: { 'new-version/errors': { ...afterBake(310), old: { events: 2700, total: 5400 }, baselineNew: { events: 300, total: 600 } } },
+    action: 'proceed',
+    layer: null,
+    layerOutcome: ['new-version', 'healthy'],
+  },
+  {
+    name: 'guard: after the final shift, fails when the new version alone fails above the threshold since the shift, whatever the canary excused',
+    over: { 'new-version/errors': { ...afterBake(700), old: { events: 2700, total: 5400 }, baselineNew: { events: 300, total: 600 } } },
+    action: 'rollback',
+    layer: 'new-version',
+    reason: /400 of 3400 since the final shift/,
   },
   {
     name: 'does not fail the release on throttling that hits both versions alike (function-wide)',
