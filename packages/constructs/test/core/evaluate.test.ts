@@ -249,14 +249,14 @@ const rows: Row[] = [
     // the comparison excused; since the final shift the new version fails 10 of 3,400. Counting
     // the canary's excused failures again in the absolute test would roll a good release back.
     name: 'after the final shift, judges the new version alone on its requests since the shift, not on an outage both versions met before it',
-    over: { 'new-version/errors': { ...afterBake(310), old: { events: 2700, total: 5400 }, baselineNew: { events: 300, total: 600 } } },
+    over: { 'new-version/errors': { ...(afterBake(310) as Extract<Observation, { kind: 'counts' }>), old: { events: 2700, total: 5400 }, baselineNew: { events: 300, total: 600 } } },
     action: 'proceed',
     layer: null,
     layerOutcome: ['new-version', 'healthy'],
   },
   {
     name: 'guard: after the final shift, fails when the new version alone fails above the threshold since the shift, whatever the canary excused',
-    over: { 'new-version/errors': { ...afterBake(700), old: { events: 2700, total: 5400 }, baselineNew: { events: 300, total: 600 } } },
+    over: { 'new-version/errors': { ...(afterBake(700) as Extract<Observation, { kind: 'counts' }>), old: { events: 2700, total: 5400 }, baselineNew: { events: 300, total: 600 } } },
     action: 'rollback',
     layer: 'new-version',
     reason: /400 of 3400 since the final shift/,
