@@ -253,6 +253,26 @@ describeWithPython('the lab runs Python functions', () => {
     expect((await lab.lambda.invoke('quote', { url: 'https://example.org/' }, 'test', v)).payload).toEqual({ error: 'gaierror' });
   });
 
+  it('plays a host\'s latency on the invocation\'s own clock, and times the function out when it outlasts the timeout, as for Node.js', async () => {
+    writeFileSync(join(codeDir, 'slowcall.py'), [
+      'import time, urllib.request',
+      'def handler(event, context):',
+      '    t = time.time()',
+      '    status = urllib.request.urlopen("https://payments.internal/v1", timeout=30).status',
+      '    return {"status": status, "took_ms": round((time.time() - t) * 1000), "remaining": context.get_remaining_time_in_millis()}',
+    ].join('\n'));
+    lab.lambda.setNetwork({ 'payments.internal': { status: 200, latencyMs: 1200 } });
+    const v = create('slowcall.handler');
+    const r = await lab.lambda.invoke('quote', {}, 'test', v);
+    expect(r.payload).toMatchObject({ status: 200 });
+    const p = r.payload as { took_ms: number; remaining: number };
+    expect(p.took_ms).toBeGreaterThanOrEqual(1200);
+    expect(p.took_ms).toBeLessThan(1200 + 500);
+    lab.lambda.setNetwork({ 'payments.internal': { status: 200, latencyMs: 60_000 } });
+    const late = await lab.lambda.invoke('quote', {}, 'test', v);
+    expect(late).toMatchObject({ functionError: 'Unhandled', payload: { errorType: 'Sandbox.Timedout', errorMessage: expect.stringMatching(/Task timed out after/) } });
+  });
+
   it('says once, at create time, when the host\'s Python is not the runtime\'s minor version', () => {
     create();
     lab.lambda.createFunction({ name: 'other', handler: 'shipping.handler', codeDir, runtime: 'python3.12' });
