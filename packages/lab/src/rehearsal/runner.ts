@@ -111,11 +111,14 @@ class RunWatch {
     this.guarded = new Set(lab.releases.map((r) => r.functionName));
   }
 
+  /** Runtime functions the scenario makes hang (`faults.hooks`): their injected timeouts are its outcome. */
+  readonly hung = new Set<string>();
+
   check(): void {
     const all = this.lab.lambda.invocations;
     for (; this.seen < all.length; this.seen++) {
       const i = all[this.seen];
-      if (!i.error) continue;
+      if (!i.error || (i.error.injected && this.hung.has(i.functionName))) continue;
       const what = this.runtime.has(i.functionName)
         ? `${this.lab.lambda.getConfiguration(i.functionName).description} (${i.functionName}) failed`
         : this.guarded.has(i.functionName) && i.error.init && !i.error.injected && !this.changedCode.has(`${i.functionName}:${i.executedVersion}`)
@@ -281,6 +284,7 @@ async function runRelease(
       if (f) faults.push({ service, ...f, ...(f === scenario.faults.dynamodb && scenario.faults.dynamodb.table ? { table: tableNamed(lab, scenario.faults.dynamodb.table, scenario.source) } : {}) });
     }
     lab.setFaults(faults);
+    if (scenario.faults.hooks?.hang) hangHooks(lab, guarded, watch, scenario.source);
 
     const env = scenario.release.env ? { ...lab.lambda.getConfiguration(fn).env, ...scenario.release.env } : undefined;
     const { env: _e, code: codePath, ...behaviour } = scenario.release;
@@ -327,6 +331,21 @@ async function runRelease(
     return { result, requests: Math.round(requestsOf(lab, guarded) - requestsBefore + run.rps * rest), passed: baked && result.outcome === 'completed' };
   } finally {
     await lab.stop();
+  }
+}
+
+/**
+ * The guarded function's lifecycle hooks hang (`faults.hooks.hang`): every invocation runs to the
+ * function's timeout and never reports a status, so CodeDeploy waits out its one-hour hook timeout.
+ * https://docs.aws.amazon.com/codedeploy/latest/userguide/reference-appspec-file-structure-hooks.html
+ */
+function hangHooks(lab: Lab, guarded: GuardedRelease, watch: RunWatch, source: string): void {
+  if (!guarded.beforeAllowTraffic && !guarded.afterAllowTraffic) throw new InputError(`${basename(source)}.faults.hooks: ${guarded.functionName}'s deployment has no lifecycle hook (BeforeAllowTraffic, AfterAllowTraffic) to hang`, `${basename(source)}.faults.hooks`);
+  for (const hook of [guarded.beforeAllowTraffic, guarded.afterAllowTraffic]) {
+    if (!hook) continue;
+    // CodeDeploy invokes hooks unqualified ($LATEST).
+    lab.lambda.setBehaviour(hook, '$LATEST', { timeoutRate: 1 });
+    watch.hung.add(hook);
   }
 }
 

@@ -111,6 +111,11 @@ export interface Scenario {
     readonly codedeploy?: ApiFaults;
     readonly lambda?: ApiFaults;
     readonly dynamodb?: DynamoDbFaults;
+    /**
+     * `hang`: the guarded function's lifecycle hooks never report a status (each invocation runs
+     * to its Lambda timeout): CodeDeploy fails the deployment after waiting one hour.
+     */
+    readonly hooks?: { readonly hang: true };
   };
   readonly expect: {
     readonly outcome: 'completed' | 'rolled-back';
@@ -306,7 +311,13 @@ export function parseScenario(v: unknown, source: string): Scenario {
   const windows: Record<string, { fromMinute?: number; toMinute?: number }> = {};
   const network = parseNetwork(o.network, `${path}.network`, windows);
   const faults = obj(o.faults ?? {}, `${path}.faults`);
-  onlyKeys(faults, `${path}.faults`, ['watchdog', 'prober', 'cloudwatch', 'codedeploy', 'lambda', 'dynamodb']);
+  onlyKeys(faults, `${path}.faults`, ['watchdog', 'prober', 'cloudwatch', 'codedeploy', 'lambda', 'dynamodb', 'hooks']);
+  let hooksHang = false;
+  if (faults.hooks !== undefined) {
+    const h = obj(faults.hooks, `${path}.faults.hooks`);
+    onlyKeys(h, `${path}.faults.hooks`, ['hang']);
+    hooksHang = bool(h.hang, `${path}.faults.hooks.hang`);
+  }
   let prober: { downAfterMinutes: number } | undefined;
   if (faults.prober !== undefined) {
     const p = obj(faults.prober, `${path}.faults.prober`);
@@ -354,6 +365,7 @@ export function parseScenario(v: unknown, source: string): Scenario {
       ...(cd ? { codedeploy: cd } : {}),
       ...(lf ? { lambda: lf } : {}),
       ...(ddb ? { dynamodb: ddb } : {}),
+      ...(hooksHang ? { hooks: { hang: true as const } } : {}),
     },
     expect: {
       outcome: oneOf(expect.outcome, `${path}.expect.outcome`, ['completed', 'rolled-back'] as const),

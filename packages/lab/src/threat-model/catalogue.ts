@@ -4,6 +4,7 @@
  * scenario fields that make it happen on the lab.
  */
 import type { GuardConfig } from 'canary-watchdog/lib/core/config';
+import { HOOK_TIMEOUT_MS } from '../lab/codedeploy';
 
 /** What the catalogue needs to know of a guarded function to build its modes. */
 export interface FunctionFacts {
@@ -39,6 +40,10 @@ export interface FailureMode {
   readonly quick: boolean;
   /** It begins only once the new version has all the traffic: every layer that stops it counts, at any share. */
   readonly afterFullTraffic?: boolean;
+  /** Minutes the rehearsal runs beyond the rollout and bake (a mode that needs longer to end). */
+  readonly extraMinutes?: number;
+  /** Why no layer can be a second chance here (the layers all depend on what the mode breaks): said in the advice. */
+  readonly noSecondLayer?: string;
   /** The scenario fields for a function, or why this mode cannot be rehearsed for it. */
   build(f: FunctionFacts): ModeScenario | { readonly skip: string };
 }
@@ -156,6 +161,7 @@ export const CATALOGUE: readonly FailureMode[] = [
     kind: 'bad',
     quick: false,
     explain: 'a bad release while every CloudWatch call fails',
+    noSecondLayer: 'every layer reads or publishes through CloudWatch, so the pre-traffic hook failing closed is the only stop',
     build: () => ({ release: BAD, faults: { cloudwatch: { errorRate: 1 } } }),
   },
   {
@@ -164,7 +170,19 @@ export const CATALOGUE: readonly FailureMode[] = [
     kind: 'bad',
     quick: false,
     explain: 'a bad release while the watchdog\'s state table (DynamoDB) is down',
+    noSecondLayer: 'every layer reads its configuration from the state table, so the pre-traffic hook failing closed is the only stop',
     build: () => ({ release: BAD, faults: { dynamodb: { unavailable: true } } }),
+  },
+  {
+    id: 'hook-timeout',
+    group: 'release process',
+    kind: 'bad',
+    quick: false,
+    explain: 'a bad release while its pre-traffic hook hangs and never reports a status',
+    // CodeDeploy waits up to an hour for PutLifecycleEventHookExecutionStatus, then fails the deployment.
+    // https://docs.aws.amazon.com/codedeploy/latest/userguide/reference-appspec-file-structure-hooks.html
+    extraMinutes: HOOK_TIMEOUT_MS / 60_000,
+    build: () => ({ release: BAD, faults: { hooks: { hang: true } } }),
   },
   { id: 'prober-down', group: 'release process', kind: 'bad', quick: false, explain: 'a bad release while the prober is dead', build: () => ({ release: BAD, faults: { prober: { downAfterMinutes: 0 } } }) },
   {

@@ -131,7 +131,7 @@ export async function modelOne(assembly: string, f: FunctionFacts, mode: Failure
   const base = { function: f.functionName, mode: mode.id, group: mode.group, kind: mode.kind };
   const built = mode.build(f);
   if ('skip' in built) return { ...base, skipped: String(built.skip), detectedBy: [], redundancy: 0, advice: String(built.skip) };
-  const minutes = Math.ceil(f.shiftMinutes + f.guard.bakeMinutes + 6);
+  const minutes = Math.ceil(f.shiftMinutes + f.guard.bakeMinutes + 6 + (mode.extraMinutes ?? 0));
   const detectedBy: string[] = [];
   let before100 = 0;
   let first: StrategyResult | undefined;
@@ -177,6 +177,8 @@ export function adviceFor(row: ThreatRow, f: FunctionFacts): string | undefined 
     return row.outcome === 'rolled-back' ? `a false rollback by ${row.detectedBy[0]}: give that layer a baseline (compare with the old version) or a longer window` : undefined;
   }
   if (row.redundancy >= 2) return undefined;
+  const closed = CATALOGUE.find((m) => m.id === row.mode)?.noSecondLayer;
+  if (closed && row.detectedBy.length && row.detectedBy.every((l) => l === 'fail-closed')) return `only fail-closed stops it; no layer can add a second chance: ${closed}`;
   const has = (l: string) => row.detectedBy.includes(l);
   const ideas: string[] = [];
   if (!f.guard.probes.length) ideas.push('a probe that sends the requests this breaks');

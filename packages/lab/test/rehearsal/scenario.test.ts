@@ -52,6 +52,14 @@ describe('scenario files', () => {
     expect(parseScenario(base, 'x.yaml').shared).toBeUndefined();
   });
 
+  it('reads hooks that hang, and names the allowed values of a bad hooks fault', () => {
+    expect(parseScenario({ ...base, faults: { hooks: { hang: true } } }, 'x.yaml').faults).toEqual({ hooks: { hang: true } });
+    expect(parseScenario({ ...base, faults: { hooks: { hang: false } } }, 'x.yaml').faults).toEqual({});
+    expect(() => parseScenario({ ...base, faults: { hooks: { hang: 'yes' } } }, 'x.yaml')).toThrow('x.yaml.faults.hooks.hang: expected true or false, got "yes"');
+    expect(() => parseScenario({ ...base, faults: { hooks: { timeout: true } } }, 'x.yaml')).toThrow('x.yaml.faults.hooks.timeout: unknown field; allowed fields are hang');
+    expect(() => parseScenario({ ...base, faults: { hook: { hang: true } } }, 'x.yaml')).toThrow(/x\.yaml\.faults\.hook: unknown field; allowed fields are .*hooks/);
+  });
+
   it('applies defaults: 20 requests/s for 30 minutes, seed 1, no faults', () => {
     expect(parseScenario(base, 'x.yaml')).toMatchObject({ traffic: { rps: 20, minutes: 30 }, seed: 1, faults: {}, current: {}, release: {}, noise: {}, network: {} });
   });

@@ -44,6 +44,10 @@ describe('the threat model', () => {
     expect(CATALOGUE.find((m) => m.id === 'slow-burn-after-100')!.build(facts)).toMatchObject({ release: { startsFailingAfterMinutes: 6 } });
     // A slow burn begins after the shift: only it counts the layers that stop it at 100 %.
     expect(CATALOGUE.filter((m) => m.afterFullTraffic).map((m) => m.id)).toEqual(['slow-burn-after-100']);
+    // A hook that hangs: the rehearsal runs past CodeDeploy's one-hour hook timeout.
+    const hang = CATALOGUE.find((m) => m.id === 'hook-timeout')!;
+    expect(hang.build(facts)).toEqual({ release: { errorRate: 0.2 }, faults: { hooks: { hang: true } } });
+    expect(hang.extraMinutes).toBe(60);
     expect(new Set(CATALOGUE.map((m) => m.group))).toEqual(new Set(['code', 'configuration', 'release process', 'dependencies']));
   });
 
@@ -89,6 +93,11 @@ describe('the threat model', () => {
     expect(flat).toContain('crash-on-init: only probes stops it before 100 %: add a probe that sends the requests this breaks');
     expect(flat).toContain('real-traffic-bug: needs traffic events');
     expect(flat).toContain('a false rollback by probes');
+    // Where every layer depends on what the mode breaks, the advice says no layer can add a chance;
+    // a mode a second layer could reach still gets ideas (guard).
+    const closed = adviceFor(row({ mode: 'cloudwatch-failing', group: 'release process', detectedBy: ['fail-closed'], redundancy: 1, maxTrafficPercent: 0 }), facts);
+    expect(closed).toMatch(/^only fail-closed stops it; no layer can add a second chance: every layer reads or publishes through CloudWatch/);
+    expect(adviceFor(row({ mode: 'hook-timeout', group: 'release process', detectedBy: ['fail-closed'], redundancy: 1, maxTrafficPercent: 0 }), facts)).toMatch(/^only fail-closed stops it before 100 %: add/);
   });
 
   it('merges shards into one result, refusing overlapping ones, and fails under the redundancy asked', () => {
