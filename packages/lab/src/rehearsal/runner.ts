@@ -9,6 +9,7 @@ import { costPerMinute, type CostMinute } from './capacity';
 import type { Scenario, Stage } from './scenario';
 import { codeChange, DEFAULT_REAL_RPS, initialNetwork, scenarioNetwork, userEvents, userTrafficOf, type UserTraffic } from './real-traffic';
 import { applyWatchdogSettings, configOf } from './watchdog-settings';
+import { unpublishAlarmMetric } from './alarm-faults';
 
 export type Strategy = 'watchdog' | 'native';
 export const STRATEGIES: readonly Strategy[] = ['watchdog', 'native'];
@@ -254,6 +255,7 @@ async function runRelease(
     const proberFn = functions.find((n) => isRuntime(lab, n, 'prober'));
 
     if (scenario.watchdog) await applyWatchdogSettings(lab, scenario.watchdog);
+    for (const name of scenario.faults.alarms?.unpublished ?? []) await unpublishAlarmMetric(lab.cloudwatch.service.operations, name, scenario.source);
     // The old version behaves as the scenario says from the start; noise hits both versions.
     lab.lambda.setBehaviour(fn, lab.lambda.getAlias(fn, guarded.alias)!.functionVersion, scenario.current);
     if (scenario.noise.transientErrorRate || scenario.noise.coldStartMs || scenario.noise.coldStartSigma || scenario.noise.environmentLifetimeMinutes || scenario.noise.latencyJitter) lab.lambda.setNoise(fn, scenario.noise);

@@ -116,6 +116,8 @@ export interface Scenario {
      * to its Lambda timeout): CodeDeploy fails the deployment after waiting one hour.
      */
     readonly hooks?: { readonly hang: true };
+    /** Alarms of the app (by name) made to watch a metric nothing publishes, as a typo in its name does: they never see data. */
+    readonly alarms?: { readonly unpublished: readonly string[] };
   };
   readonly expect: {
     readonly outcome: 'completed' | 'rolled-back';
@@ -311,7 +313,14 @@ export function parseScenario(v: unknown, source: string): Scenario {
   const windows: Record<string, { fromMinute?: number; toMinute?: number }> = {};
   const network = parseNetwork(o.network, `${path}.network`, windows);
   const faults = obj(o.faults ?? {}, `${path}.faults`);
-  onlyKeys(faults, `${path}.faults`, ['watchdog', 'prober', 'cloudwatch', 'codedeploy', 'lambda', 'dynamodb', 'hooks']);
+  onlyKeys(faults, `${path}.faults`, ['watchdog', 'prober', 'cloudwatch', 'codedeploy', 'lambda', 'dynamodb', 'hooks', 'alarms']);
+  let unpublished: string[] | undefined;
+  if (faults.alarms !== undefined) {
+    const a = obj(faults.alarms, `${path}.faults.alarms`);
+    onlyKeys(a, `${path}.faults.alarms`, ['unpublished']);
+    unpublished = arr(a.unpublished, `${path}.faults.alarms.unpublished`, (x, p) => str(x, p));
+    if (!unpublished.length) throw new InputError(`${path}.faults.alarms.unpublished: expected at least one alarm name`, `${path}.faults.alarms.unpublished`);
+  }
   let hooksHang = false;
   if (faults.hooks !== undefined) {
     const h = obj(faults.hooks, `${path}.faults.hooks`);
@@ -366,6 +375,7 @@ export function parseScenario(v: unknown, source: string): Scenario {
       ...(lf ? { lambda: lf } : {}),
       ...(ddb ? { dynamodb: ddb } : {}),
       ...(hooksHang ? { hooks: { hang: true as const } } : {}),
+      ...(unpublished ? { alarms: { unpublished } } : {}),
     },
     expect: {
       outcome: oneOf(expect.outcome, `${path}.expect.outcome`, ['completed', 'rolled-back'] as const),

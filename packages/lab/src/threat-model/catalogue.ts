@@ -76,6 +76,16 @@ function configKey(f: FunctionFacts): { key: string; format?: string; oneOf?: re
   return key ? { key, checked: false } : undefined;
 }
 
+/**
+ * The user's own alarms a guard judges: its custom layers' and the service layer's, less the
+ * built-in ones (named with the guard's prefix, as its new-version alarms are).
+ */
+export function userAlarms(g: GuardConfig): string[] {
+  const prefix = g.alarms['new-version']?.[0]?.replace(/-new-version-.*$/, '-');
+  const builtIn = (a: string) => (prefix ? a.startsWith(prefix) : /-alias-error-rate$/.test(a));
+  return [...(g.alarms.service ?? []).filter((a) => !builtIn(a)), ...g.customLayers.flatMap((c) => c.alarms)];
+}
+
 const urlKey = (f: FunctionFacts): string | undefined => Object.entries(f.env).find(([k, v]) => !k.startsWith('CANARY_WATCHDOG') && /^https?:\/\//.test(v))?.[0];
 
 export const CATALOGUE: readonly FailureMode[] = [
@@ -192,6 +202,18 @@ export const CATALOGUE: readonly FailureMode[] = [
     quick: false,
     explain: 'a bad release while Lambda\'s API throttles half of the calls of the hooks, prober and watchdog',
     build: () => ({ release: BAD, faults: { lambda: { throttleRate: 0.5 } } }),
+  },
+  {
+    id: 'alarm-never-fires',
+    group: 'release process',
+    kind: 'bad',
+    quick: false,
+    explain: 'a bad release (20 % errors) while your own alarms watch a metric nothing publishes (a typo in its name): they never fire',
+    build: (f) => {
+      const alarms = userAlarms(f.guard);
+      if (!alarms.length) return { skip: 'the function has no alarm of yours (extraAlarms, addAlarm, customLayers) to break' };
+      return { release: BAD, faults: { alarms: { unpublished: alarms } } };
+    },
   },
   {
     id: 'old-version-above-threshold',

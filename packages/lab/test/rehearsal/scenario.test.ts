@@ -60,6 +60,13 @@ describe('scenario files', () => {
     expect(() => parseScenario({ ...base, faults: { hook: { hang: true } } }, 'x.yaml')).toThrow(/x\.yaml\.faults\.hook: unknown field; allowed fields are .*hooks/);
   });
 
+  it('reads alarms made to watch a metric nothing publishes, and refuses an empty or bad list', () => {
+    expect(parseScenario({ ...base, faults: { alarms: { unpublished: ['shop-errors'] } } }, 'x.yaml').faults).toEqual({ alarms: { unpublished: ['shop-errors'] } });
+    expect(() => parseScenario({ ...base, faults: { alarms: { unpublished: [] } } }, 'x.yaml')).toThrow('x.yaml.faults.alarms.unpublished: expected at least one alarm name');
+    expect(() => parseScenario({ ...base, faults: { alarms: { unpublished: [3] } } }, 'x.yaml')).toThrow(/x\.yaml\.faults\.alarms\.unpublished\[0\]: expected/);
+    expect(() => parseScenario({ ...base, faults: { alarms: { silent: ['a'] } } }, 'x.yaml')).toThrow('x.yaml.faults.alarms.silent: unknown field; allowed fields are unpublished');
+  });
+
   it('applies defaults: 20 requests/s for 30 minutes, seed 1, no faults', () => {
     expect(parseScenario(base, 'x.yaml')).toMatchObject({ traffic: { rps: 20, minutes: 30 }, seed: 1, faults: {}, current: {}, release: {}, noise: {}, network: {} });
   });

@@ -19,4 +19,13 @@ describe('release-process failure modes on the sample app', () => {
     expect(row).toMatchObject({ outcome: 'rolled-back', maxTrafficPercent: 0, failedUserRequests: 0, detectedBy: ['probes', 'fail-closed'], redundancy: 2 });
     expect(row.advice).toBeUndefined();
   }, 600_000);
+
+  it('alarm-never-fires: with the user\'s table alarm watching a metric nothing publishes, the other layers still stop a bad release; a function without an alarm of its user\'s is skipped', async () => {
+    const row = await modelOne(app, fn('OrdersApi'), modeById('alarm-never-fires'), { rps: 10, seed: 1 });
+    expect(row).toMatchObject({ outcome: 'rolled-back', maxTrafficPercent: 10 });
+    expect(row.skipped).toBeUndefined();
+    expect(row.redundancy).toBeGreaterThanOrEqual(2);
+    const pricing = await modelOne(app, fn('PricingApi'), modeById('alarm-never-fires'), { rps: 10, seed: 1 });
+    expect(pricing.skipped).toMatch(/no alarm of yours/);
+  }, 600_000);
 });

@@ -6,7 +6,7 @@ import { mergeCommand, parseShard } from '../../src/cli/threat-model-command';
 import { CliError } from '../../src/cli/exit-codes';
 import { parseScenario } from '../../src/rehearsal/scenario';
 import { withoutLayers } from '../../src/rehearsal/watchdog-settings';
-import { CATALOGUE, type FunctionFacts } from '../../src/threat-model/catalogue';
+import { CATALOGUE, userAlarms, type FunctionFacts } from '../../src/threat-model/catalogue';
 import { threatTable, TABLE_COLUMNS, verdict } from '../../src/threat-model/output';
 import { adviceFor, layerOf, selectModes, shift, trials, type ThreatRow } from '../../src/threat-model/run';
 
@@ -48,6 +48,10 @@ describe('the threat model', () => {
     const hang = CATALOGUE.find((m) => m.id === 'hook-timeout')!;
     expect(hang.build(facts)).toEqual({ release: { errorRate: 0.2 }, faults: { hooks: { hang: true } } });
     expect(hang.extraMinutes).toBe(60);
+    // An alarm that never fires: the user's own alarms are broken, the built-in ones kept; none, no rehearsal.
+    const never = CATALOGUE.find((m) => m.id === 'alarm-never-fires')!;
+    expect(never.build(facts)).toEqual({ release: { errorRate: 0.2 }, faults: { alarms: { unpublished: ['orders-alias-errors', 'warehouse-errors'] } } });
+    expect(never.build({ ...facts, guard: { ...guard, alarms: { service: [] }, customLayers: [] } })).toEqual({ skip: expect.stringMatching(/no alarm of yours/) });
     expect(new Set(CATALOGUE.map((m) => m.group))).toEqual(new Set(['code', 'configuration', 'release process', 'dependencies']));
   });
 
@@ -115,6 +119,13 @@ describe('the threat model', () => {
     expect(() => mergeCommand([a, a], { out })).toThrow('errors-20 is in two of the files');
     writeFileSync(join(dir, 'c.json'), '{"rows": 1}');
     expect(() => mergeCommand([join(dir, 'c.json')], { out })).toThrow('not the JSON of threat-model --json');
+  });
+
+  it('tells the user\'s own alarms from the built-in ones by the guard\'s alarm prefix', () => {
+    const p = 'OrdersService-OrdersApi-43C1F2D5';
+    const g = { ...guard, alarms: { 'new-version': [`${p}-new-version-error-rate-v{version}`], service: [`${p}-alias-error-rate`, 'OrdersService-orders-table-system-errors'] }, customLayers: [{ name: 'downstream', alarms: ['warehouse-errors'] }] };
+    expect(userAlarms(g)).toEqual(['OrdersService-orders-table-system-errors', 'warehouse-errors']);
+    expect(userAlarms({ ...g, alarms: { 'new-version': g.alarms['new-version'], service: [`${p}-alias-error-rate`] }, customLayers: [] })).toEqual([]);
   });
 
   it('knows how long a rollout takes to reach all the traffic', () => {
