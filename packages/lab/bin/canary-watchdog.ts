@@ -100,6 +100,7 @@ export function program(): Command {
     .option('--function <name...>', 'only these guarded functions (name or construct id)')
     .option('--mode <id...>', `only these failure modes: ${CATALOGUE.map((m) => m.id).join(', ')}`)
     .option('--scenario <ref...>', 'your own failure modes: scenario files or folders (expect.outcome completed: a good release that must not roll back)')
+    .option('--stages <name:share:bake...>', "the app's stages (pipeline waves) in order, each NAME:SHARE:BAKE_MINUTES (share of all users, 0-1), for all-stages-at-once; --rps is then the whole fleet's rate")
     .option('--quick', `a subset for pull requests; leaves out ${QUICK_LEAVES_OUT.join(', ')}`)
     .option('--rps <n>', 'user requests a second each function gets (what you declare)', parseRps, 10)
     .option('--baseline-error-rate <rate>', 'the error rate the old version runs at (for the audit)', parseRate, 0.005)

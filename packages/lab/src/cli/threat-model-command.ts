@@ -6,7 +6,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { synthSampleApp } from '../lab/sample-app';
-import { loadScenarios } from '../rehearsal/scenario';
+import { loadScenarios, parseStages, type Stage } from '../rehearsal/scenario';
+import { InputError } from 'canary-watchdog/lib/core/validate';
 import { audit, type AuditFinding } from '../threat-model/audit';
 import { CATALOGUE, type FailureMode } from '../threat-model/catalogue';
 import { auditText, falseRollbacks, threatReport, threatTable, underRedundancy } from '../threat-model/output';
@@ -18,6 +19,8 @@ export interface ThreatModelFlags {
   readonly function?: readonly string[];
   readonly mode?: readonly string[];
   readonly scenario?: readonly string[];
+  /** The app's stages (pipeline waves), `NAME:SHARE:BAKE_MINUTES` each. */
+  readonly stages?: readonly string[];
   readonly quick?: boolean;
   readonly rps: number;
   readonly baselineErrorRate: number;
@@ -83,6 +86,10 @@ export async function threatModelCommand(flags: ThreatModelFlags): Promise<Threa
     const unknown = flags.function.filter((n) => !facts.some((f) => f.functionName === n || f.logicalId.startsWith(n) || f.functionName.includes(n)));
     if (unknown.length) throw badInput(`--function ${unknown.join(', ')}: not a guarded function of the app; its guarded functions: ${facts.map((f) => `${f.functionName} (construct ${f.logicalId})`).join(', ')}`);
     facts = chosen;
+  }
+  if (flags.stages?.length) {
+    const stages = parseStagesFlag(flags.stages);
+    facts = facts.map((f) => ({ ...f, stages }));
   }
   const findings = audit(app, facts, { rps: flags.rps, baselineErrorRate: flags.baselineErrorRate });
   out.write(auditText(findings));
@@ -158,6 +165,22 @@ export function mergeCommand(files: readonly string[], flags: Pick<ThreatModelFl
   out.write(auditText(findings));
   finish(result, flags, out);
   return result;
+}
+
+/** `--stages NAME:SHARE:BAKE_MINUTES...`, checked as a scenario's `stages`. */
+export function parseStagesFlag(values: readonly string[]): Stage[] {
+  const raw = values.map((v) => {
+    const m = /^([^:]+):([^:]+):([^:]+)$/.exec(v);
+    if (!m) throw badInput(`--stages ${v}: expected NAME:SHARE:BAKE_MINUTES (e.g. beta:0.01:30)`);
+    const number = (x: string) => (/^\d+(\.\d+)?$/.test(x) ? Number(x) : x);
+    return { name: m[1], trafficShare: number(m[2]), bakeMinutes: number(m[3]) };
+  });
+  try {
+    return parseStages(raw, '--stages')!;
+  } catch (err) {
+    if (err instanceof InputError) throw badInput(err.message);
+    throw err;
+  }
 }
 
 /** `I/N`, 1 <= I <= N <= 256. */

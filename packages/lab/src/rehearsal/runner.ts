@@ -171,7 +171,8 @@ export async function runStrategy(scenario: Scenario, strategy: Strategy, assemb
   for (const [i, stage] of scenario.stages.entries()) {
     const run = await runRelease(scenario, strategy, assembly, { seed: scenario.seed + i, rps: scenario.traffic.rps * stage.trafficShare, stage }, progress, signal);
     runs.push({ stage, run });
-    if (!run.passed) break;
+    // In waves, a stage starts only once the one before passed its gate; at once, every stage gets the release.
+    if (!run.passed && !scenario.stagesAtOnce) break;
   }
   return combineStages(runs);
 }

@@ -71,6 +71,8 @@ export interface Scenario {
   };
   /** The same release goes through these stages in order, each its own deployment with its own guard. */
   readonly stages?: readonly Stage[];
+  /** The release goes to every stage at the same time: no stage waits for the one before to pass its gate. */
+  readonly stagesAtOnce?: boolean;
   readonly seed: number;
   readonly current: VersionBehaviour;
   /** `code`: the new version's handler module (a code change; .js, or .ts bundled with esbuild), its path as given and resolved. */
@@ -304,7 +306,7 @@ export function parseNetwork(v: unknown, path: string, windows: Record<string, {
 export function parseScenario(v: unknown, source: string): Scenario {
   const path = basename(source);
   const o = obj(v, path);
-  onlyKeys(o, path, ['name', 'description', 'function', 'traffic', 'stages', 'seed', 'current', 'release', 'shared', 'noise', 'watchdog', 'network', 'faults', 'expect']);
+  onlyKeys(o, path, ['name', 'description', 'function', 'traffic', 'stages', 'stagesAtOnce', 'seed', 'current', 'release', 'shared', 'noise', 'watchdog', 'network', 'faults', 'expect']);
   const traffic = obj(o.traffic ?? {}, `${path}.traffic`);
   onlyKeys(traffic, `${path}.traffic`, ['rps', 'minutes', 'burstiness', 'warmUpMinutes', 'errorBurstiness', 'events', 'realRps']);
   const events = scenarioEvents(traffic.events, `${path}.traffic.events`, source);
@@ -336,6 +338,8 @@ export function parseScenario(v: unknown, source: string): Scenario {
   const expect = obj(o.expect, `${path}.expect`);
   onlyKeys(expect, `${path}.expect`, ['outcome', 'maxTrafficPercent', 'maxFailedUserRequests', 'wouldHaveRolledBack', 'stagesReached']);
   const stages = parseStages(o.stages, `${path}.stages`);
+  const atOnce = o.stagesAtOnce === undefined ? false : bool(o.stagesAtOnce, `${path}.stagesAtOnce`);
+  if (atOnce && !stages) throw new InputError(`${path}.stagesAtOnce: only with stages (a release with one stage is always at once)`, `${path}.stagesAtOnce`);
   const sharedFailure = shared(o.shared, `${path}.shared`);
   const stagesReached = optNum(expect.stagesReached, `${path}.expect.stagesReached`, { min: 1, max: stages?.length ?? 1, integer: true });
   const watchdog = watchdogSettings(o.watchdog, `${path}.watchdog`);
@@ -359,6 +363,7 @@ export function parseScenario(v: unknown, source: string): Scenario {
       ...(realRps !== undefined ? { realRps } : {}),
     },
     ...(stages ? { stages } : {}),
+    ...(atOnce ? { stagesAtOnce: true } : {}),
     seed: o.seed === undefined ? 1 : num(o.seed, `${path}.seed`, { integer: true }),
     current: behaviour(o.current, `${path}.current`, false),
     release: behaviour(o.release, `${path}.release`, true, source),

@@ -5,6 +5,7 @@
  */
 import type { GuardConfig } from 'canary-watchdog/lib/core/config';
 import { HOOK_TIMEOUT_MS } from '../lab/codedeploy';
+import type { Stage } from '../rehearsal/scenario';
 
 /** What the catalogue needs to know of a guarded function to build its modes. */
 export interface FunctionFacts {
@@ -19,6 +20,8 @@ export interface FunctionFacts {
   readonly shiftMinutes: number;
   /** The rollout in words ("canary 10 % for 5 min"). */
   readonly rollout: string;
+  /** The app's stages (pipeline waves) as the user declares them (`--stages`); absent: one stage. */
+  readonly stages?: readonly Stage[];
 }
 
 export type ModeGroup = 'code' | 'configuration' | 'release process' | 'dependencies';
@@ -222,6 +225,17 @@ export const CATALOGUE: readonly FailureMode[] = [
     quick: false,
     explain: 'a bad release while the old version already fails more than the threshold',
     build: (f) => ({ current: { errorRate: Math.min(0.5, f.guard.thresholds.maxErrorRate * 1.5) }, release: { errorRate: Math.min(1, f.guard.thresholds.maxErrorRate * 1.5 + 0.2) } }),
+  },
+  {
+    id: 'all-stages-at-once',
+    group: 'release process',
+    kind: 'bad',
+    quick: false,
+    explain: 'a bad release (20 % errors) pushed to every stage at once, no wave waiting for the one before',
+    build: (f) => {
+      if (!f.stages || f.stages.length < 2) return { skip: 'a single-stage app: declare its waves with --stages NAME:SHARE:BAKE_MINUTES... to rehearse this' };
+      return { release: BAD, stages: f.stages, stagesAtOnce: true };
+    },
   },
   {
     id: 'dependency-outage',

@@ -32,6 +32,9 @@ export interface ThreatRow {
   /** With every layer: */
   readonly outcome?: StrategyResult['outcome'];
   readonly maxTrafficPercent?: number;
+  /** With stages: how many the release entered, and the share of all user requests the new version served. */
+  readonly stagesReached?: number;
+  readonly fleetExposure?: number;
   readonly failedUserRequests?: number;
   readonly detectionSeconds?: number | null;
   /** With every layer, what stopped it (layer: signal). */
@@ -162,6 +165,7 @@ export async function modelOne(assembly: string, f: FunctionFacts, mode: Failure
     redundancy: mode.kind === 'bad' ? before100 : 0,
     outcome: first!.outcome,
     maxTrafficPercent: first!.maxTrafficPercent,
+    ...('stages' in built ? { stagesReached: first!.stagesReached, fleetExposure: first!.fleetExposure } : {}),
     failedUserRequests: first!.failedUserRequests,
     detectionSeconds: first!.detectionSeconds,
     ...(first!.decidedBy ? { reason: `${first!.decidedBy.layer}: ${first!.decidedBy.signal}` } : {}),
@@ -173,6 +177,16 @@ export async function modelOne(assembly: string, f: FunctionFacts, mode: Failure
 /** What would give a mode a second chance, when it has fewer than two (or rolls a good release back). */
 export function adviceFor(row: ThreatRow, f: FunctionFacts): string | undefined {
   if (row.skipped) return row.skipped;
+  if (row.mode === 'all-stages-at-once' && row.stagesReached !== undefined) {
+    const said = `every stage met it at once (${row.stagesReached} of ${f.stages?.length ?? row.stagesReached} stages, fleet exposure ${+((row.fleetExposure ?? 0) * 100).toFixed(3)} %): no layer can give the second chance waves give, since each judges one stage; release through ReleaseWaves, a stage at a time`;
+    const more = chancesAdvice(row, f);
+    return more ? `${said}; ${more}` : said;
+  }
+  return chancesAdvice(row, f);
+}
+
+/** What would add a chance to a bad release that meets fewer than two (or a good one rolled back). */
+function chancesAdvice(row: ThreatRow, f: FunctionFacts): string | undefined {
   if (row.kind === 'good') {
     return row.outcome === 'rolled-back' ? `a false rollback by ${row.detectedBy[0]}: give that layer a baseline (compare with the old version) or a longer window` : undefined;
   }

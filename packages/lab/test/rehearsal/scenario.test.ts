@@ -67,6 +67,14 @@ describe('scenario files', () => {
     expect(() => parseScenario({ ...base, faults: { alarms: { silent: ['a'] } } }, 'x.yaml')).toThrow('x.yaml.faults.alarms.silent: unknown field; allowed fields are unpublished');
   });
 
+  it('reads a release pushed to every stage at once, only with stages', () => {
+    const stages = [{ name: 'beta', trafficShare: 0.1, bakeMinutes: 30 }, { name: 'prod', trafficShare: 0.9, bakeMinutes: 60 }];
+    expect(parseScenario({ ...base, stages, stagesAtOnce: true }, 'x.yaml')).toMatchObject({ stages, stagesAtOnce: true });
+    expect(parseScenario({ ...base, stages }, 'x.yaml')).not.toHaveProperty('stagesAtOnce');
+    expect(() => parseScenario({ ...base, stagesAtOnce: true }, 'x.yaml')).toThrow('x.yaml.stagesAtOnce: only with stages (a release with one stage is always at once)');
+    expect(() => parseScenario({ ...base, stages, stagesAtOnce: 'yes' }, 'x.yaml')).toThrow('x.yaml.stagesAtOnce: expected true or false, got "yes"');
+  });
+
   it('applies defaults: 20 requests/s for 30 minutes, seed 1, no faults', () => {
     expect(parseScenario(base, 'x.yaml')).toMatchObject({ traffic: { rps: 20, minutes: 30 }, seed: 1, faults: {}, current: {}, release: {}, noise: {}, network: {} });
   });
@@ -121,7 +129,7 @@ describe('scenario files', () => {
   });
 
   it.each<[string, unknown, string]>([
-    ['an unknown field', { ...base, trafic: {} }, 'x.yaml.trafic: unknown field; allowed fields are name, description, function, traffic, stages, seed, current, release, shared, noise, watchdog, network, faults, expect'],
+    ['an unknown field', { ...base, trafic: {} }, 'x.yaml.trafic: unknown field; allowed fields are name, description, function, traffic, stages, stagesAtOnce, seed, current, release, shared, noise, watchdog, network, faults, expect'],
     ['a shared failure without its rate', { ...base, shared: { fromMinute: 7 } }, 'x.yaml.shared.errorRate: expected a number'],
     ['a shared failure above 1', { ...base, shared: { errorRate: 1.5 } }, 'x.yaml.shared.errorRate: expected a number from 0 to 1, got 1.5'],
     ['a shared failure that ends where it starts', { ...base, shared: { errorRate: 0.04, fromMinute: 7, toMinute: 7 } }, 'x.yaml.shared.toMinute: expected a minute after fromMinute (7) and at most 3000, got 7'],

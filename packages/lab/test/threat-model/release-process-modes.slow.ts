@@ -1,6 +1,9 @@
 import { synthSampleApp } from '../../src/lab/sample-app';
 import { modeById, type FunctionFacts } from '../../src/threat-model/catalogue';
 import { functionFacts, modelOne } from '../../src/threat-model/run';
+import { parseStagesFlag } from '../../src/cli/threat-model-command';
+import { runStrategy } from '../../src/rehearsal/runner';
+import { parseScenario } from '../../src/rehearsal/scenario';
 
 // The release-process modes the catalogue rehearses on the sample app: what stops each and how
 // far it gets come from the lab's run.
@@ -27,5 +30,18 @@ describe('release-process failure modes on the sample app', () => {
     expect(row.redundancy).toBeGreaterThanOrEqual(2);
     const pricing = await modelOne(app, fn('PricingApi'), modeById('alarm-never-fires'), { rps: 10, seed: 1 });
     expect(pricing.skipped).toMatch(/no alarm of yours/);
+  }, 600_000);
+
+  it('all-stages-at-once: with the sample pipeline\'s three waves pushed at once, every stage meets the bad release; in waves, beta alone does (guard)', async () => {
+    // The sample pipeline's waves (orders-pipeline.ts): beta, then two production regions.
+    const stages = parseStagesFlag(['beta:0.01:30', 'prod-first:0.3:60', 'prod-rest:0.69:15']);
+    const orders = { ...fn('OrdersApi'), stages };
+    const row = await modelOne(app, orders, modeById('all-stages-at-once'), { rps: 100, seed: 1 });
+    expect(row).toMatchObject({ outcome: 'rolled-back', stagesReached: 3 });
+    expect(row.fleetExposure).toBeGreaterThan(0);
+    expect(row.advice).toMatch(/^every stage met it at once \(3 of 3 stages, fleet exposure [\d.]+ %\)/);
+    const inWaves = await runStrategy(parseScenario({ name: 'waves', function: 'OrdersApi', traffic: { rps: 100, minutes: 21 }, stages, current: { errorRate: 0.005 }, release: { errorRate: 0.2 }, expect: { outcome: 'rolled-back' } }, 'waves.yaml'), 'watchdog', app);
+    expect(inWaves.stagesReached).toBe(1);
+    expect(row.fleetExposure!).toBeGreaterThan(inWaves.fleetExposure);
   }, 600_000);
 });

@@ -2,7 +2,7 @@ import { parseWatchdogConfig } from 'canary-watchdog/lib/core/config';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mergeCommand, parseShard } from '../../src/cli/threat-model-command';
+import { mergeCommand, parseShard, parseStagesFlag } from '../../src/cli/threat-model-command';
 import { CliError } from '../../src/cli/exit-codes';
 import { parseScenario } from '../../src/rehearsal/scenario';
 import { withoutLayers } from '../../src/rehearsal/watchdog-settings';
@@ -31,8 +31,9 @@ const row = (over: Partial<ThreatRow>): ThreatRow => ({ function: 'OrdersService
 
 describe('the threat model', () => {
   it('builds a valid scenario from every mode of the catalogue, or says why it cannot', () => {
+    const staged = { ...facts, stages: [{ name: 'beta', trafficShare: 0.1, bakeMinutes: 30 }, { name: 'prod', trafficShare: 0.9, bakeMinutes: 60 }] };
     for (const m of CATALOGUE) {
-      const built = m.build(facts);
+      const built = m.build(staged);
       if ('skip' in built) {
         expect(m.id).toBe('real-traffic-bug');
         continue;
@@ -52,6 +53,12 @@ describe('the threat model', () => {
     const never = CATALOGUE.find((m) => m.id === 'alarm-never-fires')!;
     expect(never.build(facts)).toEqual({ release: { errorRate: 0.2 }, faults: { alarms: { unpublished: ['orders-alias-errors', 'warehouse-errors'] } } });
     expect(never.build({ ...facts, guard: { ...guard, alarms: { service: [] }, customLayers: [] } })).toEqual({ skip: expect.stringMatching(/no alarm of yours/) });
+    // Every stage at once: the app's declared stages, all entered; a single-stage app is not rehearsed.
+    const atOnce = CATALOGUE.find((m) => m.id === 'all-stages-at-once')!;
+    const stages = [{ name: 'beta', trafficShare: 0.01, bakeMinutes: 30 }, { name: 'prod', trafficShare: 0.99, bakeMinutes: 60 }];
+    expect(atOnce.build({ ...facts, stages })).toEqual({ release: { errorRate: 0.2 }, stages, stagesAtOnce: true });
+    expect(atOnce.build(facts)).toEqual({ skip: expect.stringMatching(/^a single-stage app: .*--stages/) });
+    expect(atOnce.build({ ...facts, stages: stages.slice(0, 1) })).toEqual({ skip: expect.stringMatching(/^a single-stage app/) });
     expect(new Set(CATALOGUE.map((m) => m.group))).toEqual(new Set(['code', 'configuration', 'release process', 'dependencies']));
   });
 
@@ -126,6 +133,15 @@ describe('the threat model', () => {
     const g = { ...guard, alarms: { 'new-version': [`${p}-new-version-error-rate-v{version}`], service: [`${p}-alias-error-rate`, 'OrdersService-orders-table-system-errors'] }, customLayers: [{ name: 'downstream', alarms: ['warehouse-errors'] }] };
     expect(userAlarms(g)).toEqual(['OrdersService-orders-table-system-errors', 'warehouse-errors']);
     expect(userAlarms({ ...g, alarms: { 'new-version': g.alarms['new-version'], service: [`${p}-alias-error-rate`] }, customLayers: [] })).toEqual([]);
+  });
+
+  it('reads the app\'s stages from --stages, naming the format on bad input', () => {
+    expect(parseStagesFlag(['beta:0.01:30', 'prod-first:0.3:60', 'prod-rest:0.69:15'])).toEqual([
+      { name: 'beta', trafficShare: 0.01, bakeMinutes: 30 }, { name: 'prod-first', trafficShare: 0.3, bakeMinutes: 60 }, { name: 'prod-rest', trafficShare: 0.69, bakeMinutes: 15 },
+    ]);
+    expect(() => parseStagesFlag(['beta:0.01'])).toThrow('--stages beta:0.01: expected NAME:SHARE:BAKE_MINUTES (e.g. beta:0.01:30)');
+    expect(() => parseStagesFlag(['beta:0.6:30', 'prod:0.6:30'])).toThrow(/--stages\[\]\.trafficShare: the stages' shares add up to 1\.2/);
+    expect(() => parseStagesFlag(['beta:x:30'])).toThrow(/--stages\[0\]\.trafficShare: expected a number/);
   });
 
   it('knows how long a rollout takes to reach all the traffic', () => {
