@@ -99,7 +99,7 @@ export function program(): Command {
     .option('--app <dir>', 'a synthesized cloud assembly (default: synthesize the sample app)')
     .option('--function <name...>', 'only these guarded functions (name or construct id)')
     .option('--mode <id...>', `only these failure modes: ${CATALOGUE.map((m) => m.id).join(', ')}`)
-    .option('--scenario <ref...>', 'your own failure modes: scenario files or folders (expect.outcome completed: a good release that must not roll back)')
+    .option('--scenario <ref...>', 'your own failure modes: scenario files or folders, real traffic (traffic.events, release.code) included; one with a catalogue mode\'s id replaces it (expect.outcome completed: a good release that must not roll back)')
     .option('--stages <name:share:bake...>', "the app's stages (pipeline waves) in order, each NAME:SHARE:BAKE_MINUTES (share of all users, 0-1), for all-stages-at-once; --rps is then the whole fleet's rate")
     .option('--quick', `a subset for pull requests; leaves out ${QUICK_LEAVES_OUT.join(', ')}`)
     .option('--rps <n>', 'user requests a second each function gets (what you declare)', parseRps, 10)

@@ -143,10 +143,11 @@ export async function modelOne(assembly: string, f: FunctionFacts, mode: Failure
       name: `${mode.id}`,
       description: mode.explain,
       function: f.functionName,
-      traffic: { rps: opts.rps, minutes },
       seed: opts.seed,
       current: { errorRate: 0.005 },
       ...built,
+      // A mode's own traffic fields (a user's events) over the trial's rate and length.
+      traffic: { rps: opts.rps, minutes, ...(built.traffic as object | undefined) },
       ...(detectedBy.length ? { watchdog: { disabledLayers: detectedBy.filter((l) => removable(l, f.guard)) } } : {}),
       expect: { outcome: mode.kind === 'bad' ? 'rolled-back' : 'completed' },
     };
@@ -221,14 +222,19 @@ export async function threatModel(opts: ThreatModelOptions): Promise<ThreatRow[]
   return rows.filter(Boolean);
 }
 
-/** The catalogue's modes for `--quick` or all, or the named ones. */
-export function selectModes(names: readonly string[] | undefined, quick: boolean): FailureMode[] {
+/**
+ * The modes to rehearse: the named ones, or the catalogue's (`--quick`: its subset) and the user's.
+ * A user's mode with a catalogue mode's id takes its place (the catalogue's real-traffic-bug is
+ * one the user supplies).
+ */
+export function selectModes(names: readonly string[] | undefined, quick: boolean, mine: readonly FailureMode[] = []): FailureMode[] {
+  const all = [...CATALOGUE.map((m) => mine.find((x) => x.id === m.id) ?? m), ...mine.filter((x) => !CATALOGUE.some((m) => m.id === x.id))];
   if (names?.length) {
     return names.map((n) => {
-      const m = CATALOGUE.find((x) => x.id === n);
-      if (!m) throw new Error(`--mode ${n}: no such failure mode; modes: ${CATALOGUE.map((x) => x.id).join(', ')}`);
+      const m = all.find((x) => x.id === n);
+      if (!m) throw new Error(`--mode ${n}: no such failure mode; modes: ${all.map((x) => x.id).join(', ')}`);
       return m;
     });
   }
-  return CATALOGUE.filter((m) => !quick || m.quick);
+  return all.filter((m) => !quick || m.quick || mine.includes(m));
 }

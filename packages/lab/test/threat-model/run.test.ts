@@ -2,7 +2,7 @@ import { parseWatchdogConfig } from 'canary-watchdog/lib/core/config';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mergeCommand, parseShard, parseStagesFlag } from '../../src/cli/threat-model-command';
+import { mergeCommand, parseShard, parseStagesFlag, threatModelCommand } from '../../src/cli/threat-model-command';
 import { CliError } from '../../src/cli/exit-codes';
 import { parseScenario } from '../../src/rehearsal/scenario';
 import { withoutLayers } from '../../src/rehearsal/watchdog-settings';
@@ -90,6 +90,14 @@ describe('the threat model', () => {
     for (const bad of ['0/2', '3/2', 'x', '1/0']) expect(() => parseShard(bad)).toThrow(/--shard: expected I\/N/);
     expect(selectModes(undefined, true).map((m) => m.id)).toEqual(CATALOGUE.filter((m) => m.quick).map((m) => m.id));
     expect(() => selectModes(['errors-3'], false)).toThrow('--mode errors-3: no such failure mode');
+    // The user's modes join the catalogue, replacing a catalogue mode of the same id; --mode names either.
+    const mine = { ...CATALOGUE.find((m) => m.id === 'errors-20')!, id: 'real-traffic-bug', explain: 'mine' };
+    const withMine = selectModes(undefined, false, [mine]);
+    expect(withMine.filter((m) => m.id === 'real-traffic-bug')).toEqual([mine]);
+    expect(withMine).toHaveLength(CATALOGUE.length);
+    expect(selectModes(['real-traffic-bug', 'errors-2'], false, [mine])).toEqual([mine, CATALOGUE.find((m) => m.id === 'errors-2')]);
+    expect(selectModes(undefined, true, [{ ...mine, id: 'my-mode' }]).map((m) => m.id)).toEqual([...CATALOGUE.filter((m) => m.quick).map((m) => m.id), 'my-mode']);
+    expect(() => selectModes(['nope'], false, [{ ...mine, id: 'my-mode' }])).toThrow(/--mode nope: no such failure mode; modes: .*dependency-outage, my-mode$/);
   });
 
   it('prints a table within 100 columns, marks one chance or none, and says what would add one', () => {
@@ -142,6 +150,11 @@ describe('the threat model', () => {
     expect(() => parseStagesFlag(['beta:0.01'])).toThrow('--stages beta:0.01: expected NAME:SHARE:BAKE_MINUTES (e.g. beta:0.01:30)');
     expect(() => parseStagesFlag(['beta:0.6:30', 'prod:0.6:30'])).toThrow(/--stages\[\]\.trafficShare: the stages' shares add up to 1\.2/);
     expect(() => parseStagesFlag(['beta:x:30'])).toThrow(/--stages\[0\]\.trafficShare: expected a number/);
+  });
+
+  it('refuses a --scenario with stages, naming --stages, before any rehearsal (guard: real traffic is taken, stages are not)', async () => {
+    const scenario = join(__dirname, '../../scenarios/17-staged-bug-caught-in-beta.yaml');
+    await expect(threatModelCommand({ scenario: [scenario], rps: 10, baselineErrorRate: 0.005, parallel: 1, seed: 1 })).rejects.toThrow('--scenario 17-staged-bug-caught-in-beta.yaml: stages are not taken by threat-model; declare the app\'s waves with --stages');
   });
 
   it('knows how long a rollout takes to reach all the traffic', () => {
