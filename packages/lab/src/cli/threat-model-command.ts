@@ -92,6 +92,8 @@ export async function threatModelCommand(flags: ThreatModelFlags): Promise<Threa
     if (err instanceof CliError) throw err;
     throw badInput((err as Error).message);
   }
+  // Bad input is said before the app is synthesized and loaded.
+  const stages = flags.stages?.length ? parseStagesFlag(flags.stages) : undefined;
   const app = flags.app ?? synthSampleApp();
   let facts = await functionFacts(app);
   if (flags.function?.length) {
@@ -100,10 +102,7 @@ export async function threatModelCommand(flags: ThreatModelFlags): Promise<Threa
     if (unknown.length) throw badInput(`--function ${unknown.join(', ')}: not a guarded function of the app; its guarded functions: ${facts.map((f) => `${f.functionName} (construct ${f.logicalId})`).join(', ')}`);
     facts = chosen;
   }
-  if (flags.stages?.length) {
-    const stages = parseStagesFlag(flags.stages);
-    facts = facts.map((f) => ({ ...f, stages }));
-  }
+  if (stages) facts = facts.map((f) => ({ ...f, stages }));
   const findings = audit(app, facts, { rps: flags.rps, baselineErrorRate: flags.baselineErrorRate });
   out.write(auditText(findings));
   let rows: ThreatRow[] = [];
