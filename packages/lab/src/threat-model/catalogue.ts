@@ -120,7 +120,7 @@ export const CATALOGUE: readonly FailureMode[] = [
     kind: 'bad',
     quick: false,
     explain: 'a bug only real users\' requests reach (probes never send them)',
-    build: () => ({ skip: 'needs your own traffic events and a code change only real requests reach: rehearse them with canary-watchdog rehearse (traffic.events, release.code; the sample\'s real-traffic-bug is one)' }),
+    build: () => ({ skip: 'needs your own traffic events and a code change only real requests reach: give them with --scenario (a scenario with traffic.events and release.code, named real-traffic-bug to take this mode\'s place; the sample\'s scenarios/40-real-traffic-bug.yaml is one)' }),
   },
   {
     id: 'config-typo',
