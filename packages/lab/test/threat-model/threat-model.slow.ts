@@ -58,4 +58,13 @@ describe('threat-model on the sample app', () => {
     expect(rows[0].detectedBy).not.toContain('probes');
     expect(rows[1].skipped).toMatch(/the scenario is for OrdersApi/);
   }, 600_000);
+
+  it('ShippingQuote\'s silent HTTP 500s meet the probes before 100 % as well as the new version\'s metrics (two chances; one before its two extra probes)', async () => {
+    const [shipping] = (await functionFacts(app)).filter((f) => f.logicalId.startsWith('ShippingQuote'));
+    const row = await modelOne(app, shipping, modeById('silent-http-500s'), { rps: 10, seed: 1 });
+    expect(row).toMatchObject({ outcome: 'rolled-back', maxTrafficPercent: 10 });
+    expect(row.detectedBy.slice(0, 2).sort()).toEqual(['new-version', 'probes']);
+    expect(row.redundancy).toBeGreaterThanOrEqual(2);
+    expect(row.advice).toBeUndefined();
+  }, 600_000);
 });
