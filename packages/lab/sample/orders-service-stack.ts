@@ -44,7 +44,7 @@ export class OrdersServiceStack extends Stack {
 
   constructor(scope: Construct, id: string, props: OrdersServiceProps) {
     super(scope, id, props);
-    // Three guarded functions with 9 probes and 8 checks between them outgrow Lambda's 4 KB
+    // Three guarded functions with 11 probes and 8 checks between them outgrow Lambda's 4 KB
     // environment: the configuration lives in the state table.
     this.watchdog = new ReleaseWatchdog(this, 'Watchdog', { configDelivery: ConfigDelivery.STATE_TABLE });
 
@@ -202,6 +202,18 @@ export class OrdersServiceStack extends Stack {
           name: 'reject-overweight',
           event: { rawPath: '/shipping', requestContext: { http: { method: 'GET' } }, queryStringParameters: { zone: 'EU', weightKg: '31' } },
           expect: { status: ProbeStatus.SUCCESS, body: [{ path: '$.statusCode', equalTo: 400 }] },
+        },
+        // Two more HTTP-status checks: with five probes a minute, HTTP 500s answered without an
+        // error are seen by the probes in the canary too, not only by the new version's metrics.
+        {
+          name: 'quote-us-heavy-parcel',
+          event: { rawPath: '/shipping', requestContext: { http: { method: 'GET' } }, queryStringParameters: { zone: 'US', weightKg: '12' } },
+          expect: { status: ProbeStatus.SUCCESS, body: [{ path: '$.statusCode', equalTo: 200 }, { path: '$.body.cents', equalTo: parcelCents('US', 12) }] },
+        },
+        {
+          name: 'unknown-zone',
+          event: { rawPath: '/shipping', requestContext: { http: { method: 'GET' } }, queryStringParameters: { zone: 'XX', weightKg: '1' } },
+          expect: { status: ProbeStatus.SUCCESS, body: [{ path: '$.statusCode', equalTo: 404 }] },
         },
       ],
     });

@@ -5,11 +5,12 @@
  */
 import type { StrategyRunner } from '../rehearsal/processes';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { synthSampleApp } from '../lab/sample-app';
-import { loadScenarios } from '../rehearsal/scenario';
+import { loadScenarios, parseStages, type Stage } from '../rehearsal/scenario';
+import { InputError } from 'canary-watchdog/lib/core/validate';
 import { audit, type AuditFinding } from '../threat-model/audit';
-import { CATALOGUE, type FailureMode } from '../threat-model/catalogue';
+import { CATALOGUE, type FailureMode, type FunctionFacts } from '../threat-model/catalogue';
 import { auditText, falseRollbacks, threatReport, threatTable, underRedundancy } from '../threat-model/output';
 import { functionFacts, selectModes, threatModel, trials, type ThreatRow } from '../threat-model/run';
 import { badInput, CliError, EXIT } from './exit-codes';
@@ -19,6 +20,8 @@ export interface ThreatModelFlags {
   readonly function?: readonly string[];
   readonly mode?: readonly string[];
   readonly scenario?: readonly string[];
+  /** The app's stages (pipeline waves), `NAME:SHARE:BAKE_MINUTES` each. */
+  readonly stages?: readonly string[];
   readonly quick?: boolean;
   readonly rps: number;
   readonly baselineErrorRate: number;
@@ -47,26 +50,39 @@ export interface ThreatModelJson {
 /** `--quick` leaves these out: said in the help and the output. */
 export const QUICK_LEAVES_OUT = CATALOGUE.filter((m) => !m.quick).map((m) => m.id);
 
-/** A user's scenario file as a failure mode: its behaviour, faults and noise; its expect.outcome says bad or good. */
+/** Whether `name` (a function name or construct id, as --function takes) names the function. */
+const names = (f: FunctionFacts, name: string) => f.functionName === name || f.logicalId.startsWith(name) || f.functionName.includes(name);
+
+/**
+ * A user's scenario file as a failure mode: its behaviour, faults, noise and real traffic (events
+ * and a code change, their paths resolved from the scenario's file); its expect.outcome says bad
+ * or good. A scenario that names a function is rehearsed for that one only.
+ */
 function modeFromScenario(ref: string): FailureMode[] {
   const scenarios = loadScenarios([ref]);
-  // Said, not dropped: the threat model sets each trial's traffic itself.
-  const withEvents = scenarios.find((s) => s.traffic.events || s.stages);
-  if (withEvents) throw badInput(`--scenario ${basename(withEvents.source)}: traffic.events and stages are not taken by threat-model yet; rehearse it with canary-watchdog rehearse --scenario`);
+  // Said, not dropped: the threat model runs each trial on one stage (all-stages-at-once takes --stages).
+  const staged = scenarios.find((s) => s.stages);
+  if (staged) throw badInput(`--scenario ${basename(staged.source)}: stages are not taken by threat-model; declare the app's waves with --stages, or rehearse it with canary-watchdog rehearse --scenario`);
   return scenarios.map((s) => ({
     id: s.name,
     group: 'code' as const,
     kind: s.expect.outcome === 'completed' ? ('good' as const) : ('bad' as const),
     quick: true,
     explain: s.description || `${basename(s.source)} (your scenario)`,
-    build: () => ({
-      current: s.current,
-      release: s.release,
-      noise: s.noise,
-      faults: s.faults,
-      network: s.network,
-      ...(s.shared ? { shared: s.shared } : {}),
-    }),
+    build: (f: FunctionFacts) => {
+      if (s.function && !names(f, s.function)) return { skip: `the scenario is for ${s.function} (${basename(s.source)})` };
+      const { code, ...release } = s.release;
+      const events = s.traffic.events;
+      return {
+        current: s.current,
+        release: { ...release, ...(code ? { code: resolve(code) } : {}) },
+        noise: s.noise,
+        faults: s.faults,
+        network: s.network,
+        ...(s.shared ? { shared: s.shared } : {}),
+        ...(events ? { traffic: { events: resolve(events.path), ...(s.traffic.realRps !== undefined ? { realRps: s.traffic.realRps } : {}) } } : {}),
+      };
+    },
   }));
 }
 
@@ -74,19 +90,22 @@ export async function threatModelCommand(flags: ThreatModelFlags): Promise<Threa
   const out = flags.out ?? process.stdout;
   let modes: FailureMode[];
   try {
-    modes = selectModes(flags.mode, Boolean(flags.quick));
+    modes = selectModes(flags.mode, Boolean(flags.quick), (flags.scenario ?? []).flatMap(modeFromScenario));
   } catch (err) {
+    if (err instanceof CliError) throw err;
     throw badInput((err as Error).message);
   }
-  for (const ref of flags.scenario ?? []) modes.push(...modeFromScenario(ref));
+  // Bad input is said before the app is synthesized and loaded.
+  const stages = flags.stages?.length ? parseStagesFlag(flags.stages) : undefined;
   const app = flags.app ?? synthSampleApp();
   let facts = await functionFacts(app);
   if (flags.function?.length) {
-    const chosen = facts.filter((f) => flags.function!.some((n) => f.functionName === n || f.logicalId.startsWith(n) || f.functionName.includes(n)));
-    const unknown = flags.function.filter((n) => !facts.some((f) => f.functionName === n || f.logicalId.startsWith(n) || f.functionName.includes(n)));
+    const chosen = facts.filter((f) => flags.function!.some((n) => names(f, n)));
+    const unknown = flags.function.filter((n) => !facts.some((f) => names(f, n)));
     if (unknown.length) throw badInput(`--function ${unknown.join(', ')}: not a guarded function of the app; its guarded functions: ${facts.map((f) => `${f.functionName} (construct ${f.logicalId})`).join(', ')}`);
     facts = chosen;
   }
+  if (stages) facts = facts.map((f) => ({ ...f, stages }));
   const findings = audit(app, facts, { rps: flags.rps, baselineErrorRate: flags.baselineErrorRate });
   out.write(auditText(findings));
   let rows: ThreatRow[] = [];
@@ -162,6 +181,22 @@ export function mergeCommand(files: readonly string[], flags: Pick<ThreatModelFl
   out.write(auditText(findings));
   finish(result, flags, out);
   return result;
+}
+
+/** `--stages NAME:SHARE:BAKE_MINUTES...`, checked as a scenario's `stages`. */
+export function parseStagesFlag(values: readonly string[]): Stage[] {
+  const raw = values.map((v) => {
+    const m = /^([^:]+):([^:]+):([^:]+)$/.exec(v);
+    if (!m) throw badInput(`--stages ${v}: expected NAME:SHARE:BAKE_MINUTES (e.g. beta:0.01:30)`);
+    const number = (x: string) => (/^\d+(\.\d+)?$/.test(x) ? Number(x) : x);
+    return { name: m[1], trafficShare: number(m[2]), bakeMinutes: number(m[3]) };
+  });
+  try {
+    return parseStages(raw, '--stages')!;
+  } catch (err) {
+    if (err instanceof InputError) throw badInput(err.message);
+    throw err;
+  }
 }
 
 /** `I/N`, 1 <= I <= N <= 256. */

@@ -9,6 +9,7 @@ import { costPerMinute, type CostMinute } from './capacity';
 import type { Scenario, Stage } from './scenario';
 import { codeChange, DEFAULT_REAL_RPS, initialNetwork, scenarioNetwork, userEvents, userTrafficOf, type UserTraffic } from './real-traffic';
 import { applyWatchdogSettings, configOf } from './watchdog-settings';
+import { unpublishAlarmMetric } from './alarm-faults';
 
 export type Strategy = 'watchdog' | 'native';
 export const STRATEGIES: readonly Strategy[] = ['watchdog', 'native'];
@@ -111,11 +112,14 @@ class RunWatch {
     this.guarded = new Set(lab.releases.map((r) => r.functionName));
   }
 
+  /** Runtime functions the scenario makes hang (`faults.hooks`): their injected timeouts are its outcome. */
+  readonly hung = new Set<string>();
+
   check(): void {
     const all = this.lab.lambda.invocations;
     for (; this.seen < all.length; this.seen++) {
       const i = all[this.seen];
-      if (!i.error) continue;
+      if (!i.error || (i.error.injected && this.hung.has(i.functionName))) continue;
       const what = this.runtime.has(i.functionName)
         ? `${this.lab.lambda.getConfiguration(i.functionName).description} (${i.functionName}) failed`
         : this.guarded.has(i.functionName) && i.error.init && !i.error.injected && !this.changedCode.has(`${i.functionName}:${i.executedVersion}`)
@@ -167,7 +171,8 @@ export async function runStrategy(scenario: Scenario, strategy: Strategy, assemb
   for (const [i, stage] of scenario.stages.entries()) {
     const run = await runRelease(scenario, strategy, assembly, { seed: scenario.seed + i, rps: scenario.traffic.rps * stage.trafficShare, stage }, progress, signal);
     runs.push({ stage, run });
-    if (!run.passed) break;
+    // In waves, a stage starts only once the one before passed its gate; at once, every stage gets the release.
+    if (!run.passed && !scenario.stagesAtOnce) break;
   }
   return combineStages(runs);
 }
@@ -251,6 +256,7 @@ async function runRelease(
     const proberFn = functions.find((n) => isRuntime(lab, n, 'prober'));
 
     if (scenario.watchdog) await applyWatchdogSettings(lab, scenario.watchdog);
+    for (const name of scenario.faults.alarms?.unpublished ?? []) await unpublishAlarmMetric(lab.cloudwatch.service.operations, name, scenario.source);
     // The old version behaves as the scenario says from the start; noise hits both versions.
     lab.lambda.setBehaviour(fn, lab.lambda.getAlias(fn, guarded.alias)!.functionVersion, scenario.current);
     if (scenario.noise.transientErrorRate || scenario.noise.coldStartMs || scenario.noise.coldStartSigma || scenario.noise.environmentLifetimeMinutes || scenario.noise.latencyJitter) lab.lambda.setNoise(fn, scenario.noise);
@@ -283,6 +289,7 @@ async function runRelease(
       if (f) faults.push({ service, ...f, ...(f === scenario.faults.dynamodb && scenario.faults.dynamodb.table ? { table: tableNamed(lab, scenario.faults.dynamodb.table, scenario.source) } : {}) });
     }
     lab.setFaults(faults);
+    if (scenario.faults.hooks?.hang) hangHooks(lab, guarded, watch, scenario.source);
 
     const env = scenario.release.env ? { ...lab.lambda.getConfiguration(fn).env, ...scenario.release.env } : undefined;
     const { env: _e, code: codePath, ...behaviour } = scenario.release;
@@ -329,6 +336,21 @@ async function runRelease(
     return { result, requests: Math.round(requestsOf(lab, guarded) - requestsBefore + run.rps * rest), passed: baked && result.outcome === 'completed' };
   } finally {
     await lab.stop();
+  }
+}
+
+/**
+ * The guarded function's lifecycle hooks hang (`faults.hooks.hang`): every invocation runs to the
+ * function's timeout and never reports a status, so CodeDeploy waits out its one-hour hook timeout.
+ * https://docs.aws.amazon.com/codedeploy/latest/userguide/reference-appspec-file-structure-hooks.html
+ */
+function hangHooks(lab: Lab, guarded: GuardedRelease, watch: RunWatch, source: string): void {
+  if (!guarded.beforeAllowTraffic && !guarded.afterAllowTraffic) throw new InputError(`${basename(source)}.faults.hooks: ${guarded.functionName}'s deployment has no lifecycle hook (BeforeAllowTraffic, AfterAllowTraffic) to hang`, `${basename(source)}.faults.hooks`);
+  for (const hook of [guarded.beforeAllowTraffic, guarded.afterAllowTraffic]) {
+    if (!hook) continue;
+    // CodeDeploy invokes hooks unqualified ($LATEST).
+    lab.lambda.setBehaviour(hook, '$LATEST', { timeoutRate: 1 });
+    watch.hung.add(hook);
   }
 }
 

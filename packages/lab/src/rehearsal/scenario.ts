@@ -74,6 +74,8 @@ export interface Scenario {
   };
   /** The same release goes through these stages in order, each its own deployment with its own guard. */
   readonly stages?: readonly Stage[];
+  /** The release goes to every stage at the same time: no stage waits for the one before to pass its gate. */
+  readonly stagesAtOnce?: boolean;
   readonly seed: number;
   readonly current: VersionBehaviour;
   /** `code`: the new version's handler module (a code change; .js, or .ts bundled with esbuild), its path as given and resolved. */
@@ -114,6 +116,13 @@ export interface Scenario {
     readonly codedeploy?: ApiFaults;
     readonly lambda?: ApiFaults;
     readonly dynamodb?: DynamoDbFaults;
+    /**
+     * `hang`: the guarded function's lifecycle hooks never report a status (each invocation runs
+     * to its Lambda timeout): CodeDeploy fails the deployment after waiting one hour.
+     */
+    readonly hooks?: { readonly hang: true };
+    /** Alarms of the app (by name) made to watch a metric nothing publishes, as a typo in its name does: they never see data. */
+    readonly alarms?: { readonly unpublished: readonly string[] };
   };
   readonly expect: {
     readonly outcome: 'completed' | 'rolled-back';
@@ -273,7 +282,7 @@ export function parseStages(v: unknown, path: string): Stage[] | undefined {
 export function parseScenario(v: unknown, source: string): Scenario {
   const path = basename(source);
   const o = obj(v, path);
-  onlyKeys(o, path, ['name', 'description', 'function', 'traffic', 'stages', 'seed', 'current', 'release', 'shared', 'noise', 'watchdog', 'network', 'faults', 'expect']);
+  onlyKeys(o, path, ['name', 'description', 'function', 'traffic', 'stages', 'stagesAtOnce', 'seed', 'current', 'release', 'shared', 'noise', 'watchdog', 'network', 'faults', 'expect']);
   const traffic = obj(o.traffic ?? {}, `${path}.traffic`);
   onlyKeys(traffic, `${path}.traffic`, ['rps', 'minutes', 'burstiness', 'warmUpMinutes', 'errorBurstiness', 'events', 'realRps']);
   const events = scenarioEvents(traffic.events, `${path}.traffic.events`, source);
@@ -282,7 +291,20 @@ export function parseScenario(v: unknown, source: string): Scenario {
   const windows: Record<string, { fromMinute?: number; toMinute?: number }> = {};
   const network = parseNetwork(o.network, `${path}.network`, windows);
   const faults = obj(o.faults ?? {}, `${path}.faults`);
-  onlyKeys(faults, `${path}.faults`, ['watchdog', 'prober', 'cloudwatch', 'codedeploy', 'lambda', 'dynamodb']);
+  onlyKeys(faults, `${path}.faults`, ['watchdog', 'prober', 'cloudwatch', 'codedeploy', 'lambda', 'dynamodb', 'hooks', 'alarms']);
+  let unpublished: string[] | undefined;
+  if (faults.alarms !== undefined) {
+    const a = obj(faults.alarms, `${path}.faults.alarms`);
+    onlyKeys(a, `${path}.faults.alarms`, ['unpublished']);
+    unpublished = arr(a.unpublished, `${path}.faults.alarms.unpublished`, (x, p) => str(x, p));
+    if (!unpublished.length) throw new InputError(`${path}.faults.alarms.unpublished: expected at least one alarm name`, `${path}.faults.alarms.unpublished`);
+  }
+  let hooksHang = false;
+  if (faults.hooks !== undefined) {
+    const h = obj(faults.hooks, `${path}.faults.hooks`);
+    onlyKeys(h, `${path}.faults.hooks`, ['hang']);
+    hooksHang = bool(h.hang, `${path}.faults.hooks.hang`);
+  }
   let prober: { downAfterMinutes: number } | undefined;
   if (faults.prober !== undefined) {
     const p = obj(faults.prober, `${path}.faults.prober`);
@@ -292,6 +314,8 @@ export function parseScenario(v: unknown, source: string): Scenario {
   const expect = obj(o.expect, `${path}.expect`);
   onlyKeys(expect, `${path}.expect`, ['outcome', 'maxTrafficPercent', 'maxFailedUserRequests', 'wouldHaveRolledBack', 'stagesReached']);
   const stages = parseStages(o.stages, `${path}.stages`);
+  const atOnce = o.stagesAtOnce === undefined ? false : bool(o.stagesAtOnce, `${path}.stagesAtOnce`);
+  if (atOnce && !stages) throw new InputError(`${path}.stagesAtOnce: only with stages (a release with one stage is always at once)`, `${path}.stagesAtOnce`);
   const sharedFailure = shared(o.shared, `${path}.shared`);
   const stagesReached = optNum(expect.stagesReached, `${path}.expect.stagesReached`, { min: 1, max: stages?.length ?? 1, integer: true });
   const watchdog = watchdogSettings(o.watchdog, `${path}.watchdog`);
@@ -315,6 +339,7 @@ export function parseScenario(v: unknown, source: string): Scenario {
       ...(realRps !== undefined ? { realRps } : {}),
     },
     ...(stages ? { stages } : {}),
+    ...(atOnce ? { stagesAtOnce: true } : {}),
     seed: o.seed === undefined ? 1 : num(o.seed, `${path}.seed`, { integer: true }),
     current: behaviour(o.current, `${path}.current`, false),
     release: behaviour(o.release, `${path}.release`, true, source),
@@ -330,6 +355,8 @@ export function parseScenario(v: unknown, source: string): Scenario {
       ...(cd ? { codedeploy: cd } : {}),
       ...(lf ? { lambda: lf } : {}),
       ...(ddb ? { dynamodb: ddb } : {}),
+      ...(hooksHang ? { hooks: { hang: true as const } } : {}),
+      ...(unpublished ? { alarms: { unpublished } } : {}),
     },
     expect: {
       outcome: oneOf(expect.outcome, `${path}.expect.outcome`, ['completed', 'rolled-back'] as const),

@@ -4,6 +4,8 @@
  * scenario fields that make it happen on the lab.
  */
 import type { GuardConfig } from 'canary-watchdog/lib/core/config';
+import { HOOK_TIMEOUT_MS } from '../lab/codedeploy';
+import type { Stage } from '../rehearsal/scenario';
 
 /** What the catalogue needs to know of a guarded function to build its modes. */
 export interface FunctionFacts {
@@ -18,6 +20,8 @@ export interface FunctionFacts {
   readonly shiftMinutes: number;
   /** The rollout in words ("canary 10 % for 5 min"). */
   readonly rollout: string;
+  /** The app's stages (pipeline waves) as the user declares them (`--stages`); absent: one stage. */
+  readonly stages?: readonly Stage[];
 }
 
 export type ModeGroup = 'code' | 'configuration' | 'release process' | 'dependencies';
@@ -39,6 +43,10 @@ export interface FailureMode {
   readonly quick: boolean;
   /** It begins only once the new version has all the traffic: every layer that stops it counts, at any share. */
   readonly afterFullTraffic?: boolean;
+  /** Minutes the rehearsal runs beyond the rollout and bake (a mode that needs longer to end). */
+  readonly extraMinutes?: number;
+  /** Why no layer can be a second chance here (the layers all depend on what the mode breaks): said in the advice. */
+  readonly noSecondLayer?: string;
   /** The scenario fields for a function, or why this mode cannot be rehearsed for it. */
   build(f: FunctionFacts): ModeScenario | { readonly skip: string };
 }
@@ -69,6 +77,16 @@ function configKey(f: FunctionFacts): { key: string; format?: string; oneOf?: re
   if (check) return { key: check.key, ...(check.format ? { format: check.format } : {}), ...(check.oneOf ? { oneOf: check.oneOf } : {}), checked: true };
   const key = Object.keys(f.env).find((k) => !k.startsWith('AWS_') && !k.startsWith('CANARY_WATCHDOG'));
   return key ? { key, checked: false } : undefined;
+}
+
+/**
+ * The user's own alarms a guard judges: its custom layers' and the service layer's, less the
+ * built-in ones (named with the guard's prefix, as its new-version alarms are).
+ */
+export function userAlarms(g: GuardConfig): string[] {
+  const prefix = g.alarms['new-version']?.[0]?.replace(/-new-version-.*$/, '-');
+  const builtIn = (a: string) => (prefix ? a.startsWith(prefix) : /-alias-error-rate$/.test(a));
+  return [...(g.alarms.service ?? []).filter((a) => !builtIn(a)), ...g.customLayers.flatMap((c) => c.alarms)];
 }
 
 const urlKey = (f: FunctionFacts): string | undefined => Object.entries(f.env).find(([k, v]) => !k.startsWith('CANARY_WATCHDOG') && /^https?:\/\//.test(v))?.[0];
@@ -102,7 +120,7 @@ export const CATALOGUE: readonly FailureMode[] = [
     kind: 'bad',
     quick: false,
     explain: 'a bug only real users\' requests reach (probes never send them)',
-    build: () => ({ skip: 'needs your own traffic events and a code change only real requests reach: rehearse them with canary-watchdog rehearse (traffic.events, release.code; the sample\'s real-traffic-bug is one)' }),
+    build: () => ({ skip: 'needs your own traffic events and a code change only real requests reach: give them with --scenario (a scenario with traffic.events and release.code, named real-traffic-bug to take this mode\'s place; the sample\'s scenarios/40-real-traffic-bug.yaml is one)' }),
   },
   {
     id: 'config-typo',
@@ -156,6 +174,7 @@ export const CATALOGUE: readonly FailureMode[] = [
     kind: 'bad',
     quick: false,
     explain: 'a bad release while every CloudWatch call fails',
+    noSecondLayer: 'every layer reads or publishes through CloudWatch, so the pre-traffic hook failing closed is the only stop',
     build: () => ({ release: BAD, faults: { cloudwatch: { errorRate: 1 } } }),
   },
   {
@@ -164,7 +183,19 @@ export const CATALOGUE: readonly FailureMode[] = [
     kind: 'bad',
     quick: false,
     explain: 'a bad release while the watchdog\'s state table (DynamoDB) is down',
+    noSecondLayer: 'every layer reads its configuration from the state table, so the pre-traffic hook failing closed is the only stop',
     build: () => ({ release: BAD, faults: { dynamodb: { unavailable: true } } }),
+  },
+  {
+    id: 'hook-timeout',
+    group: 'release process',
+    kind: 'bad',
+    quick: false,
+    explain: 'a bad release while its pre-traffic hook hangs and never reports a status',
+    // CodeDeploy waits up to an hour for PutLifecycleEventHookExecutionStatus, then fails the deployment.
+    // https://docs.aws.amazon.com/codedeploy/latest/userguide/reference-appspec-file-structure-hooks.html
+    extraMinutes: HOOK_TIMEOUT_MS / 60_000,
+    build: () => ({ release: BAD, faults: { hooks: { hang: true } } }),
   },
   { id: 'prober-down', group: 'release process', kind: 'bad', quick: false, explain: 'a bad release while the prober is dead', build: () => ({ release: BAD, faults: { prober: { downAfterMinutes: 0 } } }) },
   {
@@ -176,12 +207,35 @@ export const CATALOGUE: readonly FailureMode[] = [
     build: () => ({ release: BAD, faults: { lambda: { throttleRate: 0.5 } } }),
   },
   {
+    id: 'alarm-never-fires',
+    group: 'release process',
+    kind: 'bad',
+    quick: false,
+    explain: 'a bad release (20 % errors) while your own alarms watch a metric nothing publishes (a typo in its name): they never fire',
+    build: (f) => {
+      const alarms = userAlarms(f.guard);
+      if (!alarms.length) return { skip: 'the function has no alarm of yours (extraAlarms, addAlarm, customLayers) to break' };
+      return { release: BAD, faults: { alarms: { unpublished: alarms } } };
+    },
+  },
+  {
     id: 'old-version-above-threshold',
     group: 'release process',
     kind: 'bad',
     quick: false,
     explain: 'a bad release while the old version already fails more than the threshold',
     build: (f) => ({ current: { errorRate: Math.min(0.5, f.guard.thresholds.maxErrorRate * 1.5) }, release: { errorRate: Math.min(1, f.guard.thresholds.maxErrorRate * 1.5 + 0.2) } }),
+  },
+  {
+    id: 'all-stages-at-once',
+    group: 'release process',
+    kind: 'bad',
+    quick: false,
+    explain: 'a bad release (20 % errors) pushed to every stage at once, no wave waiting for the one before',
+    build: (f) => {
+      if (!f.stages || f.stages.length < 2) return { skip: 'a single-stage app: declare its waves with --stages NAME:SHARE:BAKE_MINUTES... to rehearse this' };
+      return { release: BAD, stages: f.stages, stagesAtOnce: true };
+    },
   },
   {
     id: 'dependency-outage',

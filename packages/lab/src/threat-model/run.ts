@@ -33,6 +33,9 @@ export interface ThreatRow {
   /** With every layer: */
   readonly outcome?: StrategyResult['outcome'];
   readonly maxTrafficPercent?: number;
+  /** With stages: how many the release entered, and the share of all user requests the new version served. */
+  readonly stagesReached?: number;
+  readonly fleetExposure?: number;
   readonly failedUserRequests?: number;
   readonly detectionSeconds?: number | null;
   /** With every layer, what stopped it (layer: signal). */
@@ -134,7 +137,7 @@ export async function modelOne(assembly: string, f: FunctionFacts, mode: Failure
   const base = { function: f.functionName, mode: mode.id, group: mode.group, kind: mode.kind };
   const built = mode.build(f);
   if ('skip' in built) return { ...base, skipped: String(built.skip), detectedBy: [], redundancy: 0, advice: String(built.skip) };
-  const minutes = Math.ceil(f.shiftMinutes + f.guard.bakeMinutes + 6);
+  const minutes = Math.ceil(f.shiftMinutes + f.guard.bakeMinutes + 6 + (mode.extraMinutes ?? 0));
   const detectedBy: string[] = [];
   let before100 = 0;
   let first: StrategyResult | undefined;
@@ -143,10 +146,11 @@ export async function modelOne(assembly: string, f: FunctionFacts, mode: Failure
       name: `${mode.id}`,
       description: mode.explain,
       function: f.functionName,
-      traffic: { rps: opts.rps, minutes },
       seed: opts.seed,
       current: { errorRate: 0.005 },
       ...built,
+      // A mode's own traffic fields (a user's events) over the trial's rate and length.
+      traffic: { rps: opts.rps, minutes, ...(built.traffic as object | undefined) },
       ...(detectedBy.length ? { watchdog: { disabledLayers: detectedBy.filter((l) => removable(l, f.guard)) } } : {}),
       expect: { outcome: mode.kind === 'bad' ? 'rolled-back' : 'completed' },
     };
@@ -165,6 +169,7 @@ export async function modelOne(assembly: string, f: FunctionFacts, mode: Failure
     redundancy: mode.kind === 'bad' ? before100 : 0,
     outcome: first!.outcome,
     maxTrafficPercent: first!.maxTrafficPercent,
+    ...('stages' in built ? { stagesReached: first!.stagesReached, fleetExposure: first!.fleetExposure } : {}),
     failedUserRequests: first!.failedUserRequests,
     detectionSeconds: first!.detectionSeconds,
     ...(first!.decidedBy ? { reason: `${first!.decidedBy.layer}: ${first!.decidedBy.signal}` } : {}),
@@ -176,10 +181,22 @@ export async function modelOne(assembly: string, f: FunctionFacts, mode: Failure
 /** What would give a mode a second chance, when it has fewer than two (or rolls a good release back). */
 export function adviceFor(row: ThreatRow, f: FunctionFacts): string | undefined {
   if (row.skipped) return row.skipped;
+  if (row.mode === 'all-stages-at-once' && row.stagesReached !== undefined) {
+    const said = `every stage met it at once (${row.stagesReached} of ${f.stages?.length ?? row.stagesReached} stages, fleet exposure ${+((row.fleetExposure ?? 0) * 100).toFixed(3)} %): no layer can give the second chance waves give, since each judges one stage; release through ReleaseWaves, a stage at a time`;
+    const more = chancesAdvice(row, f);
+    return more ? `${said}; ${more}` : said;
+  }
+  return chancesAdvice(row, f);
+}
+
+/** What would add a chance to a bad release that meets fewer than two (or a good one rolled back). */
+function chancesAdvice(row: ThreatRow, f: FunctionFacts): string | undefined {
   if (row.kind === 'good') {
     return row.outcome === 'rolled-back' ? `a false rollback by ${row.detectedBy[0]}: give that layer a baseline (compare with the old version) or a longer window` : undefined;
   }
   if (row.redundancy >= 2) return undefined;
+  const closed = CATALOGUE.find((m) => m.id === row.mode)?.noSecondLayer;
+  if (closed && row.detectedBy.length && row.detectedBy.every((l) => l === 'fail-closed')) return `only fail-closed stops it; no layer can add a second chance: ${closed}`;
   const has = (l: string) => row.detectedBy.includes(l);
   const ideas: string[] = [];
   if (!f.guard.probes.length) ideas.push('a probe that sends the requests this breaks');
@@ -208,14 +225,19 @@ export async function threatModel(opts: ThreatModelOptions): Promise<ThreatRow[]
   return rows.filter(Boolean);
 }
 
-/** The catalogue's modes for `--quick` or all, or the named ones. */
-export function selectModes(names: readonly string[] | undefined, quick: boolean): FailureMode[] {
+/**
+ * The modes to rehearse: the named ones, or the catalogue's (`--quick`: its subset) and the user's.
+ * A user's mode with a catalogue mode's id takes its place (the catalogue's real-traffic-bug is
+ * one the user supplies).
+ */
+export function selectModes(names: readonly string[] | undefined, quick: boolean, mine: readonly FailureMode[] = []): FailureMode[] {
+  const all = [...CATALOGUE.map((m) => mine.find((x) => x.id === m.id) ?? m), ...mine.filter((x) => !CATALOGUE.some((m) => m.id === x.id))];
   if (names?.length) {
     return names.map((n) => {
-      const m = CATALOGUE.find((x) => x.id === n);
-      if (!m) throw new Error(`--mode ${n}: no such failure mode; modes: ${CATALOGUE.map((x) => x.id).join(', ')}`);
+      const m = all.find((x) => x.id === n);
+      if (!m) throw new Error(`--mode ${n}: no such failure mode; modes: ${all.map((x) => x.id).join(', ')}`);
       return m;
     });
   }
-  return CATALOGUE.filter((m) => !quick || m.quick);
+  return all.filter((m) => !quick || m.quick || mine.includes(m));
 }

@@ -52,6 +52,29 @@ describe('scenario files', () => {
     expect(parseScenario(base, 'x.yaml').shared).toBeUndefined();
   });
 
+  it('reads hooks that hang, and names the allowed values of a bad hooks fault', () => {
+    expect(parseScenario({ ...base, faults: { hooks: { hang: true } } }, 'x.yaml').faults).toEqual({ hooks: { hang: true } });
+    expect(parseScenario({ ...base, faults: { hooks: { hang: false } } }, 'x.yaml').faults).toEqual({});
+    expect(() => parseScenario({ ...base, faults: { hooks: { hang: 'yes' } } }, 'x.yaml')).toThrow('x.yaml.faults.hooks.hang: expected true or false, got "yes"');
+    expect(() => parseScenario({ ...base, faults: { hooks: { timeout: true } } }, 'x.yaml')).toThrow('x.yaml.faults.hooks.timeout: unknown field; allowed fields are hang');
+    expect(() => parseScenario({ ...base, faults: { hook: { hang: true } } }, 'x.yaml')).toThrow(/x\.yaml\.faults\.hook: unknown field; allowed fields are .*hooks/);
+  });
+
+  it('reads alarms made to watch a metric nothing publishes, and refuses an empty or bad list', () => {
+    expect(parseScenario({ ...base, faults: { alarms: { unpublished: ['shop-errors'] } } }, 'x.yaml').faults).toEqual({ alarms: { unpublished: ['shop-errors'] } });
+    expect(() => parseScenario({ ...base, faults: { alarms: { unpublished: [] } } }, 'x.yaml')).toThrow('x.yaml.faults.alarms.unpublished: expected at least one alarm name');
+    expect(() => parseScenario({ ...base, faults: { alarms: { unpublished: [3] } } }, 'x.yaml')).toThrow(/x\.yaml\.faults\.alarms\.unpublished\[0\]: expected/);
+    expect(() => parseScenario({ ...base, faults: { alarms: { silent: ['a'] } } }, 'x.yaml')).toThrow('x.yaml.faults.alarms.silent: unknown field; allowed fields are unpublished');
+  });
+
+  it('reads a release pushed to every stage at once, only with stages', () => {
+    const stages = [{ name: 'beta', trafficShare: 0.1, bakeMinutes: 30 }, { name: 'prod', trafficShare: 0.9, bakeMinutes: 60 }];
+    expect(parseScenario({ ...base, stages, stagesAtOnce: true }, 'x.yaml')).toMatchObject({ stages, stagesAtOnce: true });
+    expect(parseScenario({ ...base, stages }, 'x.yaml')).not.toHaveProperty('stagesAtOnce');
+    expect(() => parseScenario({ ...base, stagesAtOnce: true }, 'x.yaml')).toThrow('x.yaml.stagesAtOnce: only with stages (a release with one stage is always at once)');
+    expect(() => parseScenario({ ...base, stages, stagesAtOnce: 'yes' }, 'x.yaml')).toThrow('x.yaml.stagesAtOnce: expected true or false, got "yes"');
+  });
+
   it('applies defaults: 20 requests/s for 30 minutes, seed 1, no faults', () => {
     expect(parseScenario(base, 'x.yaml')).toMatchObject({ traffic: { rps: 20, minutes: 30 }, seed: 1, faults: {}, current: {}, release: {}, noise: {}, network: {} });
   });
@@ -106,7 +129,7 @@ describe('scenario files', () => {
   });
 
   it.each<[string, unknown, string]>([
-    ['an unknown field', { ...base, trafic: {} }, 'x.yaml.trafic: unknown field; allowed fields are name, description, function, traffic, stages, seed, current, release, shared, noise, watchdog, network, faults, expect'],
+    ['an unknown field', { ...base, trafic: {} }, 'x.yaml.trafic: unknown field; allowed fields are name, description, function, traffic, stages, stagesAtOnce, seed, current, release, shared, noise, watchdog, network, faults, expect'],
     ['a shared failure without its rate', { ...base, shared: { fromMinute: 7 } }, 'x.yaml.shared.errorRate: expected a number'],
     ['a shared failure above 1', { ...base, shared: { errorRate: 1.5 } }, 'x.yaml.shared.errorRate: expected a number from 0 to 1, got 1.5'],
     ['a shared failure that ends where it starts', { ...base, shared: { errorRate: 0.04, fromMinute: 7, toMinute: 7 } }, 'x.yaml.shared.toMinute: expected a minute after fromMinute (7) and at most 3000, got 7'],

@@ -57,7 +57,7 @@ describe('sample app', () => {
     const [, item] = resourcesOfType(template, 'Custom::AWS').find(([id]) => id.startsWith('WatchdogConfigItem'))!;
     const put = JSON.parse(joinToText(item.Properties.Create)) as { parameters: { Item: { config: { S: string } } } };
     const shipping = parseWatchdogConfig(JSON.parse(put.parameters.Item.config.S)).guards.find((g) => g.functionName.includes('ShippingQuote'))!;
-    expect(shipping.probes.map((p) => p.name)).toEqual(['quote-eu-parcel', 'quote-us-parcel', 'reject-overweight']);
+    expect(shipping.probes.map((p) => p.name)).toEqual(['quote-eu-parcel', 'quote-us-parcel', 'reject-overweight', 'quote-us-heavy-parcel', 'unknown-zone']);
     // EU: 490 cents and 120 a started kilogram, so 2.5 kg is 490 + 3 * 120.
     expect(shipping.probes[0].expect.body).toContainEqual({ path: '$.body.cents', equals: 850 });
   });

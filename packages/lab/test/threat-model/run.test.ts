@@ -2,11 +2,11 @@ import { parseWatchdogConfig } from 'canary-watchdog/lib/core/config';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mergeCommand, parseShard } from '../../src/cli/threat-model-command';
+import { mergeCommand, parseShard, parseStagesFlag, threatModelCommand } from '../../src/cli/threat-model-command';
 import { CliError } from '../../src/cli/exit-codes';
 import { parseScenario } from '../../src/rehearsal/scenario';
 import { withoutLayers } from '../../src/rehearsal/watchdog-settings';
-import { CATALOGUE, type FunctionFacts } from '../../src/threat-model/catalogue';
+import { CATALOGUE, userAlarms, type FunctionFacts } from '../../src/threat-model/catalogue';
 import { threatTable, TABLE_COLUMNS, verdict } from '../../src/threat-model/output';
 import { adviceFor, layerOf, selectModes, shift, trials, type ThreatRow } from '../../src/threat-model/run';
 
@@ -31,8 +31,9 @@ const row = (over: Partial<ThreatRow>): ThreatRow => ({ function: 'OrdersService
 
 describe('the threat model', () => {
   it('builds a valid scenario from every mode of the catalogue, or says why it cannot', () => {
+    const staged = { ...facts, stages: [{ name: 'beta', trafficShare: 0.1, bakeMinutes: 30 }, { name: 'prod', trafficShare: 0.9, bakeMinutes: 60 }] };
     for (const m of CATALOGUE) {
-      const built = m.build(facts);
+      const built = m.build(staged);
       if ('skip' in built) {
         expect(m.id).toBe('real-traffic-bug');
         continue;
@@ -44,6 +45,20 @@ describe('the threat model', () => {
     expect(CATALOGUE.find((m) => m.id === 'slow-burn-after-100')!.build(facts)).toMatchObject({ release: { startsFailingAfterMinutes: 6 } });
     // A slow burn begins after the shift: only it counts the layers that stop it at 100 %.
     expect(CATALOGUE.filter((m) => m.afterFullTraffic).map((m) => m.id)).toEqual(['slow-burn-after-100']);
+    // A hook that hangs: the rehearsal runs past CodeDeploy's one-hour hook timeout.
+    const hang = CATALOGUE.find((m) => m.id === 'hook-timeout')!;
+    expect(hang.build(facts)).toEqual({ release: { errorRate: 0.2 }, faults: { hooks: { hang: true } } });
+    expect(hang.extraMinutes).toBe(60);
+    // An alarm that never fires: the user's own alarms are broken, the built-in ones kept; none, no rehearsal.
+    const never = CATALOGUE.find((m) => m.id === 'alarm-never-fires')!;
+    expect(never.build(facts)).toEqual({ release: { errorRate: 0.2 }, faults: { alarms: { unpublished: ['orders-alias-errors', 'warehouse-errors'] } } });
+    expect(never.build({ ...facts, guard: { ...guard, alarms: { service: [] }, customLayers: [] } })).toEqual({ skip: expect.stringMatching(/no alarm of yours/) });
+    // Every stage at once: the app's declared stages, all entered; a single-stage app is not rehearsed.
+    const atOnce = CATALOGUE.find((m) => m.id === 'all-stages-at-once')!;
+    const stages = [{ name: 'beta', trafficShare: 0.01, bakeMinutes: 30 }, { name: 'prod', trafficShare: 0.99, bakeMinutes: 60 }];
+    expect(atOnce.build({ ...facts, stages })).toEqual({ release: { errorRate: 0.2 }, stages, stagesAtOnce: true });
+    expect(atOnce.build(facts)).toEqual({ skip: expect.stringMatching(/^a single-stage app: .*--stages/) });
+    expect(atOnce.build({ ...facts, stages: stages.slice(0, 1) })).toEqual({ skip: expect.stringMatching(/^a single-stage app/) });
     expect(new Set(CATALOGUE.map((m) => m.group))).toEqual(new Set(['code', 'configuration', 'release process', 'dependencies']));
   });
 
@@ -75,6 +90,14 @@ describe('the threat model', () => {
     for (const bad of ['0/2', '3/2', 'x', '1/0']) expect(() => parseShard(bad)).toThrow(/--shard: expected I\/N/);
     expect(selectModes(undefined, true).map((m) => m.id)).toEqual(CATALOGUE.filter((m) => m.quick).map((m) => m.id));
     expect(() => selectModes(['errors-3'], false)).toThrow('--mode errors-3: no such failure mode');
+    // The user's modes join the catalogue, replacing a catalogue mode of the same id; --mode names either.
+    const mine = { ...CATALOGUE.find((m) => m.id === 'errors-20')!, id: 'real-traffic-bug', explain: 'mine' };
+    const withMine = selectModes(undefined, false, [mine]);
+    expect(withMine.filter((m) => m.id === 'real-traffic-bug')).toEqual([mine]);
+    expect(withMine).toHaveLength(CATALOGUE.length);
+    expect(selectModes(['real-traffic-bug', 'errors-2'], false, [mine])).toEqual([mine, CATALOGUE.find((m) => m.id === 'errors-2')]);
+    expect(selectModes(undefined, true, [{ ...mine, id: 'my-mode' }]).map((m) => m.id)).toEqual([...CATALOGUE.filter((m) => m.quick).map((m) => m.id), 'my-mode']);
+    expect(() => selectModes(['nope'], false, [{ ...mine, id: 'my-mode' }])).toThrow(/--mode nope: no such failure mode; modes: .*dependency-outage, my-mode$/);
   });
 
   it('prints a table within 100 columns, marks one chance or none, and says what would add one', () => {
@@ -89,6 +112,11 @@ describe('the threat model', () => {
     expect(flat).toContain('crash-on-init: only probes stops it before 100 %: add a probe that sends the requests this breaks');
     expect(flat).toContain('real-traffic-bug: needs traffic events');
     expect(flat).toContain('a false rollback by probes');
+    // Where every layer depends on what the mode breaks, the advice says no layer can add a chance;
+    // a mode a second layer could reach still gets ideas (guard).
+    const closed = adviceFor(row({ mode: 'cloudwatch-failing', group: 'release process', detectedBy: ['fail-closed'], redundancy: 1, maxTrafficPercent: 0 }), facts);
+    expect(closed).toMatch(/^only fail-closed stops it; no layer can add a second chance: every layer reads or publishes through CloudWatch/);
+    expect(adviceFor(row({ mode: 'hook-timeout', group: 'release process', detectedBy: ['fail-closed'], redundancy: 1, maxTrafficPercent: 0 }), facts)).toMatch(/^only fail-closed stops it before 100 %: add/);
   });
 
   it('merges shards into one result, refusing overlapping ones, and fails under the redundancy asked', () => {
@@ -106,6 +134,27 @@ describe('the threat model', () => {
     expect(() => mergeCommand([a, a], { out })).toThrow('errors-20 is in two of the files');
     writeFileSync(join(dir, 'c.json'), '{"rows": 1}');
     expect(() => mergeCommand([join(dir, 'c.json')], { out })).toThrow('not the JSON of threat-model --json');
+  });
+
+  it('tells the user\'s own alarms from the built-in ones by the guard\'s alarm prefix', () => {
+    const p = 'OrdersService-OrdersApi-43C1F2D5';
+    const g = { ...guard, alarms: { 'new-version': [`${p}-new-version-error-rate-v{version}`], service: [`${p}-alias-error-rate`, 'OrdersService-orders-table-system-errors'] }, customLayers: [{ name: 'downstream', alarms: ['warehouse-errors'] }] };
+    expect(userAlarms(g)).toEqual(['OrdersService-orders-table-system-errors', 'warehouse-errors']);
+    expect(userAlarms({ ...g, alarms: { 'new-version': g.alarms['new-version'], service: [`${p}-alias-error-rate`] }, customLayers: [] })).toEqual([]);
+  });
+
+  it('reads the app\'s stages from --stages, naming the format on bad input', () => {
+    expect(parseStagesFlag(['beta:0.01:30', 'prod-first:0.3:60', 'prod-rest:0.69:15'])).toEqual([
+      { name: 'beta', trafficShare: 0.01, bakeMinutes: 30 }, { name: 'prod-first', trafficShare: 0.3, bakeMinutes: 60 }, { name: 'prod-rest', trafficShare: 0.69, bakeMinutes: 15 },
+    ]);
+    expect(() => parseStagesFlag(['beta:0.01'])).toThrow('--stages beta:0.01: expected NAME:SHARE:BAKE_MINUTES (e.g. beta:0.01:30)');
+    expect(() => parseStagesFlag(['beta:0.6:30', 'prod:0.6:30'])).toThrow(/--stages\[\]\.trafficShare: the stages' shares add up to 1\.2/);
+    expect(() => parseStagesFlag(['beta:x:30'])).toThrow(/--stages\[0\]\.trafficShare: expected a number/);
+  });
+
+  it('refuses a --scenario with stages, naming --stages, before any rehearsal (guard: real traffic is taken, stages are not)', async () => {
+    const scenario = join(__dirname, '../../scenarios/17-staged-bug-caught-in-beta.yaml');
+    await expect(threatModelCommand({ scenario: [scenario], rps: 10, baselineErrorRate: 0.005, parallel: 1, seed: 1 })).rejects.toThrow('--scenario 17-staged-bug-caught-in-beta.yaml: stages are not taken by threat-model; declare the app\'s waves with --stages');
   });
 
   it('knows how long a rollout takes to reach all the traffic', () => {

@@ -41,4 +41,30 @@ describe('threat-model on the sample app', () => {
     expect(slow.advice).toMatch(/a probe that sends the requests this breaks/);
     expect(printed).toMatch(/ShippingQuote +latency-regression +nv +10 %.*ONLY 1/);
   }, 600_000);
+
+  it('--scenario takes a user mode with real traffic (events and a code change, paths relative to its file) and rehearses it only for the function it names', async () => {
+    // The sample's real-traffic bug, run from another folder: its ../sample paths must resolve from the scenario file.
+    const scenario = join(__dirname, '../../scenarios/40-real-traffic-bug.yaml');
+    const dir = mkdtempSync(join(tmpdir(), 'tm-'));
+    const out = join(dir, 'tm.json');
+    const run = await runCli(['threat-model', '--app', app, '--function', 'OrdersApi', 'PricingApi', '--scenario', scenario, '--mode', 'real-traffic-bug', '--json', out], dir);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const rows = (JSON.parse(readFileSync(out, 'utf8')) as { rows: { function: string; mode: string; skipped?: string; outcome?: string; maxTrafficPercent?: number; detectedBy: string[]; redundancy: number }[] }).rows;
+    expect(rows.map((r) => [r.function.replace(/^OrdersService-|Function.*$/g, ''), r.mode])).toEqual([['OrdersApi', 'real-traffic-bug'], ['PricingApi', 'real-traffic-bug']]);
+    // Only real users' bulk orders reach the bug: the probes never do, the new version's errors stop it in the canary.
+    expect(rows[0]).toMatchObject({ outcome: 'rolled-back', maxTrafficPercent: 10 });
+    expect(rows[0].skipped).toBeUndefined();
+    expect(rows[0].detectedBy).not.toContain('probes');
+    expect(rows[1].skipped).toMatch(/the scenario is for OrdersApi/);
+  }, 600_000);
+
+  it('ShippingQuote\'s silent HTTP 500s meet the probes before 100 % as well as the new version\'s metrics (two chances; one before its two extra probes)', async () => {
+    const [shipping] = (await functionFacts(app)).filter((f) => f.logicalId.startsWith('ShippingQuote'));
+    const row = await modelOne(app, shipping, modeById('silent-http-500s'), { rps: 10, seed: 1 });
+    expect(row).toMatchObject({ outcome: 'rolled-back', maxTrafficPercent: 10 });
+    expect(row.detectedBy.slice(0, 2).sort()).toEqual(['new-version', 'probes']);
+    expect(row.redundancy).toBeGreaterThanOrEqual(2);
+    expect(row.advice).toBeUndefined();
+  }, 600_000);
 });
