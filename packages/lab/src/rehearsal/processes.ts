@@ -71,8 +71,18 @@ export class StrategyProcesses {
       if (this.closed) return reject(new Error('the rehearsal processes are closed'));
       if (signal?.aborted) return reject(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
       const id = this.next++;
-      const job: Job = { id, message: { type: 'run', id, scenario: portable(scenario), strategy, assembly, progress: Boolean(progress) }, progress, signal, resolve, reject };
-      signal?.addEventListener('abort', () => this.abort(job), { once: true });
+      // The abort listener goes with the run: a long rehearsal runs hundreds on one signal.
+      const onAbort = () => this.abort(job);
+      const settle = () => signal?.removeEventListener('abort', onAbort);
+      const job: Job = {
+        id,
+        message: { type: 'run', id, scenario: portable(scenario), strategy, assembly, progress: Boolean(progress) },
+        progress,
+        signal,
+        resolve: (r) => (settle(), resolve(r)),
+        reject: (e) => (settle(), reject(e)),
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
       this.queue.push(job);
       this.dispatch();
     });

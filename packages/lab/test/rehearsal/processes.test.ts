@@ -3,6 +3,7 @@
  * process, errors and aborts carried back, and a child that dies is a clear error, never a hang.
  */
 import { spawnSync } from 'node:child_process';
+import { getEventListeners } from 'node:events';
 import { join } from 'node:path';
 import { synthSampleApp } from '../../src/lab/sample-app';
 import { StrategyProcesses, STRATEGY_RUNNER_ENV } from '../../src/rehearsal/processes';
@@ -45,6 +46,13 @@ describe('StrategyProcesses', () => {
   it('rejects with the child\'s error', async () => {
     const [scenario] = loadScenarios(['bad-code']);
     await expect(processes.run(scenario, 'watchdog', join(app, 'no-such-assembly'))).rejects.toThrow(/no-such-assembly/);
+  }, 60_000);
+
+  it('leaves no abort listener behind on a signal shared by many runs', async () => {
+    const [scenario] = loadScenarios(['bad-code']);
+    const shared = new AbortController();
+    for (let i = 0; i < 3; i++) await expect(processes.run(scenario, 'native', join(app, 'no-such-assembly'), undefined, shared.signal)).rejects.toThrow();
+    expect(getEventListeners(shared.signal, 'abort')).toHaveLength(0);
   }, 60_000);
 
   it('stops a run when its signal aborts', async () => {
